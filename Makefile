@@ -1,0 +1,44 @@
+# routeplanner developer entry points. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup system-deps run test lint fix bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Debian packages the browser, calendar and PostgreSQL tests use (only installs what is missing).
+system-deps:
+	bash .ci/system-deps
+
+## Plan the bundled Heidelberg sample region and serve the web UI on http://$(HOST):$(PORT)/
+run: setup
+	$(PY) -m routeplanner demo --host $(HOST) --port $(PORT)
+
+## Set up everything and run the whole test suite.
+test: setup system-deps
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check routeplanner tests benchmarks sample_data
+	$(VENV)/bin/ruff format --check routeplanner tests benchmarks sample_data
+	$(VENV)/bin/mypy
+
+fix: setup
+	$(VENV)/bin/ruff check --fix routeplanner tests benchmarks sample_data
+	$(VENV)/bin/ruff format routeplanner tests benchmarks sample_data
+
+bench: setup
+	bash benchmarks/run_all.sh $(PY)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Imports every command module; each one adds its commands to :data:`routeplanner.cli.app`."""

@@ -1,0 +1,61 @@
+"""Accounts: the customers and prospects a rep visits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from routeplanner.model.calendar import WeeklyHours
+from routeplanner.model.geo import GeoPoint
+from routeplanner.model.rules import VisitRule
+from routeplanner.units import Seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """A place to visit at a frequency, within its opening hours.
+
+    ``preferred_weekdays`` is a soft wish (scheduling favours those days); ``forbidden_weekdays``
+    is hard. Both use ``date.weekday()`` numbering (Monday = 0).
+    """
+
+    account_id: str
+    name: str
+    location: GeoPoint
+    visit_rule: VisitRule
+    visit_duration_s: Seconds
+    opening_hours: WeeklyHours = field(default_factory=WeeklyHours.always)
+    address: str = ""
+    category: str = ""
+    value_class: str = "B"
+    preferred_weekdays: frozenset[int] = frozenset()
+    forbidden_weekdays: frozenset[int] = frozenset()
+    last_visit: date | None = None
+    notes: str = ""
+    contact: str = ""
+    phone: str = ""
+    tags: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.account_id.strip():
+            msg = "account_id must not be empty"
+            raise ValueError(msg)
+        if self.visit_duration_s <= 0:
+            msg = "visit duration must be positive"
+            raise ValueError(msg)
+        for name, days in (("preferred", self.preferred_weekdays), ("forbidden", self.forbidden_weekdays)):
+            if any(not 0 <= d <= 6 for d in days):
+                msg = f"{name} weekdays must be 0 (Monday) .. 6 (Sunday)"
+                raise ValueError(msg)
+        if self.preferred_weekdays & self.forbidden_weekdays:
+            msg = "a weekday cannot be both preferred and forbidden"
+            raise ValueError(msg)
+
+    def visitable_weekdays(self) -> frozenset[int]:
+        """Weekdays on which the account is open long enough for one visit and not forbidden."""
+        return frozenset(
+            d
+            for d in range(7)
+            if d not in self.forbidden_weekdays
+            and self.opening_hours.longest_s(d) >= self.visit_duration_s
+        )

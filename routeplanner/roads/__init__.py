@@ -1,0 +1,1 @@
+"""Road networks from OpenStreetMap files, prepared once and cached as arrays."""

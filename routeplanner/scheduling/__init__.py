@@ -1,0 +1,1 @@
+"""Multi-week visit scheduling: which day each visit happens, and plan repair."""

@@ -1,0 +1,55 @@
+"""Runtime settings from the environment (``RP_*`` and ``DATABASE_URL``), built by the caller.
+
+Nothing builds a Settings object at import time: the CLI and each test build their own, so a
+test can point at its own database file without touching global state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO_ROOT / "sample_data"
+TEMPLATES_DIR = REPO_ROOT / "templates"
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment; each has an ``RP_`` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="RP_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'routeplanner.sqlite'}",
+        validation_alias=AliasChoices("DATABASE_URL", "RP_DATABASE_URL"),
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL via postgresql+psycopg://",
+    )
+    osm_path: Path = Field(
+        default=SAMPLE_DIR / "heidelberg.osm.pbf", description="OSM extract of the sales region"
+    )
+    cache_dir: Path = Field(
+        default=REPO_ROOT / "var" / "cache", description="prepared road graphs (arrays, by hash)"
+    )
+    max_snap_m: float = Field(
+        default=1000.0, gt=0, description="farther than this from a road = unreachable"
+    )
+    host: str = Field(default="127.0.0.1", description="address the web server binds to")
+    port: int = Field(default=8000, ge=1, le=65535, description="port of the web server")
+    tile_url: str = Field(
+        default="",
+        description="optional map tile URL template ({z}/{x}/{y}); empty = offline vector map",
+    )
+    secret_key: str = Field(default="", description="signs session cookies; random if empty")
+    templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
+    timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        """Fail at start-up, not on first query, when the URL is not one SQLAlchemy can use."""
+        if "://" not in value:
+            msg = f"DATABASE_URL {value!r} is not a URL such as sqlite:///file.db"
+            raise ValueError(msg)
+        return value

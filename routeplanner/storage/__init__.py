@@ -1,0 +1,1 @@
+"""Persistence with SQLAlchemy: accounts, reps, territories and plan versions."""

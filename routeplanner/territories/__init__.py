@@ -1,0 +1,1 @@
+"""Territory design, realignment and workload metrics."""

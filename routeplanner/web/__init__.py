@@ -1,0 +1,1 @@
+"""FastAPI application: pages for reps and managers and the JSON API."""

@@ -1,0 +1,1 @@
+"""Session-wide fixtures; heavier ones (road graph, database, app) live next to their tests."""
