@@ -1,0 +1,249 @@
+"""From a visit rule and the last visit to the visits due in a horizon and their allowed days.
+
+Each account gets a chain of *occurrences* (the 1st, 2nd, ... visit due in the horizon), each
+with a target date and a window (target minus/plus the rule's gap slack), and a list of day
+*combinations*: one allowed day per occurrence with every gap, including the gap to the last
+visit, inside the rule's bounds. The scheduler only chooses among these combinations, so spacing
+holds by construction; the search never has to repair it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from routeplanner.model import WEEKDAYS, Account, UnassignedReason, VisitRule
+
+PREFERRED_MISS_COST = 2.0
+"""Combination cost (in days of target deviation) of a visit not on a preferred weekday."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Occurrence:
+    """The ``index``-th visit due in the horizon: ideally on ``target``, allowed in the window."""
+
+    index: int
+    target: date
+    earliest: date
+    latest: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrequencyIssue:
+    """Why an account's frequency cannot be met as asked; shown to the manager verbatim."""
+
+    account_id: str
+    reason: UnassignedReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitOptions:
+    """Occurrences and the day combinations that serve them (``combos[k][i]`` = day of visit i).
+
+    ``strict`` is False when no combination keeps the gaps and a relaxed one was used; combinations
+    may then be shorter than ``occurrences`` (the rest cannot be placed at all).
+    """
+
+    account_id: str
+    occurrences: tuple[Occurrence, ...]
+    combos: tuple[tuple[date, ...], ...]
+    costs: tuple[float, ...]
+    strict: bool = True
+    issue: FrequencyIssue | None = None
+
+
+def due_occurrences(
+    rule: VisitRule, last_visit: date | None, start: date, end: date
+) -> tuple[Occurrence, ...]:
+    """The visits due between ``start`` and ``end`` (inclusive), following the last visit.
+
+    Without history the first visit may fall anywhere in the first nominal interval. An overdue
+    account (last visit + max gap before ``start``) gets its first visit in the first interval,
+    targeted at ``start``: it is late already.
+    """
+    n = rule.nominal_gap_days
+    lo, hi = n - rule.min_gap_days, rule.max_gap_days - n
+    if last_visit is None:
+        first = Occurrence(
+            index=0,
+            target=start + timedelta(days=(n - 1) // 2),
+            earliest=start,
+            latest=min(end, start + timedelta(days=n - 1)),
+        )
+    elif last_visit + timedelta(days=rule.max_gap_days) < start:
+        first = Occurrence(
+            index=0,
+            target=start,
+            earliest=start,
+            latest=min(end, start + timedelta(days=max(n - 1, hi))),
+        )
+    else:
+        target = last_visit + timedelta(days=n)
+        first = Occurrence(
+            index=0,
+            target=target,
+            earliest=max(start, last_visit + timedelta(days=rule.min_gap_days)),
+            latest=min(end, last_visit + timedelta(days=rule.max_gap_days)),
+        )
+        if first.target > end:
+            return ()
+        if first.earliest > first.latest:
+            return ()
+    out = [first]
+    target = first.target
+    while True:
+        target += timedelta(days=n)
+        if target > end:
+            break
+        out.append(
+            Occurrence(
+                index=len(out),
+                target=target,
+                earliest=max(start, target - timedelta(days=lo)),
+                latest=min(end, target + timedelta(days=hi)),
+            )
+        )
+    return tuple(out)
+
+
+def _combo_cost(account: Account, occ: Sequence[Occurrence], days: Sequence[date]) -> float:
+    cost = 0.0
+    for o, d in zip(occ, days, strict=False):
+        cost += abs((d - o.target).days)
+        if account.preferred_weekdays and d.weekday() not in account.preferred_weekdays:
+            cost += PREFERRED_MISS_COST
+    return cost
+
+
+def _beam(
+    account: Account,
+    occ: Sequence[Occurrence],
+    allowed: Sequence[date],
+    last_visit: date | None,
+    min_gap: int,
+    max_gap: int,
+    width: int,
+) -> list[tuple[float, tuple[date, ...]]]:
+    partial: list[tuple[float, tuple[date, ...]]] = [(0.0, ())]
+    for i, o in enumerate(occ):
+        nxt: list[tuple[float, tuple[date, ...]]] = []
+        cands = [d for d in allowed if o.earliest <= d <= o.latest]
+        for cost, seq in partial:
+            prev = seq[-1] if seq else None
+            for d in cands:
+                if prev is not None and not min_gap <= (d - prev).days <= max_gap:
+                    continue
+                if (
+                    prev is None
+                    and last_visit is not None
+                    and i == 0
+                    and (d - last_visit).days < min_gap
+                ):
+                    continue
+                extra = float(abs((d - o.target).days))
+                if account.preferred_weekdays and d.weekday() not in account.preferred_weekdays:
+                    extra += PREFERRED_MISS_COST
+                nxt.append((cost + extra, (*seq, d)))
+        if not nxt:
+            return []
+        nxt.sort(key=lambda x: x[0])
+        partial = _diverse(nxt, width)
+    return partial
+
+
+def _diverse(
+    items: list[tuple[float, tuple[date, ...]]], width: int
+) -> list[tuple[float, tuple[date, ...]]]:
+    """Keep the cheapest per first day, then fill by cost: day choice needs variety."""
+    seen: set[date] = set()
+    keep: list[tuple[float, tuple[date, ...]]] = []
+    rest: list[tuple[float, tuple[date, ...]]] = []
+    for item in items:
+        first = item[1][0]
+        if first not in seen:
+            seen.add(first)
+            keep.append(item)
+        else:
+            rest.append(item)
+    keep.extend(rest[: max(0, width - len(keep))])
+    keep.sort(key=lambda x: x[0])
+    return keep[:width] if len(keep) > width else keep
+
+
+def visit_options(
+    account: Account,
+    allowed: Sequence[date],
+    start: date,
+    end: date,
+    *,
+    max_combos: int = 40,
+    beam_width: int = 300,
+) -> VisitOptions:
+    """Occurrences of ``account`` in [start, end] and up to ``max_combos`` day combinations.
+
+    ``allowed`` are the days the rep can visit the account (working, open, not forbidden).
+    When no combination keeps the gaps, one relaxed combination (each visit on the allowed day
+    nearest its target, once) is returned with ``strict=False`` and an issue explaining why.
+    """
+    rule = account.visit_rule
+    occ = due_occurrences(rule, account.last_visit, start, end)
+    allowed = sorted(allowed)
+    if not occ:
+        return VisitOptions(account_id=account.account_id, occurrences=(), combos=(), costs=())
+    if not allowed:
+        return VisitOptions(
+            account_id=account.account_id,
+            occurrences=occ,
+            combos=(),
+            costs=(),
+            strict=False,
+            issue=FrequencyIssue(
+                account_id=account.account_id,
+                reason=UnassignedReason.NO_ALLOWED_DAY,
+                detail="no day in the horizon on which the rep works while the account is open",
+            ),
+        )
+    found = _beam(
+        account, occ, allowed, account.last_visit, rule.min_gap_days, rule.max_gap_days, beam_width
+    )
+    if found:
+        best = _diverse(found, max_combos)
+        return VisitOptions(
+            account_id=account.account_id,
+            occurrences=occ,
+            combos=tuple(seq for _, seq in best),
+            costs=tuple(c for c, _ in best),
+        )
+    relaxed: list[date] = []
+    for o in occ:
+        free = [d for d in allowed if d not in relaxed and (not relaxed or d > relaxed[-1])]
+        if not free:
+            break
+        relaxed.append(min(free, key=lambda d: abs((d - o.target).days)))
+    weekdays = sorted({d.weekday() for d in allowed})
+    names = ", ".join(WEEKDAYS[w] for w in weekdays)
+    detail = (
+        f"{rule} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart, "
+        f"but the rep can visit only on {names}"
+    )
+    if len(relaxed) < len(occ):
+        detail += f"; {len(occ) - len(relaxed)} of {len(occ)} visits cannot be placed"
+    return VisitOptions(
+        account_id=account.account_id,
+        occurrences=occ,
+        combos=(tuple(relaxed),) if relaxed else (),
+        costs=(_combo_cost(account, occ, relaxed),) if relaxed else (),
+        strict=False,
+        issue=FrequencyIssue(
+            account_id=account.account_id,
+            reason=UnassignedReason.FREQUENCY_IMPOSSIBLE,
+            detail=detail,
+        ),
+    )
+
+
+def gap_ok(rule: VisitRule, a: date, b: date) -> bool:
+    """Whether two consecutive visits on ``a`` and ``b`` keep the rule's gap bounds."""
+    return rule.min_gap_days <= (b - a).days <= rule.max_gap_days

@@ -1,0 +1,227 @@
+"""Plan repair: record what really happened and re-plan the future with as few moves as possible.
+
+The past and the next ``frozen_days`` working days are copied from the previous plan as the very
+same objects (reps have committed to them). The rest is re-planned by the scheduler with the
+previous days as preferences (each move costs), missed visits made urgent (their account is
+overdue) and absences as days off. Future days whose visits did not change keep their previous
+route object, so calendars only change where the plan changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
+from routeplanner.scheduling.calendar import working_days
+from routeplanner.scheduling.scheduler import DayRouter, schedule_visits, visit_id
+from routeplanner.travel.provider import TravelTimeProvider
+
+
+class VisitStatus(StrEnum):
+    """What happened to a planned visit.
+
+    ``cancelled`` waives the occurrence (the customer declined): it counts as served for spacing
+    and is not rescheduled; ``missed`` means the rep did not go: the account is due again, urgently.
+    """
+
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitRecord:
+    """A reported outcome of one planned visit; ``actual_day`` defaults to the planned day."""
+
+    visit_id: str
+    status: VisitStatus
+    actual_day: date | None = None
+    actual_start_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdHocVisit:
+    """An extra visit the manager pins to a day (e.g. a complaint to handle)."""
+
+    account_id: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Absence:
+    """The rep cannot work from ``start`` to ``end`` inclusive (illness, training)."""
+
+    start: date
+    end: date
+
+    def days(self) -> frozenset[date]:
+        n = (self.end - self.start).days
+        return frozenset(self.start + timedelta(days=i) for i in range(n + 1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Move:
+    account_id: str
+    old_day: date
+    new_day: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSet:
+    """What changed in the future part of the plan, for the UI and the calendar feed."""
+
+    moved: tuple[Move, ...] = ()
+    added: tuple[str, ...] = ()  # visit ids new in the plan
+    dropped: tuple[str, ...] = ()  # visit ids no longer in the plan
+
+    @property
+    def size(self) -> int:
+        return len(self.moved) + len(self.added) + len(self.dropped)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairResult:
+    plan: Plan
+    changes: ChangeSet
+    frozen_until: date
+
+
+def frozen_until(rep: Rep, today: date, frozen_days: int, horizon: Horizon) -> date:
+    """The last frozen day: yesterday plus the next ``frozen_days`` working days from today."""
+    if frozen_days <= 0:
+        return today - timedelta(days=1)
+    ahead = Horizon(
+        start=today, weeks=max(1, min(52, frozen_days // 5 + 2)), timezone=horizon.timezone
+    )
+    days = working_days(rep, ahead)
+    if len(days) >= frozen_days:
+        return days[frozen_days - 1]
+    return today + timedelta(days=frozen_days - 1)
+
+
+def _future_days(plan: Plan, rep_id: str, after: date) -> dict[str, list[date]]:
+    out: dict[str, list[date]] = {}
+    for r in plan.routes_of(rep_id):
+        if r.day > after:
+            for s in r.stops:
+                out.setdefault(s.account_id, []).append(r.day)
+    return out
+
+
+def repair_plan(
+    previous: Plan,
+    accounts: Sequence[Account],
+    rep: Rep,
+    horizon: Horizon,
+    travel: TravelTimeProvider,
+    *,
+    today: date,
+    records: Sequence[VisitRecord] = (),
+    ad_hoc: Sequence[AdHocVisit] = (),
+    absences: Sequence[Absence] = (),
+    frozen_days: int = 1,
+    holidays: frozenset[date] = frozenset(),
+    time_limit_s: float = 10.0,
+    max_iterations: int | None = None,
+    seed: int = 0,
+    day_router: DayRouter | None = None,
+) -> RepairResult:
+    """Re-plan ``previous`` after what happened; see the module docstring for the guarantees.
+
+    Urgency of a missed visit's account grows with the days since its last real visit relative
+    to its nominal interval, so when days are full the most overdue accounts are placed first.
+    """
+    cut = frozen_until(rep, today, frozen_days, horizon)
+    by_id = {r.visit_id: r for r in records}
+    planned_day: dict[str, date] = {}
+    for r in previous.routes_of(rep.rep_id):
+        for s in r.stops:
+            planned_day[s.visit_id] = r.day
+    last: dict[str, date] = {}
+    missed: set[str] = set()
+    missed_accounts: set[str] = set()
+    for rec in records:
+        day = rec.actual_day or planned_day.get(rec.visit_id)
+        account_id = rec.visit_id.split("@", 1)[0]
+        if rec.status is VisitStatus.MISSED:
+            missed.add(rec.visit_id)
+            missed_accounts.add(account_id)
+            continue
+        if day is not None and (account_id not in last or day > last[account_id]):
+            last[account_id] = day
+    for r in previous.routes_of(rep.rep_id):
+        if r.day <= cut:
+            for s in r.stops:
+                got = by_id.get(s.visit_id)
+                if got is not None and got.status is VisitStatus.MISSED:
+                    continue
+                # Unreported frozen visits are assumed to happen as planned (the common case).
+                if s.account_id not in last or r.day > last[s.account_id]:
+                    last[s.account_id] = r.day
+    updated: list[Account] = []
+    urgency: dict[str, float] = {}
+    for acc in accounts:
+        seen = last.get(acc.account_id)
+        new_last = acc.last_visit
+        if seen is not None and (new_last is None or seen > new_last):
+            new_last = seen
+        acc2 = replace(acc, last_visit=new_last) if new_last != acc.last_visit else acc
+        updated.append(acc2)
+        if acc.account_id in missed_accounts:
+            since = (today - new_last).days if new_last is not None else acc.visit_rule.max_gap_days
+            urgency[acc.account_id] = 1.0 + max(0, since) / acc.visit_rule.nominal_gap_days
+    absent: frozenset[date] = frozenset()
+    for a in absences:
+        absent |= a.days()
+    rep2 = replace(rep, days_off=rep.days_off | frozenset(d for d in absent if d > cut))
+    acc_by_id = {a.account_id: a for a in updated}
+    pinned: dict[date, list[Account]] = {}
+    for extra in ad_hoc:
+        if extra.day > cut and extra.account_id in acc_by_id:
+            pinned.setdefault(extra.day, []).append(acc_by_id[extra.account_id])
+    plan = schedule_visits(
+        updated,
+        rep2,
+        horizon,
+        travel,
+        holidays=holidays,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        seed=seed,
+        frozen_until=cut,
+        previous=previous,
+        day_router=day_router,
+        urgency=urgency,
+        exclude_visits=frozenset(missed),
+        pinned=pinned,
+    )
+    # Keep unchanged future days as the previous objects: same visits -> same route.
+    prev_routes = {r.day: r for r in previous.routes_of(rep.rep_id) if r.day > cut}
+    routes: list[DayRoute] = []
+    for r in plan.routes:
+        old = prev_routes.get(r.day)
+        same = old is not None and {s.visit_id for s in old.stops} == {s.visit_id for s in r.stops}
+        routes.append(old if same and old is not None else r)
+    plan = replace(plan, routes=tuple(routes))
+    changes = diff_plans(previous, plan, rep.rep_id, after=cut)
+    return RepairResult(plan=plan, changes=changes, frozen_until=cut)
+
+
+def diff_plans(old: Plan, new: Plan, rep_id: str, *, after: date) -> ChangeSet:
+    """Moves (same account, another day), additions and drops among days after ``after``."""
+    before = _future_days(old, rep_id, after)
+    now = _future_days(new, rep_id, after)
+    moved: list[Move] = []
+    added: list[str] = []
+    dropped: list[str] = []
+    for acc in sorted(set(before) | set(now)):
+        a = sorted(set(before.get(acc, [])) - set(now.get(acc, [])))
+        b = sorted(set(now.get(acc, [])) - set(before.get(acc, [])))
+        for o, n in zip(a, b, strict=False):
+            moved.append(Move(account_id=acc, old_day=o, new_day=n))
+        dropped.extend(visit_id(acc, d) for d in a[len(b) :])
+        added.extend(visit_id(acc, d) for d in b[len(a) :])
+    return ChangeSet(moved=tuple(moved), added=tuple(added), dropped=tuple(dropped))

@@ -1,0 +1,529 @@
+"""Multi-week scheduling for one rep: which day each due visit happens, and each day's route.
+
+One call is one independent job (one rep / territory): plain data in, a :class:`Plan` out, no
+global state, so a caller may run territories in parallel processes. The day choice is the
+periodic search of :mod:`routeplanner.scheduling.periodic` over the day combinations from
+:mod:`routeplanner.scheduling.frequency`; the final routes of each day come from a pluggable
+``day_router`` (default: timed sequencing of the search's order with opening hours and lunch;
+the routing solver can be plugged in through :func:`build_day_problem`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from routeplanner.model import (
+    Account,
+    DayRoute,
+    Horizon,
+    Plan,
+    Rep,
+    Stop,
+    Unassigned,
+    UnassignedReason,
+)
+from routeplanner.routing.problem import BreakSpec, RoutingProblem, VehicleSpec, VisitSpec
+from routeplanner.scheduling.calendar import (
+    usable_shift_s,
+    visit_windows,
+    visitable_days,
+    working_days,
+)
+from routeplanner.scheduling.frequency import VisitOptions, visit_options
+from routeplanner.scheduling.periodic import (
+    PeriodicCustomer,
+    PeriodicProblem,
+    PeriodicVehicle,
+    solve_periodic,
+)
+from routeplanner.travel.provider import TravelTimeProvider
+
+Progress = Callable[[float, str], None]
+"""``progress(fraction_done, message)``: feeds a CLI progress bar or a web job status."""
+
+DEVIATION_COST_S = 120.0
+"""Objective cost of one day away from a visit's target date, in seconds of driving."""
+MOVE_COST_S = 1800.0
+"""Objective cost of moving a previously planned visit to another day (plan repair)."""
+DROP_COST_S = 36_000.0
+"""Objective cost of leaving one required visit out: ten hours of driving, i.e. never cheaper."""
+OVERTIME_WEIGHT = 2.0
+"""Cost per second a day runs over the balanced workload target."""
+
+
+def visit_id(account_id: str, day: date) -> str:
+    """Stable id of a visit: an account is seen at most once a day; unmoved visits keep it."""
+    return f"{account_id}@{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayJob:
+    """One rep-day to route: ``order`` is the suggested sequence; index 0 of the matrices = home."""
+
+    rep: Rep
+    day: date
+    visits: tuple[Account, ...]
+    durations_s: npt.NDArray[np.int64]
+    distances_m: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayResult:
+    route: DayRoute
+    unassigned: tuple[Unassigned, ...] = ()
+
+
+DayRouter = Callable[[DayJob], DayResult]
+
+
+def build_day_problem(job: DayJob) -> RoutingProblem:
+    """The routing-core problem for one rep-day: lets ``routing.solve`` act as the day router.
+
+    Times are seconds after local midnight; a window bounds the *start* of a visit, so each
+    opening interval's end is reduced by the visit length.
+    """
+    rep, day = job.rep, job.day
+    shift = rep.shift(day)
+    assert shift is not None
+    visits = []
+    for i, acc in enumerate(job.visits, start=1):
+        wins = tuple(
+            (w.start_s, w.end_s - acc.visit_duration_s) for w in visit_windows(acc, rep, day)
+        )
+        visits.append(
+            VisitSpec(
+                visit_id=visit_id(acc.account_id, day),
+                location=i,
+                service_s=acc.visit_duration_s,
+                windows=wins,
+                penalty=int(DROP_COST_S),
+                account_id=acc.account_id,
+                demand=1,
+            )
+        )
+    lunch = None
+    if rep.lunch is not None and rep.lunch.duration_s > 0:
+        lunch = BreakSpec(
+            earliest_start=rep.lunch.window.start_s,
+            latest_start=rep.lunch.window.end_s - rep.lunch.duration_s,
+            duration_s=rep.lunch.duration_s,
+        )
+    vehicle = VehicleSpec(
+        vehicle_id=f"{rep.rep_id}@{day.isoformat()}",
+        start_location=0,
+        end_location=0,
+        shift_start=shift.start_s,
+        shift_end=shift.end_s,
+        lunch=lunch,
+        max_drive_s=rep.max_drive_s,
+        max_visits=rep.max_visits_per_day,
+        rep_id=rep.rep_id,
+    )
+    return RoutingProblem(
+        visits=tuple(visits),
+        vehicles=(vehicle,),
+        durations_s=job.durations_s,
+        distances_m=job.distances_m,
+        source=f"{rep.rep_id} {day.isoformat()}",
+    )
+
+
+def sequence_day_router(job: DayJob) -> DayResult:
+    """Time the suggested order: wait for opening, take lunch when due, drop what cannot fit.
+
+    Kept deliberately simple and exact (no reordering): the periodic search already optimised the
+    order for travel; this step only turns it into a timetable and reports what does not fit.
+    """
+    rep, day = job.rep, job.day
+    shift = rep.shift(day)
+    assert shift is not None
+    dur, dist = job.durations_s, job.distances_m
+    t = shift.start_s
+    here = 0
+    stops: list[Stop] = []
+    dropped: list[Unassigned] = []
+    lunch_at: int | None = None
+    lunch = rep.lunch if rep.lunch is not None and rep.lunch.duration_s > 0 else None
+    drive = 0
+    travel_total = 0
+    dist_total = 0
+    for i, acc in enumerate(job.visits, start=1):
+        vid = visit_id(acc.account_id, day)
+        travel = int(dur[here, i])
+        arrive = t + travel
+        if lunch is not None and lunch_at is None:
+            latest = lunch.window.end_s - lunch.duration_s
+            if arrive + acc.visit_duration_s > latest:
+                lunch_at = max(t, lunch.window.start_s)
+                t = lunch_at + lunch.duration_s
+                arrive = t + travel
+        start = None
+        for w in visit_windows(acc, rep, day):
+            s = max(arrive, w.start_s)
+            if s + acc.visit_duration_s <= w.end_s:
+                start = s
+                break
+        back = int(dur[i, 0])
+        if start is None:
+            dropped.append(
+                Unassigned(
+                    visit_id=vid,
+                    account_id=acc.account_id,
+                    reason=UnassignedReason.OUTSIDE_OPENING_HOURS,
+                    detail="arrival is after the opening hours of the day",
+                    day=day,
+                )
+            )
+            continue
+        if start + acc.visit_duration_s + back > shift.end_s:
+            reason = UnassignedReason.DAY_FULL_TIME
+            dropped.append(
+                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
+            )
+            continue
+        if rep.max_drive_s is not None and drive + travel + back > rep.max_drive_s:
+            reason = UnassignedReason.DAY_FULL_DRIVE
+            dropped.append(
+                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
+            )
+            continue
+        if len(stops) >= rep.max_visits_per_day:
+            reason = UnassignedReason.DAY_FULL_VISITS
+            dropped.append(
+                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
+            )
+            continue
+        stops.append(
+            Stop(
+                visit_id=vid,
+                account_id=acc.account_id,
+                arrival_s=arrive,
+                start_s=start,
+                departure_s=start + acc.visit_duration_s,
+                travel_s=travel,
+                distance_m=int(dist[here, i]),
+                wait_s=start - arrive,
+            )
+        )
+        drive += travel
+        travel_total += travel
+        dist_total += int(dist[here, i])
+        t = start + acc.visit_duration_s
+        here = i
+    if stops:
+        travel_total += int(dur[here, 0])
+        dist_total += int(dist[here, 0])
+        t += int(dur[here, 0])
+    if lunch is not None and lunch_at is None and stops:
+        lunch_at = max(t, lunch.window.start_s)
+        t = max(t, lunch_at + lunch.duration_s)
+    route = DayRoute(
+        rep_id=rep.rep_id,
+        day=day,
+        start_s=shift.start_s,
+        end_s=t if stops else shift.start_s,
+        stops=tuple(stops),
+        travel_s=travel_total,
+        distance_m=dist_total,
+        break_start_s=lunch_at if stops else None,
+        break_duration_s=lunch.duration_s if lunch is not None and stops else 0,
+    )
+    return DayResult(route=route, unassigned=tuple(dropped))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleReport:
+    """What the job saw, beyond the plan: per-account options and search statistics."""
+
+    options: Mapping[str, VisitOptions] = field(default_factory=dict)
+    stats: Mapping[str, float] = field(default_factory=dict)
+
+
+def _reason_no_day(
+    account: Account, rep: Rep, days: Sequence[date]
+) -> tuple[UnassignedReason, str]:
+    works = {d.weekday() for d in days}
+    opens = account.opening_hours.open_weekdays() - account.forbidden_weekdays
+    if not days:
+        return UnassignedReason.NO_ALLOWED_DAY, "the rep has no working day in the horizon"
+    if works & opens:
+        return (
+            UnassignedReason.OUTSIDE_OPENING_HOURS,
+            f"open {account.opening_hours}; no overlap of {account.visit_duration_s // 60} min "
+            f"with the rep's hours {rep.working_hours}",
+        )
+    return (
+        UnassignedReason.NO_ALLOWED_DAY,
+        f"open {account.opening_hours}; the rep works {rep.working_hours}",
+    )
+
+
+def schedule_visits(
+    accounts: Sequence[Account],
+    rep: Rep,
+    horizon: Horizon,
+    travel: TravelTimeProvider,
+    *,
+    holidays: frozenset[date] = frozenset(),
+    progress: Progress | None = None,
+    time_limit_s: float = 30.0,
+    max_iterations: int | None = None,
+    seed: int = 0,
+    frozen_until: date | None = None,
+    previous: Plan | None = None,
+    day_router: DayRouter | None = None,
+    move_cost_s: float = MOVE_COST_S,
+    urgency: Mapping[str, float] | None = None,
+    exclude_visits: frozenset[str] = frozenset(),
+    pinned: Mapping[date, Sequence[Account]] | None = None,
+) -> Plan:
+    """Plan every due visit of ``accounts`` for ``rep`` over ``horizon`` and route each day.
+
+    With ``previous`` and ``frozen_until``, the previous plan's routes up to and including
+    ``frozen_until`` are copied unchanged (the same objects) and count as visits already made;
+    later visits prefer the days they had in ``previous`` (each move costs ``move_cost_s``).
+    ``urgency`` (account id -> factor >= 1) multiplies the cost of leaving that account out, so
+    overdue accounts are placed first when days are full. ``exclude_visits`` are frozen stops that
+    did not happen (missed): they do not count as the account's last visit. ``pinned`` visits
+    (ad-hoc) are added to their day outside the search, which leaves room for them.
+    ``max_iterations`` makes the search reproducible (tests); otherwise ``time_limit_s`` bounds it.
+    """
+    router = day_router or sequence_day_router
+
+    def report(frac: float, msg: str) -> None:
+        if progress is not None:
+            progress(frac, msg)
+
+    kept: list[DayRoute] = []
+    last_seen: dict[str, date] = {}
+    prev_days: dict[str, set[date]] = {}
+    if previous is not None:
+        for r in previous.routes_of(rep.rep_id):
+            if frozen_until is not None and r.day <= frozen_until:
+                kept.append(r)
+                for s in r.stops:
+                    if s.visit_id in exclude_visits:
+                        continue
+                    if s.account_id not in last_seen or r.day > last_seen[s.account_id]:
+                        last_seen[s.account_id] = r.day
+            else:
+                for s in r.stops:
+                    prev_days.setdefault(s.account_id, set()).add(r.day)
+    days = [
+        d for d in working_days(rep, horizon, holidays) if frozen_until is None or d > frozen_until
+    ]
+    plan_start = horizon.start
+    if frozen_until is not None:
+        plan_start = max(horizon.start, frozen_until + timedelta(days=1))
+    day_index = {d: i for i, d in enumerate(days)}
+    unassigned: list[Unassigned] = []
+    options: dict[str, VisitOptions] = {}
+    customers: list[PeriodicCustomer] = []
+    cust_accounts: list[Account] = []
+    cust_options: list[VisitOptions] = []
+    report(0.0, "building visit options")
+    for acc in accounts:
+        last = acc.last_visit
+        if acc.account_id in last_seen and (last is None or last_seen[acc.account_id] > last):
+            last = last_seen[acc.account_id]
+        acc_eff = replace(acc, last_visit=last) if last != acc.last_visit else acc
+        allowed = visitable_days(acc, rep, days)
+        opt = visit_options(acc_eff, allowed, plan_start, horizon.end)
+        options[acc.account_id] = opt
+        if not opt.occurrences:
+            continue
+        if not opt.combos:
+            reason, detail = _reason_no_day(acc, rep, days)
+            for o in opt.occurrences:
+                unassigned.append(
+                    Unassigned(
+                        visit_id=visit_id(acc.account_id, o.target),
+                        account_id=acc.account_id,
+                        reason=reason,
+                        detail=detail,
+                        day=o.target,
+                    )
+                )
+            continue
+        if opt.issue is not None:
+            placed = len(opt.combos[0])
+            for o in opt.occurrences[placed:]:
+                unassigned.append(
+                    Unassigned(
+                        visit_id=visit_id(acc.account_id, o.target),
+                        account_id=acc.account_id,
+                        reason=opt.issue.reason,
+                        detail=opt.issue.detail,
+                        day=o.target,
+                    )
+                )
+        had = prev_days.get(acc.account_id, set())
+        costs = []
+        for combo, dev in zip(opt.combos, opt.costs, strict=True):
+            moved = sum(1 for d in combo if d not in had) if had else 0
+            costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
+        factor = (urgency or {}).get(acc.account_id, 1.0)
+        customers.append(
+            PeriodicCustomer(
+                node=len(cust_accounts) + 1,
+                service=float(acc.visit_duration_s),
+                demand=0.0,
+                combos=tuple(tuple(day_index[d] for d in combo) for combo in opt.combos),
+                combo_costs=tuple(costs),
+                drop_penalty=DROP_COST_S * factor * max(len(c) for c in opt.combos),
+            )
+        )
+        cust_accounts.append(acc)
+        cust_options.append(opt)
+    points = [rep.home] + [a.location for a in cust_accounts]
+    report(0.05, "computing travel times")
+    matrix = travel.matrix(points)
+    durations = matrix.durations_s
+    total_service = sum(c.service * len(c.combos[0]) for c in customers)
+    per_day = total_service / max(1, len(days))
+    pins = dict(pinned or {})
+    vehicles = []
+    for d in days:
+        extra = pins.get(d, ())
+        # Room for pinned visits: their service plus a round trip from home as a safe bound.
+        reserved = sum(a.visit_duration_s + 2 * _home_trip(travel, rep, a) for a in extra)
+        usable = max(0.0, float(usable_shift_s(rep, d)) - reserved)
+        soft = per_day + 0.5 * max(0.0, usable - per_day)
+        vehicles.append(
+            (
+                PeriodicVehicle(
+                    depot=0,
+                    max_duration=usable,
+                    max_stops=max(0, rep.max_visits_per_day - len(extra)),
+                    soft_duration=min(usable, soft),
+                ),
+            )
+        )
+    initial: list[int | None] | None = None
+    if prev_days:
+        initial = []
+        for acc, opt in zip(cust_accounts, cust_options, strict=True):
+            had = prev_days.get(acc.account_id, set())
+            exact = [k for k, combo in enumerate(opt.combos) if set(combo) == had]
+            initial.append(exact[0] if exact else None)
+    stats: dict[str, float] = {}
+    combo_choice: tuple[int | None, ...] = ()
+    orders: list[list[int]] = [[] for _ in days]
+    if customers and days:
+        problem = PeriodicProblem(
+            travel=durations.astype(np.float64),
+            customers=tuple(customers),
+            days=tuple(vehicles),
+            overtime_weight=OVERTIME_WEIGHT,
+        )
+
+        def on_search(frac: float, best: float) -> None:
+            report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
+
+        sol = solve_periodic(
+            problem,
+            time_limit_s=time_limit_s,
+            max_iterations=max_iterations,
+            seed=seed,
+            initial=initial,
+            progress=on_search,
+        )
+        stats = {"iterations": float(sol.iterations), **sol.stats}
+        combo_choice = sol.combo
+        orders = [list(day[0]) for day in sol.routes]
+    for c, k in enumerate(combo_choice):
+        if k is None:
+            acc = cust_accounts[c]
+            opt = cust_options[c]
+            for o in opt.occurrences[: len(opt.combos[0])]:
+                unassigned.append(
+                    Unassigned(
+                        visit_id=visit_id(acc.account_id, o.target),
+                        account_id=acc.account_id,
+                        reason=UnassignedReason.DAY_FULL_TIME,
+                        detail="no combination of days has room for all its visits",
+                        day=o.target,
+                    )
+                )
+    report(0.9, "timing the routes")
+    routes: list[DayRoute] = list(kept)
+    for t, d in enumerate(days):
+        visits = [cust_accounts[c] for c in orders[t]]
+        for pin in pins.get(d, ()):
+            visits = _cheapest_position(travel, rep, visits, pin)
+        if not visits:
+            continue
+        pts = [rep.home] + [a.location for a in visits]
+        day_matrix = travel.matrix(pts)
+        job = DayJob(
+            rep=rep,
+            day=d,
+            visits=tuple(visits),
+            durations_s=day_matrix.durations_s,
+            distances_m=day_matrix.distances_m,
+        )
+        res = router(job)
+        routes.append(res.route)
+        unassigned.extend(res.unassigned)
+    routes.sort(key=lambda r: r.day)
+    report(1.0, "done")
+    meta = {
+        "rep_id": rep.rep_id,
+        "horizon_start": horizon.start.isoformat(),
+        "weeks": str(horizon.weeks),
+        "frozen_until": frozen_until.isoformat() if frozen_until else "",
+        **{k: f"{v:.3f}" for k, v in stats.items()},
+    }
+    return Plan(routes=tuple(routes), unassigned=tuple(unassigned), meta=meta)
+
+
+def frequency_issues(
+    accounts: Sequence[Account], rep: Rep, horizon: Horizon, holidays: frozenset[date] = frozenset()
+) -> list[Unassigned]:
+    """Accounts whose frequency cannot be met as asked, with a reason, before any search."""
+    days = working_days(rep, horizon, holidays)
+    out: list[Unassigned] = []
+    for acc in accounts:
+        allowed = visitable_days(acc, rep, days)
+        opt = visit_options(acc, allowed, horizon.start, horizon.end)
+        if opt.issue is None:
+            continue
+        if not opt.combos:
+            reason, detail = _reason_no_day(acc, rep, days)
+        else:
+            reason, detail = opt.issue.reason, opt.issue.detail
+        out.append(
+            Unassigned(
+                visit_id=f"{acc.account_id}@*",
+                account_id=acc.account_id,
+                reason=reason,
+                detail=detail,
+            )
+        )
+    return out
+
+
+def _home_trip(travel: TravelTimeProvider, rep: Rep, account: Account) -> int:
+    return int(travel.matrix([rep.home], [account.location]).durations_s[0, 0])
+
+
+def _cheapest_position(
+    travel: TravelTimeProvider, rep: Rep, visits: list[Account], extra: Account
+) -> list[Account]:
+    """Insert a pinned visit where it adds the least driving to the day's order."""
+    pts = [rep.home] + [a.location for a in visits] + [extra.location]
+    m = travel.matrix(pts).durations_s
+    x = len(pts) - 1
+    seq = [0, *range(1, len(visits) + 1), 0]
+    best_pos, best = 0, None
+    for i in range(len(seq) - 1):
+        a, b = seq[i], seq[i + 1]
+        delta = int(m[a, x] + m[x, b] - m[a, b])
+        if best is None or delta < best:
+            best_pos, best = i, delta
+    return [*visits[:best_pos], extra, *visits[best_pos:]]
