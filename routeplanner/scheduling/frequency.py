@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from routeplanner.model import WEEKDAYS, Account, UnassignedReason, VisitRule
+from routeplanner.model import WEEKDAYS, Account, FrequencyKind, UnassignedReason, VisitRule
 
 PREFERRED_MISS_COST = 2.0
 """Combination cost (in days of target deviation) of a visit not on a preferred weekday."""
@@ -93,6 +93,9 @@ def due_occurrences(
             return ()
     out = [first]
     target = first.target
+    # Later windows are at least half an interval wide each side: the gap bounds are the real
+    # constraint, and a chain that drifts early or late (weekends, holidays) must stay possible.
+    lo, hi = max(lo, n // 2), max(hi, n // 2)
     while True:
         target += timedelta(days=n)
         if target > end:
@@ -217,15 +220,20 @@ def visit_options(
             costs=tuple(c for c, _ in best),
         )
     relaxed: list[date] = []
+    prev = account.last_visit
     for o in occ:
-        free = [d for d in allowed if d not in relaxed and (not relaxed or d > relaxed[-1])]
+        # Never closer than the min gap: too-frequent visits waste the rep's time; a too-long
+        # gap is what "impossible" means here and is reported.
+        free = [d for d in allowed if prev is None or (d - prev).days >= rule.min_gap_days]
         if not free:
             break
-        relaxed.append(min(free, key=lambda d: abs((d - o.target).days)))
+        best = min(free, key=lambda d: abs((d - o.target).days))
+        relaxed.append(best)
+        prev = best
     weekdays = sorted({d.weekday() for d in allowed})
     names = ", ".join(WEEKDAYS[w] for w in weekdays)
     detail = (
-        f"{rule} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart, "
+        f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart, "
         f"but the rep can visit only on {names}"
     )
     if len(relaxed) < len(occ):
@@ -242,6 +250,13 @@ def visit_options(
             detail=detail,
         ),
     )
+
+
+def describe_rule(rule: VisitRule) -> str:
+    """Rule in words for messages; "2 per week" rather than the model's "2 per 1 weeks"."""
+    if rule.kind is FrequencyKind.PER_PERIOD and rule.period_days == 7:
+        return f"{rule.count} per week"
+    return str(rule)
 
 
 def gap_ok(rule: VisitRule, a: date, b: date) -> bool:

@@ -219,9 +219,16 @@ def sequence_day_router(job: DayJob) -> DayResult:
         travel_total += int(dur[here, 0])
         dist_total += int(dist[here, 0])
         t += int(dur[here, 0])
-    if lunch is not None and lunch_at is None and stops:
-        lunch_at = max(t, lunch.window.start_s)
-        t = max(t, lunch_at + lunch.duration_s)
+    if (
+        lunch is not None
+        and lunch_at is None
+        and stops
+        and t > lunch.window.end_s - lunch.duration_s
+    ):
+        # The drive home passed the latest lunch start: the break happened on the way.
+        lunch_at = max(shift.start_s, lunch.window.end_s - lunch.duration_s)
+        t += lunch.duration_s
+    taken = lunch_at is not None
     route = DayRoute(
         rep_id=rep.rep_id,
         day=day,
@@ -230,8 +237,8 @@ def sequence_day_router(job: DayJob) -> DayResult:
         stops=tuple(stops),
         travel_s=travel_total,
         distance_m=dist_total,
-        break_start_s=lunch_at if stops else None,
-        break_duration_s=lunch.duration_s if lunch is not None and stops else 0,
+        break_start_s=lunch_at if taken else None,
+        break_duration_s=lunch.duration_s if lunch is not None and taken else 0,
     )
     return DayResult(route=route, unassigned=tuple(dropped))
 
@@ -281,6 +288,7 @@ def schedule_visits(
     urgency: Mapping[str, float] | None = None,
     exclude_visits: frozenset[str] = frozenset(),
     pinned: Mapping[date, Sequence[Account]] | None = None,
+    balance: bool = True,
 ) -> Plan:
     """Plan every due visit of ``accounts`` for ``rep`` over ``horizon`` and route each day.
 
@@ -291,6 +299,8 @@ def schedule_visits(
     overdue accounts are placed first when days are full. ``exclude_visits`` are frozen stops that
     did not happen (missed): they do not count as the account's last visit. ``pinned`` visits
     (ad-hoc) are added to their day outside the search, which leaves room for them.
+    ``balance`` charges overtime above 110 % of the mean working day (measured on a quick first
+    construction), so the search spreads the work instead of packing few long days.
     ``max_iterations`` makes the search reproducible (tests); otherwise ``time_limit_s`` bounds it.
     """
     router = day_router or sequence_day_router
@@ -322,6 +332,7 @@ def schedule_visits(
         plan_start = max(horizon.start, frozen_until + timedelta(days=1))
     day_index = {d: i for i, d in enumerate(days)}
     unassigned: list[Unassigned] = []
+    issues: list[str] = []
     options: dict[str, VisitOptions] = {}
     customers: list[PeriodicCustomer] = []
     cust_accounts: list[Account] = []
@@ -351,6 +362,7 @@ def schedule_visits(
                 )
             continue
         if opt.issue is not None:
+            issues.append(acc.account_id)
             placed = len(opt.combos[0])
             for o in opt.occurrences[placed:]:
                 unassigned.append(
@@ -363,6 +375,9 @@ def schedule_visits(
                     )
                 )
         had = prev_days.get(acc.account_id, set())
+        if had and opt.strict:
+            opt = _with_previous(opt, acc_eff, sorted(had), set(allowed))
+            options[acc.account_id] = opt
         costs = []
         for combo, dev in zip(opt.combos, opt.costs, strict=True):
             moved = sum(1 for d in combo if d not in had) if had else 0
@@ -421,6 +436,8 @@ def schedule_visits(
             days=tuple(vehicles),
             overtime_weight=OVERTIME_WEIGHT,
         )
+        if balance:
+            problem = _balanced(problem, seed)
 
         def on_search(frac: float, best: float) -> None:
             report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
@@ -477,6 +494,8 @@ def schedule_visits(
         "horizon_start": horizon.start.isoformat(),
         "weeks": str(horizon.weeks),
         "frozen_until": frozen_until.isoformat() if frozen_until else "",
+        # Accounts planned with relaxed spacing (their frequency cannot be met as asked).
+        "frequency_issues": ",".join(issues),
         **{k: f"{v:.3f}" for k, v in stats.items()},
     }
     return Plan(routes=tuple(routes), unassigned=tuple(unassigned), meta=meta)
@@ -527,3 +546,48 @@ def _cheapest_position(
         if best is None or delta < best:
             best_pos, best = i, delta
     return [*visits[:best_pos], extra, *visits[best_pos:]]
+
+
+def _with_previous(
+    opt: VisitOptions, account: Account, days: list[date], allowed: set[date]
+) -> VisitOptions:
+    """Put the previous plan's days first among the options when they still keep the rule.
+
+    The beam keeps a limited list; without this, an unchanged account could be forced to move
+    only because its old days fell out of the list.
+    """
+    combo = tuple(days)
+    if combo in opt.combos or len(combo) != len(opt.occurrences):
+        return opt
+    if not all(d in allowed for d in combo):
+        return opt
+    rule = account.visit_rule
+    chain = ([account.last_visit] if account.last_visit is not None else []) + days
+    if not all(
+        rule.min_gap_days <= (b - a).days <= rule.max_gap_days
+        for a, b in zip(chain, chain[1:], strict=False)
+    ):
+        return opt
+    cost = sum(abs((d - o.target).days) for d, o in zip(days, opt.occurrences, strict=True))
+    return replace(opt, combos=(combo, *opt.combos), costs=(float(cost), *opt.costs))
+
+
+def _balanced(problem: PeriodicProblem, seed: int) -> PeriodicProblem:
+    """Set each day's soft limit to 110 % of the mean day of a quick construction."""
+    probe = solve_periodic(problem, max_iterations=0, seed=seed, use_pyvrp=False)
+    svc = [c.service for c in problem.customers]
+    total = 0.0
+    for day in probe.routes:
+        for r in day:
+            if r:
+                seq = [0, *(problem.customers[c].node for c in r), 0]
+                total += sum(
+                    float(problem.travel[a, b]) for a, b in zip(seq, seq[1:], strict=False)
+                )
+                total += sum(svc[c] for c in r)
+    mean = total / max(1, len(problem.days))
+    days = tuple(
+        tuple(replace(v, soft_duration=min(v.max_duration, 1.1 * mean)) for v in day)
+        for day in problem.days
+    )
+    return replace(problem, days=days)

@@ -1,0 +1,109 @@
+"""Visit rules -> due occurrences and day combinations; impossible frequencies carry a reason."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from routeplanner.model import GeoPoint, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
+from routeplanner.model.account import Account
+from routeplanner.scheduling.frequency import due_occurrences, gap_ok, visit_options
+from routeplanner.units import HOUR
+
+MON = date(2026, 3, 2)
+END = MON + timedelta(days=27)  # four weeks, Monday to Sunday
+
+
+def _account(
+    rule: str, *, last: date | None = None, weekdays: tuple[int, ...] = range(5)
+) -> Account:
+    return Account(
+        account_id="a1",
+        name="A",
+        location=GeoPoint(49.4, 8.7),
+        visit_rule=VisitRule.parse(rule),
+        visit_duration_s=1800,
+        opening_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 18 * HOUR), weekdays=weekdays),
+        last_visit=last,
+    )
+
+
+def _weekdays(start: date, end: date, allowed: set[int]) -> list[date]:
+    return [
+        start + timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if (start + timedelta(days=i)).weekday() in allowed
+    ]
+
+
+def test_weekly_after_a_visit_last_thursday() -> None:
+    # weekly: nominal 7, slack ceil(7 * 0.25) = 2 -> gaps 5..9 days.
+    # Last visit Thu 26 Feb -> first target Thu 5 Mar, window [Tue 3 Mar, Sat 7 Mar] (the gap
+    # bounds from the last visit); then targets 12, 19, 26 Mar with windows of +-3 days (half an
+    # interval, so a chain can drift around weekends), clipped to the horizon end (29 Mar).
+    occ = due_occurrences(VisitRule.parse("weekly"), date(2026, 2, 26), MON, END)
+    assert [o.target for o in occ] == [
+        date(2026, 3, 5),
+        date(2026, 3, 12),
+        date(2026, 3, 19),
+        date(2026, 3, 26),
+    ]
+    assert (occ[0].earliest, occ[0].latest) == (date(2026, 3, 3), date(2026, 3, 7))
+    assert (occ[3].earliest, occ[3].latest) == (date(2026, 3, 23), date(2026, 3, 29))
+
+
+def test_overdue_account_is_due_at_the_start() -> None:
+    # Last visit 40 days before a monthly (28, gaps 21..35) rule: overdue, so target = start.
+    occ = due_occurrences(VisitRule.parse("monthly"), MON - timedelta(days=40), MON, END)
+    assert occ[0].target == MON
+    assert occ[0].earliest == MON
+
+
+def test_no_history_first_visit_in_first_interval() -> None:
+    # biweekly without history: first visit anywhere in days 0..13, target day 6; the second
+    # targets day 20 with a window of +-7 days (half the interval).
+    occ = due_occurrences(VisitRule.parse("biweekly"), None, MON, END)
+    assert [(o.earliest, o.target, o.latest) for o in occ] == [
+        (MON, MON + timedelta(days=6), MON + timedelta(days=13)),
+        (MON + timedelta(days=13), MON + timedelta(days=20), MON + timedelta(days=27)),
+    ]
+
+
+def test_every_combination_keeps_the_gaps() -> None:
+    acc = _account("2 per week", last=MON - timedelta(days=3))
+    rule = acc.visit_rule
+    allowed = _weekdays(MON, END, {0, 1, 2, 3, 4})
+    opt = visit_options(acc, allowed, MON, END)
+    assert opt.strict
+    assert opt.issue is None
+    assert len(opt.combos) > 5
+    for combo in opt.combos:
+        assert len(combo) == len(opt.occurrences)
+        chain = [MON - timedelta(days=3), *combo]
+        assert all(gap_ok(rule, a, b) for a, b in zip(chain, chain[1:], strict=False))
+        assert all(d in allowed for d in combo)
+
+
+def test_weekly_but_only_open_on_saturday_has_no_allowed_day() -> None:
+    acc = _account("weekly", weekdays=(5,))
+    rep_days = _weekdays(MON, END, {0, 1, 2, 3, 4})
+    allowed = [d for d in rep_days if acc.opening_hours.is_open(d.weekday())]
+    opt = visit_options(acc, allowed, MON, END)
+    assert opt.combos == ()
+    assert opt.issue is not None
+    assert opt.issue.reason is UnassignedReason.NO_ALLOWED_DAY
+
+
+def test_twice_a_week_but_only_open_on_monday_is_impossible() -> None:
+    # 2 per week: nominal round(7/2) = 4 days, slack 1 -> gaps 3..5; Mondays are 7 apart.
+    acc = _account("2 per week", weekdays=(0,))
+    allowed = _weekdays(MON, END, {0})
+    opt = visit_options(acc, allowed, MON, END)
+    assert not opt.strict
+    assert opt.issue is not None
+    assert opt.issue.reason is UnassignedReason.FREQUENCY_IMPOSSIBLE
+    assert opt.issue.detail == (
+        "2 per week needs visits 3-5 days apart, but the rep can visit only on Mo; "
+        "3 of 7 visits cannot be placed"
+    )
+    # The relaxed fallback still serves every Monday once.
+    assert opt.combos == (tuple(allowed),)

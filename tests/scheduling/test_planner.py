@@ -1,0 +1,46 @@
+"""plan_all: one independent job per territory, merged; accounts without a rep are reported."""
+
+from __future__ import annotations
+
+from routeplanner.model import Horizon, Territory, UnassignedReason
+from routeplanner.planner import plan_all, territory_jobs
+from routeplanner.travel import HaversineTravel
+from tests.scheduling.factories import START, make_accounts, make_rep
+
+HORIZON = Horizon(start=START, weeks=2)
+
+
+def test_two_territories_and_an_orphan() -> None:
+    accounts = make_accounts(5, 13)
+    reps = [make_rep("r1"), make_rep("r2")]
+    ids = [a.account_id for a in accounts]
+    territories = [
+        Territory(territory_id="t1", name="West", rep_id="r1", account_ids=tuple(ids[:6])),
+        Territory(territory_id="t2", name="East", rep_id="r2", account_ids=tuple(ids[6:12])),
+    ]
+    seen: list[float] = []
+    plan = plan_all(
+        accounts,
+        reps,
+        territories,
+        HORIZON,
+        HaversineTravel(),
+        max_iterations=10,
+        progress=lambda f, m: seen.append(f),
+    )
+    reps_of = {s.account_id: r.rep_id for r in plan.routes for s in r.stops}
+    assert {reps_of[a] for a in ids[:6] if a in reps_of} == {"r1"}
+    assert {reps_of[a] for a in ids[6:12] if a in reps_of} == {"r2"}
+    orphan = [u for u in plan.unassigned if u.account_id == ids[12]]
+    assert [u.reason for u in orphan] == [UnassignedReason.NO_REP]
+    assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_jobs_are_plain_data() -> None:
+    import pickle
+
+    accounts = make_accounts(5, 4)
+    terr = [Territory(territory_id="t", name="T", rep_id="r1", account_ids=("a000", "a001"))]
+    jobs, orphans = territory_jobs(accounts, [make_rep("r1")], terr, HORIZON)
+    assert pickle.loads(pickle.dumps(jobs[0])) == jobs[0]
+    assert [o.account_id for o in orphans] == ["a002", "a003"]

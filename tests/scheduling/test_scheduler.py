@@ -1,0 +1,121 @@
+"""Scheduler invariants over several seeds: frequency, spacing, calendar and opening hours."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+
+from routeplanner.model import Horizon, Plan, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
+from routeplanner.model.account import Account
+from routeplanner.scheduling.calendar import visit_windows
+from routeplanner.scheduling.frequency import due_occurrences
+from routeplanner.scheduling.scheduler import (
+    DayJob,
+    build_day_problem,
+    frequency_issues,
+    schedule_visits,
+)
+from routeplanner.travel import HaversineTravel
+from routeplanner.units import HOUR
+from tests.scheduling.factories import HOME, START, make_accounts, make_rep
+
+HORIZON = Horizon(start=START, weeks=4)
+HOLIDAYS = frozenset({date(2026, 3, 19)})  # a Thursday
+DAY_OFF = date(2026, 3, 10)  # a Tuesday
+
+
+def _plan(seed: int) -> tuple[list[Account], Plan]:
+    accounts = make_accounts(seed, 30)
+    rep = make_rep(days_off=frozenset({DAY_OFF}))
+    plan = schedule_visits(
+        accounts, rep, HORIZON, HaversineTravel(), holidays=HOLIDAYS, max_iterations=30, seed=seed
+    )
+    return accounts, plan
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_invariants(seed: int) -> None:
+    accounts, plan = _plan(seed)
+    rep = make_rep(days_off=frozenset({DAY_OFF}))
+    by_id = {a.account_id: a for a in accounts}
+    days_of: dict[str, list[date]] = defaultdict(list)
+    for route in plan.routes:
+        # Nothing on holidays, days off or weekends (the rep works Mo-Fr).
+        assert route.day not in HOLIDAYS
+        assert route.day != DAY_OFF
+        assert route.day.weekday() < 5
+        assert len(route.stops) <= rep.max_visits_per_day
+        for stop in route.stops:
+            acc = by_id[stop.account_id]
+            days_of[acc.account_id].append(route.day)
+            # Inside one opening interval that lies inside the shift.
+            assert any(
+                w.start_s <= stop.start_s and stop.departure_s <= w.end_s
+                for w in visit_windows(acc, rep, route.day)
+            )
+            assert stop.departure_s - stop.start_s == acc.visit_duration_s
+    dropped = defaultdict(int)
+    for u in plan.unassigned:
+        dropped[u.account_id] += 1
+    for acc in accounts:
+        days = sorted(days_of[acc.account_id])
+        assert len(days) == len(set(days)), "an account twice on one day"
+        required = len(due_occurrences(acc.visit_rule, acc.last_visit, START, HORIZON.end))
+        # Each required visit is scheduled exactly once or reported.
+        assert len(days) + dropped[acc.account_id] == required
+        if dropped[acc.account_id] or acc.account_id in plan.meta["frequency_issues"].split(","):
+            continue
+        chain = ([acc.last_visit] if acc.last_visit else []) + days
+        rule = acc.visit_rule
+        overdue_start = acc.last_visit is not None and (
+            acc.last_visit + timedelta(days=rule.max_gap_days) < START
+        )
+        gaps = [(b - a).days for a, b in zip(chain, chain[1:], strict=False)]
+        if overdue_start:
+            gaps = gaps[1:]  # already late before the horizon: only later gaps are ours
+        assert all(rule.min_gap_days <= g <= rule.max_gap_days for g in gaps), (acc, days)
+
+
+def test_weekly_account_open_only_saturday_is_reported_with_reason() -> None:
+    rep = make_rep()
+    sat_only = Account(
+        account_id="sat",
+        name="Saturday market",
+        location=HOME,
+        visit_rule=VisitRule.parse("weekly"),
+        visit_duration_s=1800,
+        opening_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 14 * HOUR), weekdays=(5,)),
+    )
+    issues = frequency_issues([sat_only], rep, HORIZON)
+    assert [(u.account_id, u.reason) for u in issues] == [("sat", UnassignedReason.NO_ALLOWED_DAY)]
+    assert issues[0].detail == "open Sa 08:00-14:00; the rep works Mo-Fr 08:00-17:00"
+    plan = schedule_visits([sat_only], rep, HORIZON, HaversineTravel(), max_iterations=5)
+    assert plan.routes == ()
+    assert len(plan.unassigned) == 4  # four weekly occurrences, none placeable
+    assert {u.reason for u in plan.unassigned} == {UnassignedReason.NO_ALLOWED_DAY}
+
+
+def test_day_problem_for_the_routing_core() -> None:
+    accounts = make_accounts(3, 3)
+    rep = make_rep()
+    matrix = HaversineTravel().matrix([rep.home] + [a.location for a in accounts])
+    job = DayJob(
+        rep=rep,
+        day=START,
+        visits=tuple(accounts),
+        durations_s=matrix.durations_s,
+        distances_m=matrix.distances_m,
+    )
+    problem = build_day_problem(job)
+    problem.check()
+    assert [v.location for v in problem.visits] == [1, 2, 3]
+    veh = problem.vehicles[0]
+    assert (veh.shift_start, veh.shift_end, veh.max_visits) == (8 * HOUR, 17 * HOUR, 12)
+    assert veh.lunch is not None
+    assert (veh.lunch.earliest_start, veh.lunch.latest_start) == (12 * HOUR, 13 * HOUR + 1800)
+    # A window bounds the start of service: closing time minus the visit length.
+    acc = accounts[0]
+    w = visit_windows(acc, rep, START)[0]
+    assert problem.visits[0].windows[0] == (w.start_s, w.end_s - acc.visit_duration_s)
