@@ -227,9 +227,9 @@ def visit_options(
         free = [d for d in allowed if prev is None or (d - prev).days >= rule.min_gap_days]
         if not free:
             break
-        best = min(free, key=lambda d: abs((d - o.target).days))
-        relaxed.append(best)
-        prev = best
+        pick = min(free, key=lambda d: abs((d - o.target).days))
+        relaxed.append(pick)
+        prev = pick
     weekdays = sorted({d.weekday() for d in allowed})
     names = ", ".join(WEEKDAYS[w] for w in weekdays)
     detail = (

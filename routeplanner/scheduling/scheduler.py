@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -563,10 +564,7 @@ def _with_previous(
         return opt
     rule = account.visit_rule
     chain = ([account.last_visit] if account.last_visit is not None else []) + days
-    if not all(
-        rule.min_gap_days <= (b - a).days <= rule.max_gap_days
-        for a, b in zip(chain, chain[1:], strict=False)
-    ):
+    if not all(rule.min_gap_days <= (b - a).days <= rule.max_gap_days for a, b in pairwise(chain)):
         return opt
     cost = sum(abs((d - o.target).days) for d, o in zip(days, opt.occurrences, strict=True))
     return replace(opt, combos=(combo, *opt.combos), costs=(float(cost), *opt.costs))
@@ -581,9 +579,7 @@ def _balanced(problem: PeriodicProblem, seed: int) -> PeriodicProblem:
         for r in day:
             if r:
                 seq = [0, *(problem.customers[c].node for c in r), 0]
-                total += sum(
-                    float(problem.travel[a, b]) for a, b in zip(seq, seq[1:], strict=False)
-                )
+                total += sum(float(problem.travel[a, b]) for a, b in pairwise(seq))
                 total += sum(svc[c] for c in r)
     mean = total / max(1, len(problem.days))
     days = tuple(

@@ -42,5 +42,5 @@ def test_wrong_header(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="nothere.csv: file not found"):
+    with pytest.raises(InputError, match=r"nothere\.csv: file not found"):
         read_holidays(tmp_path / "nothere.csv")

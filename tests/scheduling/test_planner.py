@@ -33,7 +33,8 @@ def test_two_territories_and_an_orphan() -> None:
     assert {reps_of[a] for a in ids[6:12] if a in reps_of} == {"r2"}
     orphan = [u for u in plan.unassigned if u.account_id == ids[12]]
     assert [u.reason for u in orphan] == [UnassignedReason.NO_REP]
-    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert seen[-1] == 1.0
 
 
 def test_jobs_are_plain_data() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_invariants(seed: int) -> None:
         overdue_start = acc.last_visit is not None and (
             acc.last_visit + timedelta(days=rule.max_gap_days) < START
         )
-        gaps = [(b - a).days for a, b in zip(chain, chain[1:], strict=False)]
+        gaps = [(b - a).days for a, b in pairwise(chain)]
         if overdue_start:
             gaps = gaps[1:]  # already late before the horizon: only later gaps are ours
         assert all(rule.min_gap_days <= g <= rule.max_gap_days for g in gaps), (acc, days)
