@@ -26,6 +26,8 @@ import numpy.typing as npt
 
 INF = math.inf
 _BIG = 1e18
+SMALL_DAY = 15
+"""Single routes up to this many stops are polished by or-opt/2-opt, longer ones by PyVRP."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +179,51 @@ class _State:
                 best = _Ins(float(cost[i]), v, i)
         return best
 
+    def best_insertions(self, cs: list[int], t: int) -> list[_Ins | None]:
+        """:meth:`best_insertion` for many customers on one day in one array operation."""
+        x_nodes = self.nodes[cs]
+        svc = self.svc[cs]
+        dem = self.dem[cs]
+        best_cost = np.full(len(cs), _BIG)
+        best_v = np.full(len(cs), -1, dtype=np.int64)
+        best_pos = np.zeros(len(cs), dtype=np.int64)
+        seen_empty: set[int] = set()
+        ow = self.p.overtime_weight
+        for v, veh in enumerate(self.p.days[t]):
+            r = self.routes[t][v]
+            if not r:
+                if veh.depot in seen_empty:
+                    continue
+                seen_empty.add(veh.depot)
+            if len(r) >= veh.max_stops:
+                continue
+            s = self.seq(t, v)
+            a, b = s[:-1], s[1:]
+            d = self.m[np.ix_(a, x_nodes)] + self.m[np.ix_(x_nodes, b)].T - self.m[a, b][:, None]
+            dur_new = self.dur[t][v] + d + svc[None, :]
+            cost = d
+            if veh.soft_duration < INF and ow > 0:
+                cost = d + ow * (
+                    np.maximum(0.0, dur_new - veh.soft_duration)
+                    - max(0.0, self.dur[t][v] - veh.soft_duration)
+                )
+            bad = dur_new > veh.max_duration + 1e-9
+            bad |= (self.load[t][v] + dem > veh.capacity + 1e-9)[None, :]
+            cost = np.where(bad, _BIG, cost)
+            pos = np.argmin(cost, axis=0)
+            val = cost[pos, np.arange(len(cs))]
+            better = val < best_cost
+            best_cost = np.where(better, val, best_cost)
+            best_v = np.where(better, v, best_v)
+            best_pos = np.where(better, pos, best_pos)
+        out: list[_Ins | None] = []
+        for i in range(len(cs)):
+            if best_v[i] < 0 or best_cost[i] >= _BIG:
+                out.append(None)
+            else:
+                out.append(_Ins(float(best_cost[i]), int(best_v[i]), int(best_pos[i])))
+        return out
+
     def insert(self, c: int, t: int, ins: _Ins) -> None:
         self.routes[t][ins.vehicle].insert(ins.pos, c)
         self.refresh(t, ins.vehicle)
@@ -294,46 +341,77 @@ class _Search:
         pts = prob.travel
         nodes = self.s.nodes
         self.near = np.argsort(pts[np.ix_(nodes, nodes)] + pts[np.ix_(nodes, nodes)].T, axis=1)
+        self.nprng = np.random.default_rng(seed)
+        tdays = len(prob.days)
+        self.cdays: list[list[int]] = []
+        self.cmat: list[npt.NDArray[np.int64]] = []
+        self.ccost_arr: list[npt.NDArray[np.float64]] = []
+        for c, cust in enumerate(prob.customers):
+            width = max((len(k) for k in cust.combos), default=1)
+            mat = np.full((max(1, len(cust.combos)), width), tdays, dtype=np.int64)
+            for i, combo in enumerate(cust.combos):
+                mat[i, : len(combo)] = combo
+            self.cmat.append(mat)
+            self.cdays.append(sorted({t for combo in cust.combos for t in combo}))
+            cost = np.array(self.s.ccost[c] if cust.combos else (INF,), dtype=np.float64)
+            self.ccost_arr.append(cost)
 
     def repair(self, pending: list[int], *, regret: bool, noise: float) -> set[tuple[int, int]]:
+        """Insert ``pending`` customers, choosing each one's cheapest combination.
+
+        Regret order inserts first the customer that loses most if its best combination goes;
+        per-day insertion costs are cached and invalidated only for days that changed.
+        """
         s = self.s
+        tdays = len(self.p.days)
         touched: set[tuple[int, int]] = set()
-        cache: dict[tuple[int, int], _Ins | None] = {}
+        dc: dict[int, npt.NDArray[np.float64]] = {}
+        ins: dict[tuple[int, int], _Ins] = {}
         pend = list(pending)
         if not regret:
             self.rng.shuffle(pend)
+        for c in pend:
+            arr = np.full(tdays + 1, np.nan)
+            arr[tdays] = 0.0
+            dc[c] = arr
         while pend:
             choice: tuple[float, int, int] | None = None  # (-regret or order, c, combo)
             dead: list[int] = []
-            for idx, c in enumerate(pend):
-                cust = self.p.customers[c]
-                costs: list[tuple[float, int]] = []
-                for k, combo in enumerate(cust.combos):
-                    total = s.ccost[c][k]
-                    for t in combo:
-                        key = (c, t)
-                        if key not in cache:
-                            cache[key] = s.best_insertion(c, t)
-                        ins = cache[key]
-                        if ins is None:
-                            total = INF
-                            break
-                        total += ins.delta
-                    if total < INF:
-                        if noise > 0:
-                            total *= 1.0 + noise * (self.rng.random() - 0.5)
-                        costs.append((total, k))
-                if not costs:
+            need: dict[int, list[int]] = {}
+            scan = pend if regret else pend[:1]
+            for c in scan:
+                arr = dc[c]
+                for t in self.cdays[c]:
+                    if np.isnan(arr[t]):
+                        need.setdefault(t, []).append(c)
+            for t, cs in need.items():
+                for c, got in zip(cs, s.best_insertions(cs, t), strict=True):
+                    if got is None:
+                        dc[c][t] = INF
+                    else:
+                        dc[c][t] = got.delta
+                        ins[(c, t)] = got
+            for idx, c in enumerate(scan):
+                arr = dc[c]
+                totals = arr[self.cmat[c]].sum(axis=1) + self.ccost_arr[c]
+                if noise > 0:
+                    totals = totals * (1.0 + noise * (self.nprng.random(len(totals)) - 0.5))
+                k = int(np.argmin(totals))
+                best = float(totals[k])
+                if best >= INF:
                     dead.append(c)
                     continue
-                costs.sort()
                 if regret:
-                    second = costs[1][0] if len(costs) > 1 else costs[0][0] + 1e7
-                    key_val = -(second - costs[0][0])
+                    if len(totals) > 1:
+                        second = float(np.partition(totals, 1)[1])
+                        second = min(second, best + 1e7)
+                    else:
+                        second = best + 1e7
+                    key_val = -(second - best)
                 else:
                     key_val = float(idx)
                 if choice is None or key_val < choice[0]:
-                    choice = (key_val, c, costs[0][1])
+                    choice = (key_val, c, k)
                 if not regret:
                     break
             for c in dead:
@@ -344,13 +422,13 @@ class _Search:
             _, c, k = choice
             pend.remove(c)
             s.combo[c] = k
-            for t in self.p.customers[c].combos[k]:
-                ins = cache[(c, t)]
-                assert ins is not None
-                s.insert(c, t, ins)
-                touched.add((t, ins.vehicle))
-                for key in [key for key in cache if key[1] == t]:
-                    del cache[key]
+            days = self.p.customers[c].combos[k]
+            for t in days:
+                got = ins[(c, t)]
+                s.insert(c, t, got)
+                touched.add((t, got.vehicle))
+            for other in pend:
+                dc[other][list(days)] = np.nan
         return touched
 
     def destroy(self, q: int) -> tuple[list[int], set[tuple[int, int]]]:
@@ -422,7 +500,11 @@ class _Search:
         cur = s.objective()
         best_obj, best = cur, s.snapshot()
         budget = time_limit_s
-        polish_share = 0.35 if self.polish else 0.0
+        has_big = any(
+            len(day) > 1 or sum(len(r) for r in s.routes[t]) > SMALL_DAY
+            for t, day in enumerate(self.p.days)
+        )
+        polish_share = 0.35 if self.polish and has_big else 0.0
         lns_end = start + budget * (1 - polish_share)
         temp0 = self.temp_share * cur
         it = 0
@@ -442,6 +524,8 @@ class _Search:
             q = self.rng.randint(2, qmax)
             removed, touched = self.destroy(q)
             dropped = [c for c in range(self.n) if s.combo[c] is None and c not in removed]
+            if len(dropped) > 5:
+                dropped = self.rng.sample(dropped, 5)
             touched |= self.repair(
                 removed + dropped, regret=self.rng.random() < 0.6, noise=0.1 * self.rng.random()
             )
@@ -486,8 +570,20 @@ class _Search:
     def _polish_all(self, seconds: float) -> None:
         assert self.polish is not None
         days = [t for t, day in enumerate(self.s.routes) if any(day)]
+        big = [
+            t
+            for t in days
+            if len(self.p.days[t]) > 1 or sum(len(r) for r in self.s.routes[t]) > SMALL_DAY
+        ]
         for t in days:
-            self.polish(self.s, t, seconds / max(1, len(days)))
+            if t not in big:
+                # A short single route is solved near-optimally by or-opt + 2-opt; PyVRP's
+                # start-up per call would cost more than it could gain.
+                for v in range(len(self.s.routes[t])):
+                    self.s.or_opt(t, v)
+                    self.s.two_opt(t, v)
+        for t in big:
+            self.polish(self.s, t, seconds / max(1, len(big)))
 
 
 def _pyvrp_polish(state: _State, t: int, seconds: float) -> bool:

@@ -49,8 +49,9 @@ Progress = Callable[[float, str], None]
 
 DEVIATION_COST_S = 120.0
 """Objective cost of one day away from a visit's target date, in seconds of driving."""
-MOVE_COST_S = 1800.0
-"""Objective cost of moving a previously planned visit to another day (plan repair)."""
+MOVE_COST_S = 7200.0
+"""Objective cost of moving a previously planned visit to another day (plan repair): two hours
+of driving, so a committed visit moves only when it must, not for a small travel saving."""
 DROP_COST_S = 36_000.0
 """Objective cost of leaving one required visit out: ten hours of driving, i.e. never cheaper."""
 OVERTIME_WEIGHT = 2.0
@@ -458,7 +459,8 @@ def schedule_visits(
         if k is None:
             acc = cust_accounts[c]
             opt = cust_options[c]
-            for o in opt.occurrences[: len(opt.combos[0])]:
+            due = opt.occurrences if opt.strict else opt.occurrences[: len(opt.combos[0])]
+            for o in due:
                 unassigned.append(
                     Unassigned(
                         visit_id=visit_id(acc.account_id, o.target),
@@ -558,7 +560,12 @@ def _with_previous(
     only because its old days fell out of the list.
     """
     combo = tuple(days)
-    if combo in opt.combos or len(combo) != len(opt.occurrences):
+    if combo in opt.combos or not opt.occurrences:
+        return opt
+    # Any count that keeps the gaps and leaves no visit due before the horizon end will do:
+    # the previous chain may have drifted a day from the re-derived targets.
+    end = opt.occurrences[-1].latest
+    if days[-1] + timedelta(days=account.visit_rule.max_gap_days) <= end:
         return opt
     if not all(d in allowed for d in combo):
         return opt
@@ -566,7 +573,7 @@ def _with_previous(
     chain = ([account.last_visit] if account.last_visit is not None else []) + days
     if not all(rule.min_gap_days <= (b - a).days <= rule.max_gap_days for a, b in pairwise(chain)):
         return opt
-    cost = sum(abs((d - o.target).days) for d, o in zip(days, opt.occurrences, strict=True))
+    cost = sum(abs((d - o.target).days) for d, o in zip(days, opt.occurrences, strict=False))
     return replace(opt, combos=(combo, *opt.combos), costs=(float(cost), *opt.costs))
 
 
