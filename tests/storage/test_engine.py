@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ from routeplanner.storage import (
 )
 from routeplanner.storage.engine import MIGRATIONS_DIR, WRITE_OPTION, alembic_config
 from routeplanner.storage.tables import Base
+from tests.helpers import require
 
 TABLES = {
     "accounts",
@@ -137,7 +139,7 @@ def test_bad_urls_raise_storage_errors(url: str, message: str) -> None:
 def test_unreachable_server_is_a_storage_error_without_password() -> None:
     # Port 9 (discard) on localhost: nothing listens, the connection is refused at once.
     url = "postgresql+psycopg://rp:geheim@127.0.0.1:9/rp?connect_timeout=2"
-    pytest.importorskip("psycopg")
+    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
     with pytest.raises(StorageError, match=r"cannot migrate database .*127\.0\.0\.1:9") as info:
         migrate(url)
     assert "geheim" not in str(info.value)
