@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -78,6 +78,8 @@ from routeplanner.storage.tables import (
 
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
+_PLAN_SWITCH_LOCK = 7_268_100_042
+"""Key of the PostgreSQL advisory lock held while a plan becomes current."""
 _CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's bound-parameter limits."""
 
@@ -469,6 +471,7 @@ class Repository:
         what = f"storing plan {plan_id}"
         _check_plan_ids(what, plan)
         with self._transaction(what, write=True) as session:
+            _serialise_plan_switches(session)
             row = _running_plan(session, what, plan_id, lock=True)
             row.routes = [_route_row(plan_id, i, route) for i, route in enumerate(plan.routes)]
             row.unassigned = [
@@ -1130,6 +1133,18 @@ def _ownership_from_row(row: OwnershipRow) -> OwnershipRecord:
         ended_cause=None if row.ended_cause is None else OwnershipCause(row.ended_cause),
         ended_by=row.ended_by,
     )
+
+
+def _serialise_plan_switches(session: Session) -> None:
+    """Let only one transaction at a time move the current-plan flag.
+
+    On PostgreSQL two concurrent completions would both find the same old current plan, and
+    the second would then hit the unique constraint; a transaction-scoped advisory lock makes
+    the second wait and then see the first one's result. SQLite needs nothing: write
+    transactions begin IMMEDIATE, so writers are serialised already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PLAN_SWITCH_LOCK})
 
 
 def _running_plan(session: Session, what: str, plan_id: int, *, lock: bool = False) -> PlanRow:

@@ -221,3 +221,29 @@ def test_interrupted_runs_are_failed_at_start_up(repo: Repository) -> None:
         PlanStatus.FAILED,
         PlanStatus.FAILED,
     ]
+
+
+def test_concurrent_completions_both_succeed_and_one_is_current(repo: Repository) -> None:
+    """Two workers finishing at the same moment must not trip over the single-current rule."""
+    import threading
+
+    ids = [repo.start_plan(HORIZON) for _ in range(4)]
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def finish(plan_id: int) -> None:
+        try:
+            barrier.wait()
+            repo.complete_plan(plan_id, make_plan(label=str(plan_id)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish, args=(p,)) for p in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    infos = repo.list_plans()
+    assert {i.status for i in infos} == {PlanStatus.COMPLETE}
+    assert sum(i.is_current for i in infos) == 1
