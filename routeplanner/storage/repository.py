@@ -395,15 +395,15 @@ class Repository:
                 for row in session.scalars(select(TerritoryRow).order_by(TerritoryRow.territory_id))
             ]
 
-    def ownership_history(self, account_id: str) -> list[OwnershipRecord]:
-        """Every ownership period of the account, oldest first."""
-        with self._transaction(f"reading ownership history of {account_id}") as session:
-            rows = session.scalars(
-                select(OwnershipRow)
-                .where(OwnershipRow.account_id == account_id)
-                .order_by(OwnershipRow.valid_from, OwnershipRow.id)
-            )
-            return [_ownership_from_row(row) for row in rows]
+    def ownership_history(self, account_id: str | None = None) -> list[OwnershipRecord]:
+        """Every ownership period of the account (of all accounts if ``None``), oldest first."""
+        query = select(OwnershipRow).order_by(
+            OwnershipRow.valid_from, OwnershipRow.account_id, OwnershipRow.id
+        )
+        if account_id is not None:
+            query = query.where(OwnershipRow.account_id == account_id)
+        with self._transaction("reading ownership history") as session:
+            return [_ownership_from_row(row) for row in session.scalars(query)]
 
     def account_owner_at(self, account_id: str, when: datetime) -> OwnershipRecord | None:
         """The ownership period holding at ``when`` (aware), or ``None`` if the account was in

@@ -136,6 +136,12 @@ def test_import_removing_accounts_and_reps_is_recorded(
         "import from crm.csv",
     )
     assert len(seeded.ownership_history("A3")) == 1  # untouched
+    assert [(h.account_id, h.rep_id, h.valid_to) for h in seeded.ownership_history()] == [
+        ("A1", "R1", when),
+        ("A2", "R1", when),
+        ("A3", "R2", None),
+        ("A2", None, None),
+    ]
 
 
 def test_replace_all_deletes_unlisted_territories(seeded: Repository, clock: FakeClock) -> None:
