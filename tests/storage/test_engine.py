@@ -22,6 +22,7 @@ from routeplanner.storage import (
     make_engine,
     migrate,
     schema_revision,
+    session_factory,
 )
 from routeplanner.storage.engine import MIGRATIONS_DIR, WRITE_OPTION, alembic_config
 from routeplanner.storage.tables import Base
@@ -143,6 +144,20 @@ def test_unreachable_server_is_a_storage_error_without_password() -> None:
     with pytest.raises(StorageError, match=r"cannot migrate database .*127\.0\.0\.1:9") as info:
         migrate(url)
     assert "geheim" not in str(info.value)
+
+
+def test_repository_calls_on_an_unreachable_server_raise_storage_errors() -> None:
+    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
+    engine = make_engine("postgresql+psycopg://rp:geheim@127.0.0.1:9/rp?connect_timeout=2")
+    repo = Repository(session_factory(engine))
+    try:
+        with pytest.raises(
+            StorageError, match=r"^reading accounts: database unavailable or busy: .*refused"
+        ) as info:
+            repo.list_accounts()
+        assert "geheim" not in str(info.value)
+    finally:
+        repo.close()
 
 
 def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
