@@ -40,8 +40,19 @@ class Collector:
         self.problems.append(Problem(self.table.source, row, column, message))
 
     def raise_if_any(self) -> None:
-        if self.problems:
-            raise InputError(self.problems)
+        """Raise one error with every problem, sorted by row, then column position in the file.
+
+        Cross-column checks run after the single-cell ones; sorting puts each message under the
+        column it names, so the report reads like the spreadsheet.
+        """
+        if not self.problems:
+            return
+        position = {c: i for i, c in enumerate(self.table.columns)}
+
+        def key(p: Problem) -> tuple[int, int]:
+            return (p.row or 0, position.get(p.field or "", -1))
+
+        raise InputError(sorted(self.problems, key=key))
 
     def check_columns(self, required: Collection[str], optional: Collection[str]) -> None:
         """Report missing required columns and unknown ones.
