@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def _sniff_delimiter(text: str) -> str:
     German spreadsheet programs export ``;``-separated CSV because ``,`` is the decimal mark, so the
     delimiter is whichever of the candidates occurs most often in the first line (quotes aside).
     """
-    header = text.split("\n", 1)[0]
+    header = next((line for line in text.split("\n") if line.strip()), "")
     unquoted = "".join(part for i, part in enumerate(header.split('"')) if i % 2 == 0)
     counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
@@ -131,16 +132,20 @@ def _cell_text(value: object) -> str:
 def _xlsx_rows(data: bytes, source: str) -> list[list[str]]:
     import openpyxl  # deferred: only XLSX uploads pay for importing it
 
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        msg = f"cannot read the file as an XLSX workbook ({exc})"
-        raise InputError(Problem(source, None, None, msg)) from None
-    try:
-        sheet = book.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+    # openpyxl warns about workbook features it drops (data validation, conditional formats);
+    # none of them changes a cell value, and a warning is no use to someone uploading a file.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            msg = f"cannot read the file as an XLSX workbook ({exc})"
+            raise InputError(Problem(source, None, None, msg)) from None
+        try:
+            sheet = book.worksheets[0]
+            return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
 
 
 def normalise_column(name: str) -> str:
@@ -154,31 +159,34 @@ def _to_table(raw: list[list[str]], source: str) -> Table:
     start = next((i for i, r in enumerate(raw) if any(c.strip() for c in r)), None)
     if start is None:
         raise InputError(Problem(source, None, None, "file is empty (no header row)"))
+    header_row = start + 1
     header = [normalise_column(c) for c in raw[start]]
-    while header and not header[-1]:
-        header.pop()
     seen: dict[str, int] = {}
     for i, col in enumerate(header, start=1):
-        if not col:
-            problems.append(Problem(source, start + 1, None, f"column {i} has no name"))
-        elif col in seen:
+        if col in seen:
             msg = f"column {col!r} appears twice (columns {seen[col]} and {i})"
-            problems.append(Problem(source, start + 1, None, msg))
-        else:
+            problems.append(Problem(source, header_row, None, msg))
+        elif col:
             seen[col] = i
     rows: list[Row] = []
-    for offset, cells in enumerate(raw[start + 1 :], start=start + 2):
+    for number, cells in enumerate(raw[start + 1 :], start=header_row + 1):
         if not any(c.strip() for c in cells):
             continue
-        extra = [c for c in cells[len(header) :] if c.strip()]
-        if extra:
-            msg = f"row has {len(cells)} cells but the header has {len(header)} columns"
-            problems.append(Problem(source, offset, None, msg))
-        padded = list(cells[: len(header)]) + [""] * (len(header) - len(cells))
-        rows.append(Row(offset, dict(zip(header, padded, strict=True))))
+        # a value under a blank header cell or past the last column would be silently lost
+        for i, cell in enumerate(cells, start=1):
+            if cell.strip() and (i > len(header) or not header[i - 1]):
+                if i > len(header):
+                    msg = f"row has {len(cells)} cells but the header has {len(header)} columns"
+                else:
+                    msg = f"column {i} has a value but no name in the header"
+                problems.append(Problem(source, number, None, msg))
+                break
+        row = {col: (cells[i] if i < len(cells) else "") for i, col in enumerate(header) if col}
+        rows.append(Row(number, row))
     if problems:
         raise InputError(problems)
-    return Table(source, tuple(header), tuple(rows), header_row=start + 1)
+    columns = tuple(c for c in header if c)
+    return Table(source, columns, tuple(rows), header_row=header_row)
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
