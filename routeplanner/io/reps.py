@@ -24,7 +24,7 @@ from routeplanner.io.opening_hours import (
     parse_time_range,
 )
 from routeplanner.io.tables import Row, Table, read_table, read_table_bytes, render_csv, write_csv
-from routeplanner.model import LunchBreak, Rep
+from routeplanner.model import WEEKDAYS, LunchBreak, Rep, TimeWindow, WeeklyHours
 from routeplanner.units import MINUTE
 
 __all__ = [
@@ -169,6 +169,8 @@ def _rep(col: Collector, row: Row, first_row: dict[str, int]) -> Rep | None:
         hours = None
 
     lunch = _lunch(col, row)
+    if lunch is not None and hours is not None:
+        _check_lunch_inside_shift(col, row, lunch, hours)
     days_off = col.parsed(row, "days_off", parse_days_off)
     max_visits = col.whole(row, "max_visits_per_day", minimum=1)
     max_drive = col.number(row, "max_drive_minutes")
@@ -228,6 +230,26 @@ def _lunch(col: Collector, row: Row) -> LunchBreak | None:
     except ValueError as exc:
         col.add(row.number, "lunch_minutes", str(exc))
         return None
+
+
+def _check_lunch_inside_shift(
+    col: Collector, row: Row, lunch: LunchBreak, hours: WeeklyHours
+) -> None:
+    """The break is taken during the shift; a window outside it makes every day infeasible."""
+    bad = []
+    for day in sorted(hours.open_weekdays()):
+        windows = hours.on(day)
+        shift = TimeWindow(windows[0].start_s, windows[-1].end_s)
+        inside = lunch.window.intersect(shift)
+        if inside is None or inside.length_s < lunch.duration_s:
+            bad.append(WEEKDAYS[day])
+    if bad:
+        col.add(
+            row.number,
+            "lunch_window",
+            f"lunch window {lunch.window} leaves no {format_minutes(lunch.duration_s)} min inside "
+            f"the working hours on {','.join(bad)}",
+        )
 
 
 def _rep_cells(r: Rep) -> list[str]:

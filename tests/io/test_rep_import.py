@@ -44,6 +44,12 @@ BAD_FILES = [
         "lunch break of 90 min does not fit its window 11:30-12:30",
     ),
     (
+        "reps_lunch_outside_working_hours.csv",
+        3,
+        "lunch_window",
+        "lunch window 12:00-13:00 leaves no 30 min inside the working hours on Mo,Tu,We,Th,Fr",
+    ),
+    (
         "reps_lunch_minutes_without_window.csv",
         3,
         "lunch_minutes",
