@@ -42,7 +42,14 @@ if str(HERE.parent) not in sys.path:  # run as a script from a checkout without 
 from routeplanner.io.accounts import read_accounts, write_accounts_csv  # noqa: E402
 from routeplanner.io.opening_hours import parse_opening_hours, parse_time_range  # noqa: E402
 from routeplanner.io.reps import parse_days_off, read_reps, write_reps_csv  # noqa: E402
-from routeplanner.model import Account, GeoPoint, LunchBreak, Rep, VisitRule  # noqa: E402
+from routeplanner.model import (  # noqa: E402
+    Account,
+    GeoPoint,
+    LunchBreak,
+    Rep,
+    VisitRule,
+    WeeklyHours,
+)
 from routeplanner.units import MINUTE  # noqa: E402
 
 SEED = 20261123
@@ -89,7 +96,6 @@ KINDS: dict[str, Kind] = {
     "fast_food": Kind(20, "Mo-Su 11:00-22:00", "gastro"),
     "pub": Kind(25, "Mo-Sa 16:00-24:00", "gastro"),
     "biergarten": Kind(25, "Mo-Su 11:00-22:00", "gastro"),
-    "club": Kind(25, "Mo-Fr 17:00-22:00; Sa 10:00-18:00", "gastro"),
     "books": Kind(30, _SHOP_HOURS, "retail"),
     "clothes": Kind(30, _SHOP_HOURS, "retail"),
     "boutique": Kind(30, _SHOP_HOURS, "retail"),
@@ -487,11 +493,12 @@ def _town(poi: Poi, extract: Extract) -> str:
 
 
 def _pick_fill(extract: Extract, taken: list[Poi], count: int, rng: random.Random) -> list[Poi]:
-    """Address points for generated businesses, spread over towns.
+    """Address points for generated businesses, spread over towns like the real businesses.
 
-    Address points are tagged unevenly (Neckarsteinach has almost as many as Heidelberg), so
-    points are drawn town by town in proportion to the square root of each town's share: cities
-    still get most accounts, villages some.
+    Address points are tagged unevenly (little Neckarsteinach has almost as many as Heidelberg),
+    so drawing them uniformly would put a quarter of all accounts into a village. Instead each
+    town is drawn in proportion to its real business features (plus one), a proxy for how much
+    commerce it has: the city gets most generated accounts, villages a few.
     """
     seen = {(p.tags.get("addr:street"), p.tags.get("addr:housenumber")) for p in taken}
     by_town: dict[str, list[Poi]] = defaultdict(list)
@@ -504,7 +511,8 @@ def _pick_fill(extract: Extract, taken: list[Poi], count: int, rng: random.Rando
         seen.add(key)
         by_town[p.tags.get("addr:city", "")].append(p)
     towns = sorted(by_town)
-    weights = [math.sqrt(len(by_town[t])) for t in towns]
+    real_per_town = Counter(_town(p, extract) for p in taken)
+    weights = [1 + real_per_town[t] for t in towns]
     for t in towns:
         rng.shuffle(by_town[t])
     picked: list[Poi] = []
@@ -532,6 +540,18 @@ def _value_class(segment: str, rng: random.Random) -> str:
     return "A" if roll < a else "B" if roll < a + b else "C"
 
 
+REP_SHIFT = parse_time_range("08:00-17:00")
+
+
+def _visit_days(hours: WeeklyHours, visit_min: int) -> list[int]:
+    """Weekdays Mo-Fr on which the visit fits an opening window inside the reps' shift."""
+    return [
+        d
+        for d in range(5)
+        if any(w.length_s >= visit_min * MINUTE for w in hours.intersect_day(d, REP_SHIFT))
+    ]
+
+
 def build_accounts(extract: Extract, count: int, rng: random.Random) -> list[Account]:
     names = Names(rng)
     real = [p for p in extract.pois if _category(p.tags) is not None]
@@ -557,14 +577,14 @@ def build_accounts(extract: Extract, count: int, rng: random.Random) -> list[Acc
                 parsed = parse_opening_hours(tagged)
             except ValueError:
                 parsed = None
-            # keep the tag only when a visit fits inside it on a weekday a rep works
-            if parsed is not None and any(
-                parsed.longest_s(d) >= visit_min * MINUTE for d in range(5)
-            ):
+            # keep the tag only when it leaves room for the visit on two days reps work
+            if parsed is not None and len(_visit_days(parsed, visit_min)) >= 2:
                 hours = parsed
         value_class = _value_class(kind.segment, rng)
         freq = _frequency(value_class, rng)
-        open_days = sorted(d for d in range(5) if hours.longest_s(d) >= visit_min * MINUTE)
+        open_days = _visit_days(hours, visit_min)
+        if len(open_days) < 2:
+            raise SystemExit(f"default hours of {category!r} leave no room for a visit")
         preferred: frozenset[int] = frozenset()
         forbidden: frozenset[int] = frozenset()
         roll = rng.random()
@@ -645,11 +665,17 @@ def build_reps(accounts: list[Account], extract: Extract, rng: random.Random) ->
     centres = sorted(_kmeans(pts, 4, rng), key=lambda c: (c[0], c[1]))  # west to east
     names = Names(rng)
     used: set[str] = set()
+    # a rep lives at an address that is not one of the accounts (no one lives in a pharmacy)
+    homes = [
+        p
+        for p in extract.addresses
+        if all(_dist_m(p.lat, p.lon, a.location.lat, a.location.lon) > 30 for a in accounts)
+    ]
     reps: list[Rep] = []
     for i, (cx, cy) in enumerate(centres, start=1):
         lat, lon = cy / 110.57, cx / kx
         home = min(
-            (p for p in extract.addresses if p.osm not in used),
+            (p for p in homes if p.osm not in used),
             key=lambda p: (_dist_m(lat, lon, p.lat, p.lon), p.osm),
         )
         used.add(home.osm)
@@ -665,7 +691,7 @@ def build_reps(accounts: list[Account], extract: Extract, rng: random.Random) ->
                 rep_id=f"R{i}",
                 name=person,
                 home=GeoPoint(home.lat, home.lon),
-                working_hours=parse_opening_hours("Mo-Fr 08:00-17:00"),
+                working_hours=WeeklyHours.uniform(REP_SHIFT),
                 home_address=(
                     f"{t['addr:street']} {t['addr:housenumber']}, "
                     f"{t.get('addr:postcode', '')} {t.get('addr:city', 'Heidelberg')}"
