@@ -14,7 +14,7 @@ The extract is mostly roads: of its ~1,460 shop/amenity/craft/office features mo
 shelters and benches, which no field rep sells to. Every feature of a category a rep would visit
 (shops, pharmacies, doctors, restaurants, cafés, car dealers and garages, crafts, offices, fuel
 stations, schools, kindergartens, hospitals...) becomes an account with its real name and
-address where OSM has them. Those are about 130, so the list is filled up to ``--count`` with
+address where OSM has them. Those are 123, so the list is filled up to ``--count`` with
 generated businesses at real tagged street addresses of the extract (OSM address points), spread
 over the towns of the region. Generated names are plausible German business names, clearly not
 taken from OSM; the notes column says which accounts are real OSM features (``OSM node/123``).
@@ -316,7 +316,54 @@ FIRST_NAMES = [
     "Elif",
     "Ömer",
 ]
-INNS = ("Löwen", "Hirsch", "Adler", "Ochsen", "Schwanen", "Rose", "Krone", "Lamm", "Engel")
+GERMAN_LABELS = {
+    "kindergarten": "Kindergarten",
+    "school": "Privatschule",
+    "gardener": "Gärtnerei",
+    "biergarten": "Biergarten",
+    "car": "Autohaus",
+    "fuel": "Tankstelle",
+    "car_wash": "Autowaschanlage",
+    "car_rental": "Autovermietung",
+    "supermarket": "Supermarkt",
+    "convenience": "Dorfladen",
+    "greengrocer": "Obst und Gemüse",
+    "alcohol": "Weinhandlung",
+    "chemist": "Drogerie",
+    "cosmetics": "Kosmetikstudio",
+    "books": "Buchhandlung",
+    "boutique": "Boutique",
+    "trade": "Baustoffhandel",
+    "fast_food": "Imbiss",
+    "pub": "Gaststätte",
+    "bank": "Bankfiliale",
+    "office": "Büro",
+    "physician": "Praxis Dr.",
+    "hospital": "Klinik",
+    "social_facility": "Pflegeheim",
+    "library": "Bücherei",
+    "theatre": "Theater",
+    "souvenirs": "Souvenirs",
+    "copyshop": "Copyshop",
+    "travel_agency": "Reisebüro",
+    "mall": "Einkaufszentrum",
+    "doityourself": "Baumarkt",
+    "garden_centre": "Gartencenter",
+    "tobacco": "Tabakwaren",
+}
+"""Generic German business words for generated names of categories without a name template."""
+
+INNS = (
+    "zum Löwen",
+    "zum Hirsch",
+    "zum Adler",
+    "zum Ochsen",
+    "zum Schwanen",
+    "zur Rose",
+    "zur Krone",
+    "zum Lamm",
+    "zum Engel",
+)
 PHARMACY_NAMES = (
     "Löwen-Apotheke",
     "Sonnen-Apotheke",
@@ -373,15 +420,15 @@ def read_extract(osm_path: Path) -> Extract:
     addresses: list[Poi] = []
     streets: list[tuple[float, float, str]] = []
     for obj in osmium.FileProcessor(str(osm_path)).with_locations():
-        if obj.is_relation():
+        if not isinstance(obj, osmium.osm.Node | osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in obj.tags}
         is_poi = any(k in tags for k in POI_KEYS)
         has_address = "addr:street" in tags and "addr:housenumber" in tags
-        named_street = obj.is_way() and "highway" in tags and "name" in tags
+        named_street = isinstance(obj, osmium.osm.Way) and "highway" in tags and "name" in tags
         if not (is_poi or has_address or named_street):
             continue
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             if not obj.location.valid():
                 continue
             lat, lon = obj.location.lat, obj.location.lon
@@ -440,7 +487,7 @@ class Names:
             "dentist": [f"Zahnarztpraxis Dr. {s}", f"Zahnärzte {s} & {r.choice(SURNAMES)}"],
             "hairdresser": [f"Friseursalon {r.choice(FIRST_NAMES)}", f"Haarstudio {s}"],
             "restaurant": [
-                f"Gasthaus zum {r.choice(INNS)}",
+                f"Gasthaus {r.choice(INNS)}",
                 f"Ristorante {r.choice(ITALIAN)}",
                 f"Weinstube {s}",
             ],
@@ -463,7 +510,7 @@ class Names:
             "engineer": [f"Ingenieurbüro {s}"],
             "car_repair": [f"Kfz-Werkstatt {s}", f"Autohaus {s}"],
         }
-        options = table.get(category, [f"{s} {category.replace('_', ' ').title()}"])
+        options = table.get(category, [f"{GERMAN_LABELS.get(category, 'Firma')} {s}"])
         return r.choice(options)
 
 
@@ -490,6 +537,23 @@ def _town(poi: Poi, extract: Extract) -> str:
     return poi.tags.get("addr:city") or _nearest(extract.addresses, poi.lat, poi.lon).tags.get(
         "addr:city", "Heidelberg"
     )
+
+
+def _distinct(pois: list[Poi]) -> list[Poi]:
+    """Drop a feature whose name repeats within 150 m: one business mapped twice.
+
+    OSM often has a shop as a node and again as a building way, or one farm shop tagged both
+    ``shop=convenience`` and ``shop=mall``; a rep visits it once.
+    """
+    kept: list[Poi] = []
+    for p in pois:
+        name = p.tags.get("name")
+        if name and any(
+            q.tags.get("name") == name and _dist_m(p.lat, p.lon, q.lat, q.lon) < 150 for q in kept
+        ):
+            continue
+        kept.append(p)
+    return kept
 
 
 def _pick_fill(extract: Extract, taken: list[Poi], count: int, rng: random.Random) -> list[Poi]:
@@ -554,7 +618,7 @@ def _visit_days(hours: WeeklyHours, visit_min: int) -> list[int]:
 
 def build_accounts(extract: Extract, count: int, rng: random.Random) -> list[Account]:
     names = Names(rng)
-    real = [p for p in extract.pois if _category(p.tags) is not None]
+    real = _distinct([p for p in extract.pois if _category(p.tags) is not None])
     fill_mix = sorted(FILL_MIX)
     fill = _pick_fill(extract, real, max(0, count - len(real)), rng)
     chosen: list[tuple[Poi, str, bool]] = [(p, _category(p.tags) or "", True) for p in real]
@@ -563,12 +627,20 @@ def build_accounts(extract: Extract, count: int, rng: random.Random) -> list[Acc
     ]
     chosen.sort(key=lambda c: (-c[0].lat, c[0].lon, c[0].osm))  # ids run north to south
     accounts: list[Account] = []
+    used_names: set[str] = set()
     for i, (poi, category, is_real) in enumerate(chosen[:count], start=1):
         kind = KINDS[category]
         address = _address(poi, extract, rng)
         street = address.split(",")[0].rsplit(" ", 1)[0]
         name = poi.tags.get("name") if is_real else None
-        name = name or names.business(category, street, _town(poi, extract))
+        if not name:
+            # generated names stay unique (real chains such as Shell may repeat)
+            for _ in range(50):
+                name = names.business(category, street, _town(poi, extract))
+                if name not in used_names:
+                    break
+        assert name is not None
+        used_names.add(name)
         visit_min = max(10, kind.visit_minutes + 5 * rng.randint(-1, 1))
         hours = parse_opening_hours(kind.hours)
         tagged = poi.tags.get("opening_hours", "")
@@ -649,6 +721,11 @@ def _kmeans(
     return centres
 
 
+TRANSLITERATE = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss", ord("ı"): "i"}
+"""E-mail local parts stay ASCII: many mail systems still reject umlauts there."""
+
+REP_NAMES = ("Jürgen Weiß", "Anna Schäfer", "Sören Kübler", "Elif Özdemir")
+
 REP_DAYS_OFF = (
     "2026-12-24..2027-01-01",
     "2026-12-28..2027-01-08; 2027-04-06",
@@ -663,7 +740,6 @@ def build_reps(accounts: list[Account], extract: Extract, rng: random.Random) ->
     kx = 111.32 * math.cos(math.radians(lat0))
     pts = [(a.location.lon * kx, a.location.lat * 110.57) for a in accounts]
     centres = sorted(_kmeans(pts, 4, rng), key=lambda c: (c[0], c[1]))  # west to east
-    names = Names(rng)
     used: set[str] = set()
     # a rep lives at an address that is not one of the accounts (no one lives in a pharmacy)
     homes = [
@@ -679,12 +755,8 @@ def build_reps(accounts: list[Account], extract: Extract, rng: random.Random) ->
             key=lambda p: (_dist_m(lat, lon, p.lat, p.lon), p.osm),
         )
         used.add(home.osm)
-        person = names.person()
-        email = (
-            person.lower()
-            .replace(" ", ".")
-            .translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i"}))
-        )
+        person = REP_NAMES[i - 1]
+        email = person.lower().replace(" ", ".").translate(TRANSLITERATE)
         t = home.tags
         reps.append(
             Rep(

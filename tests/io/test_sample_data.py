@@ -55,14 +55,16 @@ def test_sample_reps_live_in_different_parts_of_the_region() -> None:
     gaps = [
         haversine_m(a.lat, a.lon, b.lat, b.lon) for i, a in enumerate(homes) for b in homes[i + 1 :]
     ]
-    # k-means centres of the accounts: three in the city (three quarters of the accounts), one
-    # out in the Neckar valley; no two in the same neighbourhood
+    # k-means centres of the accounts (three quarters of them in the city): no two reps in the
+    # same neighbourhood, and the homes span the region
     assert min(gaps) > 2000
     assert max(gaps) > 10_000
     for rep in reps:
         assert rep.lunch is not None
         assert rep.lunch.duration_s == 30 * 60
         assert rep.days_off
+        assert rep.email.isascii()
+    assert any(not r.name.isascii() for r in reps)  # umlauts in names survive the CSV
 
 
 @pytest.mark.slow
