@@ -15,7 +15,7 @@ from routeplanner.model import Account, Rep
 
 
 def read_inputs(accounts_path: Path, reps_path: Path) -> tuple[list[Account], list[Rep]]:
-    """Read both files and raise one InputError with the problems of *both*, so a user fixes all at once."""
+    """Read both files; one InputError carries the problems of *both*, so all get fixed at once."""
     problems: list[Problem] = []
     accounts: list[Account] = []
     reps: list[Rep] = []
@@ -39,7 +39,7 @@ def import_command(
     database_url: str | None = typer.Option(None, "--database-url", help="Overrides DATABASE_URL."),
 ) -> None:
     """Import accounts and reps; nothing is stored unless every row of both files is valid."""
-    from routeplanner.storage.engine import make_engine, migrate, session_factory
+    from routeplanner.storage.engine import describe_url, make_engine, migrate, session_factory
     from routeplanner.storage.repository import Repository
 
     settings = load_settings(database_url=database_url)
@@ -47,6 +47,5 @@ def import_command(
     migrate(settings.database_url)
     repo = Repository(session_factory(make_engine(settings.database_url)))
     repo.replace_accounts_and_reps(account_list, rep_list, source=f"{accounts}, {reps}")
-    console.print(
-        f"imported {len(account_list)} accounts and {len(rep_list)} reps into {settings.database_url}"
-    )
+    where = describe_url(settings.database_url)
+    console.print(f"imported {len(account_list)} accounts and {len(rep_list)} reps into {where}")

@@ -1,4 +1,4 @@
-"""``routeplanner serve`` and ``routeplanner demo``: the web UI, and the sample region end to end."""
+"""``routeplanner serve`` and ``routeplanner demo``: the web UI; the sample region end to end."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def _serve(settings: Settings) -> None:
     from routeplanner.web.app import create_app
 
     web = create_app(settings)
-    console.print(f"serving routeplanner on http://{settings.host}:{settings.port}/  (Ctrl+C stops)")
+    console.print(
+        f"serving routeplanner on http://{settings.host}:{settings.port}/  (Ctrl+C stops)"
+    )
     uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
 
 

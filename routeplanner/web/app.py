@@ -18,7 +18,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """Build the app; ``settings`` default to the environment, ``services`` may be injected by tests."""
+    """Build one app; ``settings`` default to the environment, tests may inject ``services``."""
     settings = settings or Settings()
     services = services or Services.build(settings)
     app = FastAPI(

@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from routeplanner.errors import InputError, RoadNetworkError, StorageError
@@ -28,13 +29,14 @@ def _wants_json(request: Request) -> bool:
 def _respond(request: Request, status: int, message: str, errors: list[dict[str, Any]]) -> Response:
     if _wants_json(request):
         return JSONResponse(error_body(message, errors), status_code=status)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(
+    templates: Jinja2Templates = request.app.state.templates
+    page: Response = templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "message": message, "errors": errors},
         status_code=status,
     )
+    return page
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""Real uvicorn on a free port and Debian's Chromium driven by Playwright (never a downloaded one)."""
+"""Real uvicorn on a free port and Debian's Chromium via Playwright (never a downloaded one)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import uvicorn
 from routeplanner.settings import Settings
 from routeplanner.web.app import create_app
 from tests.helpers import require
-from tests.web.conftest import repo, settings  # noqa: F401  (fixtures shared with web tests)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
