@@ -1,1 +1,100 @@
 """Session-wide fixtures; heavier ones (road graph, database, app) live next to their tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from routeplanner.model import Account, GeoPoint, Rep, TimeWindow, VisitRule, WeeklyHours
+from routeplanner.settings import Settings
+from routeplanner.storage.engine import make_engine, migrate, session_factory
+from routeplanner.storage.repository import Repository
+from routeplanner.units import HOUR
+from routeplanner.web.app import create_app
+from tests.helpers import REPO, SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def road_cache_dir() -> Path:
+    """One prepared-graph cache for the whole run (keyed on file hash, so sharing is safe).
+
+    It lives under ``var/`` rather than a temp dir so repeated local runs skip the cold build;
+    CI starts from a clean clone and so always exercises the cold path once.
+    """
+    path = REPO / "var" / "test-cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+FAR_AWAY = GeoPoint(49.0, 8.0)  # south of Karlsruhe, > 30 km outside the Heidelberg extract
+
+
+def small_region() -> tuple[list[Account], list[Rep]]:
+    """Three accounts (one far off the network) and one rep, with German names."""
+    hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 18 * HOUR))
+    weekly = VisitRule.parse("weekly")
+    accounts = [
+        Account(
+            account_id="A1",
+            name="Bäckerei Müller",
+            address="Hauptstraße 1, 69117 Heidelberg",
+            location=GeoPoint(49.4106, 8.6940),
+            visit_rule=weekly,
+            visit_duration_s=1800,
+            opening_hours=hours,
+            category="bakery",
+        ),
+        Account(
+            account_id="A2",
+            name="Apotheke am Bismarckplatz",
+            location=GeoPoint(49.4093, 8.6936),
+            visit_rule=VisitRule.parse("every 2 weeks"),
+            visit_duration_s=2700,
+            opening_hours=hours,
+            category="pharmacy",
+        ),
+        Account(
+            account_id="A3",
+            name="Weit Weg GmbH",
+            location=FAR_AWAY,
+            visit_rule=weekly,
+            visit_duration_s=1800,
+            opening_hours=hours,
+        ),
+    ]
+    reps = [
+        Rep(
+            rep_id="R1",
+            name="Jürgen Weiß",
+            home=GeoPoint(49.3988, 8.6724),
+            working_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR)),
+        )
+    ]
+    return accounts, reps
+
+
+@pytest.fixture
+def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
+        osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
+        cache_dir=road_cache_dir,
+    )
+
+
+@pytest.fixture
+def repo(settings: Settings) -> Repository:
+    migrate(settings.database_url)
+    repository = Repository(session_factory(make_engine(settings.database_url)))
+    accounts, reps = small_region()
+    repository.replace_accounts_and_reps(accounts, reps, source="test")
+    return repository
+
+
+@pytest.fixture
+def client(settings: Settings, repo: Repository) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

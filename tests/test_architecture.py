@@ -8,8 +8,27 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "routeplanner"
-CORE = ["model", "roads", "travel", "territories", "scheduling", "routing", "planner.py", "units.py", "errors.py"]
-EDGE_LIBRARIES = {"fastapi", "starlette", "sqlalchemy", "alembic", "jinja2", "typer", "click", "uvicorn"}
+CORE = [
+    "model",
+    "roads",
+    "travel",
+    "territories",
+    "scheduling",
+    "routing",
+    "planner.py",
+    "units.py",
+    "errors.py",
+]
+EDGE_LIBRARIES = {
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "jinja2",
+    "typer",
+    "click",
+    "uvicorn",
+}
 # model is the bottom layer: it may import nothing of ours but units/errors.
 MODEL_ALLOWED = {"routeplanner.model", "routeplanner.units", "routeplanner.errors"}
 

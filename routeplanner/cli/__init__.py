@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERNAL)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the last line of defence prints, never a traceback
+    except Exception as exc:
         if _state["debug"]:
             raise
         import click

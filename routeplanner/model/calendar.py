@@ -30,7 +30,10 @@ class TimeWindow:
             msg = f"time window {self} must lie within one day (00:00-24:00)"
             raise ValueError(msg)
         if self.end_s <= self.start_s:
-            msg = f"time window end {format_hhmm(self.end_s)} must be after its start {format_hhmm(self.start_s)}"
+            msg = (
+                f"time window end {format_hhmm(self.end_s)} must be after its start "
+                f"{format_hhmm(self.start_s)}"
+            )
             raise ValueError(msg)
 
     @property
@@ -123,7 +126,9 @@ class LunchBreak:
             msg = "lunch break duration must not be negative"
             raise ValueError(msg)
         if self.duration_s > self.window.length_s:
-            msg = f"lunch break of {self.duration_s // 60} min does not fit its window {self.window}"
+            msg = (
+                f"lunch break of {self.duration_s // 60} min does not fit its window {self.window}"
+            )
             raise ValueError(msg)
 
 

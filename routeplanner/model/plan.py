@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 
 from routeplanner.units import Metres, Seconds
 
 
-class UnassignedReason(str, Enum):
+class UnassignedReason(StrEnum):
     """Why a visit was not placed. The value is stable (stored, sent over the API)."""
 
     UNREACHABLE = "unreachable"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class FrequencyKind(str, Enum):
+class FrequencyKind(StrEnum):
     """``EVERY``: one visit every ``interval_days``; ``PER_PERIOD``: ``count`` visits per period."""
 
     EVERY = "every"
@@ -96,7 +96,7 @@ class VisitRule:
     def parse(cls, text: str, *, min_gap_days: int = 0, max_gap_days: int = 0) -> VisitRule:
         """Read ``weekly``, ``every 2 weeks``, ``every 10 days``, ``2 per week``, ``3 per 4 weeks``.
 
-        Raises ``ValueError`` with the accepted forms so an import error tells the user how to fix it.
+        Raises ``ValueError`` listing the accepted forms, so an import error says how to fix it.
         """
         norm = " ".join(text.strip().lower().split())
         gaps = {"min_gap_days": min_gap_days, "max_gap_days": max_gap_days}
@@ -110,7 +110,9 @@ class VisitRule:
             )
         if m := _PER.match(norm):
             per = int(m.group(2) or 1) * _unit_days(m.group(3))
-            return cls(kind=FrequencyKind.PER_PERIOD, count=int(m.group(1)), period_days=per, **gaps)
+            return cls(
+                kind=FrequencyKind.PER_PERIOD, count=int(m.group(1)), period_days=per, **gaps
+            )
         msg = (
             f"unknown frequency {text!r}; use weekly, biweekly, monthly, 'every N days|weeks' "
             "or 'K per N weeks'"

@@ -1,0 +1,202 @@
+"""Spreadsheet-shaped input (CSV or XLSX) as rows of text cells with spreadsheet row numbers.
+
+Everything above this module works on ``{column: text}`` rows, so the account and rep readers
+validate CSV and XLSX input with the same code and the same messages. Row numbers count the header
+as row 1, as a spreadsheet program shows them, because that is where the user will fix the cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from routeplanner.errors import InputError, Problem
+
+__all__ = [
+    "Row",
+    "Table",
+    "normalise_column",
+    "read_table",
+    "read_table_bytes",
+    "render_csv",
+    "write_csv",
+]
+
+_XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data row: ``number`` is the spreadsheet row (header = 1), cells keyed by column name."""
+
+    number: int
+    cells: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A header and its data rows; ``source`` is the file name used in every problem report."""
+
+    source: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...] = field(default=())
+    header_row: int = 1
+
+
+def read_table(path: Path, *, source: str | None = None) -> Table:
+    """Read a CSV or XLSX file (recognised by content, not by extension).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not UTF-8, not a readable workbook, or its header is unusable.
+    """
+    name = source if source is not None else path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, "file not found")) from None
+    except OSError as exc:
+        raise InputError(Problem(name, None, None, f"cannot read file: {exc.strerror}")) from None
+    return read_table_bytes(data, source=name)
+
+
+def read_table_bytes(data: bytes, *, source: str) -> Table:
+    """Like :func:`read_table` for an upload already in memory (the web import uses this)."""
+    if data.startswith(_XLSX_MAGIC):
+        raw_rows = _xlsx_rows(data, source)
+    else:
+        raw_rows = _csv_rows(_decode(data, source))
+    return _to_table(raw_rows, source)
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        # utf-8-sig drops the byte-order mark Excel writes for "CSV UTF-8"
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        msg = (
+            f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save it as 'CSV UTF-8'"
+        )
+        raise InputError(Problem(source, None, None, msg)) from None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Pick ``;`` or ``,`` (or tab) from the header line.
+
+    German spreadsheet programs export ``;``-separated CSV because ``,`` is the decimal mark, so the
+    delimiter is whichever of the candidates occurs most often in the first line (quotes aside).
+    """
+    header = next((line for line in text.split("\n") if line.strip()), "")
+    unquoted = "".join(part for i, part in enumerate(header.split('"')) if i % 2 == 0)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    return [list(r) for r in reader]
+
+
+def _cell_text(value: object) -> str:
+    """Cell values as the text a user would have typed, so both formats validate identically."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(data: bytes, source: str) -> list[list[str]]:
+    import openpyxl  # deferred: only XLSX uploads pay for importing it
+
+    # openpyxl warns about workbook features it drops (data validation, conditional formats);
+    # none of them changes a cell value, and a warning is no use to someone uploading a file.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            msg = f"cannot read the file as an XLSX workbook ({exc})"
+            raise InputError(Problem(source, None, None, msg)) from None
+        try:
+            sheet = book.worksheets[0]
+            return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            book.close()
+
+
+def normalise_column(name: str) -> str:
+    """Header cells compare case- and blank-insensitively: ``Visit Minutes`` = ``visit_minutes``."""
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+def _to_table(raw: list[list[str]], source: str) -> Table:
+    problems: list[Problem] = []
+    # leading blank lines are not a header; the header is the first non-empty row
+    start = next((i for i, r in enumerate(raw) if any(c.strip() for c in r)), None)
+    if start is None:
+        raise InputError(Problem(source, None, None, "file is empty (no header row)"))
+    header_row = start + 1
+    header = [normalise_column(c) for c in raw[start]]
+    seen: dict[str, int] = {}
+    for i, col in enumerate(header, start=1):
+        if col in seen:
+            msg = f"column {col!r} appears twice (columns {seen[col]} and {i})"
+            problems.append(Problem(source, header_row, None, msg))
+        elif col:
+            seen[col] = i
+    rows: list[Row] = []
+    for number, cells in enumerate(raw[start + 1 :], start=header_row + 1):
+        if not any(c.strip() for c in cells):
+            continue
+        # a value under a blank header cell or past the last column would be silently lost
+        for i, cell in enumerate(cells, start=1):
+            if cell.strip() and (i > len(header) or not header[i - 1]):
+                if i > len(header):
+                    msg = f"row has {len(cells)} cells but the header has {len(header)} columns"
+                else:
+                    msg = f"column {i} has a value but no name in the header"
+                problems.append(Problem(source, number, None, msg))
+                break
+        row = {col: (cells[i] if i < len(cells) else "") for i, col in enumerate(header) if col}
+        rows.append(Row(number, row))
+    if problems:
+        raise InputError(problems)
+    columns = tuple(c for c in header if c)
+    return Table(source, columns, tuple(rows), header_row=header_row)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write UTF-8, comma-separated, ``\\n`` line ends: stable bytes for diffs and round trips."""
+    path.write_text(render_csv(columns, rows), encoding="utf-8", newline="")
+
+
+def render_csv(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,91 @@
+"""Plain records the repository returns besides domain objects: plan versions, users, tokens.
+
+These are storage concepts (ids, status, hashes) that the core never needs, so they live here
+rather than in ``model``; they are frozen dataclasses so web and CLI code can pass them around
+without holding a database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from routeplanner.model import Horizon
+
+
+class PlanStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+class UserRole(StrEnum):
+    MANAGER = "manager"
+    REP = "rep"
+
+
+class TokenKind(StrEnum):
+    API = "api"
+    CALENDAR = "calendar"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanInfo:
+    """One plan version without its routes: enough for a version list or a progress bar."""
+
+    plan_id: int
+    horizon: Horizon
+    status: PlanStatus
+    is_current: bool
+    created_at: datetime
+    finished_at: datetime | None
+    progress: float
+    message: str
+    error: str
+    meta: dict[str, str] = field(default_factory=dict)
+    created_by: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRecord:
+    """A web user; ``password_hash`` is whatever the web layer's hasher produced (argon2)."""
+
+    user_id: int
+    username: str
+    password_hash: str
+    role: UserRole
+    rep_id: str | None
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRecord:
+    """An API or calendar token; the token itself is never stored, only its hash."""
+
+    token_id: int
+    user_id: int
+    kind: TokenKind
+    token_hash: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportSummary:
+    """What an import changed, so the CLI and web can say "3 new, 2 changed, 1 removed"."""
+
+    accounts_added: int = 0
+    accounts_changed: int = 0
+    accounts_unchanged: int = 0
+    accounts_removed: int = 0
+    reps_added: int = 0
+    reps_changed: int = 0
+    reps_unchanged: int = 0
+    reps_removed: int = 0

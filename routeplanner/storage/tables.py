@@ -1,0 +1,363 @@
+"""Database tables as SQLAlchemy 2 typed declarative models; portable to SQLite and PostgreSQL.
+
+Only portable column types are used (no SQLite- or PostgreSQL-only features). Weekly hours,
+weekday sets, tags and dates off are JSON lists: exact, order-preserving and free of parsing
+rules. Timestamps are stored in UTC (see :class:`UTCDateTime`). History tables (ownership,
+visit records, plan stops) hold plain ids without foreign keys on purpose: an account or rep
+removed by a later import must not delete or block the record of what happened.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ID_LENGTH = 255
+"""Longest id (account, rep, territory, visit) accepted; checked before writing so SQLite and
+PostgreSQL (which enforces VARCHAR lengths) behave the same."""
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Named constraints let Alembic alter them later (SQLite batch mode needs names to drop them)."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; read back as an aware UTC datetime on every backend.
+
+    SQLite has no time zone type and SQLAlchemy's SQLite DATETIME drops ``tzinfo`` silently, so
+    the value is normalised to naive UTC there; PostgreSQL gets an aware value for its
+    ``timestamptz``. Naive input is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = f"naive datetime {value.isoformat()} cannot be stored; give a time zone"
+            raise ValueError(msg)
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - signature fixed by TypeDecorator
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id(**kwargs: Any) -> Any:
+    return mapped_column(String(ID_LENGTH), **kwargs)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        date: Date(),
+        float: Double(),
+        str: Text(),
+        int: Integer(),
+        bool: Boolean(),
+        Any: JSON(),
+    }
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    account_id: Mapped[str] = _id(primary_key=True)
+    name: Mapped[str]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    rule_kind: Mapped[str] = mapped_column(String(16))
+    interval_days: Mapped[int]
+    count: Mapped[int]
+    period_days: Mapped[int]
+    min_gap_days: Mapped[int]
+    max_gap_days: Mapped[int]
+    visit_duration_s: Mapped[int]
+    opening_hours: Mapped[Any]
+    address: Mapped[str]
+    category: Mapped[str]
+    value_class: Mapped[str]
+    preferred_weekdays: Mapped[Any]
+    forbidden_weekdays: Mapped[Any]
+    last_visit: Mapped[date | None]
+    notes: Mapped[str]
+    contact: Mapped[str]
+    phone: Mapped[str]
+    tags: Mapped[Any]
+    source: Mapped[str]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("visit_duration_s > 0", name="visit_duration_positive"),)
+
+
+class RepRow(Base):
+    __tablename__ = "reps"
+
+    rep_id: Mapped[str] = _id(primary_key=True)
+    name: Mapped[str]
+    home_lat: Mapped[float]
+    home_lon: Mapped[float]
+    working_hours: Mapped[Any]
+    home_address: Mapped[str]
+    lunch_start_s: Mapped[int | None]
+    lunch_end_s: Mapped[int | None]
+    lunch_duration_s: Mapped[int | None]
+    days_off: Mapped[Any]
+    max_visits_per_day: Mapped[int]
+    max_drive_s: Mapped[int | None]
+    email: Mapped[str]
+    qualifications: Mapped[Any]
+    source: Mapped[str]
+    updated_at: Mapped[datetime]
+
+
+class TerritoryRow(Base):
+    __tablename__ = "territories"
+
+    territory_id: Mapped[str] = _id(primary_key=True)
+    name: Mapped[str]
+    rep_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("reps.rep_id", ondelete="SET NULL"), index=True
+    )
+    segment: Mapped[str]
+    locked: Mapped[bool]
+    updated_at: Mapped[datetime]
+
+
+class TerritoryAccountRow(Base):
+    """Current assignment; the primary key on ``account_id`` makes "one territory per account"
+    a database invariant rather than a hope."""
+
+    __tablename__ = "territory_accounts"
+
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    territory_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("territories.territory_id", ondelete="CASCADE"),
+        index=True,
+    )
+    position: Mapped[int]
+
+
+class OwnershipRow(Base):
+    __tablename__ = "ownership_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = _id()
+    territory_id: Mapped[str] = _id()
+    rep_id: Mapped[str | None] = _id()
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime | None]
+    cause: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str]
+    changed_by: Mapped[str]
+    ended_cause: Mapped[str | None] = mapped_column(String(32))
+    ended_by: Mapped[str]
+
+    __table_args__ = (
+        Index("ix_ownership_history_account_from", "account_id", "valid_from"),
+        CheckConstraint("cause IN ('rule', 'realignment', 'manual', 'import')", name="cause_known"),
+    )
+
+
+class PlanRow(Base):
+    """One plan version. ``is_current`` is TRUE for exactly one complete plan and NULL (not
+    FALSE) elsewhere, so a plain unique constraint guarantees a single current plan on every
+    backend without partial indexes."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    horizon_start: Mapped[date]
+    horizon_weeks: Mapped[int]
+    horizon_tz: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    is_current: Mapped[bool | None] = mapped_column(unique=True)
+    progress: Mapped[float]
+    message: Mapped[str]
+    error: Mapped[str]
+    meta: Mapped[Any]
+    created_by: Mapped[str]
+
+    routes: Mapped[list[PlanRouteRow]] = relationship(
+        order_by="PlanRouteRow.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    unassigned: Mapped[list[PlanUnassignedRow]] = relationship(
+        order_by="PlanUnassignedRow.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'complete', 'failed')", name="status_known"),
+        CheckConstraint(
+            "is_current IS NULL OR (is_current = TRUE AND status = 'complete')",
+            name="current_is_complete",
+        ),
+    )
+
+
+class PlanRouteRow(Base):
+    __tablename__ = "plan_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    rep_id: Mapped[str] = _id()
+    day: Mapped[date]
+    start_s: Mapped[int]
+    end_s: Mapped[int]
+    travel_s: Mapped[int]
+    distance_m: Mapped[int]
+    break_start_s: Mapped[int | None]
+    break_duration_s: Mapped[int]
+
+    stops: Mapped[list[PlanStopRow]] = relationship(
+        order_by="PlanStopRow.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (UniqueConstraint("plan_id", "position"),)
+
+
+class PlanStopRow(Base):
+    """A stop; ``plan_id``, ``day`` and ``rep_id`` repeat the route's so "what does rep X do on
+    day D" and "when is account A visited" are single-table queries."""
+
+    __tablename__ = "plan_stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    route_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_routes.id", ondelete="CASCADE"), index=True
+    )
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    day: Mapped[date]
+    rep_id: Mapped[str] = _id()
+    visit_id: Mapped[str] = _id()
+    account_id: Mapped[str] = _id()
+    arrival_s: Mapped[int]
+    start_s: Mapped[int]
+    departure_s: Mapped[int]
+    travel_s: Mapped[int]
+    distance_m: Mapped[int]
+    wait_s: Mapped[int]
+    violations: Mapped[Any]
+
+    __table_args__ = (
+        Index("ix_plan_stops_plan_day", "plan_id", "day"),
+        Index("ix_plan_stops_plan_account", "plan_id", "account_id"),
+    )
+
+
+class PlanUnassignedRow(Base):
+    __tablename__ = "plan_unassigned"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    visit_id: Mapped[str] = _id()
+    account_id: Mapped[str] = _id()
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str]
+    day: Mapped[date | None]
+
+
+class VisitRecordRow(Base):
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = _id()
+    account_id: Mapped[str] = _id()
+    rep_id: Mapped[str] = _id()
+    day: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16))
+    actual_start: Mapped[datetime | None]
+    note: Mapped[str]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str]
+
+    __table_args__ = (
+        Index("ix_visit_records_account_day", "account_id", "day"),
+        Index("ix_visit_records_rep_day", "rep_id", "day"),
+        CheckConstraint(
+            "status IN ('done', 'missed', 'cancelled', 'checked_in')", name="status_known"
+        ),
+    )
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    password_hash: Mapped[str]
+    role: Mapped[str] = mapped_column(String(16))
+    rep_id: Mapped[str | None] = _id()
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("role IN ('manager', 'rep')", name="role_known"),
+        CheckConstraint("role = 'manager' OR rep_id IS NOT NULL", name="rep_has_rep_id"),
+    )
+
+
+class TokenRow(Base):
+    """API and calendar tokens; only a hash is stored, so a database leak does not leak access."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("kind IN ('api', 'calendar')", name="kind_known"),)

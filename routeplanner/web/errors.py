@@ -1,0 +1,72 @@
+"""One error format for the API and one error page for humans, mapped from our exception tree.
+
+The core never raises HTTP exceptions; this module is the only place that decides status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from routeplanner.errors import InputError, RoadNetworkError, StorageError
+
+
+def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": message, "errors": errors or []}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(request: Request, status: int, message: str, errors: list[dict[str, Any]]) -> Response:
+    if _wants_json(request):
+        return JSONResponse(error_body(message, errors), status_code=status)
+    templates: Jinja2Templates = request.app.state.templates
+    page: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "errors": errors},
+        status_code=status,
+    )
+    return page
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register handlers so every failure leaves the app in the documented shape."""
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> Response:
+        errors = [
+            {"field": p.field, "message": p.message, "source": p.source, "row": p.row}
+            for p in exc.problems
+        ]
+        return _respond(request, 422, "invalid input", errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(x) for x in e["loc"] if x != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return _respond(request, 422, "invalid request", errors)
+
+    @app.exception_handler(RoadNetworkError)
+    async def _roads(request: Request, exc: RoadNetworkError) -> Response:
+        return _respond(request, 503, f"road network unavailable: {exc}", [])
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> Response:
+        return _respond(request, 503, f"storage unavailable: {exc}", [])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        return _respond(request, exc.status_code, message, [])

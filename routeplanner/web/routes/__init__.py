@@ -1,0 +1,1 @@
+"""HTTP routes: ``pages`` renders HTML for people, ``api`` serves JSON under /api."""

@@ -1,0 +1,92 @@
+"""API shapes (pydantic), kept apart from the domain model so the API can evolve on its own."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from routeplanner.model import Account, Rep
+from routeplanner.travel.provider import Snap
+
+
+class SnapPublic(BaseModel):
+    """Where the point meets the road network; ``reachable`` false beyond the snap limit."""
+
+    distance_m: float | None = Field(description="distance from the point to the nearest road")
+    reachable: bool | None = Field(description="null when no road network is loaded")
+
+
+class AccountPublic(BaseModel):
+    id: str
+    name: str
+    address: str
+    lat: float
+    lon: float
+    category: str
+    value_class: str
+    frequency: str
+    min_gap_days: int
+    max_gap_days: int
+    visit_minutes: int
+    opening_hours: str
+    notes: str
+    contact: str
+    phone: str
+    snap: SnapPublic
+
+    @classmethod
+    def of(cls, account: Account, snap: Snap | None) -> AccountPublic:
+        return cls(
+            id=account.account_id,
+            name=account.name,
+            address=account.address,
+            lat=account.location.lat,
+            lon=account.location.lon,
+            category=account.category,
+            value_class=account.value_class,
+            frequency=str(account.visit_rule),
+            min_gap_days=account.visit_rule.min_gap_days,
+            max_gap_days=account.visit_rule.max_gap_days,
+            visit_minutes=account.visit_duration_s // 60,
+            opening_hours=str(account.opening_hours),
+            notes=account.notes,
+            contact=account.contact,
+            phone=account.phone,
+            snap=_snap(snap),
+        )
+
+
+class RepPublic(BaseModel):
+    id: str
+    name: str
+    home_address: str
+    home_lat: float
+    home_lon: float
+    working_hours: str
+    max_visits_per_day: int
+    snap: SnapPublic
+
+    @classmethod
+    def of(cls, rep: Rep, snap: Snap | None) -> RepPublic:
+        return cls(
+            id=rep.rep_id,
+            name=rep.name,
+            home_address=rep.home_address,
+            home_lat=rep.home.lat,
+            home_lon=rep.home.lon,
+            working_hours=str(rep.working_hours),
+            max_visits_per_day=rep.max_visits_per_day,
+            snap=_snap(snap),
+        )
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+    road_network: str
+
+
+def _snap(snap: Snap | None) -> SnapPublic:
+    if snap is None:
+        return SnapPublic(distance_m=None, reachable=None)
+    return SnapPublic(distance_m=round(snap.distance_m, 1), reachable=snap.reachable)

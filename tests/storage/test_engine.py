@@ -1,0 +1,203 @@
+"""Engine set-up and migrations on real databases: WAL, foreign keys, schema equals the models."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from routeplanner.errors import StorageError
+from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.storage import (
+    Repository,
+    check_schema,
+    head_revision,
+    make_engine,
+    migrate,
+    schema_revision,
+    session_factory,
+)
+from routeplanner.storage.engine import MIGRATIONS_DIR, WRITE_OPTION, alembic_config
+from routeplanner.storage.tables import Base
+from tests.helpers import require
+
+TABLES = {
+    "accounts",
+    "reps",
+    "territories",
+    "territory_accounts",
+    "ownership_history",
+    "plans",
+    "plan_routes",
+    "plan_stops",
+    "plan_unassigned",
+    "visit_records",
+    "users",
+    "tokens",
+}
+
+
+def test_sqlite_file_gets_its_folder_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "rp.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        engine.dispose()
+    assert path.is_file()
+    # WAL is a property of the file: a plain sqlite3 connection sees it too.
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    raw.close()
+
+
+def test_migrate_creates_the_schema_on_an_empty_database(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert schema_revision(engine) is None
+        with pytest.raises(StorageError, match=r"has schema version empty, this routeplanner"):
+            check_schema(engine)
+        migrate(db_url)
+        assert schema_revision(engine) == head_revision() == "0001"
+        check_schema(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        migrate(engine)  # idempotent: a second start changes nothing
+        assert schema_revision(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    """The `alembic check` of this project: autogenerate finds nothing left to migrate."""
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(db_url: str) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        assert not TABLES & set(inspect(engine).get_table_names())
+        migrate(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+
+
+def test_migrations_ship_as_package_data() -> None:
+    """setuptools only ships folders that are packages or listed as package data."""
+    assert (MIGRATIONS_DIR / "__init__.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert '"storage/migrations/*.mako"' in pyproject
+
+
+def test_repository_refuses_an_outdated_schema_without_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
+    with pytest.raises(StorageError, match=r"run `routeplanner db upgrade`"):
+        Repository.open(url, upgrade=False)
+    Repository.open(url).close()
+    repo = Repository.open(url, upgrade=False)
+    assert repo.list_accounts() == []
+    repo.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", r"database URL 'not a url' is not a URL such as sqlite:///"),
+        ("nosuchdb://host/x", r"no database driver for nosuchdb://host/x"),
+    ],
+)
+def test_bad_urls_raise_storage_errors(url: str, message: str) -> None:
+    with pytest.raises(StorageError, match=message):
+        make_engine(url)
+
+
+def test_unreachable_server_is_a_storage_error_without_password() -> None:
+    # Port 9 (discard) on localhost: nothing listens, the connection is refused at once.
+    url = "postgresql+psycopg://rp:geheim@127.0.0.1:9/rp?connect_timeout=2"
+    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
+    with pytest.raises(StorageError, match=r"cannot migrate database .*127\.0\.0\.1:9") as info:
+        migrate(url)
+    assert "geheim" not in str(info.value)
+
+
+def test_repository_calls_on_an_unreachable_server_raise_storage_errors() -> None:
+    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
+    engine = make_engine("postgresql+psycopg://rp:geheim@127.0.0.1:9/rp?connect_timeout=2")
+    repo = Repository(session_factory(engine))
+    try:
+        with pytest.raises(
+            StorageError, match=r"^reading accounts: database unavailable or busy: .*refused"
+        ) as info:
+            repo.list_accounts()
+        assert "geheim" not in str(info.value)
+    finally:
+        repo.close()
+
+
+def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
+    """A second writer waits for the first (busy timeout) instead of failing."""
+    url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
+    repo = Repository.open(url)
+    errors: list[BaseException] = []
+
+    def writer(rep_id: str) -> None:
+        try:
+            for i in range(25):
+                repo.record_visit(
+                    VisitRecord(
+                        account_id=f"A{i}",
+                        rep_id=rep_id,
+                        day=date(2026, 3, 2),
+                        status=VisitStatus.DONE,
+                    )
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(r,)) for r in ("R1", "R2", "R3")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert len(repo.visit_records()) == 75
+        with repo.engine.connect() as connection:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                # BEGIN IMMEDIATE holds the write lock: a plain sqlite3 writer must time out.
+                import sqlite3
+
+                other = sqlite3.connect(tmp_path / "rp.sqlite", timeout=0.05)
+                with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                    other.execute("DELETE FROM visit_records")
+                other.close()
+                assert connection.execute(text("SELECT count(*) FROM visit_records")).scalar()
+    finally:
+        repo.close()
