@@ -136,11 +136,40 @@ def build_day_problem(job: DayJob) -> RoutingProblem:
 
 
 def sequence_day_router(job: DayJob) -> DayResult:
-    """Time the suggested order: wait for opening, take lunch when due, drop what cannot fit.
+    """Time the day: improve the order for opening hours, wait where needed, drop what won't fit.
 
-    Kept deliberately simple and exact (no reordering): the periodic search already optimised the
-    order for travel; this step only turns it into a timetable and reports what does not fit.
+    The periodic search optimised the order for driving only; here single visits are relocated
+    while that places more visits or shortens the day (an account opening at 10:00 goes later
+    instead of making the rep wait), then the order is turned into a timetable. The rep leaves
+    home just in time for the first visit rather than waiting on the doorstep.
     """
+    order = list(range(len(job.visits)))
+    best = _timetable(job, order)
+    improved = True
+    while improved and len(order) > 1:
+        improved = False
+        for i in range(len(order)):
+            for j in range(len(order)):
+                if i == j:
+                    continue
+                cand = order[:i] + order[i + 1 :]
+                cand.insert(j, order[i])
+                got = _timetable(job, cand)
+                if got.key < best.key:
+                    order, best, improved = cand, got, True
+                    break
+            if improved:
+                break
+    return best.result
+
+
+@dataclass(slots=True)
+class _Timed:
+    key: tuple[int, int]
+    result: DayResult
+
+
+def _timetable(job: DayJob, order: list[int]) -> _Timed:
     rep, day = job.rep, job.day
     shift = rep.shift(day)
     assert shift is not None
@@ -152,9 +181,10 @@ def sequence_day_router(job: DayJob) -> DayResult:
     lunch_at: int | None = None
     lunch = rep.lunch if rep.lunch is not None and rep.lunch.duration_s > 0 else None
     drive = 0
-    travel_total = 0
     dist_total = 0
-    for i, acc in enumerate(job.visits, start=1):
+    for k in order:
+        acc = job.visits[k]
+        i = k + 1
         vid = visit_id(acc.account_id, day)
         travel = int(dur[here, i])
         arrive = t + travel
@@ -166,38 +196,31 @@ def sequence_day_router(job: DayJob) -> DayResult:
                 arrive = t + travel
         start = None
         for w in visit_windows(acc, rep, day):
-            s = max(arrive, w.start_s)
-            if s + acc.visit_duration_s <= w.end_s:
-                start = s
+            st = max(arrive, w.start_s)
+            if st + acc.visit_duration_s <= w.end_s:
+                start = st
                 break
         back = int(dur[i, 0])
+        reason: UnassignedReason | None = None
+        detail = ""
         if start is None:
+            reason = UnassignedReason.OUTSIDE_OPENING_HOURS
+            detail = "arrival is after the opening hours of the day"
+        elif start + acc.visit_duration_s + back > shift.end_s:
+            reason = UnassignedReason.DAY_FULL_TIME
+        elif rep.max_drive_s is not None and drive + travel + back > rep.max_drive_s:
+            reason = UnassignedReason.DAY_FULL_DRIVE
+        elif len(stops) >= rep.max_visits_per_day:
+            reason = UnassignedReason.DAY_FULL_VISITS
+        if reason is not None or start is None:
             dropped.append(
                 Unassigned(
                     visit_id=vid,
                     account_id=acc.account_id,
-                    reason=UnassignedReason.OUTSIDE_OPENING_HOURS,
-                    detail="arrival is after the opening hours of the day",
+                    reason=reason or UnassignedReason.DAY_FULL_TIME,
+                    detail=detail,
                     day=day,
                 )
-            )
-            continue
-        if start + acc.visit_duration_s + back > shift.end_s:
-            reason = UnassignedReason.DAY_FULL_TIME
-            dropped.append(
-                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
-            )
-            continue
-        if rep.max_drive_s is not None and drive + travel + back > rep.max_drive_s:
-            reason = UnassignedReason.DAY_FULL_DRIVE
-            dropped.append(
-                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
-            )
-            continue
-        if len(stops) >= rep.max_visits_per_day:
-            reason = UnassignedReason.DAY_FULL_VISITS
-            dropped.append(
-                Unassigned(visit_id=vid, account_id=acc.account_id, reason=reason, day=day)
             )
             continue
         stops.append(
@@ -213,36 +236,39 @@ def sequence_day_router(job: DayJob) -> DayResult:
             )
         )
         drive += travel
-        travel_total += travel
         dist_total += int(dist[here, i])
         t = start + acc.visit_duration_s
         here = i
     if stops:
-        travel_total += int(dur[here, 0])
+        drive += int(dur[here, 0])
         dist_total += int(dist[here, 0])
         t += int(dur[here, 0])
-    if (
-        lunch is not None
-        and lunch_at is None
-        and stops
-        and t > lunch.window.end_s - lunch.duration_s
-    ):
+    late_lunch = lunch is not None and t > lunch.window.end_s - lunch.duration_s
+    if lunch is not None and lunch_at is None and stops and late_lunch:
         # The drive home passed the latest lunch start: the break happened on the way.
         lunch_at = max(shift.start_s, lunch.window.end_s - lunch.duration_s)
         t += lunch.duration_s
     taken = lunch_at is not None
+    leave = shift.start_s
+    if stops and stops[0].wait_s > 0 and (lunch_at is None or lunch_at > stops[0].start_s):
+        # Leave home later instead of waiting at the first account.
+        first = stops[0]
+        leave = first.start_s - first.travel_s
+        stops[0] = replace(first, arrival_s=first.start_s, wait_s=0)
     route = DayRoute(
         rep_id=rep.rep_id,
         day=day,
-        start_s=shift.start_s,
+        start_s=leave,
         end_s=t if stops else shift.start_s,
         stops=tuple(stops),
-        travel_s=travel_total,
+        travel_s=drive,
         distance_m=dist_total,
         break_start_s=lunch_at if taken else None,
         break_duration_s=lunch.duration_s if lunch is not None and taken else 0,
     )
-    return DayResult(route=route, unassigned=tuple(dropped))
+    span = route.end_s - route.start_s if stops else 0
+    result = DayResult(route=route, unassigned=tuple(dropped))
+    return _Timed(key=(len(dropped), span), result=result)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
