@@ -67,7 +67,9 @@ def balanced_territories(accounts: list[Account], reps: list[Rep]) -> list[Terri
                 load[r.rep_id] += work(a)
                 break
     return [
-        Territory(territory_id=f"T-{r.rep_id}", name=r.name, rep_id=r.rep_id, account_ids=tuple(ids))
+        Territory(
+            territory_id=f"T-{r.rep_id}", name=r.name, rep_id=r.rep_id, account_ids=tuple(ids)
+        )
         for r, ids in zip(reps, owned.values(), strict=True)
     ]
 
@@ -87,12 +89,13 @@ def naive_plan(
             for d in allowed:
                 # Room estimate: the visit plus 20 min driving, within the usable shift.
                 need = acc.visit_duration_s + 1200
-                if occ.earliest <= d <= occ.latest and count[d] < rep.max_visits_per_day:
-                    if load[d] + need <= usable_shift_s(rep, d) and acc not in todo[d]:
-                        todo[d].append(acc)
-                        load[d] += need
-                        count[d] += 1
-                        break
+                fits = count[d] < rep.max_visits_per_day and acc not in todo[d]
+                fits = fits and load[d] + need <= usable_shift_s(rep, d)
+                if occ.earliest <= d <= occ.latest and fits:
+                    todo[d].append(acc)
+                    load[d] += need
+                    count[d] += 1
+                    break
     routes: list[DayRoute] = []
     unassigned: list[Unassigned] = []
     for d, visits in todo.items():
@@ -109,8 +112,13 @@ def naive_plan(
         seq = [visits[i - 1] for i in order]
         mat = travel.matrix([rep.home] + [a.location for a in seq])
         res = sequence_day_router(
-            DayJob(rep=rep, day=d, visits=tuple(seq), durations_s=mat.durations_s,
-                   distances_m=mat.distances_m)
+            DayJob(
+                rep=rep,
+                day=d,
+                visits=tuple(seq),
+                durations_s=mat.durations_s,
+                distances_m=mat.distances_m,
+            )
         )
         routes.append(res.route)
         unassigned.extend(res.unassigned)
@@ -154,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     ours = plan_all(
-        accounts, reps, territories, horizon, travel, holidays=holidays,
-        time_limit_s=args.time_limit, seed=args.seed,
+        accounts,
+        reps,
+        territories,
+        horizon,
+        travel,
+        holidays=holidays,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
     )
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -101,6 +101,7 @@ class _State:
         self.dur = [[0.0 for _ in day] for day in prob.days]
         self.cost = [[0.0 for _ in day] for day in prob.days]
         self.combo: list[int | None] = [None] * len(prob.customers)
+        self._edges: dict[int, tuple[npt.NDArray[np.float64], ...]] = {}
         self.ccost = [
             c.combo_costs if c.combo_costs else (0.0,) * len(c.combos) for c in prob.customers
         ]
@@ -117,6 +118,7 @@ class _State:
         return out
 
     def refresh(self, t: int, v: int) -> None:
+        self._edges.pop(t, None)
         s = self.seq(t, v)
         travel = float(self.m[s[:-1], s[1:]].sum())
         r = self.routes[t][v]
@@ -179,16 +181,14 @@ class _State:
                 best = _Ins(float(cost[i]), v, i)
         return best
 
-    def best_insertions(self, cs: list[int], t: int) -> list[_Ins | None]:
-        """:meth:`best_insertion` for many customers on one day in one array operation."""
-        x_nodes = self.nodes[cs]
-        svc = self.svc[cs]
-        dem = self.dem[cs]
-        best_cost = np.full(len(cs), _BIG)
-        best_v = np.full(len(cs), -1, dtype=np.int64)
-        best_pos = np.zeros(len(cs), dtype=np.int64)
+    def _day_edges(self, t: int) -> tuple[npt.NDArray[np.float64], ...]:
+        """All insertion edges of day ``t`` in flat arrays (cached until the day changes)."""
+        got = self._edges.get(t)
+        if got is not None:
+            return got
+        a_l: list[npt.NDArray[np.int64]] = []
+        meta: list[list[float]] = []
         seen_empty: set[int] = set()
-        ow = self.p.overtime_weight
         for v, veh in enumerate(self.p.days[t]):
             r = self.routes[t][v]
             if not r:
@@ -197,31 +197,68 @@ class _State:
                 seen_empty.add(veh.depot)
             if len(r) >= veh.max_stops:
                 continue
-            s = self.seq(t, v)
-            a, b = s[:-1], s[1:]
-            d = self.m[np.ix_(a, x_nodes)] + self.m[np.ix_(x_nodes, b)].T - self.m[a, b][:, None]
-            dur_new = self.dur[t][v] + d + svc[None, :]
-            cost = d
-            if veh.soft_duration < INF and ow > 0:
-                cost = d + ow * (
-                    np.maximum(0.0, dur_new - veh.soft_duration)
-                    - max(0.0, self.dur[t][v] - veh.soft_duration)
-                )
-            bad = dur_new > veh.max_duration + 1e-9
-            bad |= (self.load[t][v] + dem > veh.capacity + 1e-9)[None, :]
-            cost = np.where(bad, _BIG, cost)
-            pos = np.argmin(cost, axis=0)
-            val = cost[pos, np.arange(len(cs))]
-            better = val < best_cost
-            best_cost = np.where(better, val, best_cost)
-            best_v = np.where(better, v, best_v)
-            best_pos = np.where(better, pos, best_pos)
+            seq = self.seq(t, v)
+            a_l.append(seq)
+            meta.append(
+                [
+                    v,
+                    self.dur[t][v],
+                    self.load[t][v],
+                    veh.max_duration,
+                    veh.capacity,
+                    veh.soft_duration,
+                ]
+            )
+        if not a_l:
+            empty = np.zeros(0)
+            got = (empty, empty, empty, empty, empty, empty, empty, empty, empty)
+            self._edges[t] = got
+            return got
+        a = np.concatenate([q[:-1] for q in a_l])
+        b = np.concatenate([q[1:] for q in a_l])
+        lens = [len(q) - 1 for q in a_l]
+        pos = np.concatenate([np.arange(n) for n in lens]).astype(np.float64)
+        per = np.repeat(np.array(meta, dtype=np.float64), lens, axis=0)
+        got = (
+            a.astype(np.float64),
+            b.astype(np.float64),
+            pos,
+            per[:, 0],
+            per[:, 1],
+            per[:, 2],
+            per[:, 3],
+            per[:, 4],
+            per[:, 5],
+        )
+        self._edges[t] = got
+        return got
+
+    def best_insertions(self, cs: list[int], t: int) -> list[_Ins | None]:
+        """:meth:`best_insertion` for many customers on one day in one array operation."""
+        a_f, b_f, pos, veh, dur0, load0, maxd, cap, soft = self._day_edges(t)
+        if len(a_f) == 0:
+            return [None] * len(cs)
+        a = a_f.astype(np.int64)
+        b = b_f.astype(np.int64)
+        x = self.nodes[cs]
+        d = self.m[a[:, None], x[None, :]] + self.m[x[None, :], b[:, None]] - self.m[a, b][:, None]
+        dur_new = dur0[:, None] + d + self.svc[cs][None, :]
+        cost = d
+        ow = self.p.overtime_weight
+        if ow > 0 and np.isfinite(soft).any():
+            s_ = np.where(np.isfinite(soft), soft, 1e300)[:, None]
+            cost = d + ow * (np.maximum(0.0, dur_new - s_) - np.maximum(0.0, dur0[:, None] - s_))
+        bad = dur_new > maxd[:, None] + 1e-9
+        bad |= load0[:, None] + self.dem[cs][None, :] > cap[:, None] + 1e-9
+        cost = np.where(bad, _BIG, cost)
+        e = np.argmin(cost, axis=0)
+        val = cost[e, np.arange(len(cs))]
         out: list[_Ins | None] = []
         for i in range(len(cs)):
-            if best_v[i] < 0 or best_cost[i] >= _BIG:
+            if val[i] >= _BIG:
                 out.append(None)
             else:
-                out.append(_Ins(float(best_cost[i]), int(best_v[i]), int(best_pos[i])))
+                out.append(_Ins(float(val[i]), int(veh[e[i]]), int(pos[e[i]])))
         return out
 
     def insert(self, c: int, t: int, ins: _Ins) -> None:
@@ -337,6 +374,8 @@ class _Search:
         self.rng = random.Random(seed)
         self.polish = polish
         self.temp_share = 0.02
+        self.polish_every = 0.08
+        self.polish_each = 0.03
         self.n = len(prob.customers)
         pts = prob.travel
         nodes = self.s.nodes
@@ -509,7 +548,7 @@ class _Search:
         temp0 = self.temp_share * cur
         it = 0
         polishes = 0
-        next_polish = start + budget * 0.15
+        next_polish = start + budget * self.polish_every
         qmax = max(3, min(40, self.n // 4))
         while max_iterations is None or it < max_iterations:
             now = time.perf_counter()
@@ -539,12 +578,12 @@ class _Search:
                 s.restore(snap)
             if self.polish and time.perf_counter() >= next_polish and max_iterations is None:
                 s.restore(best)
-                self._polish_all(budget * 0.04)
+                self._polish_all(budget * self.polish_each)
                 polishes += 1
                 cur = s.objective()
                 if cur < best_obj - 1e-9:
                     best_obj, best = cur, s.snapshot()
-                next_polish = time.perf_counter() + budget * 0.15
+                next_polish = time.perf_counter() + budget * self.polish_every
             if progress is not None and it % 50 == 0:
                 progress(min(1.0, frac), best_obj)
         s.restore(best)
