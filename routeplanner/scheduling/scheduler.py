@@ -143,33 +143,44 @@ def sequence_day_router(job: DayJob) -> DayResult:
     instead of making the rep wait), then the order is turned into a timetable. The rep leaves
     home just in time for the first visit rather than waiting on the doorstep.
     """
+    windows = [
+        tuple((w.start_s, w.end_s) for w in visit_windows(acc, job.rep, job.day))
+        for acc in job.visits
+    ]
     order = list(range(len(job.visits)))
-    best = _timetable(job, order)
-    improved = True
-    while improved and len(order) > 1:
+    best = _timetable(job, order, windows)
+    budget = ROUTER_EVALUATIONS
+    improved = best.needs_work
+    while improved and len(order) > 1 and budget > 0:
         improved = False
         for i in range(len(order)):
             for j in range(len(order)):
-                if i == j:
+                if i == j or budget <= 0:
                     continue
                 cand = order[:i] + order[i + 1 :]
                 cand.insert(j, order[i])
-                got = _timetable(job, cand)
+                budget -= 1
+                got = _timetable(job, cand, windows)
                 if got.key < best.key:
                     order, best, improved = cand, got, True
                     break
-            if improved:
-                break
     return best.result
+
+
+ROUTER_EVALUATIONS = 3000
+"""Cap on timetables tried per day by :func:`sequence_day_router` (keeps big days fast)."""
 
 
 @dataclass(slots=True)
 class _Timed:
     key: tuple[int, int]
     result: DayResult
+    needs_work: bool
 
 
-def _timetable(job: DayJob, order: list[int]) -> _Timed:
+def _timetable(
+    job: DayJob, order: list[int], windows: Sequence[tuple[tuple[int, int], ...]]
+) -> _Timed:
     rep, day = job.rep, job.day
     shift = rep.shift(day)
     assert shift is not None
@@ -195,9 +206,9 @@ def _timetable(job: DayJob, order: list[int]) -> _Timed:
                 t = lunch_at + lunch.duration_s
                 arrive = t + travel
         start = None
-        for w in visit_windows(acc, rep, day):
-            st = max(arrive, w.start_s)
-            if st + acc.visit_duration_s <= w.end_s:
+        for w_start, w_end in windows[k]:
+            st = max(arrive, w_start)
+            if st + acc.visit_duration_s <= w_end:
                 start = st
                 break
         back = int(dur[i, 0])
@@ -268,7 +279,8 @@ def _timetable(job: DayJob, order: list[int]) -> _Timed:
     )
     span = route.end_s - route.start_s if stops else 0
     result = DayResult(route=route, unassigned=tuple(dropped))
-    return _Timed(key=(len(dropped), span), result=result)
+    waits = any(s.wait_s > 0 for s in stops)
+    return _Timed(key=(len(dropped), span), result=result, needs_work=bool(dropped) or waits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
