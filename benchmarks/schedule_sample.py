@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     missed_total = 0
     moved_total = 0
     changed_total = 0
+    added_total = 0
+    dropped_total = 0
     t_repair = 0.0
     for t, rep in zip(territories, reps, strict=True):
         week1 = [s for r in ours.routes_of(rep.rep_id) if r.day < today for s in r.stops]
@@ -215,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         missed_total += len(missed)
         moved_total += len(result.changes.moved)
         changed_total += result.changes.size
+        added_total += len(result.changes.added)
+        dropped_total += len(result.changes.dropped)
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with args.csv.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -231,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"repair: missed {missed_total}, moved {moved_total} "
         f"(ratio {moved_total / max(1, missed_total):.2f}, target < 3), "
+        f"added {added_total} (rescheduled), dropped {dropped_total}, "
         f"all changes {changed_total}, {t_repair:.1f} s for {len(reps)} reps"
     )
     return 0

@@ -137,15 +137,17 @@ def repair_plan(
     cut = frozen_until(rep, today, frozen_days, horizon)
     by_id = {r.visit_id: r for r in records}
     planned_day: dict[str, date] = {}
+    planned_account: dict[str, str] = {}
     for r in previous.routes_of(rep.rep_id):
         for s in r.stops:
             planned_day[s.visit_id] = r.day
+            planned_account[s.visit_id] = s.account_id
     last: dict[str, date] = {}
     missed: set[str] = set()
     missed_accounts: set[str] = set()
     for rec in records:
         day = rec.actual_day or planned_day.get(rec.visit_id)
-        account_id = rec.visit_id.split("@", 1)[0]
+        account_id = planned_account.get(rec.visit_id, rec.visit_id.split("@", 1)[0])
         if rec.status is VisitStatus.MISSED:
             missed.add(rec.visit_id)
             missed_accounts.add(account_id)

@@ -283,6 +283,32 @@ def _timetable(
     return _Timed(key=(len(dropped), span), result=result, needs_work=bool(dropped) or waits)
 
 
+DayOptimiser = Callable[
+    [Rep, date, Sequence[Account], TravelTimeProvider], tuple[DayRoute, Sequence[Unassigned]]
+]
+"""The routing core's one-day optimiser, e.g. ``routeplanner.routing.day.optimise_day``."""
+
+
+def day_router_from(optimise: DayOptimiser, travel: TravelTimeProvider) -> DayRouter:
+    """Use the routing core for the final routes of each day the scheduler chose.
+
+    The day optimiser names visits by account; a plan spans weeks, so ids become
+    ``account@date`` (:func:`visit_id`), which repair and calendars rely on.
+    """
+
+    def route(job: DayJob) -> DayResult:
+        day_route, dropped = optimise(job.rep, job.day, job.visits, travel)
+        stops = tuple(replace(s, visit_id=visit_id(s.account_id, job.day)) for s in day_route.stops)
+        return DayResult(
+            route=replace(day_route, stops=stops),
+            unassigned=tuple(
+                replace(u, visit_id=visit_id(u.account_id, job.day), day=job.day) for u in dropped
+            ),
+        )
+
+    return route
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleReport:
     """What the job saw, beyond the plan: per-account options and search statistics."""

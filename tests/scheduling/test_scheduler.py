@@ -120,3 +120,52 @@ def test_day_problem_for_the_routing_core() -> None:
     acc = accounts[0]
     w = visit_windows(acc, rep, START)[0]
     assert problem.visits[0].windows[0] == (w.start_s, w.end_s - acc.visit_duration_s)
+
+
+def test_day_router_from_a_day_optimiser_renames_visits_per_day() -> None:
+    """The routing core names visits by account; the plan needs account@date ids."""
+    from routeplanner.model import DayRoute, Stop, Unassigned
+    from routeplanner.scheduling.scheduler import day_router_from
+
+    accounts = make_accounts(4, 2)
+    rep = make_rep()
+    calls: list[tuple[str, date, tuple[str, ...]]] = []
+
+    def optimise(rep_, day, visits, travel):  # the shape of routing.day.optimise_day
+        calls.append((rep_.rep_id, day, tuple(a.account_id for a in visits)))
+        first, second = visits
+        stop = Stop(
+            visit_id=first.account_id,
+            account_id=first.account_id,
+            arrival_s=9 * HOUR,
+            start_s=9 * HOUR,
+            departure_s=9 * HOUR + first.visit_duration_s,
+            travel_s=600,
+            distance_m=5000,
+        )
+        route = DayRoute(
+            rep_id=rep_.rep_id, day=day, start_s=8 * HOUR, end_s=10 * HOUR, stops=(stop,)
+        )
+        dropped = [
+            Unassigned(
+                visit_id=second.account_id,
+                account_id=second.account_id,
+                reason=UnassignedReason.DAY_FULL_TIME,
+            )
+        ]
+        return route, dropped
+
+    router = day_router_from(optimise, HaversineTravel())
+    matrix = HaversineTravel().matrix([rep.home] + [a.location for a in accounts])
+    res = router(
+        DayJob(
+            rep=rep,
+            day=START,
+            visits=tuple(accounts),
+            durations_s=matrix.durations_s,
+            distances_m=matrix.distances_m,
+        )
+    )
+    assert calls == [("r1", START, ("a000", "a001"))]
+    assert [s.visit_id for s in res.route.stops] == ["a000@2026-03-02"]
+    assert [(u.visit_id, u.day) for u in res.unassigned] == [("a001@2026-03-02", START)]
