@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from itertools import pairwise
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from routeplanner.model import GeoPoint, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
 from routeplanner.model.account import Account
 from routeplanner.scheduling.frequency import due_occurrences, gap_ok, visit_options
@@ -108,3 +111,32 @@ def test_twice_a_week_but_only_open_on_monday_is_impossible() -> None:
     )
     # The relaxed fallback still serves every Monday once.
     assert opt.combos == (tuple(allowed),)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rule=st.sampled_from(["weekly", "biweekly", "monthly", "2 per week", "every 10 days"]),
+    last_offset=st.one_of(st.none(), st.integers(min_value=1, max_value=60)),
+    weekdays=st.sets(st.integers(min_value=0, max_value=4), min_size=1),
+    holidays=st.sets(st.integers(min_value=0, max_value=27), max_size=4),
+)
+def test_property_combinations_keep_gaps_and_days(
+    rule: str, last_offset: int | None, weekdays: set[int], holidays: set[int]
+) -> None:
+    last = MON - timedelta(days=last_offset) if last_offset is not None else None
+    acc = _account(rule, last=last)
+    allowed = [d for d in _weekdays(MON, END, weekdays) if (d - MON).days not in holidays]
+    opt = visit_options(acc, allowed, MON, END)
+    r = acc.visit_rule
+    for combo in opt.combos:
+        assert all(d in allowed for d in combo)
+        assert list(combo) == sorted(set(combo))
+        chain = ([last] if last is not None else []) + list(combo)
+        gaps = [(b - a).days for a, b in pairwise(chain)]
+        # Too-close visits never happen; too-far ones only when reported as impossible.
+        assert all(g >= r.min_gap_days for g in gaps[1:])
+        if opt.issue is None:
+            overdue = last is not None and last + timedelta(days=r.max_gap_days) < MON
+            checked = gaps[1:] if overdue else gaps
+            assert all(r.min_gap_days <= g <= r.max_gap_days for g in checked)
+            assert len(combo) == len(opt.occurrences)
