@@ -11,7 +11,7 @@ the routing solver can be plugged in through :func:`build_day_problem`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -309,14 +309,6 @@ def day_router_from(optimise: DayOptimiser, travel: TravelTimeProvider) -> DayRo
     return route
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleReport:
-    """What the job saw, beyond the plan: per-account options and search statistics."""
-
-    options: Mapping[str, VisitOptions] = field(default_factory=dict)
-    stats: Mapping[str, float] = field(default_factory=dict)
-
-
 def _reason_no_day(
     account: Account, rep: Rep, days: Sequence[date]
 ) -> tuple[UnassignedReason, str]:
@@ -399,7 +391,6 @@ def schedule_visits(
     day_index = {d: i for i, d in enumerate(days)}
     unassigned: list[Unassigned] = []
     issues: list[str] = []
-    options: dict[str, VisitOptions] = {}
     customers: list[PeriodicCustomer] = []
     cust_accounts: list[Account] = []
     cust_options: list[VisitOptions] = []
@@ -411,7 +402,6 @@ def schedule_visits(
         acc_eff = replace(acc, last_visit=last) if last != acc.last_visit else acc
         allowed = visitable_days(acc, rep, days)
         opt = visit_options(acc_eff, allowed, plan_start, horizon.end)
-        options[acc.account_id] = opt
         if not opt.occurrences:
             continue
         if not opt.combos:
@@ -443,8 +433,7 @@ def schedule_visits(
         had = prev_days.get(acc.account_id, set())
         if had and opt.strict:
             opt = _with_previous(opt, acc_eff, sorted(had), set(allowed))
-            options[acc.account_id] = opt
-        costs = []
+            costs = []
         for combo, dev in zip(opt.combos, opt.costs, strict=True):
             moved = sum(1 for d in combo if d not in had) if had else 0
             costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
