@@ -433,7 +433,7 @@ def schedule_visits(
         had = prev_days.get(acc.account_id, set())
         if had and opt.strict:
             opt = _with_previous(opt, acc_eff, sorted(had), set(allowed))
-            costs = []
+        costs = []
         for combo, dev in zip(opt.combos, opt.costs, strict=True):
             moved = sum(1 for d in combo if d not in had) if had else 0
             costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
