@@ -435,7 +435,8 @@ def schedule_visits(
             opt = _with_previous(opt, acc_eff, sorted(had), set(allowed))
         costs = []
         for combo, dev in zip(opt.combos, opt.costs, strict=True):
-            moved = sum(1 for d in combo if d not in had) if had else 0
+            # A visit moved, added or dropped relative to the previous plan is one change.
+            moved = max(len(set(combo) - had), len(had - set(combo))) if had else 0
             costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
         factor = (urgency or {}).get(acc.account_id, 1.0)
         customers.append(
