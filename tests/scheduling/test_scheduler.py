@@ -36,7 +36,7 @@ def _plan(seed: int) -> tuple[list[Account], Plan]:
     return accounts, plan
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_invariants(seed: int) -> None:
     accounts, plan = _plan(seed)
     rep = make_rep(days_off=frozenset({DAY_OFF}))
