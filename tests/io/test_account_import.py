@@ -19,6 +19,7 @@ from routeplanner.io.accounts import (
     read_accounts,
     read_accounts_bytes,
     write_accounts_csv,
+    write_accounts_xlsx,
 )
 from routeplanner.io.opening_hours import parse_opening_hours
 from routeplanner.model import Account, GeoPoint, TimeWindow, VisitRule, WeeklyHours
@@ -443,3 +444,13 @@ def accounts(draw: st.DrawFn) -> Account:
 def test_any_valid_accounts_round_trip(items: list[Account]) -> None:
     text = accounts_to_csv(items)
     assert read_accounts_bytes(text.encode("utf-8"), source="x.csv") == items
+
+
+def test_xlsx_export_then_import_is_lossless(tmp_path: Path) -> None:
+    accounts = [_rich_account(), *_expected_ok()]
+    path = tmp_path / "accounts.xlsx"
+    write_accounts_xlsx(accounts, path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["D2"].value == 49.40767  # coordinates are number cells, ids stay text
+    assert sheet["A2"].value == "K-0042"
+    assert read_accounts(path) == accounts

@@ -18,6 +18,7 @@ from routeplanner.io.reps import (
     read_reps_bytes,
     reps_to_csv,
     write_reps_csv,
+    write_reps_xlsx,
 )
 from routeplanner.model import GeoPoint, LunchBreak, Rep, TimeWindow, WeeklyHours
 from tests.helpers import DATA_DIR
@@ -198,3 +199,10 @@ def reps(draw: st.DrawFn) -> Rep:
 @given(st.lists(reps(), min_size=1, max_size=4, unique_by=lambda r: r.rep_id))
 def test_any_valid_reps_round_trip(items: list[Rep]) -> None:
     assert read_reps_bytes(reps_to_csv(items).encode("utf-8"), source="x.csv") == items
+
+
+def test_xlsx_export_then_import_is_lossless(tmp_path: Path) -> None:
+    reps = read_reps(DATA_DIR / "reps_ok.csv")
+    path = tmp_path / "reps.xlsx"
+    write_reps_xlsx(reps, path)
+    assert read_reps(path) == reps
