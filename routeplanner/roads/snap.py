@@ -174,3 +174,22 @@ class EdgeIndex:
         t = 0.0 if span <= 0 else float(np.clip((at - pos[i]) / span, 0.0, 1.0))
         result: FloatArray = xyz[i] + t * (xyz[i + 1] - xyz[i])
         return result
+
+
+def random_road_points(
+    graph: RoadGraph, count: int, *, seed: int, max_offset_m: float = 200.0
+) -> tuple[FloatArray, FloatArray]:
+    """``count`` reproducible random ``(lat, lon)`` positions near the roads of ``graph``.
+
+    A random vertex of the edge geometry (so busier, denser areas get more points, as customers
+    do), moved up to ``max_offset_m`` in a random direction. Uniform points in the bounding box
+    would mostly fall outside irregular extracts, far from any road.
+    """
+    rng = np.random.default_rng(seed)
+    vertex = rng.integers(0, len(graph.geom_lat), size=count)
+    angle = rng.uniform(0.0, 2 * np.pi, size=count)
+    offset = max_offset_m * np.sqrt(rng.uniform(0.0, 1.0, size=count))
+    lat = graph.geom_lat[vertex] + np.degrees(offset * np.sin(angle) / EARTH_RADIUS_M)
+    cos_lat = np.cos(np.radians(graph.geom_lat[vertex]))
+    lon = graph.geom_lon[vertex] + np.degrees(offset * np.cos(angle) / (EARTH_RADIUS_M * cos_lat))
+    return np.clip(lat, -90.0, 90.0), (lon + 180.0) % 360.0 - 180.0
