@@ -300,7 +300,7 @@ def _build_arrays(
     graph = ox.truncate.largest_component(graph, strongly=True)
     if graph.number_of_edges() == 0:
         msg = (
-            f"{path}: no drivable network (the {stats.ways_kept} drivable ways do not form a"
+            f"{path}: no drivable network (the {stats.ways_kept} drivable way(s) do not form a"
             " connected network that can be driven in both directions)"
         )
         raise RoadNetworkError(msg)

@@ -17,7 +17,6 @@ from typing import IO
 from xml.sax.saxutils import quoteattr
 
 import osmium
-from osmnx import _overpass
 
 from routeplanner.errors import RoadNetworkError
 
@@ -86,6 +85,8 @@ def parse_overpass_filter(text: str) -> tuple[TagRule, ...]:
 
 def drive_rules() -> tuple[TagRule, ...]:
     """osmnx's ``network_type="drive"`` filter (public streets, no service roads)."""
+    from osmnx import _overpass  # imported here: osmnx takes seconds to import
+
     return parse_overpass_filter(_overpass._get_network_filter("drive"))
 
 
