@@ -147,7 +147,10 @@ class RoadTravel:
     ) -> tuple[FloatArray, FloatArray | None]:
         o_snaps = self.snap_edges(origins)
         d_snaps = o_snaps if destinations is None else self.snap_edges(destinations)
-        self._check_reachable(origins, o_snaps, destinations, d_snaps)
+        groups = [("origins[{i}]", origins, o_snaps)]
+        if destinations is not None:
+            groups.append(("destinations[{i}]", destinations, d_snaps))
+        self._check_reachable(groups)
         n_o, n_d = len(o_snaps), len(d_snaps)
         durations = np.zeros((n_o, n_d))
         distances = np.zeros((n_o, n_d)) if with_distances else None
@@ -177,8 +180,8 @@ class RoadTravel:
         are the snapped positions on the road (left out when they coincide with the points).
         """
         snaps = self.snap_edges([origin, destination])
-        self._check_reachable([origin], _take(snaps, 0), [destination], _take(snaps, 1))
         o, d = _take(snaps, 0), _take(snaps, 1)
+        self._check_reachable([("origin", [origin], o), ("destination", [destination], d)])
         aug = self._augment(o, d)
         _, pred = dijkstra(
             aug.matrix, directed=True, indices=[aug.origin0], return_predecessors=True
@@ -426,17 +429,13 @@ class RoadTravel:
         ok = [k for k in (0, 1) if int(ends.node[0, k]) == node]
         return min(ok, key=lambda k: float(ends.time[0, k])) == 0
 
-    def _check_reachable(
-        self,
-        origins: Sequence[GeoPoint],
-        o_snaps: EdgeSnaps,
-        destinations: Sequence[GeoPoint] | None,
-        d_snaps: EdgeSnaps,
-    ) -> None:
+    def _check_reachable(self, groups: Sequence[tuple[str, Sequence[GeoPoint], EdgeSnaps]]) -> None:
+        """Raise one InputError listing every point beyond the snap limit.
+
+        ``groups`` holds ``(label, points, snaps)``; a label containing ``{i}`` gets the
+        point's position in its list (``origins[3]``).
+        """
         problems: list[Problem] = []
-        groups = [("origins", origins, o_snaps)]
-        if destinations is not None:
-            groups.append(("destinations", destinations, d_snaps))
         for label, points, snaps in groups:
             for i in np.flatnonzero(snaps.distance_m > self.max_snap_m).tolist():
                 p = points[i]
@@ -444,7 +443,7 @@ class RoadTravel:
                     Problem(
                         "travel matrix",
                         None,
-                        f"{label}[{i}]",
+                        label.format(i=i),
                         f"point ({p.lat:.5f}, {p.lon:.5f}) is {snaps.distance_m[i]:.0f} m from"
                         f" the nearest drivable road (limit {self.max_snap_m:.0f} m)",
                     )
