@@ -43,10 +43,7 @@ class Account:
         if self.visit_duration_s <= 0:
             msg = "visit duration must be positive"
             raise ValueError(msg)
-        for name, days in (
-            ("preferred", self.preferred_weekdays),
-            ("forbidden", self.forbidden_weekdays),
-        ):
+        for name, days in (("preferred", self.preferred_weekdays), ("forbidden", self.forbidden_weekdays)):
             if any(not 0 <= d <= 6 for d in days):
                 msg = f"{name} weekdays must be 0 (Monday) .. 6 (Sunday)"
                 raise ValueError(msg)

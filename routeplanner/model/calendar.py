@@ -123,9 +123,7 @@ class LunchBreak:
             msg = "lunch break duration must not be negative"
             raise ValueError(msg)
         if self.duration_s > self.window.length_s:
-            msg = (
-                f"lunch break of {self.duration_s // 60} min does not fit its window {self.window}"
-            )
+            msg = f"lunch break of {self.duration_s // 60} min does not fit its window {self.window}"
             raise ValueError(msg)
 
 

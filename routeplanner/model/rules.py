@@ -110,9 +110,7 @@ class VisitRule:
             )
         if m := _PER.match(norm):
             per = int(m.group(2) or 1) * _unit_days(m.group(3))
-            return cls(
-                kind=FrequencyKind.PER_PERIOD, count=int(m.group(1)), period_days=per, **gaps
-            )
+            return cls(kind=FrequencyKind.PER_PERIOD, count=int(m.group(1)), period_days=per, **gaps)
         msg = (
             f"unknown frequency {text!r}; use weekly, biweekly, monthly, 'every N days|weeks' "
             "or 'K per N weeks'"

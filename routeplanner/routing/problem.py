@@ -81,15 +81,11 @@ class RoutingProblem:
         if self.durations_s.shape != (n, n):
             problems.append(Problem(self.source, None, "durations_s", "matrix must be square"))
         if self.distances_m is not None and self.distances_m.shape != self.durations_s.shape:
-            problems.append(
-                Problem(self.source, None, "distances_m", "shape differs from durations")
-            )
+            problems.append(Problem(self.source, None, "distances_m", "shape differs from durations"))
         if self.objective not in ("duration", "distance"):
             problems.append(Problem(self.source, None, "objective", "must be duration or distance"))
         if self.objective == "distance" and self.distances_m is None:
-            problems.append(
-                Problem(self.source, None, "distances_m", "needed for objective distance")
-            )
+            problems.append(Problem(self.source, None, "distances_m", "needed for objective distance"))
         seen: set[str] = set()
         vehicle_ids = {v.vehicle_id for v in self.vehicles}
         for v in self.visits:
@@ -104,12 +100,7 @@ class RoutingProblem:
             for start, end in v.windows:
                 if end < start:
                     problems.append(
-                        Problem(
-                            self.source,
-                            None,
-                            where,
-                            f"time window ends ({end}) before it starts ({start})",
-                        )
+                        Problem(self.source, None, where, f"time window ends ({end}) before it starts ({start})")
                     )
             if v.penalty is not None and v.penalty < 0:
                 problems.append(Problem(self.source, None, where, "penalty is negative"))
@@ -124,8 +115,6 @@ class RoutingProblem:
             if veh.shift_end < veh.shift_start:
                 problems.append(Problem(self.source, None, where, "shift ends before it starts"))
             if veh.lunch is not None and veh.lunch.latest_start < veh.lunch.earliest_start:
-                problems.append(
-                    Problem(self.source, None, where, "lunch window ends before it starts")
-                )
+                problems.append(Problem(self.source, None, where, "lunch window ends before it starts"))
         if problems:
             raise InputError(problems)
