@@ -3,7 +3,8 @@
     python -m benchmarks.matrix --osm PATH --points N --csv OUT [--seed S] [--nx-sources K]
 
 Random points near the roads of any OSM extract (fixed seed) are moved onto their nearest graph
-*node*, so both methods answer exactly the same node-to-node question:
+*node* (distinct nodes; topped up with random nodes where two points share one), so both methods
+answer exactly the same node-to-node question:
 
 * ``ours``: ``RoadTravel.durations`` (snapping + one multi-source ``csgraph.dijkstra``).
 * ``ours_with_distances``: ``RoadTravel.matrix`` (also the distance of each fastest path).
@@ -71,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.osm}: {graph.nodes:,} nodes, {graph.edges:,} edges; {n} points, seed {args.seed}")
     lat, lon = random_road_points(graph, n, seed=args.seed)
     _, nearest = cKDTree(to_xyz(graph.lat, graph.lon)).query(to_xyz(lat, lon))
-    nodes = np.asarray(nearest, dtype=np.int64)
+    # Distinct nodes, so neither method gains from repeated sources; top up with random nodes.
+    nodes = np.asarray(list(dict.fromkeys(np.asarray(nearest).tolist())), dtype=np.int64)
+    if len(nodes) < n:
+        rest = np.setdiff1d(np.arange(graph.nodes), nodes)
+        extra = np.random.default_rng(args.seed).choice(rest, n - len(nodes), replace=False)
+        nodes = np.concatenate([nodes, extra])
     node_points = [GeoPoint(float(graph.lat[i]), float(graph.lon[i])) for i in nodes]
     edge_points = [GeoPoint(float(a), float(b)) for a, b in zip(lat, lon, strict=True)]
 

@@ -2,15 +2,16 @@
 
 A point lies part-way along a road (see :mod:`routeplanner.roads.snap`), so a trip starts by
 driving the rest of that edge to its head node (or back to its tail, where the road is two-way)
-and ends by driving part of the destination's edge. Rather than combining node-to-node results
-for every exit/entry choice afterwards, each origin and destination becomes a virtual node
-wired to its edge's end nodes with the partial costs, and one multi-source
-``scipy.sparse.csgraph.dijkstra`` (``indices=`` the origin nodes) answers everything; two points
-on the same road get a direct virtual edge (when the road's direction allows it).
+and ends by driving part of the destination's edge. Each origin becomes a virtual node wired to
+its edge's end nodes with those partial costs, so one multi-source
+``scipy.sparse.csgraph.dijkstra`` (``indices=`` the origin nodes; no Python loop over sources)
+gives every origin's time to every node; each destination then takes the sooner of arriving
+from its edge's tail or (two-way road) head, and two points on the same road may instead drive
+straight along it when the road's direction allows.
 
 Distances are those *along the fastest path* (not the shortest distance): they come from the
-same Dijkstra's predecessor tree, summing edge lengths by pointer jumping, so a duration and a
-distance in the matrix always describe the same route.
+same Dijkstra's predecessor tree (no second search), summing edge lengths by pointer jumping,
+so a duration and a distance in the matrix always describe the same route.
 
 Points farther than ``max_snap_m`` from any drivable road make :meth:`RoadTravel.matrix` and
 :meth:`RoadTravel.leg_geometry` raise :class:`~routeplanner.errors.InputError` listing every such
@@ -61,7 +62,6 @@ class _Augmented:
     keys: IntArray
     length: FloatArray
     origin0: int
-    dest0: int
 
 
 class RoadTravel:
@@ -156,8 +156,11 @@ class RoadTravel:
         distances = np.zeros((n_o, n_d)) if with_distances else None
         if n_o == 0 or n_d == 0:
             return durations, distances
-        aug = self._augment(o_snaps, d_snaps)
-        dest_cols = aug.dest0 + np.arange(n_d)
+        aug = self._augment(o_snaps)
+        en = self._entries(d_snaps)
+        en_node = np.where(en.node >= 0, en.node, 0)
+        en_time = np.where(en.node >= 0, en.time, np.inf)
+        di_o, di_d, di_t, di_l = self._direct(o_snaps, d_snaps)
         for start in range(0, n_o, self._chunk):
             rows = np.arange(start, min(n_o, start + self._chunk))
             if distances is None:
@@ -166,8 +169,24 @@ class RoadTravel:
                 dist, pred = dijkstra(
                     aug.matrix, directed=True, indices=aug.origin0 + rows, return_predecessors=True
                 )
-                distances[rows] = self._path_lengths(aug, pred, dest_cols)
-            durations[rows] = dist[:, dest_cols]
+            # Arrive from either end of each destination's edge, whichever is sooner.
+            arrive = np.stack([dist[:, en_node[:, k]] + en_time[:, k] for k in (0, 1)], axis=2)
+            choice = np.argmin(arrive, axis=2)
+            best = np.take_along_axis(arrive, choice[:, :, None], axis=2)[:, :, 0]
+            # Straight along a shared road, where that is at least as quick.
+            mine = (di_o >= rows[0]) & (di_o <= rows[-1])
+            r, c, t = di_o[mine] - rows[0], di_d[mine], di_t[mine]
+            direct = t <= best[r, c]
+            r, c = r[direct], c[direct]
+            best[r, c] = t[direct]
+            durations[rows] = best
+            if distances is not None:
+                lengths = self._tree_lengths(aug, pred)
+                cols = np.arange(n_d)[None, :]
+                via = np.take_along_axis(lengths, en_node[cols, choice], axis=1)
+                block = via + en.length[cols, choice]
+                block[r, c] = di_l[mine][direct]
+                distances[rows] = block
         if not np.all(np.isfinite(durations)):
             msg = f"{self.graph.source}: road graph is not strongly connected (a pair has no route)"
             raise InternalError(msg)
@@ -182,17 +201,25 @@ class RoadTravel:
         snaps = self.snap_edges([origin, destination])
         o, d = _take(snaps, 0), _take(snaps, 1)
         self._check_reachable([("origin", [origin], o), ("destination", [destination], d)])
-        aug = self._augment(o, d)
-        _, pred = dijkstra(
+        aug = self._augment(o)
+        dist, pred = dijkstra(
             aug.matrix, directed=True, indices=[aug.origin0], return_predecessors=True
         )
-        path = [aug.dest0]
-        while path[-1] != aug.origin0:
-            path.append(int(pred[0, path[-1]]))
-        path.reverse()
-        coords: list[tuple[float, float]] = [(origin.lat, origin.lon)]
-        coords += self._road_polyline(path, o, d)
-        coords.append((destination.lat, destination.lon))
+        en = self._entries(d)
+        options = [
+            (float(dist[0, en.node[0, k]] + en.time[0, k]), k) for k in (0, 1) if en.node[0, k] >= 0
+        ]
+        best_time, arrive_k = min(options)
+        _, _, di_t, _ = self._direct(o, d)
+        if len(di_t) and float(di_t[0]) <= best_time:
+            road = self._direct_polyline(o, d)
+        else:
+            path = [int(en.node[0, arrive_k])]
+            while path[-1] != aug.origin0:
+                path.append(int(pred[0, path[-1]]))
+            path.reverse()
+            road = self._road_polyline(path[1:], o, d, arrive_along=arrive_k == 0)
+        coords = [(origin.lat, origin.lon), *road, (destination.lat, destination.lon)]
         out: list[GeoPoint] = []
         for lat, lon in coords:
             point = GeoPoint(lat, lon)
@@ -312,37 +339,20 @@ class RoadTravel:
         frac = np.abs(delta)[ok]
         return oi[ok], di[ok], frac * g.travel_time_s[edge], frac * g.length_m[edge]
 
-    def _augment(self, o: EdgeSnaps, d: EdgeSnaps) -> _Augmented:
+    def _augment(self, o: EdgeSnaps) -> _Augmented:
+        """The routing graph plus one virtual node per origin, wired to where it can leave."""
         g = self.graph
-        n, n_o, n_d = g.nodes, len(o), len(d)
-        origin0, dest0 = n, n + n_o
-        size = n + n_o + n_d
-        ex, en = self._exits(o), self._entries(d)
-        di_o, di_d, di_t, di_l = self._direct(o, d)
+        n, n_o = g.nodes, len(o)
+        origin0 = n
+        size = n + n_o
+        ex = self._exits(o)
         ex_ok = ex.node >= 0
-        en_ok = en.node >= 0
         rows = np.concatenate(
-            [
-                g.tails[self._best_edge],
-                np.repeat(origin0 + np.arange(n_o), 2)[ex_ok.ravel()],
-                en.node[en_ok],
-                origin0 + di_o,
-            ]
+            [g.tails[self._best_edge], np.repeat(origin0 + np.arange(n_o), 2)[ex_ok.ravel()]]
         )
-        cols = np.concatenate(
-            [
-                g.indices[self._best_edge],
-                ex.node[ex_ok],
-                np.repeat(dest0 + np.arange(n_d), 2)[en_ok.ravel()],
-                dest0 + di_d,
-            ]
-        )
-        time = np.concatenate(
-            [g.travel_time_s[self._best_edge], ex.time[ex_ok], en.time[en_ok], di_t]
-        )
-        length = np.concatenate(
-            [g.length_m[self._best_edge], ex.length[ex_ok], en.length[en_ok], di_l]
-        )
+        cols = np.concatenate([g.indices[self._best_edge], ex.node[ex_ok]])
+        time = np.concatenate([g.travel_time_s[self._best_edge], ex.time[ex_ok]])
+        length = np.concatenate([g.length_m[self._best_edge], ex.length[ex_ok]])
         # Keep the fastest of duplicate (row, col) pairs: csr_matrix would sum them.
         order = np.lexsort((time, cols, rows))
         keys = rows[order] * size + cols[order]
@@ -351,21 +361,15 @@ class RoadTravel:
         matrix = csr_matrix(
             (np.maximum(time[sel], _MIN_WEIGHT), (rows[sel], cols[sel])), shape=(size, size)
         )
-        return _Augmented(matrix, keys[first], length[sel], origin0, dest0)
+        return _Augmented(matrix, keys[first], length[sel], origin0)
 
-    def _path_lengths(
-        self,
-        aug: _Augmented,
-        pred: npt.NDArray[np.int32],
-        dest_cols: IntArray,
-    ) -> FloatArray:
-        """Length of each tree path from the chunk's origin to each destination column.
+    def _tree_lengths(self, aug: _Augmented, pred: npt.NDArray[np.int32]) -> FloatArray:
+        """Length of the tree path from each row's origin to every real node (column n: 0).
 
-        Only real nodes carry the tree's inner structure (origin virtual nodes are roots,
-        destination virtual nodes are leaves), so lengths are computed for real nodes by
-        pointer jumping (``log2(depth)`` vectorised rounds), then one step to each leaf. The
-        length of the tree edge into a real node is found among that node's few in-edges
-        (a padded table) instead of a search over all edges.
+        Origin virtual nodes are the roots, so lengths are computed for real nodes only, by
+        pointer jumping (``log2(depth)`` vectorised rounds). The length of the tree edge into a
+        real node is found among that node's few in-edges (a padded table) instead of a search
+        over all edges.
         """
         n = self.graph.nodes
         size = aug.matrix.shape[0]
@@ -374,53 +378,56 @@ class RoadTravel:
         root = n  # sentinel column: origin virtual node or no parent
         real = (p >= 0) & (p < n)
         in_tail, in_len = self._in_table
-        slot = np.minimum((in_tail[None, :, :] < p[:, :, None]).sum(axis=2), in_tail.shape[1] - 1)
-        step = np.where(real, np.take_along_axis(in_len, slot.T, axis=1).T, 0.0)
+        step = np.zeros(p.shape)
+        for k in range(in_tail.shape[1]):  # a handful of in-edges per node
+            match = in_tail[:, k][None, :] == p
+            step[match] = np.broadcast_to(in_len[:, k], p.shape)[match]
         virtual = p >= n
         if np.any(virtual):
             r_idx, v_idx = np.nonzero(virtual)
             step[r_idx, v_idx] = aug.length[
                 np.searchsorted(aug.keys, p[r_idx, v_idx].astype(np.int64) * size + v_idx)
             ]
-        parent = np.concatenate([np.where(real, p, root), np.full((rows, 1), root)], axis=1).astype(
-            np.int64
-        )
-        lengths = np.concatenate([step, np.zeros((rows, 1))], axis=1)
+        parent = np.concatenate([np.where(real, p, root), np.full((rows, 1), root)], axis=1)
+        # Flat indices (row offset added) let np.take gather without per-call index building.
+        offsets = np.arange(rows, dtype=np.int64)[:, None] * (n + 1)
+        flat_parent = (parent.astype(np.int64) + offsets).ravel()
+        flat_root = np.repeat(offsets[:, 0] + root, n + 1)
+        flat_len = np.concatenate([step, np.zeros((rows, 1))], axis=1).ravel()
         # Pointer jumping: after k rounds each node holds the length of the 2**k tree edges
         # above it and points 2**k levels up; done when every node points at the root.
-        while np.any(parent != root):
-            lengths += np.take_along_axis(lengths, parent, axis=1)
-            parent = np.take_along_axis(parent, parent, axis=1)
-        leaf_parent = pred[:, dest_cols].astype(np.int64)
-        leaf_step = aug.length[np.searchsorted(aug.keys, leaf_parent * size + dest_cols[None, :])]
-        inner = np.where(leaf_parent < n, leaf_parent, root)
-        result: FloatArray = leaf_step + np.take_along_axis(lengths, inner, axis=1)
-        return result
+        while not np.array_equal(flat_parent, flat_root):
+            flat_len += flat_len.take(flat_parent)
+            flat_parent = flat_parent.take(flat_parent)
+        lengths: FloatArray = flat_len.reshape(rows, n + 1)
+        return lengths
+
+    def _direct_polyline(self, o: EdgeSnaps, d: EdgeSnaps) -> list[tuple[float, float]]:
+        """Both points on one road, driven straight along it."""
+        idx = self.index
+        o_edge, d_edge = int(o.edge[0]), int(d.edge[0])
+        o_pos = float(o.fraction[0]) * float(idx.edge_len_m[o_edge])
+        d_pos = float(d.fraction[0]) * float(idx.edge_len_m[d_edge])
+        if d_edge != o_edge:  # destination snapped to the twin: mirror its position
+            d_pos = float(idx.edge_len_m[o_edge]) - d_pos
+        return idx.sub_polyline(o_edge, o_pos, d_pos)
 
     def _road_polyline(
-        self, path: list[int], o: EdgeSnaps, d: EdgeSnaps
+        self, nodes: list[int], o: EdgeSnaps, d: EdgeSnaps, *, arrive_along: bool
     ) -> list[tuple[float, float]]:
+        """Origin's partial edge, the full edges between ``nodes``, destination's partial edge."""
         g, idx = self.graph, self.index
         o_edge, d_edge = int(o.edge[0]), int(d.edge[0])
         o_pos = float(o.fraction[0]) * float(idx.edge_len_m[o_edge])
         d_pos = float(d.fraction[0]) * float(idx.edge_len_m[d_edge])
-        if len(path) == 2:  # same road, driven straight along it
-            if d_edge != o_edge:  # destination snapped to the twin: mirror its position
-                d_pos = float(idx.edge_len_m[o_edge]) - d_pos
-            return idx.sub_polyline(o_edge, o_pos, d_pos)
-        coords: list[tuple[float, float]] = []
-        ex = self._exits(o)
-        first = path[1]
-        leave_head = self._pick(ex, first)
+        leave_head = self._pick(self._exits(o), nodes[0])
         o_len = float(idx.edge_len_m[o_edge])
-        coords += idx.sub_polyline(o_edge, o_pos, o_len if leave_head else 0.0)
-        for a, b in itertools.pairwise(path[1:-1]):
+        coords = idx.sub_polyline(o_edge, o_pos, o_len if leave_head else 0.0)
+        for a, b in itertools.pairwise(nodes):
             k = int(np.searchsorted(self._best_keys, a * g.nodes + b))
             coords += g.edge_polyline(int(self._best_edge[k]))
-        en = self._entries(d)
-        arrive_tail = self._pick(en, path[-2])
         d_len = float(idx.edge_len_m[d_edge])
-        coords += idx.sub_polyline(d_edge, 0.0 if arrive_tail else d_len, d_pos)
+        coords += idx.sub_polyline(d_edge, 0.0 if arrive_along else d_len, d_pos)
         return coords
 
     @staticmethod
