@@ -161,8 +161,10 @@ class RoadTravel:
         en_node = np.where(en.node >= 0, en.node, 0)
         en_time = np.where(en.node >= 0, en.time, np.inf)
         di_o, di_d, di_t, di_l = self._direct(o_snaps, d_snaps)
-        for start in range(0, n_o, self._chunk):
-            rows = np.arange(start, min(n_o, start + self._chunk))
+        # Bound the per-chunk arrays (rows x nodes) to ~20 M cells whatever the graph size.
+        chunk = max(1, min(self._chunk, 20_000_000 // aug.matrix.shape[0]))
+        for start in range(0, n_o, chunk):
+            rows = np.arange(start, min(n_o, start + chunk))
             if distances is None:
                 dist = dijkstra(aug.matrix, directed=True, indices=aug.origin0 + rows)
             else:
@@ -235,27 +237,29 @@ class RoadTravel:
         """For each edge, the edge running the same road the other way (or -1).
 
         osmnx builds a two-way street as two edges with reversed geometry; a point snapped to
-        one of them may leave or arrive in either direction.
+        one of them may leave or arrive in either direction. Edges are matched, vectorised, on
+        end nodes, vertex count and the second and second-to-last vertices (exact coordinates).
         """
         g = self.graph
+        m = g.edges
         tails, heads = g.tails, g.indices
-        by_pair: dict[tuple[int, int], list[int]] = {}
-        for e, (u, v) in enumerate(zip(tails.tolist(), heads.tolist(), strict=True)):
-            by_pair.setdefault((u, v), []).append(e)
-        twin = np.full(g.edges, -1, dtype=np.int64)
-        for e, (u, v) in enumerate(zip(tails.tolist(), heads.tolist(), strict=True)):
-            if u == v:
-                continue
-            a, b = int(g.geom_offsets[e]), int(g.geom_offsets[e + 1])
-            for f in by_pair.get((v, u), ()):
-                c, d = int(g.geom_offsets[f]), int(g.geom_offsets[f + 1])
-                if (
-                    d - c == b - a
-                    and np.array_equal(g.geom_lat[a:b][::-1], g.geom_lat[c:d])
-                    and np.array_equal(g.geom_lon[a:b][::-1], g.geom_lon[c:d])
-                ):
-                    twin[e] = f
-                    break
+        count = np.diff(g.geom_offsets)
+        second = g.geom_offsets[:-1] + 1
+        penult = g.geom_offsets[1:] - 2
+
+        def bits(a: FloatArray) -> IntArray:
+            return np.ascontiguousarray(a).view(np.int64)
+
+        s_lat, s_lon = bits(g.geom_lat[second]), bits(g.geom_lon[second])
+        p_lat, p_lon = bits(g.geom_lat[penult]), bits(g.geom_lon[penult])
+        forward = np.stack([tails, heads, count, s_lat, s_lon, p_lat, p_lon], axis=1)
+        backward = np.stack([heads, tails, count, p_lat, p_lon, s_lat, s_lon], axis=1)
+        _, group = np.unique(np.concatenate([forward, backward]), axis=0, return_inverse=True)
+        group = group.ravel()
+        owner = np.full(int(group.max()) + 1, -1, dtype=np.int64)
+        owner[group[:m][::-1]] = np.arange(m, dtype=np.int64)[::-1]  # lowest edge per signature
+        twin = owner[group[m:]]
+        twin[(tails == heads) | (twin == np.arange(m))] = -1
         return twin
 
     def _build_in_table(self) -> tuple[npt.NDArray[np.int32], FloatArray]:
