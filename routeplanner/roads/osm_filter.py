@@ -115,7 +115,7 @@ def sniff_format(path: Path) -> str:
     if head.startswith(b"BZh"):
         return "osm.bz2"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith((b"<?xml", b"<osm")):
+    if stripped.startswith((b"<?xml", b"<osm", b"<!--")):
         return "osm"
     # PBF: a 4-byte big-endian header length, then a BlobHeader whose type is "OSMHeader".
     if len(head) > 16 and b"OSMHeader" in head[:32]:

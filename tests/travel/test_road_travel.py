@@ -179,6 +179,14 @@ def test_same_two_way_road(andorra: RoadTravel) -> None:
     result = andorra.matrix([a, b])
     assert result.durations_s[0, 1] == round(0.5 * g.travel_time_s[e])
     assert result.durations_s[1, 0] == round(0.5 * g.travel_time_s[w])
+    # Both legs run straight along the road, half its length, in opposite directions.
+    half = 0.5 * float(andorra.index.edge_len_m[e])
+    there, back = andorra.leg_geometry(a, b), andorra.leg_geometry(b, a)
+    assert _polyline_m(there) == pytest.approx(half, rel=1e-3)
+    assert _polyline_m(back) == pytest.approx(half, rel=1e-3)
+    np.testing.assert_allclose(
+        [(p.lat, p.lon) for p in back], [(p.lat, p.lon) for p in reversed(there)], atol=1e-9
+    )
 
 
 def test_unreachable_points_are_all_listed(andorra: RoadTravel) -> None:
