@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routeplanner.errors import RoadNetworkError
+from routeplanner.errors import RoadNetworkError, RoutePlannerWarning
 from routeplanner.roads.osm_filter import FilterStats, write_drivable_xml
 
 #: Bump when the array layout or the way the graph is built changes: old cache files are then
@@ -220,12 +221,19 @@ def load_road_graph(
     started = time.perf_counter()
     report = progress or (lambda _stage, _fraction: None)
     path = Path(path)
+    if path.is_dir():
+        msg = f"{path}: is a folder, not an OSM file"
+        raise RoadNetworkError(msg)
     if not path.is_file():
         msg = f"{path}: file not found"
         raise RoadNetworkError(msg)
     speeds = DEFAULT_HWY_SPEEDS_KMH if hwy_speeds is None else hwy_speeds
     report("hashing file", 0.0)
-    sha = file_sha256(path)
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        msg = f"{path}: cannot read file ({exc.strerror or exc})"
+        raise RoadNetworkError(msg) from exc
     target = None
     if cache_dir is not None:
         target = cache_file(cache_dir, sha, hwy_speeds=speeds, fallback_kmh=fallback_kmh)
@@ -237,7 +245,11 @@ def load_road_graph(
     graph = _make_graph(path, sha, arrays, stats=stats)
     if target is not None:
         report("saving cache", 0.95)
-        _write_cache(target, graph, _settings_key(speeds, fallback_kmh))
+        try:
+            _write_cache(target, graph, _settings_key(speeds, fallback_kmh))
+        except OSError as exc:  # a read-only cache must not stop the planner
+            msg = f"cannot write road graph cache {target}: {exc}; the next load rebuilds it"
+            warnings.warn(msg, RoutePlannerWarning, stacklevel=2)
     report("done", 1.0)
     return _with_timing(graph, started, from_cache=False)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routeplanner.errors import RoadNetworkError
+from routeplanner.errors import RoadNetworkError, RoutePlannerWarning
 from routeplanner.roads.graph import RoadGraph, cache_file, load_road_graph
 from routeplanner.units import haversine_m
 from tests.helpers import DATA_DIR
@@ -172,6 +172,21 @@ def test_damaged_cache_file_is_rebuilt(tmp_path: Path) -> None:
     assert not again.from_cache
     _assert_same_graph(graph, again)
     assert load_road_graph(OSM / "grid_mph.osm", cache_dir=cache).from_cache
+
+
+def test_folder_instead_of_file(tmp_path: Path) -> None:
+    folder = tmp_path / "region.osm"
+    folder.mkdir()
+    with pytest.raises(RoadNetworkError, match=r"/region\.osm: is a folder, not an OSM file$"):
+        load_road_graph(folder)
+
+
+def test_unwritable_cache_warns_and_still_loads(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(RoutePlannerWarning, match="cannot write road graph cache"):
+        graph = load_road_graph(OSM / "grid_mph.osm", cache_dir=blocker)
+    assert (graph.nodes, graph.edges) == (5, 16)
 
 
 def test_no_cache_dir_writes_nothing(tmp_path: Path) -> None:
