@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from routeplanner.roads.graph import RoadGraph
-from routeplanner.units import EARTH_RADIUS_M, haversine_m
+from routeplanner.units import EARTH_RADIUS_M
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -62,6 +62,19 @@ class EdgeSnaps:
 
     def __len__(self) -> int:
         return len(self.edge)
+
+
+def haversine_array(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+) -> FloatArray:
+    """Great-circle metres, element-wise (as :func:`routeplanner.units.haversine_m`)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
+    result: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return result
 
 
 class EdgeIndex:
@@ -133,12 +146,7 @@ class EdgeIndex:
         pos = self._seg_pos[best_seg] + best_t * self._seg_len[best_seg]
         total = self.edge_len_m[edge]
         fraction = np.where(total > 0, np.clip(pos / np.where(total > 0, total, 1.0), 0, 1), 0.0)
-        distance = np.array(
-            [
-                haversine_m(a, b, c, d)
-                for a, b, c, d in zip(lat_arr, lon_arr, s_lat, s_lon, strict=True)
-            ]
-        )
+        distance = haversine_array(lat_arr, lon_arr, s_lat, s_lon)
         return EdgeSnaps(edge=edge, fraction=fraction, lat=s_lat, lon=s_lon, distance_m=distance)
 
     def _point_segment(self, p: FloatArray, segs: IntArray) -> tuple[FloatArray, FloatArray]:

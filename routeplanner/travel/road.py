@@ -145,12 +145,28 @@ class RoadTravel:
         *,
         with_distances: bool,
     ) -> tuple[FloatArray, FloatArray | None]:
-        o_snaps = self.snap_edges(origins)
-        d_snaps = o_snaps if destinations is None else self.snap_edges(destinations)
-        groups = [("origins[{i}]", origins, o_snaps)]
-        if destinations is not None:
-            groups.append(("destinations[{i}]", destinations, d_snaps))
+        """Check reachability, then solve once per distinct location and expand.
+
+        Several accounts often share one address (a shopping centre, a rep working from an
+        account's site): repeated points cost no extra Dijkstra sources.
+        """
+        o_unique, o_back = _distinct(origins)
+        o_snaps = self.index.query(o_unique[:, 0], o_unique[:, 1])
+        groups = [("origins[{i}]", origins, _take_rows(o_snaps, o_back))]
+        if destinations is None:
+            d_unique, d_back, d_snaps = o_unique, o_back, o_snaps
+        else:
+            d_unique, d_back = _distinct(destinations)
+            d_snaps = self.index.query(d_unique[:, 0], d_unique[:, 1])
+            groups.append(("destinations[{i}]", destinations, _take_rows(d_snaps, d_back)))
         self._check_reachable(groups)
+        durations, distances = self._solve_snapped(o_snaps, d_snaps, with_distances=with_distances)
+        pick = np.ix_(o_back, d_back)
+        return durations[pick], None if distances is None else distances[pick]
+
+    def _solve_snapped(
+        self, o_snaps: EdgeSnaps, d_snaps: EdgeSnaps, *, with_distances: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
         n_o, n_d = len(o_snaps), len(d_snaps)
         durations = np.zeros((n_o, n_d))
         distances = np.zeros((n_o, n_d)) if with_distances else None
@@ -461,6 +477,23 @@ class RoadTravel:
                 )
         if problems:
             raise InputError(problems)
+
+
+def _distinct(points: Sequence[GeoPoint]) -> tuple[FloatArray, IntArray]:
+    """Distinct ``(lat, lon)`` rows and, for each input point, the index of its row."""
+    coords = np.array([(p.lat, p.lon) for p in points], dtype=np.float64).reshape(-1, 2)
+    unique, back = np.unique(coords, axis=0, return_inverse=True)
+    return unique, back.ravel().astype(np.int64)
+
+
+def _take_rows(s: EdgeSnaps, rows: IntArray) -> EdgeSnaps:
+    return EdgeSnaps(
+        edge=s.edge[rows],
+        fraction=s.fraction[rows],
+        lat=s.lat[rows],
+        lon=s.lon[rows],
+        distance_m=s.distance_m[rows],
+    )
 
 
 def _take(s: EdgeSnaps, i: int) -> EdgeSnaps:

@@ -150,6 +150,22 @@ def test_matrix_properties_on_random_points(andorra: RoadTravel) -> None:
     np.testing.assert_array_equal(andorra.durations(points), d)
 
 
+def test_repeated_points_share_one_answer(andorra: RoadTravel) -> None:
+    lat, lon = random_road_points(andorra.graph, 3, seed=4, max_offset_m=300.0)
+    a, b, c = (GeoPoint(float(x), float(y)) for x, y in zip(lat, lon, strict=True))
+    once = andorra.matrix([a, b, c])
+    repeated = andorra.matrix([b, a, c, a], [c, a, c])
+    expected = once.durations_s[np.ix_([1, 0, 2, 0], [2, 0, 2])]
+    np.testing.assert_array_equal(repeated.durations_s, expected)
+    np.testing.assert_array_equal(
+        repeated.distances_m, once.distances_m[np.ix_([1, 0, 2, 0], [2, 0, 2])]
+    )
+    far = GeoPoint(42.0, 1.0)
+    with pytest.raises(InputError) as info:
+        andorra.matrix([far, a, far])
+    assert [p.field for p in info.value.problems] == ["origins[0]", "origins[2]"]
+
+
 def _along(travel: RoadTravel, edge: int, fraction: float) -> GeoPoint:
     total = float(travel.index.edge_len_m[edge])
     lat, lon = travel.index.sub_polyline(edge, 0.0, fraction * total)[-1]
