@@ -85,12 +85,10 @@ def roads_command(
         sys.stdout.write(json.dumps(summary) + "\n")
         return
     source = "cache" if graph.from_cache else "OSM file"
-    err_console.print(
-        f"{path}: {graph.nodes:,} nodes, {graph.edges:,} directed edges, loaded from {source} "
-        f"in {graph.load_seconds:.2f} s; bbox lon {min_lon:.4f}..{max_lon:.4f}, "
-        f"lat {min_lat:.4f}..{max_lat:.4f}",
-        markup=False,
-        highlight=False,
+    sys.stdout.write(
+        f"{path}: {graph.nodes:,} nodes, {graph.edges:,} directed edges, loaded from {source}"
+        f" in {graph.load_seconds:.2f} s; bbox lon {min_lon:.4f}..{max_lon:.4f},"
+        f" lat {min_lat:.4f}..{max_lat:.4f}\n"
     )
 
 

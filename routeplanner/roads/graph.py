@@ -20,6 +20,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -163,12 +164,11 @@ def file_sha256(path: Path) -> str:
 
 
 def _settings_key(hwy_speeds: Mapping[str, float], fallback_kmh: float) -> dict[str, Any]:
-    import osmnx
-
+    # The installed version from package metadata: importing osmnx itself takes seconds.
     return {
         "format": FORMAT_VERSION,
         "network": "drive",
-        "osmnx": osmnx.__version__,
+        "osmnx": metadata.version("osmnx"),
         "hwy_speeds_kmh": {k: float(v) for k, v in sorted(hwy_speeds.items())},
         "fallback_kmh": float(fallback_kmh),
     }

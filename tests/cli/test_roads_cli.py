@@ -56,9 +56,9 @@ def test_roads_without_json_prints_a_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run(["roads", str(OSM / "grid_mph.osm"), "--cache-dir", str(tmp_path)]) == 0
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "5 nodes, 16 directed edges, loaded from OSM file" in " ".join(captured.err.split())
+    out = capsys.readouterr().out
+    assert out.startswith(f"{OSM / 'grid_mph.osm'}: 5 nodes, 16 directed edges, loaded from OSM")
+    assert out.endswith("bbox lon 8.0000..8.0020, lat 50.0000..50.0020\n")
 
 
 @pytest.mark.parametrize(
