@@ -6,6 +6,8 @@ import bz2
 import gzip
 import itertools
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 from routeplanner.errors import RoadNetworkError, RoutePlannerWarning
 from routeplanner.roads.graph import RoadGraph, cache_file, load_road_graph
 from routeplanner.units import haversine_m
-from tests.helpers import DATA_DIR
+from tests.helpers import DATA_DIR, REPO
 
 OSM = DATA_DIR / "osm"
 MPH = 1.609344
@@ -161,6 +163,23 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path) -> None:
     changed = load_road_graph(src, cache_dir=cache)
     assert not changed.from_cache
     np.testing.assert_allclose(_speeds_kmh(changed), 30.0)
+
+
+def test_cached_load_does_not_import_osmnx(tmp_path: Path) -> None:
+    """A cached load must stay cheap: importing osmnx alone takes seconds (not timed here)."""
+    cache = tmp_path / "cache"
+    load_road_graph(OSM / "grid_mph.osm", cache_dir=cache)
+    src, folder = str(OSM / "grid_mph.osm"), str(cache)
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from routeplanner.roads.graph import load_road_graph\n"
+        f"g = load_road_graph(Path({src!r}), cache_dir=Path({folder!r}))\n"
+        "print(g.from_cache, 'osmnx' in sys.modules, 'networkx' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "False", "False"]
 
 
 def test_damaged_cache_file_is_rebuilt(tmp_path: Path) -> None:
