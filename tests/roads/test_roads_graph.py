@@ -253,3 +253,30 @@ def test_heidelberg_sample_graph(heidelberg_graph: RoadGraph) -> None:
     speeds = _speeds_kmh(heidelberg_graph)
     assert speeds.min() > 5
     assert speeds.max() <= 130
+
+
+@pytest.mark.osm
+def test_real_extract_clipped_at_a_bounding_box(tmp_path: Path) -> None:
+    """Cut Andorra like ``osmium extract --strategy simple``: ways keep refs to cut-off nodes."""
+    import osmium
+
+    lo_lat, hi_lat, lo_lon, hi_lon = 42.50, 42.58, 1.48, 1.60
+    clipped = tmp_path / "andorra-clip.osm.bz2"
+    kept: set[int] = set()
+    writer = osmium.SimpleWriter(str(clipped))
+    for node in osmium.FileProcessor(str(OSM / "andorra.osm.pbf"), osmium.osm.NODE):
+        if lo_lat <= node.location.lat <= hi_lat and lo_lon <= node.location.lon <= hi_lon:
+            kept.add(node.id)
+            writer.add_node(node)
+    for way in osmium.FileProcessor(str(OSM / "andorra.osm.pbf"), osmium.osm.WAY):
+        if any(ref.ref in kept for ref in way.nodes):
+            writer.add_way(way)
+    writer.close()
+
+    graph = load_road_graph(clipped)
+    assert graph.stats["ways_split"] > 0
+    assert graph.stats["node_refs_missing"] > 0
+    assert 100 < graph.nodes < 1157
+    min_lon, min_lat, max_lon, max_lat = graph.bbox
+    assert lo_lon <= min_lon < max_lon <= hi_lon
+    assert lo_lat <= min_lat < max_lat <= hi_lat
