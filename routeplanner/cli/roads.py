@@ -7,15 +7,13 @@ import io
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from routeplanner.cli import app, err_console
+from routeplanner.cli._common import progress_bar
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.geo import GeoPoint
 from routeplanner.roads.graph import RoadGraph, cache_file, load_road_graph
@@ -24,31 +22,9 @@ from routeplanner.settings import Settings
 from routeplanner.travel.road import RoadTravel
 
 
-@contextmanager
-def _progress(title: str, *, enabled: bool) -> Iterator[Callable[[str, float], None]]:
-    """A rich bar on stderr fed by the core's plain ``(stage, fraction)`` callback."""
-    if not enabled:
-        yield lambda _stage, _fraction: None
-        return
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task(title, total=1.0, stage="")
-
-        def report(stage: str, fraction: float) -> None:
-            bar.update(task, completed=max(0.0, min(1.0, fraction)), stage=stage)
-
-        yield report
-
-
 def _load(osm: Path, cache_dir: Path | None, *, no_cache: bool, show_progress: bool) -> RoadGraph:
     cache = None if no_cache else (cache_dir or Settings().cache_dir)
-    with _progress(f"roads {osm.name}", enabled=show_progress) as report:
+    with progress_bar(f"roads {osm.name}", enabled=show_progress) as report:
         return load_road_graph(osm, cache_dir=cache, progress=report)
 
 
