@@ -1,1 +1,2 @@
 """Imports every command module; each one adds its commands to :data:`routeplanner.cli.app`."""
+from routeplanner.cli import route  # noqa: F401

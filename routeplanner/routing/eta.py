@@ -151,10 +151,15 @@ def time_route(
     best: RouteTimeline | None = None
     for gap in range(len(visits) + 2):  # gap k: before stop k; len(visits): last leg; +1: after
         cand = _simulate(problem, vehicle, visits, None, gap)
-        if best is None or (len(cand.violations), cand.end_s) < (len(best.violations), best.end_s):
+        if best is None or _rank(cand) < _rank(best):
             best = cand
     assert best is not None
     return best
+
+
+def _rank(timeline: RouteTimeline) -> tuple[int, int, int]:
+    """Fewest violations, then earliest return, then services as early as possible."""
+    return len(timeline.violations), timeline.end_s, sum(s.start_s for s in timeline.stops)
 
 
 def _window_start(arrival: int, windows: tuple[tuple[int, int], ...]) -> int | None:
@@ -206,6 +211,7 @@ def _simulate(
         dist_total += metres
         arrival = t + travel
         earliest_ready = arrival
+        idle_break = 0
         if lunch is not None and break_at is None and visits:
             take = False
             start_b = 0
@@ -213,7 +219,8 @@ def _simulate(
                 # The rep's chosen start falls in this gap if it begins before service would.
                 ready = arrival
                 if visit is not None:
-                    ready = _window_start(arrival, visit.windows) or arrival
+                    opens = _window_start(arrival, visit.windows)
+                    ready = arrival if opens is None else opens
                 if fixed_break < t and k > 0:
                     prev_id = visits[k - 1].visit_id
                     violations.append(
@@ -240,6 +247,11 @@ def _simulate(
                     )
                 break_at = start_b
                 earliest_ready = max(arrival + lunch.duration_s, start_b + lunch.duration_s)
+                if start_b < arrival:  # the break pauses the drive: the rep arrives later
+                    arrival += lunch.duration_s
+                    idle_break = 0
+                else:  # the break is taken on site, before the service
+                    idle_break = lunch.duration_s
         if visit is None:
             end = earliest_ready
             break
@@ -272,7 +284,7 @@ def _simulate(
                 visit_id=visit.visit_id,
                 location=loc,
                 arrival_s=arrival,
-                wait_s=start - arrival,
+                wait_s=start - arrival - idle_break,
                 start_s=start,
                 departure_s=departure,
                 travel_s=travel,

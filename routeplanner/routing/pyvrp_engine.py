@@ -154,6 +154,8 @@ def solve_pyvrp(
             if cols:
                 d1[:, cols] = _FORBIDDEN
                 d2[:, cols] = _FORBIDDEN
+                d1[cols, cols] = 0
+                d2[cols, cols] = 0
             dist_mats.append(d1)
             dur_mats.append(d2)
         shape = (
