@@ -29,23 +29,30 @@ def main() -> None:
     p.add_argument("--time-limit", type=float, default=5.0)
     p.add_argument("--only", required=True)
     a = p.parse_args()
-    bks = {r["instance"]: float(r["distance"]) for r in csv.DictReader(a.bks.open())
-           if r["convention"] == "dist_trunc1"}
+    bks = {
+        r["instance"]: float(r["distance"])
+        for r in csv.DictReader(a.bks.open())
+        if r["convention"] == "dist_trunc1"
+    }
     names = [x.strip().upper() for x in a.only.split(",")]
     for first, meta in CONFIGS:
         gaps = []
         fails = 0
         for name in names:
             problem = read_solomon(a.instances / f"{name}.txt")
-            res = solve_ortools(problem, time_limit_s=a.time_limit, first_solution=first,
-                                metaheuristic=meta)
+            res = solve_ortools(
+                problem, time_limit_s=a.time_limit, first_solution=first, metaheuristic=meta
+            )
             ok, veh, d = check(problem, dict(res.routes))
             if ok:
                 gaps.append((d / SCALE - bks[name]) / bks[name] * 100)
             else:
                 fails += 1
-            print(f"  {first:28} {meta:20} {name:6} ok={ok} veh={veh} "
-                  f"dist={d / SCALE:.1f} bks={bks[name]}", flush=True)
+            print(
+                f"  {first:28} {meta:20} {name:6} ok={ok} veh={veh} "
+                f"dist={d / SCALE:.1f} bks={bks[name]}",
+                flush=True,
+            )
         mean = statistics.mean(gaps) if gaps else float("nan")
         print(f"{first:28} {meta:20} mean gap {mean:.2f} % incomplete {fails}/{len(names)}")
 

@@ -171,10 +171,14 @@ def main(argv: list[str] | None = None) -> None:
         wanted = {x.strip().upper() for x in args.only.split(",")}
         files = [p for p in files if p.stem.upper() in wanted]
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    print(f"# {len(files)} instances, {args.time_limit:g} s each, {platform.node()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M')} (2 shared cores)")
-    print(f"{'instance':9} {'solver':15} {'feas':>5} {'veh':>4} {'distance':>9} {'bks':>8} "
-          f"{'gap %':>7} {'s':>6}")
+    print(
+        f"# {len(files)} instances, {args.time_limit:g} s each, {platform.node()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')} (2 shared cores)"
+    )
+    print(
+        f"{'instance':9} {'solver':15} {'feas':>5} {'veh':>4} {'distance':>9} {'bks':>8} "
+        f"{'gap %':>7} {'s':>6}"
+    )
     rows: list[dict[str, object]] = []
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     for path in files:
@@ -205,8 +209,11 @@ def main(argv: list[str] | None = None) -> None:
                 "seconds": f"{seconds:.1f}",
             }
             rows.append(row)
-            print(f"{name:9} {solver:15} {feasible!s:>5} {vehicles:>4} {distance:>9.1f} "
-                  f"{best or 0:>8.1f} {gap:>7.2f} {seconds:>6.1f}", flush=True)
+            print(
+                f"{name:9} {solver:15} {feasible!s:>5} {vehicles:>4} {distance:>9.1f} "
+                f"{best or 0:>8.1f} {gap:>7.2f} {seconds:>6.1f}",
+                flush=True,
+            )
             with args.csv.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, fieldnames=COLUMNS)
                 writer.writeheader()
@@ -228,8 +235,10 @@ def _summary(rows: list[dict[str, object]]) -> None:
         groups[(str(row["solver"]), "all")].append(gap)
     print("\nmean gap % per family (feasible instances only)")
     for (solver, family), gaps in sorted(groups.items()):
-        print(f"  {solver:15} {family:5} n={len(gaps):2}  mean {statistics.mean(gaps):6.2f}  "
-              f"max {max(gaps):6.2f}")
+        print(
+            f"  {solver:15} {family:5} n={len(gaps):2}  mean {statistics.mean(gaps):6.2f}  "
+            f"max {max(gaps):6.2f}"
+        )
     for solver, count in sorted(infeasible.items()):
         print(f"  {solver:15} infeasible or unsolved: {count}")
 

@@ -12,6 +12,7 @@ import csv
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Annotated, cast
 
 import typer
 
@@ -46,7 +47,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise InputError(Problem(str(path), None, None, "file not found"))
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(fh)
+        ]
 
 
 def load_inputs(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list[Rep]]:
@@ -111,7 +115,8 @@ def load_inputs(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list
 
 def _travel(osm: Path | None) -> TravelTimeProvider:
     if osm is None:
-        return HaversineTravel()
+        # cast: the Protocol declares a settable ``name``, the frozen dataclass a read-only one.
+        return cast(TravelTimeProvider, HaversineTravel())
     try:
         from routeplanner.travel.road import RoadTravel  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:  # the road provider is being built on its own branch
@@ -123,12 +128,16 @@ def _travel(osm: Path | None) -> TravelTimeProvider:
 
 @app.command("route")
 def route_command(
-    accounts: Path = typer.Option(..., "--accounts", help="Accounts CSV."),
-    reps: Path = typer.Option(..., "--reps", help="Reps CSV."),
-    rep: str = typer.Option(..., "--rep", help="rep_id of the rep to plan."),
-    day: str = typer.Option(..., "--date", help="Day to plan, YYYY-MM-DD."),
-    osm: Path | None = typer.Option(None, "--osm", help="OSM extract for road travel times."),
-    time_limit: float = typer.Option(5.0, "--time-limit", min=0.1, help="Seconds of search."),
+    accounts: Annotated[Path, typer.Option("--accounts", help="Accounts CSV.")],
+    reps: Annotated[Path, typer.Option("--reps", help="Reps CSV.")],
+    rep: Annotated[str, typer.Option("--rep", help="rep_id of the rep to plan.")],
+    day: Annotated[str, typer.Option("--date", help="Day to plan, YYYY-MM-DD.")],
+    osm: Annotated[
+        Path | None, typer.Option("--osm", help="OSM extract for road travel times.")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds of search.")
+    ] = 5.0,
 ) -> None:
     """Plan one rep-day and print the ordered stops with ETAs."""
     try:

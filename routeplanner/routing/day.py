@@ -97,6 +97,7 @@ def build_day_problem(
     excluded: list[Unassigned] = []
     routable: list[tuple[Account, tuple[tuple[int, int], ...]]] = []
     for acc in accounts:
+
         def out(reason: UnassignedReason, detail: str, acc: Account = acc) -> Unassigned:
             return Unassigned(
                 visit_id=acc.account_id,

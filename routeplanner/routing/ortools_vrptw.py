@@ -124,9 +124,7 @@ def solve_ortools(
 
     breaks_needed = any(v.lunch is not None for v in vehicles)
     if breaks_needed:
-        visit_transits = [
-            int(service[manager.IndexToNode(idx)]) for idx in range(routing.Size())
-        ]
+        visit_transits = [int(service[manager.IndexToNode(idx)]) for idx in range(routing.Size())]
         solver = routing.solver()
         for k, veh in enumerate(vehicles):
             if veh.lunch is None:

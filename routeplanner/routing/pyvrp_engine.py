@@ -180,7 +180,7 @@ def solve_pyvrp(
     total_demand = sum(v.demand for v in visits) + 1
     vehicle_types = []
     for t, veh in enumerate(type_specs):
-        cap = ([veh.capacity if veh.capacity is not None else total_demand] if use_demand else [])
+        cap = [veh.capacity if veh.capacity is not None else total_demand] if use_demand else []
         if use_count:
             cap.append(veh.max_visits if veh.max_visits is not None else len(visits))
         tw_late = veh.shift_end - (veh.lunch.duration_s if veh.lunch is not None else 0)
@@ -204,7 +204,13 @@ def solve_pyvrp(
     depots = [pyvrp.Depot(location=i) for i in range(n_dep)]
     locations = [pyvrp.Location(0.0, 0.0) for _ in range(len(locs))]
     data = pyvrp.ProblemData(
-        locations, clients, depots, vehicle_types, dist_mats, dur_mats, groups=groups
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        dist_mats,  # type: ignore[arg-type]  # pyvrp's stub spells the shape type oddly
+        dur_mats,  # type: ignore[arg-type]
+        groups=groups,
     )
     criteria: list[StoppingCriterion] = [MaxRuntime(max(0.01, time_limit_s))]
     if iteration_limit is not None:

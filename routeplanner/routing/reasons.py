@@ -159,4 +159,3 @@ def _visits_of(problem: RoutingProblem, timeline: RouteTimeline | None) -> list[
         return []
     by_id = {v.visit_id: v for v in problem.visits}
     return [by_id[s.visit_id] for s in timeline.stops]
-

@@ -80,6 +80,10 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
     best = _evaluate(problem, EngineResult(engine="empty"), log)
     if not problem.visits or not problem.vehicles:
         return _finish(problem, best, log)
+    if len(problem.visits) == 1:
+        # Exact by enumeration; and a local search over one visit has no moves, so GLS would
+        # only burn the whole time limit.
+        return _finish(problem, _single_visit(problem, best, log), log)
 
     use_ortools = "ortools" in params.engines
     if "pyvrp" in params.engines:
@@ -110,6 +114,18 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
         )
         best = _better(best, _evaluate(problem, result, log))
     return _finish(problem, best, log)
+
+
+def _single_visit(problem: RoutingProblem, empty: _Candidate, log: list[str]) -> _Candidate:
+    best = empty
+    visit = problem.visits[0]
+    for vehicle in problem.vehicles:
+        timeline = time_route(problem, vehicle, [visit])
+        if timeline.feasible:
+            routes = {vehicle.vehicle_id: timeline}
+            best = _better(best, _Candidate("enumeration", routes, _score(problem, routes)))
+    log.append(f"enumeration: one visit, {len(problem.vehicles)} vehicles tried")
+    return best
 
 
 def _better(a: _Candidate, b: _Candidate) -> _Candidate:

@@ -49,5 +49,10 @@ def visit(vid: str, loc: int, service_min: int = 10, **kw: object) -> VisitSpec:
 
 def vehicle(vid: str = "v", start: int = 8 * H, end: int = 17 * H, **kw: object) -> VehicleSpec:
     return VehicleSpec(
-        vehicle_id=vid, start_location=0, end_location=0, shift_start=start, shift_end=end, **kw  # type: ignore[arg-type]
+        vehicle_id=vid,
+        start_location=0,
+        end_location=0,
+        shift_start=start,
+        shift_end=end,
+        **kw,  # type: ignore[arg-type]
     )

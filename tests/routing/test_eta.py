@@ -96,7 +96,9 @@ def test_lunch_break_placed_between_services() -> None:
 def test_lunch_after_the_day_when_the_route_ends_early() -> None:
     # Back home at 08:40 (a, b, home), before the lunch window even opens: no break in the route.
     lunch = BreakSpec(earliest_start=12 * H, latest_start=13 * H, duration_s=30 * M)
-    tl = compute_etas(problem([visit("a", 1), visit("b", 2)], [vehicle(lunch=lunch)]), "v", ["a", "b"])
+    tl = compute_etas(
+        problem([visit("a", 1), visit("b", 2)], [vehicle(lunch=lunch)]), "v", ["a", "b"]
+    )
     assert tl.feasible
     assert tl.end_s == 9 * H
     assert tl.break_start_s == 12 * H
@@ -107,7 +109,10 @@ def test_lunch_break_impossible_when_a_service_covers_its_window() -> None:
     # The lunch must start 11:00-12:00: during a is forbidden, after a (12:10) is too late,
     # before a makes a start at 11:30, after its window.
     lunch = BreakSpec(earliest_start=11 * H, latest_start=12 * H, duration_s=30 * M)
-    visits = [visit("a", 1, 240, windows=((8 * H, 9 * H),)), visit("b", 2, windows=((13 * H, 14 * H),))]
+    visits = [
+        visit("a", 1, 240, windows=((8 * H, 9 * H),)),
+        visit("b", 2, windows=((13 * H, 14 * H),)),
+    ]
     tl = compute_etas(problem(visits, [vehicle(lunch=lunch)]), "v", ["a", "b"])
     assert codes(tl) == {eta.BREAK}
 

@@ -46,8 +46,8 @@ def test_out_and_back_is_optimal(engines: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("engines", ENGINES)
 def test_time_windows_force_the_order(engines: tuple[str, ...]) -> None:
-    # c (km 30) must start by 08:35 (b first would reach it 08:40) and a (km 10) not before 09:30: c first, then b, then a:
-    # 08:30 c, 08:50 b, 09:10 a -> wait to 09:30; the order costs the same 60 min.
+    # c (km 30) must start by 08:35 (b first would reach it 08:40) and a (km 10) not before
+    # 09:30: c first, then b, then a: 08:30 c, 08:50 b, 09:10 a -> wait to 09:30; 60 min.
     p = problem(
         [
             visit("a", 1, windows=((9 * H + 30 * M, 10 * H),)),
@@ -75,7 +75,9 @@ def test_multiple_windows_pick_the_reachable_one(engines: tuple[str, ...]) -> No
 def test_lunch_break_fits_and_is_placed(engines: tuple[str, ...]) -> None:
     # Three 2-hour visits (08:10 ... about 14:30) with a 45-min lunch starting 11:30-12:30: the
     # lunch must sit between two services; every engine's answer is re-checked and repaired.
-    lunch = BreakSpec(earliest_start=11 * H + 30 * M, latest_start=12 * H + 30 * M, duration_s=45 * M)
+    lunch = BreakSpec(
+        earliest_start=11 * H + 30 * M, latest_start=12 * H + 30 * M, duration_s=45 * M
+    )
     p = problem(
         [visit("a", 1, 120), visit("b", 2, 120), visit("c", 3, 120)],
         [vehicle(lunch=lunch)],
@@ -141,8 +143,10 @@ def test_allowed_days(engines: tuple[str, ...]) -> None:
     )
     sol = run(p, engines)
     mon, tue = sol.route_of("mon"), sol.route_of("tue")
-    assert mon is not None and "a" in mon.visit_ids
-    assert tue is not None and "b" in tue.visit_ids
+    assert mon is not None
+    assert tue is not None
+    assert "a" in mon.visit_ids
+    assert "b" in tue.visit_ids
     assert not sol.dropped
 
 
@@ -189,7 +193,10 @@ def test_no_vehicles_means_everything_dropped() -> None:
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        (visit("a", 1, windows=((10 * H, 9 * H),)), "test: visit a: time window ends (32400) before it starts (36000)"),
+        (
+            visit("a", 1, windows=((10 * H, 9 * H),)),
+            "test: visit a: time window ends (32400) before it starts (36000)",
+        ),
         (visit("a", 1, -1), "test: visit a: service time is negative"),
         (visit("a", 9), "test: visit a: unknown location 9"),
     ],

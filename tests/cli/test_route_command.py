@@ -1,0 +1,71 @@
+"""``routeplanner route``: prints the ordered stops with ETAs; bad input exits 2 with file:row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from routeplanner.cli import main
+
+ACCOUNTS = """account_id,name,lat,lon,visit_minutes,open,close,value_class
+A1,Bakery,49.41,8.69,30,08:00,12:00,A
+A2,Pharmacy,49.40,8.68,20,09:00,18:00,B
+A3,Kiosk,49.42,8.70,15,,,C
+A5,Nightbar,49.41,8.71,30,20:00,23:00,A
+"""
+REPS = """rep_id,name,home_lat,home_lon,start,end,lunch_start,lunch_end,lunch_minutes,max_visits
+R1,Anna,49.40,8.70,08:00,17:00,12:00,14:00,30,10
+"""
+
+
+def write(tmp_path: Path, accounts: str = ACCOUNTS, reps: str = REPS) -> list[str]:
+    (tmp_path / "accounts.csv").write_text(accounts, encoding="utf-8")
+    (tmp_path / "reps.csv").write_text(reps, encoding="utf-8")
+    return [
+        "route",
+        "--accounts",
+        str(tmp_path / "accounts.csv"),
+        "--reps",
+        str(tmp_path / "reps.csv"),
+        "--rep",
+        "R1",
+        "--date",
+        "2026-11-23",
+        "--time-limit",
+        "0.5",
+    ]
+
+
+def test_route_prints_stops_and_unplanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(write(tmp_path))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("R1 2026-11-23: leave ")
+    stops = [line.split()[1] for line in out if line[:4].strip().rstrip(".").isdigit()]
+    assert sorted(stops) == ["A1", "A2", "A3"]
+    assert any(line.startswith("     back ") and "3 visits" in line for line in out)
+    assert out[-1] == (
+        "  not planned: A5: open only outside the rep's working hours: "
+        "visit can start 20:00-22:30; working hours 08:00-17:00"
+    )
+
+
+def test_route_bad_rows_exit_2_with_file_and_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = ACCOUNTS + "A9,Nowhere,95.0,8.7,30,,,B\n"
+    with pytest.raises(SystemExit) as exc:
+        main(write(tmp_path, accounts=bad))
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == "accounts.csv:6: latitude 95.0 is outside -90..90"
+
+
+def test_route_unknown_rep_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = write(tmp_path)
+    args[args.index("R1")] = "R7"
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == "reps.csv: rep_id: no rep 'R7'"
