@@ -182,7 +182,9 @@ def solve_ortools(
     params.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic
     )
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    # The budget covers model building too (a few seconds for hundreds of visits with breaks).
+    search_s = max(0.1, time_limit_s - (time.perf_counter() - began))
+    params.time_limit.FromMilliseconds(int(search_s * 1000))
     if solution_limit is not None:
         params.solution_limit = solution_limit
 

@@ -49,13 +49,74 @@ class PyVRPFit:
     reason: str
 
 
-def pyvrp_fit(problem: RoutingProblem) -> PyVRPFit:
-    """Decide before building anything, so a caller can split the time budget up front."""
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Client copies (visit, window) worth offering, and vehicles grouped into profiles."""
+
+    copies: list[tuple[int, tuple[int, int]]]
+    profile_of_vehicle: list[int]
+    forbidden: list[npt.NDArray[np.bool_]]  # per profile: copies it must not serve
+
+
+def _layout(problem: RoutingProblem) -> _Layout:
+    """Prune useless window copies and merge vehicles into as few profiles as is exact.
+
+    A copy whose window overlaps no allowed vehicle's shift can never be served and is left
+    out. A vehicle ``v`` must be kept off the copies it is not allowed to serve but could reach
+    in time (``F_v``); copies outside its shift are "don't care" for it. Vehicles share a profile
+    when no member is allowed (and in time) for a copy another member must avoid; for rep-days
+    that means one profile per rep instead of one per rep-day.
+    """
+    big = int(np.iinfo(np.int64).max)
+    copies: list[tuple[int, tuple[int, int]]] = []
+    vehicles = problem.vehicles
+    starts = np.array([v.shift_start for v in vehicles], dtype=np.int64)
+    ends = np.array([v.shift_end for v in vehicles], dtype=np.int64)
+    ids = [v.vehicle_id for v in vehicles]
+    overlap_rows: list[npt.NDArray[np.bool_]] = []
+    allowed_rows: list[npt.NDArray[np.bool_]] = []
+    for i, visit in enumerate(problem.visits):
+        if visit.allowed_vehicles is None:
+            allowed = np.ones(len(vehicles), dtype=bool)
+        else:
+            allowed = np.array([vid in visit.allowed_vehicles for vid in ids], dtype=bool)
+        for lo, hi in sorted(visit.windows) or [(0, big)]:
+            overlap = (lo <= ends - visit.service_s) & (hi >= starts)
+            if (overlap & allowed).any():
+                copies.append((i, (lo, hi)))
+                overlap_rows.append(overlap)
+                allowed_rows.append(allowed)
+    n = len(copies)
+    o_mat = np.array(overlap_rows, dtype=bool).reshape(n, len(vehicles)).T  # vehicle x copy
+    a_mat = np.array(allowed_rows, dtype=bool).reshape(n, len(vehicles)).T
+    profile_of: list[int] = []
+    forbidden: list[npt.NDArray[np.bool_]] = []
+    needs: list[npt.NDArray[np.bool_]] = []
+    for k in range(len(vehicles)):
+        f_v = ~a_mat[k] & o_mat[k]
+        s_v = a_mat[k] & o_mat[k]
+        for p, (f_p, s_p) in enumerate(zip(forbidden, needs, strict=True)):
+            if not (f_p & s_v).any() and not (f_v & s_p).any():
+                forbidden[p] = f_p | f_v
+                needs[p] = s_p | s_v
+                profile_of.append(p)
+                break
+        else:
+            profile_of.append(len(forbidden))
+            forbidden.append(f_v)
+            needs.append(s_v)
+    return _Layout(copies, profile_of, forbidden)
+
+
+def pyvrp_fit(problem: RoutingProblem, layout: _Layout | None = None) -> PyVRPFit:
+    """Decide before solving, so a caller can split the time budget up front."""
     if not problem.vehicles or not problem.visits:
         return PyVRPFit(usable=False, exact=False, reason="nothing to route")
-    copies = sum(max(1, len(v.windows)) for v in problem.visits)
-    size = copies + len(problem.vehicles) * 2
-    profiles = len({_forbidden_key(problem, veh) for veh in problem.vehicles})
+    layout = layout or _layout(problem)
+    if not layout.copies:
+        return PyVRPFit(usable=False, exact=False, reason="no visit fits any shift")
+    size = len(layout.copies) + len(problem.vehicles) * 2
+    profiles = len(layout.forbidden)
     if profiles * size * size * 2 > MAX_MATRIX_ENTRIES:
         return PyVRPFit(usable=False, exact=False, reason=f"{profiles} profiles too large")
     relaxed = []
@@ -68,14 +129,6 @@ def pyvrp_fit(problem: RoutingProblem) -> PyVRPFit:
     return PyVRPFit(usable=True, exact=True, reason="exact")
 
 
-def _forbidden_key(problem: RoutingProblem, vehicle: VehicleSpec) -> frozenset[int]:
-    return frozenset(
-        i
-        for i, v in enumerate(problem.visits)
-        if v.allowed_vehicles is not None and vehicle.vehicle_id not in v.allowed_vehicles
-    )
-
-
 def solve_pyvrp(
     problem: RoutingProblem,
     *,
@@ -85,7 +138,8 @@ def solve_pyvrp(
 ) -> EngineResult:
     """Solve with PyVRP's iterated local search; see the module docstring for the mapping."""
     began = time.perf_counter()
-    fit = pyvrp_fit(problem)
+    layout = _layout(problem)
+    fit = pyvrp_fit(problem, layout)
     if not fit.usable:
         return EngineResult(engine="pyvrp", status="not_applicable", detail=fit.reason)
     visits = problem.visits
@@ -101,13 +155,15 @@ def solve_pyvrp(
     clients: list[pyvrp.Client] = []
     groups: list[pyvrp.ClientGroup] = []
     n_dep = len(depot_locs)
-    for i, visit in enumerate(visits):
-        wins = sorted(visit.windows) or [(0, np.iinfo(np.int64).max)]
+    by_visit: dict[int, list[tuple[int, int]]] = {}
+    for i, window in layout.copies:
+        by_visit.setdefault(i, []).append(window)
+    for i, wins in by_visit.items():
+        visit = visits[i]
         group = len(groups) if len(wins) > 1 else None
         members = []
+        load = ([visit.demand] if use_demand else []) + ([1] if use_count else [])
         for lo, hi in wins:
-            load = ([visit.demand] if use_demand else []) + ([1] if use_count else [])
-            required = visit.penalty is None
             members.append(len(clients))
             clients.append(
                 pyvrp.Client(
@@ -117,7 +173,7 @@ def solve_pyvrp(
                     tw_early=max(0, lo),
                     tw_late=hi,
                     prize=0 if visit.penalty is None else visit.penalty,
-                    required=required and group is None,
+                    required=visit.penalty is None and group is None,
                     group=group,
                     name=visit.visit_id,
                 )
@@ -136,28 +192,31 @@ def solve_pyvrp(
     else:
         dist = dur.copy()
 
-    # Profiles: one per distinct forbidden-visit set; vehicle types: one per distinct vehicle
-    # shape, so identical vehicles (Solomon's fleet) become one type with num_available > 1.
-    profile_of: dict[frozenset[int], int] = {}
+    # Profiles from the layout; vehicle types: one per distinct vehicle shape, so identical
+    # vehicles (Solomon's fleet) become one type with num_available > 1. Client order in
+    # ``clients`` follows ``by_visit``, so map layout copies to client indices first.
+    copy_client = {
+        copy: c for c, copy in enumerate((i, w) for i, wins in by_visit.items() for w in wins)
+    }
+    layout_cols = np.array([n_dep + copy_client[copy] for copy in layout.copies], dtype=np.int64)
     dist_mats: list[npt.NDArray[np.int64]] = []
     dur_mats: list[npt.NDArray[np.int64]] = []
+    for mask in layout.forbidden:
+        cols = layout_cols[mask]
+        d1, d2 = dist.copy(), dur.copy()
+        if cols.size:
+            d1[:, cols] = _FORBIDDEN
+            d2[:, cols] = _FORBIDDEN
+            d1[cols, cols] = 0
+            d2[cols, cols] = 0
+        dist_mats.append(d1)
+        dur_mats.append(d2)
     type_key_to_type: dict[tuple[object, ...], int] = {}
     type_vehicles: list[list[str]] = []
     type_specs: list[VehicleSpec] = []
     type_profile: list[int] = []
-    for veh in vehicles:
-        key = _forbidden_key(problem, veh)
-        if key not in profile_of:
-            profile_of[key] = len(dist_mats)
-            cols = [n_dep + c for c, vi in enumerate(client_visit) if vi in key]
-            d1, d2 = dist.copy(), dur.copy()
-            if cols:
-                d1[:, cols] = _FORBIDDEN
-                d2[:, cols] = _FORBIDDEN
-                d1[cols, cols] = 0
-                d2[cols, cols] = 0
-            dist_mats.append(d1)
-            dur_mats.append(d2)
+    for k, veh in enumerate(vehicles):
+        profile = layout.profile_of_vehicle[k]
         shape = (
             veh.start_location,
             veh.end_location,
@@ -168,13 +227,13 @@ def solve_pyvrp(
             veh.max_visits,
             veh.capacity,
             veh.fixed_cost,
-            profile_of[key],
+            profile,
         )
         if shape not in type_key_to_type:
             type_key_to_type[shape] = len(type_specs)
             type_specs.append(veh)
             type_vehicles.append([])
-            type_profile.append(profile_of[key])
+            type_profile.append(profile)
         type_vehicles[type_key_to_type[shape]].append(veh.vehicle_id)
 
     total_demand = sum(v.demand for v in visits) + 1

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every benchmark, writing CSVs to benchmarks/out/. Usage: bash benchmarks/run_all.sh [python]
+set -euo pipefail
+PY=${1:-python3}
+cd "$(dirname "$0")/.."
+mkdir -p benchmarks/out
+
+# Routing: Solomon VRPTW, ours vs stock OR-Tools, 10 s each (29 x 2 x 10 s, about 10 min).
+"$PY" -m benchmarks.vrptw --instances benchmarks/data/vrptw --bks benchmarks/data/vrptw/bks.csv \
+    --time-limit 10 --csv benchmarks/out/vrptw.csv
+# Routing: a 25-stop rep-day, and Held-Karp optimality on 10 of its stops.
+"$PY" -m benchmarks.route_day --time-limit 10 --csv benchmarks/out/route_day.csv
+# Routing: 300 visits over 20 rep-days at once (the scheduler's use).
+"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --csv benchmarks/out/route_horizon.csv
