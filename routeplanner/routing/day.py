@@ -14,9 +14,10 @@ Choices made here, once, for every caller:
   classes one A outweighs three B, one B three C.
 * The lunch break ``[window start, window end]`` of ``duration`` becomes a break that starts in
   ``[window start, window end - duration]``.
-* Locations: 0 = where the day starts (home, or a given point), 1 = home (where it ends), then
-  the accounts in input order. Accounts the road network cannot reach (provider's snap report)
-  get ``UNREACHABLE_S`` rows and columns, so the router reports them as unreachable.
+* Locations: 0 = where the day starts (home, or a given point), 1 = where it ends (home, or a
+  given point), then the accounts in input order. Accounts the road network cannot reach
+  (provider's snap report) get ``UNREACHABLE_S`` rows and columns, so the router reports them
+  as unreachable; any negative or huge provider value is mapped to ``UNREACHABLE_S`` too.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from routeplanner.model.calendar import WEEKDAYS
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.plan import DayRoute, Stop, Unassigned, UnassignedReason
 from routeplanner.model.rep import Rep
-from routeplanner.routing.eta import RouteTimeline
+from routeplanner.routing.eta import RouteTimeline, compute_etas
 from routeplanner.routing.params import SolveParams
 from routeplanner.routing.problem import (
     UNREACHABLE_S,
@@ -83,14 +84,14 @@ def build_day_problem(
     travel: TravelTimeProvider,
     *,
     start: GeoPoint | None = None,
+    end: GeoPoint | None = None,
 ) -> DayProblem:
     """Build the routing problem for ``rep`` on ``day`` over ``accounts``.
 
     Parameters
     ----------
-    start
-        Where the rep starts the day (a hotel, yesterday's last stop); home when ``None``. The
-        day always ends at home.
+    start, end
+        Where the rep starts and ends the day (a hotel, an office); home when ``None``.
     """
     weekday = day.weekday()
     shift = rep.shift(day)
@@ -136,7 +137,7 @@ def build_day_problem(
                 )
 
     origin = start if start is not None else rep.home
-    points = [origin, rep.home, *(acc.location for acc, _ in routable)]
+    points = [origin, end if end is not None else rep.home, *(acc.location for acc, _ in routable)]
     if shift is None:
         durations = np.zeros((2, 2), dtype=np.int64)
         distances = durations.copy()
@@ -146,6 +147,8 @@ def build_day_problem(
         matrix = travel.matrix(points)
         durations = matrix.durations_s.astype(np.int64).copy()
         distances = matrix.distances_m.astype(np.int64).copy()
+        # Whatever a provider writes for "no path" (negative, huge), the router sees one value.
+        durations[(durations < 0) | (durations >= UNREACHABLE_S)] = UNREACHABLE_S
         ids = ["start", "home", *(acc.account_id for acc, _ in routable)]
         report = travel.snap(list(zip(ids, points, strict=True)))
         for k, snap in enumerate(report.snaps):
@@ -280,12 +283,40 @@ def optimise_day(
     travel: TravelTimeProvider,
     *,
     start: GeoPoint | None = None,
+    end: GeoPoint | None = None,
     params: SolveParams | None = None,
 ) -> tuple[DayRoute, list[Unassigned]]:
     """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out."""
-    day_problem = build_day_problem(rep, day, accounts, travel, start=start)
+    day_problem = build_day_problem(rep, day, accounts, travel, start=start, end=end)
     solution = solve(day_problem.problem, params or SolveParams())
     return day_result(day_problem, solution)
+
+
+def retime_day(
+    day_problem: DayProblem, account_ids: Sequence[str], *, break_start: int | None = None
+) -> tuple[DayRoute, tuple[str, ...]]:
+    """Recompute a day after the rep reorders it: ETAs in the given order, violations named.
+
+    Returns the route (each stop carries its violation codes) and the route's violation
+    messages; an empty tuple means the new order is feasible. ``break_start`` fixes the lunch
+    start the rep chose; ``None`` places it as well as possible.
+
+    Raises
+    ------
+    InputError
+        An account that is not part of this day's problem, or listed twice.
+    """
+    rep = day_problem.rep
+    timeline = compute_etas(
+        day_problem.problem, rep.rep_id, list(account_ids), break_start=break_start
+    )
+    route = to_day_route(
+        timeline,
+        rep_id=rep.rep_id,
+        day=day_problem.day,
+        account_of_visit=day_problem.account_of_visit,
+    )
+    return route, tuple(v.message for v in timeline.violations)
 
 
 def describe_route(route: DayRoute) -> list[str]:

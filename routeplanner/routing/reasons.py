@@ -118,7 +118,8 @@ def _explain(
         for pos in range(len(order) + 1):
             trial = [*order[:pos], visit, *order[pos:]]
             tl = time_route(problem, veh, trial, brk)
-            if brk is not None and not tl.feasible:
+            if brk is not None and {x.code for x in tl.violations} == {eta.BREAK}:
+                # Only the old lunch slot is in the way: let the checker move it.
                 tl = time_route(problem, veh, trial)
             key = (len(tl.violations), tl.travel_s)
             if best is None or key < best[:2]:

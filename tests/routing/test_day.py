@@ -17,7 +17,7 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
-from routeplanner.routing.day import build_day_problem, optimise_day, start_windows
+from routeplanner.routing.day import build_day_problem, optimise_day, retime_day, start_windows
 from routeplanner.routing.eta import compute_etas
 from routeplanner.routing.params import SolveParams
 from routeplanner.travel.haversine import HaversineTravel
@@ -152,3 +152,34 @@ def test_start_point_other_than_home() -> None:
     travel = HaversineTravel().matrix([hotel, acc.location, HOME]).durations_s
     assert route.stops[0].travel_s == travel[0, 1]
     assert route.travel_s == travel[0, 1] + travel[1, 2]
+
+
+def test_retime_day_after_the_rep_reorders() -> None:
+    # a2 opens 08:00-09:00, so a 30-min visit starts by 08:30; a2 first: start about 08:04;
+    # a1 first (30 min there + ~5 min driving): a2 would start about 08:35, too late.
+    early = WeeklyHours.uniform(TimeWindow(8 * HOUR, 9 * HOUR))
+    accounts = [account("a1", 49.41, 8.70), account("a2", 49.42, 8.70, opening_hours=early)]
+    dp = build_day_problem(rep(), MONDAY, accounts, HaversineTravel())
+    good, problems = retime_day(dp, ["a2", "a1"])
+    assert problems == ()
+    assert [s.account_id for s in good.stops] == ["a2", "a1"]
+    bad, problems = retime_day(dp, ["a1", "a2"])
+    assert bad.stops[1].violations == ("time_window",)
+    assert len(problems) == 1
+    assert problems[0].startswith("visit a2 can start at ")
+    assert problems[0].endswith("after its last window closes (08:30)")
+
+
+def test_unreachable_provider_values_are_normalised() -> None:
+    # A provider that writes -1 for "no path" must not produce negative travel times.
+    class Broken(HaversineTravel):
+        def matrix(self, origins, destinations=None):  # type: ignore[no-untyped-def]
+            m = super().matrix(origins, destinations)
+            m.durations_s[:, 2] = -1
+            return m
+
+    route, unassigned = optimise_day(
+        rep(), MONDAY, [account("a", 49.41, 8.70)], Broken(), params=PARAMS
+    )
+    assert route.stops == ()
+    assert [u.reason for u in unassigned] == [UnassignedReason.UNREACHABLE]
