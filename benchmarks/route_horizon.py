@@ -96,25 +96,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/out/route_horizon.csv"))
     args = parser.parse_args(argv)
     problem = make_problem(args.visits)
-    print(f"# {args.visits} visits, {len(problem.vehicles)} rep-days, {args.time_limit:g} s, "
-          f"{time.strftime('%Y-%m-%d %H:%M')}, 2 shared cores")
+    print(
+        f"# {args.visits} visits, {len(problem.vehicles)} rep-days, {args.time_limit:g} s, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, 2 shared cores"
+    )
     rows = []
-    for solver, engines in (("routeplanner", ("pyvrp", "ortools")), ("ortools-adapter", ("ortools",))):
+    for solver, engines in (
+        ("routeplanner", ("pyvrp", "ortools")),
+        ("ortools-adapter", ("ortools",)),
+    ):
         began = time.perf_counter()
         sol = solve(problem, SolveParams(time_limit_s=args.time_limit, engines=engines))
         seconds = time.perf_counter() - began
         placed = sum(len(r.stops) for r in sol.routes)
         why = Counter(d.reason.value for d in sol.dropped)
-        print(f"{solver:16} placed {placed:4}/{args.visits}  travel {sol.cost / 3600:7.1f} h  "
-              f"penalty {sol.penalty:8}  objective {sol.cost + sol.penalty:9}  "
-              f"feasible {sol.feasible}  {seconds:.1f} s")
+        print(
+            f"{solver:16} placed {placed:4}/{args.visits}  travel {sol.cost / 3600:7.1f} h  "
+            f"penalty {sol.penalty:8}  objective {sol.cost + sol.penalty:9}  "
+            f"feasible {sol.feasible}  {seconds:.1f} s"
+        )
         print(f"    dropped: {dict(why)}")
         for line in sol.log:
             print(f"    {line}")
-        rows.append({"solver": solver, "visits": args.visits, "placed": placed,
-                     "travel_s": sol.cost, "penalty": sol.penalty,
-                     "objective": sol.cost + sol.penalty, "feasible": sol.feasible,
-                     "seconds": f"{seconds:.1f}"})
+        rows.append(
+            {
+                "solver": solver,
+                "visits": args.visits,
+                "placed": placed,
+                "travel_s": sol.cost,
+                "penalty": sol.penalty,
+                "objective": sol.cost + sol.penalty,
+                "feasible": sol.feasible,
+                "seconds": f"{seconds:.1f}",
+            }
+        )
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with args.csv.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
