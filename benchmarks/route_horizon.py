@@ -2,8 +2,8 @@
 
 4 reps x 5 days = 20 vehicles (home starts, 08:00-17:00, 30-min lunch in 12:00-14:00, max 10
 visits, max 4 h driving) and N visits (default 300) of 15-45 min at seeded random points in a
-60 x 40 km region, each allowed only on its rep's five days (a fifth pinned to one day), a third
-with a morning-only window, every visit optional with a penalty by value class. Reports placed
+60 x 40 km region, each allowed only on ``--days-per-visit`` of its rep's five days (a fifth
+pinned to one day), a third with a morning-only window, every visit optional with a penalty by value class. Reports placed
 visits, travel, dropped visits by reason, and the time spent; our router vs the OR-Tools adapter
 alone, same budget, same run.
 
@@ -29,7 +29,7 @@ H = 3600
 DAY = 86400
 
 
-def make_problem(n_visits: int, seed: int = 3) -> RoutingProblem:
+def make_problem(n_visits: int, seed: int = 3, days_per_visit: int = 5) -> RoutingProblem:
     rng = random.Random(seed)
     reps, days = 4, 5
     homes = [(rng.uniform(10, 50), rng.uniform(10, 30)) for _ in range(reps)]
@@ -64,7 +64,8 @@ def make_problem(n_visits: int, seed: int = 3) -> RoutingProblem:
     for i in range(n_visits):
         # Nearest home owns the visit (a crude territory).
         owner = int(np.argmin(km[reps + i, :reps]))
-        days_ok = [rng.randrange(days)] if rng.random() < 0.2 else list(range(days))
+        k = 1 if rng.random() < 0.2 else days_per_visit
+        days_ok = sorted(rng.sample(range(days), k))
         morning = rng.random() < 0.33
         windows = tuple(
             (d * DAY + 8 * H, d * DAY + (11 * H if morning else 17 * H)) for d in days_ok
@@ -93,11 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=300)
     parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--days-per-visit", type=int, default=5, choices=range(1, 6))
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/out/route_horizon.csv"))
     args = parser.parse_args(argv)
-    problem = make_problem(args.visits)
+    problem = make_problem(args.visits, days_per_visit=args.days_per_visit)
     print(
-        f"# {args.visits} visits, {len(problem.vehicles)} rep-days, {args.time_limit:g} s, "
+        f"# {args.visits} visits ({args.days_per_visit} allowed days each, a fifth pinned), "
+        f"{len(problem.vehicles)} rep-days, {args.time_limit:g} s, "
         f"{time.strftime('%Y-%m-%d %H:%M')}, 2 shared cores"
     )
     rows = []
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "solver": solver,
                 "visits": args.visits,
+                "days_per_visit": args.days_per_visit,
                 "placed": placed,
                 "travel_s": sol.cost,
                 "penalty": sol.penalty,

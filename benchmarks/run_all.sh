@@ -10,5 +10,8 @@ mkdir -p benchmarks/out
     --time-limit 10 --csv benchmarks/out/vrptw.csv
 # Routing: a 25-stop rep-day, and Held-Karp optimality on 10 of its stops.
 "$PY" -m benchmarks.route_day --time-limit 10 --csv benchmarks/out/route_day.csv
-# Routing: 300 visits over 20 rep-days at once (the scheduler's use).
-"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --csv benchmarks/out/route_horizon.csv
+# Routing: 300 visits over 20 rep-days at once (the scheduler's use), 2 and 5 allowed days each.
+"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --days-per-visit 2 \
+    --csv benchmarks/out/route_horizon_2.csv
+"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --days-per-visit 5 \
+    --csv benchmarks/out/route_horizon_5.csv

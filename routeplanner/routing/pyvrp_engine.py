@@ -15,6 +15,10 @@ What maps exactly onto PyVRP 0.14:
 * max drive with objective ``duration``: the "distance" PyVRP sees is travel time, so
   ``max_distance`` caps driving exactly.
 
+Many windows per visit (a visit allowed on every day of a multi-day horizon) mean many copies,
+which crowd PyVRP's granular neighbourhoods; above :data:`MAX_COPIES_PER_VISIT` the problem is
+left to OR-Tools, which keeps several windows as one multi-interval domain.
+
 What does not map, and how it is handled: lunch breaks are approximated by shortening the shift
 by the break's length, and max drive under objective ``distance`` is ignored. Results from such
 relaxed models are only candidates: the router re-times every route with eta.py (which places the
@@ -37,6 +41,11 @@ from routeplanner.routing.result import EngineResult
 
 MAX_MATRIX_ENTRIES = 40_000_000
 """Above this many matrix cells over all profiles PyVRP is skipped (about 640 MB of int64)."""
+MAX_COPIES_PER_VISIT = 2.5
+"""Above this many windows per visit on average PyVRP is skipped. Measured on 300 visits over 20
+rep-days (benchmarks/results/routing.md): with 1 or ~1.8 windows per visit PyVRP beats OR-Tools
+(objective 2.43 M vs 2.58 M, 2.19 M vs 2.21 M), with ~4.2 (a visit open on all five days) it
+loses clearly (2.1-2.4 M vs 1.96 M): the copies crowd its neighbourhoods."""
 _FORBIDDEN = UNREACHABLE_S
 
 
@@ -115,6 +124,14 @@ def pyvrp_fit(problem: RoutingProblem, layout: _Layout | None = None) -> PyVRPFi
     layout = layout or _layout(problem)
     if not layout.copies:
         return PyVRPFit(usable=False, exact=False, reason="no visit fits any shift")
+    visits_offered = len({i for i, _ in layout.copies})
+    per_visit = len(layout.copies) / visits_offered
+    if per_visit > MAX_COPIES_PER_VISIT:
+        return PyVRPFit(
+            usable=False,
+            exact=False,
+            reason=f"{per_visit:.1f} windows per visit; OR-Tools takes them natively",
+        )
     size = len(layout.copies) + len(problem.vehicles) * 2
     profiles = len(layout.forbidden)
     if profiles * size * size * 2 > MAX_MATRIX_ENTRIES:
