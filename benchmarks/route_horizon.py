@@ -3,9 +3,9 @@
 4 reps x 5 days = 20 vehicles (home starts, 08:00-17:00, 30-min lunch in 12:00-14:00, max 10
 visits, max 4 h driving) and N visits (default 300) of 15-45 min at seeded random points in a
 60 x 40 km region, each allowed only on ``--days-per-visit`` of its rep's five days (a fifth
-pinned to one day), a third with a morning-only window, every visit optional with a penalty by value class. Reports placed
-visits, travel, dropped visits by reason, and the time spent; our router vs the OR-Tools adapter
-alone, same budget, same run.
+pinned to one day), a third with a morning-only window, every visit optional with a penalty
+by value class. Reports placed visits, travel, dropped visits by reason, and the time spent;
+our router vs the OR-Tools adapter alone, same budget, same run.
 
 Usage: ``python -m benchmarks.route_horizon [--visits N] [--time-limit S] [--csv OUT]``
 """
