@@ -15,9 +15,11 @@ Choices made here, once, for every caller:
 * The lunch break ``[window start, window end]`` of ``duration`` becomes a break that starts in
   ``[window start, window end - duration]``.
 * Locations: 0 = where the day starts (home, or a given point), 1 = where it ends (home, or a
-  given point), then the accounts in input order. Accounts the road network cannot reach
-  (provider's snap report) get ``UNREACHABLE_S`` rows and columns, so the router reports them
-  as unreachable; any negative or huge provider value is mapped to ``UNREACHABLE_S`` too.
+  given point), then the routable accounts in input order. Points are snapped first: accounts
+  too far from any road (or all of them, when the rep's start or end point is) are excluded as
+  unreachable before the matrix is asked for, because a road provider refuses such points. Any
+  negative or huge matrix value (no path between snapped points) becomes ``UNREACHABLE_S``, so
+  the router reports those visits as unreachable too.
 """
 
 from __future__ import annotations
@@ -137,25 +139,47 @@ def build_day_problem(
                 )
 
     origin = start if start is not None else rep.home
-    points = [origin, end if end is not None else rep.home, *(acc.location for acc, _ in routable)]
-    if shift is None:
+    finish = end if end is not None else rep.home
+    if shift is None or not routable:
         durations = np.zeros((2, 2), dtype=np.int64)
         distances = durations.copy()
-        points = points[:2]
         routable = []
     else:
-        matrix = travel.matrix(points)
-        durations = matrix.durations_s.astype(np.int64).copy()
-        distances = matrix.distances_m.astype(np.int64).copy()
-        # Whatever a provider writes for "no path" (negative, huge), the router sees one value.
-        durations[(durations < 0) | (durations >= UNREACHABLE_S)] = UNREACHABLE_S
-        ids = ["start", "home", *(acc.account_id for acc, _ in routable)]
+        # Snap first: a road provider refuses to route points far from any road, so those
+        # accounts leave here with their reason and never enter the matrix.
+        ids = ["start", "end", *(acc.account_id for acc, _ in routable)]
+        points = [origin, finish, *(acc.location for acc, _ in routable)]
         report = travel.snap(list(zip(ids, points, strict=True)))
-        for k, snap in enumerate(report.snaps):
-            if not snap.reachable:
-                durations[k, :] = UNREACHABLE_S
-                durations[:, k] = UNREACHABLE_S
-                durations[k, k] = 0
+        snaps = report.snaps
+        limit = f"(limit {report.max_snap_m:.0f} m)"
+        ends_far = [s for s in snaps[:2] if not s.reachable]
+        kept: list[tuple[Account, tuple[tuple[int, int], ...]]] = []
+        for (acc, windows), snap in zip(routable, snaps[2:], strict=True):
+            if ends_far or not snap.reachable:
+                far = ends_far[0] if ends_far else snap
+                what = "this account" if far is snap else f"the rep's {far.point_id} point"
+                excluded.append(
+                    Unassigned(
+                        visit_id=acc.account_id,
+                        account_id=acc.account_id,
+                        reason=UnassignedReason.UNREACHABLE,
+                        detail=f"{what} is {far.distance_m:.0f} m from the nearest road {limit}",
+                        day=day,
+                    )
+                )
+            else:
+                kept.append((acc, windows))
+        routable = kept
+        if routable:
+            matrix = travel.matrix([origin, finish, *(acc.location for acc, _ in routable)])
+            durations = matrix.durations_s.astype(np.int64).copy()
+            distances = matrix.distances_m.astype(np.int64).copy()
+            # Whatever a provider writes for "no path" (negative, huge), the router sees one
+            # value.
+            durations[(durations < 0) | (durations >= UNREACHABLE_S)] = UNREACHABLE_S
+        else:
+            durations = np.zeros((2, 2), dtype=np.int64)
+            distances = durations.copy()
 
     vehicles: tuple[VehicleSpec, ...] = ()
     if shift is not None:

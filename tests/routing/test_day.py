@@ -21,6 +21,7 @@ from routeplanner.routing.day import build_day_problem, optimise_day, retime_day
 from routeplanner.routing.eta import compute_etas
 from routeplanner.routing.params import SolveParams
 from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.travel.provider import Snap, SnapReport
 from routeplanner.units import HOUR, MINUTE
 
 MONDAY = date(2026, 11, 23)
@@ -183,3 +184,36 @@ def test_unreachable_provider_values_are_normalised() -> None:
     )
     assert route.stops == ()
     assert [u.reason for u in unassigned] == [UnassignedReason.UNREACHABLE]
+
+
+def test_accounts_far_from_roads_are_excluded_before_the_matrix() -> None:
+    # Like the road provider: snap marks far points, matrix() refuses to see them at all.
+    class Roads(HaversineTravel):
+        def snap(self, points):  # type: ignore[no-untyped-def]
+            snaps = tuple(
+                Snap(
+                    pid,
+                    p,
+                    p if pid != "far" else None,
+                    0.0 if pid != "far" else 2500.0,
+                    pid != "far",
+                )
+                for pid, p in points
+            )
+            return SnapReport(snaps, 1000.0)
+
+        def matrix(self, origins, destinations=None):  # type: ignore[no-untyped-def]
+            assert far_point not in origins
+            return super().matrix(origins, destinations)
+
+    far_point = GeoPoint(49.45, 8.60)
+    accounts = [account("near", 49.41, 8.70), account("far", far_point.lat, far_point.lon)]
+    route, unassigned = optimise_day(rep(), MONDAY, accounts, Roads(), params=PARAMS)
+    assert [s.account_id for s in route.stops] == ["near"]
+    assert [(u.account_id, u.reason, u.detail) for u in unassigned] == [
+        (
+            "far",
+            UnassignedReason.UNREACHABLE,
+            "this account is 2500 m from the nearest road (limit 1000 m)",
+        )
+    ]
