@@ -1,9 +1,9 @@
 """``routeplanner route``: plan one rep-day and print the ordered stops with ETAs.
 
 The command is thin on purpose: :func:`plan_rep_day` does the work on domain objects, and
-:func:`load_inputs` is the one place that reads files. Until the shared CSV importer
-(``routeplanner.io``) lands, ``load_inputs`` reads a minimal CSV layout (documented on it), with
-every bad cell reported as ``file:row: field: problem``.
+:func:`load_inputs` is the one place that reads files: the shared importer (``routeplanner.io``)
+when the build has it, else a minimal reader of the same documented columns. ``--osm`` uses the
+road network (``routeplanner.travel.road``) when present; without it travel is straight-line.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import typer
 from routeplanner.cli import app
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
-from routeplanner.model.calendar import LunchBreak, TimeWindow, WeeklyHours
+from routeplanner.model.calendar import WEEKDAYS, LunchBreak, TimeWindow, WeeklyHours
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.plan import DayRoute, Unassigned
 from routeplanner.model.rep import Rep
 from routeplanner.model.rules import VisitRule
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
+from routeplanner.settings import Settings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import MINUTE, parse_hhmm
@@ -48,68 +49,110 @@ def _rows(path: Path) -> list[dict[str, str]]:
         raise InputError(Problem(str(path), None, None, "file not found"))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return [
-            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             for row in csv.DictReader(fh)
         ]
 
 
-def load_inputs(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list[Rep]]:
-    """Read accounts and reps (provisional layout, replaced by ``routeplanner.io`` when merged).
+_DAYS = {d: i for i, d in enumerate(WEEKDAYS)}
 
-    accounts: ``account_id,name,lat,lon,visit_minutes[,open,close][,value_class][,rep_id]``
-    (open/close are HH:MM, Monday to Friday; absent = always open).
-    reps: ``rep_id,name,home_lat,home_lon,start,end[,lunch_start,lunch_end,lunch_minutes]
-    [,max_visits]`` (start/end HH:MM, Monday to Friday).
-    """
+
+def _weekly(text: str) -> WeeklyHours:
+    """The plain subset of OSM opening hours: ``Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-13:00``."""
+    text = text.strip()
+    if not text or text == "24/7":
+        return WeeklyHours.always()
+    days: list[list[TimeWindow]] = [[] for _ in range(7)]
+    for rule in filter(None, (r.strip() for r in text.split(";"))):
+        head, _, times = rule.partition(" ") if rule[:1].isalpha() else ("Mo-Su", "", rule)
+        chosen: set[int] = set()
+        for part in head.split(","):
+            a, _, b = part.partition("-")
+            lo, hi = _DAYS[a], _DAYS[b or a]
+            chosen.update(range(lo, hi + 1) if lo <= hi else [*range(lo, 7), *range(hi + 1)])
+        spans = [t.split("-") for t in times.replace(" ", "").split(",") if t]
+        windows = [TimeWindow(parse_hhmm(a), parse_hhmm(b)) for a, b in spans]
+        for d in chosen:
+            days[d] = list(windows)
+    return WeeklyHours(tuple(tuple(d) for d in days))
+
+
+def _provisional(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list[Rep]]:
+    """Minimal reader of the documented columns (docs/data-formats.md), without the checks."""
     problems: list[Problem] = []
     accounts: list[Account] = []
     reps: list[Rep] = []
     src = accounts_csv.name
     for row_no, row in enumerate(_rows(accounts_csv), start=2):
+        field = "id"
         try:
-            hours = WeeklyHours.always()
-            if row.get("open") and row.get("close"):
-                hours = WeeklyHours.uniform(
-                    TimeWindow(parse_hhmm(row["open"]), parse_hhmm(row["close"]))
-                )
+            field = "lat"
+            location = GeoPoint(float(row["lat"]), float(row["lon"]))
+            field = "opening_hours"
+            hours = _weekly(row.get("opening_hours", ""))
+            field = "id"
             accounts.append(
                 Account(
-                    account_id=row.get("account_id", ""),
+                    account_id=row.get("id", ""),
                     name=row.get("name", ""),
-                    location=GeoPoint(float(row["lat"]), float(row["lon"])),
+                    location=location,
                     visit_rule=VisitRule.parse(row.get("frequency") or "weekly"),
-                    visit_duration_s=int(row.get("visit_minutes") or 30) * MINUTE,
+                    visit_duration_s=int(float(row.get("visit_minutes") or 30) * MINUTE),
                     opening_hours=hours,
                     value_class=row.get("value_class") or "B",
                 )
             )
         except (KeyError, ValueError) as exc:
-            problems.append(Problem(src, row_no, None, str(exc)))
+            problems.append(Problem(src, row_no, field, str(exc)))
     src = reps_csv.name
     for row_no, row in enumerate(_rows(reps_csv), start=2):
+        field = "id"
         try:
             lunch = None
-            if row.get("lunch_start") and row.get("lunch_end"):
+            if row.get("lunch_window"):
+                field = "lunch_window"
+                a, b = row["lunch_window"].split("-")
                 lunch = LunchBreak(
-                    window=TimeWindow(parse_hhmm(row["lunch_start"]), parse_hhmm(row["lunch_end"])),
+                    window=TimeWindow(parse_hhmm(a), parse_hhmm(b)),
                     duration_s=int(row.get("lunch_minutes") or 30) * MINUTE,
                 )
+            field = "home_lat"
+            home = GeoPoint(float(row["home_lat"]), float(row["home_lon"]))
+            field = "working_hours"
+            hours = _weekly(row.get("working_hours") or "Mo-Fr 08:00-17:00")
+            field = "id"
             reps.append(
                 Rep(
-                    rep_id=row.get("rep_id", ""),
+                    rep_id=row.get("id", ""),
                     name=row.get("name", ""),
-                    home=GeoPoint(float(row["home_lat"]), float(row["home_lon"])),
-                    working_hours=WeeklyHours.uniform(
-                        TimeWindow(parse_hhmm(row["start"]), parse_hhmm(row["end"]))
-                    ),
+                    home=home,
+                    working_hours=hours,
                     lunch=lunch,
-                    max_visits_per_day=int(row.get("max_visits") or 12),
+                    max_visits_per_day=int(row.get("max_visits_per_day") or 12),
                 )
             )
         except (KeyError, ValueError) as exc:
-            problems.append(Problem(src, row_no, None, str(exc)))
+            problems.append(Problem(src, row_no, field, str(exc)))
     if problems:
         raise InputError(problems)
+    return accounts, reps
+
+
+def load_inputs(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list[Rep]]:
+    """Accounts and reps in the documented formats (docs/data-formats.md).
+
+    Uses the shared importer ``routeplanner.io`` (every check, CSV or XLSX) when this build has
+    it, and a minimal CSV reader of the same columns otherwise.
+    """
+    try:
+        from routeplanner.io import (  # type: ignore[attr-defined,unused-ignore]
+            read_accounts,
+            read_reps,
+        )
+    except ImportError:
+        return _provisional(accounts_csv, reps_csv)
+    accounts: list[Account] = read_accounts(accounts_csv)
+    reps: list[Rep] = read_reps(reps_csv)
     return accounts, reps
 
 
@@ -118,11 +161,18 @@ def _travel(osm: Path | None) -> TravelTimeProvider:
         # cast: the Protocol declares a settable ``name``, the frozen dataclass a read-only one.
         return cast(TravelTimeProvider, HaversineTravel())
     try:
-        from routeplanner.travel.road import RoadTravel  # type: ignore[import-not-found,unused-ignore]
+        from routeplanner.roads.graph import (  # type: ignore[import-not-found,unused-ignore]
+            load_road_graph,
+        )
+        from routeplanner.travel.road import (  # type: ignore[import-not-found,unused-ignore]
+            RoadTravel,
+        )
     except ImportError as exc:  # the road provider is being built on its own branch
         msg = "road travel times are not available in this build; omit --osm"
         raise InputError(Problem("--osm", None, None, msg)) from exc
-    provider: TravelTimeProvider = RoadTravel.from_osm(osm)
+    settings = Settings()
+    graph = load_road_graph(osm, cache_dir=settings.cache_dir)
+    provider: TravelTimeProvider = RoadTravel(graph, max_snap_m=settings.max_snap_m)
     return provider
 
 

@@ -8,14 +8,15 @@ import pytest
 
 from routeplanner.cli import main
 
-ACCOUNTS = """account_id,name,lat,lon,visit_minutes,open,close,value_class
-A1,Bakery,49.41,8.69,30,08:00,12:00,A
-A2,Pharmacy,49.40,8.68,20,09:00,18:00,B
-A3,Kiosk,49.42,8.70,15,,,C
-A5,Nightbar,49.41,8.71,30,20:00,23:00,A
+# The documented formats (docs/data-formats.md), read by routeplanner.io when present.
+ACCOUNTS = """id,name,lat,lon,frequency,visit_minutes,opening_hours,value_class
+A1,Bakery,49.41,8.69,weekly,30,Mo-Fr 08:00-12:00,A
+A2,Pharmacy,49.40,8.68,weekly,20,Mo-Fr 09:00-18:00,B
+A3,Kiosk,49.42,8.70,weekly,15,,C
+A5,Nightbar,49.41,8.71,weekly,30,Mo-Su 20:00-23:00,A
 """
-REPS = """rep_id,name,home_lat,home_lon,start,end,lunch_start,lunch_end,lunch_minutes,max_visits
-R1,Anna,49.40,8.70,08:00,17:00,12:00,14:00,30,10
+REPS = """id,name,home_lat,home_lon,working_hours,lunch_window,lunch_minutes,max_visits_per_day
+R1,Anna,49.40,8.70,Mo-Fr 08:00-17:00,12:00-14:00,30,10
 """
 
 
@@ -55,11 +56,12 @@ def test_route_prints_stops_and_unplanned(
 def test_route_bad_rows_exit_2_with_file_and_row(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = ACCOUNTS + "A9,Nowhere,95.0,8.7,30,,,B\n"
+    bad = ACCOUNTS + "A9,Nowhere,95.0,8.7,weekly,30,,B\n"
     with pytest.raises(SystemExit) as exc:
         main(write(tmp_path, accounts=bad))
     assert exc.value.code == 2
-    assert capsys.readouterr().err.strip() == "accounts.csv:6: latitude 95.0 is outside -90..90"
+    # Row 6 (header = row 1), column lat; the wording is the importer's.
+    assert capsys.readouterr().err.strip().startswith("accounts.csv:6: lat: ")
 
 
 def test_route_unknown_rep_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
