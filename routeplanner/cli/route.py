@@ -188,6 +188,9 @@ def route_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=0.1, help="Seconds of search.")
     ] = 5.0,
+    only: Annotated[
+        str, typer.Option("--only", help="Comma-separated account ids to consider (default all).")
+    ] = "",
 ) -> None:
     """Plan one rep-day and print the ordered stops with ETAs."""
     try:
@@ -198,10 +201,31 @@ def route_command(
     chosen = next((r for r in rep_list if r.rep_id == rep), None)
     if chosen is None:
         raise InputError(Problem(reps.name, None, "rep_id", f"no rep {rep!r}"))
+    if only:
+        wanted = [x.strip() for x in only.split(",") if x.strip()]
+        known = {a.account_id for a in account_list}
+        missing = [w for w in wanted if w not in known]
+        if missing:
+            raise InputError(Problem("--only", None, None, f"unknown accounts {missing}"))
+        account_list = [a for a in account_list if a.account_id in set(wanted)]
     route, unassigned = plan_rep_day(
         chosen, when, account_list, _travel(osm), time_limit_s=time_limit
     )
     for line in describe_route(route):
         typer.echo(line)
+    for line in describe_unassigned(unassigned):
+        typer.echo(line)
+
+
+def describe_unassigned(unassigned: Sequence[Unassigned], *, list_up_to: int = 20) -> list[str]:
+    """One line per visit left out; beyond ``list_up_to`` a count per reason instead."""
+    if len(unassigned) <= list_up_to:
+        return [f"  not planned: {u.account_id}: {u.message}" for u in unassigned]
+    by_reason: dict[str, list[str]] = {}
     for u in unassigned:
-        typer.echo(f"  not planned: {u.account_id}: {u.message}")
+        by_reason.setdefault(u.reason.label, []).append(u.account_id)
+    lines = [f"  not planned: {len(unassigned)} accounts"]
+    for label, ids in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        more = f", ... (+{len(ids) - 8})" if len(ids) > 8 else ""
+        lines.append(f"    {len(ids):4} {label}: {', '.join(ids[:8])}{more}")
+    return lines

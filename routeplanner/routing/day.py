@@ -262,6 +262,8 @@ def to_day_route(
         )
         for s in timeline.stops
     )
+    # A lunch the checker put after the return home is not part of the route.
+    in_route = timeline.break_start_s is not None and timeline.break_start_s < timeline.end_s
     return DayRoute(
         rep_id=rep_id,
         day=day,
@@ -270,8 +272,10 @@ def to_day_route(
         stops=stops,
         travel_s=timeline.travel_s,
         distance_m=timeline.distance_m,
-        break_start_s=None if timeline.break_start_s is None else timeline.break_start_s - off,
-        break_duration_s=timeline.break_duration_s,
+        break_start_s=timeline.break_start_s - off
+        if in_route and timeline.break_start_s is not None
+        else None,
+        break_duration_s=timeline.break_duration_s if in_route else 0,
     )
 
 

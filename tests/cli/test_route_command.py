@@ -71,3 +71,33 @@ def test_route_unknown_rep_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
         main(args)
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip() == "reps.csv: rep_id: no rep 'R7'"
+
+
+def test_route_only_restricts_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main([*write(tmp_path), "--only", "A1,A3"])
+    out = capsys.readouterr().out.splitlines()
+    stops = [line.split()[1] for line in out if line[:4].strip().rstrip(".").isdigit()]
+    assert sorted(stops) == ["A1", "A3"]
+    assert not any("not planned" in line for line in out)
+
+
+def test_many_unplanned_are_summarised_by_reason() -> None:
+    from datetime import date
+
+    from routeplanner.cli.route import describe_unassigned
+    from routeplanner.model import Unassigned, UnassignedReason
+
+    many = [
+        Unassigned(
+            visit_id=f"A{i}",
+            account_id=f"A{i}",
+            reason=UnassignedReason.DAY_FULL_VISITS,
+            day=date(2026, 11, 23),
+        )
+        for i in range(25)
+    ]
+    assert describe_unassigned(many) == [
+        "  not planned: 25 accounts",
+        "      25 the day is full: maximum visits per day reached: "
+        "A0, A1, A2, A3, A4, A5, A6, A7, ... (+17)",
+    ]
