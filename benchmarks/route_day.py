@@ -23,6 +23,7 @@ import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from routeplanner.model import (
     Account,
@@ -37,12 +38,13 @@ from routeplanner.routing.day import build_day_problem
 from routeplanner.routing.params import SolveParams
 from routeplanner.routing.problem import RoutingProblem, VehicleSpec
 from routeplanner.routing.solve import solve
+from routeplanner.settings import Settings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import HOUR, MINUTE, format_hhmm
 
 DAY = date(2026, 11, 23)  # a Monday
-OSM = Path("/work/shared/osm/heidelberg.test.pbf")
+OSM = Path("sample_data/heidelberg.osm.pbf")
 HOURS = [
     WeeklyHours.uniform(TimeWindow(8 * HOUR, 18 * HOUR)),
     WeeklyHours.uniform(TimeWindow(9 * HOUR, 12 * HOUR + 30 * MINUTE)),
@@ -81,12 +83,22 @@ def make_day(n: int = 25, seed: int = 7) -> tuple[Rep, list[Account]]:
 def travel_provider(osm: Path | None) -> tuple[TravelTimeProvider, str]:
     if osm is not None and osm.exists():
         try:
-            from routeplanner.travel.road import RoadTravel  # type: ignore[import-not-found]
-
-            return RoadTravel.from_osm(osm), f"road network {osm.name}"
+            from routeplanner.roads.graph import (  # type: ignore[import-not-found,unused-ignore]
+                load_road_graph,
+            )
+            from routeplanner.travel.road import (  # type: ignore[import-not-found,unused-ignore]
+                RoadTravel,
+            )
         except ImportError:
             pass
-    return HaversineTravel(), "straight line x1.3 at 40 km/h (road provider not in this build)"
+        else:
+            settings = Settings()
+            graph = load_road_graph(osm, cache_dir=settings.cache_dir)
+            provider = RoadTravel(graph, max_snap_m=settings.max_snap_m)
+            return provider, f"road network {osm.name}"
+    return cast(TravelTimeProvider, HaversineTravel()), (
+        "straight line x1.3 at 40 km/h (road provider not in this build)"
+    )
 
 
 def held_karp(problem: RoutingProblem, vehicle: VehicleSpec) -> int | None:
