@@ -109,17 +109,20 @@ def solve_ortools(
     for i, visit in enumerate(visits):
         cumul = time_dim.CumulVar(manager.NodeToIndex(i))
         if visit.windows:
-            wins = sorted(visit.windows)
-            lo = max(0, wins[0][0])
-            hi = min(horizon, max(w[1] for w in wins))
-            if hi < lo:
-                lo = hi = 0
+            # Clip to the time axis [0, horizon]; a window wholly outside it can never be used.
+            wins = [
+                (max(0, a), min(horizon, b))
+                for a, b in sorted(visit.windows)
+                if min(horizon, b) >= max(0, a)
+            ]
+            if not wins:
                 routing.solver().Add(routing.ActiveVar(manager.NodeToIndex(i)) == 0)
-            cumul.SetRange(lo, hi)
-            reach = lo - 1
-            for w_lo, w_hi in wins:
-                if w_lo > reach + 1 and reach + 1 <= hi:
-                    cumul.RemoveInterval(reach + 1, min(w_lo - 1, hi))
+                continue
+            cumul.SetRange(wins[0][0], max(b for _, b in wins))
+            reach = wins[0][1]
+            for w_lo, w_hi in wins[1:]:
+                if w_lo > reach + 1:  # a gap between two windows: not a valid start
+                    cumul.RemoveInterval(reach + 1, w_lo - 1)
                 reach = max(reach, w_hi)
 
     breaks_needed = any(v.lunch is not None for v in vehicles)

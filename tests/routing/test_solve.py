@@ -150,7 +150,8 @@ def test_allowed_days(engines: tuple[str, ...]) -> None:
     assert not sol.dropped
 
 
-def test_reasons_for_visits_that_cannot_be_placed() -> None:
+@pytest.mark.parametrize("engines", ENGINES)
+def test_reasons_for_visits_that_cannot_be_placed(engines: tuple[str, ...]) -> None:
     p = problem(
         [
             visit("ok", 1),
@@ -163,7 +164,8 @@ def test_reasons_for_visits_that_cannot_be_placed() -> None:
     p.durations_s[:, 3] = UNREACHABLE_S
     p.durations_s[3, :] = UNREACHABLE_S
     p.durations_s[3, 3] = 0
-    sol = run(p)
+    sol = run(p, engines)
+    assert [r.visit_ids for r in sol.routes] == [("ok",)]
     assert reasons(sol) == {
         "night": UnassignedReason.OUTSIDE_OPENING_HOURS,
         "nowhere": UnassignedReason.UNREACHABLE,
