@@ -1,7 +1,7 @@
 """Contiguity of territories measured on the road network, not on a map.
 
 Definition (used for design, KPIs and the benchmark alike): connect every account with its k
-nearest other accounts by road travel time (k = 5; an edge if either picks the other). A
+nearest other accounts by road travel time (k = 8; an edge if either picks the other). A
 territory is contiguous when its accounts form one connected piece of that graph. Its *main
 piece* is the piece holding the most workload; every account of the territory outside the main
 piece is an enclave account, and the number of such accounts over all territories is the

@@ -35,7 +35,7 @@ VALUE_BY_CLASS: Mapping[str, float] = {"A": 3.0, "B": 2.0, "C": 1.0}
 TRAVEL_NEIGHBOURS = 2
 """Nearest neighbours whose mean road time is the travel estimate of one visit."""
 
-CONTIGUITY_NEIGHBOURS = 5
+CONTIGUITY_NEIGHBOURS = 8
 """k of the k-nearest-by-road graph in which territories should be connected (see contiguity)."""
 
 

@@ -21,8 +21,15 @@ def _write_inputs(tmp_path: Path, n: int = 40, k: int = 2) -> tuple[Path, Path]:
         w.writerow(["id", "name", "lat", "lon", "frequency", "visit_minutes", "value_class"])
         for a in accounts:
             w.writerow(
-                [a.account_id, a.name, a.location.lat, a.location.lon, str(a.visit_rule),
-                 a.visit_duration_s // 60, a.value_class]
+                [
+                    a.account_id,
+                    a.name,
+                    a.location.lat,
+                    a.location.lon,
+                    str(a.visit_rule),
+                    a.visit_duration_s // 60,
+                    a.value_class,
+                ]
             )
     rp = tmp_path / "reps.csv"
     with rp.open("w", newline="", encoding="utf-8") as fh:
@@ -37,8 +44,20 @@ def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFix
     acc, rp = _write_inputs(tmp_path)
     out_csv, out_geo = tmp_path / "t.csv", tmp_path / "t.geojson"
     main(
-        ["territories", "design", "--accounts", str(acc), "--reps", str(rp), "--straight-line",
-         "--quiet", "--out-csv", str(out_csv), "--out-geojson", str(out_geo)]
+        [
+            "territories",
+            "design",
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+            "--quiet",
+            "--out-csv",
+            str(out_csv),
+            "--out-geojson",
+            str(out_geo),
+        ]
     )
     shown = capsys.readouterr().out
     assert "T-R0" in shown
@@ -46,9 +65,24 @@ def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFix
     assert json.loads(out_geo.read_text(encoding="utf-8"))["type"] == "FeatureCollection"
     new_csv = tmp_path / "t2.csv"
     main(
-        ["territories", "realign", "--territories", str(out_csv), "--accounts", str(acc),
-         "--reps", str(rp), "--straight-line", "--quiet", "--max-moves", "4", "--choose", "1",
-         "--out-csv", str(new_csv)]
+        [
+            "territories",
+            "realign",
+            "--territories",
+            str(out_csv),
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+            "--quiet",
+            "--max-moves",
+            "4",
+            "--choose",
+            "1",
+            "--out-csv",
+            str(new_csv),
+        ]
     )
     shown = capsys.readouterr().out
     assert "Realignment options" in shown
@@ -56,8 +90,17 @@ def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFix
     assert "Before / after" in shown
     assert new_csv.read_text(encoding="utf-8") == out_csv.read_text(encoding="utf-8")
     main(
-        ["territories", "show", "--territories", str(new_csv), "--accounts", str(acc),
-         "--reps", str(rp), "--straight-line"]
+        [
+            "territories",
+            "show",
+            "--territories",
+            str(new_csv),
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+        ]
     )
     assert "T-R1" in capsys.readouterr().out
 
@@ -66,8 +109,18 @@ def test_bad_lock_exits_2_with_message(tmp_path: Path, capsys: pytest.CaptureFix
     acc, rp = _write_inputs(tmp_path, n=10)
     with pytest.raises(SystemExit) as info:
         main(
-            ["territories", "design", "--accounts", str(acc), "--reps", str(rp),
-             "--straight-line", "--quiet", "--lock", "A0001=R9"]
+            [
+                "territories",
+                "design",
+                "--accounts",
+                str(acc),
+                "--reps",
+                str(rp),
+                "--straight-line",
+                "--quiet",
+                "--lock",
+                "A0001=R9",
+            ]
         )
     assert info.value.code == 2
     assert "locked: rep_id: account A0001 is locked to unknown rep R9" in capsys.readouterr().err

@@ -42,9 +42,7 @@ def test_locked_accounts_and_territories_are_honoured(seed: int) -> None:
         account_ids=tuple(a.account_id for a in accounts[1:40:3] if a.account_id not in locked),
         locked=True,
     )
-    plan = design_territories(
-        accounts, reps, TRAVEL, locked=locked, locked_territories=[frozen]
-    )
+    plan = design_territories(accounts, reps, TRAVEL, locked=locked, locked_territories=[frozen])
     owner = plan.assignment()
     for aid, rid in locked.items():
         assert owner[aid] == rid

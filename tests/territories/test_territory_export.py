@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def designed() -> tuple[list, object]:
 
 
 def _ring_area(ring: list[list[float]]) -> float:
-    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:]))
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in itertools.pairwise(ring))
 
 
 def test_hull_geojson_parses_back(tmp_path: Path, designed: tuple) -> None:
@@ -104,7 +105,7 @@ def test_bad_territory_csv_lists_every_row(tmp_path: Path) -> None:
     ]
     missing = tmp_path / "missing.csv"
     missing.write_text("territory,account_id\n", encoding="utf-8")
-    with pytest.raises(InputError, match="missing.csv:1: territory_id: column is missing"):
+    with pytest.raises(InputError, match=r"missing\.csv:1: territory_id: column is missing"):
         read_territories_csv(missing)
 
 

@@ -111,7 +111,9 @@ class _WestOnlyTravel:
 
     def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
         snaps = tuple(
-            Snap(pid, p, p if p.lon < 8.65 else None, max(0.0, (p.lon - 8.65) * 72_000), p.lon < 8.65)
+            Snap(
+                pid, p, p if p.lon < 8.65 else None, max(0.0, (p.lon - 8.65) * 72_000), p.lon < 8.65
+            )
             for pid, p in points
         )
         return SnapReport(snaps, 1000.0)
