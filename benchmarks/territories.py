@@ -3,9 +3,10 @@
     python -m benchmarks.territories --osm PATH --accounts N --reps K --seed S --csv OUT
 
 Accounts are generated at random points near the roads of the extract (seeded) and snapped to
-the network; reps live at k-means++-spread accounts (reps are hired across the region, not at
-the optimum). Frequencies: weekly 10 %, every 2 weeks 30 %, every 4 weeks 45 %, every 8 weeks
-15 %; visits of 20/30/45/60 min. Reps work Mon-Fri 08:00-17:00 with a 30-minute lunch.
+the network; reps live at the accounts nearest to the centres of a k-means run with another
+seed (a company hires reps where its customers are). Frequencies: weekly 10 %, every 2 weeks
+30 %, every 4 weeks 45 %, every 8 weeks 15 %; visits of 20/30/45/60 min. Reps work Mon-Fri
+08:00-17:00 with a 30-minute lunch.
 
 Both methods are scored by the same code (``assignment_kpis`` on road times). The k-means
 baseline clusters (lat, lon x cos lat) with ``scipy.cluster.vq.kmeans2`` (k-means++, seeded)
@@ -84,14 +85,14 @@ def make_accounts(travel: RoadTravel, n: int, seed: int, prefix: str) -> list[Ac
 
 
 def make_reps(accounts: list[Account], k: int, seed: int) -> list[Rep]:
-    rng = np.random.default_rng(seed + 7)
+    """Reps live where the customers are: at the accounts nearest to k-means centres.
+
+    The centres come from a k-means run with another seed than the baseline's, so the
+    baseline is not handed its own centres as homes.
+    """
     pts = _xy(accounts)
-    chosen = [int(rng.integers(len(pts)))]
-    d2 = ((pts - pts[chosen[0]]) ** 2).sum(axis=1)
-    while len(chosen) < k:
-        nxt = int(rng.choice(len(pts), p=d2 / d2.sum()))
-        chosen.append(nxt)
-        d2 = np.minimum(d2, ((pts - pts[nxt]) ** 2).sum(axis=1))
+    centres, _ = kmeans2(pts, k, minit="++", seed=seed + 7)
+    chosen = [int(np.argmin(((pts - c) ** 2).sum(axis=1))) for c in centres]
     hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR))
     lunch = LunchBreak(window=TimeWindow(12 * HOUR, 14 * HOUR), duration_s=30 * MINUTE)
     return [

@@ -8,9 +8,9 @@ with scipy, which we already depend on, so the territory code needs no second OR
 (only ``routing/ortools_vrptw.py`` may import ortools). A min-cost flow cannot express it exactly:
 accounts carry different workloads, and flow would split them.
 
-Balance bands are soft: a slack per rep and side, priced far above any travel cost, keeps the
-model feasible when locks or a move limit make the band unreachable; the slack then says by how
-much the band is missed instead of the solver failing.
+Balance bands are met when possible; when locks or a move limit make them unreachable, the
+smallest total miss is found first and the cheapest split with that miss second (lexicographic,
+not a big-M penalty, which swamps the solver's tolerances). The miss is returned per rep.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def solve_assignment(
     Raises
     ------
     InternalError
-        When HiGHS returns no solution at all (the model is always feasible thanks to slack,
-        so this means a time limit hit before the first incumbent).
+        When HiGHS returns no solution at all (the relaxed model is always feasible, so this
+        means a time limit hit before the first incumbent).
     """
     fixed = dict(fixed or {})
     n, m = cost.shape
@@ -90,51 +90,87 @@ def solve_assignment(
     if len(fixed) == n:
         slack = _band_misses(assign, balance, lower, upper)
         return AssignResult(assign, True, 0.0, slack, "all accounts fixed")
-    model = _build(cost, balance, lower, upper, fixed, current, max_moves, move_penalty, None)
-    lp = _run(model, integral=False, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    opts = {"time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
+    # Scale to O(1): workload shares of 1e-4 next to costs of 1e3 leave HiGHS's absolute
+    # tolerances far too coarse (reduced costs came back wrong by a third of the cost range).
+    b_scale = float(np.mean(np.abs(balance))) or 1.0
+    c_scale = float(np.mean(np.abs(cost))) or 1.0
+    balance, lower, upper = balance / b_scale, lower / b_scale, upper / b_scale
+    cost = cost / c_scale
+    move_penalty = move_penalty / c_scale
+
+    def build(pins: Mapping[int, int], cap: float | None) -> _Model:
+        return _build(cost, balance, lower, upper, pins, current, max_moves, move_penalty, cap)
+
+    # Lexicographic: meet the band if possible (hard rows); else first find the smallest miss,
+    # then the cheapest split with that miss. A single objective with a big penalty on the miss
+    # is exact on paper but not in floating point: its cost scale swamps HiGHS's tolerances
+    # and the travel part comes back visibly suboptimal (interleaved territories).
+    cap: float | None = None
+    model = build(fixed, cap)
+    lp = _run(model, integral=False, **opts)
     if lp is None:
-        msg = "assignment LP returned no solution"
-        raise InternalError(msg)
+        miss = _run(build(fixed, -1.0), integral=False, **opts)
+        if miss is None:
+            msg = "assignment LP found no solution even with the balance band relaxed"
+            raise InternalError(msg)
+        cap = float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9
+        model = build(fixed, cap)
+        lp = _run(model, integral=False, **opts)
+        if lp is None:
+            msg = "assignment LP returned no solution"
+            raise InternalError(msg)
     lp_assign, lp_x, lp_value = lp
     lp_slack = float(lp_x[model.nx :].sum())
     x = lp_x[: model.nx].reshape(len(model.free), m)
     split_rows = np.nonzero(x.max(axis=1) < 1.0 - 1e-6)[0]
     limit = max_moves if max_moves is not None else n
 
-    def accept(candidate: IntArray, how: str) -> AssignResult | None:
+    def result(candidate: IntArray, how: str, *, strict: bool) -> AssignResult | None:
         slack = _band_misses(candidate, balance, lower, upper)
-        if float(slack.sum()) > lp_slack + 1e-9 or _moves(candidate, current, model.free) > limit:
+        too_far = float(slack.sum()) > lp_slack + 1e-9 * max(1.0, float(balance.sum()))
+        if strict and (too_far or _moves(candidate, current) > limit):
             return None
-        value = model.objective(candidate, slack)
+        value = model.objective(candidate)
         gap = max((value - lp_value) / abs(lp_value), 0.0) if lp_value else 0.0
-        return AssignResult(candidate, gap <= mip_rel_gap, gap, slack, how)
+        return AssignResult(
+            candidate, gap <= mip_rel_gap and not too_far, gap, slack * b_scale, how
+        )
 
-    found = accept(lp_assign, f"LP optimum rounded ({len(split_rows)} split accounts)")
+    found = result(lp_assign, f"LP optimum rounded ({len(split_rows)} split)", strict=True)
     if found is not None:
         return found
+    # Re-decide only the split accounts exactly, every other account where the LP put it.
     pinned = dict(fixed)
     keep = np.ones(len(model.free), dtype=bool)
     keep[split_rows] = False
     for k in np.nonzero(keep)[0]:
         pinned[int(model.free[k])] = int(lp_assign[model.free[k]])
-    small_model = _build(
-        cost, balance, lower, upper, pinned, current, max_moves, move_penalty, model.big
-    )
+    small_model = build(pinned, cap)
     if len(small_model.free):
         small = _run(small_model, integral=True, time_limit_s=time_limit_s, mip_rel_gap=1e-6)
         if small is not None:
-            found = accept(small[0], f"LP optimum, {len(split_rows)} split accounts solved exactly")
+            how = f"LP optimum, {len(split_rows)} split accounts solved exactly"
+            found = result(small[0], how, strict=True)
             if found is not None:
                 return found
-    full = _run(model, integral=True, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    if full is None:
+    full = _run(model, integral=True, **opts)
+    if full is not None:
+        found = result(full[0], "full MIP", strict=False)
+        assert found is not None
+        return found
+    # The band is met by the LP but by no integer split (few, lumpy accounts): smallest miss.
+    miss = _run(build(fixed, -1.0), integral=True, **opts)
+    if miss is None:
         msg = "assignment MIP returned no solution"
         raise InternalError(msg)
-    f_assign = full[0]
-    slack = _band_misses(f_assign, balance, lower, upper)
-    value = model.objective(f_assign, slack)
-    gap = max((value - lp_value) / abs(lp_value), 0.0) if lp_value else 0.0
-    return AssignResult(f_assign, gap <= mip_rel_gap, gap, slack, "full MIP")
+    cap = float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9
+    model = build(fixed, cap)
+    full = _run(model, integral=True, **opts)
+    chosen = full[0] if full is not None else miss[0]
+    found = result(chosen, "full MIP, band relaxed", strict=False)
+    assert found is not None
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,17 +183,12 @@ class _Model:
     m: int
     free: IntArray
     base: IntArray
-    big: float
     fixed_cost: float
 
-    def objective(self, assign: IntArray, slack: FloatArray) -> float:
-        """Objective of a full assignment in the same terms as the solver's value."""
+    def objective(self, assign: IntArray) -> float:
+        """Travel (+ move) cost of a full assignment, comparable with the LP value."""
         sub = assign[self.free]
-        return (
-            float(self.c_x[np.arange(len(sub)), sub].sum())
-            + self.fixed_cost
-            + self.big * float(slack.sum())
-        )
+        return float(self.c_x[np.arange(len(sub)), sub].sum()) + self.fixed_cost
 
 
 def _build(
@@ -169,8 +200,10 @@ def _build(
     current: IntArray | None,
     max_moves: int | None,
     move_penalty: float,
-    big: float | None,
+    cap: float | None,
 ) -> _Model:
+    """The assignment model; ``cap``: None = hard band, < 0 = minimise the miss only,
+    >= 0 = minimise cost with the total miss at most ``cap``."""
     n, m = cost.shape
     fixed_load = np.zeros(m)
     base = np.full(n, -1, dtype=np.int64)
@@ -187,15 +220,12 @@ def _build(
     full_cost = cost.astype(np.float64) + penalty
     c_x = full_cost[free]
     fixed_cost = float(sum(full_cost[i, j] for i, j in fixed.items()))
-    if big is None:
-        # Slack must cost more than any travel saving: moving the cheapest account out of a
-        # band costs at most max(cost) and reduces the miss by its balance.
-        positive = balance[balance > 0]
-        min_bal = float(positive.min()) if len(positive) else 1.0
-        big = 10.0 * (float(np.abs(full_cost).max()) + 1.0) / min_bal
     nx = nf * m
     nvar = nx + 2 * m
-    c = np.concatenate([c_x.ravel(), np.full(2 * m, big)])
+    if cap is not None and cap < 0:
+        c = np.concatenate([np.zeros(nx), np.ones(2 * m)])
+    else:
+        c = np.concatenate([c_x.ravel(), np.zeros(2 * m)])
     rows: list[csr_matrix] = []
     lbs: list[FloatArray] = []
     ubs: list[FloatArray] = []
@@ -208,23 +238,35 @@ def _build(
     cols = np.arange(nx)
     vals = balance[free][cols // m]
     reps = np.arange(m)
-    low_rows = np.concatenate([cols % m, reps])
-    low_cols = np.concatenate([cols, nx + reps])
+    bal_rows = np.concatenate([cols % m, reps])
     rows.append(
         coo_matrix(
-            (np.concatenate([vals, np.ones(m)]), (low_rows, low_cols)), shape=(m, nvar)
+            (np.concatenate([vals, np.ones(m)]), (bal_rows, np.concatenate([cols, nx + reps]))),
+            shape=(m, nvar),
         ).tocsr()
     )
     lbs.append(lower - fixed_load)
     ubs.append(np.full(m, np.inf))
-    up_cols = np.concatenate([cols, nx + m + reps])
     rows.append(
         coo_matrix(
-            (np.concatenate([vals, -np.ones(m)]), (low_rows, up_cols)), shape=(m, nvar)
+            (
+                np.concatenate([vals, -np.ones(m)]),
+                (bal_rows, np.concatenate([cols, nx + m + reps])),
+            ),
+            shape=(m, nvar),
         ).tocsr()
     )
     lbs.append(np.full(m, -np.inf))
     ubs.append(upper - fixed_load)
+    if cap is not None and cap >= 0:
+        rows.append(
+            coo_matrix(
+                (np.ones(2 * m), (np.zeros(2 * m, dtype=np.int64), nx + np.arange(2 * m))),
+                shape=(1, nvar),
+            ).tocsr()
+        )
+        lbs.append(np.array([-np.inf]))
+        ubs.append(np.array([cap]))
     if current is not None and max_moves is not None:
         cur = current[free]
         keep_cols = np.array([k * m + int(cur[k]) for k in range(nf) if cur[k] >= 0], dtype=int)
@@ -239,15 +281,16 @@ def _build(
         )
         lbs.append(np.array([float(n_existing - max(max_moves - fixed_moves, 0))]))
         ubs.append(np.array([np.inf]))
-    bounds = Bounds(np.zeros(nvar), np.concatenate([np.ones(nx), np.full(2 * m, np.inf)]))
+    slack_ub = np.zeros(2 * m) if cap is None else np.full(2 * m, np.inf)
+    bounds = Bounds(np.zeros(nvar), np.concatenate([np.ones(nx), slack_ub]))
     constraint = LinearConstraint(vstack(rows).tocsr(), np.concatenate(lbs), np.concatenate(ubs))
-    return _Model(c, c_x, constraint, bounds, nx, m, free, base, big, fixed_cost)
+    return _Model(c, c_x, constraint, bounds, nx, m, free, base, fixed_cost)
 
 
 def _run(
     model: _Model, *, integral: bool, time_limit_s: float, mip_rel_gap: float
 ) -> tuple[IntArray, FloatArray, float] | None:
-    """Solve the LP or MIP; returns the argmax-rounded assignment, the raw x and the value."""
+    """Solve the LP or MIP; the argmax-rounded assignment, raw x and cost, or None if infeasible."""
     nvar = len(model.c)
     integrality = (
         np.concatenate([np.ones(model.nx), np.zeros(2 * model.m)]) if integral else np.zeros(nvar)
@@ -265,12 +308,11 @@ def _run(
     assign = model.base.copy()
     if len(model.free):
         assign[model.free] = np.argmax(x[: model.nx].reshape(len(model.free), model.m), axis=1)
-    return assign, x, float(res.fun) + model.fixed_cost
+    return assign, x, model.objective(assign) if integral else float(res.fun) + model.fixed_cost
 
 
-def _moves(assign: IntArray, current: IntArray | None, free: IntArray) -> int:
+def _moves(assign: IntArray, current: IntArray | None) -> int:
     """Accounts with a current rep that end up with another one (over all accounts)."""
-    del free
     if current is None:
         return 0
     return int(np.sum((current >= 0) & (current != assign)))

@@ -35,6 +35,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
@@ -43,8 +44,10 @@ from routeplanner.model.territory import Territory
 from routeplanner.territories.assign import AssignResult, solve_assignment
 from routeplanner.territories.contiguity import (
     fragments,
+    graph_distances,
     neighbour_disagreement,
     neighbour_graph,
+    repair_contiguity,
 )
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.workload import TerritoryContext, build_context, resolve_locks
@@ -52,6 +55,8 @@ from routeplanner.travel.provider import TravelTimeProvider
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+TIE_BREAK = 0.05
+"""Share of plain road time added to graph distances to break ties (see ``optimise``)."""
 Progress = Callable[[str, float], None]
 """Progress callback: a short stage description and the fraction done (0..1)."""
 
@@ -64,12 +69,20 @@ class DesignWeights:
     ``value=1, workload=1`` balances both equally). ``centre`` is the share of road time from
     the territory centre (vs the rep's home) in the cost; ``contiguity`` prices an account whose
     road neighbours all belong to another rep, as a multiple of the median home-account time.
+    ``compactness_slack``: the design returns the split with the fewest enclaves among those
+    whose cost is within this share of the most compact balanced split it found.
+    ``load_weighted`` multiplies travel cost by each account's workload share.
+    ``graph_metric`` measures distance through the k-nearest-by-road graph of accounts (keeps
+    territories connected) instead of plain road time (slightly more compact, more enclaves).
     """
 
     workload: float = 1.0
     value: float = 0.0
-    centre: float = 0.3
-    contiguity: float = 0.5
+    centre: float = 0.2
+    contiguity: float = 0.0
+    graph_metric: bool = True
+    load_weighted: bool = False
+    compactness_slack: float = 0.15
 
     def __post_init__(self) -> None:
         if self.workload < 0 or self.value < 0 or self.workload + self.value <= 0:
@@ -114,8 +127,8 @@ def design_territories(
     weights: DesignWeights | None = None,
     tolerance: float = 0.05,
     max_iterations: int = 8,
-    repair_rounds: int = 4,
-    time_limit_s: float = 20.0,
+    repair_rounds: int = 8,
+    time_limit_s: float = 10.0,
     progress: Progress | None = None,
 ) -> TerritoryPlan:
     """Divide ``accounts`` into one territory per rep (see the module docstring for the method).
@@ -226,8 +239,8 @@ def optimise(
     weights: DesignWeights,
     tolerance: float,
     max_iterations: int = 8,
-    repair_rounds: int = 4,
-    time_limit_s: float = 20.0,
+    repair_rounds: int = 8,
+    time_limit_s: float = 10.0,
     current: IntArray | None = None,
     max_moves: int | None = None,
     move_penalty_s: float = 0.0,
@@ -265,15 +278,22 @@ def optimise(
     band = 0.9 * tolerance
     lower, upper = target * (1.0 - band), target * (1.0 + band)
     # Travel cost is weighted by the account's share of the balanced load: a weekly account
-    # costs its drive every week. With cost = load x time, the LP optimum gives account i to
-    # argmin_j (time_ij + price_j), a weighted Voronoi split on roads, so a territory contains
-    # the shortest path from its home to each of its accounts: no interleaving of heavy and
-    # light accounts, hence few enclaves.
-    weight = (balance / balance.mean())[:, None]
-    home = ctx.home_s[np.ix_(active_reps, active_acc)].T  # (na, ma)
+    # costs its drive every week. With cost = load x distance, the LP optimum gives account i to
+    # argmin_j (distance_ij + price_j), independent of the load, so heavy and light accounts do
+    # not interleave. Measuring the distance through the neighbour graph (see
+    # contiguity.graph_distances) makes each territory contain the graph path from its home to
+    # each of its accounts: connected by construction, up to the few split accounts.
+    weight = (balance / balance.mean())[:, None] if weights.load_weighted else np.ones((na, 1))
+    home = ctx.home_s[np.ix_(active_reps, active_acc)].T  # (na, ma) plain road time
     dist = ctx.account_s[np.ix_(active_acc, active_acc)]
     sub_neighbours = _restrict_neighbours(ctx.neighbours, active_acc)
-    graph = neighbour_graph(sub_neighbours)
+    graph = neighbour_graph(sub_neighbours, dist)
+    # Graph distances tie for every account behind a common junction (all paths from two
+    # homes merge there); a small share of plain road time breaks those ties geographically
+    # instead of leaving them to the simplex, which interleaves tied accounts.
+    base_cost = (
+        graph_distances(graph, home.T).T + TIE_BREAK * home if weights.graph_metric else home
+    )
     scale = float(np.median(home)) if home.size else 1.0
     cur = None
     if current is not None:
@@ -302,14 +322,23 @@ def optimise(
     def quality(res: AssignResult) -> tuple[float, int, float]:
         miss = float(res.slack.sum() / balance.sum())
         viol = sum(len(f.members) for f in fragments(graph, res.assign, balance))
-        travel = float(home[np.arange(na), res.assign].sum())
+        travel = float(base_cost[np.arange(na), res.assign].sum())
         return (round(miss, 4), viol, travel)
 
     notes: list[str] = []
     optimal = True
-    cost = home.copy()
-    best: AssignResult | None = None
-    best_q: tuple[float, int, float] | None = None
+    cost = base_cost.copy()
+    candidates: list[tuple[AssignResult, tuple[float, int, float]]] = []
+
+    def choose() -> tuple[AssignResult, tuple[float, int, float], float]:
+        """Fewest enclaves among the in-band splits within the compactness slack of the best."""
+        least_miss = min(q[0] for _, q in candidates)
+        fair = [(r, q) for r, q in candidates if q[0] <= least_miss]
+        shortest = min(q[2] for _, q in fair)
+        limit = shortest * (1.0 + weights.compactness_slack)
+        pick = min(((r, q) for r, q in fair if q[2] <= limit), key=lambda rq: (rq[1][1], rq[1][2]))
+        return pick[0], pick[1], limit
+
     prev: IntArray | None = None
     iterations = 0
     total_steps = max_iterations + repair_rounds
@@ -320,24 +349,27 @@ def optimise(
             break
         iterations += 1
         optimal = optimal and res.optimal
-        q = quality(res)
-        if best_q is None or q < best_q:
-            best, best_q = res, q
+        candidates.append((res, quality(res)))
         if prev is not None and np.array_equal(prev, res.assign):
             break
         prev = res.assign
         centres = _medoids(dist, res.assign, ma)
-        centre_cost = dist[:, centres]
-        cost = (1.0 - weights.centre) * home + weights.centre * centre_cost
+        if weights.graph_metric:
+            centre_cost = np.asarray(
+                dijkstra(graph, directed=False, indices=centres), dtype=np.float64
+            ).T
+        else:
+            centre_cost = dist[:, centres]
+        cost = (1.0 - weights.centre) * base_cost + weights.centre * centre_cost
         if weights.contiguity > 0:
             cost = cost + weights.contiguity * scale * neighbour_disagreement(graph, res.assign, ma)
-    if best is None:
+    if not candidates:
         msg = "no assignment satisfies the move limit with the given locks"
         notes.append(msg)
         return OptimiseResult(assign_full, iterations, False, tuple(notes))
 
     # Repair rounds: hand each fragment to the territory most of its road neighbours are in.
-    state = best
+    state, _, _ = choose()
     fix = dict(base_fixed)
     for r in range(repair_rounds):
         frags = fragments(graph, state.assign, balance)
@@ -362,11 +394,30 @@ def optimise(
             break
         iterations += 1
         optimal = optimal and res.optimal
-        q = quality(res)
-        if best_q is None or q < best_q:
-            best, best_q = res, q
+        candidates.append((res, quality(res)))
         state = res
-    if best_q is not None and best_q[0] > 0:
+    best, best_q, travel_limit = choose()
+    # Local search: small fragments to their neighbours, then border moves back into the band.
+    outer = 0.98 * tolerance
+    repaired = repair_contiguity(
+        graph,
+        best.assign,
+        balance,
+        target * (1.0 - outer),
+        target * (1.0 + outer),
+        base_cost,
+        fixed=frozenset(base_fixed),
+        current=cur,
+        max_moves=max_moves,
+        max_fragment=5,
+    )
+    load = np.bincount(repaired, weights=balance, minlength=ma)
+    dev = float(np.max(np.abs(load / target - 1.0))) if np.all(target > 0) else 0.0
+    viol = sum(len(f.members) for f in fragments(graph, repaired, balance))
+    travel = float(base_cost[np.arange(na), repaired].sum())
+    if dev <= tolerance and viol < best_q[1] and travel <= travel_limit:
+        best = AssignResult(repaired, best.optimal, best.mip_gap, np.zeros(ma), "repaired")
+    if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
     return OptimiseResult(assign_full, iterations, optimal, tuple(notes))

@@ -92,7 +92,7 @@ def assignment_kpis(
     home_sum = np.bincount(a, weights=home_t, minlength=m)
     free = [j for j in range(m) if j not in locked_reps and ctx.capacity_s[j] > 0]
     mean_util = float(workload[free].sum() / ctx.capacity_s[free].sum()) if free else float("nan")
-    graph = neighbour_graph(ctx.neighbours)
+    graph = neighbour_graph(ctx.neighbours, ctx.account_s)
     enclaves = enclave_accounts(graph, np.where(has, assign, m), ctx.workload_s)
     enclaves = enclaves[assign[enclaves] >= 0] if len(enclaves) else enclaves
     enclave_count = np.bincount(assign[enclaves], minlength=m) if len(enclaves) else np.zeros(m)
