@@ -1,29 +1,33 @@
-"""Territory design from scratch: balanced workload, compact on road time, without enclaves.
+"""Territory design from scratch: balanced workload, compact on road time, few enclaves.
 
-Method (what the README states it guarantees):
+Method (what the README states it guarantees; see docs/territories.md):
 
-1. **Exact balanced assignment.** Every account goes to exactly one rep by a mixed-integer
-   programme (HiGHS through ``scipy.optimize.milp``): minimise the road-time cost of the
-   assignment subject to every rep's workload lying in ``target x (1 +/- tolerance)``, where the
-   target is the rep's share of total workload by capacity. Locked accounts are fixed before
-   solving; locked territories are left out of the problem entirely. Solved to a relative gap of
-   0.1 %: within its cost function the split is optimal to 0.1 %, and *if any split meets the
-   band, the returned one does* (the band is soft with a penalty far above every travel cost,
-   so a miss only happens when locks make the band impossible, and then it is the smallest
-   possible miss).
-2. **Centre updates.** The cost of giving account i to rep j mixes road time from the rep's
-   home and from the territory's centre (its medoid by road time); centres move after each
-   solve, like k-medians, until the split stops changing or ``max_iterations`` is reached.
-   The home term keeps territories where the reps live; the centre term rounds them.
-3. **Contiguity repair.** Enclaves (see :mod:`routeplanner.territories.contiguity`) are
-   penalised by adding to the cost the share of an account's road neighbours owned by another
-   rep, and remaining fragments are handed to the neighbouring territory and the MIP re-solved
-   around them, which restores balance elsewhere. The best split seen (in the band first, then
-   fewest enclaves, then lowest travel) is returned; enclaves are minimised, not guaranteed
-   zero, because a fragment may be unfixable without breaking balance or a lock.
+1. **Cost.** Giving account i to rep j costs the road time from j's home to i measured
+   *through the account neighbour graph* (see :mod:`routeplanner.territories.contiguity`),
+   plus 5 % of the plain road time to break the many exact ties such graph distances have.
+   Going through neighbours rather than straight along a fast road keeps a territory from
+   reaching past another rep's accounts.
+2. **Balanced assignment, solved exactly.** Every account goes to exactly one rep, every rep's
+   workload must lie in ``target x (1 +/- 0.9 tolerance)`` (target = the rep's share of the
+   total by capacity). HiGHS (``scipy.optimize.milp``) solves the LP; its few split accounts
+   are re-decided by an exact small MIP (full MIP as fallback), with the LP value as a
+   certificate of the gap. Locked accounts are fixed; locked territories are left out.
+   If the band is impossible (locks, move limit) the smallest total miss is found first,
+   then the cheapest split with that miss.
+3. **Centre updates.** The cost mixes the home term with graph distance from the territory's
+   centre (its road medoid), re-solved as centres move (k-medians style) until stable.
+4. **Enclave repair.** Fragments are handed to the neighbouring territory and the programme
+   re-solved around them (a few rounds); of all splits seen, the one with the fewest enclave
+   accounts among those within ``compactness_slack`` (15 %) of the cheapest is kept; a final
+   local search moves small fragments and rebalances along borders, kept only if it stays in
+   the band and within the slack.
 
-Not guaranteed: global optimality of travel time across iterations (centre updates are a local
-search, as in k-means), and exact road travel inside routes (workload uses an estimate).
+Guaranteed: every account in exactly one territory; locks honoured; every unlocked territory
+within ``tolerance`` whenever the band is reachable with the locks (else the smallest miss,
+reported in ``notes``); each solve within the reported gap of optimal for its cost.
+Not guaranteed: zero enclaves (they are minimised and counted), global optimality over the
+centre updates and repair rounds (local search), and exact in-route travel (workload uses an
+estimate).
 """
 
 from __future__ import annotations
