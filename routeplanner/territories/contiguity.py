@@ -198,16 +198,19 @@ def repair_contiguity(
         return moves_used(a) - before + after <= max_moves
 
     indptr, indices = graph.indptr, graph.indices
-    for _ in range(3):
-        frags = sorted(fragments(graph, a, balance), key=lambda f: len(f.members))
-        if not frags:
-            break
+    # One fragment at a time, smallest first, re-measured after every move: a move can join
+    # up another fragment too (two interleaved accounts need one move, not a swap).
+    tried: set[tuple[int, ...]] = set()
+    for _ in range(n):
+        frags = sorted(fragments(graph, a, balance), key=lambda f: (len(f.members), f.members))
+        chosen: tuple[list[int], int] | None = None
         for frag in frags:
             members = list(frag.members)
+            if frag.members in tried:
+                continue
             if max_fragment is not None and len(members) > max_fragment:
                 continue
-            if any(a[k] != frag.rep for k in members):
-                continue  # changed by an earlier move this round
+            tried.add(frag.members)
             counts: dict[int, int] = {}
             inside = set(members)
             for k in members:
@@ -218,8 +221,12 @@ def repair_contiguity(
                 continue
             to = max(sorted(counts), key=lambda r: counts[r])
             if all(can_move(k, to) for k in members):
-                for k in members:
-                    a[k] = to
+                chosen = (members, to)
+                break
+        if chosen is None:
+            break
+        for k in chosen[0]:
+            a[k] = chosen[1]
 
     target = (lower + upper) / 2.0
     coo = graph.tocoo()
