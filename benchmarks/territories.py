@@ -38,7 +38,7 @@ from routeplanner.model import (
 from routeplanner.roads.graph import load_road_graph
 from routeplanner.roads.snap import random_road_points
 from routeplanner.settings import Settings
-from routeplanner.territories.design import design_territories
+from routeplanner.territories.design import DesignWeights, design_territories
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.realign import realign_territories
 from routeplanner.territories.workload import TerritoryContext, build_context
@@ -203,6 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio k-means / routeplanner max deviation: "
         f"{base.max_workload_dev_pct / max(ours.max_workload_dev_pct, 1e-9):.1f}x; "
         f"travel to home {base.mean_travel_to_home_s / ours.mean_travel_to_home_s:.3f}x"
+    )
+
+    # The other end of the compactness/contiguity trade-off (not in the CSV: one row per method).
+    t = time.perf_counter()
+    strict = design_territories(
+        accounts, reps, travel, weights=DesignWeights(compactness_slack=1.0)
+    ).kpis
+    print(
+        f"routeplanner, contiguity first (compactness_slack=1.0, {time.perf_counter() - t:.1f} s): "
+        f"compactness {strict.compactness_ratio:.3f}, max dev {strict.max_workload_dev_pct:.1f} %, "
+        f"enclaves {strict.contiguity_violations}"
     )
 
     # Realignment after adding 10 % new accounts.
