@@ -82,7 +82,7 @@ class DesignWeights:
 
     workload: float = 1.0
     value: float = 0.0
-    centre: float = 0.2
+    centre: float = 0.5
     contiguity: float = 0.0
     graph_metric: bool = True
     load_weighted: bool = False
