@@ -22,3 +22,9 @@ done
     --csv benchmarks/out/route_horizon_2.csv
 "$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --days-per-visit 5 \
     --csv benchmarks/out/route_horizon_5.csv
+
+# Territories: balanced design vs plain k-means on generated accounts; realignment moves.
+"$PY" -m benchmarks.territories --osm "$OSM" --accounts 300 --reps 4 --seed 1 \
+    --csv benchmarks/out/territories_300.csv
+"$PY" -m benchmarks.territories --osm "$OSM" --accounts 2000 --reps 10 --seed 1 \
+    --csv benchmarks/out/territories_2000.csv
