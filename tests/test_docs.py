@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from typer.testing import CliRunner
 
 from routeplanner.cli import _register, app
