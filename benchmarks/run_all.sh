@@ -1,6 +1,36 @@
 #!/usr/bin/env bash
+# Every benchmark, writing CSVs to benchmarks/out/. Usage: bash benchmarks/run_all.sh [python]
 set -euo pipefail
 PY=${1:-python3}
+cd "$(dirname "$0")/.."
 mkdir -p benchmarks/out
-$PY -m benchmarks.pvrp --instances benchmarks/data/pvrp/instances --bks benchmarks/data/pvrp/bks.csv --time-limit 60 --csv benchmarks/out/pvrp.csv
-$PY -m benchmarks.schedule_sample --time-limit 30 --csv benchmarks/out/schedule_sample.csv
+OSM=sample_data/heidelberg.osm.pbf
+
+# Roads: cold vs cached load; travel-time matrices ours vs a networkx Dijkstra loop.
+"$PY" -m benchmarks.roads_load --osm "$OSM" --csv benchmarks/out/roads_load.csv
+for n in 100 500 2000; do
+  "$PY" -m benchmarks.matrix --osm "$OSM" --points "$n" --csv "benchmarks/out/matrix_$n.csv"
+done
+
+# Routing: Solomon VRPTW, ours vs stock OR-Tools, 10 s each (29 x 2 x 10 s, about 10 min).
+"$PY" -m benchmarks.vrptw --instances benchmarks/data/vrptw --bks benchmarks/data/vrptw/bks.csv \
+    --time-limit 10 --csv benchmarks/out/vrptw.csv
+# Routing: a 25-stop rep-day, and Held-Karp optimality on 10 of its stops.
+"$PY" -m benchmarks.route_day --time-limit 10 --csv benchmarks/out/route_day.csv
+# Routing: 300 visits over 20 rep-days at once (the scheduler's use), 2 and 5 allowed days each.
+"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --days-per-visit 2 \
+    --csv benchmarks/out/route_horizon_2.csv
+"$PY" -m benchmarks.route_horizon --visits 300 --time-limit 30 --days-per-visit 5 \
+    --csv benchmarks/out/route_horizon_5.csv
+
+# Territories: balanced design vs plain k-means on generated accounts; realignment moves.
+"$PY" -m benchmarks.territories --osm "$OSM" --accounts 300 --reps 4 --seed 1 \
+    --csv benchmarks/out/territories_300.csv
+"$PY" -m benchmarks.territories --osm "$OSM" --accounts 2000 --reps 10 --seed 1 \
+    --csv benchmarks/out/territories_2000.csv
+
+# Scheduling: PVRP (Christofides-Beasley / Cordeau sets) ours vs naive, 60 s each (about 20 min);
+# the sample region over 4 weeks vs naive, and repair after 10 % of week 1 is missed.
+"$PY" -m benchmarks.pvrp --instances benchmarks/data/pvrp/instances --bks benchmarks/data/pvrp/bks.csv \
+    --time-limit 60 --csv benchmarks/out/pvrp.csv
+"$PY" -m benchmarks.schedule_sample --time-limit 30 --csv benchmarks/out/schedule_sample.csv

@@ -19,7 +19,7 @@ TEMPLATES_DIR = REPO_ROOT / "templates"
 class Settings(BaseSettings):
     """Every knob of a deployment; each has an ``RP_`` environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix="RP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RP_", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default=f"sqlite:///{REPO_ROOT / 'var' / 'routeplanner.sqlite'}",

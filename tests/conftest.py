@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,19 +15,35 @@ from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.storage.repository import Repository
 from routeplanner.units import HOUR
 from routeplanner.web.app import create_app
-from tests.helpers import REPO, SAMPLE_DIR
+from tests.helpers import DATA_DIR, SAMPLE_DIR
+
+ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"
+HEIDELBERG_PBF = SAMPLE_DIR / "heidelberg.osm.pbf"
+
+if TYPE_CHECKING:
+    from routeplanner.roads.graph import RoadGraph
 
 
 @pytest.fixture(scope="session")
-def road_cache_dir() -> Path:
-    """One prepared-graph cache for the whole run (keyed on file hash, so sharing is safe).
+def road_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One graph cache per test session: the real cache code runs, nothing leaks between runs."""
+    return tmp_path_factory.mktemp("road-cache")
 
-    It lives under ``var/`` rather than a temp dir so repeated local runs skip the cold build;
-    CI starts from a clean clone and so always exercises the cold path once.
-    """
-    path = REPO / "var" / "test-cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+
+@pytest.fixture(scope="session")
+def andorra_graph(road_cache_dir: Path) -> RoadGraph:
+    """Drivable graph of all of Andorra (real OSM PBF, ~1,150 nodes): small and quick."""
+    from routeplanner.roads.graph import load_road_graph
+
+    return load_road_graph(ANDORRA_PBF, cache_dir=road_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def heidelberg_graph(road_cache_dir: Path) -> RoadGraph:
+    """Drivable graph of the Heidelberg sample region (~5,200 nodes; ~10 s to build once)."""
+    from routeplanner.roads.graph import load_road_graph
+
+    return load_road_graph(HEIDELBERG_PBF, cache_dir=road_cache_dir)
 
 
 FAR_AWAY = GeoPoint(49.0, 8.0)  # south of Karlsruhe, > 30 km outside the Heidelberg extract

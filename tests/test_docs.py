@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from routeplanner.cli import _register, app
@@ -42,3 +43,12 @@ def test_every_command_in_help_is_documented() -> None:
     assert listed, result.output
     for command in listed:
         assert f"`routeplanner {command}" in README, f"command {command} missing from README"
+
+
+def test_settings_take_keyword_overrides_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyword must win over the default (the CLI's --database-url and tests rely on it)."""
+    assert Settings(database_url="sqlite:///x.db").database_url == "sqlite:///x.db"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@h/db")
+    assert Settings().database_url == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("RP_MAX_SNAP_M", "250")
+    assert Settings().max_snap_m == 250.0

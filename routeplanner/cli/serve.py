@@ -63,7 +63,7 @@ def demo_command(
     points = [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]
     report_ = travel.snap(points)
     console.print(
-        f"road network: {graph.node_count} nodes, {graph.edge_count} edges; "
+        f"road network: {graph.nodes} nodes, {graph.edges} edges; "
         f"{len(report_.unreachable)} of {len(points)} points unreachable"
     )
     if serve:

@@ -11,6 +11,7 @@ from routeplanner.io.accounts import (
     read_accounts,
     read_accounts_bytes,
     write_accounts_csv,
+    write_accounts_xlsx,
 )
 from routeplanner.io.opening_hours import (
     format_opening_hours,
@@ -26,6 +27,7 @@ from routeplanner.io.reps import (
     read_reps_bytes,
     reps_to_csv,
     write_reps_csv,
+    write_reps_xlsx,
 )
 
 __all__ = [
@@ -44,5 +46,7 @@ __all__ = [
     "read_reps_bytes",
     "reps_to_csv",
     "write_accounts_csv",
+    "write_accounts_xlsx",
     "write_reps_csv",
+    "write_reps_xlsx",
 ]

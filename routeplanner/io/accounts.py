@@ -12,7 +12,15 @@ from pathlib import Path
 
 from routeplanner.io.cells import Collector, format_minutes, parse_date, read_location, split_list
 from routeplanner.io.opening_hours import format_opening_hours, parse_opening_hours, parse_weekdays
-from routeplanner.io.tables import Row, Table, read_table, read_table_bytes, render_csv, write_csv
+from routeplanner.io.tables import (
+    Row,
+    Table,
+    read_table,
+    read_table_bytes,
+    render_csv,
+    write_csv,
+    write_xlsx,
+)
 from routeplanner.model import WEEKDAYS, Account, VisitRule, WeeklyHours
 from routeplanner.units import MINUTE
 
@@ -24,6 +32,7 @@ __all__ = [
     "read_accounts",
     "read_accounts_bytes",
     "write_accounts_csv",
+    "write_accounts_xlsx",
 ]
 
 ACCOUNT_COLUMNS = (
@@ -274,3 +283,15 @@ def accounts_to_csv(accounts: Iterable[Account]) -> str:
 def write_accounts_csv(accounts: Iterable[Account], path: Path) -> None:
     """Write accounts as UTF-8 CSV in the import format, so export then import is lossless."""
     write_csv(path, ACCOUNT_COLUMNS, (_account_cells(a) for a in accounts))
+
+
+def write_accounts_xlsx(accounts: Iterable[Account], path: Path) -> None:
+    """Same content as :func:`write_accounts_csv` as a workbook, for people who live in Excel."""
+    numeric = ("lat", "lon", "min_gap_days", "max_gap_days", "visit_minutes")
+    write_xlsx(
+        path,
+        ACCOUNT_COLUMNS,
+        (_account_cells(a) for a in accounts),
+        numeric=numeric,
+        sheet="accounts",
+    )

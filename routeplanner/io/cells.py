@@ -24,7 +24,7 @@ T = TypeVar("T")
 IGNORED_PREFIX = "x_"
 """Columns starting with this are kept in the file but ignored, e.g. a CRM's own ids."""
 
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 

@@ -23,7 +23,15 @@ from routeplanner.io.opening_hours import (
     parse_opening_hours,
     parse_time_range,
 )
-from routeplanner.io.tables import Row, Table, read_table, read_table_bytes, render_csv, write_csv
+from routeplanner.io.tables import (
+    Row,
+    Table,
+    read_table,
+    read_table_bytes,
+    render_csv,
+    write_csv,
+    write_xlsx,
+)
 from routeplanner.model import WEEKDAYS, LunchBreak, Rep, TimeWindow, WeeklyHours
 from routeplanner.units import MINUTE
 
@@ -38,6 +46,7 @@ __all__ = [
     "reps_from_table",
     "reps_to_csv",
     "write_reps_csv",
+    "write_reps_xlsx",
 ]
 
 REP_COLUMNS = (
@@ -278,3 +287,9 @@ def reps_to_csv(reps: Iterable[Rep]) -> str:
 def write_reps_csv(reps: Iterable[Rep], path: Path) -> None:
     """Write reps as UTF-8 CSV in the import format, so export then import is lossless."""
     write_csv(path, REP_COLUMNS, (_rep_cells(r) for r in reps))
+
+
+def write_reps_xlsx(reps: Iterable[Rep], path: Path) -> None:
+    """Same content as :func:`write_reps_csv` as a workbook."""
+    numeric = ("home_lat", "home_lon", "lunch_minutes", "max_visits_per_day", "max_drive_minutes")
+    write_xlsx(path, REP_COLUMNS, (_rep_cells(r) for r in reps), numeric=numeric, sheet="reps")

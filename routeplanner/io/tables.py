@@ -11,7 +11,7 @@ import csv
 import io
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -26,6 +26,7 @@ __all__ = [
     "read_table_bytes",
     "render_csv",
     "write_csv",
+    "write_xlsx",
 ]
 
 _XLSX_MAGIC = b"PK\x03\x04"
@@ -200,3 +201,33 @@ def render_csv(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     writer.writerow(columns)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def write_xlsx(
+    path: Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Collection[str] = (),
+    sheet: str = "data",
+) -> None:
+    """Write one worksheet; ``numeric`` columns become number cells, everything else text.
+
+    Text stays text (an id ``0042`` must not become the number 42), while coordinates and
+    minutes are numbers so a spreadsheet can sort and sum them.
+    """
+    import openpyxl  # deferred like the reader
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    ws.append(list(columns))
+    wanted = [c in numeric for c in columns]
+    for row in rows:
+        ws.append(
+            [
+                (float(v) if "." in v or "e" in v.lower() else int(v)) if num and v else v
+                for v, num in zip(row, wanted, strict=True)
+            ]
+        )
+    book.save(path)

@@ -16,6 +16,10 @@ import numpy.typing as npt
 
 from routeplanner.errors import InputError, Problem
 
+UNREACHABLE_S = 10**9
+"""A travel time at or above this (about 31 years) means "no road path": providers may write it
+into a matrix, the router never uses such an arc and reports the visit as unreachable."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VisitSpec:

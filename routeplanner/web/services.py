@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Rep
+from routeplanner.roads.graph import RoadGraph
 from routeplanner.settings import Settings
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.storage.repository import Repository
@@ -25,6 +26,7 @@ class Services:
     settings: Settings
     repo: Repository
     _travel: TravelTimeProvider | None = None
+    _graph: RoadGraph | None = None
     _snaps: dict[str, Snap] | None = None
     _snap_key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,9 +48,17 @@ class Services:
                 if not path.exists():
                     msg = f"{path}: OSM file not found (set RP_OSM_PATH)"
                     raise RoadNetworkError(msg)
-                graph = load_road_graph(path, cache_dir=self.settings.cache_dir)
-                self._travel = RoadTravel(graph, max_snap_m=self.settings.max_snap_m)
+                self._graph = load_road_graph(path, cache_dir=self.settings.cache_dir)
+                self._travel = RoadTravel(self._graph, max_snap_m=self.settings.max_snap_m)
             return self._travel
+
+    def road_graph(self) -> RoadGraph | None:
+        """The loaded graph for map backgrounds, or ``None`` when no road network is available."""
+        try:
+            self.travel()
+        except RoadNetworkError:
+            return None
+        return self._graph
 
     def snaps(self, accounts: list[Account], reps: list[Rep]) -> dict[str, Snap]:
         """Snap results keyed ``account:<id>`` / ``rep:<id>``, recomputed when the ids change."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.accounts import (
@@ -17,9 +19,10 @@ from routeplanner.io.accounts import (
     read_accounts,
     read_accounts_bytes,
     write_accounts_csv,
+    write_accounts_xlsx,
 )
 from routeplanner.io.opening_hours import parse_opening_hours
-from routeplanner.model import Account, GeoPoint, VisitRule
+from routeplanner.model import Account, GeoPoint, TimeWindow, VisitRule, WeeklyHours
 from tests.helpers import DATA_DIR
 
 UNKNOWN_FREQUENCY = (
@@ -382,3 +385,72 @@ def test_export_then_import_is_lossless_with_umlauts(tmp_path: Path) -> None:
     assert read_accounts(path) == accounts
     assert accounts_to_csv(accounts) == raw.decode("utf-8")
     assert raw.decode("utf-8").split("\n", 1)[0] == ",".join(ACCOUNT_COLUMNS)
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\n"),
+    max_size=30,
+).map(str.strip)
+_TAG = _TEXT.map(lambda t: t.replace(",", " ").replace(";", " ").strip()).filter(bool)
+_WEEKDAYS = st.frozensets(st.integers(0, 6))
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> Account:
+    """Arbitrary valid accounts: Monday always fits the visit, so every cross-check passes."""
+    visit_s = draw(st.integers(1, 120 * 60))
+    start = draw(st.integers(0, 600)) * 60
+    monday = TimeWindow(start, start + -(-visit_s // 60) * 60 + draw(st.integers(0, 600)) * 60)
+    other = tuple(
+        tuple(
+            TimeWindow(a * 60, b * 60)
+            for a, b in draw(
+                st.lists(st.tuples(st.integers(0, 700), st.integers(701, 1440)), max_size=2)
+            )
+        )
+        for _ in range(6)
+    )
+    forbidden = draw(_WEEKDAYS) - {0}
+    preferred = draw(_WEEKDAYS) - forbidden
+    frequency = draw(
+        st.sampled_from(
+            ["weekly", "every 2 weeks", "every 10 days", "2 per week", "3 per 4 weeks", "monthly"]
+        )
+    )
+    return Account(
+        account_id=draw(_TEXT.filter(bool)),
+        name=draw(_TEXT.filter(bool)),
+        location=GeoPoint(
+            draw(st.floats(-90, 90)), draw(st.floats(-180, 180).filter(lambda x: x != 0))
+        ),
+        visit_rule=VisitRule.parse(frequency),
+        visit_duration_s=visit_s,
+        opening_hours=WeeklyHours(((monday,), *other)),
+        address=draw(_TEXT),
+        category=draw(_TEXT),
+        value_class=draw(st.sampled_from(["A", "B", "C"])),
+        preferred_weekdays=preferred,
+        forbidden_weekdays=forbidden,
+        last_visit=draw(st.none() | st.dates(date(2000, 1, 1), date(2100, 1, 1))),
+        notes=draw(_TEXT),
+        contact=draw(_TEXT),
+        phone=draw(_TEXT),
+        tags=draw(st.frozensets(_TAG, max_size=3)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(accounts(), min_size=1, max_size=4, unique_by=lambda a: a.account_id))
+def test_any_valid_accounts_round_trip(items: list[Account]) -> None:
+    text = accounts_to_csv(items)
+    assert read_accounts_bytes(text.encode("utf-8"), source="x.csv") == items
+
+
+def test_xlsx_export_then_import_is_lossless(tmp_path: Path) -> None:
+    accounts = [_rich_account(), *_expected_ok()]
+    path = tmp_path / "accounts.xlsx"
+    write_accounts_xlsx(accounts, path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["D2"].value == 49.40767  # coordinates are number cells, ids stay text
+    assert sheet["A2"].value == "K-0042"
+    assert read_accounts(path) == accounts

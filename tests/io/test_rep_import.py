@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.opening_hours import parse_opening_hours, parse_time_range
@@ -16,8 +18,9 @@ from routeplanner.io.reps import (
     read_reps_bytes,
     reps_to_csv,
     write_reps_csv,
+    write_reps_xlsx,
 )
-from routeplanner.model import GeoPoint, LunchBreak, Rep
+from routeplanner.model import GeoPoint, LunchBreak, Rep, TimeWindow, WeeklyHours
 from tests.helpers import DATA_DIR
 
 BAD_FILES = [
@@ -148,3 +151,58 @@ def test_export_then_import_is_lossless(tmp_path: Path) -> None:
     assert "Jürgen Weiß".encode() in path.read_bytes()
     assert read_reps(path) == reps
     assert reps_to_csv(reps) == path.read_text(encoding="utf-8")
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\n"),
+    max_size=20,
+).map(str.strip)
+
+
+@st.composite
+def reps(draw: st.DrawFn) -> Rep:
+    """Arbitrary valid reps: one shift on a non-empty set of weekdays, lunch inside it."""
+    start = draw(st.integers(0, 700)) * 60
+    end = start + draw(st.integers(60, 700)) * 60
+    lunch = None
+    if draw(st.booleans()):
+        a = draw(st.integers(start // 60, end // 60 - 1)) * 60
+        b = draw(st.integers(a // 60 + 1, end // 60)) * 60
+        lunch = LunchBreak(
+            window=TimeWindow(a, b), duration_s=draw(st.integers(0, (b - a) // 60)) * 60
+        )
+    return Rep(
+        rep_id=draw(_TEXT.filter(bool)),
+        name=draw(_TEXT.filter(bool)),
+        home=GeoPoint(
+            draw(st.floats(-90, 90)), draw(st.floats(-180, 180).filter(lambda x: x != 0))
+        ),
+        working_hours=WeeklyHours.uniform(
+            TimeWindow(start, end), draw(st.frozensets(st.integers(0, 6), min_size=1))
+        ),
+        home_address=draw(_TEXT),
+        lunch=lunch,
+        days_off=draw(st.frozensets(st.dates(date(2026, 1, 1), date(2027, 12, 31)), max_size=20)),
+        max_visits_per_day=draw(st.integers(1, 40)),
+        max_drive_s=draw(st.none() | st.integers(1, 900).map(lambda m: m * 60)),
+        email=draw(st.emails()) if draw(st.booleans()) else "",
+        qualifications=draw(
+            st.frozensets(
+                _TEXT.map(lambda t: t.replace(",", "").replace(";", "").strip()).filter(bool),
+                max_size=3,
+            )
+        ),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(reps(), min_size=1, max_size=4, unique_by=lambda r: r.rep_id))
+def test_any_valid_reps_round_trip(items: list[Rep]) -> None:
+    assert read_reps_bytes(reps_to_csv(items).encode("utf-8"), source="x.csv") == items
+
+
+def test_xlsx_export_then_import_is_lossless(tmp_path: Path) -> None:
+    reps = read_reps(DATA_DIR / "reps_ok.csv")
+    path = tmp_path / "reps.xlsx"
+    write_reps_xlsx(reps, path)
+    assert read_reps(path) == reps

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import RoadNetworkError
+from routeplanner.web.dayview import build_day_view
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
 
@@ -41,3 +44,30 @@ def index(
             "max_snap_m": services.settings.max_snap_m,
         },
     )
+
+
+@router.get("/route", response_class=HTMLResponse, include_in_schema=False)
+def route_page(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    templates: Annotated[Jinja2Templates, Depends(get_templates)],
+    rep: str | None = None,
+    day: date | None = None,
+) -> HTMLResponse:
+    """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
+    reps = services.repo.list_reps()
+    current = services.repo.current_plan()
+    context: dict[str, object] = {"reps": reps, "rep": None, "day": day, "view": None}
+    if not reps or current is None:
+        return templates.TemplateResponse(request, "route.html", context)
+    plan_id, plan = current
+    rep_obj = next((r for r in reps if r.rep_id == rep), reps[0])
+    days = sorted({r.day for r in plan.routes if r.rep_id == rep_obj.rep_id and r.stops})
+    if day is None and days:
+        today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+        day = next((d for d in days if d >= today), days[-1])
+    route = next((r for r in plan.routes if r.rep_id == rep_obj.rep_id and r.day == day), None)
+    accounts = {a.account_id: a for a in services.repo.list_accounts()}
+    view = build_day_view(route, rep_obj, accounts, services) if route is not None else None
+    context.update({"rep": rep_obj, "day": day, "days": days, "view": view, "plan_id": plan_id})
+    return templates.TemplateResponse(request, "route.html", context)

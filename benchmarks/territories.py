@@ -1,0 +1,247 @@
+"""Territory design benchmark: routeplanner vs plain k-means on coordinates, on any OSM extract.
+
+    python -m benchmarks.territories --osm PATH --accounts N --reps K --seed S --csv OUT
+
+Accounts are generated at random points near the roads of the extract (seeded) and snapped to
+the network; reps live at the accounts nearest to the centres of a k-means run with another
+seed (a company hires reps where its customers are). Frequencies: weekly 10 %, every 2 weeks
+30 %, every 4 weeks 45 %, every 8 weeks 15 %; visits of 20/30/45/60 min. Reps work Mon-Fri
+08:00-17:00 with a 30-minute lunch.
+
+Both methods are scored by the same code (``assignment_kpis`` on road times). The k-means
+baseline clusters (lat, lon x cos lat) with ``scipy.cluster.vq.kmeans2`` (k-means++, seeded)
+and gives each cluster to a rep by a minimum-cost matching of home to cluster centre. Its time
+excludes the road matrix (it needs none); ours includes everything from raw inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+from scipy.optimize import linear_sum_assignment
+
+from routeplanner.model import (
+    Account,
+    GeoPoint,
+    LunchBreak,
+    Rep,
+    TimeWindow,
+    VisitRule,
+    WeeklyHours,
+)
+from routeplanner.roads.graph import load_road_graph
+from routeplanner.roads.snap import random_road_points
+from routeplanner.settings import Settings
+from routeplanner.territories.design import DesignWeights, design_territories
+from routeplanner.territories.metrics import PlanKpis, assignment_kpis
+from routeplanner.territories.realign import realign_territories
+from routeplanner.territories.workload import TerritoryContext, build_context
+from routeplanner.travel.road import RoadTravel
+from routeplanner.units import HOUR, MINUTE
+
+COLUMNS = (
+    "method",
+    "accounts",
+    "reps",
+    "max_workload_dev_pct",
+    "mean_travel_to_home_s",
+    "contiguity_violations",
+    "seconds",
+)
+RULES = ("weekly", "every 2 weeks", "every 4 weeks", "every 8 weeks")
+RULE_P = (0.10, 0.30, 0.45, 0.15)
+
+
+def make_accounts(travel: RoadTravel, n: int, seed: int, prefix: str) -> list[Account]:
+    rng = np.random.default_rng(seed)
+    lat, lon = random_road_points(travel.graph, n, seed=seed)
+    report = travel.snap(
+        [
+            (f"{prefix}{i:05d}", GeoPoint(float(a), float(b)))
+            for i, (a, b) in enumerate(zip(lat, lon, strict=True))
+        ]
+    )
+    out = []
+    for s in report.snaps:
+        if not s.reachable or s.snapped is None:
+            continue
+        out.append(
+            Account(
+                account_id=s.point_id,
+                name=s.point_id,
+                location=s.snapped,
+                visit_rule=VisitRule.parse(str(rng.choice(RULES, p=RULE_P))),
+                visit_duration_s=int(rng.choice([20, 30, 45, 60])) * MINUTE,
+                value_class=str(rng.choice(["A", "B", "C"])),
+            )
+        )
+    return out
+
+
+def make_reps(accounts: list[Account], k: int, seed: int) -> list[Rep]:
+    """Reps live where the customers are: at the accounts nearest to k-means centres.
+
+    The centres come from a k-means run with another seed than the baseline's, so the
+    baseline is not handed its own centres as homes.
+    """
+    pts = _xy(accounts)
+    centres, _ = kmeans2(pts, k, minit="++", seed=seed + 7)
+    chosen = [int(np.argmin(((pts - c) ** 2).sum(axis=1))) for c in centres]
+    hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR))
+    lunch = LunchBreak(window=TimeWindow(12 * HOUR, 14 * HOUR), duration_s=30 * MINUTE)
+    return [
+        Rep(
+            rep_id=f"R{j:02d}",
+            name=f"Rep {j}",
+            home=accounts[i].location,
+            working_hours=hours,
+            lunch=lunch,
+        )
+        for j, i in enumerate(chosen)
+    ]
+
+
+def _xy(accounts: list[Account]) -> np.ndarray:
+    lat = np.array([a.location.lat for a in accounts])
+    lon = np.array([a.location.lon for a in accounts])
+    return np.column_stack([lat, lon * np.cos(np.radians(lat.mean()))])
+
+
+def kmeans_assign(ctx: TerritoryContext, seed: int) -> np.ndarray:
+    """Plain k-means on coordinates, clusters matched to reps by home-centre distance."""
+    pts = _xy(list(ctx.accounts))
+    k = ctx.n_reps
+    centres, labels = kmeans2(pts, k, minit="++", seed=seed)
+    homes = _xy(
+        [
+            Account(
+                account_id="h",
+                name="h",
+                location=r.home,
+                visit_rule=VisitRule.parse("weekly"),
+                visit_duration_s=60,
+            )
+            for r in ctx.reps
+        ]
+    )
+    cost = ((homes[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    rep_of_cluster = np.empty(k, dtype=np.int64)
+    rows, cols = linear_sum_assignment(cost)
+    rep_of_cluster[cols] = rows
+    return rep_of_cluster[labels].astype(np.int64)
+
+
+def _row(method: str, kpis: PlanKpis, reps: int, seconds: float) -> dict[str, object]:
+    return {
+        "method": method,
+        "accounts": kpis.accounts,
+        "reps": reps,
+        "max_workload_dev_pct": f"{kpis.max_workload_dev_pct:.2f}",
+        "mean_travel_to_home_s": f"{kpis.mean_travel_to_home_s:.1f}",
+        "contiguity_violations": kpis.contiguity_violations,
+        "seconds": f"{seconds:.2f}",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--osm", type=Path, required=True)
+    parser.add_argument("--accounts", type=int, required=True)
+    parser.add_argument("--reps", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--csv", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    graph = load_road_graph(args.osm, cache_dir=Settings().cache_dir)
+    travel = RoadTravel(graph)
+    accounts = make_accounts(travel, args.accounts, args.seed, "A")
+    reps = make_reps(accounts, args.reps, args.seed)
+    print(
+        f"{args.osm.name}: {graph.nodes} nodes, {len(accounts)} accounts, {len(reps)} reps "
+        f"(setup {time.perf_counter() - t0:.1f} s)"
+    )
+
+    t = time.perf_counter()
+    ctx = build_context(accounts, reps, travel)
+    matrix_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    plan = design_territories(accounts, reps, travel)
+    ours_s = time.perf_counter() - t
+    ours = plan.kpis
+
+    t = time.perf_counter()
+    km = kmeans_assign(ctx, args.seed)
+    km_s = time.perf_counter() - t
+    base = assignment_kpis(ctx, km)
+
+    rows = [_row("routeplanner", ours, len(reps), ours_s), _row("kmeans", base, len(reps), km_s)]
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    with args.csv.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    print(",".join(COLUMNS))
+    for r in rows:
+        print(",".join(str(r[c]) for c in COLUMNS))
+    print(f"road matrix for KPIs: {matrix_s:.2f} s (included in routeplanner's seconds)")
+    for name, k in (("routeplanner", ours), ("kmeans", base)):
+        print(
+            f"{name:>12}: compactness {k.compactness_ratio:.3f} x nearest-home "
+            f"({k.mean_travel_to_home_s:.0f} s vs {k.nearest_home_travel_s:.0f} s), "
+            f"max dev {k.max_workload_dev_pct:.1f} %, enclaves {k.contiguity_violations}"
+        )
+    print(
+        f"ratio k-means / routeplanner max deviation: "
+        f"{base.max_workload_dev_pct / max(ours.max_workload_dev_pct, 1e-9):.1f}x; "
+        f"travel to home {base.mean_travel_to_home_s / ours.mean_travel_to_home_s:.3f}x"
+    )
+
+    # The other end of the compactness/contiguity trade-off (not in the CSV: one row per method).
+    t = time.perf_counter()
+    strict = design_territories(
+        accounts, reps, travel, weights=DesignWeights(compactness_slack=1.0)
+    ).kpis
+    print(
+        f"routeplanner, contiguity first (compactness_slack=1.0, {time.perf_counter() - t:.1f} s): "
+        f"compactness {strict.compactness_ratio:.3f}, max dev {strict.max_workload_dev_pct:.1f} %, "
+        f"enclaves {strict.contiguity_violations}"
+    )
+
+    # Realignment after adding 10 % new accounts.
+    new = make_accounts(travel, max(1, len(accounts) // 10), args.seed + 1, "N")
+    grown = accounts + new
+    t = time.perf_counter()
+    options = realign_territories(
+        plan.territories, grown, reps, travel, move_limits=[0, len(accounts) // 50, None]
+    )
+    realign_s = time.perf_counter() - t
+    print(f"realignment after +{len(new)} accounts ({realign_s:.1f} s, {len(options)} options):")
+    for o in options:
+        print(
+            f"  {o.label:>24}: moved {o.moved_accounts:4d}, max dev "
+            f"{o.kpis.max_workload_dev_pct:5.1f} %, travel to home "
+            f"{o.kpis.mean_travel_to_home_s:6.0f} s, enclaves {o.kpis.contiguity_violations}"
+        )
+    ctx2 = build_context(grown, reps, travel)
+    km2 = kmeans_assign(ctx2, args.seed)
+    moved_km = int(np.sum(km2[: len(accounts)] != km))
+    k2 = assignment_kpis(ctx2, km2)
+    print(
+        f"  {'k-means re-run':>24}: moved {moved_km:4d}, max dev "
+        f"{k2.max_workload_dev_pct:5.1f} %, travel to home {k2.mean_travel_to_home_s:6.0f} s, "
+        f"enclaves {k2.contiguity_violations}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""``routeplanner territories design|realign|show`` over CSV files, with progress and KPI tables."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from routeplanner.cli import app, err_console
+from routeplanner.errors import InputError, Problem
+from routeplanner.io.territory_export import (
+    kpis_csv,
+    read_territories_csv,
+    write_territories_csv,
+    write_territories_geojson,
+)
+from routeplanner.model import (
+    Account,
+    GeoPoint,
+    LunchBreak,
+    Rep,
+    Territory,
+    TimeWindow,
+    VisitRule,
+    WeeklyHours,
+)
+from routeplanner.settings import Settings
+from routeplanner.territories.design import design_territories
+from routeplanner.territories.metrics import (
+    KpiComparison,
+    PlanKpis,
+    TerritoryKpis,
+    compute_kpis,
+)
+from routeplanner.territories.realign import realign_territories
+from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.units import HOUR, MINUTE
+
+territories_app = typer.Typer(
+    help="Design, realign and inspect sales territories.", no_args_is_help=True
+)
+app.add_typer(territories_app, name="territories")
+out_console = Console()
+
+AccountsOpt = Annotated[Path, typer.Option("--accounts", help="Accounts CSV.", exists=True)]
+RepsOpt = Annotated[Path, typer.Option("--reps", help="Reps CSV.", exists=True)]
+OsmOpt = Annotated[
+    Path | None,
+    typer.Option("--osm", help="OSM extract for road travel times (default: settings)."),
+]
+StraightOpt = Annotated[
+    bool, typer.Option("--straight-line", help="Use straight-line travel instead of roads.")
+]
+HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Workload period.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+
+
+# -- thin loaders: the lead swaps these for the io readers ----------------------------------
+
+
+def load_accounts(path: Path) -> list[Account]:
+    """Accounts from CSV via ``routeplanner.io.accounts`` when present, else a minimal reader."""
+    reader = _io_reader("routeplanner.io.accounts", "read_accounts")
+    if reader is not None:
+        return list(reader(path))
+    return _minimal_accounts(path)
+
+
+def load_reps(path: Path) -> list[Rep]:
+    """Reps from CSV via ``routeplanner.io.reps`` when present, else a minimal reader."""
+    reader = _io_reader("routeplanner.io.reps", "read_reps")
+    if reader is not None:
+        return list(reader(path))
+    return _minimal_reps(path)
+
+
+def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
+    """Road travel on ``osm`` (cached graph) or the straight-line estimate when asked."""
+    if straight_line:
+        # cast: the Protocol declares ``name`` settable, the frozen dataclass has it read-only.
+        return cast(TravelTimeProvider, HaversineTravel())
+    settings = Settings()
+    graph_mod: Any = importlib.import_module("routeplanner.roads.graph")
+    road_mod: Any = importlib.import_module("routeplanner.travel.road")
+    graph = graph_mod.load_road_graph(osm or settings.osm_path, cache_dir=settings.cache_dir)
+    provider: TravelTimeProvider = road_mod.RoadTravel(graph, max_snap_m=settings.max_snap_m)
+    return provider
+
+
+def _io_reader(module: str, name: str) -> Callable[[Path], list[Any]] | None:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError:
+        return None
+    func: Callable[[Path], list[Any]] | None = getattr(mod, name, None)
+    return func
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(fh)
+        ]
+
+
+def _minimal_accounts(path: Path) -> list[Account]:
+    problems: list[Problem] = []
+    out: list[Account] = []
+    for n, row in enumerate(_rows(path), start=2):
+        try:
+            out.append(
+                Account(
+                    account_id=row.get("id", ""),
+                    name=row.get("name", ""),
+                    location=GeoPoint(float(row["lat"]), float(row["lon"])),
+                    visit_rule=VisitRule.parse(row.get("frequency") or "monthly"),
+                    visit_duration_s=int(float(row.get("visit_minutes") or 30) * MINUTE),
+                    value_class=row.get("value_class") or "B",
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            problems.append(Problem(str(path), n, None, str(exc)))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _minimal_reps(path: Path) -> list[Rep]:
+    problems: list[Problem] = []
+    out: list[Rep] = []
+    hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR))
+    for n, row in enumerate(_rows(path), start=2):
+        try:
+            lunch_min = int(row.get("lunch_minutes") or 30)
+            out.append(
+                Rep(
+                    rep_id=row.get("id", ""),
+                    name=row.get("name", ""),
+                    home=GeoPoint(float(row["home_lat"]), float(row["home_lon"])),
+                    working_hours=hours,
+                    lunch=LunchBreak(
+                        window=TimeWindow(12 * HOUR, 14 * HOUR), duration_s=lunch_min * MINUTE
+                    ),
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            problems.append(Problem(str(path), n, None, str(exc)))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(title: str, *, enabled: bool) -> Iterator[Callable[[str, float], None]]:
+    """A rich bar on stderr fed by the core's ``(stage, fraction)`` callback."""
+    if not enabled:
+        yield lambda _stage, _fraction: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as bar:
+        task = bar.add_task(title, total=1.0, stage="")
+
+        def report(stage: str, fraction: float) -> None:
+            bar.update(task, completed=max(0.0, min(1.0, fraction)), stage=stage)
+
+        yield report
+
+
+def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
+    """Per-territory KPI table with a caption of the plan-wide figures."""
+    table = Table(title=title)
+    for col in (
+        "territory",
+        "rep",
+        "accounts",
+        "visits/wk",
+        "workload h",
+        "capacity h",
+        "util %",
+        "drive h",
+        "drive %",
+        "value",
+        "dev %",
+        "enclaves",
+    ):
+        table.add_column(col, justify="left" if col in ("territory", "rep") else "right")
+    for k in kpis.territories:
+        table.add_row(
+            k.territory_id + (" (locked)" if k.locked else ""),
+            k.rep_id,
+            str(k.accounts),
+            f"{k.visits_per_week:.1f}",
+            f"{k.workload_h:.1f}",
+            f"{k.capacity_h:.1f}",
+            f"{k.utilisation_pct:.0f}",
+            f"{k.drive_h:.1f}",
+            f"{k.drive_share_pct:.0f}",
+            f"{k.value:.0f}",
+            f"{k.balance_dev_pct:+.1f}",
+            str(k.enclave_accounts),
+        )
+    table.caption = (
+        f"max deviation {kpis.max_workload_dev_pct:.1f} % | mean travel to home "
+        f"{kpis.mean_travel_to_home_s / 60:.1f} min ({kpis.compactness_ratio:.2f} x nearest-home) "
+        f"| contiguity violations {kpis.contiguity_violations} | {kpis.horizon_days} days"
+    )
+    return table
+
+
+def _comparison_table(comparison: KpiComparison) -> Table:
+    table = Table(title="Before / after")
+    for col in ("rep", "accounts", "workload h", "dev %", "drive h"):
+        table.add_column(col, justify="left" if col == "rep" else "right")
+    for rep, before, after in comparison.rows():
+        table.add_row(
+            rep,
+            _pair(before, after, lambda k: str(k.accounts)),
+            _pair(before, after, lambda k: f"{k.workload_h:.1f}"),
+            _pair(before, after, lambda k: f"{k.balance_dev_pct:+.1f}"),
+            _pair(before, after, lambda k: f"{k.drive_h:.1f}"),
+        )
+    return table
+
+
+def _pair(
+    before: TerritoryKpis | None, after: TerritoryKpis | None, get: Callable[[TerritoryKpis], str]
+) -> str:
+    b = get(before) if before is not None else "-"
+    a = get(after) if after is not None else "-"
+    return f"{b} -> {a}"
+
+
+def _write(
+    territories: tuple[Territory, ...] | list[Territory],
+    accounts: list[Account],
+    kpis: PlanKpis,
+    out_csv: Path | None,
+    out_geojson: Path | None,
+    out_kpis: Path | None,
+) -> None:
+    if out_csv is not None:
+        write_territories_csv(out_csv, territories, accounts)
+    if out_geojson is not None:
+        write_territories_geojson(out_geojson, territories, accounts, kpis=kpis)
+    if out_kpis is not None:
+        out_kpis.write_text(kpis_csv(kpis), encoding="utf-8")
+
+
+OutCsv = Annotated[Path | None, typer.Option("--out-csv", help="Account-territory CSV.")]
+OutGeo = Annotated[Path | None, typer.Option("--out-geojson", help="Territory hulls GeoJSON.")]
+OutKpi = Annotated[Path | None, typer.Option("--out-kpis", help="KPI CSV, one row per territory.")]
+
+
+def _parse_locks(values: list[str]) -> dict[str, str]:
+    locks: dict[str, str] = {}
+    problems = []
+    for v in values:
+        aid, sep, rid = v.partition("=")
+        if not sep or not aid.strip() or not rid.strip():
+            problems.append(Problem("--lock", None, None, f"{v!r} is not ACCOUNT=REP"))
+            continue
+        locks[aid.strip()] = rid.strip()
+    if problems:
+        raise InputError(problems)
+    return locks
+
+
+@territories_app.command("design")
+def design_command(
+    accounts: AccountsOpt,
+    reps: RepsOpt,
+    osm: OsmOpt = None,
+    straight_line: StraightOpt = False,
+    horizon_days: HorizonOpt = 28,
+    tolerance: Annotated[
+        float, typer.Option(help="Allowed workload deviation (0.05 = 5 %).")
+    ] = 0.05,
+    lock: Annotated[list[str] | None, typer.Option("--lock", help="Pin ACCOUNT=REP.")] = None,
+    out_csv: OutCsv = None,
+    out_geojson: OutGeo = None,
+    out_kpis: OutKpi = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Divide accounts into balanced, compact territories, one per rep."""
+    acc, rp = load_accounts(accounts), load_reps(reps)
+    locks = _parse_locks(lock or [])
+    travel = load_travel(osm, straight_line=straight_line)
+    with _progress("design", enabled=not quiet) as report:
+        plan = design_territories(
+            acc,
+            rp,
+            travel,
+            horizon_days=horizon_days,
+            tolerance=tolerance,
+            locked=locks,
+            progress=report,
+        )
+    out_console.print(kpi_table(plan.kpis))
+    for note in plan.notes:
+        err_console.print(f"note: {note}", markup=False)
+    _write(plan.territories, acc, plan.kpis, out_csv, out_geojson, out_kpis)
+
+
+@territories_app.command("realign")
+def realign_command(
+    territories: Annotated[
+        Path,
+        typer.Option("--territories", help="Current territories CSV (as exported).", exists=True),
+    ],
+    accounts: AccountsOpt,
+    reps: RepsOpt,
+    osm: OsmOpt = None,
+    straight_line: StraightOpt = False,
+    horizon_days: HorizonOpt = 28,
+    max_moves: Annotated[int | None, typer.Option(min=0, help="Cap on moved accounts.")] = None,
+    move_penalty: Annotated[
+        float | None, typer.Option(min=0.0, help="Price of a move in seconds of road time.")
+    ] = None,
+    choose: Annotated[
+        int | None, typer.Option(help="Option number to write (1 = first listed).")
+    ] = None,
+    out_csv: OutCsv = None,
+    out_geojson: OutGeo = None,
+    out_kpis: OutKpi = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rebalance current territories; lists options from stable to fair with their KPIs."""
+    current = read_territories_csv(territories)
+    acc, rp = load_accounts(accounts), load_reps(reps)
+    travel = load_travel(osm, straight_line=straight_line)
+    with _progress("realign", enabled=not quiet) as report:
+        options = realign_territories(
+            current,
+            acc,
+            rp,
+            travel,
+            max_moves=max_moves,
+            move_penalty=move_penalty,
+            horizon_days=horizon_days,
+            progress=report,
+        )
+    table = Table(title="Realignment options")
+    for col in (
+        "#",
+        "option",
+        "moved",
+        "new/orphaned",
+        "max dev %",
+        "travel to home min",
+        "enclaves",
+    ):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    for n, opt in enumerate(options, start=1):
+        table.add_row(
+            str(n),
+            opt.label,
+            str(opt.moved_accounts),
+            str(len(opt.comparison.moves) - opt.moved_accounts),
+            f"{opt.kpis.max_workload_dev_pct:.1f}",
+            f"{opt.kpis.mean_travel_to_home_s / 60:.1f}",
+            str(opt.kpis.contiguity_violations),
+        )
+    out_console.print(table)
+    if choose is not None:
+        if not 1 <= choose <= len(options):
+            raise InputError(
+                Problem("--choose", None, None, f"pick an option 1..{len(options)}, got {choose}")
+            )
+        picked = options[choose - 1]
+        out_console.print(_comparison_table(picked.comparison))
+        out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
+        _write(picked.territories, acc, picked.kpis, out_csv, out_geojson, out_kpis)
+
+
+@territories_app.command("show")
+def show_command(
+    territories: Annotated[
+        Path, typer.Option("--territories", help="Territories CSV (as exported).", exists=True)
+    ],
+    accounts: AccountsOpt,
+    reps: RepsOpt,
+    osm: OsmOpt = None,
+    straight_line: StraightOpt = False,
+    horizon_days: HorizonOpt = 28,
+    out_geojson: OutGeo = None,
+    out_kpis: OutKpi = None,
+) -> None:
+    """KPIs of existing territories."""
+    current = read_territories_csv(territories)
+    acc, rp = load_accounts(accounts), load_reps(reps)
+    travel = load_travel(osm, straight_line=straight_line)
+    kpis = compute_kpis(current, acc, rp, travel, horizon_days=horizon_days)
+    out_console.print(kpi_table(kpis))
+    _write(current, acc, kpis, None, out_geojson, out_kpis)

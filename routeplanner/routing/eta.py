@@ -1,0 +1,364 @@
+"""ETAs and feasibility of one fixed stop order: the referee for every solver's output.
+
+No engine is trusted: :func:`~routeplanner.routing.solve.solve` re-times every route it gets back
+with :func:`compute_etas`, and a rep who reorders a day gets the same timeline recomputed here.
+
+Timing rules (the same the OR-Tools adapter models):
+
+* the rep leaves the start location at ``shift_start`` at the earliest; travel ``i -> j`` takes
+  ``durations_s[i, j]``; waiting is allowed, service starts at the earliest instant at or after
+  arrival that lies in one of the visit's windows (windows constrain the *start* of service);
+* a lunch break of ``duration_s`` starting in ``[earliest_start, latest_start]`` is taken between
+  two services (while driving, which then pauses, or while waiting), never during a service; it
+  may also fall after the rep is back, when the day ends before the break window; an empty
+  route needs no break;
+* the rep must be back at ``end_location`` by ``shift_end``; total travel time (breaks excluded)
+  is capped by ``max_drive_s``, the number of visits by ``max_visits``, the summed demand by
+  ``capacity``.
+
+When no break start is given the checker tries the earliest possible start in every gap and keeps
+the placement with the fewest violations and then the earliest return, which is optimal: within
+one gap, a later start never lets anything after it happen earlier.
+
+If the first stop would make the rep wait, departure from home is delayed by that wait: the
+timeline is the same but the rep does not sit in the car outside a closed shop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from routeplanner.errors import InputError, Problem
+from routeplanner.routing.problem import UNREACHABLE_S, RoutingProblem, VehicleSpec, VisitSpec
+from routeplanner.units import format_hhmm
+
+# Violation codes: stable names a UI or test can match on.
+TIME_WINDOW = "time_window"
+SHIFT_END = "shift_end"
+MAX_VISITS = "max_visits"
+MAX_DRIVE = "max_drive"
+CAPACITY = "capacity"
+NOT_ALLOWED = "vehicle_not_allowed"
+BREAK = "break"
+UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken constraint; ``visit_id`` is empty for route-level ones (shift end, max drive)."""
+
+    code: str
+    visit_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopTiming:
+    """One visit on the timeline; ``travel_s``/``distance_m`` are for the leg that reaches it."""
+
+    visit_id: str
+    location: int
+    arrival_s: int
+    wait_s: int
+    start_s: int
+    departure_s: int
+    travel_s: int
+    distance_m: int
+    violations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteTimeline:
+    """A fixed stop order timed out: leave at ``start_s``, back at ``end_s``."""
+
+    vehicle_id: str
+    start_s: int
+    end_s: int
+    stops: tuple[StopTiming, ...]
+    travel_s: int
+    distance_m: int
+    break_start_s: int | None
+    break_duration_s: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def visit_ids(self) -> tuple[str, ...]:
+        return tuple(s.visit_id for s in self.stops)
+
+    def cost(self, objective: str) -> int:
+        """The route's share of the objective of :class:`RoutingProblem` (travel s or metres)."""
+        return self.distance_m if objective == "distance" else self.travel_s
+
+
+def compute_etas(
+    problem: RoutingProblem,
+    vehicle_id: str,
+    visit_ids: Sequence[str],
+    *,
+    break_start: int | None = None,
+) -> RouteTimeline:
+    """Time ``visit_ids`` in this order on vehicle ``vehicle_id`` and name every violation.
+
+    Parameters
+    ----------
+    break_start
+        Fix the lunch break to start at this time (a rep's own choice); ``None`` lets the checker
+        place it as well as possible. Ignored for vehicles without a lunch break.
+
+    Raises
+    ------
+    InputError
+        Unknown vehicle or visit id, or a visit listed twice: those are caller bugs or stale
+        edits, not violations of a plan.
+    """
+    vehicles = {v.vehicle_id: v for v in problem.vehicles}
+    visits = {v.visit_id: v for v in problem.visits}
+    problems: list[Problem] = []
+    if vehicle_id not in vehicles:
+        problems.append(Problem(problem.source, None, "vehicle", f"unknown vehicle {vehicle_id}"))
+    seen: set[str] = set()
+    for vid in visit_ids:
+        if vid not in visits:
+            problems.append(Problem(problem.source, None, "visit", f"unknown visit {vid}"))
+        elif vid in seen:
+            problems.append(Problem(problem.source, None, "visit", f"visit {vid} listed twice"))
+        seen.add(vid)
+    if problems:
+        raise InputError(problems)
+    return time_route(problem, vehicles[vehicle_id], [visits[v] for v in visit_ids], break_start)
+
+
+def time_route(
+    problem: RoutingProblem,
+    vehicle: VehicleSpec,
+    visits: Sequence[VisitSpec],
+    break_start: int | None = None,
+) -> RouteTimeline:
+    """:func:`compute_etas` on already-resolved specs (used in hot loops: no id lookups)."""
+    lunch = vehicle.lunch
+    if lunch is None or not visits:
+        return _simulate(problem, vehicle, visits, None, None)
+    if break_start is not None:
+        return _simulate(problem, vehicle, visits, break_start, None)
+    best: RouteTimeline | None = None
+    for gap in range(len(visits) + 2):  # gap k: before stop k; len(visits): last leg; +1: after
+        cand = _simulate(problem, vehicle, visits, None, gap)
+        if best is None or _rank(cand) < _rank(best):
+            best = cand
+    assert best is not None
+    return best
+
+
+def _rank(timeline: RouteTimeline) -> tuple[int, int, int]:
+    """Fewest violations, then earliest return, then services as early as possible."""
+    return len(timeline.violations), timeline.end_s, sum(s.start_s for s in timeline.stops)
+
+
+def _window_start(arrival: int, windows: tuple[tuple[int, int], ...]) -> int | None:
+    """Earliest start of service at or after ``arrival`` inside a window; None if all closed."""
+    if not windows:
+        return arrival
+    best: int | None = None
+    for lo, hi in windows:
+        if arrival <= hi:
+            start = max(arrival, lo)
+            if best is None or start < best:
+                best = start
+    return best
+
+
+def _simulate(
+    problem: RoutingProblem,
+    vehicle: VehicleSpec,
+    visits: Sequence[VisitSpec],
+    fixed_break: int | None,
+    gap: int | None,
+) -> RouteTimeline:
+    """Forward pass. Break: fixed start ``fixed_break``, or earliest start in gap ``gap``."""
+    dur = problem.durations_s
+    dist = problem.distances_m
+    lunch = vehicle.lunch
+    violations: list[Violation] = []
+    stops: list[StopTiming] = []
+    t = vehicle.shift_start
+    depart0 = t
+    prev = vehicle.start_location
+    travel_total = 0
+    dist_total = 0
+    load = 0
+    break_at: int | None = None
+    legs = [*visits, None]  # None = the leg home
+    for k, visit in enumerate(legs):
+        loc = vehicle.end_location if visit is None else visit.location
+        travel = int(dur[prev, loc])
+        metres = int(dist[prev, loc]) if dist is not None else 0
+        stop_codes: list[str] = []
+        if travel >= UNREACHABLE_S:
+            what = f"visit {visit.visit_id}" if visit is not None else "the end location"
+            violations.append(
+                Violation(UNREACHABLE, visit.visit_id if visit else "", f"no road path to {what}")
+            )
+            stop_codes.append(UNREACHABLE)
+        travel_total += travel
+        dist_total += metres
+        arrival = t + travel
+        earliest_ready = arrival
+        idle_break = 0
+        if lunch is not None and break_at is None and visits:
+            take = False
+            start_b = 0
+            if fixed_break is not None:
+                # The rep's chosen start falls in this gap if it begins before service would.
+                ready = arrival
+                if visit is not None:
+                    opens = _window_start(arrival, visit.windows)
+                    ready = arrival if opens is None else opens
+                if fixed_break < t and k > 0:
+                    prev_id = visits[k - 1].visit_id
+                    violations.append(
+                        Violation(
+                            BREAK,
+                            prev_id,
+                            f"break at {format_hhmm(fixed_break)} overlaps the visit {prev_id}",
+                        )
+                    )
+                    take, start_b = True, t
+                elif fixed_break < ready:
+                    take, start_b = True, max(fixed_break, t)
+            elif gap == k:
+                take, start_b = True, max(lunch.earliest_start, t)
+            if take:
+                if start_b > lunch.latest_start or start_b < lunch.earliest_start:
+                    violations.append(
+                        Violation(
+                            BREAK,
+                            "",
+                            f"lunch break starts at {format_hhmm(start_b)}, outside "
+                            f"{format_hhmm(lunch.earliest_start)}-{format_hhmm(lunch.latest_start)}",
+                        )
+                    )
+                break_at = start_b
+                earliest_ready = max(arrival + lunch.duration_s, start_b + lunch.duration_s)
+                if start_b < arrival:  # the break pauses the drive: the rep arrives later
+                    arrival += lunch.duration_s
+                    idle_break = 0
+                else:  # the break is taken on site, before the service
+                    idle_break = lunch.duration_s
+        if visit is None:
+            end = earliest_ready
+            break
+        start = _window_start(earliest_ready, visit.windows)
+        if start is None:
+            start = earliest_ready
+            closes = max(hi for _, hi in visit.windows)
+            violations.append(
+                Violation(
+                    TIME_WINDOW,
+                    visit.visit_id,
+                    f"visit {visit.visit_id} can start at {format_hhmm(start)} at the earliest, "
+                    f"after its last window closes ({format_hhmm(closes)})",
+                )
+            )
+            stop_codes.append(TIME_WINDOW)
+        if visit.allowed_vehicles is not None and vehicle.vehicle_id not in visit.allowed_vehicles:
+            violations.append(
+                Violation(
+                    NOT_ALLOWED,
+                    visit.visit_id,
+                    f"visit {visit.visit_id} is not allowed on {vehicle.vehicle_id}",
+                )
+            )
+            stop_codes.append(NOT_ALLOWED)
+        load += visit.demand
+        departure = start + visit.service_s
+        stops.append(
+            StopTiming(
+                visit_id=visit.visit_id,
+                location=loc,
+                arrival_s=arrival,
+                wait_s=start - arrival - idle_break,
+                start_s=start,
+                departure_s=departure,
+                travel_s=travel,
+                distance_m=metres,
+                violations=tuple(stop_codes),
+            )
+        )
+        t = departure
+        prev = loc
+    if lunch is not None and visits and break_at is None:
+        # Break after the day's end (gap len+1, or a fixed start after the return).
+        start_b = fixed_break if fixed_break is not None else max(lunch.earliest_start, end)
+        if start_b < end or start_b > lunch.latest_start:
+            violations.append(
+                Violation(
+                    BREAK,
+                    "",
+                    f"no room for the lunch break between {format_hhmm(lunch.earliest_start)} "
+                    f"and {format_hhmm(lunch.latest_start)}",
+                )
+            )
+        break_at = start_b
+    if end > vehicle.shift_end:
+        violations.append(
+            Violation(
+                SHIFT_END,
+                "",
+                f"back at {format_hhmm(end)}, after the shift ends at "
+                f"{format_hhmm(vehicle.shift_end)}",
+            )
+        )
+    if vehicle.max_visits is not None and len(visits) > vehicle.max_visits:
+        violations.append(
+            Violation(
+                MAX_VISITS, "", f"{len(visits)} visits, more than the maximum {vehicle.max_visits}"
+            )
+        )
+    if vehicle.max_drive_s is not None and travel_total > vehicle.max_drive_s:
+        violations.append(
+            Violation(
+                MAX_DRIVE,
+                "",
+                f"{travel_total // 60} min driving, more than the maximum "
+                f"{vehicle.max_drive_s // 60} min",
+            )
+        )
+    if vehicle.capacity is not None and load > vehicle.capacity:
+        violations.append(
+            Violation(CAPACITY, "", f"load {load} exceeds the capacity {vehicle.capacity}")
+        )
+    if stops and stops[0].wait_s > 0 and not (break_at is not None and break_at < stops[0].start_s):
+        # Leave later instead of waiting at the first stop.
+        w = stops[0].wait_s
+        first = stops[0]
+        stops[0] = StopTiming(
+            visit_id=first.visit_id,
+            location=first.location,
+            arrival_s=first.arrival_s + w,
+            wait_s=0,
+            start_s=first.start_s,
+            departure_s=first.departure_s,
+            travel_s=first.travel_s,
+            distance_m=first.distance_m,
+            violations=first.violations,
+        )
+        depart0 += w
+    return RouteTimeline(
+        vehicle_id=vehicle.vehicle_id,
+        start_s=depart0,
+        end_s=end,
+        stops=tuple(stops),
+        travel_s=travel_total,
+        distance_m=dist_total,
+        break_start_s=break_at,
+        break_duration_s=lunch.duration_s if (lunch is not None and visits) else 0,
+        violations=tuple(violations),
+    )

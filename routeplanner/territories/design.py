@@ -1,0 +1,466 @@
+"""Territory design from scratch: balanced workload, compact on road time, few enclaves.
+
+Method (what the README states it guarantees; see docs/territories.md):
+
+1. **Cost.** Giving account i to rep j costs the road time from j's home to i measured
+   *through the account neighbour graph* (see :mod:`routeplanner.territories.contiguity`),
+   plus 5 % of the plain road time to break the many exact ties such graph distances have.
+   Going through neighbours rather than straight along a fast road keeps a territory from
+   reaching past another rep's accounts.
+2. **Balanced assignment, solved exactly.** Every account goes to exactly one rep, every rep's
+   workload must lie in ``target x (1 +/- 0.9 tolerance)`` (target = the rep's share of the
+   total by capacity). HiGHS (``scipy.optimize.milp``) solves the LP; its few split accounts
+   are re-decided by an exact small MIP (full MIP as fallback), with the LP value as a
+   certificate of the gap. Locked accounts are fixed; locked territories are left out.
+   If the band is impossible (locks, move limit) the smallest total miss is found first,
+   then the cheapest split with that miss.
+3. **Centre updates.** The cost mixes the home term with graph distance from the territory's
+   centre (its road medoid), re-solved as centres move (k-medians style) until stable.
+4. **Enclave repair.** Fragments are handed to the neighbouring territory and the programme
+   re-solved around them (a few rounds); of all splits seen, the one with the fewest enclave
+   accounts among those within ``compactness_slack`` (15 %) of the cheapest is kept; a final
+   local search moves small fragments and rebalances along borders, kept only if it stays in
+   the band and within the slack.
+
+Guaranteed: every account in exactly one territory; locks honoured; every unlocked territory
+within ``tolerance`` whenever the band is reachable with the locks (else the smallest miss,
+reported in ``notes``); each solve within the reported gap of optimal for its cost.
+Not guaranteed: zero enclaves (they are minimised and counted), global optimality over the
+centre updates and repair rounds (local search), and exact in-route travel (workload uses an
+estimate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from routeplanner.errors import InputError, Problem
+from routeplanner.model.account import Account
+from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
+from routeplanner.territories.assign import AssignResult, solve_assignment
+from routeplanner.territories.contiguity import (
+    fragments,
+    graph_distances,
+    neighbour_disagreement,
+    neighbour_graph,
+    repair_contiguity,
+)
+from routeplanner.territories.metrics import PlanKpis, assignment_kpis
+from routeplanner.territories.workload import TerritoryContext, build_context, resolve_locks
+from routeplanner.travel.provider import TravelTimeProvider
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+TIE_BREAK = 0.05
+"""Share of plain road time added to graph distances to break ties (see ``optimise``)."""
+Progress = Callable[[str, float], None]
+"""Progress callback: a short stage description and the fraction done (0..1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesignWeights:
+    """What to balance and how compactness is priced.
+
+    ``workload`` and ``value`` weight the balanced quantity (each normalised to its total, so
+    ``value=1, workload=1`` balances both equally). ``centre`` is the share of road time from
+    the territory centre (vs the rep's home) in the cost; ``contiguity`` prices an account whose
+    road neighbours all belong to another rep, as a multiple of the median home-account time.
+    ``compactness_slack``: the design returns the split with the fewest enclaves among those
+    whose cost is within this share of the most compact balanced split it found.
+    ``load_weighted`` multiplies travel cost by each account's workload share.
+    ``graph_metric`` measures distance through the k-nearest-by-road graph of accounts (keeps
+    territories connected) instead of plain road time (slightly more compact, more enclaves).
+    """
+
+    workload: float = 1.0
+    value: float = 0.0
+    centre: float = 0.5
+    contiguity: float = 0.0
+    graph_metric: bool = True
+    load_weighted: bool = False
+    compactness_slack: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.workload < 0 or self.value < 0 or self.workload + self.value <= 0:
+            msg = "balance weights must be >= 0 and not both 0"
+            raise ValueError(msg)
+        if not 0.0 <= self.centre <= 1.0:
+            msg = "centre weight must be 0..1"
+            raise ValueError(msg)
+        if self.contiguity < 0:
+            msg = "contiguity weight must be >= 0"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TerritoryPlan:
+    """A split of accounts into one territory per rep, with its KPIs and how it was found."""
+
+    territories: tuple[Territory, ...]
+    kpis: PlanKpis
+    iterations: int
+    optimal: bool
+    within_tolerance: bool
+    tolerance: float
+    notes: tuple[str, ...] = field(default=())
+
+    def assignment(self) -> dict[str, str]:
+        """account_id -> rep_id for every assigned account."""
+        return {
+            aid: t.rep_id for t in self.territories if t.rep_id is not None for aid in t.account_ids
+        }
+
+
+def design_territories(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    *,
+    horizon_days: int = 28,
+    start: date | None = None,
+    locked: Mapping[str, str] | None = None,
+    locked_territories: Sequence[Territory] = (),
+    weights: DesignWeights | None = None,
+    tolerance: float = 0.05,
+    max_iterations: int = 8,
+    repair_rounds: int = 8,
+    time_limit_s: float = 10.0,
+    progress: Progress | None = None,
+) -> TerritoryPlan:
+    """Divide ``accounts`` into one territory per rep (see the module docstring for the method).
+
+    Parameters
+    ----------
+    locked
+        account_id -> rep_id pins; the account stays with that rep.
+    locked_territories
+        Territories kept exactly as given (their rep gets no other account).
+    tolerance
+        Allowed relative deviation of each territory's workload from its capacity share.
+    time_limit_s
+        Per MIP solve; a solve that hits it returns its incumbent and the plan says not optimal.
+
+    Raises
+    ------
+    InputError
+        Bad accounts/reps (see ``build_context``), bad locks, or locked workload above a rep's
+        capacity (see ``resolve_locks``).
+    """
+    report = progress or _no_progress
+    if not 0.0 < tolerance < 1.0:
+        raise InputError(Problem("design", None, "tolerance", "must be between 0 and 1"))
+    report("travel times", 0.0)
+    ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
+    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
+    _check_capacity(ctx, frozen)
+    result = optimise(
+        ctx,
+        fixed=fixed,
+        frozen=frozen,
+        weights=weights or DesignWeights(),
+        tolerance=tolerance,
+        max_iterations=max_iterations,
+        repair_rounds=repair_rounds,
+        time_limit_s=time_limit_s,
+        progress=report,
+    )
+    ids = {t.rep_id: t.territory_id for t in locked_territories if t.rep_id is not None}
+    territories = build_territories(ctx, result.assign, ids=ids, frozen=frozen)
+    kpis = assignment_kpis(
+        ctx, result.assign, territory_ids=[t.territory_id for t in territories], locked_reps=frozen
+    )
+    report("done", 1.0)
+    return TerritoryPlan(
+        territories=territories,
+        kpis=kpis,
+        iterations=result.iterations,
+        optimal=result.optimal,
+        within_tolerance=kpis.max_workload_dev_pct <= 100.0 * tolerance + 1e-9,
+        tolerance=tolerance,
+        notes=result.notes,
+    )
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    """Default progress callback: ignore."""
+
+
+def _check_capacity(ctx: TerritoryContext, frozen: frozenset[int]) -> None:
+    if not any(ctx.capacity_s[j] > 0 for j in range(ctx.n_reps) if j not in frozen):
+        raise InputError(
+            Problem("reps", None, "working_hours", "no unlocked rep has working hours to fill")
+        )
+
+
+def build_territories(
+    ctx: TerritoryContext,
+    assign: IntArray,
+    *,
+    ids: Mapping[str, str] | None = None,
+    frozen: frozenset[int] = frozenset(),
+) -> tuple[Territory, ...]:
+    """One Territory per rep, accounts in input order; ids default to ``T-<rep_id>``."""
+    ids = ids or {}
+    members: list[list[str]] = [[] for _ in range(ctx.n_reps)]
+    for i, j in enumerate(assign):
+        if j >= 0:
+            members[int(j)].append(ctx.accounts[i].account_id)
+    return tuple(
+        Territory(
+            territory_id=ids.get(rep.rep_id, f"T-{rep.rep_id}"),
+            name=rep.name or rep.rep_id,
+            rep_id=rep.rep_id,
+            account_ids=tuple(members[j]),
+            locked=j in frozen,
+        )
+        for j, rep in enumerate(ctx.reps)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OptimiseResult:
+    """Rep index per account (over the whole context) and how the search went."""
+
+    assign: IntArray
+    iterations: int
+    optimal: bool
+    notes: tuple[str, ...]
+
+
+def optimise(
+    ctx: TerritoryContext,
+    *,
+    fixed: Mapping[int, int],
+    frozen: frozenset[int],
+    weights: DesignWeights,
+    tolerance: float,
+    max_iterations: int = 8,
+    repair_rounds: int = 8,
+    time_limit_s: float = 10.0,
+    current: IntArray | None = None,
+    max_moves: int | None = None,
+    move_penalty_s: float = 0.0,
+    progress: Progress | None = None,
+) -> OptimiseResult:
+    """Iterate MIP solves with centre updates, then repair enclaves; shared by realignment.
+
+    ``current``/``max_moves``/``move_penalty_s`` turn the design into a realignment: moves are
+    accounts whose rep differs from ``current`` (``-1`` = no current rep, never a move).
+    """
+    report = progress or _no_progress
+    n, m = ctx.n_accounts, ctx.n_reps
+    active_reps = np.array([j for j in range(m) if j not in frozen], dtype=np.int64)
+    rep_pos = {int(j): k for k, j in enumerate(active_reps)}
+    frozen_acc = {i for i, j in fixed.items() if j in frozen}
+    active_acc = np.array([i for i in range(n) if i not in frozen_acc], dtype=np.int64)
+    na, ma = len(active_acc), len(active_reps)
+    assign_full = np.full(n, -1, dtype=np.int64)
+    for i in frozen_acc:
+        assign_full[i] = fixed[i]
+    if na == 0 or ma == 0:
+        return OptimiseResult(assign_full, 0, True, ("nothing to assign",))
+
+    base_fixed = {k: rep_pos[fixed[int(i)]] for k, i in enumerate(active_acc) if int(i) in fixed}
+    w_tot = float(ctx.workload_s[active_acc].sum()) or 1.0
+    v_tot = float(ctx.value[active_acc].sum()) or 1.0
+    balance = (
+        weights.workload * ctx.workload_s[active_acc] / w_tot
+        + weights.value * ctx.value[active_acc] / v_tot
+    )
+    cap = ctx.capacity_s[active_reps]
+    target = balance.sum() * cap / cap.sum()
+    # Solve inside a slightly narrower band so the rounding of the repair step stays inside the
+    # user's tolerance.
+    band = 0.9 * tolerance
+    lower, upper = target * (1.0 - band), target * (1.0 + band)
+    # Travel cost is weighted by the account's share of the balanced load: a weekly account
+    # costs its drive every week. With cost = load x distance, the LP optimum gives account i to
+    # argmin_j (distance_ij + price_j), independent of the load, so heavy and light accounts do
+    # not interleave. Measuring the distance through the neighbour graph (see
+    # contiguity.graph_distances) makes each territory contain the graph path from its home to
+    # each of its accounts: connected by construction, up to the few split accounts.
+    weight = (balance / balance.mean())[:, None] if weights.load_weighted else np.ones((na, 1))
+    home = ctx.home_s[np.ix_(active_reps, active_acc)].T  # (na, ma) plain road time
+    dist = ctx.account_s[np.ix_(active_acc, active_acc)]
+    sub_neighbours = _restrict_neighbours(ctx.neighbours, active_acc)
+    graph = neighbour_graph(sub_neighbours, dist)
+    # Graph distances tie for every account behind a common junction (all paths from two
+    # homes merge there); a small share of plain road time breaks those ties geographically
+    # instead of leaving them to the simplex, which interleaves tied accounts.
+    base_cost = (
+        graph_distances(graph, home.T).T + TIE_BREAK * home if weights.graph_metric else home
+    )
+    scale = float(np.median(home)) if home.size else 1.0
+    cur = None
+    if current is not None:
+        cur = np.array(
+            [rep_pos.get(int(current[i]), -1) if current[i] >= 0 else -1 for i in active_acc],
+            dtype=np.int64,
+        )
+
+    def solve(cost: FloatArray, fix: Mapping[int, int]) -> AssignResult | None:
+        if cur is not None and max_moves is not None:
+            forced = sum(1 for k, j in fix.items() if cur[k] >= 0 and cur[k] != j)
+            if forced > max_moves:
+                return None
+        return solve_assignment(
+            cost,
+            balance,
+            lower,
+            upper,
+            fixed=fix,
+            current=cur,
+            max_moves=max_moves,
+            move_penalty=move_penalty_s,
+            time_limit_s=time_limit_s,
+        )
+
+    def quality(res: AssignResult) -> tuple[float, int, float]:
+        miss = float(res.slack.sum() / balance.sum())
+        viol = sum(len(f.members) for f in fragments(graph, res.assign, balance))
+        travel = float(base_cost[np.arange(na), res.assign].sum())
+        return (round(miss, 4), viol, travel)
+
+    notes: list[str] = []
+    optimal = True
+    cost = base_cost.copy()
+    candidates: list[tuple[AssignResult, tuple[float, int, float]]] = []
+
+    def choose() -> tuple[AssignResult, tuple[float, int, float], float]:
+        """Fewest enclaves among the in-band splits within the compactness slack of the best."""
+        least_miss = min(q[0] for _, q in candidates)
+        fair = [(r, q) for r, q in candidates if q[0] <= least_miss]
+        shortest = min(q[2] for _, q in fair)
+        limit = shortest * (1.0 + weights.compactness_slack)
+        pick = min(((r, q) for r, q in fair if q[2] <= limit), key=lambda rq: (rq[1][1], rq[1][2]))
+        return pick[0], pick[1], limit
+
+    prev: IntArray | None = None
+    iterations = 0
+    total_steps = max_iterations + repair_rounds
+    for it in range(max_iterations):
+        report(f"balanced assignment, iteration {it + 1}", it / total_steps)
+        res = solve(weight * cost, base_fixed)
+        if res is None:
+            break
+        iterations += 1
+        optimal = optimal and res.optimal
+        candidates.append((res, quality(res)))
+        if prev is not None and np.array_equal(prev, res.assign):
+            break
+        prev = res.assign
+        centres = _medoids(dist, res.assign, ma)
+        if weights.graph_metric:
+            centre_cost = np.asarray(
+                dijkstra(graph, directed=False, indices=centres), dtype=np.float64
+            ).T
+        else:
+            centre_cost = dist[:, centres]
+        cost = (1.0 - weights.centre) * base_cost + weights.centre * centre_cost
+        if weights.contiguity > 0:
+            cost = cost + weights.contiguity * scale * neighbour_disagreement(graph, res.assign, ma)
+    if not candidates:
+        msg = "no assignment satisfies the move limit with the given locks"
+        notes.append(msg)
+        return OptimiseResult(assign_full, iterations, False, tuple(notes))
+
+    # Repair rounds: hand each fragment to the territory most of its road neighbours are in.
+    state, _, _ = choose()
+    fix = dict(base_fixed)
+    for r in range(repair_rounds):
+        frags = fragments(graph, state.assign, balance)
+        if not frags:
+            break
+        report(f"contiguity repair, round {r + 1}", (max_iterations + r) / total_steps)
+        changed = False
+        for frag in frags:
+            if any(k in base_fixed for k in frag.members):
+                continue
+            target_rep = _neighbour_territory(graph, state.assign, frag.members)
+            if target_rep is None:
+                continue
+            for k in frag.members:
+                fix[k] = target_rep
+            changed = True
+        if not changed:
+            break
+        cost_r = cost + weights.contiguity * scale * neighbour_disagreement(graph, state.assign, ma)
+        res = solve(weight * cost_r, fix)
+        if res is None:
+            break
+        iterations += 1
+        optimal = optimal and res.optimal
+        candidates.append((res, quality(res)))
+        state = res
+    best, best_q, travel_limit = choose()
+    # Local search: small fragments to their neighbours, then border moves back into the band.
+    outer = 0.98 * tolerance
+    repaired = repair_contiguity(
+        graph,
+        best.assign,
+        balance,
+        target * (1.0 - outer),
+        target * (1.0 + outer),
+        base_cost,
+        fixed=frozenset(base_fixed),
+        current=cur,
+        max_moves=max_moves,
+        max_fragment=5,
+    )
+    load = np.bincount(repaired, weights=balance, minlength=ma)
+    dev = float(np.max(np.abs(load / target - 1.0))) if np.all(target > 0) else 0.0
+    viol = sum(len(f.members) for f in fragments(graph, repaired, balance))
+    travel = float(base_cost[np.arange(na), repaired].sum())
+    if dev <= tolerance and viol < best_q[1] and travel <= travel_limit:
+        best = AssignResult(repaired, best.optimal, best.mip_gap, np.zeros(ma), "repaired")
+    if best_q[0] > 0:
+        notes.append("the balance band could not be met (locks or move limit); closest split kept")
+    assign_full[active_acc] = active_reps[best.assign]
+    return OptimiseResult(assign_full, iterations, optimal, tuple(notes))
+
+
+def _restrict_neighbours(neighbours: IntArray, keep: IntArray) -> IntArray:
+    """Neighbour lists over the kept accounts only (drop neighbours outside, pad with self)."""
+    pos = np.full(neighbours.shape[0], -1, dtype=np.int64)
+    pos[keep] = np.arange(len(keep))
+    sub = pos[neighbours[keep]]
+    own = np.arange(len(keep))[:, None]
+    return np.where(sub >= 0, sub, own).astype(np.int64)
+
+
+def _medoids(dist: FloatArray, assign: IntArray, m: int) -> IntArray:
+    """Per territory the member with the least total road time to the other members."""
+    centres = np.zeros(m, dtype=np.int64)
+    for j in range(m):
+        members = np.nonzero(assign == j)[0]
+        if len(members) == 0:
+            centres[j] = 0
+            continue
+        sub = dist[np.ix_(members, members)]
+        centres[j] = members[int(np.argmin(sub.sum(axis=1)))]
+    return centres
+
+
+def _neighbour_territory(graph: csr_matrix, assign: IntArray, members: Sequence[int]) -> int | None:
+    """The territory owning most road neighbours of a fragment (outside the fragment)."""
+    inside = set(members)
+    own = int(assign[members[0]])
+    counts: dict[int, int] = {}
+    for k in members:
+        for nb in graph.indices[graph.indptr[k] : graph.indptr[k + 1]]:
+            if int(nb) in inside:
+                continue
+            rep = int(assign[nb])
+            if rep != own:
+                counts[rep] = counts.get(rep, 0) + 1
+    if not counts:
+        return None
+    return max(sorted(counts), key=lambda r: counts[r])

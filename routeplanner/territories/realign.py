@@ -1,0 +1,240 @@
+"""Realignment: rebalance existing territories while moving as few accounts as the manager wants.
+
+After accounts are added or removed, reps join or leave, or frequencies change, the same MIP as
+the design (see :mod:`routeplanner.territories.design`) is solved with the current owner of
+every account known, and either a hard limit on moved accounts (a constraint in the MIP, so the
+limit is never exceeded) or a price per move in the objective. Several limits give points on
+the trade-off curve "stable" (0 moves) ... "fair" (unlimited), each with its KPIs and a
+before/after comparison, so the manager picks one.
+
+What counts as a move: an account that has a current rep who is still in ``reps`` and ends up
+with a different rep. New accounts (in no territory) and orphans (their rep left) must be given
+to someone anyway; they appear in the move list flagged ``forced`` / with ``from_rep=None`` and
+never count against the limit. Locked territories stay exactly as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from routeplanner.errors import InputError, Problem
+from routeplanner.model.account import Account
+from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
+from routeplanner.territories.design import (
+    DesignWeights,
+    Progress,
+    build_territories,
+    optimise,
+)
+from routeplanner.territories.metrics import (
+    AccountMove,
+    KpiComparison,
+    PlanKpis,
+    assignment_kpis,
+    assignment_of,
+    compare_kpis,
+)
+from routeplanner.territories.workload import IntArray, build_context, resolve_locks
+from routeplanner.travel.provider import TravelTimeProvider
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealignOption:
+    """One point on the moves / balance / drive-time curve, ready to show and to apply."""
+
+    label: str
+    max_moves: int | None
+    move_penalty_s: float | None
+    territories: tuple[Territory, ...]
+    kpis: PlanKpis
+    comparison: KpiComparison
+    within_tolerance: bool
+    optimal: bool
+
+    @property
+    def moved_accounts(self) -> int:
+        """Accounts taken from a rep who stays and given to another (the limited quantity)."""
+        return self.comparison.moved_accounts
+
+
+def realign_territories(
+    current: Sequence[Territory],
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    *,
+    max_moves: int | None = None,
+    move_penalty: float | None = None,
+    move_limits: Sequence[int | None] | None = None,
+    horizon_days: int = 28,
+    start: date | None = None,
+    locked: Mapping[str, str] | None = None,
+    weights: DesignWeights | None = None,
+    tolerance: float = 0.05,
+    max_iterations: int = 4,
+    repair_rounds: int = 2,
+    time_limit_s: float = 20.0,
+    progress: Progress | None = None,
+) -> list[RealignOption]:
+    """Options from "stable" to "fair"; every option respects ``max_moves`` when it is given.
+
+    Parameters
+    ----------
+    current
+        The territories in force; accounts no longer in ``accounts`` are dropped, reps no
+        longer in ``reps`` leave their accounts as orphans. ``locked`` territories stay as is.
+    max_moves
+        Hard cap on moved accounts for every option (options at 0, 1/4, 1/2 and all of it).
+    move_penalty
+        Price of one move in seconds of (visit-weighted) road time; adds a "penalised" option
+        without a hard cap (or under ``max_moves`` when both are given).
+    move_limits
+        Explicit limits to offer instead of the defaults (``None`` = unlimited).
+
+    Raises
+    ------
+    InputError
+        As :func:`~routeplanner.territories.design.design_territories`, plus a negative
+        ``max_moves`` or ``move_penalty``, or an account in two current territories.
+    """
+    problems: list[Problem] = []
+    if max_moves is not None and max_moves < 0:
+        problems.append(Problem("realign", None, "max_moves", "must be 0 or more"))
+    if move_penalty is not None and move_penalty < 0:
+        problems.append(Problem("realign", None, "move_penalty", "must be 0 or more"))
+    seen: dict[str, str] = {}
+    for t in current:
+        for aid in t.account_ids:
+            if aid in seen:
+                problems.append(
+                    Problem(
+                        "territories",
+                        None,
+                        "account_id",
+                        f"account {aid} is in territories {seen[aid]} and {t.territory_id}",
+                    )
+                )
+            seen[aid] = t.territory_id
+    if problems:
+        raise InputError(problems)
+    report = progress or (lambda _s, _f: None)
+    report("travel times", 0.0)
+    ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
+    locked_territories = [
+        t for t in current if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
+    ]
+    locked_territories = [
+        Territory(
+            territory_id=t.territory_id,
+            name=t.name,
+            rep_id=t.rep_id,
+            account_ids=tuple(a for a in t.account_ids if a in ctx.account_index),
+            segment=t.segment,
+            locked=True,
+        )
+        for t in locked_territories
+    ]
+    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
+    cur = assignment_of(ctx, current)
+    old_rep = {aid: t.rep_id for t in current for aid in t.account_ids}
+    ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
+    before = assignment_kpis(
+        ctx,
+        cur,
+        territory_ids=[ids.get(r.rep_id, f"T-{r.rep_id}") for r in ctx.reps],
+        locked_reps=frozen,
+    )
+
+    n = ctx.n_accounts
+    if move_limits is not None:
+        limits: list[int | None] = list(move_limits)
+    elif max_moves is not None:
+        limits = [*sorted({0, max_moves // 4, max_moves // 2, max_moves})]
+    else:
+        limits = [0, max(1, n // 100), max(1, n // 30), max(1, n // 10), None]
+    if max_moves is not None:
+        limits = [min(x, max_moves) if x is not None else max_moves for x in limits]
+        limits = list(dict.fromkeys(limits))
+    plans: list[tuple[str, int | None, float | None]] = [
+        ("fair (unlimited moves)" if x is None else f"at most {x} moves", x, None) for x in limits
+    ]
+    if move_penalty is not None:
+        plans.append((f"{move_penalty:.0f} s per move", max_moves, move_penalty))
+
+    options: list[RealignOption] = []
+    for k, (label, limit, penalty) in enumerate(plans):
+        report(f"option {k + 1}/{len(plans)}: {label}", k / len(plans))
+        result = optimise(
+            ctx,
+            fixed=fixed,
+            frozen=frozen,
+            weights=weights or DesignWeights(),
+            tolerance=tolerance,
+            max_iterations=max_iterations,
+            repair_rounds=repair_rounds,
+            time_limit_s=time_limit_s,
+            current=cur,
+            max_moves=limit,
+            move_penalty_s=penalty or 0.0,
+        )
+        if np.any(result.assign < 0):
+            continue  # the limit cannot be met with the locks (noted by optimise)
+        territories = build_territories(ctx, result.assign, ids=ids, frozen=frozen)
+        after = assignment_kpis(
+            ctx,
+            result.assign,
+            territory_ids=[t.territory_id for t in territories],
+            locked_reps=frozen,
+        )
+        moves = _moves(ctx.accounts, cur, result.assign, old_rep, ctx.reps)
+        options.append(
+            RealignOption(
+                label=label,
+                max_moves=limit,
+                move_penalty_s=penalty,
+                territories=territories,
+                kpis=after,
+                comparison=compare_kpis(before, after, moves),
+                within_tolerance=after.max_workload_dev_pct <= 100.0 * tolerance + 1e-9,
+                optimal=result.optimal,
+            )
+        )
+    report("done", 1.0)
+    return options
+
+
+def _moves(
+    accounts: Sequence[Account],
+    cur: IntArray,
+    new: IntArray,
+    old_rep: Mapping[str, str | None],
+    reps: Sequence[Rep],
+) -> list[AccountMove]:
+    out: list[AccountMove] = []
+    for i, account in enumerate(accounts):
+        to_rep = reps[int(new[i])].rep_id
+        if cur[i] >= 0:
+            if cur[i] != new[i]:
+                out.append(
+                    AccountMove(
+                        account_id=account.account_id,
+                        from_rep=reps[int(cur[i])].rep_id,
+                        to_rep=to_rep,
+                    )
+                )
+            continue
+        previous = old_rep.get(account.account_id)
+        out.append(
+            AccountMove(
+                account_id=account.account_id,
+                from_rep=previous,
+                to_rep=to_rep,
+                forced=previous is not None,
+            )
+        )
+    return out

@@ -1,0 +1,351 @@
+"""Workload of accounts and capacity of reps over a period, plus the travel facts both need.
+
+Workload of an account = visits in the period x (visit duration + the travel one visit costs).
+The travel a visit costs is estimated from the road network as the mean road time to the
+account's two nearest other accounts: in a route every stop is entered by one leg and left by
+another, and good routes use short legs, so the two nearest neighbours are the natural estimate.
+It depends only on where the account is, not on who owns it, which keeps a territory's workload
+the plain sum of its accounts' (the design then is a linear programme).
+
+Capacity of a rep = working time in the period minus breaks minus days off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from routeplanner.errors import InputError, Problem
+from routeplanner.model.account import Account
+from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.units import HOUR, Seconds
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+VALUE_BY_CLASS: Mapping[str, float] = {"A": 3.0, "B": 2.0, "C": 1.0}
+"""Value/potential points per ``value_class`` (unknown classes count as 1)."""
+
+TRAVEL_NEIGHBOURS = 2
+"""Nearest neighbours whose mean road time is the travel estimate of one visit."""
+
+CONTIGUITY_NEIGHBOURS = 8
+"""k of the k-nearest-by-road graph in which territories should be connected (see contiguity)."""
+
+
+def visits_in(account: Account, horizon_days: int) -> float:
+    """Expected visits in the period; fractional because workload is an average."""
+    return account.visit_rule.visits_in(horizon_days)
+
+
+def account_value(account: Account) -> float:
+    """Value/potential points of an account from its value class."""
+    return VALUE_BY_CLASS.get(account.value_class.strip().upper(), 1.0)
+
+
+def rep_capacity_s(rep: Rep, horizon_days: int, *, start: date | None = None) -> Seconds:
+    """Field time in the period: working intervals minus the lunch break, minus days off.
+
+    Without ``start`` the period is taken as starting on a Monday and days off are not known
+    (they are dates), so only the weekly pattern counts; with ``start`` real dates are used.
+    Several working intervals on a day already contain their break, so no lunch is taken off.
+    """
+    total = 0
+    for offset in range(horizon_days):
+        if start is not None:
+            day = start + timedelta(days=offset)
+            if day in rep.days_off:
+                continue
+            weekday = day.weekday()
+        else:
+            weekday = offset % 7
+        windows = rep.working_hours.on(weekday)
+        if not windows:
+            continue
+        worked = sum(w.length_s for w in windows)
+        if rep.lunch is not None and len(windows) == 1:
+            worked -= rep.lunch.duration_s
+        total += max(worked, 0)
+    return total
+
+
+def working_days(rep: Rep, horizon_days: int, *, start: date | None = None) -> int:
+    """Number of days with working hours in the period (days off excluded when dated)."""
+    days = 0
+    for offset in range(horizon_days):
+        if start is not None:
+            day = start + timedelta(days=offset)
+            if day in rep.days_off:
+                continue
+            weekday = day.weekday()
+        else:
+            weekday = offset % 7
+        if rep.working_hours.on(weekday):
+            days += 1
+    return days
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TerritoryContext:
+    """Everything about accounts and reps that does not depend on who owns what.
+
+    Built once per design or realignment: it holds the road-time matrices, so the solver
+    iterations and the KPIs never ask the travel provider again. Arrays are indexed by the
+    position in ``accounts`` / ``reps``; times are symmetrised (mean of both directions)
+    because "how far apart" is what territories are about, not one-way streets.
+    """
+
+    accounts: tuple[Account, ...]
+    reps: tuple[Rep, ...]
+    horizon_days: int
+    account_index: Mapping[str, int]
+    rep_index: Mapping[str, int]
+    visits: FloatArray
+    service_s: FloatArray
+    travel_estimate_s: FloatArray
+    workload_s: FloatArray
+    value: FloatArray
+    capacity_s: FloatArray
+    working_days: IntArray
+    account_s: FloatArray
+    """``(n, n)`` symmetrised road time between accounts, 0 on the diagonal."""
+    home_s: FloatArray
+    """``(m, n)`` symmetrised road time between each rep's home and each account."""
+    neighbours: IntArray
+    """``(n, k)`` indices of each account's k nearest other accounts by road time."""
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.reps)
+
+    def hours(self, seconds: float) -> float:
+        return seconds / HOUR
+
+
+def build_context(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    *,
+    horizon_days: int = 28,
+    start: date | None = None,
+    k_neighbours: int = CONTIGUITY_NEIGHBOURS,
+) -> TerritoryContext:
+    """Validate accounts and reps, ask the provider for all travel times once, derive workloads.
+
+    Raises
+    ------
+    InputError
+        Listing every problem: duplicate ids, a rep without a home, accounts or homes that are
+        not reachable on the road network, no accounts or no reps.
+    """
+    problems: list[Problem] = []
+    if horizon_days < 1:
+        problems.append(Problem("design", None, "horizon_days", "must be at least 1 day"))
+    if not accounts:
+        problems.append(Problem("accounts", None, None, "no accounts to divide into territories"))
+    if not reps:
+        problems.append(Problem("reps", None, None, "no reps to give territories to"))
+    _duplicates(problems, "accounts", "account_id", [a.account_id for a in accounts])
+    _duplicates(problems, "reps", "rep_id", [r.rep_id for r in reps])
+    for rep in reps:
+        if getattr(rep, "home", None) is None:
+            problems.append(Problem("reps", None, "home", f"rep {rep.rep_id} has no home location"))
+    if problems:
+        raise InputError(problems)
+
+    snaps = travel.snap([(a.account_id, a.location) for a in accounts])
+    problems.extend(
+        Problem(
+            "accounts",
+            None,
+            "location",
+            f"account {s.point_id} is not reachable on the road network "
+            f"({s.distance_m:.0f} m from the nearest road)",
+        )
+        for s in snaps.unreachable
+    )
+    home_snaps = travel.snap([(r.rep_id, r.home) for r in reps])
+    problems.extend(
+        Problem(
+            "reps",
+            None,
+            "home",
+            f"rep {s.point_id} home is not reachable on the road network "
+            f"({s.distance_m:.0f} m from the nearest road)",
+        )
+        for s in home_snaps.unreachable
+    )
+    if problems:
+        raise InputError(problems)
+
+    locations = [a.location for a in accounts]
+    homes = [r.home for r in reps]
+    a_mat = travel.matrix(locations).durations_s.astype(np.float64)
+    account_s = (a_mat + a_mat.T) / 2.0
+    np.fill_diagonal(account_s, 0.0)
+    out = travel.matrix(homes, locations).durations_s.astype(np.float64)
+    back = travel.matrix(locations, homes).durations_s.astype(np.float64)
+    home_s = (out + back.T) / 2.0
+
+    n = len(accounts)
+    k = max(0, min(k_neighbours, n - 1))
+    masked = account_s + np.diag(np.full(n, np.inf))
+    if k > 0:
+        neighbours = np.argsort(masked, axis=1, kind="stable")[:, :k].astype(np.int64)
+    else:
+        neighbours = np.zeros((n, 0), dtype=np.int64)
+    kt = min(TRAVEL_NEIGHBOURS, k)
+    if kt > 0:
+        travel_estimate = np.take_along_axis(masked, neighbours[:, :kt], axis=1).mean(axis=1)
+    else:
+        # A lone account: its visit is a trip from home and back.
+        travel_estimate = 2.0 * home_s.min(axis=0)
+
+    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
+    service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
+    return TerritoryContext(
+        accounts=tuple(accounts),
+        reps=tuple(reps),
+        horizon_days=horizon_days,
+        account_index={a.account_id: i for i, a in enumerate(accounts)},
+        rep_index={r.rep_id: j for j, r in enumerate(reps)},
+        visits=visits,
+        service_s=service,
+        travel_estimate_s=travel_estimate,
+        workload_s=visits * (service + travel_estimate),
+        value=np.array([account_value(a) for a in accounts], dtype=np.float64),
+        capacity_s=np.array(
+            [rep_capacity_s(r, horizon_days, start=start) for r in reps], dtype=np.float64
+        ),
+        working_days=np.array(
+            [working_days(r, horizon_days, start=start) for r in reps], dtype=np.int64
+        ),
+        account_s=account_s,
+        home_s=home_s,
+        neighbours=neighbours,
+    )
+
+
+def _duplicates(problems: list[Problem], source: str, field: str, ids: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            problems.append(Problem(source, None, field, f"{field} {value} appears more than once"))
+        seen.add(value)
+
+
+def resolve_locks(
+    ctx: TerritoryContext,
+    locked: Mapping[str, str],
+    locked_territories: Sequence[Territory],
+) -> tuple[dict[int, int], frozenset[int]]:
+    """Turn locks into account index -> rep index, and the set of reps whose territory is frozen.
+
+    Raises
+    ------
+    InputError
+        For a lock naming an unknown account or rep, an account locked to two reps, a locked
+        territory without a rep, and any rep whose locked workload exceeds its capacity.
+    """
+    problems: list[Problem] = []
+    fixed: dict[int, int] = {}
+    frozen: set[int] = set()
+    for t in locked_territories:
+        if t.rep_id is None or t.rep_id not in ctx.rep_index:
+            who = "no rep" if t.rep_id is None else f"unknown rep {t.rep_id}"
+            problems.append(
+                Problem(
+                    "locked territories",
+                    None,
+                    "rep_id",
+                    f"locked territory {t.territory_id} has {who}",
+                )
+            )
+            continue
+        j = ctx.rep_index[t.rep_id]
+        frozen.add(j)
+        for aid in t.account_ids:
+            if aid not in ctx.account_index:
+                problems.append(
+                    Problem(
+                        "locked territories",
+                        None,
+                        "account_id",
+                        f"locked territory {t.territory_id} lists unknown account {aid}",
+                    )
+                )
+                continue
+            i = ctx.account_index[aid]
+            if i in fixed and fixed[i] != j:
+                problems.append(
+                    Problem(
+                        "locked territories",
+                        None,
+                        "account_id",
+                        f"account {aid} is in two locked territories",
+                    )
+                )
+            fixed[i] = j
+    for aid, rid in locked.items():
+        if aid not in ctx.account_index:
+            problems.append(
+                Problem("locked", None, "account_id", f"locked account {aid} is not an account")
+            )
+            continue
+        if rid not in ctx.rep_index:
+            problems.append(
+                Problem("locked", None, "rep_id", f"account {aid} is locked to unknown rep {rid}")
+            )
+            continue
+        i, j = ctx.account_index[aid], ctx.rep_index[rid]
+        if i in fixed and fixed[i] != j:
+            other = ctx.reps[fixed[i]].rep_id
+            problems.append(
+                Problem(
+                    "locked",
+                    None,
+                    "rep_id",
+                    f"account {aid} is locked to rep {rid} "
+                    f"but is in rep {other}'s locked territory",
+                )
+            )
+            continue
+        if j in frozen and i not in fixed:
+            problems.append(
+                Problem(
+                    "locked",
+                    None,
+                    "rep_id",
+                    f"account {aid} is locked to rep {rid} whose territory is locked without it",
+                )
+            )
+            continue
+        fixed[i] = j
+    load = np.zeros(ctx.n_reps)
+    for i, j in fixed.items():
+        load[j] += ctx.workload_s[i]
+    for j, rep in enumerate(ctx.reps):
+        if load[j] > ctx.capacity_s[j]:
+            problems.append(
+                Problem(
+                    "locked",
+                    None,
+                    "rep_id",
+                    f"rep {rep.rep_id}: locked workload {load[j] / HOUR:.1f} h exceeds capacity "
+                    f"{ctx.capacity_s[j] / HOUR:.1f} h in {ctx.horizon_days} days",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return fixed, frozenset(frozen)

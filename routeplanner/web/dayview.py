@@ -1,0 +1,117 @@
+"""What the rep's day page shows: stops with ETAs, windows, navigation links and the map."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from routeplanner.errors import RoadNetworkError
+from routeplanner.model import Account, DayRoute, GeoPoint, Rep
+from routeplanner.units import format_hhmm
+from routeplanner.web.maps import MapMarker, route_svg
+from routeplanner.web.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class StopView:
+    number: int
+    account: Account
+    arrival: str
+    start: str
+    departure: str
+    wait_min: int
+    visit_min: int
+    travel_min: int
+    distance_km: float
+    window: str
+    geo_link: str
+    osm_link: str
+    google_link: str
+    violations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DayView:
+    route: DayRoute
+    stops: list[StopView]
+    leave: str
+    back: str
+    drive_min: int
+    distance_km: float
+    lunch: str
+    map_svg: str
+
+
+def _nav_links(origin: GeoPoint, dest: GeoPoint, label: str) -> tuple[str, str, str]:
+    """``geo:`` opens the phone's map app; the web links work on any device."""
+    geo = f"geo:{dest.lat:.6f},{dest.lon:.6f}?q={dest.lat:.6f},{dest.lon:.6f}({quote(label)})"
+    osm = (
+        "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car&route="
+        f"{origin.lat:.6f}%2C{origin.lon:.6f}%3B{dest.lat:.6f}%2C{dest.lon:.6f}"
+    )
+    google = (
+        "https://www.google.com/maps/dir/?api=1&travelmode=driving"
+        f"&origin={origin.lat:.6f},{origin.lon:.6f}&destination={dest.lat:.6f},{dest.lon:.6f}"
+    )
+    return geo, osm, google
+
+
+def build_day_view(
+    route: DayRoute, rep: Rep, accounts: dict[str, Account], services: Services
+) -> DayView:
+    weekday = route.day.weekday()
+    stops: list[StopView] = []
+    previous = rep.home
+    markers = [MapMarker(rep.home, "H", f"{rep.name}: home", kind="home")]
+    path = [rep.home]
+    for i, stop in enumerate(route.stops, start=1):
+        account = accounts.get(stop.account_id)
+        if account is None:  # deleted since planning: show nothing rather than a wrong place
+            continue
+        windows = account.opening_hours.on(weekday)
+        geo, osm, google = _nav_links(previous, account.location, account.name)
+        stops.append(
+            StopView(
+                number=i,
+                account=account,
+                arrival=format_hhmm(stop.arrival_s),
+                start=format_hhmm(stop.start_s),
+                departure=format_hhmm(stop.departure_s),
+                wait_min=stop.wait_s // 60,
+                visit_min=(stop.departure_s - stop.start_s) // 60,
+                travel_min=round(stop.travel_s / 60),
+                distance_km=round(stop.distance_m / 1000, 1),
+                window=", ".join(str(w) for w in windows) or "closed",
+                geo_link=geo,
+                osm_link=osm,
+                google_link=google,
+                violations=stop.violations,
+            )
+        )
+        markers.append(MapMarker(account.location, str(i), f"{i}. {account.name}"))
+        path.append(account.location)
+        previous = account.location
+    path.append(rep.home)
+    legs: list[list[GeoPoint]] = []
+    try:
+        travel = services.travel()
+        legs = [travel.leg_geometry(a, b) for a, b in itertools.pairwise(path)]
+    except RoadNetworkError:
+        legs = [[a, b] for a, b in itertools.pairwise(path)]
+    lunch = ""
+    if route.break_start_s is not None:
+        lunch = (
+            f"{format_hhmm(route.break_start_s)}–"
+            f"{format_hhmm(route.break_start_s + route.break_duration_s)}"
+        )
+    return DayView(
+        route=route,
+        stops=stops,
+        leave=format_hhmm(route.start_s),
+        back=format_hhmm(route.end_s),
+        drive_min=round(route.travel_s / 60),
+        distance_km=round(route.distance_m / 1000, 1),
+        lunch=lunch,
+        map_svg=route_svg(markers, legs, services.road_graph()),
+    )

@@ -1,0 +1,127 @@
+"""Offline SVG maps: route lines on real road geometry over a light road-network background.
+
+Nothing here fetches tiles: the background is drawn from our own graph, so the map works with no
+internet at all. Coordinates are projected equirectangularly (x scaled by cos(latitude)), which
+is exact enough at the scale of one rep's day (tens of km).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from routeplanner.model import GeoPoint
+from routeplanner.roads.graph import RoadGraph
+
+WIDTH = 1000
+MAX_BACKGROUND_EDGES = 6000
+"""Cap on background road segments: keeps a phone page small (about 60 kB of SVG at most)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapMarker:
+    """A numbered stop (or the rep's home, label ``H``) on the map."""
+
+    point: GeoPoint
+    label: str
+    title: str
+    kind: str = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    min_lon: float
+    max_lat: float
+    scale: float
+    kx: float
+    height: int
+
+    def xy(self, lat: float, lon: float) -> tuple[int, int]:
+        x = (lon - self.min_lon) * self.kx * self.scale
+        y = (self.max_lat - lat) * self.scale
+        return round(x), round(y)
+
+
+def _frame(points: Sequence[tuple[float, float]], margin: float = 0.08) -> _Frame:
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    kx = math.cos(math.radians(sum(lats) / len(lats)))
+    span_lat = max(max(lats) - min(lats), 0.004)
+    span_lon = max(max(lons) - min(lons), 0.004 / max(kx, 0.1))
+    pad_lat, pad_lon = span_lat * margin, span_lon * margin
+    min_lon, max_lon = min(lons) - pad_lon, max(lons) + pad_lon
+    min_lat, max_lat = min(lats) - pad_lat, max(lats) + pad_lat
+    scale = WIDTH / ((max_lon - min_lon) * kx)
+    height = max(200, round((max_lat - min_lat) * scale))
+    return _Frame(min_lon, max_lat, scale, kx, height)
+
+
+def _background(graph: RoadGraph, frame: _Frame) -> str:
+    """One path with every road segment inside the frame (tail to head, one per direction pair)."""
+    tails, heads = graph.tails, graph.indices
+    x_t = (graph.lon[tails] - frame.min_lon) * frame.kx * frame.scale
+    y_t = (frame.max_lat - graph.lat[tails]) * frame.scale
+    x_h = (graph.lon[heads] - frame.min_lon) * frame.kx * frame.scale
+    y_h = (frame.max_lat - graph.lat[heads]) * frame.scale
+    inside = (
+        (x_t >= 0) & (x_t <= WIDTH) & (y_t >= 0) & (y_t <= frame.height)
+        & (x_h >= 0) & (x_h <= WIDTH) & (y_h >= 0) & (y_h <= frame.height)
+        & (tails < heads)
+    )  # fmt: skip
+    idx = np.flatnonzero(inside)
+    if len(idx) > MAX_BACKGROUND_EDGES:
+        # keep the longest segments: they carry the shape of the network at this zoom
+        lengths = np.hypot(x_h[idx] - x_t[idx], y_h[idx] - y_t[idx])
+        idx = idx[np.argsort(-lengths)[:MAX_BACKGROUND_EDGES]]
+    parts = [
+        f"M{round(x_t[i])} {round(y_t[i])}L{round(x_h[i])} {round(y_h[i])}" for i in idx.tolist()
+    ]
+    return "".join(parts)
+
+
+def route_svg(
+    markers: Sequence[MapMarker],
+    legs: Sequence[Sequence[GeoPoint]],
+    graph: RoadGraph | None,
+) -> str:
+    """An inline SVG of one day: road background, the driven legs and numbered stops."""
+    coords = [(m.point.lat, m.point.lon) for m in markers]
+    coords += [(p.lat, p.lon) for leg in legs for p in leg]
+    if not coords:
+        return ""
+    frame = _frame(coords)
+    out = [
+        f'<svg class="map" viewBox="0 0 {WIDTH} {frame.height}" role="img" '
+        f'aria-label="Map of the route" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    if graph is not None:
+        out.append(
+            f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
+            'stroke="#c9ced6" stroke-width="1.2"/>'
+        )
+    for leg in legs:
+        pts = " ".join("{},{}".format(*frame.xy(p.lat, p.lon)) for p in leg)
+        out.append(
+            f'<polyline class="leg" points="{pts}" fill="none" stroke="#0b5fff" '
+            'stroke-width="4" stroke-linejoin="round" stroke-opacity="0.8"/>'
+        )
+    for m in markers:
+        x, y = frame.xy(m.point.lat, m.point.lon)
+        fill = "#1b1f24" if m.kind == "home" else "#b3261e"
+        out.append(
+            f'<g class="marker {m.kind}"><title>{_esc(m.title)}</title>'
+            f'<circle cx="{x}" cy="{y}" r="14" fill="{fill}" stroke="#fff" stroke-width="3"/>'
+            f'<text x="{x}" y="{y + 5}" text-anchor="middle" font-size="15" fill="#fff" '
+            f'font-family="sans-serif">{_esc(m.label)}</text></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _esc(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )

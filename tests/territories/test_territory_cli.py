@@ -1,0 +1,126 @@
+"""``routeplanner territories`` end to end on CSV files (straight-line travel, no OSM needed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from territory_factories import make_accounts, make_reps
+
+from routeplanner.cli import main
+
+
+def _write_inputs(tmp_path: Path, n: int = 40, k: int = 2) -> tuple[Path, Path]:
+    accounts = make_accounts(n, 11)
+    reps = make_reps(k, 11, accounts)
+    acc = tmp_path / "accounts.csv"
+    with acc.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "name", "lat", "lon", "frequency", "visit_minutes", "value_class"])
+        for a in accounts:
+            w.writerow(
+                [
+                    a.account_id,
+                    a.name,
+                    a.location.lat,
+                    a.location.lon,
+                    str(a.visit_rule),
+                    a.visit_duration_s // 60,
+                    a.value_class,
+                ]
+            )
+    rp = tmp_path / "reps.csv"
+    with rp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "name", "home_lat", "home_lon", "working_hours", "lunch_minutes"])
+        for r in reps:
+            w.writerow([r.rep_id, r.name, r.home.lat, r.home.lon, "Mo-Fr 08:00-17:00", 30])
+    return acc, rp
+
+
+def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    acc, rp = _write_inputs(tmp_path)
+    out_csv, out_geo = tmp_path / "t.csv", tmp_path / "t.geojson"
+    main(
+        [
+            "territories",
+            "design",
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+            "--quiet",
+            "--out-csv",
+            str(out_csv),
+            "--out-geojson",
+            str(out_geo),
+        ]
+    )
+    shown = capsys.readouterr().out
+    assert "T-R0" in shown
+    assert "max deviation" in shown
+    assert json.loads(out_geo.read_text(encoding="utf-8"))["type"] == "FeatureCollection"
+    new_csv = tmp_path / "t2.csv"
+    main(
+        [
+            "territories",
+            "realign",
+            "--territories",
+            str(out_csv),
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+            "--quiet",
+            "--max-moves",
+            "4",
+            "--choose",
+            "1",
+            "--out-csv",
+            str(new_csv),
+        ]
+    )
+    shown = capsys.readouterr().out
+    assert "Realignment options" in shown
+    assert "at most 0 moves" in shown
+    assert "Before / after" in shown
+    assert new_csv.read_text(encoding="utf-8") == out_csv.read_text(encoding="utf-8")
+    main(
+        [
+            "territories",
+            "show",
+            "--territories",
+            str(new_csv),
+            "--accounts",
+            str(acc),
+            "--reps",
+            str(rp),
+            "--straight-line",
+        ]
+    )
+    assert "T-R1" in capsys.readouterr().out
+
+
+def test_bad_lock_exits_2_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    acc, rp = _write_inputs(tmp_path, n=10)
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "territories",
+                "design",
+                "--accounts",
+                str(acc),
+                "--reps",
+                str(rp),
+                "--straight-line",
+                "--quiet",
+                "--lock",
+                "A0001=R9",
+            ]
+        )
+    assert info.value.code == 2
+    assert "locked: rep_id: account A0001 is locked to unknown rep R9" in capsys.readouterr().err

@@ -1,0 +1,90 @@
+"""Design invariants over seeds: every account once, balance within tolerance, locks honoured."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from territory_factories import make_accounts, make_reps
+
+from routeplanner.model import Territory
+from routeplanner.territories.design import DesignWeights, design_territories
+from routeplanner.travel import HaversineTravel
+
+TRAVEL = HaversineTravel()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_account_once_and_balanced(seed: int) -> None:
+    accounts = make_accounts(150, seed)
+    reps = make_reps(3, seed, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    owners = Counter(aid for t in plan.territories for aid in t.account_ids)
+    assert set(owners) == {a.account_id for a in accounts}
+    assert max(owners.values()) == 1
+    assert [t.rep_id for t in plan.territories] == [r.rep_id for r in reps]
+    assert plan.within_tolerance
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+    # No split beats sending every account to its nearest home.
+    assert plan.kpis.compactness_ratio >= 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_locked_accounts_and_territories_are_honoured(seed: int) -> None:
+    accounts = make_accounts(160, seed)
+    reps = make_reps(4, seed, accounts)
+    # Pin accounts to a rep that is NOT the obvious choice: every 10th account to R1/R2 in turn.
+    locked = {a.account_id: ("R1" if i % 20 == 0 else "R2") for i, a in enumerate(accounts[::10])}
+    frozen = Territory(
+        territory_id="KEEP",
+        name="kept as is",
+        rep_id="R3",
+        account_ids=tuple(a.account_id for a in accounts[1:40:3] if a.account_id not in locked),
+        locked=True,
+    )
+    plan = design_territories(accounts, reps, TRAVEL, locked=locked, locked_territories=[frozen])
+    owner = plan.assignment()
+    for aid, rid in locked.items():
+        assert owner[aid] == rid
+    kept = next(t for t in plan.territories if t.rep_id == "R3")
+    assert kept.territory_id == "KEEP"
+    assert kept.locked
+    assert kept.account_ids == frozen.account_ids
+    assert len(owner) == len(accounts)
+    # Balance holds among the unlocked territories (the locked one is excluded by definition).
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+
+
+def test_value_weight_balances_value_too() -> None:
+    accounts = make_accounts(200, 3)
+    reps = make_reps(4, 3, accounts)
+    plain = design_territories(accounts, reps, TRAVEL)
+    both = design_territories(
+        accounts, reps, TRAVEL, weights=DesignWeights(workload=1.0, value=1.0)
+    )
+
+    def value_spread(values: list[float]) -> float:
+        return (max(values) - min(values)) / (sum(values) / len(values))
+
+    spread_plain = value_spread([k.value for k in plain.kpis.territories])
+    spread_both = value_spread([k.value for k in both.kpis.territories])
+    assert spread_both <= spread_plain + 1e-9
+
+
+def test_progress_reaches_done() -> None:
+    accounts = make_accounts(40, 1)
+    reps = make_reps(2, 1, accounts)
+    seen: list[tuple[str, float]] = []
+    design_territories(accounts, reps, TRAVEL, progress=lambda s, f: seen.append((s, f)))
+    assert seen[0] == ("travel times", 0.0)
+    assert seen[-1] == ("done", 1.0)
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+
+
+def test_single_rep_gets_everything() -> None:
+    accounts = make_accounts(10, 2)
+    reps = make_reps(1, 2, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    assert len(plan.territories) == 1
+    assert len(plan.territories[0].account_ids) == 10
+    assert plan.kpis.max_workload_dev_pct == pytest.approx(0.0)
