@@ -4,8 +4,8 @@ One call is one independent job (one rep / territory): plain data in, a :class:`
 global state, so a caller may run territories in parallel processes. The day choice is the
 periodic search of :mod:`routeplanner.scheduling.periodic` over the day combinations from
 :mod:`routeplanner.scheduling.frequency`; the final routes of each day come from a pluggable
-``day_router`` (default: timed sequencing of the search's order with opening hours and lunch;
-the routing solver can be plugged in through :func:`build_day_problem`).
+``day_router`` (default: the routing core's ``optimise_day`` with windows and lunch, checked
+against timing the search's own order, see :func:`default_day_router`).
 """
 
 from __future__ import annotations
