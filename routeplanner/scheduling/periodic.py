@@ -375,6 +375,7 @@ class _Search:
         self.polish = polish
         self.temp_share = 0.02
         self.polish_every = 0.08
+        self.qmax_cap = 40
         self.polish_each = 0.03
         self.n = len(prob.customers)
         pts = prob.travel
@@ -549,7 +550,7 @@ class _Search:
         it = 0
         polishes = 0
         next_polish = start + budget * self.polish_every
-        qmax = max(3, min(40, self.n // 4))
+        qmax = max(3, min(self.qmax_cap, self.n // 4))
         while max_iterations is None or it < max_iterations:
             now = time.perf_counter()
             if now >= lns_end:

@@ -9,6 +9,7 @@ import pytest
 
 from routeplanner.errors import InputError
 from routeplanner.io.holidays import read_holidays
+from tests.helpers import SAMPLE_DIR
 
 
 def test_reads_dates(tmp_path: Path) -> None:
@@ -44,3 +45,11 @@ def test_wrong_header(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nothere\.csv: file not found"):
         read_holidays(tmp_path / "nothere.csv")
+
+
+def test_reads_the_sample_region_file() -> None:
+    days = read_holidays(SAMPLE_DIR / "holidays-de-bw.csv")
+    # 12 Baden-Württemberg holidays a year, 2026 and 2027; Good Friday 2026 is 3 April.
+    assert len(days) == 24
+    assert date(2026, 4, 3) in days
+    assert date(2026, 12, 25) in days
