@@ -169,3 +169,22 @@ def test_day_router_from_a_day_optimiser_renames_visits_per_day() -> None:
     assert calls == [("r1", START, ("a000", "a001"))]
     assert [s.visit_id for s in res.route.stops] == ["a000@2026-03-02"]
     assert [(u.visit_id, u.day) for u in res.unassigned] == [("a001@2026-03-02", START)]
+
+
+def test_account_open_only_after_the_shift_is_outside_opening_hours() -> None:
+    rep = make_rep()
+    evening = Account(
+        account_id="bar",
+        name="Evening bar",
+        location=HOME,
+        visit_rule=VisitRule.parse("biweekly"),
+        visit_duration_s=1800,
+        opening_hours=WeeklyHours.uniform(TimeWindow(18 * HOUR, 23 * HOUR)),
+    )
+    issues = frequency_issues([evening], rep, HORIZON)
+    assert [(u.reason, u.detail) for u in issues] == [
+        (
+            UnassignedReason.OUTSIDE_OPENING_HOURS,
+            "open Mo-Fr 18:00-23:00; no overlap of 30 min with the rep's hours Mo-Fr 08:00-17:00",
+        )
+    ]
