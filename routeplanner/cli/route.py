@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -26,7 +26,7 @@ from routeplanner.model.rep import Rep
 from routeplanner.model.rules import VisitRule
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
-from routeplanner.settings import Settings
+from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import MINUTE, parse_hhmm
@@ -176,12 +176,30 @@ def _travel(osm: Path | None) -> TravelTimeProvider:
     return provider
 
 
+def first_working_day(rep: Rep, start: date, *, within_days: int = 366) -> date | None:
+    """The first day from ``start`` on which ``rep`` works (the default day to plan)."""
+    for offset in range(within_days):
+        day = start + timedelta(days=offset)
+        if rep.shift(day) is not None:
+            return day
+    return None
+
+
 @app.command("route")
 def route_command(
-    accounts: Annotated[Path, typer.Option("--accounts", help="Accounts CSV.")],
-    reps: Annotated[Path, typer.Option("--reps", help="Reps CSV.")],
-    rep: Annotated[str, typer.Option("--rep", help="rep_id of the rep to plan.")],
-    day: Annotated[str, typer.Option("--date", help="Day to plan, YYYY-MM-DD.")],
+    accounts: Annotated[
+        Path | None, typer.Option("--accounts", help="Accounts file (default: the sample).")
+    ] = None,
+    reps: Annotated[
+        Path | None, typer.Option("--reps", help="Reps file (default: the sample).")
+    ] = None,
+    rep: Annotated[
+        str | None, typer.Option("--rep", help="Id of the rep to plan (default: the first).")
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Day to plan, YYYY-MM-DD (default: the rep's next work day)."),
+    ] = None,
     osm: Annotated[
         Path | None, typer.Option("--osm", help="OSM extract for road travel times.")
     ] = None,
@@ -193,14 +211,26 @@ def route_command(
     ] = "",
 ) -> None:
     """Plan one rep-day and print the ordered stops with ETAs."""
-    try:
-        when = date.fromisoformat(day)
-    except ValueError as exc:
-        raise InputError(Problem("--date", None, None, f"{day!r} is not YYYY-MM-DD")) from exc
+    accounts = accounts or SAMPLE_DIR / "accounts.csv"
+    reps = reps or SAMPLE_DIR / "reps.csv"
+    when: date | None = None
+    if day is not None:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError as exc:
+            msg = f"{day!r} is not YYYY-MM-DD"
+            raise InputError(Problem("--date", None, None, msg)) from exc
     account_list, rep_list = load_inputs(accounts, reps)
-    chosen = next((r for r in rep_list if r.rep_id == rep), None)
+    if not rep_list:
+        raise InputError(Problem(reps.name, None, None, "no reps in the file"))
+    chosen = rep_list[0] if rep is None else next((r for r in rep_list if r.rep_id == rep), None)
     if chosen is None:
         raise InputError(Problem(reps.name, None, "rep_id", f"no rep {rep!r}"))
+    if when is None:
+        when = first_working_day(chosen, date.today())
+        if when is None:
+            msg = f"rep {chosen.rep_id} has no working day in the next year"
+            raise InputError(Problem(reps.name, None, "working_hours", msg))
     if only:
         wanted = [x.strip() for x in only.split(",") if x.strip()]
         known = {a.account_id for a in account_list}

@@ -313,10 +313,20 @@ def optimise_day(
     start: GeoPoint | None = None,
     end: GeoPoint | None = None,
     params: SolveParams | None = None,
+    initial_order: Sequence[str] | None = None,
 ) -> tuple[DayRoute, list[Unassigned]]:
-    """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out."""
+    """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out.
+
+    ``initial_order`` (account ids, e.g. a scheduler's own sequence or yesterday's order) is a
+    floor: it is checked, repaired if needed, and the result is never worse than it. Ids of
+    accounts that cannot be visited that day at all are ignored in it.
+    """
     day_problem = build_day_problem(rep, day, accounts, travel, start=start, end=end)
-    solution = solve(day_problem.problem, params or SolveParams())
+    initial = None
+    if initial_order is not None and day_problem.problem.vehicles:
+        routable = {v.visit_id for v in day_problem.problem.visits}
+        initial = {rep.rep_id: [a for a in initial_order if a in routable]}
+    solution = solve(day_problem.problem, params or SolveParams(), initial_routes=initial)
     return day_result(day_problem, solution)
 
 

@@ -101,3 +101,21 @@ def test_many_unplanned_are_summarised_by_reason() -> None:
         "      25 the day is full: maximum visits per day reached: "
         "A0, A1, A2, A3, A4, A5, A6, A7, ... (+17)",
     ]
+
+
+def test_route_defaults_to_first_rep_and_next_working_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    args = write(tmp_path)
+    for flag in ("--rep", "--date"):  # drop the option and its value
+        i = args.index(flag)
+        del args[i : i + 2]
+    main(args)
+    header = capsys.readouterr().out.splitlines()[0]
+    rep_id, day_text, *_ = header.split()
+    planned = date.fromisoformat(day_text.rstrip(":"))
+    assert rep_id == "R1"
+    assert planned >= date.today()
+    assert planned.weekday() < 5  # R1 works Monday to Friday
