@@ -117,7 +117,7 @@ def route_command(
         HaversineTravel() if straight_line else road_travel(osm or Settings().osm_path)
     )
     route, unassigned = plan_rep_day(chosen, when, account_list, travel, time_limit_s=time_limit)
-    for line in describe_route(route):
+    for line in describe_route(route, {a.account_id: a.name for a in account_list}):
         typer.echo(line)
     for line in describe_unassigned(unassigned):
         typer.echo(line)
