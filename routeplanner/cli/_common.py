@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from routeplanner.roads.graph import load_road_graph
 from routeplanner.settings import Settings
+from routeplanner.travel.road import RoadTravel
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -48,3 +51,11 @@ def progress_bar(title: str, *, enabled: bool = True) -> Iterator[ProgressFn]:
 
         yield report
         progress.update(task, completed=1.0)
+
+
+def road_travel(osm: Path, settings: Settings | None = None) -> RoadTravel:
+    """Road travel times for ``osm``, prepared with a progress bar (cached after the first run)."""
+    settings = settings or Settings()
+    with progress_bar(f"roads {osm.name}") as report:
+        graph = load_road_graph(osm, cache_dir=settings.cache_dir, progress=report)
+    return RoadTravel(graph, max_snap_m=settings.max_snap_m)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import importlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from routeplanner.cli import app, err_console
+from routeplanner.cli._common import progress_bar, road_travel
+from routeplanner.cli.data import read_inputs
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.territory_export import (
     kpis_csv,
@@ -24,13 +22,7 @@ from routeplanner.io.territory_export import (
 )
 from routeplanner.model import (
     Account,
-    GeoPoint,
-    LunchBreak,
-    Rep,
     Territory,
-    TimeWindow,
-    VisitRule,
-    WeeklyHours,
 )
 from routeplanner.settings import Settings
 from routeplanner.territories.design import design_territories
@@ -43,7 +35,6 @@ from routeplanner.territories.metrics import (
 from routeplanner.territories.realign import realign_territories
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
-from routeplanner.units import HOUR, MINUTE
 
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
@@ -64,125 +55,14 @@ HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Workload
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 
 
-# -- thin loaders: the lead swaps these for the io readers ----------------------------------
-
-
-def load_accounts(path: Path) -> list[Account]:
-    """Accounts from CSV via ``routeplanner.io.accounts`` when present, else a minimal reader."""
-    reader = _io_reader("routeplanner.io.accounts", "read_accounts")
-    if reader is not None:
-        return list(reader(path))
-    return _minimal_accounts(path)
-
-
-def load_reps(path: Path) -> list[Rep]:
-    """Reps from CSV via ``routeplanner.io.reps`` when present, else a minimal reader."""
-    reader = _io_reader("routeplanner.io.reps", "read_reps")
-    if reader is not None:
-        return list(reader(path))
-    return _minimal_reps(path)
-
-
 def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
     """Road travel on ``osm`` (cached graph) or the straight-line estimate when asked."""
     if straight_line:
-        # cast: the Protocol declares ``name`` settable, the frozen dataclass has it read-only.
-        return cast(TravelTimeProvider, HaversineTravel())
-    settings = Settings()
-    graph_mod: Any = importlib.import_module("routeplanner.roads.graph")
-    road_mod: Any = importlib.import_module("routeplanner.travel.road")
-    graph = graph_mod.load_road_graph(osm or settings.osm_path, cache_dir=settings.cache_dir)
-    provider: TravelTimeProvider = road_mod.RoadTravel(graph, max_snap_m=settings.max_snap_m)
-    return provider
-
-
-def _io_reader(module: str, name: str) -> Callable[[Path], list[Any]] | None:
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
-    func: Callable[[Path], list[Any]] | None = getattr(mod, name, None)
-    return func
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return [
-            {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            for row in csv.DictReader(fh)
-        ]
-
-
-def _minimal_accounts(path: Path) -> list[Account]:
-    problems: list[Problem] = []
-    out: list[Account] = []
-    for n, row in enumerate(_rows(path), start=2):
-        try:
-            out.append(
-                Account(
-                    account_id=row.get("id", ""),
-                    name=row.get("name", ""),
-                    location=GeoPoint(float(row["lat"]), float(row["lon"])),
-                    visit_rule=VisitRule.parse(row.get("frequency") or "monthly"),
-                    visit_duration_s=int(float(row.get("visit_minutes") or 30) * MINUTE),
-                    value_class=row.get("value_class") or "B",
-                )
-            )
-        except (KeyError, ValueError) as exc:
-            problems.append(Problem(str(path), n, None, str(exc)))
-    if problems:
-        raise InputError(problems)
-    return out
-
-
-def _minimal_reps(path: Path) -> list[Rep]:
-    problems: list[Problem] = []
-    out: list[Rep] = []
-    hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR))
-    for n, row in enumerate(_rows(path), start=2):
-        try:
-            lunch_min = int(row.get("lunch_minutes") or 30)
-            out.append(
-                Rep(
-                    rep_id=row.get("id", ""),
-                    name=row.get("name", ""),
-                    home=GeoPoint(float(row["home_lat"]), float(row["home_lon"])),
-                    working_hours=hours,
-                    lunch=LunchBreak(
-                        window=TimeWindow(12 * HOUR, 14 * HOUR), duration_s=lunch_min * MINUTE
-                    ),
-                )
-            )
-        except (KeyError, ValueError) as exc:
-            problems.append(Problem(str(path), n, None, str(exc)))
-    if problems:
-        raise InputError(problems)
-    return out
+        return HaversineTravel()
+    return road_travel(osm or Settings().osm_path)
 
 
 # -- output ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _progress(title: str, *, enabled: bool) -> Iterator[Callable[[str, float], None]]:
-    """A rich bar on stderr fed by the core's ``(stage, fraction)`` callback."""
-    if not enabled:
-        yield lambda _stage, _fraction: None
-        return
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task(title, total=1.0, stage="")
-
-        def report(stage: str, fraction: float) -> None:
-            bar.update(task, completed=max(0.0, min(1.0, fraction)), stage=stage)
-
-        yield report
 
 
 def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
@@ -301,10 +181,10 @@ def design_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
-    acc, rp = load_accounts(accounts), load_reps(reps)
+    acc, rp = read_inputs(accounts, reps)
     locks = _parse_locks(lock or [])
     travel = load_travel(osm, straight_line=straight_line)
-    with _progress("design", enabled=not quiet) as report:
+    with progress_bar("design", enabled=not quiet) as report:
         plan = design_territories(
             acc,
             rp,
@@ -345,9 +225,9 @@ def realign_command(
 ) -> None:
     """Rebalance current territories; lists options from stable to fair with their KPIs."""
     current = read_territories_csv(territories)
-    acc, rp = load_accounts(accounts), load_reps(reps)
+    acc, rp = read_inputs(accounts, reps)
     travel = load_travel(osm, straight_line=straight_line)
-    with _progress("realign", enabled=not quiet) as report:
+    with progress_bar("realign", enabled=not quiet) as report:
         options = realign_territories(
             current,
             acc,
@@ -406,7 +286,7 @@ def show_command(
 ) -> None:
     """KPIs of existing territories."""
     current = read_territories_csv(territories)
-    acc, rp = load_accounts(accounts), load_reps(reps)
+    acc, rp = read_inputs(accounts, reps)
     travel = load_travel(osm, straight_line=straight_line)
     kpis = compute_kpis(current, acc, rp, travel, horizon_days=horizon_days)
     out_console.print(kpi_table(kpis))

@@ -24,7 +24,7 @@ Choices made here, once, for every caller:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -313,10 +313,20 @@ def optimise_day(
     start: GeoPoint | None = None,
     end: GeoPoint | None = None,
     params: SolveParams | None = None,
+    initial_order: Sequence[str] | None = None,
 ) -> tuple[DayRoute, list[Unassigned]]:
-    """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out."""
+    """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out.
+
+    ``initial_order`` (account ids, e.g. a scheduler's own sequence or yesterday's order) is a
+    floor: it is checked, repaired if needed, and the result is never worse than it. Ids of
+    accounts that cannot be visited that day at all are ignored in it.
+    """
     day_problem = build_day_problem(rep, day, accounts, travel, start=start, end=end)
-    solution = solve(day_problem.problem, params or SolveParams())
+    initial = None
+    if initial_order is not None and day_problem.problem.vehicles:
+        routable = {v.visit_id for v in day_problem.problem.visits}
+        initial = {rep.rep_id: [a for a in initial_order if a in routable]}
+    solution = solve(day_problem.problem, params or SolveParams(), initial_routes=initial)
     return day_result(day_problem, solution)
 
 
@@ -347,13 +357,16 @@ def retime_day(
     return route, tuple(v.message for v in timeline.violations)
 
 
-def describe_route(route: DayRoute) -> list[str]:
-    """Plain-text lines of a day (CLI, logs): one per stop with arrival, start and departure."""
+def describe_route(route: DayRoute, names: Mapping[str, str] | None = None) -> list[str]:
+    """Plain-text lines of a day (CLI, logs): one per stop with arrival, start and departure.
+
+    ``names`` maps account ids to display names; a rep reads names, not ids.
+    """
     lines = [f"{route.rep_id} {route.day}: leave {format_hhmm(route.start_s)}"]
     for k, s in enumerate(route.stops, start=1):
         wait = f" (wait {s.wait_s // 60} min)" if s.wait_s >= 60 else ""
         lines.append(
-            f"{k:3}. {s.account_id:20} arrive {format_hhmm(s.arrival_s)}{wait} "
+            f"{k:3}. {_label(s.account_id, names):32} arrive {format_hhmm(s.arrival_s)}{wait} "
             f"start {format_hhmm(s.start_s)} leave {format_hhmm(s.departure_s)} "
             f"({s.travel_s // 60} min, {s.distance_m / 1000:.1f} km)"
         )
@@ -367,3 +380,8 @@ def describe_route(route: DayRoute) -> list[str]:
         f"{route.travel_s // 60} min driving, {route.distance_m / 1000:.1f} km"
     )
     return lines
+
+
+def _label(account_id: str, names: Mapping[str, str] | None) -> str:
+    name = (names or {}).get(account_id)
+    return f"{name[:24]} ({account_id})" if name else account_id

@@ -9,6 +9,7 @@ Order of work (each step measured, see benchmarks/results/routing.md):
    removal helps most, so no violation ever leaves this module.
 3. OR-Tools with the rest of the budget, warm-started from the best repaired answer so far; it
    models every constraint exactly (breaks included) and fills what the repair dropped.
+   A caller's ``initial_routes`` (a previous plan) enter as a candidate before any engine.
 4. The best candidate wins: fewest dropped required visits, then lowest cost plus penalties of
    dropped optional visits. An empty plan is always a candidate, so ``solve`` never fails.
 5. Every dropped visit gets a reason (:mod:`routeplanner.routing.reasons`).
@@ -17,10 +18,10 @@ Order of work (each step measured, see benchmarks/results/routing.md):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from routeplanner.errors import InternalError
+from routeplanner.errors import InputError, InternalError, Problem
 from routeplanner.routing.eta import RouteTimeline, time_route
 from routeplanner.routing.params import SolveParams
 from routeplanner.routing.problem import RoutingProblem, VehicleSpec, VisitSpec
@@ -64,8 +65,21 @@ class _Candidate:
     score: tuple[int, int]
 
 
-def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solution:
+def solve(
+    problem: RoutingProblem,
+    params: SolveParams | None = None,
+    *,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+) -> Solution:
     """Plan ``problem``; see the module docstring for how engines are combined.
+
+    Parameters
+    ----------
+    initial_routes
+        vehicle id -> visit ids of a known plan (yesterday's, or a rep's manual order). It is
+        re-checked and repaired like an engine answer, competes as a candidate (so the result is
+        never worse than it), and warm-starts OR-Tools when it is the best so far. Unknown ids
+        raise :class:`InputError`.
 
     Raises
     ------
@@ -78,6 +92,12 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
     deadline = began + params.time_limit_s
     log: list[str] = []
     best = _evaluate(problem, EngineResult(engine="empty"), log)
+    if initial_routes:
+        _check_routes(problem, initial_routes)
+        given = EngineResult(
+            engine="initial", routes={k: tuple(v) for k, v in initial_routes.items()}
+        )
+        best = _better(best, _evaluate(problem, given, log))
     if not problem.visits or not problem.vehicles:
         return _finish(problem, best, log)
     if len(problem.visits) == 1:
@@ -114,6 +134,28 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
         )
         best = _better(best, _evaluate(problem, result, log))
     return _finish(problem, best, log)
+
+
+def _check_routes(problem: RoutingProblem, routes: Mapping[str, Sequence[str]]) -> None:
+    vehicles = {v.vehicle_id for v in problem.vehicles}
+    visits = {v.visit_id for v in problem.visits}
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for vehicle_id, order in routes.items():
+        if vehicle_id not in vehicles:
+            problems.append(
+                Problem(problem.source, None, "initial_routes", f"unknown vehicle {vehicle_id}")
+            )
+        for vid in order:
+            if vid not in visits:
+                msg = f"unknown visit {vid}"
+                problems.append(Problem(problem.source, None, "initial_routes", msg))
+            elif vid in seen:
+                msg = f"visit {vid} appears twice"
+                problems.append(Problem(problem.source, None, "initial_routes", msg))
+            seen.add(vid)
+    if problems:
+        raise InputError(problems)
 
 
 def _single_visit(problem: RoutingProblem, empty: _Candidate, log: list[str]) -> _Candidate:

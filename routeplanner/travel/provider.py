@@ -58,7 +58,10 @@ class TravelMatrix:
 class TravelTimeProvider(Protocol):
     """Answers travel questions for any set of points, in bulk (one call per matrix)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short engine name shown in logs and plan metadata (``road``, ``haversine``)."""
+        ...
 
     def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
         """Snap points to the network, reporting (never silently moving) far-away ones."""

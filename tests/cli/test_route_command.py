@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ R1,Anna,49.40,8.70,Mo-Fr 08:00-17:00,12:00-14:00,30,10
 """
 
 
+STOP_ID = re.compile(r"^\s*\d+\. .*\((A\d+)\)\s+arrive ")
+
+
 def write(tmp_path: Path, accounts: str = ACCOUNTS, reps: str = REPS) -> list[str]:
     (tmp_path / "accounts.csv").write_text(accounts, encoding="utf-8")
     (tmp_path / "reps.csv").write_text(reps, encoding="utf-8")
@@ -35,6 +39,7 @@ def write(tmp_path: Path, accounts: str = ACCOUNTS, reps: str = REPS) -> list[st
         "2026-11-23",
         "--time-limit",
         "0.5",
+        "--straight-line",
     ]
 
 
@@ -44,7 +49,7 @@ def test_route_prints_stops_and_unplanned(
     main(write(tmp_path))
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("R1 2026-11-23: leave ")
-    stops = [line.split()[1] for line in out if line[:4].strip().rstrip(".").isdigit()]
+    stops = [m.group(1) for line in out if (m := STOP_ID.search(line))]
     assert sorted(stops) == ["A1", "A2", "A3"]
     assert any(line.startswith("     back ") and "3 visits" in line for line in out)
     assert out[-1] == (
@@ -76,7 +81,7 @@ def test_route_unknown_rep_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_route_only_restricts_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main([*write(tmp_path), "--only", "A1,A3"])
     out = capsys.readouterr().out.splitlines()
-    stops = [line.split()[1] for line in out if line[:4].strip().rstrip(".").isdigit()]
+    stops = [m.group(1) for line in out if (m := STOP_ID.search(line))]
     assert sorted(stops) == ["A1", "A3"]
     assert not any("not planned" in line for line in out)
 
@@ -101,3 +106,21 @@ def test_many_unplanned_are_summarised_by_reason() -> None:
         "      25 the day is full: maximum visits per day reached: "
         "A0, A1, A2, A3, A4, A5, A6, A7, ... (+17)",
     ]
+
+
+def test_route_defaults_to_first_rep_and_next_working_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    args = write(tmp_path)
+    for flag in ("--rep", "--date"):  # drop the option and its value
+        i = args.index(flag)
+        del args[i : i + 2]
+    main(args)
+    header = capsys.readouterr().out.splitlines()[0]
+    rep_id, day_text, *_ = header.split()
+    planned = date.fromisoformat(day_text.rstrip(":"))
+    assert rep_id == "R1"
+    assert planned >= date.today()
+    assert planned.weekday() < 5  # R1 works Monday to Friday

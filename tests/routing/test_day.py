@@ -217,3 +217,26 @@ def test_accounts_far_from_roads_are_excluded_before_the_matrix() -> None:
             "this account is 2500 m from the nearest road (limit 1000 m)",
         )
     ]
+
+
+def test_initial_order_is_a_floor() -> None:
+    # OR-Tools only, stopped after its first solution: the given order is what it starts from,
+    # so the day keeps all three visits; a closed account in the given order is ignored.
+    accounts = [account(f"a{i}", 49.40 + 0.01 * i, 8.69) for i in range(3)]
+    closed = account(
+        "closed",
+        49.41,
+        8.70,
+        opening_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 12 * HOUR), weekdays=[2]),
+    )
+    params = SolveParams(time_limit_s=30, engines=("ortools",), solution_limit=1)
+    route, unassigned = optimise_day(
+        rep(),
+        MONDAY,
+        [*accounts, closed],
+        HaversineTravel(),
+        params=params,
+        initial_order=["a0", "closed", "a1", "a2"],
+    )
+    assert sorted(s.account_id for s in route.stops) == ["a0", "a1", "a2"]
+    assert [u.account_id for u in unassigned] == ["closed"]

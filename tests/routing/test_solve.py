@@ -219,3 +219,31 @@ def test_invalid_input_lists_every_problem() -> None:
         "test: visit b: service time is negative",
         "test: vehicle v: shift ends before it starts",
     ]
+
+
+def test_initial_routes_are_a_floor_and_are_repaired() -> None:
+    # Given plan: c, b, a on the line (60 min, optimal). Only OR-Tools with a 1-solution limit
+    # runs, so the answer can only match the given plan, never be worse.
+    p = problem([visit("a", 1), visit("b", 2), visit("c", 3)])
+    params = SolveParams(time_limit_s=30, engines=("ortools",), solution_limit=1)
+    sol = solve(p, params, initial_routes={"v": ["c", "b", "a"]})
+    assert sol.cost == 60 * M
+    assert not sol.dropped
+    # A given order that breaks a window (a must start by 08:10; after b it starts 08:40) is
+    # repaired, not fatal: repair drops b (the costlier half), the search puts it back after a.
+    late = problem([visit("a", 1, windows=((8 * H, 8 * H + 10 * M),)), visit("b", 2)])
+    more = SolveParams(time_limit_s=30, engines=("ortools",), solution_limit=50)
+    sol = solve(late, more, initial_routes={"v": ["b", "a"]})
+    assert sol.routes[0].visit_ids == ("a", "b")
+    assert any(line.startswith("initial: ") and "1 removed by repair" in line for line in sol.log)
+
+
+def test_initial_routes_with_unknown_ids_raise() -> None:
+    p = problem([visit("a", 1)])
+    with pytest.raises(InputError) as err:
+        solve(p, SolveParams(time_limit_s=1), initial_routes={"x": ["a", "zz", "a"]})
+    assert [str(x) for x in err.value.problems] == [
+        "test: initial_routes: unknown vehicle x",
+        "test: initial_routes: unknown visit zz",
+        "test: initial_routes: visit a appears twice",
+    ]
