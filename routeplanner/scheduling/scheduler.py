@@ -45,6 +45,7 @@ from routeplanner.scheduling.periodic import (
     solve_periodic,
 )
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.units import DAY
 
 Progress = Callable[[float, str], None]
 """``progress(fraction_done, message)``: feeds a CLI progress bar or a web job status."""
@@ -441,13 +442,33 @@ def schedule_visits(
     cust_accounts: list[Account] = []
     cust_options: list[VisitOptions] = []
     report(0.0, "building visit options")
-    for acc in accounts:
+    # Snap first: a road provider refuses points far from any road, so they never reach a matrix.
+    snaps = travel.snap(
+        [(f"home of {rep.rep_id}", rep.home)] + [(a.account_id, a.location) for a in accounts]
+    ).snaps
+    home_ok = snaps[0].reachable
+    for acc, snap in zip(accounts, snaps[1:], strict=True):
         last = acc.last_visit
         if acc.account_id in last_seen and (last is None or last_seen[acc.account_id] > last):
             last = last_seen[acc.account_id]
         acc_eff = replace(acc, last_visit=last) if last != acc.last_visit else acc
         allowed = visitable_days(acc, rep, days)
         opt = visit_options(acc_eff, allowed, plan_start, horizon.end)
+        if not (home_ok and snap.reachable):
+            far = snap if home_ok else snaps[0]
+            where = "" if home_ok else f"the home of {rep.rep_id} is "
+            detail = f"{where}{far.distance_m:.0f} m from the nearest road"
+            unassigned.extend(
+                Unassigned(
+                    visit_id=visit_id(acc.account_id, o.target),
+                    account_id=acc.account_id,
+                    reason=UnassignedReason.UNREACHABLE,
+                    detail=detail,
+                    day=o.target,
+                )
+                for o in opt.occurrences
+            )
+            continue
         if not opt.occurrences:
             continue
         if not opt.combos:
@@ -501,6 +522,26 @@ def schedule_visits(
     report(0.05, "computing travel times")
     matrix = travel.matrix(points)
     durations = matrix.durations_s
+    # No path (another road component) shows as a negative or huge time: unreachable too.
+    out_, back_ = durations[0, 1:], durations[1:, 0]
+    cut_off = (out_ < 0) | (out_ >= DAY) | (back_ < 0) | (back_ >= DAY)
+    if cut_off.any():
+        keep = [i for i in range(len(cust_accounts)) if not cut_off[i]]
+        for i in np.flatnonzero(cut_off):
+            acc = cust_accounts[int(i)]
+            unassigned.extend(
+                Unassigned(
+                    visit_id=visit_id(acc.account_id, o.target),
+                    account_id=acc.account_id,
+                    reason=UnassignedReason.UNREACHABLE,
+                    detail="no road connection with the rep's home",
+                    day=o.target,
+                )
+                for o in cust_options[int(i)].occurrences
+            )
+        customers = [customers[i] for i in keep]
+        cust_accounts = [cust_accounts[i] for i in keep]
+        cust_options = [cust_options[i] for i in keep]
     total_service = sum(c.service * len(c.combos[0]) for c in customers)
     per_day = total_service / max(1, len(days))
     pins = dict(pinned or {})
