@@ -34,3 +34,5 @@ done
 "$PY" -m benchmarks.pvrp --instances benchmarks/data/pvrp/instances --bks benchmarks/data/pvrp/bks.csv \
     --time-limit 60 --csv benchmarks/out/pvrp.csv
 "$PY" -m benchmarks.schedule_sample --time-limit 30 --csv benchmarks/out/schedule_sample.csv
+"$PY" -m benchmarks.schedule_sample --roads --time-limit 30 \
+    --csv benchmarks/out/schedule_sample_roads.csv

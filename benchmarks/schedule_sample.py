@@ -3,9 +3,9 @@
     python -m benchmarks.schedule_sample [--time-limit SECONDS] [--csv OUT]
 
 Territories: nearest rep home under an equal-workload cap (the territory designer is separate).
-Travel: straight-line (HaversineTravel, 1.3 detour at 40 km/h) so the figures do not depend on
-the road-graph build. The naive baseline gives each due visit the first allowed day of its
-window that still has room (max visits, shift time estimate), orders each day by nearest
+Travel: straight-line (HaversineTravel, 1.3 detour at 40 km/h), or with ``--roads`` real road
+times on the sample OSM extract. The naive baseline gives each due visit the first allowed day
+of its window that still has room (max visits, shift time estimate), orders each day by nearest
 neighbour and times it with the same day router. Repair: 10 % of week 1's visits are marked
 missed (seeded), re-planned from Monday of week 2 with 1 frozen day.
 """
@@ -32,7 +32,7 @@ from routeplanner.scheduling.frequency import visit_options
 from routeplanner.scheduling.kpi import CoverageKpis, coverage_kpis
 from routeplanner.scheduling.repair import VisitRecord, VisitStatus, repair_plan
 from routeplanner.scheduling.scheduler import DayJob, sequence_day_router
-from routeplanner.travel import HaversineTravel
+from routeplanner.travel import HaversineTravel, TravelTimeProvider
 from routeplanner.units import haversine_m
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -75,9 +75,14 @@ def balanced_territories(accounts: list[Account], reps: list[Rep]) -> list[Terri
 
 
 def naive_plan(
-    accounts: list[Account], rep: Rep, horizon: Horizon, holidays: frozenset[date]
+    accounts: list[Account],
+    rep: Rep,
+    horizon: Horizon,
+    holidays: frozenset[date],
+    travel: TravelTimeProvider,
 ) -> Plan:
-    travel = HaversineTravel()
+    snaps = travel.snap([(a.account_id, a.location) for a in accounts]).snaps
+    accounts = [a for a, s in zip(accounts, snaps, strict=True) if s.reachable]
     days = list(working_days(rep, horizon, holidays))
     load: dict[date, int] = dict.fromkeys(days, 0)
     count: dict[date, int] = dict.fromkeys(days, 0)
@@ -150,13 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per territory")
     ap.add_argument("--csv", type=Path, default=Path("benchmarks/out/schedule_sample.csv"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--roads", action="store_true", help="real road times from the sample OSM extract"
+    )
     args = ap.parse_args(argv)
     accounts = read_accounts(SAMPLE / "accounts.csv")
     reps = read_reps(SAMPLE / "reps.csv")
     holidays = read_holidays(SAMPLE / "holidays-de-bw.csv")
     horizon = Horizon(start=START, weeks=4)
     territories = balanced_territories(accounts, reps)
-    travel = HaversineTravel()
+    travel: TravelTimeProvider = HaversineTravel()
+    if args.roads:
+        from routeplanner.roads.graph import load_road_graph
+        from routeplanner.travel.road import RoadTravel
+
+        cache = Path(__file__).resolve().parent.parent / "var" / "cache"
+        travel = RoadTravel(load_road_graph(SAMPLE / "heidelberg.osm.pbf", cache_dir=cache))
     by_id = {a.account_id: a for a in accounts}
     rows: list[dict[str, str]] = []
 
@@ -175,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     naive = merge_plans(
         [
-            naive_plan([by_id[a] for a in t.account_ids], r, horizon, holidays)
+            naive_plan([by_id[a] for a in t.account_ids], r, horizon, holidays, travel)
             for t, r in zip(territories, reps, strict=True)
         ]
     )
