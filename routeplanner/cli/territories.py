@@ -1,17 +1,23 @@
-"""``routeplanner territories design|realign|show`` over CSV files, with progress and KPI tables."""
+"""``routeplanner territories design|realign|show|history``: on CSV files or on the database.
+
+Without ``--accounts``/``--reps`` the accounts and reps come from the database (as imported by
+``routeplanner import``); ``design --save`` and ``realign --apply N`` store the result there with
+an ownership record per changed account, which is what scheduling reads as the current
+assignment and what ``history`` shows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from routeplanner.cli import app, err_console
-from routeplanner.cli._common import progress_bar, road_travel
+from routeplanner.cli._common import load_settings, progress_bar, road_travel
 from routeplanner.cli.data import read_inputs
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.territory_export import (
@@ -22,8 +28,10 @@ from routeplanner.io.territory_export import (
 )
 from routeplanner.model import (
     Account,
+    Rep,
     Territory,
 )
+from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
 from routeplanner.territories.design import design_territories
 from routeplanner.territories.metrics import (
@@ -36,14 +44,24 @@ from routeplanner.territories.realign import realign_territories
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 
+if TYPE_CHECKING:
+    from routeplanner.storage.repository import Repository
+
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
 )
 app.add_typer(territories_app, name="territories")
 out_console = Console()
 
-AccountsOpt = Annotated[Path, typer.Option("--accounts", help="Accounts CSV.", exists=True)]
-RepsOpt = Annotated[Path, typer.Option("--reps", help="Reps CSV.", exists=True)]
+AccountsOpt = Annotated[
+    Path | None,
+    typer.Option("--accounts", help="Accounts CSV (default: the database).", exists=True),
+]
+RepsOpt = Annotated[
+    Path | None, typer.Option("--reps", help="Reps CSV (default: the database).", exists=True)
+]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")]
+UserOpt = Annotated[str, typer.Option("--user", help="Who made the change (ownership history).")]
 OsmOpt = Annotated[
     Path | None,
     typer.Option("--osm", help="OSM extract for road travel times (default: settings)."),
@@ -60,6 +78,70 @@ def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
     if straight_line:
         return HaversineTravel()
     return road_travel(osm or Settings().osm_path)
+
+
+def _open_repository(database_url: str | None) -> Repository:
+    from routeplanner.storage.repository import Repository
+
+    return Repository.open(load_settings(database_url=database_url).database_url)
+
+
+def load_inputs(
+    accounts: Path | None, reps: Path | None, database_url: str | None
+) -> tuple[list[Account], list[Rep]]:
+    """Both CSV files, or (neither given) the accounts and reps stored in the database."""
+    if accounts is not None and reps is not None:
+        return read_inputs(accounts, reps)
+    if accounts is not None or reps is not None:
+        missing = "--reps" if reps is None else "--accounts"
+        raise InputError(
+            Problem(missing, None, None, "give both --accounts and --reps, or neither (database)")
+        )
+    repo = _open_repository(database_url)
+    try:
+        acc, rp = repo.list_accounts(), repo.list_reps()
+    finally:
+        repo.close()
+    problems = []
+    if not acc:
+        problems.append(Problem("database", None, "accounts", "no accounts stored; run import"))
+    if not rp:
+        problems.append(Problem("database", None, "reps", "no reps stored; run import"))
+    if problems:
+        raise InputError(problems)
+    return acc, rp
+
+
+def load_territories(path: Path | None, database_url: str | None) -> list[Territory]:
+    """Territories from an exported CSV, or (no path) the current ones in the database."""
+    if path is not None:
+        return list(read_territories_csv(path))
+    repo = _open_repository(database_url)
+    try:
+        current = repo.current_territories()
+    finally:
+        repo.close()
+    if not current:
+        raise InputError(
+            Problem("database", None, "territories", "no territories stored; run design --save")
+        )
+    return current
+
+
+def save_territories(
+    territories: Sequence[Territory],
+    database_url: str | None,
+    *,
+    cause: OwnershipCause,
+    user: str,
+    detail: str,
+) -> None:
+    """Store ``territories`` as the whole current set, recording every ownership change."""
+    repo = _open_repository(database_url)
+    try:
+        repo.save_territories(territories, cause=cause, user=user, detail=detail, replace_all=True)
+    finally:
+        repo.close()
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -166,8 +248,8 @@ def _parse_locks(values: list[str]) -> dict[str, str]:
 
 @territories_app.command("design")
 def design_command(
-    accounts: AccountsOpt,
-    reps: RepsOpt,
+    accounts: AccountsOpt = None,
+    reps: RepsOpt = None,
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
     horizon_days: HorizonOpt = 28,
@@ -179,9 +261,14 @@ def design_command(
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
     quiet: QuietOpt = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="Store as the current territories (with history).")
+    ] = False,
+    database_url: DbOpt = None,
+    user: UserOpt = "",
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
-    acc, rp = read_inputs(accounts, reps)
+    acc, rp = load_inputs(accounts, reps, database_url)
     locks = _parse_locks(lock or [])
     travel = load_travel(osm, straight_line=straight_line)
     with progress_bar("design", enabled=not quiet) as report:
@@ -198,16 +285,30 @@ def design_command(
     for note in plan.notes:
         err_console.print(f"note: {note}", markup=False)
     _write(plan.territories, acc, plan.kpis, out_csv, out_geojson, out_kpis)
+    if save:
+        k = plan.kpis
+        detail = (
+            f"design: max dev {k.max_workload_dev_pct:.1f} %, "
+            f"{k.contiguity_violations} enclave accounts"
+        )
+        save_territories(
+            plan.territories, database_url, cause=OwnershipCause.RULE, user=user, detail=detail
+        )
+        out_console.print(f"saved {len(plan.territories)} territories")
 
 
 @territories_app.command("realign")
 def realign_command(
     territories: Annotated[
-        Path,
-        typer.Option("--territories", help="Current territories CSV (as exported).", exists=True),
-    ],
-    accounts: AccountsOpt,
-    reps: RepsOpt,
+        Path | None,
+        typer.Option(
+            "--territories",
+            help="Current territories CSV (as exported; default: the database).",
+            exists=True,
+        ),
+    ] = None,
+    accounts: AccountsOpt = None,
+    reps: RepsOpt = None,
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
     horizon_days: HorizonOpt = 28,
@@ -222,10 +323,19 @@ def realign_command(
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
     quiet: QuietOpt = False,
+    apply: Annotated[
+        int | None,
+        typer.Option("--apply", help="Option number to store as the current territories."),
+    ] = None,
+    database_url: DbOpt = None,
+    user: UserOpt = "",
 ) -> None:
     """Rebalance current territories; lists options from stable to fair with their KPIs."""
-    current = read_territories_csv(territories)
-    acc, rp = read_inputs(accounts, reps)
+    if choose is not None and apply is not None and choose != apply:
+        raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
+    choose = apply if apply is not None else choose
+    acc, rp = load_inputs(accounts, reps, database_url)
+    current = load_territories(territories, database_url)
     travel = load_travel(osm, straight_line=straight_line)
     with progress_bar("realign", enabled=not quiet) as report:
         options = realign_territories(
@@ -269,25 +379,72 @@ def realign_command(
         out_console.print(_comparison_table(picked.comparison))
         out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
         _write(picked.territories, acc, picked.kpis, out_csv, out_geojson, out_kpis)
+        if apply is not None:
+            detail = f"realignment option {choose}: {picked.label}, {picked.moved_accounts} moved"
+            save_territories(
+                picked.territories,
+                database_url,
+                cause=OwnershipCause.REALIGNMENT,
+                user=user,
+                detail=detail,
+            )
+            out_console.print(f"saved option {choose} as the current territories")
 
 
 @territories_app.command("show")
 def show_command(
     territories: Annotated[
-        Path, typer.Option("--territories", help="Territories CSV (as exported).", exists=True)
-    ],
-    accounts: AccountsOpt,
-    reps: RepsOpt,
+        Path | None,
+        typer.Option(
+            "--territories",
+            help="Territories CSV (as exported; default: the database).",
+            exists=True,
+        ),
+    ] = None,
+    accounts: AccountsOpt = None,
+    reps: RepsOpt = None,
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
     horizon_days: HorizonOpt = 28,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
+    database_url: DbOpt = None,
 ) -> None:
     """KPIs of existing territories."""
-    current = read_territories_csv(territories)
-    acc, rp = read_inputs(accounts, reps)
+    acc, rp = load_inputs(accounts, reps, database_url)
+    current = load_territories(territories, database_url)
     travel = load_travel(osm, straight_line=straight_line)
     kpis = compute_kpis(current, acc, rp, travel, horizon_days=horizon_days)
     out_console.print(kpi_table(kpis))
     _write(current, acc, kpis, None, out_geojson, out_kpis)
+
+
+@territories_app.command("history")
+def history_command(
+    account_id: Annotated[str, typer.Argument(help="Account whose owners to list.")],
+    database_url: DbOpt = None,
+) -> None:
+    """Who owned an account when, and why (from the database)."""
+    repo = _open_repository(database_url)
+    try:
+        records = repo.ownership_history(account_id)
+    finally:
+        repo.close()
+    if not records:
+        raise InputError(
+            Problem("database", None, "account_id", f"no ownership history for {account_id}")
+        )
+    table = Table(title=f"Ownership of {account_id}")
+    for col in ("from", "to", "territory", "rep", "cause", "by", "detail"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            r.valid_from.isoformat(timespec="seconds"),
+            r.valid_to.isoformat(timespec="seconds") if r.valid_to else "now",
+            r.territory_id,
+            r.rep_id or "-",
+            str(r.cause),
+            r.changed_by,
+            r.detail,
+        )
+    out_console.print(table)

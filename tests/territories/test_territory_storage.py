@@ -1,0 +1,132 @@
+"""Territories in the database: design -> save -> current -> scheduling, history, and the CLI.
+
+Real SQLite files in ``tmp_path``; straight-line travel so no OSM extract is needed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from territory_factories import make_accounts, make_reps
+from test_territory_cli import _write_inputs
+
+from routeplanner.cli import main
+from routeplanner.model import Horizon, Territory
+from routeplanner.model.history import OwnershipCause
+from routeplanner.planner import plan_all
+from routeplanner.storage import Repository
+from routeplanner.territories.design import design_territories
+from routeplanner.travel.haversine import HaversineTravel
+
+
+def test_design_saved_round_trips_into_scheduling_with_history(tmp_path: Path) -> None:
+    accounts = make_accounts(24, 5)
+    reps = make_reps(2, 5, accounts)
+    plan = design_territories(accounts, reps, HaversineTravel())
+    repo = Repository.open(f"sqlite:///{tmp_path / 'rp.sqlite'}")
+    try:
+        repo.replace_accounts_and_reps(accounts, reps, source="test")
+        repo.save_territories(plan.territories, cause=OwnershipCause.RULE, user="ann")
+        stored = repo.current_territories()
+        assert {(t.territory_id, t.rep_id, t.account_ids) for t in stored} == {
+            (t.territory_id, t.rep_id, t.account_ids) for t in plan.territories
+        }
+        owner = {a: t.rep_id for t in stored for a in t.account_ids}
+        schedule = plan_all(
+            repo.list_accounts(),
+            repo.list_reps(),
+            stored,
+            Horizon(start=date(2026, 3, 2), weeks=1),
+            HaversineTravel(),
+            max_iterations=10,
+        )
+        stops = [(s.account_id, r.rep_id) for r in schedule.routes for s in r.stops]
+        assert stops, "nothing was scheduled"
+        assert all(owner[a] == rep for a, rep in stops)
+        # Move one account to the other rep: its history shows both periods and why.
+        moved = stored[0].account_ids[0]
+        first, second = stored
+        realigned = [
+            Territory(
+                territory_id=first.territory_id,
+                name=first.name,
+                rep_id=first.rep_id,
+                account_ids=first.account_ids[1:],
+            ),
+            Territory(
+                territory_id=second.territory_id,
+                name=second.name,
+                rep_id=second.rep_id,
+                account_ids=(*second.account_ids, moved),
+            ),
+        ]
+        repo.save_territories(realigned, cause=OwnershipCause.REALIGNMENT, user="bob")
+        history = repo.ownership_history(moved)
+        assert [(h.rep_id, h.cause, h.changed_by) for h in history] == [
+            (first.rep_id, OwnershipCause.RULE, "ann"),
+            (second.rep_id, OwnershipCause.REALIGNMENT, "bob"),
+        ]
+        assert history[0].valid_to == history[1].valid_from
+        assert history[0].ended_cause == OwnershipCause.REALIGNMENT
+        assert len(repo.ownership_history(first.account_ids[1])) == 1
+    finally:
+        repo.close()
+
+
+def test_cli_design_save_show_realign_apply_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=30, k=2)
+    url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
+    db = ["--database-url", url]
+    main(["import", "--accounts", str(acc), "--reps", str(rp), *db])
+    main(["territories", "design", "--straight-line", "--quiet", "--save", "--user", "ann", *db])
+    assert "saved 2 territories" in capsys.readouterr().out
+    repo = Repository.open(url)
+    try:
+        designed = {a: t.rep_id for t in repo.current_territories() for a in t.account_ids}
+    finally:
+        repo.close()
+    assert len(designed) == 30
+    main(["territories", "show", "--straight-line", *db])
+    shown = capsys.readouterr().out
+    assert "T-R0" in shown
+    assert "T-R1" in shown
+    main(["territories", "history", "A0001", *db])
+    shown = capsys.readouterr().out
+    assert "Ownership of A0001" in shown
+    assert f"{designed['A0001']}" in shown
+    assert "rule" in shown
+    assert "ann" in shown
+    main(["territories", "realign", "--straight-line", "--quiet", "--apply", "1", *db])
+    assert "saved option 1 as the current territories" in capsys.readouterr().out
+    repo = Repository.open(url)
+    try:
+        after = {a: t.rep_id for t in repo.current_territories() for a in t.account_ids}
+        changed = [a for a in after if after[a] != designed[a]]
+        for a in changed:
+            assert repo.ownership_history(a)[-1].cause == OwnershipCause.REALIGNMENT
+    finally:
+        repo.close()
+    assert after.keys() == designed.keys()
+
+
+def test_cli_database_without_territories_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=10, k=2)
+    db = ["--database-url", f"sqlite:///{tmp_path / 'rp.sqlite'}"]
+    main(["import", "--accounts", str(acc), "--reps", str(rp), *db])
+    with pytest.raises(SystemExit) as info:
+        main(["territories", "show", "--straight-line", *db])
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no territories stored; run design --save" in err
+    with pytest.raises(SystemExit) as info:
+        main(["territories", "design", "--straight-line", "--accounts", str(acc), *db])
+    assert info.value.code == 2
+    assert "give both --accounts and --reps, or neither" in " ".join(
+        capsys.readouterr().err.split()
+    )
