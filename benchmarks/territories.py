@@ -137,6 +137,39 @@ def kmeans_assign(ctx: TerritoryContext, seed: int) -> np.ndarray:
     return rep_of_cluster[labels].astype(np.int64)
 
 
+def balanced_home_bound(ctx: TerritoryContext, tolerance: float) -> float:
+    """Lower bound on the mean travel to home of ANY split within +/-``tolerance`` workload.
+
+    The LP relaxation of "each account to one rep, every rep's workload within its band,
+    minimise total road time to home" (no contiguity, no centres): every balanced integer split
+    is feasible for it, so its optimum (HiGHS, exact) bounds them all from below.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix, vstack
+
+    n, m = ctx.n_accounts, ctx.n_reps
+    w = ctx.workload_s / ctx.workload_s.sum()
+    target = ctx.capacity_s / ctx.capacity_s.sum()
+    cols = np.arange(n * m)
+    one = coo_matrix((np.ones(n * m), (cols // m, cols)), shape=(n, n * m))
+    load = coo_matrix((w[cols // m], (cols % m, cols)), shape=(m, n * m))
+    a_ub = vstack([load, -load]).tocsr()
+    b_ub = np.concatenate([target * (1 + tolerance), -target * (1 - tolerance)])
+    res = linprog(
+        ctx.home_s.T.ravel(),
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=one.tocsr(),
+        b_eq=np.ones(n),
+        bounds=(0, 1),
+        method="highs",
+    )
+    if res.status != 0:
+        msg = f"bound LP failed: {res.message}"
+        raise RuntimeError(msg)
+    return float(res.fun) / n
+
+
 def _row(method: str, kpis: PlanKpis, reps: int, seconds: float) -> dict[str, object]:
     return {
         "method": method,
@@ -199,6 +232,19 @@ def main(argv: list[str] | None = None) -> int:
             f"({k.mean_travel_to_home_s:.0f} s vs {k.nearest_home_travel_s:.0f} s), "
             f"max dev {k.max_workload_dev_pct:.1f} %, enclaves {k.contiguity_violations}"
         )
+    bound = balanced_home_bound(ctx, 0.05)
+    near = assignment_kpis(ctx, np.argmin(ctx.home_s, axis=0).astype(np.int64))
+    print(
+        f"LP lower bound, any split within +/-5 %: mean travel to home {bound:.0f} s = "
+        f"{bound / ours.nearest_home_travel_s:.3f} x nearest-home; ours is "
+        f"{ours.mean_travel_to_home_s / bound:.3f} x the bound"
+    )
+    print(
+        f"mean travel to territory centre: routeplanner {ours.mean_travel_to_centre_s:.0f} s, "
+        f"kmeans {base.mean_travel_to_centre_s:.0f} s, nearest-home split "
+        f"{near.mean_travel_to_centre_s:.0f} s (max dev {near.max_workload_dev_pct:.1f} %) -> "
+        f"routeplanner {ours.mean_travel_to_centre_s / near.mean_travel_to_centre_s:.3f} x"
+    )
     print(
         f"ratio k-means / routeplanner max deviation: "
         f"{base.max_workload_dev_pct / max(ours.max_workload_dev_pct, 1e-9):.1f}x; "

@@ -45,8 +45,9 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
-from routeplanner.territories.assign import AssignResult, solve_assignment
+from routeplanner.territories.assign import AssignResult, solve_assignment, solve_contiguous
 from routeplanner.territories.contiguity import (
+    count_violations,
     fragments,
     graph_distances,
     neighbour_disagreement,
@@ -421,10 +422,76 @@ def optimise(
     travel = float(base_cost[np.arange(na), repaired].sum())
     if dev <= tolerance and viol < best_q[1] and travel <= travel_limit:
         best = AssignResult(repaired, best.optimal, best.mip_gap, np.zeros(ma), "repaired")
+    if max_moves is None and move_penalty_s == 0.0 and best_q[0] == 0:
+        best = _contiguous(
+            graph,
+            home,
+            base_cost,
+            balance,
+            target * (1.0 - outer),
+            target * (1.0 + outer),
+            best,
+            base_fixed,
+            time_limit_s,
+        )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
     return OptimiseResult(assign_full, iterations, optimal, tuple(notes))
+
+
+CONTIGUOUS_FULL = 6000
+"""Largest accounts x reps solved by the contiguity MIP (HiGHS finds no incumbent within a
+minute for 2,000 x 10 = 20,000 binaries; a local version around the enclaves, holding the rest,
+came out infeasible with the balance band), so larger instances keep the local search result."""
+
+
+def _contiguous(
+    graph: csr_matrix,
+    home: FloatArray,
+    cost: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    best: AssignResult,
+    fixed: Mapping[int, int],
+    time_limit_s: float,
+) -> AssignResult:
+    """Replace ``best`` by the contiguity MIP's split when it has fewer enclaves (none, by
+    construction) and meets the band; only up to ``CONTIGUOUS_FULL`` accounts x reps."""
+    frags = fragments(graph, best.assign, balance)
+    if not frags:
+        return best
+    na, ma = home.shape
+    if na * ma > CONTIGUOUS_FULL:
+        return best
+    own = np.stack([graph_distances(graph, home.T[j : j + 1])[0] for j in range(ma)], axis=1)
+    links = [
+        frozenset(int(i) for i in np.argsort(home[:, j], kind="stable")[:8]) for j in range(ma)
+    ]
+    start = best.assign.copy()
+    for i, j in fixed.items():
+        start[i] = j
+    free = np.ones(na, dtype=bool)
+    free[list(fixed)] = False
+    found = solve_contiguous(
+        cost,
+        balance,
+        lower,
+        upper,
+        neighbours_indptr=graph.indptr.astype(np.int64),
+        neighbours=graph.indices.astype(np.int64),
+        home_dist=own,
+        home_links=links,
+        start=start,
+        free=free,
+        time_limit_s=time_limit_s,
+    )
+    if found is None:
+        return best
+    if count_violations(graph, found, balance) >= count_violations(graph, best.assign, balance):
+        return best
+    return AssignResult(found, best.optimal, best.mip_gap, np.zeros(ma), "contiguity MIP")
 
 
 def _restrict_neighbours(neighbours: IntArray, keep: IntArray) -> IntArray:

@@ -68,6 +68,9 @@ class PlanKpis:
     contiguity_violations: int
     total_workload_h: float
     total_capacity_h: float
+    mean_travel_to_centre_s: float = 0.0
+    """Mean road time from each account to its territory's centre (the member with the least
+    total road time to the others): the issue's other compactness measure."""
 
 
 def assignment_kpis(
@@ -128,6 +131,12 @@ def assignment_kpis(
     devs = [abs(rows[j].balance_dev_pct) for j in free]
     mean_home_all = float(home_t.mean()) if len(home_t) else 0.0
     nearest = float(ctx.home_s.min(axis=0)[idx].mean()) if len(idx) else 0.0
+    to_centre = 0.0
+    for j in range(m):
+        members = idx[a == j]
+        if len(members):
+            sub = ctx.account_s[np.ix_(members, members)]
+            to_centre += float(sub.sum(axis=1).min())
     return PlanKpis(
         territories=tuple(rows),
         horizon_days=ctx.horizon_days,
@@ -140,6 +149,7 @@ def assignment_kpis(
         contiguity_violations=len(enclaves),
         total_workload_h=float(workload.sum() / HOUR),
         total_capacity_h=float(ctx.capacity_s.sum() / HOUR),
+        mean_travel_to_centre_s=to_centre / len(idx) if len(idx) else 0.0,
     )
 
 
