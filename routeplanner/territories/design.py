@@ -32,6 +32,7 @@ estimate).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -441,9 +442,8 @@ def optimise(
 
 
 CONTIGUOUS_FULL = 6000
-"""Largest accounts x reps solved by the contiguity MIP (HiGHS finds no incumbent within a
-minute for 2,000 x 10 = 20,000 binaries; a local version around the enclaves, holding the rest,
-came out infeasible with the balance band), so larger instances keep the local search result."""
+"""Largest accounts x reps solved by one contiguity MIP (HiGHS finds no incumbent within a
+minute for 2,000 x 10 = 20,000 binaries); larger instances re-split pairs of territories."""
 
 
 def _contiguous(
@@ -457,41 +457,120 @@ def _contiguous(
     fixed: Mapping[int, int],
     time_limit_s: float,
 ) -> AssignResult:
-    """Replace ``best`` by the contiguity MIP's split when it has fewer enclaves (none, by
-    construction) and meets the band; only up to ``CONTIGUOUS_FULL`` accounts x reps."""
-    frags = fragments(graph, best.assign, balance)
-    if not frags:
-        return best
+    """Remove enclaves with the contiguity MIP (see ``assign.solve_contiguous``).
+
+    Up to ``CONTIGUOUS_FULL`` accounts x reps every account is re-decided at once (no enclave
+    by construction). Above that the whole MIP finds no incumbent in time, so each enclave's
+    territory and the territory around it are re-split as a pair, all others held: the pair's
+    total load is fixed, so each split stays in the band. A re-split is kept only when the
+    enclave count drops; the result can keep a few enclaves (never more than before).
+    """
+    assign = best.assign.copy()
     na, ma = home.shape
-    if na * ma > CONTIGUOUS_FULL:
+    locked = np.zeros(na, dtype=bool)
+    locked[list(fixed)] = True
+    before = count_violations(graph, assign, balance)
+    if before == 0:
         return best
-    own = np.stack([graph_distances(graph, home.T[j : j + 1])[0] for j in range(ma)], axis=1)
+    if na * ma <= CONTIGUOUS_FULL:
+        found = _resplit(
+            graph, home, cost, balance, lower, upper, assign, list(range(ma)), locked, time_limit_s
+        )
+        if found is not None:
+            assign = found
+    else:
+        tried: set[tuple[int, ...]] = set()
+        # Wall-clock budget for the group re-splits (each one also limited by the solver).
+        deadline = time.monotonic() + 3.0 * time_limit_s
+        for _ in range(4 * ma):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            frags = fragments(graph, assign, balance)
+            pair = None
+            for frag in sorted(frags, key=lambda f: -len(f.members)):
+                other = _neighbour_territory(graph, assign, frag.members)
+                if other is None:
+                    continue
+                # The enclave's territory, the one around it, and up to two territories that
+                # touch both (the band is restored through them when the two do not touch).
+                near_a, near_b = _touching(graph, assign, frag.rep), _touching(graph, assign, other)
+                bridge = sorted((near_a & near_b) - {frag.rep, other})[:2]
+                key = tuple(sorted({frag.rep, other, *bridge}))
+                if key not in tried:
+                    pair = key
+                    break
+            if pair is None:
+                break
+            tried.add(pair)
+            found = _resplit(
+                graph, home, cost, balance, lower, upper, assign, list(pair), locked, remaining
+            )
+            if found is not None and count_violations(graph, found, balance) < count_violations(
+                graph, assign, balance
+            ):
+                assign = found
+                tried = {p for p in tried if not set(p) & set(pair)}
+    if count_violations(graph, assign, balance) >= before:
+        return best
+    return AssignResult(assign, best.optimal, best.mip_gap, np.zeros(ma), "contiguity MIP")
+
+
+def _touching(graph: csr_matrix, assign: IntArray, rep: int) -> set[int]:
+    """Territories with a road-neighbour link to territory ``rep``."""
+    coo = graph.tocoo()
+    mask = (assign[coo.row] == rep) & (assign[coo.col] != rep)
+    return {int(j) for j in np.unique(assign[coo.col[mask]])}
+
+
+def _resplit(
+    graph: csr_matrix,
+    home: FloatArray,
+    cost: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    assign: IntArray,
+    reps: list[int],
+    locked: npt.NDArray[np.bool_],
+    time_limit_s: float,
+) -> IntArray | None:
+    """Re-split the accounts of ``reps`` among them with the contiguity MIP, others held."""
+    members = np.nonzero(np.isin(assign, reps))[0]
+    if len(members) == 0:
+        return None
+    sub = csr_matrix(graph[members][:, members])
+    rep_idx = np.asarray(reps, dtype=np.int64)
+    sub_home = home[np.ix_(members, rep_idx)]
+    own = np.stack(
+        [graph_distances(sub, sub_home.T[k : k + 1])[0] for k in range(len(reps))], axis=1
+    )
     links = [
-        frozenset(int(i) for i in np.argsort(home[:, j], kind="stable")[:8]) for j in range(ma)
+        frozenset(int(i) for i in np.argsort(sub_home[:, k], kind="stable")[:8])
+        for k in range(len(reps))
     ]
-    start = best.assign.copy()
-    for i, j in fixed.items():
-        start[i] = j
-    free = np.ones(na, dtype=bool)
-    free[list(fixed)] = False
+    local = {r: k for k, r in enumerate(reps)}
+    start = np.array([local[int(assign[i])] for i in members], dtype=np.int64)
     found = solve_contiguous(
-        cost,
-        balance,
-        lower,
-        upper,
-        neighbours_indptr=graph.indptr.astype(np.int64),
-        neighbours=graph.indices.astype(np.int64),
+        cost[np.ix_(members, rep_idx)],
+        balance[members],
+        lower[rep_idx],
+        upper[rep_idx],
+        neighbours_indptr=sub.indptr.astype(np.int64),
+        neighbours=sub.indices.astype(np.int64),
         home_dist=own,
         home_links=links,
         start=start,
-        free=free,
+        # Accounts no home of the group reaches inside the group (pieces lying in other
+        # territories) stay where they are.
+        free=~locked[members] & np.isfinite(own).any(axis=1),
         time_limit_s=time_limit_s,
     )
     if found is None:
-        return best
-    if count_violations(graph, found, balance) >= count_violations(graph, best.assign, balance):
-        return best
-    return AssignResult(found, best.optimal, best.mip_gap, np.zeros(ma), "contiguity MIP")
+        return None
+    out = assign.copy()
+    out[members] = rep_idx[found]
+    return out
 
 
 def _restrict_neighbours(neighbours: IntArray, keep: IntArray) -> IntArray:
