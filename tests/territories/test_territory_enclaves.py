@@ -1,0 +1,93 @@
+"""No enclaves: the contiguity MIP over seeds, on hand-made grids, and its group re-split path.
+
+Clustered generated cases (towns plus scattered accounts) always admit a contiguous balanced
+split, so the design must return one with zero enclave accounts and every territory in the band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from territory_factories import make_accounts, make_reps
+
+import routeplanner.territories.design as design_module
+from routeplanner.territories.assign import solve_contiguous
+from routeplanner.territories.contiguity import count_violations, neighbour_graph
+from routeplanner.territories.design import design_territories
+from routeplanner.travel import HaversineTravel
+
+TRAVEL = HaversineTravel()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_design_has_no_enclaves_and_stays_balanced(seed: int) -> None:
+    accounts = make_accounts(150, seed)
+    reps = make_reps(3, seed, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    assert plan.kpis.contiguity_violations == 0
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+    assert sum(len(t.account_ids) for t in plan.territories) == 150
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_locked_accounts_stay_and_no_enclave_among_the_rest(seed: int) -> None:
+    accounts = make_accounts(120, seed)
+    reps = make_reps(3, seed, accounts)
+    locks = {accounts[0].account_id: "R1", accounts[1].account_id: "R2"}
+    plan = design_territories(accounts, reps, TRAVEL, locked=locks)
+    owner = plan.assignment()
+    assert all(owner[a] == r for a, r in locks.items())
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+    # A locked account far from its rep may itself be a piece of its own; nothing else is.
+    assert plan.kpis.contiguity_violations <= len(locks)
+
+
+def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts on a side x side grid, 4-neighbours, unit road time per step."""
+    n = side * side
+    xy = np.array([(i % side, i // side) for i in range(n)], dtype=float)
+    times = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    order = np.argsort(times, axis=1, kind="stable")[:, 1:5]
+    return times, order.astype(np.int64)
+
+
+def test_solve_contiguous_on_a_grid_gives_connected_balanced_territories() -> None:
+    times, neighbours = _grid(8)
+    graph = neighbour_graph(neighbours, times)
+    homes = [0, 7, 56, 63]  # the four corners
+    home = times[:, homes] + 1.0  # home sits one step outside its corner account
+    n, m = home.shape
+    balance = np.ones(n) / n
+    target = np.full(m, 1.0 / m)
+    own = np.stack([home[:, j] for j in range(m)], axis=1)
+    # Even a cost that prefers interleaving (random) cannot break contiguity.
+    cost = np.random.default_rng(3).random((n, m)) * 100.0
+    found = solve_contiguous(
+        cost,
+        balance,
+        target * 0.95,
+        target * 1.05,
+        neighbours_indptr=graph.indptr.astype(np.int64),
+        neighbours=graph.indices.astype(np.int64),
+        home_dist=own,
+        home_links=[frozenset({h}) for h in homes],
+        start=np.zeros(n, dtype=np.int64),
+        free=np.ones(n, dtype=bool),
+        time_limit_s=20.0,
+    )
+    assert found is not None
+    assert count_violations(graph, found, balance) == 0
+    assert np.bincount(found, minlength=m).tolist() == [16, 16, 16, 16]
+    assert [int(found[h]) for h in homes] == [0, 1, 2, 3]
+
+
+def test_group_resplit_path_never_adds_enclaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    accounts = make_accounts(200, 4)
+    reps = make_reps(4, 4, accounts)
+    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    grouped = design_territories(accounts, reps, TRAVEL)
+    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 0)
+    monkeypatch.setattr(design_module, "_contiguous", lambda *a, **k: a[6])  # MIP step off
+    plain = design_territories(accounts, reps, TRAVEL)
+    assert grouped.kpis.contiguity_violations <= plain.kpis.contiguity_violations
+    assert grouped.kpis.max_workload_dev_pct <= 5.0
