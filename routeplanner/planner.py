@@ -32,7 +32,7 @@ class TerritoryJob:
     accounts: tuple[Account, ...]
     horizon: Horizon
     holidays: frozenset[date] = frozenset()
-    time_limit_s: float = 30.0
+    time_limit_s: float = 25.0
     max_iterations: int | None = None
     seed: int = 0
 
@@ -48,7 +48,7 @@ def territory_jobs(
     horizon: Horizon,
     *,
     holidays: frozenset[date] | Mapping[str, frozenset[date]] = frozenset(),
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 25.0,
     max_iterations: int | None = None,
     seed: int = 0,
 ) -> tuple[list[TerritoryJob], list[Unassigned]]:
@@ -111,7 +111,7 @@ def plan_all(
     travel: TravelTimeProvider,
     *,
     holidays: frozenset[date] | Mapping[str, frozenset[date]] = frozenset(),
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 25.0,
     max_iterations: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,

@@ -188,3 +188,15 @@ def test_account_open_only_after_the_shift_is_outside_opening_hours() -> None:
             "open Mo-Fr 18:00-23:00; no overlap of 30 min with the rep's hours Mo-Fr 08:00-17:00",
         )
     ]
+
+
+def test_empty_territory_and_rep_without_working_days() -> None:
+    assert (
+        schedule_visits([], make_rep(), HORIZON, HaversineTravel(), max_iterations=5).routes == ()
+    )
+    away = make_rep(days_off=frozenset(HORIZON.days()))
+    accounts = make_accounts(1, 3)
+    plan = schedule_visits(accounts, away, HORIZON, HaversineTravel(), max_iterations=5)
+    assert plan.routes == ()
+    assert plan.unassigned
+    assert {u.detail for u in plan.unassigned} == {"the rep has no working day in the horizon"}
