@@ -136,9 +136,9 @@ def plan_all(
     )
 
     def run(job: TerritoryJob, index: int = 0) -> Plan:
-        def sub(frac: float, msg: str) -> None:
+        def sub(msg: str, frac: float) -> None:
             if progress is not None:
-                progress((index + frac) / max(1, len(jobs)), f"{job.territory_id}: {msg}")
+                progress(f"{job.territory_id}: {msg}", (index + frac) / max(1, len(jobs)))
 
         return schedule_visits(
             job.accounts,

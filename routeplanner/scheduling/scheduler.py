@@ -47,8 +47,9 @@ from routeplanner.scheduling.periodic import (
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import DAY
 
-Progress = Callable[[float, str], None]
-"""``progress(fraction_done, message)``: feeds a CLI progress bar or a web job status."""
+Progress = Callable[[str, float], None]
+"""``progress(message, fraction_done)``: feeds a CLI progress bar or a web job status (the same
+shape as the roads and territories stages)."""
 
 DEVIATION_COST_S = 120.0
 """Objective cost of one day away from a visit's target date, in seconds of driving."""
@@ -412,7 +413,7 @@ def schedule_visits(
 
     def report(frac: float, msg: str) -> None:
         if progress is not None:
-            progress(frac, msg)
+            progress(msg, frac)
 
     kept: list[DayRoute] = []
     last_seen: dict[str, date] = {}

@@ -26,7 +26,7 @@ def test_two_territories_and_an_orphan() -> None:
         HORIZON,
         HaversineTravel(),
         max_iterations=10,
-        progress=lambda f, m: seen.append(f),
+        progress=lambda m, f: seen.append(f),
     )
     reps_of = {s.account_id: r.rep_id for r in plan.routes for s in r.stops}
     assert {reps_of[a] for a in ids[:6] if a in reps_of} == {"r1"}
