@@ -95,12 +95,15 @@ def merge_plans(plans: Sequence[Plan], extra_unassigned: Sequence[Unassigned] = 
     """One plan from independent per-territory plans (they never share a rep-day)."""
     routes = tuple(sorted((r for p in plans for r in p.routes), key=lambda r: (r.rep_id, r.day)))
     unassigned = tuple(u for p in plans for u in p.unassigned) + tuple(extra_unassigned)
-    return Plan(
-        routes=routes,
-        unassigned=unassigned,
-        created_at=datetime.now(UTC),
-        meta={"territories": str(len(plans))},
-    )
+    meta = {"territories": str(len(plans))}
+    issues = [a for p in plans for a in p.meta.get("frequency_issues", "").split(",") if a]
+    meta["frequency_issues"] = ",".join(issues)
+    for p in plans:
+        rep = p.meta.get("rep_id")
+        if rep:
+            # Search statistics per rep, e.g. "R1.iterations", for the plan's detail page.
+            meta.update({f"{rep}.{k}": v for k, v in p.meta.items() if k != "rep_id"})
+    return Plan(routes=routes, unassigned=unassigned, created_at=datetime.now(UTC), meta=meta)
 
 
 def plan_all(
