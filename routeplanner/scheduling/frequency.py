@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 from routeplanner.model import WEEKDAYS, Account, FrequencyKind, UnassignedReason, VisitRule
 
@@ -232,10 +233,16 @@ def visit_options(
         prev = pick
     weekdays = sorted({d.weekday() for d in allowed})
     names = ", ".join(WEEKDAYS[w] for w in weekdays)
-    detail = (
-        f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart, "
-        f"but the rep can visit only on {names}"
-    )
+    need = f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart"
+    # Name the real obstacle: a stretch without any visitable day (absence, holidays) longer
+    # than the max gap, else the weekdays the rep can visit on.
+    gaps = [(b - a).days for a, b in pairwise(allowed)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
+    if widest is not None and gaps[widest] > rule.max_gap_days and len(weekdays) > 1:
+        a, b = allowed[widest], allowed[widest + 1]
+        detail = f"{need}, but there is no visitable day between {a} and {b}"
+    else:
+        detail = f"{need}, but the rep can visit only on {names}"
     if len(relaxed) < len(occ):
         detail += f"; {len(occ) - len(relaxed)} of {len(occ)} visits cannot be placed"
     return VisitOptions(
