@@ -213,7 +213,31 @@ def visit_options(
         account, occ, allowed, account.last_visit, rule.min_gap_days, rule.max_gap_days, beam_width
     )
     if found:
-        best = _diverse(found, max_combos)
+        # Prefer chains that leave no visit due inside the horizon: visits drifting early (a
+        # Monday instead of a Wednesday) could otherwise end the chain with a gap still open.
+        tail_ok = [f for f in found if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
+        if not tail_ok:
+            # Every chain drifted early: one more visit, late in the horizon, closes the gap.
+            last_occ = occ[-1]
+            extra = Occurrence(
+                index=len(occ),
+                target=min(end, last_occ.target + timedelta(days=rule.nominal_gap_days)),
+                earliest=last_occ.earliest + timedelta(days=rule.min_gap_days),
+                latest=end,
+            )
+            longer = _beam(
+                account,
+                (*occ, extra),
+                allowed,
+                account.last_visit,
+                rule.min_gap_days,
+                rule.max_gap_days,
+                beam_width,
+            )
+            tail_ok = [f for f in longer if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
+            if tail_ok:
+                occ = (*occ, extra)
+        best = _diverse(tail_ok or found, max_combos)
         return VisitOptions(
             account_id=account.account_id,
             occurrences=occ,
