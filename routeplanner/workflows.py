@@ -176,7 +176,7 @@ def run_planning(
             travel,
             holidays=holidays,
             time_limit_s=time_limit_s,
-            progress=lambda fraction, message: report(message, 0.1 + 0.9 * fraction),
+            progress=lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
         )
         report("storing the plan", 1.0)
         repo.complete_plan(plan_id, plan)

@@ -52,8 +52,9 @@ def demo_command(
     A second run reuses the stored plan (``--replan`` plans again), so the UI is up in seconds.
     """
     from routeplanner.cli.data import read_inputs
-    from routeplanner.cli.plan import print_kpis
+    from routeplanner.cli.plan import print_summary
     from routeplanner.model import Horizon
+    from routeplanner.scheduling.kpi import territory_kpis
     from routeplanner.storage.repository import Repository
     from routeplanner.workflows import load_holidays, next_monday, run_planning
 
@@ -89,7 +90,16 @@ def demo_command(
                 time_limit_s=settings.plan_time_limit_s,
                 progress=report,
             )
-        print_kpis(result, horizon, holidays)
+        kpis = territory_kpis(
+            result.plan,
+            result.accounts,
+            result.reps,
+            result.territories,
+            horizon,
+            holidays=holidays,
+        )
+        title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
+        print_summary(result.plan, result.territories, result.reps, kpis, title)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
     if serve:
