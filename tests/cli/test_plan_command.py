@@ -64,4 +64,4 @@ def test_bad_start_date(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["plan", "--start", "23.11.2026"])
     assert exc.value.code == 2
-    assert capsys.readouterr().err.strip() == "--start: '23.11.2026' is not YYYY-MM-DD"
+    assert capsys.readouterr().err.strip() == "--start: '23.11.2026' is not a date YYYY-MM-DD"

@@ -58,7 +58,7 @@ def test_plan_prints_kpis_and_writes_stops(
     out_csv = tmp_path / "stops.csv"
     main(args(tmp_path, "--out-csv", str(out_csv)))
     out = capsys.readouterr().out
-    assert "Coverage" in out
+    assert "2026-11-23 to 2026-12-06" in out
     # The night bar opens after the shift: never planned, and the reason is printed.
     assert "x open only outside the rep's working hours" in out
     rows = list(csv.DictReader(out_csv.read_text(encoding="utf-8").splitlines()))
