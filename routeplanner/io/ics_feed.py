@@ -93,7 +93,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # Python 3.11 reads the trailing "Z" as UTC
 
 
 def _minutes(seconds: Seconds) -> str:
@@ -400,19 +400,18 @@ def fold_lines(text: str) -> str:
     """
     out: list[str] = []
     for line in text.split("\r\n"):
-        if len(line.encode("utf-8")) <= MAX_LINE_OCTETS:
+        raw = line.encode("utf-8")
+        if len(raw) <= MAX_LINE_OCTETS:
             out.append(line)
             continue
-        parts: list[str] = []
-        current: list[str] = []
-        size, limit = 0, MAX_LINE_OCTETS
-        for char in line:
-            width = len(char.encode("utf-8"))
-            if size + width > limit:
-                parts.append("".join(current))
-                current, size, limit = [], 0, MAX_LINE_OCTETS - 1
-            current.append(char)
-            size += width
-        parts.append("".join(current))
-        out.append("\r\n ".join(parts))
+        parts: list[bytes] = []
+        start, limit = 0, MAX_LINE_OCTETS
+        while len(raw) - start > limit:
+            cut = start + limit
+            while raw[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: move back to its start
+                cut -= 1
+            parts.append(raw[start:cut])
+            start, limit = cut, MAX_LINE_OCTETS - 1
+        parts.append(raw[start:])
+        out.append(b"\r\n ".join(parts).decode("utf-8"))
     return "\r\n".join(out)

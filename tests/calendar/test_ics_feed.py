@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from routeplanner.io.ics_feed import (
     VisitEvent,
@@ -272,3 +274,12 @@ def test_nearest_date_matching_keeps_the_order_of_repeated_visits() -> None:
     v2 = _entries(shifted, {"R1"}, previous=v1, now=LATER)
     moved = {e.day: e.uid for e in v2 if e.account_id == "A1"}
     assert moved == {FRI + timedelta(days=1): a1[FRI], MON + timedelta(days=1): a1[MON]}
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n")))
+def test_folding_round_trips_any_text(value: str) -> None:
+    line = "DESCRIPTION:" + value
+    folded = fold_lines(line)
+    for part in folded.split("\r\n"):
+        assert len(part.encode("utf-8")) <= 75
+    assert folded.replace("\r\n ", "") == line
