@@ -36,7 +36,8 @@ def _write_inputs(tmp_path: Path, n: int = 40, k: int = 2) -> tuple[Path, Path]:
         w = csv.writer(fh)
         w.writerow(["id", "name", "home_lat", "home_lon", "working_hours", "lunch_window"])
         for r in reps:
-            w.writerow([r.rep_id, r.name, r.home.lat, r.home.lon, "Mo-Fr 08:00-17:00", "12:00-12:30"])
+            hours, lunch = "Mo-Fr 08:00-17:00", "12:00-12:30"
+            w.writerow([r.rep_id, r.name, r.home.lat, r.home.lon, hours, lunch])
     return acc, rp
 
 
