@@ -115,3 +115,19 @@ def test_calendar_page_lists_reps_and_feed_status(cal_client: TestClient) -> Non
     assert 'action="/calendar/rotate"' in page.text
     _new_url(cal_client, rep="R2")
     assert "Feed active (1 URL)." in cal_client.get("/calendar?rep=R2").text
+
+
+def test_if_modified_since_and_head(cal_client: TestClient, cal_repo: Repository) -> None:
+    store_plan(cal_repo, plan_v1())
+    path = _path(_new_url(cal_client, rep="R1"))
+    first = cal_client.get(path)
+    modified = first.headers["last-modified"]
+    assert cal_client.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+    older = "Mon, 01 Mar 2027 00:00:00 GMT"
+    assert cal_client.get(path, headers={"If-Modified-Since": older}).status_code == 200
+    # If-None-Match wins over If-Modified-Since.
+    both = {"If-Modified-Since": modified, "If-None-Match": '"other"'}
+    assert cal_client.get(path, headers=both).status_code == 200
+    head = cal_client.head(path)
+    assert head.status_code == 200
+    assert head.headers["etag"] == first.headers["etag"]

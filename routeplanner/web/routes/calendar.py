@@ -8,7 +8,7 @@ Conditional requests (``If-None-Match``) get 304 without a body: most calendar a
 from __future__ import annotations
 
 from datetime import date
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -50,12 +50,27 @@ def _respond(request: Request, feed: Feed, *, filename: str, attachment: bool) -
         "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
         "Cache-Control": "private, max-age=300",
     }
-    match = request.headers.get("if-none-match", "")
-    if feed.etag in {tag.strip() for tag in match.split(",")} or match.strip() == "*":
+    if _not_modified(request, feed):
         return Response(status_code=304, headers=headers)
     disposition = "attachment" if attachment else "inline"
     headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return Response(content=feed.text, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _not_modified(request: Request, feed: Feed) -> bool:
+    """RFC 9110 13.1: If-None-Match wins; If-Modified-Since counts only without it."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+        return feed.etag in tags or "*" in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        moment = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    return moment.tzinfo is not None and feed.last_modified <= moment
 
 
 @router.get("/calendar/export.ics", include_in_schema=False)
@@ -81,7 +96,7 @@ def export_range(
     return _respond(request, feed, filename=f"visits-{rep}.ics", attachment=True)
 
 
-@router.get("/calendar/{token}.ics", include_in_schema=False)
+@router.api_route("/calendar/{token}.ics", methods=["GET", "HEAD"], include_in_schema=False)
 def subscription(
     request: Request,
     token: str,
