@@ -96,6 +96,9 @@ def export(
 def token(
     rep: str | None = typer.Option(None, "--rep", help="Rep id (the rep's own feed)."),
     team: bool = typer.Option(False, "--team", help="The team feed (all reps)."),
+    manager: str = typer.Option(
+        "calendar-team", "--manager", help="With --team: the manager user owning the feed."
+    ),
     rotate: bool = typer.Option(False, "--rotate", help="Revoke the old URL, print a new one."),
     revoke: bool = typer.Option(False, "--revoke", help="Revoke the feed URL(s)."),
     database_url: str | None = DB_OPTION,
@@ -116,7 +119,10 @@ def token(
             raise InputError([_problem("--rep", str(exc))]) from None
         who = f"rep {rep}"
     else:
-        user = feeds.team_user()
+        try:
+            user = feeds.team_user(manager)
+        except LookupError as exc:
+            raise InputError([_problem("--manager", str(exc))]) from None
         who = "the team"
     if revoke:
         count = feeds.revoke(user)

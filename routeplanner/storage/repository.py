@@ -861,7 +861,11 @@ class Repository:
                 return None
             if row is None:
                 row = CalendarFeedRow(rep_id=rep_id, version=0, updated_at=self._clock())
-                session.add(row)
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                except IntegrityError:
+                    return None  # a concurrent first reconcile inserted the row first
             row.plan_id = plan_id
             row.version = version + 1
             row.updated_at = self._clock()

@@ -82,3 +82,27 @@ def test_token_prints_url_then_rotates_and_revokes(
     team_owner = feeds.owner(team.output.split()[0].rsplit("/", 1)[1].removesuffix(".ics"))
     assert team_owner is not None
     assert team_owner.rep_ids == ("R1", "R2")
+
+
+def test_team_token_needs_a_manager_user(runner: CliRunner, cal_repo: Repository) -> None:
+    from routeplanner.errors import InputError
+
+    cal_repo.create_user("jw", "x", role="rep", rep_id="R1")
+    refused = runner.invoke(app, ["calendar", "token", "--team", "--manager", "jw"])
+    assert isinstance(refused.exception, InputError)
+    assert [str(p) for p in refused.exception.problems] == [
+        "command line: --manager: user 'jw' is not a manager, so it has no team feed"
+    ]
+    both = runner.invoke(
+        app, ["calendar", "token", "--rep", "R1", "--team", "--revoke", "--rotate"]
+    )
+    assert isinstance(both.exception, InputError)
+    assert [str(p) for p in both.exception.problems] == [
+        "command line: --rep: give either --rep R or --team",
+        "command line: --revoke: cannot be used with --rotate",
+    ]
+    boss = runner.invoke(app, ["calendar", "token", "--team", "--manager", "boss"])
+    assert boss.exit_code == 0, boss.output
+    manager = cal_repo.find_user("boss")
+    assert manager is not None
+    assert manager.role == "manager"
