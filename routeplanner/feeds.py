@@ -223,10 +223,13 @@ class CalendarFeeds:
                 self.cache_hits += 1
                 return cached
         entries = self._visible(self.repo.feed_entries(rep_ids), now)
+        timezone = self.settings.timezone
+        if current is not None:
+            timezone = self.repo.plan_info(current).horizon.timezone
         text = render_feed(
             entries,
             name=name,
-            timezone=self.settings.timezone,
+            timezone=timezone,
             refresh_s=self.settings.calendar_refresh_minutes * 60,
             travel_blocks=self.settings.calendar_travel_blocks,
             first_day=first_day,

@@ -105,3 +105,18 @@ def test_no_plan_gives_an_empty_valid_calendar(feeds: CalendarFeeds) -> None:
     calendar = icalendar.Calendar.from_ical(text)
     assert calendar.walk("VEVENT") == []
     assert timedelta(hours=1) == calendar.decoded("REFRESH-INTERVAL")
+
+
+def test_feed_names_the_plans_time_zone(feeds: CalendarFeeds, cal_repo: Repository) -> None:
+    from dataclasses import replace
+
+    from tests.calendar.conftest import HORIZON
+
+    plan_id = cal_repo.start_plan(replace(HORIZON, timezone="America/New_York"))
+    cal_repo.complete_plan(plan_id, plan_v1())
+    text = feeds.feed(["R1"], name="x", base_url=BASE).text
+    calendar = icalendar.Calendar.from_ical(text)
+    assert str(calendar["X-WR-TIMEZONE"]) == "America/New_York"
+    starts = sorted(e.decoded("DTSTART") for e in calendar.walk("VEVENT"))
+    # 09:00 in New York (EDT, UTC-4, since 2027-03-14) is 13:00 UTC.
+    assert starts[0] == datetime(2027, 3, 26, 13, 0, tzinfo=UTC)

@@ -78,6 +78,7 @@ def test_every_field_of_a_visit_event_survives_an_independent_parser() -> None:
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"]) == "-//routeplanner//calendar feed//EN"
     assert str(calendar["METHOD"]) == "PUBLISH"
+    assert str(calendar["CALSCALE"]) == "GREGORIAN"
     assert str(calendar["X-WR-CALNAME"]) == "Visits Jürgen Weiß"
     assert str(calendar["X-WR-TIMEZONE"]) == "Europe/Berlin"
     assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
