@@ -101,7 +101,8 @@ def _minutes(seconds: Seconds) -> str:
 
 
 def stop_path(rep_id: str, day: date) -> str:
-    """Path of the rep's day page in the web app (stop list, map, navigation links).
+    """Path of the rep's day page in the web app (stop list, map, navigation links); events
+    add ``#stop-N``, the anchor of the N-th stop on that page.
 
     Stored relative and made absolute by :func:`render_feed`, so the server's public address
     can change (or differ between web and CLI) without every event getting a new SEQUENCE.
@@ -125,9 +126,10 @@ def visit_events(
     for route in sorted(plan.routes, key=lambda r: (r.rep_id, r.day)):
         if route.rep_id not in rep_ids:
             continue
-        url = stop_path(route.rep_id, route.day)
+        day_url = stop_path(route.rep_id, route.day)
         previous = "home"
         for number, stop in enumerate(route.stops, start=1):
+            url = f"{day_url}#stop-{number}"
             account = accounts.get(stop.account_id)
             name = account.name if account is not None else stop.account_id
             start = horizon.to_datetime(route.day, stop.start_s).astimezone(UTC)

@@ -103,7 +103,7 @@ def test_every_field_of_a_visit_event_survives_an_independent_parser() -> None:
     geo = first["GEO"]
     assert (geo.latitude, geo.longitude) == (pytest.approx(49.4106), pytest.approx(8.6940))
     assert first["CATEGORIES"].cats == ["Visit", "bakery", "Class A"]
-    assert str(first["URL"]) == "https://plan.example.com/route?rep=R1&day=2027-03-26"
+    assert str(first["URL"]) == "https://plan.example.com/route?rep=R1&day=2027-03-26#stop-1"
     assert str(first["DESCRIPTION"]).split("\n") == [
         "Stop 1 of 1 on the route.",
         "Contact: Frau Weiß, +49 6221 12345",
@@ -111,7 +111,7 @@ def test_every_field_of_a_visit_event_survives_an_independent_parser() -> None:
         "Notes: Ask for Frau Weiß; bring samples,",
         "new price list",
         "Travel from home: 15 min, 9.0 km",
-        "Route: https://plan.example.com/route?rep=R1&day=2027-03-26",
+        "Route: https://plan.example.com/route?rep=R1&day=2027-03-26#stop-1",
     ]
     third = events[2]
     assert str(third["DESCRIPTION"]).split("\n")[0] == "Stop 2 of 2 on the route."
