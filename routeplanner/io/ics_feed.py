@@ -8,8 +8,8 @@ Three pure steps, plain data in and out, so web, CLI and tests share them:
    :class:`~routeplanner.model.feed.FeedEntry` list: per account, occurrences are paired by
    nearest date, so a moved visit keeps its UID and gets SEQUENCE + 1 and a new LAST-MODIFIED;
    an old occurrence without a partner is sent as STATUS:CANCELLED (SEQUENCE + 1) until
-   ``keep_cancelled`` has passed; occurrences before the new plan's horizon are history and left
-   alone.
+   ``keep_cancelled`` has passed; occurrences before the new plan's horizon are history, left
+   alone (for ``keep_past``).
 3. :func:`render_feed` writes the calendar.
 
 Library decision: generation uses the ``ics`` package (0.7) named in the design for the
@@ -189,6 +189,7 @@ def reconcile_feed(
     now: datetime,
     keep_cancelled: timedelta,
     make_uid: Callable[[], str],
+    keep_past: timedelta = timedelta(days=90),
 ) -> list[FeedEntry]:
     """The feed entries after a new plan: same UID for the same visit, moved or not.
 
@@ -196,10 +197,11 @@ def reconcile_feed(
     distance (ties: earlier dates first), which keeps the n-th visit of an account the n-th
     event when a whole schedule shifts. Paired entries whose content changed get SEQUENCE + 1
     and ``modified_at = now``; unchanged ones are returned as they were (so an unchanged re-plan
-    changes nothing a client sees). Unpaired old entries on or after ``horizon_start`` become
-    CANCELLED with SEQUENCE + 1; older ones are the past and stay. Cancelled entries are dropped
-    once ``keep_cancelled`` has passed since their cancellation. The result is sorted by
-    (day, rep, account, uid).
+    changes nothing a client sees). Unpaired old entries become CANCELLED with SEQUENCE + 1.
+    Old entries before ``horizon_start`` are history: never paired (a past visit must not turn
+    into a future one) and kept as they are until ``keep_past`` before ``horizon_start``.
+    Cancelled entries are dropped once ``keep_cancelled`` has passed since their cancellation.
+    The result is sorted by (day, rep, account, uid).
     """
     old_by_key: dict[tuple[str, str], list[FeedEntry]] = defaultdict(list)
     result: list[FeedEntry] = []
@@ -207,6 +209,9 @@ def reconcile_feed(
         if entry.status is FeedStatus.CANCELLED:
             assert entry.cancelled_at is not None
             if now - entry.cancelled_at < keep_cancelled:
+                result.append(entry)
+        elif entry.day < horizon_start:
+            if entry.day >= horizon_start - keep_past:
                 result.append(entry)
         else:
             old_by_key[(entry.rep_id, entry.account_id)].append(entry)
@@ -231,8 +236,6 @@ def reconcile_feed(
         for i, old in enumerate(olds):
             if i in old_used:
                 result.append(_updated(old, news[old_used[i]], now))
-            elif old.day < horizon_start:
-                result.append(old)
             else:
                 result.append(
                     replace(

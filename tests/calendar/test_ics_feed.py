@@ -255,6 +255,36 @@ def test_cancelled_entries_expire_and_past_entries_stay() -> None:
         make_uid=lambda: "unused",
     )
     assert kept == v1
+    forgotten = reconcile_feed(
+        v1,
+        events,
+        horizon_start=MON + timedelta(days=91),
+        now=LATER,
+        keep_cancelled=timedelta(days=14),
+        make_uid=lambda: "unused",
+    )
+    assert forgotten == []
+
+
+def test_past_visits_are_never_paired_with_future_ones() -> None:
+    """A plan starting Saturday 03-27: Friday's visit is history, even if A1 is planned again."""
+    v1 = _entries(plan_v1(), {"R1"})
+    friday = next(e for e in v1 if e.day == FRI)
+    monday = next(e for e in v1 if e.day == MON and e.account_id == "A1")
+    events = visit_events(plan_v2(), HORIZON, {a.account_id: a for a in accounts()}, rep_ids={"R1"})
+    future = [e for e in events if e.day > FRI]
+    after = reconcile_feed(
+        v1,
+        future,
+        horizon_start=date(2027, 3, 27),
+        now=LATER,
+        keep_cancelled=timedelta(days=14),
+        make_uid=lambda: "new@test",
+    )
+    assert friday in after  # unchanged, not moved to Tuesday
+    tuesday = next(e for e in after if e.day == TUE)
+    assert tuesday.uid == monday.uid
+    assert tuesday.sequence == 1
 
 
 def test_nearest_date_matching_keeps_the_order_of_repeated_visits() -> None:
