@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = Field(
         default=20.0, gt=0, description="search time per territory when planning"
     )
+    public_url: str = Field(
+        default="",
+        description="address users reach the web app at, for links in calendar feeds and "
+        "feed URLs; empty = the address of the request (CLI: http://HOST:PORT)",
+    )
+    calendar_refresh_minutes: int = Field(
+        default=60, ge=5, le=7 * 24 * 60, description="refresh hint sent in calendar feeds"
+    )
+    calendar_cancelled_days: int = Field(
+        default=14, ge=0, description="days a removed visit stays in feeds as CANCELLED"
+    )
+    calendar_travel_blocks: bool = Field(
+        default=False, description="add travel-time events before each visit in calendar feeds"
+    )
 
     @field_validator("holidays_path", mode="before")
     @classmethod
