@@ -8,7 +8,7 @@ in one transaction when complete, and only then becomes current.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,8 +16,15 @@ from zoneinfo import ZoneInfo
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
-from routeplanner.model.history import OwnershipCause
-from routeplanner.planner import plan_all
+from routeplanner.model.history import OwnershipCause, VisitRecord
+from routeplanner.planner import merge_plans, plan_all
+from routeplanner.scheduling.repair import (
+    Absence,
+    AdHocVisit,
+    ChangeSet,
+    VisitOutcome,
+    repair_plan,
+)
 from routeplanner.storage.repository import Repository
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.provider import TravelTimeProvider
@@ -184,3 +191,137 @@ def run_planning(
         repo.fail_plan(plan_id, f"{type(exc).__name__}: {exc}")
         raise
     return PlanningResult(plan_id, plan, tuple(territories), tuple(accounts), tuple(reps), designed)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairSummary:
+    """A repaired plan stored as the new current version, with what changed per rep."""
+
+    plan_id: int
+    previous_plan_id: int
+    plan: Plan
+    changes: dict[str, ChangeSet]
+    frozen_until: dict[str, date]
+
+
+def current_plan_or_error(repo: Repository) -> tuple[int, Plan, Horizon]:
+    current = repo.current_plan()
+    if current is None:
+        raise InputError(Problem("database", None, "plan", "no current plan: run `plan` first"))
+    plan_id, plan = current
+    return plan_id, plan, repo.plan_info(plan_id).horizon
+
+
+def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
+    """Rep and day of a planned visit, or ``None`` when the plan has no such visit."""
+    for route in plan.routes:
+        for stop in route.stops:
+            if stop.visit_id == visit_id:
+                return route.rep_id, route.day
+    return None
+
+
+def _outcomes(records: Sequence[VisitRecord], horizon: Horizon) -> list[VisitOutcome]:
+    out = []
+    for r in records:
+        start_s = horizon.from_datetime(r.actual_start)[1] if r.actual_start else None
+        out.append(
+            VisitOutcome(
+                visit_id=r.visit_id or f"{r.account_id}@{r.day.isoformat()}",
+                status=r.status,
+                actual_day=r.day,
+                actual_start_s=start_s,
+            )
+        )
+    return out
+
+
+def repair_current_plan(
+    repo: Repository,
+    travel: TravelTimeProvider,
+    *,
+    today: date,
+    frozen_days: int = 1,
+    absences: Mapping[str, Sequence[Absence]] | None = None,
+    ad_hoc: Sequence[AdHocVisit] = (),
+    holidays: frozenset[date] = frozenset(),
+    time_limit_s: float = 10.0,
+    progress: Progress | None = None,
+    user: str = "",
+) -> RepairSummary:
+    """Re-plan the future of the current plan after what reps reported; store it as a version.
+
+    Every rep's territory is an independent repair job. Absences are also stored on the rep
+    (as days off) so later plans respect them. The past and the next ``frozen_days`` working
+    days stay exactly as they were.
+
+    Raises
+    ------
+    InputError
+        No current plan, an absence of an unknown rep, or an ad-hoc visit of an unknown account.
+    """
+    previous_id, previous, horizon = current_plan_or_error(repo)
+    accounts, reps = stored_inputs(repo)
+    absences = absences or {}
+    by_account = {a.account_id: a for a in accounts}
+    rep_by_id = {r.rep_id: r for r in reps}
+    problems = [
+        Problem("--absent", None, "rep", f"unknown rep {rep_id!r}")
+        for rep_id in absences
+        if rep_id not in rep_by_id
+    ]
+    problems += [
+        Problem("--adhoc", None, "account", f"unknown account {v.account_id!r}")
+        for v in ad_hoc
+        if v.account_id not in by_account
+    ]
+    if problems:
+        raise InputError(problems)
+    territories = [t for t in repo.current_territories() if t.rep_id in rep_by_id]
+    records = repo.visit_records(start=horizon.start, end=horizon.end)
+    owned: set[str] = set()
+    plans: list[Plan] = []
+    changes: dict[str, ChangeSet] = {}
+    frozen: dict[str, date] = {}
+    for index, territory in enumerate(territories):
+        rep = rep_by_id[territory.rep_id or ""]
+        ids = set(territory.account_ids)
+        owned |= ids
+        if progress is not None:
+            progress(f"repairing {rep.name}", index / max(1, len(territories)))
+        result = repair_plan(
+            previous,
+            [by_account[a] for a in territory.account_ids if a in by_account],
+            rep,
+            horizon,
+            travel,
+            today=today,
+            records=_outcomes([r for r in records if r.rep_id == rep.rep_id], horizon),
+            ad_hoc=[v for v in ad_hoc if v.account_id in ids],
+            absences=absences.get(rep.rep_id, ()),
+            frozen_days=frozen_days,
+            holidays=holidays,
+            time_limit_s=time_limit_s,
+        )
+        plans.append(result.plan)
+        changes[rep.rep_id] = result.changes
+        frozen[rep.rep_id] = result.frozen_until
+    orphans = [u for u in previous.unassigned if u.account_id not in owned]
+    plan = merge_plans(plans, orphans)
+    updated = [
+        replace(rep_by_id[r], days_off=rep_by_id[r].days_off.union(*(a.days() for a in spans)))
+        for r, spans in absences.items()
+    ]
+    plan_id = repo.start_plan(
+        horizon, {"repair_of": str(previous_id), "today": str(today)}, user=user
+    )
+    try:
+        if updated:
+            repo.upsert_reps(updated, source="absence")
+        repo.complete_plan(plan_id, plan)
+    except BaseException as exc:
+        repo.fail_plan(plan_id, f"{type(exc).__name__}: {exc}")
+        raise
+    if progress is not None:
+        progress("repaired", 1.0)
+    return RepairSummary(plan_id, previous_id, plan, changes, frozen)

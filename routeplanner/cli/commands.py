@@ -6,6 +6,7 @@ from routeplanner.cli import (  # noqa: F401
     data,
     db,
     plan,
+    repair,
     roads,
     route,
     serve,
