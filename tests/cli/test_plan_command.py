@@ -1,79 +1,67 @@
-"""``routeplanner plan``: plans territories over weeks, prints KPIs and stops; bad dates exit 2."""
+"""``routeplanner plan`` end to end: real SQLite file, real roads, a stored current plan."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from routeplanner.cli import main
+from routeplanner.io.accounts import write_accounts_csv
+from routeplanner.io.reps import write_reps_csv
+from routeplanner.storage.repository import Repository
+from tests.conftest import small_region
 
-ACCOUNTS = """id,name,lat,lon,frequency,visit_minutes,opening_hours,value_class
-A1,Bakery,49.41,8.69,weekly,30,Mo-Fr 08:00-12:00,A
-A2,Pharmacy,49.40,8.68,every 2 weeks,20,Mo-Fr 09:00-18:00,B
-A3,Kiosk,49.42,8.70,weekly,15,,C
-A4,Garage,49.39,8.66,every 2 weeks,25,Mo-Fr 07:30-17:00,B
-A5,Nightbar,49.41,8.71,weekly,30,Mo-Su 20:00-23:00,A
-"""
-REPS = """id,name,home_lat,home_lon,working_hours,lunch_window,lunch_minutes,max_visits_per_day
-R1,Anna,49.40,8.70,Mo-Fr 08:00-17:00,12:00-14:00,30,10
-"""
-TERRITORIES = """territory_id,rep_id,account_id
-T1,R1,A1
-T1,R1,A2
-T1,R1,A3
-T1,R1,A4
-T1,R1,A5
-"""
+pytestmark = [pytest.mark.osm, pytest.mark.slow]
 
 
-def args(tmp_path: Path, *extra: str) -> list[str]:
-    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
-    (tmp_path / "reps.csv").write_text(REPS, encoding="utf-8")
-    (tmp_path / "holidays.csv").write_text("date,name\n2026-11-25,Test day\n", encoding="utf-8")
-    return [
-        "plan",
-        "--accounts",
-        str(tmp_path / "accounts.csv"),
-        "--reps",
-        str(tmp_path / "reps.csv"),
-        "--weeks",
-        "2",
-        "--start",
-        "2026-11-23",
-        "--holidays",
-        str(tmp_path / "holidays.csv"),
-        "--time-limit",
-        "1",
-        "--straight-line",
-        "--quiet",
-        *extra,
+@pytest.fixture
+def env(tmp_path: Path, road_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'plan.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("RP_CACHE_DIR", str(road_cache_dir))
+    monkeypatch.delenv("RP_OSM_PATH", raising=False)
+    return url
+
+
+def test_plan_without_data_names_what_is_missing(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", "--weeks", "1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "database: accounts: no accounts: import them first",
+        "database: reps: no reps: import them first",
     ]
 
 
-def test_plan_prints_kpis_and_writes_stops(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_import_then_plan_stores_a_current_plan(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out_csv = tmp_path / "stops.csv"
-    main(args(tmp_path, "--out-csv", str(out_csv)))
+    accounts, reps = small_region()
+    write_accounts_csv(accounts, tmp_path / "a.csv")
+    write_reps_csv(reps, tmp_path / "r.csv")
+    main(["import", "--accounts", str(tmp_path / "a.csv"), "--reps", str(tmp_path / "r.csv")])
+    main(["plan", "--weeks", "2", "--start", "2026-11-23", "--time-limit", "1"])
     out = capsys.readouterr().out
-    assert "Coverage" in out
-    # The night bar opens after the shift: never planned, and the reason is printed.
-    assert "x open only outside the rep's working hours" in out
-    rows = list(csv.DictReader(out_csv.read_text(encoding="utf-8").splitlines()))
-    days = {r["day"] for r in rows}
-    assert "2026-11-25" not in days  # the holiday
-    assert {r["account_id"] for r in rows} == {"A1", "A2", "A3", "A4"}
-    weekly_a1 = sorted(r["day"] for r in rows if r["account_id"] == "A1")
-    assert len(weekly_a1) == 2  # weekly over two weeks
-    assert all(r["visit_id"] == f"{r['account_id']}@{r['day']}" for r in rows)
+    assert "designed 1 territories" in out
+    assert "plan 1 is current" in out
+    repo = Repository.open(env)
+    plan_id, plan = repo.current_plan()  # type: ignore[misc]
+    assert plan_id == 1
+    visited = {s.account_id for r in plan.routes for s in r.stops}
+    # A1 weekly (2 visits in 2 weeks), A2 every 2 weeks (1); A3 is 40 km off the road network
+    assert visited == {"A1", "A2"}
+    assert sum(1 for r in plan.routes for s in r.stops if s.account_id == "A1") == 2
+    assert {u.account_id for u in plan.unassigned} == {"A3"}
+    assert all(u.reason.value == "unreachable" for u in plan.unassigned)
+    assert [t.rep_id for t in repo.current_territories()] == ["R1"]
 
 
-def test_plan_bad_start_date_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    a = args(tmp_path)
-    a[a.index("2026-11-23")] = "23.11.2026"
+def test_bad_start_date(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(a)
+        main(["plan", "--start", "23.11.2026"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip() == "--start: '23.11.2026' is not a date YYYY-MM-DD"
