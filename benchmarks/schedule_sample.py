@@ -26,11 +26,12 @@ from routeplanner.io.accounts import read_accounts
 from routeplanner.io.holidays import read_holidays
 from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory, Unassigned
+from routeplanner.model.history import VisitStatus
 from routeplanner.planner import merge_plans, plan_all
 from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
 from routeplanner.scheduling.frequency import visit_options
 from routeplanner.scheduling.kpi import CoverageKpis, coverage_kpis
-from routeplanner.scheduling.repair import VisitRecord, VisitStatus, repair_plan
+from routeplanner.scheduling.repair import VisitOutcome, repair_plan
 from routeplanner.scheduling.scheduler import DayJob, sequence_day_router
 from routeplanner.travel import HaversineTravel, TravelTimeProvider
 from routeplanner.units import haversine_m
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     for t, rep in zip(territories, reps, strict=True):
         week1 = [s for r in ours.routes_of(rep.rep_id) if r.day < today for s in r.stops]
         missed = rng.sample(week1, max(1, len(week1) // 10))
-        records = [VisitRecord(visit_id=s.visit_id, status=VisitStatus.MISSED) for s in missed]
+        records = [VisitOutcome(visit_id=s.visit_id, status=VisitStatus.MISSED) for s in missed]
         t0 = time.perf_counter()
         result = repair_plan(
             Plan(routes=ours.routes_of(rep.rep_id)),

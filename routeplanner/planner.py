@@ -32,7 +32,7 @@ class TerritoryJob:
     accounts: tuple[Account, ...]
     horizon: Horizon
     holidays: frozenset[date] = frozenset()
-    time_limit_s: float = 30.0
+    time_limit_s: float = 25.0
     max_iterations: int | None = None
     seed: int = 0
 
@@ -48,7 +48,7 @@ def territory_jobs(
     horizon: Horizon,
     *,
     holidays: frozenset[date] | Mapping[str, frozenset[date]] = frozenset(),
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 25.0,
     max_iterations: int | None = None,
     seed: int = 0,
 ) -> tuple[list[TerritoryJob], list[Unassigned]]:
@@ -95,12 +95,15 @@ def merge_plans(plans: Sequence[Plan], extra_unassigned: Sequence[Unassigned] = 
     """One plan from independent per-territory plans (they never share a rep-day)."""
     routes = tuple(sorted((r for p in plans for r in p.routes), key=lambda r: (r.rep_id, r.day)))
     unassigned = tuple(u for p in plans for u in p.unassigned) + tuple(extra_unassigned)
-    return Plan(
-        routes=routes,
-        unassigned=unassigned,
-        created_at=datetime.now(UTC),
-        meta={"territories": str(len(plans))},
-    )
+    meta = {"territories": str(len(plans))}
+    issues = [a for p in plans for a in p.meta.get("frequency_issues", "").split(",") if a]
+    meta["frequency_issues"] = ",".join(issues)
+    for p in plans:
+        rep = p.meta.get("rep_id")
+        if rep:
+            # Search statistics per rep, e.g. "R1.iterations", for the plan's detail page.
+            meta.update({f"{rep}.{k}": v for k, v in p.meta.items() if k != "rep_id"})
+    return Plan(routes=routes, unassigned=unassigned, created_at=datetime.now(UTC), meta=meta)
 
 
 def plan_all(
@@ -111,7 +114,7 @@ def plan_all(
     travel: TravelTimeProvider,
     *,
     holidays: frozenset[date] | Mapping[str, frozenset[date]] = frozenset(),
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 25.0,
     max_iterations: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
@@ -136,9 +139,9 @@ def plan_all(
     )
 
     def run(job: TerritoryJob, index: int = 0) -> Plan:
-        def sub(frac: float, msg: str) -> None:
+        def sub(msg: str, frac: float) -> None:
             if progress is not None:
-                progress((index + frac) / max(1, len(jobs)), f"{job.territory_id}: {msg}")
+                progress(f"{job.territory_id}: {msg}", (index + frac) / max(1, len(jobs)))
 
         return schedule_visits(
             job.accounts,

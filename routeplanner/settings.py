@@ -44,6 +44,33 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", description="signs session cookies; random if empty")
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
     timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
+    holidays_path: Path | None = Field(
+        default=SAMPLE_DIR / "holidays-de-bw.csv",
+        description="public holidays of the region (CSV date,name); empty = none",
+    )
+    plan_time_limit_s: float = Field(
+        default=20.0, gt=0, description="search time per territory when planning"
+    )
+    public_url: str = Field(
+        default="",
+        description="address users reach the web app at, for links in calendar feeds and "
+        "feed URLs; empty = the address of the request (CLI: http://HOST:PORT)",
+    )
+    calendar_refresh_minutes: int = Field(
+        default=60, ge=5, le=7 * 24 * 60, description="refresh hint sent in calendar feeds"
+    )
+    calendar_cancelled_days: int = Field(
+        default=14, ge=0, description="days a removed visit stays in feeds as CANCELLED"
+    )
+    calendar_travel_blocks: bool = Field(
+        default=False, description="add travel-time events before each visit in calendar feeds"
+    )
+
+    @field_validator("holidays_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """``RP_HOLIDAYS_PATH=`` (empty) switches public holidays off."""
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

@@ -1,3 +1,14 @@
 """Imports every command module; each one adds its commands to :data:`routeplanner.cli.app`."""
 
-from routeplanner.cli import check_data, data, db, roads, route, serve, territories  # noqa: F401
+from routeplanner.cli import (  # noqa: F401
+    calendar,
+    check_data,
+    data,
+    db,
+    plan,
+    repair,
+    roads,
+    route,
+    serve,
+    territories,
+)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from routeplanner.cli import app
-from routeplanner.cli._common import console, load_settings, progress_bar
+from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
 from routeplanner.settings import SAMPLE_DIR, Settings
 
 
@@ -41,30 +41,66 @@ def demo_command(
     port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
     database_url: str | None = typer.Option(None, "--database-url", help="Overrides DATABASE_URL."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web UI afterwards."),
+    replan: bool = typer.Option(False, "--replan", help="Import and plan again from scratch."),
+    weeks: int = typer.Option(4, "--weeks", min=1, max=13, help="Horizon length."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", min=0.5, help="Search seconds per territory."
+    ),
 ) -> None:
-    """Take the bundled Heidelberg sample end to end: import, prepare roads, snap, plan, serve."""
+    """Take the bundled Heidelberg sample end to end: import, roads, territories, plan, serve.
+
+    A second run reuses the stored plan (``--replan`` plans again), so the UI is up in seconds.
+    """
     from routeplanner.cli.data import read_inputs
-    from routeplanner.roads.graph import load_road_graph
-    from routeplanner.storage.engine import make_engine, migrate, session_factory
+    from routeplanner.cli.plan import print_summary
+    from routeplanner.model import Horizon
+    from routeplanner.scheduling.kpi import territory_kpis
     from routeplanner.storage.repository import Repository
-    from routeplanner.travel.road import RoadTravel
+    from routeplanner.workflows import load_holidays, next_monday, run_planning
 
     settings = load_settings(
-        host=host, port=port, database_url=database_url, osm_path=SAMPLE_DIR / "heidelberg.osm.pbf"
+        host=host,
+        port=port,
+        database_url=database_url,
+        osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
+        plan_time_limit_s=time_limit,
     )
-    accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-    migrate(settings.database_url)
-    repo = Repository(session_factory(make_engine(settings.database_url)))
-    repo.replace_accounts_and_reps(accounts, reps, source="sample_data")
-    console.print(f"imported {len(accounts)} sample accounts and {len(reps)} reps")
-    with progress_bar("road network") as report:
-        graph = load_road_graph(settings.osm_path, cache_dir=settings.cache_dir, progress=report)
-    travel = RoadTravel(graph, max_snap_m=settings.max_snap_m)
-    points = [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]
-    report_ = travel.snap(points)
-    console.print(
-        f"road network: {graph.nodes} nodes, {graph.edges} edges; "
-        f"{len(report_.unreachable)} of {len(points)} points unreachable"
-    )
+    repo = Repository.open(settings.database_url)
+    travel = road_travel(settings.osm_path, settings)
+    current = repo.current_plan()
+    if current is None or replan:
+        accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
+        repo.replace_accounts_and_reps(accounts, reps, source="sample_data")
+        repo.save_territories([], cause="import", detail="sample re-import", replace_all=True)
+        console.print(f"imported {len(accounts)} sample accounts and {len(reps)} reps")
+        snaps = travel.snap(
+            [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]
+        )
+        console.print(f"{len(snaps.unreachable)} of {len(snaps.snaps)} points unreachable by road")
+        horizon = Horizon(
+            start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone
+        )
+        holidays = load_holidays(settings.holidays_path)
+        with progress_bar("planning") as report:
+            result = run_planning(
+                repo,
+                travel,
+                horizon,
+                holidays=holidays,
+                time_limit_s=settings.plan_time_limit_s,
+                progress=report,
+            )
+        kpis = territory_kpis(
+            result.plan,
+            result.accounts,
+            result.reps,
+            result.territories,
+            horizon,
+            holidays=holidays,
+        )
+        title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
+        print_summary(result.plan, result.territories, result.reps, kpis, title)
+    else:
+        console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
     if serve:
         _serve(settings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 from routeplanner.model import WEEKDAYS, Account, FrequencyKind, UnassignedReason, VisitRule
 
@@ -212,7 +213,31 @@ def visit_options(
         account, occ, allowed, account.last_visit, rule.min_gap_days, rule.max_gap_days, beam_width
     )
     if found:
-        best = _diverse(found, max_combos)
+        # Prefer chains that leave no visit due inside the horizon: visits drifting early (a
+        # Monday instead of a Wednesday) could otherwise end the chain with a gap still open.
+        tail_ok = [f for f in found if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
+        if not tail_ok:
+            # Every chain drifted early: one more visit, late in the horizon, closes the gap.
+            last_occ = occ[-1]
+            extra = Occurrence(
+                index=len(occ),
+                target=min(end, last_occ.target + timedelta(days=rule.nominal_gap_days)),
+                earliest=last_occ.earliest + timedelta(days=rule.min_gap_days),
+                latest=end,
+            )
+            longer = _beam(
+                account,
+                (*occ, extra),
+                allowed,
+                account.last_visit,
+                rule.min_gap_days,
+                rule.max_gap_days,
+                beam_width,
+            )
+            tail_ok = [f for f in longer if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
+            if tail_ok:
+                occ = (*occ, extra)
+        best = _diverse(tail_ok or found, max_combos)
         return VisitOptions(
             account_id=account.account_id,
             occurrences=occ,
@@ -232,10 +257,16 @@ def visit_options(
         prev = pick
     weekdays = sorted({d.weekday() for d in allowed})
     names = ", ".join(WEEKDAYS[w] for w in weekdays)
-    detail = (
-        f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart, "
-        f"but the rep can visit only on {names}"
-    )
+    need = f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart"
+    # Name the real obstacle: a stretch without any visitable day (absence, holidays) longer
+    # than the max gap, else the weekdays the rep can visit on.
+    gaps = [(b - a).days for a, b in pairwise(allowed)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
+    if widest is not None and gaps[widest] > rule.max_gap_days and len(weekdays) > 1:
+        a, b = allowed[widest], allowed[widest + 1]
+        detail = f"{need}, but there is no visitable day between {a} and {b}"
+    else:
+        detail = f"{need}, but the rep can visit only on {names}"
     if len(relaxed) < len(occ):
         detail += f"; {len(occ) - len(relaxed)} of {len(occ)} visits cannot be placed"
     return VisitOptions(

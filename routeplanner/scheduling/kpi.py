@@ -2,7 +2,8 @@
 
 Definitions (also shown in the UI, so kept simple and exact):
 
-- *required* visits: occurrences due in the horizon by each account's rule and last visit;
+- *required* visits: occurrences due in the horizon by each account's rule and last visit (one
+  more when every allowed chain drifts early and would leave a gap open at the end);
 - *scheduled* visits: stops in the plan for those accounts;
 - *overdue* accounts: some stretch of the horizon goes longer than the rule's max gap without a
   visit (from the last visit, between planned visits, or up to the horizon end);
@@ -22,8 +23,8 @@ from datetime import date, timedelta
 from itertools import pairwise
 
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
-from routeplanner.scheduling.calendar import working_days
-from routeplanner.scheduling.frequency import due_occurrences
+from routeplanner.scheduling.calendar import visitable_days, working_days
+from routeplanner.scheduling.frequency import due_occurrences, visit_options
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,9 +107,11 @@ def coverage_kpis(
     overdue = 0
     gaps_total = 0
     gaps_within = 0
+    days_worked = working_days(rep, horizon, holidays)
     for acc in accounts:
         rule = acc.visit_rule
-        required += len(due_occurrences(rule, acc.last_visit, horizon.start, horizon.end))
+        allowed = visitable_days(acc, rep, days_worked)
+        required += len(visit_options(acc, allowed, horizon.start, horizon.end).occurrences)
         days = sorted(visits.get(acc.account_id, []))
         chain = ([acc.last_visit] if acc.last_visit is not None else []) + days
         late = False

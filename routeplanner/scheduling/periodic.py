@@ -376,6 +376,7 @@ class _Search:
         self.temp_share = 0.02
         self.polish_every = 0.08
         self.qmax_cap = 40
+        self.final_share = 0.35
         self.polish_each = 0.03
         self.n = len(prob.customers)
         pts = prob.travel
@@ -544,7 +545,7 @@ class _Search:
             len(day) > 1 or sum(len(r) for r in s.routes[t]) > SMALL_DAY
             for t, day in enumerate(self.p.days)
         )
-        polish_share = 0.35 if self.polish and has_big else 0.0
+        polish_share = self.final_share if self.polish and has_big else 0.0
         lns_end = start + budget * (1 - polish_share)
         temp0 = self.temp_share * cur
         it = 0

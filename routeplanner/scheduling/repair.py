@@ -12,29 +12,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
+from routeplanner.model.history import VisitStatus
 from routeplanner.scheduling.calendar import working_days
 from routeplanner.scheduling.scheduler import DayRouter, schedule_visits, visit_id
 from routeplanner.travel.provider import TravelTimeProvider
 
 
-class VisitStatus(StrEnum):
-    """What happened to a planned visit.
-
-    ``cancelled`` waives the occurrence (the customer declined): it counts as served for spacing
-    and is not rescheduled; ``missed`` means the rep did not go: the account is due again, urgently.
-    """
-
-    DONE = "done"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VisitRecord:
-    """A reported outcome of one planned visit; ``actual_day`` defaults to the planned day."""
+class VisitOutcome:
+    """A reported outcome of one planned visit; ``actual_day`` defaults to the planned day.
+
+    The repair's view of a stored :class:`~routeplanner.model.history.VisitRecord`, keyed by
+    planned visit id. ``cancelled`` waives the occurrence (the customer declined): it counts as
+    served for spacing and is not rescheduled; ``missed`` means the rep did not go: the account
+    is due again, urgently; ``checked_in`` counts like ``done``.
+    """
 
     visit_id: str
     status: VisitStatus
@@ -119,7 +113,7 @@ def repair_plan(
     travel: TravelTimeProvider,
     *,
     today: date,
-    records: Sequence[VisitRecord] = (),
+    records: Sequence[VisitOutcome] = (),
     ad_hoc: Sequence[AdHocVisit] = (),
     absences: Sequence[Absence] = (),
     frozen_days: int = 1,

@@ -47,8 +47,9 @@ from routeplanner.scheduling.periodic import (
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import DAY
 
-Progress = Callable[[float, str], None]
-"""``progress(fraction_done, message)``: feeds a CLI progress bar or a web job status."""
+Progress = Callable[[str, float], None]
+"""``progress(message, fraction_done)``: feeds a CLI progress bar or a web job status (the same
+shape as the roads and territories stages)."""
 
 DEVIATION_COST_S = 120.0
 """Objective cost of one day away from a visit's target date, in seconds of driving."""
@@ -57,6 +58,8 @@ MOVE_COST_S = 7200.0
 of driving, so a committed visit moves only when it must, not for a small travel saving."""
 DROP_COST_S = 36_000.0
 """Objective cost of leaving one required visit out: ten hours of driving, i.e. never cheaper."""
+BLOCK_WEEKS = 4
+"""Longer horizons are scheduled block by block (see :func:`schedule_visits`)."""
 DAY_ROUTE_S = 0.3
 """Routing-core seconds per rep-day for the final routes (the days are small and pre-ordered)."""
 OVERTIME_WEIGHT = 2.0
@@ -405,14 +408,33 @@ def schedule_visits(
     ``balance`` charges overtime above 110 % of the mean working day (measured on a quick first
     construction), so the search spreads the work instead of packing few long days.
     ``max_iterations`` makes the search reproducible (tests); otherwise ``time_limit_s`` bounds it.
+
+    Horizons longer than :data:`BLOCK_WEEKS` are planned as a rolling horizon of blocks of that
+    many weeks, each continuing from the visits of the blocks before: a 13-week chain of visits
+    per account is too rigid to move as one piece when days fill up.
     """
     router = day_router or default_day_router(
         travel, reproducible=max_iterations is not None, seed=seed
     )
+    if horizon.weeks > BLOCK_WEEKS and previous is None and frozen_until is None:
+        return _rolling(
+            accounts,
+            rep,
+            horizon,
+            travel,
+            holidays=holidays,
+            progress=progress,
+            time_limit_s=time_limit_s,
+            max_iterations=max_iterations,
+            seed=seed,
+            day_router=router,
+            pinned=pinned,
+            balance=balance,
+        )
 
     def report(frac: float, msg: str) -> None:
         if progress is not None:
-            progress(frac, msg)
+            progress(msg, frac)
 
     kept: list[DayRoute] = []
     last_seen: dict[str, date] = {}
@@ -735,3 +757,62 @@ def _balanced(problem: PeriodicProblem, seed: int) -> PeriodicProblem:
         for day in problem.days
     )
     return replace(problem, days=days)
+
+
+def _rolling(
+    accounts: Sequence[Account],
+    rep: Rep,
+    horizon: Horizon,
+    travel: TravelTimeProvider,
+    *,
+    holidays: frozenset[date],
+    progress: Progress | None,
+    time_limit_s: float,
+    max_iterations: int | None,
+    seed: int,
+    day_router: DayRouter,
+    pinned: Mapping[date, Sequence[Account]] | None,
+    balance: bool,
+) -> Plan:
+    """Plan ``horizon`` in blocks; block k keeps blocks < k frozen and continues their chains."""
+    plan: Plan | None = None
+    carried: list[Unassigned] = []
+    issues: set[str] = set()
+    starts = list(range(0, horizon.weeks, BLOCK_WEEKS))
+    for i, week in enumerate(starts):
+        weeks = min(horizon.weeks, week + BLOCK_WEEKS)
+        sub = Horizon(start=horizon.start, weeks=weeks, timezone=horizon.timezone)
+        cut = horizon.start + timedelta(days=7 * week - 1) if week else None
+
+        def sub_progress(msg: str, frac: float, i: int = i, last: int = weeks) -> None:
+            if progress is not None:
+                progress(f"weeks {starts[i] + 1}-{last}: {msg}", (i + frac) / len(starts))
+
+        block = schedule_visits(
+            accounts,
+            rep,
+            sub,
+            travel,
+            holidays=holidays,
+            progress=sub_progress,
+            time_limit_s=time_limit_s * (weeks - week) / horizon.weeks,
+            max_iterations=max_iterations,
+            seed=seed,
+            frozen_until=cut,
+            previous=plan,
+            day_router=day_router,
+            pinned=pinned,
+            balance=balance,
+        )
+        carried.extend(u for u in block.unassigned if cut is None or u.day is None or u.day > cut)
+        issues.update(a for a in block.meta.get("frequency_issues", "").split(",") if a)
+        plan = block
+    assert plan is not None
+    meta = {
+        **plan.meta,
+        "frozen_until": "",
+        "weeks": str(horizon.weeks),
+        "blocks": str(len(starts)),
+    }
+    meta["frequency_issues"] = ",".join(sorted(issues))
+    return replace(plan, unassigned=tuple(carried), meta=meta)

@@ -16,6 +16,7 @@ from routeplanner.storage.engine import (
     session_factory,
 )
 from routeplanner.storage.records import (
+    FeedInfo,
     ImportSummary,
     PlanInfo,
     PlanStatus,
@@ -28,6 +29,7 @@ from routeplanner.storage.repository import KEEP, Repository, hash_token
 
 __all__ = [
     "KEEP",
+    "FeedInfo",
     "ImportSummary",
     "PlanInfo",
     "PlanStatus",

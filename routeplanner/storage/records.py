@@ -89,3 +89,13 @@ class ImportSummary:
     reps_changed: int = 0
     reps_unchanged: int = 0
     reps_removed: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedInfo:
+    """A rep's calendar feed state: reconciled with plan ``plan_id``, changed ``version`` times."""
+
+    rep_id: str
+    plan_id: int | None
+    version: int
+    updated_at: datetime

@@ -361,3 +361,43 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint("kind IN ('api', 'calendar')", name="kind_known"),)
+
+
+class CalendarFeedRow(Base):
+    """Which plan version a rep's calendar feed was last reconciled with; ``version`` grows with
+    every change to the rep's feed entries and is part of the feed's cache key and ETag."""
+
+    __tablename__ = "calendar_feeds"
+
+    rep_id: Mapped[str] = _id(primary_key=True)
+    plan_id: Mapped[int | None]
+    version: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class CalendarEntryRow(Base):
+    """A published calendar event with its stable UID (see ``routeplanner.model.feed``).
+
+    Plain ids without foreign keys, like the other history tables: a cancelled event must still
+    be sent after its account was removed by an import.
+    """
+
+    __tablename__ = "calendar_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    rep_id: Mapped[str] = _id()
+    account_id: Mapped[str] = _id()
+    uid: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    day: Mapped[date]
+    sequence: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[Any]
+    modified_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_calendar_entries_rep_day", "rep_id", "day"),
+        CheckConstraint("status IN ('CONFIRMED', 'CANCELLED')", name="status_known"),
+        CheckConstraint("sequence >= 0", name="sequence_not_negative"),
+    )

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.routes import api, pages
+from routeplanner.web.routes import api, calendar, pages
 from routeplanner.web.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(calendar.router)
     return app

@@ -140,3 +140,20 @@ def test_property_combinations_keep_gaps_and_days(
             checked = gaps[1:] if overdue else gaps
             assert all(r.min_gap_days <= g <= r.max_gap_days for g in checked)
             assert len(combo) == len(opt.occurrences)
+
+
+def test_an_absence_longer_than_the_max_gap_is_named() -> None:
+    # Weekly (gaps 5-9) but nothing visitable from Fri 6 Mar to Tue 17 Mar (11 days apart).
+    acc = _account("weekly", last=MON - timedelta(days=4))
+    allowed = [
+        d
+        for d in _weekdays(MON, END, {0, 1, 2, 3, 4})
+        if not date(2026, 3, 7) <= d <= date(2026, 3, 16)
+    ]
+    opt = visit_options(acc, allowed, MON, END)
+    assert opt.issue is not None
+    assert opt.issue.reason is UnassignedReason.FREQUENCY_IMPOSSIBLE
+    assert opt.issue.detail.startswith(
+        "weekly needs visits 5-9 days apart, but there is no visitable day between "
+        "2026-03-06 and 2026-03-17"
+    )

@@ -26,7 +26,7 @@ def test_two_territories_and_an_orphan() -> None:
         HORIZON,
         HaversineTravel(),
         max_iterations=10,
-        progress=lambda f, m: seen.append(f),
+        progress=lambda m, f: seen.append(f),
     )
     reps_of = {s.account_id: r.rep_id for r in plan.routes for s in r.stops}
     assert {reps_of[a] for a in ids[:6] if a in reps_of} == {"r1"}
@@ -45,3 +45,15 @@ def test_jobs_are_plain_data() -> None:
     jobs, orphans = territory_jobs(accounts, [make_rep("r1")], terr, HORIZON)
     assert pickle.loads(pickle.dumps(jobs[0])) == jobs[0]
     assert [o.account_id for o in orphans] == ["a002", "a003"]
+
+
+def test_merge_keeps_per_rep_statistics() -> None:
+    from routeplanner.model import Plan
+    from routeplanner.planner import merge_plans
+
+    a = Plan(meta={"rep_id": "r1", "iterations": "10", "frequency_issues": "x1"})
+    b = Plan(meta={"rep_id": "r2", "iterations": "7", "frequency_issues": ""})
+    meta = merge_plans([a, b]).meta
+    assert meta["territories"] == "2"
+    assert meta["frequency_issues"] == "x1"
+    assert (meta["r1.iterations"], meta["r2.iterations"]) == ("10", "7")

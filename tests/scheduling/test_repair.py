@@ -6,11 +6,11 @@ import pickle
 from datetime import date, timedelta
 
 from routeplanner.model import Horizon, Plan
+from routeplanner.model.history import VisitStatus
 from routeplanner.scheduling.repair import (
     Absence,
     AdHocVisit,
-    VisitRecord,
-    VisitStatus,
+    VisitOutcome,
     frozen_until,
     repair_plan,
 )
@@ -42,7 +42,7 @@ def test_missed_visits_are_rescheduled_and_frozen_days_kept() -> None:
     rep = make_rep()
     week1 = [s for r in plan.routes if r.day < TODAY for s in r.stops]
     missed = week1[::5]
-    records = [VisitRecord(visit_id=s.visit_id, status=VisitStatus.MISSED) for s in missed]
+    records = [VisitOutcome(visit_id=s.visit_id, status=VisitStatus.MISSED) for s in missed]
     result = repair_plan(
         plan,
         accounts,
@@ -75,7 +75,7 @@ def test_nothing_happened_changes_nothing() -> None:
     rep = make_rep()
     # All week-1 visits done as planned: the plan was built for exactly this.
     records = [
-        VisitRecord(visit_id=s.visit_id, status=VisitStatus.DONE)
+        VisitOutcome(visit_id=s.visit_id, status=VisitStatus.DONE)
         for r in plan.routes
         if r.day < TODAY
         for s in r.stops

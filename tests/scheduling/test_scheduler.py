@@ -10,8 +10,8 @@ import pytest
 
 from routeplanner.model import Horizon, Plan, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
 from routeplanner.model.account import Account
-from routeplanner.scheduling.calendar import visit_windows
-from routeplanner.scheduling.frequency import due_occurrences
+from routeplanner.scheduling.calendar import visit_windows, visitable_days, working_days
+from routeplanner.scheduling.frequency import due_occurrences, visit_options
 from routeplanner.scheduling.scheduler import (
     DayJob,
     build_day_problem,
@@ -63,7 +63,12 @@ def test_invariants(seed: int) -> None:
     for acc in accounts:
         days = sorted(days_of[acc.account_id])
         assert len(days) == len(set(days)), "an account twice on one day"
-        required = len(due_occurrences(acc.visit_rule, acc.last_visit, START, HORIZON.end))
+        # Due occurrences, plus one when every chain drifts early and would leave a gap open.
+        allowed = visitable_days(acc, rep, working_days(rep, HORIZON, HOLIDAYS))
+        required = len(visit_options(acc, allowed, START, HORIZON.end).occurrences)
+        assert required - len(
+            due_occurrences(acc.visit_rule, acc.last_visit, START, HORIZON.end)
+        ) in (0, 1)
         # Each required visit is scheduled exactly once or reported.
         assert len(days) + dropped[acc.account_id] == required
         if dropped[acc.account_id] or acc.account_id in plan.meta["frequency_issues"].split(","):
@@ -188,3 +193,38 @@ def test_account_open_only_after_the_shift_is_outside_opening_hours() -> None:
             "open Mo-Fr 18:00-23:00; no overlap of 30 min with the rep's hours Mo-Fr 08:00-17:00",
         )
     ]
+
+
+def test_empty_territory_and_rep_without_working_days() -> None:
+    assert (
+        schedule_visits([], make_rep(), HORIZON, HaversineTravel(), max_iterations=5).routes == ()
+    )
+    away = make_rep(days_off=frozenset(HORIZON.days()))
+    accounts = make_accounts(1, 3)
+    plan = schedule_visits(accounts, away, HORIZON, HaversineTravel(), max_iterations=5)
+    assert plan.routes == ()
+    assert plan.unassigned
+    assert {u.detail for u in plan.unassigned} == {"the rep has no working day in the horizon"}
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_long_horizon_rolls_in_blocks_and_keeps_spacing(seed: int) -> None:
+    # Seven weeks = blocks of weeks 1-4 and 5-7; spacing must hold across the block boundary.
+    horizon = Horizon(start=START, weeks=7)
+    accounts = make_accounts(seed, 20)
+    rep = make_rep()
+    plan = schedule_visits(accounts, rep, horizon, HaversineTravel(), max_iterations=10, seed=seed)
+    assert plan.meta["blocks"] == "2"
+    assert max(r.day for r in plan.routes) > START + timedelta(days=28)
+    dropped = {u.account_id for u in plan.unassigned}
+    issues = set(plan.meta["frequency_issues"].split(","))
+    for acc in accounts:
+        days = sorted(r.day for r in plan.routes for s in r.stops if s.account_id == acc.account_id)
+        assert len(days) == len(set(days))
+        if acc.account_id in dropped | issues or not days:
+            continue
+        rule = acc.visit_rule
+        gaps = [(b - a).days for a, b in pairwise(days)]
+        assert all(rule.min_gap_days <= g <= rule.max_gap_days for g in gaps), (acc, days)
+        # The horizon end is covered: no visit falls due before it without being planned.
+        assert days[-1] + timedelta(days=rule.max_gap_days) > horizon.end

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from routeplanner.cli import EXIT_INTERNAL, main
+from routeplanner.storage import head_revision
 
 
 def _run(argv: list[str]) -> int:
@@ -23,11 +24,14 @@ def test_upgrade_then_current_on_database_url(
     url = f"sqlite:///{tmp_path / 'var' / 'rp.sqlite'}"
     monkeypatch.setenv("DATABASE_URL", url)
     assert _run(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == f"{url}: schema empty, newest 0001"
+    assert capsys.readouterr().out.strip() == f"{url}: schema empty, newest {head_revision()}"
     assert _run(["db", "upgrade"]) == 0
     assert capsys.readouterr().out.strip() == f"{url}: schema is up to date"
     assert _run(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == f"{url}: schema 0001, newest 0001"
+    assert (
+        capsys.readouterr().out.strip()
+        == f"{url}: schema {head_revision()}, newest {head_revision()}"
+    )
 
 
 def test_unreachable_database_prints_one_line_without_password(
@@ -57,12 +61,13 @@ def test_revision_autogenerates_an_empty_migration_when_models_match(
     )
     monkeypatch.setattr(engine_module, "MIGRATIONS_DIR", copy)
     url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
+    head = head_revision()
     assert _run(["db", "revision", "-m", "nothing changed", "--url", url]) == 0
     [new] = [
         p for p in (copy / "versions").glob("*.py") if p.name[0] != "0" and p.stem != "__init__"
     ]
     body = new.read_text(encoding="utf-8")
-    assert "down_revision: str | None = '0001'" in body
+    assert f"down_revision: str | None = '{head}'" in body
     upgrade = body.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     assert "pass" in upgrade
     assert "op." not in upgrade

@@ -70,11 +70,11 @@ def test_migrate_creates_the_schema_on_an_empty_database(db_url: str) -> None:
         with pytest.raises(StorageError, match=r"has schema version empty, this routeplanner"):
             check_schema(engine)
         migrate(db_url)
-        assert schema_revision(engine) == head_revision() == "0001"
+        assert schema_revision(engine) == head_revision() == "0002"
         check_schema(engine)
         assert set(inspect(engine).get_table_names()) >= TABLES
         migrate(engine)  # idempotent: a second start changes nothing
-        assert schema_revision(engine) == "0001"
+        assert schema_revision(engine) == "0002"
     finally:
         engine.dispose()
 

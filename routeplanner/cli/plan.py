@@ -1,0 +1,221 @@
+"""``routeplanner plan``: schedule and route every territory over N weeks, print coverage KPIs.
+
+Two modes. By default it plans what is stored (accounts, reps, current territories; designed
+and stored first when there are none) and stores the plan as the new current version, which
+replaces the old one only once complete. With ``--accounts`` and ``--reps`` it plans those files
+instead and stores nothing (territories from ``--territories`` or designed on the fly; stops to
+``--out-csv``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from routeplanner.cli import app
+from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
+from routeplanner.cli.data import read_inputs
+from routeplanner.errors import InputError, Problem
+from routeplanner.io.holidays import read_holidays
+from routeplanner.io.territory_export import read_territories_csv
+from routeplanner.model import Horizon, Plan, Rep, Territory
+from routeplanner.planner import plan_all
+from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
+from routeplanner.storage.engine import describe_url
+from routeplanner.storage.repository import Repository
+from routeplanner.territories.design import design_territories
+from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.units import format_hhmm
+from routeplanner.workflows import load_holidays, next_monday, run_planning, stored_inputs
+
+
+def kpi_table(
+    kpis: Mapping[str, CoverageKpis],
+    territories: Sequence[Territory],
+    reps: Sequence[Rep],
+    title: str,
+) -> Table:
+    """The coverage KPIs a manager checks first, one row per territory."""
+    names = {r.rep_id: r.name for r in reps}
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in (
+        "territory",
+        "rep",
+        "accts",
+        "due",
+        "planned",
+        "unplaced",
+        "overdue",
+        "gaps ok",
+        "drive h",
+        "drive %",
+        "day h",
+    ):
+        table.add_column(column, justify="left" if column in ("territory", "rep") else "right")
+    for territory in territories:
+        k = kpis.get(territory.territory_id)
+        if k is None:
+            continue
+        table.add_row(
+            territory.territory_id,
+            names.get(territory.rep_id or "", "-").split(" ")[0],
+            str(k.accounts),
+            str(k.required_visits),
+            str(k.scheduled_visits),
+            str(k.unassigned_visits),
+            str(k.overdue_accounts),
+            f"{k.adherence:.0%}",
+            f"{k.drive_s / 3600:.1f}",
+            f"{k.drive_share:.0%}",
+            f"{k.workload_mean_s / 3600:.1f}±{k.workload_std_s / 3600:.1f}",
+        )
+    return table
+
+
+def print_summary(
+    plan: Plan,
+    territories: Sequence[Territory],
+    reps: Sequence[Rep],
+    kpis: Mapping[str, CoverageKpis],
+    title: str,
+) -> None:
+    console.print(kpi_table(kpis, territories, reps, title))
+    for label, count in Counter(u.reason.label for u in plan.unassigned).most_common():
+        console.print(f"not planned: {count} x {label}", markup=False)
+    visits = sum(len(r.stops) for r in plan.routes)
+    console.print(f"{visits} visits on {len(plan.routes)} rep-days", markup=False)
+
+
+def stops_csv(plan: Plan) -> str:
+    """One row per stop: rep, day, position, account and times (HH:MM)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["rep_id", "day", "seq", "visit_id", "account_id", "arrival", "start", "departure"])
+    for r in plan.routes:
+        for i, s in enumerate(r.stops, start=1):
+            w.writerow(
+                [
+                    r.rep_id,
+                    r.day.isoformat(),
+                    i,
+                    s.visit_id,
+                    s.account_id,
+                    format_hhmm(s.arrival_s),
+                    format_hhmm(s.start_s),
+                    format_hhmm(s.departure_s),
+                ]
+            )
+    return buf.getvalue()
+
+
+@app.command("plan")
+def plan_command(
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=13, help="Horizon in weeks.")] = 4,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day YYYY-MM-DD (default: next Monday).")
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", min=0.5, help="Search seconds per territory."),
+    ] = None,
+    accounts: Annotated[
+        Path | None, typer.Option("--accounts", help="Plan this accounts file (no storing).")
+    ] = None,
+    reps: Annotated[
+        Path | None, typer.Option("--reps", help="Reps file (with --accounts).")
+    ] = None,
+    territories: Annotated[
+        Path | None, typer.Option("--territories", help="Territories CSV (file mode).")
+    ] = None,
+    holidays: Annotated[
+        Path | None,
+        typer.Option("--holidays", help="Public holidays CSV (default: RP_HOLIDAYS_PATH)."),
+    ] = None,
+    osm: Annotated[
+        Path | None, typer.Option("--osm", help="OSM extract (default: RP_OSM_PATH).")
+    ] = None,
+    straight_line: Annotated[
+        bool, typer.Option("--straight-line", help="Straight-line travel instead of roads.")
+    ] = False,
+    out_csv: Annotated[Path | None, typer.Option("--out-csv", help="Write the stops CSV.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Schedule every due visit over the horizon, route each rep-day, print coverage KPIs."""
+    settings = load_settings(database_url=database_url, plan_time_limit_s=time_limit, osm_path=osm)
+    try:
+        first = date.fromisoformat(start) if start else next_monday(settings.timezone)
+    except ValueError as exc:
+        msg = f"{start!r} is not a date YYYY-MM-DD"
+        raise InputError(Problem("--start", None, None, msg)) from exc
+    horizon = Horizon(start=first, weeks=weeks, timezone=settings.timezone)
+    hol = read_holidays(holidays) if holidays is not None else load_holidays(settings.holidays_path)
+    if (accounts is None) != (reps is None):
+        msg = "give both --accounts and --reps (file mode) or neither (database mode)"
+        raise InputError(Problem("plan", None, None, msg))
+
+    def travel() -> TravelTimeProvider:
+        return HaversineTravel() if straight_line else road_travel(settings.osm_path, settings)
+
+    if accounts is not None and reps is not None:
+        acc, rp = read_inputs(accounts, reps)
+        provider = travel()
+        if territories is not None:
+            terr = read_territories_csv(territories)
+        else:
+            with progress_bar("territories", enabled=not quiet) as report:
+                terr = list(
+                    design_territories(acc, rp, provider, start=first, progress=report).territories
+                )
+        with progress_bar("plan", enabled=not quiet) as report:
+            plan = plan_all(
+                acc,
+                rp,
+                terr,
+                horizon,
+                provider,
+                holidays=hol,
+                time_limit_s=settings.plan_time_limit_s,
+                progress=report,
+            )
+        kpis = territory_kpis(plan, acc, rp, terr, horizon, holidays=hol)
+        print_summary(plan, terr, rp, kpis, f"{horizon.start} to {horizon.end}")
+    else:
+        if territories is not None:
+            msg = "--territories goes with --accounts/--reps; stored territories are used here"
+            raise InputError(Problem("plan", None, None, msg))
+        repo = Repository.open(settings.database_url)
+        stored_inputs(repo)  # say what is missing before spending time on the road network
+        provider = travel()
+        with progress_bar("planning", enabled=not quiet) as report:
+            result = run_planning(
+                repo,
+                provider,
+                horizon,
+                holidays=hol,
+                time_limit_s=settings.plan_time_limit_s,
+                progress=report,
+            )
+        if result.designed:
+            console.print(f"designed {len(result.territories)} territories (none were stored)")
+        plan = result.plan
+        kpis = territory_kpis(
+            plan, result.accounts, result.reps, result.territories, horizon, holidays=hol
+        )
+        title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
+        print_summary(plan, result.territories, result.reps, kpis, title)
+        console.print(f"plan {result.plan_id} is current in {describe_url(settings.database_url)}")
+    if out_csv is not None:
+        out_csv.write_text(stops_csv(plan), encoding="utf-8")

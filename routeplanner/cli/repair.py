@@ -1,0 +1,153 @@
+"""``routeplanner visit`` (record what happened) and ``routeplanner repair`` (re-plan the rest)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from routeplanner.cli import app
+from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
+from routeplanner.errors import InputError, Problem
+from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.scheduling.repair import Absence, AdHocVisit
+from routeplanner.storage.repository import Repository
+from routeplanner.units import parse_hhmm
+from routeplanner.workflows import (
+    current_plan_or_error,
+    find_stop,
+    load_holidays,
+    repair_current_plan,
+)
+
+
+@app.command("visit")
+def visit_command(
+    visit_id: Annotated[str, typer.Argument(help="Planned visit id, e.g. A001@2026-11-24.")],
+    status: Annotated[
+        VisitStatus, typer.Option("--status", help="What happened.", case_sensitive=False)
+    ],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Actual start HH:MM (done / checked in).")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Free text for the account's history.")] = "",
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Record a planned visit as done, missed, cancelled or checked in (run `repair` after)."""
+    settings = load_settings(database_url=database_url)
+    repo = Repository.open(settings.database_url)
+    _, plan, horizon = current_plan_or_error(repo)
+    where = find_stop(plan, visit_id)
+    if where is None:
+        raise InputError(Problem("visit", None, "visit_id", f"no planned visit {visit_id!r}"))
+    rep_id, day = where
+    actual = None
+    if at is not None:
+        try:
+            actual = horizon.to_datetime(day, parse_hhmm(at))
+        except ValueError as exc:
+            raise InputError(Problem("--at", None, None, str(exc))) from exc
+    account_id = visit_id.split("@", 1)[0]
+    record = VisitRecord(
+        account_id=account_id,
+        rep_id=rep_id,
+        day=day,
+        status=status,
+        visit_id=visit_id,
+        actual_start=actual,
+        note=note,
+    )
+    repo.record_visit(record)
+    console.print(f"recorded {visit_id} ({rep_id}, {day}) as {status.value}")
+
+
+def _absence(text: str) -> tuple[str, Absence]:
+    """``R1:2026-11-25..2026-11-26`` or ``R1:2026-11-25`` (one day)."""
+    rep_id, _, span = text.partition(":")
+    first, _, last = span.partition("..")
+    try:
+        start = date.fromisoformat(first)
+        end = date.fromisoformat(last) if last else start
+        return rep_id, Absence(start=start, end=end)
+    except ValueError as exc:
+        msg = f"{text!r} is not REP:YYYY-MM-DD[..YYYY-MM-DD]"
+        raise InputError(Problem("--absent", None, None, msg)) from exc
+
+
+def _ad_hoc(text: str) -> AdHocVisit:
+    account_id, _, day = text.partition("@")
+    try:
+        return AdHocVisit(account_id=account_id, day=date.fromisoformat(day))
+    except ValueError as exc:
+        msg = f"{text!r} is not ACCOUNT@YYYY-MM-DD"
+        raise InputError(Problem("--adhoc", None, None, msg)) from exc
+
+
+@app.command("repair")
+def repair_command(
+    today: Annotated[
+        str | None, typer.Option("--today", help="Today's date, YYYY-MM-DD (default: today).")
+    ] = None,
+    frozen_days: Annotated[
+        int, typer.Option("--frozen-days", min=0, help="Working days kept unchanged from today.")
+    ] = 1,
+    absent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--absent", help="REP:FROM..TO absence (repeatable), e.g. R1:2026-11-25..2026-11-26."
+        ),
+    ] = None,
+    adhoc: Annotated[
+        list[str] | None,
+        typer.Option("--adhoc", help="ACCOUNT@DAY extra visit (repeatable)."),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.5, help="Search seconds per rep.")
+    ] = 10.0,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
+    ] = None,
+) -> None:
+    """Re-plan after recorded visits, absences and ad-hoc visits; print what moved."""
+    settings = load_settings(database_url=database_url)
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError as exc:
+        raise InputError(Problem("--today", None, None, f"{today!r} is not YYYY-MM-DD")) from exc
+    absences: dict[str, list[Absence]] = {}
+    for text in absent or []:
+        rep_id, span = _absence(text)
+        absences.setdefault(rep_id, []).append(span)
+    extra = [_ad_hoc(text) for text in adhoc or []]
+    repo = Repository.open(settings.database_url)
+    current_plan_or_error(repo)
+    travel = road_travel(settings.osm_path, settings)
+    with progress_bar("repair") as report:
+        summary = repair_current_plan(
+            repo,
+            travel,
+            today=day,
+            frozen_days=frozen_days,
+            absences=absences,
+            ad_hoc=extra,
+            holidays=load_holidays(settings.holidays_path),
+            time_limit_s=time_limit,
+            progress=report,
+        )
+    for rep_id, changes in summary.changes.items():
+        console.print(
+            f"{rep_id}: frozen until {summary.frozen_until[rep_id]}; {len(changes.moved)} moved, "
+            f"{len(changes.added)} added, {len(changes.dropped)} dropped"
+        )
+        for move in changes.moved:
+            console.print(f"  moved {move.account_id}: {move.old_day} -> {move.new_day}")
+        for visit in changes.added:
+            console.print(f"  added {visit}")
+        for visit in changes.dropped:
+            console.print(f"  dropped {visit}")
+    console.print(
+        f"plan {summary.plan_id} (repair of plan {summary.previous_plan_id}) is now current"
+    )

@@ -1,0 +1,270 @@
+"""Calendar feeds as a service for web and CLI: tokens, reconciling with plan versions, caching.
+
+The pure parts live in :mod:`routeplanner.io.ics_feed`; this module connects them to storage:
+
+- **Tokens** are attached to *users*, as API tokens are: a rep's feed token belongs to the rep's
+  user (the first active user with that ``rep_id``; if the rep has none, a user
+  ``calendar-<rep_id>`` that cannot log in is created), a team feed token to a manager user
+  (``calendar-team`` by default). A rep user's feed shows that rep's visits only; a manager's
+  shows every rep's. Tokens are ``secrets.token_urlsafe(32)`` (256 bits), stored as SHA-256
+  hashes, so a feed URL can be shown only once, when it is issued; rotating revokes the old ones.
+- **Reconciling** happens lazily: when a feed is read and the rep's feed state was built from an
+  older plan version than the current one, the entries are reconciled and stored (optimistic:
+  a concurrent request that won is simply re-read).
+- **Cache**: rendered feeds are kept in memory keyed on (reps, plan version, feed versions,
+  options, day), so a calendar app polling an unchanged feed costs one small state query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from routeplanner.io.ics_feed import reconcile_feed, render_feed, visit_events
+from routeplanner.model.feed import FeedEntry, FeedStatus
+from routeplanner.settings import Settings
+from routeplanner.storage import Repository, TokenKind, UserRecord, UserRole, hash_token
+
+TEAM_USER = "calendar-team"
+NO_LOGIN = "!calendar-only"
+"""Password hash of users created for feeds: no hasher ever produces it, so no login matches."""
+_CACHE_SIZE = 64
+
+
+def new_feed_token() -> str:
+    """256 random bits, URL-safe: far beyond the 128 bits an unguessable URL needs."""
+    return secrets.token_urlsafe(32)
+
+
+def feed_path(token: str) -> str:
+    return f"/calendar/{token}.ics"
+
+
+def feed_urls(base_url: str, token: str) -> tuple[str, str]:
+    """The https (or http) URL of a feed and the same as ``webcal://`` for one-click subscribe."""
+    url = base_url.rstrip("/") + feed_path(token)
+    return url, "webcal://" + url.split("://", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A rendered feed with what HTTP caching needs."""
+
+    text: str
+    etag: str
+    last_modified: datetime
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOwner:
+    """Whose feed a token opens: the user and the reps whose visits it shows."""
+
+    user: UserRecord
+    rep_ids: tuple[str, ...]
+    name: str
+
+
+class CalendarFeeds:
+    """Feeds of one database; one instance per app (web) or command (CLI)."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._cache: OrderedDict[tuple[object, ...], Feed] = OrderedDict()
+        self._lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    # ------------------------------------------------------------------ tokens
+
+    def find_rep_user(self, rep_id: str) -> UserRecord | None:
+        """The user a rep's feed token belongs to: the rep's first active user, if any."""
+        users = [u for u in self.repo.list_users() if u.rep_id == rep_id and u.active]
+        users.sort(key=lambda u: (u.role is not UserRole.REP, u.user_id))
+        return users[0] if users else None
+
+    def user_for_rep(self, rep_id: str) -> UserRecord:
+        """:meth:`find_rep_user`, creating a user without login when the rep has none."""
+        if self.repo.get_rep(rep_id) is None:
+            msg = f"no rep {rep_id!r}"
+            raise LookupError(msg)
+        found = self.find_rep_user(rep_id)
+        if found is not None:
+            return found
+        return self.repo.create_user(
+            f"calendar-{rep_id}", NO_LOGIN, role=UserRole.REP, rep_id=rep_id
+        )
+
+    def team_user(self, username: str = TEAM_USER) -> UserRecord:
+        user = self.repo.find_user(username)
+        if user is None:
+            return self.repo.create_user(username, NO_LOGIN, role=UserRole.MANAGER)
+        if user.role is not UserRole.MANAGER:
+            msg = f"user {username!r} is not a manager, so it has no team feed"
+            raise LookupError(msg)
+        return user
+
+    def active_tokens(self, user: UserRecord) -> int:
+        return sum(
+            1
+            for t in self.repo.list_tokens(user.user_id)
+            if t.kind is TokenKind.CALENDAR and t.active
+        )
+
+    def revoke(self, user: UserRecord) -> int:
+        """Revoke every calendar token of the user; returns how many were active."""
+        tokens = [
+            t
+            for t in self.repo.list_tokens(user.user_id)
+            if t.kind is TokenKind.CALENDAR and t.active
+        ]
+        for token in tokens:
+            self.repo.revoke_token(token.token_id)
+        return len(tokens)
+
+    def rotate(self, user: UserRecord) -> str:
+        """Revoke the user's calendar tokens and issue a new one; returns the raw token."""
+        self.revoke(user)
+        token = new_feed_token()
+        self.repo.create_token(user.user_id, TokenKind.CALENDAR, hash_token(token), label="feed")
+        return token
+
+    def owner(self, token: str) -> FeedOwner | None:
+        """Whose feed ``token`` opens; ``None`` for an unknown or revoked token."""
+        found = self.repo.find_token(hash_token(token), TokenKind.CALENDAR)
+        if found is None:
+            return None
+        user = found[1]
+        reps = self.repo.list_reps()
+        if user.role is UserRole.MANAGER:
+            return FeedOwner(user, tuple(sorted(r.rep_id for r in reps)), "Team visits")
+        rep = next((r for r in reps if r.rep_id == user.rep_id), None)
+        if rep is None:
+            return None
+        return FeedOwner(user, (rep.rep_id,), f"Visits {rep.name}")
+
+    # ------------------------------------------------------------------ feeds
+
+    def sync(self, rep_ids: Sequence[str]) -> None:
+        """Reconcile the reps' feed entries with the current plan where it changed."""
+        plan_id = self.repo.current_plan_id()
+        if plan_id is None:
+            return
+        infos = self.repo.feed_infos(rep_ids)
+        stale = [r for r in rep_ids if r not in infos or infos[r].plan_id != plan_id]
+        if not stale:
+            return
+        plan = self.repo.get_plan(plan_id)
+        horizon = self.repo.plan_info(plan_id).horizon
+        accounts = {a.account_id: a for a in self.repo.list_accounts()}
+        now = self._clock()
+        keep = timedelta(days=self.settings.calendar_cancelled_days)
+        previous = self.repo.feed_entries(stale)
+        for rep_id in stale:
+            events = visit_events(plan, horizon, accounts, rep_ids={rep_id})
+            entries = reconcile_feed(
+                [e for e in previous if e.rep_id == rep_id],
+                events,
+                horizon_start=horizon.start,
+                now=now,
+                keep_cancelled=keep,
+                make_uid=lambda: f"{uuid.uuid4()}@routeplanner",
+            )
+            info = infos.get(rep_id)
+            self.repo.save_feed(
+                rep_id, plan_id, entries, expected_version=0 if info is None else info.version
+            )
+
+    def feed(
+        self,
+        rep_ids: Sequence[str],
+        *,
+        name: str,
+        base_url: str,
+        first_day: date | None = None,
+        last_day: date | None = None,
+    ) -> Feed:
+        """The reps' feed, from the cache when plan and feed state are unchanged."""
+        self.sync(rep_ids)
+        current = self.repo.current_plan_id()
+        infos = self.repo.feed_infos(rep_ids)
+        now = self._clock()
+        key: tuple[object, ...] = (
+            tuple(rep_ids),
+            current,
+            tuple((r, infos[r].version) for r in rep_ids if r in infos),
+            name,
+            base_url,
+            first_day,
+            last_day,
+            self.settings.calendar_travel_blocks,
+            self.settings.calendar_refresh_minutes,
+            self.settings.calendar_cancelled_days,
+            now.date(),
+        )
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                self.cache_hits += 1
+                return cached
+        entries = self._visible(self.repo.feed_entries(rep_ids), now)
+        timezone = self.settings.timezone
+        if current is not None:
+            timezone = self.repo.plan_info(current).horizon.timezone
+        text = render_feed(
+            entries,
+            name=name,
+            timezone=timezone,
+            refresh_s=self.settings.calendar_refresh_minutes * 60,
+            travel_blocks=self.settings.calendar_travel_blocks,
+            first_day=first_day,
+            last_day=last_day,
+            base_url=base_url,
+        )
+        stamps = [e.modified_at for e in entries] + [i.updated_at for i in infos.values()]
+        feed = Feed(
+            text=text,
+            etag='"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"',
+            last_modified=max(stamps, default=now).replace(microsecond=0),
+            events=sum(
+                1
+                for e in entries
+                if (first_day is None or e.day >= first_day)
+                and (last_day is None or e.day <= last_day)
+            ),
+        )
+        with self._lock:
+            self.cache_misses += 1
+            self._cache[key] = feed
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return feed
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _visible(self, entries: list[FeedEntry], now: datetime) -> list[FeedEntry]:
+        """Drop cancellations older than the configured while (they were sent long enough)."""
+        keep = timedelta(days=self.settings.calendar_cancelled_days)
+        return [
+            e
+            for e in entries
+            if e.status is FeedStatus.CONFIRMED
+            or (e.cancelled_at is not None and now - e.cancelled_at < keep)
+        ]
