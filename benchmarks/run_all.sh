@@ -39,3 +39,6 @@ done
 
 # Calendar feeds: one rep over 13 weeks (~600 events) and a team of 10; cold vs cached.
 "$PY" -m benchmarks.calendar_feed --weeks 13 --team 10 --csv benchmarks/out/calendar_feed.csv
+
+# Rebuild RESULTS.md from the per-area result files.
+"$PY" -m benchmarks.assemble_results

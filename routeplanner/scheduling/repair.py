@@ -139,12 +139,15 @@ def repair_plan(
     last: dict[str, date] = {}
     missed: set[str] = set()
     missed_accounts: set[str] = set()
+    missed_on: dict[str, date] = {}
     for rec in records:
         day = rec.actual_day or planned_day.get(rec.visit_id)
         account_id = planned_account.get(rec.visit_id, rec.visit_id.split("@", 1)[0])
         if rec.status is VisitStatus.MISSED:
             missed.add(rec.visit_id)
             missed_accounts.add(account_id)
+            if day is not None:
+                missed_on[account_id] = min(day, missed_on.get(account_id, day))
             continue
         if day is not None and (account_id not in last or day > last[account_id]):
             last[account_id] = day
@@ -164,6 +167,15 @@ def repair_plan(
         new_last = acc.last_visit
         if seen is not None and (new_last is None or seen > new_last):
             new_last = seen
+        gone = missed_on.get(acc.account_id)
+        if gone is not None:
+            # The missed visit was due on its planned day: act as if the previous real visit
+            # was one nominal interval before it, so the replacement's due window is the
+            # original one (now in the past) and the scheduler places it as soon as it can.
+            # Without this, an account with no history would just wait for its next cycle.
+            due_from = gone - timedelta(days=acc.visit_rule.nominal_gap_days)
+            if new_last is None or new_last < due_from:
+                new_last = due_from
         acc2 = replace(acc, last_visit=new_last) if new_last != acc.last_visit else acc
         updated.append(acc2)
         if acc.account_id in missed_accounts:

@@ -16,6 +16,7 @@ from routeplanner.web.services import Services
 @dataclass(frozen=True, slots=True)
 class StopView:
     number: int
+    visit_id: str
     account: Account
     arrival: str
     start: str
@@ -74,6 +75,7 @@ def build_day_view(
         stops.append(
             StopView(
                 number=i,
+                visit_id=stop.visit_id,
                 account=account,
                 arrival=format_hhmm(stop.arrival_s),
                 start=format_hhmm(stop.start_s),

@@ -60,25 +60,31 @@ def _frame(points: Sequence[tuple[float, float]], margin: float = 0.08) -> _Fram
 
 
 def _background(graph: RoadGraph, frame: _Frame) -> str:
-    """One path with every road segment inside the frame (tail to head, one per direction pair)."""
+    """One path with every road touching the frame, drawn along its real geometry.
+
+    Two-way roads are stored as two directed edges with the same geometry; one of each pair
+    is drawn. When the frame holds more than :data:`MAX_BACKGROUND_EDGES` roads, the longest are
+    kept: they carry the shape of the network at this zoom.
+    """
+    x = (graph.geom_lon - frame.min_lon) * frame.kx * frame.scale
+    y = (frame.max_lat - graph.geom_lat) * frame.scale
+    offsets = graph.geom_offsets
+    inside = (x >= 0) & (x <= WIDTH) & (y >= 0) & (y <= frame.height)
+    # an edge is drawn when any of its vertices lies inside the frame
+    hits = np.add.reduceat(inside.astype(np.int64), offsets[:-1]) > 0
     tails, heads = graph.tails, graph.indices
-    x_t = (graph.lon[tails] - frame.min_lon) * frame.kx * frame.scale
-    y_t = (frame.max_lat - graph.lat[tails]) * frame.scale
-    x_h = (graph.lon[heads] - frame.min_lon) * frame.kx * frame.scale
-    y_h = (frame.max_lat - graph.lat[heads]) * frame.scale
-    inside = (
-        (x_t >= 0) & (x_t <= WIDTH) & (y_t >= 0) & (y_t <= frame.height)
-        & (x_h >= 0) & (x_h <= WIDTH) & (y_h >= 0) & (y_h <= frame.height)
-        & (tails < heads)
-    )  # fmt: skip
-    idx = np.flatnonzero(inside)
+    first_of_pair = (tails <= heads) | ~np.isin(
+        heads * graph.nodes + tails, tails * graph.nodes + heads
+    )
+    idx = np.flatnonzero(hits & first_of_pair)
     if len(idx) > MAX_BACKGROUND_EDGES:
-        # keep the longest segments: they carry the shape of the network at this zoom
-        lengths = np.hypot(x_h[idx] - x_t[idx], y_h[idx] - y_t[idx])
-        idx = idx[np.argsort(-lengths)[:MAX_BACKGROUND_EDGES]]
-    parts = [
-        f"M{round(x_t[i])} {round(y_t[i])}L{round(x_h[i])} {round(y_h[i])}" for i in idx.tolist()
-    ]
+        idx = idx[np.argsort(-graph.length_m[idx])[:MAX_BACKGROUND_EDGES]]
+    xi, yi = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
+    parts: list[str] = []
+    for e in idx.tolist():
+        a, b = int(offsets[e]), int(offsets[e + 1])
+        pts = [f"{xi[k]} {yi[k]}" for k in range(a, b)]
+        parts.append("M" + "L".join(pts))
     return "".join(parts)
 
 
@@ -100,21 +106,21 @@ def route_svg(
     if graph is not None:
         out.append(
             f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
-            'stroke="#c9ced6" stroke-width="1.2"/>'
+            'stroke="#c3c9d2" stroke-width="2.5" stroke-linejoin="round"/>'
         )
     for leg in legs:
         pts = " ".join("{},{}".format(*frame.xy(p.lat, p.lon)) for p in leg)
         out.append(
-            f'<polyline class="leg" points="{pts}" fill="none" stroke="#0b5fff" '
-            'stroke-width="4" stroke-linejoin="round" stroke-opacity="0.8"/>'
+            f'<polyline class="leg" points="{pts}" fill="none" stroke="#0b5fff" stroke-width="9" '
+            'stroke-linejoin="round" stroke-linecap="round" stroke-opacity="0.75"/>'
         )
     for m in markers:
         x, y = frame.xy(m.point.lat, m.point.lon)
         fill = "#1b1f24" if m.kind == "home" else "#b3261e"
         out.append(
             f'<g class="marker {m.kind}"><title>{_esc(m.title)}</title>'
-            f'<circle cx="{x}" cy="{y}" r="14" fill="{fill}" stroke="#fff" stroke-width="3"/>'
-            f'<text x="{x}" y="{y + 5}" text-anchor="middle" font-size="15" fill="#fff" '
+            f'<circle cx="{x}" cy="{y}" r="30" fill="{fill}" stroke="#fff" stroke-width="6"/>'
+            f'<text x="{x}" y="{y + 11}" text-anchor="middle" font-size="32" fill="#fff" '
             f'font-family="sans-serif">{_esc(m.label)}</text></g>'
         )
     out.append("</svg>")

@@ -69,6 +69,7 @@ def test_route_page_shows_stops_in_order_with_etas(client: TestClient, repo: Rep
     assert "<strong>08:15</strong> Apotheke am Bismarckplatz" in html
     assert "arrive 08:12, wait 3 min" in html
     assert "<strong>09:02</strong> Bäckerei Müller" in html
+    assert "visit A1@1" in html
     assert "geo:49.410600,8.694000" in html
     assert "Leave home 08:00 · back 09:45" in html
     # the map: road background from our own graph, one polyline per leg (home, 2 stops, home)

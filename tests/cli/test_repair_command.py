@@ -1,0 +1,95 @@
+"""``visit`` then ``repair``: outcomes are stored, the rest is re-planned as a new version."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from routeplanner.cli import main
+from routeplanner.io.accounts import write_accounts_csv
+from routeplanner.io.reps import write_reps_csv
+from routeplanner.model import Plan
+from routeplanner.model.history import VisitStatus
+from routeplanner.storage.repository import Repository
+from tests.cli.test_plan_command import env  # noqa: F401  (fixture)
+from tests.conftest import small_region
+
+pytestmark = [pytest.mark.osm, pytest.mark.slow]
+
+
+@pytest.fixture
+def planned(env: str, tmp_path: Path) -> Repository:  # noqa: F811
+    accounts, reps = small_region()
+    write_accounts_csv(accounts, tmp_path / "a.csv")
+    write_reps_csv(reps, tmp_path / "r.csv")
+    main(["import", "--accounts", str(tmp_path / "a.csv"), "--reps", str(tmp_path / "r.csv")])
+    main(["plan", "--weeks", "2", "--start", "2026-11-23", "--time-limit", "1", "--quiet"])
+    return Repository.open(env)
+
+
+def test_visit_records_outcome_with_actual_time(
+    planned: Repository, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan = planned.current_plan()  # type: ignore[misc]
+    first = plan.routes[0]
+    visit = first.stops[0].visit_id
+    main(
+        ["visit", visit, "--status", "done", "--at", "10:15", "--note", "Bestellung über 3 Kisten"]
+    )
+    assert f"recorded {visit} (R1, {first.day}) as done" in capsys.readouterr().out
+    (record,) = planned.visit_records()
+    assert record.status is VisitStatus.DONE
+    assert record.note == "Bestellung über 3 Kisten"
+    assert record.actual_start is not None
+    # stored as an aware datetime; 10:15 on the Berlin wall clock that day
+    local = record.actual_start.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (local.date(), local.hour, local.minute) == (first.day, 10, 15)
+
+
+def test_visit_of_unknown_id_is_refused(
+    planned: Repository, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["visit", "A9@2026-11-23", "--status", "missed"])
+    assert exc.value.code == 2
+    assert "visit: visit_id: no planned visit 'A9@2026-11-23'" in capsys.readouterr().err
+
+
+def test_missed_visit_is_rescheduled_and_frozen_day_kept(
+    planned: Repository, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, before = planned.current_plan()  # type: ignore[misc]
+    route = next(r for r in before.routes if any(s.account_id == "A1" for s in r.stops))
+    missed = next(s for s in route.stops if s.account_id == "A1")
+    today = route.day
+    main(["visit", missed.visit_id, "--status", "missed"])
+    main(["repair", "--today", today.isoformat(), "--frozen-days", "1", "--time-limit", "1"])
+    out = capsys.readouterr().out
+    assert "plan 2 (repair of plan 1) is now current" in out
+    plan_id, after = planned.current_plan()  # type: ignore[misc]
+    assert plan_id == 2
+    # Today is the one frozen working day: the very same route in both versions.
+    assert [r for r in after.routes if r.day == today] == [route]
+
+    # The missed weekly visit of A1 comes back urgently: sooner than its next planned visit was.
+    def next_a1(plan: Plan) -> date:
+        return min(
+            r.day for r in plan.routes for s in r.stops if s.account_id == "A1" and r.day > today
+        )
+
+    assert next_a1(after) < next_a1(before)
+    assert next_a1(after) <= today + timedelta(days=3)
+
+
+def test_repair_with_bad_absence(planned: Repository, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["repair", "--absent", "R1:25.11.2026"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--absent: 'R1:25.11.2026' is not REP:YYYY-MM-DD[..YYYY-MM-DD]" in err
+    with pytest.raises(SystemExit):
+        main(["repair", "--absent", "R7:2026-11-25", "--today", "2026-11-24"])
+    assert "--absent: rep: unknown rep 'R7'" in capsys.readouterr().err
