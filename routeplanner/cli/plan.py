@@ -30,13 +30,20 @@ from routeplanner.io.territory_export import read_territories_csv
 from routeplanner.model import Horizon, Plan, Rep, Territory
 from routeplanner.planner import plan_all
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
+from routeplanner.settings import Settings
 from routeplanner.storage.engine import describe_url
 from routeplanner.storage.repository import Repository
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import format_hhmm
-from routeplanner.workflows import load_holidays, next_monday, run_planning, stored_inputs
+from routeplanner.workflows import (
+    PlanningResult,
+    load_holidays,
+    next_monday,
+    run_planning,
+    stored_inputs,
+)
 
 
 def kpi_table(
@@ -116,6 +123,36 @@ def stops_csv(plan: Plan) -> str:
                 ]
             )
     return buf.getvalue()
+
+
+def plan_stored(
+    repo: Repository,
+    travel: TravelTimeProvider,
+    horizon: Horizon,
+    holidays: frozenset[date],
+    settings: Settings,
+    *,
+    quiet: bool = False,
+) -> PlanningResult:
+    """Plan what is stored with a progress bar, store the version, print its KPIs."""
+    with progress_bar("planning", enabled=not quiet) as report:
+        result = run_planning(
+            repo,
+            travel,
+            horizon,
+            holidays=holidays,
+            time_limit_s=settings.plan_time_limit_s,
+            progress=report,
+        )
+    if result.designed:
+        console.print(f"designed {len(result.territories)} territories (none were stored)")
+    kpis = territory_kpis(
+        result.plan, result.accounts, result.reps, result.territories, horizon, holidays=holidays
+    )
+    title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
+    print_summary(result.plan, result.territories, result.reps, kpis, title)
+    console.print(f"plan {result.plan_id} is current in {describe_url(settings.database_url)}")
+    return result
 
 
 @app.command("plan")
@@ -198,24 +235,6 @@ def plan_command(
             raise InputError(Problem("plan", None, None, msg))
         repo = Repository.open(settings.database_url)
         stored_inputs(repo)  # say what is missing before spending time on the road network
-        provider = travel()
-        with progress_bar("planning", enabled=not quiet) as report:
-            result = run_planning(
-                repo,
-                provider,
-                horizon,
-                holidays=hol,
-                time_limit_s=settings.plan_time_limit_s,
-                progress=report,
-            )
-        if result.designed:
-            console.print(f"designed {len(result.territories)} territories (none were stored)")
-        plan = result.plan
-        kpis = territory_kpis(
-            plan, result.accounts, result.reps, result.territories, horizon, holidays=hol
-        )
-        title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
-        print_summary(plan, result.territories, result.reps, kpis, title)
-        console.print(f"plan {result.plan_id} is current in {describe_url(settings.database_url)}")
+        plan = plan_stored(repo, travel(), horizon, hol, settings, quiet=quiet).plan
     if out_csv is not None:
         out_csv.write_text(stops_csv(plan), encoding="utf-8")

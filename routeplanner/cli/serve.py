@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from routeplanner.cli import app
-from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
+from routeplanner.cli._common import console, load_settings, road_travel
 from routeplanner.settings import SAMPLE_DIR, Settings
 
 
@@ -52,11 +52,10 @@ def demo_command(
     A second run reuses the stored plan (``--replan`` plans again), so the UI is up in seconds.
     """
     from routeplanner.cli.data import read_inputs
-    from routeplanner.cli.plan import print_summary
+    from routeplanner.cli.plan import plan_stored
     from routeplanner.model import Horizon
-    from routeplanner.scheduling.kpi import territory_kpis
     from routeplanner.storage.repository import Repository
-    from routeplanner.workflows import load_holidays, next_monday, run_planning
+    from routeplanner.workflows import load_holidays, next_monday
 
     settings = load_settings(
         host=host,
@@ -81,25 +80,7 @@ def demo_command(
             start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone
         )
         holidays = load_holidays(settings.holidays_path)
-        with progress_bar("planning") as report:
-            result = run_planning(
-                repo,
-                travel,
-                horizon,
-                holidays=holidays,
-                time_limit_s=settings.plan_time_limit_s,
-                progress=report,
-            )
-        kpis = territory_kpis(
-            result.plan,
-            result.accounts,
-            result.reps,
-            result.territories,
-            horizon,
-            holidays=holidays,
-        )
-        title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
-        print_summary(result.plan, result.territories, result.reps, kpis, title)
+        plan_stored(repo, travel, horizon, holidays, settings)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
     if serve:

@@ -31,7 +31,7 @@ from datetime import date
 import numpy as np
 
 from routeplanner.model.account import Account
-from routeplanner.model.calendar import WEEKDAYS
+from routeplanner.model.calendar import WEEKDAYS, TimeWindow
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.plan import DayRoute, Stop, Unassigned, UnassignedReason
 from routeplanner.model.rep import Rep
@@ -76,6 +76,39 @@ def start_windows(
         (w.start_s, w.end_s - length)
         for w in account.opening_hours.on(weekday)
         if w.end_s - w.start_s >= length
+    )
+
+
+def rep_day_vehicle(
+    rep: Rep,
+    shift: TimeWindow,
+    *,
+    vehicle_id: str,
+    start_location: int,
+    end_location: int,
+    day_offset_s: int = 0,
+) -> VehicleSpec:
+    """The vehicle for one rep-day: shift, lunch to place inside its window, daily limits.
+
+    ``day_offset_s`` shifts every time onto a multi-day axis (0 for a single-day problem).
+    """
+    lunch = None
+    if rep.lunch is not None and rep.lunch.duration_s > 0:
+        lunch = BreakSpec(
+            earliest_start=day_offset_s + rep.lunch.window.start_s,
+            latest_start=day_offset_s + rep.lunch.window.end_s - rep.lunch.duration_s,
+            duration_s=rep.lunch.duration_s,
+        )
+    return VehicleSpec(
+        vehicle_id=vehicle_id,
+        start_location=start_location,
+        end_location=end_location,
+        shift_start=day_offset_s + shift.start_s,
+        shift_end=day_offset_s + shift.end_s,
+        lunch=lunch,
+        max_drive_s=rep.max_drive_s,
+        max_visits=rep.max_visits_per_day,
+        rep_id=rep.rep_id,
     )
 
 
@@ -183,25 +216,8 @@ def build_day_problem(
 
     vehicles: tuple[VehicleSpec, ...] = ()
     if shift is not None:
-        lunch = None
-        if rep.lunch is not None and rep.lunch.duration_s > 0:
-            lunch = BreakSpec(
-                earliest_start=rep.lunch.window.start_s,
-                latest_start=rep.lunch.window.end_s - rep.lunch.duration_s,
-                duration_s=rep.lunch.duration_s,
-            )
         vehicles = (
-            VehicleSpec(
-                vehicle_id=rep.rep_id,
-                start_location=0,
-                end_location=1,
-                shift_start=shift.start_s,
-                shift_end=shift.end_s,
-                lunch=lunch,
-                max_drive_s=rep.max_drive_s,
-                max_visits=rep.max_visits_per_day,
-                rep_id=rep.rep_id,
-            ),
+            rep_day_vehicle(rep, shift, vehicle_id=rep.rep_id, start_location=0, end_location=1),
         )
     visits = tuple(
         VisitSpec(

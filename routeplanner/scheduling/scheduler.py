@@ -28,9 +28,9 @@ from routeplanner.model import (
     Unassigned,
     UnassignedReason,
 )
-from routeplanner.routing.day import optimise_day
+from routeplanner.routing.day import optimise_day, rep_day_vehicle
 from routeplanner.routing.params import SolveParams
-from routeplanner.routing.problem import BreakSpec, RoutingProblem, VehicleSpec, VisitSpec
+from routeplanner.routing.problem import RoutingProblem, VisitSpec
 from routeplanner.scheduling.calendar import (
     usable_shift_s,
     visit_windows,
@@ -116,23 +116,8 @@ def build_day_problem(job: DayJob) -> RoutingProblem:
                 demand=1,
             )
         )
-    lunch = None
-    if rep.lunch is not None and rep.lunch.duration_s > 0:
-        lunch = BreakSpec(
-            earliest_start=rep.lunch.window.start_s,
-            latest_start=rep.lunch.window.end_s - rep.lunch.duration_s,
-            duration_s=rep.lunch.duration_s,
-        )
-    vehicle = VehicleSpec(
-        vehicle_id=f"{rep.rep_id}@{day.isoformat()}",
-        start_location=0,
-        end_location=0,
-        shift_start=shift.start_s,
-        shift_end=shift.end_s,
-        lunch=lunch,
-        max_drive_s=rep.max_drive_s,
-        max_visits=rep.max_visits_per_day,
-        rep_id=rep.rep_id,
+    vehicle = rep_day_vehicle(
+        rep, shift, vehicle_id=f"{rep.rep_id}@{day.isoformat()}", start_location=0, end_location=0
     )
     return RoutingProblem(
         visits=tuple(visits),
