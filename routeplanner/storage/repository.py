@@ -1096,6 +1096,47 @@ def _rep_from_row(row: RepRow) -> Rep:
     )
 
 
+_D = TypeVar("_D", Account, Rep)
+_R = TypeVar("_R", AccountRow, RepRow)
+
+
+def _upsert(
+    session: Session,
+    items: Sequence[_D],
+    old: Mapping[str, _R],
+    *,
+    row_type: type[_R],
+    id_field: str,
+    values: Callable[[_D], dict[str, Any]],
+    from_row: Callable[[_R], _D],
+    source: str,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Insert or update domain objects; returns (added, changed, unchanged).
+
+    An unchanged object keeps its row untouched (no new ``updated_at``), so re-importing the
+    same file reports "unchanged" and leaves the audit columns alone.
+    """
+    added = changed = same = 0
+    for item in items:
+        item_id: str = getattr(item, id_field)
+        fields = values(item)
+        row = old.get(item_id)
+        if row is None:
+            session.add(row_type(**{id_field: item_id}, source=source, updated_at=now, **fields))
+            added += 1
+        elif from_row(row) == item:
+            same += 1
+        else:
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.source = source
+            row.updated_at = now
+            changed += 1
+    session.flush()
+    return added, changed, same
+
+
 def _upsert_accounts(
     session: Session,
     accounts: Sequence[Account],
@@ -1104,26 +1145,17 @@ def _upsert_accounts(
     source: str,
     now: datetime,
 ) -> tuple[int, int, int]:
-    """Insert or update accounts; returns (added, changed, unchanged)."""
-    added = changed = same = 0
-    for account in accounts:
-        values = _account_values(account)
-        row = old.get(account.account_id)
-        if row is None:
-            session.add(
-                AccountRow(account_id=account.account_id, source=source, updated_at=now, **values)
-            )
-            added += 1
-        elif _account_from_row(row) == account:
-            same += 1
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.source = source
-            row.updated_at = now
-            changed += 1
-    session.flush()
-    return added, changed, same
+    return _upsert(
+        session,
+        accounts,
+        old,
+        row_type=AccountRow,
+        id_field="account_id",
+        values=_account_values,
+        from_row=_account_from_row,
+        source=source,
+        now=now,
+    )
 
 
 def _upsert_reps(
@@ -1134,24 +1166,17 @@ def _upsert_reps(
     source: str,
     now: datetime,
 ) -> tuple[int, int, int]:
-    """Insert or update reps; returns (added, changed, unchanged)."""
-    added = changed = same = 0
-    for rep in reps:
-        values = _rep_values(rep)
-        row = old.get(rep.rep_id)
-        if row is None:
-            session.add(RepRow(rep_id=rep.rep_id, source=source, updated_at=now, **values))
-            added += 1
-        elif _rep_from_row(row) == rep:
-            same += 1
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.source = source
-            row.updated_at = now
-            changed += 1
-    session.flush()
-    return added, changed, same
+    return _upsert(
+        session,
+        reps,
+        old,
+        row_type=RepRow,
+        id_field="rep_id",
+        values=_rep_values,
+        from_row=_rep_from_row,
+        source=source,
+        now=now,
+    )
 
 
 def _load_by_ids(
