@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from routeplanner.io.cells import Collector, format_minutes, parse_date, read_location, split_list
+from routeplanner.io.cells import (
+    Collector,
+    build_all,
+    format_minutes,
+    parse_date,
+    read_location,
+    split_list,
+)
 from routeplanner.io.opening_hours import format_opening_hours, parse_opening_hours, parse_weekdays
 from routeplanner.io.tables import (
     Row,
@@ -89,20 +96,7 @@ def _frequency_message(value: str, reason: str) -> str:
 
 def accounts_from_table(table: Table) -> list[Account]:
     """Validate rows already read by :mod:`routeplanner.io.tables` and build the accounts."""
-    col = Collector(table)
-    optional = [c for c in ACCOUNT_COLUMNS if c not in REQUIRED_ACCOUNT_COLUMNS]
-    col.check_columns(REQUIRED_ACCOUNT_COLUMNS, optional)
-    if not table.rows:
-        col.add(None, None, "file has a header but no data rows")
-    first_row: dict[str, int] = {}
-    accounts: list[Account] = []
-    for row in table.rows:
-        before = len(col.problems)
-        account = _account(col, row, first_row)
-        if account is not None and len(col.problems) == before:
-            accounts.append(account)
-    col.raise_if_any()
-    return accounts
+    return build_all(table, ACCOUNT_COLUMNS, REQUIRED_ACCOUNT_COLUMNS, _account)
 
 
 def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | None:

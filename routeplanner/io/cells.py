@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -187,3 +187,30 @@ def read_location(col: Collector, row: Row, lat_col: str, lon_col: str) -> GeoPo
         col.add(row.number, lat_col, "latitude and longitude are both 0 (address not geocoded?)")
         return None
     return GeoPoint(lat, lon)
+
+
+def build_all(
+    table: Table,
+    columns: Sequence[str],
+    required: Collection[str],
+    build_row: Callable[[Collector, Row, dict[str, int]], T | None],
+) -> list[T]:
+    """Check the header, build one object per row, and raise once with every problem found.
+
+    ``build_row`` records its problems on the collector; a row that added any problem is left
+    out even if it returned an object, so nothing half-valid reaches the caller. The shared
+    ``first_row`` map lets ``build_row`` name the row where a duplicate id was first used.
+    """
+    col = Collector(table)
+    col.check_columns(required, [c for c in columns if c not in required])
+    if not table.rows:
+        col.add(None, None, "file has a header but no data rows")
+    first_row: dict[str, int] = {}
+    built: list[T] = []
+    for row in table.rows:
+        before = len(col.problems)
+        item = build_row(col, row, first_row)
+        if item is not None and len(col.problems) == before:
+            built.append(item)
+    col.raise_if_any()
+    return built

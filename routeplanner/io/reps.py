@@ -12,6 +12,7 @@ from pathlib import Path
 
 from routeplanner.io.cells import (
     Collector,
+    build_all,
     format_minutes,
     parse_date,
     parse_number,
@@ -136,20 +137,7 @@ def format_days_off(days: Iterable[date]) -> str:
 
 def reps_from_table(table: Table) -> list[Rep]:
     """Validate rows already read by :mod:`routeplanner.io.tables` and build the reps."""
-    col = Collector(table)
-    optional = [c for c in REP_COLUMNS if c not in REQUIRED_REP_COLUMNS]
-    col.check_columns(REQUIRED_REP_COLUMNS, optional)
-    if not table.rows:
-        col.add(None, None, "file has a header but no data rows")
-    first_row: dict[str, int] = {}
-    reps: list[Rep] = []
-    for row in table.rows:
-        before = len(col.problems)
-        rep = _rep(col, row, first_row)
-        if rep is not None and len(col.problems) == before:
-            reps.append(rep)
-    col.raise_if_any()
-    return reps
+    return build_all(table, REP_COLUMNS, REQUIRED_REP_COLUMNS, _rep)
 
 
 def _rep(col: Collector, row: Row, first_row: dict[str, int]) -> Rep | None:
