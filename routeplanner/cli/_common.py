@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,8 @@ from routeplanner.roads.graph import load_road_graph
 from routeplanner.settings import Settings
 from routeplanner.travel.road import RoadTravel
 
-console = Console()
+# Piped output (CI logs, files) gets 120 columns so KPI tables are not cut to 80.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, soft_wrap=True)
 
 ProgressFn = Callable[[str, float], None]

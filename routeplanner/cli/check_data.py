@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from routeplanner.cli import app
+from routeplanner.cli._common import console
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
@@ -26,7 +26,7 @@ def check_data(
     if accounts is None and reps is None:
         raise InputError(Problem("check-data", None, None, "give --accounts and/or --reps"))
     problems: list[Problem] = []
-    out = Console()
+    out = console
     # both files are checked even when the first has problems, so one run shows everything
     if accounts is not None:
         try:

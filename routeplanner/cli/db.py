@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from routeplanner.cli import app
+from routeplanner.cli._common import console
 from routeplanner.settings import Settings
 
 db_app = typer.Typer(
@@ -14,7 +14,6 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app)
-console = Console()
 
 
 def _url(url: str | None) -> str:

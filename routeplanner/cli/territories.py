@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from routeplanner.cli import app, err_console
-from routeplanner.cli._common import load_settings, progress_bar, road_travel
+from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
 from routeplanner.cli.data import read_inputs
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.territory_export import (
@@ -51,7 +50,7 @@ territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
 )
 app.add_typer(territories_app, name="territories")
-out_console = Console()
+out_console = console
 
 AccountsOpt = Annotated[
     Path | None,
