@@ -291,7 +291,11 @@ def design_command(
             f"{k.contiguity_violations} enclave accounts"
         )
         save_territories(
-            plan.territories, database_url, cause=OwnershipCause.RULE, user=user, detail=detail
+            plan.territories,
+            database_url,
+            cause=OwnershipCause.REALIGNMENT,
+            user=user,
+            detail=detail,
         )
         out_console.print(f"saved {len(plan.territories)} territories")
 

@@ -98,7 +98,8 @@ def test_cli_design_save_show_realign_apply_history(
     shown = capsys.readouterr().out
     assert "Ownership of A0001" in shown
     assert f"{designed['A0001']}" in shown
-    assert "rule" in shown
+    assert "realignment" in shown  # a design is a realignment from scratch; "rule" is for rules
+    assert "design: max dev" in shown
     assert "ann" in shown
     main(["territories", "realign", "--straight-line", "--quiet", "--apply", "1", *db])
     assert "saved option 1 as the current territories" in capsys.readouterr().out
