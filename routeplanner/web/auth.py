@@ -29,6 +29,8 @@ class LoginRequiredError(Exception):
 
 def session_user(request: Request) -> UserRecord | None:
     """The logged-in, still active user of this request's session (memoised per request)."""
+    if "session" not in request.scope:  # outside SessionMiddleware (a 500 page): anonymous
+        return None
     if hasattr(request.state, "user"):
         cached: UserRecord | None = request.state.user
         return cached

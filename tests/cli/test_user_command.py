@@ -97,3 +97,20 @@ def test_demo_creates_a_manager_once_and_can_reset_the_password(db: str) -> None
     user = repo.find_user("manager")
     assert user is not None
     assert verify_password(user.password_hash, "demo-password")
+
+
+def test_create_prompts_for_the_password_twice(db: str) -> None:
+    from typer.testing import CliRunner
+
+    from routeplanner.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    args = ["user", "create", "boss", "--role", "manager", "--database-url", db]
+    mismatch = runner.invoke(app, args, input="first-password\nother-password\n" * 1)
+    assert "do not match" in mismatch.output
+    ok = runner.invoke(app, args, input="first-password\nfirst-password\n")
+    assert ok.exit_code == 0, ok.output
+    user = Repository.open(db).find_user("boss")
+    assert user is not None
+    assert verify_password(user.password_hash, "first-password")
