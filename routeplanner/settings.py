@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="optional map tile URL template ({z}/{x}/{y}); empty = offline vector map",
     )
     secret_key: str = Field(default="", description="signs session cookies; random if empty")
+    session_https_only: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (set behind TLS)"
+    )
+    session_max_age_s: int = Field(
+        default=14 * 24 * 3600, ge=60, description="seconds a login lasts"
+    )
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
     timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
     holidays_path: Path | None = Field(

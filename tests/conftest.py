@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
+from routeplanner.auth import hash_password
 from routeplanner.model import Account, GeoPoint, Rep, TimeWindow, VisitRule, WeeklyHours
 from routeplanner.settings import Settings
 from routeplanner.storage.engine import make_engine, migrate, session_factory
@@ -111,7 +113,42 @@ def repo(settings: Settings) -> Repository:
     return repository
 
 
+MANAGER_PASSWORD = "correct horse battery"
+
+
+def add_user(
+    repo: Repository, username: str, *, role: str = "manager", rep_id: str | None = None
+) -> None:
+    """A login with password :data:`MANAGER_PASSWORD` (hashed with argon2, as in production)."""
+    repo.create_user(username, hash_password(MANAGER_PASSWORD), role=role, rep_id=rep_id)
+
+
+def form_csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = MANAGER_PASSWORD) -> None:
+    """Log in through the real form, then send the session's CSRF token as a header on every
+    later request, so tests written before login existed post their forms unchanged."""
+    token = form_csrf(client.get("/login").text)
+    data = {"username": username, "password": password, "csrf_token": token}
+    response = client.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/calendar")
+    client.headers["X-CSRF-Token"] = form_csrf(page.text)
+
+
 @pytest.fixture
-def client(settings: Settings, repo: Repository) -> Iterator[TestClient]:
+def anon_client(settings: Settings, repo: Repository) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(anon_client: TestClient, repo: Repository) -> TestClient:
+    """A client logged in as a manager, who sees everything."""
+    add_user(repo, "boss")
+    log_in(anon_client, "boss")
+    return anon_client

@@ -11,4 +11,5 @@ from routeplanner.cli import (  # noqa: F401
     route,
     serve,
     territories,
+    users,
 )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -10,8 +13,14 @@ from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings, road_travel
 from routeplanner.settings import SAMPLE_DIR, Settings
 
+if TYPE_CHECKING:
+    from routeplanner.storage.repository import Repository
 
-def _serve(settings: Settings) -> None:
+DEMO_USER = "manager"
+DEMO_PASSWORD_ENV = "RP_DEMO_PASSWORD"
+
+
+def _serve(settings: Settings, login_hint: str = "") -> None:
     import uvicorn
 
     from routeplanner.web.app import create_app
@@ -20,6 +29,8 @@ def _serve(settings: Settings) -> None:
     console.print(
         f"serving routeplanner on http://{settings.host}:{settings.port}/  (Ctrl+C stops)"
     )
+    if login_hint:
+        console.print(login_hint, highlight=False, markup=False)
     uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -83,5 +94,33 @@ def demo_command(
         plan_stored(repo, travel, horizon, holidays, settings)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
+    hint = ensure_demo_login(repo)
     if serve:
-        _serve(settings)
+        _serve(settings, hint)
+    else:
+        console.print(hint, highlight=False, markup=False)
+
+
+def ensure_demo_login(repo: Repository, password: str | None = None) -> str:
+    """Make sure the demo can be logged into; returns the hint to print next to the URL.
+
+    The first run creates user ``manager`` with ``RP_DEMO_PASSWORD`` or a random password,
+    printed once (only its hash is stored); with ``RP_DEMO_PASSWORD`` set, later runs reset the
+    password to it, so a forgotten random password is never a dead end.
+    """
+    from routeplanner.auth import hash_password
+    from routeplanner.storage import UserRole
+
+    password = password if password is not None else os.environ.get(DEMO_PASSWORD_ENV) or None
+    user = repo.find_user(DEMO_USER)
+    if user is None:
+        chosen = password or secrets.token_urlsafe(12)
+        repo.create_user(DEMO_USER, hash_password(chosen), role=UserRole.MANAGER)
+        return f"log in as {DEMO_USER!r} with password {chosen!r} (shown once)"
+    if password:
+        repo.update_user(user.user_id, password_hash=hash_password(password), active=True)
+        return f"log in as {DEMO_USER!r} with the password from {DEMO_PASSWORD_ENV}"
+    return (
+        f"log in as {DEMO_USER!r} (password printed on the first run; set {DEMO_PASSWORD_ENV} "
+        "to reset it, or use: routeplanner user create)"
+    )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
 
 from routeplanner import __version__
 from routeplanner.settings import Settings
+from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.routes import api, calendar, pages
+from routeplanner.web.routes import api, calendar, login, pages
 from routeplanner.web.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -33,9 +36,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     templates = Jinja2Templates(directory=str(settings.templates_dir))
     templates.env.globals["version"] = __version__
+    templates.env.globals["csrf_token"] = csrf_token
+    templates.env.globals["current_user"] = session_user
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
+    # An empty key means a random one per start: sessions then end with the process, which is
+    # safe but logs everyone out on restart; set RP_SECRET_KEY for a stable deployment.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key or secrets.token_urlsafe(32),
+        session_cookie="rp_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.session_https_only,
+    )
+    app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(calendar.router)

@@ -6,14 +6,16 @@ The core never raises HTTP exceptions; this module is the only place that decide
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from routeplanner.errors import InputError, RoadNetworkError, StorageError
+from routeplanner.web.auth import LoginRequiredError
 
 
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -57,6 +59,15 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return _respond(request, 422, "invalid request", errors)
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login(request: Request, _exc: LoginRequiredError) -> Response:
+        if _wants_json(request):
+            response = JSONResponse(error_body("authentication required"), status_code=401)
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
     @app.exception_handler(RoadNetworkError)
     async def _roads(request: Request, exc: RoadNetworkError) -> Response:

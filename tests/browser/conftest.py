@@ -8,12 +8,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn
 
 from routeplanner.settings import Settings
+from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
+from tests.conftest import MANAGER_PASSWORD, add_user
 from tests.helpers import require
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,3 +95,20 @@ def phone_page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def log_in_page(page: Any, base_url: str, username: str, next_path: str = "") -> None:
+    """Log in through the real form, as a user would."""
+    page.goto(f"{base_url}/login" + (f"?next={quote(next_path)}" if next_path else ""))
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', MANAGER_PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def manager_page(live_server: LiveServer, repo: Repository, phone_page: Any) -> Any:
+    """The phone page, logged in as a manager (who sees every page)."""
+    add_user(repo, "boss")
+    log_in_page(phone_page, live_server.url, "boss")
+    return phone_page

@@ -11,7 +11,8 @@ from tests.browser.conftest import LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
 
 
-def test_index_renders_umlauts_and_fits_a_phone(live_server: LiveServer, phone_page: Any) -> None:
+def test_index_renders_umlauts_and_fits_a_phone(live_server: LiveServer, manager_page: Any) -> None:
+    phone_page = manager_page
     phone_page.goto(live_server.url + "/")
     assert phone_page.title() == "Accounts & reps · routeplanner"
     names = phone_page.locator("#accounts tbody tr td:nth-child(2)").all_inner_texts()

@@ -13,7 +13,8 @@ from tests.web.test_route_page import DAY, _store_plan
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
 
 
-def test_day_page_on_a_phone(live_server: LiveServer, repo: Repository, phone_page: Any) -> None:
+def test_day_page_on_a_phone(live_server: LiveServer, repo: Repository, manager_page: Any) -> None:
+    phone_page = manager_page
     _store_plan(repo)
     requests: list[str] = []
     phone_page.on("request", lambda r: requests.append(r.url))

@@ -30,6 +30,7 @@ from routeplanner.settings import Settings
 from routeplanner.storage import Repository
 from routeplanner.units import HOUR, MINUTE
 from routeplanner.web.app import create_app
+from tests.conftest import add_user, log_in
 
 HORIZON = Horizon(start=date(2027, 3, 22), weeks=2, timezone="Europe/Berlin")
 FRI = date(2027, 3, 26)  # before the DST change (CET, UTC+1)
@@ -187,5 +188,7 @@ def cal_client(
     app.state.calendar_feeds = CalendarFeeds(
         app.state.services.repo, cal_settings, clock=feeds._clock
     )
+    add_user(cal_repo, "boss")
     with TestClient(app) as client:
+        log_in(client, "boss")
         yield client

@@ -10,12 +10,14 @@ from routeplanner import __version__
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Rep
 from routeplanner.travel.provider import Snap
+from routeplanner.web.auth import require_api_user
 from routeplanner.web.deps import get_services
 from routeplanner.web.schemas import AccountPublic, Health, RepPublic
 from routeplanner.web.services import Services
 
 router = APIRouter(prefix="/api")
 ServicesDep = Annotated[Services, Depends(get_services)]
+AUTH = [Depends(require_api_user)]
 
 
 @router.get("/health", response_model=Health, tags=["system"])
@@ -26,14 +28,18 @@ def health(services: ServicesDep) -> Health:
     return Health(status="ok", version=__version__, database="ok", road_network=roads)
 
 
-@router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
+@router.get(
+    "/v1/accounts", response_model=list[AccountPublic], dependencies=AUTH, tags=["accounts"]
+)
 def list_accounts(services: ServicesDep) -> list[AccountPublic]:
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     snaps = _safe_snaps(services, accounts, reps)
     return [AccountPublic.of(a, snaps.get(f"account:{a.account_id}")) for a in accounts]
 
 
-@router.get("/v1/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
+@router.get(
+    "/v1/accounts/{account_id}", response_model=AccountPublic, dependencies=AUTH, tags=["accounts"]
+)
 def get_account(account_id: str, services: ServicesDep) -> AccountPublic:
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     for a in accounts:
@@ -43,7 +49,7 @@ def get_account(account_id: str, services: ServicesDep) -> AccountPublic:
     raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
 
 
-@router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
+@router.get("/v1/reps", response_model=list[RepPublic], dependencies=AUTH, tags=["reps"])
 def list_reps(services: ServicesDep) -> list[RepPublic]:
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     snaps = _safe_snaps(services, accounts, reps)

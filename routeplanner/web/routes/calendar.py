@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.feeds import TEAM_USER, CalendarFeeds, Feed, feed_urls
-from routeplanner.storage import UserRecord
+from routeplanner.storage import UserRecord, UserRole
+from routeplanner.web.auth import CsrfDep, UserDep, allowed_rep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
 
@@ -76,6 +77,7 @@ def _not_modified(request: Request, feed: Feed) -> bool:
 @router.get("/calendar/export.ics", include_in_schema=False)
 def export_range(
     request: Request,
+    user: UserDep,
     feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
     rep: str,
     first: Annotated[date | None, Query(alias="from")] = None,
@@ -83,6 +85,7 @@ def export_range(
 ) -> Response:
     """One-off download of a rep's visits in a date range (same UIDs as the subscription)."""
     _check_range(first, last)
+    rep = allowed_rep(user, rep) or rep
     rep_obj = feeds.repo.get_rep(rep)
     if rep_obj is None:
         raise HTTPException(status_code=404, detail=f"no rep {rep!r}")
@@ -124,12 +127,16 @@ def _page(
     request: Request,
     feeds: CalendarFeeds,
     templates: Jinja2Templates,
+    user: UserRecord,
     rep: str | None,
     *,
     new_urls: tuple[str, str] | None = None,
     message: str = "",
 ) -> HTMLResponse:
+    rep = allowed_rep(user, rep)
     reps = feeds.repo.list_reps()
+    if user.role is UserRole.REP:
+        reps = [r for r in reps if r.rep_id == rep]
     rep_obj = next((r for r in reps if r.rep_id == rep), reps[0] if reps else None)
     team = feeds.repo.find_user(TEAM_USER)
     rep_user = feeds.find_rep_user(rep_obj.rep_id) if rep_obj is not None else None
@@ -147,44 +154,60 @@ def _page(
 @router.get("/calendar", response_class=HTMLResponse, include_in_schema=False)
 def calendar_page(
     request: Request,
+    user: UserDep,
     feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
 ) -> HTMLResponse:
     """Feed status per rep and team, with rotate/revoke buttons and a date-range download."""
-    return _page(request, feeds, templates, rep)
+    return _page(request, feeds, templates, user, rep)
 
 
-@router.post("/calendar/rotate", response_class=HTMLResponse, include_in_schema=False)
+@router.post(
+    "/calendar/rotate", response_class=HTMLResponse, include_in_schema=False, dependencies=[CsrfDep]
+)
 def rotate(
     request: Request,
+    user: UserDep,
     feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """Issue a new feed URL (revoking the old one); shown once, as only its hash is stored."""
-    user = feeds.team_user() if team else _rep_user(feeds, rep)
-    token = feeds.rotate(user)
+    owner = _owner(feeds, user, rep, team=team)
+    token = feeds.rotate(owner)
     urls = feed_urls(_base_url(request, feeds), token)
     who = "the team" if team else rep
     message = f"New feed URL for {who}"
-    return _page(request, feeds, templates, rep or None, new_urls=urls, message=message)
+    return _page(request, feeds, templates, user, rep or None, new_urls=urls, message=message)
 
 
-@router.post("/calendar/revoke", response_class=HTMLResponse, include_in_schema=False)
+@router.post(
+    "/calendar/revoke", response_class=HTMLResponse, include_in_schema=False, dependencies=[CsrfDep]
+)
 def revoke(
     request: Request,
+    user: UserDep,
     feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    user = feeds.team_user() if team else _rep_user(feeds, rep)
-    count = feeds.revoke(user)
+    owner = _owner(feeds, user, rep, team=team)
+    count = feeds.revoke(owner)
     who = "the team" if team else rep
     message = f"Revoked {count} feed URL(s) of {who}"
-    return _page(request, feeds, templates, rep or None, message=message)
+    return _page(request, feeds, templates, user, rep or None, message=message)
+
+
+def _owner(feeds: CalendarFeeds, user: UserRecord, rep: str, *, team: bool) -> UserRecord:
+    """Whose feed a form acts on; a rep may only manage their own, never the team's."""
+    if team:
+        if user.role is not UserRole.MANAGER:
+            raise HTTPException(status_code=403, detail="only managers manage the team feed")
+        return feeds.team_user()
+    return _rep_user(feeds, allowed_rep(user, rep or None) or rep)
 
 
 def _rep_user(feeds: CalendarFeeds, rep: str) -> UserRecord:

@@ -7,10 +7,12 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import RoadNetworkError
+from routeplanner.storage.records import UserRole
+from routeplanner.web.auth import UserDep, allowed_rep
 from routeplanner.web.dayview import build_day_view
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
@@ -21,10 +23,13 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(
     request: Request,
+    user: UserDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
-) -> HTMLResponse:
+) -> Response:
     """Reps and accounts with their snap status: the first check after an import."""
+    if user.role is UserRole.REP:
+        return RedirectResponse("/route", status_code=303)
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     road_error = ""
     try:
@@ -49,13 +54,17 @@ def index(
 @router.get("/route", response_class=HTMLResponse, include_in_schema=False)
 def route_page(
     request: Request,
+    user: UserDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
     day: date | None = None,
 ) -> HTMLResponse:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
+    rep = allowed_rep(user, rep)
     reps = services.repo.list_reps()
+    if rep is not None and user.role is UserRole.REP:
+        reps = [r for r in reps if r.rep_id == rep]
     current = services.repo.current_plan()
     context: dict[str, object] = {"reps": reps, "rep": None, "day": day, "view": None}
     if not reps or current is None:

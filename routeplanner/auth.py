@@ -1,0 +1,55 @@
+"""Passwords and API tokens, shared by the web app and the CLI (no web framework here).
+
+Passwords are hashed with argon2id (memory-hard, salted); API tokens are 256 random bits, so
+storing their SHA-256 (:func:`routeplanner.storage.hash_token`) is enough and allows lookups.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from routeplanner.storage.records import TokenKind, UserRecord
+from routeplanner.storage.repository import Repository, hash_token
+
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so unknown users cost as much time as wrong
+# passwords and the response time does not reveal which usernames exist.
+_DUMMY_HASH = _HASHER.hash("not-a-password")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """False for a wrong password and for hashes no login can match (calendar-only users)."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(repo: Repository, username: str, password: str) -> UserRecord | None:
+    """The active user with this name and password, else ``None`` (never says which was wrong)."""
+    user = repo.find_user(username)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def new_api_token(repo: Repository, user: UserRecord, *, label: str = "") -> str:
+    """A new API token for ``user``; shown once: only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    repo.create_token(user.user_id, TokenKind.API, hash_token(token), label=label)
+    return token
+
+
+def user_for_api_token(repo: Repository, token: str) -> UserRecord | None:
+    found = repo.find_token(hash_token(token), TokenKind.API)
+    return None if found is None else found[1]

@@ -1,0 +1,123 @@
+"""Who is asking: session login for pages, bearer tokens for the API, CSRF for every POST form.
+
+The session cookie (Starlette ``SessionMiddleware``) is signed, not encrypted: it holds only the
+user id and the CSRF token, never anything secret about the user. Roles are checked here and
+in the handlers that narrow what a rep may see (:func:`allowed_rep`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from routeplanner.auth import user_for_api_token
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.web.deps import get_services
+from routeplanner.web.services import Services
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+_USER_KEY = "uid"
+_CSRF_KEY = "csrf"
+
+
+class LoginRequiredError(Exception):
+    """Raised for an anonymous request: pages redirect to /login, the API answers 401."""
+
+
+def session_user(request: Request) -> UserRecord | None:
+    """The logged-in, still active user of this request's session (memoised per request)."""
+    if "session" not in request.scope:  # outside SessionMiddleware (a 500 page): anonymous
+        return None
+    if hasattr(request.state, "user"):
+        cached: UserRecord | None = request.state.user
+        return cached
+    user = None
+    user_id = request.session.get(_USER_KEY)
+    if isinstance(user_id, int):
+        services: Services = request.app.state.services
+        found = services.repo.get_user(user_id)
+        if found is not None and found.active:
+            user = found
+        else:
+            request.session.pop(_USER_KEY, None)
+    request.state.user = user
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token, made on first use; forms carry it in a hidden field."""
+    token = request.session.get(_CSRF_KEY)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[_CSRF_KEY] = token
+    return token
+
+
+def log_in(request: Request, user: UserRecord) -> None:
+    """Start a fresh session (new CSRF token) so nothing from before the login carries over."""
+    request.session.clear()
+    request.session[_USER_KEY] = user.user_id
+    request.state.user = user
+    csrf_token(request)
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+    request.state.user = None
+
+
+async def check_csrf(request: Request) -> None:
+    """Reject a POST whose form field (or ``X-CSRF-Token`` header) does not match the session."""
+    expected = request.session.get(_CSRF_KEY)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or sent is None or not secrets.compare_digest(expected, sent):
+        raise HTTPException(status_code=403, detail="invalid or missing CSRF token")
+
+
+def require_user(request: Request) -> UserRecord:
+    user = session_user(request)
+    if user is None:
+        raise LoginRequiredError
+    return user
+
+
+def require_api_user(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> UserRecord:
+    """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        user = user_for_api_token(services.repo, token.strip())
+        if user is None:
+            raise LoginRequiredError
+        return user
+    return require_user(request)
+
+
+def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:
+    if user.role is not UserRole.MANAGER:
+        raise HTTPException(status_code=403, detail="only managers may do this")
+    return user
+
+
+def allowed_rep(user: UserRecord, rep: str | None) -> str | None:
+    """The rep a user may look at: managers any (``rep`` as asked), reps only their own."""
+    if user.role is UserRole.MANAGER:
+        return rep
+    if user.rep_id is None or (rep is not None and rep != user.rep_id):
+        raise HTTPException(status_code=403, detail="you may only see your own routes")
+    return user.rep_id
+
+
+UserDep = Annotated[UserRecord, Depends(require_user)]
+ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
+ManagerDep = Annotated[UserRecord, Depends(require_manager)]
+CsrfDep = Depends(check_csrf)

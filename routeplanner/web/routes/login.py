@@ -1,0 +1,65 @@
+"""``/login`` and ``/logout``: a plain form, usable without JavaScript on a phone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from routeplanner.auth import authenticate
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.web.auth import CsrfDep, log_in, log_out, session_user
+from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.services import Services
+
+router = APIRouter(include_in_schema=False)
+FAILED = "Wrong username or password."
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: ``//host`` or ``https://host`` would make an open redirect."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return ""
+
+
+def _home(user: UserRecord) -> str:
+    return "/route" if user.role is UserRole.REP else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    templates: Annotated[Jinja2Templates, Depends(get_templates)],
+    next: str = "",
+) -> Response:
+    user = session_user(request)
+    if user is not None:
+        return RedirectResponse(_safe_next(next) or _home(user), status_code=303)
+    context = {"next": _safe_next(next), "message": "", "username": ""}
+    return templates.TemplateResponse(request, "login.html", context)
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[CsrfDep])
+def login(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    templates: Annotated[Jinja2Templates, Depends(get_templates)],
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    user = authenticate(services.repo, username.strip(), password)
+    if user is None:
+        context = {"next": _safe_next(next), "message": FAILED, "username": username}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    log_in(request, user)
+    return RedirectResponse(_safe_next(next) or _home(user), status_code=303)
+
+
+@router.post("/logout", dependencies=[CsrfDep])
+def logout(request: Request) -> Response:
+    log_out(request)
+    return RedirectResponse("/login", status_code=303)
