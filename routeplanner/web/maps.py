@@ -88,12 +88,58 @@ def _background(graph: RoadGraph, frame: _Frame) -> str:
     return "".join(parts)
 
 
+def _tile_xy(lat: float, lon: float, zoom: int) -> tuple[float, float]:
+    """Fractional Web-Mercator (slippy map) tile coordinates of a point."""
+    n = 2**zoom
+    rad = math.radians(lat)
+    return (lon + 180.0) / 360.0 * n, (1.0 - math.asinh(math.tan(rad)) / math.pi) / 2.0 * n
+
+
+def _tile_lat(y: float, zoom: int) -> float:
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / 2**zoom))))
+
+
+def _tiles(frame: _Frame, tile_url: str) -> str:
+    """``<image>`` elements for the configured tile server, placed in our projection.
+
+    Tiles are Web Mercator while the map is equirectangular; over one rep's day (a few tens of
+    km) the two differ by well under a pixel per tile, so each tile is simply stretched to its
+    corner coordinates. Only used when ``RP_TILE_URL`` is set: the default map fetches nothing.
+    """
+    max_lon = frame.min_lon + WIDTH / (frame.kx * frame.scale)
+    min_lat = frame.max_lat - frame.height / frame.scale
+    # the deepest zoom at which a tile is still at least 256 of our units wide
+    zoom = int(max(0, min(19, math.floor(math.log2(360.0 * frame.kx * frame.scale / 256.0)))))
+    x0, y0 = _tile_xy(frame.max_lat, frame.min_lon, zoom)
+    x1, y1 = _tile_xy(min_lat, max_lon, zoom)
+    out = []
+    for tx in range(math.floor(x0), math.floor(x1) + 1):
+        for ty in range(math.floor(y0), math.floor(y1) + 1):
+            left = tx / 2**zoom * 360.0 - 180.0
+            right = (tx + 1) / 2**zoom * 360.0 - 180.0
+            top, bottom = _tile_lat(ty, zoom), _tile_lat(ty + 1, zoom)
+            ax, ay = frame.xy(top, left)
+            bx, by = frame.xy(bottom, right)
+            href = tile_url.format(z=zoom, x=tx, y=ty)
+            out.append(
+                f'<image href="{_esc(href)}" x="{ax}" y="{ay}" width="{bx - ax}" '
+                f'height="{by - ay}" preserveAspectRatio="none"/>'
+            )
+    return "".join(out)
+
+
 def route_svg(
     markers: Sequence[MapMarker],
     legs: Sequence[Sequence[GeoPoint]],
     graph: RoadGraph | None,
+    *,
+    tile_url: str = "",
 ) -> str:
-    """An inline SVG of one day: road background, the driven legs and numbered stops."""
+    """An inline SVG of one day: road background, the driven legs and numbered stops.
+
+    With ``tile_url`` (a ``{z}/{x}/{y}`` template) raster tiles are drawn under our own roads;
+    without it the map is drawn from our graph alone and works offline.
+    """
     coords = [(m.point.lat, m.point.lon) for m in markers]
     coords += [(p.lat, p.lon) for leg in legs for p in leg]
     if not coords:
@@ -103,6 +149,8 @@ def route_svg(
         f'<svg class="map" viewBox="0 0 {WIDTH} {frame.height}" role="img" '
         f'aria-label="Map of the route" xmlns="http://www.w3.org/2000/svg">'
     ]
+    if tile_url:
+        out.append(_tiles(frame, tile_url))
     if graph is not None:
         out.append(
             f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
