@@ -115,5 +115,7 @@ def build_day_view(
         drive_min=round(route.travel_s / 60),
         distance_km=round(route.distance_m / 1000, 1),
         lunch=lunch,
-        map_svg=route_svg(markers, legs, services.road_graph()),
+        map_svg=route_svg(
+            markers, legs, services.road_graph(), tile_url=services.settings.tile_url
+        ),
     )
