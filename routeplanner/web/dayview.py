@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import tzinfo
 from urllib.parse import quote
 
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, DayRoute, GeoPoint, Rep
+from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.units import format_hhmm
 from routeplanner.web.maps import MapMarker, route_svg
+from routeplanner.web.replan import ReplanJob
 from routeplanner.web.services import Services
 
 
@@ -117,3 +120,48 @@ def build_day_view(
         lunch=lunch,
         map_svg=route_svg(markers, legs, services.road_graph()),
     )
+
+
+def status_label(record: VisitRecord, tz: tzinfo) -> str:
+    """``done at 10:15`` / ``missed`` / ``cancelled`` / ``checked in at 09:02``."""
+    label = record.status.value.replace("_", " ")
+    if record.actual_start is not None and record.status in (
+        VisitStatus.DONE,
+        VisitStatus.CHECKED_IN,
+    ):
+        label += f" at {record.actual_start.astimezone(tz).strftime('%H:%M')}"
+    return label
+
+
+@dataclass(frozen=True, slots=True)
+class ReplanView:
+    """The "what changed" box after a missed or cancelled visit."""
+
+    state: str
+    plan_id: int | None
+    lines: list[str]
+    error: str
+
+
+def replan_view(job: ReplanJob, rep_id: str, accounts: dict[str, Account]) -> ReplanView:
+    if job.summary is None:
+        return ReplanView(job.state, None, [], job.error)
+
+    def name(account_id: str) -> str:
+        account = accounts.get(account_id)
+        return account.name if account is not None else account_id
+
+    def visit(visit_id: str) -> str:
+        account_id, _, when = visit_id.partition("@")
+        return f"{name(account_id)} ({when})" if when else name(account_id)
+
+    changes = job.summary.changes.get(rep_id)
+    lines: list[str] = []
+    if changes is not None:
+        lines += [
+            f"moved: {name(m.account_id)} {m.old_day:%a %d.%m.} → {m.new_day:%a %d.%m.}"
+            for m in changes.moved
+        ]
+        lines += [f"added: {visit(v)}" for v in changes.added]
+        lines += [f"dropped: {visit(v)}" for v in changes.dropped]
+    return ReplanView(job.state, job.summary.plan_id, lines, job.error)
