@@ -92,6 +92,11 @@ def test_missed_visit_repairs_the_plan(client: TestClient, repo: Repository) -> 
     assert new_id > old_id
     assert f"What changed (plan version {new_id})" in html
     assert "Nothing else moved for you." in html or "<li>moved: " in html or "<li>added: " in html
+    # the same box from the stored versions alone (after a restart the job is gone)
+    again = client.get(f"{PAGE}&changed={new_id}").text
+    box = html[html.index('id="changes"') : html.index("</section>")]
+    assert box in again
+    assert 'id="changes"' not in client.get(f"{PAGE}&changed={old_id}").text
     (record,) = repo.visit_records(rep_id="R1")
     assert record.status is VisitStatus.MISSED
     assert record.actual_start is None

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import RoadNetworkError
 from routeplanner.storage.records import UserRole
 from routeplanner.web.auth import UserDep, allowed_rep
-from routeplanner.web.dayview import build_day_view, replan_view, status_label
+from routeplanner.web.dayview import build_day_view, changed_view, replan_view, status_label
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import get_replan_jobs
 from routeplanner.web.services import Services
@@ -61,6 +61,7 @@ def route_page(
     rep: str | None = None,
     day: date | None = None,
     job: int | None = None,
+    changed: int | None = None,
 ) -> HTMLResponse:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
     rep = allowed_rep(user, rep)
@@ -92,6 +93,8 @@ def route_page(
         found = get_replan_jobs(request).get(job)
         if found is not None and found.rep_id == rep_obj.rep_id:
             replan = replan_view(found, rep_obj.rep_id, accounts)
+    elif changed is not None:
+        replan = changed_view(services.repo, changed, rep_obj, accounts)
     context.update(
         {
             "rep": rep_obj,
