@@ -14,7 +14,7 @@ from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.routes import api, calendar, login, pages
+from routeplanner.web.routes import api, calendar, login, pages, visits
 from routeplanner.web.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(calendar.router)
+    app.include_router(visits.router)
     return app

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date, tzinfo
 from urllib.parse import quote
 
-from routeplanner.errors import RoadNetworkError
+from routeplanner.errors import RoadNetworkError, StorageError
 from routeplanner.model import Account, DayRoute, GeoPoint, Rep
+from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.scheduling.repair import ChangeSet, diff_plans, frozen_until
+from routeplanner.storage.repository import Repository
 from routeplanner.units import format_hhmm
 from routeplanner.web.maps import MapMarker, route_svg
+from routeplanner.web.replan import ReplanJob
 from routeplanner.web.services import Services
 
 
@@ -118,4 +123,72 @@ def build_day_view(
         map_svg=route_svg(
             markers, legs, services.road_graph(), tile_url=services.settings.tile_url
         ),
+    )
+
+
+def status_label(record: VisitRecord, tz: tzinfo) -> str:
+    """``done at 10:15`` / ``missed`` / ``cancelled`` / ``checked in at 09:02``."""
+    label = record.status.value.replace("_", " ")
+    if record.actual_start is not None and record.status in (
+        VisitStatus.DONE,
+        VisitStatus.CHECKED_IN,
+    ):
+        label += f" at {record.actual_start.astimezone(tz).strftime('%H:%M')}"
+    return label
+
+
+@dataclass(frozen=True, slots=True)
+class ReplanView:
+    """The "what changed" box after a missed or cancelled visit."""
+
+    state: str
+    plan_id: int | None
+    lines: list[str]
+    error: str
+
+
+def _change_lines(changes: ChangeSet | None, accounts: dict[str, Account]) -> list[str]:
+    def name(account_id: str) -> str:
+        account = accounts.get(account_id)
+        return account.name if account is not None else account_id
+
+    def visit(visit_id: str) -> str:
+        account_id, _, when = visit_id.partition("@")
+        return f"{name(account_id)} ({when})" if when else name(account_id)
+
+    if changes is None:
+        return []
+    lines = [
+        f"moved: {name(m.account_id)} {m.old_day:%a %d.%m.} → {m.new_day:%a %d.%m.}"
+        for m in changes.moved
+    ]
+    lines += [f"added: {visit(v)}" for v in changes.added]
+    lines += [f"dropped: {visit(v)}" for v in changes.dropped]
+    return lines
+
+
+def replan_view(job: ReplanJob, rep_id: str, accounts: dict[str, Account]) -> ReplanView:
+    """The box for a background re-plan job: running, failed, or its summary for this rep."""
+    if job.summary is None:
+        return ReplanView(job.state, None, [], job.error)
+    lines = _change_lines(job.summary.changes.get(rep_id), accounts)
+    return ReplanView(job.state, job.summary.plan_id, lines, job.error)
+
+
+def changed_view(
+    repo: Repository, plan_id: int, rep: Rep, accounts: dict[str, Account]
+) -> ReplanView | None:
+    """What a stored repair version changed for ``rep``, by diffing it with the version before
+    (works after a restart, when the in-memory job is gone); ``None`` for any other version."""
+    try:
+        info = repo.plan_info(plan_id)
+        previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
+        if not previous.isdigit() or not today:
+            return None
+        old, new = repo.get_plan(int(previous)), repo.get_plan(plan_id)
+        cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    except (StorageError, ValueError):
+        return None
+    return ReplanView(
+        "done", plan_id, _change_lines(diff_plans(old, new, rep.rep_id, after=cut), accounts), ""
     )

@@ -13,8 +13,9 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import RoadNetworkError
 from routeplanner.storage.records import UserRole
 from routeplanner.web.auth import UserDep, allowed_rep
-from routeplanner.web.dayview import build_day_view
+from routeplanner.web.dayview import build_day_view, changed_view, replan_view, status_label
 from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.routes.visits import get_replan_jobs
 from routeplanner.web.services import Services
 
 router = APIRouter()
@@ -59,6 +60,8 @@ def route_page(
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
     day: date | None = None,
+    job: int | None = None,
+    changed: int | None = None,
 ) -> HTMLResponse:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
     rep = allowed_rep(user, rep)
@@ -78,5 +81,29 @@ def route_page(
     route = next((r for r in plan.routes if r.rep_id == rep_obj.rep_id and r.day == day), None)
     accounts = {a.account_id: a for a in services.repo.list_accounts()}
     view = build_day_view(route, rep_obj, accounts, services) if route is not None else None
-    context.update({"rep": rep_obj, "day": day, "days": days, "view": view, "plan_id": plan_id})
+    statuses: dict[str, tuple[str, str]] = {}
+    if day is not None:
+        tz = ZoneInfo(services.settings.timezone)
+        records = services.repo.visit_records(rep_id=rep_obj.rep_id, start=day, end=day)
+        statuses = {
+            r.visit_id: (r.status.value, status_label(r, tz)) for r in records if r.visit_id
+        }
+    replan = None
+    if job is not None:
+        found = get_replan_jobs(request).get(job)
+        if found is not None and found.rep_id == rep_obj.rep_id:
+            replan = replan_view(found, rep_obj.rep_id, accounts)
+    elif changed is not None:
+        replan = changed_view(services.repo, changed, rep_obj, accounts)
+    context.update(
+        {
+            "rep": rep_obj,
+            "day": day,
+            "days": days,
+            "view": view,
+            "plan_id": plan_id,
+            "statuses": statuses,
+            "replan": replan,
+        }
+    )
     return templates.TemplateResponse(request, "route.html", context)
