@@ -1,0 +1,323 @@
+"""Manager accounts page: search, filter, sort, inline and bulk edits, CSV/XLSX import.
+
+Every edit goes through the importer's own validation (:func:`revalidate`), so a value the
+web accepts is one an import would accept too, and an invalid edit stores nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from routeplanner.errors import InputError, Problem
+from routeplanner.io.accounts import ACCOUNT_COLUMNS, accounts_to_csv, read_accounts_bytes
+from routeplanner.io.opening_hours import format_opening_hours
+from routeplanner.io.tables import render_csv
+from routeplanner.model import Account
+from routeplanner.web.auth import CsrfDep, ManagerDep
+from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.services import Services
+
+router = APIRouter()
+PAGE_SIZE = 50
+EDIT_SOURCE = "edit"
+SORT_KEYS = (
+    "id",
+    "name",
+    "address",
+    "category",
+    "value_class",
+    "frequency",
+    "visit",
+    "territory",
+    "rep",
+)
+ServicesDep = Annotated[Services, Depends(get_services)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    account: Account
+    territory: str
+    rep: str
+
+
+def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[Account]:
+    """Apply cell ``changes`` (import column -> text) and validate exactly as an import would.
+
+    Problems are reported with ``row`` = index in ``accounts`` + 2 (spreadsheet numbering)
+    and ``source`` = the account id, so the page can show them next to the right row.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of every account; nothing is returned then.
+    """
+    rows = list(csv.DictReader(io.StringIO(accounts_to_csv(accounts))))
+    for row, change in zip(rows, changes, strict=True):
+        row.update(change)
+    data = render_csv(ACCOUNT_COLUMNS, ([row[c] for c in ACCOUNT_COLUMNS] for row in rows))
+    try:
+        return read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
+    except InputError as exc:
+        problems = [
+            Problem(
+                accounts[p.row - 2].account_id
+                if p.row is not None and 2 <= p.row < len(accounts) + 2
+                else EDIT_SOURCE,
+                None,
+                p.field,
+                p.message,
+            )
+            for p in exc.problems
+        ]
+        raise InputError(problems) from exc
+
+
+def _rows(services: Services) -> list[Row]:
+    owners: dict[str, tuple[str, str]] = {}
+    for t in services.repo.current_territories():
+        for account_id in t.account_ids:
+            owners[account_id] = (t.territory_id, t.rep_id or "")
+    return [Row(a, *owners.get(a.account_id, ("", ""))) for a in services.repo.list_accounts()]
+
+
+_SORTS: dict[str, Callable[[Row], Any]] = {
+    "id": lambda r: r.account.account_id.casefold(),
+    "name": lambda r: r.account.name.casefold(),
+    "address": lambda r: r.account.address.casefold(),
+    "category": lambda r: r.account.category.casefold(),
+    "value_class": lambda r: r.account.value_class,
+    "frequency": lambda r: str(r.account.visit_rule),
+    "visit": lambda r: r.account.visit_duration_s,
+    "territory": lambda r: r.territory.casefold(),
+    "rep": lambda r: r.rep.casefold(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    q: str = ""
+    territory: str = ""
+    rep: str = ""
+    category: str = ""
+    value_class: str = ""
+    sort: str = "id"
+    desc: bool = False
+    page: int = 1
+
+    def url(self, **changes: object) -> str:
+        values: dict[str, object] = {
+            "q": self.q,
+            "territory": self.territory,
+            "rep": self.rep,
+            "category": self.category,
+            "value_class": self.value_class,
+            "sort": self.sort,
+            "desc": "1" if self.desc else "",
+            "page": self.page,
+        }
+        values.update(changes)
+        return "/accounts?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    def sort_url(self, column: str) -> str:
+        desc = "" if column != self.sort else ("" if self.desc else "1")
+        return self.url(sort=column, desc=desc, page=1)
+
+
+def select(rows: list[Row], query: Query) -> list[Row]:
+    """Search (id, name, address; case-insensitive), filter and sort."""
+    needle = query.q.strip().casefold()
+    found = [
+        r
+        for r in rows
+        if (
+            not needle
+            or needle in r.account.account_id.casefold()
+            or needle in r.account.name.casefold()
+            or needle in r.account.address.casefold()
+        )
+        and (not query.territory or r.territory == query.territory)
+        and (not query.rep or r.rep == query.rep)
+        and (not query.category or r.account.category == query.category)
+        and (not query.value_class or r.account.value_class == query.value_class)
+    ]
+    return sorted(found, key=_SORTS.get(query.sort, _SORTS["id"]), reverse=query.desc)
+
+
+def _render(
+    request: Request,
+    services: Services,
+    templates: Jinja2Templates,
+    query: Query,
+    *,
+    row_errors: dict[str, list[Problem]] | None = None,
+    page_errors: list[Problem] | None = None,
+    message: str = "",
+    status_code: int = 200,
+) -> Response:
+    rows = _rows(services)
+    found = select(rows, query)
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(max(1, query.page), pages)
+    context = {
+        "query": query,
+        "rows": found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(rows),
+        "matching": len(found),
+        "page": page,
+        "pages": pages,
+        "territories": sorted({r.territory for r in rows if r.territory}),
+        "reps": sorted({r.rep for r in rows if r.rep}),
+        "categories": sorted({r.account.category for r in rows if r.account.category}),
+        "value_classes": sorted({r.account.value_class for r in rows}),
+        "sort_columns": SORT_KEYS,
+        "row_errors": row_errors or {},
+        "page_errors": page_errors or [],
+        "message": message,
+        "hours_text": format_opening_hours,
+    }
+    return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
+
+
+@router.get("/accounts", response_class=HTMLResponse, include_in_schema=False)
+def accounts_page(
+    request: Request,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    q: str = "",
+    territory: str = "",
+    rep: str = "",
+    category: str = "",
+    value_class: str = "",
+    sort: str = "id",
+    desc: str = "",
+    page: int = 1,
+    saved: str = "",
+) -> Response:
+    """The accounts table for managers: one server-rendered page, no JavaScript needed."""
+    query = Query(q, territory, rep, category, value_class, sort, bool(desc), page)
+    return _render(request, services, templates, query, message=saved)
+
+
+def _change(frequency: str, visit_minutes: str, opening_hours: str | None) -> dict[str, str]:
+    change: dict[str, str] = {}
+    if frequency.strip():
+        change["frequency"] = frequency.strip()
+        change["min_gap_days"] = ""
+        change["max_gap_days"] = ""
+    if visit_minutes.strip():
+        change["visit_minutes"] = visit_minutes.strip()
+    if opening_hours is not None:
+        change["opening_hours"] = opening_hours.strip()
+    return change
+
+
+def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
+    grouped: dict[str, list[Problem]] = {}
+    for p in problems:
+        grouped.setdefault(p.source, []).append(p)
+    return grouped
+
+
+@router.post("/accounts/import", include_in_schema=False, dependencies=[CsrfDep])
+async def import_accounts(
+    request: Request,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Validate the whole file; store it (add or update) only when every row is fine."""
+    data = await file.read()
+    source = file.filename or "upload"
+    try:
+        accounts = read_accounts_bytes(data, source=source)
+    except InputError as exc:
+        return _render(
+            request, services, templates, Query(), page_errors=exc.problems, status_code=422
+        )
+    summary = services.repo.upsert_accounts(accounts, source=source)
+    message = (
+        f"Imported {source}: {summary.accounts_added} new, {summary.accounts_changed} changed, "
+        f"{summary.accounts_unchanged} unchanged."
+    )
+    return _render(request, services, templates, Query(), message=message)
+
+
+@router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
+def bulk_edit(
+    request: Request,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    ids: Annotated[list[str] | None, Form()] = None,
+    frequency: Annotated[str, Form()] = "",
+    visit_minutes: Annotated[str, Form()] = "",
+) -> Response:
+    """Set frequency and/or visit minutes for every selected account: all or nothing."""
+    wanted = set(ids or [])
+    accounts = [a for a in services.repo.list_accounts() if a.account_id in wanted]
+    change = _change(frequency, visit_minutes, None)
+    if not accounts or not change:
+        problem = Problem("bulk", None, None, "select accounts and give a frequency or minutes")
+        return _render(
+            request, services, templates, Query(), page_errors=[problem], status_code=422
+        )
+    try:
+        edited = revalidate(accounts, [change] * len(accounts))
+    except InputError as exc:
+        return _render(
+            request,
+            services,
+            templates,
+            Query(),
+            row_errors=_grouped(exc.problems),
+            page_errors=exc.problems,
+            status_code=422,
+        )
+    services.repo.upsert_accounts(edited, source="web bulk edit")
+    return RedirectResponse(
+        "/accounts?" + urlencode({"saved": f"{len(edited)} accounts saved"}), status_code=303
+    )
+
+
+@router.post("/accounts/{account_id}", include_in_schema=False, dependencies=[CsrfDep])
+def edit_account(
+    request: Request,
+    account_id: str,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    frequency: Annotated[str, Form()] = "",
+    visit_minutes: Annotated[str, Form()] = "",
+    opening_hours: Annotated[str, Form()] = "",
+) -> Response:
+    """Inline edit of one row, validated like an import; on error nothing is stored."""
+    account = services.repo.get_account(account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    query = Query(q=account_id)
+    try:
+        (edited,) = revalidate([account], [_change(frequency, visit_minutes, opening_hours)])
+    except InputError as exc:
+        return _render(
+            request,
+            services,
+            templates,
+            query,
+            row_errors=_grouped(exc.problems),
+            status_code=422,
+        )
+    services.repo.upsert_accounts([edited], source="web edit")
+    return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)

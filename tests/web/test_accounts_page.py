@@ -1,0 +1,188 @@
+"""The manager accounts page: search, filter, sort, inline and bulk edits, import."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from routeplanner.model import Territory
+from routeplanner.model.history import OwnershipCause
+from routeplanner.storage.repository import Repository
+from tests.conftest import add_user, form_csrf, log_in
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-account="([^"]+)"', html)
+
+
+def _edit(client: TestClient, account_id: str, **fields: str) -> object:
+    form = {"frequency": "weekly", "visit_minutes": "30", "opening_hours": "Mo-Fr 08:00-18:00"}
+    form.update(fields)
+    return client.post(f"/accounts/{account_id}", data=form, follow_redirects=False)
+
+
+def test_lists_all_accounts_sorted_by_id(client: TestClient) -> None:
+    response = client.get("/accounts")
+    assert response.status_code == 200
+    assert _ids(response.text) == ["A1", "A2", "A3"]
+    assert 'href="/accounts"' in response.text  # nav link
+
+
+def test_search_is_case_insensitive_and_handles_umlauts(client: TestClient) -> None:
+    assert _ids(client.get("/accounts", params={"q": "MÜLLER"}).text) == ["A1"]
+    assert _ids(client.get("/accounts", params={"q": "hauptstraße"}).text) == ["A1"]
+    assert _ids(client.get("/accounts", params={"q": "a2"}).text) == ["A2"]
+    assert _ids(client.get("/accounts", params={"q": "nothing like it"}).text) == []
+
+
+def test_filters_by_category_territory_and_rep(client: TestClient, repo: Repository) -> None:
+    repo.save_territories(
+        [Territory(territory_id="T1", name="Altstadt", rep_id="R1", account_ids=("A1", "A3"))],
+        cause=OwnershipCause.MANUAL,
+    )
+    assert _ids(client.get("/accounts", params={"category": "pharmacy"}).text) == ["A2"]
+    assert _ids(client.get("/accounts", params={"territory": "T1"}).text) == ["A1", "A3"]
+    assert _ids(client.get("/accounts", params={"rep": "R1"}).text) == ["A1", "A3"]
+    assert _ids(client.get("/accounts", params={"value_class": "A"}).text) == []
+
+
+def test_sorts_by_column_both_ways(client: TestClient) -> None:
+    assert _ids(client.get("/accounts", params={"sort": "name"}).text) == ["A2", "A1", "A3"]
+    html = client.get("/accounts", params={"sort": "name", "desc": "1"}).text
+    assert _ids(html) == ["A3", "A1", "A2"]
+    assert _ids(client.get("/accounts", params={"sort": "visit", "desc": "1"}).text)[0] == "A2"
+
+
+def test_inline_edit_stores(client: TestClient, repo: Repository) -> None:
+    response = _edit(client, "A1", frequency="every 2 weeks", visit_minutes="45")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    account = repo.get_account("A1")
+    assert account is not None
+    assert str(account.visit_rule) == "every 2 weeks"
+    assert account.visit_duration_s == 45 * 60
+    assert account.opening_hours.longest_s(5) == 0  # Saturday now closed
+    assert account.name == "Bäckerei Müller"
+
+
+def _rejected(client: TestClient, repo: Repository, field: str, **fields: str) -> str:
+    before = repo.get_account("A1")
+    response = _edit(client, "A1", **fields)
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    html: str = response.text  # type: ignore[attr-defined]
+    assert 'data-errors="A1"' in html
+    assert f"<strong>{field}</strong>" in html
+    assert repo.get_account("A1") == before
+    return html
+
+
+def test_inline_edit_unknown_frequency(client: TestClient, repo: Repository) -> None:
+    html = _rejected(client, repo, "frequency", frequency="sometimes")
+    assert "unknown frequency" in html
+
+
+def test_inline_edit_bad_opening_hours(client: TestClient, repo: Repository) -> None:
+    html = _rejected(client, repo, "opening_hours", opening_hours="Mo 25:00-26:00")
+    assert "opening hours" in html
+
+
+def test_inline_edit_visit_longer_than_window(client: TestClient, repo: Repository) -> None:
+    html = _rejected(
+        client, repo, "visit_minutes", visit_minutes="90", opening_hours="Mo-Fr 08:00-09:00"
+    )
+    assert "longer than every opening window" in html
+
+
+def test_inline_edit_unknown_account_404(client: TestClient) -> None:
+    assert _edit(client, "NOPE").status_code == 404  # type: ignore[attr-defined]
+
+
+def test_bulk_edit_stores_all(client: TestClient, repo: Repository) -> None:
+    data = {"ids": ["A1", "A2"], "visit_minutes": "20"}
+    response = client.post("/accounts/bulk", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    for account_id in ("A1", "A2"):
+        account = repo.get_account(account_id)
+        assert account is not None
+        assert account.visit_duration_s == 20 * 60
+    a3 = repo.get_account("A3")
+    assert a3 is not None
+    assert a3.visit_duration_s == 1800
+
+
+def test_bulk_edit_is_all_or_nothing(client: TestClient, repo: Repository) -> None:
+    before = repo.list_accounts()
+    # 11 hours fit the MAX_VISIT limit but no 10-hour opening window: every account fails
+    data = {"ids": ["A1", "A2"], "visit_minutes": "660", "frequency": "weekly"}
+    response = client.post("/accounts/bulk", data=data)
+    assert response.status_code == 422
+    assert 'data-errors="A1"' in response.text
+    assert 'data-errors="A2"' in response.text
+    assert response.text.count("longer than every opening window") >= 2
+    assert repo.list_accounts() == before
+
+
+def test_bulk_edit_bad_frequency_stores_nothing(client: TestClient, repo: Repository) -> None:
+    before = repo.list_accounts()
+    data = {"ids": ["A1", "A3"], "frequency": "fortnightly-ish", "visit_minutes": "20"}
+    response = client.post("/accounts/bulk", data=data)
+    assert response.status_code == 422
+    assert "unknown frequency" in response.text
+    assert repo.list_accounts() == before
+
+
+BAD_CSV = (
+    "id,name,lat,lon,frequency,visit_minutes,opening_hours\n"
+    "N1,Neu Eins,49.41,8.69,weekly,30,Mo-Fr 08:00-18:00\n"
+    "N2,,49.41,8.69,sometimes,30,\n"
+    "N3,Neu Drei,abc,8.69,weekly,30,Mo 25:00-26:00\n"
+)
+GOOD_CSV = (
+    "id,name,lat,lon,frequency,visit_minutes\n"
+    "A1,Bäckerei Müller neu,49.4106,8.6940,monthly,30\n"
+    "N1,Neu Eins,49.41,8.69,weekly,30\n"
+)
+
+
+def test_bad_import_lists_every_problem_and_stores_nothing(
+    client: TestClient, repo: Repository
+) -> None:
+    before = repo.list_accounts()
+    files = {"file": ("accounts.csv", BAD_CSV.encode(), "text/csv")}
+    response = client.post("/accounts/import", files=files)
+    assert response.status_code == 422
+    html = response.text
+    for expected in ("accounts.csv:3: name", "accounts.csv:3: frequency", "accounts.csv:4: lat"):
+        assert expected in html
+    assert "accounts.csv:4: opening_hours" in html
+    assert repo.list_accounts() == before
+
+
+def test_good_import_stores_and_counts(client: TestClient, repo: Repository) -> None:
+    files = {"file": ("accounts.csv", GOOD_CSV.encode(), "text/csv")}
+    response = client.post("/accounts/import", files=files)
+    assert response.status_code == 200
+    assert "1 new, 1 changed" in response.text
+    assert repo.get_account("N1") is not None
+    a1 = repo.get_account("A1")
+    assert a1 is not None
+    assert a1.name == "Bäckerei Müller neu"
+
+
+def test_rep_users_get_403(anon_client: TestClient, repo: Repository) -> None:
+    add_user(repo, "jw", role="rep", rep_id="R1")
+    log_in(anon_client, "jw")
+    assert anon_client.get("/accounts").status_code == 403
+    assert _edit(anon_client, "A1").status_code == 403  # type: ignore[attr-defined]
+    assert 'href="/accounts"' not in anon_client.get("/route").text
+
+
+def test_post_without_csrf_is_403(client: TestClient, repo: Repository) -> None:
+    before = repo.list_accounts()
+    del client.headers["X-CSRF-Token"]
+    response = _edit(client, "A1", visit_minutes="45")
+    assert response.status_code == 403  # type: ignore[attr-defined]
+    token = form_csrf(client.get("/accounts").text)
+    data = {"csrf_token": token, "frequency": "weekly", "visit_minutes": "45", "opening_hours": ""}
+    assert client.post("/accounts/A1", data=data, follow_redirects=False).status_code == 303
+    assert repo.list_accounts() != before
