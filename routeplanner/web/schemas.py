@@ -90,3 +90,13 @@ def _snap(snap: Snap | None) -> SnapPublic:
     if snap is None:
         return SnapPublic(distance_m=None, reachable=None)
     return SnapPublic(distance_m=round(snap.distance_m, 1), reachable=snap.reachable)
+
+
+class AccountPatch(BaseModel):
+    """Fields a manager may change; omitted (null) fields stay as they are."""
+
+    frequency: str | None = Field(default=None, description='e.g. "weekly", "every 2 weeks"')
+    visit_minutes: float | None = Field(default=None, description="minutes per visit")
+    opening_hours: str | None = Field(
+        default=None, description='e.g. "Mo-Fr 08:00-18:00"; empty means always open'
+    )

@@ -186,3 +186,39 @@ def test_post_without_csrf_is_403(client: TestClient, repo: Repository) -> None:
     data = {"csrf_token": token, "frequency": "weekly", "visit_minutes": "45", "opening_hours": ""}
     assert client.post("/accounts/A1", data=data, follow_redirects=False).status_code == 303
     assert repo.list_accounts() != before
+
+
+def test_api_patch_updates_an_account(client: TestClient, repo: Repository) -> None:
+    response = client.patch("/api/v1/accounts/A1", json={"frequency": "every 3 weeks"})
+    assert response.status_code == 200, response.text
+    assert response.json()["frequency"] == "every 3 weeks"
+    account = repo.get_account("A1")
+    assert account is not None
+    assert str(account.visit_rule) == "every 3 weeks"
+    assert account.visit_duration_s == 1800
+
+
+def test_api_patch_errors_use_the_one_format(client: TestClient, repo: Repository) -> None:
+    before = repo.list_accounts()
+    body = {"frequency": "sometimes", "visit_minutes": 90, "opening_hours": "Mo 08:00-09:00"}
+    response = client.patch("/api/v1/accounts/A1", json=body)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"frequency", "visit_minutes"}
+    assert all(e["message"] for e in response.json()["errors"])
+    assert repo.list_accounts() == before
+    assert client.patch("/api/v1/accounts/NOPE", json={}).status_code == 404
+
+
+def test_api_patch_needs_manager_and_csrf(anon_client: TestClient, repo: Repository) -> None:
+    add_user(repo, "boss")
+    log_in(anon_client, "boss")
+    token = anon_client.headers.pop("X-CSRF-Token")
+    assert anon_client.patch("/api/v1/accounts/A1", json={"visit_minutes": 20}).status_code == 403
+    anon_client.headers["X-CSRF-Token"] = token
+    assert anon_client.patch("/api/v1/accounts/A1", json={"visit_minutes": 20}).status_code == 200
+    assert anon_client.post("/logout", follow_redirects=False).status_code == 303
+    del anon_client.headers["X-CSRF-Token"]
+    add_user(repo, "jw", role="rep", rep_id="R1")
+    log_in(anon_client, "jw")
+    assert anon_client.patch("/api/v1/accounts/A1", json={"visit_minutes": 25}).status_code == 403

@@ -210,7 +210,7 @@ def accounts_page(
     return _render(request, services, templates, query, message=saved)
 
 
-def _change(frequency: str, visit_minutes: str, opening_hours: str | None) -> dict[str, str]:
+def account_change(frequency: str, visit_minutes: str, opening_hours: str | None) -> dict[str, str]:
     change: dict[str, str] = {}
     if frequency.strip():
         change["frequency"] = frequency.strip()
@@ -268,7 +268,7 @@ def bulk_edit(
     """Set frequency and/or visit minutes for every selected account: all or nothing."""
     wanted = set(ids or [])
     accounts = [a for a in services.repo.list_accounts() if a.account_id in wanted]
-    change = _change(frequency, visit_minutes, None)
+    change = account_change(frequency, visit_minutes, None)
     if not accounts or not change:
         problem = Problem("bulk", None, None, "select accounts and give a frequency or minutes")
         return _render(
@@ -309,7 +309,7 @@ def edit_account(
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     query = Query(q=account_id)
     try:
-        (edited,) = revalidate([account], [_change(frequency, visit_minutes, opening_hours)])
+        (edited,) = revalidate([account], [account_change(frequency, visit_minutes, opening_hours)])
     except InputError as exc:
         return _render(
             request,

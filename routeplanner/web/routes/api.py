@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from routeplanner import __version__
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Rep
+from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.travel.provider import Snap
-from routeplanner.web.auth import require_api_user
+from routeplanner.web.auth import CSRF_HEADER, ApiUserDep, csrf_token, require_api_user
 from routeplanner.web.deps import get_services
-from routeplanner.web.schemas import AccountPublic, Health, RepPublic
+from routeplanner.web.routes.accounts import account_change, revalidate
+from routeplanner.web.schemas import AccountPatch, AccountPublic, Health, RepPublic
 from routeplanner.web.services import Services
 
 router = APIRouter(prefix="/api")
@@ -47,6 +50,37 @@ def get_account(account_id: str, services: ServicesDep) -> AccountPublic:
             snaps = _safe_snaps(services, accounts, reps)
             return AccountPublic.of(a, snaps.get(f"account:{account_id}"))
     raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+
+
+def require_api_manager(request: Request, user: ApiUserDep) -> UserRecord:
+    """A manager; a session (not a bearer token) must also send the CSRF header to write."""
+    if user.role is not UserRole.MANAGER:
+        raise HTTPException(status_code=403, detail="only managers may do this")
+    if not request.headers.get("authorization", "").lower().startswith("bearer "):
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not secrets.compare_digest(sent, csrf_token(request)):
+            raise HTTPException(status_code=403, detail="invalid or missing CSRF token")
+    return user
+
+
+@router.patch(
+    "/v1/accounts/{account_id}",
+    response_model=AccountPublic,
+    dependencies=[Depends(require_api_manager)],
+    tags=["accounts"],
+    responses={422: {"description": "invalid values: errors[{field, message}]"}},
+)
+def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
+    """Change frequency, visit minutes or opening hours, validated exactly like an import."""
+    account = services.repo.get_account(account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    minutes = "" if patch.visit_minutes is None else f"{patch.visit_minutes:g}"
+    change = account_change(patch.frequency or "", minutes, patch.opening_hours)
+    (edited,) = revalidate([account], [change])  # InputError -> 422 in the one error format
+    services.repo.upsert_accounts([edited], source="api")
+    snaps = _safe_snaps(services, services.repo.list_accounts(), services.repo.list_reps())
+    return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))
 
 
 @router.get("/v1/reps", response_model=list[RepPublic], dependencies=AUTH, tags=["reps"])
