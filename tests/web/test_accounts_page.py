@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -222,3 +224,22 @@ def test_api_patch_needs_manager_and_csrf(anon_client: TestClient, repo: Reposit
     add_user(repo, "jw", role="rep", rep_id="R1")
     log_in(anon_client, "jw")
     assert anon_client.patch("/api/v1/accounts/A1", json={"visit_minutes": 25}).status_code == 403
+
+
+def test_overdue_filter(client: TestClient, repo: Repository) -> None:
+    a1 = repo.get_account("A1")
+    a2 = repo.get_account("A2")
+    assert a1 is not None
+    assert a2 is not None
+    today = date.today()
+    repo.upsert_accounts(
+        [
+            replace(a1, last_visit=today - timedelta(days=60)),  # weekly: long overdue
+            replace(a2, last_visit=today - timedelta(days=2)),  # every 2 weeks: fine
+        ],
+        source="test",
+    )
+    html = client.get("/accounts", params={"overdue": "1"}).text
+    assert _ids(html) == ["A1"]
+    assert "overdue</span>" in html
+    assert _ids(client.get("/accounts", params={"sort": "last_visit"}).text)[-1] == "A2"

@@ -10,8 +10,10 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +24,7 @@ from routeplanner.io.accounts import ACCOUNT_COLUMNS, accounts_to_csv, read_acco
 from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.io.tables import render_csv
 from routeplanner.model import Account
+from routeplanner.model.history import VisitStatus
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
@@ -39,6 +42,7 @@ SORT_KEYS = (
     "visit",
     "territory",
     "rep",
+    "last_visit",
 )
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
@@ -49,6 +53,8 @@ class Row:
     account: Account
     territory: str
     rep: str
+    last_visit: date | None = None
+    overdue: bool = False
 
 
 def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[Account]:
@@ -88,7 +94,18 @@ def _rows(services: Services) -> list[Row]:
     for t in services.repo.current_territories():
         for account_id in t.account_ids:
             owners[account_id] = (t.territory_id, t.rep_id or "")
-    return [Row(a, *owners.get(a.account_id, ("", ""))) for a in services.repo.list_accounts()]
+    last: dict[str, date] = {}
+    for record in services.repo.visit_records():
+        if record.status is VisitStatus.DONE:
+            last[record.account_id] = max(record.day, last.get(record.account_id, record.day))
+    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+    rows = []
+    for a in services.repo.list_accounts():
+        seen = [d for d in (a.last_visit, last.get(a.account_id)) if d is not None]
+        latest = max(seen) if seen else None
+        overdue = latest is not None and (today - latest).days > a.visit_rule.max_gap_days
+        rows.append(Row(a, *owners.get(a.account_id, ("", "")), latest, overdue))
+    return rows
 
 
 _SORTS: dict[str, Callable[[Row], Any]] = {
@@ -98,6 +115,7 @@ _SORTS: dict[str, Callable[[Row], Any]] = {
     "category": lambda r: r.account.category.casefold(),
     "value_class": lambda r: r.account.value_class,
     "frequency": lambda r: str(r.account.visit_rule),
+    "last_visit": lambda r: r.last_visit or date.min,
     "visit": lambda r: r.account.visit_duration_s,
     "territory": lambda r: r.territory.casefold(),
     "rep": lambda r: r.rep.casefold(),
@@ -114,6 +132,7 @@ class Query:
     sort: str = "id"
     desc: bool = False
     page: int = 1
+    overdue: bool = False
 
     def url(self, **changes: object) -> str:
         values: dict[str, object] = {
@@ -125,6 +144,7 @@ class Query:
             "sort": self.sort,
             "desc": "1" if self.desc else "",
             "page": self.page,
+            "overdue": "1" if self.overdue else "",
         }
         values.update(changes)
         return "/accounts?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -150,6 +170,7 @@ def select(rows: list[Row], query: Query) -> list[Row]:
         and (not query.rep or r.rep == query.rep)
         and (not query.category or r.account.category == query.category)
         and (not query.value_class or r.account.value_class == query.value_class)
+        and (not query.overdue or r.overdue)
     ]
     return sorted(found, key=_SORTS.get(query.sort, _SORTS["id"]), reverse=query.desc)
 
@@ -203,10 +224,11 @@ def accounts_page(
     sort: str = "id",
     desc: str = "",
     page: int = 1,
+    overdue: str = "",
     saved: str = "",
 ) -> Response:
     """The accounts table for managers: one server-rendered page, no JavaScript needed."""
-    query = Query(q, territory, rep, category, value_class, sort, bool(desc), page)
+    query = Query(q, territory, rep, category, value_class, sort, bool(desc), page, bool(overdue))
     return _render(request, services, templates, query, message=saved)
 
 
