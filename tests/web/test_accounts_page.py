@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
-from routeplanner.model import Territory
+from routeplanner.model import Territory, VisitRule
 from routeplanner.model.history import OwnershipCause
 from routeplanner.storage.repository import Repository
 from tests.conftest import add_user, form_csrf, log_in
@@ -243,3 +243,15 @@ def test_overdue_filter(client: TestClient, repo: Repository) -> None:
     assert _ids(html) == ["A1"]
     assert "overdue</span>" in html
     assert _ids(client.get("/accounts", params={"sort": "last_visit"}).text)[-1] == "A2"
+
+
+def test_inline_edit_keeps_custom_gap_days(client: TestClient, repo: Repository) -> None:
+    a1 = repo.get_account("A1")
+    assert a1 is not None
+    custom = VisitRule.parse("weekly", min_gap_days=6, max_gap_days=9)
+    repo.upsert_accounts([replace(a1, visit_rule=custom)], source="test")
+    assert _edit(client, "A1", visit_minutes="40").status_code == 303  # type: ignore[attr-defined]
+    edited = repo.get_account("A1")
+    assert edited is not None
+    assert (edited.visit_rule.min_gap_days, edited.visit_rule.max_gap_days) == (6, 9)
+    assert edited.visit_duration_s == 40 * 60

@@ -331,6 +331,8 @@ def edit_account(
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     query = Query(q=account_id)
     try:
+        if frequency.strip() == str(account.visit_rule):
+            frequency = ""  # unchanged: keep custom gap days
         (edited,) = revalidate([account], [account_change(frequency, visit_minutes, opening_hours)])
     except InputError as exc:
         return _render(

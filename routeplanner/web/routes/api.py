@@ -76,7 +76,10 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     minutes = "" if patch.visit_minutes is None else f"{patch.visit_minutes:g}"
-    change = account_change(patch.frequency or "", minutes, patch.opening_hours)
+    frequency = patch.frequency or ""
+    if frequency.strip() == str(account.visit_rule):
+        frequency = ""  # unchanged: keep custom gap days
+    change = account_change(frequency, minutes, patch.opening_hours)
     (edited,) = revalidate([account], [change])  # InputError -> 422 in the one error format
     services.repo.upsert_accounts([edited], source="api")
     snaps = _safe_snaps(services, services.repo.list_accounts(), services.repo.list_reps())
