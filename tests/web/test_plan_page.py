@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -161,3 +162,32 @@ def test_csrf_missing_is_403(client: TestClient, repo: Repository) -> None:
 def test_anonymous_is_sent_to_login(anon_client: TestClient) -> None:
     response = anon_client.get("/plan", follow_redirects=False)
     assert response.status_code in (303, 307, 302)
+
+
+def test_cancel_button_while_running(
+    client: TestClient, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _plan_once(client)
+
+    def waiting(*args: Any, progress: Callable[[str, float], None], **kw: Any) -> Any:
+        job = progress.__self__  # type: ignore[attr-defined]
+        job.cancel.wait(60)  # still running until the manager presses Cancel
+        return run_planning(*args, progress=progress, **kw)
+
+    monkeypatch.setattr(plan_routes, "run_planning", waiting)
+    assert client.post("/plan/start", data=FORM, follow_redirects=False).status_code == 303
+    page = client.get("/plan").text
+    assert 'http-equiv="refresh"' in page
+    assert 'id="plan-progress"' in page
+    busy = client.post("/plan/start", data=FORM, follow_redirects=False)
+    assert busy.status_code == 409  # one run at a time
+    job_id = re.search(r'name="job_id" value="(\d+)"', page)
+    assert job_id is not None
+    cancel = client.post("/plan/cancel", data={"job_id": job_id.group(1)}, follow_redirects=False)
+    assert cancel.status_code == 303
+    html = _wait_page(client)
+    assert "cancelled" in html
+    assert repo.current_plan_id() == first
+    newest = repo.list_plans()[0]
+    assert newest.status is PlanStatus.FAILED
+    assert not newest.is_current
