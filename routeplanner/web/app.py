@@ -14,7 +14,7 @@ from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.routes import accounts, api, calendar, login, pages, visits
+from routeplanner.web.routes import accounts, api, calendar, login, pages, plan, visits
 from routeplanner.web.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -57,4 +57,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(accounts.router)
     app.include_router(calendar.router)
     app.include_router(visits.router)
+    app.include_router(plan.router)
     return app

@@ -1,8 +1,10 @@
-"""Re-planning after a missed or cancelled visit, in a background thread per request.
+"""Background jobs in a thread per request: repairs after a missed visit, and full planning runs.
 
-One :class:`ReplanJobs` per app (never global): the rep's phone gets the redirect at once and
-the day page shows "re-planning…" until the job is done, then what changed. Repairs run one at
-a time (a lock), as each one replaces the current plan version.
+One registry per app and kind (never global): :class:`ReplanJobs` for repairs (the rep's phone
+gets the redirect at once and the day page shows "re-planning…" until the job is done, then what
+changed) and :class:`PlanningJobs` for the plan page. Jobs of one registry run one at a time (a
+lock), as each one replaces the current plan version. A job can be cancelled cooperatively: its
+``cancel`` event is set and the work's progress callback raises :class:`JobCancelledError`.
 """
 
 from __future__ import annotations
@@ -10,33 +12,64 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from routeplanner.workflows import RepairSummary
+from routeplanner.workflows import PlanningResult, RepairSummary
+
+T = TypeVar("T")
+
+
+CANCELLED = "cancelled"
+
+
+class JobCancelledError(Exception):
+    """Raised inside a job's work (from its progress callback) once the job was cancelled."""
 
 
 @dataclass
-class ReplanJob:
+class Job(Generic[T]):
     job_id: int
-    rep_id: str
-    state: str = "running"  # running | done | failed
-    summary: RepairSummary | None = None
+    rep_id: str  # whose job (a rep id for repairs, the user for planning runs)
+    state: str = "running"  # running | done | failed | cancelled
+    summary: T | None = None
     error: str = ""
+    progress: float = 0.0
+    message: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def report(self, message: str, fraction: float) -> None:
+        """A progress callback for the work: records progress, raises once cancelled."""
+        if self.cancel.is_set():
+            raise JobCancelledError(CANCELLED)
+        self.message, self.progress = message, max(0.0, min(1.0, fraction))
 
 
-class ReplanJobs:
+class Jobs(Generic[T]):
     """In-memory job registry; jobs are lost on restart (the stored plan versions are not)."""
 
     def __init__(self, max_jobs: int = 200) -> None:
-        self._jobs: dict[int, ReplanJob] = {}
+        self._jobs: dict[int, Job[T]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._max_jobs = max_jobs
 
-    def start(self, rep_id: str, work: Callable[[], RepairSummary]) -> ReplanJob:
+    def start(self, rep_id: str, work: Callable[[Job[T]], T]) -> Job[T]:
+        """Run ``work`` in a thread (after any job of this registry still running)."""
+        job = self._start(rep_id, work, exclusive=False)
+        assert job is not None
+        return job
+
+    def start_exclusive(self, rep_id: str, work: Callable[[Job[T]], T]) -> Job[T] | None:
+        """Like :meth:`start`, but ``None`` (nothing started) while another job runs."""
+        return self._start(rep_id, work, exclusive=True)
+
+    def _start(self, rep_id: str, work: Callable[[Job[T]], T], *, exclusive: bool) -> Job[T] | None:
         with self._lock:
-            job = ReplanJob(job_id=next(self._ids), rep_id=rep_id)
+            if exclusive and any(j.state == "running" for j in self._jobs.values()):
+                return None
+            job: Job[T] = Job(job_id=next(self._ids), rep_id=rep_id)
             self._jobs[job.job_id] = job
             while len(self._jobs) > self._max_jobs:
                 del self._jobs[min(self._jobs)]
@@ -44,10 +77,16 @@ class ReplanJobs:
         thread.start()
         return job
 
-    def _run(self, job: ReplanJob, work: Callable[[], RepairSummary]) -> None:
+    def _run(self, job: Job[T], work: Callable[[Job[T]], T]) -> None:
         try:
             with self._run_lock:
-                summary = work()
+                if job.cancel.is_set():
+                    raise JobCancelledError(CANCELLED)
+                summary = work(job)
+        except JobCancelledError:
+            with self._lock:
+                job.state, job.error = "cancelled", "cancelled by the user"
+            return
         except Exception as exc:  # shown on the page instead of lost in a thread
             with self._lock:
                 job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -55,9 +94,23 @@ class ReplanJobs:
         with self._lock:
             job.summary, job.state = summary, "done"
 
-    def get(self, job_id: int) -> ReplanJob | None:
+    def get(self, job_id: int) -> Job[T] | None:
         with self._lock:
             return self._jobs.get(job_id)
+
+    def running(self) -> Job[T] | None:
+        """The oldest job still running, if any."""
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.state == "running"), None)
+
+    def latest(self) -> Job[T] | None:
+        with self._lock:
+            return self._jobs[max(self._jobs)] if self._jobs else None
+
+    def all(self) -> list[Job[T]]:
+        """Jobs still remembered, newest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: -j.job_id)
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until no job is running (tests, shutdown)."""
@@ -67,3 +120,17 @@ class ReplanJobs:
                 if all(j.state != "running" for j in self._jobs.values()):
                     return
             pause.wait(0.05)
+
+
+ReplanJob = Job[RepairSummary]
+
+
+class ReplanJobs(Jobs[RepairSummary]):
+    """Plan repairs after a missed or cancelled visit."""
+
+
+PlanningJob = Job[PlanningResult]
+
+
+class PlanningJobs(Jobs[PlanningResult]):
+    """Full planning runs started from the plan page or the API (one at a time per app)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 from routeplanner.model import Account, Rep
@@ -100,3 +102,39 @@ class AccountPatch(BaseModel):
     opening_hours: str | None = Field(
         default=None, description='e.g. "Mo-Fr 08:00-18:00"; empty means always open'
     )
+
+
+class PlanStart(BaseModel):
+    """Start a planning run for ``weeks`` weeks from ``start`` (a Monday; default next Monday)."""
+
+    start: date | None = Field(default=None, description="first day, a Monday")
+    weeks: int = Field(default=1, ge=1, le=13)
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=600, description="search time per territory (default: setting)"
+    )
+
+
+class PlanJobPublic(BaseModel):
+    """A background planning run (ids are per app process and lost on restart)."""
+
+    job_id: int
+    state: str = Field(description="running | done | failed | cancelled")
+    progress: float = Field(description="0..1")
+    message: str
+    error: str
+    plan_id: int | None = Field(description="the stored plan version once done")
+
+
+class PlanVersionPublic(BaseModel):
+    """One stored plan version."""
+
+    plan_id: int
+    status: str = Field(description="running | complete | failed")
+    start: date
+    weeks: int
+    is_current: bool
+    created_at: datetime
+    finished_at: datetime | None
+    progress: float
+    message: str
+    error: str

@@ -93,7 +93,7 @@ def log_visit(
     if outcome in REPLANNING:
         settings = services.settings
 
-        def work() -> RepairSummary:
+        def work(_job: object) -> RepairSummary:
             return repair_current_plan(
                 repo,
                 services.travel(),
