@@ -62,6 +62,9 @@ ACCOUNT_COLUMNS = (
     "phone",
     "notes",
     "tags",
+    "postcode",
+    "locked_rep",
+    "requires",
 )
 REQUIRED_ACCOUNT_COLUMNS = ("id", "name", "lat", "lon", "frequency")
 VALUE_CLASSES = ("A", "B", "C")
@@ -182,6 +185,9 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
             contact=row.get("contact"),
             phone=row.get("phone"),
             tags=frozenset(split_list(row.get("tags"))),
+            postcode=row.get("postcode"),
+            locked_rep_id=row.get("locked_rep") or None,
+            required_qualifications=frozenset(split_list(row.get("requires"))),
         )
     except ValueError as exc:  # pragma: no cover - every invariant is checked above
         col.add(n, None, str(exc))
@@ -266,6 +272,9 @@ def _account_cells(a: Account) -> list[str]:
         a.phone,
         a.notes,
         ", ".join(sorted(a.tags)),
+        a.postcode,
+        a.locked_rep_id or "",
+        ", ".join(sorted(a.required_qualifications)),
     ]
 
 

@@ -1024,6 +1024,9 @@ def _account_values(account: Account) -> dict[str, Any]:
         "contact": account.contact,
         "phone": account.phone,
         "tags": sorted(account.tags),
+        "postcode": account.postcode,
+        "locked_rep_id": account.locked_rep_id,
+        "required_qualifications": sorted(account.required_qualifications),
     }
 
 
@@ -1052,6 +1055,9 @@ def _account_from_row(row: AccountRow) -> Account:
         contact=row.contact,
         phone=row.phone,
         tags=frozenset(str(t) for t in row.tags),
+        postcode=row.postcode,
+        locked_rep_id=row.locked_rep_id,
+        required_qualifications=frozenset(str(q) for q in row.required_qualifications),
     )
 
 

@@ -119,6 +119,9 @@ class AccountRow(Base):
     contact: Mapped[str]
     phone: Mapped[str]
     tags: Mapped[Any]
+    postcode: Mapped[str] = mapped_column(String(32), server_default="")
+    locked_rep_id: Mapped[str | None] = _id(nullable=True)
+    required_qualifications: Mapped[Any] = mapped_column(server_default="[]")
     source: Mapped[str]
     updated_at: Mapped[datetime]
 

@@ -258,7 +258,18 @@ def resolve_locks(
         For a lock naming an unknown account or rep, an account locked to two reps, a locked
         territory without a rep, and any rep whose locked workload exceeds its capacity.
     """
-    problems: list[Problem] = []
+    # An account's own lock (set by a manager on the account) counts like an explicit one; an
+    # explicit lock passed in wins, so a "what if" run can override the stored pin.
+    stored = {a.account_id: a.locked_rep_id for a in ctx.accounts if a.locked_rep_id}
+    problems: list[Problem] = [
+        Problem("accounts", None, "locked_rep", f"account {aid} is locked to unknown rep {rid}")
+        for aid, rid in stored.items()
+        if rid not in ctx.rep_index and aid not in locked
+    ]
+    locked = {
+        **{aid: rid for aid, rid in stored.items() if rid in ctx.rep_index},
+        **locked,
+    }
     fixed: dict[int, int] = {}
     frozen: set[int] = set()
     for t in locked_territories:

@@ -436,6 +436,9 @@ def accounts(draw: st.DrawFn) -> Account:
         contact=draw(_TEXT),
         phone=draw(_TEXT),
         tags=draw(st.frozensets(_TAG, max_size=3)),
+        postcode=draw(_TEXT),
+        locked_rep_id=draw(st.none() | _TEXT.filter(bool)),
+        required_qualifications=draw(st.frozensets(_TAG, max_size=2)),
     )
 
 
@@ -454,3 +457,20 @@ def test_xlsx_export_then_import_is_lossless(tmp_path: Path) -> None:
     assert sheet["D2"].value == 49.40767  # coordinates are number cells, ids stay text
     assert sheet["A2"].value == "K-0042"
     assert read_accounts(path) == accounts
+
+
+def test_lock_postcode_and_required_qualification_columns(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "id,name,lat,lon,frequency,address,postcode,locked_rep,requires\n"
+        'A1,Apotheke Süd,49.4,8.7,weekly,"Römerstraße 1, 69115 Heidelberg",,R2,pharma; Kühlung\n'
+        "A2,Bäckerei Müller,49.41,8.71,weekly,Hauptstraße 12,69117,,\n",
+        encoding="utf-8",
+    )
+    first, second = read_accounts(path)
+    assert (first.postcode, first.effective_postcode) == ("", "69115")
+    assert first.locked_rep_id == "R2"
+    assert first.required_qualifications == frozenset({"pharma", "Kühlung"})
+    assert (second.postcode, second.effective_postcode) == ("69117", "69117")
+    assert second.locked_rep_id is None
+    assert second.required_qualifications == frozenset()

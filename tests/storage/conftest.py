@@ -138,6 +138,9 @@ def make_accounts() -> list[Account]:
             contact="Jürgen Groß",
             phone="+49 6221 123456",
             tags=frozenset({"Öko", "Großkunde"}),
+            postcode="69117",
+            locked_rep_id="R1",
+            required_qualifications=frozenset({"Pharma", "Kälte"}),
         ),
         Account(
             account_id="A2",

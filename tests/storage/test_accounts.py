@@ -163,3 +163,19 @@ def test_rep_without_lunch_or_drive_limit_round_trips(repo: Repository) -> None:
     )
     repo.upsert_reps([rep], source="hr")
     assert repo.list_reps() == [rep]
+
+
+def test_lock_postcode_and_required_qualifications_round_trip(repo: Repository) -> None:
+    accounts, reps = make_accounts(), make_reps()
+    repo.replace_accounts_and_reps(accounts, reps, source="accounts.csv")
+    stored = repo.get_account("A1")
+    assert stored is not None
+    assert (stored.postcode, stored.locked_rep_id) == ("69117", "R1")
+    assert stored.required_qualifications == frozenset({"Pharma", "Kälte"})
+    other = repo.get_account("A2")
+    assert other is not None
+    assert (other.postcode, other.locked_rep_id, other.required_qualifications) == (
+        "",
+        None,
+        frozenset(),
+    )

@@ -70,11 +70,11 @@ def test_migrate_creates_the_schema_on_an_empty_database(db_url: str) -> None:
         with pytest.raises(StorageError, match=r"has schema version empty, this routeplanner"):
             check_schema(engine)
         migrate(db_url)
-        assert schema_revision(engine) == head_revision() == "0002"
+        assert schema_revision(engine) == head_revision()
         check_schema(engine)
         assert set(inspect(engine).get_table_names()) >= TABLES
         migrate(engine)  # idempotent: a second start changes nothing
-        assert schema_revision(engine) == "0002"
+        assert schema_revision(engine) == head_revision()
     finally:
         engine.dispose()
 
@@ -201,3 +201,31 @@ def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
                 assert connection.execute(text("SELECT count(*) FROM visit_records")).scalar()
     finally:
         repo.close()
+
+
+def test_upgrade_from_0002_keeps_accounts_and_fills_the_new_columns(tmp_path: Path) -> None:
+    """Migration 0003 runs on a database that already holds accounts (batch mode on SQLite)."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    migrate(url, "0002")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO accounts (account_id, name, lat, lon, rule_kind, interval_days,"
+                    " count, period_days, min_gap_days, max_gap_days, visit_duration_s,"
+                    " opening_hours, address, category, value_class, preferred_weekdays,"
+                    " forbidden_weekdays, last_visit, notes, contact, phone, tags, source,"
+                    " updated_at) VALUES ('A1', 'Bäckerei Müller', 49.4, 8.7, 'interval', 7, 1,"
+                    " 7, 5, 9, 1800, '{}', 'Hauptstraße 1, 69117 Heidelberg', 'bakery', 'B',"
+                    " '[]', '[]', NULL, '', '', '', '[]', 'old.csv', '2026-11-01 00:00:00')"
+                )
+            )
+        migrate(engine)
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT name, postcode, locked_rep_id, required_qualifications FROM accounts")
+            ).one()
+        assert tuple(row) == ("Bäckerei Müller", "", None, "[]")
+    finally:
+        engine.dispose()

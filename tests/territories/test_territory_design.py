@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
 from territory_factories import make_accounts, make_reps
 
+from routeplanner.errors import InputError
 from routeplanner.model import Territory
 from routeplanner.territories.design import DesignWeights, design_territories
 from routeplanner.travel import HaversineTravel
@@ -88,3 +90,26 @@ def test_single_rep_gets_everything() -> None:
     assert len(plan.territories) == 1
     assert len(plan.territories[0].account_ids) == 10
     assert plan.kpis.max_workload_dev_pct == pytest.approx(0.0)
+
+
+def test_a_lock_stored_on_the_account_pins_it_like_an_explicit_lock() -> None:
+    accounts = make_accounts(120, 3)
+    reps = make_reps(3, 3, accounts)
+    pinned = {a.account_id for a in accounts[::15]}
+    accounts = [
+        dataclasses.replace(a, locked_rep_id=reps[-1].rep_id) if a.account_id in pinned else a
+        for a in accounts
+    ]
+    owner = design_territories(accounts, reps, TRAVEL).assignment()
+    assert {owner[aid] for aid in pinned} == {reps[-1].rep_id}
+    # An explicit lock passed in overrides the stored one (a "what if" run).
+    first = sorted(pinned)[0]
+    again = design_territories(accounts, reps, TRAVEL, locked={first: reps[0].rep_id}).assignment()
+    assert again[first] == reps[0].rep_id
+    # A stored lock naming a rep that is gone is an error naming the account and field.
+    gone = [dataclasses.replace(accounts[1], locked_rep_id="NOBODY"), *accounts[2:]]
+    with pytest.raises(InputError) as info:
+        design_territories(gone, reps, TRAVEL)
+    assert str(info.value) == (
+        f"accounts: locked_rep: account {accounts[1].account_id} is locked to unknown rep NOBODY"
+    )
