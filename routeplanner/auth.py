@@ -14,6 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from routeplanner.storage.records import TokenKind, UserRecord
 from routeplanner.storage.repository import Repository, hash_token
 
+MIN_PASSWORD = 8
+"""Shortest password a login may have (CLI and web)."""
+
 _HASHER = PasswordHasher()
 # Verified against when the user does not exist, so unknown users cost as much time as wrong
 # passwords and the response time does not reveal which usernames exist.

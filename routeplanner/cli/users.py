@@ -21,7 +21,6 @@ user_app = typer.Typer(
 app.add_typer(user_app)
 
 DB_OPTION = typer.Option(None, "--database-url", help="Overrides DATABASE_URL.")
-MIN_PASSWORD = 8
 
 
 def _repo(database_url: str | None) -> Repository:
@@ -50,7 +49,7 @@ def create_command(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Create a login; a rep user sees only their own routes and calendar."""
-    from routeplanner.auth import hash_password
+    from routeplanner.auth import MIN_PASSWORD, hash_password
 
     repo = _repo(database_url)
     problems = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -622,12 +622,16 @@ class Repository:
         rep_id: str | None = None,
         start: date | None = None,
         end: date | None = None,
+        account_ids: Collection[str] | None = None,
     ) -> list[VisitRecord]:
         """Visit records matching every given filter (``start``/``end`` inclusive), by day and
-        then in the order they were recorded."""
+        then in the order they were recorded. ``account_ids`` (at most a few hundred, such as
+        one day's stops) narrows to those accounts."""
         query = select(VisitRecordRow)
         if account_id is not None:
             query = query.where(VisitRecordRow.account_id == account_id)
+        if account_ids is not None:
+            query = query.where(VisitRecordRow.account_id.in_(sorted(set(account_ids))))
         if rep_id is not None:
             query = query.where(VisitRecordRow.rep_id == rep_id)
         if start is not None:

@@ -1,12 +1,15 @@
 """Who is asking: session login for pages, bearer tokens for the API, CSRF for every POST form.
 
 The session cookie (Starlette ``SessionMiddleware``) is signed, not encrypted: it holds only the
-user id and the CSRF token, never anything secret about the user. Roles are checked here and
-in the handlers that narrow what a rep may see (:func:`allowed_rep`).
+user id, the CSRF token and a short fingerprint of the password hash, never anything secret
+about the user. The fingerprint ends every session of a user whose password is reset (a reset
+after a leak must lock the old sessions out). Roles are checked here and in the handlers that
+narrow what a rep may see (:func:`allowed_rep`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Annotated
 
@@ -21,6 +24,12 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _USER_KEY = "uid"
 _CSRF_KEY = "csrf"
+_PASSWORD_KEY = "pw"
+
+
+def _fingerprint(user: UserRecord) -> str:
+    """Changes whenever the password does; 64 bits of a hash of a salted hash reveal nothing."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 class LoginRequiredError(Exception):
@@ -39,7 +48,11 @@ def session_user(request: Request) -> UserRecord | None:
     if isinstance(user_id, int):
         services: Services = request.app.state.services
         found = services.repo.get_user(user_id)
-        if found is not None and found.active:
+        if (
+            found is not None
+            and found.active
+            and request.session.get(_PASSWORD_KEY) == _fingerprint(found)
+        ):
             user = found
         else:
             request.session.pop(_USER_KEY, None)
@@ -60,6 +73,7 @@ def log_in(request: Request, user: UserRecord) -> None:
     """Start a fresh session (new CSRF token) so nothing from before the login carries over."""
     request.session.clear()
     request.session[_USER_KEY] = user.user_id
+    request.session[_PASSWORD_KEY] = _fingerprint(user)
     request.state.user = user
     csrf_token(request)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from urllib.parse import quote
 
 from routeplanner.errors import RoadNetworkError, StorageError
-from routeplanner.model import Account, DayRoute, GeoPoint, Rep
+from routeplanner.model import Account, DayRoute, GeoPoint, Plan, Rep
 from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.scheduling.reasons import VisitReason, route_reasons
 from routeplanner.scheduling.repair import ChangeSet, diff_plans, frozen_until
 from routeplanner.storage.repository import Repository
 from routeplanner.units import format_hhmm
@@ -35,6 +37,7 @@ class StopView:
     osm_link: str
     google_link: str
     violations: tuple[str, ...]
+    reason: VisitReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +66,34 @@ def _nav_links(origin: GeoPoint, dest: GeoPoint, label: str) -> tuple[str, str, 
     return geo, osm, google
 
 
+def stop_reasons(
+    repo: Repository,
+    plan: Plan,
+    route: DayRoute,
+    accounts: Mapping[str, Account],
+    *,
+    today: date,
+) -> dict[str, VisitReason]:
+    """Why each stop of ``route`` is on the day (due, overdue, follow-up), from the history of
+    the day's accounts; one small query."""
+    ids = {s.account_id for s in route.stops}
+    if not ids:
+        return {}
+    records = repo.visit_records(account_ids=ids, end=route.day)
+    return route_reasons(route, plan, accounts, records, today=today)
+
+
 def build_day_view(
-    route: DayRoute, rep: Rep, accounts: dict[str, Account], services: Services
+    route: DayRoute,
+    rep: Rep,
+    accounts: Mapping[str, Account],
+    services: Services,
+    *,
+    reasons: Mapping[str, VisitReason] | None = None,
+    with_map: bool = True,
 ) -> DayView:
+    """Stops with times and navigation links, and (``with_map``) the SVG map of the day."""
+    reasons = reasons or {}
     weekday = route.day.weekday()
     stops: list[StopView] = []
     previous = rep.home
@@ -94,18 +122,14 @@ def build_day_view(
                 osm_link=osm,
                 google_link=google,
                 violations=stop.violations,
+                reason=reasons.get(stop.visit_id),
             )
         )
         markers.append(MapMarker(account.location, str(i), f"{i}. {account.name}"))
         path.append(account.location)
         previous = account.location
     path.append(rep.home)
-    legs: list[list[GeoPoint]] = []
-    try:
-        travel = services.travel()
-        legs = [travel.leg_geometry(a, b) for a, b in itertools.pairwise(path)]
-    except RoadNetworkError:
-        legs = [[a, b] for a, b in itertools.pairwise(path)]
+    map_svg = _map_svg(markers, path, services) if with_map else ""
     lunch = ""
     if route.break_start_s is not None:
         lunch = (
@@ -120,10 +144,18 @@ def build_day_view(
         drive_min=round(route.travel_s / 60),
         distance_km=round(route.distance_m / 1000, 1),
         lunch=lunch,
-        map_svg=route_svg(
-            markers, legs, services.road_graph(), tile_url=services.settings.tile_url
-        ),
+        map_svg=map_svg,
     )
+
+
+def _map_svg(markers: list[MapMarker], path: list[GeoPoint], services: Services) -> str:
+    legs: list[list[GeoPoint]] = []
+    try:
+        travel = services.travel()
+        legs = [travel.leg_geometry(a, b) for a, b in itertools.pairwise(path)]
+    except RoadNetworkError:
+        legs = [[a, b] for a, b in itertools.pairwise(path)]
+    return route_svg(markers, legs, services.road_graph(), tile_url=services.settings.tile_url)
 
 
 def status_label(record: VisitRecord, tz: tzinfo) -> str:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from routeplanner.model import Account, Rep
+from routeplanner.scheduling.reasons import VisitReason
 from routeplanner.travel.provider import Snap
 
 
@@ -138,3 +139,75 @@ class PlanVersionPublic(BaseModel):
     progress: float
     message: str
     error: str
+
+
+class ReasonPublic(BaseModel):
+    """Why the visit is on this day, derived from the gap bounds and the visit before it."""
+
+    kind: str = Field(description="first | early | due | overdue | follow-up")
+    label: str = Field(description='for people, e.g. "overdue by 3 days"')
+    days_overdue: int = Field(description="days past the rule's maximum gap (0 if not late)")
+    previous_visit: date | None = Field(description="the visit this one follows (done or planned)")
+    due_from: date | None
+    due_by: date | None
+    missed_on: date | None = Field(description="the missed visit a follow-up replaces")
+
+    @classmethod
+    def of(cls, reason: VisitReason) -> ReasonPublic:
+        return cls(
+            kind=reason.kind.value,
+            label=reason.label,
+            days_overdue=reason.days_overdue,
+            previous_visit=reason.previous,
+            due_from=reason.due_from,
+            due_by=reason.due_by,
+            missed_on=reason.missed_on,
+        )
+
+
+class StopPublic(BaseModel):
+    """One stop of a rep's day; times are local ``HH:MM``."""
+
+    number: int
+    visit_id: str
+    account_id: str
+    name: str
+    address: str
+    lat: float
+    lon: float
+    contact: str
+    phone: str
+    notes: str
+    arrival: str
+    start: str
+    departure: str
+    wait_min: int
+    visit_min: int
+    travel_min: int = Field(description="driving minutes from the previous stop (or home)")
+    distance_km: float
+    opening_hours: str = Field(description="the account's windows on this weekday")
+    status: str | None = Field(description="reported outcome: done | missed | cancelled | ...")
+    reason: ReasonPublic | None
+    navigation: dict[str, str] = Field(description="geo:, OpenStreetMap and Google Maps links")
+    violations: list[str]
+
+
+class DayPublic(BaseModel):
+    """A rep's day in the current plan."""
+
+    rep_id: str
+    day: date
+    plan_id: int
+    leave: str | None = Field(description="leave home (HH:MM); null on a day without visits")
+    back: str | None
+    drive_min: int
+    distance_km: float
+    lunch: str
+    stops: list[StopPublic]
+
+
+class DaySummaryPublic(BaseModel):
+    """A day with visits for a rep in the current plan."""
+
+    day: date
+    visits: int

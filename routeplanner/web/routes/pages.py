@@ -13,7 +13,13 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import RoadNetworkError
 from routeplanner.storage.records import UserRole
 from routeplanner.web.auth import UserDep, allowed_rep
-from routeplanner.web.dayview import build_day_view, changed_view, replan_view, status_label
+from routeplanner.web.dayview import (
+    build_day_view,
+    changed_view,
+    replan_view,
+    status_label,
+    stop_reasons,
+)
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import get_replan_jobs
 from routeplanner.web.services import Services
@@ -75,12 +81,15 @@ def route_page(
     plan_id, plan = current
     rep_obj = next((r for r in reps if r.rep_id == rep), reps[0])
     days = sorted({r.day for r in plan.routes if r.rep_id == rep_obj.rep_id and r.stops})
+    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
     if day is None and days:
-        today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
         day = next((d for d in days if d >= today), days[-1])
     route = next((r for r in plan.routes if r.rep_id == rep_obj.rep_id and r.day == day), None)
     accounts = {a.account_id: a for a in services.repo.list_accounts()}
-    view = build_day_view(route, rep_obj, accounts, services) if route is not None else None
+    view = None
+    if route is not None:
+        reasons = stop_reasons(services.repo, plan, route, accounts, today=today)
+        view = build_day_view(route, rep_obj, accounts, services, reasons=reasons)
     statuses: dict[str, tuple[str, str]] = {}
     if day is not None:
         tz = ZoneInfo(services.settings.timezone)

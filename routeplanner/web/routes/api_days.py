@@ -1,0 +1,126 @@
+"""JSON API of a rep's days (``/api/v1/reps/{rep_id}/days``): what the day page shows, as data.
+
+A rep may ask only for their own rep id (403 otherwise, also for rep ids that do not exist, so
+the answer never tells a rep which other reps there are); managers may ask for any rep.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from routeplanner.model import Rep
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.web.auth import require_api_user
+from routeplanner.web.dayview import build_day_view, stop_reasons
+from routeplanner.web.deps import get_services
+from routeplanner.web.schemas import DayPublic, DaySummaryPublic, ReasonPublic, StopPublic
+from routeplanner.web.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["days"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+ApiUser = Annotated[UserRecord, Depends(require_api_user)]
+NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "a rep asking for another rep's days"}
+}
+
+
+def _rep(services: Services, user: UserRecord, rep_id: str) -> Rep:
+    """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown."""
+    if user.role is not UserRole.MANAGER and rep_id != user.rep_id:
+        raise HTTPException(status_code=403, detail="you may only see your own routes")
+    rep = services.repo.get_rep(rep_id)
+    if rep is None:
+        raise HTTPException(status_code=404, detail=f"rep {rep_id!r} not found")
+    return rep
+
+
+@router.get(
+    "/reps/{rep_id}/days",
+    response_model=list[DaySummaryPublic],
+    responses={**NOT_YOURS, 404: {"description": "unknown rep"}},
+)
+def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySummaryPublic]:
+    """Days with visits for this rep in the current plan (empty before the first plan)."""
+    rep = _rep(services, user, rep_id)
+    current = services.repo.current_plan()
+    if current is None:
+        return []
+    routes = sorted((r for r in current[1].routes_of(rep.rep_id) if r.stops), key=lambda r: r.day)
+    return [DaySummaryPublic(day=r.day, visits=len(r.stops)) for r in routes]
+
+
+@router.get(
+    "/reps/{rep_id}/days/{day}",
+    response_model=DayPublic,
+    responses={**NOT_YOURS, 404: {"description": "unknown rep, or no current plan"}},
+)
+def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> DayPublic:
+    """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
+    the reason for each visit (due, overdue by N days, follow-up of a missed visit)."""
+    rep = _rep(services, user, rep_id)
+    repo = services.repo
+    current = repo.current_plan()
+    if current is None:
+        raise HTTPException(status_code=404, detail="no current plan")
+    plan_id, plan = current
+    route = next((r for r in plan.routes_of(rep.rep_id) if r.day == day), None)
+    if route is None or not route.stops:
+        return DayPublic(
+            rep_id=rep.rep_id,
+            day=day,
+            plan_id=plan_id,
+            leave=None,
+            back=None,
+            drive_min=0,
+            distance_km=0.0,
+            lunch="",
+            stops=[],
+        )
+    accounts = {a.account_id: a for a in repo.list_accounts()}
+    tz = ZoneInfo(services.settings.timezone)
+    today = datetime.now(tz=tz).date()
+    reasons = stop_reasons(repo, plan, route, accounts, today=today)
+    view = build_day_view(route, rep, accounts, services, reasons=reasons, with_map=False)
+    records = repo.visit_records(rep_id=rep.rep_id, start=day, end=day)
+    statuses = {r.visit_id: r.status.value for r in records if r.visit_id}
+    return DayPublic(
+        rep_id=rep.rep_id,
+        day=day,
+        plan_id=plan_id,
+        leave=view.leave,
+        back=view.back,
+        drive_min=view.drive_min,
+        distance_km=view.distance_km,
+        lunch=view.lunch,
+        stops=[
+            StopPublic(
+                number=s.number,
+                visit_id=s.visit_id,
+                account_id=s.account.account_id,
+                name=s.account.name,
+                address=s.account.address,
+                lat=s.account.location.lat,
+                lon=s.account.location.lon,
+                contact=s.account.contact,
+                phone=s.account.phone,
+                notes=s.account.notes,
+                arrival=s.arrival,
+                start=s.start,
+                departure=s.departure,
+                wait_min=s.wait_min,
+                visit_min=s.visit_min,
+                travel_min=s.travel_min,
+                distance_km=s.distance_km,
+                opening_hours=s.window,
+                status=statuses.get(s.visit_id),
+                reason=None if s.reason is None else ReasonPublic.of(s.reason),
+                navigation={"geo": s.geo_link, "osm": s.osm_link, "google": s.google_link},
+                violations=list(s.violations),
+            )
+            for s in view.stops
+        ],
+    )
