@@ -7,14 +7,17 @@ in one transaction when complete, and only then becomes current.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from routeplanner.errors import InputError, Problem
+from routeplanner.errors import InputError, Problem, StorageError
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord
 from routeplanner.planner import merge_plans, plan_all
@@ -25,12 +28,39 @@ from routeplanner.scheduling.repair import (
     VisitOutcome,
     repair_plan,
 )
+from routeplanner.storage.records import PlanInfo, PlanStatus
 from routeplanner.storage.repository import Repository
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import haversine_m
 
 Progress = Callable[[str, float], None]
+CANCELLED = "cancelled by the user"
+"""The error stored on a plan version whose run was cancelled (its status is ``failed``)."""
+INTERRUPTED = "interrupted: the process running it stopped before the plan was complete"
+STALE_AFTER = timedelta(hours=24)
+"""A running plan of another machine older than this is taken as interrupted (no run lasts
+a day); younger ones may still be running there and are left alone."""
+
+
+class PlanningCancelledError(Exception):
+    """Raised by a progress callback to stop a run; its version is marked failed, "cancelled"."""
+
+
+def runner_meta() -> dict[str, str]:
+    """Which process runs a plan, stored with it, so that a restarting server can tell its own
+    crashed runs (process gone) from runs still going on in another process."""
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def _failure(exc: BaseException) -> str:
+    return CANCELLED if isinstance(exc, PlanningCancelledError) else f"{type(exc).__name__}: {exc}"
+
+
+def _fail_quietly(repo: Repository, plan_id: int, exc: BaseException) -> None:
+    """Mark a run failed without hiding ``exc`` (the version may already be marked failed)."""
+    with contextlib.suppress(StorageError):
+        repo.fail_plan(plan_id, _failure(exc))
 
 
 def next_monday(timezone: str, *, today: date | None = None) -> date:
@@ -136,6 +166,20 @@ def ensure_territories(
     return territories, True
 
 
+def register_planning(
+    repo: Repository,
+    horizon: Horizon,
+    *,
+    time_limit_s: float,
+    holidays: frozenset[date] = frozenset(),
+    user: str = "",
+) -> int:
+    """Register a running plan version for :func:`run_planning` and return its id at once (the
+    web answers a start request with it, before the run has done anything)."""
+    meta = {"time_limit_s": str(time_limit_s), "holidays": str(len(holidays)), **runner_meta()}
+    return repo.start_plan(horizon, meta, user=user)
+
+
 def run_planning(
     repo: Repository,
     travel: TravelTimeProvider,
@@ -145,36 +189,39 @@ def run_planning(
     time_limit_s: float = 20.0,
     progress: Progress | None = None,
     user: str = "",
+    plan_id: int | None = None,
 ) -> PlanningResult:
     """Design territories if needed, schedule and route every rep, store the plan as current.
+
+    ``plan_id`` is a version registered with :func:`register_planning`; without it one is
+    registered here, once the stored inputs are known to be plannable. Whatever goes wrong
+    after that marks the version failed (``progress`` raising
+    :class:`PlanningCancelledError` marks it "cancelled by the user"), and the current plan
+    stays current.
 
     Raises
     ------
     InputError
         Nothing to plan (no accounts or no reps stored yet).
     """
-    accounts, reps = stored_inputs(repo)
-
-    def design_progress(message: str, fraction: float) -> None:
-        if progress is not None:
-            progress(f"territories: {message}", 0.1 * fraction)
-
-    territories, designed = ensure_territories(
-        repo,
-        accounts,
-        reps,
-        travel,
-        horizon_days=7 * horizon.weeks,
-        progress=design_progress,
-        user=user,
-    )
-    plan_id = repo.start_plan(
-        horizon,
-        {"travel": travel.name, "time_limit_s": str(time_limit_s), "holidays": str(len(holidays))},
-        user=user,
-    )
+    if plan_id is None:
+        stored_inputs(repo)  # say what to import first, before registering a version
+        plan_id = register_planning(
+            repo, horizon, time_limit_s=time_limit_s, holidays=holidays, user=user
+        )
     report = _Throttled(repo, plan_id, progress)
     try:
+        report("starting", 0.0)  # a run cancelled before it began stops here
+        accounts, reps = stored_inputs(repo)
+        territories, designed = ensure_territories(
+            repo,
+            accounts,
+            reps,
+            travel,
+            horizon_days=7 * horizon.weeks,
+            progress=lambda message, fraction: report(f"territories: {message}", 0.1 * fraction),
+            user=user,
+        )
         plan = plan_all(
             accounts,
             reps,
@@ -185,12 +232,58 @@ def run_planning(
             time_limit_s=time_limit_s,
             progress=lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
         )
+        plan = replace(plan, meta={**plan.meta, "travel": travel.name})
         report("storing the plan", 1.0)
         repo.complete_plan(plan_id, plan)
     except BaseException as exc:
-        repo.fail_plan(plan_id, f"{type(exc).__name__}: {exc}")
+        _fail_quietly(repo, plan_id, exc)
         raise
     return PlanningResult(plan_id, plan, tuple(territories), tuple(accounts), tuple(reps), designed)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def _interrupted(info: PlanInfo, host: str, now: datetime, alive: Callable[[int], bool]) -> bool:
+    pid = info.meta.get("pid", "")
+    if "host" not in info.meta or not pid.isdigit():
+        return True  # registered before runs recorded their process: nobody can finish it
+    if info.meta["host"] == host:
+        return int(pid) != os.getpid() and not alive(int(pid))
+    created = info.created_at if info.created_at.tzinfo else info.created_at.replace(tzinfo=UTC)
+    return now - created > STALE_AFTER
+
+
+def recover_interrupted_plans(
+    repo: Repository,
+    *,
+    host: str | None = None,
+    now: datetime | None = None,
+    alive: Callable[[int], bool] = _pid_alive,
+) -> list[int]:
+    """Mark plan versions failed whose run can never finish: started on this machine by a
+    process that is gone (a crashed or killed server), on another machine more than
+    :data:`STALE_AFTER` ago, or before runs recorded their process. Runs still going on in
+    another process (a ``routeplanner plan`` in a terminal, another server) are left alone.
+    Returns the ids marked failed; called when the web app starts.
+    """
+    host = host or socket.gethostname()
+    now = now or datetime.now(tz=UTC)
+    stale = [
+        p.plan_id
+        for p in repo.list_plans()
+        if p.status is PlanStatus.RUNNING and _interrupted(p, host, now, alive)
+    ]
+    if stale:
+        repo.fail_running_plans(INTERRUPTED, plan_ids=stale)
+    return stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,14 +406,14 @@ def repair_current_plan(
         for r, spans in absences.items()
     ]
     plan_id = repo.start_plan(
-        horizon, {"repair_of": str(previous_id), "today": str(today)}, user=user
+        horizon, {"repair_of": str(previous_id), "today": str(today), **runner_meta()}, user=user
     )
     try:
         if updated:
             repo.upsert_reps(updated, source="absence")
         repo.complete_plan(plan_id, plan)
     except BaseException as exc:
-        repo.fail_plan(plan_id, f"{type(exc).__name__}: {exc}")
+        _fail_quietly(repo, plan_id, exc)
         raise
     if progress is not None:
         progress("repaired", 1.0)

@@ -515,12 +515,14 @@ class Repository:
             row.error = error
             row.finished_at = self._clock()
 
-    def fail_running_plans(self, error: str) -> int:
-        """Mark every running plan failed, e.g. at start-up after a crash; returns how many."""
+    def fail_running_plans(self, error: str, *, plan_ids: Collection[int] | None = None) -> int:
+        """Mark running plans failed (all, or those of ``plan_ids``), e.g. at start-up after a
+        crash; returns how many. Plans that finished meanwhile are left alone."""
+        query = select(PlanRow).where(PlanRow.status == PlanStatus.RUNNING.value)
+        if plan_ids is not None:
+            query = query.where(PlanRow.id.in_(sorted(set(plan_ids))))
         with self._transaction("failing interrupted plans", write=True) as session:
-            rows = session.scalars(
-                select(PlanRow).where(PlanRow.status == PlanStatus.RUNNING.value)
-            ).all()
+            rows = session.scalars(query.with_for_update()).all()
             for row in rows:
                 row.status = PlanStatus.FAILED.value
                 row.error = error

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,6 +28,7 @@ from routeplanner.web.routes import (
     visits,
 )
 from routeplanner.web.services import Services
+from routeplanner.workflows import recover_interrupted_plans
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -34,7 +37,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """Build one app; ``settings`` default to the environment, tests may inject ``services``."""
     settings = settings or Settings()
     services = services or Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Plans left "running" by a crashed or killed server would show a progress bar
+        # forever and could never be cancelled: mark them failed before serving.
+        recover_interrupted_plans(services.repo)
+        yield
+        # Stop our own runs so their versions end as "cancelled", not "running".
+        jobs = getattr(app.state, "planning_jobs", None)
+        if jobs is not None:
+            jobs.cancel_all()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="routeplanner",
         version=__version__,
         description="Field-sales territories, visit schedules and daily routes on real OSM roads.",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from routeplanner.workflows import PlanningResult, RepairSummary
+from routeplanner.workflows import PlanningCancelledError, PlanningResult, RepairSummary
 
 T = TypeVar("T")
 
@@ -23,8 +23,9 @@ T = TypeVar("T")
 CANCELLED = "cancelled"
 
 
-class JobCancelledError(Exception):
-    """Raised inside a job's work (from its progress callback) once the job was cancelled."""
+class JobCancelledError(PlanningCancelledError):
+    """Raised inside a job's work (from its progress callback) once the job was cancelled; a
+    planning run then stores its version as failed with the error "cancelled by the user"."""
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Job(Generic[T]):
     progress: float = 0.0
     message: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    plan_id: int | None = None  # the stored plan version the job fills, when known at start
 
     def report(self, message: str, fraction: float) -> None:
         """A progress callback for the work: records progress, raises once cancelled."""
@@ -61,15 +63,33 @@ class Jobs(Generic[T]):
         assert job is not None
         return job
 
-    def start_exclusive(self, rep_id: str, work: Callable[[Job[T]], T]) -> Job[T] | None:
-        """Like :meth:`start`, but ``None`` (nothing started) while another job runs."""
-        return self._start(rep_id, work, exclusive=True)
+    def start_exclusive(
+        self,
+        rep_id: str,
+        work: Callable[[Job[T]], T],
+        *,
+        prepare: Callable[[], int] | None = None,
+    ) -> Job[T] | None:
+        """Like :meth:`start`, but ``None`` (nothing started) while another job runs.
 
-    def _start(self, rep_id: str, work: Callable[[Job[T]], T], *, exclusive: bool) -> Job[T] | None:
+        ``prepare`` runs only when the job will start (under the registry's lock, so two
+        requests cannot both pass the check) and returns the job's ``plan_id``.
+        """
+        return self._start(rep_id, work, exclusive=True, prepare=prepare)
+
+    def _start(
+        self,
+        rep_id: str,
+        work: Callable[[Job[T]], T],
+        *,
+        exclusive: bool,
+        prepare: Callable[[], int] | None = None,
+    ) -> Job[T] | None:
         with self._lock:
             if exclusive and any(j.state == "running" for j in self._jobs.values()):
                 return None
-            job: Job[T] = Job(job_id=next(self._ids), rep_id=rep_id)
+            plan_id = prepare() if prepare is not None else None
+            job: Job[T] = Job(job_id=next(self._ids), rep_id=rep_id, plan_id=plan_id)
             self._jobs[job.job_id] = job
             while len(self._jobs) > self._max_jobs:
                 del self._jobs[min(self._jobs)]
@@ -80,7 +100,9 @@ class Jobs(Generic[T]):
     def _run(self, job: Job[T], work: Callable[[Job[T]], T]) -> None:
         try:
             with self._run_lock:
-                if job.cancel.is_set():
+                # A job filling a stored plan version runs its work even when cancelled
+                # already: the work's first progress report stops it and marks the version.
+                if job.cancel.is_set() and job.plan_id is None:
                     raise JobCancelledError(CANCELLED)
                 summary = work(job)
         except JobCancelledError:
@@ -102,6 +124,20 @@ class Jobs(Generic[T]):
         """The oldest job still running, if any."""
         with self._lock:
             return next((j for j in self._jobs.values() if j.state == "running"), None)
+
+    def for_plan(self, plan_id: int) -> Job[T] | None:
+        """The job filling stored plan version ``plan_id``, if this process runs it."""
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.plan_id == plan_id), None)
+
+    def cancel_all(self, timeout_s: float = 10.0) -> None:
+        """Ask every running job to stop and wait for them (server shutdown): a cancelled
+        planning run marks its version failed instead of leaving it "running"."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.state == "running":
+                    job.cancel.set()
+        self.wait(timeout_s)
 
     def latest(self) -> Job[T] | None:
         with self._lock:

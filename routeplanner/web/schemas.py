@@ -115,22 +115,11 @@ class PlanStart(BaseModel):
     )
 
 
-class PlanJobPublic(BaseModel):
-    """A background planning run (ids are per app process and lost on restart)."""
-
-    job_id: int
-    state: str = Field(description="running | done | failed | cancelled")
-    progress: float = Field(description="0..1")
-    message: str
-    error: str
-    plan_id: int | None = Field(description="the stored plan version once done")
-
-
 class PlanVersionPublic(BaseModel):
     """One stored plan version."""
 
     plan_id: int
-    status: str = Field(description="running | complete | failed")
+    status: str = Field(description="running | complete | failed | cancelled")
     start: date
     weeks: int
     is_current: bool

@@ -30,10 +30,10 @@ def _wait_page(client: TestClient) -> str:
     pytest.fail("planning did not finish")
 
 
-def _wait_job(client: TestClient, job_id: int) -> dict[str, Any]:
+def _wait_plan(client: TestClient, plan_id: int) -> dict[str, Any]:
     for _ in range(600):
-        body: dict[str, Any] = client.get(f"/api/v1/plans/{job_id}").json()
-        if body["state"] != "running":
+        body: dict[str, Any] = client.get(f"/api/v1/plans/{plan_id}").json()
+        if body["status"] != "running":
             return body
         time.sleep(0.1)
     pytest.fail("planning did not finish")
@@ -42,8 +42,11 @@ def _wait_job(client: TestClient, job_id: int) -> dict[str, Any]:
 def _plan_once(client: TestClient) -> int:
     response = client.post("/api/v1/plans", json={"start": MONDAY, "time_limit_s": 0.5})
     assert response.status_code == 202, response.text
-    body = _wait_job(client, response.json()["job_id"])
-    assert body["state"] == "done", body
+    started = response.json()
+    assert started["status"] == "running"
+    body = _wait_plan(client, started["plan_id"])
+    assert body["status"] == "complete", body
+    assert body["is_current"] is True
     plan_id: int = body["plan_id"]
     return plan_id
 
@@ -93,31 +96,40 @@ def test_cancel_keeps_the_previous_plan_current(
     newest = repo.list_plans()[0]
     assert newest.plan_id != first
     assert newest.status is PlanStatus.FAILED
+    assert newest.error == "cancelled by the user"
     assert not newest.is_current
+    assert client.get(f"/api/v1/plans/{newest.plan_id}").json()["status"] == "cancelled"
 
 
 def test_cancel_button_and_api(client: TestClient, repo: Repository) -> None:
     first = _plan_once(client)
     response = client.post("/api/v1/plans", json={"start": MONDAY, "time_limit_s": 5})
     assert response.status_code == 202
-    job_id = response.json()["job_id"]
+    plan_id = response.json()["plan_id"]
+    assert plan_id > first  # the stored version, registered before the answer
     page = client.get("/plan").text
-    if client.get(f"/api/v1/plans/{job_id}").json()["state"] == "running":
+    if client.get(f"/api/v1/plans/{plan_id}").json()["status"] == "running":
         assert 'http-equiv="refresh"' in page or "Last run" in page
         assert 'action="/plan/cancel"' in page or "Last run" in page
     again = client.post("/api/v1/plans", json={"start": MONDAY})
     if again.status_code != 202:  # the first run is still going: one at a time
         assert again.status_code == 409
         assert again.json()["error"]
-    cancelled = client.post(f"/api/v1/plans/{job_id}/cancel")
-    assert cancelled.status_code == 202
-    body = _wait_job(client, job_id)
-    if body["state"] == "cancelled":
+    cancelled = client.post(f"/api/v1/plans/{plan_id}/cancel")
+    if cancelled.status_code == 202:
+        assert cancelled.json()["plan_id"] == plan_id
+        body = _wait_plan(client, plan_id)
+        assert body["status"] == "cancelled"
+        assert body["error"] == "cancelled by the user"
         assert repo.current_plan_id() == first
     else:  # finished before the cancel arrived
-        assert body["state"] == "done"
+        assert cancelled.status_code == 409
+        assert _wait_plan(client, plan_id)["status"] == "complete"
     if again.status_code == 202:
-        _wait_job(client, again.json()["job_id"])
+        _wait_plan(client, again.json()["plan_id"])
+    done = client.post(f"/api/v1/plans/{first}/cancel")
+    assert done.status_code == 409
+    assert done.json()["error"] == f"plan {first} is complete"
     assert client.post("/api/v1/plans/999/cancel").status_code == 404
     missing = client.get("/api/v1/plans/999")
     assert missing.status_code == 404
@@ -137,7 +149,7 @@ def test_api_lists_versions_and_validates(client: TestClient) -> None:
     assert tuesday.status_code == 422
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/plans" in schema["paths"]
-    assert "/api/v1/plans/{job_id}/cancel" in schema["paths"]
+    assert "/api/v1/plans/{plan_id}/cancel" in schema["paths"]
 
 
 def test_rep_gets_403(anon_client: TestClient, repo: Repository) -> None:
@@ -181,9 +193,10 @@ def test_cancel_button_while_running(
     assert 'id="plan-progress"' in page
     busy = client.post("/plan/start", data=FORM, follow_redirects=False)
     assert busy.status_code == 409  # one run at a time
-    job_id = re.search(r'name="job_id" value="(\d+)"', page)
-    assert job_id is not None
-    cancel = client.post("/plan/cancel", data={"job_id": job_id.group(1)}, follow_redirects=False)
+    plan_id = re.search(r'name="plan_id" value="(\d+)"', page)
+    assert plan_id is not None
+    assert client.get(f"/api/v1/plans/{plan_id.group(1)}").json()["status"] == "running"
+    cancel = client.post("/plan/cancel", data={"plan_id": plan_id.group(1)}, follow_redirects=False)
     assert cancel.status_code == 303
     html = _wait_page(client)
     assert "cancelled" in html

@@ -7,30 +7,29 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from routeplanner import __version__
-from routeplanner.errors import RoadNetworkError
+from routeplanner.errors import RoadNetworkError, StorageError
 from routeplanner.model import Account, Rep
-from routeplanner.storage.records import PlanInfo, UserRecord, UserRole
+from routeplanner.storage.records import PlanInfo, PlanStatus, UserRecord, UserRole
 from routeplanner.travel.provider import Snap
-from routeplanner.web.auth import check_csrf, require_api_user
+from routeplanner.web.auth import check_csrf, require_api_user, visible_account_ids
 from routeplanner.web.deps import get_services
-from routeplanner.web.replan import PlanningJob, PlanningJobs
+from routeplanner.web.replan import PlanningJobs
 from routeplanner.web.routes.accounts import account_change, revalidate
 from routeplanner.web.routes.plan import cancel_planning, get_planning_jobs, start_planning
 from routeplanner.web.schemas import (
     AccountPatch,
     AccountPublic,
     Health,
-    PlanJobPublic,
     PlanStart,
     PlanVersionPublic,
     RepPublic,
 )
 from routeplanner.web.services import Services
-from routeplanner.workflows import next_monday
+from routeplanner.workflows import CANCELLED, next_monday
 
 router = APIRouter(prefix="/api")
 ServicesDep = Annotated[Services, Depends(get_services)]
-AUTH = [Depends(require_api_user)]
+ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
 
 
 @router.get("/health", response_model=Health, tags=["system"])
@@ -41,30 +40,37 @@ def health(services: ServicesDep) -> Health:
     return Health(status="ok", version=__version__, database="ok", road_network=roads)
 
 
-@router.get(
-    "/v1/accounts", response_model=list[AccountPublic], dependencies=AUTH, tags=["accounts"]
-)
-def list_accounts(services: ServicesDep) -> list[AccountPublic]:
+@router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
+def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic]:
+    """Every account for a manager; for a rep, only their own (territory and planned stops)."""
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     snaps = _safe_snaps(services, accounts, reps)
-    return [AccountPublic.of(a, snaps.get(f"account:{a.account_id}")) for a in accounts]
+    mine = visible_account_ids(services.repo, user)
+    return [
+        AccountPublic.of(a, snaps.get(f"account:{a.account_id}"))
+        for a in accounts
+        if mine is None or a.account_id in mine
+    ]
 
 
-@router.get(
-    "/v1/accounts/{account_id}", response_model=AccountPublic, dependencies=AUTH, tags=["accounts"]
-)
-def get_account(account_id: str, services: ServicesDep) -> AccountPublic:
+@router.get("/v1/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
+def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> AccountPublic:
+    """One account; 404 also for a rep asking for another rep's account (nothing leaks)."""
+    mine = visible_account_ids(services.repo, user)
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     for a in accounts:
-        if a.account_id == account_id:
+        if a.account_id == account_id and (mine is None or account_id in mine):
             snaps = _safe_snaps(services, accounts, reps)
             return AccountPublic.of(a, snaps.get(f"account:{account_id}"))
     raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
 
 
-@router.get("/v1/reps", response_model=list[RepPublic], dependencies=AUTH, tags=["reps"])
-def list_reps(services: ServicesDep) -> list[RepPublic]:
+@router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
+def list_reps(services: ServicesDep, user: ApiUserDep) -> list[RepPublic]:
+    """Every rep for a manager; a rep sees only themselves."""
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
+    if user.role is not UserRole.MANAGER:
+        reps = [r for r in reps if r.rep_id == user.rep_id]
     snaps = _safe_snaps(services, accounts, reps)
     return [RepPublic.of(r, snaps.get(f"rep:{r.rep_id}")) for r in reps]
 
@@ -95,21 +101,13 @@ ManagerApiDep = Annotated[UserRecord, Depends(require_api_manager)]
 PlanJobsDep = Annotated[PlanningJobs, Depends(get_planning_jobs)]
 
 
-def _job(job: PlanningJob) -> PlanJobPublic:
-    return PlanJobPublic(
-        job_id=job.job_id,
-        state=job.state,
-        progress=1.0 if job.state == "done" else job.progress,
-        message=job.message,
-        error=job.error,
-        plan_id=job.summary.plan_id if job.summary is not None else None,
-    )
-
-
 def _version(info: PlanInfo) -> PlanVersionPublic:
+    status = info.status.value
+    if info.status is PlanStatus.FAILED and info.error == CANCELLED:
+        status = "cancelled"
     return PlanVersionPublic(
         plan_id=info.plan_id,
-        status=info.status.value,
+        status=status,
         start=info.horizon.start,
         weeks=info.horizon.weeks,
         is_current=info.is_current,
@@ -121,6 +119,13 @@ def _version(info: PlanInfo) -> PlanVersionPublic:
     )
 
 
+def _stored(services: Services, plan_id: int) -> PlanInfo:
+    try:
+        return services.repo.plan_info(plan_id)
+    except StorageError as exc:
+        raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
+
+
 @router.get("/v1/plans", response_model=list[PlanVersionPublic], tags=["plans"])
 def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionPublic]:
     """All stored plan versions, newest first (managers only)."""
@@ -129,18 +134,20 @@ def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionP
 
 @router.post(
     "/v1/plans",
-    response_model=PlanJobPublic,
+    response_model=PlanVersionPublic,
     status_code=202,
     dependencies=[Depends(api_csrf)],
     tags=["plans"],
+    responses={409: {"description": "another planning run is in progress"}},
 )
 def start_plan(
     body: PlanStart, services: ServicesDep, jobs: PlanJobsDep, user: ManagerApiDep
-) -> PlanJobPublic:
-    """Start a planning run in the background; poll ``GET /api/v1/plans/{job_id}``.
+) -> PlanVersionPublic:
+    """Start a planning run in the background; poll ``GET /api/v1/plans/{plan_id}``.
 
-    409 while another run is in progress. The current plan stays current until the new one is
-    complete; a failed or cancelled run leaves it as it was.
+    The answer is the new plan version, status ``running``, with its stored id (valid across
+    restarts). 409 while another run is in progress. The current plan stays current until
+    the new one is complete; a failed or cancelled run leaves it as it was.
     """
     settings = services.settings
     job = start_planning(
@@ -151,28 +158,31 @@ def start_plan(
         weeks=body.weeks,
         time_limit_s=body.time_limit_s or settings.plan_time_limit_s,
     )
-    return _job(job)
+    assert job.plan_id is not None
+    return _version(_stored(services, job.plan_id))
 
 
-@router.get("/v1/plans/{job_id}", response_model=PlanJobPublic, tags=["plans"])
-def get_plan_job(job_id: int, jobs: PlanJobsDep, _user: ManagerApiDep) -> PlanJobPublic:
-    """State and progress of a planning run started in this app process."""
-    job = jobs.get(job_id)
-    if job is None:
-        raise HTTPException(status_code=404, detail=f"planning job {job_id} not found")
-    return _job(job)
+@router.get("/v1/plans/{plan_id}", response_model=PlanVersionPublic, tags=["plans"])
+def get_plan(plan_id: int, services: ServicesDep, _user: ManagerApiDep) -> PlanVersionPublic:
+    """One stored plan version: status (running | complete | failed | cancelled), progress
+    and error; what a client polls after starting a run."""
+    return _version(_stored(services, plan_id))
 
 
 @router.post(
-    "/v1/plans/{job_id}/cancel",
-    response_model=PlanJobPublic,
+    "/v1/plans/{plan_id}/cancel",
+    response_model=PlanVersionPublic,
     status_code=202,
     dependencies=[Depends(api_csrf)],
     tags=["plans"],
+    responses={409: {"description": "the plan is not running, or runs in another process"}},
 )
-def cancel_plan_job(job_id: int, jobs: PlanJobsDep, _user: ManagerApiDep) -> PlanJobPublic:
-    """Ask a planning run to stop (cooperative: it stops at its next progress report)."""
-    return _job(cancel_planning(jobs, job_id))
+def cancel_plan(
+    plan_id: int, services: ServicesDep, jobs: PlanJobsDep, _user: ManagerApiDep
+) -> PlanVersionPublic:
+    """Ask the run making this plan version to stop (cooperative: at its next progress
+    report); poll the version until its status is ``cancelled``."""
+    return _version(cancel_planning(services, jobs, plan_id))
 
 
 @router.patch(

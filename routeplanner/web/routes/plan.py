@@ -15,14 +15,21 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from routeplanner.errors import StorageError
 from routeplanner.model import Horizon, Plan
 from routeplanner.scheduling.kpi import territory_kpis
-from routeplanner.storage.records import UserRecord
+from routeplanner.storage.records import PlanInfo, PlanStatus, UserRecord
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.replan import Job, PlanningJob, PlanningJobs
 from routeplanner.web.services import Services
-from routeplanner.workflows import PlanningResult, load_holidays, next_monday, run_planning
+from routeplanner.workflows import (
+    PlanningResult,
+    load_holidays,
+    next_monday,
+    register_planning,
+    run_planning,
+)
 
 router = APIRouter()
 MAX_WEEKS = 13
@@ -50,7 +57,11 @@ def start_planning(
     weeks: int,
     time_limit_s: float,
 ) -> PlanningJob:
-    """Start a planning run in the background, or raise 409 while one is running / 422."""
+    """Register a plan version and fill it in the background; 409 while a run is going on.
+
+    The version's id (``job.plan_id``) is known at once, so API clients poll and cancel the
+    stored version, which outlives this process.
+    """
     if not 1 <= weeks <= MAX_WEEKS:
         raise HTTPException(status_code=422, detail=f"weeks must be 1..{MAX_WEEKS}, got {weeks}")
     if start.weekday() != 0:
@@ -59,30 +70,54 @@ def start_planning(
         raise HTTPException(status_code=422, detail="time limit must be in (0, 600] seconds")
     settings = services.settings
     horizon = Horizon(start=start, weeks=weeks, timezone=settings.timezone)
+    holidays = load_holidays(settings.holidays_path)
+
+    def prepare() -> int:
+        return register_planning(
+            services.repo,
+            horizon,
+            time_limit_s=time_limit_s,
+            holidays=holidays,
+            user=user.username,
+        )
 
     def work(job: Job[PlanningResult]) -> PlanningResult:
+        assert job.plan_id is not None
         return run_planning(
             services.repo,
             services.travel(),
             horizon,
-            holidays=load_holidays(settings.holidays_path),
+            holidays=holidays,
             time_limit_s=time_limit_s,
             progress=job.report,
             user=user.username,
+            plan_id=job.plan_id,
         )
 
-    job = jobs.start_exclusive(user.username, work)
+    job = jobs.start_exclusive(user.username, work, prepare=prepare)
     if job is None:
         raise HTTPException(status_code=409, detail="a planning run is already in progress")
     return job
 
 
-def cancel_planning(jobs: PlanningJobs, job_id: int) -> PlanningJob:
-    job = jobs.get(job_id)
+def cancel_planning(services: Services, jobs: PlanningJobs, plan_id: int) -> PlanInfo:
+    """Ask the run filling plan version ``plan_id`` to stop (at its next progress report).
+
+    404 for an unknown version; 409 when it is not running, or runs in another process (a
+    ``routeplanner plan`` in a terminal), which cannot be stopped from here.
+    """
+    try:
+        info = services.repo.plan_info(plan_id)
+    except StorageError as exc:
+        raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
+    if info.status is not PlanStatus.RUNNING:
+        raise HTTPException(status_code=409, detail=f"plan {plan_id} is {info.status.value}")
+    job = jobs.for_plan(plan_id)
     if job is None:
-        raise HTTPException(status_code=404, detail=f"planning job {job_id} not found")
+        detail = f"plan {plan_id} is being made by another process; stop it there"
+        raise HTTPException(status_code=409, detail=detail)
     job.cancel.set()
-    return job
+    return info
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +217,9 @@ def plan_start(
 @router.post("/plan/cancel", include_in_schema=False, dependencies=[CsrfDep])
 def plan_cancel(
     _user: ManagerDep,
+    services: ServicesDep,
     jobs: JobsDep,
-    job_id: Annotated[int, Form()],
+    plan_id: Annotated[int, Form()],
 ) -> Response:
-    cancel_planning(jobs, job_id)
+    cancel_planning(services, jobs, plan_id)
     return RedirectResponse("/plan", status_code=303)
