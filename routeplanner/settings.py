@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="seconds a login lasts"
     )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per username within the window, then 429"
+    )
+    login_max_failures_per_ip: int = Field(
+        default=20, ge=1, description="failed logins per client address within the window"
+    )
+    login_window_s: float = Field(
+        default=300.0, gt=0, description="seconds failed logins are counted (sliding window)"
+    )
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
     timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
     holidays_path: Path | None = Field(

@@ -16,6 +16,7 @@ from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
+from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
     accounts,
     api,
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.settings = settings
     app.state.services = services
+    app.state.login_limiter = LoginLimiter(
+        max_failures=settings.login_max_failures,
+        max_failures_per_ip=settings.login_max_failures_per_ip,
+        window_s=settings.login_window_s,
+    )
     templates = Jinja2Templates(directory=str(settings.templates_dir))
     templates.env.globals["version"] = __version__
     templates.env.globals["csrf_token"] = csrf_token

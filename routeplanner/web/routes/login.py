@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,6 +13,7 @@ from routeplanner.auth import authenticate
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, log_in, log_out, session_user
 from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.services import Services
 
 router = APIRouter(include_in_schema=False)
@@ -51,10 +53,22 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
+    limiter: LoginLimiter = request.app.state.login_limiter
+    address = request.client.host if request.client is not None else "unknown"
+    wait = limiter.retry_after(username, address)
+    if wait > 0:  # refused unchecked: no password is tried, nothing is counted
+        minutes = math.ceil(wait / 60)
+        message = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes > 1)}."
+        context = {"next": _safe_next(next), "message": message, "username": username}
+        response = templates.TemplateResponse(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = authenticate(services.repo, username.strip(), password)
     if user is None:
+        limiter.failed(username, address)
         context = {"next": _safe_next(next), "message": FAILED, "username": username}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    limiter.succeeded(username)
     log_in(request, user)
     return RedirectResponse(_safe_next(next) or _home(user), status_code=303)
 
