@@ -12,6 +12,7 @@ from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
 from tests.conftest import MANAGER_PASSWORD, add_user, form_csrf, log_in
 
+pytestmark = pytest.mark.osm  # the API answers used to try tokens carry road-network snaps
 NEW_PASSWORD = "a much better passphrase"
 
 
