@@ -230,3 +230,23 @@ def test_every_api_get_keeps_other_reps_data_from_a_rep(
             for secret in FOREIGN:
                 assert secret not in response.text, (path, secret)
     assert checked >= 8
+
+
+def test_rep_cannot_open_manager_pages_or_other_reps_days(
+    rep_client: TestClient, world: int
+) -> None:
+    for path in ["/accounts", "/plan", "/users"]:
+        assert rep_client.get(path).status_code == 403, path
+    home = rep_client.get("/", follow_redirects=False)
+    assert (home.status_code, home.headers["location"]) == (303, "/route")
+    for path in [
+        f"/route?rep={OTHER}&day={DAY.isoformat()}",
+        f"/route?rep={OTHER}&changed={world}",
+        f"/calendar/export.ics?rep={OTHER}&from=2026-11-23&to=2026-11-30",
+    ]:
+        response = rep_client.get(path)
+        assert response.status_code == 403, path
+        assert "Weit Weg" not in response.text
+    own = rep_client.get(f"/route?day={DAY.isoformat()}")
+    assert "Weit Weg" not in own.text
+    assert "Anna Schmidt" not in own.text  # the rep picker lists only himself
