@@ -14,6 +14,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
 from routeplanner.storage.records import UserRecord, UserRole
@@ -103,14 +104,21 @@ def require_user(request: Request) -> UserRecord:
     return user
 
 
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="api_token",
+    description="API token from /users or `routeplanner user token` (or a login session).",
+)
+
+
 def require_api_user(
-    request: Request, services: Annotated[Services, Depends(get_services)]
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> UserRecord:
     """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        user = user_for_api_token(services.repo, token.strip())
+    if credentials is not None and credentials.credentials.strip():
+        user = user_for_api_token(services.repo, credentials.credentials.strip())
         if user is None:
             raise LoginRequiredError
         return user

@@ -5,6 +5,7 @@ The core never raises HTTP exceptions; this module is the only place that decide
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from routeplanner.errors import InputError, RoadNetworkError, StorageError
 from routeplanner.web.auth import LoginRequiredError
@@ -28,15 +30,22 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _respond(request: Request, status: int, message: str, errors: list[dict[str, Any]]) -> Response:
+def _respond(
+    request: Request,
+    status: int,
+    message: str,
+    errors: list[dict[str, Any]],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     if _wants_json(request):
-        return JSONResponse(error_body(message, errors), status_code=status)
+        return JSONResponse(error_body(message, errors), status_code=status, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     page: Response = templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "message": message, "errors": errors},
         status_code=status,
+        headers=headers,
     )
     return page
 
@@ -80,4 +89,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "error"
-        return _respond(request, exc.status_code, message, [])
+        # keep the exception's headers: Allow on 405, WWW-Authenticate on 401, ...
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return _respond(request, exc.status_code, message, [], headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path: Starlette names only the first route's, but
+    ``GET`` and ``PATCH /api/v1/accounts/{id}`` are two routes at one path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": "GET", "type": "http"})
+            if match is not Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))

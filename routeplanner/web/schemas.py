@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -200,3 +201,34 @@ class DaySummaryPublic(BaseModel):
 
     day: date
     visits: int
+
+
+class ErrorItem(BaseModel):
+    """One problem; input errors also name the ``source`` and ``row`` they come from."""
+
+    field: str | None
+    message: str
+    source: str | None = None
+    row: int | None = None
+
+
+class ErrorPublic(BaseModel):
+    """The one error format of the API (and of every JSON error answer)."""
+
+    error: str = Field(description="what went wrong, for people")
+    errors: list[ErrorItem] = Field(description="every problem with the request, may be empty")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorPublic, "description": description}
+
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("the request body is not valid JSON"),
+    401: _error("no valid API token and no login session"),
+    403: _error("not allowed for this user (role, another rep's data) or CSRF token missing"),
+    404: _error("no such object (or not visible to this user)"),
+    422: _error("invalid request: errors[{field, message}]"),
+    503: _error("database or road network unavailable"),
+}
+"""Documented on every API operation, so clients (and schema fuzzers) know every answer."""

@@ -17,8 +17,10 @@ from routeplanner.web.replan import PlanningJobs
 from routeplanner.web.routes.accounts import account_change, revalidate
 from routeplanner.web.routes.plan import cancel_planning, get_planning_jobs, start_planning
 from routeplanner.web.schemas import (
+    API_ERRORS,
     AccountPatch,
     AccountPublic,
+    ErrorPublic,
     Health,
     PlanStart,
     PlanVersionPublic,
@@ -27,7 +29,7 @@ from routeplanner.web.schemas import (
 from routeplanner.web.services import Services
 from routeplanner.workflows import CANCELLED, next_monday
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=API_ERRORS)
 ServicesDep = Annotated[Services, Depends(get_services)]
 ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
 
@@ -91,8 +93,9 @@ def require_api_manager(
     return user
 
 
-async def api_csrf(request: Request) -> None:
-    """A session (cookie) caller must send the CSRF header; a bearer-token caller need not."""
+async def api_csrf(request: Request, _user: ApiUserDep) -> None:
+    """A session (cookie) caller must send the CSRF header; a bearer-token caller need not.
+    Who is asking is settled first, so an anonymous caller gets 401, not a CSRF 403."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
         await check_csrf(request)
 
@@ -138,7 +141,7 @@ def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionP
     status_code=202,
     dependencies=[Depends(api_csrf)],
     tags=["plans"],
-    responses={409: {"description": "another planning run is in progress"}},
+    responses={409: {"model": ErrorPublic, "description": "another run is in progress"}},
 )
 def start_plan(
     body: PlanStart, services: ServicesDep, jobs: PlanJobsDep, user: ManagerApiDep
@@ -175,7 +178,7 @@ def get_plan(plan_id: int, services: ServicesDep, _user: ManagerApiDep) -> PlanV
     status_code=202,
     dependencies=[Depends(api_csrf)],
     tags=["plans"],
-    responses={409: {"description": "the plan is not running, or runs in another process"}},
+    responses={409: {"model": ErrorPublic, "description": "not running, or in another process"}},
 )
 def cancel_plan(
     plan_id: int, services: ServicesDep, jobs: PlanJobsDep, _user: ManagerApiDep
@@ -190,7 +193,6 @@ def cancel_plan(
     response_model=AccountPublic,
     dependencies=[Depends(require_api_manager), Depends(api_csrf)],
     tags=["accounts"],
-    responses={422: {"description": "invalid values: errors[{field, message}]"}},
 )
 def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
     """Change frequency, visit minutes or opening hours, validated exactly like an import."""

@@ -7,7 +7,7 @@ the answer never tells a rep which other reps there are); managers may ask for a
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -17,15 +17,18 @@ from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import require_api_user
 from routeplanner.web.dayview import build_day_view, stop_reasons
 from routeplanner.web.deps import get_services
-from routeplanner.web.schemas import DayPublic, DaySummaryPublic, ReasonPublic, StopPublic
+from routeplanner.web.schemas import (
+    API_ERRORS,
+    DayPublic,
+    DaySummaryPublic,
+    ReasonPublic,
+    StopPublic,
+)
 from routeplanner.web.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["days"])
+router = APIRouter(prefix="/api/v1", tags=["days"], responses=API_ERRORS)
 ServicesDep = Annotated[Services, Depends(get_services)]
 ApiUser = Annotated[UserRecord, Depends(require_api_user)]
-NOT_YOURS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "a rep asking for another rep's days"}
-}
 
 
 def _rep(services: Services, user: UserRecord, rep_id: str) -> Rep:
@@ -41,7 +44,6 @@ def _rep(services: Services, user: UserRecord, rep_id: str) -> Rep:
 @router.get(
     "/reps/{rep_id}/days",
     response_model=list[DaySummaryPublic],
-    responses={**NOT_YOURS, 404: {"description": "unknown rep"}},
 )
 def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySummaryPublic]:
     """Days with visits for this rep in the current plan (empty before the first plan)."""
@@ -56,7 +58,6 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
 @router.get(
     "/reps/{rep_id}/days/{day}",
     response_model=DayPublic,
-    responses={**NOT_YOURS, 404: {"description": "unknown rep, or no current plan"}},
 )
 def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> DayPublic:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
