@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     login_window_s: float = Field(
         default=300.0, gt=0, description="seconds failed logins are counted (sliding window)"
     )
+    day_cache_size: int = Field(
+        default=200,
+        ge=0,
+        description="day maps kept in memory per server process (with the current plan, "
+        "accounts and reps); 0 = no caching",
+    )
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
     timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
     holidays_path: Path | None = Field(

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -126,6 +126,7 @@ class Repository:
     def __init__(self, sessions: sessionmaker[Session], *, clock: Clock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock or _utc_now
+        self._writes = 0  # write transactions through this object (see data_version)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Repository:
@@ -177,6 +178,29 @@ class Repository:
         except SQLAlchemyError as exc:
             msg = f"{what}: {driver_message(exc)}"
             raise StorageError(msg) from exc
+        finally:
+            if write:
+                self._writes += 1
+
+    def data_version(self) -> tuple[object, ...]:
+        """A cheap fingerprint (one query) of what web pages cache: the current plan id, the
+        number and latest change of accounts and of reps, and this object's own write count.
+
+        Changes made by another process show up through the counts and ``updated_at`` once
+        they are committed; the write count also catches this process's changes within one
+        clock tick (tests with a fixed clock).
+        """
+        query = select(
+            select(PlanRow.id).where(PlanRow.is_current.is_(True)).scalar_subquery(),
+            select(func.count()).select_from(AccountRow).scalar_subquery(),
+            select(func.max(AccountRow.updated_at)).scalar_subquery(),
+            select(func.count()).select_from(RepRow).scalar_subquery(),
+            select(func.max(RepRow.updated_at)).scalar_subquery(),
+        )
+        writes = self._writes
+        with self._transaction("reading the data version") as session:
+            row = session.execute(query).one()
+        return (*row.tuple(), writes)
 
     # ------------------------------------------------------------------ accounts and reps
 

@@ -73,14 +73,20 @@ def stop_reasons(
     accounts: Mapping[str, Account],
     *,
     today: date,
-) -> dict[str, VisitReason]:
-    """Why each stop of ``route`` is on the day (due, overdue, follow-up), from the history of
-    the day's accounts; one small query."""
+) -> tuple[dict[str, VisitReason], dict[str, VisitRecord]]:
+    """Why each stop of ``route`` is on the day (due, overdue, follow-up), and what was
+    reported for each stop so far (the latest record per visit id), from one small query:
+    the history of the day's accounts up to the day."""
     ids = {s.account_id for s in route.stops}
     if not ids:
-        return {}
+        return {}, {}
     records = repo.visit_records(account_ids=ids, end=route.day)
-    return route_reasons(route, plan, accounts, records, today=today)
+    reported = {
+        r.visit_id: r
+        for r in records
+        if r.day == route.day and r.rep_id == route.rep_id and r.visit_id
+    }
+    return route_reasons(route, plan, accounts, records, today=today), reported
 
 
 def build_day_view(
@@ -149,13 +155,20 @@ def build_day_view(
 
 
 def _map_svg(markers: list[MapMarker], path: list[GeoPoint], services: Services) -> str:
-    legs: list[list[GeoPoint]] = []
-    try:
-        travel = services.travel()
-        legs = [travel.leg_geometry(a, b) for a, b in itertools.pairwise(path)]
-    except RoadNetworkError:
-        legs = [[a, b] for a, b in itertools.pairwise(path)]
-    return route_svg(markers, legs, services.road_graph(), tile_url=services.settings.tile_url)
+    """Drawn once per distinct map: the key holds every marker (place, label, title) and the
+    driven path, so an edited account name or a moved stop draws a new one."""
+
+    def draw() -> str:
+        legs: list[list[GeoPoint]] = []
+        try:
+            travel = services.travel()
+            legs = [travel.leg_geometry(a, b) for a, b in itertools.pairwise(path)]
+        except RoadNetworkError:
+            legs = [[a, b] for a, b in itertools.pairwise(path)]
+        graph = services.road_graph()
+        return route_svg(markers, legs, graph, tile_url=services.settings.tile_url)
+
+    return services.map_svg((tuple(markers), tuple(path)), draw)
 
 
 def status_label(record: VisitRecord, tz: tzinfo) -> str:

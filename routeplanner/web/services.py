@@ -3,15 +3,24 @@
 The road graph and the snap results are loaded lazily and memoised on this object, so a test
 app without an OSM file still serves pages, and a second app in the same process (another test)
 never shares state with the first.
+
+The rep's day page is the hot path (every rep, many times a day). Loading the current plan
+(~20 ms) and 300 accounts (~60 ms) and drawing the map (~100 ms) per request would make a
+page cost far more than the 50 ms target, so :meth:`Services.snapshot` keeps the plan, the
+accounts and the reps until :meth:`Repository.data_version` (one cheap query per request)
+says they changed, and :meth:`Services.map_svg` keeps drawn maps keyed on exactly what they
+show. ``RP_DAY_CACHE_SIZE=0`` turns both off.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from routeplanner.errors import RoadNetworkError
-from routeplanner.model import Account, Rep
+from routeplanner.model import Account, Plan, Rep
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.settings import Settings
 from routeplanner.storage.engine import make_engine, migrate, session_factory
@@ -30,6 +39,8 @@ class Services:
     _snaps: dict[str, Snap] | None = None
     _snap_key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _snapshot: Snapshot | None = None
+    _maps: OrderedDict[object, str] = field(default_factory=OrderedDict)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -71,3 +82,59 @@ class Services:
                 self._snaps = travel.snap(points).by_id() if points else {}
                 self._snap_key = key
             return self._snaps
+
+    def snapshot(self) -> Snapshot:
+        """The current plan, accounts and reps; reloaded only what changed since last time."""
+        repo = self.repo
+        if self.settings.day_cache_size == 0:
+            accounts = repo.list_accounts()
+            return Snapshot(
+                (), repo.current_plan(), {a.account_id: a for a in accounts}, repo.list_reps()
+            )
+        version = repo.data_version()
+        plan_id, accounts_key, reps_key = version[0], (*version[1:3], version[5]), version[3:]
+        with self._lock:
+            old = self._snapshot
+        if old is not None and old.version == version:
+            return old
+        current = old.current if old is not None else None
+        if not isinstance(plan_id, int):
+            current = None
+        elif current is None or current[0] != plan_id:
+            current = (plan_id, repo.get_plan(plan_id))
+        if old is not None and (*old.version[1:3], old.version[5]) == accounts_key:
+            by_id = old.accounts
+        else:
+            by_id = {a.account_id: a for a in repo.list_accounts()}
+        reps = old.reps if old is not None and old.version[3:] == reps_key else repo.list_reps()
+        fresh = Snapshot(version, current, by_id, reps)
+        with self._lock:
+            self._snapshot = fresh
+        return fresh
+
+    def map_svg(self, key: object, draw: Callable[[], str]) -> str:
+        """A drawn map from the cache (``key`` must say everything the map shows), or ``draw``."""
+        size = self.settings.day_cache_size
+        if size == 0:
+            return draw()
+        with self._lock:
+            found = self._maps.get(key)
+            if found is not None:
+                self._maps.move_to_end(key)
+                return found
+        svg = draw()
+        with self._lock:
+            self._maps[key] = svg
+            while len(self._maps) > size:
+                self._maps.popitem(last=False)
+        return svg
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the day page and the day API read, consistent with ``version``."""
+
+    version: tuple[object, ...]
+    current: tuple[int, Plan] | None
+    accounts: dict[str, Account]
+    reps: list[Rep]

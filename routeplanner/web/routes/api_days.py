@@ -24,18 +24,18 @@ from routeplanner.web.schemas import (
     ReasonPublic,
     StopPublic,
 )
-from routeplanner.web.services import Services
+from routeplanner.web.services import Services, Snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["days"], responses=API_ERRORS)
 ServicesDep = Annotated[Services, Depends(get_services)]
 ApiUser = Annotated[UserRecord, Depends(require_api_user)]
 
 
-def _rep(services: Services, user: UserRecord, rep_id: str) -> Rep:
+def _rep(data: Snapshot, user: UserRecord, rep_id: str) -> Rep:
     """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown."""
     if user.role is not UserRole.MANAGER and rep_id != user.rep_id:
         raise HTTPException(status_code=403, detail="you may only see your own routes")
-    rep = services.repo.get_rep(rep_id)
+    rep = next((r for r in data.reps if r.rep_id == rep_id), None)
     if rep is None:
         raise HTTPException(status_code=404, detail=f"rep {rep_id!r} not found")
     return rep
@@ -47,8 +47,9 @@ def _rep(services: Services, user: UserRecord, rep_id: str) -> Rep:
 )
 def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySummaryPublic]:
     """Days with visits for this rep in the current plan (empty before the first plan)."""
-    rep = _rep(services, user, rep_id)
-    current = services.repo.current_plan()
+    data = services.snapshot()
+    rep = _rep(data, user, rep_id)
+    current = data.current
     if current is None:
         return []
     routes = sorted((r for r in current[1].routes_of(rep.rep_id) if r.stops), key=lambda r: r.day)
@@ -62,9 +63,9 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
 def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> DayPublic:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
     the reason for each visit (due, overdue by N days, follow-up of a missed visit)."""
-    rep = _rep(services, user, rep_id)
-    repo = services.repo
-    current = repo.current_plan()
+    data = services.snapshot()
+    rep = _rep(data, user, rep_id)
+    current = data.current
     if current is None:
         raise HTTPException(status_code=404, detail="no current plan")
     plan_id, plan = current
@@ -81,13 +82,10 @@ def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Day
             lunch="",
             stops=[],
         )
-    accounts = {a.account_id: a for a in repo.list_accounts()}
-    tz = ZoneInfo(services.settings.timezone)
-    today = datetime.now(tz=tz).date()
-    reasons = stop_reasons(repo, plan, route, accounts, today=today)
-    view = build_day_view(route, rep, accounts, services, reasons=reasons, with_map=False)
-    records = repo.visit_records(rep_id=rep.rep_id, start=day, end=day)
-    statuses = {r.visit_id: r.status.value for r in records if r.visit_id}
+    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+    reasons, reported = stop_reasons(services.repo, plan, route, data.accounts, today=today)
+    view = build_day_view(route, rep, data.accounts, services, reasons=reasons, with_map=False)
+    statuses = {v: r.status.value for v, r in reported.items()}
     return DayPublic(
         rep_id=rep.rep_id,
         day=day,

@@ -71,32 +71,29 @@ def route_page(
 ) -> HTMLResponse:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
     rep = allowed_rep(user, rep)
-    reps = services.repo.list_reps()
+    data = services.snapshot()
+    reps = data.reps
     if rep is not None and user.role is UserRole.REP:
         reps = [r for r in reps if r.rep_id == rep]
-    current = services.repo.current_plan()
+    current = data.current
     context: dict[str, object] = {"reps": reps, "rep": None, "day": day, "view": None}
     if not reps or current is None:
         return templates.TemplateResponse(request, "route.html", context)
     plan_id, plan = current
     rep_obj = next((r for r in reps if r.rep_id == rep), reps[0])
     days = sorted({r.day for r in plan.routes if r.rep_id == rep_obj.rep_id and r.stops})
-    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+    tz = ZoneInfo(services.settings.timezone)
+    today = datetime.now(tz=tz).date()
     if day is None and days:
         day = next((d for d in days if d >= today), days[-1])
     route = next((r for r in plan.routes if r.rep_id == rep_obj.rep_id and r.day == day), None)
-    accounts = {a.account_id: a for a in services.repo.list_accounts()}
+    accounts = data.accounts
     view = None
-    if route is not None:
-        reasons = stop_reasons(services.repo, plan, route, accounts, today=today)
-        view = build_day_view(route, rep_obj, accounts, services, reasons=reasons)
     statuses: dict[str, tuple[str, str]] = {}
-    if day is not None:
-        tz = ZoneInfo(services.settings.timezone)
-        records = services.repo.visit_records(rep_id=rep_obj.rep_id, start=day, end=day)
-        statuses = {
-            r.visit_id: (r.status.value, status_label(r, tz)) for r in records if r.visit_id
-        }
+    if route is not None:
+        reasons, reported = stop_reasons(services.repo, plan, route, accounts, today=today)
+        view = build_day_view(route, rep_obj, accounts, services, reasons=reasons)
+        statuses = {v: (r.status.value, status_label(r, tz)) for v, r in reported.items()}
     replan = None
     if job is not None:
         found = get_replan_jobs(request).get(job)
