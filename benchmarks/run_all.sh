@@ -40,5 +40,9 @@ done
 # Calendar feeds: one rep over 13 weeks (~600 events) and a team of 10; cold vs cached.
 "$PY" -m benchmarks.calendar_feed --weeks 13 --team 10 --csv benchmarks/out/calendar_feed.csv
 
+# Web: the rep's day page and the API day endpoint, 50 clients x 30 s per phase against a real
+# uvicorn on 127.0.0.1 (closed loop and paced), cache on vs off (about 6 min).
+"$PY" -m benchmarks.web_latency --clients 50 --duration 30 --csv benchmarks/out/web_latency.csv
+
 # Rebuild RESULTS.md from the per-area result files.
 "$PY" -m benchmarks.assemble_results
