@@ -18,7 +18,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.storage.repository import Repository
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 
@@ -140,7 +139,7 @@ def allowed_rep(user: UserRecord, rep: str | None) -> str | None:
     return user.rep_id
 
 
-def visible_account_ids(repo: Repository, user: UserRecord) -> set[str] | None:
+def visible_account_ids(services: Services, user: UserRecord) -> set[str] | None:
     """Accounts a user may see: ``None`` (all) for managers; for a rep, the accounts of their
     current territory plus those on their routes in the current plan (a realignment may have
     moved an account away that is still on their plan until the next re-plan)."""
@@ -150,11 +149,11 @@ def visible_account_ids(repo: Repository, user: UserRecord) -> set[str] | None:
         return set()
     own = {
         account_id
-        for t in repo.current_territories()
+        for t in services.repo.current_territories()
         if t.rep_id == user.rep_id
         for account_id in t.account_ids
     }
-    current = repo.current_plan()
+    current = services.snapshot().current
     if current is not None:
         own |= {s.account_id for r in current[1].routes_of(user.rep_id) for s in r.stops}
     return own

@@ -19,6 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+MAX_NAME = 200  # longer usernames share a counter: no user has one, and keys stay small
+
 
 class LoginLimiter:
     """Sliding-window failure counters keyed ``user:<name>`` and ``ip:<address>``."""
@@ -43,7 +45,7 @@ class LoginLimiter:
     @staticmethod
     def keys(username: str, address: str) -> tuple[str, str]:
         """Usernames are compared case-insensitively, so ``Boss`` and ``boss`` share a budget."""
-        return f"user:{username.strip().casefold()}", f"ip:{address}"
+        return f"user:{username.strip().casefold()[:MAX_NAME]}", f"ip:{address}"
 
     def _limit(self, key: str) -> int:
         return self.max_failures_per_ip if key.startswith("ip:") else self.max_failures

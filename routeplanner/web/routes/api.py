@@ -47,7 +47,7 @@ def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic
     """Every account for a manager; for a rep, only their own (territory and planned stops)."""
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     snaps = _safe_snaps(services, accounts, reps)
-    mine = visible_account_ids(services.repo, user)
+    mine = visible_account_ids(services, user)
     return [
         AccountPublic.of(a, snaps.get(f"account:{a.account_id}"))
         for a in accounts
@@ -58,7 +58,7 @@ def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic
 @router.get("/v1/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
 def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> AccountPublic:
     """One account; 404 also for a rep asking for another rep's account (nothing leaks)."""
-    mine = visible_account_ids(services.repo, user)
+    mine = visible_account_ids(services, user)
     accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
     for a in accounts:
         if a.account_id == account_id and (mine is None or account_id in mine):
