@@ -34,6 +34,8 @@ class AccountPublic(BaseModel):
     contact: str
     phone: str
     snap: SnapPublic
+    locked_rep: str | None = Field(default=None, description="rep the account is pinned to")
+    requires: list[str] = Field(default=[], description="qualifications its rep must have")
 
     @classmethod
     def of(cls, account: Account, snap: Snap | None) -> AccountPublic:
@@ -54,6 +56,8 @@ class AccountPublic(BaseModel):
             contact=account.contact,
             phone=account.phone,
             snap=_snap(snap),
+            locked_rep=account.locked_rep_id,
+            requires=sorted(account.required_qualifications),
         )
 
 
@@ -101,6 +105,12 @@ class AccountPatch(BaseModel):
     visit_minutes: float | None = Field(default=None, description="minutes per visit")
     opening_hours: str | None = Field(
         default=None, description='e.g. "Mo-Fr 08:00-18:00"; empty means always open'
+    )
+    locked_rep: str | None = Field(
+        default=None, description='pin to this rep (a stored rep id); "" removes the lock'
+    )
+    requires: list[str] | None = Field(
+        default=None, description="qualifications the owning rep must have; [] removes them"
     )
 
 

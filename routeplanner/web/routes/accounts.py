@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -57,11 +57,18 @@ class Row:
     overdue: bool = False
 
 
-def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[Account]:
+def revalidate(
+    accounts: list[Account],
+    changes: list[dict[str, str]],
+    *,
+    rep_ids: Collection[str] | None = None,
+) -> list[Account]:
     """Apply cell ``changes`` (import column -> text) and validate exactly as an import would.
 
     Problems are reported with ``row`` = index in ``accounts`` + 2 (spreadsheet numbering)
-    and ``source`` = the account id, so the page can show them next to the right row.
+    and ``source`` = the account id, so the page can show them next to the right row. With
+    ``rep_ids`` a changed ``locked_rep`` must name one of them: the importer cannot check that
+    (it reads accounts without reps), but an edit knows the stored reps.
 
     Raises
     ------
@@ -72,8 +79,10 @@ def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[A
     for row, change in zip(rows, changes, strict=True):
         row.update(change)
     data = render_csv(ACCOUNT_COLUMNS, ([row[c] for c in ACCOUNT_COLUMNS] for row in rows))
+    problems: list[Problem] = []
+    edited: list[Account] = []
     try:
-        return read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
+        edited = read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
     except InputError as exc:
         problems = [
             Problem(
@@ -86,7 +95,28 @@ def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[A
             )
             for p in exc.problems
         ]
-        raise InputError(problems) from exc
+    if rep_ids is not None:
+        problems.extend(unknown_locks(accounts, changes, rep_ids))
+    if problems:
+        raise InputError(problems)
+    return edited
+
+
+def unknown_locks(
+    accounts: list[Account], changes: list[dict[str, str]], rep_ids: Collection[str]
+) -> list[Problem]:
+    """A ``locked_rep`` change naming no stored rep, as a field problem of that account."""
+    known = ", ".join(sorted(rep_ids)) or "none"
+    return [
+        Problem(
+            a.account_id,
+            None,
+            "locked_rep",
+            f"unknown rep {change['locked_rep']!r} (known reps: {known})",
+        )
+        for a, change in zip(accounts, changes, strict=True)
+        if change.get("locked_rep") and change["locked_rep"] not in rep_ids
+    ]
 
 
 def _rows(services: Services) -> list[Row]:
@@ -133,6 +163,7 @@ class Query:
     desc: bool = False
     page: int = 1
     overdue: bool = False
+    locked: bool = False
 
     def url(self, **changes: object) -> str:
         values: dict[str, object] = {
@@ -145,6 +176,7 @@ class Query:
             "desc": "1" if self.desc else "",
             "page": self.page,
             "overdue": "1" if self.overdue else "",
+            "locked": "1" if self.locked else "",
         }
         values.update(changes)
         return "/accounts?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -171,6 +203,7 @@ def select(rows: list[Row], query: Query) -> list[Row]:
         and (not query.category or r.account.category == query.category)
         and (not query.value_class or r.account.value_class == query.value_class)
         and (not query.overdue or r.overdue)
+        and (not query.locked or r.account.locked_rep_id is not None)
     ]
     return sorted(found, key=_SORTS.get(query.sort, _SORTS["id"]), reverse=query.desc)
 
@@ -206,6 +239,7 @@ def _render(
         "page_errors": page_errors or [],
         "message": message,
         "hours_text": format_opening_hours,
+        "all_reps": services.repo.list_reps(),
     }
     return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
 
@@ -226,13 +260,37 @@ def accounts_page(
     page: int = 1,
     overdue: str = "",
     saved: str = "",
+    locked: str = "",
 ) -> Response:
     """The accounts table for managers: one server-rendered page, no JavaScript needed."""
-    query = Query(q, territory, rep, category, value_class, sort, bool(desc), page, bool(overdue))
+    query = Query(
+        q,
+        territory,
+        rep,
+        category,
+        value_class,
+        sort,
+        bool(desc),
+        page,
+        bool(overdue),
+        bool(locked),
+    )
     return _render(request, services, templates, query, message=saved)
 
 
-def account_change(frequency: str, visit_minutes: str, opening_hours: str | None) -> dict[str, str]:
+NO_LOCK = "-"
+"""Bulk edit value meaning "remove the lock" / "no qualifications" (empty means unchanged)."""
+
+
+def account_change(
+    frequency: str,
+    visit_minutes: str,
+    opening_hours: str | None,
+    *,
+    locked_rep: str | None = None,
+    requires: str | None = None,
+) -> dict[str, str]:
+    """Import cells to change; ``None`` leaves a field as it is, ``""`` clears lock/requires."""
     change: dict[str, str] = {}
     if frequency.strip():
         change["frequency"] = frequency.strip()
@@ -242,6 +300,10 @@ def account_change(frequency: str, visit_minutes: str, opening_hours: str | None
         change["visit_minutes"] = visit_minutes.strip()
     if opening_hours is not None:
         change["opening_hours"] = opening_hours.strip()
+    if locked_rep is not None:
+        change["locked_rep"] = locked_rep.strip()
+    if requires is not None:
+        change["requires"] = requires.strip()
     return change
 
 
@@ -277,6 +339,13 @@ async def import_accounts(
     return _render(request, services, templates, Query(), message=message)
 
 
+def _bulk_value(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    return "" if text == NO_LOCK else text
+
+
 @router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
 def bulk_edit(
     request: Request,
@@ -286,18 +355,35 @@ def bulk_edit(
     ids: Annotated[list[str] | None, Form()] = None,
     frequency: Annotated[str, Form()] = "",
     visit_minutes: Annotated[str, Form()] = "",
+    locked_rep: Annotated[str, Form()] = "",
+    requires: Annotated[str, Form()] = "",
 ) -> Response:
-    """Set frequency and/or visit minutes for every selected account: all or nothing."""
+    """Set frequency, visit minutes, lock and/or qualifications of every selected account.
+
+    All or nothing. An empty lock or qualification field leaves it unchanged; ``-`` clears it.
+    """
     wanted = set(ids or [])
     accounts = [a for a in services.repo.list_accounts() if a.account_id in wanted]
-    change = account_change(frequency, visit_minutes, None)
+    change = account_change(
+        frequency,
+        visit_minutes,
+        None,
+        locked_rep=_bulk_value(locked_rep),
+        requires=_bulk_value(requires),
+    )
     if not accounts or not change:
-        problem = Problem("bulk", None, None, "select accounts and give a frequency or minutes")
+        problem = Problem(
+            "bulk",
+            None,
+            None,
+            "select accounts and give a frequency, minutes, lock or qualifications",
+        )
         return _render(
             request, services, templates, Query(), page_errors=[problem], status_code=422
         )
+    rep_ids = {r.rep_id for r in services.repo.list_reps()}
     try:
-        edited = revalidate(accounts, [change] * len(accounts))
+        edited = revalidate(accounts, [change] * len(accounts), rep_ids=rep_ids)
     except InputError as exc:
         return _render(
             request,
@@ -324,8 +410,13 @@ def edit_account(
     frequency: Annotated[str, Form()] = "",
     visit_minutes: Annotated[str, Form()] = "",
     opening_hours: Annotated[str, Form()] = "",
+    locked_rep: Annotated[str | None, Form()] = None,
+    requires: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Inline edit of one row, validated like an import; on error nothing is stored."""
+    """Inline edit of one row, validated like an import; on error nothing is stored.
+
+    ``locked_rep`` / ``requires`` not sent leave the lock and qualifications as they are.
+    """
     account = services.repo.get_account(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
@@ -333,7 +424,11 @@ def edit_account(
     try:
         if frequency.strip() == str(account.visit_rule):
             frequency = ""  # unchanged: keep custom gap days
-        (edited,) = revalidate([account], [account_change(frequency, visit_minutes, opening_hours)])
+        change = account_change(
+            frequency, visit_minutes, opening_hours, locked_rep=locked_rep, requires=requires
+        )
+        rep_ids = {r.rep_id for r in services.repo.list_reps()}
+        (edited,) = revalidate([account], [change], rep_ids=rep_ids)
     except InputError as exc:
         return _render(
             request,

@@ -183,7 +183,7 @@ def cancel_plan_job(job_id: int, jobs: PlanJobsDep, _user: ManagerApiDep) -> Pla
     responses={422: {"description": "invalid values: errors[{field, message}]"}},
 )
 def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
-    """Change frequency, visit minutes or opening hours, validated exactly like an import."""
+    """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
     account = services.repo.get_account(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
@@ -191,8 +191,13 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
     frequency = patch.frequency or ""
     if frequency.strip() == str(account.visit_rule):
         frequency = ""  # unchanged: keep custom gap days
-    change = account_change(frequency, minutes, patch.opening_hours)
-    (edited,) = revalidate([account], [change])  # InputError -> 422 in the one error format
+    requires = None if patch.requires is None else ", ".join(patch.requires)
+    change = account_change(
+        frequency, minutes, patch.opening_hours, locked_rep=patch.locked_rep, requires=requires
+    )
+    rep_ids = {r.rep_id for r in services.repo.list_reps()}
+    # InputError -> 422 in the one error format
+    (edited,) = revalidate([account], [change], rep_ids=rep_ids)
     services.repo.upsert_accounts([edited], source="api")
     snaps = _safe_snaps(services, services.repo.list_accounts(), services.repo.list_reps())
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +20,7 @@ from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
-from routeplanner.web.routes.api import ManagerApiDep, api_csrf
+from routeplanner.web.routes.api import ManagerApiDep, api_csrf, require_api_manager
 from routeplanner.web.services import Services
 from routeplanner.web.territory_jobs import (
     KpiCache,
@@ -273,7 +273,7 @@ def export_geojson(
 ) -> Response:
     """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
     view = overview(services, cache)
-    shape = "points" if geometry == "points" else "hull"
+    shape: Literal["hull", "points"] = "points" if geometry == "points" else "hull"
     data = territories_geojson(view.territories, view.accounts, kpis=view.kpis, geometry=shape)
     return Response(
         json.dumps(data, ensure_ascii=False, indent=1),
@@ -314,6 +314,8 @@ def api_list(services: ServicesDep, cache: CacheDep, _user: ManagerApiDep) -> Te
     return TerritoryListPublic.of(overview(services, cache))
 
 
+MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
+"""Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
 _ERRORS: dict[int | str, dict[str, str]] = {
     409: {"description": "another territory job is running"},
     422: {"description": "invalid values: errors[{field, message}]"},
@@ -324,7 +326,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     "/design",
     response_model=TerritoryJobPublic,
     status_code=202,
-    dependencies=[Depends(api_csrf)],
+    dependencies=MANAGER_THEN_CSRF,
     responses=_ERRORS,
 )
 def api_design(
@@ -343,7 +345,7 @@ def api_design(
     "/realign",
     response_model=TerritoryJobPublic,
     status_code=202,
-    dependencies=[Depends(api_csrf)],
+    dependencies=MANAGER_THEN_CSRF,
     responses=_ERRORS,
 )
 def api_realign(
@@ -364,7 +366,7 @@ def api_job(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPub
     "/jobs/{job_id}/cancel",
     response_model=TerritoryJobPublic,
     status_code=202,
-    dependencies=[Depends(api_csrf)],
+    dependencies=MANAGER_THEN_CSRF,
 )
 def api_cancel(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPublic:
     """Ask a job to stop (cooperative: at its next progress report)."""
@@ -376,7 +378,7 @@ def api_cancel(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJob
 @api_router.post(
     "/jobs/{job_id}/apply",
     response_model=TerritoryListPublic,
-    dependencies=[Depends(api_csrf)],
+    dependencies=MANAGER_THEN_CSRF,
     responses={
         409: {"description": "job not done, already applied, or territories changed since"},
         422: {"description": "no such option: errors[{field, message}]"},
@@ -396,7 +398,7 @@ def api_apply(
 
 
 @api_router.post(
-    "/{territory_id}/lock", response_model=TerritoryPublic, dependencies=[Depends(api_csrf)]
+    "/{territory_id}/lock", response_model=TerritoryPublic, dependencies=MANAGER_THEN_CSRF
 )
 def api_lock(
     territory_id: str, body: LockBody, services: ServicesDep, user: ManagerApiDep
