@@ -125,7 +125,9 @@ def parse_params(kind: str, fields: dict[str, str | None], *, source: str) -> Jo
             problems.append(Problem(source, None, name, f"{text!r} is not a whole number"))
             return None
         if not low <= value <= high:
-            problems.append(Problem(source, None, name, f"must be {low:g}..{high:g}, got {text}"))
+            problems.append(
+                Problem(source, None, name, f"must be {_num(low)} to {_num(high)}, got {text}")
+            )
             return None
         return value
 
@@ -144,6 +146,10 @@ def parse_params(kind: str, fields: dict[str, str | None], *, source: str) -> Jo
         move_penalty_s=penalty,
         time_limit_s=limit if limit is not None else 10.0,
     )
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _reachable(

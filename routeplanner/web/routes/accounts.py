@@ -412,11 +412,16 @@ def edit_account(
     opening_hours: Annotated[str, Form()] = "",
     locked_rep: Annotated[str | None, Form()] = None,
     requires: Annotated[str | None, Form()] = None,
+    lock_fields: Annotated[str, Form()] = "",
 ) -> Response:
     """Inline edit of one row, validated like an import; on error nothing is stored.
 
-    ``locked_rep`` / ``requires`` not sent leave the lock and qualifications as they are.
+    The page's row form sends ``lock_fields=1``: then an empty lock or qualification field
+    clears it (form parsing turns "" into "not sent"). Without it (older clients), lock and
+    qualifications stay as they are unless given.
     """
+    if lock_fields:
+        locked_rep, requires = locked_rep or "", requires or ""
     account = services.repo.get_account(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
