@@ -120,7 +120,10 @@ def _option_view(n: int, o: ProposalOption) -> OptionView:
 def _map(
     services: Services, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
 ) -> str:
-    accounts = {a.account_id: a for a in view.accounts}
+    # Accounts off the road network are listed under the map instead: one far-away account
+    # would otherwise shrink every territory to a dot.
+    off = set(view.off_network)
+    accounts = {a.account_id: a for a in view.accounts if a.account_id not in off}
     homes = {r.rep_id: r for r in view.reps}
     layers = []
     assigned: set[str] = set()
@@ -138,7 +141,9 @@ def _map(
             )
         )
     loose = [
-        (a.account_id, a.name, a.location) for a in view.accounts if a.account_id not in assigned
+        (a.account_id, a.name, a.location)
+        for a in accounts.values()
+        if a.account_id not in assigned
     ]
     # A rep without a territory still shows up: their home is where a new territory would grow.
     for rep in view.reps:
