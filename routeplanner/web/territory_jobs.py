@@ -361,6 +361,9 @@ def start_job(
     if job is None:
         raise HTTPException(status_code=409, detail="a territory job is already running")
     jobs.kinds[job.job_id] = params.kind
+    known = {j.job_id for j in jobs.all()}
+    for stale in [k for k in jobs.kinds if k not in known]:
+        del jobs.kinds[stale]  # forgotten by the registry (it keeps the newest jobs only)
     return job
 
 

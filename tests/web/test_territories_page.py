@@ -457,3 +457,24 @@ def test_openapi_documents_the_territory_api(client: TestClient) -> None:
     ):
         assert path in paths, path
     assert "/territories" not in paths  # pages stay out of the API schema
+
+
+def test_page_without_a_road_network_still_renders(
+    settings: Settings, repo: Repository, seeded: list[Territory]
+) -> None:
+    from routeplanner.web.app import create_app
+
+    broken = settings.model_copy(update={"osm_path": settings.cache_dir / "missing.osm.pbf"})
+    with TestClient(create_app(broken)) as other:
+        add_user(repo, "boss")
+        log_in(other, "boss")
+        html = other.get("/territories").text
+        assert "OSM file not found" in html
+        assert 'class="roads"' not in html
+        assert html.count('class="hull"') >= 2  # the map still shows the accounts
+        body = other.get("/api/v1/territories").json()
+        assert body["summary"] is None
+        assert "OSM file not found" in body["kpi_error"]
+        job = wait_job(other, other.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
+        assert job["state"] == "failed"
+        assert "OSM file not found" in job["error"]
