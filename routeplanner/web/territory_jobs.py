@@ -225,17 +225,19 @@ def _with_off_network(
     base: Sequence[Territory],
     reps: Sequence[Rep],
 ) -> tuple[Territory, ...]:
-    """Give accounts off the road network back to their owner, else to the nearest rep."""
+    """Give accounts off the road network to their locked rep, else back to their owner, else
+    to the nearest rep who has the qualifications they require (else simply the nearest)."""
     if not off or not reps:
         return tuple(territories)
     owner = _owner_map(base)
     by_rep = {t.rep_id: i for i, t in enumerate(territories)}
     extra: dict[int, list[str]] = {}
     for a in off:
-        rep_id = owner.get(a.account_id)
+        rep_id = a.locked_rep_id if a.locked_rep_id in by_rep else owner.get(a.account_id)
         if rep_id not in by_rep:
+            able = [r for r in reps if a.required_qualifications <= r.qualifications] or reps
             rep_id = min(
-                reps,
+                able,
                 key=lambda r: haversine_m(a.location.lat, a.location.lon, r.home.lat, r.home.lon),
             ).rep_id
         if rep_id in by_rep:
@@ -246,17 +248,27 @@ def _with_off_network(
     )
 
 
-def _design_moves(
-    base: Sequence[Territory], new: Sequence[Territory]
+def _moves(
+    base: Sequence[Territory],
+    new: Sequence[Territory],
+    reps: Sequence[Rep],
+    only: set[str] | None = None,
 ) -> tuple[tuple[AccountMove, ...], int]:
+    """Owner changes from ``base`` to ``new`` (of the ``only`` accounts, if given), and how
+    many count as moves: an account whose rep left, or that had none, is not a move."""
     old = _owner_map(base)
+    staying = {r.rep_id for r in reps}
     moves = []
     for t in new:
         for aid in t.account_ids:
             before = old.get(aid)
-            if t.rep_id is not None and before != t.rep_id:
-                moves.append(AccountMove(account_id=aid, from_rep=before, to_rep=t.rep_id))
-    return tuple(moves), sum(1 for m in moves if m.from_rep is not None)
+            if t.rep_id is None or before == t.rep_id or (only is not None and aid not in only):
+                continue
+            forced = before is not None and before not in staying
+            moves.append(
+                AccountMove(account_id=aid, from_rep=before, to_rep=t.rep_id, forced=forced)
+            )
+    return tuple(moves), sum(1 for m in moves if m.from_rep is not None and not m.forced)
 
 
 def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Proposal:
@@ -299,7 +311,7 @@ def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Propos
         )
         notes.extend(plan.notes)
         territories = _with_off_network(plan.territories, off, base, reps)
-        moves, moved = _design_moves(base, territories)
+        moves, moved = _moves(base, territories, reps)
         options.append(
             ProposalOption(
                 label="new design",
@@ -333,14 +345,16 @@ def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Propos
             if opt.territories in seen:
                 continue  # two limits that led to the same split: offer it once
             seen.add(opt.territories)
+            territories = _with_off_network(opt.territories, off, base, reps)
+            extra, extra_moved = _moves(base, territories, reps, only=set(off_ids))
             options.append(
                 ProposalOption(
                     label=opt.label,
-                    territories=_with_off_network(opt.territories, off, base, reps),
+                    territories=territories,
                     kpis=opt.kpis,
                     before=opt.comparison.before,
-                    moves=opt.comparison.moves,
-                    moved_accounts=opt.moved_accounts,
+                    moves=opt.comparison.moves + extra,
+                    moved_accounts=opt.moved_accounts + extra_moved,
                     within_tolerance=opt.within_tolerance,
                 )
             )

@@ -478,3 +478,20 @@ def test_page_without_a_road_network_still_renders(
         job = wait_job(other, other.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
         assert job["state"] == "failed"
         assert "OSM file not found" in job["error"]
+
+
+def test_off_network_account_follows_its_lock(
+    client: TestClient, repo: Repository, seeded: list[Territory]
+) -> None:
+    a3 = repo.get_account("A3")
+    assert a3 is not None
+    assert owners(seeded)["A3"] == "R1"
+    repo.upsert_accounts([replace(a3, locked_rep_id="R3")], source="test")
+    job = wait_job(client, client.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
+    assert job["state"] == "done", job
+    for option in job["options"]:
+        assert owners(option["territories"])["A3"] == "R3"
+        (move,) = [m for m in option["moves"] if m["account_id"] == "A3"]
+        assert (move["from_rep"], move["to_rep"], move["forced"]) == ("R1", "R3", False)
+        counted = [m for m in option["moves"] if m["from_rep"] and not m["forced"]]
+        assert option["moved_accounts"] == len(counted)
