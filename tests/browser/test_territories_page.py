@@ -85,8 +85,8 @@ def test_manager_realigns_and_applies_an_option(
     form.locator('input[name="max_moves"]').fill("4")
     form.locator('input[name="time_limit_s"]').fill("2")
     form.locator('button[type="submit"]').click()
-    page.wait_for_selector("#territory-progress")
-    assert "30 %" in page.locator("#territory-progress").inner_text()
+    # The page may render before the job thread first reports; its polling then shows 30 %.
+    page.wait_for_selector("#territory-progress:has-text('30 %')", timeout=30_000)
     assert page.locator("#territory-run button", has_text="Cancel").count() == 1
     page.screenshot(path=str(shots / "territories-progress.png"), full_page=True)
     assert repo.current_territories() == before
