@@ -485,16 +485,16 @@ def _best_fit(
         cand = np.array(p.candidates, dtype=np.int64)
         weight = float(w[int(k)])
         room = load[cand] + weight <= limit[cand] + 1e-6
-        where = "segment " + (p.rule.segment or "") + " " if p.rule is not None else ""
+        of = f" of segment {p.rule.segment}" if p.rule is not None else ""
         if room.any():
             near = cand[room]
             j = int(near[np.argmin(to_territory[p.index, near])])
-            text = f"nearest {where}territory with spare capacity"
+            text = f"nearest territory{of} with spare capacity"
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 after = np.where(capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf)
             j = int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
-            text = f"least loaded {where}territory (none has spare capacity)"
+            text = f"least loaded territory{of} (none has spare capacity)"
         if p.rule is not None:
             reason = f"{p.rule.reason}; {text}"
             decide_now(p.index, j, p.cause, reason + _skips(p.skipped), p.rule.rule_id)
