@@ -462,10 +462,13 @@ def _best_fit(
     pool: Sequence[int],
     decide_now: Callable[..., None],
 ) -> None:
-    """Nearest territory with room for the account, in order of regret; else least loaded.
+    """Nearest territory with room, accounts in order of regret; else the least loaded.
 
-    "Room" is the territory's fair share of everything placed so far plus the whole batch:
-    capacity x (loads + pending workloads) / capacity of the unlocked territories with a rep.
+    A territory has room while its load is below its fair share of everything placed so far
+    plus the whole batch: capacity x (loads + pending workloads) / capacity of the unlocked
+    territories with a rep. "Below" rather than "still below after adding" because accounts
+    are indivisible: a share smaller than one account must still take one, so a territory
+    overshoots its share by at most one account.
     """
     if not pending:
         return
@@ -484,7 +487,7 @@ def _best_fit(
         p = pending[int(k)]
         cand = np.array(p.candidates, dtype=np.int64)
         weight = float(w[int(k)])
-        room = load[cand] + weight <= limit[cand] + 1e-6
+        room = load[cand] < limit[cand] - 1e-6
         of = f" of segment {p.rule.segment}" if p.rule is not None else ""
         if room.any():
             near = cand[room]

@@ -272,16 +272,15 @@ def parse_rules(
     for index, item in enumerate(data):
         position = index + 1
         rule = _parse_rule(item, position, source, base_dir, problems)
-        if rule is None:
-            continue
-        if rule.rule_id in seen:
-            msg = (
-                f"rule {rule.rule_id}: id already used by the rule at position {seen[rule.rule_id]}"
-            )
+        raw_id = item.get("id", position) if isinstance(item, dict) else position
+        rule_id = str(raw_id).strip() if isinstance(raw_id, str | int) else ""
+        if rule_id and rule_id in seen:
+            msg = f"rule {rule_id}: id already used by the rule at position {seen[rule_id]}"
             problems.append(Problem(source, position, "id", msg))
             continue
-        seen[rule.rule_id] = position
-        rules.append(rule)
+        seen.setdefault(rule_id, position)
+        if rule is not None:
+            rules.append(rule)
     if problems:
         raise InputError(problems)
     return tuple(rules)
