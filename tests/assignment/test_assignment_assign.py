@@ -42,7 +42,11 @@ def test_lock_beats_rules_and_rules_beat_best_fit() -> None:
     reps = [rep("R1", WEST), rep("R2", EAST)]
     territories = [territory("T1", "R1"), territory("T2", "R2")]
     rules = _rules(
-        {"id": "pharm", "criteria": [{"field": "category", "values": "pharmacy"}], "territory": "T1"},
+        {
+            "id": "pharm",
+            "criteria": [{"field": "category", "values": "pharmacy"}],
+            "territory": "T1",
+        },
         {"id": "vip", "criteria": [{"field": "tag", "values": "vip"}], "territory": "T2"},
     )
     got = _by_id(assign_accounts(accounts, reps, territories, rules, TRAVEL))
@@ -64,7 +68,9 @@ def test_lock_beats_rules_and_rules_beat_best_fit() -> None:
 
 
 def test_unqualified_rule_target_falls_through_and_says_why() -> None:
-    accounts = [account("a", NEAR_EAST, category="pharmacy", required_qualifications=frozenset({"Medical"}))]
+    accounts = [
+        account("a", NEAR_EAST, category="pharmacy", required_qualifications=frozenset({"Medical"}))
+    ]
     reps = [rep("R1", WEST, quals=("medical",)), rep("R2", EAST)]
     territories = [territory("T1", "R1"), territory("T2", "R2")]
     rules = _rules(
@@ -86,7 +92,9 @@ def test_unqualified_rule_target_falls_through_and_says_why() -> None:
 
 def test_lock_that_cannot_be_honoured_leaves_the_account_unassigned() -> None:
     accounts = [
-        account("needs", NEAR_WEST, locked_rep_id="R2", required_qualifications=frozenset({"medical"})),
+        account(
+            "needs", NEAR_WEST, locked_rep_id="R2", required_qualifications=frozenset({"medical"})
+        ),
         account("nobody", NEAR_WEST, locked_rep_id="R3"),
         account("rare", NEAR_WEST, required_qualifications=frozenset({"cold chain"})),
     ]
@@ -95,7 +103,11 @@ def test_lock_that_cannot_be_honoured_leaves_the_account_unassigned() -> None:
     report = assign_accounts(accounts, reps, territories, [], TRAVEL)
     got = {d.account_id: (d.territory_id, d.cause, d.reason) for d in report.decisions}
     assert got == {
-        "needs": (None, DecisionCause.UNASSIGNED, "locked to rep R2, who lacks qualification medical"),
+        "needs": (
+            None,
+            DecisionCause.UNASSIGNED,
+            "locked to rep R2, who lacks qualification medical",
+        ),
         "nobody": (None, DecisionCause.UNASSIGNED, "locked to rep R3, who has no territory"),
         "rare": (
             None,
@@ -119,7 +131,13 @@ def test_segment_target_is_best_fit_inside_the_segment() -> None:
         territory("T2", "R2", segment="medical"),
         territory("T3", "R3"),
     ]
-    rules = _rules({"id": "med", "criteria": [{"field": "category", "values": "pharmacy"}], "segment": "medical"})
+    rules = _rules(
+        {
+            "id": "med",
+            "criteria": [{"field": "category", "values": "pharmacy"}],
+            "segment": "medical",
+        }
+    )
     got = _by_id(assign_accounts(accounts, reps, territories, rules, TRAVEL))
     assert got["p-east"].territory_id == "T2"
     assert got["p-west"].territory_id == "T1"
@@ -170,10 +188,16 @@ def test_evaluate_all_keeps_unmatched_accounts_and_moves_matched_ones() -> None:
     ]
     reps = [rep("R1", WEST), rep("R2", EAST)]
     territories = [territory("T1", "R1", "p", "b"), territory("T2", "R2", "q")]
-    rules = _rules({"id": "7", "criteria": [{"field": "category", "values": "pharmacy"}], "territory": "T2"})
+    rules = _rules(
+        {"id": "7", "criteria": [{"field": "category", "values": "pharmacy"}], "territory": "T2"}
+    )
     report = assign_accounts(accounts, reps, territories, rules, TRAVEL, mode=AssignMode.ALL)
     got = _by_id(report)
-    assert (got["p"].previous_territory_id, got["p"].territory_id, got["p"].changed) == ("T1", "T2", True)
+    assert (got["p"].previous_territory_id, got["p"].territory_id, got["p"].changed) == (
+        "T1",
+        "T2",
+        True,
+    )
     assert got["p"].reason == "rule 7: category = pharmacy"
     assert (got["b"].cause, got["b"].reason, got["b"].changed) == (
         DecisionCause.KEPT,
@@ -222,7 +246,9 @@ def _worlds(draw: st.DrawFn) -> tuple[Any, ...]:
                 f"A{i}",
                 GeoPoint(draw(st.floats(49.38, 49.44)), draw(st.floats(8.62, 8.78))),
                 category=draw(st.sampled_from(["pharmacy", "bakery", "doctors"])),
-                required_qualifications=frozenset(draw(st.sets(st.sampled_from(QUALS), max_size=2))),
+                required_qualifications=frozenset(
+                    draw(st.sets(st.sampled_from(QUALS), max_size=2))
+                ),
                 locked_rep_id=lock if draw(st.booleans()) else None,
             )
         )
@@ -239,7 +265,14 @@ def _worlds(draw: st.DrawFn) -> tuple[Any, ...]:
     targets = [{"territory": f"T{j}"} for j in range(n_reps)]
     targets += [{"segment": s} for s in sorted(set(segments) - {""})]
     rules = [
-        {"criteria": [{"field": "category", "values": draw(st.sampled_from(["pharmacy", "doctors", "bakery"]))}]}
+        {
+            "criteria": [
+                {
+                    "field": "category",
+                    "values": draw(st.sampled_from(["pharmacy", "doctors", "bakery"])),
+                }
+            ]
+        }
         | draw(st.sampled_from(targets))
         for _ in range(draw(st.integers(0, 4)))
     ]
@@ -255,7 +288,9 @@ def test_qualifications_are_never_violated(world: tuple[Any, ...]) -> None:
     account_by_id = {a.account_id: a for a in accounts}
     rep_by_id = {r.rep_id: r for r in reps}
     owned = {a for t in territories for a in t.account_ids}
-    expected = [a.account_id for a in accounts if mode is AssignMode.ALL or a.account_id not in owned]
+    expected = [
+        a.account_id for a in accounts if mode is AssignMode.ALL or a.account_id not in owned
+    ]
     assert [d.account_id for d in report.decisions] == expected
     for d in report.decisions:
         a = account_by_id[d.account_id]

@@ -23,7 +23,10 @@ def test_polygon_with_hole() -> None:
     outside = account("out", GeoPoint(49.43, 8.705))
     on_edge = account("edge", GeoPoint(49.41, 8.69))  # on the outer boundary: counts as inside
     on_hole_edge = account("hole-edge", GeoPoint(49.41, 8.70))  # boundary of the hole: inside
-    got = {a.account_id: rule_matches(rule, a) for a in (inside, in_hole, outside, on_edge, on_hole_edge)}
+    got = {
+        a.account_id: rule_matches(rule, a)
+        for a in (inside, in_hole, outside, on_edge, on_hole_edge)
+    }
     assert got == {"in": True, "hole": False, "out": False, "edge": True, "hole-edge": True}
 
 
@@ -34,7 +37,13 @@ def test_multipolygon_and_feature_collection() -> None:
     }
     collection = {
         "type": "FeatureCollection",
-        "features": [{"type": "Feature", "properties": {}, "geometry": polygon(square(8.60, 49.40, 8.61, 49.41))}],
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": polygon(square(8.60, 49.40, 8.61, 49.41)),
+            }
+        ],
     }
     east = account("east", GeoPoint(49.405, 8.705))
     west = account("west", GeoPoint(49.405, 8.605))
@@ -62,7 +71,9 @@ def test_text_fields_ignore_case_and_spaces() -> None:
         {"field": "tag", "values": ["Key Account", "vip"]},
         {"field": "value_class", "values": ["a", "B"]},
     )
-    yes = account("yes", category=" pharmacy", tags=frozenset({"key account", "x"}), value_class="A")
+    yes = account(
+        "yes", category=" pharmacy", tags=frozenset({"key account", "x"}), value_class="A"
+    )
     wrong_tag = account("no-tag", category="pharmacy", tags=frozenset({"x"}), value_class="A")
     wrong_class = account("no-class", category="PHARMACY", tags=frozenset({"VIP"}), value_class="C")
     assert [rule_matches(rule, a) for a in (yes, wrong_tag, wrong_class)] == [True, False, False]
@@ -78,7 +89,11 @@ def test_match_matrix_leaves_disabled_rules_out() -> None:
     rules = parse_rules(
         [
             {"criteria": [{"field": "category", "values": "a"}], "territory": "T1"},
-            {"criteria": [{"field": "category", "values": "a"}], "territory": "T1", "enabled": False},
+            {
+                "criteria": [{"field": "category", "values": "a"}],
+                "territory": "T1",
+                "enabled": False,
+            },
             {"territory": "T1"},
         ]
     )

@@ -65,7 +65,11 @@ def test_unknown_field_names_the_rule() -> None:
     assert _messages(
         [
             {"id": "ok", "criteria": [{"field": "tag", "values": "x"}], "territory": "T1"},
-            {"id": "colours", "criteria": [{"field": "colour", "values": "red"}], "territory": "T1"},
+            {
+                "id": "colours",
+                "criteria": [{"field": "colour", "values": "red"}],
+                "territory": "T1",
+            },
         ]
     ) == [
         "rules.json:2: criteria[1].field: rule colours: unknown field 'colour'; "
@@ -120,7 +124,10 @@ def test_rules_must_be_a_list() -> None:
             polygon([[8.69, 49.40], [8.72, 49.42], [8.72, 49.40], [8.69, 49.42], [8.69, 49.40]]),
             "area x: is not a valid polygon: Self-intersection[8.705 49.41]",
         ),
-        ({"type": "Point", "coordinates": [8.69, 49.40]}, "area x: holds a Point; use a Polygon or MultiPolygon"),
+        (
+            {"type": "Point", "coordinates": [8.69, 49.40]},
+            "area x: holds a Point; use a Polygon or MultiPolygon",
+        ),
         (
             polygon([[8.69, 49.40], [8.72, 49.40], [8.72, "north"], [8.69, 49.40]]),
             "area x: ring 1 has a position that is not [longitude, latitude]",
@@ -129,7 +136,10 @@ def test_rules_must_be_a_list() -> None:
             polygon([[49.40, 8.69], [49.40, 188.0], [49.42, 188.0], [49.40, 8.69]]),
             "area x: ring 1 has a position outside longitude/latitude range: [49.4, 188.0]",
         ),
-        ({"type": "FeatureCollection", "features": []}, "area x: FeatureCollection has no features"),
+        (
+            {"type": "FeatureCollection", "features": []},
+            "area x: FeatureCollection has no features",
+        ),
         (
             {"type": "MultiPolygon", "coordinates": [[square(0, 0, 1, 1)], [[[0, 0], [1, 1]]]]},
             "area x: polygon 2 ring 1 has 2 positions; a ring needs at least 4 (the first "
@@ -139,7 +149,11 @@ def test_rules_must_be_a_list() -> None:
 )
 def test_malformed_polygon_names_rule_and_defect(geojson: dict[str, object], problem: str) -> None:
     data = [
-        {"id": "zone", "criteria": [{"field": "area", "values": ["x"], "geojson": [geojson]}], "territory": "T1"}
+        {
+            "id": "zone",
+            "criteria": [{"field": "area", "values": ["x"], "geojson": [geojson]}],
+            "territory": "T1",
+        }
     ]
     assert _messages(data) == [f"rules.json:1: criteria[1].values: rule zone: {problem}"]
 
@@ -156,9 +170,21 @@ def test_area_files_are_read_relative_to_the_rules_file(tmp_path: Path) -> None:
         json.dumps(
             {
                 "rules": [
-                    {"id": "ok", "criteria": [{"field": "area", "values": "areas/ok.geojson"}], "territory": "T1"},
-                    {"id": "gone", "criteria": [{"field": "area", "values": "areas/gone.geojson"}], "territory": "T1"},
-                    {"id": "broken", "criteria": [{"field": "area", "values": "areas/broken.geojson"}], "territory": "T1"},
+                    {
+                        "id": "ok",
+                        "criteria": [{"field": "area", "values": "areas/ok.geojson"}],
+                        "territory": "T1",
+                    },
+                    {
+                        "id": "gone",
+                        "criteria": [{"field": "area", "values": "areas/gone.geojson"}],
+                        "territory": "T1",
+                    },
+                    {
+                        "id": "broken",
+                        "criteria": [{"field": "area", "values": "areas/broken.geojson"}],
+                        "territory": "T1",
+                    },
                 ]
             }
         ),
@@ -185,7 +211,7 @@ def test_unreadable_or_non_json_rules_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_rules_file(path)
     assert [str(p) for p in info.value.problems] == [
-        f"{path}: segmnets: unknown key 'segmnets'; use \"rules\" and \"segments\""
+        f'{path}: segmnets: unknown key \'segmnets\'; use "rules" and "segments"'
     ]
 
 

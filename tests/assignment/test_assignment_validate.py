@@ -61,8 +61,16 @@ def test_unknown_targets_and_rep_less_territory() -> None:
 def test_contradictory_criteria_in_one_rule() -> None:
     assert _problems(
         [
-            {"id": "cat", "criteria": [_crit("category", "pharmacy"), _crit("category", "bakery")], "territory": "T2"},
-            {"id": "pc", "criteria": [_crit("postcode", "691", "692"), _crit("postcode", "6931")], "territory": "T2"},
+            {
+                "id": "cat",
+                "criteria": [_crit("category", "pharmacy"), _crit("category", "bakery")],
+                "territory": "T2",
+            },
+            {
+                "id": "pc",
+                "criteria": [_crit("postcode", "691", "692"), _crit("postcode", "6931")],
+                "territory": "T2",
+            },
             {
                 "id": "zones",
                 "criteria": [
@@ -72,7 +80,16 @@ def test_contradictory_criteria_in_one_rule() -> None:
                 "territory": "T2",
             },
             # compatible: 691 and 6911 can both hold (6911...), tags can be combined
-            {"id": "fine", "criteria": [_crit("postcode", "691"), _crit("postcode", "6911"), _crit("tag", "a"), _crit("tag", "b")], "territory": "T2"},
+            {
+                "id": "fine",
+                "criteria": [
+                    _crit("postcode", "691"),
+                    _crit("postcode", "6911"),
+                    _crit("tag", "a"),
+                    _crit("tag", "b"),
+                ],
+                "territory": "T2",
+            },
         ]
     ) == [
         "rules.json:1: criteria: rule cat: can never match: category = pharmacy and "
@@ -89,12 +106,24 @@ def test_rule_shadowed_by_an_earlier_broader_rule() -> None:
     outer = polygon(square(8.68, 49.39, 8.72, 49.42))
     assert _problems(
         [
-            {"id": "pharm", "criteria": [_crit("category", "pharmacy", "doctors")], "segment": "medical"},
-            {"id": "pharm-a", "criteria": [_crit("category", "pharmacy"), _crit("value_class", "A")], "territory": "T1"},
+            {
+                "id": "pharm",
+                "criteria": [_crit("category", "pharmacy", "doctors")],
+                "segment": "medical",
+            },
+            {
+                "id": "pharm-a",
+                "criteria": [_crit("category", "pharmacy"), _crit("value_class", "A")],
+                "territory": "T1",
+            },
             {"id": "hd", "criteria": [_crit("postcode", "691")], "territory": "T2"},
             {"id": "hd-old", "criteria": [_crit("postcode", "69117", "6912")], "territory": "T2"},
             {"id": "big", "criteria": [_crit("area", "outer", geojson=[outer])], "territory": "T2"},
-            {"id": "small", "criteria": [_crit("area", "inner", geojson=[inner]), _crit("tag", "x")], "territory": "T2"},
+            {
+                "id": "small",
+                "criteria": [_crit("area", "inner", geojson=[inner]), _crit("tag", "x")],
+                "territory": "T2",
+            },
         ]
     ) == [
         "rules.json:2: criteria: rule pharm-a: can never win: every account it matches is "
@@ -108,7 +137,10 @@ def test_rule_shadowed_by_an_earlier_broader_rule() -> None:
 
 def test_catch_all_shadows_everything_after_it() -> None:
     assert _problems(
-        [{"id": "all", "territory": "T2"}, {"id": "late", "criteria": [_crit("tag", "x")], "territory": "T2"}]
+        [
+            {"id": "all", "territory": "T2"},
+            {"id": "late", "criteria": [_crit("tag", "x")], "territory": "T2"},
+        ]
     ) == [
         "rules.json:2: criteria: rule late: can never win: every account it matches is taken "
         "first by rule all (every account)"
