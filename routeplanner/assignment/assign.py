@@ -35,6 +35,8 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 
 from routeplanner.assignment.rules import (
@@ -58,6 +60,9 @@ Progress = Callable[[str, float], None]
 
 DEFAULT_TOLERANCE = 0.05
 """Balance band of the territory design (±5 % of each territory's fair share)."""
+
+_LP_CELLS = 1500
+"""Cells of accounts in the pricing LP: enough to price 50 territories, small for HiGHS."""
 
 _MIN_CALIBRATION_M = 300.0
 """Pairs closer than this say more about snapping than about roads; left out of calibration."""
@@ -232,7 +237,7 @@ def assign_accounts(
         to_territory[:, j] = np.minimum(to_territory[:, j], road[k])
 
     report("workloads", 0.45)
-    workload = _workloads(accounts, per_m, horizon_days)
+    workload = estimate_workloads(accounts, per_m, horizon_days)
 
     report("deciding", 0.55)
     decisions: dict[int, Decision] = {}
@@ -332,7 +337,8 @@ def assign_accounts(
         pending.append(_Pending(row, ok, DecisionCause.BEST_FIT, None, skipped))
 
     report("best fit", 0.75)
-    _best_fit(pending, decide, to_territory, workload, load, capacity, unlocked_free, decide_now)
+    xy = _project(table.lat, table.lon, float(table.lat.mean()) if len(table) else 0.0)
+    _best_fit(pending, decide, to_territory, workload, load, capacity, xy, decide_now)
 
     report("balance", 0.95)
     final = owner.copy() if mode is AssignMode.NEW else np.full(len(accounts), -1, dtype=np.int64)
@@ -459,50 +465,199 @@ def _best_fit(
     workload: FloatArray,
     load: FloatArray,
     capacity: FloatArray,
-    pool: Sequence[int],
+    xy: FloatArray,
     decide_now: Callable[..., None],
 ) -> None:
-    """Nearest territory with room, accounts in order of regret; else the least loaded.
+    """Give each pending account the territory where it costs least, within fair shares.
 
-    A territory has room while its load is below its fair share of everything placed so far
-    plus the whole batch: capacity x (loads + pending workloads) / capacity of the unlocked
-    territories with a rep. "Below" rather than "still below after adding" because accounts
-    are indivisible: a share smaller than one account must still take one, so a territory
-    overshoots its share by at most one account.
+    Which territory is "best" for the batch as a whole comes from a small transport LP over
+    cells of nearby accounts (:func:`_lp_preference`): least total road time with no
+    territory above its fair share (:func:`_fair_shares`), so a crowded territory's capacity
+    goes to the accounts that would travel farthest without it, not to whichever comes
+    first. Decisions are then made account by account, in order of regret (how much farther
+    the second-nearest territory is): the LP's territory if the account fits into it, else
+    the nearest territory it fits into. Two passes, because accounts are indivisible: the
+    first places an account only where it fits *whole*, so no territory passes its share and
+    the shares add up exactly; the few left over then go where they fit by at least half,
+    else to the least loaded territory.
     """
     if not pending:
         return
     rows = np.array([p.index for p in pending], dtype=np.int64)
     w = workload[decide[rows]]
-    free = np.array(pool, dtype=np.int64)
-    total_cap = float(capacity[free].sum()) if len(free) else 0.0
-    share = (float(load[free].sum()) + float(w.sum())) / total_cap if total_cap > 0 else 0.0
-    limit = capacity * share
-    regret = np.zeros(len(pending))
+    limit = _fair_shares(pending, w, load, capacity) + 1e-6
+    allowed = np.zeros((len(pending), len(load)), dtype=np.bool_)
     for k, p in enumerate(pending):
-        t = np.sort(to_territory[p.index, p.candidates])
-        regret[k] = (t[1] - t[0]) if len(t) > 1 and np.isfinite(t[1]) else np.inf
+        allowed[k, p.candidates] = True
+    travel = np.where(allowed, to_territory[rows], np.inf)
+    preferred = _lp_preference(allowed, travel, w, load, limit, xy[rows])
+    two = np.sort(travel, axis=1)[:, :2] if travel.shape[1] > 1 else np.hstack([travel, travel])
+    with np.errstate(invalid="ignore"):
+        regret = np.where(np.isfinite(two[:, 1]), two[:, 1] - two[:, 0], np.inf)
     order = np.lexsort((rows, -regret))
-    for k in order:
-        p = pending[int(k)]
-        cand = np.array(p.candidates, dtype=np.int64)
-        weight = float(w[int(k)])
-        room = load[cand] < limit[cand] - 1e-6
-        of = f" of segment {p.rule.segment}" if p.rule is not None else ""
-        if room.any():
-            near = cand[room]
-            j = int(near[np.argmin(to_territory[p.index, near])])
-            text = f"nearest territory{of} with spare capacity"
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                after = np.where(capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf)
-            j = int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
-            text = f"least loaded territory{of} (none has spare capacity)"
-        if p.rule is not None:
-            reason = f"{p.rule.reason}; {text}"
-            decide_now(p.index, j, p.cause, reason + _skips(p.skipped), p.rule.rule_id)
-        else:
-            decide_now(p.index, j, p.cause, text + _skips(p.skipped))
+    left: list[int] = []
+    for fits in (1.0, 0.5):
+        for k in order if fits == 1.0 else left:
+            p = pending[int(k)]
+            cand = np.array(p.candidates, dtype=np.int64)
+            weight = float(w[int(k)])
+            room = load[cand] + fits * weight <= limit[cand]
+            of = f" of segment {p.rule.segment}" if p.rule is not None else ""
+            if room.any():
+                near = cand[room]
+                j = int(near[np.argmin(travel[k, near])])
+                nearest = j
+                if preferred[k] >= 0 and preferred[k] in near:
+                    j = int(preferred[k])
+                if j == nearest:
+                    text = f"nearest territory{of} with spare capacity"
+                else:
+                    minutes = travel[k, j] / 60.0
+                    text = (
+                        f"territory{of} with spare capacity {minutes:.0f} min away "
+                        "(nearer capacity goes to accounts closer to it)"
+                    )
+            elif fits == 1.0:
+                left.append(int(k))
+                continue
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    after = np.where(
+                        capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf
+                    )
+                j = int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
+                text = f"least loaded territory{of} (none has spare capacity)"
+            if p.rule is not None:
+                reason = f"{p.rule.reason}; {text}"
+                decide_now(p.index, j, p.cause, reason + _skips(p.skipped), p.rule.rule_id)
+            else:
+                decide_now(p.index, j, p.cause, text + _skips(p.skipped))
+
+
+def _lp_preference(
+    allowed: npt.NDArray[np.bool_],
+    travel: FloatArray,
+    w: FloatArray,
+    load: FloatArray,
+    limit: FloatArray,
+    xy: FloatArray,
+) -> npt.NDArray[np.int64]:
+    """The territory the batch-wide optimum gives each account (``-1``: no preference).
+
+    The transport LP "every account to one allowed territory, no territory above its fair
+    share, least total road time" is solved on cells of nearby accounts with the same allowed
+    territories (about ``_LP_CELLS`` of them, so 10,000 accounts x 50 territories is a
+    75,000-variable LP for HiGHS instead of 500,000). A cell split between territories is
+    split among its accounts by their road times (each account where it is nearest, within
+    the cell's quota). Its duals are not used: with every share tight they are degenerate,
+    and account-level prices taken from them swing far from the optimum.
+    """
+    n, m = allowed.shape
+    preferred = np.full(n, -1, dtype=np.int64)
+    if n < 2 or m < 2:
+        return preferred
+    low = xy.min(axis=0)
+    span = np.maximum(xy.max(axis=0) - low, 1.0)
+    size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
+    grid = np.floor((xy - low) / size).astype(np.int64)
+    _, pattern = np.unique(allowed, axis=0, return_inverse=True)
+    keys = np.column_stack([grid, pattern.reshape(-1)])
+    _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    cell = cell.reshape(-1)
+    cells = len(first)
+    weight = np.bincount(cell, weights=w, minlength=cells)
+    finite = np.where(allowed, travel, 0.0)
+    cost = np.column_stack(
+        [np.bincount(cell, weights=finite[:, j], minlength=cells) for j in range(m)]
+    )
+    ok = allowed[first]
+    c_idx, j_idx = np.nonzero(ok)
+    nv = len(c_idx)
+    biggest = float(np.max(finite)) if finite.size else 1.0
+    penalty = 10.0 * max(biggest, 1.0) / max(float(w[w > 0].min()) if (w > 0).any() else 1.0, 1e-9)
+    objective = np.concatenate([cost[c_idx, j_idx], np.full(m, penalty)])
+    a_eq = coo_matrix((np.ones(nv), (c_idx, np.arange(nv))), shape=(cells, nv + m))
+    a_ub = coo_matrix(
+        (
+            np.concatenate([weight[c_idx], -np.ones(m)]),
+            (np.concatenate([j_idx, np.arange(m)]), np.arange(nv + m)),
+        ),
+        shape=(m, nv + m),
+    )
+    room = np.maximum(limit - load, 0.0)
+    try:
+        result = linprog(
+            objective,
+            A_ub=a_ub.tocsr(),
+            b_ub=room,
+            A_eq=a_eq.tocsr(),
+            b_eq=np.ones(cells),
+            bounds=(0, None),
+            method="highs",
+        )
+    except ValueError:  # pragma: no cover - malformed LP would be our bug; fall back
+        return preferred
+    if result.status != 0 or result.x is None:
+        return preferred
+    share = np.asarray(result.x[:nv], dtype=np.float64)
+    members = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[members], np.arange(cells + 1))
+    by_cell: dict[int, list[tuple[int, float]]] = {}
+    for v in np.nonzero(share > 1e-9)[0]:
+        by_cell.setdefault(int(c_idx[v]), []).append((int(j_idx[v]), float(share[v])))
+    for c, parts in by_cell.items():
+        who = members[bounds[c] : bounds[c + 1]]
+        if len(parts) == 1:
+            preferred[who] = parts[0][0]
+            continue
+        quota = {j: round(y * len(who)) for j, y in parts}
+        pairs = sorted((travel[i, j], int(i), j) for i in who for j, _ in parts)
+        for _, i, j in pairs:
+            if preferred[i] < 0 and quota[j] > 0:
+                preferred[i] = j
+                quota[j] -= 1
+    return preferred
+
+
+def _fair_shares(
+    pending: Sequence[_Pending], w: FloatArray, load: FloatArray, capacity: FloatArray
+) -> FloatArray:
+    """Each territory's fair share of the batch, by water-filling per pool of candidates.
+
+    Accounts waiting for the same kind of best fit (a segment, or no segment) compete for the
+    same territories; those territories' loads plus the pool's workloads are spread so that
+    every territory below the common utilisation level is raised to it, and territories
+    already above it (rules or locks put more there) get nothing more. A single level over
+    all territories would instead leave room in the others that nothing fills, and the
+    territories farthest from the accounts would end up short.
+    """
+    limit = capacity * 0.0
+    groups: dict[str, list[int]] = {}
+    for k, p in enumerate(pending):
+        key = "" if p.rule is None else f"segment:{p.rule.segment}"
+        groups.setdefault(key, []).append(k)
+    for members in groups.values():
+        pool = np.array(sorted({j for k in members for j in pending[k].candidates}), np.int64)
+        total = float(load[pool].sum()) + float(w[members].sum())
+        level = _water_level(load[pool], capacity[pool], total)
+        limit[pool] = np.maximum(limit[pool], capacity[pool] * level)
+    return limit
+
+
+def _water_level(load: FloatArray, capacity: FloatArray, total: float) -> float:
+    """The utilisation U with sum(max(load, capacity x U)) = total (0 without capacity)."""
+    has = capacity > 0
+    if not has.any():
+        return 0.0
+    load, capacity = load[has], capacity[has]
+    ratio = load / capacity
+    order = np.argsort(ratio, kind="stable")
+    for k in range(len(order), 0, -1):
+        below, rest = order[:k], order[k:]
+        level = (total - float(load[rest].sum())) / float(capacity[below].sum())
+        if level >= ratio[order[k - 1]] - 1e-12:
+            return max(level, 0.0)
+    return 0.0
 
 
 def _balance(
@@ -629,7 +784,7 @@ def _seconds_per_metre(
     return float(np.median(road[use] / straight[use]))
 
 
-def _workloads(accounts: Sequence[Account], per_m: float, horizon_days: int) -> FloatArray:
+def estimate_workloads(accounts: Sequence[Account], per_m: float, horizon_days: int) -> FloatArray:
     """Visits x (visit time + travel estimate); the estimate is the mean straight-line distance
     to the two nearest other accounts at the region's road seconds per metre."""
     n = len(accounts)

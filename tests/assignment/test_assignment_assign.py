@@ -172,12 +172,22 @@ def test_best_fit_skips_a_full_territory_and_locked_ones() -> None:
 
 
 def test_only_qualified_and_full_gives_least_loaded_reason() -> None:
+    # T1 holds 40 accounts, T2 none; the batch's fair share lifts T2 only (water-filling), so
+    # the account only R1 may own finds no room: it goes to the least loaded qualified one.
     existing = [account(f"e{k}", NEAR_WEST) for k in range(40)]
     new = account("new", NEAR_EAST, required_qualifications=frozenset({"medical"}))
+    plain = account("plain", NEAR_EAST)
     reps = [rep("R1", WEST, quals=("medical",)), rep("R2", EAST)]
     territories = [territory("T1", "R1", *[a.account_id for a in existing]), territory("T2", "R2")]
-    (d,) = assign_accounts([*existing, new], reps, territories, [], TRAVEL).decisions
-    assert (d.territory_id, d.reason) == ("T1", "least loaded territory (none has spare capacity)")
+    got = _by_id(assign_accounts([*existing, new, plain], reps, territories, [], TRAVEL))
+    assert (got["new"].territory_id, got["new"].reason) == (
+        "T1",
+        "least loaded territory (none has spare capacity)",
+    )
+    assert (got["plain"].territory_id, got["plain"].reason) == (
+        "T2",
+        "nearest territory with spare capacity",
+    )
 
 
 def test_evaluate_all_keeps_unmatched_accounts_and_moves_matched_ones() -> None:
