@@ -52,7 +52,7 @@ from routeplanner.model import (
 from routeplanner.roads.graph import load_road_graph
 from routeplanner.roads.snap import random_road_points
 from routeplanner.settings import Settings
-from routeplanner.territories.workload import rep_capacity_s
+from routeplanner.territories.workload import rep_capacity_s, visits_in
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.road import RoadTravel
 from routeplanner.units import HOUR, MINUTE
@@ -69,6 +69,7 @@ COLUMNS = (
     "seconds",
     "max_workload_dev_pct",
     "mean_home_travel_s",
+    "home_travel_per_visit_s",
     "qualification_violations",
     "rule_compliant_pct",
 )
@@ -249,6 +250,34 @@ def seconds_per_metre(home_s: np.ndarray, reps: list[Rep], accounts: list[Accoun
     return float(np.median(home_s[use] / straight[use]))
 
 
+def lp_bound(
+    home_s: np.ndarray, accounts: list[Account], reps: list[Rep], *, tolerance: float
+) -> float:
+    """Least road time from home per visit of any fractional split with every territory's
+    workload within +-tolerance of its share: no balanced assignment can do better."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix, vstack
+
+    n, m = len(accounts), len(reps)
+    w = estimate_workloads(accounts, seconds_per_metre(home_s, reps, accounts), HORIZON_DAYS)
+    cap = np.array([rep_capacity_s(r, HORIZON_DAYS) for r in reps], dtype=float)
+    share = cap * w.sum() / cap.sum()
+    cols = np.arange(n * m)  # variable i * m + j
+    a_eq = coo_matrix((np.ones(n * m), (np.repeat(np.arange(n), m), cols)), shape=(n, n * m))
+    a_ub = coo_matrix((np.repeat(w, m), (np.tile(np.arange(m), n), cols)), shape=(m, n * m))
+    visits = np.array([visits_in(a, HORIZON_DAYS) for a in accounts])
+    result = linprog(
+        (home_s.T * visits[:, None]).ravel().astype(float),
+        A_ub=vstack([a_ub, -a_ub]),
+        b_ub=np.concatenate([share * (1 + tolerance), -share * (1 - tolerance)]),
+        A_eq=a_eq,
+        b_eq=np.ones(n),
+        bounds=(0, 1),
+        method="highs",
+    )
+    return float(result.fun / visits.sum())
+
+
 def score(
     method: str,
     owner: np.ndarray,
@@ -261,6 +290,7 @@ def score(
 ) -> dict[str, Any]:
     """Same scoring for both: balance, compactness, qualification and rule compliance."""
     m = len(territories)
+    visits = np.array([visits_in(a, HORIZON_DAYS) for a in accounts])
     workload = estimate_workloads(accounts, seconds_per_metre(home_s, reps, accounts), HORIZON_DAYS)
     capacity = np.array([rep_capacity_s(r, HORIZON_DAYS) for r in reps], dtype=float)
     load = np.bincount(owner, weights=workload, minlength=m)
@@ -294,6 +324,9 @@ def score(
         "seconds": round(seconds, 3),
         "max_workload_dev_pct": round(float(dev.max()), 2),
         "mean_home_travel_s": round(float(home_s[owner, np.arange(len(accounts))].mean()), 1),
+        "home_travel_per_visit_s": round(
+            float((visits * home_s[owner, np.arange(len(accounts))]).sum() / visits.sum()), 1
+        ),
         "qualification_violations": violations,
         "rule_compliant_pct": round(100.0 * ok / total, 1) if total else 100.0,
     }
@@ -306,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--csv", type=Path)
+    parser.add_argument(
+        "--bound",
+        action="store_true",
+        help="Also solve the full LP relaxation (no rules, every share within +-5 %%) as a "
+        "lower bound on mean travel from home (about 10 s).",
+    )
     args = parser.parse_args(argv)
 
     graph = load_road_graph(args.osm, cache_dir=Settings().cache_dir)
@@ -356,13 +395,13 @@ def main(argv: list[str] | None = None) -> int:
         score("nearest rep", nearest, accounts, reps, territories, rules, home_s, base_s),
     ]
     print(
-        f"{'method':<26}{'seconds':>9}{'max dev %':>11}{'home s':>9}"
+        f"{'method':<26}{'seconds':>9}{'max dev %':>11}{'home s':>9}{'per visit':>10}"
         f"{'qual viol':>11}{'rules ok %':>12}"
     )
     for r in rows:
         print(
             f"{r['method']:<26}{r['seconds']:>9.2f}{r['max_workload_dev_pct']:>11.1f}"
-            f"{r['mean_home_travel_s']:>9.0f}{r['qualification_violations']:>11}{r['rule_compliant_pct']:>12.1f}"
+            f"{r['mean_home_travel_s']:>9.0f}{r['home_travel_per_visit_s']:>10.0f}{r['qualification_violations']:>11}{r['rule_compliant_pct']:>12.1f}"
         )
     print(
         f"time ratio ours/nearest {ours_s / base_s:.1f}x; max deviation ours "
@@ -371,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         f"report.max_deviation_pct {report.max_deviation_pct:.1f} %; "
         f"suggest realignment: {report.suggest_realignment}"
     )
+    if args.bound:
+        bound = lp_bound(home_s, accounts, reps, tolerance=0.05)
+        print(
+            f"LP lower bound, no rules, shares within +-5 %: home travel per visit {bound:.0f} s;"
+            f" ours (no rules) / bound = {rows[1]['home_travel_per_visit_s'] / bound:.2f}"
+        )
     targets = {r.territory_id for r in rules if r.territory_id} | {
         t.territory_id for t in territories if t.segment
     }

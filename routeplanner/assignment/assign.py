@@ -61,7 +61,7 @@ Progress = Callable[[str, float], None]
 DEFAULT_TOLERANCE = 0.05
 """Balance band of the territory design (±5 % of each territory's fair share)."""
 
-_LP_CELLS = 1500
+_LP_CELLS = 2000
 """Cells of accounts in the pricing LP: enough to price 50 territories, small for HiGHS."""
 
 _MIN_CALIBRATION_M = 300.0
@@ -238,6 +238,7 @@ def assign_accounts(
 
     report("workloads", 0.45)
     workload = estimate_workloads(accounts, per_m, horizon_days)
+    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
 
     report("deciding", 0.55)
     decisions: dict[int, Decision] = {}
@@ -338,7 +339,7 @@ def assign_accounts(
 
     report("best fit", 0.75)
     xy = _project(table.lat, table.lon, float(table.lat.mean()) if len(table) else 0.0)
-    _best_fit(pending, decide, to_territory, workload, load, capacity, xy, decide_now)
+    _best_fit(pending, decide, to_territory, workload, visits, load, capacity, xy, decide_now)
 
     report("balance", 0.95)
     final = owner.copy() if mode is AssignMode.NEW else np.full(len(accounts), -1, dtype=np.int64)
@@ -463,6 +464,7 @@ def _best_fit(
     decide: npt.NDArray[np.int64],
     to_territory: FloatArray,
     workload: FloatArray,
+    visits: FloatArray,
     load: FloatArray,
     capacity: FloatArray,
     xy: FloatArray,
@@ -490,7 +492,7 @@ def _best_fit(
     for k, p in enumerate(pending):
         allowed[k, p.candidates] = True
     travel = np.where(allowed, to_territory[rows], np.inf)
-    preferred = _lp_preference(allowed, travel, w, load, limit, xy[rows])
+    preferred = _lp_preference(allowed, travel, w, visits[decide[rows]], load, limit, xy[rows])
     two = np.sort(travel, axis=1)[:, :2] if travel.shape[1] > 1 else np.hstack([travel, travel])
     with np.errstate(invalid="ignore"):
         regret = np.where(np.isfinite(two[:, 1]), two[:, 1] - two[:, 0], np.inf)
@@ -538,6 +540,7 @@ def _lp_preference(
     allowed: npt.NDArray[np.bool_],
     travel: FloatArray,
     w: FloatArray,
+    visits: FloatArray,
     load: FloatArray,
     limit: FloatArray,
     xy: FloatArray,
@@ -545,9 +548,11 @@ def _lp_preference(
     """The territory the batch-wide optimum gives each account (``-1``: no preference).
 
     The transport LP "every account to one allowed territory, no territory above its fair
-    share, least total road time" is solved on cells of nearby accounts with the same allowed
-    territories (about ``_LP_CELLS`` of them, so 10,000 accounts x 50 territories is a
-    75,000-variable LP for HiGHS instead of 500,000). A cell split between territories is
+    share, least road time per period (visits x road time from the territory)" is solved on
+    cells of nearby accounts with the same allowed territories (about ``_LP_CELLS`` of them,
+    so 10,000 accounts x 50 territories is a 100,000-variable LP for HiGHS instead of
+    500,000). Visits weight the time because a weekly account far from home costs four trips a
+    month where a monthly one costs one. A cell split between territories is
     split among its accounts by their road times (each account where it is nearest, within
     the cell's quota). Its duals are not used: with every share tight they are degenerate,
     and account-level prices taken from them swing far from the optimum.
@@ -559,21 +564,27 @@ def _lp_preference(
     low = xy.min(axis=0)
     span = np.maximum(xy.max(axis=0) - low, 1.0)
     size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
-    grid = np.floor((xy - low) / size).astype(np.int64)
     _, pattern = np.unique(allowed, axis=0, return_inverse=True)
-    keys = np.column_stack([grid, pattern.reshape(-1)])
-    _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    # Accounts cluster in towns, so most cells of an even grid are empty: refine the grid
+    # until enough cells hold accounts for the LP to tell neighbourhoods apart.
+    for _ in range(8):
+        grid = np.floor((xy - low) / size).astype(np.int64)
+        keys = np.column_stack([grid, pattern.reshape(-1)])
+        _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(first) >= min(_LP_CELLS, n) / 2 or size <= 1.0:
+            break
+        size = max(size / 1.5, 1.0)
     cell = cell.reshape(-1)
     cells = len(first)
     weight = np.bincount(cell, weights=w, minlength=cells)
     finite = np.where(allowed, travel, 0.0)
     cost = np.column_stack(
-        [np.bincount(cell, weights=finite[:, j], minlength=cells) for j in range(m)]
+        [np.bincount(cell, weights=visits * finite[:, j], minlength=cells) for j in range(m)]
     )
     ok = allowed[first]
     c_idx, j_idx = np.nonzero(ok)
     nv = len(c_idx)
-    biggest = float(np.max(finite)) if finite.size else 1.0
+    biggest = float(np.max(finite)) * max(float(visits.max()), 1.0) if finite.size else 1.0
     penalty = 10.0 * max(biggest, 1.0) / max(float(w[w > 0].min()) if (w > 0).any() else 1.0, 1e-9)
     objective = np.concatenate([cost[c_idx, j_idx], np.full(m, penalty)])
     a_eq = coo_matrix((np.ones(nv), (c_idx, np.arange(nv))), shape=(cells, nv + m))
