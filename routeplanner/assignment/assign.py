@@ -13,12 +13,12 @@ the territory, and (2) whether the territory still has room. (1) is the road tim
 territory's centre (the member nearest its members' mean position) or from the rep's home,
 whichever is less, taken from ONE provider matrix call (anchors x accounts, 2 x territories
 sources, so 10,000 accounts cost about as much as 100 road searches). (2) compares the
-territory's load with its fair share: capacity x the utilisation every territory would have if
-the batch were spread perfectly. An account goes to the nearest territory with room for it;
-when none has room, to the one least loaded afterwards. Accounts are placed in order of regret
-(how much worse their second-nearest territory is), so clear cases are served first and
-ambiguous ones fill the gaps; existing accounts never move in ``new`` mode, which is why a
-batch import cannot trigger a realignment (the report suggests one when the balance drifts).
+territory's load with its fair share of the batch (water-filling). Which territory serves the
+batch best is decided by a transport LP over cells of nearby accounts (least visit-weighted
+road time within the shares); each account then goes there if it fits, else to the nearest
+territory it fits into (see :func:`_best_fit`). Existing accounts never move in ``new`` mode,
+which is why a batch import cannot trigger a realignment (the report suggests one when the
+balance drifts).
 
 The per-account travel estimate of the workload model needs every account's two nearest
 neighbours by road, an n x n matrix that 10,000 accounts cannot afford. Here it is the

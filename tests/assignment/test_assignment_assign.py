@@ -317,3 +317,67 @@ def test_qualifications_are_never_violated(world: tuple[Any, ...]) -> None:
         a = account_by_id[d.account_id]
         if not a.locked_rep_id:
             assert not any(is_qualified(a.required_qualifications, r.qualifications) for r in reps)
+
+
+def _random_batch(seed: int, n: int = 300, k: int = 4) -> tuple[list[Any], list[Any], list[Any]]:
+    import numpy as np
+
+    from routeplanner.model import VisitRule
+
+    rng = np.random.default_rng(seed)
+    freqs = [VisitRule.parse(f) for f in ("weekly", "every 2 weeks", "every 4 weeks")]
+    towns = rng.uniform((49.36, 8.60), (49.50, 8.95), size=(5, 2))
+    accounts = []
+    for i in range(n):
+        lat, lon = towns[rng.integers(5)] + rng.normal(0, (0.01, 0.015))
+        accounts.append(
+            account(
+                f"A{i}",
+                GeoPoint(float(lat), float(lon)),
+                visit_rule=freqs[int(rng.integers(3))],
+                visit_duration_s=int(rng.choice([1200, 1800, 2700])),
+            )
+        )
+    homes = rng.uniform((49.38, 8.62), (49.48, 8.90), size=(k, 2))
+    reps = [rep(f"R{j}", GeoPoint(float(a), float(b))) for j, (a, b) in enumerate(homes)]
+    return accounts, reps, [territory(f"T{j}", f"R{j}") for j in range(k)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batch_lands_within_half_an_account_of_each_share(seed: int) -> None:
+    accounts, reps, territories = _random_batch(seed)
+    report = assign_accounts(accounts, reps, territories, [], TRAVEL)
+    assert all(d.cause is DecisionCause.BEST_FIT for d in report.decisions)
+    # Equal capacities: each share is a quarter of the total; 20 % of a share is about one
+    # weekly 45-minute account here, so a deviation below 10 % means "within half an account".
+    assert report.max_deviation_pct < 10.0
+    assert not report.suggest_realignment or report.max_deviation_pct > 5.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lp_preference_saves_travel_over_plain_nearest_with_room(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from routeplanner.assignment import assign as assign_module
+
+    accounts, reps, territories = _random_batch(seed)
+    home = {r.rep_id: r.home for r in reps}
+    visits = {a.account_id: a.visit_rule.visits_in(28) for a in accounts}
+    where = {a.account_id: a.location for a in accounts}
+
+    def drive(report: Any) -> float:
+        total = 0.0
+        for d in report.decisions:
+            t = TRAVEL.matrix([home[d.rep_id]], [where[d.account_id]]).durations_s[0, 0]
+            total += visits[d.account_id] * float(t)
+        return total
+
+    with_lp = assign_accounts(accounts, reps, territories, [], TRAVEL)
+    monkeypatch.setattr(
+        assign_module, "_lp_preference", lambda allowed, *_a: np.full(len(allowed), -1)
+    )
+    plain = assign_accounts(accounts, reps, territories, [], TRAVEL)
+    assert drive(with_lp) <= drive(plain)
+    assert with_lp.max_deviation_pct < 10.0
