@@ -72,6 +72,10 @@ def test_rules_import_show_check(
     assert data["segments"] == {"T-R1": "medical", "T-R3": "medical"}
     assert "geojson" in data["rules"][0]["criteria"][1]
     assert "3 rules OK" in _run(["rules", "check", str(exported), *db], capsys)
+    # A new design keeps each territory's segment, so segment rules still have targets.
+    main(["territories", "design", "--straight-line", "--quiet", "--save", *db])
+    capsys.readouterr()
+    assert "3 rules OK" in _run(["rules", "check", *db], capsys)
 
 
 def test_bad_rules_file_is_refused_naming_the_rule(
