@@ -328,12 +328,12 @@ def assign_accounts(
         ok = ok or [j for j in range(m) if allowed(j, need)]
         if not ok:
             wanted = ", ".join(sorted(account.required_qualifications))
-            decide_now(
-                row,
-                None,
-                DecisionCause.UNASSIGNED,
-                f"no territory's rep has the required qualification {wanted}" + _skips(skipped),
+            why = (
+                f"no territory's rep has the required qualification {wanted}"
+                if wanted
+                else "no territory has a rep"
             )
+            decide_now(row, None, DecisionCause.UNASSIGNED, why + _skips(skipped))
             continue
         pending.append(_Pending(row, ok, DecisionCause.BEST_FIT, None, skipped))
 

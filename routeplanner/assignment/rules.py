@@ -255,8 +255,8 @@ def parse_rules(
     Each problem is a :class:`Problem` with ``source``, ``row`` = the rule's 1-based position,
     ``field`` = the key at fault (``criteria[2].field``) and a message starting with the rule's
     name (``rule 3: ...``), so the manager finds the rule whatever view shows the message.
-    Area criteria take GeoJSON from ``geojson`` (stored rules) or read each value as a file
-    path relative to ``base_dir`` (rules files).
+    Area criteria take GeoJSON from ``geojson`` (stored rules, the API) or, only when
+    ``base_dir`` is given (rules files), read each value as a file path relative to it.
 
     Raises
     ------
@@ -413,9 +413,12 @@ def _parse_criterion(raw: Any, where: str, base_dir: Path | None, bad: Any) -> C
 
 def _load_area(name: str, data: Any, base_dir: Path | None, key: str, bad: Any) -> Area | None:
     if data is None:
-        path = Path(name)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
+        if base_dir is None:
+            # Plain data from the API or the database embeds its areas: reading a path sent
+            # by a client would let it probe the server's files.
+            bad(key, f"area {name}: no geojson given (only rules files name GeoJSON files)")
+            return None
+        path = base_dir / name
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:

@@ -119,6 +119,18 @@ def test_lock_that_cannot_be_honoured_leaves_the_account_unassigned() -> None:
     assert report.changes == ()
 
 
+def test_edge_cases_empty_batch_and_no_rep_anywhere() -> None:
+    report = assign_accounts([], [rep("R1")], [territory("T1", "R1")], [], TRAVEL)
+    assert report.decisions == ()
+    assert report.max_deviation_pct == 0.0
+    owned = assign_accounts([account("a")], [rep("R1")], [territory("T1", "R1", "a")], [], TRAVEL)
+    assert owned.decisions == ()  # mode "new": nothing is new
+    nobody = assign_accounts([account("a")], [rep("R1")], [territory("T1", None)], [], TRAVEL)
+    assert [(d.territory_id, d.reason) for d in nobody.decisions] == [
+        (None, "no territory has a rep")
+    ]
+
+
 def test_segment_target_is_best_fit_inside_the_segment() -> None:
     accounts = [
         account("p-east", NEAR_EAST, category="pharmacy"),

@@ -230,3 +230,23 @@ def test_plain_data_round_trip_embeds_areas() -> None:
     again = parse_rules(json.loads(json.dumps(data)), source="database")  # no files needed
     assert again == rules_file.rules
     assert "geojson" in data[0]["criteria"][1]
+
+
+def test_plain_data_without_base_dir_never_reads_files(tmp_path: Path) -> None:
+    """API input must not make the server read files: areas come embedded or not at all."""
+    (tmp_path / "zone.geojson").write_text(
+        json.dumps(polygon(square(8.69, 49.40, 8.72, 49.42))), encoding="utf-8"
+    )
+    data = [
+        {
+            "id": "z",
+            "criteria": [{"field": "area", "values": [str(tmp_path / "zone.geojson")]}],
+            "territory": "T1",
+        }
+    ]
+    assert _messages(data) == [
+        f"rules.json:1: criteria[1].values: rule z: area {tmp_path / 'zone.geojson'}: "
+        "no geojson given (only rules files name GeoJSON files)"
+    ]
+    (rule,) = parse_rules(data, base_dir=tmp_path)
+    assert rule.criteria[0].areas[0].label == "zone.geojson"
