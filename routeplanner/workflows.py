@@ -20,7 +20,12 @@ from routeplanner.assignment.assign import (
     AssignMode,
     assign_accounts,
 )
-from routeplanner.assignment.rules import AssignmentRule, RulesFile, validate_rules
+from routeplanner.assignment.rules import (
+    AssignmentRule,
+    RulesFile,
+    is_qualified,
+    validate_rules,
+)
 from routeplanner.errors import InputError, Problem
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord
@@ -96,8 +101,11 @@ def stored_inputs(repo: Repository) -> tuple[list[Account], list[Rep]]:
 
 
 def _nearest_rep(account: Account, reps: Sequence[Rep]) -> Rep:
+    """The nearest rep allowed to own the account (any rep when none has its qualifications:
+    planning then reports it, which beats dropping it)."""
+    allowed = [r for r in reps if is_qualified(account.required_qualifications, r.qualifications)]
     return min(
-        reps,
+        allowed or reps,
         key=lambda r: haversine_m(
             account.location.lat, account.location.lon, r.home.lat, r.home.lon
         ),
