@@ -18,7 +18,13 @@ from rich.table import Table
 from routeplanner.assignment.assign import DEFAULT_TOLERANCE, AssignmentReport, AssignMode
 from routeplanner.assignment.rules import AssignmentRule, load_rules_file, rules_to_data
 from routeplanner.cli import app
-from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
+from routeplanner.cli._common import (
+    console,
+    err_console,
+    load_settings,
+    progress_bar,
+    road_travel,
+)
 from routeplanner.errors import InputError, Problem
 from routeplanner.settings import Settings
 from routeplanner.travel.haversine import HaversineTravel
@@ -54,11 +60,26 @@ def os_user() -> str:
         return ""
 
 
-def choose_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
-    """Road travel on ``osm`` (or the configured extract), straight line when asked."""
+def choose_travel(
+    osm: Path | None, *, straight_line: bool, fallback: bool = False
+) -> TravelTimeProvider:
+    """Road travel on ``osm`` (or the configured extract), straight line when asked.
+
+    With ``fallback`` (imports) a missing *configured* extract means straight-line travel and
+    a note, so importing accounts never fails for want of a road network; an extract named
+    with ``--osm`` must exist.
+    """
     if straight_line:
         return HaversineTravel()
-    return road_travel(osm or Settings().osm_path)
+    path = osm or Settings().osm_path
+    if fallback and osm is None and not path.is_file():
+        err_console.print(
+            f"note: OSM extract {path} not found; assigning with straight-line travel",
+            markup=False,
+            highlight=False,
+        )
+        return HaversineTravel()
+    return road_travel(path)
 
 
 def _open(database_url: str | None) -> Repository:

@@ -69,7 +69,9 @@ def import_command(
             repo,
             account_list,
             rep_list,
-            (lambda: choose_travel(osm, straight_line=straight_line)) if assign else None,
+            (lambda: choose_travel(osm, straight_line=straight_line, fallback=True))
+            if assign
+            else None,
             source=f"{accounts}, {reps}",
             user=by if by is not None else os_user(),
         )

@@ -210,3 +210,23 @@ def test_import_assigns_only_new_accounts(
     assert "nearest territory with spare capacity" in reasons
     assert len(history) == len(old_history) + 50  # type: ignore[arg-type]
     assert old_territories != territories
+
+
+def test_import_without_a_road_network_falls_back_to_straight_lines(
+    setup: tuple[list[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db, tmp_path = setup
+    monkeypatch.setenv("RP_OSM_PATH", str(tmp_path / "missing.osm.pbf"))
+    main(
+        ["import", "-a", str(SAMPLE_DIR / "accounts.csv"), "-r", str(SAMPLE_DIR / "reps.csv"), *db]
+    )
+    captured = capsys.readouterr()
+    assert "not found; assigning with straight-line travel" in " ".join(captured.err.split())
+    assert "assigned 50 new accounts" in captured.out
+    assert "travel: haversine" in " ".join(captured.out.split())
+    # An extract named explicitly must exist: exit code 3 (road network problem).
+    with pytest.raises(SystemExit) as info:
+        main(["assign", "--dry-run", "--osm", str(tmp_path / "missing.osm.pbf"), *db])
+    assert info.value.code == 3
