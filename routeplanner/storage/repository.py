@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from routeplanner.assignment.assign import Decision, DecisionCause
 from routeplanner.assignment.rules import AssignmentRule, parse_rules, rule_to_data
-from routeplanner.errors import InputError, StorageError
+from routeplanner.errors import ConflictError, InputError, StorageError
 from routeplanner.model import (
     Account,
     DayRoute,
@@ -587,10 +587,11 @@ class Repository:
 
         Raises
         ------
+        ConflictError
+            An account's territory is no longer the one the decision started from (someone
+            changed it since the dry run: run it again; a web layer answers 409).
         StorageError
-            An account or territory does not exist, or an account's territory is no longer the
-            one the decision started from (someone changed it since the dry run: run it again).
-            Nothing is changed then.
+            An account or territory does not exist. Nothing is changed in either case.
         """
         what = "applying the assignment"
         fixed = None if cause is None else _ownership_cause(what, cause)
@@ -642,7 +643,8 @@ class Repository:
                     "compute it again"
                 )
             if problems:
-                raise StorageError(f"{what}: " + "; ".join(problems))
+                error = ConflictError if stale and len(problems) == 1 else StorageError
+                raise error(f"{what}: " + "; ".join(problems))
             for chunk in _chunks(ids):
                 session.execute(
                     delete(TerritoryAccountRow).where(TerritoryAccountRow.account_id.in_(chunk))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from routeplanner.assignment import AssignMode, assign_accounts, parse_rules
-from routeplanner.errors import StorageError
+from routeplanner.errors import ConflictError, StorageError
 from routeplanner.model.history import OwnershipCause
 from routeplanner.storage import Repository
 from routeplanner.travel.haversine import HaversineTravel
@@ -145,7 +145,7 @@ def test_dry_run_changes_nothing_and_apply_records_history(
     assert repo.current_ownerships()["A2"] == now
     assert repo.current_ownership("A1").detail == ""  # untouched: kept its period
     # The same report again is stale: A2 is no longer where the decision started.
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(ConflictError) as info:
         repo.apply_assignment(report.decisions, user="carla")
     assert str(info.value) == (
         "applying the assignment: account(s) A2 changed territory since the assignment was "
