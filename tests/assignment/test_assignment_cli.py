@@ -126,6 +126,9 @@ def test_bad_rules_file_is_refused_naming_the_rule(
     )
     err = _fails(["rules", "import", str(bad), *db], capsys)
     assert f"{bad}:1: criteria[1].field: rule x: unknown field 'colour'" in err
+    bad.write_text(json.dumps({"segments": {"T-X": "m"}, "rules": []}), encoding="utf-8")
+    err = _fails(["rules", "import", str(bad), *db], capsys)
+    assert f"{bad}: segments: territory T-X does not exist" in err
     assert _state(db[1]) == before  # nothing stored
 
 
