@@ -21,10 +21,10 @@ which is why a batch import cannot trigger a realignment (the report suggests on
 balance drifts).
 
 The per-account travel estimate of the workload model needs every account's two nearest
-neighbours by road, an n x n matrix that 10,000 accounts cannot afford. Here it is the
-straight-line distance to the two nearest accounts (KD-tree) times the region's road time per
-straight-line metre, measured on the road matrix above (median). Balance figures are therefore
-estimates of the same model ``territories show`` computes exactly on road neighbours.
+neighbours by road, an n x n matrix. Up to ``EXACT_NEIGHBOURS_UP_TO`` accounts it is computed
+exactly, so balance figures equal those of ``territories show``; 10,000 accounts cannot afford
+it, and there it is the straight-line distance to the two nearest accounts (KD-tree) times the
+region's road time per straight-line metre, measured on the road matrix above (median).
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ Progress = Callable[[str, float], None]
 
 DEFAULT_TOLERANCE = 0.05
 """Balance band of the territory design (±5 % of each territory's fair share)."""
+
+EXACT_NEIGHBOURS_UP_TO = 2000
+"""Up to this many accounts the workload uses road times to the nearest accounts exactly, as
+``territories show`` does (an accounts x accounts road matrix, about a second at 2,000);
+beyond, the calibrated straight-line estimate."""
 
 _LP_CELLS = 2000
 """Cells of accounts in the pricing LP: enough to price 50 territories, small for HiGHS."""
@@ -237,7 +242,9 @@ def assign_accounts(
         to_territory[:, j] = np.minimum(to_territory[:, j], road[k])
 
     report("workloads", 0.45)
-    workload = estimate_workloads(accounts, per_m, horizon_days)
+    workload = estimate_workloads(
+        accounts, per_m, horizon_days, travel_s=road_neighbour_travel(accounts, travel)
+    )
     visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
 
     report("deciding", 0.55)
@@ -795,9 +802,18 @@ def _seconds_per_metre(
     return float(np.median(road[use] / straight[use]))
 
 
-def estimate_workloads(accounts: Sequence[Account], per_m: float, horizon_days: int) -> FloatArray:
-    """Visits x (visit time + travel estimate); the estimate is the mean straight-line distance
-    to the two nearest other accounts at the region's road seconds per metre."""
+def estimate_workloads(
+    accounts: Sequence[Account],
+    per_m: float,
+    horizon_days: int,
+    *,
+    travel_s: FloatArray | None = None,
+) -> FloatArray:
+    """Visits x (visit time + travel estimate).
+
+    The estimate is ``travel_s`` where given (NaN = unknown), else the mean straight-line
+    distance to the two nearest other accounts at the region's road seconds per metre.
+    """
     n = len(accounts)
     if n == 0:
         return np.zeros(0)
@@ -807,10 +823,37 @@ def estimate_workloads(accounts: Sequence[Account], per_m: float, horizon_days: 
     k = min(2, n - 1)
     if k > 0:
         dist, _ = cKDTree(xy).query(xy, k=k + 1)
-        travel_s = np.asarray(dist, dtype=np.float64)[:, 1:].mean(axis=1) * per_m
+        estimate = np.asarray(dist, dtype=np.float64)[:, 1:].mean(axis=1) * per_m
     else:
-        travel_s = np.zeros(n)
+        estimate = np.zeros(n)
+    if travel_s is not None:
+        estimate = np.where(np.isnan(travel_s), estimate, travel_s)
     visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
     service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
-    out: FloatArray = visits * (service + travel_s)
+    out: FloatArray = visits * (service + estimate)
+    return out
+
+
+def road_neighbour_travel(
+    accounts: Sequence[Account], travel: TravelTimeProvider
+) -> FloatArray | None:
+    """The workload model's exact travel estimate (mean road time to the two nearest other
+    accounts, symmetrised, as ``territories.workload.build_context`` computes it) while an
+    accounts x accounts matrix is affordable (``EXACT_NEIGHBOURS_UP_TO``); NaN for accounts
+    off the network; ``None`` above the limit or below three reachable accounts.
+    """
+    n = len(accounts)
+    if n > EXACT_NEIGHBOURS_UP_TO:
+        return None
+    snaps = travel.snap([(a.account_id, a.location) for a in accounts]).snaps
+    ok = np.array([s.reachable for s in snaps], dtype=np.bool_)
+    idx = np.nonzero(ok)[0]
+    if len(idx) < 3:
+        return None
+    mat = travel.matrix([accounts[int(i)].location for i in idx]).durations_s.astype(np.float64)
+    sym = (mat + mat.T) / 2.0
+    np.fill_diagonal(sym, np.inf)
+    two = np.partition(sym, 1, axis=1)[:, :2]
+    out = np.full(n, np.nan)
+    out[idx] = two.mean(axis=1)
     return out

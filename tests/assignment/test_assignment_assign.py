@@ -393,3 +393,26 @@ def test_lp_preference_saves_travel_over_plain_nearest_with_room(
     plain = assign_accounts(accounts, reps, territories, [], TRAVEL)
     assert drive(with_lp) <= drive(plain)
     assert with_lp.max_deviation_pct < 10.0
+
+
+def test_balance_equals_the_territory_kpis_on_the_same_split() -> None:
+    """Below EXACT_NEIGHBOURS_UP_TO accounts the report's figures are `territories show`'s."""
+    from dataclasses import replace
+
+    from routeplanner.territories.metrics import compute_kpis
+
+    accounts, reps, territories = _random_batch(5, n=120, k=3)
+    half = [a.account_id for a in accounts[:60]]
+    territories[0] = replace(territories[0], account_ids=tuple(half[:40]))
+    territories[1] = replace(territories[1], account_ids=tuple(half[40:]))
+    report = assign_accounts(accounts, reps, territories, [], TRAVEL)
+    placed = {t.territory_id: list(t.account_ids) for t in territories}
+    for d in report.decisions:
+        placed[d.territory_id].append(d.account_id)
+    after = [replace(t, account_ids=tuple(placed[t.territory_id])) for t in territories]
+    kpis = compute_kpis(after, accounts, reps, TRAVEL)
+    shown = {k.territory_id: k for k in kpis.territories}
+    for b in report.balance:
+        assert b.workload_h == pytest.approx(shown[b.territory_id].workload_h, rel=1e-9)
+        assert b.deviation_pct == pytest.approx(shown[b.territory_id].balance_dev_pct, abs=1e-6)
+    assert report.max_deviation_pct == pytest.approx(kpis.max_workload_dev_pct, abs=1e-6)

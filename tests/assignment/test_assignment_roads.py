@@ -1,4 +1,5 @@
-"""Best fit on the real Heidelberg road network: one matrix call, unreachable points tolerated."""
+"""Best fit on the real Heidelberg road network: bulk matrix calls only, off-road points
+tolerated."""
 
 from __future__ import annotations
 
@@ -69,10 +70,9 @@ def test_new_sample_accounts_on_roads(heidelberg_graph: RoadGraph) -> None:
     travel = CountingTravel(RoadTravel(heidelberg_graph))
     report = assign_accounts([*accounts, far], reps, territories, rules_file.rules, travel)
     assert report.travel == "road"
-    assert len(travel.matrix_calls) == 1  # anchors x new accounts, once
-    anchors, points = travel.matrix_calls[0]
-    assert anchors == 8  # a centre and a home per territory
-    assert points == 50  # the off-road account is left to the straight-line estimate
+    # Two matrix calls: anchors x new accounts for best fit, and (301 accounts is below
+    # EXACT_NEIGHBOURS_UP_TO) accounts x accounts for the workload model's road neighbours.
+    assert travel.matrix_calls == [(8, 50), (300, 300)]  # FAR is off the network in both
     assert len(report.decisions) == 51
     assert all(d.territory_id is not None for d in report.decisions)
     got = {d.account_id: d for d in report.decisions}
