@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from routeplanner.assignment import parse_rules, validate_rules
+from routeplanner.assignment import AssignMode, assign_accounts, parse_rules, validate_rules
 from routeplanner.errors import InputError
-from tests.assignment.factories import polygon, rep, square, territory
+from routeplanner.travel.haversine import HaversineTravel
+from tests.assignment.factories import account, polygon, rep, square, territory
 
 TERRITORIES = [
     territory("T1", "R1", segment="medical"),
@@ -178,3 +181,61 @@ def test_rule_for_accounts_requiring_what_its_target_lacks() -> None:
         TERRITORIES,
         REPS,
     )
+
+
+@st.composite
+def _rules_and_accounts(draw: st.DrawFn) -> tuple[Any, ...]:
+    cats = st.sampled_from(["pharmacy", "doctors", "bakery"])
+    field_values = {
+        "category": st.lists(cats, min_size=1, max_size=2),
+        "value_class": st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=2),
+        "tag": st.lists(st.sampled_from(["vip", "new"]), min_size=1, max_size=2),
+        "postcode": st.lists(st.sampled_from(["69", "691", "6911", "692"]), min_size=1, max_size=2),
+        "requires": st.lists(st.sampled_from(["medical", "lab"]), min_size=1, max_size=2),
+    }
+    targets = [
+        {"territory": "T1"},
+        {"territory": "T2"},
+        {"territory": "T3"},
+        {"segment": "medical"},
+    ]
+    rules = []
+    for k in range(draw(st.integers(1, 6))):
+        criteria = [
+            {"field": f, "values": draw(field_values[f])}
+            for f in draw(st.lists(st.sampled_from(sorted(field_values)), max_size=3))
+        ]
+        rules.append({"id": f"r{k}", "criteria": criteria, **draw(st.sampled_from(targets))})
+    accounts = [
+        account(
+            f"A{i}",
+            category=draw(cats),
+            value_class=draw(st.sampled_from(["A", "B", "C"])),
+            tags=frozenset(draw(st.sets(st.sampled_from(["vip", "new"])))),
+            postcode=draw(st.sampled_from(["69117", "69120", "69221", "68161"])),
+            required_qualifications=frozenset(draw(st.sets(st.sampled_from(["medical", "lab"])))),
+        )
+        for i in range(draw(st.integers(1, 30)))
+    ]
+    return parse_rules(rules), accounts
+
+
+@settings(max_examples=200, deadline=None)
+@given(_rules_and_accounts())
+def test_rules_reported_as_never_winning_never_win(data: tuple[Any, ...]) -> None:
+    """The proofs are sound: no account is ever decided by a rule reported as dead."""
+    rules, accounts = data
+    try:
+        validate_rules(rules, TERRITORIES, REPS)
+        dead: set[str] = set()
+    except InputError as exc:
+        dead = {
+            p.message.split(":")[0].removeprefix("rule ")
+            for p in exc.problems
+            if "can never" in p.message
+        }
+    territories = [t for t in TERRITORIES if t.rep_id is not None]
+    report = assign_accounts(
+        accounts, REPS, territories, rules, HaversineTravel(), mode=AssignMode.ALL
+    )
+    assert not {d.rule_id for d in report.decisions} & dead
