@@ -480,7 +480,7 @@ def _best_fit(
     """Give each pending account the territory where it costs least, within fair shares.
 
     Which territory is "best" for the batch as a whole comes from a small transport LP over
-    cells of nearby accounts (:func:`_lp_preference`): least total road time with no
+    cells of nearby accounts (:func:`_lp_preference`): least visit-weighted road time with no
     territory above its fair share (:func:`_fair_shares`), so a crowded territory's capacity
     goes to the accounts that would travel farthest without it, not to whichever comes
     first. Decisions are then made account by account, in order of regret (how much farther
