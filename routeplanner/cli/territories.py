@@ -9,6 +9,7 @@ assignment and what ``history`` shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -135,9 +136,18 @@ def save_territories(
     user: str,
     detail: str,
 ) -> None:
-    """Store ``territories`` as the whole current set, recording every ownership change."""
+    """Store ``territories`` as the whole current set, recording every ownership change.
+
+    A territory without a segment keeps the one stored under its id: a new design knows
+    nothing of segments, and assignment rules targeting a segment must survive a re-design.
+    """
     repo = _open_repository(database_url)
     try:
+        stored = {t.territory_id: t.segment for t in repo.current_territories()}
+        territories = [
+            t if t.segment else replace(t, segment=stored.get(t.territory_id, ""))
+            for t in territories
+        ]
         repo.save_territories(territories, cause=cause, user=user, detail=detail, replace_all=True)
     finally:
         repo.close()

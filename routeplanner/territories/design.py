@@ -56,7 +56,12 @@ from routeplanner.territories.contiguity import (
     repair_contiguity,
 )
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
-from routeplanner.territories.workload import TerritoryContext, build_context, resolve_locks
+from routeplanner.territories.workload import (
+    TerritoryContext,
+    build_context,
+    qualification_pins,
+    resolve_locks,
+)
 from routeplanner.travel.provider import TravelTimeProvider
 
 IntArray = npt.NDArray[np.int64]
@@ -161,7 +166,12 @@ def design_territories(
         raise InputError(Problem("design", None, "tolerance", "must be between 0 and 1"))
     report("travel times", 0.0)
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
-    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
+    pins = qualification_pins(
+        ctx,
+        dict(locked or {}),
+        frozen_reps=[t.rep_id for t in locked_territories if t.rep_id is not None],
+    )
+    fixed, frozen = resolve_locks(ctx, {**pins, **dict(locked or {})}, locked_territories)
     _check_capacity(ctx, frozen)
     result = optimise(
         ctx,

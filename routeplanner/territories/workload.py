@@ -245,6 +245,74 @@ def _duplicates(problems: list[Problem], source: str, field: str, ids: Sequence[
         seen.add(value)
 
 
+def qualification_pins(
+    ctx: TerritoryContext,
+    locked: Mapping[str, str],
+    current: IntArray | None = None,
+    *,
+    frozen_reps: Sequence[str] = (),
+) -> dict[str, str]:
+    """account_id -> rep_id pins keeping every account that requires qualifications with a
+    rep who has them all (compared without case).
+
+    The balanced assignment knows nothing of qualifications; pinning each such account to
+    one qualified rep - its current owner when qualified (``current``: rep index per account,
+    -1 for none), else the nearest by road from home - makes the hard rule hold through the
+    design, its repairs and realignment with the lock handling that already exists. The
+    price: those accounts are not traded between qualified reps for balance. Accounts every
+    rep may own, and locked accounts, get no pin; reps in ``frozen_reps`` (locked territories)
+    are chosen only when no other qualified rep exists.
+
+    Raises
+    ------
+    InputError
+        An account requires a qualification no rep has, or is locked (on the account or
+        explicitly) to a rep lacking one.
+    """
+    quals = [frozenset(q.strip().casefold() for q in r.qualifications) for r in ctx.reps]
+    problems: list[Problem] = []
+    pins: dict[str, str] = {}
+    for i, account in enumerate(ctx.accounts):
+        need = frozenset(q.strip().casefold() for q in account.required_qualifications)
+        if not need:
+            continue
+        wanted = ", ".join(sorted(account.required_qualifications))
+        ok = [j for j, q in enumerate(quals) if need <= q]
+        lock = locked.get(account.account_id) or account.locked_rep_id
+        if lock is not None:
+            j = ctx.rep_index.get(lock)
+            if j is not None and j not in ok:
+                problems.append(
+                    Problem(
+                        "accounts",
+                        None,
+                        "locked_rep",
+                        f"account {account.account_id} is locked to rep {lock}, who lacks "
+                        f"qualification {wanted}",
+                    )
+                )
+            continue
+        if not ok:
+            problems.append(
+                Problem(
+                    "accounts",
+                    None,
+                    "requires",
+                    f"account {account.account_id} requires {wanted}, which no rep has",
+                )
+            )
+            continue
+        if len(ok) == ctx.n_reps:
+            continue
+        owner = int(current[i]) if current is not None else -1
+        open_ok = [k for k in ok if ctx.reps[k].rep_id not in frozen_reps] or ok
+        j = owner if owner in ok else min(open_ok, key=lambda k: float(ctx.home_s[k, i]))
+        pins[account.account_id] = ctx.reps[j].rep_id
+    if problems:
+        raise InputError(problems)
+    return pins
+
+
 def resolve_locks(
     ctx: TerritoryContext,
     locked: Mapping[str, str],
