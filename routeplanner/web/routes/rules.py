@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from routeplanner.assignment import CRITERION_FIELDS, rules_to_data
 from routeplanner.errors import InputError, Problem
@@ -135,6 +135,20 @@ async def save_rule(
     """Add (no ``original_id``) or edit one rule; on any problem nothing is stored and the form
     comes back with the values as typed and every problem, each naming the rule and field."""
     data = await request.form()
+    try:
+        return await _save_rule(request, user, services, templates, runs, data)
+    finally:
+        await data.close()  # no Form() parameters: FastAPI does not close the upload itself
+
+
+async def _save_rule(
+    request: Request,
+    user: UserRecord,
+    services: Services,
+    templates: Jinja2Templates,
+    runs: svc.DryRuns,
+    data: FormData,
+) -> Response:
     texts = {k: v for k, v in data.items() if isinstance(v, str)}
     form = svc.RuleForm.submitted(texts)
     upload = data.get("area_file")
@@ -161,6 +175,20 @@ async def upload_rules(
 ) -> Response:
     """Replace every rule by an uploaded rules file plus the GeoJSON area files it names."""
     data = await request.form()
+    try:
+        return await _upload_rules(request, user, services, templates, runs, data)
+    finally:
+        await data.close()
+
+
+async def _upload_rules(
+    request: Request,
+    user: UserRecord,
+    services: Services,
+    templates: Jinja2Templates,
+    runs: svc.DryRuns,
+    data: FormData,
+) -> Response:
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         problem = Problem("upload", None, "file", "choose a rules file (JSON)")
