@@ -679,6 +679,38 @@ def test_web_import_assigns_new_accounts_and_shows_the_balance(
     assert owners(repo)["A2"] == "T1"  # existing accounts never move on import
 
 
+def test_web_import_stops_on_a_rule_that_no_longer_fits(
+    client: TestClient, repo: Repository, with_rules: None
+) -> None:
+    repo.save_territories(
+        [Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2", "A3"))],
+        cause=OwnershipCause.REALIGNMENT,
+        user="anna",
+        replace_all=True,
+    )
+    response = client.post(
+        "/accounts/import", files={"file": ("neu.csv", NEW_ACCOUNTS.encode(), "text/csv")}
+    )
+    assert response.status_code == 422
+    assert page_items(response.text, "page-errors") == [
+        "rules:1: segment: rule medical: no territory belongs to segment medical"
+    ]
+    assert repo.get_account("A7") is None
+
+
+def test_bad_page_requests(client: TestClient, with_rules: None) -> None:
+    assert client.get("/rules", params={"edit": "nope"}).status_code == 404
+    response = client.post("/rules/medical/move", data={"direction": "sideways"})
+    assert response.status_code == 422
+    assert "direction must be up or down" in response.text
+    response = client.post("/rules/dry-run", data={"mode": "some", "horizon_days": "0"})
+    assert response.status_code == 422
+    assert "mode must be all or new, not &#39;some&#39;" in response.text
+    assert "must be a whole number 1 to 366, got 0" in response.text
+    gone = client.get("/rules", params={"dry_run": "0123"}).text
+    assert "That dry run is no longer kept: run it again." in gone
+
+
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
     assert set(paths["/api/v1/rules"]) == {"get", "put"}

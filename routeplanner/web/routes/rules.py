@@ -416,11 +416,11 @@ def api_ownership(account_id: str, services: ServicesDep, user: ApiUserDep) -> O
     missing = HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     if repo.get_account(account_id) is None:
         raise missing
+    if user.role is not UserRole.MANAGER:
+        owner = next((t for t in repo.current_territories() if account_id in t.account_ids), None)
+        if owner is None or user.rep_id is None or owner.rep_id != user.rep_id:
+            raise missing
     current = repo.current_ownership(account_id)
-    if user.role is not UserRole.MANAGER and (
-        current is None or user.rep_id is None or current.rep_id != user.rep_id
-    ):
-        raise missing
     return OwnershipPublic(
         account_id=account_id,
         current=OwnershipPeriodPublic.of(current) if current is not None else None,
