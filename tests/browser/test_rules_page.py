@@ -93,6 +93,19 @@ def test_manager_uploads_rules_dry_runs_and_applies(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(shots / "rules.png"), full_page=True)
 
+    # Edit the area rule in the form: its GeoJSON travels in a hidden field and stays intact.
+    page.click("#rules tr[data-rule='altstadt'] a")
+    page.wait_for_selector("#rule-edit")
+    page.fill("#rule-edit input[name='crit_1_values']", "bakery, cafe")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(shots / "rules-edit.png"), full_page=True)
+    page.click("#rule-edit button[type='submit']")
+    page.wait_for_selector("#message")
+    assert page.locator("#rules td.criteria").all_inner_texts()[1] == (
+        "in area altstadt.geojson and category = bakery or cafe"
+    )
+    assert repo.list_rules()[1].criteria[0].areas[0].geojson.startswith('{"type":"Polygon"')
+
     page.click("#dry-run-form button[type='submit']")
     page.wait_for_selector("#dry-run-result")
     changes = {
@@ -100,7 +113,9 @@ def test_manager_uploads_rules_dry_runs_and_applies(
         for row in page.locator("#changes tbody tr").all()
     }
     assert changes["A2"] == "rule apotheken: category = pharmacy or hospital"
-    assert changes["A1"] == "rule altstadt: in area altstadt.geojson and category = bakery"
+    assert changes["A1"] == (
+        "rule altstadt: in area altstadt.geojson and category = bakery or cafe"
+    )
     assert page.locator("#balance tbody tr").count() == 3
     assert "Distances" not in page.inner_text("#dry-run-result")  # real roads, no fallback
     page.screenshot(path=str(shots / "rules-dry-run.png"), full_page=True)
