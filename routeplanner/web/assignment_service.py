@@ -343,7 +343,9 @@ def save_rules_tolerant(
         the error lists every problem (old ones too, so the page shows the whole picture).
     """
     rules = parse_rules(data, source=source)
-    after = rule_problems(repo, rules, source=source)
+    after = (
+        rule_problems(repo, rules, source=source) if rules else []
+    )  # none left: nothing to check
     if after:
         before = {(p.field, p.message) for p in stored_problems(repo)}
         if not repo.current_territories() or any((p.field, p.message) not in before for p in after):
