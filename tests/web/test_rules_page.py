@@ -618,6 +618,46 @@ def test_api_dry_run_and_apply(client: TestClient, repo: Repository, with_rules:
     assert unknown.status_code == 404
 
 
+def test_a_lock_wins_over_the_rules_and_is_stored_as_manual(
+    client: TestClient, repo: Repository, with_rules: None
+) -> None:
+    client.post("/accounts/A2", data={"locked_rep": "R1", "lock_fields": "1"})
+    client.post("/accounts/A1", data={"locked_rep": "R2", "lock_fields": "1"})
+    body = client.post("/api/v1/assignment/dry-run", json={}).json()
+    changes = [
+        (c["account_id"], c["to_territory"], c["cause"], c["reason"])
+        for c in body["report"]["changes"]
+    ]
+    assert changes == [("A1", "T2", "lock", "locked to rep R2")]
+    client.post("/api/v1/assignment/apply", json={"dry_run_id": body["dry_run_id"]})
+    record = repo.current_ownership("A1")
+    assert record is not None
+    assert (record.cause, record.detail, record.changed_by) == (
+        OwnershipCause.MANUAL,
+        "locked to rep R2",
+        "boss",
+    )
+
+
+def test_dry_run_of_new_accounts_only_places_accounts_in_no_territory(
+    client: TestClient, repo: Repository, with_rules: None
+) -> None:
+    repo.save_territories(
+        [Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2"))],
+        cause=OwnershipCause.MANUAL,
+        user="anna",
+    )
+    body = client.post("/api/v1/assignment/dry-run", json={"mode": "new"}).json()
+    assert body["mode"] == "new"
+    changes = [
+        (c["account_id"], c["from_territory"], c["cause"]) for c in body["report"]["changes"]
+    ]
+    assert changes == [("A3", None, "best_fit")]  # A2 would move by the rule, but stays
+    html = client.get("/rules", params={"dry_run": body["dry_run_id"]}).text
+    assert "(accounts in no territory)" in html
+    assert '<span class="muted">none</span>' in html
+
+
 @pytest.mark.parametrize("change", ["rules", "account", "territories"])
 def test_stale_dry_run_is_refused_with_409(
     client: TestClient, repo: Repository, with_rules: None, change: str
