@@ -14,7 +14,17 @@ from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.routes import accounts, api, calendar, login, pages, plan, territories, visits
+from routeplanner.web.routes import (
+    accounts,
+    api,
+    calendar,
+    login,
+    pages,
+    plan,
+    rules,
+    territories,
+    visits,
+)
 from routeplanner.web.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -60,4 +70,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(plan.router)
     app.include_router(territories.router)
     app.include_router(territories.api_router)
+    app.include_router(rules.router)
+    app.include_router(rules.api_router)
     return app

@@ -25,6 +25,11 @@ from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.io.tables import render_csv
 from routeplanner.model import Account
 from routeplanner.model.history import VisitStatus
+from routeplanner.web.assignment_service import (
+    WebImport,
+    import_accounts_and_assign,
+    ownership_reason,
+)
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
@@ -55,6 +60,7 @@ class Row:
     rep: str
     last_visit: date | None = None
     overdue: bool = False
+    reason: str = ""
 
 
 def revalidate(
@@ -129,12 +135,18 @@ def _rows(services: Services) -> list[Row]:
         if record.status is VisitStatus.DONE:
             last[record.account_id] = max(record.day, last.get(record.account_id, record.day))
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+    reasons = {
+        account_id: ownership_reason(record)
+        for account_id, record in services.repo.current_ownerships().items()
+    }
     rows = []
     for a in services.repo.list_accounts():
         seen = [d for d in (a.last_visit, last.get(a.account_id)) if d is not None]
         latest = max(seen) if seen else None
         overdue = latest is not None and (today - latest).days > a.visit_rule.max_gap_days
-        rows.append(Row(a, *owners.get(a.account_id, ("", "")), latest, overdue))
+        territory, rep = owners.get(a.account_id, ("", ""))
+        reason = reasons.get(a.account_id, "") if territory else ""
+        rows.append(Row(a, territory, rep, latest, overdue, reason))
     return rows
 
 
@@ -218,6 +230,7 @@ def _render(
     page_errors: list[Problem] | None = None,
     message: str = "",
     status_code: int = 200,
+    imported: WebImport | None = None,
 ) -> Response:
     rows = _rows(services)
     found = select(rows, query)
@@ -240,6 +253,7 @@ def _render(
         "message": message,
         "hours_text": format_opening_hours,
         "all_reps": services.repo.list_reps(),
+        "imported": imported,
     }
     return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
 
@@ -317,12 +331,14 @@ def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
 @router.post("/accounts/import", include_in_schema=False, dependencies=[CsrfDep])
 async def import_accounts(
     request: Request,
-    _user: ManagerDep,
+    user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    """Validate the whole file; store it (add or update) only when every row is fine."""
+    """Validate the whole file; store it (add or update) only when every row is fine, then
+    assign every account in no territory by the stored rules (else best fit), as the CLI
+    import does, and show the balance afterwards with a realignment hint when it drifts."""
     data = await file.read()
     source = file.filename or "upload"
     try:
@@ -331,12 +347,20 @@ async def import_accounts(
         return _render(
             request, services, templates, Query(), page_errors=exc.problems, status_code=422
         )
-    summary = services.repo.upsert_accounts(accounts, source=source)
+    try:
+        result = import_accounts_and_assign(services, accounts, source=source, user=user.username)
+    except InputError as exc:
+        return _render(
+            request, services, templates, Query(), page_errors=exc.problems, status_code=422
+        )
+    summary = result.summary
     message = (
         f"Imported {source}: {summary.accounts_added} new, {summary.accounts_changed} changed, "
         f"{summary.accounts_unchanged} unchanged."
     )
-    return _render(request, services, templates, Query(), message=message)
+    if result.report is not None:
+        message += f" {result.moved} assigned to a territory."
+    return _render(request, services, templates, Query(), message=message, imported=result)
 
 
 def _bulk_value(text: str) -> str | None:
@@ -445,3 +469,31 @@ def edit_account(
         )
     services.repo.upsert_accounts([edited], source="web edit")
     return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
+def account_page(
+    request: Request,
+    account_id: str,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+) -> Response:
+    """One account: its owner now and why, and who owned it when and why (ownership history)."""
+    repo = services.repo
+    account = repo.get_account(account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    owner = next((t for t in repo.current_territories() if account_id in t.account_ids), None)
+    current = repo.current_ownership(account_id)
+    history = list(reversed(repo.ownership_history(account_id)))
+    context = {
+        "account": account,
+        "owner": owner,
+        "reason": ownership_reason(current) if owner is not None else "",
+        "current": current,
+        "history": [(r, ownership_reason(r)) for r in history],
+        "rep_names": {r.rep_id: r.name for r in repo.list_reps()},
+        "hours_text": format_opening_hours,
+    }
+    return templates.TemplateResponse(request, "account.html", context)
