@@ -51,6 +51,7 @@ from routeplanner.territories.contiguity import (
     count_violations,
     fragments,
     graph_distances,
+    make_contiguous,
     neighbour_disagreement,
     neighbour_graph,
     repair_contiguity,
@@ -63,6 +64,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 TIE_BREAK = 0.05
 """Share of plain road time added to graph distances to break ties (see ``optimise``)."""
+OBJECTIVES = ("home", "centre")
+"""Design objectives: road time from the rep's home (default) or from the territory's centre."""
 Progress = Callable[[str, float], None]
 """Progress callback: a short stage description and the fraction done (0..1)."""
 
@@ -82,6 +85,7 @@ class DesignWeights:
     territories connected) instead of plain road time (slightly more compact, more enclaves).
     """
 
+    objective: str = "home"
     workload: float = 1.0
     value: float = 0.0
     centre: float = 0.5
@@ -99,6 +103,9 @@ class DesignWeights:
             raise ValueError(msg)
         if self.contiguity < 0:
             msg = "contiguity weight must be >= 0"
+            raise ValueError(msg)
+        if self.objective not in OBJECTIVES:
+            msg = f"objective must be one of {', '.join(OBJECTIVES)}"
             raise ValueError(msg)
 
 
@@ -301,6 +308,7 @@ def optimise(
         graph_distances(graph, home.T).T + TIE_BREAK * home if weights.graph_metric else home
     )
     scale = float(np.median(home)) if home.size else 1.0
+    allowed = ctx.allowed[np.ix_(active_acc, active_reps)]
     cur = None
     if current is not None:
         cur = np.array(
@@ -323,6 +331,7 @@ def optimise(
             max_moves=max_moves,
             move_penalty=move_penalty_s,
             time_limit_s=time_limit_s,
+            allowed=allowed,
         )
 
     def quality(res: AssignResult) -> tuple[float, int, float]:
@@ -348,7 +357,9 @@ def optimise(
     prev: IntArray | None = None
     iterations = 0
     total_steps = max_iterations + repair_rounds
-    for it in range(max_iterations):
+    # The home objective prices road time from home only: one solve, no centre updates.
+    centre_share = weights.centre if weights.objective == "centre" else 0.0
+    for it in range(max_iterations if centre_share > 0 else 1):
         report(f"balanced assignment, iteration {it + 1}", it / total_steps)
         res = solve(weight * cost, base_fixed)
         if res is None:
@@ -366,7 +377,7 @@ def optimise(
             ).T
         else:
             centre_cost = dist[:, centres]
-        cost = (1.0 - weights.centre) * base_cost + weights.centre * centre_cost
+        cost = (1.0 - centre_share) * base_cost + centre_share * centre_cost
         if weights.contiguity > 0:
             cost = cost + weights.contiguity * scale * neighbour_disagreement(graph, res.assign, ma)
     if not candidates:
@@ -388,6 +399,8 @@ def optimise(
                 continue
             target_rep = _neighbour_territory(graph, state.assign, frag.members)
             if target_rep is None:
+                continue
+            if not allowed[list(frag.members), target_rep].all():
                 continue
             for k in frag.members:
                 fix[k] = target_rep
@@ -416,6 +429,7 @@ def optimise(
         current=cur,
         max_moves=max_moves,
         max_fragment=5,
+        allowed=allowed,
     )
     load = np.bincount(repaired, weights=balance, minlength=ma)
     dev = float(np.max(np.abs(load / target - 1.0))) if np.all(target > 0) else 0.0
@@ -434,11 +448,158 @@ def optimise(
             best,
             base_fixed,
             time_limit_s,
+            allowed,
+        )
+    best = _finish_contiguity(
+        graph,
+        best,
+        balance,
+        target,
+        outer,
+        tolerance,
+        (home if weights.objective == "home" else cost) + _move_prices(cur, ma, move_penalty_s),
+        allowed=allowed,
+        fixed=frozenset(base_fixed),
+        current=cur,
+        max_moves=max_moves,
+    )
+    if max_moves is None and move_penalty_s == 0.0:
+        report("pairwise re-split", 0.9)
+        best = _improve_pairs(
+            graph,
+            home,
+            home if weights.objective == "home" else cost,
+            balance,
+            target * (1.0 - outer),
+            target * (1.0 + outer),
+            best,
+            base_fixed,
+            time_limit_s,
+            allowed,
         )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
     return OptimiseResult(assign_full, iterations, optimal, tuple(notes))
+
+
+def _move_prices(cur: IntArray | None, m: int, penalty: float) -> FloatArray | float:
+    """``(n, m)`` price of giving each account to each rep when moves are priced, else 0."""
+    if cur is None or penalty <= 0:
+        return 0.0
+    moved = (cur[:, None] >= 0) & (cur[:, None] != np.arange(m)[None, :])
+    return np.asarray(penalty * moved, dtype=np.float64)
+
+
+def _finish_contiguity(
+    graph: csr_matrix,
+    best: AssignResult,
+    balance: FloatArray,
+    target: FloatArray,
+    outer: float,
+    tolerance: float,
+    cost: FloatArray,
+    *,
+    allowed: npt.NDArray[np.bool_],
+    fixed: frozenset[int],
+    current: IntArray | None,
+    max_moves: int | None,
+) -> AssignResult:
+    """Hand the enclaves the MIP steps left to their neighbours and rebalance along borders.
+
+    Kept only when it stays in the band and has fewer enclaves (or as many and lower cost):
+    the MIP steps already did what they could within their time, this is the cheap last word
+    (see :func:`~routeplanner.territories.contiguity.make_contiguous`).
+    """
+    na = len(best.assign)
+    found = make_contiguous(
+        graph,
+        best.assign,
+        balance,
+        target * (1.0 - outer),
+        target * (1.0 + outer),
+        cost,
+        allowed=allowed,
+        fixed=fixed,
+        current=current,
+        max_moves=max_moves,
+    )
+
+    def score(assign: IntArray) -> tuple[int, int, float]:
+        load = np.bincount(assign, weights=balance, minlength=len(target))
+        out = int(np.any(np.abs(load / target - 1.0) > tolerance + 1e-9))
+        return (
+            out,
+            count_violations(graph, assign, balance),
+            float(cost[np.arange(na), assign].sum()),
+        )
+
+    if score(found) < score(best.assign):
+        return AssignResult(found, best.optimal, best.mip_gap, np.zeros(len(target)), "repaired")
+    return best
+
+
+def _improve_pairs(
+    graph: csr_matrix,
+    home: FloatArray,
+    cost: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    best: AssignResult,
+    fixed: Mapping[int, int],
+    time_limit_s: float,
+    allowed: npt.NDArray[np.bool_],
+) -> AssignResult:
+    """Re-split each pair of touching territories with the contiguity MIP, cheapest kept.
+
+    A large-neighbourhood search: the pair's total load is fixed, so its re-split stays in the
+    band, and the MIP keeps both halves connected; a re-split is kept only when it lowers the
+    cost without adding enclaves. It recovers what the local repair's border moves cannot
+    (whole strips changing hands), within a wall-clock budget of 3 x the solve limit.
+    """
+    assign = best.assign.copy()
+    na, ma = home.shape
+    locked = np.zeros(na, dtype=bool)
+    locked[list(fixed)] = True
+    rows = np.arange(na)
+    current_cost = float(cost[rows, assign].sum())
+    current_viol = count_violations(graph, assign, balance)
+    deadline = time.monotonic() + 3.0 * time_limit_s
+    improved = False
+    # Rounds over all touching pairs until none is left untried (or time is up); a pair is
+    # tried again after one of its territories changed.
+    done: set[tuple[int, int]] = set()
+    while (remaining := deadline - time.monotonic()) > 0:
+        pairs = sorted(
+            {(min(j, t), max(j, t)) for j in range(ma) for t in _touching(graph, assign, j)} - done
+        )
+        if not pairs:
+            break
+        pair = pairs[0]
+        done.add(pair)
+        found = _resplit(
+            graph,
+            home,
+            cost,
+            balance,
+            lower,
+            upper,
+            assign,
+            list(pair),
+            locked,
+            min(remaining, time_limit_s),
+            allowed,
+        )
+        if found is None:
+            continue
+        c = float(cost[rows, found].sum())
+        if c < current_cost - 1e-6 and count_violations(graph, found, balance) <= current_viol:
+            assign, current_cost, improved = found, c, True
+            done = {p for p in done if not set(p) & set(pair)}
+    if not improved:
+        return best
+    return AssignResult(assign, best.optimal, best.mip_gap, np.zeros(ma), "pairs re-split")
 
 
 CONTIGUOUS_FULL = 6000
@@ -456,6 +617,7 @@ def _contiguous(
     best: AssignResult,
     fixed: Mapping[int, int],
     time_limit_s: float,
+    allowed: npt.NDArray[np.bool_],
 ) -> AssignResult:
     """Remove enclaves with the contiguity MIP (see ``assign.solve_contiguous``).
 
@@ -474,7 +636,17 @@ def _contiguous(
         return best
     if na * ma <= CONTIGUOUS_FULL:
         found = _resplit(
-            graph, home, cost, balance, lower, upper, assign, list(range(ma)), locked, time_limit_s
+            graph,
+            home,
+            cost,
+            balance,
+            lower,
+            upper,
+            assign,
+            list(range(ma)),
+            locked,
+            time_limit_s,
+            allowed,
         )
         if found is not None:
             assign = found
@@ -504,7 +676,17 @@ def _contiguous(
                 break
             tried.add(pair)
             found = _resplit(
-                graph, home, cost, balance, lower, upper, assign, list(pair), locked, remaining
+                graph,
+                home,
+                cost,
+                balance,
+                lower,
+                upper,
+                assign,
+                list(pair),
+                locked,
+                remaining,
+                allowed,
             )
             if found is not None and count_violations(graph, found, balance) < count_violations(
                 graph, assign, balance
@@ -544,6 +726,7 @@ def _resplit(
     reps: list[int],
     locked: npt.NDArray[np.bool_],
     time_limit_s: float,
+    allowed: npt.NDArray[np.bool_],
 ) -> IntArray | None:
     """Re-split the accounts of ``reps`` among them with the contiguity MIP, others held."""
     members = np.nonzero(np.isin(assign, reps))[0]
@@ -580,6 +763,7 @@ def _resplit(
         free=~locked[members] & np.isfinite(own).any(axis=1),
         time_limit_s=time_limit_s,
         mip_rel_gap=RESPLIT_GAP,
+        allowed=allowed[np.ix_(members, rep_idx)],
     )
     if found is None:
         return None
