@@ -25,8 +25,6 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from routeplanner.territories.assign import solve_assignment
-
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -270,6 +268,7 @@ def _rebalance(
     cost: FloatArray,
     can_move: Callable[[int, int], bool],
     steps: int,
+    on_move: Callable[[int, int, int], None] | None = None,
 ) -> None:
     """Border moves (in place) that keep every giving territory in as many pieces, until all
     territories are in their band or no move lowers the imbalance."""
@@ -293,6 +292,8 @@ def _rebalance(
             if move is None:
                 continue
             i, to = move
+            if on_move is not None:
+                on_move(i, int(a[i]), to)
             load[a[i]] -= balance[i]
             load[to] += balance[i]
             a[i] = to
@@ -389,16 +390,17 @@ def make_contiguous(
     current: IntArray | None = None,
     max_moves: int | None = None,
     improve_passes: int = 30,
-    layer_rounds: int = 12,
 ) -> IntArray:
     """Remove every enclave by local moves, restore the band, then shorten along borders.
 
     Cheap where the contiguity MIP is not (2,000 x 10 finds no incumbent in a minute), and
     starting from the cheapest balanced split (an LP optimum) it stays close to it:
 
-    1. *Absorb*: the lightest fragment (a piece of a territory other than its heaviest) goes
-       whole to the adjacent territory where its accounts cost least, among those allowed for
-       all of them (qualifications) and within ``max_moves``. Each hand-over lowers the total
+    1. *Absorb*: the lightest fragment (a piece of a territory other than the one holding its
+       cheapest member, i.e. the home piece) is either joined to its main piece through the
+       cheapest corridor of other accounts (when that moves less load and cuts no donor), or
+       goes whole to the adjacent territory where its accounts cost least; only reps allowed
+       for all of them (qualifications), within ``max_moves``. Each step lowers the total
        number of pieces, so this ends, with none left unless a fragment holds a ``fixed``
        account or has no admissible neighbour.
     2. *Rebalance*: single border moves that never split the giving territory (the receiving
@@ -420,30 +422,17 @@ def make_contiguous(
             return False
         return budget.fits(budget.delta(i, int(a[i]), to))
 
-    # 1. Absorb fragments; 2a. move border layers by LP, absorbing what that splits off.
+    # 1. Absorb fragments (or bridge them to their main piece).
     _absorb(graph, a, balance, cost, allowed, fixed, budget)
-    for _ in range(layer_rounds):
-        load = np.bincount(a, weights=balance, minlength=m)
-        if np.all((load >= lower - 1e-12) & (load <= upper + 1e-12)):
-            break
-        moved_layer = _layer_lp(
-            graph, a, balance, lower, upper, cost, allowed, fixed, current, max_moves
-        )
-        if moved_layer is None or np.array_equal(moved_layer, a):
-            break
-        a[:] = moved_layer
-        budget.used = 0 if current is None else int(np.sum((current >= 0) & (current != a)))
-        _absorb(graph, a, balance, cost, allowed, fixed, budget)
 
     # 2. Back into the band along borders.
     def can_move(i: int, to: int) -> bool:
         return ok(i, to)
 
-    before = a.copy()
-    _rebalance(graph, a, balance, lower, upper, cost, can_move, 4 * n)
-    budget.used += sum(
-        budget.delta(int(i), int(before[i]), int(a[i])) for i in np.nonzero(before != a)[0]
-    )
+    def on_move(i: int, frm: int, to: int) -> None:
+        budget.used += budget.delta(i, frm, to)
+
+    _rebalance(graph, a, balance, lower, upper, cost, can_move, 4 * n, on_move)
 
     # 3. Shorter along borders, band and pieces kept.
     load = np.bincount(a, weights=balance, minlength=m)
@@ -520,6 +509,12 @@ def _absorb(
                 c = float(cost[members, t].sum())
                 if best is None or c < best[0]:
                     best = (c, t)
+        bridge = _bridge(graph, a, frag, cost, balance, allowed, fixed, budget)
+        if bridge is not None and (best is None or bridge[1] <= float(balance[members].sum())):
+            path = bridge[0]
+            budget.used += sum(budget.delta(int(k), int(a[k]), frag.rep) for k in path)
+            a[path] = frag.rep
+            continue
         if best is None:
             stuck.add(frag.members)
             continue
@@ -528,45 +523,76 @@ def _absorb(
         a[members] = to
 
 
-def _layer_lp(
+def _pieces(graph: csr_matrix, assign: IntArray) -> int:
+    """Number of connected pieces over all territories."""
+    coo = graph.tocoo()
+    same = assign[coo.row] == assign[coo.col]
+    sub = coo_matrix(
+        (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=graph.shape
+    ).tocsr()
+    count, _ = connected_components(sub, directed=False)
+    return int(count)
+
+
+def _bridge(
     graph: csr_matrix,
     a: IntArray,
-    balance: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
+    frag: Fragment,
     cost: FloatArray,
+    balance: FloatArray,
     allowed: BoolArray | None,
     fixed: frozenset[int],
-    current: IntArray | None,
-    max_moves: int | None,
-) -> IntArray | None:
-    """One balanced assignment in which an account may only stay or join a territory it touches.
+    budget: _Budget,
+) -> tuple[IntArray, float] | None:
+    """The cheapest corridor of other territories' accounts joining ``frag`` to its main piece.
 
-    The cheapest way to shift load across one layer of border accounts, for every territory at
-    once (load passes through a territory in between because its band binds): an exact LP
-    rebalance, where single greedy border moves chain expensive hand-overs. When one layer is
-    not enough the band miss is minimised first (see ``solve_assignment``), so the next round
-    continues from there.
+    The alternative to handing a fragment away: give its rep the few accounts in between.
+    Usually far less load changes hands (a fragment cut off by a thin strip), so the band is
+    restored with fewer border moves. Only taken when it lowers the total number of pieces
+    (no donor is cut in two), which keeps the absorb loop finite. Returns the corridor and
+    its load.
     """
-    n, m = len(a), len(lower)
-    near = np.zeros((n, m), dtype=np.bool_)
-    near[np.arange(n), a] = True
-    coo = graph.tocoo()
-    border = (a[coo.row] != a[coo.col]) & np.isin(coo.row, list(fixed), invert=True)
-    near[coo.row[border], a[coo.col[border]]] = True
-    if allowed is not None:
-        near &= allowed
-        near[np.arange(n), a] = True
-    res = solve_assignment(
-        cost,
-        balance,
-        lower,
-        upper,
-        fixed={i: int(a[i]) for i in fixed},
-        current=current,
-        max_moves=max_moves,
-        allowed=near,
-        time_limit_s=10.0,
+    rep = frag.rep
+    n = len(a)
+    members = np.array(frag.members, dtype=np.int64)
+    own = np.nonzero(a == rep)[0]
+    main = np.setdiff1d(own, members)
+    if len(main) == 0:
+        return None
+    # Node-weighted shortest path: entering account v costs what giving v to rep costs more.
+    step = np.maximum(cost[:, rep] - cost[np.arange(n), a], 0.0) + 1e-3 * (
+        float(np.mean(np.abs(cost))) or 1.0
     )
-    out: IntArray = res.assign
-    return out
+    blocked = np.zeros(n, dtype=np.bool_)
+    blocked[list(fixed)] = True
+    if allowed is not None:
+        blocked |= ~allowed[:, rep]
+    blocked[own] = False
+    coo = graph.tocoo()
+    keep = ~blocked[coo.row] & ~blocked[coo.col]
+    w = np.where(a[coo.col[keep]] == rep, 1e-6, step[coo.col[keep]])
+    directed = coo_matrix((w, (coo.row[keep], coo.col[keep])), shape=graph.shape).tocsr()
+    dist, pred, _ = dijkstra(
+        directed, directed=True, indices=members, min_only=True, return_predecessors=True
+    )
+    reach = main[np.isfinite(dist[main])]
+    if len(reach) == 0:
+        return None
+    node = int(reach[int(np.argmin(dist[reach]))])
+    path: list[int] = []
+    while node >= 0:
+        if a[node] != rep:
+            path.append(node)
+        node = int(pred[node])
+    if not path:
+        return None
+    corridor = np.array(path, dtype=np.int64)
+    extra = sum(budget.delta(int(k), int(a[k]), rep) for k in corridor)
+    if not budget.fits(extra):
+        return None
+    before = _pieces(graph, a)
+    trial = a.copy()
+    trial[corridor] = rep
+    if _pieces(graph, trial) >= before:
+        return None
+    return corridor, float(balance[corridor].sum())

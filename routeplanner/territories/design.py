@@ -388,7 +388,9 @@ def optimise(
     # Repair rounds: hand each fragment to the territory most of its road neighbours are in.
     state, _, _ = choose()
     fix = dict(base_fixed)
-    for r in range(repair_rounds):
+    # The home objective leaves enclaves to the contiguity steps below: re-solving with
+    # fragments pinned to a neighbour costs travel and, with home prices, recreates them.
+    for r in range(repair_rounds if weights.objective == "centre" else 0):
         frags = fragments(graph, state.assign, balance)
         if not frags:
             break
@@ -418,19 +420,21 @@ def optimise(
     best, best_q, travel_limit = choose()
     # Local search: small fragments to their neighbours, then border moves back into the band.
     outer = 0.98 * tolerance
-    repaired = repair_contiguity(
-        graph,
-        best.assign,
-        balance,
-        target * (1.0 - outer),
-        target * (1.0 + outer),
-        base_cost,
-        fixed=frozenset(base_fixed),
-        current=cur,
-        max_moves=max_moves,
-        max_fragment=5,
-        allowed=allowed,
-    )
+    repaired = best.assign
+    if weights.objective == "centre":
+        repaired = repair_contiguity(
+            graph,
+            best.assign,
+            balance,
+            target * (1.0 - outer),
+            target * (1.0 + outer),
+            base_cost,
+            fixed=frozenset(base_fixed),
+            current=cur,
+            max_moves=max_moves,
+            max_fragment=5,
+            allowed=allowed,
+        )
     load = np.bincount(repaired, weights=balance, minlength=ma)
     dev = float(np.max(np.abs(load / target - 1.0))) if np.all(target > 0) else 0.0
     viol = sum(len(f.members) for f in fragments(graph, repaired, balance))
@@ -569,11 +573,10 @@ def _improve_pairs(
     improved = False
     # Rounds over all touching pairs until none is left untried (or time is up); a pair is
     # tried again after one of its territories changed.
-    done: set[tuple[int, int]] = set()
+    done: set[tuple[int, ...]] = set()
     while (remaining := deadline - time.monotonic()) > 0:
-        pairs = sorted(
-            {(min(j, t), max(j, t)) for j in range(ma) for t in _touching(graph, assign, j)} - done
-        )
+        touch = [_touching(graph, assign, j) for j in range(ma)]
+        pairs = sorted({tuple(sorted((j, t))) for j in range(ma) for t in touch[j]} - done)
         if not pairs:
             break
         pair = pairs[0]
