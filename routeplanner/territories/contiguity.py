@@ -390,6 +390,7 @@ def make_contiguous(
     current: IntArray | None = None,
     max_moves: int | None = None,
     improve_passes: int = 30,
+    keep_band: bool = False,
 ) -> IntArray:
     """Remove every enclave by local moves, restore the band, then shorten along borders.
 
@@ -408,9 +409,11 @@ def make_contiguous(
     3. *Improve*: border moves that lower ``cost`` with both territories kept in their band and
        the giving one in one piece, best first, until none is left (or ``improve_passes``).
 
-    Contiguity is never made worse by steps 2 and 3, and the move cap is checked on every
-    move, so the result never exceeds it. The band is restored when border moves can do it;
-    callers check it (and keep their previous split otherwise).
+    With ``keep_band`` step 1 only makes hand-overs that keep every territory in its band (for
+    a move cap that leaves too few accounts to rebalance with). Contiguity is never made worse
+    by steps 2 and 3, and the move cap is checked on every move, so the result never exceeds it.
+    The band is restored when border moves can do it; callers check it (and keep their previous
+    split otherwise).
     """
     a = assign.copy()
     n, m = len(a), len(lower)
@@ -423,7 +426,7 @@ def make_contiguous(
         return budget.fits(budget.delta(i, int(a[i]), to))
 
     # 1. Absorb fragments (or bridge them to their main piece).
-    _absorb(graph, a, balance, cost, allowed, fixed, budget)
+    _absorb(graph, a, balance, cost, allowed, fixed, budget, (lower, upper) if keep_band else None)
 
     # 2. Back into the band along borders.
     def can_move(i: int, to: int) -> bool:
@@ -480,10 +483,24 @@ def _absorb(
     allowed: BoolArray | None,
     fixed: frozenset[int],
     budget: _Budget,
+    band: tuple[FloatArray, FloatArray] | None = None,
 ) -> None:
-    """Hand fragments (in place), lightest first, to the adjacent territory costing least."""
+    """Hand fragments (in place), lightest first, to the adjacent territory costing least.
+
+    With ``band`` only hand-overs and corridors that keep every territory inside it are made
+    (for a move cap too tight to rebalance afterwards); other fragments stay.
+    """
     n = len(a)
     indptr, indices = graph.indptr, graph.indices
+
+    def in_band(trial_idx: IntArray, to_of: IntArray) -> bool:
+        if band is None:
+            return True
+        load = np.bincount(a, weights=balance, minlength=len(band[0]))
+        np.add.at(load, a[trial_idx], -balance[trial_idx])
+        np.add.at(load, to_of, balance[trial_idx])
+        return bool(np.all((load >= band[0] - 1e-12) & (load <= band[1] + 1e-12)))
+
     stuck: set[tuple[int, ...]] = set()
     for _ in range(n):
         frags = [f for f in anchored_fragments(graph, a, cost) if f.members not in stuck]
@@ -506,10 +523,14 @@ def _absorb(
                 extra = sum(budget.delta(int(k), frag.rep, t) for k in members)
                 if not budget.fits(extra):
                     continue
+                if not in_band(members, np.full(len(members), t)):
+                    continue
                 c = float(cost[members, t].sum())
                 if best is None or c < best[0]:
                     best = (c, t)
         bridge = _bridge(graph, a, frag, cost, balance, allowed, fixed, budget)
+        if bridge is not None and not in_band(bridge[0], np.full(len(bridge[0]), frag.rep)):
+            bridge = None
         if bridge is not None and (best is None or bridge[1] <= float(balance[members].sum())):
             path = bridge[0]
             budget.used += sum(budget.delta(int(k), int(a[k]), frag.rep) for k in path)

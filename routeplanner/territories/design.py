@@ -538,6 +538,21 @@ def _finish_contiguity(
             float(cost[np.arange(na), assign].sum()),
         )
 
+    if score(found)[0] > 0:
+        # Out of band (a move cap too tight to rebalance): only the hand-overs the band allows.
+        found = make_contiguous(
+            graph,
+            best.assign,
+            balance,
+            target * (1.0 - outer),
+            target * (1.0 + outer),
+            cost,
+            allowed=allowed,
+            fixed=fixed,
+            current=current,
+            max_moves=max_moves,
+            keep_band=True,
+        )
     if score(found) < score(best.assign):
         return AssignResult(found, best.optimal, best.mip_gap, np.zeros(len(target)), "repaired")
     return best
