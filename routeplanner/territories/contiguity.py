@@ -348,8 +348,34 @@ def _best_border_move(
 
 
 def _stays_connected(graph: csr_matrix, assign: IntArray, i: int) -> bool:
-    """Whether territory ``assign[i]`` keeps its number of pieces when ``i`` leaves it."""
-    members = np.nonzero(assign == assign[i])[0]
+    """Whether territory ``assign[i]`` keeps its number of pieces when ``i`` leaves it.
+
+    Usually settled locally: if ``i``'s same-territory neighbours stay joined to each other
+    through accounts at most two links from ``i``, removing ``i`` cannot split anything. Only
+    otherwise are the territory's pieces counted (the repair calls this thousands of times).
+    """
+    rep = assign[i]
+    indptr, indices = graph.indptr, graph.indices
+    near = [int(v) for v in indices[indptr[i] : indptr[i + 1]] if assign[v] == rep and v != i]
+    if len(near) == 1:
+        return True  # a leaf: the rest stays as it was
+    if near:
+        zone = set(near)
+        for v in near:
+            zone.update(int(u) for u in indices[indptr[v] : indptr[v + 1]] if assign[u] == rep)
+        zone.discard(i)
+        seen = {near[0]}
+        stack = [near[0]]
+        while stack:
+            v = stack.pop()
+            for u in indices[indptr[v] : indptr[v + 1]]:
+                u = int(u)
+                if u in zone and u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        if all(v in seen for v in near):
+            return True
+    members = np.nonzero(assign == rep)[0]
     if len(members) <= 2:
         return len(members) > 1
     sub = graph[members][:, members]
