@@ -1,33 +1,35 @@
-"""Territory design from scratch: balanced workload, compact on road time, few enclaves.
+"""Territory design from scratch: balanced workload, compact on road time, no enclaves.
 
 Method (what the README states it guarantees; see docs/territories.md):
 
 1. **Cost.** Giving account i to rep j costs the road time from j's home to i measured
    *through the account neighbour graph* (see :mod:`routeplanner.territories.contiguity`),
    plus 5 % of the plain road time to break the many exact ties such graph distances have.
-   Going through neighbours rather than straight along a fast road keeps a territory from
-   reaching past another rep's accounts.
-2. **Balanced assignment, solved exactly.** Every account goes to exactly one rep, every rep's
-   workload must lie in ``target x (1 +/- 0.9 tolerance)`` (target = the rep's share of the
-   total by capacity). HiGHS (``scipy.optimize.milp``) solves the LP; its few split accounts
-   are re-decided by an exact small MIP (full MIP as fallback), with the LP value as a
-   certificate of the gap. Locked accounts are fixed; locked territories are left out.
-   If the band is impossible (locks, move limit) the smallest total miss is found first,
-   then the cheapest split with that miss.
-3. **Centre updates.** The cost mixes the home term with graph distance from the territory's
-   centre (its road medoid), re-solved as centres move (k-medians style) until stable.
-4. **Enclave repair.** Fragments are handed to the neighbouring territory and the programme
-   re-solved around them (a few rounds); of all splits seen, the one with the fewest enclave
-   accounts among those within ``compactness_slack`` (15 %) of the cheapest is kept; a final
-   local search moves small fragments and rebalances along borders, kept only if it stays in
-   the band and within the slack.
+2. **Balanced assignment, solved exactly.** Every account goes to exactly one rep it is
+   qualified for, every rep's workload within ``target x (1 +/- 0.9 tolerance)`` (target =
+   the rep's share of the total by capacity). HiGHS (``scipy.optimize.milp``) solves the LP;
+   its few split accounts are re-decided by an exact small MIP (full MIP as fallback), with
+   the LP value as a certificate of the gap. Locked accounts are fixed; locked territories
+   are left out. If the band is impossible (locks, move limit) the smallest total miss is
+   found first, then the cheapest split with that miss.
+3. **Objective.** ``home`` (default): that one solve, anchored on each rep's home. ``centre``:
+   the cost mixes in graph distance from the territory's centre (its road medoid), re-solved
+   as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
+4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
+   account up to ``CONTIGUOUS_FULL`` accounts x reps, or groups of touching territories
+   above that; then :func:`~routeplanner.territories.contiguity.make_contiguous` joins or
+   hands over every fragment left and rebalances along borders (move-aware, so capped
+   realignments use it too); finally (without a move cap or price) pairs of touching
+   territories are re-split by the contiguity MIP while that lowers the travel cost.
 
-Guaranteed: every account in exactly one territory; locks honoured; every unlocked territory
-within ``tolerance`` whenever the band is reachable with the locks (else the smallest miss,
-reported in ``notes``); each solve within the reported gap of optimal for its cost.
-Not guaranteed: zero enclaves (they are minimised and counted), global optimality over the
-centre updates and repair rounds (local search), and exact in-route travel (workload uses an
-estimate).
+Guaranteed: every account in exactly one territory of a rep holding its required
+qualifications; locks honoured; every unlocked territory within ``tolerance`` whenever the
+band is reachable with the locks (else the smallest miss, reported in ``notes``); each
+balanced solve within the reported gap of optimal for its cost; enclaves only where a lock,
+a qualification or a move cap leaves no admissible hand-over (counted and reported).
+Not guaranteed: global optimality of the contiguous split (the repair and re-splits are
+local search; the benchmark prints the gap to the LP bound), and exact in-route travel
+(workload uses an estimate).
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ Progress = Callable[[str, float], None]
 class DesignWeights:
     """What to balance and how compactness is priced.
 
+    ``objective``: ``"home"`` (default) minimises road time from each rep's home, which is
+    what a rep drives; ``"centre"`` mixes in time from the territory's centre (rounder
+    territories, more travel from home; see the benchmark). ``centre``, ``contiguity`` and
+    ``compactness_slack`` apply to the ``centre`` objective only.
     ``workload`` and ``value`` weight the balanced quantity (each normalised to its total, so
     ``value=1, workload=1`` balances both equally). ``centre`` is the share of road time from
     the territory centre (vs the rep's home) in the cost; ``contiguity`` prices an account whose
@@ -558,6 +564,12 @@ def _finish_contiguity(
     return best
 
 
+PAIRS_BUDGET = 2.0
+"""Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
+they converge in about 17 s unloaded; the budget keeps the design under a minute on a busy
+machine, where fewer re-splits fit (travel a few seconds longer)."""
+
+
 def _improve_pairs(
     graph: csr_matrix,
     home: FloatArray,
@@ -575,7 +587,8 @@ def _improve_pairs(
     A large-neighbourhood search: the pair's total load is fixed, so its re-split stays in the
     band, and the MIP keeps both halves connected; a re-split is kept only when it lowers the
     cost without adding enclaves. It recovers what the local repair's border moves cannot
-    (whole strips changing hands), within a wall-clock budget of 3 x the solve limit.
+    (whole strips changing hands), within a wall-clock budget of ``PAIRS_BUDGET`` x the
+    solve limit.
     """
     assign = best.assign.copy()
     na, ma = home.shape
@@ -584,7 +597,7 @@ def _improve_pairs(
     rows = np.arange(na)
     current_cost = float(cost[rows, assign].sum())
     current_viol = count_violations(graph, assign, balance)
-    deadline = time.monotonic() + 3.0 * time_limit_s
+    deadline = time.monotonic() + PAIRS_BUDGET * time_limit_s
     improved = False
     # Rounds over all touching pairs until none is left untried (or time is up); a pair is
     # tried again after one of its territories changed.
