@@ -417,6 +417,7 @@ def make_contiguous(
     max_moves: int | None = None,
     improve_passes: int = 30,
     keep_band: bool = False,
+    swaps: bool = False,
 ) -> IntArray:
     """Remove every enclave by local moves, restore the band, then shorten along borders.
 
@@ -433,7 +434,8 @@ def make_contiguous(
     2. *Rebalance*: single border moves that never split the giving territory (the receiving
        one touches the account, so it stays one piece) until every territory is in its band.
     3. *Improve*: border moves that lower ``cost`` with both territories kept in their band and
-       the giving one in one piece, best first, until none is left (or ``improve_passes``).
+       the giving one in one piece, best first, until none is left (or ``improve_passes``);
+       with ``swaps`` also exchanges of two border accounts between touching territories.
 
     With ``keep_band`` step 1 only makes hand-overs that keep every territory in its band (for
     a move cap that leaves too few accounts to rebalance with). Contiguity is never made worse
@@ -464,7 +466,7 @@ def make_contiguous(
     _rebalance(graph, a, balance, lower, upper, cost, can_move, 4 * n, on_move)
 
     # 3. Shorter along borders, band and pieces kept.
-    load = np.bincount(a, weights=balance, minlength=m)
+    load: FloatArray = np.bincount(a, weights=balance, minlength=m).astype(np.float64)
     coo = graph.tocoo()
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     for _ in range(improve_passes):
@@ -496,9 +498,86 @@ def make_contiguous(
             load[frm] -= b
             load[t] += b
             moved = True
-        if not moved:
+        if moved:
+            continue
+        if not swaps or not _swap_pass(graph, a, load, balance, lower, upper, cost, ok, budget):
             break
     return a
+
+
+SWAP_TRIES = 40
+"""Best swap candidates checked for connectivity per pair of touching territories and pass."""
+
+
+def _pieces_of(graph: csr_matrix, a: IntArray, j: int) -> int:
+    members = np.nonzero(a == j)[0]
+    if len(members) == 0:
+        return 0
+    count, _ = connected_components(graph[members][:, members], directed=False)
+    return int(count)
+
+
+def _swap_pass(
+    graph: csr_matrix,
+    a: IntArray,
+    load: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    ok: Callable[[int, int], bool],
+    budget: _Budget,
+) -> bool:
+    """At most one improving swap of border accounts per pair of touching territories.
+
+    Single moves stall once the loads sit at the band's edges (where the cheapest balanced
+    split puts them); exchanging an account each way keeps both loads nearly unchanged. A swap
+    is kept only if both territories keep their number of pieces. True if any was made.
+    """
+    coo = graph.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    border = a[rows] != a[cols]
+    r, c = rows[border], cols[border]
+    pairs = sorted({(int(x), int(y)) for x, y in zip(a[r], a[c], strict=True) if x < y})
+    swapped = False
+    for ta, tb in pairs:
+        side_a = np.unique(r[(a[r] == ta) & (a[c] == tb)])
+        side_b = np.unique(r[(a[r] == tb) & (a[c] == ta)])
+        if len(side_a) == 0 or len(side_b) == 0:
+            continue
+        gain = (cost[side_a, tb] - cost[side_a, ta])[:, None] + (
+            cost[side_b, ta] - cost[side_b, tb]
+        )[None, :]
+        shift = balance[side_b][None, :] - balance[side_a][:, None]  # load change of ta
+        new_a, new_b = load[ta] + shift, load[tb] - shift
+        fine = (
+            (gain < -1e-9)
+            & (new_a >= lower[ta])
+            & (new_a <= upper[ta])
+            & (new_b >= lower[tb])
+            & (new_b <= upper[tb])
+        )
+        idx = np.argwhere(fine)
+        if len(idx) == 0:
+            continue
+        order = np.argsort(gain[fine], kind="stable")[:SWAP_TRIES]
+        before = (_pieces_of(graph, a, ta), _pieces_of(graph, a, tb))
+        for q in order:
+            i, k = int(side_a[idx[q, 0]]), int(side_b[idx[q, 1]])
+            if a[i] != ta or a[k] != tb or not ok(i, tb) or not ok(k, ta):
+                continue
+            extra = budget.delta(i, ta, tb) + budget.delta(k, tb, ta)
+            if not budget.fits(extra):
+                continue
+            a[i], a[k] = tb, ta
+            if _pieces_of(graph, a, ta) <= before[0] and _pieces_of(graph, a, tb) <= before[1]:
+                budget.used += extra
+                load[ta] += balance[k] - balance[i]
+                load[tb] += balance[i] - balance[k]
+                swapped = True
+                break
+            a[i], a[k] = ta, tb
+    return swapped
 
 
 def _absorb(

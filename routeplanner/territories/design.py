@@ -487,6 +487,22 @@ def optimise(
             time_limit_s,
             allowed,
         )
+        # Border moves and swaps once more: the re-splits follow the tree condition, the
+        # local search only real connectivity, so it finds what they cannot.
+        best = _finish_contiguity(
+            graph,
+            best,
+            balance,
+            target,
+            outer,
+            tolerance,
+            (home if weights.objective == "home" else cost),
+            allowed=allowed,
+            fixed=frozenset(base_fixed),
+            current=cur,
+            max_moves=max_moves,
+            swaps=True,
+        )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
@@ -514,6 +530,7 @@ def _finish_contiguity(
     fixed: frozenset[int],
     current: IntArray | None,
     max_moves: int | None,
+    swaps: bool = False,
 ) -> AssignResult:
     """Hand the enclaves the MIP steps left to their neighbours and rebalance along borders.
 
@@ -533,6 +550,7 @@ def _finish_contiguity(
         fixed=fixed,
         current=current,
         max_moves=max_moves,
+        swaps=swaps,
     )
 
     def score(assign: IntArray) -> tuple[int, int, float]:
