@@ -110,3 +110,23 @@ def test_home_is_the_default_objective_and_unknown_ones_are_refused() -> None:
     assert DesignWeights().objective == "home"
     with pytest.raises(ValueError, match="objective must be one of home, centre"):
         DesignWeights(objective="nearest")
+
+
+def test_swaps_straighten_a_border_that_single_moves_cannot() -> None:
+    times, neighbours, cost = _grid()
+    graph = neighbour_graph(neighbours, times)
+    balance = np.ones(SIDE * SIDE)
+    target = np.full(2, SIDE * SIDE / 2)
+    lower, upper = target * 0.99, target * 1.01  # one account either way leaves the band
+    start = np.array([0 if i % SIDE < SIDE // 2 else 1 for i in range(SIDE * SIDE)])
+    start[_cell(3, 0)] = 1  # each side holds one account just across the border
+    start[_cell(4, 7)] = 0
+    start = start.astype(np.int64)
+    assert count_violations(graph, start, balance) == 0
+    kept = make_contiguous(graph, start, balance, lower, upper, cost)
+    assert np.array_equal(kept, start)
+    straight = make_contiguous(graph, start, balance, lower, upper, cost, swaps=True)
+    assert straight[_cell(3, 0)] == 0
+    assert straight[_cell(4, 7)] == 1
+    assert np.bincount(straight).tolist() == [32, 32]
+    assert count_violations(graph, straight, balance) == 0
