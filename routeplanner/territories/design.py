@@ -2,9 +2,10 @@
 
 Method (what the README states it guarantees; see docs/territories.md):
 
-1. **Cost.** Giving account i to rep j costs the road time from j's home to i measured
-   *through the account neighbour graph* (see :mod:`routeplanner.territories.contiguity`),
-   plus 5 % of the plain road time to break the many exact ties such graph distances have.
+1. **Cost.** Giving account i to rep j costs the road time from j's home to i: plain road
+   time when the contiguity MIP takes all accounts at once, else measured *through the
+   account neighbour graph* (see :mod:`routeplanner.territories.contiguity`) plus 5 % of the
+   plain road time to break the many exact ties such graph distances have.
 2. **Balanced assignment, solved exactly.** Every account goes to exactly one rep it is
    qualified for, every rep's workload within ``target x (1 +/- 0.9 tolerance)`` (target =
    the rep's share of the total by capacity). HiGHS (``scipy.optimize.milp``) solves the LP;
@@ -25,8 +26,9 @@ Method (what the README states it guarantees; see docs/territories.md):
 Guaranteed: every account in exactly one territory of a rep holding its required
 qualifications; locks honoured; every unlocked territory within ``tolerance`` whenever the
 band is reachable with the locks (else the smallest miss, reported in ``notes``); each
-balanced solve within the reported gap of optimal for its cost; enclaves only where a lock,
-a qualification or a move cap leaves no admissible hand-over (counted and reported).
+balanced solve within the reported gap of optimal for its cost. Enclaves are removed whenever
+border moves can restore the band after the hand-overs and no lock, qualification or move cap
+forbids them; any left are counted in the KPIs.
 Not guaranteed: global optimality of the contiguous split (the repair and re-splits are
 local search; the benchmark prints the gap to the LP bound), and exact in-route travel
 (workload uses an estimate).
