@@ -42,7 +42,6 @@ from routeplanner.territories.metrics import (
 from routeplanner.territories.workload import (
     IntArray,
     build_context,
-    qualification_pins,
     resolve_locks,
 )
 from routeplanner.travel.provider import TravelTimeProvider
@@ -145,13 +144,7 @@ def realign_territories(
         for t in locked_territories
     ]
     cur = assignment_of(ctx, current)
-    pins = qualification_pins(
-        ctx,
-        dict(locked or {}),
-        cur,
-        frozen_reps=[t.rep_id for t in locked_territories if t.rep_id is not None],
-    )
-    fixed, frozen = resolve_locks(ctx, {**pins, **dict(locked or {})}, locked_territories)
+    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
     old_rep = {aid: t.rep_id for t in current for aid in t.account_ids}
     ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
     before = assignment_kpis(
