@@ -40,6 +40,12 @@ done
 # Calendar feeds: one rep over 13 weeks (~600 events) and a team of 10; cold vs cached.
 "$PY" -m benchmarks.calendar_feed --weeks 13 --team 10 --csv benchmarks/out/calendar_feed.csv
 
+# Assignment: 10,000 new accounts, 50 territories, 20 rules vs nearest rep (+ LP bound).
+"$PY" -m benchmarks.assignment --osm "$OSM" --accounts 10000 --reps 50 --seed 1 --bound \
+    --csv benchmarks/out/assignment.csv
+"$PY" -m benchmarks.assignment --osm "$OSM" --accounts 2000 --reps 10 --seed 1 --import-batch 500
+"$PY" -m benchmarks.assignment --osm "$OSM" --accounts 10000 --reps 50 --seed 1 --import-batch 500
+
 # Web: the rep's day page and the API day endpoint, 50 clients x 30 s per phase against a real
 # uvicorn on 127.0.0.1 (closed loop and paced), cache on vs off (about 6 min).
 "$PY" -m benchmarks.web_latency --clients 50 --duration 30 --csv benchmarks/out/web_latency.csv

@@ -51,6 +51,10 @@ class StorageError(RoutePlannerError):
     """The database refused a read or write."""
 
 
+class ConflictError(StorageError):
+    """The stored state changed since the caller read it (a stale dry run): read and retry."""
+
+
 class InternalError(RoutePlannerError):
     """A bug: an invariant of ours does not hold (for example a solver result fails our check)."""
 

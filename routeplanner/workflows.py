@@ -17,6 +17,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from routeplanner.assignment.assign import (
+    DEFAULT_TOLERANCE,
+    AssignmentReport,
+    AssignMode,
+    assign_accounts,
+)
+from routeplanner.assignment.rules import (
+    AssignmentRule,
+    RulesFile,
+    is_qualified,
+    validate_rules,
+)
 from routeplanner.errors import InputError, Problem, StorageError
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord
@@ -28,7 +40,7 @@ from routeplanner.scheduling.repair import (
     VisitOutcome,
     repair_plan,
 )
-from routeplanner.storage.records import PlanInfo, PlanStatus
+from routeplanner.storage.records import ImportSummary, PlanInfo, PlanStatus
 from routeplanner.storage.repository import Repository
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.provider import TravelTimeProvider
@@ -118,8 +130,11 @@ def stored_inputs(repo: Repository) -> tuple[list[Account], list[Rep]]:
 
 
 def _nearest_rep(account: Account, reps: Sequence[Rep]) -> Rep:
+    """The nearest rep allowed to own the account (any rep when none has its qualifications:
+    planning then reports it, which beats dropping it)."""
+    allowed = [r for r in reps if is_qualified(account.required_qualifications, r.qualifications)]
     return min(
-        reps,
+        allowed or reps,
         key=lambda r: haversine_m(
             account.location.lat, account.location.lon, r.home.lat, r.home.lon
         ),
@@ -418,3 +433,124 @@ def repair_current_plan(
     if progress is not None:
         progress("repaired", 1.0)
     return RepairSummary(plan_id, previous_id, plan, changes, frozen)
+
+
+# ---------------------------------------------------------------------- assignment rules
+
+
+def check_rules(
+    repo: Repository,
+    rules: Sequence[AssignmentRule],
+    *,
+    segments: Mapping[str, str] | None = None,
+    source: str = "rules",
+) -> list[Territory]:
+    """Validate ``rules`` against the stored territories and reps, with ``segments`` (territory
+    id -> segment, as a rules file may set them) applied first; returns those territories.
+
+    Raises
+    ------
+    InputError
+        No territories stored, a segment naming an unknown territory, or any rule problem of
+        :func:`~routeplanner.assignment.validate_rules` (each naming its rule).
+    """
+    territories = repo.current_territories()
+    if not territories:
+        raise InputError(
+            Problem("database", None, "territories", "no territories stored: design them first")
+        )
+    known = {t.territory_id for t in territories}
+    unknown = sorted(set(segments or {}) - known)
+    if unknown:
+        raise InputError(
+            [Problem(source, None, "segments", f"territory {t} does not exist") for t in unknown]
+        )
+    if segments:
+        territories = [
+            replace(t, segment=segments.get(t.territory_id, t.segment)) for t in territories
+        ]
+    validate_rules(rules, territories, repo.list_reps(), source=source)
+    return territories
+
+
+def import_rules(repo: Repository, rules_file: RulesFile, *, source: str, user: str = "") -> None:
+    """Check a rules file against the stored territories, then store its rules (replacing all)
+    and its segments in one transaction; nothing is stored when any rule is wrong."""
+    check_rules(repo, rules_file.rules, segments=rules_file.segments, source=source)
+    repo.replace_rules(rules_file.rules, user=user, segments=rules_file.segments)
+
+
+def stored_assignment(
+    repo: Repository,
+    travel: TravelTimeProvider,
+    *,
+    mode: AssignMode = AssignMode.ALL,
+    horizon_days: int = 28,
+    tolerance: float = DEFAULT_TOLERANCE,
+    progress: Progress | None = None,
+) -> AssignmentReport:
+    """The stored rules evaluated on the stored accounts (``all``: the dry run of every
+    account; ``new``: only accounts in no territory). Changes nothing."""
+    accounts, reps = stored_inputs(repo)
+    return assign_accounts(
+        accounts,
+        reps,
+        repo.current_territories(),
+        repo.list_rules(),
+        travel,
+        mode=mode,
+        horizon_days=horizon_days,
+        tolerance=tolerance,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import stored, and the assignment of its new accounts when territories exist."""
+
+    summary: ImportSummary
+    assignment: AssignmentReport | None
+    moved: int
+
+
+def import_and_assign(
+    repo: Repository,
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: Callable[[], TravelTimeProvider] | None,
+    *,
+    source: str,
+    user: str = "",
+    horizon_days: int = 28,
+    tolerance: float = DEFAULT_TOLERANCE,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Store a full import, then give every account in no territory a territory by the stored
+    rules (else best fit), recorded with cause ``import`` and each account's reason.
+
+    The assignment is computed *before* anything is stored, so a rule that no longer fits the
+    territories stops the import with the rule named and nothing written. Existing accounts
+    never move: the report shows the balance afterwards and whether a realignment is due.
+    ``travel`` is a factory so the road network is loaded only when there is something to
+    assign; ``None`` skips assignment.
+    """
+    territories = repo.current_territories() if travel is not None else []
+    report = None
+    if territories and travel is not None:
+        report = assign_accounts(
+            accounts,
+            reps,
+            territories,
+            repo.list_rules(),
+            travel(),
+            mode=AssignMode.NEW,
+            horizon_days=horizon_days,
+            tolerance=tolerance,
+            progress=progress,
+        )
+    summary = repo.replace_accounts_and_reps(accounts, reps, source=source, user=user)
+    moved = 0
+    if report is not None:
+        moved = repo.apply_assignment(report.decisions, user=user, cause=OwnershipCause.IMPORT)
+    return ImportResult(summary, report, moved)

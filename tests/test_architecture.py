@@ -13,6 +13,7 @@ CORE = [
     "roads",
     "travel",
     "territories",
+    "assignment",
     "scheduling",
     "routing",
     "planner.py",

@@ -1,6 +1,7 @@
 """Imports every command module; each one adds its commands to :data:`routeplanner.cli.app`."""
 
 from routeplanner.cli import (  # noqa: F401
+    assignment,
     calendar,
     check_data,
     data,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from routeplanner.assignment.assign import DecisionCause
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
 from routeplanner.errors import InputError, Problem
@@ -37,15 +38,54 @@ def import_command(
     accounts: Path = typer.Option(..., "--accounts", "-a", help="Accounts CSV or XLSX."),
     reps: Path = typer.Option(..., "--reps", "-r", help="Reps CSV or XLSX."),
     database_url: str | None = typer.Option(None, "--database-url", help="Overrides DATABASE_URL."),
+    assign: bool = typer.Option(
+        True,
+        "--assign/--no-assign",
+        help="Give new accounts a territory by the stored rules, else best fit (when "
+        "territories exist).",
+    ),
+    by: str | None = typer.Option(None, "--by", help="Who imports (default: the OS user)."),
+    osm: Path | None = typer.Option(None, "--osm", help="OSM extract (default: settings)."),
+    straight_line: bool = typer.Option(
+        False, "--straight-line", help="Assign with straight-line travel instead of roads."
+    ),
 ) -> None:
-    """Import accounts and reps; nothing is stored unless every row of both files is valid."""
+    """Import accounts and reps; nothing is stored unless every row of both files is valid.
+
+    When territories exist, accounts in none of them (new ones) are assigned by the stored
+    rules, else to the territory whose workload and travel grow least; existing accounts stay.
+    """
+    from routeplanner.cli.assignment import choose_travel, os_user, print_balance
     from routeplanner.storage.engine import describe_url, make_engine, migrate, session_factory
     from routeplanner.storage.repository import Repository
+    from routeplanner.workflows import import_and_assign
 
     settings = load_settings(database_url=database_url)
     account_list, rep_list = read_inputs(accounts, reps)
     migrate(settings.database_url)
     repo = Repository(session_factory(make_engine(settings.database_url)))
-    repo.replace_accounts_and_reps(account_list, rep_list, source=f"{accounts}, {reps}")
+    try:
+        result = import_and_assign(
+            repo,
+            account_list,
+            rep_list,
+            (lambda: choose_travel(osm, straight_line=straight_line, fallback=True))
+            if assign
+            else None,
+            source=f"{accounts}, {reps}",
+            user=by if by is not None else os_user(),
+        )
+    finally:
+        repo.close()
     where = describe_url(settings.database_url)
     console.print(f"imported {len(account_list)} accounts and {len(rep_list)} reps into {where}")
+    report = result.assignment
+    if report is not None:
+        counts = report.counts()
+        console.print(
+            f"assigned {result.moved} new accounts: {counts[DecisionCause.LOCK]} by lock, "
+            f"{counts[DecisionCause.RULE]} by rule, {counts[DecisionCause.BEST_FIT]} by best fit",
+            markup=False,
+            highlight=False,
+        )
+        print_balance(report)

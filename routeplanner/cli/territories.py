@@ -9,6 +9,7 @@ assignment and what ``history`` shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,7 +33,7 @@ from routeplanner.model import (
 )
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
-from routeplanner.territories.design import design_territories
+from routeplanner.territories.design import OBJECTIVES, DesignWeights, design_territories
 from routeplanner.territories.metrics import (
     KpiComparison,
     PlanKpis,
@@ -70,6 +71,21 @@ StraightOpt = Annotated[
 ]
 HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Workload period.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+ObjectiveOpt = Annotated[
+    str,
+    typer.Option(
+        "--objective",
+        help="Compactness measured from the rep's home (default) or the territory's centre.",
+    ),
+]
+
+
+def _weights(objective: str) -> DesignWeights:
+    if objective not in OBJECTIVES:
+        raise InputError(
+            Problem("--objective", None, None, f"must be one of {', '.join(OBJECTIVES)}")
+        )
+    return DesignWeights(objective=objective)
 
 
 def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
@@ -135,9 +151,18 @@ def save_territories(
     user: str,
     detail: str,
 ) -> None:
-    """Store ``territories`` as the whole current set, recording every ownership change."""
+    """Store ``territories`` as the whole current set, recording every ownership change.
+
+    A territory without a segment keeps the one stored under its id: a new design knows
+    nothing of segments, and assignment rules targeting a segment must survive a re-design.
+    """
     repo = _open_repository(database_url)
     try:
+        stored = {t.territory_id: t.segment for t in repo.current_territories()}
+        territories = [
+            t if t.segment else replace(t, segment=stored.get(t.territory_id, ""))
+            for t in territories
+        ]
         repo.save_territories(territories, cause=cause, user=user, detail=detail, replace_all=True)
     finally:
         repo.close()
@@ -256,6 +281,7 @@ def design_command(
         float, typer.Option(help="Allowed workload deviation (0.05 = 5 %).")
     ] = 0.05,
     lock: Annotated[list[str] | None, typer.Option("--lock", help="Pin ACCOUNT=REP.")] = None,
+    objective: ObjectiveOpt = "home",
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -267,6 +293,7 @@ def design_command(
     user: UserOpt = "",
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
+    weights = _weights(objective)
     acc, rp = load_inputs(accounts, reps, database_url)
     locks = _parse_locks(lock or [])
     travel = load_travel(osm, straight_line=straight_line)
@@ -278,6 +305,7 @@ def design_command(
             horizon_days=horizon_days,
             tolerance=tolerance,
             locked=locks,
+            weights=weights,
             progress=report,
         )
     out_console.print(kpi_table(plan.kpis))
@@ -322,6 +350,7 @@ def realign_command(
     choose: Annotated[
         int | None, typer.Option(help="Option number to write (1 = first listed).")
     ] = None,
+    objective: ObjectiveOpt = "home",
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -337,6 +366,7 @@ def realign_command(
     if choose is not None and apply is not None and choose != apply:
         raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
     choose = apply if apply is not None else choose
+    weights = _weights(objective)
     acc, rp = load_inputs(accounts, reps, database_url)
     current = load_territories(territories, database_url)
     travel = load_travel(osm, straight_line=straight_line)
@@ -349,6 +379,7 @@ def realign_command(
             max_moves=max_moves,
             move_penalty=move_penalty,
             horizon_days=horizon_days,
+            weights=weights,
             progress=report,
         )
     table = Table(title="Realignment options")

@@ -24,7 +24,9 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from routeplanner.errors import StorageError
+from routeplanner.assignment.assign import Decision, DecisionCause
+from routeplanner.assignment.rules import AssignmentRule, parse_rules, rule_to_data
+from routeplanner.errors import ConflictError, InputError, StorageError
 from routeplanner.model import (
     Account,
     DayRoute,
@@ -65,6 +67,7 @@ from routeplanner.storage.records import (
 from routeplanner.storage.tables import (
     ID_LENGTH,
     AccountRow,
+    AssignmentRuleRow,
     CalendarEntryRow,
     CalendarFeedRow,
     OwnershipRow,
@@ -451,6 +454,261 @@ class Repository:
                 .limit(1)
             ).first()
             return None if row is None else _ownership_from_row(row)
+
+    def current_ownership(self, account_id: str) -> OwnershipRecord | None:
+        """The open ownership period of the account: its owner now and why (cause, detail such
+        as ``rule 3: category = pharmacy``, user); ``None`` when it is in no territory."""
+        with self._transaction(f"reading the owner of {account_id}") as session:
+            row = session.scalars(
+                select(OwnershipRow)
+                .where(OwnershipRow.account_id == account_id, OwnershipRow.valid_to.is_(None))
+                .order_by(OwnershipRow.valid_from.desc(), OwnershipRow.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _ownership_from_row(row)
+
+    def current_ownerships(self) -> dict[str, OwnershipRecord]:
+        """Open ownership period per account (for lists showing each owner and reason)."""
+        with self._transaction("reading current owners") as session:
+            rows = session.scalars(
+                select(OwnershipRow)
+                .where(OwnershipRow.valid_to.is_(None))
+                .order_by(OwnershipRow.valid_from, OwnershipRow.id)
+            )
+            return {row.account_id: _ownership_from_row(row) for row in rows}
+
+    def set_territory_segments(self, segments: Mapping[str, str]) -> None:
+        """Set the segment of each named territory (others unchanged).
+
+        Raises
+        ------
+        StorageError
+            A named territory does not exist; nothing is changed then.
+        """
+        what = "setting territory segments"
+        with self._transaction(what, write=True) as session:
+            _set_segments(session, what, segments, self._clock())
+
+    # ------------------------------------------------------------------ assignment rules
+
+    def list_rules(self) -> list[AssignmentRule]:
+        """The stored assignment rules in order (position 1 first)."""
+        with self._transaction("reading assignment rules") as session:
+            rows = list(
+                session.scalars(select(AssignmentRuleRow).order_by(AssignmentRuleRow.position))
+            )
+            data = [row.data for row in rows]
+        try:
+            return list(parse_rules(data, source="database"))
+        except InputError as exc:  # pragma: no cover - only rules that parsed are stored
+            msg = f"stored assignment rules are unreadable: {exc}"
+            raise StorageError(msg) from exc
+
+    def replace_rules(
+        self,
+        rules: Sequence[AssignmentRule],
+        *,
+        user: str = "",
+        segments: Mapping[str, str] | None = None,
+    ) -> None:
+        """Make the stored rules exactly ``rules``, in their ``position`` order, and (when
+        given) set territory segments, in one transaction: all or nothing.
+
+        Rules are stored as given; checking them against territories is
+        :func:`routeplanner.assignment.validate_rules`, which callers run first.
+
+        Raises
+        ------
+        StorageError
+            Duplicate or over-long rule ids, duplicate positions, an unknown territory in
+            ``segments``, or the database refuses the write.
+        """
+        what = "saving assignment rules"
+        _check_ids(what, "rule_id", [r.rule_id for r in rules])
+        positions = Counter(r.position for r in rules)
+        doubled = sorted(p for p, n in positions.items() if n > 1)
+        if doubled:
+            msg = f"{what}: position {doubled[0]} is used by more than one rule"
+            raise StorageError(msg)
+        ordered = sorted(rules, key=lambda r: r.position)
+        now = self._clock()
+        with self._transaction(what, write=True) as session:
+            if segments is not None:
+                _set_segments(session, what, segments, now)
+            session.execute(delete(AssignmentRuleRow))
+            session.flush()
+            if ordered:
+                session.execute(
+                    insert(AssignmentRuleRow),
+                    [
+                        {
+                            "rule_id": rule.rule_id,
+                            "position": k,
+                            "enabled": rule.enabled,
+                            "data": rule_to_data(rule),
+                            "updated_at": now,
+                            "updated_by": user,
+                        }
+                        for k, rule in enumerate(ordered, start=1)
+                    ],
+                )
+
+    def reorder_rules(self, rule_ids: Sequence[str], *, user: str = "") -> list[AssignmentRule]:
+        """Put the stored rules in the order of ``rule_ids`` (every stored id exactly once).
+
+        Raises
+        ------
+        StorageError
+            ``rule_ids`` is not a permutation of the stored ids (missing, unknown, repeated).
+        """
+        what = "reordering assignment rules"
+        now = self._clock()
+        with self._transaction(what, write=True) as session:
+            rows = {row.rule_id: row for row in session.scalars(select(AssignmentRuleRow))}
+            problems = [
+                f"rule {r} appears {n} times" for r, n in Counter(rule_ids).items() if n > 1
+            ]
+            problems += [f"unknown rule {r}" for r in rule_ids if r not in rows]
+            problems += [f"rule {r} is missing" for r in sorted(rows.keys() - set(rule_ids))]
+            if problems:
+                raise StorageError(f"{what}: " + "; ".join(problems))
+            kept = [
+                (r, rows[r].enabled, rows[r].data, rows[r].updated_at, rows[r].updated_by)
+                for r in rule_ids
+            ]
+            session.execute(delete(AssignmentRuleRow))
+            session.flush()
+            if kept:
+                session.execute(
+                    insert(AssignmentRuleRow),
+                    [
+                        {
+                            "rule_id": rule_id,
+                            "position": k,
+                            "enabled": enabled,
+                            "data": data,
+                            "updated_at": now if rows[rule_id].position != k else at,
+                            "updated_by": user if rows[rule_id].position != k else by,
+                        }
+                        for k, (rule_id, enabled, data, at, by) in enumerate(kept, start=1)
+                    ],
+                )
+        return self.list_rules()
+
+    def apply_assignment(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        user: str = "",
+        cause: OwnershipCause | str | None = None,
+    ) -> int:
+        """Move accounts as decided, with one ownership record per moved account, in ONE
+        transaction; returns how many accounts moved.
+
+        Only decisions that change the owner are applied. Each new ownership period records the
+        decision's reason as detail and ``cause`` (default per decision: a lock is ``manual``,
+        a rule or best fit ``rule``; an import passes ``import``).
+
+        Raises
+        ------
+        ConflictError
+            An account's territory is no longer the one the decision started from (someone
+            changed it since the dry run: run it again; a web layer answers 409).
+        StorageError
+            An account or territory does not exist. Nothing is changed in either case.
+        """
+        what = "applying the assignment"
+        fixed = None if cause is None else _ownership_cause(what, cause)
+        moves = [d for d in decisions if d.changed]
+        _check_ids(what, "account_id", [d.account_id for d in moves])
+        if not moves:
+            return 0
+        now = self._clock()
+        with self._transaction(what, write=True) as session:
+            ids = [d.account_id for d in moves]
+            known: set[str] = set()
+            for chunk in _chunks(sorted(ids)):
+                known.update(
+                    session.scalars(
+                        select(AccountRow.account_id).where(AccountRow.account_id.in_(chunk))
+                    )
+                )
+            territories = {
+                row.territory_id: row.rep_id for row in session.scalars(select(TerritoryRow))
+            }
+            current: dict[str, str] = {}
+            for chunk in _chunks(sorted(ids)):
+                current.update(
+                    session.execute(
+                        select(
+                            TerritoryAccountRow.account_id, TerritoryAccountRow.territory_id
+                        ).where(TerritoryAccountRow.account_id.in_(chunk))
+                    )
+                    .tuples()
+                    .all()
+                )
+            problems = [
+                f"unknown account {d.account_id}" for d in moves if d.account_id not in known
+            ]
+            problems += [
+                f"unknown territory {d.territory_id} (account {d.account_id})"
+                for d in moves
+                if d.territory_id not in territories
+            ]
+            stale = [
+                d.account_id for d in moves if current.get(d.account_id) != d.previous_territory_id
+            ]
+            if stale:
+                shown = ", ".join(stale[:5]) + (
+                    f" and {len(stale) - 5} more" if len(stale) > 5 else ""
+                )
+                problems.append(
+                    f"account(s) {shown} changed territory since the assignment was computed; "
+                    "compute it again"
+                )
+            if problems:
+                error = ConflictError if stale and len(problems) == 1 else StorageError
+                raise error(f"{what}: " + "; ".join(problems))
+            for chunk in _chunks(ids):
+                session.execute(
+                    delete(TerritoryAccountRow).where(TerritoryAccountRow.account_id.in_(chunk))
+                )
+            targets = sorted({d.territory_id for d in moves if d.territory_id is not None})
+            last = dict(
+                session.execute(
+                    select(TerritoryAccountRow.territory_id, func.max(TerritoryAccountRow.position))
+                    .where(TerritoryAccountRow.territory_id.in_(targets))
+                    .group_by(TerritoryAccountRow.territory_id)
+                )
+                .tuples()
+                .all()
+            )
+            rows = []
+            for d in moves:
+                assert d.territory_id is not None
+                previous = last.get(d.territory_id)
+                position = 0 if previous is None else previous + 1
+                last[d.territory_id] = position
+                rows.append(
+                    {
+                        "account_id": d.account_id,
+                        "territory_id": d.territory_id,
+                        "position": position,
+                    }
+                )
+            session.execute(insert(TerritoryAccountRow), rows)
+            session.execute(
+                update(TerritoryRow)
+                .where(TerritoryRow.territory_id.in_(targets))
+                .values(updated_at=now)
+            )
+            per_account = {
+                d.account_id: (fixed or _decision_cause(d.cause), d.reason) for d in moves
+            }
+            _sync_ownership(
+                session, now, fixed or OwnershipCause.RULE, user, what, per_account=per_account
+            )
+        return len(moves)
 
     # ------------------------------------------------------------------ plans
 
@@ -1226,14 +1484,23 @@ def _load_by_ids(
 
 
 def _sync_ownership(
-    session: Session, now: datetime, cause: OwnershipCause, user: str, detail: str
+    session: Session,
+    now: datetime,
+    cause: OwnershipCause,
+    user: str,
+    detail: str,
+    *,
+    per_account: Mapping[str, tuple[OwnershipCause, str]] | None = None,
 ) -> None:
     """Make the open ownership periods match the current territories.
 
     Comparing the stored state with the open history rows (instead of tracking each move by
     hand) means every writer - import, territory save, account deletion - records history the
     same way, and an account whose owner did not change keeps its period untouched.
+    ``per_account`` gives some accounts their own cause and detail (an assignment records each
+    account's reason).
     """
+    special = per_account or {}
     session.flush()
     current = {
         account_id: (territory_id, rep_id)
@@ -1252,7 +1519,7 @@ def _sync_ownership(
             kept.add(row.account_id)
             continue
         row.valid_to = now
-        row.ended_cause = cause.value
+        row.ended_cause = special.get(row.account_id, (cause, ""))[0].value
         row.ended_by = user
     session.add_all(
         OwnershipRow(
@@ -1261,8 +1528,8 @@ def _sync_ownership(
             rep_id=rep_id,
             valid_from=now,
             valid_to=None,
-            cause=cause.value,
-            detail=detail,
+            cause=special.get(account_id, (cause, detail))[0].value,
+            detail=special.get(account_id, (cause, detail))[1],
             changed_by=user,
             ended_cause=None,
             ended_by="",
@@ -1271,6 +1538,24 @@ def _sync_ownership(
         if account_id not in kept
     )
     session.flush()
+
+
+def _decision_cause(cause: DecisionCause) -> OwnershipCause:
+    """History cause of a decision: a lock is a manager's manual choice, the rest the rules'."""
+    return OwnershipCause.MANUAL if cause is DecisionCause.LOCK else OwnershipCause.RULE
+
+
+def _set_segments(session: Session, what: str, segments: Mapping[str, str], now: datetime) -> None:
+    rows = {row.territory_id: row for row in session.scalars(select(TerritoryRow))}
+    unknown = sorted(set(segments) - rows.keys())
+    if unknown:
+        msg = f"{what}: unknown territory {', '.join(unknown)} in segments"
+        raise StorageError(msg)
+    for territory_id, segment in segments.items():
+        row = rows[territory_id]
+        if row.segment != segment:
+            row.segment = segment
+            row.updated_at = now
 
 
 def _ownership_from_row(row: OwnershipRow) -> OwnershipRecord:

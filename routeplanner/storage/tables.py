@@ -202,6 +202,23 @@ class OwnershipRow(Base):
     )
 
 
+class AssignmentRuleRow(Base):
+    """One assignment rule as the plain JSON of ``assignment.rules.rule_to_data`` (areas
+    embedded as GeoJSON): a rule is read and written whole, never queried by criterion, so one
+    document per rule keeps the schema stable while the rule language grows."""
+
+    __tablename__ = "assignment_rules"
+
+    rule_id: Mapped[str] = _id(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    enabled: Mapped[bool]
+    data: Mapped[Any]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+    __table_args__ = (CheckConstraint("position >= 1", name="position_positive"),)
+
+
 class PlanRow(Base):
     """One plan version. ``is_current`` is TRUE for exactly one complete plan and NULL (not
     FALSE) elsewhere, so a plain unique constraint guarantees a single current plan on every

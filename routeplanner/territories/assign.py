@@ -52,6 +52,7 @@ def solve_assignment(
     move_penalty: float = 0.0,
     time_limit_s: float = 20.0,
     mip_rel_gap: float = 1e-3,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> AssignResult:
     """Minimise assignment cost subject to one rep per account and soft balance bands.
 
@@ -75,6 +76,9 @@ def solve_assignment(
         ``(n,)`` current rep index per account, ``-1`` where there is none (new or orphaned);
         with ``max_moves`` or ``move_penalty`` it limits or prices changes. Fixed accounts are
         not counted against ``max_moves``: the caller accounts for them.
+    allowed
+        ``(n, m)`` pairs that may be chosen at all (qualifications); the others are fixed to
+        0 as variable bounds, so no rounding or repair of the LP can pick them.
 
     Raises
     ------
@@ -100,7 +104,9 @@ def solve_assignment(
     move_penalty = move_penalty / c_scale
 
     def build(pins: Mapping[int, int], cap: float | None) -> _Model:
-        return _build(cost, balance, lower, upper, pins, current, max_moves, move_penalty, cap)
+        return _build(
+            cost, balance, lower, upper, pins, current, max_moves, move_penalty, cap, allowed
+        )
 
     # Lexicographic: meet the band if possible (hard rows); else first find the smallest miss,
     # then the cheapest split with that miss. A single objective with a big penalty on the miss
@@ -201,6 +207,7 @@ def _build(
     max_moves: int | None,
     move_penalty: float,
     cap: float | None,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> _Model:
     """The assignment model; ``cap``: None = hard band, < 0 = minimise the miss only,
     >= 0 = minimise cost with the total miss at most ``cap``."""
@@ -282,7 +289,8 @@ def _build(
         lbs.append(np.array([float(n_existing - max(max_moves - fixed_moves, 0))]))
         ubs.append(np.array([np.inf]))
     slack_ub = np.zeros(2 * m) if cap is None else np.full(2 * m, np.inf)
-    bounds = Bounds(np.zeros(nvar), np.concatenate([np.ones(nx), slack_ub]))
+    x_ub = np.ones(nx) if allowed is None else allowed[free].astype(np.float64).ravel()
+    bounds = Bounds(np.zeros(nvar), np.concatenate([x_ub, slack_ub]))
     constraint = LinearConstraint(vstack(rows).tocsr(), np.concatenate(lbs), np.concatenate(ubs))
     return _Model(c, c_x, constraint, bounds, nx, m, free, base, fixed_cost)
 
@@ -340,6 +348,7 @@ def solve_contiguous(
     free: npt.NDArray[np.bool_],
     time_limit_s: float = 20.0,
     mip_rel_gap: float = 1e-3,
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> IntArray | None:
     """Balanced assignment in which every territory is connected by construction, or None.
 
@@ -394,7 +403,7 @@ def solve_contiguous(
     if r:
         spt = coo_matrix((vals, (rows, cols)), shape=(r, nx)).tocsr()
         constraints.append(LinearConstraint(spt, -np.inf, 0.0))
-    ub = np.ones(nx)
+    ub = np.ones(nx) if allowed is None else allowed[idx].astype(np.float64).ravel()
     ub[forbid] = 0.0
     c = cost[idx].ravel()
     c = c / (float(np.mean(np.abs(c))) or 1.0)

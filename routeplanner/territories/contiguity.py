@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 _MIN_WEIGHT = 1e-3  # csgraph drops explicit zeros; two accounts at one address are 1 ms apart
 
@@ -127,6 +128,32 @@ def fragments(graph: csr_matrix, assign: IntArray, weight: FloatArray) -> list[F
     return result
 
 
+def anchored_fragments(graph: csr_matrix, assign: IntArray, cost: FloatArray) -> list[Fragment]:
+    """Pieces of each territory other than the one holding its cheapest member (by ``cost``).
+
+    For repair, unlike counting: with cost = time from home the kept piece is the one around
+    the home. Keeping the heaviest instead can hand a rep's home area away and leave them a
+    far piece (a remote rep's LP share is often heavy accounts scattered over other areas).
+    """
+    coo = graph.tocoo()
+    same = assign[coo.row] == assign[coo.col]
+    sub = coo_matrix(
+        (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=graph.shape
+    ).tocsr()
+    _, labels = connected_components(sub, directed=False)
+    result: list[Fragment] = []
+    for j in np.unique(assign):
+        members = np.nonzero(assign == j)[0]
+        own = labels[members]
+        if len(np.unique(own)) < 2:
+            continue
+        anchor = own[int(np.argmin(cost[members, j]))]
+        for lab in np.unique(own):
+            if lab != anchor:
+                result.append(Fragment(int(j), tuple(int(i) for i in members[own == lab])))
+    return result
+
+
 def enclave_accounts(graph: csr_matrix, assign: IntArray, weight: FloatArray) -> IntArray:
     """Indices of accounts outside their territory's main piece, sorted."""
     members = [i for f in fragments(graph, assign, weight) for i in f.members]
@@ -166,6 +193,7 @@ def repair_contiguity(
     max_moves: int | None = None,
     max_steps: int | None = None,
     max_fragment: int | None = None,
+    allowed: BoolArray | None = None,
 ) -> IntArray:
     """Local search: give fragments to their neighbour territory, then rebalance along borders.
 
@@ -180,7 +208,6 @@ def repair_contiguity(
     """
     a = assign.copy()
     n = len(a)
-    m = len(lower)
     steps = max_steps if max_steps is not None else 4 * n
 
     def moves_used(x: IntArray) -> int:
@@ -189,7 +216,7 @@ def repair_contiguity(
         return int(np.sum((current >= 0) & (current != x)))
 
     def can_move(i: int, to: int) -> bool:
-        if i in fixed:
+        if i in fixed or (allowed is not None and not allowed[i, to]):
             return False
         if current is None or max_moves is None:
             return True
@@ -228,6 +255,24 @@ def repair_contiguity(
         for k in chosen[0]:
             a[k] = chosen[1]
 
+    _rebalance(graph, a, balance, lower, upper, cost, can_move, steps)
+    return a
+
+
+def _rebalance(
+    graph: csr_matrix,
+    a: IntArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    can_move: Callable[[int, int], bool],
+    steps: int,
+    on_move: Callable[[int, int, int], None] | None = None,
+) -> None:
+    """Border moves (in place) that keep every giving territory in as many pieces, until all
+    territories are in their band or no move lowers the imbalance."""
+    m = len(lower)
     target = (lower + upper) / 2.0
     coo = graph.tocoo()
     e_rows, e_cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
@@ -247,6 +292,8 @@ def repair_contiguity(
             if move is None:
                 continue
             i, to = move
+            if on_move is not None:
+                on_move(i, int(a[i]), to)
             load[a[i]] -= balance[i]
             load[to] += balance[i]
             a[i] = to
@@ -254,7 +301,6 @@ def repair_contiguity(
             break
         if not moved:
             break
-    return a
 
 
 def _best_border_move(
@@ -302,8 +348,34 @@ def _best_border_move(
 
 
 def _stays_connected(graph: csr_matrix, assign: IntArray, i: int) -> bool:
-    """Whether territory ``assign[i]`` keeps its number of pieces when ``i`` leaves it."""
-    members = np.nonzero(assign == assign[i])[0]
+    """Whether territory ``assign[i]`` keeps its number of pieces when ``i`` leaves it.
+
+    Usually settled locally: if ``i``'s same-territory neighbours stay joined to each other
+    through accounts at most two links from ``i``, removing ``i`` cannot split anything. Only
+    otherwise are the territory's pieces counted (the repair calls this thousands of times).
+    """
+    rep = assign[i]
+    indptr, indices = graph.indptr, graph.indices
+    near = [int(v) for v in indices[indptr[i] : indptr[i + 1]] if assign[v] == rep and v != i]
+    if len(near) == 1:
+        return True  # a leaf: the rest stays as it was
+    if near:
+        zone = set(near)
+        for v in near:
+            zone.update(int(u) for u in indices[indptr[v] : indptr[v + 1]] if assign[u] == rep)
+        zone.discard(i)
+        seen = {near[0]}
+        stack = [near[0]]
+        while stack:
+            v = stack.pop()
+            for u in indices[indptr[v] : indptr[v + 1]]:
+                u = int(u)
+                if u in zone and u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        if all(v in seen for v in near):
+            return True
+    members = np.nonzero(assign == rep)[0]
     if len(members) <= 2:
         return len(members) > 1
     sub = graph[members][:, members]
@@ -311,3 +383,342 @@ def _stays_connected(graph: csr_matrix, assign: IntArray, i: int) -> bool:
     keep = members != i
     after, _ = connected_components(sub[keep][:, keep], directed=False)
     return bool(after <= before)
+
+
+class _Budget:
+    """Moves used against ``current`` (accounts with a current rep that end elsewhere)."""
+
+    def __init__(self, current: IntArray | None, max_moves: int | None, a: IntArray) -> None:
+        self.current = current
+        self.limit = max_moves
+        self.used = 0 if current is None else int(np.sum((current >= 0) & (current != a)))
+
+    def delta(self, i: int, frm: int, to: int) -> int:
+        if self.current is None or self.current[i] < 0:
+            return 0
+        c = int(self.current[i])
+        return int(c != to) - int(c != frm)
+
+    def fits(self, extra: int) -> bool:
+        return self.limit is None or self.used + extra <= self.limit
+
+
+def make_contiguous(
+    graph: csr_matrix,
+    assign: IntArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    *,
+    allowed: BoolArray | None = None,
+    fixed: frozenset[int] = frozenset(),
+    current: IntArray | None = None,
+    max_moves: int | None = None,
+    improve_passes: int = 30,
+    keep_band: bool = False,
+    swaps: bool = False,
+) -> IntArray:
+    """Remove every enclave by local moves, restore the band, then shorten along borders.
+
+    Cheap where the contiguity MIP is not (2,000 x 10 finds no incumbent in a minute), and
+    starting from the cheapest balanced split (an LP optimum) it stays close to it:
+
+    1. *Absorb*: the lightest fragment (a piece of a territory other than the one holding its
+       cheapest member, i.e. the home piece) is either joined to its main piece through the
+       cheapest corridor of other accounts (when that moves less load and cuts no donor), or
+       goes whole to the adjacent territory where its accounts cost least; only reps allowed
+       for all of them (qualifications), within ``max_moves``. Each step lowers the total
+       number of pieces, so this ends, with none left unless a fragment holds a ``fixed``
+       account or has no admissible neighbour.
+    2. *Rebalance*: single border moves that never split the giving territory (the receiving
+       one touches the account, so it stays one piece) until every territory is in its band.
+    3. *Improve*: border moves that lower ``cost`` with both territories kept in their band and
+       the giving one in one piece, best first, until none is left (or ``improve_passes``);
+       with ``swaps`` also exchanges of two border accounts between touching territories.
+
+    With ``keep_band`` step 1 only makes hand-overs that keep every territory in its band (for
+    a move cap that leaves too few accounts to rebalance with). Contiguity is never made worse
+    by steps 2 and 3, and the move cap is checked on every move, so the result never exceeds it.
+    The band is restored when border moves can do it; callers check it (and keep their previous
+    split otherwise).
+    """
+    a = assign.copy()
+    n, m = len(a), len(lower)
+    budget = _Budget(current, max_moves, a)
+    indptr, indices = graph.indptr, graph.indices
+
+    def ok(i: int, to: int) -> bool:
+        if i in fixed or (allowed is not None and not allowed[i, to]):
+            return False
+        return budget.fits(budget.delta(i, int(a[i]), to))
+
+    # 1. Absorb fragments (or bridge them to their main piece).
+    _absorb(graph, a, balance, cost, allowed, fixed, budget, (lower, upper) if keep_band else None)
+
+    # 2. Back into the band along borders.
+    def can_move(i: int, to: int) -> bool:
+        return ok(i, to)
+
+    def on_move(i: int, frm: int, to: int) -> None:
+        budget.used += budget.delta(i, frm, to)
+
+    _rebalance(graph, a, balance, lower, upper, cost, can_move, 4 * n, on_move)
+
+    # 3. Shorter along borders, band and pieces kept.
+    load: FloatArray = np.bincount(a, weights=balance, minlength=m).astype(np.float64)
+    coo = graph.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    for _ in range(improve_passes):
+        border = a[rows] != a[cols]
+        cand_i, cand_t = rows[border], a[cols[border]]
+        delta = cost[cand_i, cand_t] - cost[cand_i, a[cand_i]]
+        good = delta < -1e-9
+        cand_i, cand_t, delta = cand_i[good], cand_t[good], delta[good]
+        moved = False
+        seen: set[tuple[int, int]] = set()
+        for k in np.argsort(delta, kind="stable"):
+            i, t = int(cand_i[k]), int(cand_t[k])
+            if (i, t) in seen:
+                continue
+            seen.add((i, t))
+            frm = int(a[i])
+            if frm == t or cost[i, t] >= cost[i, frm]:
+                continue
+            nbs = indices[indptr[i] : indptr[i + 1]]
+            if not np.any(a[nbs] == t):
+                continue
+            b = balance[i]
+            if load[frm] - b < lower[frm] or load[t] + b > upper[t]:
+                continue
+            if not ok(i, t) or not _stays_connected(graph, a, i):
+                continue
+            budget.used += budget.delta(i, frm, t)
+            a[i] = t
+            load[frm] -= b
+            load[t] += b
+            moved = True
+        if moved:
+            continue
+        if not swaps or not _swap_pass(graph, a, load, balance, lower, upper, cost, ok, budget):
+            break
+    return a
+
+
+SWAP_TRIES = 40
+"""Best swap candidates checked for connectivity per pair of touching territories and pass."""
+
+
+def _pieces_of(graph: csr_matrix, a: IntArray, j: int) -> int:
+    members = np.nonzero(a == j)[0]
+    if len(members) == 0:
+        return 0
+    count, _ = connected_components(graph[members][:, members], directed=False)
+    return int(count)
+
+
+def _swap_pass(
+    graph: csr_matrix,
+    a: IntArray,
+    load: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    ok: Callable[[int, int], bool],
+    budget: _Budget,
+) -> bool:
+    """At most one improving swap of border accounts per pair of touching territories.
+
+    Single moves stall once the loads sit at the band's edges (where the cheapest balanced
+    split puts them); exchanging an account each way keeps both loads nearly unchanged. A swap
+    is kept only if both territories keep their number of pieces. True if any was made.
+    """
+    coo = graph.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    border = a[rows] != a[cols]
+    r, c = rows[border], cols[border]
+    pairs = sorted({(int(x), int(y)) for x, y in zip(a[r], a[c], strict=True) if x < y})
+    swapped = False
+    for ta, tb in pairs:
+        side_a = np.unique(r[(a[r] == ta) & (a[c] == tb)])
+        side_b = np.unique(r[(a[r] == tb) & (a[c] == ta)])
+        if len(side_a) == 0 or len(side_b) == 0:
+            continue
+        gain = (cost[side_a, tb] - cost[side_a, ta])[:, None] + (
+            cost[side_b, ta] - cost[side_b, tb]
+        )[None, :]
+        shift = balance[side_b][None, :] - balance[side_a][:, None]  # load change of ta
+        new_a, new_b = load[ta] + shift, load[tb] - shift
+        fine = (
+            (gain < -1e-9)
+            & (new_a >= lower[ta])
+            & (new_a <= upper[ta])
+            & (new_b >= lower[tb])
+            & (new_b <= upper[tb])
+        )
+        idx = np.argwhere(fine)
+        if len(idx) == 0:
+            continue
+        order = np.argsort(gain[fine], kind="stable")[:SWAP_TRIES]
+        before = (_pieces_of(graph, a, ta), _pieces_of(graph, a, tb))
+        for q in order:
+            i, k = int(side_a[idx[q, 0]]), int(side_b[idx[q, 1]])
+            if a[i] != ta or a[k] != tb or not ok(i, tb) or not ok(k, ta):
+                continue
+            extra = budget.delta(i, ta, tb) + budget.delta(k, tb, ta)
+            if not budget.fits(extra):
+                continue
+            a[i], a[k] = tb, ta
+            if _pieces_of(graph, a, ta) <= before[0] and _pieces_of(graph, a, tb) <= before[1]:
+                budget.used += extra
+                load[ta] += balance[k] - balance[i]
+                load[tb] += balance[i] - balance[k]
+                swapped = True
+                break
+            a[i], a[k] = ta, tb
+    return swapped
+
+
+def _absorb(
+    graph: csr_matrix,
+    a: IntArray,
+    balance: FloatArray,
+    cost: FloatArray,
+    allowed: BoolArray | None,
+    fixed: frozenset[int],
+    budget: _Budget,
+    band: tuple[FloatArray, FloatArray] | None = None,
+) -> None:
+    """Hand fragments (in place), lightest first, to the adjacent territory costing least.
+
+    With ``band`` only hand-overs and corridors that keep every territory inside it are made
+    (for a move cap too tight to rebalance afterwards); other fragments stay.
+    """
+    n = len(a)
+    indptr, indices = graph.indptr, graph.indices
+
+    def in_band(trial_idx: IntArray, to_of: IntArray) -> bool:
+        if band is None:
+            return True
+        load = np.bincount(a, weights=balance, minlength=len(band[0]))
+        np.add.at(load, a[trial_idx], -balance[trial_idx])
+        np.add.at(load, to_of, balance[trial_idx])
+        return bool(np.all((load >= band[0] - 1e-12) & (load <= band[1] + 1e-12)))
+
+    stuck: set[tuple[int, ...]] = set()
+    for _ in range(n):
+        frags = [f for f in anchored_fragments(graph, a, cost) if f.members not in stuck]
+        if not frags:
+            break
+        frag = min(frags, key=lambda f: (float(balance[list(f.members)].sum()), f.members))
+        members = np.array(frag.members, dtype=np.int64)
+        inside = set(frag.members)
+        around = {
+            int(a[nb])
+            for k in frag.members
+            for nb in indices[indptr[k] : indptr[k + 1]]
+            if int(nb) not in inside and a[nb] != frag.rep
+        }
+        best: tuple[float, int] | None = None
+        if not any(int(k) in fixed for k in members):
+            for t in sorted(around):
+                if allowed is not None and not allowed[members, t].all():
+                    continue
+                extra = sum(budget.delta(int(k), frag.rep, t) for k in members)
+                if not budget.fits(extra):
+                    continue
+                if not in_band(members, np.full(len(members), t)):
+                    continue
+                c = float(cost[members, t].sum())
+                if best is None or c < best[0]:
+                    best = (c, t)
+        bridge = _bridge(graph, a, frag, cost, balance, allowed, fixed, budget)
+        if bridge is not None and not in_band(bridge[0], np.full(len(bridge[0]), frag.rep)):
+            bridge = None
+        if bridge is not None and (best is None or bridge[1] <= float(balance[members].sum())):
+            path = bridge[0]
+            budget.used += sum(budget.delta(int(k), int(a[k]), frag.rep) for k in path)
+            a[path] = frag.rep
+            continue
+        if best is None:
+            stuck.add(frag.members)
+            continue
+        to = best[1]
+        budget.used += sum(budget.delta(int(k), frag.rep, to) for k in members)
+        a[members] = to
+
+
+def _pieces(graph: csr_matrix, assign: IntArray) -> int:
+    """Number of connected pieces over all territories."""
+    coo = graph.tocoo()
+    same = assign[coo.row] == assign[coo.col]
+    sub = coo_matrix(
+        (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=graph.shape
+    ).tocsr()
+    count, _ = connected_components(sub, directed=False)
+    return int(count)
+
+
+def _bridge(
+    graph: csr_matrix,
+    a: IntArray,
+    frag: Fragment,
+    cost: FloatArray,
+    balance: FloatArray,
+    allowed: BoolArray | None,
+    fixed: frozenset[int],
+    budget: _Budget,
+) -> tuple[IntArray, float] | None:
+    """The cheapest corridor of other territories' accounts joining ``frag`` to its main piece.
+
+    The alternative to handing a fragment away: give its rep the few accounts in between.
+    Usually far less load changes hands (a fragment cut off by a thin strip), so the band is
+    restored with fewer border moves. Only taken when it lowers the total number of pieces
+    (no donor is cut in two), which keeps the absorb loop finite. Returns the corridor and
+    its load.
+    """
+    rep = frag.rep
+    n = len(a)
+    members = np.array(frag.members, dtype=np.int64)
+    own = np.nonzero(a == rep)[0]
+    main = np.setdiff1d(own, members)
+    if len(main) == 0:
+        return None
+    # Node-weighted shortest path: entering account v costs what giving v to rep costs more.
+    step = np.maximum(cost[:, rep] - cost[np.arange(n), a], 0.0) + 1e-3 * (
+        float(np.mean(np.abs(cost))) or 1.0
+    )
+    blocked = np.zeros(n, dtype=np.bool_)
+    blocked[list(fixed)] = True
+    if allowed is not None:
+        blocked |= ~allowed[:, rep]
+    blocked[own] = False
+    coo = graph.tocoo()
+    keep = ~blocked[coo.row] & ~blocked[coo.col]
+    w = np.where(a[coo.col[keep]] == rep, 1e-6, step[coo.col[keep]])
+    directed = coo_matrix((w, (coo.row[keep], coo.col[keep])), shape=graph.shape).tocsr()
+    dist, pred, _ = dijkstra(
+        directed, directed=True, indices=members, min_only=True, return_predecessors=True
+    )
+    reach = main[np.isfinite(dist[main])]
+    if len(reach) == 0:
+        return None
+    node = int(reach[int(np.argmin(dist[reach]))])
+    path: list[int] = []
+    while node >= 0:
+        if a[node] != rep:
+            path.append(node)
+        node = int(pred[node])
+    if not path:
+        return None
+    corridor = np.array(path, dtype=np.int64)
+    extra = sum(budget.delta(int(k), int(a[k]), rep) for k in corridor)
+    if not budget.fits(extra):
+        return None
+    before = _pieces(graph, a)
+    trial = a.copy()
+    trial[corridor] = rep
+    if _pieces(graph, trial) >= before:
+        return None
+    return corridor, float(balance[corridor].sum())

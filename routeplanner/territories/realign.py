@@ -39,7 +39,11 @@ from routeplanner.territories.metrics import (
     assignment_of,
     compare_kpis,
 )
-from routeplanner.territories.workload import IntArray, build_context, resolve_locks
+from routeplanner.territories.workload import (
+    IntArray,
+    build_context,
+    resolve_locks,
+)
 from routeplanner.travel.provider import TravelTimeProvider
 
 
@@ -139,8 +143,8 @@ def realign_territories(
         )
         for t in locked_territories
     ]
-    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
     cur = assignment_of(ctx, current)
+    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
     old_rep = {aid: t.rep_id for t in current for aid in t.account_ids}
     ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
     before = assignment_kpis(

@@ -28,6 +28,7 @@ from routeplanner.units import HOUR, Seconds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 VALUE_BY_CLASS: Mapping[str, float] = {"A": 3.0, "B": 2.0, "C": 1.0}
 """Value/potential points per ``value_class`` (unknown classes count as 1)."""
@@ -119,6 +120,9 @@ class TerritoryContext:
     """``(m, n)`` symmetrised road time between each rep's home and each account."""
     neighbours: IntArray
     """``(n, k)`` indices of each account's k nearest other accounts by road time."""
+    allowed: BoolArray
+    """``(n, m)`` whether rep j carries every qualification account i requires: a hard rule
+    every step of design and realignment keeps (the solver never sees a forbidden pair)."""
 
     @property
     def n_accounts(self) -> int:
@@ -161,6 +165,19 @@ def build_context(
     for rep in reps:
         if getattr(rep, "home", None) is None:
             problems.append(Problem("reps", None, "home", f"rep {rep.rep_id} has no home location"))
+    allowed = qualified(accounts, reps)
+    if reps:
+        problems.extend(
+            Problem(
+                "accounts",
+                None,
+                "requires",
+                f"account {a.account_id} requires {', '.join(sorted(a.required_qualifications))}"
+                " but no rep has all of them",
+            )
+            for i, a in enumerate(accounts)
+            if not allowed[i].any()
+        )
     if problems:
         raise InputError(problems)
 
@@ -234,6 +251,35 @@ def build_context(
         account_s=account_s,
         home_s=home_s,
         neighbours=neighbours,
+        allowed=allowed,
+    )
+
+
+def qualified(accounts: Sequence[Account], reps: Sequence[Rep]) -> BoolArray:
+    """``(n, m)``: rep j carries every qualification account i requires.
+
+    Compared trimmed and case-folded ("Pharma" = "pharma "), exactly as the assignment rules
+    compare them, so design and rules never disagree about who may own an account.
+    """
+    need = [_folded(a.required_qualifications) for a in accounts]
+    have = [_folded(r.qualifications) for r in reps]
+    return np.array(
+        [[n <= h for h in have] for n in need],
+        dtype=np.bool_,
+    ).reshape(len(accounts), len(reps))
+
+
+def _folded(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(q.strip().casefold() for q in names)
+
+
+def _missing(ctx: TerritoryContext, i: int, j: int) -> str:
+    """The qualifications rep j lacks for account i, for error messages."""
+    have = _folded(ctx.reps[j].qualifications)
+    return ", ".join(
+        sorted(
+            q for q in ctx.accounts[i].required_qualifications if q.strip().casefold() not in have
+        )
     )
 
 
@@ -255,8 +301,9 @@ def resolve_locks(
     Raises
     ------
     InputError
-        For a lock naming an unknown account or rep, an account locked to two reps, a locked
-        territory without a rep, and any rep whose locked workload exceeds its capacity.
+        For a lock naming an unknown account or rep, an account locked to two reps or to a rep
+        lacking a qualification it requires, a locked territory without a rep, and any rep
+        whose locked workload exceeds its capacity.
     """
     # An account's own lock (set by a manager on the account) counts like an explicit one; an
     # explicit lock passed in wins, so a "what if" run can override the stored pin.
@@ -266,6 +313,7 @@ def resolve_locks(
         for aid, rid in stored.items()
         if rid not in ctx.rep_index and aid not in locked
     ]
+    explicit = set(locked)
     locked = {
         **{aid: rid for aid, rid in stored.items() if rid in ctx.rep_index},
         **locked,
@@ -307,6 +355,16 @@ def resolve_locks(
                         f"account {aid} is in two locked territories",
                     )
                 )
+            if not ctx.allowed[i, j]:
+                problems.append(
+                    Problem(
+                        "locked territories",
+                        None,
+                        "requires",
+                        f"account {aid} in locked territory {t.territory_id} requires "
+                        f"{_missing(ctx, i, j)}, which rep {t.rep_id} lacks",
+                    )
+                )
             fixed[i] = j
     for aid, rid in locked.items():
         if aid not in ctx.account_index:
@@ -320,6 +378,16 @@ def resolve_locks(
             )
             continue
         i, j = ctx.account_index[aid], ctx.rep_index[rid]
+        if not ctx.allowed[i, j]:
+            problems.append(
+                Problem(
+                    "locked" if aid in explicit else "accounts",
+                    None,
+                    "locked_rep",
+                    f"account {aid} is locked to rep {rid}, who lacks {_missing(ctx, i, j)}",
+                )
+            )
+            continue
         if i in fixed and fixed[i] != j:
             other = ctx.reps[fixed[i]].rep_id
             problems.append(
@@ -343,6 +411,18 @@ def resolve_locks(
             )
             continue
         fixed[i] = j
+    open_reps = [j for j in range(ctx.n_reps) if j not in frozen]
+    problems.extend(
+        Problem(
+            "accounts",
+            None,
+            "requires",
+            f"account {a.account_id} requires {', '.join(sorted(a.required_qualifications))}"
+            " but only reps with a locked territory have all of them",
+        )
+        for i, a in enumerate(ctx.accounts)
+        if i not in fixed and ctx.allowed[i].any() and not ctx.allowed[i, open_reps].any()
+    )
     load = np.zeros(ctx.n_reps)
     for i, j in fixed.items():
         load[j] += ctx.workload_s[i]

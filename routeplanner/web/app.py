@@ -25,6 +25,8 @@ from routeplanner.web.routes import (
     login,
     pages,
     plan,
+    rules,
+    territories,
     users,
     visits,
 )
@@ -45,10 +47,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # forever and could never be cancelled: mark them failed before serving.
         recover_interrupted_plans(services.repo)
         yield
-        # Stop our own runs so their versions end as "cancelled", not "running".
-        jobs = getattr(app.state, "planning_jobs", None)
-        if jobs is not None:
-            jobs.cancel_all()
+        # Stop our own runs so their versions end as "cancelled", not "running" (and
+        # territory jobs, which would otherwise hold the process up).
+        for name in ("planning_jobs", "territory_jobs"):
+            jobs = getattr(app.state, name, None)
+            if jobs is not None:
+                jobs.cancel_all()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -90,6 +94,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(calendar.router)
     app.include_router(visits.router)
     app.include_router(plan.router)
+    app.include_router(territories.router)
+    app.include_router(territories.api_router)
+    app.include_router(rules.router)
+    app.include_router(rules.api_router)
     app.include_router(api_days.router)
     app.include_router(users.router)
     return app

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from routeplanner.io.territory_export import convex_hull
 from routeplanner.model import GeoPoint
 from routeplanner.roads.graph import RoadGraph
 
@@ -179,3 +180,110 @@ def _esc(text: str) -> str:
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
+
+
+TERRITORY_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+)
+"""Distinct colours for territories (Tableau-like; readable on the light road background)."""
+
+
+def territory_colour(index: int) -> str:
+    """The colour of the ``index``-th territory; the table legend uses the same function."""
+    return TERRITORY_COLOURS[index % len(TERRITORY_COLOURS)]
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryLayer:
+    """One territory on the map: its accounts (id, name, place), its rep's home and colour."""
+
+    territory_id: str
+    colour: str
+    accounts: Sequence[tuple[str, str, GeoPoint]]
+    home: GeoPoint | None = None
+    home_title: str = ""
+
+
+def territory_svg(
+    layers: Sequence[TerritoryLayer],
+    graph: RoadGraph | None,
+    *,
+    hulls: bool = True,
+    unassigned: Sequence[tuple[str, str, GeoPoint]] = (),
+    tile_url: str = "",
+) -> str:
+    """An inline SVG of territories: roads as background, accounts coloured by territory.
+
+    Convex hulls are drawn translucent under the points (they overlap where territories
+    interleave, which is exactly what a manager should see); rep homes are squares marked
+    ``H``; accounts in no territory are hollow grey circles. Works offline like
+    :func:`route_svg`.
+    """
+    coords = [(p.lat, p.lon) for layer in layers for _, _, p in layer.accounts]
+    coords += [(layer.home.lat, layer.home.lon) for layer in layers if layer.home is not None]
+    coords += [(p.lat, p.lon) for _, _, p in unassigned]
+    if not coords:
+        return ""
+    frame = _frame(coords)
+    out = [
+        f'<svg class="map territory-map" viewBox="0 0 {WIDTH} {frame.height}" role="img" '
+        f'aria-label="Map of the territories" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    if tile_url:
+        out.append(_tiles(frame, tile_url))
+    if graph is not None:
+        out.append(
+            f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
+            'stroke="#c3c9d2" stroke-width="2" stroke-linejoin="round"/>'
+        )
+    if hulls:
+        for layer in layers:
+            hull = convex_hull([frame.xy(p.lat, p.lon) for _, _, p in layer.accounts])
+            if len(hull) >= 3:
+                pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in hull)
+                out.append(
+                    f'<polygon class="hull" data-territory="{_esc(layer.territory_id)}" '
+                    f'points="{pts}" fill="{layer.colour}" fill-opacity="0.12" '
+                    f'stroke="{layer.colour}" stroke-width="3" stroke-opacity="0.6"/>'
+                )
+    for account_id, name, p in unassigned:
+        x, y = frame.xy(p.lat, p.lon)
+        out.append(
+            f'<circle class="account unassigned" cx="{x}" cy="{y}" r="9" fill="#fff" '
+            f'stroke="#7f7f7f" stroke-width="4"><title>{_esc(account_id)} {_esc(name)} '
+            "(no territory)</title></circle>"
+        )
+    for layer in layers:
+        tid = _esc(layer.territory_id)
+        out.append(f'<g class="territory" data-territory="{tid}" fill="{layer.colour}">')
+        for account_id, name, p in layer.accounts:
+            x, y = frame.xy(p.lat, p.lon)
+            out.append(
+                f'<circle class="account" cx="{x}" cy="{y}" r="9" stroke="#fff" '
+                f'stroke-width="2"><title>{_esc(account_id)} {_esc(name)} · {tid}</title></circle>'
+            )
+        out.append("</g>")
+    for layer in layers:
+        if layer.home is None:
+            continue
+        x, y = frame.xy(layer.home.lat, layer.home.lon)
+        out.append(
+            f'<g class="marker home"><title>{_esc(layer.home_title)}</title>'
+            f'<rect x="{x - 22}" y="{y - 22}" width="44" height="44" rx="6" '
+            f'fill="{layer.colour}" stroke="#1b1f24" stroke-width="5"/>'
+            f'<text x="{x}" y="{y + 10}" text-anchor="middle" font-size="28" fill="#fff" '
+            'font-family="sans-serif">H</text></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)

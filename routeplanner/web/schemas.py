@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Form, Path, Query
 from pydantic import BaseModel, Field
 
 from routeplanner.model import Account, Rep
 from routeplanner.scheduling.reasons import VisitReason
 from routeplanner.travel.provider import Snap
+
+MAX_DB_ID = 2**31 - 1
+"""Stored ids are 32-bit integers (PostgreSQL ``integer``); a larger number is no id at all,
+and must answer 404/422, not reach the database driver (which overflows: a 500)."""
+PlanIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="a stored plan version id")]
+DbIdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+DbIdForm = Annotated[int, Form(ge=1, le=MAX_DB_ID)]
+DbIdQuery = Annotated[int | None, Query(ge=1, le=MAX_DB_ID)]
 
 
 class SnapPublic(BaseModel):
@@ -36,6 +45,8 @@ class AccountPublic(BaseModel):
     contact: str
     phone: str
     snap: SnapPublic
+    locked_rep: str | None = Field(default=None, description="rep the account is pinned to")
+    requires: list[str] = Field(default=[], description="qualifications its rep must have")
 
     @classmethod
     def of(cls, account: Account, snap: Snap | None) -> AccountPublic:
@@ -56,6 +67,8 @@ class AccountPublic(BaseModel):
             contact=account.contact,
             phone=account.phone,
             snap=_snap(snap),
+            locked_rep=account.locked_rep_id,
+            requires=sorted(account.required_qualifications),
         )
 
 
@@ -103,6 +116,12 @@ class AccountPatch(BaseModel):
     visit_minutes: float | None = Field(default=None, description="minutes per visit")
     opening_hours: str | None = Field(
         default=None, description='e.g. "Mo-Fr 08:00-18:00"; empty means always open'
+    )
+    locked_rep: str | None = Field(
+        default=None, description='pin to this rep (a stored rep id); "" removes the lock'
+    )
+    requires: list[str] | None = Field(
+        default=None, description="qualifications the owning rep must have; [] removes them"
     )
 
 

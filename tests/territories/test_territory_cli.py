@@ -125,3 +125,17 @@ def test_bad_lock_exits_2_with_message(tmp_path: Path, capsys: pytest.CaptureFix
         )
     assert info.value.code == 2
     assert "locked: rep_id: account A0001 is locked to unknown rep R9" in capsys.readouterr().err
+
+
+def test_objective_option_selects_centre_and_rejects_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=30)
+    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
+    base += ["--straight-line", "--quiet"]
+    main([*base, "--objective", "centre"])
+    assert "T-R1" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--objective", "nearest"])
+    assert info.value.code == 2
+    assert "--objective: must be one of home, centre" in capsys.readouterr().err

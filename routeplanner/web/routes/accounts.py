@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -25,6 +25,11 @@ from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.io.tables import render_csv
 from routeplanner.model import Account
 from routeplanner.model.history import VisitStatus
+from routeplanner.web.assignment_service import (
+    WebImport,
+    import_accounts_and_assign,
+    ownership_reason,
+)
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
@@ -55,13 +60,21 @@ class Row:
     rep: str
     last_visit: date | None = None
     overdue: bool = False
+    reason: str = ""
 
 
-def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[Account]:
+def revalidate(
+    accounts: list[Account],
+    changes: list[dict[str, str]],
+    *,
+    rep_ids: Collection[str] | None = None,
+) -> list[Account]:
     """Apply cell ``changes`` (import column -> text) and validate exactly as an import would.
 
     Problems are reported with ``row`` = index in ``accounts`` + 2 (spreadsheet numbering)
-    and ``source`` = the account id, so the page can show them next to the right row.
+    and ``source`` = the account id, so the page can show them next to the right row. With
+    ``rep_ids`` a changed ``locked_rep`` must name one of them: the importer cannot check that
+    (it reads accounts without reps), but an edit knows the stored reps.
 
     Raises
     ------
@@ -72,8 +85,10 @@ def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[A
     for row, change in zip(rows, changes, strict=True):
         row.update(change)
     data = render_csv(ACCOUNT_COLUMNS, ([row[c] for c in ACCOUNT_COLUMNS] for row in rows))
+    problems: list[Problem] = []
+    edited: list[Account] = []
     try:
-        return read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
+        edited = read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
     except InputError as exc:
         problems = [
             Problem(
@@ -86,7 +101,28 @@ def revalidate(accounts: list[Account], changes: list[dict[str, str]]) -> list[A
             )
             for p in exc.problems
         ]
-        raise InputError(problems) from exc
+    if rep_ids is not None:
+        problems.extend(unknown_locks(accounts, changes, rep_ids))
+    if problems:
+        raise InputError(problems)
+    return edited
+
+
+def unknown_locks(
+    accounts: list[Account], changes: list[dict[str, str]], rep_ids: Collection[str]
+) -> list[Problem]:
+    """A ``locked_rep`` change naming no stored rep, as a field problem of that account."""
+    known = ", ".join(sorted(rep_ids)) or "none"
+    return [
+        Problem(
+            a.account_id,
+            None,
+            "locked_rep",
+            f"unknown rep {change['locked_rep']!r} (known reps: {known})",
+        )
+        for a, change in zip(accounts, changes, strict=True)
+        if change.get("locked_rep") and change["locked_rep"] not in rep_ids
+    ]
 
 
 def _rows(services: Services) -> list[Row]:
@@ -99,12 +135,18 @@ def _rows(services: Services) -> list[Row]:
         if record.status is VisitStatus.DONE:
             last[record.account_id] = max(record.day, last.get(record.account_id, record.day))
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+    reasons = {
+        account_id: ownership_reason(record)
+        for account_id, record in services.repo.current_ownerships().items()
+    }
     rows = []
     for a in services.repo.list_accounts():
         seen = [d for d in (a.last_visit, last.get(a.account_id)) if d is not None]
         latest = max(seen) if seen else None
         overdue = latest is not None and (today - latest).days > a.visit_rule.max_gap_days
-        rows.append(Row(a, *owners.get(a.account_id, ("", "")), latest, overdue))
+        territory, rep = owners.get(a.account_id, ("", ""))
+        reason = reasons.get(a.account_id, "") if territory else ""
+        rows.append(Row(a, territory, rep, latest, overdue, reason))
     return rows
 
 
@@ -133,6 +175,7 @@ class Query:
     desc: bool = False
     page: int = 1
     overdue: bool = False
+    locked: bool = False
 
     def url(self, **changes: object) -> str:
         values: dict[str, object] = {
@@ -145,6 +188,7 @@ class Query:
             "desc": "1" if self.desc else "",
             "page": self.page,
             "overdue": "1" if self.overdue else "",
+            "locked": "1" if self.locked else "",
         }
         values.update(changes)
         return "/accounts?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -171,6 +215,7 @@ def select(rows: list[Row], query: Query) -> list[Row]:
         and (not query.category or r.account.category == query.category)
         and (not query.value_class or r.account.value_class == query.value_class)
         and (not query.overdue or r.overdue)
+        and (not query.locked or r.account.locked_rep_id is not None)
     ]
     return sorted(found, key=_SORTS.get(query.sort, _SORTS["id"]), reverse=query.desc)
 
@@ -185,6 +230,7 @@ def _render(
     page_errors: list[Problem] | None = None,
     message: str = "",
     status_code: int = 200,
+    imported: WebImport | None = None,
 ) -> Response:
     rows = _rows(services)
     found = select(rows, query)
@@ -206,6 +252,8 @@ def _render(
         "page_errors": page_errors or [],
         "message": message,
         "hours_text": format_opening_hours,
+        "all_reps": services.repo.list_reps(),
+        "imported": imported,
     }
     return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
 
@@ -226,13 +274,37 @@ def accounts_page(
     page: int = 1,
     overdue: str = "",
     saved: str = "",
+    locked: str = "",
 ) -> Response:
     """The accounts table for managers: one server-rendered page, no JavaScript needed."""
-    query = Query(q, territory, rep, category, value_class, sort, bool(desc), page, bool(overdue))
+    query = Query(
+        q,
+        territory,
+        rep,
+        category,
+        value_class,
+        sort,
+        bool(desc),
+        page,
+        bool(overdue),
+        bool(locked),
+    )
     return _render(request, services, templates, query, message=saved)
 
 
-def account_change(frequency: str, visit_minutes: str, opening_hours: str | None) -> dict[str, str]:
+NO_LOCK = "-"
+"""Bulk edit value meaning "remove the lock" / "no qualifications" (empty means unchanged)."""
+
+
+def account_change(
+    frequency: str,
+    visit_minutes: str,
+    opening_hours: str | None,
+    *,
+    locked_rep: str | None = None,
+    requires: str | None = None,
+) -> dict[str, str]:
+    """Import cells to change; ``None`` leaves a field as it is, ``""`` clears lock/requires."""
     change: dict[str, str] = {}
     if frequency.strip():
         change["frequency"] = frequency.strip()
@@ -242,6 +314,10 @@ def account_change(frequency: str, visit_minutes: str, opening_hours: str | None
         change["visit_minutes"] = visit_minutes.strip()
     if opening_hours is not None:
         change["opening_hours"] = opening_hours.strip()
+    if locked_rep is not None:
+        change["locked_rep"] = locked_rep.strip()
+    if requires is not None:
+        change["requires"] = requires.strip()
     return change
 
 
@@ -255,12 +331,14 @@ def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
 @router.post("/accounts/import", include_in_schema=False, dependencies=[CsrfDep])
 async def import_accounts(
     request: Request,
-    _user: ManagerDep,
+    user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    """Validate the whole file; store it (add or update) only when every row is fine."""
+    """Validate the whole file; store it (add or update) only when every row is fine, then
+    assign every account in no territory by the stored rules (else best fit), as the CLI
+    import does, and show the balance afterwards with a realignment hint when it drifts."""
     data = await file.read()
     source = file.filename or "upload"
     try:
@@ -269,12 +347,27 @@ async def import_accounts(
         return _render(
             request, services, templates, Query(), page_errors=exc.problems, status_code=422
         )
-    summary = services.repo.upsert_accounts(accounts, source=source)
+    try:
+        result = import_accounts_and_assign(services, accounts, source=source, user=user.username)
+    except InputError as exc:
+        return _render(
+            request, services, templates, Query(), page_errors=exc.problems, status_code=422
+        )
+    summary = result.summary
     message = (
         f"Imported {source}: {summary.accounts_added} new, {summary.accounts_changed} changed, "
         f"{summary.accounts_unchanged} unchanged."
     )
-    return _render(request, services, templates, Query(), message=message)
+    if result.report is not None:
+        message += f" {result.moved} assigned to a territory."
+    return _render(request, services, templates, Query(), message=message, imported=result)
+
+
+def _bulk_value(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    return "" if text == NO_LOCK else text
 
 
 @router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
@@ -286,18 +379,35 @@ def bulk_edit(
     ids: Annotated[list[str] | None, Form()] = None,
     frequency: Annotated[str, Form()] = "",
     visit_minutes: Annotated[str, Form()] = "",
+    locked_rep: Annotated[str, Form()] = "",
+    requires: Annotated[str, Form()] = "",
 ) -> Response:
-    """Set frequency and/or visit minutes for every selected account: all or nothing."""
+    """Set frequency, visit minutes, lock and/or qualifications of every selected account.
+
+    All or nothing. An empty lock or qualification field leaves it unchanged; ``-`` clears it.
+    """
     wanted = set(ids or [])
     accounts = [a for a in services.repo.list_accounts() if a.account_id in wanted]
-    change = account_change(frequency, visit_minutes, None)
+    change = account_change(
+        frequency,
+        visit_minutes,
+        None,
+        locked_rep=_bulk_value(locked_rep),
+        requires=_bulk_value(requires),
+    )
     if not accounts or not change:
-        problem = Problem("bulk", None, None, "select accounts and give a frequency or minutes")
+        problem = Problem(
+            "bulk",
+            None,
+            None,
+            "select accounts and give a frequency, minutes, lock or qualifications",
+        )
         return _render(
             request, services, templates, Query(), page_errors=[problem], status_code=422
         )
+    rep_ids = {r.rep_id for r in services.repo.list_reps()}
     try:
-        edited = revalidate(accounts, [change] * len(accounts))
+        edited = revalidate(accounts, [change] * len(accounts), rep_ids=rep_ids)
     except InputError as exc:
         return _render(
             request,
@@ -324,8 +434,18 @@ def edit_account(
     frequency: Annotated[str, Form()] = "",
     visit_minutes: Annotated[str, Form()] = "",
     opening_hours: Annotated[str, Form()] = "",
+    locked_rep: Annotated[str | None, Form()] = None,
+    requires: Annotated[str | None, Form()] = None,
+    lock_fields: Annotated[str, Form()] = "",
 ) -> Response:
-    """Inline edit of one row, validated like an import; on error nothing is stored."""
+    """Inline edit of one row, validated like an import; on error nothing is stored.
+
+    The page's row form sends ``lock_fields=1``: then an empty lock or qualification field
+    clears it (form parsing turns "" into "not sent"). Without it (older clients), lock and
+    qualifications stay as they are unless given.
+    """
+    if lock_fields:
+        locked_rep, requires = locked_rep or "", requires or ""
     account = services.repo.get_account(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
@@ -333,7 +453,11 @@ def edit_account(
     try:
         if frequency.strip() == str(account.visit_rule):
             frequency = ""  # unchanged: keep custom gap days
-        (edited,) = revalidate([account], [account_change(frequency, visit_minutes, opening_hours)])
+        change = account_change(
+            frequency, visit_minutes, opening_hours, locked_rep=locked_rep, requires=requires
+        )
+        rep_ids = {r.rep_id for r in services.repo.list_reps()}
+        (edited,) = revalidate([account], [change], rep_ids=rep_ids)
     except InputError as exc:
         return _render(
             request,
@@ -345,3 +469,31 @@ def edit_account(
         )
     services.repo.upsert_accounts([edited], source="web edit")
     return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
+def account_page(
+    request: Request,
+    account_id: str,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+) -> Response:
+    """One account: its owner now and why, and who owned it when and why (ownership history)."""
+    repo = services.repo
+    account = repo.get_account(account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    owner = next((t for t in repo.current_territories() if account_id in t.account_ids), None)
+    current = repo.current_ownership(account_id)
+    history = list(reversed(repo.ownership_history(account_id)))
+    context = {
+        "account": account,
+        "owner": owner,
+        "reason": ownership_reason(current) if owner is not None else "",
+        "current": current,
+        "history": [(r, ownership_reason(r)) for r in history],
+        "rep_names": {r.rep_id: r.name for r in repo.list_reps()},
+        "hours_text": format_opening_hours,
+    }
+    return templates.TemplateResponse(request, "account.html", context)

@@ -22,6 +22,7 @@ from routeplanner.web.schemas import (
     AccountPublic,
     ErrorPublic,
     Health,
+    PlanIdPath,
     PlanStart,
     PlanVersionPublic,
     RepPublic,
@@ -166,7 +167,7 @@ def start_plan(
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanVersionPublic, tags=["plans"])
-def get_plan(plan_id: int, services: ServicesDep, _user: ManagerApiDep) -> PlanVersionPublic:
+def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -> PlanVersionPublic:
     """One stored plan version: status (running | complete | failed | cancelled), progress
     and error; what a client polls after starting a run."""
     return _version(_stored(services, plan_id))
@@ -181,7 +182,7 @@ def get_plan(plan_id: int, services: ServicesDep, _user: ManagerApiDep) -> PlanV
     responses={409: {"model": ErrorPublic, "description": "not running, or in another process"}},
 )
 def cancel_plan(
-    plan_id: int, services: ServicesDep, jobs: PlanJobsDep, _user: ManagerApiDep
+    plan_id: PlanIdPath, services: ServicesDep, jobs: PlanJobsDep, _user: ManagerApiDep
 ) -> PlanVersionPublic:
     """Ask the run making this plan version to stop (cooperative: at its next progress
     report); poll the version until its status is ``cancelled``."""
@@ -195,7 +196,7 @@ def cancel_plan(
     tags=["accounts"],
 )
 def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
-    """Change frequency, visit minutes or opening hours, validated exactly like an import."""
+    """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
     account = services.repo.get_account(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
@@ -203,8 +204,13 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
     frequency = patch.frequency or ""
     if frequency.strip() == str(account.visit_rule):
         frequency = ""  # unchanged: keep custom gap days
-    change = account_change(frequency, minutes, patch.opening_hours)
-    (edited,) = revalidate([account], [change])  # InputError -> 422 in the one error format
+    requires = None if patch.requires is None else ", ".join(patch.requires)
+    change = account_change(
+        frequency, minutes, patch.opening_hours, locked_rep=patch.locked_rep, requires=requires
+    )
+    rep_ids = {r.rep_id for r in services.repo.list_reps()}
+    # InputError -> 422 in the one error format
+    (edited,) = revalidate([account], [change], rep_ids=rep_ids)
     services.repo.upsert_accounts([edited], source="api")
     snaps = _safe_snaps(services, services.repo.list_accounts(), services.repo.list_reps())
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

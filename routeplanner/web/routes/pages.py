@@ -22,6 +22,7 @@ from routeplanner.web.dayview import (
 )
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import get_replan_jobs
+from routeplanner.web.schemas import DbIdQuery
 from routeplanner.web.services import Services
 
 router = APIRouter()
@@ -66,8 +67,8 @@ def route_page(
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
     day: date | None = None,
-    job: int | None = None,
-    changed: int | None = None,
+    job: DbIdQuery = None,
+    changed: DbIdQuery = None,
 ) -> HTMLResponse:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
     rep = allowed_rep(user, rep)

@@ -22,6 +22,7 @@ from routeplanner.storage.records import PlanInfo, PlanStatus, UserRecord
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.replan import Job, PlanningJob, PlanningJobs
+from routeplanner.web.schemas import DbIdForm
 from routeplanner.web.services import Services
 from routeplanner.workflows import (
     PlanningResult,
@@ -219,7 +220,7 @@ def plan_cancel(
     _user: ManagerDep,
     services: ServicesDep,
     jobs: JobsDep,
-    plan_id: Annotated[int, Form()],
+    plan_id: DbIdForm,
 ) -> Response:
     cancel_planning(services, jobs, plan_id)
     return RedirectResponse("/plan", status_code=303)

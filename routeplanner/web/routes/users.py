@@ -22,6 +22,7 @@ from routeplanner.feeds import NO_LOGIN
 from routeplanner.storage.records import TokenKind, TokenRecord, UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.schemas import DbIdPath
 from routeplanner.web.services import Services
 
 router = APIRouter(include_in_schema=False)
@@ -144,7 +145,7 @@ def create_user(
 @router.post("/users/{user_id}/password", response_class=HTMLResponse, dependencies=[CsrfDep])
 def reset_password(
     request: Request,
-    user_id: int,
+    user_id: DbIdPath,
     _user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
@@ -166,7 +167,7 @@ def reset_password(
 @router.post("/users/{user_id}/active", response_class=HTMLResponse, dependencies=[CsrfDep])
 def set_active(
     request: Request,
-    user_id: int,
+    user_id: DbIdPath,
     user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
@@ -186,7 +187,7 @@ def set_active(
 @router.post("/users/{user_id}/tokens", response_class=HTMLResponse, dependencies=[CsrfDep])
 def create_token(
     request: Request,
-    user_id: int,
+    user_id: DbIdPath,
     _user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
@@ -211,7 +212,9 @@ def create_token(
     response_class=HTMLResponse,
     dependencies=[CsrfDep],
 )
-def revoke_token(user_id: int, token_id: int, _user: ManagerDep, services: ServicesDep) -> Response:
+def revoke_token(
+    user_id: DbIdPath, token_id: DbIdPath, _user: ManagerDep, services: ServicesDep
+) -> Response:
     """Revoke one of the user's API tokens (calendar feed URLs are revoked on /calendar)."""
     target = _find_user(services, user_id)
     tokens = services.repo.list_tokens(target.user_id)

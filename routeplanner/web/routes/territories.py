@@ -1,0 +1,413 @@
+"""The territories page and API: map and KPIs, design/realign jobs, apply an option, locks.
+
+Managers only. Jobs follow the plan page: started by a POST, followed by a self-refreshing
+page (or by polling the API), cancellable; their options are proposals until one is applied.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from routeplanner.io.territory_export import kpis_csv, territories_csv, territories_geojson
+from routeplanner.model import Territory
+from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
+from routeplanner.web.auth import CsrfDep, ManagerDep
+from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
+from routeplanner.web.routes.api import ManagerApiDep, api_csrf, require_api_manager
+from routeplanner.web.schemas import API_ERRORS
+from routeplanner.web.services import Services
+from routeplanner.web.territory_jobs import (
+    KpiCache,
+    Overview,
+    ProposalOption,
+    TerritoryJob,
+    TerritoryJobs,
+    apply_option,
+    get_job,
+    overview,
+    parse_params,
+    set_lock,
+    start_job,
+)
+from routeplanner.web.territory_schemas import (
+    ApplyBody,
+    LockBody,
+    TerritoryJobPublic,
+    TerritoryJobStart,
+    TerritoryListPublic,
+    TerritoryPublic,
+)
+
+router = APIRouter()
+api_router = APIRouter(prefix="/api/v1/territories", tags=["territories"], responses=API_ERRORS)
+
+
+def get_territory_jobs(request: Request) -> TerritoryJobs:
+    """One territory-job registry per app, made on first use."""
+    jobs: TerritoryJobs | None = getattr(request.app.state, "territory_jobs", None)
+    if jobs is None:
+        jobs = TerritoryJobs()
+        request.app.state.territory_jobs = jobs
+    return jobs
+
+
+def get_kpi_cache(request: Request) -> KpiCache:
+    cache: KpiCache | None = getattr(request.app.state, "territory_kpi_cache", None)
+    if cache is None:
+        cache = KpiCache()
+        request.app.state.territory_kpi_cache = cache
+    return cache
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+JobsDep = Annotated[TerritoryJobs, Depends(get_territory_jobs)]
+CacheDep = Annotated[KpiCache, Depends(get_kpi_cache)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+# -- page ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRow:
+    territory: Territory
+    colour: str
+    rep_name: str
+    kpis: TerritoryKpis | None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionView:
+    """One option card: the figures a manager compares before applying."""
+
+    number: int
+    option: ProposalOption
+    dev_before: float | None
+    dev_after: float
+    drive_before: float | None
+    drive_after: float
+    travel_before_min: float | None
+    travel_after_min: float
+    rows: list[tuple[str, TerritoryKpis | None, TerritoryKpis]]
+
+
+def _drive(k: PlanKpis) -> float:
+    return sum(t.drive_h for t in k.territories)
+
+
+def _option_view(n: int, o: ProposalOption) -> OptionView:
+    before = o.before
+    by_rep = {t.rep_id: t for t in before.territories} if before is not None else {}
+    return OptionView(
+        number=n,
+        option=o,
+        dev_before=before.max_workload_dev_pct if before is not None else None,
+        dev_after=o.kpis.max_workload_dev_pct,
+        drive_before=_drive(before) if before is not None else None,
+        drive_after=_drive(o.kpis),
+        travel_before_min=before.mean_travel_to_home_s / 60 if before is not None else None,
+        travel_after_min=o.kpis.mean_travel_to_home_s / 60,
+        rows=[(t.rep_id, by_rep.get(t.rep_id), t) for t in o.kpis.territories],
+    )
+
+
+def _map(
+    services: Services, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
+) -> str:
+    # Accounts off the road network are listed under the map instead: one far-away account
+    # would otherwise shrink every territory to a dot.
+    off = set(view.off_network)
+    accounts = {a.account_id: a for a in view.accounts if a.account_id not in off}
+    homes = {r.rep_id: r for r in view.reps}
+    layers = []
+    assigned: set[str] = set()
+    for i, t in enumerate(territories):
+        members = [accounts[a] for a in t.account_ids if a in accounts]
+        assigned.update(a.account_id for a in members)
+        rep = homes.get(t.rep_id or "")
+        layers.append(
+            TerritoryLayer(
+                territory_id=t.territory_id,
+                colour=territory_colour(i),
+                accounts=[(a.account_id, a.name, a.location) for a in members],
+                home=rep.home if rep is not None else None,
+                home_title=f"{rep.name} ({rep.rep_id}), home" if rep is not None else "",
+            )
+        )
+    loose = [
+        (a.account_id, a.name, a.location)
+        for a in accounts.values()
+        if a.account_id not in assigned
+    ]
+    # A rep without a territory still shows up: their home is where a new territory would grow.
+    for rep in view.reps:
+        if all(t.rep_id != rep.rep_id for t in territories):
+            layers.append(
+                TerritoryLayer(
+                    territory_id="",
+                    colour="#7f7f7f",
+                    accounts=[],
+                    home=rep.home,
+                    home_title=f"{rep.name} ({rep.rep_id}), home, no territory",
+                )
+            )
+    return territory_svg(
+        layers,
+        services.road_graph(),
+        hulls=hulls,
+        unassigned=loose,
+        tile_url=services.settings.tile_url,
+    )
+
+
+@router.get("/territories", response_class=HTMLResponse, include_in_schema=False)
+def territories_page(
+    request: Request,
+    _user: ManagerDep,
+    services: ServicesDep,
+    jobs: JobsDep,
+    cache: CacheDep,
+    templates: TemplatesDep,
+    job: int | None = None,
+    preview: int | None = None,
+    hulls: int = 1,
+) -> Response:
+    """Map and KPI table of the current territories; run, follow and apply design/realign."""
+    view = overview(services, cache)
+    shown = jobs.get(job) if job is not None else jobs.latest()
+    proposal = shown.summary if shown is not None and shown.state == "done" else None
+    options = [_option_view(n, o) for n, o in enumerate(proposal.options, 1)] if proposal else []
+    map_territories = view.territories
+    previewing = None
+    if proposal is not None and preview is not None and 1 <= preview <= len(proposal.options):
+        previewing = preview
+        map_territories = proposal.options[preview - 1].territories
+    rep_names = {r.rep_id: r.name for r in view.reps}
+    by_rep = {k.rep_id: k for k in view.kpis.territories} if view.kpis is not None else {}
+    rows = [
+        KpiRow(
+            t, territory_colour(i), rep_names.get(t.rep_id or "", "—"), by_rep.get(t.rep_id or "")
+        )
+        for i, t in enumerate(view.territories)
+    ]
+    context: dict[str, object] = {
+        "view": view,
+        "rows": rows,
+        "map_svg": _map(services, view, map_territories, hulls=bool(hulls)),
+        "hulls": bool(hulls),
+        "job": shown,
+        "kind": jobs.kinds.get(shown.job_id, "") if shown is not None else "",
+        "running": jobs.running(),
+        "proposal": proposal,
+        "options": options,
+        "previewing": previewing,
+        "legend": [(territory_colour(i), t.territory_id) for i, t in enumerate(map_territories)],
+    }
+    return templates.TemplateResponse(request, "territories.html", context)
+
+
+def _form_fields(
+    horizon_days: str, tolerance_pct: str, max_moves: str, move_penalty_s: str, time_limit_s: str
+) -> dict[str, str | None]:
+    return {
+        "horizon_days": horizon_days,
+        "tolerance_pct": tolerance_pct,
+        "max_moves": max_moves,
+        "move_penalty_s": move_penalty_s,
+        "time_limit_s": time_limit_s,
+    }
+
+
+@router.post("/territories/{kind}", include_in_schema=False, dependencies=[CsrfDep])
+def start_from_page(
+    kind: str,
+    user: ManagerDep,
+    services: ServicesDep,
+    jobs: JobsDep,
+    horizon_days: Annotated[str, Form()] = "",
+    tolerance_pct: Annotated[str, Form()] = "",
+    max_moves: Annotated[str, Form()] = "",
+    move_penalty_s: Annotated[str, Form()] = "",
+    time_limit_s: Annotated[str, Form()] = "",
+) -> Response:
+    """``kind`` is ``design`` or ``realign``; bad values give a 422 page naming each field."""
+    fields = _form_fields(horizon_days, tolerance_pct, max_moves, move_penalty_s, time_limit_s)
+    params = parse_params(kind, fields, source="form")
+    job = start_job(services, jobs, user, params)
+    return RedirectResponse(f"/territories?job={job.job_id}", status_code=303)
+
+
+@router.post("/territories/jobs/{job_id}/cancel", include_in_schema=False, dependencies=[CsrfDep])
+def cancel_from_page(job_id: int, _user: ManagerDep, jobs: JobsDep) -> Response:
+    get_job(jobs, job_id).cancel.set()
+    return RedirectResponse(f"/territories?job={job_id}", status_code=303)
+
+
+@router.post("/territories/jobs/{job_id}/apply", include_in_schema=False, dependencies=[CsrfDep])
+def apply_from_page(
+    job_id: int,
+    user: ManagerDep,
+    services: ServicesDep,
+    jobs: JobsDep,
+    option: Annotated[int, Form()],
+) -> Response:
+    apply_option(services, jobs, job_id, option, user)
+    return RedirectResponse(f"/territories?job={job_id}", status_code=303)
+
+
+@router.post("/territories/lock/{territory_id}", include_in_schema=False, dependencies=[CsrfDep])
+def lock_from_page(
+    territory_id: str,
+    user: ManagerDep,
+    services: ServicesDep,
+    locked: Annotated[str, Form()] = "",
+) -> Response:
+    set_lock(services, territory_id, locked in ("1", "true", "on"), user)
+    return RedirectResponse("/territories", status_code=303)
+
+
+@router.get("/territories/export.geojson", include_in_schema=False)
+def export_geojson(
+    _user: ManagerDep, services: ServicesDep, cache: CacheDep, geometry: str = "hull"
+) -> Response:
+    """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
+    view = overview(services, cache)
+    shape: Literal["hull", "points"] = "points" if geometry == "points" else "hull"
+    data = territories_geojson(view.territories, view.accounts, kpis=view.kpis, geometry=shape)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=1),
+        media_type="application/geo+json; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="territories-{shape}.geojson"'},
+    )
+
+
+@router.get("/territories/export.csv", include_in_schema=False)
+def export_csv(
+    _user: ManagerDep, services: ServicesDep, cache: CacheDep, what: str = "accounts"
+) -> Response:
+    """One row per account with its territory (``what=kpis``: one row per territory)."""
+    view = overview(services, cache)
+    if what == "kpis":
+        text = kpis_csv(view.kpis) if view.kpis is not None else "territory_id\n"
+        name = "territory-kpis.csv"
+    else:
+        text = territories_csv(view.territories, view.accounts)
+        name = "territories.csv"
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- API -------------------------------------------------------------------------------------
+
+
+def _job(jobs: TerritoryJobs, job: TerritoryJob) -> TerritoryJobPublic:
+    return TerritoryJobPublic.of(job, jobs.kinds.get(job.job_id, ""))
+
+
+@api_router.get("", response_model=TerritoryListPublic)
+def api_list(services: ServicesDep, cache: CacheDep, _user: ManagerApiDep) -> TerritoryListPublic:
+    """The current territories with KPIs per territory and for the whole split."""
+    return TerritoryListPublic.of(overview(services, cache))
+
+
+MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
+"""Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
+_ERRORS: dict[int | str, dict[str, str]] = {
+    409: {"description": "another territory job is running"},
+    422: {"description": "invalid values: errors[{field, message}]"},
+}
+
+
+@api_router.post(
+    "/design",
+    response_model=TerritoryJobPublic,
+    status_code=202,
+    dependencies=MANAGER_THEN_CSRF,
+    responses=_ERRORS,
+)
+def api_design(
+    body: TerritoryJobStart, services: ServicesDep, jobs: JobsDep, user: ManagerApiDep
+) -> TerritoryJobPublic:
+    """Design territories from scratch in the background (locked territories are kept).
+
+    Poll ``GET /api/v1/territories/jobs/{job_id}``; nothing is stored until an option is
+    applied.
+    """
+    params = parse_params("design", body.fields(), source="body")
+    return _job(jobs, start_job(services, jobs, user, params))
+
+
+@api_router.post(
+    "/realign",
+    response_model=TerritoryJobPublic,
+    status_code=202,
+    dependencies=MANAGER_THEN_CSRF,
+    responses=_ERRORS,
+)
+def api_realign(
+    body: TerritoryJobStart, services: ServicesDep, jobs: JobsDep, user: ManagerApiDep
+) -> TerritoryJobPublic:
+    """Realign the current territories: options from "stable" (few moves) to "fair"."""
+    params = parse_params("realign", body.fields(), source="body")
+    return _job(jobs, start_job(services, jobs, user, params))
+
+
+@api_router.get("/jobs/{job_id}", response_model=TerritoryJobPublic)
+def api_job(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+    """State and progress of a job; once done, its options with before/after KPIs."""
+    return _job(jobs, get_job(jobs, job_id))
+
+
+@api_router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=TerritoryJobPublic,
+    status_code=202,
+    dependencies=MANAGER_THEN_CSRF,
+)
+def api_cancel(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+    """Ask a job to stop (cooperative: at its next progress report)."""
+    job = get_job(jobs, job_id)
+    job.cancel.set()
+    return _job(jobs, job)
+
+
+@api_router.post(
+    "/jobs/{job_id}/apply",
+    response_model=TerritoryListPublic,
+    dependencies=MANAGER_THEN_CSRF,
+    responses={
+        409: {"description": "job not done, already applied, or territories changed since"},
+        422: {"description": "no such option: errors[{field, message}]"},
+    },
+)
+def api_apply(
+    job_id: int,
+    body: ApplyBody,
+    services: ServicesDep,
+    jobs: JobsDep,
+    cache: CacheDep,
+    user: ManagerApiDep,
+) -> TerritoryListPublic:
+    """Store one option as the current territories, with ownership history, in one transaction."""
+    apply_option(services, jobs, job_id, body.option, user)
+    return TerritoryListPublic.of(overview(services, cache))
+
+
+@api_router.post(
+    "/{territory_id}/lock", response_model=TerritoryPublic, dependencies=MANAGER_THEN_CSRF
+)
+def api_lock(
+    territory_id: str, body: LockBody, services: ServicesDep, user: ManagerApiDep
+) -> TerritoryPublic:
+    """Lock (realignment leaves it exactly as it is) or unlock a territory."""
+    return TerritoryPublic.of(set_lock(services, territory_id, body.locked, user))
