@@ -58,9 +58,15 @@ def test_requirements_no_rep_meets_are_input_errors() -> None:
     accounts[2] = replace(
         accounts[2], required_qualifications=frozenset({"lab"}), locked_rep_id="R1"
     )
+    # Requirements are checked with the accounts themselves, locks once those are sound.
     with pytest.raises(InputError) as info:
         design_territories(accounts, reps, TRAVEL)
     assert [str(p) for p in info.value.problems] == [
-        "accounts: requires: account A01 requires cold chain, which no rep has",
-        "accounts: locked_rep: account A02 is locked to rep R1, who lacks qualification lab",
+        "accounts: requires: account A01 requires cold chain but no rep has all of them",
+    ]
+    accounts[1] = replace(accounts[1], required_qualifications=frozenset())
+    with pytest.raises(InputError) as info:
+        design_territories(accounts, reps, TRAVEL)
+    assert [str(p) for p in info.value.problems] == [
+        "accounts: locked_rep: account A02 is locked to rep R1, who lacks lab",
     ]
