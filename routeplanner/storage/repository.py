@@ -129,7 +129,7 @@ class Repository:
     def __init__(self, sessions: sessionmaker[Session], *, clock: Clock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock or _utc_now
-        self._writes = 0  # write transactions through this object (see data_version)
+        self._writes = 0  # account/rep write transactions through this object (data_version)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Repository:
@@ -165,8 +165,11 @@ class Repository:
         self.engine.dispose()
 
     @contextmanager
-    def _transaction(self, what: str, *, write: bool = False) -> Iterator[Session]:
-        """One transaction; any database error becomes a StorageError naming ``what``."""
+    def _transaction(
+        self, what: str, *, write: bool = False, data: bool = False
+    ) -> Iterator[Session]:
+        """One transaction; any database error becomes a StorageError naming ``what``.
+        ``data``: it writes accounts or reps (counted for :meth:`data_version`)."""
         try:
             with self._sessions() as session, session.begin():
                 if write:
@@ -182,12 +185,13 @@ class Repository:
             msg = f"{what}: {driver_message(exc)}"
             raise StorageError(msg) from exc
         finally:
-            if write:
+            if data:
                 self._writes += 1
 
     def data_version(self) -> tuple[object, ...]:
         """A cheap fingerprint (one query) of what web pages cache: the current plan id, the
-        number and latest change of accounts and of reps, and this object's own write count.
+        number and latest change of accounts and of reps, and this object's own count of
+        account and rep writes.
 
         Changes made by another process show up through the counts and ``updated_at`` once
         they are committed; the write count also catches this process's changes within one
@@ -225,7 +229,7 @@ class Repository:
         _check_ids(what, "account_id", [a.account_id for a in accounts])
         _check_ids(what, "rep_id", [r.rep_id for r in reps])
         now = self._clock()
-        with self._transaction(what, write=True) as session:
+        with self._transaction(what, write=True, data=True) as session:
             old_accounts = {row.account_id: row for row in session.scalars(select(AccountRow))}
             old_reps = {row.rep_id: row for row in session.scalars(select(RepRow))}
             gone_accounts = sorted(old_accounts.keys() - {a.account_id for a in accounts})
@@ -265,7 +269,7 @@ class Repository:
         ids = [a.account_id for a in accounts]
         _check_ids(what, "account_id", ids)
         now = self._clock()
-        with self._transaction(what, write=True) as session:
+        with self._transaction(what, write=True, data=True) as session:
             old = _load_by_ids(session, AccountRow, AccountRow.account_id, ids)
             added, changed, same = _upsert_accounts(session, accounts, old, source=source, now=now)
         return ImportSummary(
@@ -278,7 +282,7 @@ class Repository:
         ids = [r.rep_id for r in reps]
         _check_ids(what, "rep_id", ids)
         now = self._clock()
-        with self._transaction(what, write=True) as session:
+        with self._transaction(what, write=True, data=True) as session:
             old = _load_by_ids(session, RepRow, RepRow.rep_id, ids)
             added, changed, same = _upsert_reps(session, reps, old, source=source, now=now)
         return ImportSummary(reps_added=added, reps_changed=changed, reps_unchanged=same)
@@ -289,7 +293,7 @@ class Repository:
         now = self._clock()
         ids = sorted(set(account_ids))
         removed = 0
-        with self._transaction(what, write=True) as session:
+        with self._transaction(what, write=True, data=True) as session:
             for chunk in _chunks(ids):
                 session.execute(
                     delete(TerritoryAccountRow).where(TerritoryAccountRow.account_id.in_(chunk))
