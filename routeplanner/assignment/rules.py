@@ -219,7 +219,7 @@ def load_rules_file(path: Path) -> RulesFile:
         for key in data
         if key not in ("rules", "segments", "note")
     ]
-    segments = _parse_segments(data.get("segments"), source, problems)
+    segments = parse_segments(data.get("segments"), source, problems)
     rules: tuple[AssignmentRule, ...] = ()
     try:
         rules = parse_rules(data["rules"], source=source, base_dir=path.parent)
@@ -230,7 +230,9 @@ def load_rules_file(path: Path) -> RulesFile:
     return RulesFile(rules, segments)
 
 
-def _parse_segments(data: Any, source: str, problems: list[Problem]) -> dict[str, str] | None:
+def parse_segments(data: Any, source: str, problems: list[Problem]) -> dict[str, str] | None:
+    """Territory id -> segment from a rules file's ``segments``; problems are appended so the
+    caller reports them together with the rules' own."""
     if data is None:
         return None
     if not isinstance(data, dict):

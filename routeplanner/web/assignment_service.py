@@ -46,7 +46,7 @@ from routeplanner.assignment import (
     rules_to_data,
 )
 from routeplanner.assignment.assign import DEFAULT_TOLERANCE
-from routeplanner.assignment.rules import RulesFile
+from routeplanner.assignment.rules import RulesFile, parse_segments
 from routeplanner.errors import InputError, Problem, RoadNetworkError, StorageError
 from routeplanner.model import Account
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
@@ -457,24 +457,6 @@ def parse_upload(
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row or 0, p.field or "")))
     return RulesFile(rules, segments)
-
-
-def parse_segments(data: Any, source: str, problems: list[Problem]) -> dict[str, str] | None:
-    """Territory id -> segment, as a rules file's ``segments`` gives them."""
-    if data is None:
-        return None
-    if not isinstance(data, dict):
-        msg = "segments must be an object mapping territory ids to segment names"
-        problems.append(Problem(source, None, "segments", msg))
-        return None
-    out: dict[str, str] = {}
-    for territory_id, segment in data.items():
-        if not isinstance(segment, str):
-            msg = f"segment of territory {territory_id} must be text"
-            problems.append(Problem(source, None, "segments", msg))
-            continue
-        out[str(territory_id)] = segment.strip()
-    return out
 
 
 def store_upload(repo: Repository, rules_file: RulesFile, *, source: str, user: str) -> None:
