@@ -60,6 +60,7 @@ from routeplanner.territories.contiguity import (
     neighbour_graph,
     repair_contiguity,
 )
+from routeplanner.territories.localsearch import improve_travel, permute_territories
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.workload import (
     TerritoryContext,
@@ -516,6 +517,18 @@ def optimise(
             max_moves=max_moves,
             swaps=True,
         )
+        report("local search", 0.95)
+        best = _anneal(
+            graph,
+            best,
+            balance,
+            target * (1.0 - outer),
+            target * (1.0 + outer),
+            home if weights.objective == "home" else cost,
+            allowed=allowed,
+            fixed=frozenset(base_fixed),
+            time_limit_s=ANNEAL_BUDGET * time_limit_s,
+        )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
@@ -595,9 +608,56 @@ def _finish_contiguity(
     return best
 
 
-GROUPS_BUDGET = 3.0
+ANNEAL_STEPS = 1500
+"""Annealing steps per account in the final local search (see ``localsearch``)."""
+ANNEAL_BUDGET = 1.0
+"""Wall-clock budget of the final local search, in solve limits."""
+
+
+def _anneal(
+    graph: csr_matrix,
+    best: AssignResult,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    *,
+    allowed: npt.NDArray[np.bool_],
+    fixed: frozenset[int],
+    time_limit_s: float,
+) -> AssignResult:
+    """Annealed border shifts and swaps on real connectivity (see ``localsearch``).
+
+    Kept only when it lowers the cost without adding enclaves (it keeps every territory's
+    number of pieces, but the enclave count weighs pieces by load, so it is checked).
+    """
+    na = len(best.assign)
+    start = permute_territories(
+        best.assign, balance, lower, upper, cost, allowed=allowed, fixed=fixed
+    )
+    found = improve_travel(
+        graph,
+        start,
+        balance,
+        lower,
+        upper,
+        cost,
+        allowed=allowed,
+        fixed=fixed,
+        iterations=ANNEAL_STEPS * na,
+        time_limit_s=time_limit_s,
+    )
+    rows = np.arange(na)
+    if float(cost[rows, found].sum()) < float(cost[rows, best.assign].sum()) - 1e-6 and (
+        count_violations(graph, found, balance) <= count_violations(graph, best.assign, balance)
+    ):
+        return AssignResult(found, best.optimal, best.mip_gap, best.slack, "local search")
+    return best
+
+
+GROUPS_BUDGET = 2.0
 """Wall-clock budget of the enclave group re-splits on large instances, in solve limits."""
-PAIRS_BUDGET = 2.0
+PAIRS_BUDGET = 1.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
 they converge in about 17 s unloaded; the budget keeps the design under a minute on a busy
 machine, where fewer re-splits fit (travel a few seconds longer)."""
