@@ -16,6 +16,7 @@ stays joined without it). The best split seen is returned, so travel never goes 
 from __future__ import annotations
 
 import math
+import random
 import time
 
 import numpy as np
@@ -27,7 +28,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-T0_SHARE = 0.3
+T0_SHARE = 1.0
 SWAP_SHARE = 0.5
 FAR_SHARE = 0.5
 FAR_TRIES = 30
@@ -94,7 +95,7 @@ def improve_travel(
     m = len(lower)
     if n == 0 or m < 2 or iterations <= 0:
         return assign.copy()
-    rng = np.random.default_rng(seed)
+    rnd = random.Random(seed).random
     indptr, indices = graph.indptr, graph.indices
     nbrs = [[int(v) for v in indices[indptr[i] : indptr[i + 1]] if v != i] for i in range(n)]
     a = [int(x) for x in assign]
@@ -127,8 +128,6 @@ def improve_travel(
     t_end = t0 * 0.01
     ratio = t_end / t0
     temp = t0
-    draws = rng.integers(0, n, size=iterations)
-    picks = rng.random(size=(iterations, 3))
     began = time.monotonic()
     for step in range(iterations):
         if step % 256 == 0:
@@ -140,14 +139,14 @@ def improve_travel(
             if done >= 1.0:
                 break
             temp = t0 * ratio**done
-        i = int(draws[step])
+        i = int(rnd() * n)
         if not movable[i]:
             continue
         frm = a[i]
         other = [v for v in nbrs[i] if a[v] != frm]
         if not other:
             continue
-        u_pick, u_swap, u_acc = picks[step]
+        u_pick, u_swap, u_acc = rnd(), rnd(), rnd()
         to = a[other[int(u_pick * len(other))]]
         if not ok_list[i][to]:
             continue
@@ -170,7 +169,7 @@ def improve_travel(
             k = -1
             if u_swap < SWAP_SHARE * FAR_SHARE:
                 for _ in range(FAR_TRIES):
-                    w = int(rng.integers(n))
+                    w = int(rnd() * n)
                     if a[w] == to and any(a[x] == frm for x in nbrs[w]):
                         k = w
                         break
@@ -183,7 +182,7 @@ def improve_travel(
                         if a[w] == to and w != i:
                             cands.append(w)
                 if cands:
-                    k = cands[int(rng.integers(len(cands)))]
+                    k = cands[int(rnd() * len(cands))]
             if k < 0:
                 continue
             if not movable[k] or not ok_list[k][frm]:
