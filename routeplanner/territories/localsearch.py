@@ -80,6 +80,7 @@ def improve_travel(
     iterations: int = 100_000,
     time_limit_s: float | None = None,
     seed: int = 0,
+    min_touch: int = 1,
 ) -> IntArray:
     """Lower ``sum(cost[i, assign[i]])`` by border shifts and swaps, annealed.
 
@@ -89,7 +90,8 @@ def improve_travel(
     invariant (see the module docstring) are rejected; others are accepted when they lower the
     cost, or with probability ``exp(-increase / temperature)``, the temperature falling
     geometrically from a typical step's size to almost nothing. Stops after ``iterations``
-    steps (or ``time_limit_s``); returns the cheapest split visited.
+    steps (or ``time_limit_s``); returns the cheapest split visited. ``min_touch``: road
+    neighbours a moved account must have in its new territory (more = smoother borders).
     """
     n = len(assign)
     m = len(lower)
@@ -150,6 +152,8 @@ def improve_travel(
         to = a[other[int(u_pick * len(other))]]
         if not ok_list[i][to]:
             continue
+        if min_touch > 1 and sum(1 for v in other if a[v] == to) < min_touch:
+            continue
         b = bal[i]
         delta = c[i][to] - c[i][frm]
         if band_ok(frm, load[frm] - b) and band_ok(to, load[to] + b):
@@ -194,9 +198,9 @@ def improve_travel(
             if delta > 0 and u_acc >= math.exp(-delta / temp):
                 continue
             # k must touch frm once i has left it, and i must touch to once k has left it.
-            if not any(a[w] == frm and w != i for w in nbrs[k]):
+            if sum(1 for w in nbrs[k] if a[w] == frm and w != i) < min_touch:
                 continue
-            if not any(a[w] == to and w != k for w in nbrs[i]):
+            if sum(1 for w in nbrs[i] if a[w] == to and w != k) < min_touch:
                 continue
             if not _joined_without(nbrs, a, i, frm):
                 continue

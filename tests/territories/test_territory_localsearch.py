@@ -51,14 +51,17 @@ def _total(cost: np.ndarray, assign: np.ndarray) -> float:
     return float(cost[np.arange(len(assign)), assign].sum())
 
 
+@pytest.mark.parametrize("min_touch", [1, 2])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("reps", [2, 3, 4])
-def test_band_connectivity_and_cost_hold(seed: int, reps: int) -> None:
+def test_band_connectivity_and_cost_hold(seed: int, reps: int, min_touch: int) -> None:
     times, neighbours, cost, balance = _grid(reps, seed)
     graph = neighbour_graph(neighbours, times)
     start = _stripes(reps).astype(np.int64)
     lower, upper = _band(start, balance, reps, 0.05)
-    found = improve_travel(graph, start, balance, lower, upper, cost, iterations=STEPS, seed=seed)
+    found = improve_travel(
+        graph, start, balance, lower, upper, cost, iterations=STEPS, seed=seed, min_touch=min_touch
+    )
     load = np.bincount(found, weights=balance, minlength=reps)
     assert np.all((load >= lower - 1e-9) & (load <= upper + 1e-9))
     assert all(_pieces(graph, found, j) == 1 for j in range(reps))
