@@ -137,7 +137,8 @@ def test_messages_match_a_file_import(client: TestClient, repo: Repository) -> N
     assert page.status_code == 422
     api = client.post(URL, json={"accounts": [_row("N1", lat="north", lon=8.69)]})
     (error,) = api.json()["errors"]
-    assert error["field"] == "lat" and error["row"] == 1
+    assert error["field"] == "lat"
+    assert error["row"] == 1
     assert error["message"] == "'north' is not a number"
     assert error["message"] in html.unescape(page.text)
 
