@@ -47,6 +47,8 @@ SEMANTIC_VALIDATION = {
     ("POST", "/api/v1/territories/jobs/{job_id}/apply"),  # an option the job has
     ("POST", "/api/v1/territories/design"),  # time limit 0.5..120 s (checked in the handler)
     ("POST", "/api/v1/territories/realign"),
+    ("POST", "/api/v1/accounts"),  # cells are import text ("weekly"), ids must be new
+    ("POST", "/api/v1/visits"),  # a visit of the current plan, a known status
 }
 LAX_NUMBERS = {("POST", "/api/v1/territories/design"), ("POST", "/api/v1/territories/realign")}
 """Their bodies take ``false`` for a number (pydantic's lax mode reads it as 0): not a 500 and
@@ -106,7 +108,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, road_cache_dir: Path) -> 
     # whole read timeout building the graph cache
     app.state.services.snaps(repo.list_accounts(), repo.list_reps())
     yield app
-    for name in ("planning_jobs", "territory_jobs"):
+    for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
         jobs = getattr(app.state, name, None)
         if jobs is not None:
             jobs.cancel_all(timeout_s=60)
@@ -156,7 +158,7 @@ def test_api_answers_match_the_schema_and_never_500(case: Any, fuzz_app: FastAPI
         case.call_and_validate(headers=headers, excluded_checks=excluded)
     finally:
         # planning and territory runs started by the fuzzer must not pile up
-        for name in ("planning_jobs", "territory_jobs"):
+        for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
             jobs = getattr(fuzz_app.state, name, None)
             if jobs is not None:
                 jobs.cancel_all(timeout_s=60)
