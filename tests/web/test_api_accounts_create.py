@@ -91,11 +91,18 @@ def test_new_accounts_are_assigned_with_reason_and_balance(
     body = response.json()
     by_id = {a["account"]["id"]: a for a in body["accounts"]}
     assert (by_id["N1"]["territory_id"], by_id["N1"]["rep_id"]) == ("T2", "R2")
-    assert by_id["N1"]["reason"].startswith("rule bak")
+    assert by_id["N1"]["reason"] == "rule bak: category = x"
     assert by_id["N1"]["assignment"]["cause"] == "rule"
-    assert by_id["N2"]["territory_id"] in ("T1", "T2")
+    assert (by_id["N2"]["territory_id"], by_id["N2"]["rep_id"]) == ("T1", "R1")
     assert by_id["N2"]["assignment"]["cause"] == "best_fit"
-    assert by_id["N2"]["reason"]
+    assert by_id["N2"]["reason"] == "nearest territory with spare capacity"
+    ownership = client.get("/api/v1/accounts/N1/ownership").json()
+    current = ownership["current"]
+    assert (current["cause"], current["reason"], current["changed_by"]) == (
+        "import",
+        "rule bak: category = x",
+        "boss",
+    )
     assert body["assigned"] == 2
     assert {b["territory_id"] for b in body["balance"]} == {"T1", "T2"}
     assert isinstance(body["suggest_realignment"], bool)
