@@ -20,7 +20,9 @@ from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
     accounts,
     api,
+    api_accounts,
     api_days,
+    api_visits,
     calendar,
     login,
     pages,
@@ -99,5 +101,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(rules.router)
     app.include_router(rules.api_router)
     app.include_router(api_days.router)
+    app.include_router(api_accounts.router)
+    app.include_router(api_visits.router)
     app.include_router(users.router)
     return app

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
 
 from routeplanner.auth import hash_password, new_api_token
 from routeplanner.model import DayRoute, Horizon, Plan, Stop, Territory
@@ -47,6 +48,8 @@ SEMANTIC_VALIDATION = {
     ("POST", "/api/v1/territories/jobs/{job_id}/apply"),  # an option the job has
     ("POST", "/api/v1/territories/design"),  # time limit 0.5..120 s (checked in the handler)
     ("POST", "/api/v1/territories/realign"),
+    ("POST", "/api/v1/accounts"),  # cells are import text ("weekly"), ids must be new
+    ("POST", "/api/v1/visits"),  # a visit of the current plan, a known status
 }
 LAX_NUMBERS = {("POST", "/api/v1/territories/design"), ("POST", "/api/v1/territories/realign")}
 """Their bodies take ``false`` for a number (pydantic's lax mode reads it as 0): not a 500 and
@@ -106,7 +109,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, road_cache_dir: Path) -> 
     # whole read timeout building the graph cache
     app.state.services.snaps(repo.list_accounts(), repo.list_reps())
     yield app
-    for name in ("planning_jobs", "territory_jobs"):
+    for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
         jobs = getattr(app.state, name, None)
         if jobs is not None:
             jobs.cancel_all(timeout_s=60)
@@ -138,6 +141,22 @@ def api_schema(fuzz_app: FastAPI) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+def _only_headers_negative(case: Any) -> bool:
+    """A case made invalid in its headers (no ``Authorization``) is sent with our token, and
+    an invalid path id may have been swapped for a known one by the hook above: such a
+    request is valid when it arrives, so accepting it is right."""
+    meta = case.meta
+    if meta is None or not meta.is_negative_at(ParameterLocation.HEADER):
+        return False
+    others = (ParameterLocation.QUERY, ParameterLocation.BODY, ParameterLocation.COOKIE)
+    if any(meta.is_negative_at(location) for location in others):
+        return False
+    if not meta.is_negative_at(ParameterLocation.PATH):
+        return True
+    known = {str(v) for values in KNOWN.values() for v in values}
+    return any(str(v) in known for v in (case.path_parameters or {}).values())
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -150,13 +169,13 @@ def test_api_answers_match_the_schema_and_never_500(case: Any, fuzz_app: FastAPI
     excluded = []
     if (case.method, case.path) in SEMANTIC_VALIDATION:
         excluded.append(positive_data_acceptance)
-    if (case.method, case.path) in LAX_NUMBERS:
+    if (case.method, case.path) in LAX_NUMBERS or _only_headers_negative(case):
         excluded.append(negative_data_rejection)
     try:
         case.call_and_validate(headers=headers, excluded_checks=excluded)
     finally:
         # planning and territory runs started by the fuzzer must not pile up
-        for name in ("planning_jobs", "territory_jobs"):
+        for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
             jobs = getattr(fuzz_app.state, name, None)
             if jobs is not None:
                 jobs.cancel_all(timeout_s=60)

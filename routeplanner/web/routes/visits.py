@@ -1,11 +1,14 @@
 """Visit logging from the rep's phone: check in, done, missed, cancelled (small POST forms).
 
+:func:`log_outcome` is shared with ``POST /api/v1/visits`` (:mod:`.api_visits`).
+
 A missed or cancelled visit triggers a plan repair in the background (:mod:`..replan`); the
 redirect back to the day page carries the job id so the page can say what changed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -14,10 +17,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.storage.records import UserRecord
 from routeplanner.units import parse_hhmm
 from routeplanner.web.auth import CsrfDep, UserDep, allowed_rep
 from routeplanner.web.deps import get_services
-from routeplanner.web.replan import ReplanJobs
+from routeplanner.web.replan import ReplanJob, ReplanJobs
 from routeplanner.web.services import Services
 from routeplanner.workflows import (
     RepairSummary,
@@ -41,19 +45,37 @@ def get_replan_jobs(request: Request) -> ReplanJobs:
     return jobs
 
 
-@router.post("/route/visit", include_in_schema=False, dependencies=[CsrfDep])
-def log_visit(
-    user: UserDep,
-    services: Annotated[Services, Depends(get_services)],
-    jobs: Annotated[ReplanJobs, Depends(get_replan_jobs)],
-    visit_id: Annotated[str, Form()],
-    status: Annotated[str, Form()],
-    at: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-    rep: Annotated[str, Form()] = "",
-    day: Annotated[str, Form()] = "",
-) -> Response:
-    """Record what happened at a planned stop; re-plan the rest after a missed or cancelled one."""
+@dataclass(frozen=True, slots=True)
+class LoggedVisit:
+    """A stored outcome and, after a missed or cancelled visit, the repair job it started."""
+
+    record: VisitRecord
+    job: ReplanJob | None
+
+
+def log_outcome(
+    services: Services,
+    jobs: ReplanJobs,
+    user: UserRecord,
+    *,
+    visit_id: str,
+    status: str,
+    at: str = "",
+    note: str = "",
+    rep: str = "",
+) -> LoggedVisit:
+    """Record what happened at a planned stop; start the repair of the rest of the plan after
+    a missed or cancelled one. The day page and ``POST /api/v1/visits`` both come here, so they
+    accept, refuse and re-plan exactly alike.
+
+    Raises
+    ------
+    HTTPException
+        403 a rep naming or logging another rep's stop; 404 no such planned visit; 422 unknown
+        status or a bad time. Nothing is stored then.
+    InputError
+        No current plan.
+    """
     allowed_rep(user, rep or None)
     try:
         outcome = VisitStatus(status)
@@ -77,34 +99,55 @@ def log_visit(
             now = datetime.now(tz=horizon.tz)
             actual = horizon.to_datetime(stop_day, now.hour * 3600 + now.minute * 60)
     account_id = next(s.account_id for r in plan.routes for s in r.stops if s.visit_id == visit_id)
-    repo.record_visit(
-        VisitRecord(
-            account_id=account_id,
-            rep_id=rep_id,
-            day=stop_day,
-            status=outcome,
-            visit_id=visit_id,
-            actual_start=actual,
-            note=note.strip(),
-            recorded_by=user.username,
-        )
+    record = VisitRecord(
+        account_id=account_id,
+        rep_id=rep_id,
+        day=stop_day,
+        status=outcome,
+        visit_id=visit_id,
+        actual_start=actual,
+        note=note.strip(),
+        recorded_by=user.username,
     )
-    query = {"rep": rep_id, "day": _day(day, stop_day).isoformat()}
-    if outcome in REPLANNING:
-        settings = services.settings
+    repo.record_visit(record)
+    if outcome not in REPLANNING:
+        return LoggedVisit(record, None)
+    settings = services.settings
 
-        def work(_job: object) -> RepairSummary:
-            return repair_current_plan(
-                repo,
-                services.travel(),
-                today=stop_day,
-                frozen_days=1,
-                holidays=load_holidays(settings.holidays_path),
-                time_limit_s=min(REPAIR_TIME_LIMIT_S, settings.plan_time_limit_s),
-                user=user.username,
-            )
+    def work(_job: object) -> RepairSummary:
+        return repair_current_plan(
+            repo,
+            services.travel(),
+            today=stop_day,
+            frozen_days=1,
+            holidays=load_holidays(settings.holidays_path),
+            time_limit_s=min(REPAIR_TIME_LIMIT_S, settings.plan_time_limit_s),
+            user=user.username,
+        )
 
-        query["job"] = str(jobs.start(rep_id, work).job_id)
+    return LoggedVisit(record, jobs.start(rep_id, work))
+
+
+@router.post("/route/visit", include_in_schema=False, dependencies=[CsrfDep])
+def log_visit(
+    user: UserDep,
+    services: Annotated[Services, Depends(get_services)],
+    jobs: Annotated[ReplanJobs, Depends(get_replan_jobs)],
+    visit_id: Annotated[str, Form()],
+    status: Annotated[str, Form()],
+    at: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    rep: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+) -> Response:
+    """Record what happened at a planned stop; re-plan the rest after a missed or cancelled one."""
+    logged = log_outcome(
+        services, jobs, user, visit_id=visit_id, status=status, at=at, note=note, rep=rep
+    )
+    record = logged.record
+    query = {"rep": record.rep_id, "day": _day(day, record.day).isoformat()}
+    if logged.job is not None:
+        query["job"] = str(logged.job.job_id)
     return RedirectResponse(f"/route?{urlencode(query)}", status_code=303)
 
 

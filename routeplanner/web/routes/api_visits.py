@@ -1,0 +1,177 @@
+"""JSON API for logging visit outcomes (``POST /api/v1/visits``), as the day page's buttons do.
+
+The outcome goes through the page's own :func:`~.visits.log_outcome`, so both accept, refuse
+and re-plan exactly alike. As on the page, a missed or cancelled visit starts the plan repair
+in the background: the answer is then 202 with the repair job, which
+``GET /api/v1/visits/jobs/{job_id}`` reports until it is done, with what moved. A done or
+checked-in visit needs no repair: 200 and no job.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from routeplanner.scheduling.repair import ChangeSet
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.web.auth import require_api_user
+from routeplanner.web.deps import get_services
+from routeplanner.web.replan import ReplanJob, ReplanJobs
+from routeplanner.web.routes.api import api_csrf
+from routeplanner.web.routes.visits import get_replan_jobs, log_outcome
+from routeplanner.web.schemas import API_ERRORS, DbIdPath
+from routeplanner.web.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["visits"], responses=API_ERRORS)
+ServicesDep = Annotated[Services, Depends(get_services)]
+ApiUser = Annotated[UserRecord, Depends(require_api_user)]
+JobsDep = Annotated[ReplanJobs, Depends(get_replan_jobs)]
+
+
+class VisitLog(BaseModel):
+    visit_id: str = Field(min_length=1, max_length=200, description="a stop of the current plan")
+    status: str = Field(
+        max_length=40, description="done | checked_in | missed | cancelled (anything else: 422)"
+    )
+    at: str = Field(
+        default="",
+        max_length=20,
+        description="local time HH:MM of a done or checked-in visit; empty: now",
+    )
+    note: str = Field(default="", max_length=2000)
+    rep: str = Field(
+        default="",
+        max_length=200,
+        description="optional: the rep the caller believes the stop belongs to (a rep may "
+        "only name themselves: 403 otherwise)",
+    )
+
+
+class MovePublic(BaseModel):
+    account_id: str
+    old_day: date
+    new_day: date
+
+
+class ChangesPublic(BaseModel):
+    rep_id: str
+    moved: list[MovePublic]
+    added: list[str] = Field(description="visit ids new in the plan")
+    dropped: list[str] = Field(description="visit ids no longer in the plan")
+
+    @classmethod
+    def of(cls, rep_id: str, changes: ChangeSet) -> ChangesPublic:
+        return cls(
+            rep_id=rep_id,
+            moved=[
+                MovePublic(account_id=m.account_id, old_day=m.old_day, new_day=m.new_day)
+                for m in changes.moved
+            ],
+            added=list(changes.added),
+            dropped=list(changes.dropped),
+        )
+
+
+class RepairJobPublic(BaseModel):
+    job_id: int
+    rep_id: str
+    state: str = Field(description="running | done | failed | cancelled")
+    error: str
+    plan_id: int | None = Field(description="the repaired plan version, once done")
+    previous_plan_id: int | None
+    changes: list[ChangesPublic] = Field(
+        description="what moved, per rep (a rep sees only their own), once done"
+    )
+
+
+class VisitLogged(BaseModel):
+    visit_id: str
+    account_id: str
+    rep_id: str
+    day: date
+    status: str
+    actual_start: datetime | None
+    note: str
+    recorded_by: str
+    job: RepairJobPublic | None = Field(
+        description="the plan repair a missed or cancelled visit started (else null)"
+    )
+
+
+def _job(job: ReplanJob, user: UserRecord) -> RepairJobPublic:
+    summary = job.summary
+    changes = []
+    if summary is not None:
+        changes = [
+            ChangesPublic.of(rep_id, change)
+            for rep_id, change in sorted(summary.changes.items())
+            if user.role is UserRole.MANAGER or rep_id == user.rep_id
+        ]
+    return RepairJobPublic(
+        job_id=job.job_id,
+        rep_id=job.rep_id,
+        state=job.state,
+        error=job.error,
+        plan_id=None if summary is None else summary.plan_id,
+        previous_plan_id=None if summary is None else summary.previous_plan_id,
+        changes=changes,
+    )
+
+
+@router.post(
+    "/visits",
+    response_model=VisitLogged,
+    dependencies=[Depends(api_csrf)],
+    responses={202: {"model": VisitLogged, "description": "stored; a plan repair is running"}},
+)
+def log_visit(body: VisitLog, services: ServicesDep, jobs: JobsDep, user: ApiUser) -> JSONResponse:
+    """Log what happened at a planned stop (a rep: their own stops; a manager: any).
+
+    200 for done and checked in; 202 for missed and cancelled, which start the repair of the
+    rest of the plan as the day page does (poll ``job.job_id``). 404 unknown visit, 403
+    another rep's stop, 422 unknown status, bad time or no current plan; nothing is stored
+    on any error.
+    """
+    logged = log_outcome(
+        services,
+        jobs,
+        user,
+        visit_id=body.visit_id,
+        status=body.status,
+        at=body.at,
+        note=body.note,
+        rep=body.rep,
+    )
+    r = logged.record
+    answer = VisitLogged(
+        visit_id=r.visit_id or body.visit_id,
+        account_id=r.account_id,
+        rep_id=r.rep_id,
+        day=r.day,
+        status=r.status.value,
+        actual_start=r.actual_start,
+        note=r.note,
+        recorded_by=r.recorded_by,
+        job=None if logged.job is None else _job(logged.job, user),
+    )
+    status = 200 if logged.job is None else 202
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status)
+
+
+@router.get("/visits/jobs/{job_id}", response_model=RepairJobPublic)
+def get_repair_job(
+    job_id: DbIdPath,
+    jobs: JobsDep,
+    user: ApiUser,
+) -> RepairJobPublic:
+    """A plan repair started by a logged visit: its state and, once done, what moved. Jobs live
+    in memory (a restart forgets them); a rep sees only repairs of their own routes (404
+    otherwise, as for an unknown job)."""
+    job = jobs.get(job_id)
+    if job is None or (user.role is not UserRole.MANAGER and job.rep_id != user.rep_id):
+        raise HTTPException(status_code=404, detail=f"repair job {job_id} not found")
+    return _job(job, user)
