@@ -549,8 +549,8 @@ def import_and_assign(
             tolerance=tolerance,
             progress=progress,
         )
-    summary = repo.replace_accounts_and_reps(accounts, reps, source=source, user=user)
-    moved = 0
-    if report is not None:
-        moved = repo.apply_assignment(report.decisions, user=user, cause=OwnershipCause.IMPORT)
-    return ImportResult(summary, report, moved)
+    decisions = report.decisions if report is not None else ()
+    summary = repo.replace_accounts_and_reps(
+        accounts, reps, source=source, user=user, assignment=decisions
+    )
+    return ImportResult(summary, report, sum(1 for d in decisions if d.changed))

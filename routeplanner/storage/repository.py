@@ -218,12 +218,15 @@ class Repository:
         *,
         source: str,
         user: str = "",
+        assignment: Sequence[Decision] = (),
     ) -> ImportSummary:
         """Make the stored accounts and reps exactly ``accounts`` and ``reps`` (a full import).
 
         Accounts and reps missing from the import are removed: removed accounts leave their
         territories, territories of removed reps become unowned, and the ownership history
-        records both with cause ``import``. All or nothing: on any error nothing changes.
+        records both with cause ``import``. ``assignment`` (decisions for new accounts, see
+        :meth:`apply_assignment`) is stored in the same transaction, so new accounts never
+        sit without a territory. All or nothing: on any error nothing changes.
         """
         what = f"import from {source}"
         _check_ids(what, "account_id", [a.account_id for a in accounts])
@@ -252,6 +255,9 @@ class Repository:
             )
             session.flush()
             _sync_ownership(session, now, OwnershipCause.IMPORT, user, what)
+            moves = [d for d in assignment if d.changed]
+            if moves:
+                _apply_moves(session, moves, OwnershipCause.IMPORT, user, what, now)
         return ImportSummary(
             accounts_added=added_a,
             accounts_changed=changed_a,
@@ -627,92 +633,36 @@ class Repository:
         _check_ids(what, "account_id", [d.account_id for d in moves])
         if not moves:
             return 0
-        now = self._clock()
         with self._transaction(what, write=True) as session:
-            ids = [d.account_id for d in moves]
-            known: set[str] = set()
-            for chunk in _chunks(sorted(ids)):
-                known.update(
-                    session.scalars(
-                        select(AccountRow.account_id).where(AccountRow.account_id.in_(chunk))
-                    )
-                )
-            territories = {
-                row.territory_id: row.rep_id for row in session.scalars(select(TerritoryRow))
-            }
-            current: dict[str, str] = {}
-            for chunk in _chunks(sorted(ids)):
-                current.update(
-                    session.execute(
-                        select(
-                            TerritoryAccountRow.account_id, TerritoryAccountRow.territory_id
-                        ).where(TerritoryAccountRow.account_id.in_(chunk))
-                    )
-                    .tuples()
-                    .all()
-                )
-            problems = [
-                f"unknown account {d.account_id}" for d in moves if d.account_id not in known
-            ]
-            problems += [
-                f"unknown territory {d.territory_id} (account {d.account_id})"
-                for d in moves
-                if d.territory_id not in territories
-            ]
-            stale = [
-                d.account_id for d in moves if current.get(d.account_id) != d.previous_territory_id
-            ]
-            if stale:
-                shown = ", ".join(stale[:5]) + (
-                    f" and {len(stale) - 5} more" if len(stale) > 5 else ""
-                )
-                problems.append(
-                    f"account(s) {shown} changed territory since the assignment was computed; "
-                    "compute it again"
-                )
-            if problems:
-                error = ConflictError if stale and len(problems) == 1 else StorageError
-                raise error(f"{what}: " + "; ".join(problems))
-            for chunk in _chunks(ids):
-                session.execute(
-                    delete(TerritoryAccountRow).where(TerritoryAccountRow.account_id.in_(chunk))
-                )
-            targets = sorted({d.territory_id for d in moves if d.territory_id is not None})
-            last = dict(
-                session.execute(
-                    select(TerritoryAccountRow.territory_id, func.max(TerritoryAccountRow.position))
-                    .where(TerritoryAccountRow.territory_id.in_(targets))
-                    .group_by(TerritoryAccountRow.territory_id)
-                )
-                .tuples()
-                .all()
-            )
-            rows = []
-            for d in moves:
-                assert d.territory_id is not None
-                previous = last.get(d.territory_id)
-                position = 0 if previous is None else previous + 1
-                last[d.territory_id] = position
-                rows.append(
-                    {
-                        "account_id": d.account_id,
-                        "territory_id": d.territory_id,
-                        "position": position,
-                    }
-                )
-            session.execute(insert(TerritoryAccountRow), rows)
-            session.execute(
-                update(TerritoryRow)
-                .where(TerritoryRow.territory_id.in_(targets))
-                .values(updated_at=now)
-            )
-            per_account = {
-                d.account_id: (fixed or _decision_cause(d.cause), d.reason) for d in moves
-            }
-            _sync_ownership(
-                session, now, fixed or OwnershipCause.RULE, user, what, per_account=per_account
-            )
+            _apply_moves(session, moves, fixed, user, what, self._clock())
         return len(moves)
+
+    def import_accounts_and_assign(
+        self,
+        accounts: Sequence[Account],
+        decisions: Sequence[Decision],
+        *,
+        source: str,
+        user: str = "",
+    ) -> tuple[ImportSummary, int]:
+        """:meth:`upsert_accounts` and :meth:`apply_assignment` (cause ``import``) in ONE
+        transaction, so an import never leaves new accounts without their territory."""
+        what = f"import of accounts from {source}"
+        ids = [a.account_id for a in accounts]
+        _check_ids(what, "account_id", ids)
+        moves = [d for d in decisions if d.changed]
+        _check_ids(what, "account_id", [d.account_id for d in moves])
+        now = self._clock()
+        with self._transaction(what, write=True, data=True) as session:
+            old = _load_by_ids(session, AccountRow, AccountRow.account_id, ids)
+            added, changed, same = _upsert_accounts(session, accounts, old, source=source, now=now)
+            if moves:
+                session.flush()
+                _apply_moves(session, moves, OwnershipCause.IMPORT, user, what, now)
+        summary = ImportSummary(
+            accounts_added=added, accounts_changed=changed, accounts_unchanged=same
+        )
+        return summary, len(moves)
 
     # ------------------------------------------------------------------ plans
 
@@ -1289,6 +1239,84 @@ def _hours_to_json(hours: WeeklyHours) -> list[list[list[int]]]:
 
 def _hours_from_json(data: Any) -> WeeklyHours:
     return WeeklyHours(tuple(tuple(TimeWindow(int(s), int(e)) for s, e in day) for day in data))
+
+
+def _apply_moves(
+    session: Session,
+    moves: Sequence[Decision],
+    fixed: OwnershipCause | None,
+    user: str,
+    what: str,
+    now: datetime,
+) -> None:
+    """Move accounts as decided inside ``session`` (see :meth:`Repository.apply_assignment`)."""
+    ids = [d.account_id for d in moves]
+    known: set[str] = set()
+    for chunk in _chunks(sorted(ids)):
+        known.update(
+            session.scalars(select(AccountRow.account_id).where(AccountRow.account_id.in_(chunk)))
+        )
+    territories = {row.territory_id: row.rep_id for row in session.scalars(select(TerritoryRow))}
+    current: dict[str, str] = {}
+    for chunk in _chunks(sorted(ids)):
+        current.update(
+            session.execute(
+                select(TerritoryAccountRow.account_id, TerritoryAccountRow.territory_id).where(
+                    TerritoryAccountRow.account_id.in_(chunk)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    problems = [f"unknown account {d.account_id}" for d in moves if d.account_id not in known]
+    problems += [
+        f"unknown territory {d.territory_id} (account {d.account_id})"
+        for d in moves
+        if d.territory_id not in territories
+    ]
+    stale = [d.account_id for d in moves if current.get(d.account_id) != d.previous_territory_id]
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        problems.append(
+            f"account(s) {shown} changed territory since the assignment was computed; "
+            "compute it again"
+        )
+    if problems:
+        error = ConflictError if stale and len(problems) == 1 else StorageError
+        raise error(f"{what}: " + "; ".join(problems))
+    for chunk in _chunks(ids):
+        session.execute(
+            delete(TerritoryAccountRow).where(TerritoryAccountRow.account_id.in_(chunk))
+        )
+    targets = sorted({d.territory_id for d in moves if d.territory_id is not None})
+    last = dict(
+        session.execute(
+            select(TerritoryAccountRow.territory_id, func.max(TerritoryAccountRow.position))
+            .where(TerritoryAccountRow.territory_id.in_(targets))
+            .group_by(TerritoryAccountRow.territory_id)
+        )
+        .tuples()
+        .all()
+    )
+    rows = []
+    for d in moves:
+        assert d.territory_id is not None
+        previous = last.get(d.territory_id)
+        position = 0 if previous is None else previous + 1
+        last[d.territory_id] = position
+        rows.append(
+            {
+                "account_id": d.account_id,
+                "territory_id": d.territory_id,
+                "position": position,
+            }
+        )
+    session.execute(insert(TerritoryAccountRow), rows)
+    session.execute(
+        update(TerritoryRow).where(TerritoryRow.territory_id.in_(targets)).values(updated_at=now)
+    )
+    per_account = {d.account_id: (fixed or _decision_cause(d.cause), d.reason) for d in moves}
+    _sync_ownership(session, now, fixed or OwnershipCause.RULE, user, what, per_account=per_account)
 
 
 def _account_values(account: Account) -> dict[str, Any]:

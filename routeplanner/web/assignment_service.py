@@ -557,10 +557,9 @@ def import_accounts_and_assign(
             travel,
             mode=AssignMode.NEW,
         )
-    summary = repo.upsert_accounts(accounts, source=source)
-    moved = 0
-    if report is not None:
-        moved = repo.apply_assignment(report.decisions, user=user, cause=OwnershipCause.IMPORT)
+    summary, moved = repo.import_accounts_and_assign(
+        accounts, report.decisions if report is not None else (), source=source, user=user
+    )
     return WebImport(summary, report, moved, note)
 
 

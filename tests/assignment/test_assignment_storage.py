@@ -214,3 +214,37 @@ def test_apply_refuses_unknown_territory_and_account(repo: Repository) -> None:
     )
     assert repo.apply_assignment([lock], user="m") == 1
     assert repo.current_ownership("A3").cause == OwnershipCause.MANUAL
+
+
+def test_import_and_assignment_are_one_transaction(repo: Repository) -> None:
+    """A failing assignment leaves no new account behind, and a good one stores both at once."""
+    from routeplanner.assignment import Decision, DecisionCause
+    from routeplanner.model import GeoPoint
+
+    _world(repo)
+    new = [account("N1", GeoPoint(*NEAR_WEST)), account("N2", GeoPoint(*NEAR_WEST))]
+    broken = [
+        Decision(
+            account_id="N1", territory_id="T9", rep_id="R9", cause=DecisionCause.RULE, reason="r"
+        )
+    ]
+    with pytest.raises(StorageError, match=r"unknown territory T9 \(account N1\)"):
+        repo.import_accounts_and_assign(new, broken, source="new.csv", user="u")
+    assert repo.get_account("N1") is None
+    assert repo.get_account("N2") is None
+    with pytest.raises(StorageError, match=r"unknown territory T9"):
+        repo.replace_accounts_and_reps(
+            [*repo.list_accounts(), *new], repo.list_reps(), source="all.csv", assignment=broken
+        )
+    assert repo.get_account("N1") is None
+
+    accounts = [*repo.list_accounts(), *new]
+    report = assign_accounts(accounts, repo.list_reps(), repo.current_territories(), [], TRAVEL)
+    summary, moved = repo.import_accounts_and_assign(
+        new, report.decisions, source="new.csv", user="u"
+    )
+    assert (summary.accounts_added, moved) == (2, 2)
+    owner = repo.current_ownership("N1")
+    assert owner is not None
+    assert (owner.cause, owner.changed_by) == (OwnershipCause.IMPORT, "u")
+    assert owner.detail == "nearest territory with spare capacity"
