@@ -92,6 +92,7 @@ def demo_command(
         )
         holidays = load_holidays(settings.holidays_path)
         plan_stored(repo, travel, horizon, holidays, settings)
+        _demo_rules(repo)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
     hint = ensure_demo_login(repo)
@@ -99,6 +100,25 @@ def demo_command(
         _serve(settings, hint)
     else:
         console.print(hint, highlight=False, markup=False)
+
+
+def _demo_rules(repo: Repository) -> None:
+    """Store the sample assignment rules, so the rules page of the demo shows real ones.
+
+    They are checked against the territories just designed; a sample that no longer fits is
+    reported and skipped rather than stopping the demo.
+    """
+    from routeplanner.assignment import load_rules_file
+    from routeplanner.errors import InputError
+    from routeplanner.workflows import import_rules
+
+    path = SAMPLE_DIR / "assignment_rules.json"
+    try:
+        import_rules(repo, load_rules_file(path), source=path.name, user="demo")
+    except InputError as exc:
+        console.print(f"sample rules not stored: {exc}", highlight=False, markup=False)
+        return
+    console.print(f"stored the sample assignment rules from {path.name} (see /rules)")
 
 
 def ensure_demo_login(repo: Repository, password: str | None = None) -> str:
