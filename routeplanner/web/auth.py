@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
 from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.repository import hash_token
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 
@@ -48,7 +49,7 @@ def session_user(request: Request) -> UserRecord | None:
     user_id = request.session.get(_USER_KEY)
     if isinstance(user_id, int):
         services: Services = request.app.state.services
-        found = services.repo.get_user(user_id)
+        found = services.recent_answer(("user", user_id), lambda: services.repo.get_user(user_id))
         if (
             found is not None
             and found.active
@@ -68,6 +69,13 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session[_CSRF_KEY] = token
     return token
+
+
+def existing_csrf_token(request: Request) -> str | None:
+    """This session's CSRF token if it has one yet (never makes one: a cache key must not
+    change the session)."""
+    token = request.session.get(_CSRF_KEY)
+    return token if isinstance(token, str) else None
 
 
 def log_in(request: Request, user: UserRecord) -> None:
@@ -117,7 +125,10 @@ def require_api_user(
 ) -> UserRecord:
     """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
     if credentials is not None and credentials.credentials.strip():
-        user = user_for_api_token(services.repo, credentials.credentials.strip())
+        token = credentials.credentials.strip()
+        user = services.recent_answer(
+            ("api token", hash_token(token)), lambda: user_for_api_token(services.repo, token)
+        )
         if user is None:
             raise LoginRequiredError
         return user
