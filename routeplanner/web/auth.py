@@ -104,7 +104,10 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="invalid or missing CSRF token")
 
 
-def require_user(request: Request) -> UserRecord:
+async def require_user(request: Request) -> UserRecord:
+    """The session's user. ``async`` to spare the cached day page a worker-thread hop; the
+    user lookup then runs on the event loop, but it is a cached answer (one indexed query per
+    user at most every ``RP_DAY_CACHE_TTL_S``)."""
     user = session_user(request)
     if user is None:
         raise LoginRequiredError
@@ -118,7 +121,7 @@ _BEARER = HTTPBearer(
 )
 
 
-def require_api_user(
+async def require_api_user(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
@@ -132,7 +135,7 @@ def require_api_user(
         if user is None:
             raise LoginRequiredError
         return user
-    return require_user(request)
+    return await require_user(request)
 
 
 def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:

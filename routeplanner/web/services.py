@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Plan, Rep
 from routeplanner.roads.graph import RoadGraph
@@ -152,6 +154,35 @@ class Services:
             self._version_generation = generation
         return version
 
+    def fresh_snapshot(self) -> Snapshot | None:
+        """The cached snapshot if it is still current (no loading: safe on the event loop)."""
+        if self.settings.day_cache_size == 0:
+            return None
+        version = self.data_version()
+        with self._lock:
+            found = self._snapshot
+        return found if found is not None and found.version == version else None
+
+    async def cached_answer_async(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """:meth:`cached_answer` for ``async`` handlers: a hit costs no thread hop, a miss
+        runs ``make`` on a worker thread (it may load the plan and draw the map)."""
+        if self.settings.day_cache_size == 0:
+            return await run_in_threadpool(make)
+        full = (self.data_version(), key)
+        with self._lock:
+            if full in self._answers:
+                self._answers.move_to_end(full)
+                return self._answers[full]  # type: ignore[return-value]
+        value = await run_in_threadpool(make)
+        self._store(full, value)
+        return value
+
+    def _store(self, full: tuple[object, ...], value: object) -> None:
+        with self._lock:
+            self._answers[full] = value
+            while len(self._answers) > self.settings.day_cache_size:
+                self._answers.popitem(last=False)
+
     def cached_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """A finished answer (rendered page, JSON bytes, a user record) for ``key`` under the
         current data version, or ``make()``'s. ``key`` must hold everything the answer
@@ -164,10 +195,7 @@ class Services:
                 self._answers.move_to_end(full)
                 return self._answers[full]  # type: ignore[return-value]
         value = make()
-        with self._lock:
-            self._answers[full] = value
-            while len(self._answers) > self.settings.day_cache_size:
-                self._answers.popitem(last=False)
+        self._store(full, value)
         return value
 
     def recent_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:

@@ -11,6 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Response
+from starlette.concurrency import run_in_threadpool
 
 from routeplanner.model import Rep
 from routeplanner.storage.records import UserRecord, UserRole
@@ -60,13 +61,18 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
     "/reps/{rep_id}/days/{day}",
     response_model=DayPublic,
 )
-def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Response:
+async def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Response:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
-    the reason for each visit (due, overdue by N days, follow-up of a missed visit)."""
-    data = services.snapshot()
+    the reason for each visit (due, overdue by N days, follow-up of a missed visit).
+
+    ``async`` so that a cached answer costs no worker-thread hop; anything that loads runs
+    on a worker thread."""
+    data = services.fresh_snapshot()
+    if data is None:
+        data = await run_in_threadpool(services.snapshot)
     rep = _rep(data, user, rep_id)  # access is checked on every request, cached or not
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
-    body = services.cached_answer(
+    body = await services.cached_answer_async(
         ("api day", rep.rep_id, day, today),
         lambda: (
             _day(services.snapshot(), rep.rep_id, day, services, today).model_dump_json().encode()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from routeplanner.errors import RoadNetworkError
 from routeplanner.storage.records import UserRecord, UserRole
@@ -60,7 +61,7 @@ def index(
 
 
 @router.get("/route", response_class=HTMLResponse, include_in_schema=False)
-def route_page(
+async def route_page(
     request: Request,
     user: UserDep,
     services: Annotated[Services, Depends(get_services)],
@@ -85,7 +86,7 @@ def route_page(
 
     csrf = existing_csrf_token(request)
     if job is not None or changed is not None or csrf is None:
-        return render()
+        return await run_in_threadpool(render)
     key = (
         "day page",
         (user.user_id, user.username, user.role, user.rep_id),
@@ -95,7 +96,7 @@ def route_page(
         today,
         str(request.base_url),
     )
-    body = services.cached_answer(key, lambda: bytes(render().body))
+    body = await services.cached_answer_async(key, lambda: bytes(render().body))
     return HTMLResponse(body)
 
 
