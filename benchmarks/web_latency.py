@@ -8,21 +8,24 @@ Each client is a rep on their planned day (clients spread over the 4 reps): the 
 ``/route?day=D`` with the rep's session cookie, the API ``/api/v1/reps/R/days/D`` with the rep's
 bearer token. Every answer must be a complete 200; anything else counts as an error.
 
-The load generator is a minimal HTTP/1.1 client on asyncio streams in this process, not httpx:
-on 2 shared cores a heavyweight client would spend more CPU per request than the server and
-the figures would measure the client. By default clients send the next request as soon as
-the previous answer is complete (closed loop, no think time: the "50 connections" of wrk or
-hey), so p95 is dominated by queueing (latency ~ clients / throughput). The paced phases make
-each client wait ``--think-ms`` (x 0.5..1.5, random, after a random start offset) after each
-answer, as people on phones do; 50 reps reloading every second is still far more than a
-field team does.
+The load generator is ``wrk`` (C; ``apt-get install wrk``, ``make system-deps``) with
+``benchmarks/web_latency.lua``, which sends each request with its rep's session cookie or bearer
+token (round-robin over the clients' paths), adds the think time of the paced phases, counts
+every answer other than 200 as an error and prints p50/p95/p99. wrk uses one thread: on 2 shared
+cores a Python client spent as much CPU per request as the server, so the figures measured the
+client. Without wrk the script falls back to a minimal HTTP/1.1 client on asyncio streams in
+this process (``--tool python``) and says so. By default clients send the next request as soon
+as the previous answer is complete (closed loop, no think time: ``wrk -c 50``), so p95 is
+dominated by queueing (latency ~ clients / throughput). The paced phases make each client wait
+``--think-ms`` (x 0.5..1.5, random) after each answer, as people on phones do; 50 reps
+reloading every second is still far more than a field team does.
 
 Baseline in the same run: the same load with the day-view cache switched off
 (``RP_DAY_CACHE_SIZE=0``): every request then loads the plan and the accounts and draws the
 map, as before the cache existed. Target: p95 under 50 ms and no errors.
 
-Usage: ``python -m benchmarks.web_latency [--clients 50] [--duration 30] [--think-ms 0]
-[--weeks 1] [--time-limit 2] [--csv F]``
+Usage: ``python -m benchmarks.web_latency [--clients 50] [--duration 30] [--think-ms 1000]
+[--weeks 1] [--time-limit 2] [--tool auto|wrk|python] [--workers 1] [--no-baseline] [--csv F]``
 """
 
 from __future__ import annotations

@@ -72,11 +72,14 @@ async def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) 
         data = await run_in_threadpool(services.snapshot)
     rep = _rep(data, user, rep_id)  # access is checked on every request, cached or not
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+
+    def fresh(data: Snapshot) -> Snapshot:
+        return services.snapshot() if services.settings.day_cache_size else data
+
     body = await services.cached_answer_async(
         ("api day", rep.rep_id, day, today),
-        lambda: (
-            _day(services.snapshot(), rep.rep_id, day, services, today).model_dump_json().encode()
-        ),
+        # With the cache off nothing is stored under a version: reuse ``data``.
+        lambda: _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode(),
     )
     return Response(body, media_type="application/json")
 
