@@ -37,7 +37,7 @@ fix: setup
 	$(VENV)/bin/ruff check --fix routeplanner tests benchmarks sample_data
 	$(VENV)/bin/ruff format routeplanner tests benchmarks sample_data
 
-bench: setup
+bench: setup system-deps
 	bash benchmarks/run_all.sh $(PY)
 
 clean:

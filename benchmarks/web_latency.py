@@ -8,21 +8,24 @@ Each client is a rep on their planned day (clients spread over the 4 reps): the 
 ``/route?day=D`` with the rep's session cookie, the API ``/api/v1/reps/R/days/D`` with the rep's
 bearer token. Every answer must be a complete 200; anything else counts as an error.
 
-The load generator is a minimal HTTP/1.1 client on asyncio streams in this process, not httpx:
-on 2 shared cores a heavyweight client would spend more CPU per request than the server and
-the figures would measure the client. By default clients send the next request as soon as
-the previous answer is complete (closed loop, no think time: the "50 connections" of wrk or
-hey), so p95 is dominated by queueing (latency ~ clients / throughput). The paced phases make
-each client wait ``--think-ms`` (x 0.5..1.5, random, after a random start offset) after each
-answer, as people on phones do; 50 reps reloading every second is still far more than a
-field team does.
+The load generator is ``wrk`` (C; ``apt-get install wrk``, ``make system-deps``) with
+``benchmarks/web_latency.lua``, which sends each request with its rep's session cookie or bearer
+token (round-robin over the clients' paths), adds the think time of the paced phases, counts
+every answer other than 200 as an error and prints p50/p95/p99. wrk uses one thread: on 2 shared
+cores a Python client spent as much CPU per request as the server, so the figures measured the
+client. Without wrk the script falls back to a minimal HTTP/1.1 client on asyncio streams in
+this process (``--tool python``) and says so. By default clients send the next request as soon
+as the previous answer is complete (closed loop, no think time: ``wrk -c 50``), so p95 is
+dominated by queueing (latency ~ clients / throughput). The paced phases make each client wait
+``--think-ms`` (x 0.5..1.5, random) after each answer, as people on phones do; 50 reps
+reloading every second is still far more than a field team does.
 
 Baseline in the same run: the same load with the day-view cache switched off
 (``RP_DAY_CACHE_SIZE=0``): every request then loads the plan and the accounts and draws the
 map, as before the cache existed. Target: p95 under 50 ms and no errors.
 
-Usage: ``python -m benchmarks.web_latency [--clients 50] [--duration 30] [--think-ms 0]
-[--weeks 1] [--time-limit 2] [--csv F]``
+Usage: ``python -m benchmarks.web_latency [--clients 50] [--duration 30] [--think-ms 1000]
+[--weeks 1] [--time-limit 2] [--tool auto|wrk|python] [--workers 1] [--no-baseline] [--csv F]``
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -80,15 +84,29 @@ class Phase:
     errors: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    summary: dict[str, float] | None = None  # from wrk: requests, p50/p95/p99/mean in ms
+
+    @property
+    def requests(self) -> int:
+        return int(self.summary["requests"]) if self.summary else len(self.latencies_ms)
 
     def quantile(self, q: float) -> float:
+        if self.summary is not None:
+            return self.summary[f"p{round(q * 100)}"]
         data = sorted(self.latencies_ms)
         if not data:
             return float("nan")
         return data[min(len(data) - 1, round(q * (len(data) - 1)))]
 
     def row(self) -> dict[str, object]:
-        n = len(self.latencies_ms)
+        n = self.requests
+        mean = (
+            self.summary["mean"]
+            if self.summary
+            else statistics.fmean(self.latencies_ms)
+            if n
+            else float("nan")
+        )
         return {
             "endpoint": self.name,
             "load": f"paced {self.think_s:g} s" if self.think_s else "closed loop",
@@ -99,7 +117,7 @@ class Phase:
             "p50_ms": round(self.quantile(0.50), 1),
             "p95_ms": round(self.quantile(0.95), 1),
             "p99_ms": round(self.quantile(0.99), 1),
-            "mean_ms": round(statistics.fmean(self.latencies_ms), 1) if n else float("nan"),
+            "mean_ms": round(mean, 1),
             "kb_per_answer": round(self.bytes / max(1, n) / 1024, 1),
         }
 
@@ -148,7 +166,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(url: str, settings: Settings, *, cache: bool) -> Iterator[int]:
+def server(url: str, settings: Settings, *, cache: bool, workers: int = 1) -> Iterator[int]:
     """A real uvicorn process serving the app factory on a free port."""
     port = _free_port()
     env = {
@@ -162,6 +180,7 @@ def server(url: str, settings: Settings, *, cache: bool) -> Iterator[int]:
     command = [
         sys.executable, "-m", "uvicorn", "routeplanner.web.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--workers", str(workers),
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env)
     try:
@@ -247,6 +266,44 @@ async def drive(
     phase.seconds = time.perf_counter() - started
 
 
+WRK_SCRIPT = Path(__file__).with_name("web_latency.lua")
+
+
+def drive_wrk(
+    port: int, clients: list[Client], duration_s: float, think_s: float, phase: Phase
+) -> None:
+    """The same load from ``wrk`` (C, one thread, ``len(clients)`` keep-alive connections): it
+    costs the shared cores far less per request than any Python client. Requests go round-robin
+    over the clients' paths; ``web_latency.lua`` adds the think time and counts non-200s."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+        for client in dict.fromkeys((c.path, c.header) for c in clients):
+            handle.write(f"{client[0]}\t{client[1]}\n")
+        requests_file = handle.name
+    try:
+        command = [
+            "wrk", "-t", "1", "-c", str(len(clients)), "-d", f"{duration_s:g}s",
+            "--timeout", "30s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}",
+            "--", requests_file, str(round(think_s * 1000)),
+        ]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finally:
+        Path(requests_file).unlink()
+    found = re.search(r"^RESULT (.*)$", out, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk printed no RESULT line:\n{out}")
+    values = {k: float(v) for k, v in (item.split("=") for item in found.group(1).split())}
+    phase.seconds = values["duration_us"] / 1e6
+    phase.bytes = int(values["bytes"])
+    phase.errors = int(sum(values[k] for k in ("connect", "read", "write", "timeout", "not_200")))
+    phase.summary = {
+        "requests": values["requests"],
+        "p50": values["p50_us"] / 1000,
+        "p95": values["p95_us"] / 1000,
+        "p99": values["p99_us"] / 1000,
+        "mean": values["mean_us"] / 1000,
+    }
+
+
 def _show(phase: Phase) -> None:
     row = phase.row()
     print(
@@ -266,8 +323,24 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=2.0, help="planning s per territory")
     parser.add_argument("--no-baseline", action="store_true", help="skip the cache-off runs")
+    parser.add_argument(
+        "--tool",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk if installed (auto), else the asyncio client in this file",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--csv", type=Path)
     args = parser.parse_args()
+    tool = args.tool
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+    if tool == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk not found: apt-get install wrk (or make system-deps as root)")
+    print(
+        f"load generator: {tool}"
+        + ("" if tool == "wrk" else " (wrk not installed: the Python client shares the cores)")
+    )
     settings = Settings()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -284,7 +357,7 @@ def main() -> None:
         reps = sorted(days)
         spread = [reps[i % len(reps)] for i in range(args.clients)]
         for cache in [True] if args.no_baseline else [True, False]:
-            with server(str(data["url"]), settings, cache=cache) as port:
+            with server(str(data["url"]), settings, cache=cache, workers=args.workers) as port:
                 cookies = {r: log_in(port, f"bench-{r}") for r in reps}
                 targets = [
                     ("day page", [Client(f"/route?day={days[r]}", cookies[r]) for r in spread]),
@@ -310,7 +383,10 @@ def main() -> None:
                         raise RuntimeError(f"{name}: {warm.errors} errors while warming up")
                     for think_s in loads[:1] if name == "health" else loads:
                         phase = Phase(name, cache, think_s)
-                        asyncio.run(drive(port, clients, args.duration, think_s, phase))
+                        if tool == "wrk":
+                            drive_wrk(port, clients, args.duration, think_s, phase)
+                        else:
+                            asyncio.run(drive(port, clients, args.duration, think_s, phase))
                         phases.append(phase)
                         _show(phase)
     print()

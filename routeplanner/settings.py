@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="day maps kept in memory per server process (with the current plan, "
         "accounts and reps); 0 = no caching",
     )
+    day_cache_ttl_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds a server process trusts its cached day pages without asking the "
+        "database: the staleness bound for changes made by another process (this process's "
+        "own writes are seen at once); 0 = ask on every request",
+    )
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
     timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
     holidays_path: Path | None = Field(

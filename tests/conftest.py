@@ -101,6 +101,10 @@ def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
         osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
         cache_dir=road_cache_dir,
+        # Tests write through their own Repository object, which to the app is "another
+        # process": ask the database on every request (tests/web/test_day_cache.py covers
+        # the TTL).
+        day_cache_ttl_s=0,
     )
 
 

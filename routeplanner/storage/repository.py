@@ -130,6 +130,7 @@ class Repository:
         self._sessions = sessions
         self._clock = clock or _utc_now
         self._writes = 0  # account/rep write transactions through this object (data_version)
+        self._generation = 0  # every write transaction through this object (web caches)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Repository:
@@ -187,15 +188,24 @@ class Repository:
         finally:
             if data:
                 self._writes += 1
+            if write:
+                self._generation += 1
+
+    @property
+    def write_generation(self) -> int:
+        """How many write transactions went through this object (committed or not): a web
+        cache that remembers this number knows without a query whether this process wrote."""
+        return self._generation
 
     def data_version(self) -> tuple[object, ...]:
         """A cheap fingerprint (one query) of what web pages cache: the current plan id, the
-        number and latest change of accounts and of reps, and this object's own count of
-        account and rep writes.
+        number and latest change of accounts and of reps, this object's own count of account
+        and rep writes, then the newest visit record id and the number of visit records
+        (visit records are never updated or deleted, so the two change with every report).
 
-        Changes made by another process show up through the counts and ``updated_at`` once
-        they are committed; the write count also catches this process's changes within one
-        clock tick (tests with a fixed clock).
+        Changes made by another process show up through the counts, ``updated_at`` and ids
+        once they are committed; the write count also catches this process's changes within
+        one clock tick (tests with a fixed clock).
         """
         query = select(
             select(PlanRow.id).where(PlanRow.is_current.is_(True)).scalar_subquery(),
@@ -203,11 +213,14 @@ class Repository:
             select(func.max(AccountRow.updated_at)).scalar_subquery(),
             select(func.count()).select_from(RepRow).scalar_subquery(),
             select(func.max(RepRow.updated_at)).scalar_subquery(),
+            select(func.max(VisitRecordRow.id)).scalar_subquery(),
+            select(func.count()).select_from(VisitRecordRow).scalar_subquery(),
         )
         writes = self._writes
         with self._transaction("reading the data version") as session:
             row = session.execute(query).one()
-        return (*row.tuple(), writes)
+        values = row.tuple()
+        return (*values[:5], writes, *values[5:])
 
     # ------------------------------------------------------------------ accounts and reps
 

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
 from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.repository import hash_token
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 
@@ -48,7 +49,7 @@ def session_user(request: Request) -> UserRecord | None:
     user_id = request.session.get(_USER_KEY)
     if isinstance(user_id, int):
         services: Services = request.app.state.services
-        found = services.repo.get_user(user_id)
+        found = services.recent_answer(("user", user_id), lambda: services.repo.get_user(user_id))
         if (
             found is not None
             and found.active
@@ -68,6 +69,13 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session[_CSRF_KEY] = token
     return token
+
+
+def existing_csrf_token(request: Request) -> str | None:
+    """This session's CSRF token if it has one yet (never makes one: a cache key must not
+    change the session)."""
+    token = request.session.get(_CSRF_KEY)
+    return token if isinstance(token, str) else None
 
 
 def log_in(request: Request, user: UserRecord) -> None:
@@ -96,7 +104,10 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="invalid or missing CSRF token")
 
 
-def require_user(request: Request) -> UserRecord:
+async def require_user(request: Request) -> UserRecord:
+    """The session's user. ``async`` to spare the cached day page a worker-thread hop; the
+    user lookup then runs on the event loop, but it is a cached answer (one indexed query per
+    user at most every ``RP_DAY_CACHE_TTL_S``)."""
     user = session_user(request)
     if user is None:
         raise LoginRequiredError
@@ -110,18 +121,21 @@ _BEARER = HTTPBearer(
 )
 
 
-def require_api_user(
+async def require_api_user(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> UserRecord:
     """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
     if credentials is not None and credentials.credentials.strip():
-        user = user_for_api_token(services.repo, credentials.credentials.strip())
+        token = credentials.credentials.strip()
+        user = services.recent_answer(
+            ("api token", hash_token(token)), lambda: user_for_api_token(services.repo, token)
+        )
         if user is None:
             raise LoginRequiredError
         return user
-    return require_user(request)
+    return await require_user(request)
 
 
 def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:

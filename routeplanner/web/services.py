@@ -10,14 +10,29 @@ page cost far more than the 50 ms target, so :meth:`Services.snapshot` keeps the
 accounts and the reps until :meth:`Repository.data_version` (one cheap query per request)
 says they changed, and :meth:`Services.map_svg` keeps drawn maps keyed on exactly what they
 show. ``RP_DAY_CACHE_SIZE=0`` turns both off.
+
+Under 50 clients in a closed loop even that per-request query, the user lookup and the
+rendering were too much (p95 ~400 ms on 2 shared cores), so the finished answers are cached
+too (:meth:`Services.cached_answer`): a repeated day page or API day is a dictionary lookup.
+The version that keys those answers is re-read from the database at most every
+``RP_DAY_CACHE_TTL_S`` seconds (default 1 s), and at once after any write through this
+process's repository (:attr:`Repository.write_generation`, no query). So a rep's own visit
+report, a manager's edit or a repair shows on the next request of the same server process;
+only a change made by another process (a second worker, the CLI) can take up to the TTL. The
+logged-in users and API tokens are cached under the same rule, so a password reset or a
+revoked token also ends sessions within the TTL.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Plan, Rep
@@ -26,6 +41,8 @@ from routeplanner.settings import Settings
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.storage.repository import Repository
 from routeplanner.travel.provider import Snap, TravelTimeProvider
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +58,10 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _snapshot: Snapshot | None = None
     _maps: OrderedDict[object, str] = field(default_factory=OrderedDict)
+    _version: tuple[object, ...] | None = None
+    _version_at: float = 0.0
+    _version_generation: int = -1
+    _answers: OrderedDict[object, object] = field(default_factory=OrderedDict)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -91,8 +112,8 @@ class Services:
             return Snapshot(
                 (), repo.current_plan(), {a.account_id: a for a in accounts}, repo.list_reps()
             )
-        version = repo.data_version()
-        plan_id, accounts_key, reps_key = version[0], (*version[1:3], version[5]), version[3:]
+        version = self.data_version()
+        plan_id, accounts_key, reps_key = version[0], (*version[1:3], version[5]), version[3:6]
         with self._lock:
             old = self._snapshot
         if old is not None and old.version == version:
@@ -111,6 +132,81 @@ class Services:
         with self._lock:
             self._snapshot = fresh
         return fresh
+
+    def data_version(self) -> tuple[object, ...]:
+        """:meth:`Repository.data_version`, re-read only after a write through this process's
+        repository or once ``day_cache_ttl_s`` has passed; a new version empties the answer
+        cache (its entries could never be hit again)."""
+        generation = self.repo.write_generation
+        now = time.monotonic()
+        with self._lock:
+            if (
+                self._version is not None
+                and generation == self._version_generation
+                and now - self._version_at < self.settings.day_cache_ttl_s
+            ):
+                return self._version
+        version = self.repo.data_version()
+        with self._lock:
+            if version != self._version:
+                self._answers.clear()
+            self._version, self._version_at = version, now
+            self._version_generation = generation
+        return version
+
+    def fresh_snapshot(self) -> Snapshot | None:
+        """The cached snapshot if it is still current (no loading: safe on the event loop)."""
+        if self.settings.day_cache_size == 0:
+            return None
+        version = self.data_version()
+        with self._lock:
+            found = self._snapshot
+        return found if found is not None and found.version == version else None
+
+    async def cached_answer_async(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """:meth:`cached_answer` for ``async`` handlers: a hit costs no thread hop, a miss
+        runs ``make`` on a worker thread (it may load the plan and draw the map)."""
+        if self.settings.day_cache_size == 0:
+            return await run_in_threadpool(make)
+        full = (self.data_version(), key)
+        with self._lock:
+            if full in self._answers:
+                self._answers.move_to_end(full)
+                return self._answers[full]  # type: ignore[return-value]
+        value = await run_in_threadpool(make)
+        self._store(full, value)
+        return value
+
+    def _store(self, full: tuple[object, ...], value: object) -> None:
+        with self._lock:
+            self._answers[full] = value
+            while len(self._answers) > self.settings.day_cache_size:
+                self._answers.popitem(last=False)
+
+    def cached_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """A finished answer (rendered page, JSON bytes, a user record) for ``key`` under the
+        current data version, or ``make()``'s. ``key`` must hold everything the answer
+        depends on besides the stored data: the user, the rep, the day, today's date."""
+        if self.settings.day_cache_size == 0:
+            return make()
+        full = (self.data_version(), key)
+        with self._lock:
+            if full in self._answers:
+                self._answers.move_to_end(full)
+                return self._answers[full]  # type: ignore[return-value]
+        value = make()
+        self._store(full, value)
+        return value
+
+    def recent_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """:meth:`cached_answer` that is also at most ``day_cache_ttl_s`` old: for what the
+        data version does not cover (users and API tokens changed by another process; a
+        write through this process, such as a password reset, ends the entry at once)."""
+        ttl = self.settings.day_cache_ttl_s
+        if ttl == 0:
+            return make()
+        fresh = (int(time.monotonic() // ttl), self.repo.write_generation)
+        return self.cached_answer((*key, *fresh), make)
 
     def map_svg(self, key: object, draw: Callable[[], str]) -> str:
         """A drawn map from the cache (``key`` must say everything the map shows), or ``draw``."""

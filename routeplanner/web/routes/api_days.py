@@ -10,7 +10,8 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response
+from starlette.concurrency import run_in_threadpool
 
 from routeplanner.model import Rep
 from routeplanner.storage.records import UserRecord, UserRole
@@ -60,11 +61,36 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
     "/reps/{rep_id}/days/{day}",
     response_model=DayPublic,
 )
-def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> DayPublic:
+async def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Response:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
-    the reason for each visit (due, overdue by N days, follow-up of a missed visit)."""
-    data = services.snapshot()
-    rep = _rep(data, user, rep_id)
+    the reason for each visit (due, overdue by N days, follow-up of a missed visit).
+
+    ``async`` so that a cached answer costs no worker-thread hop; anything that loads runs
+    on a worker thread."""
+    data = services.fresh_snapshot()
+    if data is None:
+        data = await run_in_threadpool(services.snapshot)
+    rep = _rep(data, user, rep_id)  # access is checked on every request, cached or not
+    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
+
+    def fresh(data: Snapshot) -> Snapshot:
+        return services.snapshot() if services.settings.day_cache_size else data
+
+    body = await services.cached_answer_async(
+        ("api day", rep.rep_id, day, today),
+        # With the cache off nothing is stored under a version: reuse ``data``.
+        lambda: _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode(),
+    )
+    return Response(body, media_type="application/json")
+
+
+def _day(data: Snapshot, rep_id: str, day: date, services: Services, today: date) -> DayPublic:
+    """The answer of :func:`get_day`; the same for every user allowed to ask, so cached per
+    rep, day and today's date (the reasons count days from today). ``data`` is read inside
+    the cache's version, so an answer is never stored under a newer version than its data."""
+    rep = next((r for r in data.reps if r.rep_id == rep_id), None)
+    if rep is None:
+        raise HTTPException(status_code=404, detail=f"rep {rep_id!r} not found")
     current = data.current
     if current is None:
         raise HTTPException(status_code=404, detail="no current plan")
@@ -82,7 +108,6 @@ def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Day
             lunch="",
             stops=[],
         )
-    today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
     reasons, reported = stop_reasons(services.repo, plan, route, data.accounts, today=today)
     view = build_day_view(route, rep, data.accounts, services, reasons=reasons, with_map=False)
     statuses = {v: r.status.value for v, r in reported.items()}

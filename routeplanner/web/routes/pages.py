@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from routeplanner.errors import RoadNetworkError
-from routeplanner.storage.records import UserRole
-from routeplanner.web.auth import UserDep, allowed_rep
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.dayview import (
     build_day_view,
     changed_view,
@@ -60,7 +61,7 @@ def index(
 
 
 @router.get("/route", response_class=HTMLResponse, include_in_schema=False)
-def route_page(
+async def route_page(
     request: Request,
     user: UserDep,
     services: Annotated[Services, Depends(get_services)],
@@ -70,8 +71,46 @@ def route_page(
     job: DbIdQuery = None,
     changed: DbIdQuery = None,
 ) -> HTMLResponse:
-    """One rep's day from the current plan: stops in order with ETAs, a map and navigation links."""
+    """One rep's day from the current plan: stops in order with ETAs, a map and navigation links.
+
+    The finished page is cached (:meth:`Services.cached_answer`) under everything it shows
+    besides the stored data: the user (name and role in the header), the session's CSRF token
+    (in the forms), the rep, the day, today's date (default day, reasons) and the base URL (the
+    stylesheet link). Pages after a re-plan (``job``, ``changed``) are never cached."""
     rep = allowed_rep(user, rep)
+    tz = ZoneInfo(services.settings.timezone)
+    today = datetime.now(tz=tz).date()
+
+    def render() -> HTMLResponse:
+        return _route_page(request, user, services, templates, rep, day, job, changed, today)
+
+    csrf = existing_csrf_token(request)
+    if job is not None or changed is not None or csrf is None:
+        return await run_in_threadpool(render)
+    key = (
+        "day page",
+        (user.user_id, user.username, user.role, user.rep_id),
+        csrf,
+        rep,
+        day,
+        today,
+        str(request.base_url),
+    )
+    body = await services.cached_answer_async(key, lambda: bytes(render().body))
+    return HTMLResponse(body)
+
+
+def _route_page(
+    request: Request,
+    user: UserRecord,
+    services: Services,
+    templates: Jinja2Templates,
+    rep: str | None,
+    day: date | None,
+    job: int | None,
+    changed: int | None,
+    today: date,
+) -> HTMLResponse:
     data = services.snapshot()
     reps = data.reps
     if rep is not None and user.role is UserRole.REP:
@@ -84,7 +123,6 @@ def route_page(
     rep_obj = next((r for r in reps if r.rep_id == rep), reps[0])
     days = sorted({r.day for r in plan.routes if r.rep_id == rep_obj.rep_id and r.stops})
     tz = ZoneInfo(services.settings.timezone)
-    today = datetime.now(tz=tz).date()
     if day is None and days:
         day = next((d for d in days if d >= today), days[-1])
     route = next((r for r in plan.routes if r.rep_id == rep_obj.rep_id and r.day == day), None)

@@ -1,0 +1,110 @@
+"""The cached day page and API day: fresh right after a visit report or an account edit in
+this server process, never shared between reps, and other processes' changes seen after the
+TTL (``RP_DAY_CACHE_TTL_S``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from routeplanner.auth import new_api_token
+from routeplanner.settings import Settings
+from routeplanner.storage.engine import make_engine, session_factory
+from routeplanner.storage.repository import Repository
+from routeplanner.web.app import create_app
+from tests.conftest import add_user, log_in
+from tests.web.test_api_access import DAY, FOREIGN, OTHER, world  # noqa: F401 (fixture)
+
+PAGE = f"/route?day={DAY.isoformat()}"
+API = f"/api/v1/reps/R1/days/{DAY.isoformat()}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
+    """A TTL far longer than any test: whatever changes the page here, the TTL did not."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
+        osm_path=Path("/nonexistent.osm.pbf"),  # no roads: straight-line maps, fast
+        cache_dir=road_cache_dir,
+        day_cache_ttl_s=300,
+    )
+
+
+@pytest.fixture
+def app_clients(settings: Settings, world: int) -> Iterator[tuple[TestClient, TestClient]]:  # noqa: F811
+    """A rep and a manager on the same app (one server process, one cache)."""
+    app = create_app(settings)
+    with TestClient(app) as rep, TestClient(app) as boss:
+        log_in(rep, "juergen")
+        log_in(boss, "boss")
+        yield rep, boss
+
+
+@pytest.fixture(autouse=True)
+def _manager(repo: Repository) -> None:
+    add_user(repo, "boss")
+
+
+def test_a_visit_report_shows_at_once(app_clients: tuple[TestClient, TestClient]) -> None:
+    rep, _ = app_clients
+    first = rep.get(PAGE).text
+    assert first == rep.get(PAGE).text  # the second answer came from the cache
+    assert "visit-status" not in first.split('class="visit-log"')[0]
+    assert rep.get(API).json()["stops"][1]["status"] is None
+    form = {"visit_id": f"A1@{DAY.isoformat()}", "status": "done", "rep": "R1"}
+    response = rep.post("/route/visit", data={**form, "day": DAY.isoformat(), "at": "10:15"})
+    assert response.status_code == 200, response.text
+    assert f'data-visit="A1@{DAY.isoformat()}">done at 10:15</span>' in rep.get(PAGE).text
+    assert rep.get(API).json()["stops"][1]["status"] == "done"
+
+
+def test_an_account_edit_shows_at_once(app_clients: tuple[TestClient, TestClient]) -> None:
+    rep, boss = app_clients
+    assert "07:00-12:00" not in rep.get(PAGE).text
+    assert rep.get(API).json()["stops"][1]["opening_hours"] != "07:00-12:00"
+    edit = boss.patch("/api/v1/accounts/A1", json={"opening_hours": "Mo-Fr 07:00-12:00"})
+    assert edit.status_code == 200, edit.text
+    assert rep.get(API).json()["stops"][1]["opening_hours"] == "07:00-12:00"
+    assert "07:00-12:00" in rep.get(PAGE).text
+
+
+def test_a_rep_never_gets_another_reps_cached_answer(
+    app_clients: tuple[TestClient, TestClient], repo: Repository
+) -> None:
+    rep, boss = app_clients
+    foreign_page = f"/route?rep={OTHER}&day={DAY.isoformat()}"
+    foreign_api = f"/api/v1/reps/{OTHER}/days/{DAY.isoformat()}"
+    assert FOREIGN[1] in boss.get(foreign_page).text  # now cached for the manager
+    assert boss.get(foreign_api).json()["stops"][0]["name"] == FOREIGN[1]
+    assert rep.get(foreign_page).status_code == 403
+    assert rep.get(foreign_api).status_code == 403
+    assert FOREIGN[1] not in rep.get(PAGE).text
+    user = repo.find_user("juergen")
+    assert user is not None
+    bearer = {"Authorization": f"Bearer {new_api_token(repo, user, label='test')}"}
+    with TestClient(rep.app) as token_client:
+        assert token_client.get(foreign_api, headers=bearer).status_code == 403
+        assert token_client.get(API, headers=bearer).json()["rep_id"] == "R1"
+
+
+def test_another_process_is_seen_after_the_ttl(
+    settings: Settings,
+    repo: Repository,
+    world: int,  # noqa: F811
+) -> None:
+    app = create_app(settings.model_copy(update={"day_cache_ttl_s": 0.2}))
+    with TestClient(app) as rep:
+        log_in(rep, "juergen")
+        assert "Umbenannt GmbH" not in rep.get(PAGE).text
+        other = Repository(session_factory(make_engine(settings.database_url)))  # "another process"
+        (account,) = [a for a in other.list_accounts() if a.account_id == "A1"]
+        other.upsert_accounts([dataclasses.replace(account, name="Umbenannt GmbH")], source="cli")
+        other.close()
+        time.sleep(0.3)
+        assert "Umbenannt GmbH" in rep.get(PAGE).text
+        assert rep.get(API).json()["stops"][1]["name"] == "Umbenannt GmbH"
