@@ -1,5 +1,6 @@
 -- wrk script for benchmarks/web_latency.py: one request per call, the paths (and their auth
--- header) taken round-robin from a file of "path<TAB>header" lines, so the load is spread over
+-- header, and "gzip" to send Accept-Encoding: gzip) taken round-robin from a file of
+-- "path<TAB>header<TAB>encoding" lines, so the load is spread over
 -- the reps; optional think time (paced load); prints machine-readable figures in done().
 -- Usage: wrk -c 50 -t 1 -d 30s -s web_latency.lua http://127.0.0.1:PORT -- FILE THINK_MS
 
@@ -18,11 +19,14 @@ local bad = 0
 function init(args)
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
-    local path, header = line:match("^([^\t]+)\t([^:]+): (.*)$")
+    local path, header, value, encoding = line:match("^([^\t]+)\t([^:]+): ([^\t]*)\t?(.*)$")
     if path then
       local headers = {}
-      headers[header] = line:match("^[^\t]+\t[^:]+: (.*)$")
+      headers[header] = value
       headers["Accept"] = "text/html,application/json"
+      if encoding ~= "" then
+        headers["Accept-Encoding"] = encoding
+      end
       table.insert(requests, wrk.format("GET", path, headers))
     end
   end

@@ -18,7 +18,9 @@ this process (``--tool python``) and says so. By default clients send the next r
 as the previous answer is complete (closed loop, no think time: ``wrk -c 50``), so p95 is
 dominated by queueing (latency ~ clients / throughput). The paced phases make each client wait
 ``--think-ms`` (x 0.5..1.5, random) after each answer, as people on phones do; 50 reps
-reloading every second is still far more than a field team does.
+reloading every second is still far more than a field team does. The "gz" phases send the
+same requests with ``Accept-Encoding: gzip``, as every phone browser does: they measure the
+pre-compressed copies the cache keeps and how many bytes a phone really receives.
 
 Baseline in the same run: the same load with the day-view cache switched off
 (``RP_DAY_CACHE_SIZE=0``): every request then loads the plan and the accounts and draws the
@@ -69,10 +71,12 @@ PASSWORD = "benchmark password"
 
 @dataclass
 class Client:
-    """What one simulated rep sends: a path and its auth header."""
+    """What one simulated rep sends: a path, its auth header and, as phone browsers do,
+    optionally ``Accept-Encoding: gzip`` (``gzip=True``)."""
 
     path: str
     header: str
+    gzip: bool = False
 
 
 @dataclass
@@ -239,7 +243,8 @@ async def drive(
             await asyncio.sleep(rng.uniform(0, think_s))
         request = (
             f"GET {client.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{client.header}\r\n"
-            "Accept: text/html,application/json\r\n\r\n"
+            + ("Accept-Encoding: gzip\r\n" if client.gzip else "")
+            + "Accept: text/html,application/json\r\n\r\n"
         ).encode()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
@@ -276,8 +281,8 @@ def drive_wrk(
     costs the shared cores far less per request than any Python client. Requests go round-robin
     over the clients' paths; ``web_latency.lua`` adds the think time and counts non-200s."""
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
-        for client in dict.fromkeys((c.path, c.header) for c in clients):
-            handle.write(f"{client[0]}\t{client[1]}\n")
+        for path, header, gz in dict.fromkeys((c.path, c.header, c.gzip) for c in clients):
+            handle.write(f"{path}\t{header}\t{'gzip' if gz else ''}\n")
         requests_file = handle.name
     try:
         command = [
@@ -372,6 +377,11 @@ def main() -> None:
                         ],
                     ),
                 ]
+                if cache:  # what phones send: the same requests taking gzip
+                    targets += [
+                        (f"{name} gz", [Client(c.path, c.header, gzip=True) for c in group])
+                        for name, group in list(targets)
+                    ]
                 if cache:  # the floor: the cheapest request the app serves (one small query)
                     targets.insert(
                         0, ("health", [Client("/api/health", "X-Floor: 1")] * args.clients)

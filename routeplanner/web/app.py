@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from routeplanner import __version__
@@ -89,6 +90,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         same_site="lax",
         https_only=settings.session_https_only,
     )
+    # A rep's day page is ~130 KB of HTML with an inline SVG map; on a phone in a weak signal that
+    # is seconds, gzipped it is a fraction. Only bodies above 1 KB are worth the CPU.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 from routeplanner.auth import new_api_token
@@ -17,6 +18,7 @@ from routeplanner.settings import Settings
 from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
+from routeplanner.web.compression import accepts_gzip
 from tests.conftest import add_user, log_in
 from tests.web.test_api_access import DAY, FOREIGN, OTHER, world  # noqa: F401 (fixture)
 
@@ -108,3 +110,42 @@ def test_another_process_is_seen_after_the_ttl(
         time.sleep(0.3)
         assert "Umbenannt GmbH" in rep.get(PAGE).text
         assert rep.get(API).json()["stops"][1]["name"] == "Umbenannt GmbH"
+
+
+@pytest.mark.parametrize("url", [PAGE, API])
+def test_cached_answers_come_gzipped_or_plain_as_the_client_asks(
+    app_clients: tuple[TestClient, TestClient], url: str
+) -> None:
+    """The compressed copy is made once with the cached answer; a client that does not say it
+    takes gzip gets the very same body uncompressed."""
+    rep, _ = app_clients
+    answers = {
+        enc: rep.get(url, headers={"Accept-Encoding": enc})
+        for enc in ("gzip", "gzip, deflate, br", "identity", "br;q=1.0, *;q=0.5")
+    }
+    for enc, response in answers.items():
+        assert response.status_code == 200, response.text
+        assert "Accept-Encoding" in response.headers["vary"]
+        wanted = None if enc == "identity" else "gzip"
+        assert response.headers.get("content-encoding") == wanted, enc
+        assert response.content == answers["identity"].content  # httpx inflated gzip
+    assert int(answers["gzip"].headers["content-length"]) < len(answers["identity"].content)
+
+
+@pytest.mark.parametrize(
+    ("header", "takes"),
+    [
+        ("gzip", True),
+        ("deflate, GZIP;q=0.8", True),
+        ("*", True),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0, br", False),
+        ("gzip;q=oops", False),
+        ("x-gzip-not", False),
+    ],
+)
+def test_accept_encoding_is_read_with_its_quality_values(header: str, takes: bool) -> None:
+    scope = {"type": "http", "headers": [(b"accept-encoding", header.encode())]}
+    assert accepts_gzip(Request(scope)) is takes

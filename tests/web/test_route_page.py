@@ -76,3 +76,18 @@ def test_route_page_shows_stops_in_order_with_etas(client: TestClient, repo: Rep
     assert '<path class="roads" d="M' in html
     assert html.count('<polyline class="leg"') == 3
     assert "tile" not in html.lower()  # nothing fetched from a tile server by default
+
+
+def test_day_page_is_sent_gzipped_to_browsers_that_ask(
+    client: TestClient, repo: Repository
+) -> None:
+    """The day page is read on phones in weak signal: it must travel compressed."""
+    _store_plan(repo)
+    url = f"/route?rep=R1&day={DAY.isoformat()}"
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "charset=utf-8" in packed.headers["content-type"]
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.text == plain.text  # httpx inflates it: same page, umlauts intact

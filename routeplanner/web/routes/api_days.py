@@ -10,12 +10,13 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from routeplanner.model import Rep
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import require_api_user
+from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import build_day_view, stop_reasons
 from routeplanner.web.deps import get_services
 from routeplanner.web.schemas import (
@@ -61,7 +62,9 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
     "/reps/{rep_id}/days/{day}",
     response_model=DayPublic,
 )
-async def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) -> Response:
+async def get_day(
+    request: Request, rep_id: str, day: date, services: ServicesDep, user: ApiUser
+) -> Response:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
     the reason for each visit (due, overdue by N days, follow-up of a missed visit).
 
@@ -79,9 +82,11 @@ async def get_day(rep_id: str, day: date, services: ServicesDep, user: ApiUser) 
     body = await services.cached_answer_async(
         ("api day", rep.rep_id, day, today),
         # With the cache off nothing is stored under a version: reuse ``data``.
-        lambda: _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode(),
+        lambda: pack(
+            _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode()
+        ),
     )
-    return Response(body, media_type="application/json")
+    return packed_response(request, body, "application/json")
 
 
 def _day(data: Snapshot, rep_id: str, day: date, services: Services, today: date) -> DayPublic:

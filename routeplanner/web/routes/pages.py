@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from routeplanner.errors import RoadNetworkError
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
+from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import (
     build_day_view,
     changed_view,
@@ -70,7 +71,7 @@ async def route_page(
     day: date | None = None,
     job: DbIdQuery = None,
     changed: DbIdQuery = None,
-) -> HTMLResponse:
+) -> Response:
     """One rep's day from the current plan: stops in order with ETAs, a map and navigation links.
 
     The finished page is cached (:meth:`Services.cached_answer`) under everything it shows
@@ -96,8 +97,8 @@ async def route_page(
         today,
         str(request.base_url),
     )
-    body = await services.cached_answer_async(key, lambda: bytes(render().body))
-    return HTMLResponse(body)
+    body = await services.cached_answer_async(key, lambda: pack(bytes(render().body)))
+    return packed_response(request, body, "text/html; charset=utf-8")
 
 
 def _route_page(
