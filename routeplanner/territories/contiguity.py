@@ -13,15 +13,15 @@ number of such accounts over all territories is the *contiguity violation* count
 road graph (straight-line travel, unit tests) the k nearest alone define the neighbours.
 
 Why road neighbours and not polygons: two villages on either side of a river without a bridge
-are far apart for a driver though close on a map; road time sees that, a Voronoi map does not.
+are far apart for a driver though close on a map; road time sees that, a map Voronoi does not.
 "Where the road network allows": a territory that must span two road clusters without accounts
 between them (say, across a valley) shows as two pieces only if some other territory's accounts
 lie between them by road, which is exactly an enclave.
 
 Why road cells on top of the k nearest: "the 8 nearest" depends on every other account, so
 adding accounts rewires it and cuts territories apart although nothing changed on the map
-(Heidelberg 2,000 accounts / 10 reps, 200 accounts added and left unplaced: 510 enclave
-accounts on the k-nearest graph, 233 with road cells; see
+(Heidelberg 2,000 accounts / 10 reps, 200 accounts added and left unplaced: 499-599 enclave
+accounts on the k-nearest graph, 166-320 with road cells, four runs each; see
 ``benchmarks/results/territories_roadcells.md``). Road cells change only locally: an added
 account splits the cells around it, so two accounts stop touching only when the new one really
 lies between them, and they stay joined through it. They also add the links along roads that
