@@ -10,6 +10,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from territory_factories import make_reps
 
+from routeplanner.errors import InputError
 from routeplanner.model import Account, GeoPoint, VisitRule
 from routeplanner.roads.snap import random_road_points
 from routeplanner.territories.contiguity import count_violations, neighbour_graph
@@ -21,7 +22,7 @@ from routeplanner.units import MINUTE
 if TYPE_CHECKING:
     from routeplanner.roads.graph import RoadGraph
 
-pytestmark = pytest.mark.osm
+pytestmark = [pytest.mark.osm, pytest.mark.slow]  # loads the Heidelberg graph (~8 s once)
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +147,18 @@ def test_context_joins_road_cells_to_the_k_nearest(heidelberg: RoadTravel) -> No
     np.testing.assert_allclose(ctx.travel_estimate_s, np.sort(masked, axis=1)[:, :2].mean(axis=1))
     graph = neighbour_graph(ctx.neighbours, ctx.account_s)
     assert count_violations(graph, np.zeros(60, dtype=np.int64), ctx.workload_s) == 0
+
+
+def test_unreachable_account_is_named_before_any_cell_is_drawn(heidelberg: RoadTravel) -> None:
+    street = _street(heidelberg)
+    accounts = [_account(f"A{i}", p) for i, p in enumerate(street)]
+    accounts.append(_account("FAR", GeoPoint(49.0, 8.0)))  # south of Karlsruhe, off the extract
+    with pytest.raises(InputError) as info:
+        build_context(accounts, make_reps(1, 0, accounts[:-1]), heidelberg)
+    assert len(info.value.problems) == 1
+    assert str(info.value.problems[0]).startswith(
+        "accounts: location: account FAR is not reachable on the road network ("
+    )
 
 
 def test_straight_line_travel_keeps_the_k_nearest() -> None:
