@@ -162,6 +162,10 @@ def build_context(
 ) -> TerritoryContext:
     """Validate accounts and reps, ask the provider for all travel times once, derive workloads.
 
+    Contiguity neighbours are the ``k_neighbours`` nearest accounts plus, when the provider
+    draws road cells (:class:`RoadCells`) and ``road_cells`` is on, the accounts whose cells
+    touch (see :mod:`~routeplanner.territories.contiguity`).
+
     Raises
     ------
     InputError
