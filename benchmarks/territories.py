@@ -16,7 +16,12 @@ excludes the road matrix (it needs none); ours includes everything from raw inpu
 Printed besides the CSV, in the same run: the design with the other objective (territory
 centre), the nearest-home split (every account to the closest home, balance ignored) and the
 LP lower bound for any split within +/-5 % (``balanced_home_bound``), each method's ratio to
-both and its gap to the bound; then a realignment after adding 10 % new accounts.
+both and its gap to the bound; then a realignment after adding 10 % new accounts, preceded by
+the enclave accounts of the design as it stands with the new accounts unplaced (how much adding
+accounts alone cuts territories apart: the stability of the contiguity definition).
+
+``--knn-only`` measures contiguity on the 8 nearest accounts alone, without road cells (the
+definition before road cells; see ``routeplanner.territories.contiguity``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +49,12 @@ from routeplanner.model import (
 from routeplanner.roads.graph import load_road_graph
 from routeplanner.roads.snap import random_road_points
 from routeplanner.settings import Settings
+from routeplanner.territories.contiguity import count_violations, neighbour_graph
 from routeplanner.territories.design import DesignWeights, design_territories
-from routeplanner.territories.metrics import PlanKpis, assignment_kpis
+from routeplanner.territories.metrics import PlanKpis, assignment_kpis, assignment_of
 from routeplanner.territories.realign import realign_territories
 from routeplanner.territories.workload import TerritoryContext, build_context
+from routeplanner.travel.provider import SnapReport, TravelMatrix
 from routeplanner.travel.road import RoadTravel
 from routeplanner.units import HOUR, MINUTE
 
@@ -63,7 +71,27 @@ RULES = ("weekly", "every 2 weeks", "every 4 weeks", "every 8 weeks")
 RULE_P = (0.10, 0.30, 0.45, 0.15)
 
 
-def make_accounts(travel: RoadTravel, n: int, seed: int, prefix: str) -> list[Account]:
+class KnnOnly:
+    """The road provider without its road cells: contiguity on the 8 nearest accounts alone."""
+
+    def __init__(self, road: RoadTravel) -> None:
+        self.road = road
+        self.name = road.name
+        self.graph = road.graph
+
+    def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
+        return self.road.snap(points)
+
+    def matrix(
+        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
+    ) -> TravelMatrix:
+        return self.road.matrix(origins, destinations)
+
+    def leg_geometry(self, origin: GeoPoint, destination: GeoPoint) -> list[GeoPoint]:
+        return self.road.leg_geometry(origin, destination)
+
+
+def make_accounts(travel: RoadTravel | KnnOnly, n: int, seed: int, prefix: str) -> list[Account]:
     rng = np.random.default_rng(seed)
     lat, lon = random_road_points(travel.graph, n, seed=seed)
     report = travel.snap(
@@ -194,11 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, required=True)
+    parser.add_argument(
+        "--knn-only", action="store_true", help="contiguity on the 8 nearest alone, no road cells"
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     graph = load_road_graph(args.osm, cache_dir=Settings().cache_dir)
-    travel = RoadTravel(graph)
+    road = RoadTravel(graph)
+    travel: RoadTravel | KnnOnly = KnnOnly(road) if args.knn_only else road
     accounts = make_accounts(travel, args.accounts, args.seed, "A")
     reps = make_reps(accounts, args.reps, args.seed)
     print(
@@ -276,6 +308,17 @@ def main(argv: list[str] | None = None) -> int:
     # Realignment after adding 10 % new accounts.
     new = make_accounts(travel, max(1, len(accounts) // 10), args.seed + 1, "N")
     grown = accounts + new
+    ctx2 = build_context(grown, reps, travel)
+    before = assignment_of(ctx2, plan.territories)
+    unplaced = np.flatnonzero(before < 0)
+    before[unplaced] = ctx2.n_reps + np.arange(len(unplaced))  # each its own "territory"
+    split = count_violations(
+        neighbour_graph(ctx2.neighbours, ctx2.account_s), before, ctx2.workload_s
+    )
+    print(
+        f"design with the {len(unplaced)} new accounts unplaced: {split} enclave accounts "
+        f"({'8 nearest only' if args.knn_only else '8 nearest + road cells'})"
+    )
     t = time.perf_counter()
     options = realign_territories(
         plan.territories, grown, reps, travel, move_limits=[0, len(accounts) // 50, None]
@@ -288,7 +331,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{o.kpis.max_workload_dev_pct:5.1f} %, travel to home "
             f"{o.kpis.mean_travel_to_home_s:6.0f} s, enclaves {o.kpis.contiguity_violations}"
         )
-    ctx2 = build_context(grown, reps, travel)
     km2 = kmeans_assign(ctx2, args.seed)
     moved_km = int(np.sum(km2[: len(accounts)] != km))
     k2 = assignment_kpis(ctx2, km2)

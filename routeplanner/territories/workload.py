@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
+from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.travel.provider import TravelTimeProvider
@@ -37,7 +39,17 @@ TRAVEL_NEIGHBOURS = 2
 """Nearest neighbours whose mean road time is the travel estimate of one visit."""
 
 CONTIGUITY_NEIGHBOURS = 8
-"""k of the k-nearest-by-road graph in which territories should be connected (see contiguity)."""
+"""k of the k nearest accounts by road time that are contiguity neighbours (see contiguity);
+with a road graph, accounts whose road cells touch are neighbours as well."""
+
+
+@runtime_checkable
+class RoadCells(Protocol):
+    """A travel provider that can tell whose road cells touch (``RoadTravel`` can)."""
+
+    def cell_adjacency(self, points: Sequence[GeoPoint]) -> IntArray:
+        """``(p, 2)`` pairs of points whose cells on the road network touch."""
+        ...
 
 
 def visits_in(account: Account, horizon_days: int) -> float:
@@ -119,7 +131,9 @@ class TerritoryContext:
     home_s: FloatArray
     """``(m, n)`` symmetrised road time between each rep's home and each account."""
     neighbours: IntArray
-    """``(n, k)`` indices of each account's k nearest other accounts by road time."""
+    """``(n, k)`` each account's contiguity neighbours (see contiguity): its ``k_neighbours``
+    nearest other accounts by road time, then, with a road graph, the accounts whose road cells
+    touch its own; rows are padded with the row's own index (``neighbour_graph`` drops it)."""
     allowed: BoolArray
     """``(n, m)`` whether rep j carries every qualification account i requires: a hard rule
     every step of design and realignment keeps (the solver never sees a forbidden pair)."""
@@ -144,8 +158,13 @@ def build_context(
     horizon_days: int = 28,
     start: date | None = None,
     k_neighbours: int = CONTIGUITY_NEIGHBOURS,
+    road_cells: bool = True,
 ) -> TerritoryContext:
     """Validate accounts and reps, ask the provider for all travel times once, derive workloads.
+
+    Contiguity neighbours are the ``k_neighbours`` nearest accounts plus, when the provider
+    draws road cells (:class:`RoadCells`) and ``road_cells`` is on, the accounts whose cells
+    touch (see :mod:`~routeplanner.territories.contiguity`).
 
     Raises
     ------
@@ -217,14 +236,15 @@ def build_context(
 
     n = len(accounts)
     k = max(0, min(k_neighbours, n - 1))
-    masked = account_s + np.diag(np.full(n, np.inf))
-    if k > 0:
-        neighbours = np.argsort(masked, axis=1, kind="stable")[:, :k].astype(np.int64)
-    else:
-        neighbours = np.zeros((n, 0), dtype=np.int64)
     kt = min(TRAVEL_NEIGHBOURS, k)
+    masked = account_s + np.diag(np.full(n, np.inf))
+    neighbours = np.argsort(masked, axis=1, kind="stable")[:, :k].astype(np.int64)
+    nearest = neighbours[:, :kt]
+    # Road cells where the provider has roads to draw them on (see contiguity).
+    if road_cells and isinstance(travel, RoadCells):
+        neighbours = _with_pairs(neighbours, travel.cell_adjacency(locations))
     if kt > 0:
-        travel_estimate = np.take_along_axis(masked, neighbours[:, :kt], axis=1).mean(axis=1)
+        travel_estimate = np.take_along_axis(masked, nearest, axis=1).mean(axis=1)
     else:
         # A lone account: its visit is a trip from home and back.
         travel_estimate = 2.0 * home_s.min(axis=0)
@@ -253,6 +273,21 @@ def build_context(
         neighbours=neighbours,
         allowed=allowed,
     )
+
+
+def _with_pairs(neighbours: IntArray, pairs: IntArray) -> IntArray:
+    """``(n, k)`` neighbour rows widened by both ends of every pair, padded with the row's index."""
+    n = neighbours.shape[0]
+    rows = np.concatenate([np.repeat(np.arange(n), neighbours.shape[1]), pairs[:, 0], pairs[:, 1]])
+    cols = np.concatenate([neighbours.ravel(), pairs[:, 1], pairs[:, 0]])
+    key = np.unique(rows * n + cols)
+    rows, cols = key // n, key % n
+    degree = np.bincount(rows, minlength=n)
+    width = int(degree.max(initial=0))
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(degree) - degree, degree)
+    out = np.repeat(np.arange(n, dtype=np.int64)[:, None], width, axis=1)
+    out[rows, slot] = cols
+    return out
 
 
 def qualified(accounts: Sequence[Account], reps: Sequence[Rep]) -> BoolArray:

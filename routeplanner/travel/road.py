@@ -138,6 +138,81 @@ class RoadTravel:
         durations, _ = self._solve(origins, destinations, with_distances=False)
         return np.rint(durations).astype(np.int64)
 
+    # -- road cells -------------------------------------------------------------------------
+
+    def cell_adjacency(self, points: Sequence[GeoPoint]) -> IntArray:
+        """``(p, 2)`` pairs ``i < j`` of points whose road cells touch (a network Voronoi).
+
+        Every stretch of road belongs to the point it is nearest to by road time (one
+        multi-source Dijkstra, roads taken both ways: cells are about "how far apart", not one-way
+        streets), and two points are neighbours when a road joins their cells. Points on one
+        road split it between them, in order along it, so points along a street form a chain and
+        points at one spot are neighbours. Unlike "the k nearest", this is stable: a new point
+        only splits the cells around it, so two points stop being neighbours only if the new one
+        really lies between them on the road. Snapping ignores ``max_snap_m`` (as the caller
+        checks reachability first).
+        """
+        n_pts = len(points)
+        if n_pts < 2:
+            return np.zeros((0, 2), dtype=np.int64)
+        g = self.graph
+        n = g.nodes
+        snaps = self.snap_edges(points)
+        road, frac = self._road_positions(snaps)
+        # One undirected road per edge and its twin (the lower id, as _road_positions names it).
+        edges = np.arange(g.edges, dtype=np.int64)
+        tw = self._twin
+        roads = np.unique(np.where((tw >= 0) & (tw < edges), tw, edges))
+        time = g.travel_time_s
+        # Split every road at its points, in order along it: tail - p1 - ... - pk - head.
+        order = np.lexsort((np.arange(n_pts), frac, road))
+        r_sorted, f_sorted = road[order], frac[order]
+        node = n + order
+        first = np.concatenate([[True], r_sorted[1:] != r_sorted[:-1]])
+        last = np.concatenate([r_sorted[1:] != r_sorted[:-1], [True]])
+        prev_node = np.where(first, g.tails[r_sorted], np.roll(node, 1))
+        prev_frac = np.where(first, 0.0, np.roll(f_sorted, 1))
+        empty = np.setdiff1d(roads, r_sorted)
+        a = np.concatenate([prev_node, node[last], g.tails[empty]])
+        b = np.concatenate([node, g.indices[r_sorted[last]], g.indices[empty]])
+        w = np.concatenate(
+            [
+                (f_sorted - prev_frac) * time[r_sorted],
+                (1.0 - f_sorted[last]) * time[r_sorted[last]],
+                time[empty],
+            ]
+        )
+        labels = self._nearest_point(a, b, w, n, n_pts)
+        la, lb = labels[a], labels[b]
+        touch = (la != lb) & (la >= 0) & (lb >= 0)
+        pairs = np.stack([np.minimum(la, lb)[touch], np.maximum(la, lb)[touch]], axis=1)
+        result: IntArray = np.unique(pairs, axis=0).astype(np.int64).reshape(-1, 2)
+        return result
+
+    @staticmethod
+    def _nearest_point(a: IntArray, b: IntArray, w: FloatArray, n: int, n_pts: int) -> IntArray:
+        """For every node of the split road graph, the point (0..n_pts-1) nearest by road time."""
+        size = n + n_pts
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        keep = lo != hi
+        lo, hi, w = lo[keep], hi[keep], w[keep]
+        # Keep the fastest of parallel roads: csr_matrix would sum duplicates.
+        order = np.lexsort((w, hi, lo))
+        keys = lo[order] * size + hi[order]
+        sel = order[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        matrix = csr_matrix(
+            (np.maximum(w[sel], _MIN_WEIGHT), (lo[sel], hi[sel])), shape=(size, size)
+        )
+        _, _, sources = dijkstra(
+            matrix,
+            directed=False,
+            indices=np.arange(n, size),
+            min_only=True,
+            return_predecessors=True,
+        )
+        labels: IntArray = np.where(sources >= n, sources - n, -1).astype(np.int64)
+        return labels
+
     def _solve(
         self,
         origins: Sequence[GeoPoint],
