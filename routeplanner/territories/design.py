@@ -663,13 +663,19 @@ def _anneal(
     return best
 
 
-GROUPS_BUDGET = 2.0
-"""Wall-clock budget of the enclave group re-splits on large instances, in solve limits."""
-PAIRS_BUDGET = 1.5
+GROUPS_BUDGET = 0.0
+"""Wall-clock budget of the enclave group re-splits on large instances, in solve limits: 0, the
+step is skipped. Since contiguity counts road cells, the group re-splits (20 s on Heidelberg
+2,000 x 10) made the design worse, not better: the repair, the pairwise re-splits and the
+annealing end at 1.16-1.17 x the LP bound after them and at 1.13 without them (seed 1), and on
+seed 2 the run with them ended with 47 enclave accounts, without them with none (see
+``benchmarks/results/territories_regrow.md``). The re-splits move the split away from the LP
+optimum piece by piece; the repair then starts from a worse split. Kept as a knob (tests run
+the path) rather than removed."""
+PAIRS_BUDGET = 2.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
-they converge in about 17 s unloaded; the budget (with the group re-splits' and the final
-local search's, 2 + 1.5 + 1 solve limits) keeps the design under a minute on a busy machine,
-where fewer re-splits fit (travel a few seconds longer)."""
+they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
+limits) keeps the design under a minute on a busy machine, where fewer re-splits fit."""
 
 
 def _improve_pairs(
