@@ -17,8 +17,8 @@ Method (what the README states it guarantees; see docs/territories.md):
    the cost mixes in graph distance from the territory's centre (its road medoid), re-solved
    as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
 4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
-   account up to ``CONTIGUOUS_FULL`` accounts x reps, or groups of touching territories
-   above that; then :func:`~routeplanner.territories.contiguity.make_contiguous` joins or
+   account up to ``CONTIGUOUS_FULL`` accounts x reps (above that the LP split goes straight
+   to the repair, see ``GROUPS_BUDGET``); then :func:`~routeplanner.territories.contiguity.make_contiguous` joins or
    hands over every fragment left and rebalances along borders (move-aware, so capped
    realignments use it too); finally (without a move cap or price) pairs of touching
    territories are re-split by the contiguity MIP while that lowers the travel cost, and an
