@@ -18,8 +18,9 @@ Method (what the README states it guarantees; see docs/territories.md):
    as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
 4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
    account up to ``CONTIGUOUS_FULL`` accounts x reps (above that the LP split goes straight
-   to the repair, see ``GROUPS_BUDGET``); then :func:`~routeplanner.territories.contiguity.make_contiguous` joins or
-   hands over every fragment left and rebalances along borders (move-aware, so capped
+   to the repair, see ``GROUPS_BUDGET``); then
+   :func:`~routeplanner.territories.contiguity.make_contiguous` joins or hands over every
+   fragment left and rebalances along borders (move-aware, so capped
    realignments use it too); finally (without a move cap or price) pairs of touching
    territories are re-split by the contiguity MIP while that lowers the travel cost, and an
    annealed local search (:mod:`~routeplanner.territories.localsearch`) exchanges whole
@@ -665,13 +666,11 @@ def _anneal(
 
 GROUPS_BUDGET = 0.0
 """Wall-clock budget of the enclave group re-splits on large instances, in solve limits: 0, the
-step is skipped. Since contiguity counts road cells, the group re-splits (20 s on Heidelberg
-2,000 x 10) made the design worse, not better: the repair, the pairwise re-splits and the
-annealing end at 1.16-1.17 x the LP bound after them and at 1.13 without them (seed 1), and on
-seed 2 the run with them ended with 47 enclave accounts, without them with none (see
-``benchmarks/results/territories_regrow.md``). The re-splits move the split away from the LP
-optimum piece by piece; the repair then starts from a worse split. Kept as a knob (tests run
-the path) rather than removed."""
+step is skipped. Since contiguity counts road cells they do not pay: on Heidelberg 2,000 x 10
+seed 1 the repair, the pairwise re-splits and the annealing reach the same travel without
+them (1.12 x the LP bound either way) in 30 s instead of 45 s, and on seed 2 the design with
+them ended with 47 enclave accounts (band not restorable after them), without them with none
+(see ``benchmarks/results/territories_regrow.md``). Kept as a knob (tests run the path)."""
 PAIRS_BUDGET = 2.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
 they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
