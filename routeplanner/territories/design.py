@@ -17,9 +17,10 @@ Method (what the README states it guarantees; see docs/territories.md):
    the cost mixes in graph distance from the territory's centre (its road medoid), re-solved
    as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
 4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
-   account up to ``CONTIGUOUS_FULL`` accounts x reps, or groups of touching territories
-   above that; then :func:`~routeplanner.territories.contiguity.make_contiguous` joins or
-   hands over every fragment left and rebalances along borders (move-aware, so capped
+   account up to ``CONTIGUOUS_FULL`` accounts x reps (above that the LP split goes straight
+   to the repair, see ``GROUPS_BUDGET``); then
+   :func:`~routeplanner.territories.contiguity.make_contiguous` joins or hands over every
+   fragment left and rebalances along borders (move-aware, so capped
    realignments use it too); finally (without a move cap or price) pairs of touching
    territories are re-split by the contiguity MIP while that lowers the travel cost, and an
    annealed local search (:mod:`~routeplanner.territories.localsearch`) exchanges whole
@@ -663,13 +664,17 @@ def _anneal(
     return best
 
 
-GROUPS_BUDGET = 2.0
-"""Wall-clock budget of the enclave group re-splits on large instances, in solve limits."""
-PAIRS_BUDGET = 1.5
+GROUPS_BUDGET = 0.0
+"""Wall-clock budget of the enclave group re-splits on large instances, in solve limits: 0, the
+step is skipped. Since contiguity counts road cells they do not pay: on Heidelberg 2,000 x 10
+seed 1 the repair, the pairwise re-splits and the annealing reach the same travel without
+them (1.12 x the LP bound either way) in 30 s instead of 45 s, and on seed 2 the design with
+them ended with 47 enclave accounts (band not restorable after them), without them with none
+(see ``benchmarks/results/territories_regrow.md``). Kept as a knob (tests run the path)."""
+PAIRS_BUDGET = 2.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
-they converge in about 17 s unloaded; the budget (with the group re-splits' and the final
-local search's, 2 + 1.5 + 1 solve limits) keeps the design under a minute on a busy machine,
-where fewer re-splits fit (travel a few seconds longer)."""
+they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
+limits) keeps the design under a minute on a busy machine, where fewer re-splits fit."""
 
 
 def _improve_pairs(

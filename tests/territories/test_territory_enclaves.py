@@ -6,6 +6,8 @@ split, so the design must return one with zero enclave accounts and every territ
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from territory_factories import make_accounts, make_reps
@@ -85,9 +87,50 @@ def test_group_resplit_path_never_adds_enclaves(monkeypatch: pytest.MonkeyPatch)
     accounts = make_accounts(200, 4)
     reps = make_reps(4, 4, accounts)
     monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    monkeypatch.setattr(design_module, "GROUPS_BUDGET", 2.0)  # off by default: run it here
     grouped = design_territories(accounts, reps, TRAVEL)
     monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 0)
     monkeypatch.setattr(design_module, "_contiguous", lambda *a, **k: a[6])  # MIP step off
     plain = design_territories(accounts, reps, TRAVEL)
     assert grouped.kpis.contiguity_violations <= plain.kpis.contiguity_violations
     assert grouped.kpis.max_workload_dev_pct <= 5.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_case_path_skips_group_resplits_and_stays_balanced_and_contiguous(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """The default for large cases: repair straight from the LP split (no group re-splits)."""
+    assert design_module.GROUPS_BUDGET == 0.0
+    accounts = make_accounts(200, seed)
+    reps = make_reps(4, seed, accounts)
+    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    unchanged: list[bool] = []
+    contiguous = design_module._contiguous
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        found = contiguous(*args, **kwargs)
+        unchanged.append(found is args[6])
+        return found
+
+    monkeypatch.setattr(design_module, "_contiguous", recording)
+    plan = design_territories(accounts, reps, TRAVEL)
+    assert unchanged == [True]  # the group step handed the LP split on untouched
+    assert plan.kpis.contiguity_violations == 0
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+    assert sum(len(t.account_ids) for t in plan.territories) == 200
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_case_path_honours_locks(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    # A locked account far from its rep's territory may stay an enclave (it cannot move);
+    # locks and the band are what is guaranteed.
+    accounts = make_accounts(200, seed)
+    reps = make_reps(4, seed, accounts)
+    locks = {accounts[0].account_id: "R1", accounts[1].account_id: "R3"}
+    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    plan = design_territories(accounts, reps, TRAVEL, locked=locks)
+    owner = plan.assignment()
+    assert all(owner[a] == r for a, r in locks.items())
+    assert plan.kpis.max_workload_dev_pct <= 5.0
+    assert plan.kpis.contiguity_violations <= 1
