@@ -9,7 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["roads", "routing", "scheduling", "territories", "assignment", "calendar", "web_latency"]
+ORDER = [
+    "roads",
+    "routing",
+    "scheduling",
+    "territories",
+    "territories_roadcells",
+    "territories_compact",
+    "territories_regrow",
+    "assignment",
+    "calendar",
+    "web_latency",
+]
 
 
 def main() -> None:
