@@ -18,7 +18,7 @@ Method (what the README states it guarantees; see docs/territories.md):
    as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
 4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
    account up to ``CONTIGUOUS_FULL`` accounts x reps (above that the LP split goes straight
-   to the repair, see ``GROUPS_BUDGET``); then
+   to the repair); then
    :func:`~routeplanner.territories.contiguity.make_contiguous` joins or hands over every
    fragment left and rebalances along borders (move-aware, so capped
    realignments use it too); finally (without a move cap or price) pairs of touching
@@ -664,13 +664,6 @@ def _anneal(
     return best
 
 
-GROUPS_BUDGET = 0.0
-"""Wall-clock budget of the enclave group re-splits on large instances, in solve limits: 0, the
-step is skipped. Since contiguity counts road cells they do not pay: on Heidelberg 2,000 x 10
-seed 1 the repair, the pairwise re-splits and the annealing reach the same travel without
-them (1.12 x the LP bound either way) in 30 s instead of 45 s, and on seed 2 the design with
-them ended with 47 enclave accounts (band not restorable after them), without them with none
-(see ``benchmarks/results/territories_regrow.md``). Kept as a knob (tests run the path)."""
 PAIRS_BUDGET = 2.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
 they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
@@ -742,7 +735,8 @@ def _improve_pairs(
 
 CONTIGUOUS_FULL = 6000
 """Largest accounts x reps solved by one contiguity MIP (HiGHS finds no incumbent within a
-minute for 2,000 x 10 = 20,000 binaries); larger instances re-split pairs of territories."""
+minute for 2,000 x 10 = 20,000 binaries); larger instances go to the local repair and then
+re-split pairs of touching territories."""
 
 
 def _contiguous(
@@ -760,80 +754,37 @@ def _contiguous(
     """Remove enclaves with the contiguity MIP (see ``assign.solve_contiguous``).
 
     Up to ``CONTIGUOUS_FULL`` accounts x reps every account is re-decided at once (no enclave
-    by construction). Above that the whole MIP finds no incumbent in time, so each enclave's
-    territory and the territory around it are re-split as a pair, all others held: the pair's
-    total load is fixed, so each split stays in the band. A re-split is kept only when the
-    enclave count drops; the result can keep a few enclaves (never more than before).
+    by construction). Above that the whole MIP finds no incumbent in time and the split goes
+    unchanged to the local repair: re-splitting groups of touching territories around each
+    enclave was tried (20 s on Heidelberg 2,000 x 10) and gave the same final travel, and on
+    another seed left 47 enclave accounts the repair could no longer remove
+    (``benchmarks/results/territories_regrow.md``).
     """
-    assign = best.assign.copy()
     na, ma = home.shape
+    if na * ma > CONTIGUOUS_FULL:
+        return best
+    assign = best.assign.copy()
     locked = np.zeros(na, dtype=bool)
     locked[list(fixed)] = True
     before = count_violations(graph, assign, balance)
     if before == 0:
         return best
-    if na * ma <= CONTIGUOUS_FULL:
-        found = _resplit(
-            graph,
-            home,
-            cost,
-            balance,
-            lower,
-            upper,
-            assign,
-            list(range(ma)),
-            locked,
-            time_limit_s,
-            allowed,
-        )
-        if found is not None:
-            assign = found
-    else:
-        tried: set[tuple[int, ...]] = set()
-        # Wall-clock budget for the group re-splits (each one also limited by the solver).
-        deadline = time.monotonic() + GROUPS_BUDGET * time_limit_s
-        for _ in range(4 * ma):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            frags = fragments(graph, assign, balance)
-            pair = None
-            for frag in sorted(frags, key=lambda f: -len(f.members)):
-                other = _neighbour_territory(graph, assign, frag.members)
-                if other is None:
-                    continue
-                # The enclave's territory, the one around it, and up to two territories that
-                # touch both (the band is restored through them when the two do not touch).
-                near_a, near_b = _touching(graph, assign, frag.rep), _touching(graph, assign, other)
-                bridge = sorted((near_a & near_b) - {frag.rep, other})[:2]
-                key = tuple(sorted({frag.rep, other, *bridge}))
-                if key not in tried:
-                    pair = key
-                    break
-            if pair is None:
-                break
-            tried.add(pair)
-            found = _resplit(
-                graph,
-                home,
-                cost,
-                balance,
-                lower,
-                upper,
-                assign,
-                list(pair),
-                locked,
-                remaining,
-                allowed,
-            )
-            if found is not None and count_violations(graph, found, balance) < count_violations(
-                graph, assign, balance
-            ):
-                assign = found
-                tried = {p for p in tried if not set(p) & set(pair)}
-    if count_violations(graph, assign, balance) >= before:
+    found = _resplit(
+        graph,
+        home,
+        cost,
+        balance,
+        lower,
+        upper,
+        assign,
+        list(range(ma)),
+        locked,
+        time_limit_s,
+        allowed,
+    )
+    if found is None or count_violations(graph, found, balance) >= before:
         return best
-    return AssignResult(assign, best.optimal, best.mip_gap, np.zeros(ma), "contiguity MIP")
+    return AssignResult(found, best.optimal, best.mip_gap, np.zeros(ma), "contiguity MIP")
 
 
 HOME_ROOTS = 3

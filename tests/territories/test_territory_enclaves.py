@@ -83,25 +83,11 @@ def test_solve_contiguous_on_a_grid_gives_connected_balanced_territories() -> No
     assert [int(found[h]) for h in homes] == [0, 1, 2, 3]
 
 
-def test_group_resplit_path_never_adds_enclaves(monkeypatch: pytest.MonkeyPatch) -> None:
-    accounts = make_accounts(200, 4)
-    reps = make_reps(4, 4, accounts)
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
-    monkeypatch.setattr(design_module, "GROUPS_BUDGET", 2.0)  # off by default: run it here
-    grouped = design_territories(accounts, reps, TRAVEL)
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 0)
-    monkeypatch.setattr(design_module, "_contiguous", lambda *a, **k: a[6])  # MIP step off
-    plain = design_territories(accounts, reps, TRAVEL)
-    assert grouped.kpis.contiguity_violations <= plain.kpis.contiguity_violations
-    assert grouped.kpis.max_workload_dev_pct <= 5.0
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_large_case_path_skips_group_resplits_and_stays_balanced_and_contiguous(
     monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
-    """The default for large cases: repair straight from the LP split (no group re-splits)."""
-    assert design_module.GROUPS_BUDGET == 0.0
+    """Large cases: repair straight from the LP split (no group re-splits)."""
     accounts = make_accounts(200, seed)
     reps = make_reps(4, seed, accounts)
     monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
@@ -115,7 +101,7 @@ def test_large_case_path_skips_group_resplits_and_stays_balanced_and_contiguous(
 
     monkeypatch.setattr(design_module, "_contiguous", recording)
     plan = design_territories(accounts, reps, TRAVEL)
-    assert unchanged == [True]  # the group step handed the LP split on untouched
+    assert unchanged == [True]  # the contiguity step handed the LP split on untouched
     assert plan.kpis.contiguity_violations == 0
     assert plan.kpis.max_workload_dev_pct <= 5.0
     assert sum(len(t.account_ids) for t in plan.territories) == 200
