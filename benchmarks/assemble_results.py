@@ -14,6 +14,7 @@ ORDER = [
     "routing",
     "scheduling",
     "territories",
+    "territories_seeds",
     "territories_roadcells",
     "territories_compact",
     "territories_regrow",
