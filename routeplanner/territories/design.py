@@ -13,9 +13,13 @@ Method (what the README states it guarantees; see docs/territories.md):
    the LP value as a certificate of the gap. Locked accounts are fixed; locked territories
    are left out. If the band is impossible (locks, move limit) the smallest total miss is
    found first, then the cheapest split with that miss.
-3. **Objective.** ``home`` (default): that one solve, anchored on each rep's home. ``centre``:
-   the cost mixes in graph distance from the territory's centre (its road medoid), re-solved
-   as centres move (k-medians style), then fragments are pinned to a neighbour and re-solved.
+3. **Objective.** ``home`` (default): road time from each rep's home. ``centre``: the cost
+   mixes in graph distance from the territory's centre (its road medoid), re-solved as centres
+   move (k-medians style), then fragments are pinned to a neighbour and re-solved. The home
+   objective starts from that one home-anchored solve where the contiguity MIP takes all
+   accounts at once, and above that from the centre objective's split, re-split on the
+   centre-mixed cost and then polished on home time (``DesignWeights.start``: a rep living
+   far from the work otherwise ends in a scattered-then-joined local optimum).
 4. **Contiguity.** The contiguity MIP (shortest-path-tree constraints) re-decides every
    account up to ``CONTIGUOUS_FULL`` accounts x reps (above that the LP split goes straight
    to the repair); then
@@ -78,6 +82,8 @@ TIE_BREAK = 0.05
 """Share of plain road time added to graph distances to break ties (see ``optimise``)."""
 OBJECTIVES = ("home", "centre")
 """Design objectives: road time from the rep's home (default) or from the territory's centre."""
+STARTS = ("auto", "home", "centre")
+"""How the home objective builds its first split (see ``DesignWeights.start``)."""
 Progress = Callable[[str, float], None]
 """Progress callback: a short stage description and the fraction done (0..1)."""
 
@@ -105,6 +111,16 @@ class DesignWeights:
     (larger cases rely on the local repair, whose cost grows with the enclaves of its start:
     Heidelberg 2,000 x 10 needed twice the time for a result that depends on how many group
     re-splits fit in the time budget).
+    ``start`` (home objective, designs only; realignments start from the current split):
+    ``"home"`` starts from the balanced split nearest the homes, ``"centre"`` from the centre
+    objective's split (medoid updates, then pairwise re-splits on the centre-mixed cost), both
+    then polished on road time from home. A rep who lives far from the work gets, in the
+    home-nearest split, a scattered set of heavy accounts; joining them drags the neighbours
+    outward, a local optimum the re-splits do not leave, while the centre split places that
+    territory as a compact block at the edge of the work (Heidelberg 2,000 x 10, five seeds:
+    worst 1.15 x the LP bound instead of 1.27 x, equal where every rep lives near work).
+    ``"auto"`` (default): ``"centre"`` where the contiguity MIP cannot take all accounts at
+    once (``CONTIGUOUS_FULL``), else ``"home"`` (that MIP decides every account itself).
     """
 
     objective: str = "home"
@@ -115,6 +131,7 @@ class DesignWeights:
     graph_metric: bool | None = None
     load_weighted: bool = False
     compactness_slack: float = 0.15
+    start: str = "auto"
 
     def __post_init__(self) -> None:
         if self.workload < 0 or self.value < 0 or self.workload + self.value <= 0:
@@ -128,6 +145,9 @@ class DesignWeights:
             raise ValueError(msg)
         if self.objective not in OBJECTIVES:
             msg = f"objective must be one of {', '.join(OBJECTIVES)}"
+            raise ValueError(msg)
+        if self.start not in STARTS:
+            msg = f"start must be one of {', '.join(STARTS)}"
             raise ValueError(msg)
 
 
@@ -326,9 +346,14 @@ def optimise(
     # Graph distances tie for every account behind a common junction (all paths from two
     # homes merge there); a small share of plain road time breaks those ties geographically
     # instead of leaving them to the simplex, which interleaves tied accounts.
+    # A centre start (see DesignWeights.start) builds its first split as the centre objective.
+    centre_start = weights.objective == "centre" or (
+        current is None
+        and (weights.start == "centre" or (weights.start == "auto" and na * ma > CONTIGUOUS_FULL))
+    )
     use_graph = weights.graph_metric
     if use_graph is None:
-        use_graph = weights.objective == "centre" or na * ma > CONTIGUOUS_FULL
+        use_graph = centre_start or na * ma > CONTIGUOUS_FULL
     base_cost = graph_distances(graph, home.T).T + TIE_BREAK * home if use_graph else home
     scale = float(np.median(home)) if home.size else 1.0
     allowed = ctx.allowed[np.ix_(active_acc, active_reps)]
@@ -380,8 +405,9 @@ def optimise(
     prev: IntArray | None = None
     iterations = 0
     total_steps = max_iterations + repair_rounds
-    # The home objective prices road time from home only: one solve, no centre updates.
-    centre_share = weights.centre if weights.objective == "centre" else 0.0
+    # The home objective from a home start prices road time from home only: one solve, no
+    # centre updates.
+    centre_share = weights.centre if centre_start else 0.0
     for it in range(max_iterations if centre_share > 0 else 1):
         report(f"balanced assignment, iteration {it + 1}", it / total_steps)
         res = solve(weight * cost, base_fixed)
@@ -413,7 +439,7 @@ def optimise(
     fix = dict(base_fixed)
     # The home objective leaves enclaves to the contiguity steps below: re-solving with
     # fragments pinned to a neighbour costs travel and, with home prices, recreates them.
-    for r in range(repair_rounds if weights.objective == "centre" else 0):
+    for r in range(repair_rounds if centre_start else 0):
         frags = fragments(graph, state.assign, balance)
         if not frags:
             break
@@ -444,7 +470,7 @@ def optimise(
     # Local search: small fragments to their neighbours, then border moves back into the band.
     outer = 0.98 * tolerance
     repaired = best.assign
-    if weights.objective == "centre":
+    if centre_start:
         repaired = repair_contiguity(
             graph,
             best.assign,
@@ -477,6 +503,16 @@ def optimise(
             time_limit_s,
             allowed,
         )
+    # Polishing phases: (cost, pairs budget, annealing budget) in seconds. A centre start for
+    # the home objective is first re-split on the centre-mixed cost (rounder territories),
+    # then polished on home time (see ``DesignWeights.start``).
+    final_cost = home if weights.objective == "home" else cost
+    phases = [(final_cost, PAIRS_BUDGET * time_limit_s, ANNEAL_BUDGET * time_limit_s)]
+    if centre_start and weights.objective == "home":
+        phases = [
+            (cost, CENTRE_PAIRS_BUDGET * time_limit_s, 0.0),
+            (home, (PAIRS_BUDGET - CENTRE_PAIRS_BUDGET) * time_limit_s, phases[0][2]),
+        ]
     best = _finish_contiguity(
         graph,
         best,
@@ -484,54 +520,57 @@ def optimise(
         target,
         outer,
         tolerance,
-        (home if weights.objective == "home" else cost) + _move_prices(cur, ma, move_penalty_s),
+        phases[0][0] + _move_prices(cur, ma, move_penalty_s),
         allowed=allowed,
         fixed=frozenset(base_fixed),
         current=cur,
         max_moves=max_moves,
     )
     if max_moves is None and move_penalty_s == 0.0:
-        report("pairwise re-split", 0.9)
-        best = _improve_pairs(
-            graph,
-            home,
-            home if weights.objective == "home" else cost,
-            balance,
-            target * (1.0 - outer),
-            target * (1.0 + outer),
-            best,
-            base_fixed,
-            time_limit_s,
-            allowed,
-        )
-        # Border moves and swaps once more: the re-splits follow the tree condition, the
-        # local search only real connectivity, so it finds what they cannot.
-        best = _finish_contiguity(
-            graph,
-            best,
-            balance,
-            target,
-            outer,
-            tolerance,
-            (home if weights.objective == "home" else cost),
-            allowed=allowed,
-            fixed=frozenset(base_fixed),
-            current=cur,
-            max_moves=max_moves,
-            swaps=True,
-        )
-        report("local search", 0.95)
-        best = _anneal(
-            graph,
-            best,
-            balance,
-            target * (1.0 - outer),
-            target * (1.0 + outer),
-            home if weights.objective == "home" else cost,
-            allowed=allowed,
-            fixed=frozenset(base_fixed),
-            time_limit_s=ANNEAL_BUDGET * time_limit_s,
-        )
+        for phase_cost, pairs_s, anneal_s in phases:
+            report("pairwise re-split", 0.9)
+            best = _improve_pairs(
+                graph,
+                home,
+                phase_cost,
+                balance,
+                target * (1.0 - outer),
+                target * (1.0 + outer),
+                best,
+                base_fixed,
+                time_limit_s,
+                allowed,
+                budget_s=pairs_s,
+            )
+            # Border moves and swaps once more: the re-splits follow the tree condition, the
+            # local search only real connectivity, so it finds what they cannot.
+            best = _finish_contiguity(
+                graph,
+                best,
+                balance,
+                target,
+                outer,
+                tolerance,
+                phase_cost,
+                allowed=allowed,
+                fixed=frozenset(base_fixed),
+                current=cur,
+                max_moves=max_moves,
+                swaps=True,
+            )
+            report("local search", 0.95)
+            if anneal_s > 0:
+                best = _anneal(
+                    graph,
+                    best,
+                    balance,
+                    target * (1.0 - outer),
+                    target * (1.0 + outer),
+                    phase_cost,
+                    allowed=allowed,
+                    fixed=frozenset(base_fixed),
+                    time_limit_s=anneal_s,
+                )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")
     assign_full[active_acc] = active_reps[best.assign]
@@ -664,6 +703,12 @@ def _anneal(
     return best
 
 
+CENTRE_PAIRS_BUDGET = 1.0
+"""Part of ``PAIRS_BUDGET`` (in solve limits) spent re-splitting a centre start on the
+centre-mixed cost before the re-splits on home time. Without this phase the home re-splits
+pull the start back into the scattered shape (Heidelberg 2,000 x 10 seeds 1 and 4: 1.16 and
+1.23 x the bound, against 1.12 and 1.15 x); 0.8, 1.0 and 1.2 differed by less than the
+run-to-run spread."""
 PAIRS_BUDGET = 2.5
 """Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
 they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
@@ -681,6 +726,8 @@ def _improve_pairs(
     fixed: Mapping[int, int],
     time_limit_s: float,
     allowed: npt.NDArray[np.bool_],
+    *,
+    budget_s: float,
 ) -> AssignResult:
     """Re-split each pair of touching territories with the contiguity MIP, cheapest kept.
 
@@ -697,7 +744,7 @@ def _improve_pairs(
     rows = np.arange(na)
     current_cost = float(cost[rows, assign].sum())
     current_viol = count_violations(graph, assign, balance)
-    deadline = time.monotonic() + PAIRS_BUDGET * time_limit_s
+    deadline = time.monotonic() + budget_s
     improved = False
     # Rounds over all touching pairs until none is left untried (or time is up); a pair is
     # tried again after one of its territories changed.

@@ -113,3 +113,55 @@ def test_a_lock_stored_on_the_account_pins_it_like_an_explicit_lock() -> None:
     assert str(info.value) == (
         f"accounts: locked_rep: account {accounts[1].account_id} is locked to unknown rep NOBODY"
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("start", ["home", "centre"])
+def test_both_starts_keep_balance_locks_and_contiguity(seed: int, start: str) -> None:
+    accounts = make_accounts(160, seed)
+    reps = make_reps(4, seed, accounts)
+    weights = DesignWeights(start=start)
+    free = design_territories(accounts, reps, TRAVEL, weights=weights)
+    assert len(free.assignment()) == len(accounts)
+    assert free.kpis.max_workload_dev_pct <= 5.0
+    assert free.kpis.contiguity_violations == 0
+    # Scattered pins may leave enclaves (the pinned accounts themselves); they must hold.
+    locked = {a.account_id: "R1" for a in accounts[::25]}
+    pinned = design_territories(accounts, reps, TRAVEL, locked=locked, weights=weights)
+    owner = pinned.assignment()
+    assert len(owner) == len(accounts)
+    assert all(owner[aid] == "R1" for aid in locked)
+    assert pinned.kpis.max_workload_dev_pct <= 5.0
+
+
+def test_auto_start_uses_the_centre_split_only_above_the_one_shot_mip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above ``CONTIGUOUS_FULL`` the home objective re-splits twice (centre-mixed, then home)."""
+    import routeplanner.territories.design as design
+
+    accounts = make_accounts(120, 2)
+    reps = make_reps(3, 2, accounts)
+
+    def phases(weights: DesignWeights) -> int:
+        seen: list[str] = []
+        design_territories(
+            accounts,
+            reps,
+            TRAVEL,
+            weights=weights,
+            time_limit_s=1.0,
+            progress=lambda stage, _f: seen.append(stage),
+        )
+        return seen.count("pairwise re-split")
+
+    assert phases(DesignWeights()) == 1  # 120 x 3 fits the one-shot contiguity MIP
+    monkeypatch.setattr(design, "CONTIGUOUS_FULL", 100)
+    assert phases(DesignWeights()) == 2
+    assert phases(DesignWeights(start="home")) == 1
+    assert phases(DesignWeights(objective="centre")) == 1
+
+
+def test_unknown_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="start must be one of auto, home, centre"):
+        DesignWeights(start="random")
