@@ -111,7 +111,7 @@ class DesignWeights:
     (larger cases rely on the local repair, whose cost grows with the enclaves of its start:
     Heidelberg 2,000 x 10 needed twice the time for a result that depends on how many group
     re-splits fit in the time budget).
-    ``start`` (home objective, designs only; realignments start from the current split):
+    ``start`` (home objective; not for capped or move-priced realignments):
     ``"home"`` starts from the balanced split nearest the homes, ``"centre"`` from the centre
     objective's split (medoid updates, then pairwise re-splits on the centre-mixed cost), both
     then polished on road time from home. A rep who lives far from the work gets, in the
@@ -119,8 +119,10 @@ class DesignWeights:
     outward, a local optimum the re-splits do not leave, while the centre split places that
     territory as a compact block at the edge of the work (Heidelberg 2,000 x 10, five seeds:
     worst 1.15 x the LP bound instead of 1.27 x, equal where every rep lives near work).
-    ``"auto"`` (default): ``"centre"`` where the contiguity MIP cannot take all accounts at
-    once (``CONTIGUOUS_FULL``), else ``"home"`` (that MIP decides every account itself).
+    ``"auto"`` (default): ``"centre"`` for designs where the contiguity MIP cannot take all
+    accounts at once (``CONTIGUOUS_FULL``), else ``"home"`` (that MIP decides every account
+    itself); the "fair" realignment retries with ``"centre"`` when ``"home"`` leaves enclaves
+    (see :func:`~routeplanner.territories.realign.realign_territories`).
     """
 
     objective: str = "home"
@@ -348,8 +350,12 @@ def optimise(
     # instead of leaving them to the simplex, which interleaves tied accounts.
     # A centre start (see DesignWeights.start) builds its first split as the centre objective.
     centre_start = weights.objective == "centre" or (
-        current is None
-        and (weights.start == "centre" or (weights.start == "auto" and na * ma > CONTIGUOUS_FULL))
+        max_moves is None
+        and move_penalty_s == 0.0
+        and (
+            weights.start == "centre"
+            or (weights.start == "auto" and current is None and na * ma > CONTIGUOUS_FULL)
+        )
     )
     use_graph = weights.graph_metric
     if use_graph is None:

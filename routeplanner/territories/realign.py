@@ -16,8 +16,9 @@ never count against the limit. Locked territories stay exactly as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypedDict
 
 import numpy as np
 
@@ -25,8 +26,10 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
+from routeplanner.territories.contiguity import count_violations, neighbour_graph
 from routeplanner.territories.design import (
     DesignWeights,
+    OptimiseResult,
     Progress,
     build_territories,
     optimise,
@@ -41,6 +44,7 @@ from routeplanner.territories.metrics import (
 )
 from routeplanner.territories.workload import (
     IntArray,
+    TerritoryContext,
     build_context,
     resolve_locks,
 )
@@ -170,6 +174,13 @@ def realign_territories(
     if move_penalty is not None:
         plans.append((f"{move_penalty:.0f} s per move", max_moves, move_penalty))
 
+    common: _Common = {
+        "tolerance": tolerance,
+        "max_iterations": max_iterations,
+        "repair_rounds": repair_rounds,
+        "time_limit_s": time_limit_s,
+        "current": cur,
+    }
     options: list[RealignOption] = []
     for k, (label, limit, penalty) in enumerate(plans):
         report(f"option {k + 1}/{len(plans)}: {label}", k / len(plans))
@@ -178,16 +189,14 @@ def realign_territories(
             fixed=fixed,
             frozen=frozen,
             weights=weights or DesignWeights(),
-            tolerance=tolerance,
-            max_iterations=max_iterations,
-            repair_rounds=repair_rounds,
-            time_limit_s=time_limit_s,
-            current=cur,
             max_moves=limit,
             move_penalty_s=penalty or 0.0,
+            **common,
         )
         if np.any(result.assign < 0):
             continue  # the limit cannot be met with the locks (noted by optimise)
+        if limit is None and not penalty:
+            result = _fair_retry(ctx, result, fixed, frozen, weights or DesignWeights(), common)
         territories = build_territories(ctx, result.assign, ids=ids, frozen=frozen)
         after = assignment_kpis(
             ctx,
@@ -210,6 +219,56 @@ def realign_territories(
         )
     report("done", 1.0)
     return options
+
+
+class _Common(TypedDict):
+    """The ``optimise`` arguments every option shares."""
+
+    tolerance: float
+    max_iterations: int
+    repair_rounds: int
+    time_limit_s: float
+    current: IntArray
+
+
+def _fair_retry(
+    ctx: TerritoryContext,
+    result: OptimiseResult,
+    fixed: Mapping[int, int],
+    frozen: frozenset[int],
+    weights: DesignWeights,
+    common: _Common,
+) -> OptimiseResult:
+    """The uncapped option once more from the centre start when the home start left enclaves.
+
+    The home start rebalances a grown split by border moves; where a territory is reached
+    only through one-account-wide strips of another (a rep living far from the work), no
+    border move keeps both in one piece, and the repair falls back to a split with enclaves
+    (Heidelberg 2,000 x 10 seed 4 after adding 200 accounts: 116-143 enclave accounts). The
+    centre start builds rounder territories that the repair can balance. Kept only with fewer
+    enclaves, so the retry never makes the option worse on contiguity; it costs a second
+    solve only when needed.
+    """
+    if weights.objective != "home" or weights.start != "auto":
+        return result
+    graph = neighbour_graph(ctx.neighbours, ctx.account_s)
+    before = count_violations(graph, result.assign, ctx.workload_s)
+    if before == 0:
+        return result
+    again = optimise(
+        ctx,
+        fixed=fixed,
+        frozen=frozen,
+        weights=replace(weights, start="centre"),
+        max_moves=None,
+        move_penalty_s=0.0,
+        **common,
+    )
+    if np.any(again.assign < 0):
+        return result
+    if count_violations(graph, again.assign, ctx.workload_s) < before:
+        return again
+    return result
 
 
 def _moves(

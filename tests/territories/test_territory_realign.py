@@ -110,3 +110,47 @@ def test_bad_realign_inputs() -> None:
     assert messages[1] == (
         f"territories: account_id: account {first} is in territories T-R0 and DUP"
     )
+
+
+def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A home-start fair split with an enclave is replaced by the centre-start one."""
+    import numpy as np
+
+    import routeplanner.territories.realign as realign
+
+    accounts = make_accounts(120, 3)
+    reps = make_reps(3, 3, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    real = realign.optimise
+    starts: list[str] = []
+
+    def spoiled(*args: object, **kwargs: object) -> realign.OptimiseResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        weights = kwargs["weights"]
+        assert isinstance(weights, realign.DesignWeights)
+        if kwargs["max_moves"] is None:
+            starts.append(weights.start)
+        if kwargs["max_moves"] is None and weights.start == "auto":
+            # Cut one account off its territory: give it to a rep none of its neighbours has.
+            assign = result.assign.copy()
+            assign[0] = (assign[0] + 1) % 3
+            return realign.OptimiseResult(assign, result.iterations, False, result.notes)
+        return result
+
+    monkeypatch.setattr(realign, "optimise", spoiled)
+    options = realign.realign_territories(plan.territories, accounts, reps, TRAVEL)
+    fair = options[-1]
+    assert fair.max_moves is None
+    assert starts == ["auto", "centre"]
+    assert fair.kpis.contiguity_violations == 0
+    assert fair.kpis.max_workload_dev_pct <= 5.0
+    assert np.isfinite(fair.kpis.mean_travel_to_home_s)
+
+    # Without an enclave there is no second solve.
+    starts.clear()
+    monkeypatch.setattr(realign, "optimise", lambda *a, **k: (starts.append("x"), real(*a, **k))[1])
+    options = realign.realign_territories(plan.territories, accounts, reps, TRAVEL)
+    assert options[-1].kpis.contiguity_violations == 0
+    assert len(starts) == len(options)
