@@ -33,7 +33,7 @@ from routeplanner.model import (
 )
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
-from routeplanner.territories.design import OBJECTIVES, DesignWeights, design_territories
+from routeplanner.territories.design import OBJECTIVES, STARTS, DesignWeights, design_territories
 from routeplanner.territories.metrics import (
     KpiComparison,
     PlanKpis,
@@ -80,12 +80,24 @@ ObjectiveOpt = Annotated[
 ]
 
 
-def _weights(objective: str) -> DesignWeights:
+StartOpt = Annotated[
+    str,
+    typer.Option(
+        "--start",
+        help="First split for the home objective: auto (centre split above 6,000 accounts x "
+        "reps), home or centre; for realign it applies to the fair option.",
+    ),
+]
+
+
+def _weights(objective: str, start: str = "auto") -> DesignWeights:
     if objective not in OBJECTIVES:
         raise InputError(
             Problem("--objective", None, None, f"must be one of {', '.join(OBJECTIVES)}")
         )
-    return DesignWeights(objective=objective)
+    if start not in STARTS:
+        raise InputError(Problem("--start", None, None, f"must be one of {', '.join(STARTS)}"))
+    return DesignWeights(objective=objective, start=start)
 
 
 def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
@@ -282,6 +294,7 @@ def design_command(
     ] = 0.05,
     lock: Annotated[list[str] | None, typer.Option("--lock", help="Pin ACCOUNT=REP.")] = None,
     objective: ObjectiveOpt = "home",
+    start: StartOpt = "auto",
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -293,7 +306,7 @@ def design_command(
     user: UserOpt = "",
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
-    weights = _weights(objective)
+    weights = _weights(objective, start)
     acc, rp = load_inputs(accounts, reps, database_url)
     locks = _parse_locks(lock or [])
     travel = load_travel(osm, straight_line=straight_line)
@@ -351,6 +364,7 @@ def realign_command(
         int | None, typer.Option(help="Option number to write (1 = first listed).")
     ] = None,
     objective: ObjectiveOpt = "home",
+    start: StartOpt = "auto",
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -366,7 +380,7 @@ def realign_command(
     if choose is not None and apply is not None and choose != apply:
         raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
     choose = apply if apply is not None else choose
-    weights = _weights(objective)
+    weights = _weights(objective, start)
     acc, rp = load_inputs(accounts, reps, database_url)
     current = load_territories(territories, database_url)
     travel = load_travel(osm, straight_line=straight_line)

@@ -139,3 +139,17 @@ def test_objective_option_selects_centre_and_rejects_unknown(
         main([*base, "--objective", "nearest"])
     assert info.value.code == 2
     assert "--objective: must be one of home, centre" in capsys.readouterr().err
+
+
+def test_start_option_selects_centre_and_rejects_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=30)
+    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
+    base += ["--straight-line", "--quiet"]
+    main([*base, "--start", "centre"])
+    assert "T-R1" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--start", "random"])
+    assert info.value.code == 2
+    assert "--start: must be one of auto, home, centre" in capsys.readouterr().err
