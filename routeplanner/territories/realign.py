@@ -196,7 +196,16 @@ def realign_territories(
         if np.any(result.assign < 0):
             continue  # the limit cannot be met with the locks (noted by optimise)
         if limit is None and not penalty:
-            result = _fair_retry(ctx, result, fixed, frozen, weights or DesignWeights(), common)
+            result = _fair_retry(
+                ctx,
+                result,
+                fixed,
+                frozen,
+                weights or DesignWeights(),
+                common,
+                report,
+                (f"{label}: again from the centre split", k / len(plans)),
+            )
         territories = build_territories(ctx, result.assign, ids=ids, frozen=frozen)
         after = assignment_kpis(
             ctx,
@@ -238,6 +247,8 @@ def _fair_retry(
     frozen: frozenset[int],
     weights: DesignWeights,
     common: _Common,
+    report: Progress,
+    stage: tuple[str, float],
 ) -> OptimiseResult:
     """The uncapped option once more from the centre start when the home start left enclaves.
 
@@ -255,6 +266,7 @@ def _fair_retry(
     before = count_violations(graph, result.assign, ctx.workload_s)
     if before == 0:
         return result
+    report(*stage)
     again = optimise(
         ctx,
         fixed=fixed,

@@ -140,7 +140,11 @@ def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
         return result
 
     monkeypatch.setattr(realign, "optimise", spoiled)
-    options = realign.realign_territories(plan.territories, accounts, reps, TRAVEL)
+    stages: list[str] = []
+    options = realign.realign_territories(
+        plan.territories, accounts, reps, TRAVEL, progress=lambda s, _f: stages.append(s)
+    )
+    assert any(s.endswith("again from the centre split") for s in stages)
     fair = options[-1]
     assert fair.max_moves is None
     assert starts == ["auto", "centre"]
