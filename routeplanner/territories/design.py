@@ -512,13 +512,15 @@ def optimise(
     # Polishing phases: (cost, pairs budget, annealing budget) in seconds. A centre start for
     # the home objective is first re-split on the centre-mixed cost (rounder territories),
     # then polished on home time (see ``DesignWeights.start``).
-    final_cost = home if weights.objective == "home" else cost
-    phases = [(final_cost, PAIRS_BUDGET * time_limit_s, ANNEAL_BUDGET * time_limit_s)]
+    anneal_s = ANNEAL_BUDGET * time_limit_s
     if centre_start and weights.objective == "home":
         phases = [
             (cost, CENTRE_PAIRS_BUDGET * time_limit_s, 0.0),
-            (home, (PAIRS_BUDGET - CENTRE_PAIRS_BUDGET) * time_limit_s, phases[0][2]),
+            (home, (PAIRS_BUDGET - CENTRE_PAIRS_BUDGET) * time_limit_s, anneal_s),
         ]
+    else:
+        final_cost = home if weights.objective == "home" else cost
+        phases = [(final_cost, PAIRS_BUDGET * time_limit_s, anneal_s)]
     best = _finish_contiguity(
         graph,
         best,
@@ -533,7 +535,7 @@ def optimise(
         max_moves=max_moves,
     )
     if max_moves is None and move_penalty_s == 0.0:
-        for phase_cost, pairs_s, anneal_s in phases:
+        for phase_cost, pairs_s, phase_anneal_s in phases:
             report("pairwise re-split", 0.9)
             best = _improve_pairs(
                 graph,
@@ -565,7 +567,7 @@ def optimise(
                 swaps=True,
             )
             report("local search", 0.95)
-            if anneal_s > 0:
+            if phase_anneal_s > 0:
                 best = _anneal(
                     graph,
                     best,
@@ -575,7 +577,7 @@ def optimise(
                     phase_cost,
                     allowed=allowed,
                     fixed=frozenset(base_fixed),
-                    time_limit_s=anneal_s,
+                    time_limit_s=phase_anneal_s,
                 )
     if best_q[0] > 0:
         notes.append("the balance band could not be met (locks or move limit); closest split kept")

@@ -15,10 +15,10 @@ never count against the limit. Locked territories stay exactly as they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TypedDict
+from functools import partial
 
 import numpy as np
 
@@ -174,35 +174,30 @@ def realign_territories(
     if move_penalty is not None:
         plans.append((f"{move_penalty:.0f} s per move", max_moves, move_penalty))
 
-    common: _Common = {
-        "tolerance": tolerance,
-        "max_iterations": max_iterations,
-        "repair_rounds": repair_rounds,
-        "time_limit_s": time_limit_s,
-        "current": cur,
-    }
+    weights = weights or DesignWeights()
+    solve = partial(
+        optimise,
+        ctx,
+        fixed=fixed,
+        frozen=frozen,
+        tolerance=tolerance,
+        max_iterations=max_iterations,
+        repair_rounds=repair_rounds,
+        time_limit_s=time_limit_s,
+        current=cur,
+    )
     options: list[RealignOption] = []
     for k, (label, limit, penalty) in enumerate(plans):
         report(f"option {k + 1}/{len(plans)}: {label}", k / len(plans))
-        result = optimise(
-            ctx,
-            fixed=fixed,
-            frozen=frozen,
-            weights=weights or DesignWeights(),
-            max_moves=limit,
-            move_penalty_s=penalty or 0.0,
-            **common,
-        )
+        result = solve(weights=weights, max_moves=limit, move_penalty_s=penalty or 0.0)
         if np.any(result.assign < 0):
             continue  # the limit cannot be met with the locks (noted by optimise)
         if limit is None and not penalty:
             result = _fair_retry(
                 ctx,
                 result,
-                fixed,
-                frozen,
-                weights or DesignWeights(),
-                common,
+                weights,
+                solve,
                 report,
                 (f"{label}: again from the centre split", k / len(plans)),
             )
@@ -230,23 +225,11 @@ def realign_territories(
     return options
 
 
-class _Common(TypedDict):
-    """The ``optimise`` arguments every option shares."""
-
-    tolerance: float
-    max_iterations: int
-    repair_rounds: int
-    time_limit_s: float
-    current: IntArray
-
-
 def _fair_retry(
     ctx: TerritoryContext,
     result: OptimiseResult,
-    fixed: Mapping[int, int],
-    frozen: frozenset[int],
     weights: DesignWeights,
-    common: _Common,
+    solve: Callable[..., OptimiseResult],
     report: Progress,
     stage: tuple[str, float],
 ) -> OptimiseResult:
@@ -267,15 +250,7 @@ def _fair_retry(
     if before == 0:
         return result
     report(*stage)
-    again = optimise(
-        ctx,
-        fixed=fixed,
-        frozen=frozen,
-        weights=replace(weights, start="centre"),
-        max_moves=None,
-        move_penalty_s=0.0,
-        **common,
-    )
+    again = solve(weights=replace(weights, start="centre"), max_moves=None, move_penalty_s=0.0)
     if np.any(again.assign < 0):
         return result
     if count_violations(graph, again.assign, ctx.workload_s) < before:
