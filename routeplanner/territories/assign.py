@@ -349,6 +349,8 @@ def solve_contiguous(
     time_limit_s: float = 20.0,
     mip_rel_gap: float = 1e-3,
     allowed: npt.NDArray[np.bool_] | None = None,
+    stay: IntArray | None = None,
+    max_moved: int | None = None,
 ) -> IntArray | None:
     """Balanced assignment in which every territory is connected by construction, or None.
 
@@ -360,7 +362,9 @@ def solve_contiguous(
     for being linear: ``n x m`` rows of ~8 entries, which HiGHS solves exactly for a few
     thousand binaries. Accounts with ``free`` false keep their ``start`` rep (their load counts
     as a constant), which makes the same model a local repair around the enclaves of a large
-    instance. None when no split meets the band, or the time limit ends without one.
+    instance. With ``stay`` (each account's current rep, ``-1`` for none) and ``max_moved``,
+    at most that many accounts end with a rep other than their current one (a realignment's
+    move cap). None when no split meets the band, or the time limit ends without one.
     """
     n, m = cost.shape
     idx = np.nonzero(free)[0]
@@ -403,6 +407,19 @@ def solve_contiguous(
     if r:
         spt = coo_matrix((vals, (rows, cols)), shape=(r, nx)).tocsr()
         constraints.append(LinearConstraint(spt, -np.inf, 0.0))
+    if stay is not None and max_moved is not None:
+        held = ~free & (stay >= 0) & (start != stay)
+        spare = max_moved - int(held.sum())
+        if spare < 0:
+            return None
+        keep = np.nonzero(stay[idx] >= 0)[0]
+        if len(keep):
+            # Accounts kept by their current rep: all but ``spare`` of them.
+            kept = keep * m + stay[idx][keep]
+            row = coo_matrix(
+                (np.ones(len(keep)), (np.zeros(len(keep), dtype=np.int64), kept)), shape=(1, nx)
+            ).tocsr()
+            constraints.append(LinearConstraint(row, len(keep) - spare, np.inf))
     ub = np.ones(nx) if allowed is None else allowed[idx].astype(np.float64).ravel()
     ub[forbid] = 0.0
     c = cost[idx].ravel()

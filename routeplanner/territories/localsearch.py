@@ -81,6 +81,8 @@ def improve_travel(
     time_limit_s: float | None = None,
     seed: int = 0,
     min_touch: int = 1,
+    current: IntArray | None = None,
+    max_moves: int | None = None,
 ) -> IntArray:
     """Lower ``sum(cost[i, assign[i]])`` by border shifts and swaps, annealed.
 
@@ -92,6 +94,8 @@ def improve_travel(
     geometrically from a typical step's size to almost nothing. Stops after ``iterations``
     steps (or ``time_limit_s``); returns the cheapest split visited. ``min_touch``: road
     neighbours a moved account must have in its new territory (more = smoother borders).
+    With ``max_moves``, no step takes the number of accounts whose rep differs from
+    ``current`` (``-1`` = none, never a move) above it, so a capped realignment stays capped.
     """
     n = len(assign)
     m = len(lower)
@@ -113,6 +117,12 @@ def improve_travel(
     movable = [i not in fixed for i in range(n)]
     total = sum(c[i][a[i]] for i in range(n))
     best_total, best = total, list(a)
+    owner = [-1] * n if current is None else [int(x) for x in current]
+    cap = max_moves if current is not None else None
+    moves = sum(1 for i in range(n) if owner[i] >= 0 and owner[i] != a[i])
+
+    def moved(i: int, rep: int) -> int:
+        return int(owner[i] >= 0 and owner[i] != rep)
 
     def band_ok(j: int, new: float) -> bool:
         # In band, or at least no further out than before.
@@ -159,12 +169,16 @@ def improve_travel(
         if band_ok(frm, load[frm] - b) and band_ok(to, load[to] + b):
             if delta > 0 and u_acc >= math.exp(-delta / temp):
                 continue
+            dm = moved(i, to) - moved(i, frm)
+            if cap is not None and moves + dm > cap:
+                continue
             if not _joined_without(nbrs, a, i, frm):
                 continue
             a[i] = to
             load[frm] -= b
             load[to] += b
             total += delta
+            moves += dm
         else:
             if u_swap > SWAP_SHARE:
                 continue
@@ -197,6 +211,9 @@ def improve_travel(
             delta += c[k][frm] - c[k][to]
             if delta > 0 and u_acc >= math.exp(-delta / temp):
                 continue
+            dm = moved(i, to) - moved(i, frm) + moved(k, frm) - moved(k, to)
+            if cap is not None and moves + dm > cap:
+                continue
             # k must touch frm once i has left it, and i must touch to once k has left it.
             if sum(1 for w in nbrs[k] if a[w] == frm and w != i) < min_touch:
                 continue
@@ -212,6 +229,7 @@ def improve_travel(
             load[frm] += bk - b
             load[to] += b - bk
             total += delta
+            moves += dm
         if total < best_total - 1e-9:
             best_total, best = total, list(a)
     return np.asarray(best, dtype=np.int64)
