@@ -120,3 +120,47 @@ def test_large_case_path_honours_locks(monkeypatch: pytest.MonkeyPatch, seed: in
     assert all(owner[a] == r for a, r in locks.items())
     assert plan.kpis.max_workload_dev_pct <= 5.0
     assert plan.kpis.contiguity_violations <= 1
+
+
+@pytest.mark.parametrize("spare", [0, 2, 6])
+def test_solve_contiguous_keeps_a_move_cap(spare: int) -> None:
+    """``stay``/``max_moved``: at most that many accounts leave their current rep."""
+    times, neighbours = _grid(8)
+    graph = neighbour_graph(neighbours, times)
+    homes = [0, 7, 56, 63]
+    home = times[:, homes] + 1.0
+    n, m = home.shape
+    balance = np.ones(n) / n
+    target = np.full(m, 1.0 / m)
+    # Current split: the four quadrants (contiguous, balanced); the cost pulls accounts away.
+    stay = np.array([(i % 8 >= 4) + 2 * (i // 8 >= 4) for i in range(n)], dtype=np.int64)
+    stay[[27, 36]] = -1  # two new accounts in the middle: never a move
+    cost = np.random.default_rng(5).random((n, m)) * 100.0
+    kwargs: dict[str, Any] = {
+        "neighbours_indptr": graph.indptr.astype(np.int64),
+        "neighbours": graph.indices.astype(np.int64),
+        "home_dist": home,
+        "home_links": [frozenset({h}) for h in homes],
+        "start": np.where(stay >= 0, stay, 0),
+        "free": np.ones(n, dtype=bool),
+        "time_limit_s": 20.0,
+    }
+    loose = solve_contiguous(cost, balance, target * 0.8, target * 1.2, **kwargs)
+    assert loose is not None
+    assert int(np.sum((stay >= 0) & (stay != loose))) > 6  # the cap below binds
+    found = solve_contiguous(
+        cost, balance, target * 0.8, target * 1.2, stay=stay, max_moved=spare, **kwargs
+    )
+    assert found is not None
+    assert int(np.sum((stay >= 0) & (stay != found))) <= spare
+    assert count_violations(graph, found, balance) == 0
+    # Held accounts that already left their rep use up the cap: none left, no split.
+    held = np.ones(n, dtype=bool)
+    held[:8] = False
+    spent = {**kwargs, "free": ~held, "start": np.where(stay >= 0, (stay + 1) % m, 0)}
+    assert (
+        solve_contiguous(
+            cost, balance, target * 0.8, target * 1.2, stay=stay, max_moved=spare, **spent
+        )
+        is None
+    )

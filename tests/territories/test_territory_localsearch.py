@@ -142,3 +142,43 @@ def test_exchange_respects_fixed_accounts_and_qualifications() -> None:
     allowed[SIDE - 1, 1] = False  # an east account (held by rep 0) rep 1 may not serve
     barred = permute_territories(wrong, balance, lower, upper, cost, allowed=allowed)
     assert np.array_equal(barred, wrong)
+
+
+@pytest.mark.parametrize("cap", [0, 3, 10])
+@pytest.mark.parametrize("seed", range(3))
+def test_move_cap_holds_on_every_step(seed: int, cap: int) -> None:
+    """With a current split and a cap, the search never moves more accounts than the cap.
+
+    The current split is the stripes; with a cap of 2 or more the search starts from a split
+    that already moved two accounts (both counted) and may only spend the rest. Accounts with no current rep
+    (new ones) move freely.
+    """
+    reps = 3
+    times, neighbours, cost, balance = _grid(reps, seed)
+    graph = neighbour_graph(neighbours, times)
+    current = _stripes(reps).astype(np.int64)
+    current[:5] = -1  # new accounts: never a move
+    start = _stripes(reps).astype(np.int64)
+    lower, upper = _band(start, balance, reps, 0.05)
+    if cap >= 2:  # column 3 is the first stripe's edge: two of it already handed on
+        border = [i for i in range(len(start)) if current[i] >= 0 and i % SIDE == 3][:2]
+        start[border] = 1
+    free_run = improve_travel(graph, start, balance, lower, upper, cost, iterations=STEPS, seed=seed)
+    found = improve_travel(
+        graph,
+        start,
+        balance,
+        lower,
+        upper,
+        cost,
+        iterations=STEPS,
+        seed=seed,
+        current=current,
+        max_moves=cap,
+    )
+    moved = int(np.sum((current >= 0) & (current != found)))
+    assert moved <= cap
+    # The cap binds: without it the same search moves more than the tightest cap allows.
+    assert int(np.sum((current >= 0) & (current != free_run))) > 3
+    assert _total(cost, found) <= _total(cost, start)
+    assert all(_pieces(graph, found, j) <= _pieces(graph, start, j) for j in range(reps))

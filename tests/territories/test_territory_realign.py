@@ -136,10 +136,13 @@ def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
         result = real(*args, **kwargs)  # type: ignore[arg-type]
         weights = kwargs["weights"]
         assert isinstance(weights, realign.DesignWeights)
-        if kwargs["max_moves"] is not None or kwargs["move_penalty_s"]:
+        if kwargs["max_moves"] is not None:
             return result
-        starts.append(weights.start)
+        if not kwargs["move_penalty_s"]:
+            starts.append(weights.start)
         if weights.start == "auto":
+            # Every uncapped split from the home start (also the tidy option and the fair
+            # option's restart from it) keeps an enclave, so only the centre start can help.
             # Cut one account off its territory: give it to a rep none of its neighbours has.
             assign = result.assign.copy()
             assign[0] = (assign[0] + 1) % 3
@@ -154,7 +157,9 @@ def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
     assert any(s.endswith("again from the centre split") for s in stages)
     fair = options[-1]
     assert fair.max_moves is None
-    assert starts == ["auto", "centre"]
+    assert starts[0] == "auto"
+    assert starts[-1] == "centre"
+    assert starts.count("centre") == 1
     assert fair.kpis.contiguity_violations == 0
     assert fair.kpis.max_workload_dev_pct <= 5.0
     assert np.isfinite(fair.kpis.mean_travel_to_home_s)
@@ -165,3 +170,125 @@ def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
     options = realign.realign_territories(plan.territories, accounts, reps, TRAVEL)
     assert options[-1].kpis.contiguity_violations == 0
     assert len(starts) == len(options)  # the tidy option has none to retry from here
+
+
+def test_capped_option_restarts_from_the_tidy_split_when_it_has_enclaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A capped option left with an enclave is solved again from the tidy option's split."""
+    import routeplanner.territories.realign as realign
+
+    accounts = make_accounts(120, 4)
+    reps = make_reps(3, 4, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    grown = accounts + make_accounts(12, 104, prefix="N")
+    real = realign.optimise
+    calls: list[tuple[object, object, bool]] = []
+
+    def spoiled(*args: object, **kwargs: object) -> realign.OptimiseResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        start = kwargs.get("start")
+        calls.append((kwargs["max_moves"], kwargs["move_penalty_s"], start is not None))
+        if kwargs["max_moves"] is None or start is not None:
+            return result
+        # Cut the last new account off: give it to a rep none of its neighbours has.
+        assign = result.assign.copy()
+        assign[-1] = (assign[-1] + 1) % 3
+        return realign.OptimiseResult(assign, result.iterations, False, result.notes)
+
+    monkeypatch.setattr(realign, "optimise", spoiled)
+    stages: list[str] = []
+    options = realign.realign_territories(
+        plan.territories,
+        grown,
+        reps,
+        TRAVEL,
+        move_limits=[5, None],
+        progress=lambda s, _f: stages.append(s),
+    )
+    tidy = next(o for o in options if o.move_penalty_s == TIDY_PRICE_S)
+    capped = next(o for o in options if o.max_moves == 5)
+    assert tidy.moved_accounts <= 5  # it fits the cap, so the capped option may start from it
+    assert "at most 5 moves: again from the 3600 s per move split" in stages
+    assert calls[0] == (None, TIDY_PRICE_S, False)  # the tidy option is solved first
+    assert (5, 0.0, True) in calls
+    assert capped.kpis.contiguity_violations == 0
+    assert capped.moved_accounts <= 5
+    assert capped.kpis.max_workload_dev_pct <= 5.0
+
+
+def test_optimise_refuses_a_start_over_the_cap() -> None:
+    import numpy as np
+
+    from routeplanner.territories.design import DesignWeights, optimise
+    from routeplanner.territories.metrics import assignment_of
+    from routeplanner.territories.workload import build_context
+
+    accounts = make_accounts(40, 2)
+    reps = make_reps(2, 2, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    ctx = build_context(accounts, reps, TRAVEL)
+    cur = assignment_of(ctx, plan.territories)
+    start = cur.copy()
+    start[:3] = 1 - start[:3]
+    with pytest.raises(ValueError, match="more accounts than max_moves"):
+        optimise(
+            ctx,
+            fixed={},
+            frozen=frozenset(),
+            weights=DesignWeights(),
+            tolerance=0.05,
+            current=cur,
+            max_moves=2,
+            start=np.asarray(start),
+        )
+
+
+def test_fair_option_restarts_from_a_better_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fair option that another option beats is polished again from that option's split."""
+    import numpy as np
+
+    import routeplanner.territories.realign as realign
+
+    accounts = make_accounts(120, 5)
+    reps = make_reps(3, 5, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    grown = accounts + make_accounts(12, 105, prefix="N")
+    real = realign.optimise
+    restarts: list[object] = []
+
+    def spoiled(*args: object, **kwargs: object) -> realign.OptimiseResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs["max_moves"] is not None or kwargs["move_penalty_s"]:
+            return result
+        if kwargs.get("start") is not None:
+            restarts.append(kwargs["start"])
+            return result
+        # The fair option's own search ends with the territories handed round: still in one
+        # piece and balanced, but every rep drives to another's area.
+        assign = result.assign.copy()
+        return realign.OptimiseResult((assign + 1) % 3, result.iterations, False, result.notes)
+
+    monkeypatch.setattr(realign, "optimise", spoiled)
+    stages: list[str] = []
+    options = realign.realign_territories(
+        plan.territories,
+        grown,
+        reps,
+        TRAVEL,
+        move_limits=[0, None],
+        progress=lambda s, _f: stages.append(s),
+    )
+    fair = options[-1]
+    assert fair.max_moves is None and fair.move_penalty_s is None
+    assert "fair (unlimited moves): again from a better option's split" in stages
+    assert len(restarts) == 1
+    others = options[:-1]
+    assert fair.kpis.contiguity_violations <= min(o.kpis.contiguity_violations for o in others)
+    assert fair.kpis.mean_travel_to_home_s <= min(
+        o.kpis.mean_travel_to_home_s
+        for o in others
+        if o.kpis.contiguity_violations == fair.kpis.contiguity_violations
+    )
+    assert fair.kpis.max_workload_dev_pct <= 5.0
+    assert np.isfinite(fair.kpis.mean_travel_to_home_s)
