@@ -358,7 +358,8 @@ def realign_command(
     horizon_days: HorizonOpt = 28,
     max_moves: Annotated[int | None, typer.Option(min=0, help="Cap on moved accounts.")] = None,
     move_penalty: Annotated[
-        float | None, typer.Option(min=0.0, help="Price of a move in seconds of road time.")
+        float | None,
+        typer.Option(min=0.0, help="Price of a move in seconds of road time (one more option)."),
     ] = None,
     choose: Annotated[
         int | None, typer.Option(help="Option number to write (1 = first listed).")
@@ -376,7 +377,10 @@ def realign_command(
     database_url: DbOpt = None,
     user: UserOpt = "",
 ) -> None:
-    """Rebalance current territories; lists options from stable to fair with their KPIs."""
+    """Rebalance current territories; lists options from stable to fair with their KPIs.
+
+    Also always offered: 3600 s per move, territories in one piece with few moves.
+    """
     if choose is not None and apply is not None and choose != apply:
         raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
     choose = apply if apply is not None else choose
