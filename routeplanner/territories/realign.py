@@ -5,7 +5,10 @@ the design (see :mod:`routeplanner.territories.design`) is solved with the curre
 every account known, and either a hard limit on moved accounts (a constraint in the MIP, so the
 limit is never exceeded) or a price per move in the objective. Several limits give points on
 the trade-off curve "stable" (0 moves) ... "fair" (unlimited), each with its KPIs and a
-before/after comparison, so the manager picks one.
+before/after comparison, so the manager picks one. One more option is always offered: moves
+priced at an hour of road time (``TIDY_PRICE_S``), the fewest moves that keep every territory
+in one piece; capped options start again from it when it fits their cap, and the fair option
+from the best other option when that beats it (fewer enclaves, then less travel).
 
 What counts as a move: an account that has a current rep who is still in ``reps`` and ends up
 with a different rep. New accounts (in no territory) and orphans (their rep left) must be given
