@@ -150,8 +150,8 @@ def test_move_cap_holds_on_every_step(seed: int, cap: int) -> None:
     """With a current split and a cap, the search never moves more accounts than the cap.
 
     The current split is the stripes; with a cap of 2 or more the search starts from a split
-    that already moved two accounts (both counted) and may only spend the rest. Accounts with no current rep
-    (new ones) move freely.
+    that already moved two accounts (both counted) and may only spend the rest. Accounts with
+    no current rep (new ones) move freely.
     """
     reps = 3
     times, neighbours, cost, balance = _grid(reps, seed)
@@ -163,7 +163,9 @@ def test_move_cap_holds_on_every_step(seed: int, cap: int) -> None:
     if cap >= 2:  # column 3 is the first stripe's edge: two of it already handed on
         border = [i for i in range(len(start)) if current[i] >= 0 and i % SIDE == 3][:2]
         start[border] = 1
-    free_run = improve_travel(graph, start, balance, lower, upper, cost, iterations=STEPS, seed=seed)
+    free_run = improve_travel(
+        graph, start, balance, lower, upper, cost, iterations=STEPS, seed=seed
+    )
     found = improve_travel(
         graph,
         start,

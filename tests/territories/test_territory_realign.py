@@ -280,7 +280,8 @@ def test_fair_option_restarts_from_a_better_option(monkeypatch: pytest.MonkeyPat
         progress=lambda s, _f: stages.append(s),
     )
     fair = options[-1]
-    assert fair.max_moves is None and fair.move_penalty_s is None
+    assert fair.max_moves is None
+    assert fair.move_penalty_s is None
     assert "fair (unlimited moves): again from a better option's split" in stages
     assert len(restarts) == 1
     others = options[:-1]
