@@ -135,7 +135,7 @@ def solve_assignment(
     def result(candidate: IntArray, how: str, *, strict: bool) -> AssignResult | None:
         slack = _band_misses(candidate, balance, lower, upper)
         too_far = float(slack.sum()) > lp_slack + 1e-9 * max(1.0, float(balance.sum()))
-        if strict and (too_far or _moves(candidate, current) > limit):
+        if strict and (too_far or count_moves(candidate, current) > limit):
             return None
         value = model.objective(candidate)
         gap = max((value - lp_value) / abs(lp_value), 0.0) if lp_value else 0.0
@@ -319,7 +319,7 @@ def _run(
     return assign, x, model.objective(assign) if integral else float(res.fun) + model.fixed_cost
 
 
-def _moves(assign: IntArray, current: IntArray | None) -> int:
+def count_moves(assign: IntArray, current: IntArray | None) -> int:
     """Accounts with a current rep that end up with another one (over all accounts)."""
     if current is None:
         return 0

@@ -42,6 +42,8 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from routeplanner.territories.assign import count_moves
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -227,11 +229,6 @@ def repair_contiguity(
     n = len(a)
     steps = max_steps if max_steps is not None else 4 * n
 
-    def moves_used(x: IntArray) -> int:
-        if current is None:
-            return 0
-        return int(np.sum((current >= 0) & (current != x)))
-
     def can_move(i: int, to: int) -> bool:
         if i in fixed or (allowed is not None and not allowed[i, to]):
             return False
@@ -239,7 +236,7 @@ def repair_contiguity(
             return True
         before = int(current[i] >= 0 and current[i] != a[i])
         after = int(current[i] >= 0 and current[i] != to)
-        return moves_used(a) - before + after <= max_moves
+        return count_moves(a, current) - before + after <= max_moves
 
     indptr, indices = graph.indptr, graph.indices
     # One fragment at a time, smallest first, re-measured after every move: a move can join
@@ -408,7 +405,7 @@ class _Budget:
     def __init__(self, current: IntArray | None, max_moves: int | None, a: IntArray) -> None:
         self.current = current
         self.limit = max_moves
-        self.used = 0 if current is None else int(np.sum((current >= 0) & (current != a)))
+        self.used = count_moves(a, current)
 
     def delta(self, i: int, frm: int, to: int) -> int:
         if self.current is None or self.current[i] < 0:

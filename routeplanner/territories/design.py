@@ -57,7 +57,12 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
-from routeplanner.territories.assign import AssignResult, solve_assignment, solve_contiguous
+from routeplanner.territories.assign import (
+    AssignResult,
+    count_moves,
+    solve_assignment,
+    solve_contiguous,
+)
 from routeplanner.territories.contiguity import (
     count_violations,
     fragments,
@@ -615,9 +620,7 @@ def optimise(
 
 def _moves_over(assign: IntArray, current: IntArray | None, max_moves: int | None) -> bool:
     """Whether ``assign`` moves more accounts away from ``current`` than ``max_moves``."""
-    if current is None or max_moves is None:
-        return False
-    return int(np.sum((current >= 0) & (current != assign))) > max_moves
+    return max_moves is not None and count_moves(assign, current) > max_moves
 
 
 def _move_prices(cur: IntArray | None, m: int, penalty: float) -> FloatArray | float:

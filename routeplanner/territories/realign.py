@@ -30,6 +30,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
+from routeplanner.territories.assign import count_moves
 from routeplanner.territories.contiguity import count_violations, neighbour_graph
 from routeplanner.territories.design import (
     DesignWeights,
@@ -288,14 +289,14 @@ def _from_tidy(
     polishing spends the rest of the cap on travel without adding enclaves. Kept when it has
     fewer enclaves, or as many and less travel.
     """
-    if not np.all(tidy.assign >= 0) or _moved(cur, tidy.assign) > limit:
+    if not np.all(tidy.assign >= 0) or count_moves(tidy.assign, cur) > limit:
         return result
     mine = count_violations(graph, result.assign, ctx.workload_s)
     if mine == 0 or count_violations(graph, tidy.assign, ctx.workload_s) >= mine:
         return result
     report(f"{stage[0]}: again from the {TIDY_PRICE_S:.0f} s per move split", stage[1])
     again = solve(weights=weights, max_moves=limit, move_penalty_s=0.0, start=tidy.assign)
-    if np.any(again.assign < 0) or _moved(cur, again.assign) > limit:
+    if np.any(again.assign < 0) or count_moves(again.assign, cur) > limit:
         return result
     return again if _score(ctx, graph, again) < _score(ctx, graph, result) else result
 
@@ -333,10 +334,6 @@ def _score(ctx: TerritoryContext, graph: csr_matrix, result: OptimiseResult) -> 
     """(enclave accounts, total road time from home): how options are compared here."""
     travel = float(ctx.home_s[result.assign, np.arange(ctx.n_accounts)].sum())
     return (count_violations(graph, result.assign, ctx.workload_s), travel)
-
-
-def _moved(cur: IntArray, assign: IntArray) -> int:
-    return int(np.sum((cur >= 0) & (cur != assign)))
 
 
 def _fair_retry(
