@@ -295,10 +295,7 @@ def _from_tidy(
     if mine == 0 or count_violations(graph, tidy.assign, ctx.workload_s) >= mine:
         return result
     report(f"{stage[0]}: again from the {TIDY_PRICE_S:.0f} s per move split", stage[1])
-    again = solve(weights=weights, max_moves=limit, move_penalty_s=0.0, start=tidy.assign)
-    if np.any(again.assign < 0) or count_moves(again.assign, cur) > limit:
-        return result
-    return again if _score(ctx, graph, again) < _score(ctx, graph, result) else result
+    return _again_from(ctx, graph, cur, result, tidy.assign, limit, weights, solve)
 
 
 def _fair_from_best(
@@ -324,10 +321,30 @@ def _fair_from_best(
         return result
     best = others[min(scored)[1]]
     report(f"{stage[0]}: again from a better option's split", stage[1])
-    again = solve(weights=weights, max_moves=None, move_penalty_s=0.0, start=best.assign)
+    return _again_from(ctx, graph, None, result, best.assign, None, weights, solve)
+
+
+def _again_from(
+    ctx: TerritoryContext,
+    graph: csr_matrix,
+    cur: IntArray | None,
+    result: OptimiseResult,
+    start: IntArray,
+    limit: int | None,
+    weights: DesignWeights,
+    solve: Callable[..., OptimiseResult],
+) -> OptimiseResult:
+    """``result``'s option polished again from ``start`` (no MIP solves); the better one kept.
+
+    Better = fewer enclaves, then less travel (``_score``); a split that misses an account or
+    exceeds ``limit`` (counted against ``cur``) is never kept.
+    """
+    again = solve(weights=weights, max_moves=limit, move_penalty_s=0.0, start=start)
     if np.any(again.assign < 0):
         return result
-    return again if _score(ctx, graph, again) < mine else result
+    if limit is not None and count_moves(again.assign, cur) > limit:
+        return result
+    return again if _score(ctx, graph, again) < _score(ctx, graph, result) else result
 
 
 def _score(ctx: TerritoryContext, graph: csr_matrix, result: OptimiseResult) -> tuple[int, float]:
