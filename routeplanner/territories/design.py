@@ -556,6 +556,9 @@ def optimise(
         current=cur,
         max_moves=max_moves,
     )
+    # Priced moves: the annealing starts hot (a typical step costs a move) and ends wherever
+    # the clock left it, so it is restarted from its result while that pays.
+    rounds = PRICED_ANNEAL_ROUNDS if move_penalty_s > 0 and cur is not None else 1
     # Capped realignments are polished too: every step below keeps the move cap.
     for phase_travel, pairs_s, phase_anneal_s in phases:
         phase_cost = phase_travel + prices
@@ -592,9 +595,6 @@ def optimise(
             swaps=True,
         )
         report("local search", 0.95)
-        # Priced moves: the annealing starts hot (a typical step costs a move) and ends
-        # wherever the clock left it, so it is restarted from its result while that pays.
-        rounds = PRICED_ANNEAL_ROUNDS if move_penalty_s > 0 and cur is not None else 1
         for _ in range(rounds if phase_anneal_s > 0 else 0):
             found = _anneal(
                 graph,
