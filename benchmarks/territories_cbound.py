@@ -15,9 +15,14 @@ for it, so any lower bound of it bounds them all. Connectivity is added as cuts:
 
 - degree cuts ``y_i <= sum of y over i's neighbours`` for every account (a territory of a
   stranded rep needs many accounts, so none of them is alone);
-- separator cuts, each round: for a piece C of a stranded territory apart from its main piece,
-  every i in C and the main piece's account j nearest the home, ``y_i + y_j - 1 <= sum of y
-  over the accounts bordering C`` (those accounts separate i from j).
+- separator cuts, each round, for a piece C of a stranded territory apart from its main piece:
+  when C weighs less than the territory's lower band, ``y_i <= sum of y over the accounts
+  bordering C`` for every i in C (a territory holding i must weigh more than C, so it leaves C,
+  through its border); otherwise, with the main piece's account j nearest the home,
+  ``y_i + y_j - 1 <= sum of y over the accounts bordering C`` (those accounts separate i from
+  j). The first kind needs no second account, so the next round cannot dodge it by dropping
+  the main piece's anchor: seed 2 reached 1.0386 x the LP bound in 10 minutes with it, 1.033 x
+  in 14 without.
 
 Each round's MIP (HiGHS, ``scipy.optimize.milp``) gives a dual bound, valid whether or not the
 round finished; the best one is printed as a ratio to the LP bound. Rounds stop when the
@@ -92,7 +97,8 @@ def contiguous_bound(
     cols = np.arange(n * m)
     one = coo_matrix((np.ones(n * m), (cols // m, cols)), shape=(n, n * m)).tocsr()
     load = coo_matrix((w[cols // m], (cols % m, cols)), shape=(m, n * m)).tocsr()
-    base = [LinearConstraint(one, 1, 1), LinearConstraint(load, target * 0.95, target * 1.05)]
+    lower = target * 0.95
+    base = [LinearConstraint(one, 1, 1), LinearConstraint(load, lower, target * 1.05)]
     integrality = np.zeros(n * m)
     cuts = Cuts((n, m))
     for j in reps:
@@ -121,7 +127,7 @@ def contiguous_bound(
         x = np.asarray(res.x).reshape(n, m)
         added = 0
         for j in reps:
-            added += _separate(graph, x[:, j] > 0.5, ctx.home_s[j], j, m, cuts)
+            added += _separate(graph, x[:, j] > 0.5, ctx.home_s[j], j, m, cuts, w, lower[j])
         print(
             f"  round {rnd + 1}: dual bound {best:.1f} s, {added} new cuts, "
             f"{time.perf_counter() - start:.0f} s",
@@ -133,9 +139,20 @@ def contiguous_bound(
 
 
 def _separate(
-    graph: csr_matrix, chosen: npt.NDArray[np.bool_], home: FloatArray, j: int, m: int, cuts: Cuts
+    graph: csr_matrix,
+    chosen: npt.NDArray[np.bool_],
+    home: FloatArray,
+    j: int,
+    m: int,
+    cuts: Cuts,
+    weight: FloatArray,
+    lower: float,
 ) -> int:
-    """Separator cuts for every piece of rep ``j``'s territory apart from its main piece."""
+    """Separator cuts for every piece of rep ``j``'s territory apart from its main piece.
+
+    ``weight`` and ``lower``: account workloads and the territory's least workload, in the same
+    units; a piece lighter than ``lower`` gets cuts without the anchor (see the module text).
+    """
     sel = np.flatnonzero(chosen)
     count, labels = connected_components(graph[sel][:, sel], directed=False)
     if count <= 1:
@@ -153,12 +170,20 @@ def _separate(
         mask[inside] = True
         border = np.unique(graph[inside].indices)
         border = border[~mask[border]]
+        light = float(weight[inside].sum()) < lower
         for i in inside:
-            cuts.add(
-                [int(i) * m + j, anchor * m + j] + [int(v) * m + j for v in border],
-                [1.0, 1.0] + [-1.0] * len(border),
-                1.0,
-            )
+            if light:
+                cuts.add(
+                    [int(i) * m + j] + [int(v) * m + j for v in border],
+                    [1.0] + [-1.0] * len(border),
+                    0.0,
+                )
+            else:
+                cuts.add(
+                    [int(i) * m + j, anchor * m + j] + [int(v) * m + j for v in border],
+                    [1.0, 1.0] + [-1.0] * len(border),
+                    1.0,
+                )
             added += 1
     return added
 
