@@ -107,7 +107,6 @@ class DesignWeights:
     road neighbours all belong to another rep, as a multiple of the median home-account time.
     ``compactness_slack``: the design returns the split with the fewest enclaves among those
     whose cost is within this share of the most compact balanced split it found.
-    ``load_weighted`` multiplies travel cost by each account's workload share.
     ``graph_metric`` measures distance through the k-nearest-by-road graph of accounts (keeps
     territories connected) instead of plain road time (more compact, more enclaves). ``None``
     (default): plain road time for the ``home`` objective when the contiguity MIP can take all
@@ -136,7 +135,6 @@ class DesignWeights:
     centre: float = 0.5
     contiguity: float = 0.0
     graph_metric: bool | None = None
-    load_weighted: bool = False
     compactness_slack: float = 0.15
     start: str = "auto"
 
@@ -343,13 +341,14 @@ def optimise(
     # user's tolerance.
     band = 0.9 * tolerance
     lower, upper = target * (1.0 - band), target * (1.0 + band)
-    # Travel cost is weighted by the account's share of the balanced load: a weekly account
-    # costs its drive every week. With cost = load x distance, the LP optimum gives account i to
-    # argmin_j (distance_ij + price_j), independent of the load, so heavy and light accounts do
-    # not interleave. Measuring the distance through the neighbour graph (see
-    # contiguity.graph_distances) makes each territory contain the graph path from its home to
-    # each of its accounts: connected by construction, up to the few split accounts.
-    weight = (balance / balance.mean())[:, None] if weights.load_weighted else np.ones((na, 1))
+    # Travel is priced per account, as the compactness KPI measures it. Weighting it by each
+    # account's load (a "drive per hour of work" measure) was measured and dropped: within
+    # 1.00-1.06 x its own LP bound on Heidelberg 2,000 x 10, but 2-41 % more travel per account
+    # and, routed over four weeks (seed 2), 9 % more driving per visit done
+    # (benchmarks/results/territories_seeds.md).
+    # Measuring the distance through the neighbour graph (see contiguity.graph_distances) makes
+    # each territory contain the graph path from its home to each of its accounts: connected by
+    # construction, up to the few split accounts.
     home = ctx.home_s[np.ix_(active_reps, active_acc)].T  # (na, ma) plain road time
     dist = ctx.account_s[np.ix_(active_acc, active_acc)]
     sub_neighbours = _restrict_neighbours(ctx.neighbours, active_acc)
@@ -437,7 +436,7 @@ def optimise(
         optimal = False
     for it in range(solves):
         report(f"balanced assignment, iteration {it + 1}", it / total_steps)
-        res = solve(weight * cost, base_fixed)
+        res = solve(cost, base_fixed)
         if res is None:
             break
         iterations += 1
@@ -486,7 +485,7 @@ def optimise(
         if not changed:
             break
         cost_r = cost + weights.contiguity * scale * neighbour_disagreement(graph, state.assign, ma)
-        res = solve(weight * cost_r, fix)
+        res = solve(cost_r, fix)
         if res is None:
             break
         iterations += 1
