@@ -176,20 +176,15 @@ def _separate(
         mask[inside] = True
         border = np.unique(graph[inside].indices)
         border = border[~mask[border]]
-        light = float(weight[inside].sum()) < lower
+        # A light piece needs no anchor: y_i <= y(border). Else y_i + y_anchor - 1 <= y(border).
+        pair = [] if float(weight[inside].sum()) < lower else [anchor * m + j]
+        border_cols = [int(v) * m + j for v in border]
         for i in inside:
-            if light:
-                cuts.add(
-                    [int(i) * m + j] + [int(v) * m + j for v in border],
-                    [1.0] + [-1.0] * len(border),
-                    0.0,
-                )
-            else:
-                cuts.add(
-                    [int(i) * m + j, anchor * m + j] + [int(v) * m + j for v in border],
-                    [1.0, 1.0] + [-1.0] * len(border),
-                    1.0,
-                )
+            cuts.add(
+                [int(i) * m + j, *pair, *border_cols],
+                [1.0] * (1 + len(pair)) + [-1.0] * len(border_cols),
+                float(len(pair)),
+            )
             added += 1
     return added
 
