@@ -8,6 +8,7 @@ assignment and what ``history`` shows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -90,14 +91,41 @@ StartOpt = Annotated[
 ]
 
 
-def _weights(objective: str, start: str = "auto") -> DesignWeights:
+WorkloadWeightOpt = Annotated[
+    float,
+    typer.Option(
+        "--workload-weight",
+        help="Weight of workload in the balanced quantity (with --value-weight).",
+    ),
+]
+ValueWeightOpt = Annotated[
+    float,
+    typer.Option(
+        "--value-weight",
+        help="Weight of account value (potential) in the balanced quantity: 1 with "
+        "--workload-weight 1 balances both equally; 0 (default) balances workload only.",
+    ),
+]
+
+
+def _weights(
+    objective: str, start: str = "auto", workload: float = 1.0, value: float = 0.0
+) -> DesignWeights:
+    problems = []
     if objective not in OBJECTIVES:
-        raise InputError(
+        problems.append(
             Problem("--objective", None, None, f"must be one of {', '.join(OBJECTIVES)}")
         )
     if start not in STARTS:
-        raise InputError(Problem("--start", None, None, f"must be one of {', '.join(STARTS)}"))
-    return DesignWeights(objective=objective, start=start)
+        problems.append(Problem("--start", None, None, f"must be one of {', '.join(STARTS)}"))
+    for name, w in (("--workload-weight", workload), ("--value-weight", value)):
+        if not math.isfinite(w) or w < 0:
+            problems.append(Problem(name, None, None, f"must be a number >= 0, got {w}"))
+    if not problems and workload + value <= 0:
+        problems.append(Problem("--workload-weight", None, None, "and --value-weight are both 0"))
+    if problems:
+        raise InputError(problems)
+    return DesignWeights(objective=objective, start=start, workload=workload, value=value)
 
 
 def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
@@ -198,6 +226,7 @@ def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
         "drive %",
         "value",
         "dev %",
+        "value dev %",
         "enclaves",
     ):
         table.add_column(col, justify="left" if col in ("territory", "rep") else "right")
@@ -214,10 +243,12 @@ def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
             f"{k.drive_share_pct:.0f}",
             f"{k.value:.0f}",
             f"{k.balance_dev_pct:+.1f}",
+            f"{k.value_dev_pct:+.1f}",
             str(k.enclave_accounts),
         )
     table.caption = (
-        f"max deviation {kpis.max_workload_dev_pct:.1f} % | mean travel to home "
+        f"max deviation {kpis.max_workload_dev_pct:.1f} % (value "
+        f"{kpis.max_value_dev_pct:.1f} %) | mean travel to home "
         f"{kpis.mean_travel_to_home_s / 60:.1f} min ({kpis.compactness_ratio:.2f} x nearest-home) "
         f"| contiguity violations {kpis.contiguity_violations} | {kpis.horizon_days} days"
     )
@@ -295,6 +326,8 @@ def design_command(
     lock: Annotated[list[str] | None, typer.Option("--lock", help="Pin ACCOUNT=REP.")] = None,
     objective: ObjectiveOpt = "home",
     start: StartOpt = "auto",
+    workload_weight: WorkloadWeightOpt = 1.0,
+    value_weight: ValueWeightOpt = 0.0,
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -306,7 +339,7 @@ def design_command(
     user: UserOpt = "",
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
-    weights = _weights(objective, start)
+    weights = _weights(objective, start, workload_weight, value_weight)
     acc, rp = load_inputs(accounts, reps, database_url)
     locks = _parse_locks(lock or [])
     travel = load_travel(osm, straight_line=straight_line)
@@ -366,6 +399,8 @@ def realign_command(
     ] = None,
     objective: ObjectiveOpt = "home",
     start: StartOpt = "auto",
+    workload_weight: WorkloadWeightOpt = 1.0,
+    value_weight: ValueWeightOpt = 0.0,
     out_csv: OutCsv = None,
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
@@ -384,7 +419,7 @@ def realign_command(
     if choose is not None and apply is not None and choose != apply:
         raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
     choose = apply if apply is not None else choose
-    weights = _weights(objective, start)
+    weights = _weights(objective, start, workload_weight, value_weight)
     acc, rp = load_inputs(accounts, reps, database_url)
     current = load_territories(territories, database_url)
     travel = load_travel(osm, straight_line=straight_line)
@@ -407,6 +442,7 @@ def realign_command(
         "moved",
         "new/orphaned",
         "max dev %",
+        *(["max value dev %"] if weights.value > 0 else []),
         "travel to home min",
         "enclaves",
     ):
@@ -418,6 +454,7 @@ def realign_command(
             str(opt.moved_accounts),
             str(len(opt.comparison.moves) - opt.moved_accounts),
             f"{opt.kpis.max_workload_dev_pct:.1f}",
+            *([f"{opt.kpis.max_value_dev_pct:.1f}"] if weights.value > 0 else []),
             f"{opt.kpis.mean_travel_to_home_s / 60:.1f}",
             str(opt.kpis.contiguity_violations),
         )

@@ -200,7 +200,8 @@ def design_territories(
     locked_territories
         Territories kept exactly as given (their rep gets no other account).
     tolerance
-        Allowed relative deviation of each territory's workload from its capacity share.
+        Allowed relative deviation of each territory's workload (or the workload/value mix of
+        ``weights``) from its capacity share.
     time_limit_s
         Per MIP solve; a solve that hits it returns its incumbent and the plan says not optimal.
 
@@ -217,11 +218,12 @@ def design_territories(
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
     _check_capacity(ctx, frozen)
+    weights = weights or DesignWeights()
     result = optimise(
         ctx,
         fixed=fixed,
         frozen=frozen,
-        weights=weights or DesignWeights(),
+        weights=weights,
         tolerance=tolerance,
         max_iterations=max_iterations,
         repair_rounds=repair_rounds,
@@ -239,7 +241,8 @@ def design_territories(
         kpis=kpis,
         iterations=result.iterations,
         optimal=result.optimal,
-        within_tolerance=kpis.max_workload_dev_pct <= 100.0 * tolerance + 1e-9,
+        within_tolerance=kpis.max_balance_dev_pct(weights.workload, weights.value)
+        <= 100.0 * tolerance + 1e-9,
         tolerance=tolerance,
         notes=result.notes,
     )

@@ -3,7 +3,10 @@
 Balance deviation is relative to capacity: a rep with 4 working days should carry 80 % of what
 a 5-day colleague carries. ``balance_dev_pct`` of a territory = its utilisation (workload /
 capacity) over the mean utilisation of all unlocked territories, minus 1; with equal capacities
-that is exactly "deviation from the mean workload". Drive hours are an estimate: the per-visit
+that is exactly "deviation from the mean workload". ``value_dev_pct`` is the same for value
+(potential): the territory's share of the unlocked value over its share of the unlocked
+capacity, minus 1, so a manager who balances value too sees how far each territory is from
+its fair share of it. Drive hours are an estimate: the per-visit
 travel inside the territory (see workload) plus one round trip from home per working day
 needed, at the territory's mean home-to-account road time.
 """
@@ -47,6 +50,7 @@ class TerritoryKpis:
     mean_travel_to_home_s: float
     enclave_accounts: int
     locked: bool = False
+    value_dev_pct: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +75,29 @@ class PlanKpis:
     mean_travel_to_centre_s: float = 0.0
     """Mean road time from each account to its territory's centre (the member with the least
     total road time to the others): the issue's other compactness measure."""
+    max_value_dev_pct: float = 0.0
+    """Largest ``|value_dev_pct|`` over unlocked territories (0 when no account has a value)."""
+
+    def max_balance_dev_pct(self, workload: float = 1.0, value: float = 0.0) -> float:
+        """Largest deviation of the quantity a design balanced: workload and value mixed.
+
+        The design balances ``workload x (workload share) + value x (value share)`` against
+        each rep's capacity share (see ``DesignWeights``); this is that mix's deviation, which
+        is what its tolerance promises. With ``value=0`` it is ``max_workload_dev_pct``.
+        """
+        if value == 0.0:
+            return self.max_workload_dev_pct
+        free = [t for t in self.territories if not t.locked and t.capacity_h > 0]
+        cap = sum(t.capacity_h for t in free)
+        work = sum(t.workload_h for t in free)
+        val = sum(t.value for t in free)
+        devs = []
+        for t in free:
+            mix = workload * (t.workload_h / work if work > 0 else 0.0)
+            mix += value * (t.value / val if val > 0 else 0.0)
+            share = (workload + value) * t.capacity_h / cap
+            devs.append(abs(mix / share - 1.0))
+        return 100.0 * max(devs, default=0.0)
 
 
 def assignment_kpis(
@@ -90,10 +117,12 @@ def assignment_kpis(
     visits = np.bincount(a, weights=ctx.visits[idx], minlength=m)
     value = np.bincount(a, weights=ctx.value[idx], minlength=m)
     count = np.bincount(a, minlength=m)
+    free = [j for j in range(m) if j not in locked_reps and ctx.capacity_s[j] > 0]
+    value_free = float(value[free].sum())
+    cap_free = float(ctx.capacity_s[free].sum())
     travel_in = np.bincount(a, weights=(ctx.visits * ctx.travel_estimate_s)[idx], minlength=m)
     home_t = ctx.home_s[a, idx] if len(idx) else np.zeros(0)
     home_sum = np.bincount(a, weights=home_t, minlength=m)
-    free = [j for j in range(m) if j not in locked_reps and ctx.capacity_s[j] > 0]
     mean_util = float(workload[free].sum() / ctx.capacity_s[free].sum()) if free else float("nan")
     graph = neighbour_graph(ctx.neighbours, ctx.account_s)
     enclaves = enclave_accounts(graph, np.where(has, assign, m), ctx.workload_s)
@@ -105,6 +134,9 @@ def assignment_kpis(
         util = workload[j] / cap if cap > 0 else float("inf") if workload[j] > 0 else 0.0
         dev = util / mean_util - 1.0 if mean_util and mean_util > 0 else 0.0
         mean_home = home_sum[j] / count[j] if count[j] else 0.0
+        value_dev = 0.0
+        if j in free and value_free > 0:
+            value_dev = (value[j] / value_free) / (cap / cap_free) - 1.0
         days = min(
             int(ctx.working_days[j]),
             math.ceil(visits[j] / max(rep.max_visits_per_day, 1)) if visits[j] > 0 else 0,
@@ -126,6 +158,7 @@ def assignment_kpis(
                 mean_travel_to_home_s=float(mean_home),
                 enclave_accounts=int(enclave_count[j]),
                 locked=j in locked_reps,
+                value_dev_pct=float(100.0 * value_dev),
             )
         )
     devs = [abs(rows[j].balance_dev_pct) for j in free]
@@ -150,6 +183,7 @@ def assignment_kpis(
         total_workload_h=float(workload.sum() / HOUR),
         total_capacity_h=float(ctx.capacity_s.sum() / HOUR),
         mean_travel_to_centre_s=to_centre / len(idx) if len(idx) else 0.0,
+        max_value_dev_pct=max((abs(rows[j].value_dev_pct) for j in free), default=0.0),
     )
 
 

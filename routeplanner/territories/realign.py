@@ -250,7 +250,8 @@ def realign_territories(
                 territories=territories,
                 kpis=after,
                 comparison=compare_kpis(before, after, moves),
-                within_tolerance=after.max_workload_dev_pct <= 100.0 * tolerance + 1e-9,
+                within_tolerance=after.max_balance_dev_pct(weights.workload, weights.value)
+                <= 100.0 * tolerance + 1e-9,
                 optimal=result.optimal,
             )
         )

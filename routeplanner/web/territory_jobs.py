@@ -25,7 +25,7 @@ from routeplanner.errors import InputError, Problem, RoadNetworkError
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.storage.records import UserRecord
-from routeplanner.territories.design import design_territories
+from routeplanner.territories.design import DesignWeights, design_territories
 from routeplanner.territories.metrics import AccountMove, PlanKpis, compute_kpis
 from routeplanner.territories.realign import realign_territories
 from routeplanner.units import haversine_m
@@ -34,6 +34,7 @@ from routeplanner.web.services import Services
 
 DEFAULT_HORIZON_DAYS = 28
 MAX_TIME_LIMIT_S = 120.0
+MAX_VALUE_WEIGHT = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,8 @@ class JobParams:
     max_moves: int | None = None
     move_penalty_s: float | None = None
     time_limit_s: float = 10.0
+    value_weight: float = 0.0
+    """Weight of account value (potential) beside workload (weight 1) in what is balanced."""
 
 
 def parse_params(kind: str, fields: dict[str, str | None], *, source: str) -> JobParams:
@@ -136,6 +139,7 @@ def parse_params(kind: str, fields: dict[str, str | None], *, source: str) -> Jo
     max_moves = number("max_moves", 0, 1_000_000, whole=True)
     penalty = number("move_penalty_s", 0, 1_000_000, whole=False)
     limit = number("time_limit_s", 0.5, MAX_TIME_LIMIT_S, whole=False)
+    value_weight = number("value_weight", 0, MAX_VALUE_WEIGHT, whole=False)
     if problems:
         raise InputError(problems)
     return JobParams(
@@ -145,6 +149,7 @@ def parse_params(kind: str, fields: dict[str, str | None], *, source: str) -> Jo
         max_moves=int(max_moves) if max_moves is not None else None,
         move_penalty_s=penalty,
         time_limit_s=limit if limit is not None else 10.0,
+        value_weight=value_weight or 0.0,
     )
 
 
@@ -306,6 +311,7 @@ def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Propos
             horizon_days=params.horizon_days,
             tolerance=params.tolerance,
             locked_territories=locked,
+            weights=DesignWeights(value=params.value_weight),
             time_limit_s=params.time_limit_s,
             progress=job.report,
         )
@@ -337,6 +343,7 @@ def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Propos
             move_penalty=params.move_penalty_s,
             horizon_days=params.horizon_days,
             tolerance=params.tolerance,
+            weights=DesignWeights(value=params.value_weight),
             time_limit_s=params.time_limit_s,
             progress=job.report,
         )

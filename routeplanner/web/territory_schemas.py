@@ -25,6 +25,9 @@ class TerritoryKpisPublic(BaseModel):
     drive_share_pct: float = Field(description="drive hours / workload hours")
     value: float
     balance_dev_pct: float = Field(description="utilisation vs the mean of unlocked territories")
+    value_dev_pct: float = Field(
+        description="share of the unlocked value vs share of the unlocked capacity, minus 1"
+    )
     mean_travel_to_home_s: float
     enclave_accounts: int
     locked: bool
@@ -41,6 +44,7 @@ class SplitKpisPublic(BaseModel):
     accounts: int
     unassigned_accounts: int
     max_workload_dev_pct: float
+    max_value_dev_pct: float
     mean_travel_to_home_s: float
     compactness_ratio: float = Field(description="mean travel to home / nearest-home optimum")
     contiguity_violations: int
@@ -56,6 +60,7 @@ class SplitKpisPublic(BaseModel):
             accounts=k.accounts,
             unassigned_accounts=k.unassigned_accounts,
             max_workload_dev_pct=k.max_workload_dev_pct,
+            max_value_dev_pct=k.max_value_dev_pct,
             mean_travel_to_home_s=k.mean_travel_to_home_s,
             compactness_ratio=k.compactness_ratio,
             contiguity_violations=k.contiguity_violations,
@@ -120,6 +125,11 @@ class TerritoryJobStart(BaseModel):
     )
     time_limit_s: float | None = Field(
         default=None, description="solver seconds per solve, 0.5..120 (10)"
+    )
+    value_weight: float | None = Field(
+        default=None,
+        description="weight of account value beside workload (weight 1) in what is balanced, "
+        "0..100 (0: workload only; 1: both equally)",
     )
 
     def fields(self) -> dict[str, str | None]:

@@ -153,3 +153,31 @@ def test_start_option_selects_centre_and_rejects_unknown(
         main([*base, "--start", "random"])
     assert info.value.code == 2
     assert "--start: must be one of auto, home, centre" in capsys.readouterr().err
+
+
+def test_value_weight_option_balances_value_and_rejects_bad_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=60, k=3)
+    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
+    base += ["--straight-line", "--quiet"]
+    plain_kpis, value_kpis = tmp_path / "plain.csv", tmp_path / "value.csv"
+    main([*base, "--out-kpis", str(plain_kpis)])
+    capsys.readouterr()
+    main([*base, "--value-weight", "1", "--out-kpis", str(value_kpis)])
+    assert "max deviation" in capsys.readouterr().out
+
+    def worst_value_dev(path: Path) -> float:
+        with path.open(encoding="utf-8") as fh:
+            return max(abs(float(r["value_dev_pct"])) for r in csv.DictReader(fh))
+
+    assert worst_value_dev(value_kpis) < worst_value_dev(plain_kpis)
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--value-weight", "-1", "--workload-weight", "0"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--value-weight: must be a number >= 0, got -1.0" in err
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--value-weight", "0", "--workload-weight", "0"])
+    assert info.value.code == 2
+    assert "--workload-weight: and --value-weight are both 0" in capsys.readouterr().err

@@ -71,6 +71,26 @@ def test_value_weight_balances_value_too() -> None:
     spread_plain = value_spread([k.value for k in plain.kpis.territories])
     spread_both = value_spread([k.value for k in both.kpis.territories])
     assert spread_both <= spread_plain + 1e-9
+    # The tolerance is promised on the mix that was balanced, and the KPIs show each part.
+    assert both.within_tolerance
+    assert both.kpis.max_balance_dev_pct(1.0, 1.0) <= 5.0
+    assert both.kpis.max_value_dev_pct < plain.kpis.max_value_dev_pct
+    assert plain.kpis.max_balance_dev_pct() == plain.kpis.max_workload_dev_pct
+
+
+def test_value_deviation_is_value_share_over_capacity_share() -> None:
+    accounts = make_accounts(60, 4)
+    reps = make_reps(3, 4, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    k = plan.kpis
+    total_value = sum(t.value for t in k.territories)
+    total_cap = sum(t.capacity_h for t in k.territories)
+    for t in k.territories:
+        expected = 100.0 * ((t.value / total_value) / (t.capacity_h / total_cap) - 1.0)
+        assert t.value_dev_pct == pytest.approx(expected)
+    assert k.max_value_dev_pct == pytest.approx(max(abs(t.value_dev_pct) for t in k.territories))
+    # Value only, workload ignored: the mix's deviation is the value deviation.
+    assert k.max_balance_dev_pct(0.0, 1.0) == pytest.approx(k.max_value_dev_pct)
 
 
 def test_progress_reaches_done() -> None:

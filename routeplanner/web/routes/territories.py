@@ -213,18 +213,6 @@ def territories_page(
     return templates.TemplateResponse(request, "territories.html", context)
 
 
-def _form_fields(
-    horizon_days: str, tolerance_pct: str, max_moves: str, move_penalty_s: str, time_limit_s: str
-) -> dict[str, str | None]:
-    return {
-        "horizon_days": horizon_days,
-        "tolerance_pct": tolerance_pct,
-        "max_moves": max_moves,
-        "move_penalty_s": move_penalty_s,
-        "time_limit_s": time_limit_s,
-    }
-
-
 @router.post("/territories/{kind}", include_in_schema=False, dependencies=[CsrfDep])
 def start_from_page(
     kind: str,
@@ -236,9 +224,17 @@ def start_from_page(
     max_moves: Annotated[str, Form()] = "",
     move_penalty_s: Annotated[str, Form()] = "",
     time_limit_s: Annotated[str, Form()] = "",
+    value_weight: Annotated[str, Form()] = "",
 ) -> Response:
     """``kind`` is ``design`` or ``realign``; bad values give a 422 page naming each field."""
-    fields = _form_fields(horizon_days, tolerance_pct, max_moves, move_penalty_s, time_limit_s)
+    fields: dict[str, str | None] = {
+        "horizon_days": horizon_days,
+        "tolerance_pct": tolerance_pct,
+        "max_moves": max_moves,
+        "move_penalty_s": move_penalty_s,
+        "time_limit_s": time_limit_s,
+        "value_weight": value_weight,
+    }
     params = parse_params(kind, fields, source="form")
     job = start_job(services, jobs, user, params)
     return RedirectResponse(f"/territories?job={job.job_id}", status_code=303)
