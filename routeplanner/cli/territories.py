@@ -183,6 +183,39 @@ def load_territories(path: Path | None, database_url: str | None) -> list[Territ
     return current
 
 
+def kept_territories(
+    path: Path | None, keep: Sequence[str], *, from_database: bool, database_url: str | None
+) -> list[Territory]:
+    """The territories a design keeps as they are: the locked ones, and those named by --keep.
+
+    They come from ``path`` (an exported CSV, whose ``territory_locked`` column carries the
+    lock) or, when the accounts come from the database, from the stored current territories:
+    a territory a manager locked on the page must survive a design run from the command line.
+    """
+    if path is not None:
+        current = list(read_territories_csv(path))
+    elif from_database:
+        repo = _open_repository(database_url)
+        try:
+            current = repo.current_territories()
+        finally:
+            repo.close()
+    elif keep:
+        raise InputError(
+            Problem("--keep", None, None, "give --territories (CSV) to keep territories from")
+        )
+    else:
+        return []
+    known = {t.territory_id for t in current}
+    unknown = [k for k in keep if k not in known]
+    if unknown:
+        source = str(path) if path is not None else "the stored territories"
+        raise InputError(
+            [Problem("--keep", None, None, f"no territory {k} in {source}") for k in unknown]
+        )
+    return [replace(t, locked=True) for t in current if t.locked or t.territory_id in keep]
+
+
 def save_territories(
     territories: Sequence[Territory],
     database_url: str | None,
@@ -324,6 +357,19 @@ def design_command(
         float, typer.Option(help="Allowed workload deviation (0.05 = 5 %).")
     ] = 0.05,
     lock: Annotated[list[str] | None, typer.Option("--lock", help="Pin ACCOUNT=REP.")] = None,
+    territories: Annotated[
+        Path | None,
+        typer.Option(
+            "--territories",
+            help="Current territories CSV (as exported) whose locked territories are kept; "
+            "default with database inputs: the stored ones.",
+            exists=True,
+        ),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Keep this territory as it is (repeatable), like a lock."),
+    ] = None,
     objective: ObjectiveOpt = "home",
     start: StartOpt = "auto",
     workload_weight: WorkloadWeightOpt = 1.0,
@@ -342,6 +388,14 @@ def design_command(
     weights = _weights(objective, start, workload_weight, value_weight)
     acc, rp = load_inputs(accounts, reps, database_url)
     locks = _parse_locks(lock or [])
+    kept = kept_territories(
+        territories, keep or [], from_database=accounts is None, database_url=database_url
+    )
+    if kept:
+        names = ", ".join(t.territory_id for t in kept)
+        err_console.print(
+            f"keeping {len(kept)} locked territories as they are: {names}", markup=False
+        )
     travel = load_travel(osm, straight_line=straight_line)
     with progress_bar("design", enabled=not quiet) as report:
         plan = design_territories(
@@ -351,6 +405,7 @@ def design_command(
             horizon_days=horizon_days,
             tolerance=tolerance,
             locked=locks,
+            locked_territories=kept,
             weights=weights,
             progress=report,
         )

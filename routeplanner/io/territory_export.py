@@ -34,7 +34,11 @@ ACCOUNT_COLUMNS = (
     "frequency",
     "visit_duration_min",
     "value_class",
+    "territory_locked",
 )
+LOCKED_TEXT = {"yes": True, "true": True, "1": True, "x": True, "": False, "no": False}
+LOCKED_TEXT |= {"false": False, "0": False}
+"""Accepted ``territory_locked`` cells (case-insensitive): a spreadsheet user types yes or x."""
 KPI_COLUMNS = tuple(TerritoryKpis.__dataclass_fields__)
 
 
@@ -118,6 +122,7 @@ def territories_csv(territories: Sequence[Territory], accounts: Sequence[Account
                     str(a.visit_rule),
                     f"{a.visit_duration_s / 60:g}",
                     a.value_class,
+                    "yes" if t.locked else "",
                 ]
             )
     return out.getvalue()
@@ -208,11 +213,15 @@ def convex_hull(points: Sequence[tuple[float, float]]) -> list[tuple[float, floa
 def read_territories_csv(path: Path) -> list[Territory]:
     """Territories from a CSV as written by :func:`territories_csv` (extra columns ignored).
 
+    ``territory_locked`` is optional (older exports lack it): a locked territory is kept as is
+    by a design and a realignment, as it is when stored, so a file round trip keeps the lock.
+
     Raises
     ------
     InputError
-        Missing ``territory_id``/``account_id`` columns or cells, an account listed twice, or a
-        territory given two different reps; every problem with its row.
+        Missing ``territory_id``/``account_id`` columns or cells, an account listed twice, a
+        territory given two different reps or lock states, or a lock cell that is not yes/no;
+        every problem with its row.
     """
     source = str(path)
     with Path(path).open(encoding="utf-8-sig", newline="") as fh:
@@ -225,6 +234,7 @@ def read_territories_csv(path: Path) -> list[Territory]:
         order: list[str] = []
         names: dict[str, str] = {}
         reps: dict[str, str] = {}
+        locked: dict[str, bool] = {}
         members: dict[str, list[str]] = {}
         seen: dict[str, int] = {}
         for row_no, raw in enumerate(reader, start=2):
@@ -248,6 +258,25 @@ def read_territories_csv(path: Path) -> list[Territory]:
                 )
                 continue
             seen[aid] = row_no
+            text = row.get("territory_locked", "")
+            lock = LOCKED_TEXT.get(text.lower())
+            if lock is None:
+                problems.append(
+                    Problem(source, row_no, "territory_locked", f"{text!r} is not yes or no")
+                )
+                continue
+            if tid in locked and locked[tid] != lock:
+                problems.append(
+                    Problem(
+                        source,
+                        row_no,
+                        "territory_locked",
+                        f"territory {tid} is {'' if locked[tid] else 'not '}locked in an "
+                        "earlier row",
+                    )
+                )
+                continue
+            locked[tid] = lock
             if tid not in members:
                 order.append(tid)
                 members[tid] = []
@@ -269,6 +298,7 @@ def read_territories_csv(path: Path) -> list[Territory]:
             name=names[tid],
             rep_id=reps[tid] or None,
             account_ids=tuple(members[tid]),
+            locked=locked[tid],
         )
         for tid in order
     ]

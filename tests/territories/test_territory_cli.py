@@ -181,3 +181,49 @@ def test_value_weight_option_balances_value_and_rejects_bad_weights(
         main([*base, "--value-weight", "0", "--workload-weight", "0"])
     assert info.value.code == 2
     assert "--workload-weight: and --value-weight are both 0" in capsys.readouterr().err
+
+
+def test_design_keeps_territories_locked_in_the_csv_or_named_by_keep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=40, k=3)
+    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
+    base += ["--straight-line", "--quiet"]
+    first = tmp_path / "first.csv"
+    main([*base, "--out-csv", str(first)])
+    with first.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["territory_locked"] for r in rows} == {""}
+    # Hand T-R0's every other account to T-R1 and lock T-R0: an odd split no design draws.
+    t0 = [r for r in rows if r["territory_id"] == "T-R0"]
+    for r in t0[1::2]:
+        r.update(territory_id="T-R1", rep_id="R1")
+    for r in t0[::2]:
+        r["territory_locked"] = "yes"
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    main([*base, "--territories", str(edited), "--out-csv", str(out)])
+    assert "keeping 1 locked territories as they are: T-R0" in capsys.readouterr().err
+    with out.open(encoding="utf-8") as fh:
+        kept = [r for r in csv.DictReader(fh) if r["territory_id"] == "T-R0"]
+    assert [r["account_id"] for r in kept] == [r["account_id"] for r in t0[::2]]
+    assert {r["territory_locked"] for r in kept} == {"yes"}
+    # --keep does the same for an unlocked territory of the file.
+    main([*base, "--territories", str(first), "--keep", "T-R2", "--out-csv", str(out)])
+    with out.open(encoding="utf-8") as fh:
+        got = {r["account_id"] for r in csv.DictReader(fh) if r["territory_id"] == "T-R2"}
+    assert got == {r["account_id"] for r in rows if r["territory_id"] == "T-R2"}
+    # --keep needs territories to keep; an unknown id is named.
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--keep", "T-R2"])
+    assert info.value.code == 2
+    assert "--keep: give --territories (CSV)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--territories", str(first), "--keep", "T-R9"])
+    assert info.value.code == 2
+    assert f"--keep: no territory T-R9 in {first}" in " ".join(capsys.readouterr().err.split())

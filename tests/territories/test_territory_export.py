@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -85,6 +86,10 @@ def test_csv_round_trip(tmp_path: Path, designed: tuple) -> None:
     assert [(t.territory_id, t.rep_id, t.account_ids) for t in back] == [
         (t.territory_id, t.rep_id, t.account_ids) for t in plan.territories
     ]
+    # The lock survives the file (older exports without the column read as unlocked).
+    locked = [dataclasses.replace(t, locked=i == 1) for i, t in enumerate(plan.territories)]
+    write_territories_csv(out, locked, accounts)
+    assert [t.locked for t in read_territories_csv(out)] == [False, True, False]
     kpi_lines = kpis_csv(plan.kpis).splitlines()
     assert kpi_lines[0] == ",".join(KPI_COLUMNS)
     assert len(kpi_lines) == 4
@@ -102,6 +107,18 @@ def test_bad_territory_csv_lists_every_row(tmp_path: Path) -> None:
         f"{bad}:3: rep_id: territory T1 already has rep R1",
         f"{bad}:4: territory_id: must not be empty",
         f"{bad}:5: account_id: A1 already listed in row 2",
+    ]
+    locks = tmp_path / "locks.csv"
+    locks.write_text(
+        "territory_id,rep_id,account_id,territory_locked\n"
+        "T1,R1,A1,yes\nT1,R1,A2,\nT2,R2,A3,vielleicht\nT3,R3,A4,X\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as info:
+        read_territories_csv(locks)
+    assert [str(p) for p in info.value.problems] == [
+        f"{locks}:3: territory_locked: territory T1 is locked in an earlier row",
+        f"{locks}:4: territory_locked: 'vielleicht' is not yes or no",
     ]
     missing = tmp_path / "missing.csv"
     missing.write_text("territory,account_id\n", encoding="utf-8")

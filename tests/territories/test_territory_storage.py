@@ -5,6 +5,7 @@ Real SQLite files in ``tmp_path``; straight-line travel so no OSM extract is nee
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -112,6 +113,47 @@ def test_cli_design_save_show_realign_apply_history(
     finally:
         repo.close()
     assert after.keys() == designed.keys()
+
+
+def test_cli_design_from_the_database_keeps_a_locked_territory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acc, rp = _write_inputs(tmp_path, n=30, k=3)
+    url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
+    db = ["--database-url", url]
+    main(["import", "--accounts", str(acc), "--reps", str(rp), *db])
+    main(["territories", "design", "--straight-line", "--quiet", "--save", *db])
+    repo = Repository.open(url)
+    try:
+        first, second, third = repo.current_territories()
+        # An odd territory a design would never draw, locked as a manager does on the page.
+        odd = replace(first, account_ids=first.account_ids[::2], locked=True)
+        second = replace(second, account_ids=second.account_ids + first.account_ids[1::2])
+        repo.save_territories(
+            [odd, second, third], cause=OwnershipCause.MANUAL, user="boss", replace_all=True
+        )
+    finally:
+        repo.close()
+    capsys.readouterr()
+    main(["territories", "design", "--straight-line", "--quiet", "--save", *db])
+    assert f"keeping 1 locked territories as they are: {odd.territory_id}" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    repo = Repository.open(url)
+    try:
+        again = {t.territory_id: t for t in repo.current_territories()}
+    finally:
+        repo.close()
+    assert again[odd.territory_id].account_ids == odd.account_ids
+    assert again[odd.territory_id].locked
+    assert sum(len(t.account_ids) for t in again.values()) == 30
+    # --keep names a territory that does not exist: refused, nothing stored.
+    with pytest.raises(SystemExit) as info:
+        main(["territories", "design", "--straight-line", "--quiet", "--keep", "T-X", *db])
+    assert info.value.code == 2
+    assert "--keep: no territory T-X in the stored territories" in " ".join(
+        capsys.readouterr().err.split()
+    )
 
 
 def test_cli_database_without_territories_says_so(
