@@ -84,6 +84,28 @@ def test_rep_leaving_orphans_are_forced_moves_and_locked_territory_stays() -> No
         assert opt.moved_accounts <= 5
 
 
+def test_rep_joining_gets_a_territory_within_the_cap() -> None:
+    accounts = make_accounts(150, 5)
+    reps = make_reps(4, 5, accounts)
+    plan = design_territories(accounts, reps[:3], TRAVEL)
+    options = realign_territories(
+        plan.territories, accounts, reps, TRAVEL, move_limits=[0, 10, None]
+    )
+    newcomer = reps[3].rep_id
+    by_limit = {o.max_moves: o for o in options if o.move_penalty_s is None}
+    for limit, opt in by_limit.items():
+        mine = next(t for t in opt.territories if t.rep_id == newcomer)
+        # Every account the newcomer gets is taken from a colleague: a move, within the cap.
+        assert len(mine.account_ids) <= opt.moved_accounts
+        assert limit is None or opt.moved_accounts <= limit
+    assert not by_limit[0].within_tolerance  # nobody may give the newcomer anything
+    assert by_limit[0].kpis.max_workload_dev_pct == pytest.approx(100.0)
+    fair = by_limit[None]
+    assert fair.within_tolerance
+    assert fair.kpis.contiguity_violations == 0
+    assert next(k for k in fair.kpis.territories if k.rep_id == newcomer).accounts > 0
+
+
 def test_move_penalty_option_moves_less_than_fair() -> None:
     accounts = make_accounts(150, 9)
     reps = make_reps(3, 9, accounts)
