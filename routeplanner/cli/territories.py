@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from routeplanner.cli import app, err_console
@@ -245,8 +246,12 @@ def save_territories(
 
 
 def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
-    """Per-territory KPI table with a caption of the plan-wide figures."""
-    table = Table(title=title)
+    """Per-territory KPI table with a caption of the plan-wide figures.
+
+    Simple rules and no edge padding, as the plan table: thirteen columns with boxes and
+    padding need ~140 characters, and piped output (120 wide) cut the headers to "worklo…".
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for col in (
         "territory",
         "rep",
