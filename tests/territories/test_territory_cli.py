@@ -41,6 +41,22 @@ def _write_inputs(tmp_path: Path, n: int = 40, k: int = 2) -> tuple[Path, Path]:
     return acc, rp
 
 
+def _design_args(acc: Path, rp: Path) -> list[str]:
+    """``territories design`` on the two CSV files, straight-line travel, no progress bar."""
+    return [
+        *("territories", "design", "--accounts", str(acc), "--reps", str(rp)),
+        *("--straight-line", "--quiet"),
+    ]
+
+
+def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI expecting exit code 2 (bad input); its error output on one line."""
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    return " ".join(capsys.readouterr().err.split())
+
+
 def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     acc, rp = _write_inputs(tmp_path)
     out_csv, out_geo = tmp_path / "t.csv", tmp_path / "t.geojson"
@@ -131,8 +147,7 @@ def test_objective_option_selects_centre_and_rejects_unknown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     acc, rp = _write_inputs(tmp_path, n=30)
-    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
-    base += ["--straight-line", "--quiet"]
+    base = _design_args(acc, rp)
     main([*base, "--objective", "centre"])
     assert "T-R1" in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
@@ -145,8 +160,7 @@ def test_start_option_selects_centre_and_rejects_unknown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     acc, rp = _write_inputs(tmp_path, n=30)
-    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
-    base += ["--straight-line", "--quiet"]
+    base = _design_args(acc, rp)
     main([*base, "--start", "centre"])
     assert "T-R1" in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
@@ -159,8 +173,7 @@ def test_value_weight_option_balances_value_and_rejects_bad_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     acc, rp = _write_inputs(tmp_path, n=60, k=3)
-    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
-    base += ["--straight-line", "--quiet"]
+    base = _design_args(acc, rp)
     plain_kpis, value_kpis = tmp_path / "plain.csv", tmp_path / "value.csv"
     main([*base, "--out-kpis", str(plain_kpis)])
     capsys.readouterr()
@@ -172,23 +185,17 @@ def test_value_weight_option_balances_value_and_rejects_bad_weights(
             return max(abs(float(r["value_dev_pct"])) for r in csv.DictReader(fh))
 
     assert worst_value_dev(value_kpis) < worst_value_dev(plain_kpis)
-    with pytest.raises(SystemExit) as info:
-        main([*base, "--value-weight", "-1", "--workload-weight", "0"])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
+    err = _refused([*base, "--value-weight", "-1", "--workload-weight", "0"], capsys)
     assert "--value-weight: must be a number >= 0, got -1.0" in err
-    with pytest.raises(SystemExit) as info:
-        main([*base, "--value-weight", "0", "--workload-weight", "0"])
-    assert info.value.code == 2
-    assert "--workload-weight: and --value-weight are both 0" in capsys.readouterr().err
+    err = _refused([*base, "--value-weight", "0", "--workload-weight", "0"], capsys)
+    assert "--workload-weight: and --value-weight are both 0" in err
 
 
 def test_design_keeps_territories_locked_in_the_csv_or_named_by_keep(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     acc, rp = _write_inputs(tmp_path, n=40, k=3)
-    base = ["territories", "design", "--accounts", str(acc), "--reps", str(rp)]
-    base += ["--straight-line", "--quiet"]
+    base = _design_args(acc, rp)
     first = tmp_path / "first.csv"
     main([*base, "--out-csv", str(first)])
     with first.open(encoding="utf-8") as fh:
@@ -219,11 +226,6 @@ def test_design_keeps_territories_locked_in_the_csv_or_named_by_keep(
         got = {r["account_id"] for r in csv.DictReader(fh) if r["territory_id"] == "T-R2"}
     assert got == {r["account_id"] for r in rows if r["territory_id"] == "T-R2"}
     # --keep needs territories to keep; an unknown id is named.
-    with pytest.raises(SystemExit) as info:
-        main([*base, "--keep", "T-R2"])
-    assert info.value.code == 2
-    assert "--keep: give --territories (CSV)" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as info:
-        main([*base, "--territories", str(first), "--keep", "T-R9"])
-    assert info.value.code == 2
-    assert f"--keep: no territory T-R9 in {first}" in " ".join(capsys.readouterr().err.split())
+    assert "--keep: give --territories (CSV)" in _refused([*base, "--keep", "T-R2"], capsys)
+    err = _refused([*base, "--territories", str(first), "--keep", "T-R9"], capsys)
+    assert f"--keep: no territory T-R9 in {first}" in err
