@@ -85,11 +85,20 @@ TerritoryJob = Job[Proposal]
 
 
 class TerritoryJobs(Jobs[Proposal]):
-    """Design and realignment runs of one app (one at a time); ``kinds`` by job id."""
+    """Design and realignment runs of one app (one at a time); ``params`` by job id.
+
+    A job's options only mean something next to what was asked (a tolerance, a move cap, a
+    value weight), so the page and the API show the parameters with them.
+    """
 
     def __init__(self, max_jobs: int = 50) -> None:
         super().__init__(max_jobs)
-        self.kinds: dict[int, str] = {}
+        self.params: dict[int, JobParams] = {}
+
+    def kind(self, job_id: int) -> str:
+        """``design`` or ``realign`` ("" for a job this registry no longer knows)."""
+        params = self.params.get(job_id)
+        return params.kind if params is not None else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -381,10 +390,10 @@ def start_job(
     job = jobs.start_exclusive(user.username, work)
     if job is None:
         raise HTTPException(status_code=409, detail="a territory job is already running")
-    jobs.kinds[job.job_id] = params.kind
+    jobs.params[job.job_id] = params
     known = {j.job_id for j in jobs.all()}
-    for stale in [k for k in jobs.kinds if k not in known]:
-        del jobs.kinds[stale]  # forgotten by the registry (it keeps the newest jobs only)
+    for stale in [k for k in jobs.params if k not in known]:
+        del jobs.params[stale]  # forgotten by the registry (it keeps the newest jobs only)
     return job
 
 

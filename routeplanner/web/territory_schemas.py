@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from routeplanner.model import Territory
 from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
-from routeplanner.web.territory_jobs import Overview, ProposalOption, TerritoryJob
+from routeplanner.web.territory_jobs import JobParams, Overview, ProposalOption, TerritoryJob
 
 
 class TerritoryKpisPublic(BaseModel):
@@ -132,6 +132,18 @@ class TerritoryJobStart(BaseModel):
         "0..100 (0: workload only; 1: both equally)",
     )
 
+    @classmethod
+    def of(cls, params: JobParams) -> TerritoryJobStart:
+        """The validated parameters in the request's shape (tolerance in percent)."""
+        return cls(
+            horizon_days=params.horizon_days,
+            tolerance_pct=round(100.0 * params.tolerance, 6),
+            max_moves=params.max_moves,
+            move_penalty_s=params.move_penalty_s,
+            time_limit_s=params.time_limit_s,
+            value_weight=params.value_weight,
+        )
+
     def fields(self) -> dict[str, str | None]:
         """As text, so the API and the form are validated by the same code."""
         return {k: None if v is None else str(v) for k, v in self.model_dump().items()}
@@ -206,13 +218,17 @@ class TerritoryJobPublic(BaseModel):
     notes: list[str]
     options: list[OptionPublic] = Field(description="filled once done; nothing stored yet")
     applied: int | None = Field(description="the option applied, if any")
+    params: TerritoryJobStart | None = Field(
+        description="what the job was asked, defaults filled in (null once forgotten)"
+    )
 
     @classmethod
-    def of(cls, job: TerritoryJob, kind: str) -> TerritoryJobPublic:
+    def of(cls, job: TerritoryJob, params: JobParams | None) -> TerritoryJobPublic:
         proposal = job.summary
         return cls(
             job_id=job.job_id,
-            kind=kind,
+            kind=params.kind if params is not None else "",
+            params=TerritoryJobStart.of(params) if params is not None else None,
             state=job.state,
             progress=1.0 if job.state == "done" else job.progress,
             message=job.message,

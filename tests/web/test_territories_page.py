@@ -207,6 +207,7 @@ def test_realign_via_api_then_apply_with_history(
     job = wait_job(client, started.json()["job_id"])
     assert job["state"] == "done", job
     assert job["kind"] == "realign"
+    assert job["params"]["max_moves"] == 3
     assert job["applied"] is None
     options = job["options"]
     assert options
@@ -342,8 +343,18 @@ def test_value_weight_is_balanced_shown_and_checked(
     assert mix <= 0.05 + 1e-9
     assert option["within_tolerance"]
     assert after["max_value_dev_pct"] == pytest.approx(max(abs(t["value_dev_pct"]) for t in free))
+    # What was asked comes back with the options, defaults filled in.
+    assert job["params"] == {
+        "horizon_days": 28,
+        "tolerance_pct": 5.0,
+        "max_moves": None,
+        "move_penalty_s": None,
+        "time_limit_s": 2.0,
+        "value_weight": 1.0,
+    }
     html = client.get(f"/territories?job={job['job_id']}").text
     assert "Max value deviation" in html
+    assert "Asked: tolerance ±5 %, 28-day period, value weight 1, 2 s per solve" in html
     assert repo.current_territories() == seeded  # a proposal only
 
 

@@ -203,7 +203,8 @@ def territories_page(
         "map_svg": _map(services, view, map_territories, hulls=bool(hulls)),
         "hulls": bool(hulls),
         "job": shown,
-        "kind": jobs.kinds.get(shown.job_id, "") if shown is not None else "",
+        "kind": jobs.kind(shown.job_id) if shown is not None else "",
+        "params": jobs.params.get(shown.job_id) if shown is not None else None,
         "running": jobs.running(),
         "proposal": proposal,
         "options": options,
@@ -307,7 +308,7 @@ def export_csv(
 
 
 def _job(jobs: TerritoryJobs, job: TerritoryJob) -> TerritoryJobPublic:
-    return TerritoryJobPublic.of(job, jobs.kinds.get(job.job_id, ""))
+    return TerritoryJobPublic.of(job, jobs.params.get(job.job_id))
 
 
 @api_router.get("", response_model=TerritoryListPublic)
