@@ -168,15 +168,19 @@ def load_inputs(
     return acc, rp
 
 
+def _stored_territories(database_url: str | None) -> list[Territory]:
+    repo = _open_repository(database_url)
+    try:
+        return repo.current_territories()
+    finally:
+        repo.close()
+
+
 def load_territories(path: Path | None, database_url: str | None) -> list[Territory]:
     """Territories from an exported CSV, or (no path) the current ones in the database."""
     if path is not None:
         return list(read_territories_csv(path))
-    repo = _open_repository(database_url)
-    try:
-        current = repo.current_territories()
-    finally:
-        repo.close()
+    current = _stored_territories(database_url)
     if not current:
         raise InputError(
             Problem("database", None, "territories", "no territories stored; run design --save")
@@ -196,11 +200,7 @@ def kept_territories(
     if path is not None:
         current = list(read_territories_csv(path))
     elif from_database:
-        repo = _open_repository(database_url)
-        try:
-            current = repo.current_territories()
-        finally:
-            repo.close()
+        current = _stored_territories(database_url)
     elif keep:
         raise InputError(
             Problem("--keep", None, None, "give --territories (CSV) to keep territories from")

@@ -36,8 +36,10 @@ ACCOUNT_COLUMNS = (
     "value_class",
     "territory_locked",
 )
-LOCKED_TEXT = {"yes": True, "true": True, "1": True, "x": True, "": False, "no": False}
-LOCKED_TEXT |= {"false": False, "0": False}
+LOCKED_TEXT = {
+    **dict.fromkeys(("yes", "true", "1", "x"), True),
+    **dict.fromkeys(("", "no", "false", "0"), False),
+}
 """Accepted ``territory_locked`` cells (case-insensitive): a spreadsheet user types yes or x."""
 KPI_COLUMNS = tuple(TerritoryKpis.__dataclass_fields__)
 

@@ -83,21 +83,23 @@ class PlanKpis:
 
         The design balances ``workload x (workload share) + value x (value share)`` against
         each rep's capacity share (see ``DesignWeights``); this is that mix's deviation, which
-        is what its tolerance promises. With ``value=0`` it is ``max_workload_dev_pct``.
+        is what its tolerance promises. Each part's share over the capacity share is one plus
+        its deviation, so the mix's deviation is the weighted mean of ``balance_dev_pct`` and
+        ``value_dev_pct`` (value counts only when some account has one, as in the design).
+        With ``value=0`` it is ``max_workload_dev_pct``.
         """
-        if value == 0.0:
-            return self.max_workload_dev_pct
         free = [t for t in self.territories if not t.locked and t.capacity_h > 0]
-        cap = sum(t.capacity_h for t in free)
-        work = sum(t.workload_h for t in free)
-        val = sum(t.value for t in free)
-        devs = []
-        for t in free:
-            mix = workload * (t.workload_h / work if work > 0 else 0.0)
-            mix += value * (t.value / val if val > 0 else 0.0)
-            share = (workload + value) * t.capacity_h / cap
-            devs.append(abs(mix / share - 1.0))
-        return 100.0 * max(devs, default=0.0)
+        if not any(t.value > 0 for t in free):
+            value = 0.0
+        if value == 0.0 or workload + value <= 0:
+            return self.max_workload_dev_pct
+        return max(
+            (
+                abs(workload * t.balance_dev_pct + value * t.value_dev_pct) / (workload + value)
+                for t in free
+            ),
+            default=0.0,
+        )
 
 
 def assignment_kpis(
