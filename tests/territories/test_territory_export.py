@@ -95,28 +95,28 @@ def test_csv_round_trip(tmp_path: Path, designed: tuple) -> None:
     assert len(kpi_lines) == 4
 
 
+def _problems(path: Path, text: str) -> list[str]:
+    """Write ``text`` to ``path`` and read it as territories, expecting every problem listed."""
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_territories_csv(path)
+    return [str(p) for p in info.value.problems]
+
+
 def test_bad_territory_csv_lists_every_row(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "territory_id,rep_id,account_id\nT1,R1,A1\nT1,R2,A2\n,R1,A3\nT2,R2,A1\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(InputError) as info:
-        read_territories_csv(bad)
-    assert [str(p) for p in info.value.problems] == [
+    text = "territory_id,rep_id,account_id\nT1,R1,A1\nT1,R2,A2\n,R1,A3\nT2,R2,A1\n"
+    assert _problems(bad, text) == [
         f"{bad}:3: rep_id: territory T1 already has rep R1",
         f"{bad}:4: territory_id: must not be empty",
         f"{bad}:5: account_id: A1 already listed in row 2",
     ]
     locks = tmp_path / "locks.csv"
-    locks.write_text(
+    text = (
         "territory_id,rep_id,account_id,territory_locked\n"
-        "T1,R1,A1,yes\nT1,R1,A2,\nT2,R2,A3,vielleicht\nT3,R3,A4,X\n",
-        encoding="utf-8",
+        "T1,R1,A1,yes\nT1,R1,A2,\nT2,R2,A3,vielleicht\nT3,R3,A4,X\n"
     )
-    with pytest.raises(InputError) as info:
-        read_territories_csv(locks)
-    assert [str(p) for p in info.value.problems] == [
+    assert _problems(locks, text) == [
         f"{locks}:3: territory_locked: territory T1 is locked in an earlier row",
         f"{locks}:4: territory_locked: 'vielleicht' is not yes or no",
     ]

@@ -76,14 +76,20 @@ def test_design_saved_round_trips_into_scheduling_with_history(tmp_path: Path) -
         repo.close()
 
 
-def test_cli_design_save_show_realign_apply_history(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    acc, rp = _write_inputs(tmp_path, n=30, k=2)
+def _imported_and_designed(tmp_path: Path, k: int, *design: str) -> tuple[str, list[str]]:
+    """30 accounts and ``k`` reps imported into a new SQLite file, then designed and saved."""
+    acc, rp = _write_inputs(tmp_path, n=30, k=k)
     url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
     db = ["--database-url", url]
     main(["import", "--accounts", str(acc), "--reps", str(rp), *db])
-    main(["territories", "design", "--straight-line", "--quiet", "--save", "--user", "ann", *db])
+    main(["territories", "design", "--straight-line", "--quiet", "--save", *design, *db])
+    return url, db
+
+
+def test_cli_design_save_show_realign_apply_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, db = _imported_and_designed(tmp_path, 2, "--user", "ann")
     assert "saved 2 territories" in capsys.readouterr().out
     repo = Repository.open(url)
     try:
@@ -118,11 +124,7 @@ def test_cli_design_save_show_realign_apply_history(
 def test_cli_design_from_the_database_keeps_a_locked_territory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    acc, rp = _write_inputs(tmp_path, n=30, k=3)
-    url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
-    db = ["--database-url", url]
-    main(["import", "--accounts", str(acc), "--reps", str(rp), *db])
-    main(["territories", "design", "--straight-line", "--quiet", "--save", *db])
+    url, db = _imported_and_designed(tmp_path, 3)
     repo = Repository.open(url)
     try:
         first, second, third = repo.current_territories()
