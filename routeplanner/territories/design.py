@@ -29,6 +29,9 @@ Method (what the README states it guarantees; see docs/territories.md):
    territories are re-split by the contiguity MIP while that lowers the travel cost, and an
    annealed local search (:mod:`~routeplanner.territories.localsearch`) exchanges whole
    territories between reps and shifts or swaps border accounts on real connectivity.
+5. **Same input, same design.** The re-splits run until no pair improves and the annealing
+   for a fixed number of steps (two seeded paths side by side, the cheaper kept); their
+   wall-clock limits are safety nets that a design reaches only on a much slower machine.
 
 Guaranteed: every account in exactly one territory of a rep holding its required
 qualifications; locks honoured; every unlocked territory within ``tolerance`` whenever the
@@ -43,8 +46,11 @@ local search; the benchmark prints the gap to the LP bound), and exact in-route 
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -597,7 +603,7 @@ def optimise(
             swaps=True,
         )
         report("local search", 0.95)
-        for _ in range(rounds if phase_anneal_s > 0 else 0):
+        for round_no in range(rounds if phase_anneal_s > 0 else 0):
             found = _anneal(
                 graph,
                 best,
@@ -610,6 +616,7 @@ def optimise(
                 time_limit_s=phase_anneal_s,
                 current=cur,
                 max_moves=max_moves,
+                first_seed=round_no * ANNEAL_PATHS,
             )
             if found is best:
                 break
@@ -698,10 +705,13 @@ def _finish_contiguity(
     return best
 
 
-ANNEAL_STEPS = 1500
-"""Annealing steps per account in the final local search (see ``localsearch``)."""
-ANNEAL_BUDGET = 1.0
-"""Wall-clock budget of the final local search, in solve limits."""
+ANNEAL_STEPS = 10_000
+"""Annealing steps per account in each path of the final local search (see ``localsearch``)."""
+ANNEAL_PATHS = 2
+"""Annealing paths (seeds) run side by side, the cheapest kept."""
+ANNEAL_BUDGET = 2.0
+"""Wall-clock limit of each annealing path, in solve limits: a safety net for slow machines
+(the steps normally end first, and then the result does not depend on the clock)."""
 ANNEAL_MIN_TOUCH = 1
 """Road neighbours an account must have in the territory it moves to. 2 gives smoother borders,
 which capped realignments (new accounts rewire the neighbour graph) cut into fewer pieces:
@@ -722,6 +732,7 @@ def _anneal(
     time_limit_s: float,
     current: IntArray | None = None,
     max_moves: int | None = None,
+    first_seed: int = 0,
 ) -> AssignResult:
     """Annealed border shifts and swaps on real connectivity (see ``localsearch``).
 
@@ -735,22 +746,32 @@ def _anneal(
     )
     if _moves_over(start, current, max_moves):
         start = best.assign
-    found = improve_travel(
-        graph,
-        start,
-        balance,
-        lower,
-        upper,
-        cost,
-        allowed=allowed,
-        fixed=fixed,
-        iterations=ANNEAL_STEPS * na,
-        time_limit_s=time_limit_s,
-        min_touch=ANNEAL_MIN_TOUCH,
-        current=current,
-        max_moves=max_moves,
-    )
     rows = np.arange(na)
+
+    def path(seed: int) -> IntArray:
+        return improve_travel(
+            graph,
+            start,
+            balance,
+            lower,
+            upper,
+            cost,
+            allowed=allowed,
+            fixed=fixed,
+            iterations=ANNEAL_STEPS * na,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            min_touch=ANNEAL_MIN_TOUCH,
+            current=current,
+            max_moves=max_moves,
+        )
+
+    seeds = range(first_seed, first_seed + ANNEAL_PATHS)
+    # The search releases the GIL, so threads run the paths side by side; the result is the
+    # same with one core (the cheapest path, the first on a tie), only slower.
+    with ThreadPoolExecutor(max_workers=min(ANNEAL_PATHS, os.cpu_count() or 1)) as pool:
+        runs = list(pool.map(path, seeds))
+    found = min(runs, key=lambda run: float(cost[rows, run].sum()))
     if float(cost[rows, found].sum()) < float(cost[rows, best.assign].sum()) - 1e-6 and (
         count_violations(graph, found, balance) <= count_violations(graph, best.assign, balance)
     ):
@@ -763,16 +784,19 @@ PRICED_ANNEAL_ROUNDS = 5
 Heidelberg 2,000 x 10 + 200 accounts at 3,600 s per move, seed 1 went 39-78 -> 18 moved
 accounts in two runs, seed 4 152 -> 129 -> 74 -> 57 -> 15 in five; in another run of seed 4
 the second found nothing and it stayed at 157."""
-CENTRE_PAIRS_BUDGET = 1.0
-"""Part of ``PAIRS_BUDGET`` (in solve limits) spent re-splitting a centre start on the
-centre-mixed cost before the re-splits on home time. Without this phase the home re-splits
-pull the start back into the scattered shape (Heidelberg 2,000 x 10 seeds 1 and 4: 1.16 and
-1.23 x the bound, against 1.12 and 1.15 x); 0.8, 1.0 and 1.2 differed by less than the
-run-to-run spread."""
-PAIRS_BUDGET = 2.5
-"""Wall-clock budget of the pairwise re-splits, in solve limits: on Heidelberg 2,000 x 10
-they converge in 15-17 s at load ~2; the budget (with the final local search's, 2.5 + 1 solve
-limits) keeps the design under a minute on a busy machine, where fewer re-splits fit."""
+CENTRE_PAIRS_BUDGET = 2.5
+"""Wall-clock limit, in solve limits, of the re-splits of a centre start on the centre-mixed
+cost, before the re-splits on home time. Without this phase the home re-splits pull the start
+back into the scattered shape (Heidelberg 2,000 x 10 seeds 1 and 4: 1.16 and 1.23 x the bound,
+against 1.12 and 1.15 x). A safety net: the phase normally ends when no pair improves (seed 2,
+the slowest: 173 re-splits in 15.6 s), and only then is the design independent of the clock;
+at 1 solve limit it was cut short on seed 2 and runs ended in two basins (1.09 / 1.11 x the
+contiguous bound)."""
+PAIRS_BUDGET = 4.5
+"""Wall-clock limit of all pairwise re-splits, in solve limits (the home phase gets what the
+centre phase leaves of it). A safety net like ``CENTRE_PAIRS_BUDGET``: Heidelberg 2,000 x 10
+converges in 3-8 s on home time; with the annealing's limit it keeps a design on a machine too
+slow to converge near a minute."""
 
 
 def _improve_pairs(
@@ -796,9 +820,9 @@ def _improve_pairs(
     A large-neighbourhood search: the pair's total load is fixed, so its re-split stays in the
     band, and the MIP keeps both halves connected; a re-split is kept only when it lowers the
     cost without adding enclaves. It recovers what the local repair's border moves cannot
-    (whole strips changing hands), within a wall-clock budget of ``PAIRS_BUDGET`` x the
-    solve limit. Under a move cap each re-split may only spend the moves the rest of the split
-    leaves (a constraint in its MIP).
+    (whole strips changing hands). It ends when no touching pair improves, or at
+    ``budget_s`` (a safety net; see ``PAIRS_BUDGET``). Under a move cap each re-split may only
+    spend the moves the rest of the split leaves (a constraint in its MIP).
     """
     assign = best.assign.copy()
     na, ma = home.shape
@@ -809,16 +833,17 @@ def _improve_pairs(
     current_viol = count_violations(graph, assign, balance)
     deadline = time.monotonic() + budget_s
     improved = False
-    # Rounds over all touching pairs until none is left untried (or time is up); a pair is
-    # tried again after one of its territories changed.
-    done: set[tuple[int, ...]] = set()
-    while (remaining := deadline - time.monotonic()) > 0:
-        touch = [_touching(graph, assign, j) for j in range(ma)]
-        pairs = sorted({tuple(sorted((j, t))) for j in range(ma) for t in touch[j]} - done)
-        if not pairs:
-            break
-        pair = pairs[0]
-        done.add(pair)
+    # A work queue, first in first out: every touching pair once, then the pairs of the two
+    # territories a kept re-split changed, at the back. Restarting from the lowest pair after
+    # each change (as before) re-tried the first territories' pairs over and over and never
+    # reached the last ones within the budget (Heidelberg 2,000 x 10 seed 2: 140 re-splits of
+    # the home phase on 19 of the 24 touching pairs, none of territories 4, 8 and 9's pairs
+    # but two).
+    queue: deque[tuple[int, int]] = deque(_touching_pairs(graph, assign, range(ma)))
+    queued = set(queue)
+    while queue and (remaining := deadline - time.monotonic()) > 0:
+        pair = queue.popleft()
+        queued.discard(pair)
         found = _resplit(
             graph,
             home,
@@ -837,9 +862,13 @@ def _improve_pairs(
         if found is None or _moves_over(found, current, max_moves):
             continue
         c = float(cost[rows, found].sum())
-        if c < current_cost - 1e-6 and count_violations(graph, found, balance) <= current_viol:
-            assign, current_cost, improved = found, c, True
-            done = {p for p in done if not set(p) & set(pair)}
+        viol = count_violations(graph, found, balance)
+        if c < current_cost - 1e-6 and viol <= current_viol:
+            assign, current_cost, current_viol, improved = found, c, viol, True
+            for again in _touching_pairs(graph, assign, pair):
+                if again not in queued:
+                    queue.append(again)
+                    queued.add(again)
     if not improved:
         return best
     return AssignResult(assign, best.optimal, best.mip_gap, np.zeros(ma), "pairs re-split")
@@ -909,11 +938,14 @@ RESPLIT_GAP = 0.01
 one removes enclaves) within the time budget than proving the last 0.1 %."""
 
 
-def _touching(graph: csr_matrix, assign: IntArray, rep: int) -> set[int]:
-    """Territories with a road-neighbour link to territory ``rep``."""
+def _touching_pairs(
+    graph: csr_matrix, assign: IntArray, reps: Iterable[int]
+) -> list[tuple[int, int]]:
+    """Pairs ``(low, high)`` of territories with a road-neighbour link, one of them in ``reps``."""
     coo = graph.tocoo()
-    mask = (assign[coo.row] == rep) & (assign[coo.col] != rep)
-    return {int(j) for j in np.unique(assign[coo.col[mask]])}
+    a, b = assign[coo.row], assign[coo.col]
+    mask = (a < b) & (np.isin(a, list(reps)) | np.isin(b, list(reps)))
+    return sorted({(int(x), int(y)) for x, y in zip(a[mask], b[mask], strict=True)})
 
 
 def _resplit(

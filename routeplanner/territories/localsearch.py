@@ -16,11 +16,11 @@ stays joined without it). The best split seen is returned, so travel never goes 
 from __future__ import annotations
 
 import math
-import random
 import time
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 
@@ -35,36 +35,314 @@ FAR_TRIES = 30
 """Share of steps that try a swap when the shift alone would leave the band."""
 
 
+@njit(cache=True, nogil=True)
+def _uniform(rng: npt.NDArray[np.uint64]) -> float:
+    """Next number in [0, 1) of a xorshift64* stream whose state is ``rng[0]``.
+
+    A generator of our own (a few lines) rather than numba's global one: the state lives with
+    the caller, so a run cut into chunks draws the same numbers as one uncut run, and two runs
+    in one process never share a stream.
+    """
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return float((x * np.uint64(2685821657736338717)) >> np.uint64(11)) / 9007199254740992.0
+
+
+@njit(cache=True, nogil=True)
 def _joined_without(
-    nbrs: list[list[int]], a: list[int], i: int, rep: int, ignore: int = -1
+    indptr: IntArray,
+    indices: IntArray,
+    a: IntArray,
+    i: int,
+    rep: int,
+    seen: IntArray,
+    want: IntArray,
+    queue: IntArray,
+    stamp: IntArray,
 ) -> bool:
     """Whether territory ``rep`` keeps its pieces when ``i`` leaves it.
 
     True when all of ``i``'s neighbours in ``rep`` stay joined without ``i`` (a breadth-first
     search inside ``rep`` that stops as soon as it has met them all; usually a few steps).
-    ``ignore`` is an account treated as already gone from ``rep``.
+    ``seen`` and ``want`` hold the number of the search (``stamp``) that marked an account,
+    so nothing is cleared between searches.
     """
-    near = [v for v in nbrs[i] if a[v] == rep and v != ignore]
-    if len(near) <= 1:
+    stamp[0] += 1
+    mark = stamp[0]
+    first = -1
+    left = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        v = indices[p]
+        if v == i or a[v] != rep:
+            continue
+        if first < 0:
+            first = v
+        elif want[v] != mark:
+            want[v] = mark
+            left += 1
+    if left == 0:
         return True
-    want = set(near)
-    want.discard(near[0])
-    seen = {i, near[0]}
-    if ignore >= 0:
-        seen.add(ignore)
-    queue = [near[0]]
-    head = 0
-    while head < len(queue):
+    seen[i] = mark
+    seen[first] = mark
+    queue[0] = first
+    head, tail = 0, 1
+    while head < tail:
         v = queue[head]
         head += 1
-        for u in nbrs[v]:
-            if u not in seen and a[u] == rep:
-                seen.add(u)
-                want.discard(u)
-                if not want:
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if seen[u] == mark or a[u] != rep:
+                continue
+            seen[u] = mark
+            if want[u] == mark:
+                left -= 1
+                if left == 0:
                     return True
-                queue.append(u)
-    return not want
+            queue[tail] = u
+            tail += 1
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _band_ok(load: FloatArray, lo: FloatArray, hi: FloatArray, j: int, new: float) -> bool:
+    """In band, or at least no further out than before."""
+    if lo[j] <= new <= hi[j]:
+        return True
+    old = float(load[j])
+    return bool(
+        (new < lo[j] and old < lo[j] and new >= old) or (new > hi[j] and old > hi[j] and new <= old)
+    )
+
+
+@njit(cache=True, nogil=True)
+def _anneal_steps(
+    indptr: IntArray,
+    indices: IntArray,
+    a: IntArray,
+    best: IntArray,
+    load: FloatArray,
+    cost: FloatArray,
+    bal: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    ok: BoolArray,
+    movable: BoolArray,
+    owner: IntArray,
+    cap: int,
+    min_touch: int,
+    totals: FloatArray,
+    moves: IntArray,
+    rng: npt.NDArray[np.uint64],
+    first_step: int,
+    last_step: int,
+    iterations: int,
+    floor_done: float,
+    t0: float,
+    ratio: float,
+    scratch: IntArray,
+) -> None:
+    """Steps ``first_step..last_step`` of the annealing, on state the caller keeps.
+
+    ``totals`` is (current cost, best cost), ``moves`` the accounts moved from ``owner``
+    (``cap`` < 0: no cap). The temperature at a step follows the larger of the steps done and
+    ``floor_done`` (the share of the time limit used), so a run the clock cuts short still
+    ends cold. See :func:`improve_travel` for the steps themselves.
+    """
+    n = len(a)
+    seen = scratch[0:n]
+    want = scratch[n : 2 * n]
+    queue = scratch[2 * n : 3 * n]
+    stamp = scratch[3 * n : 3 * n + 1]
+    temp = t0
+    for step in range(first_step, last_step):
+        if (step - first_step) % 256 == 0:
+            done = max(step / iterations, floor_done)
+            if done >= 1.0:
+                break
+            temp = t0 * ratio**done
+        i = int(_uniform(rng) * n)
+        u_pick, u_swap, u_acc = _uniform(rng), _uniform(rng), _uniform(rng)
+        if not movable[i]:
+            continue
+        frm = a[i]
+        others = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = indices[p]
+            if v != i and a[v] != frm:
+                others += 1
+        if others == 0:
+            continue
+        pick = int(u_pick * others)
+        to = -1
+        touch = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = indices[p]
+            if v != i and a[v] != frm:
+                if pick == 0:
+                    to = a[v]
+                pick -= 1
+        if not ok[i, to]:
+            continue
+        for p in range(indptr[i], indptr[i + 1]):
+            v = indices[p]
+            if v != i and a[v] == to:
+                touch += 1
+        if touch < min_touch:
+            continue
+        b = bal[i]
+        delta = cost[i, to] - cost[i, frm]
+        if _band_ok(load, lo, hi, frm, load[frm] - b) and _band_ok(load, lo, hi, to, load[to] + b):
+            if delta > 0 and u_acc >= math.exp(-delta / temp):
+                continue
+            dm = _moved(owner, i, to) - _moved(owner, i, frm)
+            if cap >= 0 and moves[0] + dm > cap:
+                continue
+            if not _joined_without(indptr, indices, a, i, frm, seen, want, queue, stamp):
+                continue
+            a[i] = to
+            load[frm] -= b
+            load[to] += b
+            totals[0] += delta
+            moves[0] += dm
+        else:
+            if u_swap > SWAP_SHARE:
+                continue
+            k = _swap_partner(indptr, indices, a, i, frm, to, u_swap, rng)
+            if k < 0 or not movable[k] or not ok[k, frm]:
+                continue
+            bk = bal[k]
+            if not (
+                _band_ok(load, lo, hi, frm, load[frm] - b + bk)
+                and _band_ok(load, lo, hi, to, load[to] + b - bk)
+            ):
+                continue
+            delta += cost[k, frm] - cost[k, to]
+            if delta > 0 and u_acc >= math.exp(-delta / temp):
+                continue
+            dm = (
+                _moved(owner, i, to)
+                - _moved(owner, i, frm)
+                + _moved(owner, k, frm)
+                - _moved(owner, k, to)
+            )
+            if cap >= 0 and moves[0] + dm > cap:
+                continue
+            # k must touch frm once i has left it, and i must touch to once k has left it.
+            if _touching(indptr, indices, a, k, frm, i) < min_touch:
+                continue
+            if _touching(indptr, indices, a, i, to, k) < min_touch:
+                continue
+            if not _joined_without(indptr, indices, a, i, frm, seen, want, queue, stamp):
+                continue
+            a[i] = to
+            if not _joined_without(indptr, indices, a, k, to, seen, want, queue, stamp):
+                a[i] = frm
+                continue
+            a[k] = frm
+            load[frm] += bk - b
+            load[to] += b - bk
+            totals[0] += delta
+            moves[0] += dm
+        if totals[0] < totals[1] - 1e-9:
+            totals[1] = totals[0]
+            best[:] = a
+
+
+@njit(cache=True, nogil=True)
+def _moved(owner: IntArray, i: int, rep: int) -> int:
+    """1 when ``i`` held by ``rep`` counts as a move away from its current rep."""
+    return 1 if owner[i] >= 0 and owner[i] != rep else 0
+
+
+@njit(cache=True, nogil=True)
+def _touching(indptr: IntArray, indices: IntArray, a: IntArray, i: int, rep: int, skip: int) -> int:
+    """Road neighbours of ``i`` in territory ``rep``, not counting ``skip``."""
+    count = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        v = indices[p]
+        if v != i and v != skip and a[v] == rep:
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _swap_partner(
+    indptr: IntArray,
+    indices: IntArray,
+    a: IntArray,
+    i: int,
+    frm: int,
+    to: int,
+    u_swap: float,
+    rng: npt.NDArray[np.uint64],
+) -> int:
+    """An account of ``to`` bordering ``frm`` to trade for ``i`` (-1: none found).
+
+    Either one near ``i`` (its neighbours in ``to`` and theirs), or one anywhere along the
+    border, so load can be handed back far from where it was taken.
+    """
+    n = len(a)
+    if u_swap < SWAP_SHARE * FAR_SHARE:
+        for _ in range(FAR_TRIES):
+            w = int(_uniform(rng) * n)
+            if a[w] == to and _touching(indptr, indices, a, w, frm, -1) > 0:
+                return w
+        return -1
+    count = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        v = indices[p]
+        if v == i:
+            continue
+        if a[v] == to:
+            count += 1
+        for q in range(indptr[v], indptr[v + 1]):
+            w = indices[q]
+            if w != v and w != i and a[w] == to:
+                count += 1
+    if count == 0:
+        return -1
+    pick = int(_uniform(rng) * count)
+    for p in range(indptr[i], indptr[i + 1]):
+        v = indices[p]
+        if v == i:
+            continue
+        if a[v] == to:
+            if pick == 0:
+                return int(v)
+            pick -= 1
+        for q in range(indptr[v], indptr[v + 1]):
+            w = indices[q]
+            if w != v and w != i and a[w] == to:
+                if pick == 0:
+                    return int(w)
+                pick -= 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _border_steps(indptr: IntArray, indices: IntArray, a: IntArray, cost: FloatArray) -> FloatArray:
+    """Cost change of moving each account to its first road neighbour's territory, where that
+    is another one: the typical size of a step, which sets the starting temperature (from
+    there down to 1 % of it)."""
+    out = np.empty(len(a), dtype=np.float64)
+    k = 0
+    for i in range(len(a)):
+        for p in range(indptr[i], indptr[i + 1]):
+            v = indices[p]
+            if v == i:
+                continue
+            if a[v] != a[i]:
+                out[k] = abs(cost[i, a[v]] - cost[i, a[i]])
+                k += 1
+            break
+    return out[:k]
+
+
+CHUNK = 200_000
+"""Annealing steps between two looks at the clock."""
 
 
 def improve_travel(
@@ -92,7 +370,9 @@ def improve_travel(
     invariant (see the module docstring) are rejected; others are accepted when they lower the
     cost, or with probability ``exp(-increase / temperature)``, the temperature falling
     geometrically from a typical step's size to almost nothing. Stops after ``iterations``
-    steps (or ``time_limit_s``); returns the cheapest split visited. ``min_touch``: road
+    steps; returns the cheapest split visited, the same for the same input and ``seed``.
+    ``time_limit_s`` is a safety net for slow machines: when the clock runs out first the
+    search cools down over what is left and stops (then runs may differ). ``min_touch``: road
     neighbours a moved account must have in its new territory (more = smoother borders).
     With ``max_moves``, no step takes the number of accounts whose rep differs from
     ``current`` (``-1`` = none, never a move) above it, so a capped realignment stays capped.
@@ -101,138 +381,75 @@ def improve_travel(
     m = len(lower)
     if n == 0 or m < 2 or iterations <= 0:
         return assign.copy()
-    rnd = random.Random(seed).random
-    indptr, indices = graph.indptr, graph.indices
-    nbrs = [[int(v) for v in indices[indptr[i] : indptr[i + 1]] if v != i] for i in range(n)]
-    a = [int(x) for x in assign]
-    c = np.asarray(cost, dtype=np.float64).tolist()
-    bal = [float(x) for x in balance]
-    lo = [float(x) - 1e-9 for x in lower]
-    hi = [float(x) + 1e-9 for x in upper]
-    load = [0.0] * m
-    for i in range(n):
-        load[a[i]] += bal[i]
-    ok_to = np.ones((n, m), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
-    ok_list = ok_to.tolist()
-    movable = [i not in fixed for i in range(n)]
-    total = sum(c[i][a[i]] for i in range(n))
-    best_total, best = total, list(a)
-    owner = [-1] * n if current is None else [int(x) for x in current]
-    cap = max_moves if current is not None else None
-    moves = sum(1 for i in range(n) if owner[i] >= 0 and owner[i] != a[i])
+    graph = csr_matrix(graph, copy=True)  # sorted below: never the caller's, shared by paths
+    graph.sum_duplicates()
+    indptr = graph.indptr.astype(np.int64)
+    indices = graph.indices.astype(np.int64)
+    a = np.asarray(assign, dtype=np.int64).copy()
+    c = np.ascontiguousarray(cost, dtype=np.float64)
+    bal = np.asarray(balance, dtype=np.float64)
+    lo = np.asarray(lower, dtype=np.float64) - 1e-9
+    hi = np.asarray(upper, dtype=np.float64) + 1e-9
+    load = np.bincount(a, weights=bal, minlength=m).astype(np.float64)
+    ok = np.ones((n, m), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    movable = np.ones(n, dtype=bool)
+    movable[list(fixed)] = False
+    owner = np.full(n, -1, dtype=np.int64) if current is None else np.asarray(current, np.int64)
+    cap = -1 if current is None or max_moves is None else int(max_moves)
+    total = float(c[np.arange(n), a].sum())
+    totals = np.array([total, total])
+    moves = np.array([int(np.sum((owner >= 0) & (owner != a)))], dtype=np.int64)
+    best = a.copy()
+    sample = _border_steps(indptr, indices, a, c)
+    t0 = max(float(np.median(sample)) * T0_SHARE if len(sample) else 1.0, 1e-6)
+    # Seed the generator through splitmix64's finaliser, so seeds 0, 1, 2 start far apart
+    # (xorshift needs a state that is not zero).
+    z = (int(seed) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    rng = np.array([(z ^ (z >> 31)) or 1], dtype=np.uint64)
+    scratch = np.zeros(3 * n + 1, dtype=np.int64)
 
-    def moved(i: int, rep: int) -> int:
-        return int(owner[i] >= 0 and owner[i] != rep)
-
-    def band_ok(j: int, new: float) -> bool:
-        # In band, or at least no further out than before.
-        if lo[j] <= new <= hi[j]:
-            return True
-        old = load[j]
-        return (new < lo[j] and old < lo[j] and new >= old) or (
-            new > hi[j] and old > hi[j] and new <= old
+    def run(first_step: int, last_step: int, done_floor: float) -> None:
+        _anneal_steps(
+            indptr,
+            indices,
+            a,
+            best,
+            load,
+            c,
+            bal,
+            lo,
+            hi,
+            ok,
+            movable,
+            owner,
+            cap,
+            min_touch,
+            totals,
+            moves,
+            rng,
+            first_step,
+            last_step,
+            iterations,
+            done_floor,
+            t0,
+            0.01,
+            scratch,
         )
 
-    # Temperature: from the median size of a cross-border step down to 1 % of it.
-    sample = [abs(c[i][a[v]] - c[i][a[i]]) for i in range(n) for v in nbrs[i][:1] if a[v] != a[i]]
-    t0 = float(np.median(sample)) * T0_SHARE if sample else 1.0
-    t0 = max(t0, 1e-6)
-    t_end = t0 * 0.01
-    ratio = t_end / t0
-    temp = t0
+    # An empty first call loads (or compiles) the machine code before the clock starts, or
+    # the first run in a process would cool faster than the next ones.
+    run(0, 0, 0.0)
     began = time.monotonic()
-    for step in range(iterations):
-        if step % 256 == 0:
-            # Cool by the larger of the steps and the time used, so a run cut short by the
-            # clock still ends cold (greedy) rather than at a high temperature.
-            done = step / iterations
-            if time_limit_s is not None:
-                done = max(done, (time.monotonic() - began) / max(time_limit_s, 1e-9))
-            if done >= 1.0:
+    for first_step in range(0, iterations, CHUNK):
+        done_floor = 0.0
+        if time_limit_s is not None:
+            done_floor = (time.monotonic() - began) / max(time_limit_s, 1e-9)
+            if done_floor >= 1.0:
                 break
-            temp = t0 * ratio**done
-        i = int(rnd() * n)
-        if not movable[i]:
-            continue
-        frm = a[i]
-        other = [v for v in nbrs[i] if a[v] != frm]
-        if not other:
-            continue
-        u_pick, u_swap, u_acc = rnd(), rnd(), rnd()
-        to = a[other[int(u_pick * len(other))]]
-        if not ok_list[i][to]:
-            continue
-        if min_touch > 1 and sum(1 for v in other if a[v] == to) < min_touch:
-            continue
-        b = bal[i]
-        delta = c[i][to] - c[i][frm]
-        if band_ok(frm, load[frm] - b) and band_ok(to, load[to] + b):
-            if delta > 0 and u_acc >= math.exp(-delta / temp):
-                continue
-            dm = moved(i, to) - moved(i, frm)
-            if cap is not None and moves + dm > cap:
-                continue
-            if not _joined_without(nbrs, a, i, frm):
-                continue
-            a[i] = to
-            load[frm] -= b
-            load[to] += b
-            total += delta
-            moves += dm
-        else:
-            if u_swap > SWAP_SHARE:
-                continue
-            # Swap partner: an account of ``to`` bordering ``frm``, near i (two links) or
-            # anywhere along that border (load handed back elsewhere).
-            k = -1
-            if u_swap < SWAP_SHARE * FAR_SHARE:
-                for _ in range(FAR_TRIES):
-                    w = int(rnd() * n)
-                    if a[w] == to and any(a[x] == frm for x in nbrs[w]):
-                        k = w
-                        break
-            else:
-                cands = []
-                for v in nbrs[i]:
-                    if a[v] == to:
-                        cands.append(v)
-                    for w in nbrs[v]:
-                        if a[w] == to and w != i:
-                            cands.append(w)
-                if cands:
-                    k = cands[int(rnd() * len(cands))]
-            if k < 0:
-                continue
-            if not movable[k] or not ok_list[k][frm]:
-                continue
-            bk = bal[k]
-            if not (band_ok(frm, load[frm] - b + bk) and band_ok(to, load[to] + b - bk)):
-                continue
-            delta += c[k][frm] - c[k][to]
-            if delta > 0 and u_acc >= math.exp(-delta / temp):
-                continue
-            dm = moved(i, to) - moved(i, frm) + moved(k, frm) - moved(k, to)
-            if cap is not None and moves + dm > cap:
-                continue
-            # k must touch frm once i has left it, and i must touch to once k has left it.
-            if sum(1 for w in nbrs[k] if a[w] == frm and w != i) < min_touch:
-                continue
-            if sum(1 for w in nbrs[i] if a[w] == to and w != k) < min_touch:
-                continue
-            if not _joined_without(nbrs, a, i, frm):
-                continue
-            a[i] = to
-            if not _joined_without(nbrs, a, k, to):
-                a[i] = frm
-                continue
-            a[k] = frm
-            load[frm] += bk - b
-            load[to] += b - bk
-            total += delta
-            moves += dm
-        if total < best_total - 1e-9:
-            best_total, best = total, list(a)
-    return np.asarray(best, dtype=np.int64)
+        run(first_step, min(first_step + CHUNK, iterations), done_floor)
+    return best
 
 
 def permute_territories(

@@ -4,6 +4,9 @@ account or breaks a qualification, and never returns a split costing more than i
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from scipy.sparse.csgraph import connected_components
@@ -184,3 +187,56 @@ def test_move_cap_holds_on_every_step(seed: int, cap: int) -> None:
     assert int(np.sum((current >= 0) & (current != free_run))) > 3
     assert _total(cost, found) <= _total(cost, start)
     assert all(_pieces(graph, found, j) <= _pieces(graph, start, j) for j in range(reps))
+
+
+def test_same_seed_same_split_and_caller_graph_untouched() -> None:
+    """The search is a function of its input and seed: two runs, or two runs side by side in
+    threads (as the design runs its paths), give the same split; other seeds search elsewhere.
+    The caller's graph is copied before its neighbour lists are sorted."""
+    reps = 4
+    times, neighbours, cost, balance = _grid(reps, 5)
+    graph = neighbour_graph(neighbours, times)
+    # Unsorted neighbour lists, as a graph built by hand may have them.
+    shuffled = graph.copy()
+    rng = np.random.default_rng(0)
+    for i in range(shuffled.shape[0]):
+        lo, hi = shuffled.indptr[i], shuffled.indptr[i + 1]
+        order = rng.permutation(hi - lo)
+        shuffled.indices[lo:hi] = shuffled.indices[lo:hi][order]
+        shuffled.data[lo:hi] = shuffled.data[lo:hi][order]
+    shuffled.has_sorted_indices = False
+    before = shuffled.indices.copy()
+    start = _stripes(reps).astype(np.int64)
+    lower, upper = _band(start, balance, reps, 0.05)
+
+    def run(seed: int) -> np.ndarray:
+        return improve_travel(
+            shuffled, start, balance, lower, upper, cost, iterations=STEPS, seed=seed
+        )
+
+    first = run(0)
+    assert np.array_equal(shuffled.indices, before)
+    assert np.array_equal(run(0), first)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        side_by_side = list(pool.map(run, [0, 1]))
+    assert np.array_equal(side_by_side[0], first)
+    assert np.array_equal(side_by_side[1], run(1))
+    assert any(not np.array_equal(run(seed), first) for seed in range(1, 6))
+
+
+def test_time_limit_stops_a_long_search_with_a_valid_split() -> None:
+    """The clock is a safety net: a search far too long for it stops, within the invariants."""
+    reps = 3
+    times, neighbours, cost, balance = _grid(reps, 2)
+    graph = neighbour_graph(neighbours, times)
+    start = _stripes(reps).astype(np.int64)
+    lower, upper = _band(start, balance, reps, 0.05)
+    began = time.monotonic()
+    found = improve_travel(
+        graph, start, balance, lower, upper, cost, iterations=10**12, time_limit_s=0.5
+    )
+    assert time.monotonic() - began < 30.0  # 10**12 steps would take hours
+    load = np.bincount(found, weights=balance, minlength=reps)
+    assert np.all((load >= lower - 1e-9) & (load <= upper + 1e-9))
+    assert all(_pieces(graph, found, j) == 1 for j in range(reps))
+    assert _total(cost, found) < _total(cost, start)
