@@ -315,3 +315,67 @@ def test_fair_option_restarts_from_a_better_option(monkeypatch: pytest.MonkeyPat
     )
     assert fair.kpis.max_workload_dev_pct <= 5.0
     assert np.isfinite(fair.kpis.mean_travel_to_home_s)
+
+
+def test_tidy_option_starts_again_from_the_unmoved_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tidy split that moved accounts it need not have is replaced by the one polished
+    from the 0-move option's split (new accounts placed, nothing moved)."""
+    import numpy as np
+
+    import routeplanner.territories.realign as realign
+
+    accounts = make_accounts(120, 4)
+    reps = make_reps(3, 4, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    grown = accounts + make_accounts(12, 104, prefix="N")
+    real = realign.optimise
+    unmoved: list[np.ndarray] = []
+    tidy_starts: list[np.ndarray | None] = []
+
+    def spoiled(*args: object, **kwargs: object) -> realign.OptimiseResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        start = kwargs.get("start")
+        if kwargs["max_moves"] == 0 and not kwargs["move_penalty_s"]:
+            unmoved.append(result.assign)
+        if kwargs["move_penalty_s"] != realign.TIDY_PRICE_S:
+            return result
+        tidy_starts.append(None if start is None else np.asarray(start))
+        if start is not None:
+            return result
+        # The first tidy split hands 15 existing accounts to another rep for nothing.
+        current = np.asarray(kwargs["current"])
+        assign = result.assign.copy()
+        for k in np.flatnonzero(current >= 0)[:15]:
+            assign[k] = (current[k] + 1) % 3
+        return realign.OptimiseResult(assign, result.iterations, False, result.notes)
+
+    monkeypatch.setattr(realign, "optimise", spoiled)
+    options = realign.realign_territories(plan.territories, grown, reps, TRAVEL)
+    tidy = next(o for o in options if o.label == realign.TIDY_LABEL)
+    assert len(tidy_starts) == 2
+    assert tidy_starts[0] is None
+    assert len(unmoved) == 1
+    assert np.array_equal(tidy_starts[1], unmoved[0])
+    assert tidy.moved_accounts < 15
+    assert tidy.kpis.contiguity_violations == 0
+    assert tidy.kpis.max_workload_dev_pct <= 5.0
+
+
+def test_large_fair_option_also_tries_the_centre_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the one-shot contiguity MIP's size the fair option is solved from the centre
+    start too, as a design of that size is, even with no enclave left; the better is kept."""
+    import routeplanner.territories.realign as realign
+
+    accounts = make_accounts(120, 3)
+    reps = make_reps(3, 3, accounts)
+    plan = design_territories(accounts, reps, TRAVEL)
+    stages: list[str] = []
+    monkeypatch.setattr(realign, "CONTIGUOUS_FULL", 10)
+    options = realign.realign_territories(
+        plan.territories, accounts, reps, TRAVEL, progress=lambda s, _f: stages.append(s)
+    )
+    assert any(s.endswith("again from the centre split") for s in stages)
+    fair = options[-1]
+    assert fair.max_moves is None
+    assert fair.kpis.contiguity_violations == 0
+    assert fair.kpis.max_workload_dev_pct <= 5.0
