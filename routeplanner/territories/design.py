@@ -944,7 +944,8 @@ def _touching_pairs(
     """Pairs ``(low, high)`` of territories with a road-neighbour link, one of them in ``reps``."""
     coo = graph.tocoo()
     a, b = assign[coo.row], assign[coo.col]
-    mask = (a < b) & (np.isin(a, list(reps)) | np.isin(b, list(reps)))
+    wanted = list(reps)
+    mask = (a < b) & (np.isin(a, wanted) | np.isin(b, wanted))
     return sorted({(int(x), int(y)) for x, y in zip(a[mask], b[mask], strict=True)})
 
 

@@ -177,20 +177,16 @@ def _anneal_steps(
             continue
         pick = int(u_pick * others)
         to = -1
-        touch = 0
         for p in range(indptr[i], indptr[i + 1]):
             v = indices[p]
             if v != i and a[v] != frm:
                 if pick == 0:
                     to = a[v]
+                    break
                 pick -= 1
         if not ok[i, to]:
             continue
-        for p in range(indptr[i], indptr[i + 1]):
-            v = indices[p]
-            if v != i and a[v] == to:
-                touch += 1
-        if touch < min_touch:
+        if _touching(indptr, indices, a, i, to, -1) < min_touch:
             continue
         b = bal[i]
         delta = cost[i, to] - cost[i, frm]

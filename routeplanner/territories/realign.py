@@ -333,7 +333,7 @@ def _tidy_from_unmoved(
     """
     if count_moves(result.assign, cur) == 0 and _score(ctx, graph, result)[0] == 0:
         return result
-    if unmoved is None or np.any(unmoved.assign < 0):
+    if unmoved is None:  # no 0-move option asked for (it is set only when complete)
         unmoved = solve(weights=weights, max_moves=0, move_penalty_s=0.0)
         if np.any(unmoved.assign < 0):
             return result
