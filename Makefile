@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup system-deps run test lint fix bench clean
+.PHONY: setup system-deps run test lint fix bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,17 @@ test: setup system-deps
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check routeplanner tests benchmarks sample_data
-	$(VENV)/bin/ruff format --check routeplanner tests benchmarks sample_data
+	$(VENV)/bin/ruff check routeplanner tests benchmarks sample_data docs
+	$(VENV)/bin/ruff format --check routeplanner tests benchmarks sample_data docs
 	$(VENV)/bin/mypy
 
 fix: setup
-	$(VENV)/bin/ruff check --fix routeplanner tests benchmarks sample_data
-	$(VENV)/bin/ruff format routeplanner tests benchmarks sample_data
+	$(VENV)/bin/ruff check --fix routeplanner tests benchmarks sample_data docs
+	$(VENV)/bin/ruff format routeplanner tests benchmarks sample_data docs
+
+## Regenerate docs/cli.md and docs/settings.md from the code (a test fails when they are stale).
+docs: setup
+	$(PY) -m routeplanner.cli.reference
 
 bench: setup system-deps
 	bash benchmarks/run_all.sh $(PY)

@@ -24,74 +24,100 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=f"sqlite:///{REPO_ROOT / 'var' / 'routeplanner.sqlite'}",
         validation_alias=AliasChoices("DATABASE_URL", "RP_DATABASE_URL"),
-        description="SQLAlchemy URL; SQLite file by default, PostgreSQL via postgresql+psycopg://",
+        description="any SQLAlchemy URL: a SQLite file by default; PostgreSQL as "
+        "postgresql+psycopg://user@host/db",
     )
     osm_path: Path = Field(
-        default=SAMPLE_DIR / "heidelberg.osm.pbf", description="OSM extract of the sales region"
+        default=SAMPLE_DIR / "heidelberg.osm.pbf",
+        description="OSM extract of the sales region (.osm.pbf, .osm, .osm.gz or .osm.bz2)",
     )
     cache_dir: Path = Field(
-        default=REPO_ROOT / "var" / "cache", description="prepared road graphs (arrays, by hash)"
+        default=REPO_ROOT / "var" / "cache",
+        description="prepared road graphs: numpy arrays keyed on the OSM file's hash and the "
+        "settings",
     )
     max_snap_m: float = Field(
-        default=1000.0, gt=0, description="farther than this from a road = unreachable"
+        default=1000.0,
+        gt=0,
+        description="metres: a point farther than this from a drivable road is reported "
+        "unreachable by id, never moved",
     )
     host: str = Field(default="127.0.0.1", description="address the web server binds to")
     port: int = Field(default=8000, ge=1, le=65535, description="port of the web server")
     tile_url: str = Field(
         default="",
-        description="optional map tile URL template ({z}/{x}/{y}); empty = offline vector map",
+        description="optional tile server URL template ({z}/{x}/{y}) for a richer map "
+        "background; empty = the offline map drawn from our own road network",
     )
-    secret_key: str = Field(default="", description="signs session cookies; random if empty")
+    secret_key: str = Field(
+        default="",
+        description="signs session cookies; empty = a random key per start, so every restart "
+        "logs everyone out: set it in a deployment",
+    )
     session_https_only: bool = Field(
-        default=False, description="send the session cookie over HTTPS only (set behind TLS)"
+        default=False,
+        description="mark the session cookie Secure (sent over HTTPS only); set it behind TLS",
     )
     session_max_age_s: int = Field(
-        default=14 * 24 * 3600, ge=60, description="seconds a login lasts"
+        default=14 * 24 * 3600, ge=60, description="seconds a login lasts (default 14 days)"
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="failed logins per username within the window, then 429"
+        default=5,
+        ge=1,
+        description="failed logins for one username within the window before further "
+        "attempts get 429",
     )
     login_max_failures_per_ip: int = Field(
-        default=20, ge=1, description="failed logins per client address within the window"
+        default=20,
+        ge=1,
+        description="failed logins from one client address (any usernames) within the "
+        "window before further attempts get 429",
     )
     login_window_s: float = Field(
-        default=300.0, gt=0, description="seconds failed logins are counted (sliding window)"
+        default=300.0, gt=0, description="sliding window (seconds) of the login limits"
     )
     day_cache_size: int = Field(
         default=200,
         ge=0,
-        description="day maps kept in memory per server process (with the current plan, "
-        "accounts and reps); 0 = no caching",
+        description="drawn day maps and finished day pages / API days kept in memory per "
+        "server process (with the current plan, accounts and reps); 0 turns the day-page cache "
+        "off",
     )
     day_cache_ttl_s: float = Field(
         default=1.0,
         ge=0,
-        description="seconds a server process trusts its cached day pages without asking the "
-        "database: the staleness bound for changes made by another process (this process's "
-        "own writes are seen at once); 0 = ask on every request",
+        description="seconds a server process serves cached day pages, logins and API tokens "
+        "without asking the database: the staleness bound for changes made by another process "
+        "(its own writes show at once); 0 = one version query per request",
     )
     templates_dir: Path = Field(default=TEMPLATES_DIR, description="Jinja2 templates folder")
-    timezone: str = Field(default="Europe/Berlin", description="IANA time zone of the plans")
+    timezone: str = Field(default="Europe/Berlin", description="IANA time zone of plans")
     holidays_path: Path | None = Field(
         default=SAMPLE_DIR / "holidays-de-bw.csv",
         description="public holidays of the region (CSV date,name); empty = none",
     )
     plan_time_limit_s: float = Field(
-        default=20.0, gt=0, description="search time per territory when planning"
+        default=20.0, gt=0, description="search seconds per territory when planning"
     )
     public_url: str = Field(
         default="",
-        description="address users reach the web app at, for links in calendar feeds and "
-        "feed URLs; empty = the address of the request (CLI: http://HOST:PORT)",
+        description="address users reach the web app at, for feed URLs and links in calendar "
+        "events; empty = the request's address (CLI: http://RP_HOST:RP_PORT)",
     )
     calendar_refresh_minutes: int = Field(
-        default=60, ge=5, le=7 * 24 * 60, description="refresh hint sent in calendar feeds"
+        default=60,
+        ge=5,
+        le=7 * 24 * 60,
+        description="minutes; the REFRESH-INTERVAL / X-PUBLISHED-TTL hint in calendar feeds",
     )
     calendar_cancelled_days: int = Field(
-        default=14, ge=0, description="days a removed visit stays in feeds as CANCELLED"
+        default=14,
+        ge=0,
+        description="days a visit removed by a re-plan stays in feeds as STATUS:CANCELLED",
     )
     calendar_travel_blocks: bool = Field(
-        default=False, description="add travel-time events before each visit in calendar feeds"
+        default=False,
+        description='add a "Travel to …" event before each visit in calendar feeds',
     )
 
     @field_validator("holidays_path", mode="before")
