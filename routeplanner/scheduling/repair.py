@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
 from routeplanner.model.history import VisitStatus
 from routeplanner.scheduling.calendar import working_days
-from routeplanner.scheduling.scheduler import DayRouter, schedule_visits, visit_id
+from routeplanner.scheduling.day_router import DayRouter, visit_id
+from routeplanner.scheduling.scheduler import schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
 
 

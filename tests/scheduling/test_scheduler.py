@@ -11,13 +11,9 @@ import pytest
 from routeplanner.model import Horizon, Plan, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
 from routeplanner.model.account import Account
 from routeplanner.scheduling.calendar import visit_windows, visitable_days, working_days
+from routeplanner.scheduling.day_router import DayJob, build_day_problem
 from routeplanner.scheduling.frequency import due_occurrences, visit_options
-from routeplanner.scheduling.scheduler import (
-    DayJob,
-    build_day_problem,
-    frequency_issues,
-    schedule_visits,
-)
+from routeplanner.scheduling.scheduler import frequency_issues, schedule_visits
 from routeplanner.travel import HaversineTravel
 from routeplanner.units import HOUR
 from tests.scheduling.factories import HOME, START, make_accounts, make_rep
@@ -130,7 +126,7 @@ def test_day_problem_for_the_routing_core() -> None:
 def test_day_router_from_a_day_optimiser_renames_visits_per_day() -> None:
     """The routing core names visits by account; the plan needs account@date ids."""
     from routeplanner.model import DayRoute, Stop, Unassigned
-    from routeplanner.scheduling.scheduler import day_router_from
+    from routeplanner.scheduling.day_router import day_router_from
 
     accounts = make_accounts(4, 2)
     rep = make_rep()
