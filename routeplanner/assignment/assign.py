@@ -594,34 +594,39 @@ def _best_fit(
             room = load[cand] + fits * weight <= limit[cand]
             of = f" of segment {p.rule.segment}" if p.rule is not None else ""
             if room.any():
-                near = cand[room]
-                j = int(near[np.argmin(travel[k, near])])
-                nearest = j
-                if preferred[k] >= 0 and preferred[k] in near:
-                    j = int(preferred[k])
-                if j == nearest:
-                    text = f"nearest territory{of} with spare capacity"
-                else:
-                    minutes = travel[k, j] / 60.0
-                    text = (
-                        f"territory{of} with spare capacity {minutes:.0f} min away "
-                        "(nearer capacity goes to accounts closer to it)"
-                    )
+                j, text = _with_room(cand[room], travel[k], int(preferred[k]), of)
             elif fits == 1.0:
                 left.append(int(k))
                 continue
             else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    after = np.where(
-                        capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf
-                    )
-                j = int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
+                j = _least_loaded(cand, load, capacity, weight)
                 text = f"least loaded territory{of} (none has spare capacity)"
-            if p.rule is not None:
-                reason = f"{p.rule.reason}; {text}"
-                decide_now(p.index, j, p.cause, reason + _skips(p.skipped), p.rule.rule_id)
-            else:
-                decide_now(p.index, j, p.cause, text + _skips(p.skipped))
+            reason = text if p.rule is None else f"{p.rule.reason}; {text}"
+            rule_id = None if p.rule is None else p.rule.rule_id
+            decide_now(p.index, j, p.cause, reason + _skips(p.skipped), rule_id)
+
+
+def _with_room(
+    near: npt.NDArray[np.int64], travel: FloatArray, preferred: int, of: str
+) -> tuple[int, str]:
+    """The LP's territory when it has room, else the nearest with room; and the reason."""
+    nearest = int(near[np.argmin(travel[near])])
+    if preferred < 0 or preferred not in near or preferred == nearest:
+        return nearest, f"nearest territory{of} with spare capacity"
+    minutes = travel[preferred] / 60.0
+    return preferred, (
+        f"territory{of} with spare capacity {minutes:.0f} min away "
+        "(nearer capacity goes to accounts closer to it)"
+    )
+
+
+def _least_loaded(
+    cand: npt.NDArray[np.int64], load: FloatArray, capacity: FloatArray, weight: float
+) -> int:
+    """The candidate least utilised after taking the account (the first if none has capacity)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        after = np.where(capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf)
+    return int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
 
 
 def _lp_preference(
@@ -637,40 +642,25 @@ def _lp_preference(
 
     The transport LP "every account to one allowed territory, no territory above its fair
     share, least road time per period (visits x road time from the territory)" is solved on
-    cells of nearby accounts with the same allowed territories (about ``_LP_CELLS`` of them,
-    so 10,000 accounts x 50 territories is a 100,000-variable LP for HiGHS instead of
-    500,000). Visits weight the time because a weekly account far from home costs four trips a
-    month where a monthly one costs one. A cell split between territories is
-    split among its accounts by their road times (each account where it is nearest, within
-    the cell's quota). Its duals are not used: with every share tight they are degenerate,
-    and account-level prices taken from them swing far from the optimum.
+    cells of nearby accounts with the same allowed territories (about ``_LP_CELLS`` of them),
+    so the LP stays small for HiGHS however many accounts arrive. Visits weight the time because
+    a weekly account far from home costs four trips a month where a monthly one costs one. A
+    cell split between territories is split among its accounts by their road times (each
+    account where it is nearest, within the cell's quota). Its duals are not used: with every
+    share tight they are degenerate, and account-level prices taken from them swing far from
+    the optimum.
     """
     n, m = allowed.shape
-    preferred = np.full(n, -1, dtype=np.int64)
     if n < 2 or m < 2:
-        return preferred
-    low = xy.min(axis=0)
-    span = np.maximum(xy.max(axis=0) - low, 1.0)
-    size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
-    _, pattern = np.unique(allowed, axis=0, return_inverse=True)
-    # Accounts cluster in towns, so most cells of an even grid are empty: refine the grid
-    # until enough cells hold accounts for the LP to tell neighbourhoods apart.
-    for _ in range(8):
-        grid = np.floor((xy - low) / size).astype(np.int64)
-        keys = np.column_stack([grid, pattern.reshape(-1)])
-        _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        if len(first) >= min(_LP_CELLS, n) / 2 or size <= 1.0:
-            break
-        size = max(size / 1.5, 1.0)
-    cell = cell.reshape(-1)
+        return np.full(n, -1, dtype=np.int64)
+    cell, first = _lp_cells(allowed, xy)
     cells = len(first)
     weight = np.bincount(cell, weights=w, minlength=cells)
     finite = np.where(allowed, travel, 0.0)
     cost = np.column_stack(
         [np.bincount(cell, weights=visits * finite[:, j], minlength=cells) for j in range(m)]
     )
-    ok = allowed[first]
-    c_idx, j_idx = np.nonzero(ok)
+    c_idx, j_idx = np.nonzero(allowed[first])
     nv = len(c_idx)
     biggest = float(np.max(finite)) * max(float(visits.max()), 1.0) if finite.size else 1.0
     penalty = 10.0 * max(biggest, 1.0) / max(float(w[w > 0].min()) if (w > 0).any() else 1.0, 1e-9)
@@ -695,15 +685,47 @@ def _lp_preference(
             method="highs",
         )
     except ValueError:  # pragma: no cover - malformed LP would be our bug; fall back
-        return preferred
+        return np.full(n, -1, dtype=np.int64)
     if result.status != 0 or result.x is None:
-        return preferred
+        return np.full(n, -1, dtype=np.int64)
     share = np.asarray(result.x[:nv], dtype=np.float64)
-    members = np.argsort(cell, kind="stable")
-    bounds = np.searchsorted(cell[members], np.arange(cells + 1))
     by_cell: dict[int, list[tuple[int, float]]] = {}
     for v in np.nonzero(share > 1e-9)[0]:
         by_cell.setdefault(int(c_idx[v]), []).append((int(j_idx[v]), float(share[v])))
+    return _split_cells(cell, cells, by_cell, travel)
+
+
+def _lp_cells(
+    allowed: npt.NDArray[np.bool_], xy: FloatArray
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each account's cell (grid square x allowed territories), and one member of each cell."""
+    n = len(allowed)
+    low = xy.min(axis=0)
+    span = np.maximum(xy.max(axis=0) - low, 1.0)
+    size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
+    _, pattern = np.unique(allowed, axis=0, return_inverse=True)
+    # Accounts cluster in towns, so most cells of an even grid are empty: refine the grid
+    # until enough cells hold accounts for the LP to tell neighbourhoods apart.
+    for _ in range(8):
+        grid = np.floor((xy - low) / size).astype(np.int64)
+        keys = np.column_stack([grid, pattern.reshape(-1)])
+        _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(first) >= min(_LP_CELLS, n) / 2 or size <= 1.0:
+            break
+        size = max(size / 1.5, 1.0)
+    return cell.reshape(-1), first
+
+
+def _split_cells(
+    cell: npt.NDArray[np.int64],
+    cells: int,
+    by_cell: dict[int, list[tuple[int, float]]],
+    travel: FloatArray,
+) -> npt.NDArray[np.int64]:
+    """Hand each cell's LP shares to its accounts, nearest first within each share's quota."""
+    preferred = np.full(len(cell), -1, dtype=np.int64)
+    members = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[members], np.arange(cells + 1))
     for c, parts in by_cell.items():
         who = members[bounds[c] : bounds[c + 1]]
         if len(parts) == 1:
