@@ -37,7 +37,7 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 
 from routeplanner.assignment import AssignmentRule, assign_accounts, parse_rules, validate_rules
-from routeplanner.assignment.assign import estimate_workloads
+from routeplanner.assignment.estimates import estimate_workloads
 from routeplanner.assignment.rules import AccountTable, match_matrix
 from routeplanner.model import (
     Account,

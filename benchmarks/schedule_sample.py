@@ -29,10 +29,10 @@ from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory,
 from routeplanner.model.history import VisitStatus
 from routeplanner.planner import merge_plans, plan_all
 from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
+from routeplanner.scheduling.day_router import DayJob, sequence_day_router
 from routeplanner.scheduling.frequency import visit_options
 from routeplanner.scheduling.kpi import CoverageKpis, coverage_kpis
 from routeplanner.scheduling.repair import VisitOutcome, repair_plan
-from routeplanner.scheduling.scheduler import DayJob, sequence_day_router
 from routeplanner.travel import HaversineTravel, TravelTimeProvider
 from routeplanner.units import haversine_m
 

@@ -19,7 +19,8 @@ from routeplanner.model import (
     Unassigned,
     UnassignedReason,
 )
-from routeplanner.scheduling.scheduler import DayRouter, Progress, schedule_visits
+from routeplanner.scheduling.day_router import DayRouter
+from routeplanner.scheduling.scheduler import Progress, schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
 
 

@@ -11,8 +11,8 @@ makes an account's workload independent of its owner (visits x (visit time + tra
 nearest neighbours)), so what differs between territories is (1) how far the account lies from
 the territory, and (2) whether the territory still has room. (1) is the road time from the
 territory's centre (the member nearest its members' mean position) or from the rep's home,
-whichever is less, taken from ONE provider matrix call (anchors x accounts, 2 x territories
-sources, so 10,000 accounts cost about as much as 100 road searches). (2) compares the
+whichever is less, taken from one provider matrix call (anchors x accounts: 2 x territories
+sources, so the cost grows with territories, not with accounts squared). (2) compares the
 territory's load with its fair share of the batch (water-filling). Which territory serves the
 batch best is decided by a transport LP over cells of nearby accounts (least visit-weighted
 road time within the shares); each account then goes there if it fits, else to the nearest
@@ -20,25 +20,30 @@ territory it fits into (see :func:`_best_fit`). Existing accounts never move in 
 which is why a batch import cannot trigger a realignment (the report suggests one when the
 balance drifts).
 
-The per-account travel estimate of the workload model needs every account's two nearest
-neighbours by road, an n x n matrix. Up to ``EXACT_NEIGHBOURS_UP_TO`` accounts it is computed
-exactly, so balance figures equal those of ``territories show``; 10,000 accounts cannot afford
-it, and there it is the straight-line distance to the two nearest accounts (KD-tree) times the
-region's road time per straight-line metre, measured on the road matrix above (median).
+The travel facts (road times from territories, workload estimates) come from
+:mod:`routeplanner.assignment.estimates`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
-from scipy.spatial import cKDTree
 
+from routeplanner.assignment.estimates import (
+    FloatArray,
+    anchor_travel,
+    estimate_workloads,
+    project,
+    road_neighbour_travel,
+    seconds_per_metre,
+    territory_anchors,
+)
 from routeplanner.assignment.rules import (
     AccountTable,
     AssignmentRule,
@@ -47,30 +52,19 @@ from routeplanner.assignment.rules import (
 )
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
-from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.workload import rep_capacity_s, visits_in
-from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
-from routeplanner.units import EARTH_RADIUS_M, HOUR
+from routeplanner.units import HOUR
 
-FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, float], None]
 
 DEFAULT_TOLERANCE = 0.05
 """Balance band of the territory design (±5 % of each territory's fair share)."""
 
-EXACT_NEIGHBOURS_UP_TO = 2000
-"""Up to this many accounts the workload uses road times to the nearest accounts exactly, as
-``territories show`` does (an accounts x accounts road matrix, about a second at 2,000);
-beyond, the calibrated straight-line estimate."""
-
 _LP_CELLS = 2000
 """Cells of accounts in the pricing LP: enough to price 50 territories, small for HiGHS."""
-
-_MIN_CALIBRATION_M = 300.0
-"""Pairs closer than this say more about snapping than about roads; left out of calibration."""
 
 
 class AssignMode(StrEnum):
@@ -209,37 +203,15 @@ def assign_accounts(
     report = progress or (lambda _message, _fraction: None)
     rules = sorted(rules, key=lambda r: r.position)
     _check_inputs(accounts, territories, rules, horizon_days, tolerance)
-    rep_by_id = {r.rep_id: r for r in reps}
-    t_index = {t.territory_id: j for j, t in enumerate(territories)}
-    m = len(territories)
-    rep_of: list[Rep | None] = [rep_by_id.get(t.rep_id or "") for t in territories]
-    quals = [None if r is None else frozenset(fold(q) for q in r.qualifications) for r in rep_of]
-    capacity = np.array(
-        [0.0 if r is None else float(rep_capacity_s(r, horizon_days)) for r in rep_of]
-    )
-    account_index = {a.account_id: i for i, a in enumerate(accounts)}
-    owner = np.full(len(accounts), -1, dtype=np.int64)
-    for j, t in enumerate(territories):
-        for aid in t.account_ids:
-            i = account_index.get(aid)
-            if i is not None and owner[i] < 0:
-                owner[i] = j
-    decide = (
-        np.nonzero(owner < 0)[0] if mode is AssignMode.NEW else np.arange(len(accounts))
-    ).astype(np.int64)
+    region = _Region.of(accounts, reps, territories, mode, horizon_days)
 
     report("matching rules", 0.05)
-    chosen = [accounts[int(i)] for i in decide]
+    chosen = [accounts[int(i)] for i in region.decide]
     table = AccountTable.of(chosen)
     matches = match_matrix(rules, table)
 
     report("road times to territories", 0.2)
-    anchors = _anchors(accounts, owner, territories, rep_of)
-    road = _anchor_travel(travel, [p for p, _ in anchors], [a.location for a in chosen])
-    per_m = _seconds_per_metre(road, [p for p, _ in anchors], chosen)
-    to_territory = np.full((len(chosen), m), np.inf)
-    for k, (_, j) in enumerate(anchors):
-        to_territory[:, j] = np.minimum(to_territory[:, j], road[k])
+    to_territory, per_m = _territory_travel(region, chosen, travel)
 
     report("workloads", 0.45)
     workload = estimate_workloads(
@@ -248,123 +220,232 @@ def assign_accounts(
     visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
 
     report("deciding", 0.55)
-    decisions: dict[int, Decision] = {}
+    state = _Decisions.start(region, workload, mode)
     pending: list[_Pending] = []
-    load = np.zeros(m)
-    if mode is AssignMode.NEW:
-        has = owner >= 0
-        load += np.bincount(owner[has], weights=workload[has], minlength=m)
-    unlocked_free = [j for j in range(m) if rep_of[j] is not None and not territories[j].locked]
-    default_pool = [j for j in unlocked_free if not territories[j].segment] or unlocked_free
-    default_pool = default_pool or [j for j in range(m) if rep_of[j] is not None]
-
-    def previous(i: int) -> tuple[str | None, str | None]:
-        j = int(owner[i])
-        return (None, None) if j < 0 else (territories[j].territory_id, territories[j].rep_id)
-
-    def decide_now(
-        row: int, j: int | None, cause: DecisionCause, reason: str, rule_id: str | None = None
-    ) -> None:
-        i = int(decide[row])
-        prev_t, prev_r = previous(i)
-        decisions[row] = Decision(
-            account_id=accounts[i].account_id,
-            territory_id=None if j is None else territories[j].territory_id,
-            rep_id=None if j is None else territories[j].rep_id,
-            cause=cause,
-            reason=reason,
-            rule_id=rule_id,
-            previous_territory_id=prev_t,
-            previous_rep_id=prev_r,
-        )
-        if j is not None:
-            load[j] += workload[i]
-
-    def allowed(j: int, need: frozenset[str]) -> bool:
-        q = quals[j]
-        return q is not None and need <= q
-
-    for row, i_row in enumerate(decide):
-        i = int(i_row)
-        account = accounts[i]
-        need = table.requires[row]
-        if account.locked_rep_id:
-            _decide_lock(row, i, account, need, territories, owner, quals, decide_now)
-            continue
-        skipped: list[str] = []
-        placed = False
-        for hit in np.nonzero(matches[row])[0]:
-            rule = rules[int(hit)]
-            if rule.territory_id is not None:
-                j = t_index[rule.territory_id]
-                if allowed(j, need):
-                    decide_now(
-                        row, j, DecisionCause.RULE, rule.reason + _skips(skipped), rule.rule_id
-                    )
-                    placed = True
-                    break
-                skipped.append(_why_not(rule, [j], territories, need, quals))
-                continue
-            pool = [j for j, t in enumerate(territories) if t.segment == rule.segment]
-            ok = [j for j in pool if allowed(j, need)]
-            if not ok:
-                skipped.append(_why_not(rule, pool, territories, need, quals))
-                continue
-            j_prev = int(owner[i])
-            if j_prev in ok:
-                decide_now(
-                    row, j_prev, DecisionCause.RULE, rule.reason + _skips(skipped), rule.rule_id
-                )
-            else:
-                pending.append(_Pending(row, ok, DecisionCause.RULE, rule, skipped))
-            placed = True
-            break
-        if placed:
-            continue
-        j_prev = int(owner[i])
-        if j_prev >= 0 and (rep_of[j_prev] is None or allowed(j_prev, need)):
-            decide_now(
-                row,
-                j_prev,
-                DecisionCause.KEPT,
-                f"no rule applies; stays in territory {territories[j_prev].territory_id}"
-                + _skips(skipped),
-            )
-            continue
-        ok = [j for j in default_pool if allowed(j, need)]
-        ok = ok or [j for j in range(m) if allowed(j, need)]
-        if not ok:
-            wanted = ", ".join(sorted(account.required_qualifications))
-            why = (
-                f"no territory's rep has the required qualification {wanted}"
-                if wanted
-                else "no territory has a rep"
-            )
-            decide_now(row, None, DecisionCause.UNASSIGNED, why + _skips(skipped))
-            continue
-        pending.append(_Pending(row, ok, DecisionCause.BEST_FIT, None, skipped))
+    for row in range(len(region.decide)):
+        waiting = _decide_account(state, row, table.requires[row], matches[row], rules)
+        if waiting is not None:
+            pending.append(waiting)
 
     report("best fit", 0.75)
-    xy = _project(table.lat, table.lon, float(table.lat.mean()) if len(table) else 0.0)
-    _best_fit(pending, decide, to_territory, workload, visits, load, capacity, xy, decide_now)
+    xy = project(table.lat, table.lon, float(table.lat.mean()) if len(table) else 0.0)
+    _best_fit(
+        pending,
+        region.decide,
+        to_territory,
+        workload,
+        visits,
+        state.load,
+        region.capacity,
+        xy,
+        state.decide_now,
+    )
 
     report("balance", 0.95)
-    final = owner.copy() if mode is AssignMode.NEW else np.full(len(accounts), -1, dtype=np.int64)
-    for row, d in decisions.items():
-        if d.territory_id is not None:
-            final[decide[row]] = t_index[d.territory_id]
-        elif mode is AssignMode.ALL:
-            final[decide[row]] = owner[decide[row]]
-    balance, worst = _balance(territories, rep_of, owner, final, workload, capacity)
+    balance, worst = _final_balance(state, mode)
     report("done", 1.0)
     return AssignmentReport(
         mode=mode,
-        decisions=tuple(decisions[row] for row in range(len(decide))),
+        decisions=tuple(state.decisions[row] for row in range(len(region.decide))),
         balance=balance,
         horizon_days=horizon_days,
         tolerance_pct=100.0 * tolerance,
         max_deviation_pct=worst,
         travel=travel.name,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Region:
+    """Territories, their reps, and which accounts they own now and which are being decided.
+
+    ``owner[i]`` is the index of account ``i``'s current territory (``-1``: none);
+    ``decide[row]`` is the account index of each decision row.
+    """
+
+    accounts: Sequence[Account]
+    territories: Sequence[Territory]
+    t_index: dict[str, int]
+    rep_of: list[Rep | None]
+    quals: list[frozenset[str] | None]
+    capacity: FloatArray
+    owner: npt.NDArray[np.int64]
+    decide: npt.NDArray[np.int64]
+
+    @staticmethod
+    def of(
+        accounts: Sequence[Account],
+        reps: Sequence[Rep],
+        territories: Sequence[Territory],
+        mode: AssignMode,
+        horizon_days: int,
+    ) -> _Region:
+        rep_by_id = {r.rep_id: r for r in reps}
+        rep_of = [rep_by_id.get(t.rep_id or "") for t in territories]
+        account_index = {a.account_id: i for i, a in enumerate(accounts)}
+        owner = np.full(len(accounts), -1, dtype=np.int64)
+        for j, t in enumerate(territories):
+            for aid in t.account_ids:
+                i = account_index.get(aid)
+                if i is not None and owner[i] < 0:
+                    owner[i] = j
+        decide = np.nonzero(owner < 0)[0] if mode is AssignMode.NEW else np.arange(len(accounts))
+        return _Region(
+            accounts=accounts,
+            territories=territories,
+            t_index={t.territory_id: j for j, t in enumerate(territories)},
+            rep_of=rep_of,
+            quals=[
+                None if r is None else frozenset(fold(q) for q in r.qualifications) for r in rep_of
+            ],
+            capacity=np.array(
+                [0.0 if r is None else float(rep_capacity_s(r, horizon_days)) for r in rep_of]
+            ),
+            owner=owner,
+            decide=decide.astype(np.int64),
+        )
+
+    def allowed(self, j: int, need: frozenset[str]) -> bool:
+        """Whether territory ``j`` has a rep with every qualification in ``need``."""
+        q = self.quals[j]
+        return q is not None and need <= q
+
+
+@dataclass(slots=True)
+class _Decisions:
+    """Decisions by row so far, and the workload they put on each territory."""
+
+    region: _Region
+    workload: FloatArray
+    load: FloatArray
+    default_pool: list[int]
+    decisions: dict[int, Decision] = field(default_factory=dict)
+
+    @staticmethod
+    def start(region: _Region, workload: FloatArray, mode: AssignMode) -> _Decisions:
+        """In ``new`` mode territories start with their current accounts' workload."""
+        m = len(region.territories)
+        load = np.zeros(m)
+        if mode is AssignMode.NEW:
+            has = region.owner >= 0
+            load += np.bincount(region.owner[has], weights=workload[has], minlength=m)
+        # Best fit without a rule prefers unlocked territories outside any segment.
+        with_rep = [j for j in range(m) if region.rep_of[j] is not None]
+        unlocked = [j for j in with_rep if not region.territories[j].locked]
+        pool = [j for j in unlocked if not region.territories[j].segment] or unlocked
+        return _Decisions(region, workload, load, pool or with_rep)
+
+    def decide_now(
+        self, row: int, j: int | None, cause: DecisionCause, reason: str, rule_id: str | None = None
+    ) -> None:
+        region = self.region
+        i = int(region.decide[row])
+        j_prev = int(region.owner[i])
+        previous = None if j_prev < 0 else region.territories[j_prev]
+        self.decisions[row] = Decision(
+            account_id=region.accounts[i].account_id,
+            territory_id=None if j is None else region.territories[j].territory_id,
+            rep_id=None if j is None else region.territories[j].rep_id,
+            cause=cause,
+            reason=reason,
+            rule_id=rule_id,
+            previous_territory_id=None if previous is None else previous.territory_id,
+            previous_rep_id=None if previous is None else previous.rep_id,
+        )
+        if j is not None:
+            self.load[j] += self.workload[i]
+
+
+def _decide_account(
+    state: _Decisions,
+    row: int,
+    need: frozenset[str],
+    hits: npt.NDArray[np.bool_],
+    rules: Sequence[AssignmentRule],
+) -> _Pending | None:
+    """Decide one row by lock, first usable rule, or keeping its territory; else it waits for
+    best fit (returned)."""
+    region = state.region
+    i = int(region.decide[row])
+    account = region.accounts[i]
+    if account.locked_rep_id:
+        _decide_lock(
+            row, i, account, need, region.territories, region.owner, region.quals, state.decide_now
+        )
+        return None
+    skipped: list[str] = []
+    j_prev = int(region.owner[i])
+    for hit in np.nonzero(hits)[0]:
+        rule = rules[int(hit)]
+        ok = _rule_targets(region, rule, need, skipped)
+        if not ok:
+            continue
+        if rule.territory_id is None and j_prev not in ok:
+            return _Pending(row, ok, DecisionCause.RULE, rule, skipped)
+        j = ok[0] if rule.territory_id is not None else j_prev
+        state.decide_now(row, j, DecisionCause.RULE, rule.reason + _skips(skipped), rule.rule_id)
+        return None
+    if j_prev >= 0 and (region.rep_of[j_prev] is None or region.allowed(j_prev, need)):
+        stays = f"no rule applies; stays in territory {region.territories[j_prev].territory_id}"
+        state.decide_now(row, j_prev, DecisionCause.KEPT, stays + _skips(skipped))
+        return None
+    ok = [j for j in state.default_pool if region.allowed(j, need)]
+    ok = ok or [j for j in range(len(region.territories)) if region.allowed(j, need)]
+    if not ok:
+        wanted = ", ".join(sorted(account.required_qualifications))
+        why = (
+            f"no territory's rep has the required qualification {wanted}"
+            if wanted
+            else "no territory has a rep"
+        )
+        state.decide_now(row, None, DecisionCause.UNASSIGNED, why + _skips(skipped))
+        return None
+    return _Pending(row, ok, DecisionCause.BEST_FIT, None, skipped)
+
+
+def _rule_targets(
+    region: _Region, rule: AssignmentRule, need: frozenset[str], skipped: list[str]
+) -> list[int]:
+    """The rule's territories whose rep is qualified; none adds why to ``skipped``."""
+    if rule.territory_id is not None:
+        pool = [region.t_index[rule.territory_id]]
+    else:
+        pool = [j for j, t in enumerate(region.territories) if t.segment == rule.segment]
+    ok = [j for j in pool if region.allowed(j, need)]
+    if not ok:
+        skipped.append(_why_not(rule, pool, region.territories, need, region.quals))
+    return ok
+
+
+def _territory_travel(
+    region: _Region, chosen: Sequence[Account], travel: TravelTimeProvider
+) -> tuple[FloatArray, float]:
+    """Road seconds from each territory (its nearer anchor) to each chosen account, and the
+    region's road seconds per straight-line metre."""
+    anchors = territory_anchors(region.accounts, region.owner, region.territories, region.rep_of)
+    road = anchor_travel(travel, [p for p, _ in anchors], [a.location for a in chosen])
+    per_m = seconds_per_metre(road, [p for p, _ in anchors], chosen)
+    to_territory = np.full((len(chosen), len(region.territories)), np.inf)
+    for k, (_, j) in enumerate(anchors):
+        to_territory[:, j] = np.minimum(to_territory[:, j], road[k])
+    return to_territory, per_m
+
+
+def _final_balance(
+    state: _Decisions, mode: AssignMode
+) -> tuple[tuple[TerritoryBalance, ...], float]:
+    """Balance after the decisions; in ``all`` mode an account left unassigned counts where it
+    is now."""
+    region = state.region
+    owner = region.owner
+    final = owner.copy() if mode is AssignMode.NEW else np.full(len(owner), -1, dtype=np.int64)
+    for row, d in state.decisions.items():
+        if d.territory_id is not None:
+            final[region.decide[row]] = region.t_index[d.territory_id]
+        elif mode is AssignMode.ALL:
+            final[region.decide[row]] = owner[region.decide[row]]
+    return _balance(
+        region.territories, region.rep_of, owner, final, state.workload, region.capacity
     )
 
 
@@ -513,34 +594,39 @@ def _best_fit(
             room = load[cand] + fits * weight <= limit[cand]
             of = f" of segment {p.rule.segment}" if p.rule is not None else ""
             if room.any():
-                near = cand[room]
-                j = int(near[np.argmin(travel[k, near])])
-                nearest = j
-                if preferred[k] >= 0 and preferred[k] in near:
-                    j = int(preferred[k])
-                if j == nearest:
-                    text = f"nearest territory{of} with spare capacity"
-                else:
-                    minutes = travel[k, j] / 60.0
-                    text = (
-                        f"territory{of} with spare capacity {minutes:.0f} min away "
-                        "(nearer capacity goes to accounts closer to it)"
-                    )
+                j, text = _with_room(cand[room], travel[k], int(preferred[k]), of)
             elif fits == 1.0:
                 left.append(int(k))
                 continue
             else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    after = np.where(
-                        capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf
-                    )
-                j = int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
+                j = _least_loaded(cand, load, capacity, weight)
                 text = f"least loaded territory{of} (none has spare capacity)"
-            if p.rule is not None:
-                reason = f"{p.rule.reason}; {text}"
-                decide_now(p.index, j, p.cause, reason + _skips(p.skipped), p.rule.rule_id)
-            else:
-                decide_now(p.index, j, p.cause, text + _skips(p.skipped))
+            reason = text if p.rule is None else f"{p.rule.reason}; {text}"
+            rule_id = None if p.rule is None else p.rule.rule_id
+            decide_now(p.index, j, p.cause, reason + _skips(p.skipped), rule_id)
+
+
+def _with_room(
+    near: npt.NDArray[np.int64], travel: FloatArray, preferred: int, of: str
+) -> tuple[int, str]:
+    """The LP's territory when it has room, else the nearest with room; and the reason."""
+    nearest = int(near[np.argmin(travel[near])])
+    if preferred < 0 or preferred not in near or preferred == nearest:
+        return nearest, f"nearest territory{of} with spare capacity"
+    minutes = travel[preferred] / 60.0
+    return preferred, (
+        f"territory{of} with spare capacity {minutes:.0f} min away "
+        "(nearer capacity goes to accounts closer to it)"
+    )
+
+
+def _least_loaded(
+    cand: npt.NDArray[np.int64], load: FloatArray, capacity: FloatArray, weight: float
+) -> int:
+    """The candidate least utilised after taking the account (the first if none has capacity)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        after = np.where(capacity[cand] > 0, (load[cand] + weight) / capacity[cand], np.inf)
+    return int(cand[np.argmin(after)]) if np.isfinite(after).any() else int(cand[0])
 
 
 def _lp_preference(
@@ -556,40 +642,25 @@ def _lp_preference(
 
     The transport LP "every account to one allowed territory, no territory above its fair
     share, least road time per period (visits x road time from the territory)" is solved on
-    cells of nearby accounts with the same allowed territories (about ``_LP_CELLS`` of them,
-    so 10,000 accounts x 50 territories is a 100,000-variable LP for HiGHS instead of
-    500,000). Visits weight the time because a weekly account far from home costs four trips a
-    month where a monthly one costs one. A cell split between territories is
-    split among its accounts by their road times (each account where it is nearest, within
-    the cell's quota). Its duals are not used: with every share tight they are degenerate,
-    and account-level prices taken from them swing far from the optimum.
+    cells of nearby accounts with the same allowed territories (about ``_LP_CELLS`` of them),
+    so the LP stays small for HiGHS however many accounts arrive. Visits weight the time because
+    a weekly account far from home costs four trips a month where a monthly one costs one. A
+    cell split between territories is split among its accounts by their road times (each
+    account where it is nearest, within the cell's quota). Its duals are not used: with every
+    share tight they are degenerate, and account-level prices taken from them swing far from
+    the optimum.
     """
     n, m = allowed.shape
-    preferred = np.full(n, -1, dtype=np.int64)
     if n < 2 or m < 2:
-        return preferred
-    low = xy.min(axis=0)
-    span = np.maximum(xy.max(axis=0) - low, 1.0)
-    size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
-    _, pattern = np.unique(allowed, axis=0, return_inverse=True)
-    # Accounts cluster in towns, so most cells of an even grid are empty: refine the grid
-    # until enough cells hold accounts for the LP to tell neighbourhoods apart.
-    for _ in range(8):
-        grid = np.floor((xy - low) / size).astype(np.int64)
-        keys = np.column_stack([grid, pattern.reshape(-1)])
-        _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        if len(first) >= min(_LP_CELLS, n) / 2 or size <= 1.0:
-            break
-        size = max(size / 1.5, 1.0)
-    cell = cell.reshape(-1)
+        return np.full(n, -1, dtype=np.int64)
+    cell, first = _lp_cells(allowed, xy)
     cells = len(first)
     weight = np.bincount(cell, weights=w, minlength=cells)
     finite = np.where(allowed, travel, 0.0)
     cost = np.column_stack(
         [np.bincount(cell, weights=visits * finite[:, j], minlength=cells) for j in range(m)]
     )
-    ok = allowed[first]
-    c_idx, j_idx = np.nonzero(ok)
+    c_idx, j_idx = np.nonzero(allowed[first])
     nv = len(c_idx)
     biggest = float(np.max(finite)) * max(float(visits.max()), 1.0) if finite.size else 1.0
     penalty = 10.0 * max(biggest, 1.0) / max(float(w[w > 0].min()) if (w > 0).any() else 1.0, 1e-9)
@@ -614,15 +685,47 @@ def _lp_preference(
             method="highs",
         )
     except ValueError:  # pragma: no cover - malformed LP would be our bug; fall back
-        return preferred
+        return np.full(n, -1, dtype=np.int64)
     if result.status != 0 or result.x is None:
-        return preferred
+        return np.full(n, -1, dtype=np.int64)
     share = np.asarray(result.x[:nv], dtype=np.float64)
-    members = np.argsort(cell, kind="stable")
-    bounds = np.searchsorted(cell[members], np.arange(cells + 1))
     by_cell: dict[int, list[tuple[int, float]]] = {}
     for v in np.nonzero(share > 1e-9)[0]:
         by_cell.setdefault(int(c_idx[v]), []).append((int(j_idx[v]), float(share[v])))
+    return _split_cells(cell, cells, by_cell, travel)
+
+
+def _lp_cells(
+    allowed: npt.NDArray[np.bool_], xy: FloatArray
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each account's cell (grid square x allowed territories), and one member of each cell."""
+    n = len(allowed)
+    low = xy.min(axis=0)
+    span = np.maximum(xy.max(axis=0) - low, 1.0)
+    size = max(float(np.sqrt(span[0] * span[1] / _LP_CELLS)), 1.0)
+    _, pattern = np.unique(allowed, axis=0, return_inverse=True)
+    # Accounts cluster in towns, so most cells of an even grid are empty: refine the grid
+    # until enough cells hold accounts for the LP to tell neighbourhoods apart.
+    for _ in range(8):
+        grid = np.floor((xy - low) / size).astype(np.int64)
+        keys = np.column_stack([grid, pattern.reshape(-1)])
+        _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(first) >= min(_LP_CELLS, n) / 2 or size <= 1.0:
+            break
+        size = max(size / 1.5, 1.0)
+    return cell.reshape(-1), first
+
+
+def _split_cells(
+    cell: npt.NDArray[np.int64],
+    cells: int,
+    by_cell: dict[int, list[tuple[int, float]]],
+    travel: FloatArray,
+) -> npt.NDArray[np.int64]:
+    """Hand each cell's LP shares to its accounts, nearest first within each share's quota."""
+    preferred = np.full(len(cell), -1, dtype=np.int64)
+    members = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[members], np.arange(cells + 1))
     for c, parts in by_cell.items():
         who = members[bounds[c] : bounds[c + 1]]
         if len(parts) == 1:
@@ -724,136 +827,3 @@ def _balance(
             )
         )
     return tuple(rows), worst
-
-
-# ---------------------------------------------------------------------- travel facts
-
-
-def _project(lat: FloatArray, lon: FloatArray, lat0: float) -> FloatArray:
-    """Equirectangular metres around ``lat0``: exact enough for a sales region's distances."""
-    k = np.pi / 180.0 * EARTH_RADIUS_M
-    return np.column_stack([lon * k * np.cos(np.radians(lat0)), lat * k])
-
-
-def _anchors(
-    accounts: Sequence[Account],
-    owner: npt.NDArray[np.int64],
-    territories: Sequence[Territory],
-    rep_of: Sequence[Rep | None],
-) -> list[tuple[GeoPoint, int]]:
-    """Points each territory is measured from: its centre member and its rep's home."""
-    anchors: list[tuple[GeoPoint, int]] = []
-    lat = np.array([a.location.lat for a in accounts], dtype=np.float64)
-    lon = np.array([a.location.lon for a in accounts], dtype=np.float64)
-    lat0 = float(lat.mean()) if len(lat) else 0.0
-    xy = _project(lat, lon, lat0)
-    for j in range(len(territories)):
-        members = np.nonzero(owner == j)[0]
-        if len(members):
-            mean = xy[members].mean(axis=0)
-            centre = members[np.argmin(((xy[members] - mean) ** 2).sum(axis=1))]
-            anchors.append((accounts[int(centre)].location, j))
-        rep = rep_of[j]
-        if rep is not None:
-            anchors.append((rep.home, j))
-    return anchors
-
-
-def _anchor_travel(
-    travel: TravelTimeProvider, anchors: Sequence[GeoPoint], points: Sequence[GeoPoint]
-) -> FloatArray:
-    """Road seconds anchor -> point in one matrix call; points or anchors off the network get
-    the straight-line estimate instead (they are reported by planning, not refused here)."""
-    out = np.zeros((len(anchors), len(points)))
-    if not anchors or not points:
-        return out
-    a_ok = np.array(
-        [s.reachable for s in travel.snap([(str(k), p) for k, p in enumerate(anchors)]).snaps]
-    )
-    p_ok = np.array(
-        [s.reachable for s in travel.snap([(str(k), p) for k, p in enumerate(points)]).snaps]
-    )
-    fallback = HaversineTravel()
-    if not a_ok.all() or not p_ok.all():
-        out[:] = fallback.matrix(anchors, points).durations_s
-    ai, pi = np.nonzero(a_ok)[0], np.nonzero(p_ok)[0]
-    if len(ai) and len(pi):
-        sub = travel.matrix([anchors[int(k)] for k in ai], [points[int(k)] for k in pi]).durations_s
-        out[np.ix_(ai, pi)] = sub
-    return out
-
-
-def _seconds_per_metre(
-    road: FloatArray, anchors: Sequence[GeoPoint], accounts: Sequence[Account]
-) -> float:
-    """Median road seconds per straight-line metre in the region (calibrates the estimate)."""
-    fallback = HaversineTravel()
-    default = fallback.detour_factor / (fallback.speed_kmh / 3.6)
-    if road.size == 0:
-        return default
-    straight = (
-        HaversineTravel(speed_kmh=3.6, detour_factor=1.0)
-        .matrix(list(anchors), [a.location for a in accounts])
-        .distances_m.astype(np.float64)
-    )
-    use = straight > _MIN_CALIBRATION_M
-    if not use.any():
-        return default
-    return float(np.median(road[use] / straight[use]))
-
-
-def estimate_workloads(
-    accounts: Sequence[Account],
-    per_m: float,
-    horizon_days: int,
-    *,
-    travel_s: FloatArray | None = None,
-) -> FloatArray:
-    """Visits x (visit time + travel estimate).
-
-    The estimate is ``travel_s`` where given (NaN = unknown), else the mean straight-line
-    distance to the two nearest other accounts at the region's road seconds per metre.
-    """
-    n = len(accounts)
-    if n == 0:
-        return np.zeros(0)
-    lat = np.array([a.location.lat for a in accounts], dtype=np.float64)
-    lon = np.array([a.location.lon for a in accounts], dtype=np.float64)
-    xy = _project(lat, lon, float(lat.mean()))
-    k = min(2, n - 1)
-    if k > 0:
-        dist, _ = cKDTree(xy).query(xy, k=k + 1)
-        estimate = np.asarray(dist, dtype=np.float64)[:, 1:].mean(axis=1) * per_m
-    else:
-        estimate = np.zeros(n)
-    if travel_s is not None:
-        estimate = np.where(np.isnan(travel_s), estimate, travel_s)
-    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
-    service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
-    out: FloatArray = visits * (service + estimate)
-    return out
-
-
-def road_neighbour_travel(
-    accounts: Sequence[Account], travel: TravelTimeProvider
-) -> FloatArray | None:
-    """The workload model's exact travel estimate (mean road time to the two nearest other
-    accounts, symmetrised, as ``territories.workload.build_context`` computes it) while an
-    accounts x accounts matrix is affordable (``EXACT_NEIGHBOURS_UP_TO``); NaN for accounts
-    off the network; ``None`` above the limit or below three reachable accounts.
-    """
-    n = len(accounts)
-    if n > EXACT_NEIGHBOURS_UP_TO:
-        return None
-    snaps = travel.snap([(a.account_id, a.location) for a in accounts]).snaps
-    ok = np.array([s.reachable for s in snaps], dtype=np.bool_)
-    idx = np.nonzero(ok)[0]
-    if len(idx) < 3:
-        return None
-    mat = travel.matrix([accounts[int(i)].location for i in idx]).durations_s.astype(np.float64)
-    sym = (mat + mat.T) / 2.0
-    np.fill_diagonal(sym, np.inf)
-    two = np.partition(sym, 1, axis=1)[:, :2]
-    out = np.full(n, np.nan)
-    out[idx] = two.mean(axis=1)
-    return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 from routeplanner.model.account import Account
 from routeplanner.model.calendar import WEEKDAYS, TimeWindow
@@ -128,92 +129,14 @@ def build_day_problem(
     start, end
         Where the rep starts and ends the day (a hotel, an office); home when ``None``.
     """
-    weekday = day.weekday()
     shift = rep.shift(day)
-    excluded: list[Unassigned] = []
-    routable: list[tuple[Account, tuple[tuple[int, int], ...]]] = []
-    for acc in accounts:
-
-        def out(reason: UnassignedReason, detail: str, acc: Account = acc) -> Unassigned:
-            return Unassigned(
-                visit_id=acc.account_id,
-                account_id=acc.account_id,
-                reason=reason,
-                detail=detail,
-                day=day,
-            )
-
-        if shift is None:
-            excluded.append(
-                out(UnassignedReason.NO_ALLOWED_DAY, f"{rep.name or rep.rep_id} is off on {day}")
-            )
-        elif weekday in acc.forbidden_weekdays:
-            excluded.append(
-                out(
-                    UnassignedReason.NO_ALLOWED_DAY,
-                    f"visits are not allowed on {WEEKDAYS[weekday]}",
-                )
-            )
-        else:
-            windows = start_windows(acc, weekday)
-            if windows:
-                routable.append((acc, windows))
-            elif acc.opening_hours.is_open(weekday):
-                excluded.append(
-                    out(
-                        UnassignedReason.OUTSIDE_OPENING_HOURS,
-                        f"open {', '.join(str(w) for w in acc.opening_hours.on(weekday))}, "
-                        f"too short for a {acc.visit_duration_s // 60}-min visit",
-                    )
-                )
-            else:
-                excluded.append(
-                    out(UnassignedReason.OUTSIDE_OPENING_HOURS, f"closed on {WEEKDAYS[weekday]}")
-                )
-
+    routable, excluded = _visitable(rep, day, accounts)
     origin = start if start is not None else rep.home
     finish = end if end is not None else rep.home
-    if shift is None or not routable:
-        durations = np.zeros((2, 2), dtype=np.int64)
-        distances = durations.copy()
-        routable = []
-    else:
-        # Snap first: a road provider refuses to route points far from any road, so those
-        # accounts leave here with their reason and never enter the matrix.
-        ids = ["start", "end", *(acc.account_id for acc, _ in routable)]
-        points = [origin, finish, *(acc.location for acc, _ in routable)]
-        report = travel.snap(list(zip(ids, points, strict=True)))
-        snaps = report.snaps
-        limit = f"(limit {report.max_snap_m:.0f} m)"
-        ends_far = [s for s in snaps[:2] if not s.reachable]
-        kept: list[tuple[Account, tuple[tuple[int, int], ...]]] = []
-        for (acc, windows), snap in zip(routable, snaps[2:], strict=True):
-            if ends_far or not snap.reachable:
-                far = ends_far[0] if ends_far else snap
-                what = "this account" if far is snap else f"the rep's {far.point_id} point"
-                excluded.append(
-                    Unassigned(
-                        visit_id=acc.account_id,
-                        account_id=acc.account_id,
-                        reason=UnassignedReason.UNREACHABLE,
-                        detail=f"{what} is {far.distance_m:.0f} m from the nearest road {limit}",
-                        day=day,
-                    )
-                )
-            else:
-                kept.append((acc, windows))
-        routable = kept
-        if routable:
-            matrix = travel.matrix([origin, finish, *(acc.location for acc, _ in routable)])
-            durations = matrix.durations_s.astype(np.int64).copy()
-            distances = matrix.distances_m.astype(np.int64).copy()
-            # Whatever a provider writes for "no path" (negative, huge), the router sees one
-            # value.
-            durations[(durations < 0) | (durations >= UNREACHABLE_S)] = UNREACHABLE_S
-        else:
-            durations = np.zeros((2, 2), dtype=np.int64)
-            distances = durations.copy()
-
+    if routable:
+        routable, unreachable = _reachable(travel, origin, finish, routable, day)
+        excluded.extend(unreachable)
+    durations, distances = _day_matrices(travel, origin, finish, routable)
     vehicles: tuple[VehicleSpec, ...] = ()
     if shift is not None:
         vehicles = (
@@ -245,6 +168,94 @@ def build_day_problem(
         account_of_visit={v.visit_id: v.account_id for v in visits},
         excluded=tuple(excluded),
     )
+
+
+_Routable = list[tuple[Account, tuple[tuple[int, int], ...]]]
+
+
+def _left_out(account: Account, day: date, reason: UnassignedReason, detail: str) -> Unassigned:
+    return Unassigned(
+        visit_id=account.account_id,
+        account_id=account.account_id,
+        reason=reason,
+        detail=detail,
+        day=day,
+    )
+
+
+def _visitable(
+    rep: Rep, day: date, accounts: Sequence[Account]
+) -> tuple[_Routable, list[Unassigned]]:
+    """Accounts with start windows on ``day``; the others with the reason they cannot be seen."""
+    weekday = day.weekday()
+    off = rep.shift(day) is None
+    routable: _Routable = []
+    excluded: list[Unassigned] = []
+    for acc in accounts:
+        windows = () if off else start_windows(acc, weekday)
+        if off:
+            why = (UnassignedReason.NO_ALLOWED_DAY, f"{rep.name or rep.rep_id} is off on {day}")
+        elif weekday in acc.forbidden_weekdays:
+            why = (
+                UnassignedReason.NO_ALLOWED_DAY,
+                f"visits are not allowed on {WEEKDAYS[weekday]}",
+            )
+        elif windows:
+            routable.append((acc, windows))
+            continue
+        elif acc.opening_hours.is_open(weekday):
+            why = (
+                UnassignedReason.OUTSIDE_OPENING_HOURS,
+                f"open {', '.join(str(w) for w in acc.opening_hours.on(weekday))}, "
+                f"too short for a {acc.visit_duration_s // 60}-min visit",
+            )
+        else:
+            why = (UnassignedReason.OUTSIDE_OPENING_HOURS, f"closed on {WEEKDAYS[weekday]}")
+        excluded.append(_left_out(acc, day, *why))
+    return routable, excluded
+
+
+def _reachable(
+    travel: TravelTimeProvider,
+    origin: GeoPoint,
+    finish: GeoPoint,
+    routable: _Routable,
+    day: date,
+) -> tuple[_Routable, list[Unassigned]]:
+    """Snap first: a road provider refuses to route points far from any road, so those
+    accounts (all of them, when the day's start or end is far) leave with their reason."""
+    ids = ["start", "end", *(acc.account_id for acc, _ in routable)]
+    points = [origin, finish, *(acc.location for acc, _ in routable)]
+    report = travel.snap(list(zip(ids, points, strict=True)))
+    snaps = report.snaps
+    limit = f"(limit {report.max_snap_m:.0f} m)"
+    ends_far = [s for s in snaps[:2] if not s.reachable]
+    kept: _Routable = []
+    excluded: list[Unassigned] = []
+    for (acc, windows), snap in zip(routable, snaps[2:], strict=True):
+        if ends_far or not snap.reachable:
+            far = ends_far[0] if ends_far else snap
+            what = "this account" if far is snap else f"the rep's {far.point_id} point"
+            detail = f"{what} is {far.distance_m:.0f} m from the nearest road {limit}"
+            excluded.append(_left_out(acc, day, UnassignedReason.UNREACHABLE, detail))
+        else:
+            kept.append((acc, windows))
+    return kept, excluded
+
+
+def _day_matrices(
+    travel: TravelTimeProvider, origin: GeoPoint, finish: GeoPoint, routable: _Routable
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Durations and distances between start, end and the routable accounts."""
+    if not routable:
+        durations = np.zeros((2, 2), dtype=np.int64)
+        return durations, durations.copy()
+    matrix = travel.matrix([origin, finish, *(acc.location for acc, _ in routable)])
+    durations = matrix.durations_s.astype(np.int64).copy()
+    distances = matrix.distances_m.astype(np.int64).copy()
+    # Whatever a provider writes for "no path" (negative, huge), the router sees one value.
+    durations[(durations < 0) | (durations >= UNREACHABLE_S)] = UNREACHABLE_S
+    return durations, distances
 
 
 def to_day_route(

@@ -27,10 +27,16 @@ timeline is the same but the rep does not sit in the car outside a closed shop.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.routing.problem import UNREACHABLE_S, RoutingProblem, VehicleSpec, VisitSpec
+from routeplanner.routing.problem import (
+    UNREACHABLE_S,
+    BreakSpec,
+    RoutingProblem,
+    VehicleSpec,
+    VisitSpec,
+)
 from routeplanner.units import format_hhmm
 
 # Violation codes: stable names a UI or test can match on.
@@ -175,6 +181,34 @@ def _window_start(arrival: int, windows: tuple[tuple[int, int], ...]) -> int | N
     return best
 
 
+@dataclass(slots=True)
+class _Walk:
+    """Where the forward pass is: the time, the last location, totals, and what it found."""
+
+    t: int
+    prev: int
+    travel: int = 0
+    distance: int = 0
+    load: int = 0
+    break_at: int | None = None
+    stops: list[StopTiming] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Arrival:
+    """One leg driven: where and when the rep arrives, and when service can start at the
+    earliest (``ready``: later than arrival when a break was taken on the way or on site)."""
+
+    location: int
+    travel: int
+    metres: int
+    arrival: int
+    ready: int
+    idle_break: int = 0
+    codes: list[str] = field(default_factory=list)
+
+
 def _simulate(
     problem: RoutingProblem,
     vehicle: VehicleSpec,
@@ -183,132 +217,177 @@ def _simulate(
     gap: int | None,
 ) -> RouteTimeline:
     """Forward pass. Break: fixed start ``fixed_break``, or earliest start in gap ``gap``."""
-    dur = problem.durations_s
-    dist = problem.distances_m
+    walk = _Walk(t=vehicle.shift_start, prev=vehicle.start_location)
+    for k, visit in enumerate(visits):
+        arrived = _drive(problem, vehicle, visits, walk, k, fixed_break, gap)
+        _serve(walk, vehicle, visit, arrived)
+    end = _drive(problem, vehicle, visits, walk, len(visits), fixed_break, gap).ready
+    _break_after_return(walk, vehicle, visits, fixed_break, end)
+    _check_route_limits(walk, vehicle, len(visits), end)
     lunch = vehicle.lunch
-    violations: list[Violation] = []
-    stops: list[StopTiming] = []
-    t = vehicle.shift_start
-    depart0 = t
-    prev = vehicle.start_location
-    travel_total = 0
-    dist_total = 0
-    load = 0
-    break_at: int | None = None
-    legs = [*visits, None]  # None = the leg home
-    for k, visit in enumerate(legs):
-        loc = vehicle.end_location if visit is None else visit.location
-        travel = int(dur[prev, loc])
-        metres = int(dist[prev, loc]) if dist is not None else 0
-        stop_codes: list[str] = []
-        if travel >= UNREACHABLE_S:
-            what = f"visit {visit.visit_id}" if visit is not None else "the end location"
-            violations.append(
-                Violation(UNREACHABLE, visit.visit_id if visit else "", f"no road path to {what}")
-            )
-            stop_codes.append(UNREACHABLE)
-        travel_total += travel
-        dist_total += metres
-        arrival = t + travel
-        earliest_ready = arrival
-        idle_break = 0
-        if lunch is not None and break_at is None and visits:
-            take = False
-            start_b = 0
-            if fixed_break is not None:
-                # The rep's chosen start falls in this gap if it begins before service would.
-                ready = arrival
-                if visit is not None:
-                    opens = _window_start(arrival, visit.windows)
-                    ready = arrival if opens is None else opens
-                if fixed_break < t and k > 0:
-                    prev_id = visits[k - 1].visit_id
-                    violations.append(
-                        Violation(
-                            BREAK,
-                            prev_id,
-                            f"break at {format_hhmm(fixed_break)} overlaps the visit {prev_id}",
-                        )
-                    )
-                    take, start_b = True, t
-                elif fixed_break < ready:
-                    take, start_b = True, max(fixed_break, t)
-            elif gap == k:
-                take, start_b = True, max(lunch.earliest_start, t)
-            if take:
-                if start_b > lunch.latest_start or start_b < lunch.earliest_start:
-                    violations.append(
-                        Violation(
-                            BREAK,
-                            "",
-                            f"lunch break starts at {format_hhmm(start_b)}, outside "
-                            f"{format_hhmm(lunch.earliest_start)}-{format_hhmm(lunch.latest_start)}",
-                        )
-                    )
-                break_at = start_b
-                earliest_ready = max(arrival + lunch.duration_s, start_b + lunch.duration_s)
-                if start_b < arrival:  # the break pauses the drive: the rep arrives later
-                    arrival += lunch.duration_s
-                    idle_break = 0
-                else:  # the break is taken on site, before the service
-                    idle_break = lunch.duration_s
-        if visit is None:
-            end = earliest_ready
-            break
-        start = _window_start(earliest_ready, visit.windows)
-        if start is None:
-            start = earliest_ready
-            closes = max(hi for _, hi in visit.windows)
-            violations.append(
-                Violation(
-                    TIME_WINDOW,
-                    visit.visit_id,
-                    f"visit {visit.visit_id} can start at {format_hhmm(start)} at the earliest, "
-                    f"after its last window closes ({format_hhmm(closes)})",
-                )
-            )
-            stop_codes.append(TIME_WINDOW)
-        if visit.allowed_vehicles is not None and vehicle.vehicle_id not in visit.allowed_vehicles:
-            violations.append(
-                Violation(
-                    NOT_ALLOWED,
-                    visit.visit_id,
-                    f"visit {visit.visit_id} is not allowed on {vehicle.vehicle_id}",
-                )
-            )
-            stop_codes.append(NOT_ALLOWED)
-        load += visit.demand
-        departure = start + visit.service_s
-        stops.append(
-            StopTiming(
-                visit_id=visit.visit_id,
-                location=loc,
-                arrival_s=arrival,
-                wait_s=start - arrival - idle_break,
-                start_s=start,
-                departure_s=departure,
-                travel_s=travel,
-                distance_m=metres,
-                violations=tuple(stop_codes),
+    return RouteTimeline(
+        vehicle_id=vehicle.vehicle_id,
+        start_s=vehicle.shift_start + _leave_later(walk),
+        end_s=end,
+        stops=tuple(walk.stops),
+        travel_s=walk.travel,
+        distance_m=walk.distance,
+        break_start_s=walk.break_at,
+        break_duration_s=lunch.duration_s if (lunch is not None and visits) else 0,
+        violations=tuple(walk.violations),
+    )
+
+
+def _drive(
+    problem: RoutingProblem,
+    vehicle: VehicleSpec,
+    visits: Sequence[VisitSpec],
+    walk: _Walk,
+    k: int,
+    fixed_break: int | None,
+    gap: int | None,
+) -> _Arrival:
+    """Drive to stop ``k`` (``len(visits)``: the end location), taking the break on the way."""
+    visit = visits[k] if k < len(visits) else None
+    loc = vehicle.end_location if visit is None else visit.location
+    travel = int(problem.durations_s[walk.prev, loc])
+    metres = int(problem.distances_m[walk.prev, loc]) if problem.distances_m is not None else 0
+    arrived = _Arrival(loc, travel, metres, walk.t + travel, walk.t + travel)
+    if travel >= UNREACHABLE_S:
+        what = f"visit {visit.visit_id}" if visit is not None else "the end location"
+        walk.violations.append(
+            Violation(UNREACHABLE, visit.visit_id if visit else "", f"no road path to {what}")
+        )
+        arrived.codes.append(UNREACHABLE)
+    walk.travel += travel
+    walk.distance += metres
+    lunch = vehicle.lunch
+    if lunch is not None and walk.break_at is None and visits:
+        start_b = _break_before(walk, visits, k, arrived.arrival, fixed_break, gap, lunch)
+        if start_b is not None:
+            _take_break(walk, arrived, lunch, start_b)
+    return arrived
+
+
+def _break_before(
+    walk: _Walk,
+    visits: Sequence[VisitSpec],
+    k: int,
+    arrival: int,
+    fixed_break: int | None,
+    gap: int | None,
+    lunch: BreakSpec,
+) -> int | None:
+    """The start of a break taken before stop ``k``'s service, or ``None`` if not here."""
+    if fixed_break is None:
+        return max(lunch.earliest_start, walk.t) if gap == k else None
+    # The rep's chosen start falls in this gap if it begins before service would.
+    ready = arrival
+    if k < len(visits):
+        opens = _window_start(arrival, visits[k].windows)
+        ready = arrival if opens is None else opens
+    if fixed_break < walk.t and k > 0:
+        prev_id = visits[k - 1].visit_id
+        walk.violations.append(
+            Violation(
+                BREAK, prev_id, f"break at {format_hhmm(fixed_break)} overlaps the visit {prev_id}"
             )
         )
-        t = departure
-        prev = loc
-    if lunch is not None and visits and break_at is None:
-        # Break after the day's end (gap len+1, or a fixed start after the return).
-        start_b = fixed_break if fixed_break is not None else max(lunch.earliest_start, end)
-        if start_b < end or start_b > lunch.latest_start:
-            violations.append(
-                Violation(
-                    BREAK,
-                    "",
-                    f"no room for the lunch break between {format_hhmm(lunch.earliest_start)} "
-                    f"and {format_hhmm(lunch.latest_start)}",
-                )
+        return walk.t
+    if fixed_break < ready:
+        return max(fixed_break, walk.t)
+    return None
+
+
+def _take_break(walk: _Walk, arrived: _Arrival, lunch: BreakSpec, start_b: int) -> None:
+    if start_b > lunch.latest_start or start_b < lunch.earliest_start:
+        walk.violations.append(
+            Violation(
+                BREAK,
+                "",
+                f"lunch break starts at {format_hhmm(start_b)}, outside "
+                f"{format_hhmm(lunch.earliest_start)}-{format_hhmm(lunch.latest_start)}",
             )
-        break_at = start_b
+        )
+    walk.break_at = start_b
+    arrived.ready = max(arrived.arrival + lunch.duration_s, start_b + lunch.duration_s)
+    if start_b < arrived.arrival:  # the break pauses the drive: the rep arrives later
+        arrived.arrival += lunch.duration_s
+    else:  # the break is taken on site, before the service
+        arrived.idle_break = lunch.duration_s
+
+
+def _serve(walk: _Walk, vehicle: VehicleSpec, visit: VisitSpec, arrived: _Arrival) -> None:
+    """Start the service as early as its windows allow (late if they are all closed)."""
+    start = _window_start(arrived.ready, visit.windows)
+    if start is None:
+        start = arrived.ready
+        closes = max(hi for _, hi in visit.windows)
+        walk.violations.append(
+            Violation(
+                TIME_WINDOW,
+                visit.visit_id,
+                f"visit {visit.visit_id} can start at {format_hhmm(start)} at the earliest, "
+                f"after its last window closes ({format_hhmm(closes)})",
+            )
+        )
+        arrived.codes.append(TIME_WINDOW)
+    if visit.allowed_vehicles is not None and vehicle.vehicle_id not in visit.allowed_vehicles:
+        walk.violations.append(
+            Violation(
+                NOT_ALLOWED,
+                visit.visit_id,
+                f"visit {visit.visit_id} is not allowed on {vehicle.vehicle_id}",
+            )
+        )
+        arrived.codes.append(NOT_ALLOWED)
+    walk.load += visit.demand
+    departure = start + visit.service_s
+    walk.stops.append(
+        StopTiming(
+            visit_id=visit.visit_id,
+            location=arrived.location,
+            arrival_s=arrived.arrival,
+            wait_s=start - arrived.arrival - arrived.idle_break,
+            start_s=start,
+            departure_s=departure,
+            travel_s=arrived.travel,
+            distance_m=arrived.metres,
+            violations=tuple(arrived.codes),
+        )
+    )
+    walk.t = departure
+    walk.prev = arrived.location
+
+
+def _break_after_return(
+    walk: _Walk,
+    vehicle: VehicleSpec,
+    visits: Sequence[VisitSpec],
+    fixed_break: int | None,
+    end: int,
+) -> None:
+    """A break not yet taken falls after the day's end (gap len+1, or a later fixed start)."""
+    lunch = vehicle.lunch
+    if lunch is None or not visits or walk.break_at is not None:
+        return
+    start_b = fixed_break if fixed_break is not None else max(lunch.earliest_start, end)
+    if start_b < end or start_b > lunch.latest_start:
+        walk.violations.append(
+            Violation(
+                BREAK,
+                "",
+                f"no room for the lunch break between {format_hhmm(lunch.earliest_start)} "
+                f"and {format_hhmm(lunch.latest_start)}",
+            )
+        )
+    walk.break_at = start_b
+
+
+def _check_route_limits(walk: _Walk, vehicle: VehicleSpec, visits: int, end: int) -> None:
+    found = walk.violations
     if end > vehicle.shift_end:
-        violations.append(
+        found.append(
             Violation(
                 SHIFT_END,
                 "",
@@ -316,49 +395,34 @@ def _simulate(
                 f"{format_hhmm(vehicle.shift_end)}",
             )
         )
-    if vehicle.max_visits is not None and len(visits) > vehicle.max_visits:
-        violations.append(
+    if vehicle.max_visits is not None and visits > vehicle.max_visits:
+        found.append(
             Violation(
-                MAX_VISITS, "", f"{len(visits)} visits, more than the maximum {vehicle.max_visits}"
+                MAX_VISITS, "", f"{visits} visits, more than the maximum {vehicle.max_visits}"
             )
         )
-    if vehicle.max_drive_s is not None and travel_total > vehicle.max_drive_s:
-        violations.append(
+    if vehicle.max_drive_s is not None and walk.travel > vehicle.max_drive_s:
+        found.append(
             Violation(
                 MAX_DRIVE,
                 "",
-                f"{travel_total // 60} min driving, more than the maximum "
+                f"{walk.travel // 60} min driving, more than the maximum "
                 f"{vehicle.max_drive_s // 60} min",
             )
         )
-    if vehicle.capacity is not None and load > vehicle.capacity:
-        violations.append(
-            Violation(CAPACITY, "", f"load {load} exceeds the capacity {vehicle.capacity}")
+    if vehicle.capacity is not None and walk.load > vehicle.capacity:
+        found.append(
+            Violation(CAPACITY, "", f"load {walk.load} exceeds the capacity {vehicle.capacity}")
         )
-    if stops and stops[0].wait_s > 0 and not (break_at is not None and break_at < stops[0].start_s):
-        # Leave later instead of waiting at the first stop.
-        w = stops[0].wait_s
-        first = stops[0]
-        stops[0] = StopTiming(
-            visit_id=first.visit_id,
-            location=first.location,
-            arrival_s=first.arrival_s + w,
-            wait_s=0,
-            start_s=first.start_s,
-            departure_s=first.departure_s,
-            travel_s=first.travel_s,
-            distance_m=first.distance_m,
-            violations=first.violations,
-        )
-        depart0 += w
-    return RouteTimeline(
-        vehicle_id=vehicle.vehicle_id,
-        start_s=depart0,
-        end_s=end,
-        stops=tuple(stops),
-        travel_s=travel_total,
-        distance_m=dist_total,
-        break_start_s=break_at,
-        break_duration_s=lunch.duration_s if (lunch is not None and visits) else 0,
-        violations=tuple(violations),
-    )
+
+
+def _leave_later(walk: _Walk) -> int:
+    """Leave later instead of waiting at the first stop; returns the delay."""
+    stops = walk.stops
+    if not stops or stops[0].wait_s <= 0:
+        return 0
+    if walk.break_at is not None and walk.break_at < stops[0].start_s:
+        return 0
+    w = stops[0].wait_s
+    stops[0] = replace(stops[0], arrival_s=stops[0].arrival_s + w, wait_s=0)
+    return w

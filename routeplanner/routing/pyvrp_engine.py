@@ -1,4 +1,4 @@
-"""PyVRP engine: the stronger search (0.3 % vs 5 % above best-known on Solomon) where it fits.
+"""PyVRP engine: the stronger search on time windows (benchmarks/results/routing.md), where it fits.
 
 What maps exactly onto PyVRP 0.14:
 
@@ -42,10 +42,8 @@ from routeplanner.routing.result import EngineResult
 MAX_MATRIX_ENTRIES = 40_000_000
 """Above this many matrix cells over all profiles PyVRP is skipped (about 640 MB of int64)."""
 MAX_COPIES_PER_VISIT = 2.5
-"""Above this many windows per visit on average PyVRP is skipped. Measured on 300 visits over 20
-rep-days (benchmarks/results/routing.md): with 1 or ~1.8 windows per visit PyVRP beats OR-Tools
-(objective 2.43 M vs 2.58 M, 2.19 M vs 2.21 M), with ~4.2 (a visit open on all five days) it
-loses clearly (2.1-2.4 M vs 1.96 M): the copies crowd its neighbourhoods."""
+"""Above this many windows per visit on average PyVRP is skipped: the copies crowd its
+neighbourhoods and OR-Tools does better (measured in benchmarks/results/routing.md)."""
 _FORBIDDEN = UNREACHABLE_S
 
 
@@ -159,32 +157,73 @@ def solve_pyvrp(
     fit = pyvrp_fit(problem, layout)
     if not fit.usable:
         return EngineResult(engine="pyvrp", status="not_applicable", detail=fit.reason)
-    visits = problem.visits
     vehicles = problem.vehicles
-
     depot_locs = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
-    depot_index = {loc: i for i, loc in enumerate(depot_locs)}
-    use_demand = any(v.demand for v in visits)
-    use_count = any(v.max_visits is not None for v in vehicles)
+    clients = _clients(problem, layout, len(depot_locs))
+    dist, dur = _matrices(problem, depot_locs + clients.location)
+    dist_mats, dur_mats = _profile_matrices(layout, clients, len(depot_locs), dist, dur)
+    types = _vehicle_types(problem, layout, {loc: i for i, loc in enumerate(depot_locs)})
+    data = pyvrp.ProblemData(
+        [pyvrp.Location(0.0, 0.0) for _ in range(len(depot_locs) + len(clients.clients))],
+        clients.clients,
+        [pyvrp.Depot(location=i) for i in range(len(depot_locs))],
+        types.types,
+        dist_mats,  # type: ignore[arg-type]  # pyvrp's stub spells the shape type oddly
+        dur_mats,  # type: ignore[arg-type]
+        groups=clients.groups,
+    )
+    criteria: list[StoppingCriterion] = [MaxRuntime(max(0.01, time_limit_s))]
+    if iteration_limit is not None:
+        criteria.append(MaxIterations(iteration_limit))
+    stop = MultipleCriteria(criteria) if len(criteria) > 1 else criteria[0]
+    best = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False).best
+    routes: dict[str, tuple[str, ...]] = {}
+    used = [0] * len(types.types)
+    for route in best.routes():
+        t = route.vehicle_type()
+        vid = types.vehicle_ids[t][used[t]]
+        used[t] += 1
+        order = tuple(problem.visits[clients.visit[a.idx]].visit_id for a in route if a.is_client())
+        if order:
+            routes[vid] = order
+    return EngineResult(
+        engine="pyvrp",
+        routes=routes,
+        status="ok" if best.is_feasible() else "infeasible",
+        seconds=time.perf_counter() - began,
+        detail=fit.reason,
+    )
 
-    client_visit: list[int] = []  # PyVRP client index -> visit index
-    client_loc: list[int] = []
-    clients: list[pyvrp.Client] = []
-    groups: list[pyvrp.ClientGroup] = []
-    n_dep = len(depot_locs)
-    by_visit: dict[int, list[tuple[int, int]]] = {}
+
+@dataclass(frozen=True, slots=True)
+class _Clients:
+    """PyVRP clients, one per window copy, grouped by visit (in first-copy order)."""
+
+    clients: list[pyvrp.Client]
+    groups: list[pyvrp.ClientGroup]
+    visit: list[int]  # client index -> visit index
+    location: list[int]  # client index -> problem location
+    by_visit: dict[int, list[tuple[int, int]]]  # visit index -> its windows, in client order
+
+
+def _clients(problem: RoutingProblem, layout: _Layout, n_depots: int) -> _Clients:
+    """One client per copy; a visit with several copies is a mutually exclusive group."""
+    visits = problem.visits
+    use_demand = any(v.demand for v in visits)
+    use_count = any(v.max_visits is not None for v in problem.vehicles)
+    out = _Clients(clients=[], groups=[], visit=[], location=[], by_visit={})
     for i, window in layout.copies:
-        by_visit.setdefault(i, []).append(window)
-    for i, wins in by_visit.items():
+        out.by_visit.setdefault(i, []).append(window)
+    for i, wins in out.by_visit.items():
         visit = visits[i]
-        group = len(groups) if len(wins) > 1 else None
+        group = len(out.groups) if len(wins) > 1 else None
         members = []
         load = ([visit.demand] if use_demand else []) + ([1] if use_count else [])
         for lo, hi in wins:
-            members.append(len(clients))
-            clients.append(
+            members.append(len(out.clients))
+            out.clients.append(
                 pyvrp.Client(
-                    location=n_dep + len(clients),
+                    location=n_depots + len(out.clients),
                     delivery=load,
                     service_duration=visit.service_s,
                     tw_early=max(0, lo),
@@ -195,12 +234,19 @@ def solve_pyvrp(
                     name=visit.visit_id,
                 )
             )
-            client_visit.append(i)
-            client_loc.append(visit.location)
+            out.visit.append(i)
+            out.location.append(visit.location)
         if group is not None:
-            groups.append(pyvrp.ClientGroup(members, required=visit.penalty is None))
+            out.groups.append(pyvrp.ClientGroup(members, required=visit.penalty is None))
+    return out
 
-    locs = np.array(depot_locs + client_loc, dtype=np.int64)
+
+def _matrices(
+    problem: RoutingProblem, locations: list[int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distance and duration between PyVRP locations; the distance is travel time unless the
+    objective is distance, so ``max_distance`` can cap driving."""
+    locs = np.array(locations, dtype=np.int64)
     dur = np.minimum(problem.durations_s[np.ix_(locs, locs)], _FORBIDDEN).astype(np.int64)
     if problem.objective == "distance":
         assert problem.distances_m is not None
@@ -208,14 +254,23 @@ def solve_pyvrp(
         dist = np.where(dur >= _FORBIDDEN, _FORBIDDEN, np.minimum(dist, _FORBIDDEN))
     else:
         dist = dur.copy()
+    return dist, dur
 
-    # Profiles from the layout; vehicle types: one per distinct vehicle shape, so identical
-    # vehicles (Solomon's fleet) become one type with num_available > 1. Client order in
-    # ``clients`` follows ``by_visit``, so map layout copies to client indices first.
+
+def _profile_matrices(
+    layout: _Layout,
+    clients: _Clients,
+    n_depots: int,
+    dist: npt.NDArray[np.int64],
+    dur: npt.NDArray[np.int64],
+) -> tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]:
+    """Per profile, the matrices with its forbidden clients made unreachable."""
+    # Clients follow ``by_visit`` order, so layout copies are mapped to client indices first.
     copy_client = {
-        copy: c for c, copy in enumerate((i, w) for i, wins in by_visit.items() for w in wins)
+        copy: c
+        for c, copy in enumerate((i, w) for i, wins in clients.by_visit.items() for w in wins)
     }
-    layout_cols = np.array([n_dep + copy_client[copy] for copy in layout.copies], dtype=np.int64)
+    layout_cols = np.array([n_depots + copy_client[copy] for copy in layout.copies], dtype=np.int64)
     dist_mats: list[npt.NDArray[np.int64]] = []
     dur_mats: list[npt.NDArray[np.int64]] = []
     for mask in layout.forbidden:
@@ -228,11 +283,25 @@ def solve_pyvrp(
             d2[cols, cols] = 0
         dist_mats.append(d1)
         dur_mats.append(d2)
-    type_key_to_type: dict[tuple[object, ...], int] = {}
-    type_vehicles: list[list[str]] = []
-    type_specs: list[VehicleSpec] = []
-    type_profile: list[int] = []
-    for k, veh in enumerate(vehicles):
+    return dist_mats, dur_mats
+
+
+@dataclass(frozen=True, slots=True)
+class _VehicleTypes:
+    types: list[pyvrp.VehicleType]
+    vehicle_ids: list[list[str]]  # per type, the vehicles it stands for, in problem order
+
+
+def _vehicle_types(
+    problem: RoutingProblem, layout: _Layout, depot_index: dict[int, int]
+) -> _VehicleTypes:
+    """One vehicle type per distinct vehicle shape and profile, so identical vehicles (a
+    Solomon fleet) become one type with ``num_available > 1``."""
+    by_shape: dict[tuple[object, ...], int] = {}
+    specs: list[VehicleSpec] = []
+    ids: list[list[str]] = []
+    profiles: list[int] = []
+    for k, veh in enumerate(problem.vehicles):
         profile = layout.profile_of_vehicle[k]
         shape = (
             veh.start_location,
@@ -246,68 +315,47 @@ def solve_pyvrp(
             veh.fixed_cost,
             profile,
         )
-        if shape not in type_key_to_type:
-            type_key_to_type[shape] = len(type_specs)
-            type_specs.append(veh)
-            type_vehicles.append([])
-            type_profile.append(profile)
-        type_vehicles[type_key_to_type[shape]].append(veh.vehicle_id)
+        if shape not in by_shape:
+            by_shape[shape] = len(specs)
+            specs.append(veh)
+            ids.append([])
+            profiles.append(profile)
+        ids[by_shape[shape]].append(veh.vehicle_id)
+    types = [
+        _vehicle_type(problem, veh, len(ids[t]), profiles[t], depot_index)
+        for t, veh in enumerate(specs)
+    ]
+    return _VehicleTypes(types=types, vehicle_ids=ids)
 
-    total_demand = sum(v.demand for v in visits) + 1
-    vehicle_types = []
-    for t, veh in enumerate(type_specs):
-        cap = [veh.capacity if veh.capacity is not None else total_demand] if use_demand else []
-        if use_count:
-            cap.append(veh.max_visits if veh.max_visits is not None else len(visits))
-        tw_late = veh.shift_end - (veh.lunch.duration_s if veh.lunch is not None else 0)
-        max_distance = np.iinfo(np.int64).max
-        if veh.max_drive_s is not None and problem.objective == "duration":
-            max_distance = veh.max_drive_s
-        vehicle_types.append(
-            pyvrp.VehicleType(
-                num_available=len(type_vehicles[t]),
-                capacity=cap,
-                start_depot=depot_index[veh.start_location],
-                end_depot=depot_index[veh.end_location],
-                fixed_cost=veh.fixed_cost,
-                tw_early=veh.shift_start,
-                tw_late=max(veh.shift_start, tw_late),
-                max_distance=int(max_distance),
-                profile=type_profile[t],
-                name=veh.vehicle_id,
-            )
-        )
-    depots = [pyvrp.Depot(location=i) for i in range(n_dep)]
-    locations = [pyvrp.Location(0.0, 0.0) for _ in range(len(locs))]
-    data = pyvrp.ProblemData(
-        locations,
-        clients,
-        depots,
-        vehicle_types,
-        dist_mats,  # type: ignore[arg-type]  # pyvrp's stub spells the shape type oddly
-        dur_mats,  # type: ignore[arg-type]
-        groups=groups,
-    )
-    criteria: list[StoppingCriterion] = [MaxRuntime(max(0.01, time_limit_s))]
-    if iteration_limit is not None:
-        criteria.append(MaxIterations(iteration_limit))
-    stop = MultipleCriteria(criteria) if len(criteria) > 1 else criteria[0]
-    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
-    best = result.best
-    routes: dict[str, tuple[str, ...]] = {}
-    used = [0] * len(type_specs)
-    for route in best.routes():
-        t = route.vehicle_type()
-        vid = type_vehicles[t][used[t]]
-        used[t] += 1
-        order = tuple(visits[client_visit[a.idx]].visit_id for a in route if a.is_client())
-        if order:
-            routes[vid] = order
-    status = "ok" if best.is_feasible() else "infeasible"
-    return EngineResult(
-        engine="pyvrp",
-        routes=routes,
-        status=status,
-        seconds=time.perf_counter() - began,
-        detail=fit.reason,
+
+def _vehicle_type(
+    problem: RoutingProblem,
+    veh: VehicleSpec,
+    count: int,
+    profile: int,
+    depot_index: dict[int, int],
+) -> pyvrp.VehicleType:
+    """The shift is shortened by the lunch break, the relaxation the module docstring names."""
+    visits = problem.visits
+    cap: list[int] = []
+    if any(v.demand for v in visits):
+        total_demand = sum(v.demand for v in visits) + 1
+        cap.append(veh.capacity if veh.capacity is not None else total_demand)
+    if any(v.max_visits is not None for v in problem.vehicles):
+        cap.append(veh.max_visits if veh.max_visits is not None else len(visits))
+    tw_late = veh.shift_end - (veh.lunch.duration_s if veh.lunch is not None else 0)
+    max_distance = np.iinfo(np.int64).max
+    if veh.max_drive_s is not None and problem.objective == "duration":
+        max_distance = veh.max_drive_s
+    return pyvrp.VehicleType(
+        num_available=count,
+        capacity=cap,
+        start_depot=depot_index[veh.start_location],
+        end_depot=depot_index[veh.end_location],
+        fixed_cost=veh.fixed_cost,
+        tw_early=veh.shift_start,
+        tw_late=max(veh.shift_start, tw_late),
+        max_distance=int(max_distance),
+        profile=profile,
+        name=veh.vehicle_id,
     )

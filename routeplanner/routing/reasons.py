@@ -18,7 +18,7 @@ is the reason:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from routeplanner.model.plan import UnassignedReason
@@ -63,6 +63,33 @@ def explain_dropped(
 def _explain(
     problem: RoutingProblem, routes: Mapping[str, RouteTimeline], visit: VisitSpec
 ) -> DroppedVisit:
+    fitting = _fitting_vehicles(problem, visit)
+    if isinstance(fitting, DroppedVisit):
+        return fitting
+    vehicle_id, tl = _best_insertion(problem, routes, visit, fitting)
+    codes = {x.code for x in tl.violations}
+    if not codes:
+        return DroppedVisit(
+            visit_id=visit.visit_id,
+            reason=UnassignedReason.DROPPED_LOW_PRIORITY,
+            detail=f"it would fit on {vehicle_id}, but its detour costs more than it is worth",
+        )
+    message = "; ".join(x.message for x in tl.violations)
+    if codes & {eta.MAX_VISITS, eta.CAPACITY}:
+        reason = UnassignedReason.DAY_FULL_VISITS
+    elif eta.MAX_DRIVE in codes:
+        reason = UnassignedReason.DAY_FULL_DRIVE
+    else:
+        reason = UnassignedReason.DAY_FULL_TIME
+    return DroppedVisit(
+        visit_id=visit.visit_id, reason=reason, detail=f"adding it to {vehicle_id}: {message}"
+    )
+
+
+def _fitting_vehicles(
+    problem: RoutingProblem, visit: VisitSpec
+) -> DroppedVisit | list[VehicleSpec]:
+    """The vehicles on which the visit fits an empty day, or the reason it fits none."""
     vid = visit.visit_id
     allowed = [
         v
@@ -99,17 +126,27 @@ def _explain(
         )
     alone = [(v, time_route(problem, v, [visit])) for v in overlapping]
     fitting = [v for v, tl in alone if tl.feasible]
-    if not fitting:
-        codes = {x.code for _, tl in alone for x in tl.violations}
-        first = alone[0][1].violations[0].message
-        if codes == {eta.MAX_DRIVE}:
-            reason = UnassignedReason.DAY_FULL_DRIVE
-        elif eta.TIME_WINDOW in codes:
-            reason = UnassignedReason.OUTSIDE_OPENING_HOURS
-        else:
-            reason = UnassignedReason.DAY_FULL_TIME
-        return DroppedVisit(visit_id=vid, reason=reason, detail=f"even on an empty day: {first}")
+    if fitting:
+        return fitting
+    codes = {x.code for _, tl in alone for x in tl.violations}
+    first = alone[0][1].violations[0].message
+    if codes == {eta.MAX_DRIVE}:
+        reason = UnassignedReason.DAY_FULL_DRIVE
+    elif eta.TIME_WINDOW in codes:
+        reason = UnassignedReason.OUTSIDE_OPENING_HOURS
+    else:
+        reason = UnassignedReason.DAY_FULL_TIME
+    return DroppedVisit(visit_id=vid, reason=reason, detail=f"even on an empty day: {first}")
 
+
+def _best_insertion(
+    problem: RoutingProblem,
+    routes: Mapping[str, RouteTimeline],
+    visit: VisitSpec,
+    fitting: Sequence[VehicleSpec],
+) -> tuple[str, RouteTimeline]:
+    """The vehicle and timeline of the insertion with fewest violations, then least travel
+    (per vehicle, positions are tried until one is feasible)."""
     best: tuple[int, int, str, RouteTimeline] | None = None
     for veh in fitting:
         current = routes.get(veh.vehicle_id)
@@ -127,22 +164,7 @@ def _explain(
             if tl.feasible:
                 break
     assert best is not None
-    _, _, vehicle_id, tl = best
-    codes = {x.code for x in tl.violations}
-    if not codes:
-        return DroppedVisit(
-            visit_id=vid,
-            reason=UnassignedReason.DROPPED_LOW_PRIORITY,
-            detail=f"it would fit on {vehicle_id}, but its detour costs more than it is worth",
-        )
-    message = "; ".join(x.message for x in tl.violations)
-    if codes & {eta.MAX_VISITS, eta.CAPACITY}:
-        reason = UnassignedReason.DAY_FULL_VISITS
-    elif eta.MAX_DRIVE in codes:
-        reason = UnassignedReason.DAY_FULL_DRIVE
-    else:
-        reason = UnassignedReason.DAY_FULL_TIME
-    return DroppedVisit(visit_id=vid, reason=reason, detail=f"adding it to {vehicle_id}: {message}")
+    return best[2], best[3]
 
 
 def _overlaps_shift(visit: VisitSpec, vehicle: VehicleSpec) -> bool:

@@ -213,60 +213,75 @@ def visit_options(
         account, occ, allowed, account.last_visit, rule.min_gap_days, rule.max_gap_days, beam_width
     )
     if found:
-        # Prefer chains that leave no visit due inside the horizon: visits drifting early (a
-        # Monday instead of a Wednesday) could otherwise end the chain with a gap still open.
-        tail_ok = [f for f in found if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
-        if not tail_ok:
-            # Every chain drifted early: one more visit, late in the horizon, closes the gap.
-            last_occ = occ[-1]
-            extra = Occurrence(
-                index=len(occ),
-                target=min(end, last_occ.target + timedelta(days=rule.nominal_gap_days)),
-                earliest=last_occ.earliest + timedelta(days=rule.min_gap_days),
-                latest=end,
-            )
-            longer = _beam(
-                account,
-                (*occ, extra),
-                allowed,
-                account.last_visit,
-                rule.min_gap_days,
-                rule.max_gap_days,
-                beam_width,
-            )
-            tail_ok = [f for f in longer if f[1][-1] + timedelta(days=rule.max_gap_days) > end]
-            if tail_ok:
-                occ = (*occ, extra)
-        best = _diverse(tail_ok or found, max_combos)
-        return VisitOptions(
-            account_id=account.account_id,
-            occurrences=occ,
-            combos=tuple(seq for _, seq in best),
-            costs=tuple(c for c, _ in best),
+        return _strict_options(account, occ, allowed, found, end, max_combos, beam_width)
+    return _relaxed_options(account, occ, allowed)
+
+
+def _strict_options(
+    account: Account,
+    occ: tuple[Occurrence, ...],
+    allowed: Sequence[date],
+    found: list[tuple[float, tuple[date, ...]]],
+    end: date,
+    max_combos: int,
+    beam_width: int,
+) -> VisitOptions:
+    """The cheapest varied chains, preferring those that leave no visit due inside the horizon:
+    visits drifting early (a Monday instead of a Wednesday) could otherwise end the chain with
+    a gap still open."""
+    rule = account.visit_rule
+
+    def closes(chain: tuple[float, tuple[date, ...]]) -> bool:
+        return chain[1][-1] + timedelta(days=rule.max_gap_days) > end
+
+    tail_ok = [f for f in found if closes(f)]
+    if not tail_ok:
+        # Every chain drifted early: one more visit, late in the horizon, closes the gap.
+        last_occ = occ[-1]
+        extra = Occurrence(
+            index=len(occ),
+            target=min(end, last_occ.target + timedelta(days=rule.nominal_gap_days)),
+            earliest=last_occ.earliest + timedelta(days=rule.min_gap_days),
+            latest=end,
         )
+        longer = _beam(
+            account,
+            (*occ, extra),
+            allowed,
+            account.last_visit,
+            rule.min_gap_days,
+            rule.max_gap_days,
+            beam_width,
+        )
+        tail_ok = [f for f in longer if closes(f)]
+        if tail_ok:
+            occ = (*occ, extra)
+    best = _diverse(tail_ok or found, max_combos)
+    return VisitOptions(
+        account_id=account.account_id,
+        occurrences=occ,
+        combos=tuple(seq for _, seq in best),
+        costs=tuple(c for c, _ in best),
+    )
+
+
+def _relaxed_options(
+    account: Account, occ: tuple[Occurrence, ...], allowed: Sequence[date]
+) -> VisitOptions:
+    """Each visit on the allowed day nearest its target, never closer than the minimum gap
+    (too-frequent visits waste the rep's time); a too-long gap is what "impossible" means
+    here and is reported."""
+    rule = account.visit_rule
     relaxed: list[date] = []
     prev = account.last_visit
     for o in occ:
-        # Never closer than the min gap: too-frequent visits waste the rep's time; a too-long
-        # gap is what "impossible" means here and is reported.
         free = [d for d in allowed if prev is None or (d - prev).days >= rule.min_gap_days]
         if not free:
             break
         pick = min(free, key=lambda d: abs((d - o.target).days))
         relaxed.append(pick)
         prev = pick
-    weekdays = sorted({d.weekday() for d in allowed})
-    names = ", ".join(WEEKDAYS[w] for w in weekdays)
-    need = f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart"
-    # Name the real obstacle: a stretch without any visitable day (absence, holidays) longer
-    # than the max gap, else the weekdays the rep can visit on.
-    gaps = [(b - a).days for a, b in pairwise(allowed)]
-    widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
-    if widest is not None and gaps[widest] > rule.max_gap_days and len(weekdays) > 1:
-        a, b = allowed[widest], allowed[widest + 1]
-        detail = f"{need}, but there is no visitable day between {a} and {b}"
-    else:
-        detail = f"{need}, but the rep can visit only on {names}"
+    detail = _obstacle(rule, allowed)
     if len(relaxed) < len(occ):
         detail += f"; {len(occ) - len(relaxed)} of {len(occ)} visits cannot be placed"
     return VisitOptions(
@@ -281,6 +296,20 @@ def visit_options(
             detail=detail,
         ),
     )
+
+
+def _obstacle(rule: VisitRule, allowed: Sequence[date]) -> str:
+    """Name the real obstacle: a stretch without any visitable day (absence, holidays) longer
+    than the max gap, else the weekdays the rep can visit on."""
+    weekdays = sorted({d.weekday() for d in allowed})
+    names = ", ".join(WEEKDAYS[w] for w in weekdays)
+    need = f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart"
+    gaps = [(b - a).days for a, b in pairwise(allowed)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
+    if widest is not None and gaps[widest] > rule.max_gap_days and len(weekdays) > 1:
+        a, b = allowed[widest], allowed[widest + 1]
+        return f"{need}, but there is no visitable day between {a} and {b}"
+    return f"{need}, but the rep can visit only on {names}"
 
 
 def describe_rule(rule: VisitRule) -> str:

@@ -1,13 +1,12 @@
 """Periodic routing search: choose one day combination per customer and route every day.
 
-Measurement on the PVRP set showed that choosing visit days greedily and then routing each day
-well stays about 6 % above best known however long the day router runs: the day choice is the
-bottleneck. So the search variable here is the *combination* of days per customer, evaluated on
-real routes: a large neighbourhood search removes customers from all their days and re-inserts
-them, picking the combination whose cheapest insertions cost least (regret order), with
-simulated-annealing acceptance; touched routes get 2-opt, and every day is periodically polished
-by PyVRP (a strong single-day VRP solver) and fed back into the search, so insertion estimates are
-made on good routes.
+The choice of visit days, more than the routing of each day, decides the quality (see
+benchmarks/results/scheduling.md), so the search variable here is the *combination* of days per
+customer, evaluated on real routes: a large neighbourhood search removes customers from all
+their days and re-inserts them, picking the combination whose cheapest insertions cost least
+(regret order), with simulated-annealing acceptance; touched routes get 2-opt, and every day is
+periodically polished by PyVRP (a strong single-day VRP solver) and fed back into the search, so
+insertion estimates are made on good routes.
 
 The engine is plain data in, plain data out (no model objects), so the PVRP benchmark and the
 field-sales scheduler share it and a territory's job can run in another process.
@@ -20,6 +19,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +78,10 @@ class PeriodicSolution:
     objective: float
     iterations: int = 0
     stats: dict[str, float] = field(default_factory=dict)
+
+
+_Snapshot = tuple[list[list[list[int]]], list[int | None]]
+"""Routes per day and vehicle, and each customer's combination."""
 
 
 @dataclass(slots=True)
@@ -353,16 +357,25 @@ class _State:
                 if improved:
                     break
 
-    def snapshot(self) -> tuple[list[list[list[int]]], list[int | None]]:
+    def snapshot(self) -> _Snapshot:
         return [[list(r) for r in day] for day in self.routes], list(self.combo)
 
-    def restore(self, snap: tuple[list[list[list[int]]], list[int | None]]) -> None:
+    def restore(self, snap: _Snapshot) -> None:
         routes, combo = snap
         self.routes = [[list(r) for r in day] for day in routes]
         self.combo = list(combo)
         for t, day in enumerate(self.routes):
             for v in range(len(day)):
                 self.refresh(t, v)
+
+
+@dataclass(slots=True)
+class _Incumbent:
+    """The search's current objective and the best solution found so far."""
+
+    cur: float
+    best_obj: float
+    best: _Snapshot
 
 
 class _Search:
@@ -513,41 +526,22 @@ class _Search:
         progress: Callable[[float, float], None] | None,
         initial: Sequence[int | None] | None,
     ) -> PeriodicSolution:
+        """Construct, then destroy-and-repair until the budget ends, polishing days on the way.
+
+        Time-bounded runs polish the best solution every ``polish_every`` of the budget and
+        keep the last ``final_share`` for a final polish; iteration-bounded runs (reproducible)
+        polish once at the end, on iteration limits only.
+        """
         start = time.perf_counter()
         s = self.s
-        order = sorted(range(self.n), key=lambda c: len(self.p.customers[c].combos))
-        if initial is not None:
-            pending = []
-            for c, k in enumerate(initial):
-                if k is None:
-                    pending.append(c)
-                    continue
-                for t in self.p.customers[c].combos[k]:
-                    ins = s.best_insertion(c, t)
-                    if ins is None:
-                        break
-                    s.insert(c, t, ins)
-                else:
-                    s.combo[c] = k
-                    continue
-                s.combo[c] = k
-                s.remove(c)
-                pending.append(c)
-            self.repair(pending, regret=True, noise=0.0)
-        else:
-            self.repair(order, regret=True, noise=0.0)
-        all_routes = {(t, v) for t, day in enumerate(s.routes) for v in range(len(day))}
-        self.improve_routes(all_routes)
+        self._construct(initial)
+        self.improve_routes({(t, v) for t, day in enumerate(s.routes) for v in range(len(day))})
         cur = s.objective()
-        best_obj, best = cur, s.snapshot()
+        inc = _Incumbent(cur=cur, best_obj=cur, best=s.snapshot())
         budget = time_limit_s
-        has_big = any(
-            len(day) > 1 or sum(len(r) for r in s.routes[t]) > SMALL_DAY
-            for t, day in enumerate(self.p.days)
-        )
-        polish_share = self.final_share if self.polish and has_big else 0.0
+        polish_share = self.final_share if self.polish and self._has_big_day() else 0.0
         lns_end = start + budget * (1 - polish_share)
-        temp0 = self.temp_share * cur
+        temp0 = self.temp_share * inc.cur
         it = 0
         polishes = 0
         next_polish = start + budget * self.polish_every
@@ -559,44 +553,23 @@ class _Search:
             frac = (now - start) / max(1e-9, lns_end - start)
             if max_iterations is not None:
                 frac = max(frac, it / max_iterations)
-            temp = temp0 * (1 - frac) + 1e-9
             it += 1
-            snap = s.snapshot()
-            q = self.rng.randint(2, qmax)
-            removed, touched = self.destroy(q)
-            dropped = [c for c in range(self.n) if s.combo[c] is None and c not in removed]
-            if len(dropped) > 5:
-                dropped = self.rng.sample(dropped, 5)
-            touched |= self.repair(
-                removed + dropped, regret=self.rng.random() < 0.6, noise=0.1 * self.rng.random()
-            )
-            self.improve_routes({tv for tv in touched if s.routes[tv[0]][tv[1]]})
-            new = s.objective()
-            if new < cur - 1e-9 or self.rng.random() < math.exp(-(new - cur) / temp):
-                cur = new
-                if new < best_obj - 1e-9:
-                    best_obj, best = new, s.snapshot()
-            else:
-                s.restore(snap)
+            self._lns_step(inc, temp0 * (1 - frac) + 1e-9, qmax)
             if self.polish and time.perf_counter() >= next_polish and max_iterations is None:
-                s.restore(best)
-                self._polish_all(budget * self.polish_each)
+                self._polish_best(inc, budget * self.polish_each)
                 polishes += 1
-                cur = s.objective()
-                if cur < best_obj - 1e-9:
-                    best_obj, best = cur, s.snapshot()
                 next_polish = time.perf_counter() + budget * self.polish_every
             if progress is not None and it % 50 == 0:
-                progress(min(1.0, frac), best_obj)
-        s.restore(best)
+                progress(min(1.0, frac), inc.best_obj)
+        s.restore(inc.best)
         if self.polish:
             remaining = budget - (time.perf_counter() - start)
             self._polish_all(max(0.2, remaining - 0.5) if max_iterations is None else 0.0)
             polishes += 1
         final = s.objective()
-        if final > best_obj + 1e-9:
-            s.restore(best)
-            final = best_obj
+        if final > inc.best_obj + 1e-9:
+            s.restore(inc.best)
+            final = inc.best_obj
         if progress is not None:
             progress(1.0, final)
         return PeriodicSolution(
@@ -607,6 +580,67 @@ class _Search:
             iterations=it,
             stats={"polishes": float(polishes), "seconds": time.perf_counter() - start},
         )
+
+    def _construct(self, initial: Sequence[int | None] | None) -> None:
+        """Insert every customer, hardest first; warm-started ones keep their combination when
+        it still fits."""
+        if initial is None:
+            order = sorted(range(self.n), key=lambda c: len(self.p.customers[c].combos))
+            self.repair(order, regret=True, noise=0.0)
+            return
+        pending = [c for c, k in enumerate(initial) if k is None or not self._place(c, k)]
+        self.repair(pending, regret=True, noise=0.0)
+
+    def _place(self, c: int, k: int) -> bool:
+        """Put customer ``c`` on every day of combination ``k``; undo it if one day is full."""
+        s = self.s
+        for t in self.p.customers[c].combos[k]:
+            ins = s.best_insertion(c, t)
+            if ins is None:
+                s.combo[c] = k
+                s.remove(c)
+                return False
+            s.insert(c, t, ins)
+        s.combo[c] = k
+        return True
+
+    def _has_big_day(self) -> bool:
+        """Whether any day needs PyVRP (several vehicles, or one long route)."""
+        return any(
+            len(day) > 1 or sum(len(r) for r in self.s.routes[t]) > SMALL_DAY
+            for t, day in enumerate(self.p.days)
+        )
+
+    def _lns_step(self, inc: _Incumbent, temp: float, qmax: int) -> None:
+        """Remove a few customers (and retry up to five dropped ones), re-insert, and accept by
+        simulated annealing at temperature ``temp``."""
+        s = self.s
+        snap = s.snapshot()
+        q = self.rng.randint(2, qmax)
+        removed, touched = self.destroy(q)
+        dropped = [c for c in range(self.n) if s.combo[c] is None and c not in removed]
+        if len(dropped) > 5:
+            dropped = self.rng.sample(dropped, 5)
+        touched |= self.repair(
+            removed + dropped, regret=self.rng.random() < 0.6, noise=0.1 * self.rng.random()
+        )
+        self.improve_routes({tv for tv in touched if s.routes[tv[0]][tv[1]]})
+        new = s.objective()
+        if new < inc.cur - 1e-9 or self.rng.random() < math.exp(-(new - inc.cur) / temp):
+            inc.cur = new
+            if new < inc.best_obj - 1e-9:
+                inc.best_obj, inc.best = new, s.snapshot()
+        else:
+            s.restore(snap)
+
+    def _polish_best(self, inc: _Incumbent, seconds: float) -> None:
+        """Polish the best solution's days and continue the search from there."""
+        s = self.s
+        s.restore(inc.best)
+        self._polish_all(seconds)
+        inc.cur = s.objective()
+        if inc.cur < inc.best_obj - 1e-9:
+            inc.best_obj, inc.best = inc.cur, s.snapshot()
 
     def _polish_all(self, seconds: float) -> None:
         assert self.polish is not None
@@ -628,93 +662,134 @@ class _Search:
 
 
 def _pyvrp_polish(state: _State, t: int, seconds: float) -> bool:
-    """Re-route one day with PyVRP from the current routes; keep it only if it is better."""
+    """Re-route one day with PyVRP from the current routes; keep it only if it is better.
+
+    ``seconds`` of 0 stops on an iteration limit instead, so reproducible runs stay so.
+    """
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime
 
-    prob = state.p
-    vehicles = prob.days[t]
     custs = sorted({c for r in state.routes[t] for c in r})
     if len(custs) < 2:
         return False
-    scale = prob.pyvrp_scale
-    depots = sorted({v.depot for v in vehicles})
-    nodes = depots + [int(state.nodes[c]) for c in custs]
-    sub = prob.travel[np.ix_(nodes, nodes)]
-    dist = np.rint(sub * scale).astype(np.int64)
-    dur = np.ceil(sub * scale - 1e-9).astype(np.int64)
-    locs = [pyvrp.Location(0.0, 0.0) for _ in nodes]
-    dep_index = {d: i for i, d in enumerate(depots)}
-    use_stops = any(v.max_stops < len(custs) for v in vehicles)
-    clients = []
-    for i, c in enumerate(custs):
-        dem = round(float(state.dem[c]) * scale)
-        delivery = [dem, 1] if use_stops else [dem]
-        clients.append(
-            pyvrp.Client(
-                len(depots) + i,
-                delivery=delivery,
-                service_duration=math.ceil(float(state.svc[c]) * scale - 1e-9),
-            )
-        )
-    vtypes = []
-    groups: dict[tuple[int, float, float, int, float], list[int]] = {}
-    for v, veh in enumerate(vehicles):
-        key = (veh.depot, veh.capacity, veh.max_duration, veh.max_stops, veh.soft_duration)
-        groups.setdefault(key, []).append(v)
-    keys = list(groups)
-    big = 2**40
-    for key in keys:
-        depot, cap, maxd, stops, soft = key
-        capv = [int(cap * scale) if cap < INF else big]
-        if use_stops:
-            capv.append(stops)
-        shift = int(maxd * scale) if maxd < INF else big
-        overtime = 0
-        ot_cost = 0
-        if soft < INF and prob.overtime_weight > 0 and soft < maxd:
-            overtime = shift - int(soft * scale) if maxd < INF else big
-            shift = int(soft * scale)
-            ot_cost = max(1, round(prob.overtime_weight))
-        vtypes.append(
-            pyvrp.VehicleType(
-                len(groups[key]),
-                capacity=capv,
-                start_depot=dep_index[depot],
-                end_depot=dep_index[depot],
-                shift_duration=shift,
-                max_overtime=overtime,
-                unit_overtime_cost=ot_cost,
-            )
-        )
-    depot_objs = [pyvrp.Depot(i) for i in range(len(depots))]
-    data = pyvrp.ProblemData(locs, clients, depot_objs, vtypes, [dist], [dur])  # type: ignore[list-item]
+    day = _PyvrpDay.of(state, t, custs)
     local = {c: i for i, c in enumerate(custs)}
-    init_routes = []
-    for key in keys:
-        for v in groups[key]:
-            if state.routes[t][v]:
-                vt_index = keys.index(key)
-                init_routes.append(
-                    pyvrp.Route(data, [local[c] for c in state.routes[t][v]], vt_index)
-                )
+    init_routes = [
+        pyvrp.Route(day.data, [local[c] for c in state.routes[t][v]], vt_index)
+        for vt_index, key in enumerate(day.keys)
+        for v in day.groups[key]
+        if state.routes[t][v]
+    ]
     try:
-        init = pyvrp.Solution(data, init_routes)
+        init = pyvrp.Solution(day.data, init_routes)
     except (ValueError, RuntimeError):
         init = None
     stop = MaxRuntime(seconds) if seconds > 0 else MaxIterations(200)
-    res = pyvrp.solve(data, stop, seed=0, display=False, collect_stats=False, initial_solution=init)
+    res = pyvrp.solve(
+        day.data, stop, seed=0, display=False, collect_stats=False, initial_solution=init
+    )
     if not res.best.is_feasible() or not res.best.is_complete():
         return False
+    free = {k: list(day.groups[k]) for k in day.keys}
+    new_routes: list[list[int]] = [[] for _ in state.p.days[t]]
+    for route in res.best.routes():
+        v = free[day.keys[route.vehicle_type()]].pop(0)
+        new_routes[v] = [custs[a.idx] for a in route.schedule() if a.is_client()]
+    return _keep_if_better(state, t, new_routes)
+
+
+_VehicleKey = tuple[int, float, float, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _PyvrpDay:
+    """One day as PyVRP data; vehicles of equal shape share a vehicle type (``keys`` order)."""
+
+    data: Any
+    keys: list[_VehicleKey]
+    groups: dict[_VehicleKey, list[int]]
+
+    @staticmethod
+    def of(state: _State, t: int, custs: list[int]) -> _PyvrpDay:
+        """Times are scaled by ``pyvrp_scale`` to integers; a soft duration becomes a shift with
+        paid overtime up to the hard duration."""
+        import pyvrp
+
+        prob = state.p
+        vehicles = prob.days[t]
+        scale = prob.pyvrp_scale
+        depots = sorted({v.depot for v in vehicles})
+        nodes = depots + [int(state.nodes[c]) for c in custs]
+        sub = prob.travel[np.ix_(nodes, nodes)]
+        dist = np.rint(sub * scale).astype(np.int64)
+        dur = np.ceil(sub * scale - 1e-9).astype(np.int64)
+        use_stops = any(v.max_stops < len(custs) for v in vehicles)
+        clients = []
+        for i, c in enumerate(custs):
+            dem = round(float(state.dem[c]) * scale)
+            clients.append(
+                pyvrp.Client(
+                    len(depots) + i,
+                    delivery=[dem, 1] if use_stops else [dem],
+                    service_duration=math.ceil(float(state.svc[c]) * scale - 1e-9),
+                )
+            )
+        groups: dict[_VehicleKey, list[int]] = {}
+        for v, veh in enumerate(vehicles):
+            key = (veh.depot, veh.capacity, veh.max_duration, veh.max_stops, veh.soft_duration)
+            groups.setdefault(key, []).append(v)
+        dep_index = {d: i for i, d in enumerate(depots)}
+        vtypes = [
+            _vehicle_type(prob, key, len(groups[key]), dep_index[key[0]], use_stops)
+            for key in groups
+        ]
+        data = pyvrp.ProblemData(
+            [pyvrp.Location(0.0, 0.0) for _ in nodes],
+            clients,
+            [pyvrp.Depot(i) for i in range(len(depots))],
+            vtypes,
+            [dist],  # type: ignore[list-item]
+            [dur],  # type: ignore[list-item]
+        )
+        return _PyvrpDay(data=data, keys=list(groups), groups=groups)
+
+
+def _vehicle_type(
+    prob: PeriodicProblem, key: _VehicleKey, count: int, depot: int, use_stops: bool
+) -> Any:
+    import pyvrp
+
+    _, cap, maxd, stops, soft = key
+    scale = prob.pyvrp_scale
+    big = 2**40
+    capv = [int(cap * scale) if cap < INF else big]
+    if use_stops:
+        capv.append(stops)
+    shift = int(maxd * scale) if maxd < INF else big
+    overtime = 0
+    ot_cost = 0
+    if soft < INF and prob.overtime_weight > 0 and soft < maxd:
+        overtime = shift - int(soft * scale) if maxd < INF else big
+        shift = int(soft * scale)
+        ot_cost = max(1, round(prob.overtime_weight))
+    return pyvrp.VehicleType(
+        count,
+        capacity=capv,
+        start_depot=depot,
+        end_depot=depot,
+        shift_duration=shift,
+        max_overtime=overtime,
+        unit_overtime_cost=ot_cost,
+    )
+
+
+def _keep_if_better(state: _State, t: int, new_routes: list[list[int]]) -> bool:
+    """Adopt day ``t``'s new routes if they keep every limit and cost less; else restore."""
+    vehicles = state.p.days[t]
     old_routes = [list(r) for r in state.routes[t]]
     old = sum(
         state.cost[t][v] + state.overtime(t, v, state.dur[t][v]) for v in range(len(vehicles))
     )
-    free = {k: list(groups[k]) for k in keys}
-    new_routes: list[list[int]] = [[] for _ in vehicles]
-    for route in res.best.routes():
-        v = free[keys[route.vehicle_type()]].pop(0)
-        new_routes[v] = [custs[a.idx] for a in route.schedule() if a.is_client()]
     state.routes[t] = new_routes
     for v in range(len(vehicles)):
         state.refresh(t, v)

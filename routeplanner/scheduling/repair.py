@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
 from routeplanner.model.history import VisitStatus
 from routeplanner.scheduling.calendar import working_days
-from routeplanner.scheduling.scheduler import DayRouter, schedule_visits, visit_id
+from routeplanner.scheduling.day_router import DayRouter, visit_id
+from routeplanner.scheduling.scheduler import schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
 
 
@@ -129,62 +130,9 @@ def repair_plan(
     to its nominal interval, so when days are full the most overdue accounts are placed first.
     """
     cut = frozen_until(rep, today, frozen_days, horizon)
-    by_id = {r.visit_id: r for r in records}
-    planned_day: dict[str, date] = {}
-    planned_account: dict[str, str] = {}
-    for r in previous.routes_of(rep.rep_id):
-        for s in r.stops:
-            planned_day[s.visit_id] = r.day
-            planned_account[s.visit_id] = s.account_id
-    last: dict[str, date] = {}
-    missed: set[str] = set()
-    missed_accounts: set[str] = set()
-    missed_on: dict[str, date] = {}
-    for rec in records:
-        day = rec.actual_day or planned_day.get(rec.visit_id)
-        account_id = planned_account.get(rec.visit_id, rec.visit_id.split("@", 1)[0])
-        if rec.status is VisitStatus.MISSED:
-            missed.add(rec.visit_id)
-            missed_accounts.add(account_id)
-            if day is not None:
-                missed_on[account_id] = min(day, missed_on.get(account_id, day))
-            continue
-        if day is not None and (account_id not in last or day > last[account_id]):
-            last[account_id] = day
-    for r in previous.routes_of(rep.rep_id):
-        if r.day <= cut:
-            for s in r.stops:
-                got = by_id.get(s.visit_id)
-                if got is not None and got.status is VisitStatus.MISSED:
-                    continue
-                # Unreported frozen visits are assumed to happen as planned (the common case).
-                if s.account_id not in last or r.day > last[s.account_id]:
-                    last[s.account_id] = r.day
-    updated: list[Account] = []
-    urgency: dict[str, float] = {}
-    for acc in accounts:
-        seen = last.get(acc.account_id)
-        new_last = acc.last_visit
-        if seen is not None and (new_last is None or seen > new_last):
-            new_last = seen
-        gone = missed_on.get(acc.account_id)
-        if gone is not None:
-            # The missed visit was due on its planned day: act as if the previous real visit
-            # was one nominal interval before it, so the replacement's due window is the
-            # original one (now in the past) and the scheduler places it as soon as it can.
-            # Without this, an account with no history would just wait for its next cycle.
-            due_from = gone - timedelta(days=acc.visit_rule.nominal_gap_days)
-            if new_last is None or new_last < due_from:
-                new_last = due_from
-        acc2 = replace(acc, last_visit=new_last) if new_last != acc.last_visit else acc
-        updated.append(acc2)
-        if acc.account_id in missed_accounts:
-            since = (today - new_last).days if new_last is not None else acc.visit_rule.max_gap_days
-            urgency[acc.account_id] = 1.0 + max(0, since) / acc.visit_rule.nominal_gap_days
-    absent: frozenset[date] = frozenset()
-    for a in absences:
-        absent |= a.days()
-    rep2 = replace(rep, days_off=rep.days_off | frozenset(d for d in absent if d > cut))
+    happened = _what_happened(previous, rep.rep_id, records, cut)
+    updated, urgency = _updated_accounts(accounts, happened, today)
+    absent = frozenset(d for a in absences for d in a.days() if d > cut)
     acc_by_id = {a.account_id: a for a in updated}
     pinned: dict[date, list[Account]] = {}
     for extra in ad_hoc:
@@ -192,7 +140,7 @@ def repair_plan(
             pinned.setdefault(extra.day, []).append(acc_by_id[extra.account_id])
     plan = schedule_visits(
         updated,
-        rep2,
+        replace(rep, days_off=rep.days_off | absent),
         horizon,
         travel,
         holidays=holidays,
@@ -203,19 +151,96 @@ def repair_plan(
         previous=previous,
         day_router=day_router,
         urgency=urgency,
-        exclude_visits=frozenset(missed),
+        exclude_visits=frozenset(happened.missed),
         pinned=pinned,
     )
-    # Keep unchanged future days as the previous objects: same visits -> same route.
-    prev_routes = {r.day: r for r in previous.routes_of(rep.rep_id) if r.day > cut}
+    plan = _keep_unchanged_days(plan, previous, rep.rep_id, cut)
+    changes = diff_plans(previous, plan, rep.rep_id, after=cut)
+    return RepairResult(plan=plan, changes=changes, frozen_until=cut)
+
+
+@dataclass(frozen=True, slots=True)
+class _Happened:
+    """What the records and the frozen days say: each account's last real visit, the missed
+    visit ids, and per account with a miss the first missed day (``None``: not known)."""
+
+    last: dict[str, date]
+    missed: set[str]
+    missed_on: dict[str, date | None]
+
+
+def _what_happened(
+    previous: Plan, rep_id: str, records: Sequence[VisitOutcome], cut: date
+) -> _Happened:
+    by_id = {r.visit_id: r for r in records}
+    planned_day: dict[str, date] = {}
+    planned_account: dict[str, str] = {}
+    for r in previous.routes_of(rep_id):
+        for s in r.stops:
+            planned_day[s.visit_id] = r.day
+            planned_account[s.visit_id] = s.account_id
+    last: dict[str, date] = {}
+    happened = _Happened(last=last, missed=set(), missed_on={})
+    for rec in records:
+        day = rec.actual_day or planned_day.get(rec.visit_id)
+        account_id = planned_account.get(rec.visit_id, rec.visit_id.split("@", 1)[0])
+        if rec.status is VisitStatus.MISSED:
+            happened.missed.add(rec.visit_id)
+            first = happened.missed_on.get(account_id)
+            if day is not None and (first is None or day < first):
+                first = day
+            happened.missed_on[account_id] = first
+        elif day is not None and (account_id not in last or day > last[account_id]):
+            last[account_id] = day
+    for r in previous.routes_of(rep_id):
+        if r.day > cut:
+            continue
+        for s in r.stops:
+            got = by_id.get(s.visit_id)
+            if got is not None and got.status is VisitStatus.MISSED:
+                continue
+            # Unreported frozen visits are assumed to happen as planned (the common case).
+            if s.account_id not in last or r.day > last[s.account_id]:
+                last[s.account_id] = r.day
+    return happened
+
+
+def _updated_accounts(
+    accounts: Sequence[Account], happened: _Happened, today: date
+) -> tuple[list[Account], dict[str, float]]:
+    """Accounts with their last visit brought up to date, and the urgency of missed ones."""
+    updated: list[Account] = []
+    urgency: dict[str, float] = {}
+    for acc in accounts:
+        seen = happened.last.get(acc.account_id)
+        new_last = acc.last_visit
+        if seen is not None and (new_last is None or seen > new_last):
+            new_last = seen
+        gone = happened.missed_on.get(acc.account_id)
+        if gone is not None:
+            # The missed visit was due on its planned day: act as if the previous real visit
+            # was one nominal interval before it, so the replacement's due window is the
+            # original one (now in the past) and the scheduler places it as soon as it can.
+            # Without this, an account with no history would just wait for its next cycle.
+            due_from = gone - timedelta(days=acc.visit_rule.nominal_gap_days)
+            if new_last is None or new_last < due_from:
+                new_last = due_from
+        updated.append(replace(acc, last_visit=new_last) if new_last != acc.last_visit else acc)
+        if acc.account_id in happened.missed_on:
+            since = (today - new_last).days if new_last is not None else acc.visit_rule.max_gap_days
+            urgency[acc.account_id] = 1.0 + max(0, since) / acc.visit_rule.nominal_gap_days
+    return updated, urgency
+
+
+def _keep_unchanged_days(plan: Plan, previous: Plan, rep_id: str, cut: date) -> Plan:
+    """Future days with the same visits as before keep their previous route object."""
+    prev_routes = {r.day: r for r in previous.routes_of(rep_id) if r.day > cut}
     routes: list[DayRoute] = []
     for r in plan.routes:
         old = prev_routes.get(r.day)
         same = old is not None and {s.visit_id for s in old.stops} == {s.visit_id for s in r.stops}
         routes.append(old if same and old is not None else r)
-    plan = replace(plan, routes=tuple(routes))
-    changes = diff_plans(previous, plan, rep.rep_id, after=cut)
-    return RepairResult(plan=plan, changes=changes, frozen_until=cut)
+    return replace(plan, routes=tuple(routes))
 
 
 def diff_plans(old: Plan, new: Plan, rep_id: str, *, after: date) -> ChangeSet:

@@ -4,40 +4,33 @@ One call is one independent job (one rep / territory): plain data in, a :class:`
 global state, so a caller may run territories in parallel processes. The day choice is the
 periodic search of :mod:`routeplanner.scheduling.periodic` over the day combinations from
 :mod:`routeplanner.scheduling.frequency`; the final routes of each day come from a pluggable
-``day_router`` (default: the routing core's ``optimise_day`` with windows and lunch, checked
-against timing the search's own order, see :func:`default_day_router`).
+``day_router`` (see :mod:`routeplanner.scheduling.day_router`).
+
+:func:`schedule_visits` is a pipeline of named steps over one :class:`_Run` state; every visit
+that cannot be placed, at whichever step, becomes an :class:`Unassigned` entry through
+:func:`~routeplanner.scheduling.day_router.unplaced`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
-from routeplanner.model import (
-    Account,
-    DayRoute,
-    Horizon,
-    Plan,
-    Rep,
-    Stop,
-    Unassigned,
-    UnassignedReason,
+from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Unassigned, UnassignedReason
+from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
+from routeplanner.scheduling.day_router import (
+    DROP_COST_S,
+    DayJob,
+    DayRouter,
+    default_day_router,
+    unplaced,
 )
-from routeplanner.routing.day import optimise_day, rep_day_vehicle
-from routeplanner.routing.params import SolveParams
-from routeplanner.routing.problem import RoutingProblem, VisitSpec
-from routeplanner.scheduling.calendar import (
-    usable_shift_s,
-    visit_windows,
-    visitable_days,
-    working_days,
-)
-from routeplanner.scheduling.frequency import VisitOptions, visit_options
+from routeplanner.scheduling.frequency import Occurrence, VisitOptions, visit_options
 from routeplanner.scheduling.periodic import (
     PeriodicCustomer,
     PeriodicProblem,
@@ -56,290 +49,10 @@ DEVIATION_COST_S = 120.0
 MOVE_COST_S = 7200.0
 """Objective cost of moving a previously planned visit to another day (plan repair): two hours
 of driving, so a committed visit moves only when it must, not for a small travel saving."""
-DROP_COST_S = 36_000.0
-"""Objective cost of leaving one required visit out: ten hours of driving, i.e. never cheaper."""
 BLOCK_WEEKS = 4
 """Longer horizons are scheduled block by block (see :func:`schedule_visits`)."""
-DAY_ROUTE_S = 0.3
-"""Routing-core seconds per rep-day for the final routes (the days are small and pre-ordered)."""
 OVERTIME_WEIGHT = 2.0
 """Cost per second a day runs over the balanced workload target."""
-
-
-def visit_id(account_id: str, day: date) -> str:
-    """Stable id of a visit: an account is seen at most once a day; unmoved visits keep it."""
-    return f"{account_id}@{day.isoformat()}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DayJob:
-    """One rep-day to route: ``order`` is the suggested sequence; index 0 of the matrices = home."""
-
-    rep: Rep
-    day: date
-    visits: tuple[Account, ...]
-    durations_s: npt.NDArray[np.int64]
-    distances_m: npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DayResult:
-    route: DayRoute
-    unassigned: tuple[Unassigned, ...] = ()
-
-
-DayRouter = Callable[[DayJob], DayResult]
-
-
-def build_day_problem(job: DayJob) -> RoutingProblem:
-    """The routing-core problem for one rep-day: lets ``routing.solve`` act as the day router.
-
-    Times are seconds after local midnight; a window bounds the *start* of a visit, so each
-    opening interval's end is reduced by the visit length.
-    """
-    rep, day = job.rep, job.day
-    shift = rep.shift(day)
-    assert shift is not None
-    visits = []
-    for i, acc in enumerate(job.visits, start=1):
-        wins = tuple(
-            (w.start_s, w.end_s - acc.visit_duration_s) for w in visit_windows(acc, rep, day)
-        )
-        visits.append(
-            VisitSpec(
-                visit_id=visit_id(acc.account_id, day),
-                location=i,
-                service_s=acc.visit_duration_s,
-                windows=wins,
-                penalty=int(DROP_COST_S),
-                account_id=acc.account_id,
-                demand=1,
-            )
-        )
-    vehicle = rep_day_vehicle(
-        rep, shift, vehicle_id=f"{rep.rep_id}@{day.isoformat()}", start_location=0, end_location=0
-    )
-    return RoutingProblem(
-        visits=tuple(visits),
-        vehicles=(vehicle,),
-        durations_s=job.durations_s,
-        distances_m=job.distances_m,
-        source=f"{rep.rep_id} {day.isoformat()}",
-    )
-
-
-def sequence_day_router(job: DayJob) -> DayResult:
-    """Time the day: improve the order for opening hours, wait where needed, drop what won't fit.
-
-    The periodic search optimised the order for driving only; here single visits are relocated
-    while that places more visits or shortens the day (an account opening at 10:00 goes later
-    instead of making the rep wait), then the order is turned into a timetable. The rep leaves
-    home just in time for the first visit rather than waiting on the doorstep.
-    """
-    windows = [
-        tuple((w.start_s, w.end_s) for w in visit_windows(acc, job.rep, job.day))
-        for acc in job.visits
-    ]
-    order = list(range(len(job.visits)))
-    best = _timetable(job, order, windows)
-    budget = ROUTER_EVALUATIONS
-    improved = best.needs_work
-    while improved and len(order) > 1 and budget > 0:
-        improved = False
-        for i in range(len(order)):
-            for j in range(len(order)):
-                if i == j or budget <= 0:
-                    continue
-                cand = order[:i] + order[i + 1 :]
-                cand.insert(j, order[i])
-                budget -= 1
-                got = _timetable(job, cand, windows)
-                if got.key < best.key:
-                    order, best, improved = cand, got, True
-                    break
-    return best.result
-
-
-ROUTER_EVALUATIONS = 3000
-"""Cap on timetables tried per day by :func:`sequence_day_router` (keeps big days fast)."""
-
-
-@dataclass(slots=True)
-class _Timed:
-    key: tuple[int, int]
-    result: DayResult
-    needs_work: bool
-
-
-def _timetable(
-    job: DayJob, order: list[int], windows: Sequence[tuple[tuple[int, int], ...]]
-) -> _Timed:
-    rep, day = job.rep, job.day
-    shift = rep.shift(day)
-    assert shift is not None
-    dur, dist = job.durations_s, job.distances_m
-    t = shift.start_s
-    here = 0
-    stops: list[Stop] = []
-    dropped: list[Unassigned] = []
-    lunch_at: int | None = None
-    lunch = rep.lunch if rep.lunch is not None and rep.lunch.duration_s > 0 else None
-    drive = 0
-    dist_total = 0
-    for k in order:
-        acc = job.visits[k]
-        i = k + 1
-        vid = visit_id(acc.account_id, day)
-        travel = int(dur[here, i])
-        arrive = t + travel
-        if lunch is not None and lunch_at is None:
-            latest = lunch.window.end_s - lunch.duration_s
-            if arrive + acc.visit_duration_s > latest:
-                lunch_at = max(t, lunch.window.start_s)
-                t = lunch_at + lunch.duration_s
-                arrive = t + travel
-        start = None
-        for w_start, w_end in windows[k]:
-            st = max(arrive, w_start)
-            if st + acc.visit_duration_s <= w_end:
-                start = st
-                break
-        back = int(dur[i, 0])
-        reason: UnassignedReason | None = None
-        detail = ""
-        if start is None:
-            reason = UnassignedReason.OUTSIDE_OPENING_HOURS
-            detail = "arrival is after the opening hours of the day"
-        elif start + acc.visit_duration_s + back > shift.end_s:
-            reason = UnassignedReason.DAY_FULL_TIME
-        elif rep.max_drive_s is not None and drive + travel + back > rep.max_drive_s:
-            reason = UnassignedReason.DAY_FULL_DRIVE
-        elif len(stops) >= rep.max_visits_per_day:
-            reason = UnassignedReason.DAY_FULL_VISITS
-        if reason is not None or start is None:
-            dropped.append(
-                Unassigned(
-                    visit_id=vid,
-                    account_id=acc.account_id,
-                    reason=reason or UnassignedReason.DAY_FULL_TIME,
-                    detail=detail,
-                    day=day,
-                )
-            )
-            continue
-        stops.append(
-            Stop(
-                visit_id=vid,
-                account_id=acc.account_id,
-                arrival_s=arrive,
-                start_s=start,
-                departure_s=start + acc.visit_duration_s,
-                travel_s=travel,
-                distance_m=int(dist[here, i]),
-                wait_s=start - arrive,
-            )
-        )
-        drive += travel
-        dist_total += int(dist[here, i])
-        t = start + acc.visit_duration_s
-        here = i
-    if stops:
-        drive += int(dur[here, 0])
-        dist_total += int(dist[here, 0])
-        t += int(dur[here, 0])
-    late_lunch = lunch is not None and t > lunch.window.end_s - lunch.duration_s
-    if lunch is not None and lunch_at is None and stops and late_lunch:
-        # The drive home passed the latest lunch start: the break happened on the way.
-        lunch_at = max(shift.start_s, lunch.window.end_s - lunch.duration_s)
-        t += lunch.duration_s
-    taken = lunch_at is not None
-    leave = shift.start_s
-    if stops and stops[0].wait_s > 0 and (lunch_at is None or lunch_at > stops[0].start_s):
-        # Leave home later instead of waiting at the first account.
-        first = stops[0]
-        leave = first.start_s - first.travel_s
-        stops[0] = replace(first, arrival_s=first.start_s, wait_s=0)
-    route = DayRoute(
-        rep_id=rep.rep_id,
-        day=day,
-        start_s=leave,
-        end_s=t if stops else shift.start_s,
-        stops=tuple(stops),
-        travel_s=drive,
-        distance_m=dist_total,
-        break_start_s=lunch_at if taken else None,
-        break_duration_s=lunch.duration_s if lunch is not None and taken else 0,
-    )
-    span = route.end_s - route.start_s if stops else 0
-    result = DayResult(route=route, unassigned=tuple(dropped))
-    waits = any(s.wait_s > 0 for s in stops)
-    return _Timed(key=(len(dropped), span), result=result, needs_work=bool(dropped) or waits)
-
-
-DayOptimiser = Callable[
-    [Rep, date, Sequence[Account], TravelTimeProvider], tuple[DayRoute, Sequence[Unassigned]]
-]
-"""The routing core's one-day optimiser, e.g. ``routeplanner.routing.day.optimise_day``."""
-
-
-def day_router_from(optimise: DayOptimiser, travel: TravelTimeProvider) -> DayRouter:
-    """Use the routing core for the final routes of each day the scheduler chose.
-
-    The day optimiser names visits by account; a plan spans weeks, so ids become
-    ``account@date`` (:func:`visit_id`), which repair and calendars rely on.
-    """
-
-    def route(job: DayJob) -> DayResult:
-        day_route, dropped = optimise(job.rep, job.day, job.visits, travel)
-        stops = tuple(replace(s, visit_id=visit_id(s.account_id, job.day)) for s in day_route.stops)
-        return DayResult(
-            route=replace(day_route, stops=stops),
-            unassigned=tuple(
-                replace(u, visit_id=visit_id(u.account_id, job.day), day=job.day) for u in dropped
-            ),
-        )
-
-    return route
-
-
-def default_day_router(
-    travel: TravelTimeProvider,
-    *,
-    time_limit_s: float = DAY_ROUTE_S,
-    reproducible: bool = False,
-    seed: int = 0,
-) -> DayRouter:
-    """The routing core (OR-Tools/PyVRP with windows and lunch) per day, checked against timing
-    the search's own order; the better of the two (fewer dropped visits, then less driving)
-    wins, so a short time budget never makes a day worse than the search planned it.
-
-    ``reproducible`` stops the routing core on solution/iteration limits (tests) instead of time.
-    """
-    params = SolveParams(
-        time_limit_s=time_limit_s if not reproducible else 30.0,
-        seed=seed,
-        solution_limit=20 if reproducible else None,
-        iteration_limit=200 if reproducible else None,
-    )
-
-    def optimise(
-        rep: Rep, day: date, visits: Sequence[Account], tr: TravelTimeProvider
-    ) -> tuple[DayRoute, Sequence[Unassigned]]:
-        return optimise_day(rep, day, visits, tr, params=params)
-
-    core = day_router_from(optimise, travel)
-
-    def route(job: DayJob) -> DayResult:
-        ours = sequence_day_router(job)
-        theirs = core(job)
-        if (len(theirs.unassigned), theirs.route.travel_s) <= (
-            len(ours.unassigned),
-            ours.route.travel_s,
-        ):
-            return theirs
-        return ours
-
-    return route
 
 
 def _reason_no_day(
@@ -416,218 +129,320 @@ def schedule_visits(
             pinned=pinned,
             balance=balance,
         )
+    report = _reporter(progress)
+    run = _start(rep, horizon, travel, holidays, frozen_until, previous, exclude_visits, pinned)
+    report(0.0, "building visit options")
+    _add_candidates(run, accounts, move_cost_s, urgency or {})
+    report(0.05, "computing travel times")
+    durations = _drop_cut_off(run)
+    search = _search_days(
+        run,
+        durations,
+        balance=balance,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        seed=seed,
+        report=report,
+    )
+    _unplaced_by_search(run, search.combo)
+    report(0.9, "timing the routes")
+    routes = _route_days(run, search.orders, router)
+    report(1.0, "done")
+    meta = {
+        "rep_id": rep.rep_id,
+        "horizon_start": horizon.start.isoformat(),
+        "weeks": str(horizon.weeks),
+        "frozen_until": frozen_until.isoformat() if frozen_until else "",
+        # Accounts planned with relaxed spacing (their frequency cannot be met as asked).
+        "frequency_issues": ",".join(run.issues),
+        **{k: f"{v:.3f}" for k, v in search.stats.items()},
+    }
+    return Plan(routes=tuple(routes), unassigned=tuple(run.unassigned), meta=meta)
 
+
+Report = Callable[[float, str], None]
+
+
+def _reporter(progress: Progress | None) -> Report:
     def report(frac: float, msg: str) -> None:
         if progress is not None:
             progress(msg, frac)
 
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """An account handed to the periodic search, with its day options and search customer."""
+
+    account: Account
+    options: VisitOptions
+    customer: PeriodicCustomer
+
+
+@dataclass(slots=True, kw_only=True)
+class _Run:
+    """What one :func:`schedule_visits` call knows and has decided so far, step by step."""
+
+    rep: Rep
+    travel: TravelTimeProvider
+    days: list[date]
+    plan_start: date
+    plan_end: date
+    pins: dict[date, Sequence[Account]]
+    kept: list[DayRoute]
+    last_seen: dict[str, date]
+    prev_days: dict[str, set[date]]
+    candidates: list[_Candidate] = field(default_factory=list)
+    unassigned: list[Unassigned] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)
+
+    def unplace(
+        self,
+        account: Account,
+        occurrences: Iterable[Occurrence],
+        reason: UnassignedReason,
+        detail: str = "",
+    ) -> None:
+        self.unassigned.extend(
+            unplaced(account.account_id, (o.target for o in occurrences), reason, detail)
+        )
+
+
+def _start(
+    rep: Rep,
+    horizon: Horizon,
+    travel: TravelTimeProvider,
+    holidays: frozenset[date],
+    frozen_until: date | None,
+    previous: Plan | None,
+    exclude_visits: frozenset[str],
+    pinned: Mapping[date, Sequence[Account]] | None,
+) -> _Run:
+    """The days still to plan, and what the previous plan fixes (frozen) or suggests (later)."""
     kept: list[DayRoute] = []
     last_seen: dict[str, date] = {}
     prev_days: dict[str, set[date]] = {}
-    if previous is not None:
-        for r in previous.routes_of(rep.rep_id):
-            if frozen_until is not None and r.day <= frozen_until:
-                kept.append(r)
-                for s in r.stops:
-                    if s.visit_id in exclude_visits:
-                        continue
-                    if s.account_id not in last_seen or r.day > last_seen[s.account_id]:
-                        last_seen[s.account_id] = r.day
-            else:
-                for s in r.stops:
-                    prev_days.setdefault(s.account_id, set()).add(r.day)
+    for r in previous.routes_of(rep.rep_id) if previous is not None else ():
+        if frozen_until is not None and r.day <= frozen_until:
+            kept.append(r)
+            for s in r.stops:
+                if s.visit_id in exclude_visits:
+                    continue
+                if s.account_id not in last_seen or r.day > last_seen[s.account_id]:
+                    last_seen[s.account_id] = r.day
+        else:
+            for s in r.stops:
+                prev_days.setdefault(s.account_id, set()).add(r.day)
     days = [
         d for d in working_days(rep, horizon, holidays) if frozen_until is None or d > frozen_until
     ]
     plan_start = horizon.start
     if frozen_until is not None:
         plan_start = max(horizon.start, frozen_until + timedelta(days=1))
-    day_index = {d: i for i, d in enumerate(days)}
-    unassigned: list[Unassigned] = []
-    issues: list[str] = []
-    customers: list[PeriodicCustomer] = []
-    cust_accounts: list[Account] = []
-    cust_options: list[VisitOptions] = []
-    report(0.0, "building visit options")
-    # Snap first: a road provider refuses points far from any road, so they never reach a matrix.
-    snaps = travel.snap(
+    return _Run(
+        rep=rep,
+        travel=travel,
+        days=days,
+        plan_start=plan_start,
+        plan_end=horizon.end,
+        pins=dict(pinned or {}),
+        kept=kept,
+        last_seen=last_seen,
+        prev_days=prev_days,
+    )
+
+
+def _add_candidates(
+    run: _Run, accounts: Sequence[Account], move_cost_s: float, urgency: Mapping[str, float]
+) -> None:
+    """Each account's visit options; accounts that cannot take part are unplaced with a reason.
+
+    Points are snapped first: a road provider refuses points far from any road, so they never
+    reach a matrix.
+    """
+    rep = run.rep
+    snaps = run.travel.snap(
         [(f"home of {rep.rep_id}", rep.home)] + [(a.account_id, a.location) for a in accounts]
     ).snaps
-    home_ok = snaps[0].reachable
+    home = snaps[0]
+    day_index = {d: i for i, d in enumerate(run.days)}
     for acc, snap in zip(accounts, snaps[1:], strict=True):
-        last = acc.last_visit
-        if acc.account_id in last_seen and (last is None or last_seen[acc.account_id] > last):
-            last = last_seen[acc.account_id]
-        acc_eff = replace(acc, last_visit=last) if last != acc.last_visit else acc
-        allowed = visitable_days(acc, rep, days)
-        opt = visit_options(acc_eff, allowed, plan_start, horizon.end)
-        if not (home_ok and snap.reachable):
-            far = snap if home_ok else snaps[0]
-            where = "" if home_ok else f"the home of {rep.rep_id} is "
+        acc_eff = _with_last_seen(acc, run.last_seen)
+        allowed = visitable_days(acc, rep, run.days)
+        opt = visit_options(acc_eff, allowed, run.plan_start, run.plan_end)
+        if not (home.reachable and snap.reachable):
+            far = snap if home.reachable else home
+            where = "" if home.reachable else f"the home of {rep.rep_id} is "
             detail = f"{where}{far.distance_m:.0f} m from the nearest road"
-            unassigned.extend(
-                Unassigned(
-                    visit_id=visit_id(acc.account_id, o.target),
-                    account_id=acc.account_id,
-                    reason=UnassignedReason.UNREACHABLE,
-                    detail=detail,
-                    day=o.target,
-                )
-                for o in opt.occurrences
-            )
+            run.unplace(acc, opt.occurrences, UnassignedReason.UNREACHABLE, detail)
             continue
         if not opt.occurrences:
             continue
         if not opt.combos:
-            reason, detail = _reason_no_day(acc, rep, days)
-            for o in opt.occurrences:
-                unassigned.append(
-                    Unassigned(
-                        visit_id=visit_id(acc.account_id, o.target),
-                        account_id=acc.account_id,
-                        reason=reason,
-                        detail=detail,
-                        day=o.target,
-                    )
-                )
+            run.unplace(acc, opt.occurrences, *_reason_no_day(acc, rep, run.days))
             continue
         if opt.issue is not None:
-            issues.append(acc.account_id)
-            placed = len(opt.combos[0])
-            for o in opt.occurrences[placed:]:
-                unassigned.append(
-                    Unassigned(
-                        visit_id=visit_id(acc.account_id, o.target),
-                        account_id=acc.account_id,
-                        reason=opt.issue.reason,
-                        detail=opt.issue.detail,
-                        day=o.target,
-                    )
-                )
-        had = prev_days.get(acc.account_id, set())
+            run.issues.append(acc.account_id)
+            rest = opt.occurrences[len(opt.combos[0]) :]
+            run.unplace(acc, rest, opt.issue.reason, opt.issue.detail)
+        had = run.prev_days.get(acc.account_id, set())
         if had and opt.strict:
             opt = _with_previous(opt, acc_eff, sorted(had), set(allowed))
-        costs = []
-        for combo, dev in zip(opt.combos, opt.costs, strict=True):
-            # A visit moved, added or dropped relative to the previous plan is one change.
-            moved = max(len(set(combo) - had), len(had - set(combo))) if had else 0
-            costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
-        factor = (urgency or {}).get(acc.account_id, 1.0)
-        customers.append(
-            PeriodicCustomer(
-                node=len(cust_accounts) + 1,
-                service=float(acc.visit_duration_s),
-                demand=0.0,
-                combos=tuple(tuple(day_index[d] for d in combo) for combo in opt.combos),
-                combo_costs=tuple(costs),
-                drop_penalty=DROP_COST_S * factor * max(len(c) for c in opt.combos),
-            )
+        customer = PeriodicCustomer(
+            node=len(run.candidates) + 1,
+            service=float(acc.visit_duration_s),
+            demand=0.0,
+            combos=tuple(tuple(day_index[d] for d in combo) for combo in opt.combos),
+            combo_costs=_combo_costs(opt, had, move_cost_s),
+            drop_penalty=DROP_COST_S
+            * urgency.get(acc.account_id, 1.0)
+            * max(len(c) for c in opt.combos),
         )
-        cust_accounts.append(acc)
-        cust_options.append(opt)
-    points = [rep.home] + [a.location for a in cust_accounts]
-    report(0.05, "computing travel times")
-    matrix = travel.matrix(points)
-    durations = matrix.durations_s
-    # No path (another road component) shows as a negative or huge time: unreachable too.
+        run.candidates.append(_Candidate(acc, opt, customer))
+
+
+def _with_last_seen(account: Account, last_seen: Mapping[str, date]) -> Account:
+    """The account with its last visit moved up to the latest frozen visit, if that is later."""
+    last = account.last_visit
+    seen = last_seen.get(account.account_id)
+    if seen is not None and (last is None or seen > last):
+        last = seen
+    return replace(account, last_visit=last) if last != account.last_visit else account
+
+
+def _combo_costs(opt: VisitOptions, had: set[date], move_cost_s: float) -> tuple[float, ...]:
+    costs = []
+    for combo, dev in zip(opt.combos, opt.costs, strict=True):
+        # A visit moved, added or dropped relative to the previous plan is one change.
+        moved = max(len(set(combo) - had), len(had - set(combo))) if had else 0
+        costs.append(dev * DEVIATION_COST_S + moved * move_cost_s)
+    return tuple(costs)
+
+
+def _drop_cut_off(run: _Run) -> npt.NDArray[np.int64]:
+    """The home-and-candidates travel matrix; candidates with no path from or to home leave.
+
+    No path (another road component) shows as a negative or huge time. The matrix keeps their
+    rows, since the search addresses candidates by their original node.
+    """
+    points = [run.rep.home] + [c.account.location for c in run.candidates]
+    durations = run.travel.matrix(points).durations_s
     out_, back_ = durations[0, 1:], durations[1:, 0]
     cut_off = (out_ < 0) | (out_ >= DAY) | (back_ < 0) | (back_ >= DAY)
     if cut_off.any():
-        keep = [i for i in range(len(cust_accounts)) if not cut_off[i]]
         for i in np.flatnonzero(cut_off):
-            acc = cust_accounts[int(i)]
-            unassigned.extend(
-                Unassigned(
-                    visit_id=visit_id(acc.account_id, o.target),
-                    account_id=acc.account_id,
-                    reason=UnassignedReason.UNREACHABLE,
-                    detail="no road connection with the rep's home",
-                    day=o.target,
-                )
-                for o in cust_options[int(i)].occurrences
-            )
-        customers = [customers[i] for i in keep]
-        cust_accounts = [cust_accounts[i] for i in keep]
-        cust_options = [cust_options[i] for i in keep]
-    total_service = sum(c.service * len(c.combos[0]) for c in customers)
-    per_day = total_service / max(1, len(days))
-    pins = dict(pinned or {})
+            c = run.candidates[int(i)]
+            detail = "no road connection with the rep's home"
+            run.unplace(c.account, c.options.occurrences, UnassignedReason.UNREACHABLE, detail)
+        run.candidates = [c for i, c in enumerate(run.candidates) if not cut_off[i]]
+    return durations
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchResult:
+    combo: tuple[int | None, ...]
+    orders: list[list[int]]
+    stats: dict[str, float]
+
+
+def _search_days(
+    run: _Run,
+    durations: npt.NDArray[np.int64],
+    *,
+    balance: bool,
+    time_limit_s: float,
+    max_iterations: int | None,
+    seed: int,
+    report: Report,
+) -> _SearchResult:
+    """Choose each candidate's day combination and each day's visit order."""
+    customers = tuple(c.customer for c in run.candidates)
+    if not customers or not run.days:
+        return _SearchResult(combo=(), orders=[[] for _ in run.days], stats={})
+    problem = PeriodicProblem(
+        travel=durations.astype(np.float64),
+        customers=customers,
+        days=_day_vehicles(run),
+        overtime_weight=OVERTIME_WEIGHT,
+    )
+    if balance:
+        problem = _balanced(problem, seed)
+
+    def on_search(frac: float, best: float) -> None:
+        report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
+
+    sol = solve_periodic(
+        problem,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        seed=seed,
+        initial=_initial_combos(run),
+        progress=on_search,
+    )
+    return _SearchResult(
+        combo=sol.combo,
+        orders=[list(day[0]) for day in sol.routes],
+        stats={"iterations": float(sol.iterations), **sol.stats},
+    )
+
+
+def _day_vehicles(run: _Run) -> tuple[tuple[PeriodicVehicle, ...], ...]:
+    """One vehicle per working day, its soft limit halfway between the mean and a full day."""
+    rep = run.rep
+    total_service = sum(c.customer.service * len(c.customer.combos[0]) for c in run.candidates)
+    per_day = total_service / max(1, len(run.days))
     vehicles = []
-    for d in days:
-        extra = pins.get(d, ())
+    for d in run.days:
+        extra = run.pins.get(d, ())
         # Room for pinned visits: their service plus a round trip from home as a safe bound.
-        reserved = sum(a.visit_duration_s + 2 * _home_trip(travel, rep, a) for a in extra)
+        reserved = sum(a.visit_duration_s + 2 * _home_trip(run.travel, rep, a) for a in extra)
         usable = max(0.0, float(usable_shift_s(rep, d)) - reserved)
         soft = per_day + 0.5 * max(0.0, usable - per_day)
-        vehicles.append(
-            (
-                PeriodicVehicle(
-                    depot=0,
-                    max_duration=usable,
-                    max_stops=max(0, rep.max_visits_per_day - len(extra)),
-                    soft_duration=min(usable, soft),
-                ),
-            )
+        vehicle = PeriodicVehicle(
+            depot=0,
+            max_duration=usable,
+            max_stops=max(0, rep.max_visits_per_day - len(extra)),
+            soft_duration=min(usable, soft),
         )
-    initial: list[int | None] | None = None
-    if prev_days:
-        initial = []
-        for acc, opt in zip(cust_accounts, cust_options, strict=True):
-            had = prev_days.get(acc.account_id, set())
-            exact = [k for k, combo in enumerate(opt.combos) if set(combo) == had]
-            initial.append(exact[0] if exact else None)
-    stats: dict[str, float] = {}
-    combo_choice: tuple[int | None, ...] = ()
-    orders: list[list[int]] = [[] for _ in days]
-    if customers and days:
-        problem = PeriodicProblem(
-            travel=durations.astype(np.float64),
-            customers=tuple(customers),
-            days=tuple(vehicles),
-            overtime_weight=OVERTIME_WEIGHT,
-        )
-        if balance:
-            problem = _balanced(problem, seed)
+        vehicles.append((vehicle,))
+    return tuple(vehicles)
 
-        def on_search(frac: float, best: float) -> None:
-            report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
 
-        sol = solve_periodic(
-            problem,
-            time_limit_s=time_limit_s,
-            max_iterations=max_iterations,
-            seed=seed,
-            initial=initial,
-            progress=on_search,
-        )
-        stats = {"iterations": float(sol.iterations), **sol.stats}
-        combo_choice = sol.combo
-        orders = [list(day[0]) for day in sol.routes]
-    for c, k in enumerate(combo_choice):
-        if k is None:
-            acc = cust_accounts[c]
-            opt = cust_options[c]
-            due = opt.occurrences if opt.strict else opt.occurrences[: len(opt.combos[0])]
-            for o in due:
-                unassigned.append(
-                    Unassigned(
-                        visit_id=visit_id(acc.account_id, o.target),
-                        account_id=acc.account_id,
-                        reason=UnassignedReason.DAY_FULL_TIME,
-                        detail="no combination of days has room for all its visits",
-                        day=o.target,
-                    )
-                )
-    report(0.9, "timing the routes")
-    routes: list[DayRoute] = list(kept)
-    for t, d in enumerate(days):
-        visits = [cust_accounts[c] for c in orders[t]]
-        for pin in pins.get(d, ()):
+def _initial_combos(run: _Run) -> list[int | None] | None:
+    """Warm start for plan repair: each candidate on its previous days, where that is an option."""
+    if not run.prev_days:
+        return None
+    initial: list[int | None] = []
+    for c in run.candidates:
+        had = run.prev_days.get(c.account.account_id, set())
+        exact = [k for k, combo in enumerate(c.options.combos) if set(combo) == had]
+        initial.append(exact[0] if exact else None)
+    return initial
+
+
+def _unplaced_by_search(run: _Run, combo: Sequence[int | None]) -> None:
+    """Candidates the search left out: every visit due (or placeable, when relaxed) is unplaced."""
+    for c, k in zip(run.candidates, combo, strict=False):
+        if k is not None:
+            continue
+        opt = c.options
+        due = opt.occurrences if opt.strict else opt.occurrences[: len(opt.combos[0])]
+        detail = "no combination of days has room for all its visits"
+        run.unplace(c.account, due, UnassignedReason.DAY_FULL_TIME, detail)
+
+
+def _route_days(run: _Run, orders: Sequence[Sequence[int]], router: DayRouter) -> list[DayRoute]:
+    """Time every day in the search's order (pinned visits where they cost least), by day."""
+    rep, travel = run.rep, run.travel
+    routes: list[DayRoute] = list(run.kept)
+    for t, d in enumerate(run.days):
+        visits = [run.candidates[c].account for c in orders[t]]
+        for pin in run.pins.get(d, ()):
             visits = _cheapest_position(travel, rep, visits, pin)
         if not visits:
             continue
-        pts = [rep.home] + [a.location for a in visits]
-        day_matrix = travel.matrix(pts)
+        day_matrix = travel.matrix([rep.home] + [a.location for a in visits])
         job = DayJob(
             rep=rep,
             day=d,
@@ -637,19 +452,9 @@ def schedule_visits(
         )
         res = router(job)
         routes.append(res.route)
-        unassigned.extend(res.unassigned)
+        run.unassigned.extend(res.unassigned)
     routes.sort(key=lambda r: r.day)
-    report(1.0, "done")
-    meta = {
-        "rep_id": rep.rep_id,
-        "horizon_start": horizon.start.isoformat(),
-        "weeks": str(horizon.weeks),
-        "frozen_until": frozen_until.isoformat() if frozen_until else "",
-        # Accounts planned with relaxed spacing (their frequency cannot be met as asked).
-        "frequency_issues": ",".join(issues),
-        **{k: f"{v:.3f}" for k, v in stats.items()},
-    }
-    return Plan(routes=tuple(routes), unassigned=tuple(unassigned), meta=meta)
+    return routes
 
 
 def frequency_issues(

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from routeplanner.model import DayRoute, Plan, Stop, VisitRule
 from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.scheduling.day_router import visit_id
 from routeplanner.scheduling.reasons import ReasonKind, route_reasons, visit_reason
-from routeplanner.scheduling.scheduler import visit_id
 from tests.scheduling.factories import make_accounts
 
 WEEKLY = VisitRule.parse("weekly")  # nominal 7 days, gap bounds 5..9

@@ -11,13 +11,9 @@ import pytest
 from routeplanner.model import Horizon, Plan, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
 from routeplanner.model.account import Account
 from routeplanner.scheduling.calendar import visit_windows, visitable_days, working_days
+from routeplanner.scheduling.day_router import DayJob, build_day_problem, unplaced
 from routeplanner.scheduling.frequency import due_occurrences, visit_options
-from routeplanner.scheduling.scheduler import (
-    DayJob,
-    build_day_problem,
-    frequency_issues,
-    schedule_visits,
-)
+from routeplanner.scheduling.scheduler import frequency_issues, schedule_visits
 from routeplanner.travel import HaversineTravel
 from routeplanner.units import HOUR
 from tests.scheduling.factories import HOME, START, make_accounts, make_rep
@@ -103,6 +99,18 @@ def test_weekly_account_open_only_saturday_is_reported_with_reason() -> None:
     assert {u.reason for u in plan.unassigned} == {UnassignedReason.NO_ALLOWED_DAY}
 
 
+def test_unplaced_visits_keep_the_id_they_would_have_had_that_day() -> None:
+    """Every step of the scheduler reports unplaced visits through this one helper."""
+    days = [START, START + timedelta(days=7)]
+    out = unplaced("a7", days, UnassignedReason.DAY_FULL_TIME, "no room")
+    assert [(u.visit_id, u.account_id, u.day) for u in out] == [
+        ("a7@2026-03-02", "a7", START),
+        ("a7@2026-03-09", "a7", START + timedelta(days=7)),
+    ]
+    assert {(u.reason, u.detail) for u in out} == {(UnassignedReason.DAY_FULL_TIME, "no room")}
+    assert unplaced("a7", [], UnassignedReason.UNREACHABLE) == []
+
+
 def test_day_problem_for_the_routing_core() -> None:
     accounts = make_accounts(3, 3)
     rep = make_rep()
@@ -130,7 +138,7 @@ def test_day_problem_for_the_routing_core() -> None:
 def test_day_router_from_a_day_optimiser_renames_visits_per_day() -> None:
     """The routing core names visits by account; the plan needs account@date ids."""
     from routeplanner.model import DayRoute, Stop, Unassigned
-    from routeplanner.scheduling.scheduler import day_router_from
+    from routeplanner.scheduling.day_router import day_router_from
 
     accounts = make_accounts(4, 2)
     rep = make_rep()

@@ -24,6 +24,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Parents before children, so every foreign key names an existing table.
+    _create_accounts()
+    _create_ownership_history()
+    _create_plans()
+    _create_reps()
+    _create_users()
+    _create_visit_records()
+    _create_plan_routes()
+    _create_plan_unassigned()
+    _create_territories()
+    _create_tokens()
+    _create_plan_stops()
+    _create_territory_accounts()
+
+
+def _create_accounts() -> None:
     op.create_table(
         "accounts",
         sa.Column("account_id", sa.String(length=255), nullable=False),
@@ -55,6 +71,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_accounts")),
     )
+
+
+def _create_ownership_history() -> None:
     op.create_table(
         "ownership_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -81,6 +100,8 @@ def upgrade() -> None:
         unique=False,
     )
 
+
+def _create_plans() -> None:
     op.create_table(
         "plans",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -106,6 +127,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
         sa.UniqueConstraint("is_current", name=op.f("uq_plans_is_current")),
     )
+
+
+def _create_reps() -> None:
     op.create_table(
         "reps",
         sa.Column("rep_id", sa.String(length=255), nullable=False),
@@ -126,6 +150,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("rep_id", name=op.f("pk_reps")),
     )
+
+
+def _create_users() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -142,6 +169,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
+
+
+def _create_visit_records() -> None:
     op.create_table(
         "visit_records",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -165,6 +195,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_visit_records_rep_day", "visit_records", ["rep_id", "day"], unique=False)
 
+
+def _create_plan_routes() -> None:
     op.create_table(
         "plan_routes",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -186,6 +218,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_plan_routes_plan_id"), "plan_routes", ["plan_id"], unique=False)
 
+
+def _create_plan_unassigned() -> None:
     op.create_table(
         "plan_unassigned",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -208,6 +242,8 @@ def upgrade() -> None:
         op.f("ix_plan_unassigned_plan_id"), "plan_unassigned", ["plan_id"], unique=False
     )
 
+
+def _create_territories() -> None:
     op.create_table(
         "territories",
         sa.Column("territory_id", sa.String(length=255), nullable=False),
@@ -226,6 +262,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_territories_rep_id"), "territories", ["rep_id"], unique=False)
 
+
+def _create_tokens() -> None:
     op.create_table(
         "tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -244,6 +282,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_tokens_user_id"), "tokens", ["user_id"], unique=False)
 
+
+def _create_plan_stops() -> None:
     op.create_table(
         "plan_stops",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -278,6 +318,8 @@ def upgrade() -> None:
     op.create_index("ix_plan_stops_plan_day", "plan_stops", ["plan_id", "day"], unique=False)
     op.create_index(op.f("ix_plan_stops_route_id"), "plan_stops", ["route_id"], unique=False)
 
+
+def _create_territory_accounts() -> None:
     op.create_table(
         "territory_accounts",
         sa.Column("account_id", sa.String(length=255), nullable=False),
