@@ -80,6 +80,18 @@ def load_by_ids(
     return found
 
 
+def existing_row(
+    session: Session, row_type: type[_T], key: object, what: str, thing: str, *, lock: bool = False
+) -> _T:
+    """The row with primary key ``key``, or a StorageError saying there is no such ``thing``.
+    ``lock``: ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite writers are serialised anyway)."""
+    row = session.get(row_type, key, with_for_update=True if lock else None)
+    if row is None:
+        msg = f"{what}: no such {thing}"
+        raise StorageError(msg)
+    return row
+
+
 def check_ids(what: str, field: str, ids: Iterable[str]) -> None:
     """Refuse duplicates and over-long ids before writing, with every offender named."""
     counts = Counter(ids)

@@ -20,7 +20,7 @@ from routeplanner.model import (
     Unassigned,
     UnassignedReason,
 )
-from routeplanner.storage.common import AreaRepository
+from routeplanner.storage.common import AreaRepository, existing_row
 from routeplanner.storage.records import PlanInfo, PlanStatus
 from routeplanner.storage.tables import (
     ID_LENGTH,
@@ -180,11 +180,7 @@ class PlanRepository(AreaRepository):
         """A plan version's status, horizon and progress (no routes)."""
         what = self._what(f"reading plan {plan_id}")
         with self._session(what) as session:
-            row = session.get(PlanRow, plan_id)
-            if row is None:
-                msg = f"{what}: no such plan"
-                raise StorageError(msg)
-            return _plan_info(row)
+            return _plan_info(existing_row(session, PlanRow, plan_id, what, "plan"))
 
     def all(self) -> list[PlanInfo]:
         """All plan versions, newest first."""
@@ -198,10 +194,7 @@ class PlanRepository(AreaRepository):
         """Delete an old plan version; the current one cannot be deleted."""
         what = self._what(f"deleting plan {plan_id}")
         with self._session(what, write=True) as session:
-            row = session.get(PlanRow, plan_id)
-            if row is None:
-                msg = f"{what}: no such plan"
-                raise StorageError(msg)
+            row = existing_row(session, PlanRow, plan_id, what, "plan")
             if row.is_current:
                 msg = f"{what}: it is the current plan"
                 raise StorageError(msg)
@@ -221,10 +214,7 @@ def _serialise_plan_switches(session: Session) -> None:
 
 
 def _running_plan(session: Session, what: str, plan_id: int, *, lock: bool = False) -> PlanRow:
-    row = session.get(PlanRow, plan_id, with_for_update=lock)
-    if row is None:
-        msg = f"{what}: no such plan"
-        raise StorageError(msg)
+    row = existing_row(session, PlanRow, plan_id, what, "plan", lock=lock)
     if row.status != PlanStatus.RUNNING.value:
         msg = f"{what}: the plan is {row.status}, not running"
         raise StorageError(msg)

@@ -234,7 +234,9 @@ class Store:
         return self._unit(name, writable=True)
 
     def read(self, name: str | None = None) -> AbstractContextManager[UnitOfWork]:
-        """A unit of work that only reads (several reads in one transaction); writes raise."""
+        """A unit of work that only reads; writes raise. Its reads share one transaction at
+        the database's default isolation: one snapshot on SQLite; on PostgreSQL each statement
+        sees what was committed before it began."""
         return self._unit(name, writable=False)
 
     def on_commit(self, listener: CommitListener) -> None:

@@ -8,7 +8,7 @@ from enum import Enum
 from sqlalchemy import delete, select
 
 from routeplanner.errors import StorageError
-from routeplanner.storage.common import AreaRepository
+from routeplanner.storage.common import AreaRepository, existing_row
 from routeplanner.storage.records import TokenKind, TokenRecord, UserRecord, UserRole
 from routeplanner.storage.tables import ID_LENGTH, TokenRow, UserRow
 
@@ -96,10 +96,7 @@ class UserRepository(AreaRepository):
         """Change the given fields (``None`` or ``KEEP`` leaves a field alone)."""
         what = self._what(f"updating user {user_id}")
         with self._session(what, write=True) as session:
-            row = session.get(UserRow, user_id)
-            if row is None:
-                msg = f"{what}: no such user"
-                raise StorageError(msg)
+            row = existing_row(session, UserRow, user_id, what, "user")
             new_role = UserRole(row.role) if role is None else _user_role(what, role)
             new_rep = row.rep_id if isinstance(rep_id, _Keep) else rep_id
             _check_user(what, row.username, new_role, new_rep)
@@ -116,10 +113,7 @@ class UserRepository(AreaRepository):
         """Delete a user and their tokens."""
         what = self._what(f"deleting user {user_id}")
         with self._session(what, write=True) as session:
-            row = session.get(UserRow, user_id)
-            if row is None:
-                msg = f"{what}: no such user"
-                raise StorageError(msg)
+            row = existing_row(session, UserRow, user_id, what, "user")
             session.execute(delete(TokenRow).where(TokenRow.user_id == user_id))
             session.delete(row)
 
@@ -139,9 +133,7 @@ class TokenRepository(AreaRepository):
             msg = f"{what}: unknown token kind {kind!r} (use {known})"
             raise StorageError(msg) from None
         with self._session(what, write=True) as session:
-            if session.get(UserRow, user_id) is None:
-                msg = f"{what}: no such user"
-                raise StorageError(msg)
+            existing_row(session, UserRow, user_id, what, "user")
             row = TokenRow(
                 kind=kind.value,
                 token_hash=token_hash,
@@ -184,10 +176,7 @@ class TokenRepository(AreaRepository):
         """Revoke a token; revoking twice keeps the first revocation time."""
         what = self._what(f"revoking token {token_id}")
         with self._session(what, write=True) as session:
-            row = session.get(TokenRow, token_id)
-            if row is None:
-                msg = f"{what}: no such token"
-                raise StorageError(msg)
+            row = existing_row(session, TokenRow, token_id, what, "token")
             if row.revoked_at is None:
                 row.revoked_at = self._now()
 
