@@ -40,8 +40,9 @@ from routeplanner.model import (
     WeeklyHours,
 )
 from routeplanner.settings import Settings
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
+from routeplanner.workflows import replace_accounts_and_reps
 
 START = date(2027, 3, 1)  # a Monday; the horizon crosses the DST change on 2027-03-28
 
@@ -120,11 +121,11 @@ def _ms(fn: Callable[[], object], repeat: int) -> float:
 def measure(label: str, reps_n: int, weeks: int, stops: int, workdir: Path) -> dict[str, object]:
     accounts, reps, plan = build(reps_n, weeks, stops)
     settings = Settings(database_url=f"sqlite:///{workdir / f'{label}.sqlite'}")
-    repo = Repository.open(settings.database_url)
-    repo.replace_accounts_and_reps(accounts, reps, source="bench")
-    plan_id = repo.start_plan(Horizon(start=START, weeks=weeks))
-    repo.complete_plan(plan_id, plan)
-    feeds = CalendarFeeds(repo, settings, clock=lambda: datetime(2027, 2, 27, tzinfo=UTC))
+    store = Store.open(settings.database_url)
+    replace_accounts_and_reps(store, accounts, reps, source="bench")
+    plan_id = store.plans.start(Horizon(start=START, weeks=weeks))
+    store.plans.complete(plan_id, plan)
+    feeds = CalendarFeeds(store, settings, clock=lambda: datetime(2027, 2, 27, tzinfo=UTC))
     rep_ids = [r.rep_id for r in reps]
 
     def get() -> str:
@@ -140,7 +141,7 @@ def measure(label: str, reps_n: int, weeks: int, stops: int, workdir: Path) -> d
 
     cold_ms = _ms(cold, 5)
     cached_ms = _ms(get, 50)
-    repo.close()
+    store.close()
     return {
         "feed": label,
         "reps": reps_n,

@@ -61,9 +61,14 @@ from routeplanner.io.reps import read_reps
 from routeplanner.model import Horizon
 from routeplanner.roads.graph import load_road_graph
 from routeplanner.settings import SAMPLE_DIR, Settings
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.travel.road import RoadTravel
-from routeplanner.workflows import load_holidays, next_monday, run_planning
+from routeplanner.workflows import (
+    load_holidays,
+    next_monday,
+    replace_accounts_and_reps,
+    run_planning,
+)
 
 TARGET_P95_MS = 50.0
 PASSWORD = "benchmark password"
@@ -129,16 +134,16 @@ class Phase:
 def prepare(folder: Path, weeks: int, time_limit_s: float, settings: Settings) -> dict[str, object]:
     """Import and plan the sample region; return logins, tokens and each rep's planned day."""
     url = f"sqlite:///{folder / 'bench.sqlite'}"
-    repo = Repository.open(url)
+    store = Store.open(url)
     accounts = read_accounts(SAMPLE_DIR / "accounts.csv")
     reps = read_reps(SAMPLE_DIR / "reps.csv")
-    repo.replace_accounts_and_reps(accounts, reps, source="benchmark")
+    replace_accounts_and_reps(store, accounts, reps, source="benchmark")
     graph = load_road_graph(settings.osm_path, cache_dir=settings.cache_dir)
     travel = RoadTravel(graph, max_snap_m=settings.max_snap_m)
     horizon = Horizon(start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone)
     started = time.perf_counter()
     result = run_planning(
-        repo,
+        store,
         travel,
         horizon,
         holidays=load_holidays(settings.holidays_path),
@@ -153,12 +158,12 @@ def prepare(folder: Path, weeks: int, time_limit_s: float, settings: Settings) -
         days.setdefault(route.rep_id, route.day)
     tokens: dict[str, str] = {}
     for rep in reps:
-        user = repo.create_user(
+        user = store.users.create(
             f"bench-{rep.rep_id}", hash_password(PASSWORD), role="rep", rep_id=rep.rep_id
         )
-        tokens[rep.rep_id] = new_api_token(repo, user, label="benchmark")
+        tokens[rep.rep_id] = new_api_token(store, user, label="benchmark")
     stops = {r.rep_id: len(r.stops) for r in result.plan.routes if days.get(r.rep_id) == r.day}
-    repo.close()
+    store.close()
     return {"url": url, "days": days, "tokens": tokens, "stops": stops}
 
 

@@ -11,8 +11,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from routeplanner.storage import Store, hash_token
 from routeplanner.storage.records import TokenKind, UserRecord
-from routeplanner.storage.repository import Repository, hash_token
 
 MIN_PASSWORD = 8
 """Shortest password a login may have (CLI and web)."""
@@ -35,9 +35,9 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def authenticate(repo: Repository, username: str, password: str) -> UserRecord | None:
+def authenticate(store: Store, username: str, password: str) -> UserRecord | None:
     """The active user with this name and password, else ``None`` (never says which was wrong)."""
-    user = repo.find_user(username)
+    user = store.users.find(username)
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return None
@@ -46,13 +46,13 @@ def authenticate(repo: Repository, username: str, password: str) -> UserRecord |
     return user
 
 
-def new_api_token(repo: Repository, user: UserRecord, *, label: str = "") -> str:
+def new_api_token(store: Store, user: UserRecord, *, label: str = "") -> str:
     """A new API token for ``user``; shown once: only its hash is stored."""
     token = secrets.token_urlsafe(32)
-    repo.create_token(user.user_id, TokenKind.API, hash_token(token), label=label)
+    store.tokens.create(user.user_id, TokenKind.API, hash_token(token), label=label)
     return token
 
 
-def user_for_api_token(repo: Repository, token: str) -> UserRecord | None:
-    found = repo.find_token(hash_token(token), TokenKind.API)
+def user_for_api_token(store: Store, token: str) -> UserRecord | None:
+    found = store.tokens.find(hash_token(token), TokenKind.API)
     return None if found is None else found[1]

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from routeplanner.io.ics_feed import reconcile_feed, render_feed, visit_events
 from routeplanner.model.feed import FeedEntry, FeedStatus
 from routeplanner.settings import Settings
-from routeplanner.storage import Repository, TokenKind, UserRecord, UserRole, hash_token
+from routeplanner.storage import Store, TokenKind, UserRecord, UserRole, hash_token
 
 TEAM_USER = "calendar-team"
 NO_LOGIN = "!calendar-only"
@@ -76,12 +76,12 @@ class CalendarFeeds:
 
     def __init__(
         self,
-        repo: Repository,
+        store: Store,
         settings: Settings,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.repo = repo
+        self.store = store
         self.settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
         self._cache: OrderedDict[tuple[object, ...], Feed] = OrderedDict()
@@ -93,26 +93,26 @@ class CalendarFeeds:
 
     def find_rep_user(self, rep_id: str) -> UserRecord | None:
         """The user a rep's feed token belongs to: the rep's first active user, if any."""
-        users = [u for u in self.repo.list_users() if u.rep_id == rep_id and u.active]
+        users = [u for u in self.store.users.all() if u.rep_id == rep_id and u.active]
         users.sort(key=lambda u: (u.role is not UserRole.REP, u.user_id))
         return users[0] if users else None
 
     def user_for_rep(self, rep_id: str) -> UserRecord:
         """:meth:`find_rep_user`, creating a user without login when the rep has none."""
-        if self.repo.get_rep(rep_id) is None:
+        if self.store.reps.get(rep_id) is None:
             msg = f"no rep {rep_id!r}"
             raise LookupError(msg)
         found = self.find_rep_user(rep_id)
         if found is not None:
             return found
-        return self.repo.create_user(
+        return self.store.users.create(
             f"calendar-{rep_id}", NO_LOGIN, role=UserRole.REP, rep_id=rep_id
         )
 
     def team_user(self, username: str = TEAM_USER) -> UserRecord:
-        user = self.repo.find_user(username)
+        user = self.store.users.find(username)
         if user is None:
-            return self.repo.create_user(username, NO_LOGIN, role=UserRole.MANAGER)
+            return self.store.users.create(username, NO_LOGIN, role=UserRole.MANAGER)
         if user.role is not UserRole.MANAGER:
             msg = f"user {username!r} is not a manager, so it has no team feed"
             raise LookupError(msg)
@@ -121,7 +121,7 @@ class CalendarFeeds:
     def active_tokens(self, user: UserRecord) -> int:
         return sum(
             1
-            for t in self.repo.list_tokens(user.user_id)
+            for t in self.store.tokens.of_user(user.user_id)
             if t.kind is TokenKind.CALENDAR and t.active
         )
 
@@ -129,27 +129,27 @@ class CalendarFeeds:
         """Revoke every calendar token of the user; returns how many were active."""
         tokens = [
             t
-            for t in self.repo.list_tokens(user.user_id)
+            for t in self.store.tokens.of_user(user.user_id)
             if t.kind is TokenKind.CALENDAR and t.active
         ]
         for token in tokens:
-            self.repo.revoke_token(token.token_id)
+            self.store.tokens.revoke(token.token_id)
         return len(tokens)
 
     def rotate(self, user: UserRecord) -> str:
         """Revoke the user's calendar tokens and issue a new one; returns the raw token."""
         self.revoke(user)
         token = new_feed_token()
-        self.repo.create_token(user.user_id, TokenKind.CALENDAR, hash_token(token), label="feed")
+        self.store.tokens.create(user.user_id, TokenKind.CALENDAR, hash_token(token), label="feed")
         return token
 
     def owner(self, token: str) -> FeedOwner | None:
         """Whose feed ``token`` opens; ``None`` for an unknown or revoked token."""
-        found = self.repo.find_token(hash_token(token), TokenKind.CALENDAR)
+        found = self.store.tokens.find(hash_token(token), TokenKind.CALENDAR)
         if found is None:
             return None
         user = found[1]
-        reps = self.repo.list_reps()
+        reps = self.store.reps.all()
         if user.role is UserRole.MANAGER:
             return FeedOwner(user, tuple(sorted(r.rep_id for r in reps)), "Team visits")
         rep = next((r for r in reps if r.rep_id == user.rep_id), None)
@@ -161,19 +161,19 @@ class CalendarFeeds:
 
     def sync(self, rep_ids: Sequence[str]) -> None:
         """Reconcile the reps' feed entries with the current plan where it changed."""
-        plan_id = self.repo.current_plan_id()
+        plan_id = self.store.plans.current_id()
         if plan_id is None:
             return
-        infos = self.repo.feed_infos(rep_ids)
+        infos = self.store.feeds.infos(rep_ids)
         stale = [r for r in rep_ids if r not in infos or infos[r].plan_id != plan_id]
         if not stale:
             return
-        plan = self.repo.get_plan(plan_id)
-        horizon = self.repo.plan_info(plan_id).horizon
-        accounts = {a.account_id: a for a in self.repo.list_accounts()}
+        plan = self.store.plans.get(plan_id)
+        horizon = self.store.plans.info(plan_id).horizon
+        accounts = {a.account_id: a for a in self.store.accounts.all()}
         now = self._clock()
         keep = timedelta(days=self.settings.calendar_cancelled_days)
-        previous = self.repo.feed_entries(stale)
+        previous = self.store.feeds.entries(stale)
         for rep_id in stale:
             events = visit_events(plan, horizon, accounts, rep_ids={rep_id})
             entries = reconcile_feed(
@@ -185,7 +185,7 @@ class CalendarFeeds:
                 make_uid=lambda: f"{uuid.uuid4()}@routeplanner",
             )
             info = infos.get(rep_id)
-            self.repo.save_feed(
+            self.store.feeds.save(
                 rep_id, plan_id, entries, expected_version=0 if info is None else info.version
             )
 
@@ -200,8 +200,8 @@ class CalendarFeeds:
     ) -> Feed:
         """The reps' feed, from the cache when plan and feed state are unchanged."""
         self.sync(rep_ids)
-        current = self.repo.current_plan_id()
-        infos = self.repo.feed_infos(rep_ids)
+        current = self.store.plans.current_id()
+        infos = self.store.feeds.infos(rep_ids)
         now = self._clock()
         key: tuple[object, ...] = (
             tuple(rep_ids),
@@ -222,10 +222,10 @@ class CalendarFeeds:
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return cached
-        entries = self._visible(self.repo.feed_entries(rep_ids), now)
+        entries = self._visible(self.store.feeds.entries(rep_ids), now)
         timezone = self.settings.timezone
         if current is not None:
-            timezone = self.repo.plan_info(current).horizon.timezone
+            timezone = self.store.plans.info(current).horizon.timezone
         text = render_feed(
             entries,
             name=name,

@@ -2,7 +2,8 @@
 
 This is an edge module: it may use storage; the core it calls (territories, planner) stays pure.
 Each workflow stores its result whole or not at all: a plan is registered as *running*, filled
-in one transaction when complete, and only then becomes current.
+in one transaction when complete, and only then becomes current; a write that spans areas
+(an import with its assignment, rules with segments) is one unit of work.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from routeplanner.assignment.assign import (
     DEFAULT_TOLERANCE,
     AssignmentReport,
     AssignMode,
+    Decision,
     assign_accounts,
 )
 from routeplanner.assignment.rules import (
@@ -41,7 +43,7 @@ from routeplanner.scheduling.repair import (
     repair_plan,
 )
 from routeplanner.storage.records import ImportSummary, PlanInfo, PlanStatus
-from routeplanner.storage.repository import Repository
+from routeplanner.storage.store import Store
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import haversine_m
@@ -69,10 +71,10 @@ def _failure(exc: BaseException) -> str:
     return CANCELLED if isinstance(exc, PlanningCancelledError) else f"{type(exc).__name__}: {exc}"
 
 
-def _fail_quietly(repo: Repository, plan_id: int, exc: BaseException) -> None:
+def _fail_quietly(store: Store, plan_id: int, exc: BaseException) -> None:
     """Mark a run failed without hiding ``exc`` (the version may already be marked failed)."""
     with contextlib.suppress(StorageError):
-        repo.fail_plan(plan_id, _failure(exc))
+        store.plans.fail(plan_id, _failure(exc))
 
 
 def next_monday(timezone: str, *, today: date | None = None) -> date:
@@ -103,8 +105,8 @@ class PlanningResult:
 class _Throttled:
     """Forward progress to the database at most every ``interval`` seconds (and at the end)."""
 
-    def __init__(self, repo: Repository, plan_id: int, report: Progress | None) -> None:
-        self.repo, self.plan_id, self.report = repo, plan_id, report
+    def __init__(self, store: Store, plan_id: int, report: Progress | None) -> None:
+        self.store, self.plan_id, self.report = store, plan_id, report
         self.last = 0.0
 
     def __call__(self, message: str, fraction: float) -> None:
@@ -113,12 +115,12 @@ class _Throttled:
         now = time.monotonic()
         if now - self.last >= 0.5 or fraction >= 1.0:
             self.last = now
-            self.repo.update_plan_progress(self.plan_id, max(0.0, min(1.0, fraction)), message)
+            self.store.plans.update_progress(self.plan_id, max(0.0, min(1.0, fraction)), message)
 
 
-def stored_inputs(repo: Repository) -> tuple[list[Account], list[Rep]]:
+def stored_inputs(store: Store) -> tuple[list[Account], list[Rep]]:
     """Accounts and reps to plan, or an InputError saying what to import first."""
-    accounts, reps = repo.list_accounts(), repo.list_reps()
+    accounts, reps = store.accounts.all(), store.reps.all()
     problems = []
     if not accounts:
         problems.append(Problem("database", None, "accounts", "no accounts: import them first"))
@@ -142,7 +144,7 @@ def _nearest_rep(account: Account, reps: Sequence[Rep]) -> Rep:
 
 
 def ensure_territories(
-    repo: Repository,
+    store: Store,
     accounts: Sequence[Account],
     reps: Sequence[Rep],
     travel: TravelTimeProvider,
@@ -152,7 +154,7 @@ def ensure_territories(
     user: str = "",
 ) -> tuple[list[Territory], bool]:
     """The stored territories, or a balanced design stored now when there are none yet."""
-    current = repo.current_territories()
+    current = store.territories.all()
     if current:
         return list(current), False
     # Unreachable accounts cannot enter a road-based design; they go to the nearest rep's
@@ -171,7 +173,7 @@ def ensure_territories(
         replace(t, account_ids=t.account_ids + tuple(extra.get(t.rep_id or "", ())))
         for t in design.territories
     ]
-    repo.save_territories(
+    store.territories.save(
         territories,
         cause=OwnershipCause.REALIGNMENT,
         user=user,
@@ -182,7 +184,7 @@ def ensure_territories(
 
 
 def register_planning(
-    repo: Repository,
+    store: Store,
     horizon: Horizon,
     *,
     time_limit_s: float,
@@ -192,11 +194,11 @@ def register_planning(
     """Register a running plan version for :func:`run_planning` and return its id at once (the
     web answers a start request with it, before the run has done anything)."""
     meta = {"time_limit_s": str(time_limit_s), "holidays": str(len(holidays)), **runner_meta()}
-    return repo.start_plan(horizon, meta, user=user)
+    return store.plans.start(horizon, meta, user=user)
 
 
 def run_planning(
-    repo: Repository,
+    store: Store,
     travel: TravelTimeProvider,
     horizon: Horizon,
     *,
@@ -220,16 +222,16 @@ def run_planning(
         Nothing to plan (no accounts or no reps stored yet).
     """
     if plan_id is None:
-        stored_inputs(repo)  # say what to import first, before registering a version
+        stored_inputs(store)  # say what to import first, before registering a version
         plan_id = register_planning(
-            repo, horizon, time_limit_s=time_limit_s, holidays=holidays, user=user
+            store, horizon, time_limit_s=time_limit_s, holidays=holidays, user=user
         )
-    report = _Throttled(repo, plan_id, progress)
+    report = _Throttled(store, plan_id, progress)
     try:
         report("starting", 0.0)  # a run cancelled before it began stops here
-        accounts, reps = stored_inputs(repo)
+        accounts, reps = stored_inputs(store)
         territories, designed = ensure_territories(
-            repo,
+            store,
             accounts,
             reps,
             travel,
@@ -249,9 +251,9 @@ def run_planning(
         )
         plan = replace(plan, meta={**plan.meta, "travel": travel.name})
         report("storing the plan", 1.0)
-        repo.complete_plan(plan_id, plan)
+        store.plans.complete(plan_id, plan)
     except BaseException as exc:
-        _fail_quietly(repo, plan_id, exc)
+        _fail_quietly(store, plan_id, exc)
         raise
     return PlanningResult(plan_id, plan, tuple(territories), tuple(accounts), tuple(reps), designed)
 
@@ -277,7 +279,7 @@ def _interrupted(info: PlanInfo, host: str, now: datetime, alive: Callable[[int]
 
 
 def recover_interrupted_plans(
-    repo: Repository,
+    store: Store,
     *,
     host: str | None = None,
     now: datetime | None = None,
@@ -293,11 +295,11 @@ def recover_interrupted_plans(
     now = now or datetime.now(tz=UTC)
     stale = [
         p.plan_id
-        for p in repo.list_plans()
+        for p in store.plans.all()
         if p.status is PlanStatus.RUNNING and _interrupted(p, host, now, alive)
     ]
     if stale:
-        repo.fail_running_plans(INTERRUPTED, plan_ids=stale)
+        store.plans.fail_running(INTERRUPTED, plan_ids=stale)
     return stale
 
 
@@ -312,12 +314,12 @@ class RepairSummary:
     frozen_until: dict[str, date]
 
 
-def current_plan_or_error(repo: Repository) -> tuple[int, Plan, Horizon]:
-    current = repo.current_plan()
+def current_plan_or_error(store: Store) -> tuple[int, Plan, Horizon]:
+    current = store.plans.current()
     if current is None:
         raise InputError(Problem("database", None, "plan", "no current plan: run `plan` first"))
     plan_id, plan = current
-    return plan_id, plan, repo.plan_info(plan_id).horizon
+    return plan_id, plan, store.plans.info(plan_id).horizon
 
 
 def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
@@ -345,7 +347,7 @@ def _outcomes(records: Sequence[VisitRecord], horizon: Horizon) -> list[VisitOut
 
 
 def repair_current_plan(
-    repo: Repository,
+    store: Store,
     travel: TravelTimeProvider,
     *,
     today: date,
@@ -368,8 +370,8 @@ def repair_current_plan(
     InputError
         No current plan, an absence of an unknown rep, or an ad-hoc visit of an unknown account.
     """
-    previous_id, previous, horizon = current_plan_or_error(repo)
-    accounts, reps = stored_inputs(repo)
+    previous_id, previous, horizon = current_plan_or_error(store)
+    accounts, reps = stored_inputs(store)
     absences = absences or {}
     by_account = {a.account_id: a for a in accounts}
     rep_by_id = {r.rep_id: r for r in reps}
@@ -385,8 +387,8 @@ def repair_current_plan(
     ]
     if problems:
         raise InputError(problems)
-    territories = [t for t in repo.current_territories() if t.rep_id in rep_by_id]
-    records = repo.visit_records(start=horizon.start, end=horizon.end)
+    territories = [t for t in store.territories.all() if t.rep_id in rep_by_id]
+    records = store.visits.find(start=horizon.start, end=horizon.end)
     owned: set[str] = set()
     plans: list[Plan] = []
     changes: dict[str, ChangeSet] = {}
@@ -420,15 +422,17 @@ def repair_current_plan(
         replace(rep_by_id[r], days_off=rep_by_id[r].days_off.union(*(a.days() for a in spans)))
         for r, spans in absences.items()
     ]
-    plan_id = repo.start_plan(
+    plan_id = store.plans.start(
         horizon, {"repair_of": str(previous_id), "today": str(today), **runner_meta()}, user=user
     )
     try:
-        if updated:
-            repo.upsert_reps(updated, source="absence")
-        repo.complete_plan(plan_id, plan)
+        # The absences and the plan that respects them are stored together or not at all.
+        with store.transaction() as tx:
+            if updated:
+                tx.reps.upsert(updated, source="absence")
+            tx.plans.complete(plan_id, plan)
     except BaseException as exc:
-        _fail_quietly(repo, plan_id, exc)
+        _fail_quietly(store, plan_id, exc)
         raise
     if progress is not None:
         progress("repaired", 1.0)
@@ -439,7 +443,7 @@ def repair_current_plan(
 
 
 def check_rules(
-    repo: Repository,
+    store: Store,
     rules: Sequence[AssignmentRule],
     *,
     segments: Mapping[str, str] | None = None,
@@ -454,7 +458,7 @@ def check_rules(
         No territories stored, a segment naming an unknown territory, or any rule problem of
         :func:`~routeplanner.assignment.validate_rules` (each naming its rule).
     """
-    territories = repo.current_territories()
+    territories = store.territories.all()
     if not territories:
         raise InputError(
             Problem("database", None, "territories", "no territories stored: design them first")
@@ -469,19 +473,41 @@ def check_rules(
         territories = [
             replace(t, segment=segments.get(t.territory_id, t.segment)) for t in territories
         ]
-    validate_rules(rules, territories, repo.list_reps(), source=source)
+    validate_rules(rules, territories, store.reps.all(), source=source)
     return territories
 
 
-def import_rules(repo: Repository, rules_file: RulesFile, *, source: str, user: str = "") -> None:
+def import_rules(store: Store, rules_file: RulesFile, *, source: str, user: str = "") -> None:
     """Check a rules file against the stored territories, then store its rules (replacing all)
     and its segments in one transaction; nothing is stored when any rule is wrong."""
-    check_rules(repo, rules_file.rules, segments=rules_file.segments, source=source)
-    repo.replace_rules(rules_file.rules, user=user, segments=rules_file.segments)
+    check_rules(store, rules_file.rules, segments=rules_file.segments, source=source)
+    replace_rules(store, rules_file.rules, user=user, segments=rules_file.segments)
+
+
+def replace_rules(
+    store: Store,
+    rules: Sequence[AssignmentRule],
+    *,
+    user: str = "",
+    segments: Mapping[str, str] | None = None,
+) -> None:
+    """Make the stored rules exactly ``rules`` and (when given) set territory segments, in one
+    transaction: all or nothing. Rules are stored as given (:func:`check_rules` checks them).
+
+    Raises
+    ------
+    StorageError
+        Duplicate or over-long rule ids, duplicate positions, an unknown territory in
+        ``segments``, or the database refuses the write.
+    """
+    with store.transaction("saving assignment rules") as tx:
+        tx.rules.replace(rules, user=user)
+        if segments is not None:
+            tx.territories.set_segments(segments)
 
 
 def stored_assignment(
-    repo: Repository,
+    store: Store,
     travel: TravelTimeProvider,
     *,
     mode: AssignMode = AssignMode.ALL,
@@ -491,12 +517,12 @@ def stored_assignment(
 ) -> AssignmentReport:
     """The stored rules evaluated on the stored accounts (``all``: the dry run of every
     account; ``new``: only accounts in no territory). Changes nothing."""
-    accounts, reps = stored_inputs(repo)
+    accounts, reps = stored_inputs(store)
     return assign_accounts(
         accounts,
         reps,
-        repo.current_territories(),
-        repo.list_rules(),
+        store.territories.all(),
+        store.rules.all(),
         travel,
         mode=mode,
         horizon_days=horizon_days,
@@ -515,7 +541,7 @@ class ImportResult:
 
 
 def import_and_assign(
-    repo: Repository,
+    store: Store,
     accounts: Sequence[Account],
     reps: Sequence[Rep],
     travel: Callable[[], TravelTimeProvider] | None,
@@ -535,14 +561,14 @@ def import_and_assign(
     ``travel`` is a factory so the road network is loaded only when there is something to
     assign; ``None`` skips assignment.
     """
-    territories = repo.current_territories() if travel is not None else []
+    territories = store.territories.all() if travel is not None else []
     report = None
     if territories and travel is not None:
         report = assign_accounts(
             accounts,
             reps,
             territories,
-            repo.list_rules(),
+            store.rules.all(),
             travel(),
             mode=AssignMode.NEW,
             horizon_days=horizon_days,
@@ -550,7 +576,62 @@ def import_and_assign(
             progress=progress,
         )
     decisions = report.decisions if report is not None else ()
-    summary = repo.replace_accounts_and_reps(
-        accounts, reps, source=source, user=user, assignment=decisions
+    summary = replace_accounts_and_reps(
+        store, accounts, reps, source=source, user=user, assignment=decisions
     )
     return ImportResult(summary, report, sum(1 for d in decisions if d.changed))
+
+
+def replace_accounts_and_reps(
+    store: Store,
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    *,
+    source: str,
+    user: str = "",
+    assignment: Sequence[Decision] = (),
+) -> ImportSummary:
+    """Make the stored accounts and reps exactly ``accounts`` and ``reps`` (a full import).
+
+    Accounts and reps missing from the import are removed: removed accounts leave their
+    territories, territories of removed reps become unowned, and the ownership history
+    records both with cause ``import``. ``assignment`` (decisions for new accounts) is stored
+    in the same transaction, so new accounts never sit without a territory. All or nothing:
+    on any error nothing changes.
+    """
+    with store.transaction(f"import from {source}") as tx:
+        summary = tx.accounts.replace_all(accounts, source=source)
+        summary += tx.reps.replace_all(reps, source=source)
+        tx.territories.record_ownership(
+            OwnershipCause.IMPORT, user=user, detail=f"import from {source}"
+        )
+        tx.territories.apply_assignment(assignment, user=user, cause=OwnershipCause.IMPORT)
+    return summary
+
+
+def import_accounts_and_assign(
+    store: Store,
+    accounts: Sequence[Account],
+    decisions: Sequence[Decision],
+    *,
+    source: str,
+    user: str = "",
+) -> tuple[ImportSummary, int]:
+    """Add or update ``accounts`` and apply ``decisions`` (cause ``import``) in one transaction,
+    so an import never leaves new accounts without their territory; returns what the import
+    changed and how many accounts moved."""
+    with store.transaction(f"import of accounts from {source}") as tx:
+        summary = tx.accounts.upsert(accounts, source=source)
+        moved = tx.territories.apply_assignment(decisions, user=user, cause=OwnershipCause.IMPORT)
+    return summary, moved
+
+
+def delete_accounts(store: Store, account_ids: Sequence[str], *, user: str = "") -> int:
+    """Remove accounts from storage and their territories, closing their ownership periods
+    (cause ``manual``), in one transaction; returns how many existed."""
+    with store.transaction("deleting accounts") as tx:
+        removed = tx.accounts.delete(account_ids)
+        tx.territories.record_ownership(
+            OwnershipCause.MANUAL, user=user, detail="deleting accounts"
+        )
+    return removed

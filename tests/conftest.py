@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from routeplanner.auth import hash_password
 from routeplanner.model import Account, GeoPoint, Rep, TimeWindow, VisitRule, WeeklyHours
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
 from routeplanner.units import HOUR
 from routeplanner.web.app import create_app
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.helpers import DATA_DIR, SAMPLE_DIR
 
 ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"
@@ -101,7 +102,7 @@ def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
         osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
         cache_dir=road_cache_dir,
-        # Tests write through their own Repository object, which to the app is "another
+        # Tests write through their own Store object, which to the app is "another
         # process": ask the database on every request (tests/web/test_day_cache.py covers
         # the TTL).
         day_cache_ttl_s=0,
@@ -109,22 +110,22 @@ def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def repo(settings: Settings) -> Repository:
+def store(settings: Settings) -> Store:
     migrate(settings.database_url)
-    repository = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = small_region()
-    repository.replace_accounts_and_reps(accounts, reps, source="test")
-    return repository
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    return store
 
 
 MANAGER_PASSWORD = "correct horse battery"
 
 
 def add_user(
-    repo: Repository, username: str, *, role: str = "manager", rep_id: str | None = None
+    store: Store, username: str, *, role: str = "manager", rep_id: str | None = None
 ) -> None:
     """A login with password :data:`MANAGER_PASSWORD` (hashed with argon2, as in production)."""
-    repo.create_user(username, hash_password(MANAGER_PASSWORD), role=role, rep_id=rep_id)
+    store.users.create(username, hash_password(MANAGER_PASSWORD), role=role, rep_id=rep_id)
 
 
 def form_csrf(html: str) -> str:
@@ -145,14 +146,14 @@ def log_in(client: TestClient, username: str, password: str = MANAGER_PASSWORD) 
 
 
 @pytest.fixture
-def anon_client(settings: Settings, repo: Repository) -> Iterator[TestClient]:
+def anon_client(settings: Settings, store: Store) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def client(anon_client: TestClient, repo: Repository) -> TestClient:
+def client(anon_client: TestClient, store: Store) -> TestClient:
     """A client logged in as a manager, who sees everything."""
-    add_user(repo, "boss")
+    add_user(store, "boss")
     log_in(anon_client, "boss")
     return anon_client

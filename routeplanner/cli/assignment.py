@@ -31,7 +31,7 @@ from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 
 if TYPE_CHECKING:
-    from routeplanner.storage.repository import Repository
+    from routeplanner.storage import Store
 
 rules_app = typer.Typer(
     help="Account assignment rules: import a rules file, show or check them.",
@@ -82,10 +82,10 @@ def choose_travel(
     return road_travel(path)
 
 
-def _open(database_url: str | None) -> Repository:
-    from routeplanner.storage.repository import Repository
+def _open(database_url: str | None) -> Store:
+    from routeplanner.storage import Store
 
-    return Repository.open(load_settings(database_url=database_url).database_url)
+    return Store.open(load_settings(database_url=database_url).database_url)
 
 
 def rules_table(rules: list[AssignmentRule], title: str = "Assignment rules") -> Table:
@@ -114,12 +114,12 @@ def rules_import_command(
     from routeplanner.workflows import import_rules
 
     rules_file = load_rules_file(path)
-    repo = _open(database_url)
+    store = _open(database_url)
     try:
-        import_rules(repo, rules_file, source=str(path), user=by if by is not None else os_user())
-        stored = repo.list_rules()
+        import_rules(store, rules_file, source=str(path), user=by if by is not None else os_user())
+        stored = store.rules.all()
     finally:
-        repo.close()
+        store.close()
     console.print(rules_table(stored, title=f"Imported {len(stored)} rules from {path}"))
     if rules_file.segments:
         pairs = ", ".join(f"{t} = {s or '-'}" for t, s in sorted(rules_file.segments.items()))
@@ -134,12 +134,12 @@ def rules_show_command(
     database_url: DbOpt = None,
 ) -> None:
     """List the stored rules in order (first matching rule wins)."""
-    repo = _open(database_url)
+    store = _open(database_url)
     try:
-        rules = repo.list_rules()
-        territories = repo.current_territories()
+        rules = store.rules.all()
+        territories = store.territories.all()
     finally:
-        repo.close()
+        store.close()
     if as_json:
         segments = {t.territory_id: t.segment for t in territories if t.segment}
         data = {"segments": segments, "rules": rules_to_data(rules)}
@@ -162,18 +162,18 @@ def rules_check_command(
     never match or never win. Exit code 2 when any rule is wrong."""
     from routeplanner.workflows import check_rules
 
-    repo = _open(database_url)
+    store = _open(database_url)
     try:
         if path is not None:
             rules_file = load_rules_file(path)
-            check_rules(repo, rules_file.rules, segments=rules_file.segments, source=str(path))
+            check_rules(store, rules_file.rules, segments=rules_file.segments, source=str(path))
             count = len(rules_file.rules)
         else:
-            rules = repo.list_rules()
-            check_rules(repo, rules, source="stored rules")
+            rules = store.rules.all()
+            check_rules(store, rules, source="stored rules")
             count = len(rules)
     finally:
-        repo.close()
+        store.close()
     console.print(f"{count} rules OK")
 
 
@@ -266,11 +266,11 @@ def assign_command(
     if dry_run == apply:
         raise InputError(Problem("assign", None, None, "give exactly one of --dry-run, --apply"))
     travel = choose_travel(osm, straight_line=straight_line)
-    repo = _open(database_url)
+    store = _open(database_url)
     try:
         with progress_bar("assignment", enabled=not quiet) as report_progress:
             report = stored_assignment(
-                repo,
+                store,
                 travel,
                 mode=AssignMode.NEW if new_only else AssignMode.ALL,
                 horizon_days=horizon_days,
@@ -280,11 +280,11 @@ def assign_command(
         console.print(changes_table(report, show))
         print_balance(report)
         if apply:
-            moved = repo.apply_assignment(
+            moved = store.territories.apply_assignment(
                 report.decisions, user=by if by is not None else os_user()
             )
             console.print(f"applied: {moved} accounts changed owner")
         else:
             console.print("dry run: nothing stored (use --apply to store these changes)")
     finally:
-        repo.close()
+        store.close()

@@ -32,10 +32,10 @@ DB_OPTION = typer.Option(None, "--database-url", help="Overrides DATABASE_URL.")
 
 def _feeds(database_url: str | None) -> CalendarFeeds:
     from routeplanner.feeds import CalendarFeeds
-    from routeplanner.storage import Repository
+    from routeplanner.storage import Store
 
     settings = load_settings(database_url=database_url)
-    return CalendarFeeds(Repository.open(settings.database_url), settings)
+    return CalendarFeeds(Store.open(settings.database_url), settings)
 
 
 def _base_url(settings_public: str, host: str, port: int) -> str:
@@ -69,7 +69,7 @@ def export(
     if first_day and last_day and last_day < first_day:
         problems.append(_problem("--to", "must not be before --from"))
     feeds = _feeds(database_url)
-    rep_obj = feeds.repo.get_rep(rep)
+    rep_obj = feeds.store.reps.get(rep)
     if rep_obj is None:
         problems.append(_problem("--rep", f"no rep {rep!r} in the database"))
     if problems:

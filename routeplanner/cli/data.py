@@ -56,17 +56,17 @@ def import_command(
     rules, else to the territory whose workload and travel grow least; existing accounts stay.
     """
     from routeplanner.cli.assignment import choose_travel, os_user, print_balance
+    from routeplanner.storage import Store
     from routeplanner.storage.engine import describe_url, make_engine, migrate, session_factory
-    from routeplanner.storage.repository import Repository
     from routeplanner.workflows import import_and_assign
 
     settings = load_settings(database_url=database_url)
     account_list, rep_list = read_inputs(accounts, reps)
     migrate(settings.database_url)
-    repo = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     try:
         result = import_and_assign(
-            repo,
+            store,
             account_list,
             rep_list,
             (lambda: choose_travel(osm, straight_line=straight_line, fallback=True))
@@ -76,7 +76,7 @@ def import_command(
             user=by if by is not None else os_user(),
         )
     finally:
-        repo.close()
+        store.close()
     where = describe_url(settings.database_url)
     console.print(f"imported {len(account_list)} accounts and {len(rep_list)} reps into {where}")
     report = result.assignment

@@ -31,8 +31,8 @@ from routeplanner.model import Horizon, Plan, Rep, Territory
 from routeplanner.planner import plan_all
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import describe_url
-from routeplanner.storage.repository import Repository
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
@@ -126,7 +126,7 @@ def stops_csv(plan: Plan) -> str:
 
 
 def plan_stored(
-    repo: Repository,
+    store: Store,
     travel: TravelTimeProvider,
     horizon: Horizon,
     holidays: frozenset[date],
@@ -137,7 +137,7 @@ def plan_stored(
     """Plan what is stored with a progress bar, store the version, print its KPIs."""
     with progress_bar("planning", enabled=not quiet) as report:
         result = run_planning(
-            repo,
+            store,
             travel,
             horizon,
             holidays=holidays,
@@ -233,8 +233,8 @@ def plan_command(
         if territories is not None:
             msg = "--territories goes with --accounts/--reps; stored territories are used here"
             raise InputError(Problem("plan", None, None, msg))
-        repo = Repository.open(settings.database_url)
-        stored_inputs(repo)  # say what is missing before spending time on the road network
-        plan = plan_stored(repo, travel(), horizon, hol, settings, quiet=quiet).plan
+        store = Store.open(settings.database_url)
+        stored_inputs(store)  # say what is missing before spending time on the road network
+        plan = plan_stored(store, travel(), horizon, hol, settings, quiet=quiet).plan
     if out_csv is not None:
         out_csv.write_text(stops_csv(plan), encoding="utf-8")

@@ -12,7 +12,7 @@ from routeplanner.cli._common import console, load_settings, progress_bar, road_
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.scheduling.repair import Absence, AdHocVisit
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.units import parse_hhmm
 from routeplanner.workflows import (
     current_plan_or_error,
@@ -38,8 +38,8 @@ def visit_command(
 ) -> None:
     """Record a planned visit as done, missed, cancelled or checked in (run `repair` after)."""
     settings = load_settings(database_url=database_url)
-    repo = Repository.open(settings.database_url)
-    _, plan, horizon = current_plan_or_error(repo)
+    store = Store.open(settings.database_url)
+    _, plan, horizon = current_plan_or_error(store)
     where = find_stop(plan, visit_id)
     if where is None:
         raise InputError(Problem("visit", None, "visit_id", f"no planned visit {visit_id!r}"))
@@ -60,7 +60,7 @@ def visit_command(
         actual_start=actual,
         note=note,
     )
-    repo.record_visit(record)
+    store.visits.record(record)
     console.print(f"recorded {visit_id} ({rep_id}, {day}) as {status.value}")
 
 
@@ -122,12 +122,12 @@ def repair_command(
         rep_id, span = _absence(text)
         absences.setdefault(rep_id, []).append(span)
     extra = [_ad_hoc(text) for text in adhoc or []]
-    repo = Repository.open(settings.database_url)
-    current_plan_or_error(repo)
+    store = Store.open(settings.database_url)
+    current_plan_or_error(store)
     travel = road_travel(settings.osm_path, settings)
     with progress_bar("repair") as report:
         summary = repair_current_plan(
-            repo,
+            store,
             travel,
             today=day,
             frozen_days=frozen_days,

@@ -14,7 +14,7 @@ from routeplanner.cli._common import console, load_settings, road_travel
 from routeplanner.settings import SAMPLE_DIR, Settings
 
 if TYPE_CHECKING:
-    from routeplanner.storage.repository import Repository
+    from routeplanner.storage import Store
 
 DEMO_USER = "manager"
 DEMO_PASSWORD_ENV = "RP_DEMO_PASSWORD"
@@ -65,8 +65,8 @@ def demo_command(
     from routeplanner.cli.data import read_inputs
     from routeplanner.cli.plan import plan_stored
     from routeplanner.model import Horizon
-    from routeplanner.storage.repository import Repository
-    from routeplanner.workflows import load_holidays, next_monday
+    from routeplanner.storage import Store
+    from routeplanner.workflows import load_holidays, next_monday, replace_accounts_and_reps
 
     settings = load_settings(
         host=host,
@@ -75,13 +75,13 @@ def demo_command(
         osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
         plan_time_limit_s=time_limit,
     )
-    repo = Repository.open(settings.database_url)
+    store = Store.open(settings.database_url)
     travel = road_travel(settings.osm_path, settings)
-    current = repo.current_plan()
+    current = store.plans.current()
     if current is None or replan:
         accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-        repo.replace_accounts_and_reps(accounts, reps, source="sample_data")
-        repo.save_territories([], cause="import", detail="sample re-import", replace_all=True)
+        replace_accounts_and_reps(store, accounts, reps, source="sample_data")
+        store.territories.save([], cause="import", detail="sample re-import", replace_all=True)
         console.print(f"imported {len(accounts)} sample accounts and {len(reps)} reps")
         snaps = travel.snap(
             [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]
@@ -91,18 +91,18 @@ def demo_command(
             start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone
         )
         holidays = load_holidays(settings.holidays_path)
-        plan_stored(repo, travel, horizon, holidays, settings)
-        _demo_rules(repo)
+        plan_stored(store, travel, horizon, holidays, settings)
+        _demo_rules(store)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
-    hint = ensure_demo_login(repo)
+    hint = ensure_demo_login(store)
     if serve:
         _serve(settings, hint)
     else:
         console.print(hint, highlight=False, markup=False)
 
 
-def _demo_rules(repo: Repository) -> None:
+def _demo_rules(store: Store) -> None:
     """Store the sample assignment rules, so the rules page of the demo shows real ones.
 
     They are checked against the territories just designed; a sample that no longer fits is
@@ -114,14 +114,14 @@ def _demo_rules(repo: Repository) -> None:
 
     path = SAMPLE_DIR / "assignment_rules.json"
     try:
-        import_rules(repo, load_rules_file(path), source=path.name, user="demo")
+        import_rules(store, load_rules_file(path), source=path.name, user="demo")
     except InputError as exc:
         console.print(f"sample rules not stored: {exc}", highlight=False, markup=False)
         return
     console.print(f"stored the sample assignment rules from {path.name} (see /rules)")
 
 
-def ensure_demo_login(repo: Repository, password: str | None = None) -> str:
+def ensure_demo_login(store: Store, password: str | None = None) -> str:
     """Make sure the demo can be logged into; returns the hint to print next to the URL.
 
     The first run creates user ``manager`` with ``RP_DEMO_PASSWORD`` or a random password,
@@ -132,13 +132,13 @@ def ensure_demo_login(repo: Repository, password: str | None = None) -> str:
     from routeplanner.storage import UserRole
 
     password = password if password is not None else os.environ.get(DEMO_PASSWORD_ENV) or None
-    user = repo.find_user(DEMO_USER)
+    user = store.users.find(DEMO_USER)
     if user is None:
         chosen = password or secrets.token_urlsafe(12)
-        repo.create_user(DEMO_USER, hash_password(chosen), role=UserRole.MANAGER)
+        store.users.create(DEMO_USER, hash_password(chosen), role=UserRole.MANAGER)
         return f"log in as {DEMO_USER!r} with password {chosen!r} (shown once)"
     if password:
-        repo.update_user(user.user_id, password_hash=hash_password(password), active=True)
+        store.users.update(user.user_id, password_hash=hash_password(password), active=True)
         return f"log in as {DEMO_USER!r} with the password from {DEMO_PASSWORD_ENV}"
     return (
         f"log in as {DEMO_USER!r} (password printed on the first run; set {DEMO_PASSWORD_ENV} "

@@ -47,7 +47,7 @@ from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 
 if TYPE_CHECKING:
-    from routeplanner.storage.repository import Repository
+    from routeplanner.storage import Store
 
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
@@ -136,10 +136,10 @@ def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
     return road_travel(osm or Settings().osm_path)
 
 
-def _open_repository(database_url: str | None) -> Repository:
-    from routeplanner.storage.repository import Repository
+def _open_store(database_url: str | None) -> Store:
+    from routeplanner.storage import Store
 
-    return Repository.open(load_settings(database_url=database_url).database_url)
+    return Store.open(load_settings(database_url=database_url).database_url)
 
 
 def load_inputs(
@@ -153,11 +153,11 @@ def load_inputs(
         raise InputError(
             Problem(missing, None, None, "give both --accounts and --reps, or neither (database)")
         )
-    repo = _open_repository(database_url)
+    store = _open_store(database_url)
     try:
-        acc, rp = repo.list_accounts(), repo.list_reps()
+        acc, rp = store.accounts.all(), store.reps.all()
     finally:
-        repo.close()
+        store.close()
     problems = []
     if not acc:
         problems.append(Problem("database", None, "accounts", "no accounts stored; run import"))
@@ -169,11 +169,11 @@ def load_inputs(
 
 
 def _stored_territories(database_url: str | None) -> list[Territory]:
-    repo = _open_repository(database_url)
+    store = _open_store(database_url)
     try:
-        return repo.current_territories()
+        return store.territories.all()
     finally:
-        repo.close()
+        store.close()
 
 
 def load_territories(path: Path | None, database_url: str | None) -> list[Territory]:
@@ -230,16 +230,16 @@ def save_territories(
     A territory without a segment keeps the one stored under its id: a new design knows
     nothing of segments, and assignment rules targeting a segment must survive a re-design.
     """
-    repo = _open_repository(database_url)
+    store = _open_store(database_url)
     try:
-        stored = {t.territory_id: t.segment for t in repo.current_territories()}
+        stored = {t.territory_id: t.segment for t in store.territories.all()}
         territories = [
             t if t.segment else replace(t, segment=stored.get(t.territory_id, ""))
             for t in territories
         ]
-        repo.save_territories(territories, cause=cause, user=user, detail=detail, replace_all=True)
+        store.territories.save(territories, cause=cause, user=user, detail=detail, replace_all=True)
     finally:
-        repo.close()
+        store.close()
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -574,11 +574,11 @@ def history_command(
     database_url: DbOpt = None,
 ) -> None:
     """Who owned an account when, and why (from the database)."""
-    repo = _open_repository(database_url)
+    store = _open_store(database_url)
     try:
-        records = repo.ownership_history(account_id)
+        records = store.territories.ownership_history(account_id)
     finally:
-        repo.close()
+        store.close()
     if not records:
         raise InputError(
             Problem("database", None, "account_id", f"no ownership history for {account_id}")

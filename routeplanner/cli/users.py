@@ -13,7 +13,7 @@ import typer
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
 from routeplanner.errors import InputError, Problem
-from routeplanner.storage import Repository, UserRole
+from routeplanner.storage import Store, UserRole
 
 user_app = typer.Typer(
     name="user", help="Web users: create, list, issue API tokens.", no_args_is_help=True
@@ -23,8 +23,8 @@ app.add_typer(user_app)
 DB_OPTION = typer.Option(None, "--database-url", help="Overrides DATABASE_URL.")
 
 
-def _repo(database_url: str | None) -> Repository:
-    return Repository.open(load_settings(database_url=database_url).database_url)
+def _store(database_url: str | None) -> Store:
+    return Store.open(load_settings(database_url=database_url).database_url)
 
 
 def _problem(field: str, message: str) -> Problem:
@@ -51,24 +51,24 @@ def create_command(
     """Create a login; a rep user sees only their own routes and calendar."""
     from routeplanner.auth import MIN_PASSWORD, hash_password
 
-    repo = _repo(database_url)
+    store = _store(database_url)
     problems = []
     if role not in {r.value for r in UserRole}:
         problems.append(_problem("--role", f"{role!r} is not one of manager, rep"))
     elif role == UserRole.REP and rep is None:
         problems.append(_problem("--rep", "a rep user needs --rep (the rep id)"))
-    if rep is not None and repo.get_rep(rep) is None:
+    if rep is not None and store.reps.get(rep) is None:
         problems.append(_problem("--rep", f"no rep {rep!r}"))
     if not username.strip():
         problems.append(_problem("USERNAME", "must not be empty"))
-    elif repo.find_user(username) is not None:
+    elif store.users.find(username) is not None:
         problems.append(_problem("USERNAME", f"user {username!r} already exists"))
     if problems:
         raise InputError(problems)
     password = _read_password(password_stdin)
     if len(password) < MIN_PASSWORD:
         raise InputError([_problem("password", f"must have at least {MIN_PASSWORD} characters")])
-    user = repo.create_user(username, hash_password(password), role=role, rep_id=rep)
+    user = store.users.create(username, hash_password(password), role=role, rep_id=rep)
     console.print(f"created {user.role.value} user {user.username!r}", highlight=False)
 
 
@@ -77,7 +77,7 @@ def list_command(database_url: str | None = DB_OPTION) -> None:
     """Users with role, rep and state (calendar-only users cannot log in)."""
     from routeplanner.feeds import NO_LOGIN
 
-    for user in _repo(database_url).list_users():
+    for user in _store(database_url).users.all():
         state = "active" if user.active else "inactive"
         if user.password_hash == NO_LOGIN:
             state += ", calendar only"
@@ -94,8 +94,8 @@ def token_command(
     """Print a new API token (``Authorization: Bearer <token>``) once; only its hash is kept."""
     from routeplanner.auth import new_api_token
 
-    repo = _repo(database_url)
-    user = repo.find_user(username)
+    store = _store(database_url)
+    user = store.users.find(username)
     if user is None:
         raise InputError([_problem("USERNAME", f"no user {username!r}")])
-    typer.echo(new_api_token(repo, user, label=label))
+    typer.echo(new_api_token(store, user, label=label))

@@ -1,11 +1,18 @@
-"""Persistence with SQLAlchemy: accounts, reps, territories, plan versions, visits and users.
+"""Persistence with SQLAlchemy: one repository per area behind one unit of work.
 
 The only package besides ``web`` that imports SQLAlchemy or Alembic. Typical use::
 
-    repo = Repository.open(settings.database_url)   # migrates to the newest schema
-    repo.replace_accounts_and_reps(accounts, reps, source="accounts.csv")
+    store = Store.open(settings.database_url)    # migrates to the newest schema
+    accounts = store.accounts.all()              # one call: a transaction of its own
+    with store.transaction() as tx:              # several calls: all or nothing
+        tx.accounts.upsert(accounts, source="crm")
+        tx.territories.apply_assignment(decisions, cause="import")
+
+Areas: ``accounts``, ``reps``, ``territories`` (with segments and ownership history),
+``rules``, ``plans``, ``visits``, ``users``, ``tokens``, ``feeds``.
 """
 
+from routeplanner.storage.accounts import AccountRepository, RepRepository
 from routeplanner.storage.engine import (
     check_schema,
     describe_url,
@@ -15,7 +22,12 @@ from routeplanner.storage.engine import (
     schema_revision,
     session_factory,
 )
+from routeplanner.storage.feeds import FeedRepository
+from routeplanner.storage.plans import PlanRepository
 from routeplanner.storage.records import (
+    Area,
+    Commit,
+    DataVersion,
     FeedInfo,
     ImportSummary,
     PlanInfo,
@@ -25,19 +37,36 @@ from routeplanner.storage.records import (
     UserRecord,
     UserRole,
 )
-from routeplanner.storage.repository import KEEP, Repository, hash_token
+from routeplanner.storage.rules import RuleRepository
+from routeplanner.storage.store import Store, UnitOfWork
+from routeplanner.storage.territories import TerritoryRepository
+from routeplanner.storage.users import KEEP, TokenRepository, UserRepository, hash_token
+from routeplanner.storage.visits import VisitRepository
 
 __all__ = [
     "KEEP",
+    "AccountRepository",
+    "Area",
+    "Commit",
+    "DataVersion",
     "FeedInfo",
+    "FeedRepository",
     "ImportSummary",
     "PlanInfo",
+    "PlanRepository",
     "PlanStatus",
-    "Repository",
+    "RepRepository",
+    "RuleRepository",
+    "Store",
+    "TerritoryRepository",
     "TokenKind",
     "TokenRecord",
+    "TokenRepository",
+    "UnitOfWork",
     "UserRecord",
+    "UserRepository",
     "UserRole",
+    "VisitRepository",
     "check_schema",
     "describe_url",
     "hash_token",

@@ -1,4 +1,4 @@
-"""Plain records the repository returns besides domain objects: plan versions, users, tokens.
+"""Plain records storage returns besides domain objects: plan versions, users, tokens, versions.
 
 These are storage concepts (ids, status, hashes) that the core never needs, so they live here
 rather than in ``model``; they are frozen dataclasses so web and CLI code can pass them around
@@ -7,7 +7,7 @@ without holding a database session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -28,6 +28,20 @@ class UserRole(StrEnum):
 class TokenKind(StrEnum):
     API = "api"
     CALENDAR = "calendar"
+
+
+class Area(StrEnum):
+    """The parts of the stored data, one repository each (``tx.accounts``, ``tx.plans``, ...)."""
+
+    ACCOUNTS = "accounts"
+    REPS = "reps"
+    TERRITORIES = "territories"
+    RULES = "rules"
+    PLANS = "plans"
+    VISITS = "visits"
+    USERS = "users"
+    TOKENS = "tokens"
+    FEEDS = "feeds"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +104,12 @@ class ImportSummary:
     reps_unchanged: int = 0
     reps_removed: int = 0
 
+    def __add__(self, other: ImportSummary) -> ImportSummary:
+        """Field by field: an accounts summary plus a reps summary is the whole import's."""
+        return ImportSummary(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedInfo:
@@ -99,3 +119,31 @@ class FeedInfo:
     plan_id: int | None
     version: int
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataVersion:
+    """A fingerprint of what the web caches, read in one cheap query.
+
+    Any committed change of the current plan, the accounts, the reps or the visit records
+    changes it: a new plan becomes current; an account or rep is added, removed or updated (the
+    count or the newest ``updated_at`` moves); a visit is recorded (visit records are never
+    updated or deleted, so the newest id and the count move). Two writes within one tick of
+    the storage clock that keep the counts can look alike; whoever needs to see its own
+    writes at once counts them itself (:meth:`routeplanner.storage.Store.on_commit`).
+    """
+
+    current_plan_id: int | None
+    account_count: int
+    accounts_updated_at: datetime | None
+    rep_count: int
+    reps_updated_at: datetime | None
+    newest_visit_record_id: int | None
+    visit_record_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A committed write transaction and the areas whose tables it wrote."""
+
+    areas: frozenset[Area]

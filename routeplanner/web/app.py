@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Plans left "running" by a crashed or killed server would show a progress bar
         # forever and could never be cancelled: mark them failed before serving.
-        recover_interrupted_plans(services.repo)
+        recover_interrupted_plans(services.store)
         yield
         # Stop our own runs so their versions end as "cancelled", not "running" (and
         # territory jobs, which would otherwise hold the process up).

@@ -37,6 +37,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from routeplanner import workflows
 from routeplanner.assignment import (
     AssignmentReport,
     AssignmentRule,
@@ -50,8 +51,8 @@ from routeplanner.assignment.rules import RulesFile, parse_segments
 from routeplanner.errors import InputError, Problem, RoadNetworkError, StorageError
 from routeplanner.model import Account
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
+from routeplanner.storage import Store
 from routeplanner.storage.records import ImportSummary
-from routeplanner.storage.repository import Repository
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.web.services import Services
@@ -112,17 +113,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def state_fingerprint(repo: Repository) -> str:
+def state_fingerprint(store: Store) -> str:
     """A hash of everything an assignment reads; equal fingerprints give equal decisions."""
     payload = {
         "accounts": sorted(
-            (dataclasses.asdict(a) for a in repo.list_accounts()), key=lambda a: a["account_id"]
+            (dataclasses.asdict(a) for a in store.accounts.all()), key=lambda a: a["account_id"]
         ),
         "reps": sorted(
-            (dataclasses.asdict(r) for r in repo.list_reps()), key=lambda r: r["rep_id"]
+            (dataclasses.asdict(r) for r in store.reps.all()), key=lambda r: r["rep_id"]
         ),
-        "territories": [dataclasses.asdict(t) for t in repo.current_territories()],
-        "rules": rules_to_data(repo.list_rules()),
+        "territories": [dataclasses.asdict(t) for t in store.territories.all()],
+        "rules": rules_to_data(store.rules.all()),
     }
     text = json.dumps(payload, default=_plain, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -224,10 +225,10 @@ def dry_run(services: Services, runs: DryRuns, params: AssignParams, user: str) 
         No accounts, reps or territories, or a stored rule whose target no longer exists
         (named), as :func:`~routeplanner.assignment.assign_accounts` reports it.
     """
-    repo = services.repo
-    state = state_fingerprint(repo)
-    accounts, reps = repo.list_accounts(), repo.list_reps()
-    territories = repo.current_territories()
+    store = services.store
+    state = state_fingerprint(store)
+    accounts, reps = store.accounts.all(), store.reps.all()
+    territories = store.territories.all()
     problems = []
     if not accounts:
         problems.append(Problem("database", None, "accounts", "no accounts: import them first"))
@@ -242,7 +243,7 @@ def dry_run(services: Services, runs: DryRuns, params: AssignParams, user: str) 
         accounts,
         reps,
         territories,
-        repo.list_rules(),
+        store.rules.all(),
         travel,
         mode=params.mode,
         horizon_days=params.horizon_days,
@@ -293,10 +294,10 @@ def apply_dry_run(services: Services, runs: DryRuns, token: str, user: str) -> D
             raise HTTPException(
                 status_code=409, detail=f"this dry run was already applied by {run.applied_by}"
             )
-        if state_fingerprint(services.repo) != run.state:
+        if state_fingerprint(services.store) != run.state:
             raise HTTPException(status_code=409, detail=STALE)
         try:
-            moved = services.repo.apply_assignment(run.report.decisions, user=user)
+            moved = services.store.territories.apply_assignment(run.report.decisions, user=user)
         except StorageError as exc:
             if "compute it again" in str(exc):
                 raise HTTPException(status_code=409, detail=STALE) from exc
@@ -312,27 +313,25 @@ def renumbered(rules: Sequence[AssignmentRule]) -> list[AssignmentRule]:
     return [replace(r, position=k) for k, r in enumerate(rules, start=1)]
 
 
-def rule_problems(
-    repo: Repository, rules: Sequence[AssignmentRule], *, source: str
-) -> list[Problem]:
+def rule_problems(store: Store, rules: Sequence[AssignmentRule], *, source: str) -> list[Problem]:
     """Every problem of ``rules`` against the stored territories and reps (none: ``[]``)."""
     try:
-        check_rules(repo, rules, source=source)
+        check_rules(store, rules, source=source)
     except InputError as exc:
         return exc.problems
     return []
 
 
-def stored_problems(repo: Repository) -> list[Problem]:
+def stored_problems(store: Store) -> list[Problem]:
     """Problems the stored rules have now (territories may have changed under them)."""
-    rules = repo.list_rules()
-    if not rules or not repo.current_territories():
+    rules = store.rules.all()
+    if not rules or not store.territories.all():
         return []
-    return rule_problems(repo, rules, source="stored rules")
+    return rule_problems(store, rules, source="stored rules")
 
 
 def save_rules_tolerant(
-    repo: Repository, data: list[dict[str, Any]], *, source: str, user: str
+    store: Store, data: list[dict[str, Any]], *, source: str, user: str
 ) -> tuple[AssignmentRule, ...]:
     """Parse ``data`` (the whole ordered list) and store it unless it adds a problem.
 
@@ -344,13 +343,13 @@ def save_rules_tolerant(
     """
     rules = parse_rules(data, source=source)
     after = (
-        rule_problems(repo, rules, source=source) if rules else []
+        rule_problems(store, rules, source=source) if rules else []
     )  # none left: nothing to check
     if after:
-        before = {(p.field, p.message) for p in stored_problems(repo)}
-        if not repo.current_territories() or any((p.field, p.message) not in before for p in after):
+        before = {(p.field, p.message) for p in stored_problems(store)}
+        if not store.territories.all() or any((p.field, p.message) not in before for p in after):
             raise InputError(after)
-    repo.replace_rules(rules, user=user)
+    store.rules.replace(rules, user=user)
     return rules
 
 
@@ -459,13 +458,13 @@ def parse_upload(
     return RulesFile(rules, segments)
 
 
-def store_upload(repo: Repository, rules_file: RulesFile, *, source: str, user: str) -> None:
+def store_upload(store: Store, rules_file: RulesFile, *, source: str, user: str) -> None:
     """Check against the stored territories, then replace every rule (and set segments) in
     one transaction; nothing is stored on any problem, as with ``routeplanner rules import``."""
-    import_rules(repo, rules_file, source=source, user=user)
+    import_rules(store, rules_file, source=source, user=user)
 
 
-def reorder(repo: Repository, rule_ids: Sequence[str], *, source: str, user: str) -> None:
+def reorder(store: Store, rule_ids: Sequence[str], *, source: str, user: str) -> None:
     """Put the stored rules in the order of ``rule_ids`` (a permutation of the stored ids),
     refused when the new order adds a problem (a rule moved up can shadow the ones below).
 
@@ -474,7 +473,7 @@ def reorder(repo: Repository, rule_ids: Sequence[str], *, source: str, user: str
     InputError
         Missing, unknown or repeated ids (field ``ids``), or the problems of the new order.
     """
-    stored = {r.rule_id: r for r in repo.list_rules()}
+    stored = {r.rule_id: r for r in store.rules.all()}
     problems = [
         Problem(source, None, "ids", f"rule {r} appears {n} times")
         for r, n in sorted(_counts(rule_ids).items())
@@ -489,7 +488,7 @@ def reorder(repo: Repository, rule_ids: Sequence[str], *, source: str, user: str
     if problems:
         raise InputError(problems)
     data = rules_to_data(renumbered([stored[r] for r in rule_ids]))
-    save_rules_tolerant(repo, data, source=source, user=user)
+    save_rules_tolerant(store, data, source=source, user=user)
 
 
 def _counts(items: Sequence[str]) -> dict[str, int]:
@@ -499,9 +498,9 @@ def _counts(items: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def move(repo: Repository, rule_id: str, step: int, *, source: str, user: str) -> None:
+def move(store: Store, rule_id: str, step: int, *, source: str, user: str) -> None:
     """Move one rule up (``step`` = -1) or down (+1); at either end nothing happens."""
-    ids = [r.rule_id for r in repo.list_rules()]
+    ids = [r.rule_id for r in store.rules.all()]
     if rule_id not in ids:
         raise HTTPException(status_code=404, detail=f"rule {rule_id!r} not found")
     i = ids.index(rule_id)
@@ -509,15 +508,15 @@ def move(repo: Repository, rule_id: str, step: int, *, source: str, user: str) -
     if not 0 <= j < len(ids):
         return
     ids[i], ids[j] = ids[j], ids[i]
-    reorder(repo, ids, source=source, user=user)
+    reorder(store, ids, source=source, user=user)
 
 
-def delete(repo: Repository, rule_id: str, *, source: str, user: str) -> None:
-    rules = repo.list_rules()
+def delete(store: Store, rule_id: str, *, source: str, user: str) -> None:
+    rules = store.rules.all()
     if all(r.rule_id != rule_id for r in rules):
         raise HTTPException(status_code=404, detail=f"rule {rule_id!r} not found")
     kept = renumbered([r for r in rules if r.rule_id != rule_id])
-    save_rules_tolerant(repo, rules_to_data(kept), source=source, user=user)
+    save_rules_tolerant(store, rules_to_data(kept), source=source, user=user)
 
 
 # -- import with automatic assignment -------------------------------------------------------
@@ -541,24 +540,24 @@ def import_accounts_and_assign(
     anything is stored, so a stored rule that no longer fits stops the import with the rule
     named; existing accounts never move, and the report says whether a realignment is due.
     """
-    repo = services.repo
-    territories = repo.current_territories()
+    store = services.store
+    territories = store.territories.all()
     report = None
     note = ""
     if territories:
-        merged = {a.account_id: a for a in repo.list_accounts()}
+        merged = {a.account_id: a for a in store.accounts.all()}
         merged.update({a.account_id: a for a in accounts})
         travel, note = assignment_travel(services)
         report = assign_accounts(
             list(merged.values()),
-            repo.list_reps(),
+            store.reps.all(),
             territories,
-            repo.list_rules(),
+            store.rules.all(),
             travel,
             mode=AssignMode.NEW,
         )
-    summary, moved = repo.import_accounts_and_assign(
-        accounts, report.decisions if report is not None else (), source=source, user=user
+    summary, moved = workflows.import_accounts_and_assign(
+        store, accounts, report.decisions if report is not None else (), source=source, user=user
     )
     return WebImport(summary, report, moved, note)
 
@@ -693,7 +692,7 @@ def rule_data(
 
 
 def save_rule_form(
-    repo: Repository,
+    store: Store,
     form: RuleForm,
     *,
     source: str,
@@ -709,7 +708,7 @@ def save_rule_form(
     HTTPException
         404: the edited rule does not exist any more.
     """
-    stored = repo.list_rules()
+    stored = store.rules.all()
     data = rules_to_data(stored)
     if form.original_id:
         ids = [r.rule_id for r in stored]
@@ -727,4 +726,4 @@ def save_rule_form(
         problems += exc.problems
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row or 0, p.field or "")))
-    save_rules_tolerant(repo, data, source=source, user=user)
+    save_rules_tolerant(store, data, source=source, user=user)

@@ -17,8 +17,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
+from routeplanner.storage import hash_token
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.storage.repository import hash_token
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 
@@ -49,7 +49,7 @@ def session_user(request: Request) -> UserRecord | None:
     user_id = request.session.get(_USER_KEY)
     if isinstance(user_id, int):
         services: Services = request.app.state.services
-        found = services.recent_answer(("user", user_id), lambda: services.repo.get_user(user_id))
+        found = services.recent_answer(("user", user_id), lambda: services.store.users.get(user_id))
         if (
             found is not None
             and found.active
@@ -130,7 +130,7 @@ async def require_api_user(
     if credentials is not None and credentials.credentials.strip():
         token = credentials.credentials.strip()
         user = services.recent_answer(
-            ("api token", hash_token(token)), lambda: user_for_api_token(services.repo, token)
+            ("api token", hash_token(token)), lambda: user_for_api_token(services.store, token)
         )
         if user is None:
             raise LoginRequiredError
@@ -163,7 +163,7 @@ def visible_account_ids(services: Services, user: UserRecord) -> set[str] | None
         return set()
     own = {
         account_id
-        for t in services.repo.current_territories()
+        for t in services.store.territories.all()
         if t.rep_id == user.rep_id
         for account_id in t.account_ids
     }

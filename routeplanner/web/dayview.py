@@ -13,7 +13,7 @@ from routeplanner.model import Account, DayRoute, GeoPoint, Plan, Rep
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.scheduling.reasons import VisitReason, route_reasons
 from routeplanner.scheduling.repair import ChangeSet, diff_plans, frozen_until
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.units import format_hhmm
 from routeplanner.web.maps import MapMarker, route_svg
 from routeplanner.web.replan import ReplanJob
@@ -67,7 +67,7 @@ def _nav_links(origin: GeoPoint, dest: GeoPoint, label: str) -> tuple[str, str, 
 
 
 def stop_reasons(
-    repo: Repository,
+    store: Store,
     plan: Plan,
     route: DayRoute,
     accounts: Mapping[str, Account],
@@ -80,7 +80,7 @@ def stop_reasons(
     ids = {s.account_id for s in route.stops}
     if not ids:
         return {}, {}
-    records = repo.visit_records(account_ids=ids, end=route.day)
+    records = store.visits.find(account_ids=ids, end=route.day)
     reported = {
         r.visit_id: r
         for r in records
@@ -221,16 +221,16 @@ def replan_view(job: ReplanJob, rep_id: str, accounts: dict[str, Account]) -> Re
 
 
 def changed_view(
-    repo: Repository, plan_id: int, rep: Rep, accounts: dict[str, Account]
+    store: Store, plan_id: int, rep: Rep, accounts: dict[str, Account]
 ) -> ReplanView | None:
     """What a stored repair version changed for ``rep``, by diffing it with the version before
     (works after a restart, when the in-memory job is gone); ``None`` for any other version."""
     try:
-        info = repo.plan_info(plan_id)
+        info = store.plans.info(plan_id)
         previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
         if not previous.isdigit() or not today:
             return None
-        old, new = repo.get_plan(int(previous)), repo.get_plan(plan_id)
+        old, new = store.plans.get(int(previous)), store.plans.get(plan_id)
         cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
     except (StorageError, ValueError):
         return None

@@ -7,20 +7,21 @@ never shares state with the first.
 The rep's day page is the hot path (every rep, many times a day). Loading the current plan
 (~20 ms) and 300 accounts (~60 ms) and drawing the map (~100 ms) per request would make a
 page cost far more than the 50 ms target, so :meth:`Services.snapshot` keeps the plan, the
-accounts and the reps until :meth:`Repository.data_version` (one cheap query per request)
-says they changed, and :meth:`Services.map_svg` keeps drawn maps keyed on exactly what they
-show. ``RP_DAY_CACHE_SIZE=0`` turns both off.
+accounts and the reps until the version (:meth:`Store.data_version`, one cheap query per
+request, plus this process's own count of account and rep writes) says they changed, and
+:meth:`Services.map_svg` keeps drawn maps keyed on exactly what they show.
+``RP_DAY_CACHE_SIZE=0`` turns both off.
 
 Under 50 clients in a closed loop even that per-request query, the user lookup and the
-rendering were too much (p95 ~400 ms on 2 shared cores), so the finished answers are cached
-too (:meth:`Services.cached_answer`): a repeated day page or API day is a dictionary lookup.
-The version that keys those answers is re-read from the database at most every
-``RP_DAY_CACHE_TTL_S`` seconds (default 1 s), and at once after any write through this
-process's repository (:attr:`Repository.write_generation`, no query). So a rep's own visit
-report, a manager's edit or a repair shows on the next request of the same server process;
-only a change made by another process (a second worker, the CLI) can take up to the TTL. The
-logged-in users and API tokens are cached under the same rule, so a password reset or a
-revoked token also ends sessions within the TTL.
+rendering were too much on 2 shared cores, so the finished answers are cached too
+(:meth:`Services.cached_answer`): a repeated day page or API day is a dictionary lookup. The
+version that keys those answers is re-read from the database at most every
+``RP_DAY_CACHE_TTL_S`` seconds (default 1 s), and at once after any commit through this
+process's store: the services count commits with :meth:`Store.on_commit`, no query. So a rep's
+own visit report, a manager's edit or a repair shows on the next request of the same server
+process; only a change made by another process (a second worker, the CLI) can take up to the
+TTL. The logged-in users and API tokens are cached under the same rule, so a password reset or
+a revoked token also ends sessions within the TTL.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from routeplanner.errors import RoadNetworkError
 from routeplanner.model import Account, Plan, Rep
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.settings import Settings
-from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
+from routeplanner.storage.records import Area, Commit, DataVersion
+from routeplanner.storage.store import Store
 from routeplanner.travel.provider import Snap, TravelTimeProvider
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class Services:
     """What request handlers need; one instance per application."""
 
     settings: Settings
-    repo: Repository
+    store: Store
     _travel: TravelTimeProvider | None = None
     _graph: RoadGraph | None = None
     _snaps: dict[str, Snap] | None = None
@@ -58,16 +59,27 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _snapshot: Snapshot | None = None
     _maps: OrderedDict[object, str] = field(default_factory=OrderedDict)
-    _version: tuple[object, ...] | None = None
+    _version: CacheVersion | None = None
     _version_at: float = 0.0
     _version_generation: int = -1
     _answers: OrderedDict[object, object] = field(default_factory=OrderedDict)
+    _generation: int = 0
+    _data_writes: int = 0
+
+    def __post_init__(self) -> None:
+        self.store.on_commit(self._count_commit)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        migrate(settings.database_url)
-        engine = make_engine(settings.database_url)
-        return cls(settings=settings, repo=Repository(session_factory(engine)))
+        return cls(settings=settings, store=Store.open(settings.database_url))
+
+    def _count_commit(self, commit: Commit) -> None:
+        """Count this process's commits, so its caches see its own writes without a query
+        (and within one tick of the clock, which the data version alone could miss)."""
+        with self._lock:
+            self._generation += 1
+            if commit.areas & {Area.ACCOUNTS, Area.REPS}:
+                self._data_writes += 1
 
     def travel(self) -> TravelTimeProvider:
         """The road network of ``settings.osm_path`` (from the array cache after the first load)."""
@@ -106,47 +118,53 @@ class Services:
 
     def snapshot(self) -> Snapshot:
         """The current plan, accounts and reps; reloaded only what changed since last time."""
-        repo = self.repo
+        store = self.store
         if self.settings.day_cache_size == 0:
-            accounts = repo.list_accounts()
+            accounts = store.accounts.all()
             return Snapshot(
-                (), repo.current_plan(), {a.account_id: a for a in accounts}, repo.list_reps()
+                None,
+                store.plans.current(),
+                {a.account_id: a for a in accounts},
+                store.reps.all(),
             )
         version = self.data_version()
-        plan_id, accounts_key, reps_key = version[0], (*version[1:3], version[5]), version[3:6]
         with self._lock:
             old = self._snapshot
         if old is not None and old.version == version:
             return old
+        plan_id = version.data.current_plan_id
         current = old.current if old is not None else None
-        if not isinstance(plan_id, int):
+        if plan_id is None:
             current = None
         elif current is None or current[0] != plan_id:
-            current = (plan_id, repo.get_plan(plan_id))
-        if old is not None and (*old.version[1:3], old.version[5]) == accounts_key:
+            current = (plan_id, store.plans.get(plan_id))
+        if old is not None and old.version is not None and old.version.accounts == version.accounts:
             by_id = old.accounts
         else:
-            by_id = {a.account_id: a for a in repo.list_accounts()}
-        reps = old.reps if old is not None and old.version[3:] == reps_key else repo.list_reps()
+            by_id = {a.account_id: a for a in store.accounts.all()}
+        if old is not None and old.version is not None and old.version.reps == version.reps:
+            reps = old.reps
+        else:
+            reps = store.reps.all()
         fresh = Snapshot(version, current, by_id, reps)
         with self._lock:
             self._snapshot = fresh
         return fresh
 
-    def data_version(self) -> tuple[object, ...]:
-        """:meth:`Repository.data_version`, re-read only after a write through this process's
-        repository or once ``day_cache_ttl_s`` has passed; a new version empties the answer
-        cache (its entries could never be hit again)."""
-        generation = self.repo.write_generation
+    def data_version(self) -> CacheVersion:
+        """:meth:`Store.data_version` with this process's write count, re-read only after a
+        commit through this process's store or once ``day_cache_ttl_s`` has passed; a new
+        version empties the answer cache (its entries could never be hit again)."""
         now = time.monotonic()
         with self._lock:
+            generation, data_writes = self._generation, self._data_writes
             if (
                 self._version is not None
                 and generation == self._version_generation
                 and now - self._version_at < self.settings.day_cache_ttl_s
             ):
                 return self._version
-        version = self.repo.data_version()
+        version = CacheVersion(self.store.data_version(), data_writes)
         with self._lock:
             if version != self._version:
                 self._answers.clear()
@@ -205,7 +223,9 @@ class Services:
         ttl = self.settings.day_cache_ttl_s
         if ttl == 0:
             return make()
-        fresh = (int(time.monotonic() // ttl), self.repo.write_generation)
+        with self._lock:
+            generation = self._generation
+        fresh = (int(time.monotonic() // ttl), generation)
         return self.cached_answer((*key, *fresh), make)
 
     def map_svg(self, key: object, draw: Callable[[], str]) -> str:
@@ -227,10 +247,30 @@ class Services:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What the day page and the day API read, consistent with ``version``."""
+class CacheVersion:
+    """What the web caches are keyed on: the stored data's version and how many account or rep
+    writes this process committed (which catches two edits within one clock tick)."""
 
-    version: tuple[object, ...]
+    data: DataVersion
+    data_writes: int
+
+    @property
+    def accounts(self) -> tuple[object, ...]:
+        """Changes whenever the stored accounts may have."""
+        return (self.data.account_count, self.data.accounts_updated_at, self.data_writes)
+
+    @property
+    def reps(self) -> tuple[object, ...]:
+        """Changes whenever the stored reps may have."""
+        return (self.data.rep_count, self.data.reps_updated_at, self.data_writes)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the day page and the day API read, consistent with ``version`` (``None``: caching
+    is off)."""
+
+    version: CacheVersion | None
     current: tuple[int, Plan] | None
     accounts: dict[str, Account]
     reps: list[Rep]

@@ -184,9 +184,9 @@ def overview(
     services: Services, cache: KpiCache, *, horizon_days: int = DEFAULT_HORIZON_DAYS
 ) -> Overview:
     """Current territories with KPIs on the road network; a reason instead when impossible."""
-    repo = services.repo
-    territories = tuple(repo.current_territories())
-    accounts, reps = tuple(repo.list_accounts()), tuple(repo.list_reps())
+    store = services.store
+    territories = tuple(store.territories.all())
+    accounts, reps = tuple(store.accounts.all()), tuple(store.reps.all())
     kpis: PlanKpis | None = None
     error = ""
     off: list[str] = []
@@ -287,9 +287,9 @@ def _moves(
 
 def run_job(services: Services, params: JobParams, job: Job[Proposal]) -> Proposal:
     """The work of one job (runs in the job's thread); reports progress, honours cancel."""
-    repo = services.repo
-    base = tuple(repo.current_territories())
-    accounts, reps = repo.list_accounts(), repo.list_reps()
+    store = services.store
+    base = tuple(store.territories.all())
+    accounts, reps = store.accounts.all(), store.reps.all()
     job.report("snapping accounts to the road network", 0.0)
     on, off_ids = _reachable(services, accounts, reps)
     off = [a for a in accounts if a.account_id in set(off_ids)]
@@ -436,7 +436,7 @@ def apply_option(
             raise HTTPException(
                 status_code=409, detail=f"option {proposal.applied} of job {job_id} was applied"
             )
-        if tuple(services.repo.current_territories()) != proposal.base:
+        if tuple(services.store.territories.all()) != proposal.base:
             raise HTTPException(
                 status_code=409,
                 detail="the territories changed since this job started; run it again",
@@ -445,7 +445,7 @@ def apply_option(
             f"web {proposal.kind} job {job_id} option {option}: {picked.label}, "
             f"{picked.moved_accounts} moved, max dev {picked.kpis.max_workload_dev_pct:.1f} %"
         )
-        services.repo.save_territories(
+        services.store.territories.save(
             picked.territories,
             cause=OwnershipCause.REALIGNMENT,
             user=user.username,
@@ -458,13 +458,13 @@ def apply_option(
 
 def set_lock(services: Services, territory_id: str, locked: bool, user: UserRecord) -> Territory:
     """Lock or unlock one territory (realignment then leaves a locked one exactly as it is)."""
-    current = {t.territory_id: t for t in services.repo.current_territories()}
+    current = {t.territory_id: t for t in services.store.territories.all()}
     territory = current.get(territory_id)
     if territory is None:
         raise HTTPException(status_code=404, detail=f"territory {territory_id!r} not found")
     changed = replace(territory, locked=locked)
     if changed != territory:
-        services.repo.save_territories(
+        services.store.territories.save(
             [changed],
             cause=OwnershipCause.MANUAL,
             user=user.username,

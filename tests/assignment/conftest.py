@@ -1,10 +1,10 @@
 """Assignment tests reuse the storage fixtures: a real database per test (SQLite file, and
-PostgreSQL when ``RP_TEST_POSTGRES_URL`` is set) behind a repository with a hand-driven clock."""
+PostgreSQL when ``RP_TEST_POSTGRES_URL`` is set) behind a store with a hand-driven clock."""
 
 from tests.storage.conftest import (  # noqa: F401
     FakeClock,
     clock,
     db_url,
     postgres_schema_url,
-    repo,
+    store,
 )

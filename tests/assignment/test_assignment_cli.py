@@ -10,7 +10,7 @@ import pytest
 
 from routeplanner.cli import main
 from routeplanner.model.history import OwnershipCause
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from tests.helpers import SAMPLE_DIR
 
 RULES = SAMPLE_DIR / "assignment_rules.json"
@@ -29,11 +29,11 @@ def _fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def _state(url: str) -> tuple[object, ...]:
-    repo = Repository.open(url)
+    store = Store.open(url)
     try:
-        return repo.current_territories(), repo.ownership_history(), repo.list_rules()
+        return store.territories.all(), store.territories.ownership_history(), store.rules.all()
     finally:
-        repo.close()
+        store.close()
 
 
 @pytest.fixture
@@ -150,19 +150,19 @@ def test_assign_dry_run_then_apply(
     assert changed > 0
     out = _run(["assign", "--apply", "--by", "carla", "--straight-line", "--quiet", *db], capsys)
     assert f"applied: {changed} accounts changed owner" in out
-    repo = Repository.open(db[1])
+    store = Store.open(db[1])
     try:
-        owners = repo.current_ownerships()
+        owners = store.territories.current_ownerships()
         by_rule = [o for o in owners.values() if o.changed_by == "carla"]
         assert len(by_rule) == changed
         assert all(o.cause == OwnershipCause.RULE and o.detail.startswith("rule ") for o in by_rule)
         # Every account the medical rule matched is now with a medical rep (R1 or R3).
         medical = {"pharmacy", "doctors", "dentist", "physician", "hospital"}
-        for a in repo.list_accounts():
+        for a in store.accounts.all():
             if a.category in medical and "key account" not in a.tags:
                 assert owners[a.account_id].rep_id in {"R1", "R3"}, a.account_id
     finally:
-        repo.close()
+        store.close()
     # Applied: a second dry run finds nothing more to change.
     out = _run(["assign", "--dry-run", "--straight-line", "--quiet", *db], capsys)
     assert "0 accounts would change owner" in out
@@ -194,13 +194,13 @@ def test_import_assigns_only_new_accounts(
     assert "imported 300 accounts and 4 reps" in out
     assert "assigned 50 new accounts:" in out
     assert "Balance afterwards" in out
-    repo = Repository.open(db[1])
+    store = Store.open(db[1])
     try:
-        territories = repo.current_territories()
-        history = repo.ownership_history()
-        owners = repo.current_ownerships()
+        territories = store.territories.all()
+        history = store.territories.ownership_history()
+        owners = store.territories.current_ownerships()
     finally:
-        repo.close()
+        store.close()
     assert sum(len(t.account_ids) for t in territories) == 300
     # The 250 existing accounts did not move: their open periods are the design's.
     before = {h.account_id: h for h in old_history if h.valid_to is None}  # type: ignore[attr-defined]

@@ -9,8 +9,13 @@ import pytest
 from routeplanner.assignment import AssignMode, assign_accounts, parse_rules
 from routeplanner.errors import ConflictError, StorageError
 from routeplanner.model.history import OwnershipCause
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.workflows import (
+    import_accounts_and_assign,
+    replace_accounts_and_reps,
+    replace_rules,
+)
 from tests.assignment.factories import EAST, WEST, account, polygon, rep, square, territory
 from tests.storage.conftest import FakeClock
 
@@ -41,7 +46,7 @@ RULES = parse_rules(
 )
 
 
-def _world(repo: Repository) -> None:
+def _world(store: Store) -> None:
     from routeplanner.model import GeoPoint
 
     accounts = [
@@ -49,8 +54,8 @@ def _world(repo: Repository) -> None:
         account("A2", GeoPoint(49.41, 8.70)),  # in the zone
         account("A3", GeoPoint(*NEAR_WEST)),
     ]
-    repo.replace_accounts_and_reps(accounts, [rep("R1", WEST), rep("R2", EAST)], source="test")
-    repo.save_territories(
+    replace_accounts_and_reps(store, accounts, [rep("R1", WEST), rep("R2", EAST)], source="test")
+    store.territories.save(
         [territory("T1", "R1", "A1", "A2", "A3"), territory("T2", "R2")],
         cause=OwnershipCause.REALIGNMENT,
         user="anna",
@@ -58,61 +63,59 @@ def _world(repo: Repository) -> None:
     )
 
 
-def test_rules_round_trip_and_reorder(repo: Repository) -> None:
-    assert repo.list_rules() == []
-    _world(repo)
-    repo.replace_rules(RULES, user="anna", segments={"T1": "medical"})
-    assert repo.list_rules() == list(RULES)
-    assert {t.territory_id: t.segment for t in repo.current_territories()} == {
+def test_rules_round_trip_and_reorder(store: Store) -> None:
+    assert store.rules.all() == []
+    _world(store)
+    replace_rules(store, RULES, user="anna", segments={"T1": "medical"})
+    assert store.rules.all() == list(RULES)
+    assert {t.territory_id: t.segment for t in store.territories.all()} == {
         "T1": "medical",
         "T2": "",
     }
-    reordered = repo.reorder_rules(["pharm", "off", "zone"], user="bob")
+    reordered = store.rules.reorder(["pharm", "off", "zone"], user="bob")
     assert [(r.rule_id, r.position) for r in reordered] == [("pharm", 1), ("off", 2), ("zone", 3)]
     assert reordered[2].criteria == RULES[0].criteria
     assert not reordered[1].enabled
     with pytest.raises(StorageError) as info:
-        repo.reorder_rules(["pharm", "pharm", "nope"])
+        store.rules.reorder(["pharm", "pharm", "nope"])
     assert str(info.value) == (
         "reordering assignment rules: rule pharm appears 2 times; unknown rule nope; "
         "rule off is missing; rule zone is missing"
     )
-    assert [r.rule_id for r in repo.list_rules()] == ["pharm", "off", "zone"]
+    assert [r.rule_id for r in store.rules.all()] == ["pharm", "off", "zone"]
 
 
-def test_replace_rules_is_all_or_nothing(repo: Repository) -> None:
-    _world(repo)
-    repo.replace_rules(RULES)
+def test_replace_rules_is_all_or_nothing(store: Store) -> None:
+    _world(store)
+    store.rules.replace(RULES)
     with pytest.raises(StorageError, match="unknown territory T7 in segments"):
-        repo.replace_rules(RULES[:1], segments={"T1": "x", "T7": "y"})
+        replace_rules(store, RULES[:1], segments={"T1": "x", "T7": "y"})
     with pytest.raises(StorageError, match="rule_id 'zone' appears 2 times"):
-        repo.replace_rules([RULES[0], RULES[0]])
-    assert repo.list_rules() == list(RULES)
-    assert {t.segment for t in repo.current_territories()} == {""}
-    repo.replace_rules([])
-    assert repo.list_rules() == []
+        store.rules.replace([RULES[0], RULES[0]])
+    assert store.rules.all() == list(RULES)
+    assert {t.segment for t in store.territories.all()} == {""}
+    store.rules.replace([])
+    assert store.rules.all() == []
 
 
-def test_dry_run_changes_nothing_and_apply_records_history(
-    repo: Repository, clock: FakeClock
-) -> None:
-    _world(repo)
-    repo.replace_rules(RULES, segments={"T1": "medical"})
+def test_dry_run_changes_nothing_and_apply_records_history(store: Store, clock: FakeClock) -> None:
+    _world(store)
+    replace_rules(store, RULES, segments={"T1": "medical"})
 
     def snapshot() -> tuple[object, ...]:
         return (
-            repo.current_territories(),
-            repo.ownership_history(),
-            repo.list_rules(),
-            repo.list_accounts(),
+            store.territories.all(),
+            store.territories.ownership_history(),
+            store.rules.all(),
+            store.accounts.all(),
         )
 
     before = snapshot()
     report = assign_accounts(
-        repo.list_accounts(),
-        repo.list_reps(),
-        repo.current_territories(),
-        repo.list_rules(),
+        store.accounts.all(),
+        store.reps.all(),
+        store.territories.all(),
+        store.rules.all(),
         TRAVEL,
         mode=AssignMode.ALL,
     )
@@ -122,12 +125,12 @@ def test_dry_run_changes_nothing_and_apply_records_history(
     ]
     designed_at = clock.now
     applied_at = clock.advance(days=30)
-    assert repo.apply_assignment(report.decisions, user="carla") == 1
-    assert {t.territory_id: t.account_ids for t in repo.current_territories()} == {
+    assert store.territories.apply_assignment(report.decisions, user="carla") == 1
+    assert {t.territory_id: t.account_ids for t in store.territories.all()} == {
         "T1": ("A1", "A3"),
         "T2": ("A2",),
     }
-    history = repo.ownership_history("A2")
+    history = store.territories.ownership_history("A2")
     assert [(h.territory_id, h.cause, h.changed_by, h.detail) for h in history] == [
         ("T1", OwnershipCause.REALIGNMENT, "anna", ""),
         ("T2", OwnershipCause.RULE, "carla", "rule zone: in area alt.geojson"),
@@ -138,35 +141,37 @@ def test_dry_run_changes_nothing_and_apply_records_history(
         "carla",
     )
     # Who owned A2 a week after the design, and who now, and why:
-    assert repo.account_owner_at("A2", designed_at + timedelta(days=7)).territory_id == "T1"
-    now = repo.current_ownership("A2")
+    assert store.territories.owner_at("A2", designed_at + timedelta(days=7)).territory_id == "T1"
+    now = store.territories.current_ownership("A2")
     assert now is not None
     assert (now.rep_id, now.detail) == ("R2", "rule zone: in area alt.geojson")
-    assert repo.current_ownerships()["A2"] == now
-    assert repo.current_ownership("A1").detail == ""  # untouched: kept its period
+    assert store.territories.current_ownerships()["A2"] == now
+    assert store.territories.current_ownership("A1").detail == ""  # untouched: kept its period
     # The same report again is stale: A2 is no longer where the decision started.
     with pytest.raises(ConflictError) as info:
-        repo.apply_assignment(report.decisions, user="carla")
+        store.territories.apply_assignment(report.decisions, user="carla")
     assert str(info.value) == (
         "applying the assignment: account(s) A2 changed territory since the assignment was "
         "computed; compute it again"
     )
 
 
-def test_apply_new_accounts_as_import_with_lock_and_reason(repo: Repository) -> None:
+def test_apply_new_accounts_as_import_with_lock_and_reason(store: Store) -> None:
     from routeplanner.model import GeoPoint
 
-    _world(repo)
+    _world(store)
     accounts = [
-        *repo.list_accounts(),
+        *store.accounts.all(),
         account("N1", GeoPoint(*NEAR_WEST), locked_rep_id="R2"),
         account("N2", GeoPoint(*NEAR_WEST)),
     ]
-    repo.upsert_accounts(accounts[3:], source="new.csv")
-    report = assign_accounts(accounts, repo.list_reps(), repo.current_territories(), [], TRAVEL)
+    store.accounts.upsert(accounts[3:], source="new.csv")
+    report = assign_accounts(accounts, store.reps.all(), store.territories.all(), [], TRAVEL)
     assert [d.account_id for d in report.decisions] == ["N1", "N2"]
-    assert repo.apply_assignment(report.decisions, user="importer", cause="import") == 2
-    n1, n2 = repo.current_ownership("N1"), repo.current_ownership("N2")
+    assert (
+        store.territories.apply_assignment(report.decisions, user="importer", cause="import") == 2
+    )
+    n1, n2 = store.territories.current_ownership("N1"), store.territories.current_ownership("N2")
     assert n1 is not None
     assert n2 is not None
     assert (n1.territory_id, n1.cause, n1.detail) == (
@@ -178,14 +183,14 @@ def test_apply_new_accounts_as_import_with_lock_and_reason(repo: Repository) -> 
     # N2 is nearer T1, but T1 (3 accounts) is above its share of 5 and T2 (1) below it.
     assert n2.territory_id == "T2"
     assert n2.detail == "nearest territory with spare capacity"
-    assert {t.territory_id: t.account_ids for t in repo.current_territories()}["T2"] == ("N1", "N2")
-    assert repo.apply_assignment([], user="x") == 0  # nothing to do is fine
+    assert {t.territory_id: t.account_ids for t in store.territories.all()}["T2"] == ("N1", "N2")
+    assert store.territories.apply_assignment([], user="x") == 0  # nothing to do is fine
 
 
-def test_apply_refuses_unknown_territory_and_account(repo: Repository) -> None:
+def test_apply_refuses_unknown_territory_and_account(store: Store) -> None:
     from routeplanner.assignment import Decision, DecisionCause
 
-    _world(repo)
+    _world(store)
     bad = [
         Decision(
             account_id="A1",
@@ -200,7 +205,7 @@ def test_apply_refuses_unknown_territory_and_account(repo: Repository) -> None:
         ),
     ]
     with pytest.raises(StorageError) as info:
-        repo.apply_assignment(bad)
+        store.territories.apply_assignment(bad)
     assert str(info.value) == (
         "applying the assignment: unknown account Z1; unknown territory T9 (account A1)"
     )
@@ -212,16 +217,16 @@ def test_apply_refuses_unknown_territory_and_account(repo: Repository) -> None:
         reason="locked to rep R2",
         previous_territory_id="T1",
     )
-    assert repo.apply_assignment([lock], user="m") == 1
-    assert repo.current_ownership("A3").cause == OwnershipCause.MANUAL
+    assert store.territories.apply_assignment([lock], user="m") == 1
+    assert store.territories.current_ownership("A3").cause == OwnershipCause.MANUAL
 
 
-def test_import_and_assignment_are_one_transaction(repo: Repository) -> None:
+def test_import_and_assignment_are_one_transaction(store: Store) -> None:
     """A failing assignment leaves no new account behind, and a good one stores both at once."""
     from routeplanner.assignment import Decision, DecisionCause
     from routeplanner.model import GeoPoint
 
-    _world(repo)
+    _world(store)
     new = [account("N1", GeoPoint(*NEAR_WEST)), account("N2", GeoPoint(*NEAR_WEST))]
     broken = [
         Decision(
@@ -229,22 +234,26 @@ def test_import_and_assignment_are_one_transaction(repo: Repository) -> None:
         )
     ]
     with pytest.raises(StorageError, match=r"unknown territory T9 \(account N1\)"):
-        repo.import_accounts_and_assign(new, broken, source="new.csv", user="u")
-    assert repo.get_account("N1") is None
-    assert repo.get_account("N2") is None
+        import_accounts_and_assign(store, new, broken, source="new.csv", user="u")
+    assert store.accounts.get("N1") is None
+    assert store.accounts.get("N2") is None
     with pytest.raises(StorageError, match=r"unknown territory T9"):
-        repo.replace_accounts_and_reps(
-            [*repo.list_accounts(), *new], repo.list_reps(), source="all.csv", assignment=broken
+        replace_accounts_and_reps(
+            store,
+            [*store.accounts.all(), *new],
+            store.reps.all(),
+            source="all.csv",
+            assignment=broken,
         )
-    assert repo.get_account("N1") is None
+    assert store.accounts.get("N1") is None
 
-    accounts = [*repo.list_accounts(), *new]
-    report = assign_accounts(accounts, repo.list_reps(), repo.current_territories(), [], TRAVEL)
-    summary, moved = repo.import_accounts_and_assign(
-        new, report.decisions, source="new.csv", user="u"
+    accounts = [*store.accounts.all(), *new]
+    report = assign_accounts(accounts, store.reps.all(), store.territories.all(), [], TRAVEL)
+    summary, moved = import_accounts_and_assign(
+        store, new, report.decisions, source="new.csv", user="u"
     )
     assert (summary.accounts_added, moved) == (2, 2)
-    owner = repo.current_ownership("N1")
+    owner = store.territories.current_ownership("N1")
     assert owner is not None
     assert (owner.cause, owner.changed_by) == (OwnershipCause.IMPORT, "u")
     assert owner.detail == "nearest territory with spare capacity"

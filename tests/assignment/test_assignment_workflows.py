@@ -10,20 +10,20 @@ from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
 from routeplanner.model import GeoPoint
 from routeplanner.model.history import OwnershipCause
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.workflows import ensure_territories, import_and_assign, stored_assignment
 from tests.helpers import SAMPLE_DIR
 
 
-def test_import_of_500_new_accounts_assigns_them_and_reports_balance(repo: Repository) -> None:
+def test_import_of_500_new_accounts_assigns_them_and_reports_balance(store: Store) -> None:
     accounts = read_accounts(SAMPLE_DIR / "accounts.csv")
     reps = read_reps(SAMPLE_DIR / "reps.csv")
     travel = HaversineTravel()
-    first = import_and_assign(repo, accounts, reps, lambda: travel, source="first")
+    first = import_and_assign(store, accounts, reps, lambda: travel, source="first")
     assert first.assignment is None  # no territories yet: nothing to assign to
-    ensure_territories(repo, accounts, reps, travel, horizon_days=28, user="anna")
-    before = repo.current_ownerships()
+    ensure_territories(store, accounts, reps, travel, horizon_days=28, user="anna")
+    before = store.territories.current_ownerships()
     rng = np.random.default_rng(8)
     new = [
         replace(
@@ -35,13 +35,13 @@ def test_import_of_500_new_accounts_assigns_them_and_reports_balance(repo: Repos
         for k in range(500)
     ]
     result = import_and_assign(
-        repo, [*accounts, *new], reps, lambda: travel, source="second", user="importer"
+        store, [*accounts, *new], reps, lambda: travel, source="second", user="importer"
     )
     report = result.assignment
     assert report is not None
     assert result.moved == 500
     assert sorted(d.account_id for d in report.decisions) == sorted(a.account_id for a in new)
-    after = repo.current_ownerships()
+    after = store.territories.current_ownerships()
     assert {a: after[a] for a in before} == before  # not one existing account moved
     assert all(after[a.account_id].cause == OwnershipCause.IMPORT for a in new)
     assert len(report.balance) == len(reps)
@@ -49,6 +49,6 @@ def test_import_of_500_new_accounts_assigns_them_and_reports_balance(repo: Repos
     assert sum(b.removed for b in report.balance) == 0
     assert report.suggest_realignment == (report.max_deviation_pct > 5.0)
     # A dry run of everything afterwards changes nothing stored and moves nobody without rules.
-    dry = stored_assignment(repo, travel)
+    dry = stored_assignment(store, travel)
     assert dry.changes == ()
-    assert repo.current_ownerships() == after
+    assert store.territories.current_ownerships() == after

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 
 from routeplanner.settings import Settings
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.web.app import create_app
 from tests.conftest import MANAGER_PASSWORD, add_user
 from tests.helpers import require
@@ -69,7 +69,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(settings: Settings, repo: Any) -> Iterator[LiveServer]:
+def live_server(settings: Settings, store: Any) -> Iterator[LiveServer]:
     with LiveServer(settings) as server:
         yield server
 
@@ -107,8 +107,8 @@ def log_in_page(page: Any, base_url: str, username: str, next_path: str = "") ->
 
 
 @pytest.fixture
-def manager_page(live_server: LiveServer, repo: Repository, phone_page: Any) -> Any:
+def manager_page(live_server: LiveServer, store: Store, phone_page: Any) -> Any:
     """The phone page, logged in as a manager (who sees every page)."""
-    add_user(repo, "boss")
+    add_user(store, "boss")
     log_in_page(phone_page, live_server.url, "boss")
     return phone_page

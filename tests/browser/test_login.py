@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user
 from tests.web.test_route_page import DAY, _store_plan
@@ -15,10 +15,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.osm]
 
 
 def test_rep_logs_in_on_a_phone_and_lands_on_the_day_page(
-    live_server: LiveServer, repo: Repository, phone_page: Any
+    live_server: LiveServer, store: Store, phone_page: Any
 ) -> None:
-    _store_plan(repo)
-    add_user(repo, "juergen", role="rep", rep_id="R1")
+    _store_plan(store)
+    add_user(store, "juergen", role="rep", rep_id="R1")
     phone_page.goto(live_server.url + f"/route?day={DAY.isoformat()}")
     assert "/login?next=" in phone_page.url
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from routeplanner.model import VisitRule
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.workflows import next_monday
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user
@@ -42,15 +42,15 @@ def _plan_one_week(page: Any, base_url: str) -> int:
 
 
 def test_manager_changes_a_frequency_replans_and_sees_more_visits(
-    live_server: LiveServer, repo: Repository, chromium: Any
+    live_server: LiveServer, store: Store, chromium: Any
 ) -> None:
-    add_user(repo, "boss")
+    add_user(store, "boss")
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     log_in_page(page, live_server.url, "boss")
 
     before = _plan_one_week(page, live_server.url)
-    first_plan = repo.current_plan_id()
+    first_plan = store.plans.current_id()
     assert first_plan is not None
     # A1 (Bäckerei Müller) is weekly: once in the week.
     assert before >= 1
@@ -61,16 +61,16 @@ def test_manager_changes_a_frequency_replans_and_sees_more_visits(
     row.locator('button[type="submit"]').click()
     shown = str(VisitRule.parse("3 per week"))
     page.wait_for_selector(f'tr[data-account="A1"] input[name="frequency"][value="{shown}"]')
-    stored = repo.get_account("A1")
+    stored = store.accounts.get("A1")
     assert stored is not None
     assert stored.visit_rule == VisitRule.parse("3 per week")
-    assert repo.current_plan_id() == first_plan  # editing does not touch the plan
+    assert store.plans.current_id() == first_plan  # editing does not touch the plan
 
     after = _plan_one_week(page, live_server.url)
     page.screenshot(path=str(_screenshots() / "plan-after-frequency-change.png"), full_page=True)
     # Two more visits of A1 in the same week, and a new plan version is current.
     assert after == before + 2
-    current = repo.current_plan()
+    current = store.plans.current()
     assert current is not None
     assert current[0] != first_plan
     a1_days = {r.day for r in current[1].routes for s in r.stops if s.account_id == "A1"}

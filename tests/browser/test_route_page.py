@@ -6,16 +6,16 @@ from typing import Any
 
 import pytest
 
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from tests.browser.conftest import LiveServer
 from tests.web.test_route_page import DAY, _store_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
 
 
-def test_day_page_on_a_phone(live_server: LiveServer, repo: Repository, manager_page: Any) -> None:
+def test_day_page_on_a_phone(live_server: LiveServer, store: Store, manager_page: Any) -> None:
     phone_page = manager_page
-    _store_plan(repo)
+    _store_plan(store)
     requests: list[str] = []
     phone_page.on("request", lambda r: requests.append(r.url))
     phone_page.goto(f"{live_server.url}/route?rep=R1&day={DAY.isoformat()}")

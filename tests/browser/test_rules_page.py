@@ -15,8 +15,9 @@ import pytest
 
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.browser.conftest import LiveServer
 from tests.browser.test_territories_page import screenshot_dir
 from tests.web.test_territories_page import nearest_home_split, territory_region
@@ -54,18 +55,18 @@ RULES = {
 
 
 @pytest.fixture
-def repo(settings: Settings) -> Repository:
+def store(settings: Settings) -> Store:
     migrate(settings.database_url)
-    repository = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = territory_region()
-    repository.replace_accounts_and_reps(accounts, reps, source="test")
+    replace_accounts_and_reps(store, accounts, reps, source="test")
     split = nearest_home_split(accounts, reps)
-    repository.save_territories(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
-    return repository
+    store.territories.save(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
+    return store
 
 
 def test_manager_uploads_rules_dry_runs_and_applies(
-    live_server: LiveServer, repo: Repository, manager_page: Any, tmp_path: Path
+    live_server: LiveServer, store: Store, manager_page: Any, tmp_path: Path
 ) -> None:
     page = manager_page
     shots = screenshot_dir()
@@ -73,7 +74,7 @@ def test_manager_uploads_rules_dry_runs_and_applies(
     rules_file.write_text(json.dumps(RULES, ensure_ascii=False), encoding="utf-8")
     area_file = tmp_path / "altstadt.geojson"
     area_file.write_text(json.dumps(ALTSTADT), encoding="utf-8")
-    before = {a: t.territory_id for t in repo.current_territories() for a in t.account_ids}
+    before = {a: t.territory_id for t in store.territories.all() for a in t.account_ids}
     assert (before["A1"], before["A2"]) == ("T-R2", "T-R2")
 
     page.goto(f"{live_server.url}/accounts")
@@ -104,7 +105,7 @@ def test_manager_uploads_rules_dry_runs_and_applies(
     assert page.locator("#rules td.criteria").all_inner_texts()[1] == (
         "in area altstadt.geojson and category = bakery or cafe"
     )
-    assert repo.list_rules()[1].criteria[0].areas[0].geojson.startswith('{"type":"Polygon"')
+    assert store.rules.all()[1].criteria[0].areas[0].geojson.startswith('{"type":"Polygon"')
 
     page.click("#dry-run-form button[type='submit']")
     page.wait_for_selector("#dry-run-result")
@@ -119,7 +120,7 @@ def test_manager_uploads_rules_dry_runs_and_applies(
     assert page.locator("#balance tbody tr").count() == 3
     assert "Distances" not in page.inner_text("#dry-run-result")  # real roads, no fallback
     page.screenshot(path=str(shots / "rules-dry-run.png"), full_page=True)
-    assert {a: t.territory_id for t in repo.current_territories() for a in t.account_ids} == before
+    assert {a: t.territory_id for t in store.territories.all() for a in t.account_ids} == before
 
     page.click("#apply-form button[type='submit']")
     page.wait_for_selector("#applied")

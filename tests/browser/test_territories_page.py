@@ -15,10 +15,11 @@ import pytest
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
 from routeplanner.web import territory_jobs
 from routeplanner.web.replan import Job
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.browser.conftest import LiveServer
 from tests.helpers import REPO
 from tests.web.test_territories_page import nearest_home_split, territory_region
@@ -33,14 +34,14 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture
-def repo(settings: Settings) -> Repository:
+def store(settings: Settings) -> Store:
     migrate(settings.database_url)
-    repository = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = territory_region()
-    repository.replace_accounts_and_reps(accounts, reps, source="test")
+    replace_accounts_and_reps(store, accounts, reps, source="test")
     split = nearest_home_split(accounts, reps)
-    repository.save_territories(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
-    return repository
+    store.territories.save(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
+    return store
 
 
 def _counts(page: Any) -> dict[str, str]:
@@ -52,7 +53,7 @@ def _counts(page: Any) -> dict[str, str]:
 
 def test_manager_realigns_and_applies_an_option(
     live_server: LiveServer,
-    repo: Repository,
+    store: Store,
     manager_page: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -69,7 +70,7 @@ def test_manager_realigns_and_applies_an_option(
         return real(services, params, job)
 
     monkeypatch.setattr(territory_jobs, "run_job", held)
-    before: list[Territory] = repo.current_territories()
+    before: list[Territory] = store.territories.all()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
 
@@ -89,11 +90,11 @@ def test_manager_realigns_and_applies_an_option(
     page.wait_for_selector("#territory-progress:has-text('30 %')", timeout=30_000)
     assert page.locator("#territory-run button", has_text="Cancel").count() == 1
     page.screenshot(path=str(shots / "territories-progress.png"), full_page=True)
-    assert repo.current_territories() == before
+    assert store.territories.all() == before
 
     release.set()
     page.wait_for_selector("#territory-options article.option", timeout=120_000)
-    assert repo.current_territories() == before  # nothing changes until apply
+    assert store.territories.all() == before  # nothing changes until apply
     options = page.locator("#territory-options article.option")
     assert options.count() >= 2  # side by side: stable ... fair
     moved = [int(m) for m in page.locator("#territory-options td.moved").all_inner_texts()]
@@ -106,7 +107,7 @@ def test_manager_realigns_and_applies_an_option(
     options.nth(pick).locator("button.apply").click()
     page.wait_for_selector("#territory-options h2:has-text('applied by boss')")
     page.screenshot(path=str(shots / "territories-applied.png"), full_page=True)
-    after = repo.current_territories()
+    after = store.territories.all()
     assert after != before
     counts_after = _counts(page)
     assert counts_after == {t.territory_id: str(len(t.account_ids)) for t in after}

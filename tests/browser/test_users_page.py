@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user
 
@@ -27,9 +27,9 @@ def screenshot_dir() -> Path:
 
 
 def test_manager_creates_a_rep_user_and_a_token(
-    live_server: LiveServer, repo: Repository, chromium: Any
+    live_server: LiveServer, store: Store, chromium: Any
 ) -> None:
-    add_user(repo, "boss")
+    add_user(store, "boss")
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     requests: list[str] = []

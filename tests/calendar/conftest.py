@@ -27,9 +27,10 @@ from routeplanner.model import (
     WeeklyHours,
 )
 from routeplanner.settings import Settings
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
 from routeplanner.web.app import create_app
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in
 
 HORIZON = Horizon(start=date(2027, 3, 22), weeks=2, timezone="Europe/Berlin")
@@ -147,9 +148,9 @@ def plan_v2() -> Plan:
     )
 
 
-def store_plan(repo: Repository, plan: Plan) -> int:
-    plan_id = repo.start_plan(HORIZON)
-    repo.complete_plan(plan_id, plan)
+def store_plan(store: Store, plan: Plan) -> int:
+    plan_id = store.plans.start(HORIZON)
+    store.plans.complete(plan_id, plan)
     return plan_id
 
 
@@ -168,27 +169,27 @@ def cal_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def cal_repo(cal_settings: Settings, clock: Clock) -> Iterator[Repository]:
-    repository = Repository.open(cal_settings.database_url, clock=clock)
-    repository.replace_accounts_and_reps(accounts(), reps(), source="test")
-    yield repository
-    repository.close()
+def cal_store(cal_settings: Settings, clock: Clock) -> Iterator[Store]:
+    store = Store.open(cal_settings.database_url, clock=clock)
+    replace_accounts_and_reps(store, accounts(), reps(), source="test")
+    yield store
+    store.close()
 
 
 @pytest.fixture
-def feeds(cal_repo: Repository, cal_settings: Settings, clock: Clock) -> CalendarFeeds:
-    return CalendarFeeds(cal_repo, cal_settings, clock=clock)
+def feeds(cal_store: Store, cal_settings: Settings, clock: Clock) -> CalendarFeeds:
+    return CalendarFeeds(cal_store, cal_settings, clock=clock)
 
 
 @pytest.fixture
 def cal_client(
-    cal_settings: Settings, cal_repo: Repository, feeds: CalendarFeeds
+    cal_settings: Settings, cal_store: Store, feeds: CalendarFeeds
 ) -> Iterator[TestClient]:
     app = create_app(cal_settings)
     app.state.calendar_feeds = CalendarFeeds(
-        app.state.services.repo, cal_settings, clock=feeds._clock
+        app.state.services.store, cal_settings, clock=feeds._clock
     )
-    add_user(cal_repo, "boss")
+    add_user(cal_store, "boss")
     with TestClient(app) as client:
         log_in(client, "boss")
         yield client

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from routeplanner.cli import _register, app
 from routeplanner.feeds import CalendarFeeds
 from routeplanner.settings import Settings
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from tests.calendar.conftest import plan_v1, store_plan
 
 
@@ -23,10 +23,8 @@ def runner(monkeypatch: pytest.MonkeyPatch, cal_settings: Settings) -> CliRunner
     return CliRunner()
 
 
-def test_export_writes_the_date_range(
-    runner: CliRunner, cal_repo: Repository, tmp_path: Path
-) -> None:
-    store_plan(cal_repo, plan_v1())
+def test_export_writes_the_date_range(runner: CliRunner, cal_store: Store, tmp_path: Path) -> None:
+    store_plan(cal_store, plan_v1())
     out = tmp_path / "r1.ics"
     args = ["calendar", "export", "--rep", "R1", "--from", "2027-03-29", "--to", "2027-04-04"]
     result = runner.invoke(app, [*args, "-o", str(out)])
@@ -38,7 +36,7 @@ def test_export_writes_the_date_range(
 
 
 def test_export_reports_every_bad_option(
-    runner: CliRunner, cal_repo: Repository, tmp_path: Path
+    runner: CliRunner, cal_store: Store, tmp_path: Path
 ) -> None:
     from routeplanner.errors import InputError
 
@@ -53,7 +51,7 @@ def test_export_reports_every_bad_option(
 
 
 def test_token_prints_url_then_rotates_and_revokes(
-    runner: CliRunner, cal_repo: Repository, cal_settings: Settings
+    runner: CliRunner, cal_store: Store, cal_settings: Settings
 ) -> None:
     created = runner.invoke(app, ["calendar", "token", "--rep", "R1"])
     assert created.exit_code == 0, created.output
@@ -61,7 +59,7 @@ def test_token_prints_url_then_rotates_and_revokes(
     assert url.startswith("https://plan.example.com/calendar/")
     assert url.endswith(".ics")
     assert webcal == url.replace("https://", "webcal://")
-    feeds = CalendarFeeds(cal_repo, cal_settings)
+    feeds = CalendarFeeds(cal_store, cal_settings)
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     owner = feeds.owner(token)
     assert owner is not None
@@ -84,10 +82,10 @@ def test_token_prints_url_then_rotates_and_revokes(
     assert team_owner.rep_ids == ("R1", "R2")
 
 
-def test_team_token_needs_a_manager_user(runner: CliRunner, cal_repo: Repository) -> None:
+def test_team_token_needs_a_manager_user(runner: CliRunner, cal_store: Store) -> None:
     from routeplanner.errors import InputError
 
-    cal_repo.create_user("jw", "x", role="rep", rep_id="R1")
+    cal_store.users.create("jw", "x", role="rep", rep_id="R1")
     refused = runner.invoke(app, ["calendar", "token", "--team", "--manager", "jw"])
     assert isinstance(refused.exception, InputError)
     assert [str(p) for p in refused.exception.problems] == [
@@ -103,6 +101,6 @@ def test_team_token_needs_a_manager_user(runner: CliRunner, cal_repo: Repository
     ]
     boss = runner.invoke(app, ["calendar", "token", "--team", "--manager", "boss"])
     assert boss.exit_code == 0, boss.output
-    manager = cal_repo.find_user("boss")
+    manager = cal_store.users.find("boss")
     assert manager is not None
     assert manager.role == "manager"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 
 from routeplanner.feeds import CalendarFeeds
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from tests.calendar.conftest import LONG_NAME, Clock, plan_v1, plan_v2, store_plan
 
 BASE = "https://plan.example.com"
@@ -24,9 +24,9 @@ def _events(feeds: CalendarFeeds, rep_ids: list[str]) -> dict[str, icalendar.Eve
 
 
 def test_moved_visit_keeps_uid_and_removed_visit_is_cancelled(
-    feeds: CalendarFeeds, cal_repo: Repository, clock: Clock
+    feeds: CalendarFeeds, cal_store: Store, clock: Clock
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     before = _events(feeds, ["R1"])
     assert len(before) == 3
     by_start = {e.decoded("DTSTART"): uid for uid, e in before.items()}
@@ -35,7 +35,7 @@ def test_moved_visit_keeps_uid_and_removed_visit_is_cancelled(
     kept_uid = by_start[datetime(2027, 3, 26, 8, 0, tzinfo=UTC)]  # A1 Friday, unchanged
 
     clock.advance(hours=2)
-    store_plan(cal_repo, plan_v2())
+    store_plan(cal_store, plan_v2())
     after = _events(feeds, ["R1"])
     assert set(after) == set(before)
 
@@ -62,9 +62,9 @@ def test_moved_visit_keeps_uid_and_removed_visit_is_cancelled(
 
 
 def test_a_rep_feed_never_contains_another_reps_visits(
-    feeds: CalendarFeeds, cal_repo: Repository
+    feeds: CalendarFeeds, cal_store: Store
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     r1 = _events(feeds, ["R1"])
     r2 = _events(feeds, ["R2"])
     assert {str(e["SUMMARY"]) for e in r2.values()} == {"Other Rep's Kunde"}
@@ -74,30 +74,30 @@ def test_a_rep_feed_never_contains_another_reps_visits(
 
 
 def test_feed_is_cached_on_plan_and_feed_version(
-    feeds: CalendarFeeds, cal_repo: Repository, clock: Clock
+    feeds: CalendarFeeds, cal_store: Store, clock: Clock
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     first = feeds.feed(["R1"], name="x", base_url=BASE)
     again = feeds.feed(["R1"], name="x", base_url=BASE)
     assert again is first
     assert (feeds.cache_hits, feeds.cache_misses) == (1, 1)
     clock.advance(minutes=5)
-    store_plan(cal_repo, plan_v2())
+    store_plan(cal_store, plan_v2())
     changed = feeds.feed(["R1"], name="x", base_url=BASE)
     assert changed.etag != first.etag
     assert feeds.cache_misses == 2
 
 
 def test_feed_state_is_stored_so_a_new_process_keeps_uids(
-    feeds: CalendarFeeds, cal_repo: Repository, clock: Clock
+    feeds: CalendarFeeds, cal_store: Store, clock: Clock
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     uids = set(_events(feeds, ["R1"]))
-    fresh = CalendarFeeds(cal_repo, feeds.settings, clock=clock)
+    fresh = CalendarFeeds(cal_store, feeds.settings, clock=clock)
     assert set(_events(fresh, ["R1"])) == uids
-    info = cal_repo.feed_infos(["R1"])["R1"]
+    info = cal_store.feeds.infos(["R1"])["R1"]
     assert info.version == 1
-    assert cal_repo.save_feed("R1", info.plan_id or 0, [], expected_version=0) is None
+    assert cal_store.feeds.save("R1", info.plan_id or 0, [], expected_version=0) is None
 
 
 def test_no_plan_gives_an_empty_valid_calendar(feeds: CalendarFeeds) -> None:
@@ -107,13 +107,13 @@ def test_no_plan_gives_an_empty_valid_calendar(feeds: CalendarFeeds) -> None:
     assert timedelta(hours=1) == calendar.decoded("REFRESH-INTERVAL")
 
 
-def test_feed_names_the_plans_time_zone(feeds: CalendarFeeds, cal_repo: Repository) -> None:
+def test_feed_names_the_plans_time_zone(feeds: CalendarFeeds, cal_store: Store) -> None:
     from dataclasses import replace
 
     from tests.calendar.conftest import HORIZON
 
-    plan_id = cal_repo.start_plan(replace(HORIZON, timezone="America/New_York"))
-    cal_repo.complete_plan(plan_id, plan_v1())
+    plan_id = cal_store.plans.start(replace(HORIZON, timezone="America/New_York"))
+    cal_store.plans.complete(plan_id, plan_v1())
     text = feeds.feed(["R1"], name="x", base_url=BASE).text
     calendar = icalendar.Calendar.from_ical(text)
     assert str(calendar["X-WR-TIMEZONE"]) == "America/New_York"

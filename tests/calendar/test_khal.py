@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from routeplanner.feeds import CalendarFeeds
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from tests.calendar.conftest import LONG_NAME, Clock, plan_v1, plan_v2, store_plan
 from tests.helpers import require
 
@@ -75,14 +75,14 @@ def _listing(tmp_path: Path) -> list[str]:
 
 
 def test_khal_imports_the_feed_and_follows_a_replan(
-    tmp_path: Path, feeds: CalendarFeeds, cal_repo: Repository, clock: Clock
+    tmp_path: Path, feeds: CalendarFeeds, cal_store: Store, clock: Clock
 ) -> None:
     require(shutil.which("khal") is not None, "khal")
     vdir = tmp_path / "vdir"
     vdir.mkdir()
     (tmp_path / "khal.conf").write_text(CONFIG.format(vdir=vdir), encoding="utf-8")
 
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     _import(tmp_path, feeds, "v1.ics")
     assert _listing(tmp_path) == [
         f"2027-03-26 09:00 2027-03-26 09:30 {LONG_NAME} | Hauptstraße 1, 69117 Heidelberg"
@@ -95,7 +95,7 @@ def test_khal_imports_the_feed_and_follows_a_replan(
     assert len(list(vdir.glob("*.ics"))) == 3
 
     clock.advance(hours=1)
-    store_plan(cal_repo, plan_v2())
+    store_plan(cal_store, plan_v2())
     _import(tmp_path, feeds, "v2.ics")
     assert _listing(tmp_path) == [
         f"2027-03-26 09:00 2027-03-26 09:30 {LONG_NAME} | Hauptstraße 1, 69117 Heidelberg"

@@ -7,7 +7,7 @@ import re
 import icalendar
 from fastapi.testclient import TestClient
 
-from routeplanner.storage import Repository, TokenKind, hash_token
+from routeplanner.storage import Store, TokenKind, hash_token
 from tests.calendar.conftest import plan_v1, store_plan
 
 
@@ -31,9 +31,9 @@ def _summaries(text: str) -> set[str]:
 
 
 def test_feed_url_serves_the_reps_visits_with_caching_headers(
-    cal_client: TestClient, cal_repo: Repository
+    cal_client: TestClient, cal_store: Store
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     url = _new_url(cal_client, rep="R1")
     assert re.fullmatch(r"https://plan\.example\.com/calendar/[A-Za-z0-9_-]{43}\.ics", url)
     response = cal_client.get(_path(url))
@@ -54,19 +54,17 @@ def test_feed_url_serves_the_reps_visits_with_caching_headers(
     assert other.status_code == 200
 
 
-def test_only_the_hash_of_a_token_is_stored(cal_client: TestClient, cal_repo: Repository) -> None:
+def test_only_the_hash_of_a_token_is_stored(cal_client: TestClient, cal_store: Store) -> None:
     url = _new_url(cal_client, rep="R1")
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
-    found = cal_repo.find_token(hash_token(token), TokenKind.CALENDAR)
+    found = cal_store.tokens.find(hash_token(token), TokenKind.CALENDAR)
     assert found is not None
     assert found[0].token_hash == hash_token(token) != token
     assert found[1].rep_id == "R1"
 
 
-def test_rotated_and_revoked_tokens_return_404(
-    cal_client: TestClient, cal_repo: Repository
-) -> None:
-    store_plan(cal_repo, plan_v1())
+def test_rotated_and_revoked_tokens_return_404(cal_client: TestClient, cal_store: Store) -> None:
+    store_plan(cal_store, plan_v1())
     old = _new_url(cal_client, rep="R1")
     new = _new_url(cal_client, rep="R1")
     assert old != new
@@ -80,9 +78,9 @@ def test_rotated_and_revoked_tokens_return_404(
 
 
 def test_one_reps_token_never_shows_another_reps_visits(
-    cal_client: TestClient, cal_repo: Repository
+    cal_client: TestClient, cal_store: Store
 ) -> None:
-    store_plan(cal_repo, plan_v1())
+    store_plan(cal_store, plan_v1())
     r1 = cal_client.get(_path(_new_url(cal_client, rep="R1"))).text
     r2 = cal_client.get(_path(_new_url(cal_client, rep="R2"))).text
     assert _summaries(r2) == {"Other Rep's Kunde"}
@@ -92,8 +90,8 @@ def test_one_reps_token_never_shows_another_reps_visits(
     assert "X-WR-CALNAME:Team visits" in team
 
 
-def test_date_range_download(cal_client: TestClient, cal_repo: Repository) -> None:
-    store_plan(cal_repo, plan_v1())
+def test_date_range_download(cal_client: TestClient, cal_store: Store) -> None:
+    store_plan(cal_store, plan_v1())
     response = cal_client.get("/calendar/export.ics?rep=R1&from=2027-03-29&to=2027-03-29")
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="visits-R1.ics"'
@@ -117,8 +115,8 @@ def test_calendar_page_lists_reps_and_feed_status(cal_client: TestClient) -> Non
     assert "Feed active (1 URL)." in cal_client.get("/calendar?rep=R2").text
 
 
-def test_if_modified_since_and_head(cal_client: TestClient, cal_repo: Repository) -> None:
-    store_plan(cal_repo, plan_v1())
+def test_if_modified_since_and_head(cal_client: TestClient, cal_store: Store) -> None:
+    store_plan(cal_store, plan_v1())
     path = _path(_new_url(cal_client, rep="R1"))
     first = cal_client.get(path)
     modified = first.headers["last-modified"]

@@ -10,34 +10,35 @@ from routeplanner.cli.data import read_inputs
 from routeplanner.cli.serve import _demo_rules
 from routeplanner.model import Territory
 from routeplanner.settings import SAMPLE_DIR
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
+from routeplanner.workflows import replace_accounts_and_reps
 
 
 def test_sample_rules_fit_the_sample_territories(tmp_path: Path) -> None:
-    repo = Repository.open(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'demo.sqlite'}")
     accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-    repo.replace_accounts_and_reps(accounts, reps, source="sample_data")
+    replace_accounts_and_reps(store, accounts, reps, source="sample_data")
     # The demo's territories are named T-<rep id> by the design; membership does not matter here.
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id=f"T-{r.rep_id}", name=r.name, rep_id=r.rep_id) for r in reps],
         cause="import",
         replace_all=True,
     )
-    _demo_rules(repo)
-    rules = repo.list_rules()
+    _demo_rules(store)
+    rules = store.rules.all()
     assert [r.rule_id for r in rules] == ["key-altstadt", "medical", "schriesheim"]
-    segments = {t.territory_id: t.segment for t in repo.current_territories()}
+    segments = {t.territory_id: t.segment for t in store.territories.all()}
     assert segments["T-R1"] == segments["T-R3"] == "medical"
-    repo.close()
+    store.close()
 
 
 def test_sample_rules_that_do_not_fit_are_skipped_not_fatal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = Repository.open(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'demo.sqlite'}")
     accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-    repo.replace_accounts_and_reps(accounts, reps, source="sample_data")
-    _demo_rules(repo)  # no territories: the rules' targets do not exist
-    assert repo.list_rules() == []
+    replace_accounts_and_reps(store, accounts, reps, source="sample_data")
+    _demo_rules(store)  # no territories: the rules' targets do not exist
+    assert store.rules.all() == []
     assert "sample rules not stored" in capsys.readouterr().out
-    repo.close()
+    store.close()

@@ -9,7 +9,7 @@ import pytest
 from routeplanner.cli import main
 from routeplanner.io.accounts import write_accounts_csv
 from routeplanner.io.reps import write_reps_csv
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from tests.conftest import small_region
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
@@ -48,8 +48,8 @@ def test_import_then_plan_stores_a_current_plan(
     out = capsys.readouterr().out
     assert "designed 1 territories" in out
     assert "plan 1 is current" in out
-    repo = Repository.open(env)
-    plan_id, plan = repo.current_plan()  # type: ignore[misc]
+    store = Store.open(env)
+    plan_id, plan = store.plans.current()  # type: ignore[misc]
     assert plan_id == 1
     visited = {s.account_id for r in plan.routes for s in r.stops}
     # A1 weekly (2 visits in 2 weeks), A2 every 2 weeks (1); A3 is 40 km off the road network
@@ -57,7 +57,7 @@ def test_import_then_plan_stores_a_current_plan(
     assert sum(1 for r in plan.routes for s in r.stops if s.account_id == "A1") == 2
     assert {u.account_id for u in plan.unassigned} == {"A3"}
     assert all(u.reason.value == "unreachable" for u in plan.unassigned)
-    assert [t.rep_id for t in repo.current_territories()] == ["R1"]
+    assert [t.rep_id for t in store.territories.all()] == ["R1"]
 
 
 def test_bad_start_date(env: str, capsys: pytest.CaptureFixture[str]) -> None:

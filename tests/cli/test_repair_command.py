@@ -13,7 +13,7 @@ from routeplanner.io.accounts import write_accounts_csv
 from routeplanner.io.reps import write_reps_csv
 from routeplanner.model import Plan
 from routeplanner.model.history import VisitStatus
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from tests.cli.test_plan_command import env  # noqa: F401  (fixture)
 from tests.conftest import small_region
 
@@ -21,26 +21,26 @@ pytestmark = [pytest.mark.osm, pytest.mark.slow]
 
 
 @pytest.fixture
-def planned(env: str, tmp_path: Path) -> Repository:  # noqa: F811
+def planned(env: str, tmp_path: Path) -> Store:  # noqa: F811
     accounts, reps = small_region()
     write_accounts_csv(accounts, tmp_path / "a.csv")
     write_reps_csv(reps, tmp_path / "r.csv")
     main(["import", "--accounts", str(tmp_path / "a.csv"), "--reps", str(tmp_path / "r.csv")])
     main(["plan", "--weeks", "2", "--start", "2026-11-23", "--time-limit", "1", "--quiet"])
-    return Repository.open(env)
+    return Store.open(env)
 
 
 def test_visit_records_outcome_with_actual_time(
-    planned: Repository, capsys: pytest.CaptureFixture[str]
+    planned: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, plan = planned.current_plan()  # type: ignore[misc]
+    _, plan = planned.plans.current()  # type: ignore[misc]
     first = plan.routes[0]
     visit = first.stops[0].visit_id
     main(
         ["visit", visit, "--status", "done", "--at", "10:15", "--note", "Bestellung über 3 Kisten"]
     )
     assert f"recorded {visit} (R1, {first.day}) as done" in capsys.readouterr().out
-    (record,) = planned.visit_records()
+    (record,) = planned.visits.find()
     assert record.status is VisitStatus.DONE
     assert record.note == "Bestellung über 3 Kisten"
     assert record.actual_start is not None
@@ -49,9 +49,7 @@ def test_visit_records_outcome_with_actual_time(
     assert (local.date(), local.hour, local.minute) == (first.day, 10, 15)
 
 
-def test_visit_of_unknown_id_is_refused(
-    planned: Repository, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_visit_of_unknown_id_is_refused(planned: Store, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["visit", "A9@2026-11-23", "--status", "missed"])
     assert exc.value.code == 2
@@ -59,9 +57,9 @@ def test_visit_of_unknown_id_is_refused(
 
 
 def test_missed_visit_is_rescheduled_and_frozen_day_kept(
-    planned: Repository, capsys: pytest.CaptureFixture[str]
+    planned: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, before = planned.current_plan()  # type: ignore[misc]
+    _, before = planned.plans.current()  # type: ignore[misc]
     route = next(r for r in before.routes if any(s.account_id == "A1" for s in r.stops))
     missed = next(s for s in route.stops if s.account_id == "A1")
     today = route.day
@@ -69,7 +67,7 @@ def test_missed_visit_is_rescheduled_and_frozen_day_kept(
     main(["repair", "--today", today.isoformat(), "--frozen-days", "1", "--time-limit", "1"])
     out = capsys.readouterr().out
     assert "plan 2 (repair of plan 1) is now current" in out
-    plan_id, after = planned.current_plan()  # type: ignore[misc]
+    plan_id, after = planned.plans.current()  # type: ignore[misc]
     assert plan_id == 2
     # Today is the one frozen working day: the very same route in both versions.
     assert [r for r in after.routes if r.day == today] == [route]
@@ -84,7 +82,7 @@ def test_missed_visit_is_rescheduled_and_frozen_day_kept(
     assert next_a1(after) <= today + timedelta(days=3)
 
 
-def test_repair_with_bad_absence(planned: Repository, capsys: pytest.CaptureFixture[str]) -> None:
+def test_repair_with_bad_absence(planned: Store, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["repair", "--absent", "R1:25.11.2026"])
     assert exc.value.code == 2

@@ -12,18 +12,19 @@ from routeplanner.auth import verify_password
 from routeplanner.cli import main
 from routeplanner.cli.serve import ensure_demo_login
 from routeplanner.settings import Settings
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.web.app import create_app
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import small_region
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'users.sqlite'}"
-    repo = Repository.open(url)
+    store = Store.open(url)
     accounts, reps = small_region()
-    repo.replace_accounts_and_reps(accounts, reps, source="test")
-    repo.close()
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    store.close()
     return url
 
 
@@ -45,8 +46,8 @@ def test_create_list_and_token(
     args = ["user", "create", "anna", "--role", "rep", "--rep", "R1", "--password-stdin"]
     assert run(args, db, "s3cret-pass\n", monkeypatch) == 0
     assert "created rep user 'anna'" in capsys.readouterr().out
-    repo = Repository.open(db)
-    user = repo.find_user("anna")
+    store = Store.open(db)
+    user = store.users.find("anna")
     assert user is not None
     assert user.rep_id == "R1"
     assert user.password_hash.startswith("$argon2")
@@ -86,15 +87,15 @@ def test_short_password_and_duplicate_user(
 
 
 def test_demo_creates_a_manager_once_and_can_reset_the_password(db: str) -> None:
-    repo = Repository.open(db)
-    hint = ensure_demo_login(repo)
+    store = Store.open(db)
+    hint = ensure_demo_login(store)
     password = hint.split("'")[3]
-    user = repo.find_user("manager")
+    user = store.users.find("manager")
     assert user is not None
     assert verify_password(user.password_hash, password)
-    assert "printed on the first run" in ensure_demo_login(repo)
-    ensure_demo_login(repo, "demo-password")
-    user = repo.find_user("manager")
+    assert "printed on the first run" in ensure_demo_login(store)
+    ensure_demo_login(store, "demo-password")
+    user = store.users.find("manager")
     assert user is not None
     assert verify_password(user.password_hash, "demo-password")
 
@@ -111,6 +112,6 @@ def test_create_prompts_for_the_password_twice(db: str) -> None:
     assert "do not match" in mismatch.output
     ok = runner.invoke(app, args, input="first-password\nfirst-password\n")
     assert ok.exit_code == 0, ok.output
-    user = Repository.open(db).find_user("boss")
+    user = Store.open(db).users.find("boss")
     assert user is not None
     assert verify_password(user.password_hash, "first-password")

@@ -32,7 +32,7 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
 from tests.helpers import require
 
@@ -92,11 +92,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def repo(db_url: str, clock: FakeClock) -> Iterator[Repository]:
-    """A migrated database behind a repository with a hand-driven clock."""
-    repository = Repository.open(db_url, clock=clock)
-    yield repository
-    repository.close()
+def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
+    """A migrated database behind a store with a hand-driven clock."""
+    store = Store.open(db_url, clock=clock)
+    yield store
+    store.close()
 
 
 # ---------------------------------------------------------------------- sample domain objects

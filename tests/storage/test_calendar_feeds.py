@@ -8,7 +8,7 @@ import pytest
 
 from routeplanner.errors import StorageError
 from routeplanner.model.feed import FeedEntry, FeedStatus
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from tests.storage.conftest import FakeClock
 
 
@@ -27,33 +27,33 @@ def _entry(clock: FakeClock, uid: str, *, cancelled: bool = False, rep: str = "R
     )
 
 
-def test_feed_entries_round_trip_with_versions(repo: Repository, clock: FakeClock) -> None:
-    assert repo.feed_infos(["R1"]) == {}
+def test_feed_entries_round_trip_with_versions(store: Store, clock: FakeClock) -> None:
+    assert store.feeds.infos(["R1"]) == {}
     entries = [_entry(clock, "u1@x"), _entry(clock, "u2@x", cancelled=True)]
-    assert repo.save_feed("R1", 7, entries, expected_version=0) == 1
-    assert repo.feed_entries(["R1"]) == entries
-    info = repo.feed_infos(["R1", "R2"])["R1"]
+    assert store.feeds.save("R1", 7, entries, expected_version=0) == 1
+    assert store.feeds.entries(["R1"]) == entries
+    info = store.feeds.infos(["R1", "R2"])["R1"]
     assert (info.plan_id, info.version, info.updated_at) == (7, 1, clock.now)
 
     clock.advance(minutes=5)
     # A writer that read version 0 lost the race: nothing is written.
-    assert repo.save_feed("R1", 8, [], expected_version=0) is None
-    assert repo.feed_entries(["R1"]) == entries
-    assert repo.save_feed("R1", 8, entries[:1], expected_version=1) == 2
-    assert repo.feed_entries(["R1"]) == entries[:1]
-    assert repo.feed_infos(["R1"])["R1"].plan_id == 8
+    assert store.feeds.save("R1", 8, [], expected_version=0) is None
+    assert store.feeds.entries(["R1"]) == entries
+    assert store.feeds.save("R1", 8, entries[:1], expected_version=1) == 2
+    assert store.feeds.entries(["R1"]) == entries[:1]
+    assert store.feeds.infos(["R1"])["R1"].plan_id == 8
 
 
-def test_feed_entries_are_per_rep(repo: Repository, clock: FakeClock) -> None:
-    repo.save_feed("R1", 1, [_entry(clock, "u1@x")], expected_version=0)
-    repo.save_feed("R2", 1, [_entry(clock, "u2@x", rep="R2")], expected_version=0)
-    assert [e.uid for e in repo.feed_entries(["R2"])] == ["u2@x"]
-    assert [e.uid for e in repo.feed_entries(["R1", "R2"])] == ["u1@x", "u2@x"]
+def test_feed_entries_are_per_rep(store: Store, clock: FakeClock) -> None:
+    store.feeds.save("R1", 1, [_entry(clock, "u1@x")], expected_version=0)
+    store.feeds.save("R2", 1, [_entry(clock, "u2@x", rep="R2")], expected_version=0)
+    assert [e.uid for e in store.feeds.entries(["R2"])] == ["u2@x"]
+    assert [e.uid for e in store.feeds.entries(["R1", "R2"])] == ["u1@x", "u2@x"]
 
 
-def test_feed_refuses_foreign_and_duplicate_entries(repo: Repository, clock: FakeClock) -> None:
+def test_feed_refuses_foreign_and_duplicate_entries(store: Store, clock: FakeClock) -> None:
     with pytest.raises(StorageError, match="every entry must belong to rep R1"):
-        repo.save_feed("R1", 1, [_entry(clock, "u@x", rep="R2")], expected_version=0)
+        store.feeds.save("R1", 1, [_entry(clock, "u@x", rep="R2")], expected_version=0)
     with pytest.raises(StorageError, match="uid 'u@x' appears 2 times"):
-        repo.save_feed("R1", 1, [_entry(clock, "u@x"), _entry(clock, "u@x")], expected_version=0)
-    assert repo.feed_infos(["R1"]) == {}
+        store.feeds.save("R1", 1, [_entry(clock, "u@x"), _entry(clock, "u@x")], expected_version=0)
+    assert store.feeds.infos(["R1"]) == {}

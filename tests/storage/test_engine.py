@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from routeplanner.errors import StorageError
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.storage import (
-    Repository,
+    Store,
     check_schema,
     head_revision,
     make_engine,
@@ -115,14 +115,14 @@ def test_migrations_ship_as_package_data() -> None:
     assert '"storage/migrations/*.mako"' in pyproject
 
 
-def test_repository_refuses_an_outdated_schema_without_upgrade(tmp_path: Path) -> None:
+def test_store_refuses_an_outdated_schema_without_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
     with pytest.raises(StorageError, match=r"run `routeplanner db upgrade`"):
-        Repository.open(url, upgrade=False)
-    Repository.open(url).close()
-    repo = Repository.open(url, upgrade=False)
-    assert repo.list_accounts() == []
-    repo.close()
+        Store.open(url, upgrade=False)
+    Store.open(url).close()
+    store = Store.open(url, upgrade=False)
+    assert store.accounts.all() == []
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -146,30 +146,30 @@ def test_unreachable_server_is_a_storage_error_without_password() -> None:
     assert "geheim" not in str(info.value)
 
 
-def test_repository_calls_on_an_unreachable_server_raise_storage_errors() -> None:
+def test_store_calls_on_an_unreachable_server_raise_storage_errors() -> None:
     require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
     engine = make_engine("postgresql+psycopg://rp:geheim@127.0.0.1:9/rp?connect_timeout=2")
-    repo = Repository(session_factory(engine))
+    store = Store(session_factory(engine))
     try:
         with pytest.raises(
             StorageError, match=r"^reading accounts: database unavailable or busy: .*refused"
         ) as info:
-            repo.list_accounts()
+            store.accounts.all()
         assert "geheim" not in str(info.value)
     finally:
-        repo.close()
+        store.close()
 
 
 def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
     """A second writer waits for the first (busy timeout) instead of failing."""
     url = f"sqlite:///{tmp_path / 'rp.sqlite'}"
-    repo = Repository.open(url)
+    store = Store.open(url)
     errors: list[BaseException] = []
 
     def writer(rep_id: str) -> None:
         try:
             for i in range(25):
-                repo.record_visit(
+                store.visits.record(
                     VisitRecord(
                         account_id=f"A{i}",
                         rep_id=rep_id,
@@ -187,8 +187,8 @@ def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
         thread.join()
     try:
         assert errors == []
-        assert len(repo.visit_records()) == 75
-        with repo.engine.connect() as connection:
+        assert len(store.visits.find()) == 75
+        with store.engine.connect() as connection:
             connection = connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 # BEGIN IMMEDIATE holds the write lock: a plain sqlite3 writer must time out.
@@ -200,7 +200,7 @@ def test_write_transactions_take_the_lock_up_front(tmp_path: Path) -> None:
                 other.close()
                 assert connection.execute(text("SELECT count(*) FROM visit_records")).scalar()
     finally:
-        repo.close()
+        store.close()
 
 
 def test_upgrade_from_0002_keeps_accounts_and_fills_the_new_columns(tmp_path: Path) -> None:

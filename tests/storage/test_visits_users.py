@@ -9,14 +9,14 @@ import pytest
 
 from routeplanner.errors import StorageError
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.storage import KEEP, Repository, TokenKind, UserRole, hash_token
+from routeplanner.storage import KEEP, Store, TokenKind, UserRole, hash_token
 
 from .conftest import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def test_visit_records_round_trip_and_filter(repo: Repository, clock: FakeClock) -> None:
+def test_visit_records_round_trip_and_filter(store: Store, clock: FakeClock) -> None:
     done = VisitRecord(
         account_id="A1",
         rep_id="R1",
@@ -37,9 +37,9 @@ def test_visit_records_round_trip_and_filter(repo: Repository, clock: FakeClock)
         status=VisitStatus.CANCELLED,
         recorded_at=datetime(2026, 3, 8, 20, 0, tzinfo=UTC),
     )
-    ids = [repo.record_visit(r) for r in (done, missed, cancelled)]
+    ids = [store.visits.record(r) for r in (done, missed, cancelled)]
     assert len(set(ids)) == 3
-    stored = repo.visit_records()
+    stored = store.visits.find()
     assert [r.status for r in stored] == [
         VisitStatus.DONE,
         VisitStatus.MISSED,
@@ -49,10 +49,10 @@ def test_visit_records_round_trip_and_filter(repo: Repository, clock: FakeClock)
     assert stored[0] == VisitRecord(**{**_fields(done), "recorded_at": clock.now})
     assert stored[0].actual_start == datetime(2026, 3, 2, 8, 17, tzinfo=UTC)
     assert stored[2] == cancelled
-    assert repo.visit_records(account_id="A1") == [stored[0], stored[2]]
-    assert repo.visit_records(rep_id="R1", start=date(2026, 3, 3)) == [stored[1]]
-    assert repo.visit_records(end=date(2026, 3, 2)) == [stored[0]]
-    assert repo.visit_records(account_id="A3") == []
+    assert store.visits.find(account_id="A1") == [stored[0], stored[2]]
+    assert store.visits.find(rep_id="R1", start=date(2026, 3, 3)) == [stored[1]]
+    assert store.visits.find(end=date(2026, 3, 2)) == [stored[0]]
+    assert store.visits.find(account_id="A3") == []
 
 
 def _fields(record: VisitRecord) -> dict[str, object]:
@@ -70,26 +70,26 @@ def test_naive_datetimes_are_refused() -> None:
         )
 
 
-def test_users_crud(repo: Repository, clock: FakeClock) -> None:
-    anna = repo.create_user("anna", "$argon2id$v=19$hash-a", role=UserRole.MANAGER)
-    joerg = repo.create_user("jörg", "$argon2id$v=19$hash-j", role="rep", rep_id="R1")
+def test_users_crud(store: Store, clock: FakeClock) -> None:
+    anna = store.users.create("anna", "$argon2id$v=19$hash-a", role=UserRole.MANAGER)
+    joerg = store.users.create("jörg", "$argon2id$v=19$hash-j", role="rep", rep_id="R1")
     assert (anna.role, anna.rep_id, anna.active, anna.created_at) == (
         UserRole.MANAGER,
         None,
         True,
         clock.now,
     )
-    assert repo.get_user(joerg.user_id) == joerg
-    assert repo.find_user("jörg") == joerg
-    assert repo.find_user("nobody") is None
-    assert repo.list_users() == [anna, joerg]
-    updated = repo.update_user(joerg.user_id, password_hash="new", active=False)
+    assert store.users.get(joerg.user_id) == joerg
+    assert store.users.find("jörg") == joerg
+    assert store.users.find("nobody") is None
+    assert store.users.all() == [anna, joerg]
+    updated = store.users.update(joerg.user_id, password_hash="new", active=False)
     assert (updated.password_hash, updated.active, updated.rep_id) == ("new", False, "R1")
-    promoted = repo.update_user(joerg.user_id, role="manager", rep_id=None)
+    promoted = store.users.update(joerg.user_id, role="manager", rep_id=None)
     assert (promoted.role, promoted.rep_id) == (UserRole.MANAGER, None)
-    assert repo.update_user(joerg.user_id, rep_id=KEEP) == promoted
-    repo.delete_user(anna.user_id)
-    assert repo.list_users() == [promoted]
+    assert store.users.update(joerg.user_id, rep_id=KEEP) == promoted
+    store.users.delete(anna.user_id)
+    assert store.users.all() == [promoted]
 
 
 @pytest.mark.parametrize(
@@ -102,52 +102,53 @@ def test_users_crud(repo: Repository, clock: FakeClock) -> None:
     ],
 )
 def test_invalid_users_are_refused(
-    repo: Repository, username: str, role: str, rep_id: str | None, message: str
+    store: Store, username: str, role: str, rep_id: str | None, message: str
 ) -> None:
-    repo.create_user("anna", "h", role="manager")
+    store.users.create("anna", "h", role="manager")
     with pytest.raises(StorageError, match=message):
-        repo.create_user(username, "h", role=role, rep_id=rep_id)
-    assert [u.username for u in repo.list_users()] == ["anna"]
+        store.users.create(username, "h", role=role, rep_id=rep_id)
+    assert [u.username for u in store.users.all()] == ["anna"]
 
 
-def test_tokens_are_found_by_hash_until_revoked(repo: Repository, clock: FakeClock) -> None:
-    user = repo.create_user("jörg", "h", role="rep", rep_id="R1")
+def test_tokens_are_found_by_hash_until_revoked(store: Store, clock: FakeClock) -> None:
+    user = store.users.create("jörg", "h", role="rep", rep_id="R1")
     raw = "rp_cal_4f8e0c2b9d"
     # SHA-256 test vector from FIPS 180-2: the hash is the standard one, not something local.
     assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    token = repo.create_token(user.user_id, TokenKind.CALENDAR, hash_token(raw), label="Handy")
-    assert repo.find_token(hash_token(raw), "calendar") == (token, user)
-    assert repo.find_token(hash_token(raw), TokenKind.API) is None  # a calendar token is no API key
-    assert repo.find_token(hash_token("guess"), "calendar") is None
-    assert repo.list_tokens(user.user_id) == [token]
+    token = store.tokens.create(user.user_id, TokenKind.CALENDAR, hash_token(raw), label="Handy")
+    assert store.tokens.find(hash_token(raw), "calendar") == (token, user)
+    # A calendar token is no API key.
+    assert store.tokens.find(hash_token(raw), TokenKind.API) is None
+    assert store.tokens.find(hash_token("guess"), "calendar") is None
+    assert store.tokens.of_user(user.user_id) == [token]
     clock.advance(days=1)
-    repo.revoke_token(token.token_id)
-    assert repo.find_token(hash_token(raw), "calendar") is None
-    [revoked] = repo.list_tokens(user.user_id)
+    store.tokens.revoke(token.token_id)
+    assert store.tokens.find(hash_token(raw), "calendar") is None
+    [revoked] = store.tokens.of_user(user.user_id)
     assert (revoked.revoked_at, revoked.active) == (clock.now, False)
     clock.advance(days=1)
-    repo.revoke_token(token.token_id)  # keeps the first revocation time
-    assert repo.list_tokens(user.user_id)[0].revoked_at == revoked.revoked_at
+    store.tokens.revoke(token.token_id)  # keeps the first revocation time
+    assert store.tokens.of_user(user.user_id)[0].revoked_at == revoked.revoked_at
 
 
-def test_tokens_of_inactive_or_deleted_users_do_not_work(repo: Repository) -> None:
-    user = repo.create_user("anna", "h", role="manager")
-    repo.create_token(user.user_id, "api", hash_token("k1"))
-    repo.update_user(user.user_id, active=False)
-    assert repo.find_token(hash_token("k1"), "api") is None
-    repo.update_user(user.user_id, active=True)
-    assert repo.find_token(hash_token("k1"), "api") is not None
-    repo.delete_user(user.user_id)
-    assert repo.find_token(hash_token("k1"), "api") is None
+def test_tokens_of_inactive_or_deleted_users_do_not_work(store: Store) -> None:
+    user = store.users.create("anna", "h", role="manager")
+    store.tokens.create(user.user_id, "api", hash_token("k1"))
+    store.users.update(user.user_id, active=False)
+    assert store.tokens.find(hash_token("k1"), "api") is None
+    store.users.update(user.user_id, active=True)
+    assert store.tokens.find(hash_token("k1"), "api") is not None
+    store.users.delete(user.user_id)
+    assert store.tokens.find(hash_token("k1"), "api") is None
     with pytest.raises(
         StorageError, match=rf"^creating a token for user {user.user_id}: no such user$"
     ):
-        repo.create_token(user.user_id, "api", hash_token("k2"))
+        store.tokens.create(user.user_id, "api", hash_token("k2"))
 
 
-def test_a_token_hash_is_unique(repo: Repository) -> None:
-    user = repo.create_user("anna", "h", role="manager")
-    repo.create_token(user.user_id, "api", hash_token("same"))
+def test_a_token_hash_is_unique(store: Store) -> None:
+    user = store.users.create("anna", "h", role="manager")
+    store.tokens.create(user.user_id, "api", hash_token("same"))
     with pytest.raises(
         StorageError,
         match=(
@@ -155,5 +156,5 @@ def test_a_token_hash_is_unique(repo: Repository) -> None:
             r"the database refused the change: .*token_hash"
         ),
     ):
-        repo.create_token(user.user_id, "calendar", hash_token("same"))
-    assert len(repo.list_tokens(user.user_id)) == 1
+        store.tokens.create(user.user_id, "calendar", hash_token("same"))
+    assert len(store.tokens.of_user(user.user_id)) == 1

@@ -1,79 +1,92 @@
-"""Repository queries the web app's hot path and start-up rely on, on SQLite and PostgreSQL."""
+"""Store queries the web app's hot path and start-up rely on, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 from routeplanner.model import Horizon
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.storage import Repository
+from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.records import PlanStatus
+from routeplanner.web.services import Services
+from routeplanner.workflows import delete_accounts, replace_accounts_and_reps
 from tests.storage.conftest import FakeClock, make_accounts, make_plan, make_reps
 
 HORIZON = Horizon(start=date(2026, 3, 2), weeks=1)
 
 
-def test_data_version_changes_with_what_the_day_page_caches(
-    repo: Repository, clock: FakeClock
-) -> None:
+def test_data_version_changes_with_what_the_day_page_caches(store: Store, clock: FakeClock) -> None:
     accounts, reps = make_accounts(), make_reps()
-    repo.replace_accounts_and_reps(accounts, reps, source="test")
-    first = repo.data_version()
-    assert first == repo.data_version()  # reading changes nothing
-    assert first[0] is None  # no current plan yet
-    assert first[1] == len(accounts)
-    assert first[3] == len(reps)
-    plan_id = repo.start_plan(HORIZON)
-    running = repo.data_version()
-    repo.complete_plan(plan_id, make_plan())
-    done = repo.data_version()
-    assert done[0] == plan_id
-    assert running[0] is None  # a running plan is not current
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    first = store.data_version()
+    assert first == store.data_version()  # reading changes nothing
+    assert first.current_plan_id is None  # no current plan yet
+    assert first.account_count == len(accounts)
+    assert first.rep_count == len(reps)
+    plan_id = store.plans.start(HORIZON)
+    running = store.data_version()
+    store.plans.complete(plan_id, make_plan())
+    done = store.data_version()
+    assert done.current_plan_id == plan_id
+    assert running.current_plan_id is None  # a running plan is not current
     clock.advance(minutes=1)
     renamed = dataclasses.replace(accounts[0], name="Neuer Name")
-    repo.upsert_accounts([renamed], source="test")
-    edited = repo.data_version()
-    assert edited[1:3] != done[1:3]  # the account's updated_at moved
-    assert edited[3:5] == done[3:5]  # reps untouched
+    store.accounts.upsert([renamed], source="test")
+    edited = store.data_version()
+    assert edited.accounts_updated_at != done.accounts_updated_at
+    assert (edited.rep_count, edited.reps_updated_at) == (done.rep_count, done.reps_updated_at)
     clock.advance(minutes=1)
-    repo.delete_accounts([accounts[-1].account_id])
-    assert repo.data_version()[1] == len(accounts) - 1
+    delete_accounts(store, [accounts[-1].account_id])
+    assert store.data_version().account_count == len(accounts) - 1
     moved = dataclasses.replace(reps[0], name="Anna Schmidt-Weiß")
-    repo.upsert_reps([moved], source="test")  # same clock tick as the delete
-    after = repo.data_version()
-    assert after[3:5] != edited[3:5]
+    store.reps.upsert([moved], source="test")  # same clock tick as the delete
+    after = store.data_version()
+    assert after.reps_updated_at != edited.reps_updated_at
 
 
-def test_data_version_sees_own_writes_within_one_clock_tick(repo: Repository) -> None:
+def test_the_web_cache_sees_its_own_writes_within_one_clock_tick(
+    store: Store, tmp_path: Path
+) -> None:
+    """Count and ``updated_at`` cannot tell two edits in one tick apart; the web services
+    count this process's commits (a listener on the store) and so can."""
     accounts, reps = make_accounts(), make_reps()
-    repo.replace_accounts_and_reps(accounts, reps, source="test")
-    before = repo.data_version()
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'unused.sqlite'}", day_cache_ttl_s=300)
+    services = Services(settings=settings, store=store)
+    before, data_before = services.data_version(), store.data_version()
     renamed = dataclasses.replace(accounts[0], name="Gleiche Uhrzeit")
-    repo.upsert_accounts([renamed], source="test")  # the fake clock did not move
-    after = repo.data_version()
-    assert after[1:3] == before[1:3]  # count and updated_at cannot tell ...
-    assert after != before  # ... the write count can
+    store.accounts.upsert([renamed], source="test")  # the fake clock did not move
+    after = services.data_version()
+    assert store.data_version() == data_before  # count and updated_at cannot tell ...
+    assert after != before  # ... the count of own writes can
+    assert after.accounts != before.accounts
+    store.visits.record(
+        VisitRecord(account_id="A1", rep_id="R1", day=date(2026, 3, 2), status=VisitStatus.DONE)
+    )
+    assert services.data_version().accounts == after.accounts  # a visit leaves accounts alone
 
 
-def test_fail_running_plans_only_those_named(repo: Repository) -> None:
-    repo.replace_accounts_and_reps(make_accounts(), make_reps(), source="test")
-    keep, fail = repo.start_plan(HORIZON), repo.start_plan(HORIZON)
-    done = repo.start_plan(HORIZON)
-    repo.complete_plan(done, make_plan())
-    assert repo.fail_running_plans("gone", plan_ids=[fail, done, 999]) == 1
-    status = {p.plan_id: (p.status, p.error) for p in repo.list_plans()}
+def test_fail_running_plans_only_those_named(store: Store) -> None:
+    replace_accounts_and_reps(store, make_accounts(), make_reps(), source="test")
+    keep, fail = store.plans.start(HORIZON), store.plans.start(HORIZON)
+    done = store.plans.start(HORIZON)
+    store.plans.complete(done, make_plan())
+    assert store.plans.fail_running("gone", plan_ids=[fail, done, 999]) == 1
+    status = {p.plan_id: (p.status, p.error) for p in store.plans.all()}
     assert status[fail] == (PlanStatus.FAILED, "gone")
     assert status[keep] == (PlanStatus.RUNNING, "")
     assert status[done] == (PlanStatus.COMPLETE, "")
-    assert repo.fail_running_plans("all") == 1
-    assert repo.plan_info(keep).status is PlanStatus.FAILED
+    assert store.plans.fail_running("all") == 1
+    assert store.plans.info(keep).status is PlanStatus.FAILED
 
 
-def test_visit_records_of_some_accounts(repo: Repository) -> None:
-    repo.replace_accounts_and_reps(make_accounts(), make_reps(), source="test")
+def test_visit_records_of_some_accounts(store: Store) -> None:
+    replace_accounts_and_reps(store, make_accounts(), make_reps(), source="test")
     for account_id, day in [("A1", 2), ("A2", 3), ("A3", 4), ("A1", 9)]:
-        repo.record_visit(
+        store.visits.record(
             VisitRecord(
                 account_id=account_id,
                 rep_id="R1",
@@ -81,6 +94,6 @@ def test_visit_records_of_some_accounts(repo: Repository) -> None:
                 status=VisitStatus.DONE,
             )
         )
-    found = repo.visit_records(account_ids={"A1", "A3"}, end=date(2026, 3, 5))
+    found = store.visits.find(account_ids={"A1", "A3"}, end=date(2026, 3, 5))
     assert [(r.account_id, r.day.day) for r in found] == [("A1", 2), ("A3", 4)]
-    assert repo.visit_records(account_ids=[]) == []
+    assert store.visits.find(account_ids=[]) == []

@@ -17,27 +17,28 @@ from routeplanner.cli import main
 from routeplanner.model import Horizon, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.planner import plan_all
-from routeplanner.storage import Repository
+from routeplanner.storage import Store
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.workflows import replace_accounts_and_reps
 
 
 def test_design_saved_round_trips_into_scheduling_with_history(tmp_path: Path) -> None:
     accounts = make_accounts(24, 5)
     reps = make_reps(2, 5, accounts)
     plan = design_territories(accounts, reps, HaversineTravel())
-    repo = Repository.open(f"sqlite:///{tmp_path / 'rp.sqlite'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'rp.sqlite'}")
     try:
-        repo.replace_accounts_and_reps(accounts, reps, source="test")
-        repo.save_territories(plan.territories, cause=OwnershipCause.RULE, user="ann")
-        stored = repo.current_territories()
+        replace_accounts_and_reps(store, accounts, reps, source="test")
+        store.territories.save(plan.territories, cause=OwnershipCause.RULE, user="ann")
+        stored = store.territories.all()
         assert {(t.territory_id, t.rep_id, t.account_ids) for t in stored} == {
             (t.territory_id, t.rep_id, t.account_ids) for t in plan.territories
         }
         owner = {a: t.rep_id for t in stored for a in t.account_ids}
         schedule = plan_all(
-            repo.list_accounts(),
-            repo.list_reps(),
+            store.accounts.all(),
+            store.reps.all(),
             stored,
             Horizon(start=date(2026, 3, 2), weeks=1),
             HaversineTravel(),
@@ -63,17 +64,17 @@ def test_design_saved_round_trips_into_scheduling_with_history(tmp_path: Path) -
                 account_ids=(*second.account_ids, moved),
             ),
         ]
-        repo.save_territories(realigned, cause=OwnershipCause.REALIGNMENT, user="bob")
-        history = repo.ownership_history(moved)
+        store.territories.save(realigned, cause=OwnershipCause.REALIGNMENT, user="bob")
+        history = store.territories.ownership_history(moved)
         assert [(h.rep_id, h.cause, h.changed_by) for h in history] == [
             (first.rep_id, OwnershipCause.RULE, "ann"),
             (second.rep_id, OwnershipCause.REALIGNMENT, "bob"),
         ]
         assert history[0].valid_to == history[1].valid_from
         assert history[0].ended_cause == OwnershipCause.REALIGNMENT
-        assert len(repo.ownership_history(first.account_ids[1])) == 1
+        assert len(store.territories.ownership_history(first.account_ids[1])) == 1
     finally:
-        repo.close()
+        store.close()
 
 
 def _imported_and_designed(tmp_path: Path, k: int, *design: str) -> tuple[str, list[str]]:
@@ -91,11 +92,11 @@ def test_cli_design_save_show_realign_apply_history(
 ) -> None:
     url, db = _imported_and_designed(tmp_path, 2, "--user", "ann")
     assert "saved 2 territories" in capsys.readouterr().out
-    repo = Repository.open(url)
+    store = Store.open(url)
     try:
-        designed = {a: t.rep_id for t in repo.current_territories() for a in t.account_ids}
+        designed = {a: t.rep_id for t in store.territories.all() for a in t.account_ids}
     finally:
-        repo.close()
+        store.close()
     assert len(designed) == 30
     main(["territories", "show", "--straight-line", *db])
     shown = capsys.readouterr().out
@@ -110,14 +111,14 @@ def test_cli_design_save_show_realign_apply_history(
     assert "ann" in shown
     main(["territories", "realign", "--straight-line", "--quiet", "--apply", "1", *db])
     assert "saved option 1 as the current territories" in capsys.readouterr().out
-    repo = Repository.open(url)
+    store = Store.open(url)
     try:
-        after = {a: t.rep_id for t in repo.current_territories() for a in t.account_ids}
+        after = {a: t.rep_id for t in store.territories.all() for a in t.account_ids}
         changed = [a for a in after if after[a] != designed[a]]
         for a in changed:
-            assert repo.ownership_history(a)[-1].cause == OwnershipCause.REALIGNMENT
+            assert store.territories.ownership_history(a)[-1].cause == OwnershipCause.REALIGNMENT
     finally:
-        repo.close()
+        store.close()
     assert after.keys() == designed.keys()
 
 
@@ -125,27 +126,27 @@ def test_cli_design_from_the_database_keeps_a_locked_territory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, db = _imported_and_designed(tmp_path, 3)
-    repo = Repository.open(url)
+    store = Store.open(url)
     try:
-        first, second, third = repo.current_territories()
+        first, second, third = store.territories.all()
         # An odd territory a design would never draw, locked as a manager does on the page.
         odd = replace(first, account_ids=first.account_ids[::2], locked=True)
         second = replace(second, account_ids=second.account_ids + first.account_ids[1::2])
-        repo.save_territories(
+        store.territories.save(
             [odd, second, third], cause=OwnershipCause.MANUAL, user="boss", replace_all=True
         )
     finally:
-        repo.close()
+        store.close()
     capsys.readouterr()
     main(["territories", "design", "--straight-line", "--quiet", "--save", *db])
     assert f"keeping 1 locked territories as they are: {odd.territory_id}" in " ".join(
         capsys.readouterr().err.split()
     )
-    repo = Repository.open(url)
+    store = Store.open(url)
     try:
-        again = {t.territory_id: t for t in repo.current_territories()}
+        again = {t.territory_id: t for t in store.territories.all()}
     finally:
-        repo.close()
+        store.close()
     assert again[odd.territory_id].account_ids == odd.account_ids
     assert again[odd.territory_id].locked
     assert sum(len(t.account_ids) for t in again.values()) == 30

@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 
 INLINE = {"frequency": "weekly", "visit_minutes": "30", "opening_hours": "Mo-Fr 08:00-18:00"}
 
@@ -25,11 +25,11 @@ def test_page_shows_lock_and_requires_fields(client: TestClient) -> None:
     assert '<option value="-">no lock</option>' in html  # bulk
 
 
-def test_inline_lock_and_qualifications_are_stored(client: TestClient, repo: Repository) -> None:
+def test_inline_lock_and_qualifications_are_stored(client: TestClient, store: Store) -> None:
     form = {**INLINE, "locked_rep": "R1", "requires": "medical; Kühlkette"}
     response = client.post("/accounts/A1", data=form, follow_redirects=False)
     assert response.status_code == 303
-    account = repo.get_account("A1")
+    account = store.accounts.get("A1")
     assert account is not None
     assert account.locked_rep_id == "R1"
     assert account.required_qualifications == frozenset({"medical", "Kühlkette"})
@@ -38,19 +38,19 @@ def test_inline_lock_and_qualifications_are_stored(client: TestClient, repo: Rep
     assert 'value="Kühlkette, medical"' in html
     # an edit that does not send the fields leaves them alone; "" clears
     assert client.post("/accounts/A1", data=INLINE).status_code == 200
-    kept = repo.get_account("A1")
+    kept = store.accounts.get("A1")
     assert kept is not None
     assert kept.locked_rep_id == "R1"
     cleared = {**INLINE, "locked_rep": "", "requires": "", "lock_fields": "1"}
     assert client.post("/accounts/A1", data=cleared).status_code == 200
-    after = repo.get_account("A1")
+    after = store.accounts.get("A1")
     assert after is not None
     assert after.locked_rep_id is None
     assert after.required_qualifications == frozenset()
 
 
-def test_lock_to_unknown_rep_is_a_field_error(client: TestClient, repo: Repository) -> None:
-    before = repo.get_account("A1")
+def test_lock_to_unknown_rep_is_a_field_error(client: TestClient, store: Store) -> None:
+    before = store.accounts.get("A1")
     form = {**INLINE, "locked_rep": "R9", "frequency": "sometimes"}
     response = client.post("/accounts/A1", data=form)
     assert response.status_code == 422
@@ -59,47 +59,47 @@ def test_lock_to_unknown_rep_is_a_field_error(client: TestClient, repo: Reposito
     # every problem at once: the importer's and the unknown rep
     assert "<strong>frequency</strong>" in html
     assert "<strong>locked_rep</strong>: unknown rep &#39;R9&#39; (known reps: R1)" in html
-    assert repo.get_account("A1") == before
+    assert store.accounts.get("A1") == before
 
 
-def test_bulk_lock_and_clear(client: TestClient, repo: Repository) -> None:
+def test_bulk_lock_and_clear(client: TestClient, store: Store) -> None:
     data = {"ids": ["A1", "A2"], "locked_rep": "R1", "requires": "medical"}
     assert client.post("/accounts/bulk", data=data, follow_redirects=False).status_code == 303
     for account_id in ("A1", "A2"):
-        account = repo.get_account(account_id)
+        account = store.accounts.get(account_id)
         assert account is not None
         assert account.locked_rep_id == "R1"
         assert account.required_qualifications == frozenset({"medical"})
-    a3 = repo.get_account("A3")
+    a3 = store.accounts.get("A3")
     assert a3 is not None
     assert a3.locked_rep_id is None
     assert _ids(client.get("/accounts", params={"locked": "1"}).text) == ["A1", "A2"]
     # empty = unchanged: a bulk frequency edit keeps the locks
     client.post("/accounts/bulk", data={"ids": ["A1"], "visit_minutes": "20"})
-    a1 = repo.get_account("A1")
+    a1 = store.accounts.get("A1")
     assert a1 is not None
     assert a1.locked_rep_id == "R1"
     # "-" clears
     data = {"ids": ["A1"], "locked_rep": "-", "requires": "-"}
     assert client.post("/accounts/bulk", data=data, follow_redirects=False).status_code == 303
-    a1 = repo.get_account("A1")
+    a1 = store.accounts.get("A1")
     assert a1 is not None
     assert a1.locked_rep_id is None
     assert a1.required_qualifications == frozenset()
     assert _ids(client.get("/accounts", params={"locked": "1"}).text) == ["A2"]
 
 
-def test_bulk_lock_to_unknown_rep_stores_nothing(client: TestClient, repo: Repository) -> None:
-    before = repo.list_accounts()
+def test_bulk_lock_to_unknown_rep_stores_nothing(client: TestClient, store: Store) -> None:
+    before = store.accounts.all()
     response = client.post("/accounts/bulk", data={"ids": ["A1", "A3"], "locked_rep": "Nobody"})
     assert response.status_code == 422
     assert 'data-errors="A1"' in response.text
     assert 'data-errors="A3"' in response.text
     assert response.text.count("unknown rep &#39;Nobody&#39;") >= 2
-    assert repo.list_accounts() == before
+    assert store.accounts.all() == before
 
 
-def test_api_patch_lock_and_requires(client: TestClient, repo: Repository) -> None:
+def test_api_patch_lock_and_requires(client: TestClient, store: Store) -> None:
     response = client.patch("/api/v1/accounts/A2", json={"locked_rep": "R1", "requires": ["x"]})
     assert response.status_code == 200, response.text
     assert response.json()["locked_rep"] == "R1"
@@ -117,6 +117,6 @@ def test_api_patch_lock_and_requires(client: TestClient, repo: Repository) -> No
     cleared = client.patch("/api/v1/accounts/A2", json={"locked_rep": "", "requires": []})
     assert cleared.json()["locked_rep"] is None
     assert cleared.json()["requires"] == []
-    account = repo.get_account("A2")
+    account = store.accounts.get("A2")
     assert account is not None
     assert account.locked_rep_id is None

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from routeplanner.auth import new_api_token
 from routeplanner.model import DayRoute, Horizon, Plan, Stop, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 
 pytestmark = pytest.mark.osm  # account and rep answers carry snaps to the sample road network
@@ -55,12 +56,12 @@ def _record(account_id: str, rep_id: str, day: date, status: VisitStatus) -> Vis
 
 
 @pytest.fixture
-def world(repo: Repository) -> int:
+def world(store: Store) -> int:
     """Two reps with a territory each, a stored plan for both, and some visit history."""
     accounts, reps = small_region()
     other = dataclasses.replace(reps[0], rep_id=OTHER, name="Anna Schmidt")
-    repo.replace_accounts_and_reps(accounts, [*reps, other], source="test")
-    repo.save_territories(
+    replace_accounts_and_reps(store, accounts, [*reps, other], source="test")
+    store.territories.save(
         [
             Territory(territory_id="T1", name="Nord", rep_id="R1", account_ids=("A1", "A2")),
             Territory(territory_id="T2", name="Süd", rep_id=OTHER, account_ids=("A3",)),
@@ -73,15 +74,15 @@ def world(repo: Repository) -> int:
         _route(OTHER, DAY, "A3"),
         _route("R1", DAY + timedelta(days=7), "A1"),
     )
-    plan_id = repo.start_plan(Horizon(start=DAY - timedelta(days=1), weeks=2))
-    repo.complete_plan(plan_id, Plan(routes=routes))
+    plan_id = store.plans.start(Horizon(start=DAY - timedelta(days=1), weeks=2))
+    store.plans.complete(plan_id, Plan(routes=routes))
     for account_id, day, status in [
         ("A1", date(2026, 11, 10), VisitStatus.DONE),  # weekly, 14 days before: 5 days late
         ("A2", date(2026, 11, 3), VisitStatus.DONE),  # every 2 weeks (10..18 days)
         ("A2", date(2026, 11, 20), VisitStatus.MISSED),  # ... then missed: a follow-up
     ]:
-        repo.record_visit(_record(account_id, "R1", day, status))
-    add_user(repo, "juergen", role="rep", rep_id="R1")
+        store.visits.record(_record(account_id, "R1", day, status))
+    add_user(store, "juergen", role="rep", rep_id="R1")
     return plan_id
 
 
@@ -92,10 +93,10 @@ def rep_client(anon_client: TestClient, world: int) -> TestClient:
 
 
 @pytest.fixture
-def rep_bearer(repo: Repository, world: int) -> dict[str, str]:
-    user = repo.find_user("juergen")
+def rep_bearer(store: Store, world: int) -> dict[str, str]:
+    user = store.users.find("juergen")
     assert user is not None
-    return {"Authorization": f"Bearer {new_api_token(repo, user, label='test')}"}
+    return {"Authorization": f"Bearer {new_api_token(store, user, label='test')}"}
 
 
 def test_day_api_lists_stops_with_reasons(rep_client: TestClient, world: int) -> None:
@@ -143,9 +144,9 @@ def test_day_page_shows_the_reasons(rep_client: TestClient, world: int) -> None:
 
 
 def test_day_api_reports_outcomes_and_needs_a_plan(
-    client: TestClient, repo: Repository, world: int
+    client: TestClient, store: Store, world: int
 ) -> None:
-    repo.record_visit(_record("A1", "R1", DAY, VisitStatus.DONE))
+    store.visits.record(_record("A1", "R1", DAY, VisitStatus.DONE))
     stops = client.get(f"/api/v1/reps/R1/days/{DAY.isoformat()}").json()["stops"]
     assert [s["status"] for s in stops] == [None, "done"]
     assert client.get(f"/api/v1/reps/{OTHER}/days/{DAY.isoformat()}").status_code == 200
@@ -197,9 +198,9 @@ def test_manager_sees_everything(client: TestClient, world: int) -> None:
 
 
 def test_an_account_on_the_reps_plan_stays_visible_after_a_realignment(
-    anon_client: TestClient, repo: Repository, world: int
+    anon_client: TestClient, store: Store, world: int
 ) -> None:
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id="T2", name="Süd", rep_id=OTHER, account_ids=("A3", "A1"))],
         cause=OwnershipCause.REALIGNMENT,
     )

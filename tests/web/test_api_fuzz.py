@@ -31,9 +31,10 @@ from routeplanner.auth import hash_password, new_api_token
 from routeplanner.model import DayRoute, Horizon, Plan, Stop, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import HEIDELBERG_PBF, small_region
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
@@ -56,11 +57,11 @@ LAX_NUMBERS = {("POST", "/api/v1/territories/design"), ("POST", "/api/v1/territo
 not a wrong answer, but the schema says number; left to the territories API to make strict."""
 
 
-def _seed(repo: Repository) -> str:
+def _seed(store: Store) -> str:
     accounts, reps = small_region()
     other = dataclasses.replace(reps[0], rep_id="R2", name="Anna Schmidt")
-    repo.replace_accounts_and_reps(accounts, [*reps, other], source="fuzz")
-    repo.save_territories(
+    replace_accounts_and_reps(store, accounts, [*reps, other], source="fuzz")
+    store.territories.save(
         [
             Territory(territory_id="T1", name="Nord", rep_id="R1", account_ids=("A1", "A2")),
             Territory(territory_id="T2", name="Süd", rep_id="R2", account_ids=("A3",)),
@@ -81,15 +82,15 @@ def _seed(repo: Repository) -> str:
         for i, a in enumerate(["A2", "A1"])
     )
     route = DayRoute(rep_id="R1", day=DAY, start_s=8 * 3600, end_s=12 * 3600, stops=stops)
-    plan_id = repo.start_plan(Horizon(start=DAY - timedelta(days=1), weeks=1))
-    repo.complete_plan(plan_id, Plan(routes=(route,)))
-    repo.record_visit(
+    plan_id = store.plans.start(Horizon(start=DAY - timedelta(days=1), weeks=1))
+    store.plans.complete(plan_id, Plan(routes=(route,)))
+    store.visits.record(
         VisitRecord(
             account_id="A1", rep_id="R1", day=DAY - timedelta(days=12), status=VisitStatus.DONE
         )
     )
-    boss = repo.create_user("boss", hash_password("correct horse battery"), role="manager")
-    return new_api_token(repo, boss, label="fuzz")
+    boss = store.users.create("boss", hash_password("correct horse battery"), role="manager")
+    return new_api_token(store, boss, label="fuzz")
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +103,12 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, road_cache_dir: Path) -> 
         plan_time_limit_s=0.5,
     )
     migrate(config.database_url)
-    repo = Repository(session_factory(make_engine(config.database_url)))
+    store = Store(session_factory(make_engine(config.database_url)))
     app = create_app(config)
-    app.state.fuzz_token = _seed(repo)
+    app.state.fuzz_token = _seed(store)
     # load the road network and snap once here: the first request would otherwise spend its
     # whole read timeout building the graph cache
-    app.state.services.snaps(repo.list_accounts(), repo.list_reps())
+    app.state.services.snaps(store.accounts.all(), store.reps.all())
     yield app
     for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
         jobs = getattr(app.state, name, None)

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from routeplanner.auth import new_api_token
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, session_factory
-from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
 from routeplanner.web.compression import accepts_gzip
 from tests.conftest import add_user, log_in
@@ -48,8 +48,8 @@ def app_clients(settings: Settings, world: int) -> Iterator[tuple[TestClient, Te
 
 
 @pytest.fixture(autouse=True)
-def _manager(repo: Repository) -> None:
-    add_user(repo, "boss")
+def _manager(store: Store) -> None:
+    add_user(store, "boss")
 
 
 def test_a_visit_report_shows_at_once(app_clients: tuple[TestClient, TestClient]) -> None:
@@ -76,7 +76,7 @@ def test_an_account_edit_shows_at_once(app_clients: tuple[TestClient, TestClient
 
 
 def test_a_rep_never_gets_another_reps_cached_answer(
-    app_clients: tuple[TestClient, TestClient], repo: Repository
+    app_clients: tuple[TestClient, TestClient], store: Store
 ) -> None:
     rep, boss = app_clients
     foreign_page = f"/route?rep={OTHER}&day={DAY.isoformat()}"
@@ -86,9 +86,9 @@ def test_a_rep_never_gets_another_reps_cached_answer(
     assert rep.get(foreign_page).status_code == 403
     assert rep.get(foreign_api).status_code == 403
     assert FOREIGN[1] not in rep.get(PAGE).text
-    user = repo.find_user("juergen")
+    user = store.users.find("juergen")
     assert user is not None
-    bearer = {"Authorization": f"Bearer {new_api_token(repo, user, label='test')}"}
+    bearer = {"Authorization": f"Bearer {new_api_token(store, user, label='test')}"}
     with TestClient(rep.app) as token_client:
         assert token_client.get(foreign_api, headers=bearer).status_code == 403
         assert token_client.get(API, headers=bearer).json()["rep_id"] == "R1"
@@ -96,16 +96,16 @@ def test_a_rep_never_gets_another_reps_cached_answer(
 
 def test_another_process_is_seen_after_the_ttl(
     settings: Settings,
-    repo: Repository,
+    store: Store,
     world: int,  # noqa: F811
 ) -> None:
     app = create_app(settings.model_copy(update={"day_cache_ttl_s": 0.2}))
     with TestClient(app) as rep:
         log_in(rep, "juergen")
         assert "Umbenannt GmbH" not in rep.get(PAGE).text
-        other = Repository(session_factory(make_engine(settings.database_url)))  # "another process"
-        (account,) = [a for a in other.list_accounts() if a.account_id == "A1"]
-        other.upsert_accounts([dataclasses.replace(account, name="Umbenannt GmbH")], source="cli")
+        other = Store(session_factory(make_engine(settings.database_url)))  # "another process"
+        (account,) = [a for a in other.accounts.all() if a.account_id == "A1"]
+        other.accounts.upsert([dataclasses.replace(account, name="Umbenannt GmbH")], source="cli")
         other.close()
         time.sleep(0.3)
         assert "Umbenannt GmbH" in rep.get(PAGE).text

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from routeplanner.settings import Settings
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.web.app import create_app
 from routeplanner.web.ratelimit import LoginLimiter
 from tests.conftest import MANAGER_PASSWORD, add_user, form_csrf
@@ -68,9 +68,9 @@ def _login(client: TestClient, username: str, password: str) -> Response:
 
 
 @pytest.fixture
-def limited(settings: Settings, repo: Repository) -> tuple[TestClient, FakeClock]:
-    add_user(repo, "boss")
-    add_user(repo, "anna", role="rep", rep_id="R1")
+def limited(settings: Settings, store: Store) -> tuple[TestClient, FakeClock]:
+    add_user(store, "boss")
+    add_user(store, "anna", role="rep", rep_id="R1")
     limits = {"login_max_failures": 3, "login_max_failures_per_ip": 5, "login_window_s": 300}
     app = create_app(settings.model_copy(update=limits))
     clock = FakeClock()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from routeplanner.storage import Store
 from routeplanner.storage.records import PlanStatus
-from routeplanner.storage.repository import Repository
 from routeplanner.web.routes import plan as plan_routes
 from routeplanner.workflows import next_monday, run_planning
 from tests.conftest import add_user, form_csrf, log_in
@@ -51,7 +51,7 @@ def _plan_once(client: TestClient) -> int:
     return plan_id
 
 
-def test_manager_plans_from_the_page_and_sees_kpis(client: TestClient, repo: Repository) -> None:
+def test_manager_plans_from_the_page_and_sees_kpis(client: TestClient, store: Store) -> None:
     page = client.get("/plan")
     assert page.status_code == 200
     assert 'href="/plan"' in page.text
@@ -60,9 +60,9 @@ def test_manager_plans_from_the_page_and_sees_kpis(client: TestClient, repo: Rep
     assert response.status_code == 303
     html = _wait_page(client)
     assert "done" in html
-    current = repo.current_plan()
+    current = store.plans.current()
     assert current is not None
-    assert repo.plan_info(current[0]).status is PlanStatus.COMPLETE
+    assert store.plans.info(current[0]).status is PlanStatus.COMPLETE
     assert 'id="plan-kpis"' in html
     assert "Adherence" in html
     assert "Drive share" in html
@@ -74,7 +74,7 @@ def test_manager_plans_from_the_page_and_sees_kpis(client: TestClient, repo: Rep
 
 
 def test_cancel_keeps_the_previous_plan_current(
-    client: TestClient, repo: Repository, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _plan_once(client)
 
@@ -92,8 +92,8 @@ def test_cancel_keeps_the_previous_plan_current(
     assert response.status_code == 303
     html = _wait_page(client)
     assert "cancelled" in html
-    assert repo.current_plan_id() == first
-    newest = repo.list_plans()[0]
+    assert store.plans.current_id() == first
+    newest = store.plans.all()[0]
     assert newest.plan_id != first
     assert newest.status is PlanStatus.FAILED
     assert newest.error == "cancelled by the user"
@@ -101,7 +101,7 @@ def test_cancel_keeps_the_previous_plan_current(
     assert client.get(f"/api/v1/plans/{newest.plan_id}").json()["status"] == "cancelled"
 
 
-def test_cancel_button_and_api(client: TestClient, repo: Repository) -> None:
+def test_cancel_button_and_api(client: TestClient, store: Store) -> None:
     first = _plan_once(client)
     response = client.post("/api/v1/plans", json={"start": MONDAY, "time_limit_s": 5})
     assert response.status_code == 202
@@ -121,7 +121,7 @@ def test_cancel_button_and_api(client: TestClient, repo: Repository) -> None:
         body = _wait_plan(client, plan_id)
         assert body["status"] == "cancelled"
         assert body["error"] == "cancelled by the user"
-        assert repo.current_plan_id() == first
+        assert store.plans.current_id() == first
     else:  # finished before the cancel arrived
         assert cancelled.status_code == 409
         assert _wait_plan(client, plan_id)["status"] == "complete"
@@ -152,8 +152,8 @@ def test_api_lists_versions_and_validates(client: TestClient) -> None:
     assert "/api/v1/plans/{plan_id}/cancel" in schema["paths"]
 
 
-def test_rep_gets_403(anon_client: TestClient, repo: Repository) -> None:
-    add_user(repo, "juergen", role="rep", rep_id="R1")
+def test_rep_gets_403(anon_client: TestClient, store: Store) -> None:
+    add_user(store, "juergen", role="rep", rep_id="R1")
     log_in(anon_client, "juergen")
     assert anon_client.get("/plan").status_code == 403
     assert anon_client.post("/plan/start", data=FORM).status_code == 403
@@ -162,12 +162,12 @@ def test_rep_gets_403(anon_client: TestClient, repo: Repository) -> None:
     assert 'href="/plan"' not in anon_client.get("/route").text
 
 
-def test_csrf_missing_is_403(client: TestClient, repo: Repository) -> None:
+def test_csrf_missing_is_403(client: TestClient, store: Store) -> None:
     token = form_csrf(client.get("/plan").text)
     del client.headers["X-CSRF-Token"]
     assert client.post("/plan/start", data=FORM).status_code == 403
     assert client.post("/api/v1/plans", json={}).status_code == 403
-    assert repo.list_plans() == []
+    assert store.plans.all() == []
     assert token
 
 
@@ -177,7 +177,7 @@ def test_anonymous_is_sent_to_login(anon_client: TestClient) -> None:
 
 
 def test_cancel_button_while_running(
-    client: TestClient, repo: Repository, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _plan_once(client)
 
@@ -200,7 +200,7 @@ def test_cancel_button_while_running(
     assert cancel.status_code == 303
     html = _wait_page(client)
     assert "cancelled" in html
-    assert repo.current_plan_id() == first
-    newest = repo.list_plans()[0]
+    assert store.plans.current_id() == first
+    newest = store.plans.all()[0]
     assert newest.status is PlanStatus.FAILED
     assert not newest.is_current

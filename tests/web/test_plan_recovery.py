@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from routeplanner.model import Horizon
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.records import PlanStatus
-from routeplanner.storage.repository import Repository
 from routeplanner.web.app import create_app
 from routeplanner.web.routes import plan as plan_routes
 from routeplanner.workflows import (
@@ -40,20 +40,20 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def _running(repo: Repository, meta: dict[str, str]) -> int:
-    return repo.start_plan(HORIZON, meta, user="test")
+def _running(store: Store, meta: dict[str, str]) -> int:
+    return store.plans.start(HORIZON, meta, user="test")
 
 
-def test_start_up_fails_runs_of_dead_processes_only(settings: Settings, repo: Repository) -> None:
-    crashed = _running(repo, {"host": HOST, "pid": str(_dead_pid())})
-    legacy = _running(repo, {})  # from before runs recorded their process
-    ours = _running(repo, {"host": HOST, "pid": str(os.getpid())})
-    parent = _running(repo, {"host": HOST, "pid": str(os.getppid())})  # alive: a CLI run
-    remote = _running(repo, {"host": "another-machine", "pid": "1"})
-    add_user(repo, "boss")
+def test_start_up_fails_runs_of_dead_processes_only(settings: Settings, store: Store) -> None:
+    crashed = _running(store, {"host": HOST, "pid": str(_dead_pid())})
+    legacy = _running(store, {})  # from before runs recorded their process
+    ours = _running(store, {"host": HOST, "pid": str(os.getpid())})
+    parent = _running(store, {"host": HOST, "pid": str(os.getppid())})  # alive: a CLI run
+    remote = _running(store, {"host": "another-machine", "pid": "1"})
+    add_user(store, "boss")
     with TestClient(create_app(settings)) as client:
         log_in(client, "boss")
-        status = {p.plan_id: p.status for p in repo.list_plans()}
+        status = {p.plan_id: p.status for p in store.plans.all()}
         assert status[crashed] is PlanStatus.FAILED
         assert status[legacy] is PlanStatus.FAILED
         assert status[ours] is status[parent] is status[remote] is PlanStatus.RUNNING
@@ -73,22 +73,22 @@ def test_start_up_fails_runs_of_dead_processes_only(settings: Settings, repo: Re
         assert failed.json()["error"] == f"plan {crashed} is failed"
 
 
-def test_another_machines_run_counts_as_interrupted_only_when_stale(repo: Repository) -> None:
-    remote = _running(repo, {"host": "another-machine", "pid": "4242"})
-    created = repo.plan_info(remote).created_at.replace(tzinfo=UTC)
+def test_another_machines_run_counts_as_interrupted_only_when_stale(store: Store) -> None:
+    remote = _running(store, {"host": "another-machine", "pid": "4242"})
+    created = store.plans.info(remote).created_at.replace(tzinfo=UTC)
     soon = created + STALE_AFTER - timedelta(minutes=1)
-    assert recover_interrupted_plans(repo, now=soon) == []
-    assert recover_interrupted_plans(repo, now=created + STALE_AFTER + timedelta(minutes=1)) == [
+    assert recover_interrupted_plans(store, now=soon) == []
+    assert recover_interrupted_plans(store, now=created + STALE_AFTER + timedelta(minutes=1)) == [
         remote
     ]
-    info = repo.plan_info(remote)
+    info = store.plans.info(remote)
     assert info.status is PlanStatus.FAILED
     assert info.error == INTERRUPTED
     # the liveness check decides for this machine's runs; completed plans are never touched
-    mine = _running(repo, {"host": HOST, "pid": "99999999"})
-    assert recover_interrupted_plans(repo, alive=lambda pid: True) == []
-    assert recover_interrupted_plans(repo, alive=lambda pid: pid != 99999999) == [mine]
-    assert recover_interrupted_plans(repo) == []
+    mine = _running(store, {"host": HOST, "pid": "99999999"})
+    assert recover_interrupted_plans(store, alive=lambda pid: True) == []
+    assert recover_interrupted_plans(store, alive=lambda pid: pid != 99999999) == [mine]
+    assert recover_interrupted_plans(store) == []
 
 
 def _wait_status(client: TestClient, plan_id: int) -> dict[str, Any]:
@@ -101,8 +101,8 @@ def _wait_status(client: TestClient, plan_id: int) -> dict[str, Any]:
 
 
 @pytest.mark.osm
-def test_plan_ids_survive_a_restart(settings: Settings, repo: Repository) -> None:
-    add_user(repo, "boss")
+def test_plan_ids_survive_a_restart(settings: Settings, store: Store) -> None:
+    add_user(store, "boss")
     with TestClient(create_app(settings)) as first:
         log_in(first, "boss")
         started = first.post("/api/v1/plans", json={"start": "2026-11-30", "time_limit_s": 0.5})
@@ -120,7 +120,7 @@ def test_plan_ids_survive_a_restart(settings: Settings, repo: Repository) -> Non
 
 @pytest.mark.osm
 def test_shutdown_cancels_our_running_plan(
-    settings: Settings, repo: Repository, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def waiting(*args: Any, progress: Callable[[str, float], None], **kw: Any) -> Any:
         job = progress.__self__  # type: ignore[attr-defined]
@@ -128,14 +128,14 @@ def test_shutdown_cancels_our_running_plan(
         return run_planning(*args, progress=progress, **kw)
 
     monkeypatch.setattr(plan_routes, "run_planning", waiting)
-    add_user(repo, "boss")
+    add_user(store, "boss")
     with TestClient(create_app(settings)) as client:
         log_in(client, "boss")
         started = client.post("/api/v1/plans", json={"start": "2026-11-30"})
         assert started.status_code == 202
         plan_id = started.json()["plan_id"]
         assert client.get(f"/api/v1/plans/{plan_id}").json()["status"] == "running"
-    info = repo.plan_info(plan_id)
+    info = store.plans.info(plan_id)
     assert info.status is PlanStatus.FAILED
     assert info.error == CANCELLED
     assert info.finished_at is not None

@@ -8,14 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from routeplanner.model import DayRoute, Horizon, Plan, Stop
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR
 
 pytestmark = pytest.mark.osm
 DAY = date(2026, 11, 24)  # a Tuesday
 
 
-def _store_plan(repo: Repository) -> None:
+def _store_plan(store: Store) -> None:
     stops = (
         # leave 08:00, 12 min drive, arrive 08:12, wait for opening until 08:15, visit 30 min
         Stop(
@@ -47,8 +47,8 @@ def _store_plan(repo: Repository) -> None:
         travel_s=1620,
         distance_m=8800,
     )
-    plan_id = repo.start_plan(Horizon(start=DAY, weeks=1))
-    repo.complete_plan(plan_id, Plan(routes=(route,)))
+    plan_id = store.plans.start(Horizon(start=DAY, weeks=1))
+    store.plans.complete(plan_id, Plan(routes=(route,)))
 
 
 def test_route_page_without_plan_explains_what_to_do(client: TestClient) -> None:
@@ -57,8 +57,8 @@ def test_route_page_without_plan_explains_what_to_do(client: TestClient) -> None
     assert "No plan yet" in response.text
 
 
-def test_route_page_shows_stops_in_order_with_etas(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_route_page_shows_stops_in_order_with_etas(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     html = client.get(f"/route?rep=R1&day={DAY.isoformat()}").text
     assert "Jürgen Weiß" in html
     first, second = html.index('data-account="A2"'), html.index('data-account="A1"')
@@ -78,11 +78,9 @@ def test_route_page_shows_stops_in_order_with_etas(client: TestClient, repo: Rep
     assert "tile" not in html.lower()  # nothing fetched from a tile server by default
 
 
-def test_day_page_is_sent_gzipped_to_browsers_that_ask(
-    client: TestClient, repo: Repository
-) -> None:
+def test_day_page_is_sent_gzipped_to_browsers_that_ask(client: TestClient, store: Store) -> None:
     """The day page is read on phones in weak signal: it must travel compressed."""
-    _store_plan(repo)
+    _store_plan(store)
     url = f"/route?rep=R1&day={DAY.isoformat()}"
     plain = client.get(url, headers={"Accept-Encoding": "identity"})
     packed = client.get(url, headers={"Accept-Encoding": "gzip"})

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from routeplanner.model import GeoPoint, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 
 ALTSTADT = {
@@ -58,9 +59,9 @@ def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def repo(settings: Settings) -> Repository:
+def store(settings: Settings) -> Store:
     migrate(settings.database_url)
-    repository = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = small_region()
     reps.append(
         Rep(
@@ -71,8 +72,8 @@ def repo(settings: Settings) -> Repository:
             qualifications=frozenset({"medical"}),
         )
     )
-    repository.replace_accounts_and_reps(accounts, reps, source="test")
-    repository.save_territories(
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    store.territories.save(
         [
             Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2", "A3")),
             Territory(territory_id="T2", name="Medical", rep_id="R2", segment="medical"),
@@ -81,19 +82,19 @@ def repo(settings: Settings) -> Repository:
         user="seed",
         replace_all=True,
     )
-    return repository
+    return store
 
 
 @pytest.fixture
-def with_rules(client: TestClient, repo: Repository) -> None:
+def with_rules(client: TestClient, store: Store) -> None:
     data = json.loads(json.dumps([MEDICAL, ALTSTADT_BAKERY]))
     data[1]["criteria"][0]["geojson"] = [ALTSTADT]
     response = client.put("/api/v1/rules", json={"rules": data})
     assert response.status_code == 200, response.text
 
 
-def rep_client(anon_client: TestClient, repo: Repository, rep_id: str) -> TestClient:
-    add_user(repo, f"rep{rep_id}", role="rep", rep_id=rep_id)
+def rep_client(anon_client: TestClient, store: Store, rep_id: str) -> TestClient:
+    add_user(store, f"rep{rep_id}", role="rep", rep_id=rep_id)
     log_in(anon_client, f"rep{rep_id}")
     return anon_client
 
@@ -108,8 +109,8 @@ def page_items(html: str, box: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li>(.*?)</li>", found[1])]
 
 
-def owners(repo: Repository) -> dict[str, str]:
-    return {a: t.territory_id for t in repo.current_territories() for a in t.account_ids}
+def owners(store: Store) -> dict[str, str]:
+    return {a: t.territory_id for t in store.territories.all() for a in t.account_ids}
 
 
 # -- access control ------------------------------------------------------------------------------
@@ -136,10 +137,10 @@ def test_anonymous_is_redirected_or_gets_401(anon_client: TestClient) -> None:
 
 
 def test_rep_gets_403_on_rules_and_assignment(
-    anon_client: TestClient, repo: Repository, with_rules: None
+    anon_client: TestClient, store: Store, with_rules: None
 ) -> None:
-    rules = repo.list_rules()
-    client = rep_client(anon_client, repo, "R1")
+    rules = store.rules.all()
+    client = rep_client(anon_client, store, "R1")
     for path in ("/rules", "/rules/export.json", "/accounts/A1", "/api/v1/rules"):
         assert client.get(path).status_code == 403, path
     for path in ("/rules/dry-run", "/rules/apply", "/rules/medical/move", "/rules/medical/delete"):
@@ -152,30 +153,30 @@ def test_rep_gets_403_on_rules_and_assignment(
     assert response.status_code == 403
     assert response.json() == {"error": "only managers may do this", "errors": []}
     assert 'href="/rules"' not in client.get("/route").text
-    assert repo.list_rules() == rules
+    assert store.rules.all() == rules
 
 
 def test_forms_and_api_need_the_csrf_token(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    rules = repo.list_rules()
+    rules = store.rules.all()
     del client.headers["X-CSRF-Token"]
     assert client.post("/rules/dry-run").status_code == 403
     assert client.post("/rules/medical/delete").status_code == 403
     assert client.put("/api/v1/rules", json={"rules": []}).status_code == 403
     assert client.post("/api/v1/assignment/dry-run", json={}).status_code == 403
-    assert repo.list_rules() == rules
+    assert store.rules.all() == rules
 
 
 def test_ownership_api_shows_a_rep_only_their_own_accounts(
-    anon_client: TestClient, repo: Repository
+    anon_client: TestClient, store: Store
 ) -> None:
-    client = rep_client(anon_client, repo, "R1")
+    client = rep_client(anon_client, store, "R1")
     body = client.get("/api/v1/accounts/A2/ownership").json()
     assert body["current"]["territory_id"] == "T1"
     assert body["current"]["reason"] == "import by seed"
     assert [p["territory_id"] for p in body["history"]] == ["T1"]
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id="T2", name="Medical", rep_id="R2", account_ids=("A2",))],
         cause=OwnershipCause.MANUAL,
         user="anna",
@@ -220,9 +221,9 @@ def test_api_get_returns_rules_with_embedded_areas(client: TestClient, with_rule
 
 
 def test_put_bad_rules_lists_every_parse_problem_naming_the_rule(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    before = repo.list_rules()
+    before = store.rules.all()
     open_ring = {"type": "Polygon", "coordinates": [[[8.69, 49.40], [8.72, 49.40], [8.72, 49.41]]]}
     rules = [
         {"id": "x", "criteria": [{"field": "colour", "values": ["red"]}], "territory": "T1"},
@@ -262,13 +263,13 @@ def test_put_bad_rules_lists_every_parse_problem_naming_the_rule(
             "rule z: area file areas/b.geojson was not uploaded: embed it as geojson",
         ),
     ]
-    assert repo.list_rules() == before
+    assert store.rules.all() == before
 
 
 def test_put_rules_that_do_not_fit_the_territories(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    before = repo.list_rules()
+    before = store.rules.all()
     rules = [
         {
             "id": "pharm",
@@ -313,11 +314,11 @@ def test_put_rules_that_do_not_fit_the_territories(
         (5, "segment", "rule seg: no territory belongs to segment key accounts"),
     ]
     assert {e["source"] for e in response.json()["errors"]} == {"api"}
-    assert repo.list_rules() == before
+    assert store.rules.all() == before
 
 
 def test_upload_with_area_file_replaces_all_rules_and_sets_segments(
-    client: TestClient, repo: Repository
+    client: TestClient, store: Store
 ) -> None:
     rules_file = {"segments": {"T1": "west"}, "rules": [MEDICAL, ALTSTADT_BAKERY]}
     response = client.post(
@@ -329,18 +330,18 @@ def test_upload_with_area_file_replaces_all_rules_and_sets_segments(
     )
     assert response.status_code == 200, response.text
     assert "2 rules imported from regeln.json" in response.text
-    assert [r.rule_id for r in repo.list_rules()] == ["medical", "altstadt"]
-    assert repo.list_rules()[1].criteria[0].areas[0].label == "altstadt.geojson"
-    assert {t.territory_id: t.segment for t in repo.current_territories()} == {
+    assert [r.rule_id for r in store.rules.all()] == ["medical", "altstadt"]
+    assert store.rules.all()[1].criteria[0].areas[0].label == "altstadt.geojson"
+    assert {t.territory_id: t.segment for t in store.territories.all()} == {
         "T1": "west",
         "T2": "medical",  # territories the file does not name keep their segment
     }
 
 
 def test_upload_problems_are_all_shown_and_nothing_is_stored(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    before = repo.list_rules()
+    before = store.rules.all()
     bad = dict(ALTSTADT_BAKERY, territory="T9")
     response = client.post(
         "/rules/upload",
@@ -369,11 +370,11 @@ def test_upload_problems_are_all_shown_and_nothing_is_stored(
         "kaputt.json: not valid JSON: Expecting property name enclosed in double quotes at line "
         "1 column 2"
     ]
-    assert repo.list_rules() == before
+    assert store.rules.all() == before
 
 
 def test_add_edit_and_delete_a_rule_through_the_form(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
     form = client.get("/rules", params={"add": "1"}).text
     assert 'id="rule-edit"' in form
@@ -390,7 +391,7 @@ def test_add_edit_and_delete_a_rule_through_the_form(
     }
     response = client.post("/rules/save", data=added, follow_redirects=False)
     assert response.status_code == 303
-    stored = repo.list_rules()
+    stored = store.rules.all()
     assert [r.rule_id for r in stored] == ["medical", "altstadt", "key"]
     assert stored[2].describe() == "tag = key account or vip and postcode starts with 691"
     assert stored[2].name == "Schlüsselkunden"
@@ -411,20 +412,20 @@ def test_add_edit_and_delete_a_rule_through_the_form(
         "target": "T1",
     }  # "enabled" not sent: the box was unticked
     assert client.post("/rules/save", data=edit, follow_redirects=False).status_code == 303
-    rule = repo.list_rules()[1]
+    rule = store.rules.all()[1]
     assert rule.describe() == "in area altstadt.geojson and category = bakery or cafe"
     assert rule.enabled is False
 
     response = client.post("/rules/key/delete", follow_redirects=False)
     assert response.status_code == 303
-    assert [r.rule_id for r in repo.list_rules()] == ["medical", "altstadt"]
+    assert [r.rule_id for r in store.rules.all()] == ["medical", "altstadt"]
     assert client.post("/rules/nope/delete").status_code == 404
 
 
 def test_form_errors_name_rule_and_field_and_store_nothing(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    before = repo.list_rules()
+    before = store.rules.all()
     bad = {
         "original_id": "medical",
         "rule_id": "medical",
@@ -461,17 +462,17 @@ def test_form_errors_name_rule_and_field_and_store_nothing(
     assert page_items(response.text, "rule-errors") == [
         "position 3 · id: rule altstadt: id already used by the rule at position 2"
     ]
-    assert repo.list_rules() == before
+    assert store.rules.all() == before
 
 
 def test_reorder_with_buttons_and_api_refuses_a_shadowing_order(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
     response = client.post("/rules/altstadt/move", data={"direction": "up"}, follow_redirects=False)
     assert response.status_code == 303
-    assert [r.rule_id for r in repo.list_rules()] == ["altstadt", "medical"]
+    assert [r.rule_id for r in store.rules.all()] == ["altstadt", "medical"]
     client.post("/rules/medical/move", data={"direction": "down"})  # already last: no change
-    assert [r.rule_id for r in repo.list_rules()] == ["altstadt", "medical"]
+    assert [r.rule_id for r in store.rules.all()] == ["altstadt", "medical"]
     body = client.post("/api/v1/rules/reorder", json={"ids": ["medical", "altstadt"]}).json()
     assert [r["id"] for r in body["rules"]] == ["medical", "altstadt"]
     response = client.post("/api/v1/rules/reorder", json={"ids": ["medical", "medical", "x"]})
@@ -489,18 +490,18 @@ def test_reorder_with_buttons_and_api_refuses_a_shadowing_order(
         "position 2 · criteria: rule medical: can never win: every account it matches is taken "
         "first by rule all (every account)"
     ]
-    assert [r.rule_id for r in repo.list_rules()] == ["medical", "all"]
+    assert [r.rule_id for r in store.rules.all()] == ["medical", "all"]
 
 
 def test_rules_broken_by_a_territory_change_can_still_be_fixed(
-    client: TestClient, repo: Repository
+    client: TestClient, store: Store
 ) -> None:
     two = [
         {"id": "a", "criteria": [{"field": "category", "values": ["x"]}], "territory": "T2"},
         {"id": "b", "criteria": [{"field": "category", "values": ["y"]}], "territory": "T2"},
     ]
     assert client.put("/api/v1/rules", json={"rules": two}).status_code == 200
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2", "A3"))],
         cause=OwnershipCause.REALIGNMENT,
         user="anna",
@@ -531,9 +532,9 @@ def test_rules_broken_by_a_territory_change_can_still_be_fixed(
 
 
 def test_dry_run_shows_changes_and_balance_and_changes_nothing(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    territories, history = repo.current_territories(), repo.ownership_history()
+    territories, history = store.territories.all(), store.territories.ownership_history()
     response = client.post("/rules/dry-run", data={"mode": "all"}, follow_redirects=False)
     assert response.status_code == 303
     page = client.get(response.headers["location"])
@@ -549,12 +550,12 @@ def test_dry_run_shows_changes_and_balance_and_changes_nothing(
     assert 'id="balance"' in html
     assert 'a <a href="/territories">realignment</a> would rebalance' in html
     assert 'id="apply-form"' in html
-    assert repo.current_territories() == territories
-    assert repo.ownership_history() == history
+    assert store.territories.all() == territories
+    assert store.territories.ownership_history() == history
 
 
 def test_apply_stores_history_with_user_and_reason(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
     location = client.post("/rules/dry-run", follow_redirects=False).headers["location"]
     token = location.split("dry_run=")[1].split("#")[0]
@@ -563,8 +564,8 @@ def test_apply_stores_history_with_user_and_reason(
     html = client.get(response.headers["location"]).text
     assert "applied: 1 accounts changed owner" in html
     assert "Applied by boss: 1 account(s) changed owner." in html
-    assert owners(repo) == {"A1": "T1", "A2": "T2", "A3": "T1"}
-    current = repo.current_ownership("A2")
+    assert owners(store) == {"A1": "T1", "A2": "T2", "A3": "T1"}
+    current = store.territories.current_ownership("A2")
     assert current is not None
     assert (current.territory_id, current.cause, current.detail, current.changed_by) == (
         "T2",
@@ -587,7 +588,7 @@ def test_apply_stores_history_with_user_and_reason(
     assert client.get("/accounts/NOPE").status_code == 404
 
 
-def test_api_dry_run_and_apply(client: TestClient, repo: Repository, with_rules: None) -> None:
+def test_api_dry_run_and_apply(client: TestClient, store: Store, with_rules: None) -> None:
     response = client.post("/api/v1/assignment/dry-run", json={"tolerance_pct": 80})
     assert response.status_code == 422
     assert errors(response) == [(None, "tolerance_pct", "must be 0.5 to 50, got 80")]
@@ -600,7 +601,7 @@ def test_api_dry_run_and_apply(client: TestClient, repo: Repository, with_rules:
     assert report["counts"] == {"lock": 0, "rule": 2, "best_fit": 0, "kept": 1, "unassigned": 0}
     assert report["suggest_realignment"] is True
     assert [b["territory_id"] for b in report["balance"]] == ["T1", "T2"]
-    assert owners(repo)["A2"] == "T1"
+    assert owners(store)["A2"] == "T1"
     applied = client.post("/api/v1/assignment/apply", json={"dry_run_id": body["dry_run_id"]})
     assert applied.status_code == 200
     assert (applied.json()["applied_by"], applied.json()["moved"]) == ("boss", 1)
@@ -619,7 +620,7 @@ def test_api_dry_run_and_apply(client: TestClient, repo: Repository, with_rules:
 
 
 def test_a_lock_wins_over_the_rules_and_is_stored_as_manual(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
     client.post("/accounts/A2", data={"locked_rep": "R1", "lock_fields": "1"})
     client.post("/accounts/A1", data={"locked_rep": "R2", "lock_fields": "1"})
@@ -630,7 +631,7 @@ def test_a_lock_wins_over_the_rules_and_is_stored_as_manual(
     ]
     assert changes == [("A1", "T2", "lock", "locked to rep R2")]
     client.post("/api/v1/assignment/apply", json={"dry_run_id": body["dry_run_id"]})
-    record = repo.current_ownership("A1")
+    record = store.territories.current_ownership("A1")
     assert record is not None
     assert (record.cause, record.detail, record.changed_by) == (
         OwnershipCause.MANUAL,
@@ -640,9 +641,9 @@ def test_a_lock_wins_over_the_rules_and_is_stored_as_manual(
 
 
 def test_dry_run_of_new_accounts_only_places_accounts_in_no_territory(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2"))],
         cause=OwnershipCause.MANUAL,
         user="anna",
@@ -660,7 +661,7 @@ def test_dry_run_of_new_accounts_only_places_accounts_in_no_territory(
 
 @pytest.mark.parametrize("change", ["rules", "account", "territories"])
 def test_stale_dry_run_is_refused_with_409(
-    client: TestClient, repo: Repository, with_rules: None, change: str
+    client: TestClient, store: Store, with_rules: None, change: str
 ) -> None:
     token = client.post("/api/v1/assignment/dry-run", json={}).json()["dry_run_id"]
     if change == "rules":
@@ -669,7 +670,7 @@ def test_stale_dry_run_is_refused_with_409(
         client.post("/accounts/A1", data={"visit_minutes": "45"})
     else:
         client.post("/territories/lock/T1", data={"locked": "1"})
-    history = repo.ownership_history()
+    history = store.territories.ownership_history()
     response = client.post("/api/v1/assignment/apply", json={"dry_run_id": token})
     assert response.status_code == 409
     assert response.json() == {
@@ -679,8 +680,8 @@ def test_stale_dry_run_is_refused_with_409(
     page = client.post("/rules/apply", data={"dry_run": token})
     assert page.status_code == 409
     assert "changed since this dry run" in page.text
-    assert repo.ownership_history() == history
-    assert owners(repo)["A2"] == "T1"
+    assert store.territories.ownership_history() == history
+    assert owners(store)["A2"] == "T1"
 
 
 # -- import on the accounts page -------------------------------------------------------------------
@@ -693,7 +694,7 @@ NEW_ACCOUNTS = (
 
 
 def test_web_import_assigns_new_accounts_and_shows_the_balance(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
     response = client.post(
         "/accounts/import", files={"file": ("neu.csv", NEW_ACCOUNTS.encode(), "text/csv")}
@@ -712,17 +713,17 @@ def test_web_import_assigns_new_accounts_and_shows_the_balance(
     assert assigned[1].startswith("A8 → T1 (R1): ")
     assert 'id="balance"' in html
     assert 'id="realignment"' in html
-    assert owners(repo)["A7"] == "T2"
-    record = repo.current_ownership("A7")
+    assert owners(store)["A7"] == "T2"
+    record = store.territories.current_ownership("A7")
     assert record is not None
     assert (record.cause, record.changed_by) == (OwnershipCause.IMPORT, "boss")
-    assert owners(repo)["A2"] == "T1"  # existing accounts never move on import
+    assert owners(store)["A2"] == "T1"  # existing accounts never move on import
 
 
 def test_web_import_stops_on_a_rule_that_no_longer_fits(
-    client: TestClient, repo: Repository, with_rules: None
+    client: TestClient, store: Store, with_rules: None
 ) -> None:
-    repo.save_territories(
+    store.territories.save(
         [Territory(territory_id="T1", name="West", rep_id="R1", account_ids=("A1", "A2", "A3"))],
         cause=OwnershipCause.REALIGNMENT,
         user="anna",
@@ -735,7 +736,7 @@ def test_web_import_stops_on_a_rule_that_no_longer_fits(
     assert page_items(response.text, "page-errors") == [
         "rules:1: segment: rule medical: no territory belongs to segment medical"
     ]
-    assert repo.get_account("A7") is None
+    assert store.accounts.get("A7") is None
 
 
 def test_bad_page_requests(client: TestClient, with_rules: None) -> None:

@@ -22,11 +22,12 @@ from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
+from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.storage.repository import Repository
 from routeplanner.units import haversine_m
 from routeplanner.web import territory_jobs
 from routeplanner.web.replan import Job
+from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 from tests.helpers import SAMPLE_DIR
 
@@ -66,20 +67,20 @@ def nearest_home_split(accounts: list[Account], reps: list[Rep]) -> list[Territo
 
 
 @pytest.fixture
-def repo(settings: Settings) -> Repository:
+def store(settings: Settings) -> Store:
     migrate(settings.database_url)
-    repository = Repository(session_factory(make_engine(settings.database_url)))
+    store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = territory_region()
-    repository.replace_accounts_and_reps(accounts, reps, source="test")
-    return repository
+    replace_accounts_and_reps(store, accounts, reps, source="test")
+    return store
 
 
 @pytest.fixture
-def seeded(repo: Repository) -> list[Territory]:
+def seeded(store: Store) -> list[Territory]:
     accounts, reps = territory_region()
     split = nearest_home_split(accounts, reps)
-    repo.save_territories(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
-    return repo.current_territories()
+    store.territories.save(split, cause=OwnershipCause.IMPORT, user="seed", replace_all=True)
+    return store.territories.all()
 
 
 def wait_job(client: TestClient, job_id: int) -> dict[str, Any]:
@@ -116,8 +117,8 @@ def test_anonymous_is_redirected_or_401(anon_client: TestClient) -> None:
     assert anon_client.post("/api/v1/territories/realign", json={}).status_code == 401
 
 
-def test_rep_gets_403_everywhere(anon_client: TestClient, repo: Repository, seeded: Any) -> None:
-    add_user(repo, "juergen", role="rep", rep_id="R1")
+def test_rep_gets_403_everywhere(anon_client: TestClient, store: Store, seeded: Any) -> None:
+    add_user(store, "juergen", role="rep", rep_id="R1")
     log_in(anon_client, "juergen")
     for path in (
         "/territories",
@@ -138,15 +139,15 @@ def test_rep_gets_403_everywhere(anon_client: TestClient, repo: Repository, seed
         anon_client.post("/api/v1/territories/T-R1/lock", json={"locked": True}).status_code == 403
     )
     assert 'href="/territories"' not in anon_client.get("/route").text
-    assert repo.current_territories() == seeded
+    assert store.territories.all() == seeded
 
 
-def test_forms_need_the_csrf_token(client: TestClient, seeded: Any, repo: Repository) -> None:
+def test_forms_need_the_csrf_token(client: TestClient, seeded: Any, store: Store) -> None:
     del client.headers["X-CSRF-Token"]
     assert client.post("/territories/realign", data=FAST).status_code == 403
     assert client.post("/territories/lock/T-R1", data={"locked": "1"}).status_code == 403
     assert client.post("/api/v1/territories/realign", json={}).status_code == 403
-    assert repo.current_territories() == seeded
+    assert store.territories.all() == seeded
 
 
 # -- page and KPIs -------------------------------------------------------------------------------
@@ -199,9 +200,9 @@ def test_api_lists_territories_with_kpis(client: TestClient, seeded: list[Territ
 
 
 def test_realign_via_api_then_apply_with_history(
-    client: TestClient, repo: Repository, seeded: list[Territory]
+    client: TestClient, store: Store, seeded: list[Territory]
 ) -> None:
-    history_before = repo.ownership_history()
+    history_before = store.territories.ownership_history()
     started = client.post("/api/v1/territories/realign", json={"max_moves": 3, "time_limit_s": 2})
     assert started.status_code == 202, started.text
     job = wait_job(client, started.json()["job_id"])
@@ -219,8 +220,8 @@ def test_realign_via_api_then_apply_with_history(
         assert sorted(owners(option["territories"])) == sorted(owners(seeded))
         assert owners(option["territories"])["A3"] == owners(seeded)["A3"]
     # nothing changed before apply
-    assert repo.current_territories() == seeded
-    assert repo.ownership_history() == history_before
+    assert store.territories.all() == seeded
+    assert store.territories.ownership_history() == history_before
 
     pick = max(options, key=lambda o: o["moved_accounts"])
     assert pick["moved_accounts"] > 0  # the nearest-home split is unbalanced here
@@ -228,12 +229,12 @@ def test_realign_via_api_then_apply_with_history(
         f"/api/v1/territories/jobs/{job['job_id']}/apply", json={"option": pick["option"]}
     )
     assert applied.status_code == 200, applied.text
-    assert owners(repo.current_territories()) == owners(pick["territories"])
+    assert owners(store.territories.all()) == owners(pick["territories"])
     assert applied.json()["summary"]["max_workload_dev_pct"] == pytest.approx(
         pick["after"]["max_workload_dev_pct"], abs=0.05
     )
     moved = {m["account_id"] for m in pick["moves"]}
-    new_records = [r for r in repo.ownership_history() if r not in history_before]
+    new_records = [r for r in store.territories.ownership_history() if r not in history_before]
     changed = {r.account_id for r in new_records if r.valid_to is None}
     assert changed == moved
     for record in new_records:
@@ -248,7 +249,7 @@ def test_realign_via_api_then_apply_with_history(
     assert wait_job(client, job["job_id"])["applied"] == pick["option"]
 
 
-def test_apply_unknown_option_or_job(client: TestClient, repo: Repository, seeded: Any) -> None:
+def test_apply_unknown_option_or_job(client: TestClient, store: Store, seeded: Any) -> None:
     job = wait_job(client, client.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
     n = len(job["options"])
     bad = client.post(f"/api/v1/territories/jobs/{job['job_id']}/apply", json={"option": n + 1})
@@ -274,11 +275,11 @@ def test_apply_unknown_option_or_job(client: TestClient, repo: Repository, seede
     typo = client.post(f"/api/v1/territories/jobs/{job['job_id']}/apply", json={"option": "x"})
     assert typo.status_code == 422
     assert typo.json()["errors"][0]["field"] == "option"
-    assert repo.current_territories() == seeded
+    assert store.territories.all() == seeded
 
 
 def test_apply_is_refused_when_territories_changed(
-    client: TestClient, repo: Repository, seeded: list[Territory]
+    client: TestClient, store: Store, seeded: list[Territory]
 ) -> None:
     job = wait_job(client, client.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
     locked = client.post("/api/v1/territories/T-R2/lock", json={"locked": True})
@@ -286,12 +287,10 @@ def test_apply_is_refused_when_territories_changed(
     refused = client.post(f"/api/v1/territories/jobs/{job['job_id']}/apply", json={"option": 1})
     assert refused.status_code == 409
     assert "changed since this job started" in refused.json()["error"]
-    assert owners(repo.current_territories()) == owners(seeded)
+    assert owners(store.territories.all()) == owners(seeded)
 
 
-def test_bad_job_options_name_every_field(
-    client: TestClient, repo: Repository, seeded: Any
-) -> None:
+def test_bad_job_options_name_every_field(client: TestClient, store: Store, seeded: Any) -> None:
     form = {"max_moves": "-1", "tolerance_pct": "abc", "horizon_days": "2.5", "time_limit_s": "2"}
     page = client.post("/territories/realign", data=form)
     assert page.status_code == 422
@@ -307,11 +306,11 @@ def test_bad_job_options_name_every_field(
     ]
     assert client.post("/territories/bogus", data=FAST).status_code == 422
     assert client.get("/api/v1/territories/jobs/1").status_code == 404  # nothing started
-    assert repo.current_territories() == seeded
+    assert store.territories.all() == seeded
 
 
 def test_value_weight_is_balanced_shown_and_checked(
-    client: TestClient, repo: Repository, seeded: list[Territory]
+    client: TestClient, store: Store, seeded: list[Territory]
 ) -> None:
     bad = client.post("/territories/design", data={**FAST, "value_weight": "viel"})
     assert bad.status_code == 422
@@ -355,7 +354,7 @@ def test_value_weight_is_balanced_shown_and_checked(
     html = client.get(f"/territories?job={job['job_id']}").text
     assert "Max value deviation" in html
     assert "Asked: tolerance ±5 %, 28-day period, value weight 1, 2 s per solve" in html
-    assert repo.current_territories() == seeded  # a proposal only
+    assert store.territories.all() == seeded  # a proposal only
 
 
 def test_realign_without_territories_fails_clearly(client: TestClient) -> None:
@@ -368,13 +367,13 @@ def test_realign_without_territories_fails_clearly(client: TestClient) -> None:
 # -- design from the page ----------------------------------------------------------------------
 
 
-def test_design_from_the_page_then_apply(client: TestClient, repo: Repository) -> None:
+def test_design_from_the_page_then_apply(client: TestClient, store: Store) -> None:
     response = client.post("/territories/design", data=FAST, follow_redirects=False)
     assert response.status_code == 303
     job_id = int(response.headers["location"].rsplit("=", 1)[1])
     job = wait_job(client, job_id)
     assert job["state"] == "done", job
-    assert repo.current_territories() == []  # a proposal only
+    assert store.territories.all() == []  # a proposal only
     html = client.get(f"/territories?job={job_id}").text
     assert 'data-option="1"' in html
     assert "Apply option 1" in html
@@ -385,19 +384,19 @@ def test_design_from_the_page_then_apply(client: TestClient, repo: Repository) -
         f"/territories/jobs/{job_id}/apply", data={"option": "1"}, follow_redirects=False
     )
     assert applied.status_code == 303
-    stored = repo.current_territories()
+    stored = store.territories.all()
     assert len(stored) == 3
     assert sum(len(t.account_ids) for t in stored) == 18  # A3 included, with the nearest rep
     html = client.get(f"/territories?job={job_id}").text
     assert "option 1 applied by boss" in html
     assert "Apply option" not in html
-    records = repo.ownership_history("A1")
+    records = store.territories.ownership_history("A1")
     assert records[-1].changed_by == "boss"
     assert records[-1].cause is OwnershipCause.REALIGNMENT
 
 
 def test_design_keeps_locked_territories(
-    client: TestClient, repo: Repository, seeded: list[Territory]
+    client: TestClient, store: Store, seeded: list[Territory]
 ) -> None:
     lock = client.post("/territories/lock/T-R3", data={"locked": "1"}, follow_redirects=False)
     assert lock.status_code == 303
@@ -413,17 +412,17 @@ def test_design_keeps_locked_territories(
 # -- locks ---------------------------------------------------------------------------------------
 
 
-def test_lock_and_unlock(client: TestClient, repo: Repository, seeded: list[Territory]) -> None:
+def test_lock_and_unlock(client: TestClient, store: Store, seeded: list[Territory]) -> None:
     assert client.post("/territories/lock/T-R1", data={"locked": "1"}).status_code == 200
-    lock_of = {t.territory_id: t.locked for t in repo.current_territories()}
+    lock_of = {t.territory_id: t.locked for t in store.territories.all()}
     assert lock_of == {"T-R1": True, "T-R2": False, "T-R3": False}
     html = client.get("/territories").text
     assert 'class="pill locked"' in html
     assert ">Unlock</button>" in html
     body = client.post("/api/v1/territories/T-R1/lock", json={"locked": False}).json()
     assert body["locked"] is False
-    assert not any(t.locked for t in repo.current_territories())
-    assert owners(repo.current_territories()) == owners(seeded)
+    assert not any(t.locked for t in store.territories.all())
+    assert owners(store.territories.all()) == owners(seeded)
     missing = client.post("/api/v1/territories/NOPE/lock", json={"locked": True})
     assert missing.status_code == 404
     assert missing.json()["error"] == "territory 'NOPE' not found"
@@ -434,7 +433,7 @@ def test_lock_and_unlock(client: TestClient, repo: Repository, seeded: list[Terr
 
 
 def test_one_job_at_a_time_and_cancel(
-    client: TestClient, repo: Repository, seeded: list[Territory], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, store: Store, seeded: list[Territory], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
     real = territory_jobs.run_job
@@ -469,7 +468,7 @@ def test_one_job_at_a_time_and_cancel(
         client.post(f"/api/v1/territories/jobs/{job_id}/apply", json={"option": 1}).status_code
         == 409
     )
-    assert repo.current_territories() == seeded
+    assert store.territories.all() == seeded
     assert "cancelled" in client.get("/territories").text
 
 
@@ -509,13 +508,13 @@ def test_openapi_documents_the_territory_api(client: TestClient) -> None:
 
 
 def test_page_without_a_road_network_still_renders(
-    settings: Settings, repo: Repository, seeded: list[Territory]
+    settings: Settings, store: Store, seeded: list[Territory]
 ) -> None:
     from routeplanner.web.app import create_app
 
     broken = settings.model_copy(update={"osm_path": settings.cache_dir / "missing.osm.pbf"})
     with TestClient(create_app(broken)) as other:
-        add_user(repo, "boss")
+        add_user(store, "boss")
         log_in(other, "boss")
         html = other.get("/territories").text
         assert "OSM file not found" in html
@@ -530,12 +529,12 @@ def test_page_without_a_road_network_still_renders(
 
 
 def test_off_network_account_follows_its_lock(
-    client: TestClient, repo: Repository, seeded: list[Territory]
+    client: TestClient, store: Store, seeded: list[Territory]
 ) -> None:
-    a3 = repo.get_account("A3")
+    a3 = store.accounts.get("A3")
     assert a3 is not None
     assert owners(seeded)["A3"] == "R1"
-    repo.upsert_accounts([replace(a3, locked_rep_id="R3")], source="test")
+    store.accounts.upsert([replace(a3, locked_rep_id="R3")], source="test")
     job = wait_job(client, client.post("/api/v1/territories/realign", json=FAST).json()["job_id"])
     assert job["state"] == "done", job
     for option in job["options"]:

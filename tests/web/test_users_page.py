@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from routeplanner.settings import Settings
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.web.app import create_app
 from tests.conftest import MANAGER_PASSWORD, add_user, form_csrf, log_in
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.osm  # the API answers used to try tokens carry road-ne
 NEW_PASSWORD = "a much better passphrase"
 
 
-def _user_id(repo: Repository, username: str) -> int:
-    user = repo.find_user(username)
+def _user_id(store: Store, username: str) -> int:
+    user = store.users.find(username)
     assert user is not None
     return user.user_id
 
@@ -28,8 +28,8 @@ def _token(html: str) -> str:
     return found.group(1)
 
 
-def test_manager_sees_every_user_and_the_nav_link(client: TestClient, repo: Repository) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
+def test_manager_sees_every_user_and_the_nav_link(client: TestClient, store: Store) -> None:
+    add_user(store, "anna", role="rep", rep_id="R1")
     page = client.get("/users")
     assert page.status_code == 200
     assert '<a href="/users">Users</a>' in page.text
@@ -39,7 +39,7 @@ def test_manager_sees_every_user_and_the_nav_link(client: TestClient, repo: Repo
 
 
 def test_create_a_rep_user_who_then_sees_only_their_own(
-    client: TestClient, repo: Repository, settings: Settings
+    client: TestClient, store: Store, settings: Settings
 ) -> None:
     form = {
         "username": "anna",
@@ -50,7 +50,7 @@ def test_create_a_rep_user_who_then_sees_only_their_own(
     }
     created = client.post("/users", data=form, follow_redirects=False)
     assert created.status_code == 303
-    user = repo.find_user("anna")
+    user = store.users.find("anna")
     assert user is not None
     assert (user.role.value, user.rep_id, user.active) == ("rep", "R1", True)
     assert user.password_hash.startswith("$argon2id$")
@@ -60,11 +60,9 @@ def test_create_a_rep_user_who_then_sees_only_their_own(
         assert phone.get("/route?rep=R2").status_code == 403
 
 
-def test_create_lists_every_problem_and_stores_nothing(
-    client: TestClient, repo: Repository
-) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
-    before = repo.list_users()
+def test_create_lists_every_problem_and_stores_nothing(client: TestClient, store: Store) -> None:
+    add_user(store, "anna", role="rep", rep_id="R1")
+    before = store.users.all()
     bad = {"username": "anna", "role": "rep", "rep": "R9", "password": "short", "confirm": "x"}
     response = client.post("/users", data=bad)
     assert response.status_code == 422
@@ -83,22 +81,22 @@ def test_create_lists_every_problem_and_stores_nothing(
     spaced = {**lonely, "username": "carl x", "rep": "R1"}
     html = client.post("/users", data=spaced).text
     assert "<strong>username</strong>: at most 64 characters, no spaces" in html
-    assert repo.list_users() == before
+    assert store.users.all() == before
     # the form keeps what was typed (never the password)
     assert 'name="username" value="carl x"' in html
     assert NEW_PASSWORD not in html
     manager = {**lonely, "username": "mia", "role": "manager", "rep": "R1"}
     assert client.post("/users", data=manager, follow_redirects=False).status_code == 303
-    mia = repo.find_user("mia")
+    mia = store.users.find("mia")
     assert mia is not None
     assert mia.rep_id is None  # a manager is linked to no rep
 
 
 def test_reset_password_ends_the_users_sessions(
-    client: TestClient, repo: Repository, settings: Settings
+    client: TestClient, store: Store, settings: Settings
 ) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
-    anna_id = _user_id(repo, "anna")
+    add_user(store, "anna", role="rep", rep_id="R1")
+    anna_id = _user_id(store, "anna")
     with TestClient(create_app(settings)) as phone:
         log_in(phone, "anna")
         assert phone.get("/route", follow_redirects=False).status_code == 200
@@ -122,9 +120,9 @@ def test_reset_password_ends_the_users_sessions(
     assert client.post("/users/999/password", data={"password": NEW_PASSWORD}).status_code == 404
 
 
-def test_disable_and_enable(client: TestClient, repo: Repository, settings: Settings) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
-    anna_id = _user_id(repo, "anna")
+def test_disable_and_enable(client: TestClient, store: Store, settings: Settings) -> None:
+    add_user(store, "anna", role="rep", rep_id="R1")
+    anna_id = _user_id(store, "anna")
     made = client.post(f"/users/{anna_id}/tokens", data={"label": "phone app"})
     token = _token(made.text)
     bearer = {"Authorization": f"Bearer {token}"}
@@ -146,18 +144,18 @@ def test_disable_and_enable(client: TestClient, repo: Repository, settings: Sett
         assert phone.get("/api/v1/reps", headers=bearer).status_code == 200
         log_in(phone, "anna")
         assert phone.get("/route", follow_redirects=False).status_code == 200
-    boss_id = _user_id(repo, "boss")
+    boss_id = _user_id(store, "boss")
     myself = client.post(f"/users/{boss_id}/active", data={"active": "false"})
     assert myself.status_code == 422
     assert "you cannot disable yourself" in myself.text
-    boss = repo.find_user("boss")
+    boss = store.users.find("boss")
     assert boss is not None
     assert boss.active
 
 
-def test_api_token_is_shown_once_and_can_be_revoked(client: TestClient, repo: Repository) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
-    anna_id = _user_id(repo, "anna")
+def test_api_token_is_shown_once_and_can_be_revoked(client: TestClient, store: Store) -> None:
+    add_user(store, "anna", role="rep", rep_id="R1")
+    anna_id = _user_id(store, "anna")
     made = client.post(f"/users/{anna_id}/tokens", data={"label": "phone app"})
     assert made.status_code == 200
     assert made.headers["cache-control"] == "no-store"
@@ -167,7 +165,7 @@ def test_api_token_is_shown_once_and_can_be_revoked(client: TestClient, repo: Re
     page = client.get("/users").text
     assert token not in page  # shown once
     assert "phone app" in page
-    (stored,) = repo.list_tokens(anna_id)
+    (stored,) = store.tokens.of_user(anna_id)
     assert stored.token_hash != token
     assert stored.label == "phone app"
     bearer = {"Authorization": f"Bearer {token}"}
@@ -175,7 +173,7 @@ def test_api_token_is_shown_once_and_can_be_revoked(client: TestClient, repo: Re
     reps = api.get("/api/v1/reps", headers=bearer)
     assert [r["id"] for r in reps.json()] == ["R1"]
     # another user's id in the path does not reach anna's token
-    boss_id = _user_id(repo, "boss")
+    boss_id = _user_id(store, "boss")
     wrong = client.post(f"/users/{boss_id}/tokens/{stored.token_id}/revoke")
     assert wrong.status_code == 404
     revoke = client.post(
@@ -186,12 +184,12 @@ def test_api_token_is_shown_once_and_can_be_revoked(client: TestClient, repo: Re
     assert "revoked" in client.get("/users").text
     too_long = client.post(f"/users/{anna_id}/tokens", data={"label": "x" * 101})
     assert too_long.status_code == 422
-    assert len(repo.list_tokens(anna_id)) == 1
+    assert len(store.tokens.of_user(anna_id)) == 1
 
 
-def test_reps_and_anonymous_cannot_manage_users(anon_client: TestClient, repo: Repository) -> None:
-    add_user(repo, "anna", role="rep", rep_id="R1")
-    anna_id = _user_id(repo, "anna")
+def test_reps_and_anonymous_cannot_manage_users(anon_client: TestClient, store: Store) -> None:
+    add_user(store, "anna", role="rep", rep_id="R1")
+    anna_id = _user_id(store, "anna")
     assert anon_client.get("/users", follow_redirects=False).status_code == 303
     log_in(anon_client, "anna")
     assert anon_client.get("/users").status_code == 403
@@ -205,19 +203,19 @@ def test_reps_and_anonymous_cannot_manage_users(anon_client: TestClient, repo: R
     }
     for path, data in posts.items():
         assert anon_client.post(path, data=data).status_code == 403, path
-    assert repo.find_user("x") is None
-    assert repo.list_tokens(anna_id) == []
+    assert store.users.find("x") is None
+    assert store.tokens.of_user(anna_id) == []
 
 
 @pytest.mark.parametrize(
     "path", ["/users", "/users/1/password", "/users/1/active", "/users/1/tokens"]
 )
-def test_posts_need_the_csrf_token(client: TestClient, repo: Repository, path: str) -> None:
+def test_posts_need_the_csrf_token(client: TestClient, store: Store, path: str) -> None:
     del client.headers["X-CSRF-Token"]
     data = {"username": "x", "role": "manager", "password": NEW_PASSWORD, "active": "false"}
     assert client.post(path, data=data).status_code == 403
-    assert repo.find_user("x") is None
-    boss = repo.find_user("boss")
+    assert store.users.find("x") is None
+    boss = store.users.find("boss")
     assert boss is not None
     assert boss.active
-    assert repo.list_tokens(boss.user_id) == []
+    assert store.tokens.of_user(boss.user_id) == []

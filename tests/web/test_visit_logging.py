@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from routeplanner.model import GeoPoint, Rep, TimeWindow, WeeklyHours
 from routeplanner.model.history import OwnershipCause, VisitStatus
 from routeplanner.model.territory import Territory
-from routeplanner.storage.repository import Repository
+from routeplanner.storage import Store
 from routeplanner.units import HOUR
 from tests.conftest import add_user, form_csrf, log_in
 from tests.web.test_route_page import DAY, _store_plan
@@ -33,8 +33,8 @@ def _wait_for_replan(client: TestClient, location: str) -> str:
         time.sleep(0.1)
 
 
-def test_day_page_has_visit_buttons_with_csrf(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_day_page_has_visit_buttons_with_csrf(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     html = client.get(PAGE).text
     assert html.count('action="/route/visit"') == 8  # four forms per stop
     assert form_csrf(html)
@@ -43,13 +43,13 @@ def test_day_page_has_visit_buttons_with_csrf(client: TestClient, repo: Reposito
         assert f">{label}</button>" in html
 
 
-def test_done_with_time_and_note_is_stored_and_shown(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_done_with_time_and_note_is_stored_and_shown(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     data = _form("A1@1", "done", at="10:15", note="Bestellung über 3 Kisten, Grüße")
     response = client.post("/route/visit", data=data, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == PAGE
-    (record,) = repo.visit_records(rep_id="R1", start=DAY, end=DAY)
+    (record,) = store.visits.find(rep_id="R1", start=DAY, end=DAY)
     assert record.status is VisitStatus.DONE
     assert record.visit_id == "A1@1"
     assert record.account_id == "A1"
@@ -63,31 +63,31 @@ def test_done_with_time_and_note_is_stored_and_shown(client: TestClient, repo: R
     assert 'data-visit="A2@1">' not in html.split('class="visit-log"')[0]
 
 
-def test_check_in_without_time_records_now(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_check_in_without_time_records_now(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     response = client.post("/route/visit", data=_form("A2@1", "checked_in"))
     assert response.status_code == 200
     assert "checked in at " in response.text
-    (record,) = repo.visit_records(rep_id="R1")
+    (record,) = store.visits.find(rep_id="R1")
     assert record.status is VisitStatus.CHECKED_IN
     assert record.actual_start is not None
 
 
 @pytest.mark.slow
-def test_missed_visit_repairs_the_plan(client: TestClient, repo: Repository) -> None:
-    repo.save_territories(
+def test_missed_visit_repairs_the_plan(client: TestClient, store: Store) -> None:
+    store.territories.save(
         [Territory(territory_id="T1", name="Altstadt", rep_id="R1", account_ids=("A1", "A2"))],
         cause=OwnershipCause.MANUAL,
     )
-    _store_plan(repo)
-    old_id = repo.current_plan_id()
+    _store_plan(store)
+    old_id = store.plans.current_id()
     assert old_id is not None
     response = client.post("/route/visit", data=_form("A2@1", "missed"), follow_redirects=False)
     assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith(PAGE + "&job=")
     html = _wait_for_replan(client, location)
-    new_id = repo.current_plan_id()
+    new_id = store.plans.current_id()
     assert new_id is not None
     assert new_id > old_id
     assert f"What changed (plan version {new_id})" in html
@@ -97,60 +97,60 @@ def test_missed_visit_repairs_the_plan(client: TestClient, repo: Repository) -> 
     box = html[html.index('id="changes"') : html.index("</section>")]
     assert box in again
     assert 'id="changes"' not in client.get(f"{PAGE}&changed={old_id}").text
-    (record,) = repo.visit_records(rep_id="R1")
+    (record,) = store.visits.find(rep_id="R1")
     assert record.status is VisitStatus.MISSED
     assert record.actual_start is None
 
 
 def test_cancelled_visit_without_territory_still_makes_a_version(
-    client: TestClient, repo: Repository
+    client: TestClient, store: Store
 ) -> None:
-    _store_plan(repo)
-    old_id = repo.current_plan_id()
+    _store_plan(store)
+    old_id = store.plans.current_id()
     response = client.post("/route/visit", data=_form("A1@1", "cancelled"))
     html = _wait_for_replan(client, str(response.url))
     assert 'id="changes"' in html
-    assert repo.current_plan_id() != old_id
+    assert store.plans.current_id() != old_id
 
 
-def test_missing_csrf_is_refused(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_missing_csrf_is_refused(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     del client.headers["X-CSRF-Token"]
     response = client.post("/route/visit", data=_form("A1@1", "done", at="10:15"))
     assert response.status_code == 403
-    assert repo.visit_records() == []
+    assert store.visits.find() == []
 
 
-def test_rep_may_not_log_for_another_rep(anon_client: TestClient, repo: Repository) -> None:
+def test_rep_may_not_log_for_another_rep(anon_client: TestClient, store: Store) -> None:
     hours = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR))
-    repo.upsert_reps(
+    store.reps.upsert(
         [Rep(rep_id="R2", name="Anna Schön", home=GeoPoint(49.40, 8.68), working_hours=hours)],
         source="test",
     )
-    _store_plan(repo)
-    add_user(repo, "anna", role="rep", rep_id="R2")
+    _store_plan(store)
+    add_user(store, "anna", role="rep", rep_id="R2")
     log_in(anon_client, "anna")
     # the stop belongs to R1, whatever rep the form claims
     for rep in ("R1", "R2"):
         data = {**_form("A1@1", "done", at="10:15"), "rep": rep}
         response = anon_client.post("/route/visit", data=data)
         assert response.status_code == 403, rep
-    assert repo.visit_records() == []
+    assert store.visits.find() == []
 
 
-def test_rep_logs_own_visit(anon_client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
-    add_user(repo, "juergen", role="rep", rep_id="R1")
+def test_rep_logs_own_visit(anon_client: TestClient, store: Store) -> None:
+    _store_plan(store)
+    add_user(store, "juergen", role="rep", rep_id="R1")
     log_in(anon_client, "juergen")
     response = anon_client.post("/route/visit", data=_form("A1@1", "done", at="09:05"))
     assert response.status_code == 200
     assert "done at 09:05" in response.text
-    (record,) = repo.visit_records()
+    (record,) = store.visits.find()
     assert record.recorded_by == "juergen"
 
 
-def test_unknown_visit_is_404_in_the_error_format(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_unknown_visit_is_404_in_the_error_format(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     response = client.post(
         "/route/visit",
         data=_form("A9@1", "done"),
@@ -163,8 +163,8 @@ def test_unknown_visit_is_404_in_the_error_format(client: TestClient, repo: Repo
     assert "no planned visit" in page.text
 
 
-def test_bad_status_and_time_are_422(client: TestClient, repo: Repository) -> None:
-    _store_plan(repo)
+def test_bad_status_and_time_are_422(client: TestClient, store: Store) -> None:
+    _store_plan(store)
     assert client.post("/route/visit", data=_form("A1@1", "eaten")).status_code == 422
     assert client.post("/route/visit", data=_form("A1@1", "done", at="25:99")).status_code == 422
-    assert repo.visit_records() == []
+    assert store.visits.find() == []

@@ -127,20 +127,20 @@ def unknown_locks(
 
 def _rows(services: Services) -> list[Row]:
     owners: dict[str, tuple[str, str]] = {}
-    for t in services.repo.current_territories():
+    for t in services.store.territories.all():
         for account_id in t.account_ids:
             owners[account_id] = (t.territory_id, t.rep_id or "")
     last: dict[str, date] = {}
-    for record in services.repo.visit_records():
+    for record in services.store.visits.find():
         if record.status is VisitStatus.DONE:
             last[record.account_id] = max(record.day, last.get(record.account_id, record.day))
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
     reasons = {
         account_id: ownership_reason(record)
-        for account_id, record in services.repo.current_ownerships().items()
+        for account_id, record in services.store.territories.current_ownerships().items()
     }
     rows = []
-    for a in services.repo.list_accounts():
+    for a in services.store.accounts.all():
         seen = [d for d in (a.last_visit, last.get(a.account_id)) if d is not None]
         latest = max(seen) if seen else None
         overdue = latest is not None and (today - latest).days > a.visit_rule.max_gap_days
@@ -252,7 +252,7 @@ def _render(
         "page_errors": page_errors or [],
         "message": message,
         "hours_text": format_opening_hours,
-        "all_reps": services.repo.list_reps(),
+        "all_reps": services.store.reps.all(),
         "imported": imported,
     }
     return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
@@ -387,7 +387,7 @@ def bulk_edit(
     All or nothing. An empty lock or qualification field leaves it unchanged; ``-`` clears it.
     """
     wanted = set(ids or [])
-    accounts = [a for a in services.repo.list_accounts() if a.account_id in wanted]
+    accounts = [a for a in services.store.accounts.all() if a.account_id in wanted]
     change = account_change(
         frequency,
         visit_minutes,
@@ -405,7 +405,7 @@ def bulk_edit(
         return _render(
             request, services, templates, Query(), page_errors=[problem], status_code=422
         )
-    rep_ids = {r.rep_id for r in services.repo.list_reps()}
+    rep_ids = {r.rep_id for r in services.store.reps.all()}
     try:
         edited = revalidate(accounts, [change] * len(accounts), rep_ids=rep_ids)
     except InputError as exc:
@@ -418,7 +418,7 @@ def bulk_edit(
             page_errors=exc.problems,
             status_code=422,
         )
-    services.repo.upsert_accounts(edited, source="web bulk edit")
+    services.store.accounts.upsert(edited, source="web bulk edit")
     return RedirectResponse(
         "/accounts?" + urlencode({"saved": f"{len(edited)} accounts saved"}), status_code=303
     )
@@ -446,7 +446,7 @@ def edit_account(
     """
     if lock_fields:
         locked_rep, requires = locked_rep or "", requires or ""
-    account = services.repo.get_account(account_id)
+    account = services.store.accounts.get(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     query = Query(q=account_id)
@@ -456,7 +456,7 @@ def edit_account(
         change = account_change(
             frequency, visit_minutes, opening_hours, locked_rep=locked_rep, requires=requires
         )
-        rep_ids = {r.rep_id for r in services.repo.list_reps()}
+        rep_ids = {r.rep_id for r in services.store.reps.all()}
         (edited,) = revalidate([account], [change], rep_ids=rep_ids)
     except InputError as exc:
         return _render(
@@ -467,7 +467,7 @@ def edit_account(
             row_errors=_grouped(exc.problems),
             status_code=422,
         )
-    services.repo.upsert_accounts([edited], source="web edit")
+    services.store.accounts.upsert([edited], source="web edit")
     return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)
 
 
@@ -480,20 +480,20 @@ def account_page(
     templates: TemplatesDep,
 ) -> Response:
     """One account: its owner now and why, and who owned it when and why (ownership history)."""
-    repo = services.repo
-    account = repo.get_account(account_id)
+    store = services.store
+    account = store.accounts.get(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
-    owner = next((t for t in repo.current_territories() if account_id in t.account_ids), None)
-    current = repo.current_ownership(account_id)
-    history = list(reversed(repo.ownership_history(account_id)))
+    owner = next((t for t in store.territories.all() if account_id in t.account_ids), None)
+    current = store.territories.current_ownership(account_id)
+    history = list(reversed(store.territories.ownership_history(account_id)))
     context = {
         "account": account,
         "owner": owner,
         "reason": ownership_reason(current) if owner is not None else "",
         "current": current,
         "history": [(r, ownership_reason(r)) for r in history],
-        "rep_names": {r.rep_id: r.name for r in repo.list_reps()},
+        "rep_names": {r.rep_id: r.name for r in store.reps.all()},
         "hours_text": format_opening_hours,
     }
     return templates.TemplateResponse(request, "account.html", context)

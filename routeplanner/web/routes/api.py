@@ -38,7 +38,7 @@ ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
 @router.get("/health", response_model=Health, tags=["system"])
 def health(services: ServicesDep) -> Health:
     """Liveness plus the state of the two things a plan needs: database and road network."""
-    services.repo.list_reps()  # raises StorageError (-> 503) when the database is unreachable
+    services.store.reps.all()  # raises StorageError (-> 503) when the database is unreachable
     roads = "ok" if services.settings.osm_path.exists() else "missing"
     return Health(status="ok", version=__version__, database="ok", road_network=roads)
 
@@ -46,7 +46,7 @@ def health(services: ServicesDep) -> Health:
 @router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
 def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic]:
     """Every account for a manager; for a rep, only their own (territory and planned stops)."""
-    accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
+    accounts, reps = services.store.accounts.all(), services.store.reps.all()
     snaps = _safe_snaps(services, accounts, reps)
     mine = visible_account_ids(services, user)
     return [
@@ -60,7 +60,7 @@ def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic
 def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> AccountPublic:
     """One account; 404 also for a rep asking for another rep's account (nothing leaks)."""
     mine = visible_account_ids(services, user)
-    accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
+    accounts, reps = services.store.accounts.all(), services.store.reps.all()
     for a in accounts:
         if a.account_id == account_id and (mine is None or account_id in mine):
             snaps = _safe_snaps(services, accounts, reps)
@@ -71,7 +71,7 @@ def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> Acc
 @router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
 def list_reps(services: ServicesDep, user: ApiUserDep) -> list[RepPublic]:
     """Every rep for a manager; a rep sees only themselves."""
-    accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
+    accounts, reps = services.store.accounts.all(), services.store.reps.all()
     if user.role is not UserRole.MANAGER:
         reps = [r for r in reps if r.rep_id == user.rep_id]
     snaps = _safe_snaps(services, accounts, reps)
@@ -125,7 +125,7 @@ def _version(info: PlanInfo) -> PlanVersionPublic:
 
 def _stored(services: Services, plan_id: int) -> PlanInfo:
     try:
-        return services.repo.plan_info(plan_id)
+        return services.store.plans.info(plan_id)
     except StorageError as exc:
         raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
 
@@ -133,7 +133,7 @@ def _stored(services: Services, plan_id: int) -> PlanInfo:
 @router.get("/v1/plans", response_model=list[PlanVersionPublic], tags=["plans"])
 def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionPublic]:
     """All stored plan versions, newest first (managers only)."""
-    return [_version(p) for p in services.repo.list_plans()]
+    return [_version(p) for p in services.store.plans.all()]
 
 
 @router.post(
@@ -197,7 +197,7 @@ def cancel_plan(
 )
 def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
     """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
-    account = services.repo.get_account(account_id)
+    account = services.store.accounts.get(account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
     minutes = "" if patch.visit_minutes is None else f"{patch.visit_minutes:g}"
@@ -208,9 +208,9 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
     change = account_change(
         frequency, minutes, patch.opening_hours, locked_rep=patch.locked_rep, requires=requires
     )
-    rep_ids = {r.rep_id for r in services.repo.list_reps()}
+    rep_ids = {r.rep_id for r in services.store.reps.all()}
     # InputError -> 422 in the one error format
     (edited,) = revalidate([account], [change], rep_ids=rep_ids)
-    services.repo.upsert_accounts([edited], source="api")
-    snaps = _safe_snaps(services, services.repo.list_accounts(), services.repo.list_reps())
+    services.store.accounts.upsert([edited], source="api")
+    snaps = _safe_snaps(services, services.store.accounts.all(), services.store.reps.all())
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

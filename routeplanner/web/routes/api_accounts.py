@@ -147,7 +147,7 @@ def create_accounts(
             else p
             for p in exc.problems
         ]
-    stored = {a.account_id for a in services.repo.list_accounts()}
+    stored = {a.account_id for a in services.store.accounts.all()}
     for row in table.rows:
         account_id = row.get("id")
         if account_id in stored:
@@ -161,7 +161,7 @@ def create_accounts(
     report = result.report
     names = {a.account_id: a.name for a in accounts}
     decisions = {} if report is None else {d.account_id: d for d in report.decisions}
-    snaps = _safe_snaps(services, accounts, services.repo.list_reps())
+    snaps = _safe_snaps(services, accounts, services.store.reps.all())
     created = []
     for a in accounts:
         d = decisions.get(a.account_id)

@@ -113,7 +113,7 @@ def _day(data: Snapshot, rep_id: str, day: date, services: Services, today: date
             lunch="",
             stops=[],
         )
-    reasons, reported = stop_reasons(services.repo, plan, route, data.accounts, today=today)
+    reasons, reported = stop_reasons(services.store, plan, route, data.accounts, today=today)
     view = build_day_view(route, rep, data.accounts, services, reasons=reasons, with_map=False)
     statuses = {v: r.status.value for v, r in reported.items()}
     return DayPublic(

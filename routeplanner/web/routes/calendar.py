@@ -31,7 +31,7 @@ def get_feeds(
     """One :class:`CalendarFeeds` (and so one feed cache) per app, made on first use."""
     feeds: CalendarFeeds | None = getattr(request.app.state, "calendar_feeds", None)
     if feeds is None:
-        feeds = CalendarFeeds(services.repo, services.settings)
+        feeds = CalendarFeeds(services.store, services.settings)
         request.app.state.calendar_feeds = feeds
     return feeds
 
@@ -86,7 +86,7 @@ def export_range(
     """One-off download of a rep's visits in a date range (same UIDs as the subscription)."""
     _check_range(first, last)
     rep = allowed_rep(user, rep) or rep
-    rep_obj = feeds.repo.get_rep(rep)
+    rep_obj = feeds.store.reps.get(rep)
     if rep_obj is None:
         raise HTTPException(status_code=404, detail=f"no rep {rep!r}")
     feed = feeds.feed(
@@ -134,11 +134,11 @@ def _page(
     message: str = "",
 ) -> HTMLResponse:
     rep = allowed_rep(user, rep)
-    reps = feeds.repo.list_reps()
+    reps = feeds.store.reps.all()
     if user.role is UserRole.REP:
         reps = [r for r in reps if r.rep_id == rep]
     rep_obj = next((r for r in reps if r.rep_id == rep), reps[0] if reps else None)
-    team = feeds.repo.find_user(TEAM_USER)
+    team = feeds.store.users.find(TEAM_USER)
     rep_user = feeds.find_rep_user(rep_obj.rep_id) if rep_obj is not None else None
     context: dict[str, object] = {
         "reps": reps,

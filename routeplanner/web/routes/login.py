@@ -63,7 +63,7 @@ def login(
         response = templates.TemplateResponse(request, "login.html", context, status_code=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    user = authenticate(services.repo, username.strip(), password)
+    user = authenticate(services.store, username.strip(), password)
     if user is None:
         limiter.failed(username, address)
         context = {"next": _safe_next(next), "message": FAILED, "username": username}

@@ -40,7 +40,7 @@ def index(
     """Reps and accounts with their snap status: the first check after an import."""
     if user.role is UserRole.REP:
         return RedirectResponse("/route", status_code=303)
-    accounts, reps = services.repo.list_accounts(), services.repo.list_reps()
+    accounts, reps = services.store.accounts.all(), services.store.reps.all()
     road_error = ""
     try:
         snaps = services.snaps(accounts, reps)
@@ -131,7 +131,7 @@ def _route_page(
     view = None
     statuses: dict[str, tuple[str, str]] = {}
     if route is not None:
-        reasons, reported = stop_reasons(services.repo, plan, route, accounts, today=today)
+        reasons, reported = stop_reasons(services.store, plan, route, accounts, today=today)
         view = build_day_view(route, rep_obj, accounts, services, reasons=reasons)
         statuses = {v: (r.status.value, status_label(r, tz)) for v, r in reported.items()}
     replan = None
@@ -140,7 +140,7 @@ def _route_page(
         if found is not None and found.rep_id == rep_obj.rep_id:
             replan = replan_view(found, rep_obj.rep_id, accounts)
     elif changed is not None:
-        replan = changed_view(services.repo, changed, rep_obj, accounts)
+        replan = changed_view(services.store, changed, rep_obj, accounts)
     context.update(
         {
             "rep": rep_obj,

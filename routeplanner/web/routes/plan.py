@@ -75,7 +75,7 @@ def start_planning(
 
     def prepare() -> int:
         return register_planning(
-            services.repo,
+            services.store,
             horizon,
             time_limit_s=time_limit_s,
             holidays=holidays,
@@ -85,7 +85,7 @@ def start_planning(
     def work(job: Job[PlanningResult]) -> PlanningResult:
         assert job.plan_id is not None
         return run_planning(
-            services.repo,
+            services.store,
             services.travel(),
             horizon,
             holidays=holidays,
@@ -108,7 +108,7 @@ def cancel_planning(services: Services, jobs: PlanningJobs, plan_id: int) -> Pla
     ``routeplanner plan`` in a terminal), which cannot be stopped from here.
     """
     try:
-        info = services.repo.plan_info(plan_id)
+        info = services.store.plans.info(plan_id)
     except StorageError as exc:
         raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
     if info.status is not PlanStatus.RUNNING:
@@ -159,26 +159,26 @@ def plan_page(
 ) -> Response:
     """Start planning, follow its progress, and see the current plan's KPIs and week grid."""
     settings = services.settings
-    repo = services.repo
+    store = services.store
     context: dict[str, object] = {
         "default_start": next_monday(settings.timezone),
         "default_time_limit": settings.plan_time_limit_s,
         "max_weeks": MAX_WEEKS,
         "job": jobs.latest(),
         "running": jobs.running(),
-        "versions": repo.list_plans(),
+        "versions": store.plans.all(),
         "current": None,
     }
-    current = repo.current_plan()
+    current = store.plans.current()
     if current is not None:
         plan_id, plan = current
-        horizon = repo.plan_info(plan_id).horizon
-        accounts, reps = repo.list_accounts(), repo.list_reps()
+        horizon = store.plans.info(plan_id).horizon
+        accounts, reps = store.accounts.all(), store.reps.all()
         kpis = territory_kpis(
             plan,
             accounts,
             reps,
-            repo.current_territories(),
+            store.territories.all(),
             horizon,
             holidays=load_holidays(settings.holidays_path),
         )

@@ -75,14 +75,14 @@ def _render(
     message: str = "",
     status_code: int = 200,
 ) -> Response:
-    repo = services.repo
-    rules = repo.list_rules()
-    territories = repo.current_territories()
-    reps = {r.rep_id: r.name for r in repo.list_reps()}
+    store = services.store
+    rules = store.rules.all()
+    territories = store.territories.all()
+    reps = {r.rep_id: r.name for r in store.reps.all()}
     run = runs.get(dry_run) if dry_run else None
     context: dict[str, Any] = {
         "rules": rules,
-        "stored_problems": svc.stored_problems(repo),
+        "stored_problems": svc.stored_problems(store),
         "territories": territories,
         "segments": sorted({t.segment for t in territories if t.segment}),
         "rep_names": reps,
@@ -112,7 +112,7 @@ def rules_page(
     """The ordered rules, the edit form (``?edit=ID`` or ``?add=1``), upload, dry run, apply."""
     form = None
     if edit:
-        found = [r for r in services.repo.list_rules() if r.rule_id == edit]
+        found = [r for r in services.store.rules.all() if r.rule_id == edit]
         if not found:
             raise HTTPException(status_code=404, detail=f"rule {edit!r} not found")
         form = svc.RuleForm.of(found[0])
@@ -157,7 +157,7 @@ async def _save_rule(
     if isinstance(upload, UploadFile) and upload.filename:
         area = (upload.filename, await upload.read())
     try:
-        svc.save_rule_form(services.repo, form, source=FORM_SOURCE, user=user.username, area=area)
+        svc.save_rule_form(services.store, form, source=FORM_SOURCE, user=user.username, area=area)
     except InputError as exc:
         return _render(
             request, services, templates, runs, form=form, errors=exc.problems, status_code=422
@@ -219,7 +219,7 @@ async def _upload_rules(
         if problems:
             raise InputError(problems)
         rules_file = svc.parse_upload(raw, areas, source=source)
-        svc.store_upload(services.repo, rules_file, source=source, user=user.username)
+        svc.store_upload(services.store, rules_file, source=source, user=user.username)
     except InputError as exc:
         return _render(
             request, services, templates, runs, upload_errors=exc.problems, status_code=422
@@ -243,7 +243,7 @@ def move_rule(
         raise InputError(Problem("form", None, "direction", "direction must be up or down"))
     try:
         svc.move(
-            services.repo,
+            services.store,
             rule_id,
             -1 if direction == "up" else 1,
             source=FORM_SOURCE,
@@ -264,7 +264,7 @@ def delete_rule(
     runs: RunsDep,
 ) -> Response:
     try:
-        svc.delete(services.repo, rule_id, source=FORM_SOURCE, user=user.username)
+        svc.delete(services.store, rule_id, source=FORM_SOURCE, user=user.username)
     except InputError as exc:
         return _render(request, services, templates, runs, errors=exc.problems, status_code=422)
     return _saved(f"rule {rule_id} deleted")
@@ -273,10 +273,10 @@ def delete_rule(
 @router.get("/rules/export.json", include_in_schema=False)
 def export_rules(_user: ManagerDep, services: ServicesDep) -> Response:
     """The stored rules as a rules file (areas embedded), for `routeplanner rules import`."""
-    repo = services.repo
-    segments = {t.territory_id: t.segment for t in repo.current_territories() if t.segment}
+    store = services.store
+    segments = {t.territory_id: t.segment for t in store.territories.all() if t.segment}
     body: dict[str, Any] = {"segments": segments} if segments else {}
-    body["rules"] = rules_to_data(repo.list_rules())
+    body["rules"] = rules_to_data(store.rules.all())
     return Response(
         json.dumps(body, ensure_ascii=False, indent=1),
         media_type="application/json; charset=utf-8",
@@ -328,11 +328,11 @@ _RULE_ERRORS: dict[int | str, dict[str, str]] = {
 
 
 def _rules_public(services: Services) -> RulesPublic:
-    repo = services.repo
+    store = services.store
     return RulesPublic.of(
-        rules_to_data(repo.list_rules()),
-        repo.current_territories(),
-        [str(p) for p in svc.stored_problems(repo)],
+        rules_to_data(store.rules.all()),
+        store.territories.all(),
+        [str(p) for p in svc.stored_problems(store)],
     )
 
 
@@ -353,7 +353,7 @@ def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDe
     """
     text = json.dumps(body.model_dump(exclude_none=True))
     rules_file = svc.parse_upload(text, {}, source=API_SOURCE, require_embedded=True)
-    svc.store_upload(services.repo, rules_file, source=API_SOURCE, user=user.username)
+    svc.store_upload(services.store, rules_file, source=API_SOURCE, user=user.username)
     return _rules_public(services)
 
 
@@ -365,7 +365,7 @@ def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDe
 )
 def api_reorder(body: ReorderBody, services: ServicesDep, user: ManagerApiDep) -> RulesPublic:
     """Put the rules in this order; refused when it adds a problem (a rule that can never win)."""
-    svc.reorder(services.repo, body.ids, source=API_SOURCE, user=user.username)
+    svc.reorder(services.store, body.ids, source=API_SOURCE, user=user.username)
     return _rules_public(services)
 
 
@@ -413,17 +413,19 @@ def api_ownership(account_id: str, services: ServicesDep, user: ApiUserDep) -> O
 
     A rep sees only accounts their territory owns now; others answer 404 as if absent.
     """
-    repo = services.repo
+    store = services.store
     missing = HTTPException(status_code=404, detail=f"account {account_id!r} not found")
-    if repo.get_account(account_id) is None:
+    if store.accounts.get(account_id) is None:
         raise missing
     if user.role is not UserRole.MANAGER:
-        owner = next((t for t in repo.current_territories() if account_id in t.account_ids), None)
+        owner = next((t for t in store.territories.all() if account_id in t.account_ids), None)
         if owner is None or user.rep_id is None or owner.rep_id != user.rep_id:
             raise missing
-    current = repo.current_ownership(account_id)
+    current = store.territories.current_ownership(account_id)
     return OwnershipPublic(
         account_id=account_id,
         current=OwnershipPeriodPublic.of(current) if current is not None else None,
-        history=[OwnershipPeriodPublic.of(r) for r in repo.ownership_history(account_id)],
+        history=[
+            OwnershipPeriodPublic.of(r) for r in store.territories.ownership_history(account_id)
+        ],
     )

@@ -1,6 +1,6 @@
 """``/users``: managers create logins, reset passwords, disable users and issue API tokens.
 
-The same repository and hashing functions as ``routeplanner user create|list|token``. A new API
+The same store and hashing functions as ``routeplanner user create|list|token``. A new API
 token is shown once, in the response to the POST that made it (never stored in the session
 cookie, which is signed but readable); only its hash is kept. Disabling a user ends their
 sessions and stops their tokens at the next request; resetting a password ends their sessions
@@ -64,18 +64,18 @@ def _render(
     new_token: tuple[str, str] | None = None,
     problem_user: int | None = None,
 ) -> Response:
-    repo = services.repo
+    store = services.store
     rows = [
         UserRow(
             user=u,
             calendar_only=u.password_hash == NO_LOGIN,
-            tokens=[t for t in repo.list_tokens(u.user_id) if t.kind is TokenKind.API],
+            tokens=[t for t in store.tokens.of_user(u.user_id) if t.kind is TokenKind.API],
         )
-        for u in repo.list_users()
+        for u in store.users.all()
     ]
     context = {
         "rows": rows,
-        "reps": repo.list_reps(),
+        "reps": store.reps.all(),
         "problems": problems or [],
         "problem_user": problem_user,
         "form": form or {"username": "", "role": "rep", "rep": ""},
@@ -87,7 +87,7 @@ def _render(
 
 
 def _find_user(services: Services, user_id: int) -> UserRecord:
-    found = services.repo.get_user(user_id)
+    found = services.store.users.get(user_id)
     if found is None:
         raise HTTPException(status_code=404, detail=f"user {user_id} not found")
     return found
@@ -114,26 +114,26 @@ def create_user(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a login, checked like ``routeplanner user create``; every problem is listed."""
-    repo = services.repo
+    store = services.store
     username, rep = username.strip(), rep.strip()
     problems: list[Problem] = []
     if not username:
         problems.append(_problem("username", "must not be empty"))
     elif len(username) > MAX_USERNAME or any(c.isspace() for c in username):
         problems.append(_problem("username", f"at most {MAX_USERNAME} characters, no spaces"))
-    elif repo.find_user(username) is not None:
+    elif store.users.find(username) is not None:
         problems.append(_problem("username", f"user {username!r} already exists"))
     if role not in {r.value for r in UserRole}:
         problems.append(_problem("role", f"{role!r} is not one of manager, rep"))
     elif role == UserRole.REP and not rep:
         problems.append(_problem("rep", "a rep user needs a rep"))
-    if rep and repo.get_rep(rep) is None:
+    if rep and store.reps.get(rep) is None:
         problems.append(_problem("rep", f"no rep {rep!r}"))
     problems += _password_problems(password, confirm)
     if problems:
         form = {"username": username, "role": role, "rep": rep}
         return _render(request, services, templates, status=422, problems=problems, form=form)
-    repo.create_user(
+    store.users.create(
         username,
         hash_password(password),
         role=role,
@@ -159,7 +159,7 @@ def reset_password(
         return _render(
             request, services, templates, status=422, problems=problems, problem_user=user_id
         )
-    services.repo.update_user(target.user_id, password_hash=hash_password(password))
+    services.store.users.update(target.user_id, password_hash=hash_password(password))
     message = f"New password set for {target.username}."
     return _render(request, services, templates, message=message)
 
@@ -180,7 +180,7 @@ def set_active(
         return _render(
             request, services, templates, status=422, problems=problems, problem_user=user_id
         )
-    services.repo.update_user(target.user_id, active=active)
+    services.store.users.update(target.user_id, active=active)
     return RedirectResponse("/users", status_code=303)
 
 
@@ -201,7 +201,7 @@ def create_token(
         return _render(
             request, services, templates, status=422, problems=problems, problem_user=user_id
         )
-    token = new_api_token(services.repo, target, label=label)
+    token = new_api_token(services.store, target, label=label)
     response = _render(request, services, templates, new_token=(target.username, token))
     response.headers["Cache-Control"] = "no-store"  # the only copy of the token
     return response
@@ -217,8 +217,8 @@ def revoke_token(
 ) -> Response:
     """Revoke one of the user's API tokens (calendar feed URLs are revoked on /calendar)."""
     target = _find_user(services, user_id)
-    tokens = services.repo.list_tokens(target.user_id)
+    tokens = services.store.tokens.of_user(target.user_id)
     if not any(t.token_id == token_id and t.kind is TokenKind.API for t in tokens):
         raise HTTPException(status_code=404, detail=f"token {token_id} not found")
-    services.repo.revoke_token(token_id)
+    services.store.tokens.revoke(token_id)
     return RedirectResponse("/users", status_code=303)

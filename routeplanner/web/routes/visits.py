@@ -81,8 +81,8 @@ def log_outcome(
         outcome = VisitStatus(status)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=f"unknown status {status!r}") from exc
-    repo = services.repo
-    _, plan, horizon = current_plan_or_error(repo)
+    store = services.store
+    _, plan, horizon = current_plan_or_error(store)
     where = find_stop(plan, visit_id)
     if where is None:
         raise HTTPException(status_code=404, detail=f"no planned visit {visit_id!r}")
@@ -109,14 +109,14 @@ def log_outcome(
         note=note.strip(),
         recorded_by=user.username,
     )
-    repo.record_visit(record)
+    store.visits.record(record)
     if outcome not in REPLANNING:
         return LoggedVisit(record, None)
     settings = services.settings
 
     def work(_job: object) -> RepairSummary:
         return repair_current_plan(
-            repo,
+            store,
             services.travel(),
             today=stop_day,
             frozen_days=1,
