@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-.venv/bin/python}
+if [ -x var/osrm/osrm/bin/osrm-routed ]; then
+  echo "OSRM already unpacked in var/osrm/osrm"
+  exit 0
+fi
 mkdir -p var/osrm/wheel
 "$PY" -m pip download osrm-bindings --no-deps --only-binary=:all: --python-version 3.12 \
     --platform manylinux_2_28_x86_64 -d var/osrm/wheel

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from routeplanner.roads.model import RoadModel
+from routeplanner.travel.timeofday import TimeOfDayProfile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
         gt=0,
         description="metres: a point farther than this from a drivable road is reported "
         "unreachable by id, never moved",
+    )
+    rush_hours: TimeOfDayProfile = Field(
+        default_factory=TimeOfDayProfile,
+        description="rush-hour factors per road class and weekday for departure-dependent "
+        "day routes (docs/travel.md); RP_RUSH_HOURS__ENABLED=false turns them off",
     )
     road_model: RoadModel = Field(
         default_factory=RoadModel,

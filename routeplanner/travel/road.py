@@ -20,6 +20,7 @@ point: callers snap with ids first (:meth:`RoadTravel.snap`) and leave unreachab
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 from routeplanner.errors import InputError, InternalError, Problem
 from routeplanner.model.geo import GeoPoint
 from routeplanner.roads.graph import RoadGraph
+from routeplanner.roads.model import ROAD_CLASSES
 from routeplanner.roads.snap import DEFAULT_MAX_SNAP_M, EdgeIndex, EdgeSnaps
 from routeplanner.roads.turns import find_twins
 from routeplanner.travel.expanded import ExpandedGraph
@@ -86,7 +88,15 @@ class RoadTravel:
         self.max_snap_m = max_snap_m
         self.index = EdgeIndex(graph)
         self._chunk = chunk
-        self._time: FloatArray = np.asarray(graph.travel_time_s, dtype=np.float64)
+        self._twin = find_twins(
+            graph.tails, graph.indices, graph.geom_offsets, graph.geom_lat, graph.geom_lon
+        )
+        self._set_times(np.asarray(graph.travel_time_s, dtype=np.float64))
+
+    def _set_times(self, times: FloatArray) -> None:
+        """Edge driving times and everything derived from them (the routing graphs)."""
+        graph = self.graph
+        self._time: FloatArray = times
         n = graph.nodes
         tails, heads = graph.tails, graph.indices
         # Simple graph for routing: no self-loops, the fastest of parallel edges.
@@ -96,9 +106,22 @@ class RoadTravel:
         first = np.concatenate([[True], pair[1:] != pair[:-1]]) if len(pair) else pair.astype(bool)
         self._best_edge: IntArray = order[first]
         self._best_keys: IntArray = pair[first]
-        self._twin = find_twins(tails, heads, graph.geom_offsets, graph.geom_lat, graph.geom_lon)
         self._in_table = self._build_in_table()
-        self._expanded = ExpandedGraph(graph, self._time, self._twin) if graph.has_turns else None
+        self._expanded = ExpandedGraph(graph, times, self._twin) if graph.has_turns else None
+
+    def with_class_factors(self, factors: Sequence[float]) -> RoadTravel:
+        """The same roads with each class's driving time times its factor (a rush hour).
+
+        ``factors[k]`` is for :data:`~routeplanner.roads.model.ROAD_CLASSES` ``[k]``; waits
+        and turns keep their prices. The snapping index is shared, not rebuilt.
+        """
+        scale = np.asarray(factors, dtype=np.float64)
+        if scale.shape != (len(ROAD_CLASSES),) or not np.all(np.isfinite(scale) & (scale > 0)):
+            msg = f"need {len(ROAD_CLASSES)} positive factors, one per road class"
+            raise ValueError(msg)
+        other = copy.copy(self)
+        other._set_times(np.asarray(self.graph.travel_time_s) * scale[self.graph.road_class])
+        return other
 
     # -- snapping ---------------------------------------------------------------------------
 
