@@ -50,12 +50,12 @@ class Settings(BaseSettings):
     rush_hours: TimeOfDayProfile = Field(
         default_factory=TimeOfDayProfile,
         description="rush-hour factors per road class and weekday for departure-dependent "
-        "day routes (docs/travel.md); RP_RUSH_HOURS__ENABLED=false turns them off",
+        "day routes (docs/travel.md)",
     )
     road_model: RoadModel = Field(
         default_factory=RoadModel,
-        description="how travel times are priced (speeds, waits, turns; docs/travel.md); "
-        "set one number with RP_ROAD_MODEL__<FIELD>, e.g. RP_ROAD_MODEL__SIGNAL_S=6",
+        description="how drives are priced: speeds, waits at signals and signs, turns "
+        "(docs/travel.md); RP_ROAD_MODEL__FREE_FLOW=true gives the old free-flow times",
     )
     host: str = Field(default="127.0.0.1", description="address the web server binds to")
     port: int = Field(default=8000, ge=1, le=65535, description="port of the web server")

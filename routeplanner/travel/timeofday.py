@@ -30,9 +30,21 @@ from routeplanner.roads.model import CLASS_INDEX, ROAD_CLASSES
 FloatArray = npt.NDArray[np.float64]
 DAY_S = 24 * 3600
 
-_MAIN = {"motorway": 1.3, "trunk": 1.3, "primary": 1.3, "secondary": 1.25, "tertiary": 1.15}
-_LINKS = {f"{k}_link": v for k, v in _MAIN.items() if k != "secondary"} | {"secondary_link": 1.25}
-_PEAK = _MAIN | _LINKS | {"unclassified": 1.1, "road": 1.1, "residential": 1.05}
+_PEAK = {
+    "motorway": 1.3,
+    "trunk": 1.3,
+    "primary": 1.3,
+    "secondary": 1.25,
+    "tertiary": 1.15,
+    "motorway_link": 1.3,
+    "trunk_link": 1.3,
+    "primary_link": 1.3,
+    "secondary_link": 1.25,
+    "tertiary_link": 1.15,
+    "unclassified": 1.1,
+    "road": 1.1,
+    "residential": 1.05,
+}
 _SATURDAY = {"primary": 1.1, "secondary": 1.1, "primary_link": 1.1, "secondary_link": 1.1}
 
 
