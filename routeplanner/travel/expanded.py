@@ -193,6 +193,9 @@ class ExpandedGraph:
             dist,
             dlen,
             pred,
+            np.empty(m, dtype=np.bool_),
+            np.empty(_heap_capacity(g.turn_indptr, len(seeds.state))),
+            np.empty(_heap_capacity(g.turn_indptr, len(seeds.state)), dtype=np.int64),
         )
         options = []
         for k in (0, 1):
@@ -216,6 +219,14 @@ class ExpandedGraph:
         seed = -1 - int(pred[state])
         start = 2 if not seeds.virtual[seed] else 0 if seed == 0 else 1
         return edges, how, start
+
+
+@njit(cache=True, nogil=True)
+def _heap_capacity(t_indptr: IntArray, seeds: int) -> int:
+    """Entries a search can push: one per turn relaxed from a settled state, one per seed, and
+    the turns of every seed once more (a virtual seed relaxes its edge's turns too)."""
+    most_turns = np.max(t_indptr[1:] - t_indptr[:-1]) if len(t_indptr) > 1 else 0
+    return int(t_indptr[-1] + seeds * (1 + most_turns) + 1)
 
 
 @njit(cache=True, nogil=True)
@@ -270,16 +281,19 @@ def _search(
     dist: FloatArray,
     dlen: FloatArray,
     pred: IntArray,
+    done: npt.NDArray[np.bool_],
+    heap_key: FloatArray,
+    heap_item: IntArray,
 ) -> None:
-    """One search from seeds ``first:stop``; ``pred`` is -1 - seed index at a seeded state."""
-    m = len(dist)
+    """One search from seeds ``first:stop``; ``pred`` is -1 - seed index at a seeded state.
+
+    ``done`` (one per state) and the heap arrays (at least turns + seeds long) are work space,
+    passed in so that many searches share one allocation.
+    """
     dist[:] = np.inf
     dlen[:] = 0.0
     pred[:] = -1
-    done = np.zeros(m, dtype=np.bool_)
-    capacity = len(t_to) + (stop - first) + 1
-    heap_key = np.empty(capacity)
-    heap_item = np.empty(capacity, dtype=np.int64)
+    done[:] = False
     size = 0
     for k in range(first, stop):
         s = seed_state[k]
@@ -344,6 +358,11 @@ def _many(
     dist = np.empty(m)
     dlen = np.empty(m)
     pred = np.empty(m, dtype=np.int64)
+    done = np.empty(m, dtype=np.bool_)
+    most_seeds = np.max(seed_ptr[1:] - seed_ptr[:-1]) if len(seed_ptr) > 1 else 0
+    capacity = _heap_capacity(t_indptr, most_seeds)
+    heap_key = np.empty(capacity)
+    heap_item = np.empty(capacity, dtype=np.int64)
     node_s = np.empty(n_nodes)
     node_m = np.empty(n_nodes)
     need_nodes = False
@@ -366,6 +385,9 @@ def _many(
             dist,
             dlen,
             pred,
+            done,
+            heap_key,
+            heap_item,
         )
         if need_nodes:
             node_s[:] = np.inf
