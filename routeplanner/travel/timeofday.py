@@ -166,7 +166,7 @@ class TimeOfDayProfile(BaseModel):
             raise ValueError(msg)
         active = [w for w in self.windows if self.enabled and weekday in w.weekdays]
         edges = sorted({0, DAY_S, *(t for w in active for t in w.span_s)})
-        slots = []
+        slots: list[Slot] = []
         for start, end in itertools.pairwise(edges):
             factors = np.ones(len(ROAD_CLASSES))
             for w in active:
