@@ -307,3 +307,23 @@ def test_real_extract_clipped_at_a_bounding_box(tmp_path: Path) -> None:
     min_lon, min_lat, max_lon, max_lat = graph.bbox
     assert lo_lon <= min_lon < max_lon <= hi_lon
     assert lo_lat <= min_lat < max_lat <= hi_lat
+
+
+def test_a_road_of_two_classes_is_priced_alike_in_every_process() -> None:
+    """osmnx prices a joined road by the first of its classes, kept in set order; sorted here."""
+    free = load_road_graph(OSM / "mixed_classes.osm", model=FREE)
+    ids = free.node_ids.tolist()
+    joined = np.flatnonzero(
+        (free.tails == ids.index(1)) & (free.indices == ids.index(3))
+        | (free.tails == ids.index(3)) & (free.indices == ids.index(1))
+    )
+    assert len(joined) == 2
+    # "residential" sorts before "tertiary": 30 km/h, whatever the process's hash seed.
+    np.testing.assert_allclose(_speeds_kmh(free)[joined], 30.0)
+    # The road model prices each part by its own class instead.
+    modelled = load_road_graph(OSM / "mixed_classes.osm")
+    part = haversine_m(50.0, 8.0, 50.0, 8.001) / 1000
+    expected_s = part / 25.0 * 3600 + part / 40.0 * 3600  # residential 25, tertiary 40 km/h
+    ids = modelled.node_ids.tolist()
+    one = np.flatnonzero((modelled.tails == ids.index(1)) & (modelled.indices == ids.index(3)))
+    assert modelled.travel_time_s[one[0]] == pytest.approx(expected_s, rel=1e-3)
