@@ -92,6 +92,7 @@ class RoadTravel:
             graph.tails, graph.indices, graph.geom_offsets, graph.geom_lat, graph.geom_lon
         )
         self._set_times(np.asarray(graph.travel_time_s, dtype=np.float64))
+        self._scaled: dict[tuple[float, ...], RoadTravel] = {}
 
     def _set_times(self, times: FloatArray) -> None:
         """Edge driving times and everything derived from them (the routing graphs)."""
@@ -119,9 +120,14 @@ class RoadTravel:
         if scale.shape != (len(ROAD_CLASSES),) or not np.all(np.isfinite(scale) & (scale > 0)):
             msg = f"need {len(ROAD_CLASSES)} positive factors, one per road class"
             raise ValueError(msg)
-        other = copy.copy(self)
-        other._set_times(np.asarray(self.graph.travel_time_s) * scale[self.graph.road_class])
-        return other
+        key = tuple(scale.tolist())
+        known = self._scaled.get(key)
+        if known is None:  # a rush hour recurs every day: build its routing graph once
+            known = copy.copy(self)
+            known._set_times(np.asarray(self.graph.travel_time_s) * scale[self.graph.road_class])
+            known._scaled = {}
+            self._scaled[key] = known
+        return known
 
     # -- snapping ---------------------------------------------------------------------------
 

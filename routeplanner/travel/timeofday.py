@@ -19,6 +19,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from routeplanner.model.calendar import WEEKDAYS
 from routeplanner.roads.model import CLASS_INDEX, ROAD_CLASSES
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.scaled import ScaledTravel
 
 FloatArray = npt.NDArray[np.float64]
 DAY_S = 24 * 3600
@@ -190,3 +193,19 @@ class TimeOfDayProfile(BaseModel):
 def single_factor(factors: Sequence[float]) -> float:
     """One factor for a provider without road classes (straight lines): the median class's."""
     return float(np.median(np.asarray(factors, dtype=np.float64)))
+
+
+@runtime_checkable
+class ClassScalable(Protocol):
+    """A provider that can slow each road class by its own factor (the road network)."""
+
+    def with_class_factors(self, factors: Sequence[float]) -> TravelTimeProvider: ...
+
+
+def travel_in(travel: TravelTimeProvider, slot: Slot) -> TravelTimeProvider:
+    """``travel`` as it drives in ``slot``: per road class where it can, else one factor."""
+    if slot.free:
+        return travel
+    if isinstance(travel, ClassScalable):
+        return travel.with_class_factors(slot.factors)
+    return ScaledTravel(travel, single_factor(slot.factors))
