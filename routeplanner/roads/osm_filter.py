@@ -5,6 +5,11 @@ boundaries), and it fails outright on extracts clipped at a bounding box, where 
 nodes that are not in the file. So pyosmium reads the file (any format libosmium knows), keeps
 the ways that pass osmnx's own ``drive`` filter, splits clipped ways into runs of present nodes,
 and writes just those ways and nodes as a small XML file that osmnx can build a graph from.
+
+The same pass collects what the road model needs beside the XML: each way's class, posted
+limits per direction and one-way sense, traffic signals and stop or give-way signs on nodes,
+and turn restrictions (relations with a via node); with ``closed_roads`` it also leaves out
+roads under construction or closed to cars.
 """
 
 from __future__ import annotations
@@ -92,7 +97,9 @@ def drive_rules() -> tuple[TagRule, ...]:
 
 @dataclass(frozen=True, slots=True)
 class FilterStats:
-    """What the filter saw; ``ways_split`` counts clipped ways cut into runs of present nodes."""
+    """What the filter saw; ``ways_split`` counts clipped ways cut into runs of present nodes,
+    ``ways_closed`` drivable ways left out as closed to cars, ``restrictions_skipped`` turn
+    restrictions not of the from-way, via-node, to-way form."""
 
     ways_read: int
     ways_kept: int
@@ -335,9 +342,8 @@ def _control(tags: osmium.osm.TagList) -> NodeControl | None:
     return None
 
 
-def _restriction(rel: osmium.osm.Relation) -> TurnRestriction | bool | None:
-    """The restriction of a relation; ``False`` for one we cannot place (via a way), else None."""
-    tags = rel.tags
+def _car_restriction(tags: osmium.osm.TagList) -> str | None:
+    """``no_*``/``only_*`` of a restriction relation that binds cars, else None."""
     if tags.get("type") != "restriction":
         return None
     exempt = {v.strip() for v in (tags.get("except") or "").split(";")}
@@ -349,17 +355,20 @@ def _restriction(rel: osmium.osm.Relation) -> TurnRestriction | bool | None:
         or tags.get("restriction")
         or ""
     )
-    if not value.startswith(("no_", "only_")):
-        return None
+    return value if value.startswith(("no_", "only_")) else None
+
+
+def _via_node_restriction(rel: osmium.osm.Relation, value: str) -> TurnRestriction | None:
+    """The restriction as from-way, via-node, to-way; None when it is not of that form (a
+    restriction via a way, or with several from or to ways, is not placed)."""
     roles: dict[str, list[tuple[str, int]]] = {}
     for member in rel.members:
         roles.setdefault(member.role, []).append((member.type, member.ref))
-    via = roles.get("via", [])
-    froms, tos = roles.get("from", []), roles.get("to", [])
-    if len(via) != 1 or via[0][0] != "n" or len(froms) != 1 or len(tos) != 1:
-        return False
-    if froms[0][0] != "w" or tos[0][0] != "w":
-        return False
+    via, froms, tos = roles.get("via", []), roles.get("from", []), roles.get("to", [])
+    if [len(via), len(froms), len(tos)] != [1, 1, 1]:
+        return None
+    if (via[0][0], froms[0][0], tos[0][0]) != ("n", "w", "w"):
+        return None
     return TurnRestriction(
         from_way=froms[0][1], via_node=via[0][1], to_way=tos[0][1], only=value.startswith("only_")
     )
@@ -394,11 +403,13 @@ class _Reader:
         elif isinstance(obj, osmium.osm.Way):
             self._way(obj)
         elif isinstance(obj, osmium.osm.Relation):
-            found = _restriction(obj)
-            if found is False:
-                self.restrictions_skipped += 1
-            elif isinstance(found, TurnRestriction):
-                self.restrictions.append(found)
+            value = _car_restriction(obj.tags)
+            if value is not None:
+                found = _via_node_restriction(obj, value)
+                if found is None:
+                    self.restrictions_skipped += 1
+                else:
+                    self.restrictions.append(found)
 
     def _way(self, way: osmium.osm.Way) -> None:
         self.ways_read += 1
