@@ -11,6 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "roads",
+    "travel_model",
     "routing",
     "scheduling",
     "territories",

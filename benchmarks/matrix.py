@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from routeplanner.model.geo import GeoPoint
 from routeplanner.roads.graph import RoadGraph, load_road_graph
+from routeplanner.roads.model import RoadModel
 from routeplanner.roads.snap import random_road_points, to_xyz
 from routeplanner.settings import Settings
 from routeplanner.travel.road import RoadTravel
@@ -67,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    graph = load_road_graph(args.osm, cache_dir=args.cache_dir or Settings().cache_dir)
+    graph = load_road_graph(
+        args.osm,
+        cache_dir=args.cache_dir or Settings().cache_dir,
+        model=RoadModel.free_flow_model(),
+    )
     n = args.points
     print(f"{args.osm}: {graph.nodes:,} nodes, {graph.edges:,} edges; {n} points, seed {args.seed}")
     lat, lon = random_road_points(graph, n, seed=args.seed)

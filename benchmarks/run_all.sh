@@ -12,6 +12,15 @@ for n in 100 500 2000; do
   "$PY" -m benchmarks.matrix --osm "$OSM" --points "$n" --csv "benchmarks/out/matrix_$n.csv"
 done
 
+# Travel times against OSRM's car profile (OSRM fetched into var/osrm for this benchmark only),
+# tuned on Heidelberg, Andorra held out; and learning from 8 simulated weeks of recorded visits.
+bash benchmarks/osrm_setup.sh "$PY"
+for region in sample_data/heidelberg.osm.pbf tests/data/osm/andorra.osm.pbf; do
+  "$PY" -m benchmarks.travel_model --osm "$region" --pairs 50000 \
+      --csv "benchmarks/out/travel_model_$(basename "$region" .osm.pbf).csv"
+done
+"$PY" -m benchmarks.field_learning --csv benchmarks/out/field_learning.csv
+
 # Routing: Solomon VRPTW, ours vs stock OR-Tools, 10 s each (29 x 2 x 10 s, about 10 min).
 "$PY" -m benchmarks.vrptw --instances benchmarks/data/vrptw --bks benchmarks/data/vrptw/bks.csv \
     --time-limit 10 --csv benchmarks/out/vrptw.csv

@@ -19,9 +19,10 @@ from routeplanner.model import (
     Unassigned,
     UnassignedReason,
 )
-from routeplanner.scheduling.day_router import DayRouter
+from routeplanner.scheduling.day_router import DayRouter, default_day_router
 from routeplanner.scheduling.scheduler import Progress, schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.timeofday import TimeOfDayProfile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,12 +122,14 @@ def plan_all(
     progress: Progress | None = None,
     day_router: DayRouter | None = None,
     map_jobs: JobMapper | None = None,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> Plan:
     """Schedule and route every territory of the region over ``horizon`` and merge the plans.
 
     ``time_limit_s`` is per territory. ``map_jobs(run, jobs)`` runs the jobs (default: one after
     the other in this process, reporting progress); a parallel mapper must return plans in job
-    order.
+    order. ``rush_hours`` makes each day's final route time its drives by departure (the
+    default day router's; ignored when ``day_router`` is given).
     """
     jobs, orphans = territory_jobs(
         accounts,
@@ -154,7 +157,7 @@ def plan_all(
             max_iterations=job.max_iterations,
             seed=job.seed,
             progress=sub,
-            day_router=day_router,
+            day_router=day_router or _rush_hour_router(travel, job, rush_hours),
         )
 
     if map_jobs is None:
@@ -162,3 +165,17 @@ def plan_all(
     else:
         plans = map_jobs(run, jobs)
     return merge_plans(plans, orphans)
+
+
+def _rush_hour_router(
+    travel: TravelTimeProvider, job: TerritoryJob, rush_hours: TimeOfDayProfile | None
+) -> DayRouter | None:
+    """The default day router with rush hours, or None (the scheduler's own default)."""
+    if rush_hours is None or not rush_hours.enabled:
+        return None
+    return default_day_router(
+        travel,
+        reproducible=job.max_iterations is not None,
+        seed=job.seed,
+        rush_hours=rush_hours,
+    )

@@ -11,6 +11,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routeplanner.roads.model import RoadModel
+from routeplanner.travel.timeofday import TimeOfDayProfile
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
 TEMPLATES_DIR = REPO_ROOT / "templates"
@@ -19,7 +22,9 @@ TEMPLATES_DIR = REPO_ROOT / "templates"
 class Settings(BaseSettings):
     """Every knob of a deployment; each has an ``RP_`` environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix="RP_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RP_", extra="ignore", populate_by_name=True, env_nested_delimiter="__"
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{REPO_ROOT / 'var' / 'routeplanner.sqlite'}",
@@ -41,6 +46,16 @@ class Settings(BaseSettings):
         gt=0,
         description="metres: a point farther than this from a drivable road is reported "
         "unreachable by id, never moved",
+    )
+    rush_hours: TimeOfDayProfile = Field(
+        default_factory=TimeOfDayProfile,
+        description="rush-hour factors per road class and weekday for departure-dependent "
+        "day routes (docs/travel.md)",
+    )
+    road_model: RoadModel = Field(
+        default_factory=RoadModel,
+        description="how drives are priced: speeds, waits at signals and signs, turns "
+        "(docs/travel.md); RP_ROAD_MODEL__FREE_FLOW=true gives the old free-flow times",
     )
     host: str = Field(default="127.0.0.1", description="address the web server binds to")
     port: int = Field(default=8000, ge=1, le=65535, description="port of the web server")

@@ -46,6 +46,7 @@ from routeplanner.storage.records import ImportSummary, PlanInfo, PlanStatus
 from routeplanner.storage.store import Store
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.timeofday import TimeOfDayProfile
 from routeplanner.units import haversine_m
 
 Progress = Callable[[str, float], None]
@@ -207,8 +208,11 @@ def run_planning(
     progress: Progress | None = None,
     user: str = "",
     plan_id: int | None = None,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> PlanningResult:
     """Design territories if needed, schedule and route every rep, store the plan as current.
+
+    ``rush_hours`` times each day's drives by their departure (``Settings.rush_hours``).
 
     ``plan_id`` is a version registered with :func:`register_planning`; without it one is
     registered here, once the stored inputs are known to be plannable. Whatever goes wrong
@@ -248,6 +252,7 @@ def run_planning(
             holidays=holidays,
             time_limit_s=time_limit_s,
             progress=lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
+            rush_hours=rush_hours,
         )
         plan = replace(plan, meta={**plan.meta, "travel": travel.name})
         report("storing the plan", 1.0)

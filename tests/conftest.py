@@ -49,6 +49,26 @@ def heidelberg_graph(road_cache_dir: Path) -> RoadGraph:
     return load_road_graph(HEIDELBERG_PBF, cache_dir=road_cache_dir)
 
 
+@pytest.fixture(scope="session")
+def andorra_free_graph(road_cache_dir: Path) -> RoadGraph:
+    """Andorra under the plain free-flow model (no turns or delays): the node-graph engine."""
+    from routeplanner.roads.graph import load_road_graph
+    from routeplanner.roads.model import RoadModel
+
+    return load_road_graph(ANDORRA_PBF, cache_dir=road_cache_dir, model=RoadModel.free_flow_model())
+
+
+@pytest.fixture(scope="session")
+def heidelberg_free_graph(road_cache_dir: Path) -> RoadGraph:
+    """The Heidelberg sample under the plain free-flow model."""
+    from routeplanner.roads.graph import load_road_graph
+    from routeplanner.roads.model import RoadModel
+
+    return load_road_graph(
+        HEIDELBERG_PBF, cache_dir=road_cache_dir, model=RoadModel.free_flow_model()
+    )
+
+
 FAR_AWAY = GeoPoint(49.0, 8.0)  # south of Karlsruhe, > 30 km outside the Heidelberg extract
 
 

@@ -12,6 +12,7 @@ CORE = [
     "model",
     "roads",
     "travel",
+    "learning",
     "territories",
     "assignment",
     "scheduling",

@@ -59,5 +59,7 @@ def road_travel(osm: Path, settings: Settings | None = None) -> RoadTravel:
     """Road travel times for ``osm``, prepared with a progress bar (cached after the first run)."""
     settings = settings or Settings()
     with progress_bar(f"roads {osm.name}") as report:
-        graph = load_road_graph(osm, cache_dir=settings.cache_dir, progress=report)
+        graph = load_road_graph(
+            osm, cache_dir=settings.cache_dir, model=settings.road_model, progress=report
+        )
     return RoadTravel(graph, max_snap_m=settings.max_snap_m)

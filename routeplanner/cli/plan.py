@@ -143,6 +143,7 @@ def plan_stored(
             holidays=holidays,
             time_limit_s=settings.plan_time_limit_s,
             progress=report,
+            rush_hours=settings.rush_hours,
         )
     if result.designed:
         console.print(f"designed {len(result.territories)} territories (none were stored)")
@@ -226,6 +227,7 @@ def plan_command(
                 holidays=hol,
                 time_limit_s=settings.plan_time_limit_s,
                 progress=report,
+                rush_hours=settings.rush_hours,
             )
         kpis = territory_kpis(plan, acc, rp, terr, horizon, holidays=hol)
         print_summary(plan, terr, rp, kpis, f"{horizon.start} to {horizon.end}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import json
 import re
 import sys
 import textwrap
@@ -22,7 +23,7 @@ from typing import Any
 import annotated_types
 import typer
 import typer.main
-from pydantic import AliasChoices
+from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 
 from routeplanner.cli import _register, app
@@ -69,8 +70,23 @@ def _shown(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(_plain(value))
     text = str(value)
     return text.replace(f"{REPO_ROOT}/", "").replace(str(REPO_ROOT), ".")
+
+
+def _plain(value: object) -> object:
+    """Models, dicts and lists as JSON-ready data (floats without a needless ``.0``)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 # --- command line -------------------------------------------------------------------------
@@ -255,6 +271,10 @@ def _limits(field: FieldInfo) -> list[str]:
 
 def _setting_type(annotation: Any) -> str:
     optional = NoneType in typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict:
+        return "JSON object"
+    if typing.get_origin(annotation) is list:
+        return "JSON list"
     base = _strip_optional(annotation)
     name = _TYPE_NAMES.get(base, getattr(base, "__name__", str(base)))
     if base is bool:
@@ -262,8 +282,28 @@ def _setting_type(annotation: Any) -> str:
     return f"{name}, or empty for none" if optional else name
 
 
-def _setting_section(name: str, field: FieldInfo) -> list[str]:
-    env, *aliases = _env_names(name, field)
+def _nested_sections(name: str, field: FieldInfo, model: type[BaseModel]) -> list[str]:
+    """A settings group: its own section, then one per part (``RP_GROUP__PART``)."""
+    env = _env_names(name, field)[0]
+    description = _markdown((field.description or "").strip())
+    intro = (
+        f"{description[:1].upper()}{description[1:]}. Each part below is its own variable; "
+        f"`{env}` itself takes the whole group as JSON."
+    )
+    lines = [f"## `{env}`", "", _wrap(intro), ""]
+    delimiter = str(Settings.model_config.get("env_nested_delimiter") or "__")
+    for part, sub in model.model_fields.items():
+        sub_env = f"{env}{delimiter}{part.upper()}"
+        section = _setting_section(part, sub, env=sub_env)
+        lines += ["#" + section[0], *section[1:]]
+    return lines
+
+
+def _setting_section(name: str, field: FieldInfo, *, env: str | None = None) -> list[str]:
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+        return _nested_sections(name, field, field.annotation)
+    found, *aliases = _env_names(name, field) if env is None else [env]
+    env = found
     default = _shown(field.get_default(call_default_factory=True))
     facts = [_setting_type(field.annotation), *_limits(field)]
     facts.append(f"default `{default}`" if default else "default empty")

@@ -23,9 +23,10 @@ from routeplanner.travel.road import RoadTravel
 
 
 def _load(osm: Path, cache_dir: Path | None, *, no_cache: bool, show_progress: bool) -> RoadGraph:
-    cache = None if no_cache else (cache_dir or Settings().cache_dir)
+    settings = Settings()
+    cache = None if no_cache else (cache_dir or settings.cache_dir)
     with progress_bar(f"roads {osm.name}", enabled=show_progress) as report:
-        return load_road_graph(osm, cache_dir=cache, progress=report)
+        return load_road_graph(osm, cache_dir=cache, model=settings.road_model, progress=report)
 
 
 @app.command("roads")
@@ -55,7 +56,7 @@ def roads_command(
         "bbox": [min_lon, min_lat, max_lon, max_lat],
         "cache_file": None
         if no_cache
-        else str(cache_file(cache_dir or Settings().cache_dir, graph.sha256)),
+        else str(cache_file(cache_dir or Settings().cache_dir, graph.sha256, model=graph.model)),
     }
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")

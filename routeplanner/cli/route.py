@@ -27,6 +27,7 @@ from routeplanner.routing.params import SolveParams
 from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.timeofday import TimeOfDayProfile
 
 
 def plan_rep_day(
@@ -36,9 +37,11 @@ def plan_rep_day(
     travel: TravelTimeProvider,
     *,
     time_limit_s: float = 5.0,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> tuple[DayRoute, list[Unassigned]]:
     """The command's core, callable without files (tests, web)."""
-    return optimise_day(rep, day, accounts, travel, params=SolveParams(time_limit_s=time_limit_s))
+    params = SolveParams(time_limit_s=time_limit_s)
+    return optimise_day(rep, day, accounts, travel, params=params, rush_hours=rush_hours)
 
 
 def load_inputs(accounts_csv: Path, reps_csv: Path) -> tuple[list[Account], list[Rep]]:
@@ -116,7 +119,14 @@ def route_command(
     travel: TravelTimeProvider = (
         HaversineTravel() if straight_line else road_travel(osm or Settings().osm_path)
     )
-    route, unassigned = plan_rep_day(chosen, when, account_list, travel, time_limit_s=time_limit)
+    route, unassigned = plan_rep_day(
+        chosen,
+        when,
+        account_list,
+        travel,
+        time_limit_s=time_limit,
+        rush_hours=Settings().rush_hours,
+    )
     for line in describe_route(route, {a.account_id: a.name for a in account_list}):
         typer.echo(line)
     for line in describe_unassigned(unassigned):

@@ -4,9 +4,11 @@ Building the graph with osmnx takes seconds to tens of seconds (topology simplif
 dominates); loading the same arrays from an uncompressed ``.npz`` takes milliseconds. GraphML
 (seconds to load) and pickle (unsafe, tied to library versions) were rejected for the cache.
 
-Travel times are kept as ``float64`` seconds per edge, exactly as osmnx computes them: summing
-rounded per-edge integers along a route of hundreds of edges would drift by minutes, so only the
-final route totals are rounded to integer seconds (in :mod:`routeplanner.travel.road`).
+Travel times are kept as ``float64`` seconds per edge: summing rounded per-edge integers along a
+route of hundreds of edges would drift by minutes, so only the final route totals are rounded to
+integer seconds (in :mod:`routeplanner.travel.road`). How the times are priced is the road model
+(:mod:`routeplanner.roads.model`, built in :mod:`routeplanner.roads.build`); it is part of the
+cache key.
 """
 
 from __future__ import annotations
@@ -22,42 +24,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from routeplanner.errors import RoadNetworkError, RoutePlannerWarning
-from routeplanner.roads.osm_filter import FilterStats, write_drivable_xml
+from routeplanner.roads.build import build_arrays
+from routeplanner.roads.model import RoadModel
 
 #: Bump when the array layout or the way the graph is built changes: old cache files are then
 #: ignored instead of being misread.
-FORMAT_VERSION = 1
-
-#: Typical free-flow speeds (km/h) per OSM highway class, used for edges without ``maxspeed``.
-#: They follow common European limits (urban 50, rural 70-100); a class missing here takes
-#: the mean ``maxspeed`` of its class in the file, else ``fallback_kmh``.
-DEFAULT_HWY_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
-    {
-        "motorway": 110.0,
-        "motorway_link": 60.0,
-        "trunk": 90.0,
-        "trunk_link": 50.0,
-        "primary": 70.0,
-        "primary_link": 40.0,
-        "secondary": 60.0,
-        "secondary_link": 40.0,
-        "tertiary": 50.0,
-        "tertiary_link": 30.0,
-        "unclassified": 40.0,
-        "residential": 30.0,
-        "living_street": 10.0,
-        "road": 40.0,
-        "busway": 30.0,
-    }
-)
-DEFAULT_FALLBACK_KMH = 40.0
+FORMAT_VERSION = 2
 
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
@@ -71,9 +49,14 @@ _ARRAYS = (
     "indices",
     "travel_time_s",
     "length_m",
+    "head_delay_s",
+    "road_class",
     "geom_offsets",
     "geom_lat",
     "geom_lon",
+    "turn_indptr",
+    "turn_to",
+    "turn_cost_s",
 )
 
 
@@ -88,6 +71,13 @@ class RoadGraph:
     node, both included. Every node can reach every other node (largest strongly connected
     component).
 
+    Under the road model, ``travel_time_s`` is the time to drive the whole edge (signals part
+    way included), ``head_delay_s`` the wait at its head node (a signal or sign at the
+    junction), ``road_class`` the index into :data:`~routeplanner.roads.model.ROAD_CLASSES`,
+    and the turn table (``turn_to[turn_indptr[e]:turn_indptr[e+1]]`` with ``turn_cost_s``)
+    the edges a car on edge ``e`` may turn into at its head. The free-flow model has no delays
+    and an empty turn table (every turn allowed, free).
+
     ``nodes`` and ``edges`` are counts; ``from_cache`` and ``load_seconds`` describe this load.
     """
 
@@ -100,9 +90,15 @@ class RoadGraph:
     indices: IntArray
     travel_time_s: FloatArray
     length_m: FloatArray
+    head_delay_s: FloatArray
+    road_class: npt.NDArray[np.int8]
     geom_offsets: IntArray
     geom_lat: FloatArray
     geom_lon: FloatArray
+    turn_indptr: IntArray
+    turn_to: IntArray
+    turn_cost_s: FloatArray
+    model: RoadModel = field(default_factory=RoadModel)
     from_cache: bool = False
     load_seconds: float = 0.0
     stats: Mapping[str, int] = field(default_factory=dict)
@@ -112,8 +108,15 @@ class RoadGraph:
         if len(self.lat) != n or len(self.lon) != n or len(self.indptr) != n + 1:
             msg = "node arrays and indptr disagree on the number of nodes"
             raise ValueError(msg)
-        if len(self.travel_time_s) != m or len(self.length_m) != m:
+        per_edge = (self.travel_time_s, self.length_m, self.head_delay_s, self.road_class)
+        if any(len(a) != m for a in per_edge):
             msg = "edge arrays disagree on the number of edges"
+            raise ValueError(msg)
+        if len(self.turn_indptr) != m + 1 or self.turn_indptr[-1] != len(self.turn_to):
+            msg = "turn table offsets do not match the turn arrays"
+            raise ValueError(msg)
+        if len(self.turn_cost_s) != len(self.turn_to):
+            msg = "turn arrays disagree on the number of turns"
             raise ValueError(msg)
         if len(self.geom_offsets) != m + 1 or self.geom_offsets[-1] != len(self.geom_lat):
             msg = "geometry offsets do not match the coordinate arrays"
@@ -128,6 +131,11 @@ class RoadGraph:
     @property
     def edges(self) -> int:
         return len(self.indices)
+
+    @property
+    def has_turns(self) -> bool:
+        """Whether turns are priced (the road model) rather than all free (free-flow)."""
+        return len(self.turn_to) > 0
 
     @property
     def tails(self) -> IntArray:
@@ -163,27 +171,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _settings_key(hwy_speeds: Mapping[str, float], fallback_kmh: float) -> dict[str, Any]:
+def _settings_key(model: RoadModel) -> dict[str, Any]:
     # The installed version from package metadata: importing osmnx itself takes seconds.
     return {
         "format": FORMAT_VERSION,
         "network": "drive",
         "osmnx": metadata.version("osmnx"),
-        "hwy_speeds_kmh": {k: float(v) for k, v in sorted(hwy_speeds.items())},
-        "fallback_kmh": float(fallback_kmh),
+        "model": model.cache_key(),
     }
 
 
-def cache_file(
-    cache_dir: Path,
-    sha256: str,
-    *,
-    hwy_speeds: Mapping[str, float] | None = None,
-    fallback_kmh: float = DEFAULT_FALLBACK_KMH,
-) -> Path:
-    """Where the prepared graph for this file content and these settings is cached."""
-    speeds = DEFAULT_HWY_SPEEDS_KMH if hwy_speeds is None else hwy_speeds
-    key = json.dumps(_settings_key(speeds, fallback_kmh), sort_keys=True)
+def cache_file(cache_dir: Path, sha256: str, *, model: RoadModel | None = None) -> Path:
+    """Where the prepared graph for this file content and this road model is cached."""
+    key = json.dumps(_settings_key(model or RoadModel()), sort_keys=True)
     settings_hash = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir / f"roads-{sha256[:24]}-{settings_hash}-v{FORMAT_VERSION}.npz"
 
@@ -192,8 +192,7 @@ def load_road_graph(
     path: Path,
     *,
     cache_dir: Path | None = None,
-    hwy_speeds: Mapping[str, float] | None = None,
-    fallback_kmh: float = DEFAULT_FALLBACK_KMH,
+    model: RoadModel | None = None,
     progress: Progress | None = None,
 ) -> RoadGraph:
     """Prepare (or load from cache) the drivable road graph of any OSM extract.
@@ -204,12 +203,10 @@ def load_road_graph(
         ``.osm.pbf``, ``.osm``, ``.osm.gz`` or ``.osm.bz2``, possibly clipped at a bounding box.
     cache_dir
         Folder for prepared graphs; ``None`` disables caching. The cache key is the SHA-256 of
-        the file content plus the settings below, the osmnx version and :data:`FORMAT_VERSION`.
-    hwy_speeds
-        km/h per highway class for edges without a usable ``maxspeed`` (``"50 mph"`` is
-        converted by osmnx); :data:`DEFAULT_HWY_SPEEDS_KMH` when ``None``.
-    fallback_kmh
-        Speed for highway classes with neither a ``maxspeed`` in the file nor an entry above.
+        the file content plus the road model, the osmnx version and :data:`FORMAT_VERSION`.
+    model
+        How travel times are priced; the default :class:`RoadModel` when ``None``
+        (``RoadModel.free_flow_model()`` for plain free-flow speeds).
     progress
         Called with ``(stage, fraction_done)`` as the work advances.
 
@@ -221,13 +218,13 @@ def load_road_graph(
     started = time.perf_counter()
     report = progress or (lambda _stage, _fraction: None)
     path = Path(path)
+    model = model or RoadModel()
     if path.is_dir():
         msg = f"{path}: is a folder, not an OSM file"
         raise RoadNetworkError(msg)
     if not path.is_file():
         msg = f"{path}: file not found"
         raise RoadNetworkError(msg)
-    speeds = DEFAULT_HWY_SPEEDS_KMH if hwy_speeds is None else hwy_speeds
     report("hashing file", 0.0)
     try:
         sha = file_sha256(path)
@@ -235,18 +232,19 @@ def load_road_graph(
         msg = f"{path}: cannot read file ({exc.strerror or exc})"
         raise RoadNetworkError(msg) from exc
     target = None
+    key = _settings_key(model)
     if cache_dir is not None:
-        target = cache_file(cache_dir, sha, hwy_speeds=speeds, fallback_kmh=fallback_kmh)
-        cached = _read_cache(target, path, sha, _settings_key(speeds, fallback_kmh))
+        target = cache_file(cache_dir, sha, model=model)
+        cached = _read_cache(target, path, sha, key, model)
         if cached is not None:
             report("loaded from cache", 1.0)
             return _with_timing(cached, started, from_cache=True)
-    arrays, stats = _build_arrays(path, speeds, fallback_kmh, report)
-    graph = _make_graph(path, sha, arrays, stats=stats)
+    arrays, stats = build_arrays(path, model, report)
+    graph = _make_graph(path, sha, arrays, model=model, stats=stats)
     if target is not None:
         report("saving cache", 0.95)
         try:
-            _write_cache(target, graph, _settings_key(speeds, fallback_kmh))
+            _write_cache(target, graph, key)
         except OSError as exc:  # a read-only cache must not stop the planner
             msg = f"cannot write road graph cache {target}: {exc}; the next load rebuilds it"
             warnings.warn(msg, RoutePlannerWarning, stacklevel=2)
@@ -259,6 +257,7 @@ def _with_timing(graph: RoadGraph, started: float, *, from_cache: bool) -> RoadG
         graph.source,
         graph.sha256,
         graph.arrays(),
+        model=graph.model,
         stats=graph.stats,
         from_cache=from_cache,
         load_seconds=time.perf_counter() - started,
@@ -270,6 +269,7 @@ def _make_graph(
     sha: str,
     arrays: Mapping[str, npt.NDArray[Any]],
     *,
+    model: RoadModel,
     stats: Mapping[str, int],
     from_cache: bool = False,
     load_seconds: float = 0.0,
@@ -277,100 +277,17 @@ def _make_graph(
     return RoadGraph(
         source=source,
         sha256=sha,
-        node_ids=arrays["node_ids"],
-        lat=arrays["lat"],
-        lon=arrays["lon"],
-        indptr=arrays["indptr"],
-        indices=arrays["indices"],
-        travel_time_s=arrays["travel_time_s"],
-        length_m=arrays["length_m"],
-        geom_offsets=arrays["geom_offsets"],
-        geom_lat=arrays["geom_lat"],
-        geom_lon=arrays["geom_lon"],
+        **{name: arrays[name] for name in _ARRAYS},
+        model=model,
         from_cache=from_cache,
         load_seconds=load_seconds,
         stats=dict(stats),
     )
 
 
-def _build_arrays(
-    path: Path, speeds: Mapping[str, float], fallback_kmh: float, report: Progress
-) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
-    import osmnx as ox
-
-    with tempfile.TemporaryDirectory(prefix="rp-osm-") as tmp:
-        xml = Path(tmp) / "drivable.osm"
-        report("reading OSM file", 0.05)
-        stats: FilterStats = write_drivable_xml(path, xml)
-        report("building graph", 0.3)
-        try:
-            graph = ox.graph_from_xml(xml, simplify=True, retain_all=False)
-        except Exception as exc:  # osmnx raises several unrelated types for bad data
-            msg = f"{path}: cannot build a road graph ({exc})"
-            raise RoadNetworkError(msg) from exc
-    report("adding speeds", 0.8)
-    graph = ox.truncate.largest_component(graph, strongly=True)
-    if graph.number_of_edges() == 0:
-        msg = (
-            f"{path}: no drivable network (the {stats.ways_kept} drivable way(s) do not form a"
-            " connected network that can be driven in both directions)"
-        )
-        raise RoadNetworkError(msg)
-    graph = ox.add_edge_speeds(graph, hwy_speeds=dict(speeds), fallback=fallback_kmh)
-    graph = ox.add_edge_travel_times(graph)
-    report("packing arrays", 0.9)
-    counts = {
-        "ways_read": stats.ways_read,
-        "ways_kept": stats.ways_kept,
-        "ways_split": stats.ways_split,
-        "node_refs_missing": stats.node_refs_missing,
-    }
-    return _pack(graph), counts
-
-
-def _pack(graph: Any) -> dict[str, npt.NDArray[Any]]:
-    """MultiDiGraph -> CSR arrays; geometry oriented tail to head with exact node endpoints."""
-    node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
-    index = {int(n): i for i, n in enumerate(node_ids)}
-    lat = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=np.float64)
-    lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=np.float64)
-    rows: list[tuple[int, int, float, float, list[tuple[float, float]]]] = []
-    for u, v, data in graph.edges(data=True):
-        iu, iv = index[int(u)], index[int(v)]
-        geom = data.get("geometry")
-        if geom is None:
-            pts = [(lat[iu], lon[iu]), (lat[iv], lon[iv])]
-        else:
-            pts = [(y, x) for x, y in geom.coords]
-            if _sq(pts[0], (lat[iu], lon[iu])) > _sq(pts[-1], (lat[iu], lon[iu])):
-                pts.reverse()
-            pts[0], pts[-1] = (lat[iu], lon[iu]), (lat[iv], lon[iv])
-        rows.append((iu, iv, float(data["travel_time"]), float(data["length"]), pts))
-    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
-    tails = np.array([r[0] for r in rows], dtype=np.int64)
-    counts = np.bincount(tails, minlength=len(node_ids))
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    sizes = np.array([len(r[4]) for r in rows], dtype=np.int64)
-    coords = np.array([p for r in rows for p in r[4]], dtype=np.float64).reshape(-1, 2)
-    return {
-        "node_ids": node_ids,
-        "lat": lat,
-        "lon": lon,
-        "indptr": indptr,
-        "indices": np.array([r[1] for r in rows], dtype=np.int64),
-        "travel_time_s": np.array([r[2] for r in rows], dtype=np.float64),
-        "length_m": np.array([r[3] for r in rows], dtype=np.float64),
-        "geom_offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        "geom_lat": np.ascontiguousarray(coords[:, 0]),
-        "geom_lon": np.ascontiguousarray(coords[:, 1]),
-    }
-
-
-def _sq(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
-
-
-def _read_cache(target: Path, source: Path, sha: str, settings: dict[str, Any]) -> RoadGraph | None:
+def _read_cache(
+    target: Path, source: Path, sha: str, settings: dict[str, Any], model: RoadModel
+) -> RoadGraph | None:
     """The cached graph, or None when absent, stale or damaged (then it is simply rebuilt)."""
     if not target.is_file():
         return None
@@ -380,7 +297,7 @@ def _read_cache(target: Path, source: Path, sha: str, settings: dict[str, Any]) 
             if meta.get("settings") != settings or meta.get("sha256") != sha:
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
-        return _make_graph(source, sha, arrays, stats=meta.get("stats", {}))
+        return _make_graph(source, sha, arrays, model=model, stats=meta.get("stats", {}))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
         return None
 

@@ -20,6 +20,8 @@ Choices made here, once, for every caller:
   unreachable before the matrix is asked for, because a road provider refuses such points. Any
   negative or huge matrix value (no path between snapped points) becomes ``UNREACHABLE_S``, so
   the router reports those visits as unreachable too.
+* Rush hours (optional) become time slots: a drive departing in one takes its slot's matrix,
+  computed with the road classes slowed by the slot's factors.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from routeplanner.routing.problem import (
     UNREACHABLE_S,
     BreakSpec,
     RoutingProblem,
+    TimeSlot,
     VehicleSpec,
     VisitSpec,
 )
 from routeplanner.routing.solve import Solution, solve
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.timeofday import TimeOfDayProfile, travel_in
 from routeplanner.units import format_hhmm
 
 VALUE_PENALTY_S = {"A": 100_000, "B": 30_000, "C": 10_000}
@@ -121,6 +125,7 @@ def build_day_problem(
     *,
     start: GeoPoint | None = None,
     end: GeoPoint | None = None,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> DayProblem:
     """Build the routing problem for ``rep`` on ``day`` over ``accounts``.
 
@@ -128,6 +133,9 @@ def build_day_problem(
     ----------
     start, end
         Where the rep starts and ends the day (a hotel, an office); home when ``None``.
+    rush_hours
+        Departure-dependent travel: each rush slot of the day's weekday becomes a time slot
+        with its own matrices (``travel`` slowed per road class); ``None``: the same all day.
     """
     shift = rep.shift(day)
     routable, excluded = _visitable(rep, day, accounts)
@@ -137,6 +145,7 @@ def build_day_problem(
         routable, unreachable = _reachable(travel, origin, finish, routable, day)
         excluded.extend(unreachable)
     durations, distances = _day_matrices(travel, origin, finish, routable)
+    slots = _rush_slots(travel, origin, finish, routable, day, rush_hours)
     vehicles: tuple[VehicleSpec, ...] = ()
     if shift is not None:
         vehicles = (
@@ -160,6 +169,7 @@ def build_day_problem(
         distances_m=distances,
         objective="duration",
         source=f"{rep.rep_id} {day}",
+        time_slots=slots,
     )
     return DayProblem(
         problem=problem,
@@ -258,6 +268,33 @@ def _day_matrices(
     return durations, distances
 
 
+def _rush_slots(
+    travel: TravelTimeProvider,
+    origin: GeoPoint,
+    finish: GeoPoint,
+    routable: _Routable,
+    day: date,
+    rush_hours: TimeOfDayProfile | None,
+) -> tuple[TimeSlot, ...]:
+    """One time slot per rush period of the day, with the matrices of ``travel`` slowed then."""
+    if rush_hours is None or not routable:
+        return ()
+    slots = []
+    for slot in rush_hours.slots(day.weekday()):
+        if slot.free:
+            continue
+        durations, distances = _day_matrices(travel_in(travel, slot), origin, finish, routable)
+        slots.append(
+            TimeSlot(
+                start_s=slot.start_s,
+                end_s=slot.end_s,
+                durations_s=durations,
+                distances_m=distances,
+            )
+        )
+    return tuple(slots)
+
+
 def to_day_route(
     timeline: RouteTimeline | None,
     *,
@@ -341,14 +378,18 @@ def optimise_day(
     end: GeoPoint | None = None,
     params: SolveParams | None = None,
     initial_order: Sequence[str] | None = None,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> tuple[DayRoute, list[Unassigned]]:
     """Best order for ``rep``'s visits to ``accounts`` on ``day``, and why any were left out.
 
     ``initial_order`` (account ids, e.g. a scheduler's own sequence or yesterday's order) is a
     floor: it is checked, repaired if needed, and the result is never worse than it. Ids of
-    accounts that cannot be visited that day at all are ignored in it.
+    accounts that cannot be visited that day at all are ignored in it. With ``rush_hours``,
+    each drive takes as long as it does when it departs (:func:`build_day_problem`).
     """
-    day_problem = build_day_problem(rep, day, accounts, travel, start=start, end=end)
+    day_problem = build_day_problem(
+        rep, day, accounts, travel, start=start, end=end, rush_hours=rush_hours
+    )
     initial = None
     if initial_order is not None and day_problem.problem.vehicles:
         routable = {v.visit_id for v in day_problem.problem.visits}

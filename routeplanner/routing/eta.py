@@ -6,8 +6,10 @@ with :func:`compute_etas`, and a rep who reorders a day gets the same timeline r
 Timing rules (the same the OR-Tools adapter models):
 
 * the rep leaves the start location at ``shift_start`` at the earliest; travel ``i -> j`` takes
-  ``durations_s[i, j]``; waiting is allowed, service starts at the earliest instant at or after
-  arrival that lies in one of the visit's windows (windows constrain the *start* of service);
+  ``durations_s[i, j]`` (with time slots: the matrix of the slot the drive departs in, so
+  leaving at 08:00 can take longer than leaving at 10:00); waiting is allowed, service starts
+  at the earliest instant at or after arrival that lies in one of the visit's windows (windows
+  constrain the *start* of service);
 * a lunch break of ``duration_s`` starting in ``[earliest_start, latest_start]`` is taken between
   two services (while driving, which then pauses, or while waiting), never during a service; it
   may also fall after the rep is back, when the day ends before the break window; an empty
@@ -227,7 +229,7 @@ def _simulate(
     lunch = vehicle.lunch
     return RouteTimeline(
         vehicle_id=vehicle.vehicle_id,
-        start_s=vehicle.shift_start + _leave_later(walk),
+        start_s=vehicle.shift_start + _leave_later(walk, problem, vehicle.shift_start),
         end_s=end,
         stops=tuple(walk.stops),
         travel_s=walk.travel,
@@ -250,8 +252,7 @@ def _drive(
     """Drive to stop ``k`` (``len(visits)``: the end location), taking the break on the way."""
     visit = visits[k] if k < len(visits) else None
     loc = vehicle.end_location if visit is None else visit.location
-    travel = int(problem.durations_s[walk.prev, loc])
-    metres = int(problem.distances_m[walk.prev, loc]) if problem.distances_m is not None else 0
+    travel, metres = problem.leg(walk.prev, loc, walk.t)
     arrived = _Arrival(loc, travel, metres, walk.t + travel, walk.t + travel)
     if travel >= UNREACHABLE_S:
         what = f"visit {visit.visit_id}" if visit is not None else "the end location"
@@ -416,13 +417,19 @@ def _check_route_limits(walk: _Walk, vehicle: VehicleSpec, visits: int, end: int
         )
 
 
-def _leave_later(walk: _Walk) -> int:
-    """Leave later instead of waiting at the first stop; returns the delay."""
+def _leave_later(walk: _Walk, problem: RoutingProblem, leave: int) -> int:
+    """Leave later instead of waiting at the first stop; returns the delay.
+
+    With time slots the delay stops short of the next slot: leaving in another slot would
+    change the drive the timeline was computed with.
+    """
     stops = walk.stops
     if not stops or stops[0].wait_s <= 0:
         return 0
     if walk.break_at is not None and walk.break_at < stops[0].start_s:
         return 0
     w = stops[0].wait_s
-    stops[0] = replace(stops[0], arrival_s=stops[0].arrival_s + w, wait_s=0)
+    if problem.time_slots:
+        w = max(0, min(w, problem.slot_end(leave) - 1 - leave))
+    stops[0] = replace(stops[0], arrival_s=stops[0].arrival_s + w, wait_s=stops[0].wait_s - w)
     return w

@@ -84,7 +84,10 @@ def solve_ortools(
     if assignment is None:
         return EngineResult(engine="ortools", status="no_solution", seconds=seconds)
     routes = _read_routes(model, assignment)
-    return EngineResult(engine="ortools", routes=routes, status="ok", seconds=seconds)
+    starts = _read_starts(model, assignment, time_dim)
+    return EngineResult(
+        engine="ortools", routes=routes, status="ok", seconds=seconds, starts=starts
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,3 +299,20 @@ def _read_routes(model: _Model, assignment: Any) -> dict[str, tuple[str, ...]]:
         if order:
             routes[veh.vehicle_id] = tuple(order)
     return routes
+
+
+def _read_starts(
+    model: _Model, assignment: Any, time_dim: pywrapcp.RoutingDimension
+) -> dict[str, int]:
+    """Earliest start of service of every routed visit in OR-Tools' own time dimension."""
+    routing, manager = model.routing, model.manager
+    visits = model.problem.visits
+    starts: dict[str, int] = {}
+    for k in range(len(model.problem.vehicles)):
+        idx = assignment.Value(routing.NextVar(routing.Start(k)))
+        while not routing.IsEnd(idx):
+            starts[visits[manager.IndexToNode(idx)].visit_id] = assignment.Min(
+                time_dim.CumulVar(idx)
+            )
+            idx = assignment.Value(routing.NextVar(idx))
+    return starts

@@ -9,7 +9,7 @@ window means "arrive and start between these times".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -67,8 +67,24 @@ class VehicleSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TimeSlot:
+    """Travel for a drive that *departs* in ``[start_s, end_s)``: these matrices instead of the
+    problem's own (a rush hour). Same shape as the problem's matrices."""
+
+    start_s: int
+    end_s: int
+    durations_s: npt.NDArray[np.int64]
+    distances_m: npt.NDArray[np.int64] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RoutingProblem:
-    """Visits, vehicles and matrices; ``objective`` is what the solver minimises."""
+    """Visits, vehicles and matrices; ``objective`` is what the solver minimises.
+
+    ``time_slots`` make travel depend on the departure time: a drive leaving at ``t`` takes the
+    matrices of the slot containing ``t``, outside every slot the problem's own. Engines see a
+    fixed matrix (:meth:`assuming`); the ETA checker times every leg by its real departure.
+    """
 
     visits: tuple[VisitSpec, ...]
     vehicles: tuple[VehicleSpec, ...]
@@ -77,6 +93,48 @@ class RoutingProblem:
     objective: str = "duration"  # "duration" (travel seconds) or "distance" (metres)
     source: str = "problem"
     meta: dict[str, str] = field(default_factory=dict)
+    time_slots: tuple[TimeSlot, ...] = ()
+
+    def slot_of(self, depart: int) -> int:
+        """Index of the time slot a departure at ``depart`` falls in, -1 for none."""
+        for k, slot in enumerate(self.time_slots):
+            if slot.start_s <= depart < slot.end_s:
+                return k
+        return -1
+
+    def slot_end(self, depart: int) -> int:
+        """The first instant after ``depart`` whose slot differs (when waiting changes travel)."""
+        k = self.slot_of(depart)
+        if k >= 0:
+            return self.time_slots[k].end_s
+        later = [s.start_s for s in self.time_slots if s.start_s > depart]
+        return min(later, default=UNREACHABLE_S)
+
+    def leg(self, i: int, j: int, depart: int) -> tuple[int, int]:
+        """Seconds and metres of the drive ``i -> j`` leaving at ``depart``."""
+        k = self.slot_of(depart) if self.time_slots else -1
+        durations = self.durations_s if k < 0 else self.time_slots[k].durations_s
+        distances = self.distances_m if k < 0 else self.time_slots[k].distances_m
+        if distances is None:
+            distances = self.distances_m
+        metres = int(distances[i, j]) if distances is not None else 0
+        return int(durations[i, j]), metres
+
+    def assuming(self, departures: npt.NDArray[np.int64]) -> RoutingProblem:
+        """This problem with fixed travel: every drive from location ``i`` priced as if it left
+        at ``departures[i]`` (the engines' view of a time-dependent problem)."""
+        if not self.time_slots:
+            return self
+        durations = self.durations_s.copy()
+        distances = None if self.distances_m is None else self.distances_m.copy()
+        for i, depart in enumerate(departures.tolist()):
+            k = self.slot_of(int(depart))
+            if k >= 0:
+                slot = self.time_slots[k]
+                durations[i] = slot.durations_s[i]
+                if distances is not None and slot.distances_m is not None:
+                    distances[i] = slot.distances_m[i]
+        return replace(self, durations_s=durations, distances_m=distances, time_slots=())
 
     def check(self) -> None:
         """Raise :class:`InputError` listing every inconsistency, before any solver sees it."""
@@ -131,5 +189,22 @@ class RoutingProblem:
                 problems.append(
                     Problem(self.source, None, where, "lunch window ends before it starts")
                 )
+        problems += self._check_slots()
         if problems:
             raise InputError(problems)
+
+    def _check_slots(self) -> list[Problem]:
+        found = []
+        last_end = None
+        for k, slot in enumerate(self.time_slots):
+            where = f"time slot {k}"
+            if slot.durations_s.shape != self.durations_s.shape:
+                found.append(Problem(self.source, None, where, "matrix shape differs"))
+            if slot.distances_m is not None and slot.distances_m.shape != self.durations_s.shape:
+                found.append(Problem(self.source, None, where, "distance shape differs"))
+            if slot.end_s <= slot.start_s:
+                found.append(Problem(self.source, None, where, "ends before it starts"))
+            if last_end is not None and slot.start_s < last_end:
+                found.append(Problem(self.source, None, where, "overlaps the slot before"))
+            last_end = slot.end_s
+        return found

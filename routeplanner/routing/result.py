@@ -10,7 +10,9 @@ class EngineResult:
     """Ordered visit ids per vehicle id; vehicles without visits may be absent.
 
     ``status`` is the engine's own word ("ok", "no_solution", "not_applicable", ...), kept for
-    logs and benchmarks; the router never trusts it for feasibility.
+    logs and benchmarks; the router never trusts it for feasibility. ``starts`` (visit id ->
+    earliest start of service in the engine's own model, where it reports one) lets a test
+    compare the engine's timing with the checker's.
     """
 
     engine: str
@@ -18,3 +20,4 @@ class EngineResult:
     status: str = "ok"
     seconds: float = 0.0
     detail: str = ""
+    starts: dict[str, int] = field(default_factory=dict)

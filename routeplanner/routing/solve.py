@@ -8,7 +8,10 @@ Order of work (each step measured, see benchmarks/results/routing.md):
    that breaks any constraint (PyVRP's relaxed lunch, say) is repaired by removing the stop whose
    removal helps most, so no violation ever leaves this module.
 3. OR-Tools with the rest of the budget, warm-started from the best repaired answer so far; it
-   models every constraint exactly (breaks included) and fills what the repair dropped.
+   models every constraint exactly (breaks included) and fills what the repair dropped. With
+   time slots (rush hours) the engines see fixed travel: first off-peak, then, for up to
+   :data:`SLOT_ROUNDS` rounds sharing the rest of the budget, each location's drives priced in
+   the slot the best routes really leave it in, until those slots stop changing.
    A caller's ``initial_routes`` (a previous plan) enter as a candidate before any engine.
 4. The best candidate wins: fewest dropped required visits, then lowest cost plus penalties of
    dropped optional visits. An empty plan is always a candidate, so ``solve`` never fails.
@@ -20,6 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from routeplanner.errors import InputError, InternalError, Problem
 from routeplanner.routing.eta import RouteTimeline, time_route
@@ -106,34 +112,108 @@ def solve(
         return _finish(problem, _single_visit(problem, best, log), log)
 
     use_ortools = "ortools" in params.engines
+    # Engines see fixed travel: first the problem's own matrices (no slot), then, while the
+    # slots the best routes really depart in differ from the assumed ones, the matrices of
+    # those slots (OR-Tools again, warm-started), so its model and the checker's timing agree.
+    assumed = np.full(problem.durations_s.shape[0], -1, dtype=np.int64)
+    engine_problem = problem.assuming(assumed)
     if "pyvrp" in params.engines:
-        from routeplanner.routing.pyvrp_engine import pyvrp_fit, solve_pyvrp
-
-        fit = pyvrp_fit(problem)
-        if fit.usable:
-            share = params.pyvrp_share if use_ortools else 1.0
-            result = solve_pyvrp(
-                problem,
-                time_limit_s=params.time_limit_s * share,
-                seed=params.seed,
-                iteration_limit=params.iteration_limit,
+        best = _run_pyvrp(problem, engine_problem, params, best, log, use_ortools=use_ortools)
+    if not problem.time_slots:
+        if use_ortools:
+            best = _run_ortools(problem, engine_problem, params, best, log, deadline, 1.0)
+        return _finish(problem, best, log)
+    for round_no in range(SLOT_ROUNDS):
+        last = round_no == SLOT_ROUNDS - 1
+        if use_ortools:
+            best = _run_ortools(
+                problem, engine_problem, params, best, log, deadline, 1.0 if last else 0.5
             )
-            best = _better(best, _evaluate(problem, result, log))
-        else:
-            log.append(f"pyvrp: skipped ({fit.reason})")
-    if use_ortools:
-        from routeplanner.routing.ortools_vrptw import solve_ortools
-
-        remaining = max(0.2, deadline - time.perf_counter())
-        initial = {vid: tl.visit_ids for vid, tl in best.routes.items()} or None
-        result = solve_ortools(
-            problem,
-            time_limit_s=remaining,
-            solution_limit=params.solution_limit,
-            initial_routes=initial,
-        )
-        best = _better(best, _evaluate(problem, result, log))
+        departures = _departures(problem, best, assumed)
+        if _same_slots(problem, departures, assumed):
+            log.append(f"time slots: engines and timing agree after {round_no + 1} round(s)")
+            if use_ortools and not last and time.perf_counter() < deadline:
+                best = _run_ortools(problem, engine_problem, params, best, log, deadline, 1.0)
+            break
+        if last:
+            log.append(f"time slots: routes still depart in other slots after {SLOT_ROUNDS}")
+        assumed = departures
+        engine_problem = problem.assuming(assumed)
     return _finish(problem, best, log)
+
+
+SLOT_ROUNDS = 3
+"""Engine rounds at most for a problem with time slots (each re-assumes departure slots)."""
+
+
+def _run_pyvrp(
+    problem: RoutingProblem,
+    engine_problem: RoutingProblem,
+    params: SolveParams,
+    best: _Candidate,
+    log: list[str],
+    *,
+    use_ortools: bool,
+) -> _Candidate:
+    from routeplanner.routing.pyvrp_engine import pyvrp_fit, solve_pyvrp
+
+    fit = pyvrp_fit(engine_problem)
+    if not fit.usable:
+        log.append(f"pyvrp: skipped ({fit.reason})")
+        return best
+    share = params.pyvrp_share if use_ortools else 1.0
+    result = solve_pyvrp(
+        engine_problem,
+        time_limit_s=params.time_limit_s * share,
+        seed=params.seed,
+        iteration_limit=params.iteration_limit,
+    )
+    return _better(best, _evaluate(problem, result, log))
+
+
+def _run_ortools(
+    problem: RoutingProblem,
+    engine_problem: RoutingProblem,
+    params: SolveParams,
+    best: _Candidate,
+    log: list[str],
+    deadline: float,
+    share: float,
+) -> _Candidate:
+    """OR-Tools on ``engine_problem`` for ``share`` of the time left, warm-started from the best
+    candidate; its routes are timed on the real ``problem``."""
+    from routeplanner.routing.ortools_vrptw import solve_ortools
+
+    remaining = max(0.2, (deadline - time.perf_counter()) * share)
+    initial = {vid: tl.visit_ids for vid, tl in best.routes.items()} or None
+    result = solve_ortools(
+        engine_problem,
+        time_limit_s=remaining,
+        solution_limit=params.solution_limit,
+        initial_routes=initial,
+    )
+    return _better(best, _evaluate(problem, result, log))
+
+
+def _departures(
+    problem: RoutingProblem, best: _Candidate, assumed: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """When the best routes leave each location (their start, every stop); others as assumed."""
+    found = assumed.copy()
+    vehicles = {v.vehicle_id: v for v in problem.vehicles}
+    for vehicle_id, timeline in best.routes.items():
+        found[vehicles[vehicle_id].start_location] = timeline.start_s
+        for stop in timeline.stops:
+            found[stop.location] = stop.departure_s
+    return found
+
+
+def _same_slots(
+    problem: RoutingProblem, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
+) -> bool:
+    return all(
+        problem.slot_of(int(x)) == problem.slot_of(int(y)) for x, y in zip(a, b, strict=True)
+    )
 
 
 def _check_routes(problem: RoutingProblem, routes: Mapping[str, Sequence[str]]) -> None:

@@ -29,6 +29,7 @@ from routeplanner.routing.params import SolveParams
 from routeplanner.routing.problem import RoutingProblem, VisitSpec
 from routeplanner.scheduling.calendar import visit_windows
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.timeofday import TimeOfDayProfile
 
 DROP_COST_S = 36_000.0
 """Objective cost of leaving one required visit out: ten hours of driving, i.e. never cheaper."""
@@ -325,12 +326,15 @@ def default_day_router(
     time_limit_s: float = DAY_ROUTE_S,
     reproducible: bool = False,
     seed: int = 0,
+    rush_hours: TimeOfDayProfile | None = None,
 ) -> DayRouter:
     """The routing core (OR-Tools/PyVRP with windows and lunch) per day, checked against timing
     the search's own order; the better of the two (fewer dropped visits, then less driving)
     wins, so a short time budget never makes a day worse than the search planned it.
 
     ``reproducible`` stops the routing core on solution/iteration limits (tests) instead of time.
+    With ``rush_hours`` the routing core times drives by their departure and the search's own
+    order goes in as its starting point (timed the same way) instead of being compared apart.
     """
     params = SolveParams(
         time_limit_s=time_limit_s if not reproducible else 30.0,
@@ -344,6 +348,8 @@ def default_day_router(
     ) -> tuple[DayRoute, Sequence[Unassigned]]:
         return optimise_day(rep, day, visits, tr, params=params)
 
+    if rush_hours is not None:
+        return _rush_hour_router(travel, params, rush_hours)
     core = day_router_from(optimise, travel)
 
     def route(job: DayJob) -> DayResult:
@@ -355,5 +361,26 @@ def default_day_router(
         ):
             return theirs
         return ours
+
+    return route
+
+
+def _rush_hour_router(
+    travel: TravelTimeProvider, params: SolveParams, rush_hours: TimeOfDayProfile
+) -> DayRouter:
+    """The routing core with departure-dependent travel, started from the search's own order
+    (its off-peak timing cannot be compared with rush-hour timing, so it competes inside)."""
+
+    def route(job: DayJob) -> DayResult:
+        order = [s.account_id for s in sequence_day_router(job).route.stops]
+
+        def optimise(
+            rep: Rep, day: date, visits: Sequence[Account], tr: TravelTimeProvider
+        ) -> tuple[DayRoute, Sequence[Unassigned]]:
+            return optimise_day(
+                rep, day, visits, tr, params=params, rush_hours=rush_hours, initial_order=order
+            )
+
+        return day_router_from(optimise, travel)(job)
 
     return route

@@ -20,6 +20,7 @@ point: callers snap with ids first (:meth:`RoadTravel.snap`) and leave unreachab
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ from scipy.sparse.csgraph import dijkstra
 from routeplanner.errors import InputError, InternalError, Problem
 from routeplanner.model.geo import GeoPoint
 from routeplanner.roads.graph import RoadGraph
+from routeplanner.roads.model import ROAD_CLASSES
 from routeplanner.roads.snap import DEFAULT_MAX_SNAP_M, EdgeIndex, EdgeSnaps
+from routeplanner.roads.turns import find_twins
+from routeplanner.travel.expanded import ExpandedGraph
 from routeplanner.travel.provider import Snap, SnapReport, TravelMatrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,17 +88,46 @@ class RoadTravel:
         self.max_snap_m = max_snap_m
         self.index = EdgeIndex(graph)
         self._chunk = chunk
+        self._twin = find_twins(
+            graph.tails, graph.indices, graph.geom_offsets, graph.geom_lat, graph.geom_lon
+        )
+        self._set_times(np.asarray(graph.travel_time_s, dtype=np.float64))
+        self._scaled: dict[tuple[float, ...], RoadTravel] = {}
+
+    def _set_times(self, times: FloatArray) -> None:
+        """Edge driving times and everything derived from them (the routing graphs)."""
+        graph = self.graph
+        self._time: FloatArray = times
         n = graph.nodes
         tails, heads = graph.tails, graph.indices
         # Simple graph for routing: no self-loops, the fastest of parallel edges.
-        order = np.lexsort((np.arange(graph.edges), graph.travel_time_s, heads, tails))
+        order = np.lexsort((np.arange(graph.edges), self._time, heads, tails))
         order = order[tails[order] != heads[order]]
         pair = tails[order] * n + heads[order]
         first = np.concatenate([[True], pair[1:] != pair[:-1]]) if len(pair) else pair.astype(bool)
         self._best_edge: IntArray = order[first]
         self._best_keys: IntArray = pair[first]
-        self._twin = self._find_twins()
         self._in_table = self._build_in_table()
+        self._expanded = ExpandedGraph(graph, times, self._twin) if graph.has_turns else None
+
+    def with_class_factors(self, factors: Sequence[float]) -> RoadTravel:
+        """The same roads with each class's driving time times its factor (a rush hour).
+
+        ``factors[k]`` is for :data:`~routeplanner.roads.model.ROAD_CLASSES` ``[k]``; waits
+        and turns keep their prices. The snapping index is shared, not rebuilt.
+        """
+        scale = np.asarray(factors, dtype=np.float64)
+        if scale.shape != (len(ROAD_CLASSES),) or not np.all(np.isfinite(scale) & (scale > 0)):
+            msg = f"need {len(ROAD_CLASSES)} positive factors, one per road class"
+            raise ValueError(msg)
+        key = tuple(scale.tolist())
+        known = self._scaled.get(key)
+        if known is None:  # a rush hour recurs every day: build its routing graph once
+            known = copy.copy(self)
+            known._set_times(np.asarray(self.graph.travel_time_s) * scale[self.graph.road_class])
+            known._scaled = {}
+            self._scaled[key] = known
+        return known
 
     # -- snapping ---------------------------------------------------------------------------
 
@@ -163,7 +196,7 @@ class RoadTravel:
         edges = np.arange(g.edges, dtype=np.int64)
         tw = self._twin
         roads = np.unique(np.where((tw >= 0) & (tw < edges), tw, edges))
-        time = g.travel_time_s
+        time = self._time
         # Split every road at its points, in order along it: tail - p1 - ... - pk - head.
         order = np.lexsort((np.arange(n_pts), frac, road))
         r_sorted, f_sorted = road[order], frac[order]
@@ -247,6 +280,8 @@ class RoadTravel:
         distances = np.zeros((n_o, n_d)) if with_distances else None
         if n_o == 0 or n_d == 0:
             return durations, distances
+        if self._expanded is not None:
+            return self._solve_turns(self._expanded, o_snaps, d_snaps, with_distances)
         aug = self._augment(o_snaps)
         en = self._entries(d_snaps)
         en_node = np.where(en.node >= 0, en.node, 0)
@@ -285,6 +320,22 @@ class RoadTravel:
             raise InternalError(msg)
         return durations, distances
 
+    def _solve_turns(
+        self, ex: ExpandedGraph, o_snaps: EdgeSnaps, d_snaps: EdgeSnaps, with_distances: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Durations (and lengths) on the edge-expanded graph, turns and waits priced."""
+        seeds, targets = ex.seeds(o_snaps), ex.targets(d_snaps)
+        durations, distances = ex.solve(seeds, targets, np.arange(len(o_snaps), dtype=np.int64))
+        # Straight along a shared road, where that is at least as quick.
+        di_o, di_d, di_t, di_l = self._direct(o_snaps, d_snaps)
+        direct = di_t <= durations[di_o, di_d]
+        durations[di_o[direct], di_d[direct]] = di_t[direct]
+        distances[di_o[direct], di_d[direct]] = di_l[direct]
+        if not np.all(np.isfinite(durations)):
+            msg = f"{self.graph.source}: road graph is not strongly connected (a pair has no route)"
+            raise InternalError(msg)
+        return durations, distances if with_distances else None
+
     def leg_geometry(self, origin: GeoPoint, destination: GeoPoint) -> list[GeoPoint]:
         """The fastest route as a polyline along real road geometry.
 
@@ -294,6 +345,47 @@ class RoadTravel:
         snaps = self.snap_edges([origin, destination])
         o, d = _take(snaps, 0), _take(snaps, 1)
         self._check_reachable([("origin", [origin], o), ("destination", [destination], d)])
+        if self._expanded is not None:
+            road = self._turn_polyline(self._expanded, o, d)
+        else:
+            road = self._node_polyline(o, d)
+        coords = [(origin.lat, origin.lon), *road, (destination.lat, destination.lon)]
+        out: list[GeoPoint] = []
+        for lat, lon in coords:
+            point = GeoPoint(lat, lon)
+            if not out or _apart(out[-1], point):
+                out.append(point)
+        if len(out) > 1:
+            out[-1] = destination  # not its snapped twin a rounding error away
+        if len(out) == 1:
+            out.append(out[0])
+        return out
+
+    def _turn_polyline(
+        self, ex: ExpandedGraph, o: EdgeSnaps, d: EdgeSnaps
+    ) -> list[tuple[float, float]]:
+        """The fastest route's road geometry with turns priced (both ends partial edges)."""
+        seeds, targets = ex.seeds(o), ex.targets(d)
+        best, _ = ex.solve(seeds, targets, np.zeros(1, dtype=np.int64))
+        _, _, di_t, _ = self._direct(o, d)
+        if len(di_t) and float(di_t[0]) <= float(best[0, 0]):
+            return self._direct_polyline(o, d)
+        edges, how, start = ex.path(seeds, targets)
+        g, idx = self.graph, self.index
+        o_edge, d_edge = int(o.edge[0]), int(d.edge[0])
+        o_len, d_len = float(idx.edge_len_m[o_edge]), float(idx.edge_len_m[d_edge])
+        o_pos = float(o.fraction[0]) * o_len
+        d_pos = float(d.fraction[0]) * d_len
+        leave_to = o_len if start == 0 else 0.0 if start == 1 else o_pos
+        coords = idx.sub_polyline(o_edge, o_pos, leave_to)
+        for e in edges:
+            coords += g.edge_polyline(e)
+        arrive_from = 0.0 if how == 0 else d_len if how == 1 else d_pos
+        coords += idx.sub_polyline(d_edge, arrive_from, d_pos)
+        return coords
+
+    def _node_polyline(self, o: EdgeSnaps, d: EdgeSnaps) -> list[tuple[float, float]]:
+        """The fastest route's road geometry on the node graph (free-flow model)."""
         aug = self._augment(o)
         dist, pred = dijkstra(
             aug.matrix, directed=True, indices=[aug.origin0], return_predecessors=True
@@ -312,46 +404,9 @@ class RoadTravel:
                 path.append(int(pred[0, path[-1]]))
             path.reverse()
             road = self._road_polyline(path[1:], o, d, arrive_along=arrive_k == 0)
-        coords = [(origin.lat, origin.lon), *road, (destination.lat, destination.lon)]
-        out: list[GeoPoint] = []
-        for lat, lon in coords:
-            point = GeoPoint(lat, lon)
-            if not out or _apart(out[-1], point):
-                out.append(point)
-        if len(out) == 1:
-            out.append(out[0])
-        return out
+        return road
 
     # -- internals --------------------------------------------------------------------------
-
-    def _find_twins(self) -> IntArray:
-        """For each edge, the edge running the same road the other way (or -1).
-
-        osmnx builds a two-way street as two edges with reversed geometry; a point snapped to
-        one of them may leave or arrive in either direction. Edges are matched, vectorised, on
-        end nodes, vertex count and the second and second-to-last vertices (exact coordinates).
-        """
-        g = self.graph
-        m = g.edges
-        tails, heads = g.tails, g.indices
-        count = np.diff(g.geom_offsets)
-        second = g.geom_offsets[:-1] + 1
-        penult = g.geom_offsets[1:] - 2
-
-        def bits(a: FloatArray) -> IntArray:
-            return np.ascontiguousarray(a).view(np.int64)
-
-        s_lat, s_lon = bits(g.geom_lat[second]), bits(g.geom_lon[second])
-        p_lat, p_lon = bits(g.geom_lat[penult]), bits(g.geom_lon[penult])
-        forward = np.stack([tails, heads, count, s_lat, s_lon, p_lat, p_lon], axis=1)
-        backward = np.stack([heads, tails, count, p_lat, p_lon, s_lat, s_lon], axis=1)
-        _, group = np.unique(np.concatenate([forward, backward]), axis=0, return_inverse=True)
-        group = group.ravel()
-        owner = np.full(int(group.max()) + 1, -1, dtype=np.int64)
-        owner[group[:m][::-1]] = np.arange(m, dtype=np.int64)[::-1]  # lowest edge per signature
-        twin = owner[group[m:]]
-        twin[(tails == heads) | (twin == np.arange(m))] = -1
-        return twin
 
     def _build_in_table(self) -> tuple[npt.NDArray[np.int32], FloatArray]:
         """Per node, its routing in-edges' tails (sorted, padded with ``n``) and lengths."""
@@ -378,7 +433,7 @@ class RoadTravel:
         at_tail = f <= _AT_END
         node = np.stack([g.indices[e], np.where(has_twin | at_tail, g.tails[e], -1)], axis=1)
         time = np.stack(
-            [(1 - f) * g.travel_time_s[e], np.where(has_twin, f * g.travel_time_s[tw_safe], 0.0)],
+            [(1 - f) * self._time[e], np.where(has_twin, f * self._time[tw_safe], 0.0)],
             axis=1,
         )
         length = np.stack(
@@ -394,7 +449,7 @@ class RoadTravel:
         at_head = f >= 1 - _AT_END
         node = np.stack([g.tails[e], np.where(has_twin | at_head, g.indices[e], -1)], axis=1)
         time = np.stack(
-            [f * g.travel_time_s[e], np.where(has_twin, (1 - f) * g.travel_time_s[tw_safe], 0.0)],
+            [f * self._time[e], np.where(has_twin, (1 - f) * self._time[tw_safe], 0.0)],
             axis=1,
         )
         length = np.stack(
@@ -432,7 +487,7 @@ class RoadTravel:
         ok = forward | (back_edge >= 0)
         edge = np.where(forward, road, back_edge)[ok]
         frac = np.abs(delta)[ok]
-        return oi[ok], di[ok], frac * g.travel_time_s[edge], frac * g.length_m[edge]
+        return oi[ok], di[ok], frac * self._time[edge], frac * g.length_m[edge]
 
     def _augment(self, o: EdgeSnaps) -> _Augmented:
         """The routing graph plus one virtual node per origin, wired to where it can leave."""
@@ -446,7 +501,7 @@ class RoadTravel:
             [g.tails[self._best_edge], np.repeat(origin0 + np.arange(n_o), 2)[ex_ok.ravel()]]
         )
         cols = np.concatenate([g.indices[self._best_edge], ex.node[ex_ok]])
-        time = np.concatenate([g.travel_time_s[self._best_edge], ex.time[ex_ok]])
+        time = np.concatenate([self._time[self._best_edge], ex.time[ex_ok]])
         length = np.concatenate([g.length_m[self._best_edge], ex.length[ex_ok]])
         # Keep the fastest of duplicate (row, col) pairs: csr_matrix would sum them.
         order = np.lexsort((time, cols, rows))

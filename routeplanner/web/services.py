@@ -92,7 +92,9 @@ class Services:
                 if not path.exists():
                     msg = f"{path}: OSM file not found (set RP_OSM_PATH)"
                     raise RoadNetworkError(msg)
-                self._graph = load_road_graph(path, cache_dir=self.settings.cache_dir)
+                self._graph = load_road_graph(
+                    path, cache_dir=self.settings.cache_dir, model=self.settings.road_model
+                )
                 self._travel = RoadTravel(self._graph, max_snap_m=self.settings.max_snap_m)
             return self._travel
 

@@ -10,7 +10,12 @@ import pytest
 
 from routeplanner.errors import RoadNetworkError
 from routeplanner.roads.osm_filter import (
+    NodeControl,
+    TurnRestriction,
+    closed_to_cars,
     drive_rules,
+    extract_drivable,
+    parse_maxspeed,
     parse_overpass_filter,
     sniff_format,
     write_drivable_xml,
@@ -104,3 +109,65 @@ def test_filter_drops_everything_a_car_may_not_use(tmp_path: Path) -> None:
 def test_no_drivable_way_is_an_error_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(RoadNetworkError, match=r"no_roads\.osm: no drivable roads \(3 ways read"):
         write_drivable_xml(OSM / "no_roads.osm", tmp_path / "f.osm")
+
+
+@pytest.mark.parametrize(
+    ("tags", "closed"),
+    [
+        ({"highway": "primary"}, False),
+        ({"highway": "primary", "construction": "primary"}, True),
+        ({"highway": "primary", "construction": "minor"}, False),
+        ({"highway": "primary", "access": "no"}, True),
+        ({"highway": "primary", "access": "no", "motor_vehicle": "yes"}, False),
+        ({"highway": "primary", "motorcar": "no", "access": "yes"}, True),
+        ({"highway": "residential", "motor_vehicle": "agricultural"}, True),
+        ({"highway": "residential", "access": "destination"}, False),
+        ({"highway": "primary", "access": "psv"}, True),
+    ],
+)
+def test_closed_to_cars(tags: dict[str, str], closed: bool) -> None:
+    assert closed_to_cars(tags) is closed
+
+
+@pytest.mark.parametrize(
+    ("value", "kmh"),
+    [
+        ("50", 50.0),
+        ("30 mph", 30 * 1.609344),
+        ("10 knots", 18.52),
+        ("90;30", 30.0),
+        ("DE:urban", 50.0),
+        ("DE:living_street", 7.0),
+        ("walk", 7.0),
+        ("none", None),
+        ("signals", None),
+        ("DE:rural", None),
+        (None, None),
+    ],
+)
+def test_posted_limits(value: str | None, kmh: float | None) -> None:
+    found = parse_maxspeed(value)
+    assert found == (None if kmh is None else pytest.approx(kmh))
+
+
+def test_signals_signs_and_restrictions_are_read_beside_the_ways(tmp_path: Path) -> None:
+    extract = extract_drivable(OSM / "junctions.osm", tmp_path / "f.osm")
+    assert extract.controls == {
+        2: NodeControl(kind="signal", direction="both"),
+        3: NodeControl(kind="stop", direction="both"),
+        8: NodeControl(kind="signal", direction="forward"),
+    }
+    assert extract.restrictions == (
+        TurnRestriction(from_way=13, via_node=2, to_way=10, only=False),
+    )
+    assert extract.ways[11].maxspeed_forward == extract.ways[11].maxspeed_backward == 36.0
+    assert extract.ways[12].highway == "residential"
+    assert extract.stats.restrictions_read == 1
+
+
+def test_closed_roads_are_left_out_only_when_asked(tmp_path: Path) -> None:
+    kept = extract_drivable(OSM / "andorra.osm.pbf", tmp_path / "a.osm")
+    closed = extract_drivable(OSM / "andorra.osm.pbf", tmp_path / "b.osm", closed_roads=True)
+    # Two bus-only lanes (access=no) and a stretch under construction (construction=primary).
+    assert closed.stats.ways_closed == 3
+    assert kept.stats.ways_kept - closed.stats.ways_kept == 3

@@ -15,11 +15,13 @@ import pytest
 
 from routeplanner.errors import RoadNetworkError, RoutePlannerWarning
 from routeplanner.roads.graph import RoadGraph, cache_file, load_road_graph
+from routeplanner.roads.model import DEFAULT_UNPOSTED_SPEED_KMH, RoadModel
 from routeplanner.units import haversine_m
 from tests.helpers import DATA_DIR, REPO
 
 OSM = DATA_DIR / "osm"
 MPH = 1.609344
+FREE = RoadModel.free_flow_model()
 
 
 def _speeds_kmh(graph: RoadGraph) -> np.ndarray:
@@ -39,34 +41,53 @@ def _assert_same_graph(a: RoadGraph, b: RoadGraph) -> None:
 
 
 def test_grid_keeps_only_drivable_streets() -> None:
-    graph = load_road_graph(OSM / "grid_mixed.osm")
+    graph = load_road_graph(OSM / "grid_mixed.osm", model=FREE)
     # Corners have two neighbours and are simplified away: 4 side middles + centre remain,
     # joined by 8 two-way streets (16 directed edges).
     assert (graph.nodes, graph.edges) == (5, 16)
     # Every street twice (both directions), and nothing else: no footway, river, driveway...
     assert graph.length_m.sum() == pytest.approx(2 * _grid_street_length_m(), rel=1e-4)
     np.testing.assert_allclose(_speeds_kmh(graph), 50.0)
+    # The road model drives the same streets, at its share of the posted 50 km/h.
+    modelled = load_road_graph(OSM / "grid_mixed.osm")
+    assert (modelled.nodes, modelled.edges) == (5, 16)
+    factor = RoadModel().posted_speed_factor["residential"]
+    np.testing.assert_allclose(_speeds_kmh(modelled), 50.0 * factor)
 
 
 def test_mph_maxspeed_is_converted() -> None:
-    graph = load_road_graph(OSM / "grid_mph.osm")
+    graph = load_road_graph(OSM / "grid_mph.osm", model=FREE)
     # osmnx converts with 1.60934 km per mile, hence 1e-5 rather than exact.
     np.testing.assert_allclose(_speeds_kmh(graph), 20 * MPH, rtol=1e-5)
     # travel time = length / speed: 100 m at 20 mph (8.9408 m/s) takes 11.18 s; read as
     # 20 km/h it would take 18 s.
     np.testing.assert_allclose(graph.travel_time_s, graph.length_m / (20 * MPH / 3.6), rtol=1e-5)
+    # The road model reads miles per hour too (exact factor 1.609344).
+    modelled = load_road_graph(OSM / "grid_mph.osm")
+    factor = RoadModel().posted_speed_factor["residential"]
+    np.testing.assert_allclose(_speeds_kmh(modelled), 20 * MPH * factor)
 
 
 def test_missing_maxspeed_takes_the_class_default() -> None:
-    graph = load_road_graph(OSM / "grid_no_maxspeed.osm")
-    np.testing.assert_allclose(_speeds_kmh(graph), 30.0)  # DEFAULT_HWY_SPEEDS_KMH residential
+    graph = load_road_graph(OSM / "grid_no_maxspeed.osm", model=FREE)
+    np.testing.assert_allclose(_speeds_kmh(graph), 30.0)  # FREE_FLOW_HWY_SPEEDS_KMH residential
+    modelled = load_road_graph(OSM / "grid_no_maxspeed.osm")
+    np.testing.assert_allclose(_speeds_kmh(modelled), DEFAULT_UNPOSTED_SPEED_KMH["residential"])
 
 
 def test_missing_maxspeed_with_own_speeds_and_fallback() -> None:
-    custom = load_road_graph(OSM / "grid_no_maxspeed.osm", hwy_speeds={"residential": 45.0})
+    custom = load_road_graph(
+        OSM / "grid_no_maxspeed.osm", model=RoadModel.free_flow_model({"residential": 45.0})
+    )
     np.testing.assert_allclose(_speeds_kmh(custom), 45.0)
-    fallback = load_road_graph(OSM / "grid_no_maxspeed.osm", hwy_speeds={}, fallback_kmh=25.0)
+    fallback = load_road_graph(
+        OSM / "grid_no_maxspeed.osm", model=RoadModel.free_flow_model({}, fallback_kmh=25.0)
+    )
     np.testing.assert_allclose(_speeds_kmh(fallback), 25.0)
+    modelled = load_road_graph(
+        OSM / "grid_no_maxspeed.osm", model=RoadModel(unposted_speed_kmh={"residential": 45.0})
+    )
+    np.testing.assert_allclose(_speeds_kmh(modelled), 45.0)
 
 
 def test_clipped_extract_loads_without_shortcuts() -> None:
@@ -154,13 +175,14 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path) -> None:
     _assert_same_graph(first, second)
     assert second.sha256 == first.sha256
     assert cache_file(cache, first.sha256).is_file()
-    # Another setting is another graph: a miss, stored next to the first.
-    other = load_road_graph(src, cache_dir=cache, fallback_kmh=20.0)
+    # Another road model is another graph: a miss, stored next to the first.
+    other = load_road_graph(src, cache_dir=cache, model=RoadModel(signal_s=9.0))
     assert not other.from_cache
     assert len(list(cache.glob("*.npz"))) == 2
+    assert load_road_graph(src, cache_dir=cache, model=RoadModel(signal_s=9.0)).from_cache
     # Same name, new content: the key is the content hash, so this is a miss too.
     shutil.copy(OSM / "grid_no_maxspeed.osm", src)
-    changed = load_road_graph(src, cache_dir=cache)
+    changed = load_road_graph(src, cache_dir=cache, model=FREE)
     assert not changed.from_cache
     np.testing.assert_allclose(_speeds_kmh(changed), 30.0)
 
@@ -227,11 +249,15 @@ def test_progress_reports_stages_in_order() -> None:
 @pytest.mark.osm
 @pytest.mark.slow
 def test_andorra_pbf_and_gzip_xml_give_the_same_graph(andorra_graph: RoadGraph) -> None:
-    # Figures from /work/shared/osm/README.md (osmnx 2.1.1 drive network, largest SCC).
-    assert (andorra_graph.nodes, andorra_graph.edges) == (1157, 2366)
+    # Figures from /work/shared/osm/README.md (osmnx 2.1.1 drive network, largest SCC) for the
+    # free-flow model; the road model leaves out three closed ways (two bus-only CG-1 lanes and
+    # a stretch of CG-2 tagged construction=primary), two nodes and five edges fewer.
+    assert (andorra_graph.nodes, andorra_graph.edges) == (1155, 2361)
+    assert andorra_graph.stats["ways_closed"] == 3
     from_xml = load_road_graph(OSM / "andorra.osm.gz")
-    assert (from_xml.nodes, from_xml.edges) == (1157, 2366)
     _assert_same_graph(andorra_graph, from_xml)
+    free = load_road_graph(OSM / "andorra.osm.gz", model=FREE)
+    assert (free.nodes, free.edges) == (1157, 2366)
 
 
 @pytest.mark.osm
@@ -246,7 +272,8 @@ def test_andorra_second_load_comes_from_cache(
 @pytest.mark.osm
 @pytest.mark.slow
 def test_heidelberg_sample_graph(heidelberg_graph: RoadGraph) -> None:
-    assert (heidelberg_graph.nodes, heidelberg_graph.edges) == (5170, 12282)
+    # 5,170 nodes and 12,282 edges in the free-flow model; 17 ways closed to cars left out.
+    assert (heidelberg_graph.nodes, heidelberg_graph.edges) == (5154, 12241)
     min_lon, min_lat, max_lon, max_lat = heidelberg_graph.bbox
     assert 8.5 < min_lon < max_lon < 9.2
     assert 49.3 < min_lat < max_lat < 49.6
@@ -280,3 +307,23 @@ def test_real_extract_clipped_at_a_bounding_box(tmp_path: Path) -> None:
     min_lon, min_lat, max_lon, max_lat = graph.bbox
     assert lo_lon <= min_lon < max_lon <= hi_lon
     assert lo_lat <= min_lat < max_lat <= hi_lat
+
+
+def test_a_road_of_two_classes_is_priced_alike_in_every_process() -> None:
+    """osmnx prices a joined road by the first of its classes, kept in set order; sorted here."""
+    free = load_road_graph(OSM / "mixed_classes.osm", model=FREE)
+    ids = free.node_ids.tolist()
+    joined = np.flatnonzero(
+        (free.tails == ids.index(1)) & (free.indices == ids.index(3))
+        | (free.tails == ids.index(3)) & (free.indices == ids.index(1))
+    )
+    assert len(joined) == 2
+    # "residential" sorts before "tertiary": 30 km/h, whatever the process's hash seed.
+    np.testing.assert_allclose(_speeds_kmh(free)[joined], 30.0)
+    # The road model prices each part by its own class instead.
+    modelled = load_road_graph(OSM / "mixed_classes.osm")
+    part = haversine_m(50.0, 8.0, 50.0, 8.001) / 1000
+    expected_s = part / 25.0 * 3600 + part / 40.0 * 3600  # residential 25, tertiary 40 km/h
+    ids = modelled.node_ids.tolist()
+    one = np.flatnonzero((modelled.tails == ids.index(1)) & (modelled.indices == ids.index(3)))
+    assert modelled.travel_time_s[one[0]] == pytest.approx(expected_s, rel=1e-3)

@@ -57,3 +57,44 @@ def test_merge_keeps_per_rep_statistics() -> None:
     assert meta["territories"] == "2"
     assert meta["frequency_issues"] == "x1"
     assert (meta["r1.iterations"], meta["r2.iterations"]) == ("10", "7")
+
+
+def test_rush_hours_reach_the_day_routes() -> None:
+    """A rush hour covering every working hour slows every drive of every routed day."""
+    from routeplanner.roads.model import ROAD_CLASSES
+    from routeplanner.travel.timeofday import RushWindow, TimeOfDayProfile
+
+    accounts = make_accounts(5, 8)
+    territories = [
+        Territory(
+            territory_id="t1",
+            name="All",
+            rep_id="r1",
+            account_ids=tuple(a.account_id for a in accounts),
+        )
+    ]
+    everywhere = TimeOfDayProfile(
+        windows=[
+            RushWindow(
+                days="Mo-Su", start="00:00", end="24:00", factors=dict.fromkeys(ROAD_CLASSES, 1.5)
+            )
+        ]
+    )
+
+    def plan(rush: TimeOfDayProfile | None) -> int:
+        result = plan_all(
+            accounts,
+            [make_rep("r1")],
+            territories,
+            HORIZON,
+            HaversineTravel(),
+            max_iterations=10,
+            rush_hours=rush,
+        )
+        assert not [u for u in result.unassigned if u.reason != UnassignedReason.NO_ALLOWED_DAY]
+        return sum(r.travel_s for r in result.routes)
+
+    calm, rush = plan(None), plan(everywhere)
+    assert calm > 0
+    assert 1.45 < rush / calm < 1.55
+    assert plan(TimeOfDayProfile(enabled=False, windows=everywhere.windows)) == calm

@@ -4,6 +4,9 @@ The reference model is built independently of ours: every test point is inserted
 networkx copy of the road graph as a real node splitting its edge (and the reverse edge of a
 two-way road), then networkx's own Dijkstra answers. Our code instead wires virtual nodes into
 a scipy sparse matrix, so agreement checks the modelling, not just the shortest-path library.
+Those references are for the free-flow model (the node graph, turns free); the road model's
+turn-priced engine has its own in ``test_turn_travel.py``. Tests that hold for any model run on
+both (``andorra`` is parametrised).
 """
 
 from __future__ import annotations
@@ -95,8 +98,16 @@ def _reference(travel: RoadTravel, points: list[GeoPoint]) -> tuple[np.ndarray, 
 
 
 @pytest.fixture(scope="module")
-def andorra(andorra_graph: RoadGraph) -> RoadTravel:
-    return RoadTravel(andorra_graph)
+def andorra_free(andorra_free_graph: RoadGraph) -> RoadTravel:
+    return RoadTravel(andorra_free_graph)
+
+
+@pytest.fixture(scope="module", params=["free-flow", "road-model"])
+def andorra(request: pytest.FixtureRequest, andorra_free: RoadTravel) -> RoadTravel:
+    if request.param == "free-flow":
+        return andorra_free
+    graph: RoadGraph = request.getfixturevalue("andorra_graph")
+    return RoadTravel(graph)
 
 
 def test_is_a_travel_time_provider(andorra: RoadTravel) -> None:
@@ -104,7 +115,8 @@ def test_is_a_travel_time_provider(andorra: RoadTravel) -> None:
     assert provider.name == "road"
 
 
-def test_matrix_equals_networkx_at_nodes(andorra: RoadTravel) -> None:
+def test_matrix_equals_networkx_at_nodes(andorra_free: RoadTravel) -> None:
+    andorra = andorra_free
     g = andorra.graph
     rng = np.random.default_rng(5)
     nodes = rng.choice(g.nodes, 40, replace=False)
@@ -117,7 +129,8 @@ def test_matrix_equals_networkx_at_nodes(andorra: RoadTravel) -> None:
         np.testing.assert_array_equal(result.durations_s[i], expected)
 
 
-def test_matrix_equals_networkx_with_points_spliced_into_edges(andorra: RoadTravel) -> None:
+def test_matrix_equals_networkx_with_points_spliced_into_edges(andorra_free: RoadTravel) -> None:
+    andorra = andorra_free
     points, _ = _points_on_distinct_roads(andorra, 40, seed=11)
     result = andorra.matrix(points)
     durations, distances = _reference(andorra, points)
@@ -172,7 +185,8 @@ def _along(travel: RoadTravel, edge: int, fraction: float) -> GeoPoint:
     return GeoPoint(lat, lon)
 
 
-def test_same_one_way_road(andorra: RoadTravel) -> None:
+def test_same_one_way_road(andorra_free: RoadTravel) -> None:
+    andorra = andorra_free
     g = andorra.graph
     one_way = np.flatnonzero((andorra._twin < 0) & (g.length_m > 300) & (g.tails != g.indices))
     e = int(one_way[0])
@@ -282,8 +296,8 @@ def test_leg_geometry_on_one_road_and_to_itself(andorra: RoadTravel) -> None:
 
 
 @pytest.mark.slow
-def test_heidelberg_matrix_equals_networkx(heidelberg_graph: RoadGraph) -> None:
-    travel = RoadTravel(heidelberg_graph)
+def test_heidelberg_matrix_equals_networkx(heidelberg_free_graph: RoadGraph) -> None:
+    travel = RoadTravel(heidelberg_free_graph)
     points, _ = _points_on_distinct_roads(travel, 30, seed=1)
     result = travel.matrix(points)
     durations, distances = _reference(travel, points)

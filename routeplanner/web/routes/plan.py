@@ -93,6 +93,7 @@ def start_planning(
             progress=job.report,
             user=user.username,
             plan_id=job.plan_id,
+            rush_hours=services.settings.rush_hours,
         )
 
     job = jobs.start_exclusive(user.username, work, prepare=prepare)
