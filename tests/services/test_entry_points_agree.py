@@ -80,7 +80,7 @@ def _far_and_near(accounts: list[Account], reps: list[Rep]) -> tuple[str, str]:
 
 
 def _cli(args: list[str]) -> str:
-    """"" when the command succeeds, else what it exited with (so every entry point is shown)."""
+    """ "" when the command succeeds, else what it exited with (so every entry point is shown)."""
     try:
         main(args)
     except SystemExit as exc:
