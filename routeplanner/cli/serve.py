@@ -82,8 +82,9 @@ def demo_command(
     current = store.plans.current()
     if current is None or replan:
         accounts, reps = read_files(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-        replace_accounts_and_reps(store, accounts, reps, source="sample_data")
-        store.territories.save([], cause="import", detail="sample re-import", replace_all=True)
+        replace_accounts_and_reps(
+            store, accounts, reps, source="sample_data", forget_territories=True
+        )
         console.print(f"imported {len(accounts)} sample accounts and {len(reps)} reps")
         snaps = travel.snap(
             [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]

@@ -179,8 +179,8 @@ def _save(
 def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
     """Per-territory KPI table with a caption of the plan-wide figures.
 
-    Simple rules and no edge padding, as the plan table: thirteen columns with boxes and
-    padding need ~140 characters, and piped output (120 wide) cut the headers to "worklo…".
+    Simple rules and no edge padding, as the plan table, so that thirteen columns fit the 120
+    columns of piped output without cutting the headers.
     """
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for col in (

@@ -53,7 +53,7 @@ from routeplanner.errors import (
 )
 from routeplanner.model import Account, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
-from routeplanner.services.params import Params, limited
+from routeplanner.services.params import Params, limited, require_stored
 from routeplanner.storage import Store, UnitOfWork
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.travel.haversine import HaversineTravel
@@ -519,17 +519,7 @@ def stored_assignment(
     with store.read("reading what assignment needs") as tx:
         accounts, reps = tx.accounts.all(), tx.reps.all()
         territories, rules = tx.territories.all(), tx.rules.all()
-    problems = []
-    if not accounts:
-        problems.append(Problem("database", None, "accounts", "no accounts: import them first"))
-    if not reps:
-        problems.append(Problem("database", None, "reps", "no reps: import them first"))
-    if not territories:
-        problems.append(
-            Problem("database", None, "territories", "no territories stored: design them first")
-        )
-    if problems:
-        raise InputError(problems)
+    require_stored(accounts=accounts, reps=reps, territories=territories)
     return assign_accounts(
         accounts,
         reps,

@@ -40,24 +40,6 @@ NEW_ACCOUNTS = AssignParams(mode=AssignMode.NEW)
 """How an import assigns: only accounts in no territory, with the default period and band."""
 
 
-def read_files(accounts_path: Path, reps_path: Path) -> tuple[list[Account], list[Rep]]:
-    """Read both files; one InputError carries the problems of *both*, so all get fixed at once."""
-    problems: list[Problem] = []
-    accounts: list[Account] = []
-    reps: list[Rep] = []
-    try:
-        accounts = read_accounts(accounts_path)
-    except InputError as exc:
-        problems += exc.problems
-    try:
-        reps = read_reps(reps_path)
-    except InputError as exc:
-        problems += exc.problems
-    if problems:
-        raise InputError(problems)
-    return accounts, reps
-
-
 @dataclass(frozen=True, slots=True)
 class DataCheck:
     """What valid files hold (``None`` for a file not given)."""
@@ -94,6 +76,12 @@ def check_files(accounts_path: Path | None, reps_path: Path | None) -> DataCheck
     return DataCheck(accounts, reps)
 
 
+def read_files(accounts_path: Path, reps_path: Path) -> tuple[list[Account], list[Rep]]:
+    """Read both files; one InputError carries the problems of *both*, so all get fixed at once."""
+    found = check_files(accounts_path, reps_path)
+    return found.accounts or [], found.reps or []
+
+
 # -- imports -----------------------------------------------------------------------------------
 
 
@@ -116,20 +104,25 @@ def replace_accounts_and_reps(
     source: str,
     user: str = "",
     assignment: Sequence[Decision] = (),
+    forget_territories: bool = False,
 ) -> ImportSummary:
     """Make the stored accounts and reps exactly ``accounts`` and ``reps`` (a full import).
 
     Accounts and reps missing from the import are removed: removed accounts leave their
     territories, territories of removed reps become unowned, and the ownership history
     records both with cause ``import``. ``assignment`` (decisions for new accounts) is stored
-    in the same transaction. All or nothing: on any error nothing changes.
+    in the same transaction; ``forget_territories`` removes every territory instead (a fresh
+    start, designed again by the next plan). All or nothing: on any error nothing changes.
     """
-    with store.transaction(f"import from {source}") as tx:
+    detail = f"import from {source}"
+    with store.transaction(detail) as tx:
         summary = tx.accounts.replace_all(accounts, source=source)
         summary += tx.reps.replace_all(reps, source=source)
-        tx.territories.record_ownership(
-            OwnershipCause.IMPORT, user=user, detail=f"import from {source}"
-        )
+        if forget_territories:
+            tx.territories.save(
+                [], cause=OwnershipCause.IMPORT, user=user, detail=detail, replace_all=True
+            )
+        tx.territories.record_ownership(OwnershipCause.IMPORT, user=user, detail=detail)
         tx.territories.apply_assignment(assignment, user=user, cause=OwnershipCause.IMPORT)
     return summary
 

@@ -13,7 +13,7 @@ import dataclasses
 import enum
 import math
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin, get_type_hints
@@ -140,6 +140,25 @@ def labelled(source: str, names: Mapping[str, str] | None = None) -> Iterator[No
             for p in exc.problems
         ]
         raise InputError(renamed) from None
+
+
+def require_stored(**found: Sized) -> None:
+    """Say what to import or design first when a use case finds nothing of ``accounts``,
+    ``reps`` or ``territories`` stored (every empty one at once).
+
+    Raises
+    ------
+    InputError
+        One problem per empty collection, field = its name.
+    """
+    advice = {
+        "accounts": "no accounts: import them first",
+        "reps": "no reps: import them first",
+        "territories": "no territories stored: design them first",
+    }
+    problems = [Problem("database", None, k, advice[k]) for k, v in found.items() if not v]
+    if problems:
+        raise InputError(problems)
 
 
 def _defaults(cls: type[Params]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from routeplanner.planner import plan_all
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
-from routeplanner.services.params import Params, limited
+from routeplanner.services.params import Params, limited, require_stored
 from routeplanner.services.territories import place_off_network, save_territories, split_reachable
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
@@ -155,13 +155,7 @@ def stored_inputs(store: Store) -> tuple[list[Account], list[Rep]]:
     """Accounts and reps to plan, or an InputError saying what to import first."""
     with store.read("reading accounts and reps") as tx:
         accounts, reps = tx.accounts.all(), tx.reps.all()
-    problems = []
-    if not accounts:
-        problems.append(Problem("database", None, "accounts", "no accounts: import them first"))
-    if not reps:
-        problems.append(Problem("database", None, "reps", "no reps: import them first"))
-    if problems:
-        raise InputError(problems)
+    require_stored(accounts=accounts, reps=reps)
     return accounts, reps
 
 
@@ -261,16 +255,14 @@ def run_planning(
             progress=lambda message, fraction: report(f"territories: {message}", 0.1 * fraction),
             user=user,
         )
-        plan = plan_all(
+        plan = _plan(
             accounts,
             reps,
             territories,
-            horizon,
             travel,
-            holidays=setup.holidays,
-            time_limit_s=params.time_limit_s,
-            progress=lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
-            rush_hours=setup.rush_hours,
+            params,
+            setup,
+            lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
         )
         plan = replace(plan, meta={**plan.meta, "travel": travel.name})
         report("storing the plan", 1.0)
@@ -279,6 +271,29 @@ def run_planning(
         fail_quietly(store, plan_id, exc)
         raise
     return PlanningResult(plan_id, plan, tuple(territories), tuple(accounts), tuple(reps), designed)
+
+
+def _plan(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    territories: Sequence[Territory],
+    travel: TravelTimeProvider,
+    params: PlanParams,
+    setup: PlanningSetup,
+    progress: Progress | None,
+) -> Plan:
+    """Every territory scheduled and routed over the asked horizon (an independent job each)."""
+    return plan_all(
+        accounts,
+        reps,
+        territories,
+        params.horizon(setup.timezone),
+        travel,
+        holidays=setup.holidays,
+        time_limit_s=params.time_limit_s,
+        progress=progress,
+        rush_hours=setup.rush_hours,
+    )
 
 
 def running_plan(store: Store, plan_id: int) -> PlanInfo:
@@ -427,17 +442,7 @@ def plan_files(
     horizon = params.horizon(setup.timezone)
     if territories is None:
         territories = first_design(accounts, reps, travel, start=params.start)
-    plan = plan_all(
-        accounts,
-        reps,
-        territories,
-        horizon,
-        travel,
-        holidays=setup.holidays,
-        time_limit_s=params.time_limit_s,
-        progress=progress,
-        rush_hours=setup.rush_hours,
-    )
+    plan = _plan(accounts, reps, territories, travel, params, setup, progress)
     kpis = coverage(plan, accounts, reps, territories, horizon, holidays=setup.holidays)
     return FilePlan(plan, tuple(territories), kpis)
 

@@ -31,7 +31,7 @@ from routeplanner.errors import (
 from routeplanner.io.territory_export import kpis_csv, territories_csv, territories_geojson
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
-from routeplanner.services.params import PARAMETERS, Params, limited
+from routeplanner.services.params import PARAMETERS, Params, limited, require_stored
 from routeplanner.storage import Store, UnitOfWork
 from routeplanner.territories.design import OBJECTIVES, STARTS, DesignWeights, design_territories
 from routeplanner.territories.metrics import (
@@ -126,13 +126,7 @@ def stored_inputs(store: Store) -> TerritoryInputs:
     """What is stored, read in one transaction; an InputError says what to import first."""
     with store.read("reading accounts, reps and territories") as tx:
         accounts, reps, territories = tx.accounts.all(), tx.reps.all(), tx.territories.all()
-    problems = []
-    if not accounts:
-        problems.append(Problem("database", None, "accounts", "no accounts: import them first"))
-    if not reps:
-        problems.append(Problem("database", None, "reps", "no reps: import them first"))
-    if problems:
-        raise InputError(problems)
+    require_stored(accounts=accounts, reps=reps)
     return TerritoryInputs(tuple(accounts), tuple(reps), tuple(territories))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from routeplanner.auth import MIN_PASSWORD, hash_password, new_api_token
 from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, Problem
+from routeplanner.model import Plan
 from routeplanner.services.params import Params
 from routeplanner.storage import Store
 from routeplanner.storage.records import TokenKind, TokenRecord, UserRecord, UserRole
@@ -75,6 +76,25 @@ def password_problems(password: str, confirm: str | None = None) -> list[tuple[s
     if confirm is not None and password != confirm:
         return [("confirm", "does not match the password")]
     return []
+
+
+def visible_accounts(store: Store, user: UserRecord, plan: Plan | None) -> set[str] | None:
+    """Accounts a user may see: ``None`` (all) for managers; for a rep, the accounts of their
+    current territory plus those on their routes in ``plan`` (the current one): a realignment
+    may have moved an account away that stays on their plan until the next re-plan."""
+    if user.role is UserRole.MANAGER:
+        return None
+    if user.rep_id is None:
+        return set()
+    own = {
+        account_id
+        for t in store.territories.all()
+        if t.rep_id == user.rep_id
+        for account_id in t.account_ids
+    }
+    if plan is not None:
+        own |= {s.account_id for r in plan.routes_of(user.rep_id) for s in r.stops}
+    return own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -101,8 +101,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         same_site="lax",
         https_only=settings.session_https_only,
     )
-    # A rep's day page is ~130 KB of HTML with an inline SVG map; on a phone in a weak signal that
-    # is seconds, gzipped it is a fraction. Only bodies above 1 KB are worth the CPU.
+    # A rep's day page carries an inline SVG map to a phone on a weak signal: compress it;
+    # bodies below 1 KB are not worth the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.include_router(login.router)
     app.include_router(api.router)

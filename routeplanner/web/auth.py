@@ -20,7 +20,7 @@ from routeplanner.auth import user_for_api_token
 from routeplanner.errors import PermissionDeniedError
 from routeplanner.services import users as user_service
 from routeplanner.storage import hash_token
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 from routeplanner.web.state import app_state
@@ -154,23 +154,10 @@ allowed_rep = user_service.allowed_rep
 
 
 def visible_account_ids(services: Services, user: UserRecord) -> set[str] | None:
-    """Accounts a user may see: ``None`` (all) for managers; for a rep, the accounts of their
-    current territory plus those on their routes in the current plan (a realignment may have
-    moved an account away that is still on their plan until the next re-plan)."""
-    if user.role is UserRole.MANAGER:
-        return None
-    if user.rep_id is None:
-        return set()
-    own = {
-        account_id
-        for t in services.store.territories.all()
-        if t.rep_id == user.rep_id
-        for account_id in t.account_ids
-    }
+    """:func:`routeplanner.services.users.visible_accounts` on the cached current plan."""
     current = services.snapshot().current
-    if current is not None:
-        own |= {s.account_id for r in current[1].routes_of(user.rep_id) for s in r.stops}
-    return own
+    plan = current[1] if current is not None else None
+    return user_service.visible_accounts(services.store, user, plan)
 
 
 async def api_csrf(

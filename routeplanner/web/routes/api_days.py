@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from routeplanner.errors import NotFoundError, PermissionDeniedError
+from routeplanner.errors import NotFoundError
 from routeplanner.model import Rep
 from routeplanner.services.repair import stop_reasons
-from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import require_api_user
+from routeplanner.storage.records import UserRecord
+from routeplanner.web.auth import allowed_rep, require_api_user
 from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import build_day_view
 from routeplanner.web.deps import get_services
@@ -37,9 +37,7 @@ ApiUser = Annotated[UserRecord, Depends(require_api_user)]
 
 def _rep(data: Snapshot, user: UserRecord, rep_id: str) -> Rep:
     """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown."""
-    if user.role is not UserRole.MANAGER and rep_id != user.rep_id:
-        msg = "you may only see your own routes"
-        raise PermissionDeniedError(msg)
+    allowed_rep(user, rep_id)
     rep = next((r for r in data.reps if r.rep_id == rep_id), None)
     if rep is None:
         msg = f"rep {rep_id!r} not found"
