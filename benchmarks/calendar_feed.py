@@ -1,7 +1,7 @@
 """Calendar feed generation: one rep with 13 weeks of visits (about 600 events) and a team of 10.
 
-Runs on a real SQLite file through :class:`routeplanner.feeds.CalendarFeeds`, as the web app
-does. For each feed it measures, in the same run:
+Runs on a real SQLite file through :class:`routeplanner.services.calendar.CalendarFeeds`, as
+the web app does. For each feed it measures, in the same run:
 
 - ``first``: the first request after a new plan (reconcile with the plan, store the feed
   state, render): what one subscriber pays once per plan version;
@@ -26,7 +26,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from routeplanner.feeds import CalendarFeeds
 from routeplanner.model import (
     Account,
     DayRoute,
@@ -39,10 +38,11 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
+from routeplanner.services.calendar import CalendarFeeds
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
-from routeplanner.workflows import replace_accounts_and_reps
 
 START = date(2027, 3, 1)  # a Monday; the horizon crosses the DST change on 2027-03-28
 

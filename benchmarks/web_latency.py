@@ -58,17 +58,12 @@ from urllib.parse import urlencode
 from routeplanner.auth import hash_password, new_api_token
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
-from routeplanner.model import Horizon
 from routeplanner.roads.graph import load_road_graph
+from routeplanner.services.imports import replace_accounts_and_reps
+from routeplanner.services.planning import PlanningSetup, PlanParams, next_monday, run_planning
 from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.storage import Store
 from routeplanner.travel.road import RoadTravel
-from routeplanner.workflows import (
-    load_holidays,
-    next_monday,
-    replace_accounts_and_reps,
-    run_planning,
-)
 
 TARGET_P95_MS = 50.0
 PASSWORD = "benchmark password"
@@ -140,15 +135,11 @@ def prepare(folder: Path, weeks: int, time_limit_s: float, settings: Settings) -
     replace_accounts_and_reps(store, accounts, reps, source="benchmark")
     graph = load_road_graph(settings.osm_path, cache_dir=settings.cache_dir)
     travel = RoadTravel(graph, max_snap_m=settings.max_snap_m)
-    horizon = Horizon(start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone)
-    started = time.perf_counter()
-    result = run_planning(
-        store,
-        travel,
-        horizon,
-        holidays=load_holidays(settings.holidays_path),
-        time_limit_s=time_limit_s,
+    params = PlanParams(
+        start=next_monday(settings.timezone), weeks=weeks, time_limit_s=time_limit_s
     )
+    started = time.perf_counter()
+    result = run_planning(store, travel, params, PlanningSetup.of(settings))
     print(
         f"planned {len(accounts)} accounts, {len(reps)} reps, {weeks} week(s) "
         f"in {time.perf_counter() - started:.0f} s (plan {result.plan_id})"

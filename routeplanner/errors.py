@@ -51,8 +51,32 @@ class StorageError(RoutePlannerError):
     """The database refused a read or write."""
 
 
-class ConflictError(StorageError):
-    """The stored state changed since the caller read it (a stale dry run): read and retry."""
+class NotFoundError(RoutePlannerError, LookupError):
+    """What was asked for does not exist: a plan, a job, a rule, a territory, an account."""
+
+
+class MissingRecordError(NotFoundError, StorageError):
+    """A stored record asked for by its id does not exist."""
+
+
+class PermissionDeniedError(RoutePlannerError):
+    """The caller may not do this (a rep acting on another rep's data, a rep doing a manager's
+    work); nothing was changed."""
+
+
+class ConflictError(RoutePlannerError):
+    """The request does not fit the current state: it was done already, another run is in
+    progress, or what it was computed on changed since. Reading again and retrying may work."""
+
+
+class StaleStateError(ConflictError, StorageError):
+    """A write refused because the stored state changed since the caller read it (a stale dry
+    run): read and compute again."""
+
+
+class JobCancelledError(RoutePlannerError):
+    """Raised by a progress callback to stop a long use case (a plan, a design) at its next
+    report; a planning run then marks its version failed, "cancelled by the user"."""
 
 
 class InternalError(RoutePlannerError):

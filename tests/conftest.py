@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from routeplanner.auth import hash_password
 from routeplanner.model import Account, GeoPoint, Rep, TimeWindow, VisitRule, WeeklyHours
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.units import HOUR
 from routeplanner.web.app import create_app
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.helpers import DATA_DIR, SAMPLE_DIR
 
 ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"

@@ -75,6 +75,71 @@ def test_model_imports_nothing_else_of_ours() -> None:
         assert not bad, f"{path.relative_to(PKG.parent)} imports {sorted(bad)}"
 
 
+ALGORITHMS = (
+    "routeplanner.territories",
+    "routeplanner.assignment",
+    "routeplanner.scheduling",
+    "routeplanner.routing",
+    "routeplanner.planner",
+)
+"""What the entry points reach only through :mod:`routeplanner.services` (they re-export the
+result types the entry points show)."""
+
+
+def _reaches(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _modules(path: Path) -> set[str]:
+    """:func:`_imports` plus each ``from X import y`` as ``X.y``, which may be a module
+    (``from routeplanner import planner``)."""
+    names = _imports(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+@pytest.mark.parametrize("entry", ["web", "cli"])
+def test_entry_points_do_not_import_the_algorithms(entry: str) -> None:
+    for path in _files(entry):
+        bad = {n for n in _modules(path) if _reaches(n, ALGORITHMS)}
+        assert not bad, f"{path.relative_to(PKG.parent)} imports {sorted(bad)}"
+
+
+def test_services_do_not_import_the_entry_points() -> None:
+    edges = ("routeplanner.web", "routeplanner.cli", "fastapi", "starlette", "typer", "click")
+    for path in _files("services"):
+        bad = {n for n in _modules(path) if _reaches(n, edges)}
+        assert not bad, f"{path.relative_to(PKG.parent)} imports {sorted(bad)}"
+
+
+def test_http_exceptions_are_raised_in_one_place() -> None:
+    """Status codes come from error types in web/errors.py; nothing else raises HTTP errors."""
+    users = [
+        p.relative_to(PKG).as_posix()
+        for p in _files("web")
+        if "HTTPException" in p.read_text(encoding="utf-8")
+    ]
+    assert users == ["web/errors.py"]
+
+
+def test_the_entry_point_check_catches_a_violation(tmp_path: Path) -> None:
+    """Guard the guard: an algorithm import, plain or from a submodule, is found."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from routeplanner.territories.design import design_territories\n"
+        "from routeplanner import planner\nfrom routeplanner.services import planning\n",
+        encoding="utf-8",
+    )
+    found = {n for n in _modules(bad) if _reaches(n, ALGORITHMS)}
+    assert found == {
+        "routeplanner.territories.design",
+        "routeplanner.territories.design.design_territories",
+        "routeplanner.planner",
+    }
+
+
 def test_only_the_ortools_adapter_imports_ortools() -> None:
     users = [
         p.relative_to(PKG).as_posix()

@@ -1,7 +1,9 @@
 """``routeplanner`` command line: one Typer app, one module per concern, errors mapped once.
 
-Exit codes: 0 ok, 1 internal error, 2 bad input, 3 road-network problem. Errors print as
-``file:row: field: problem`` without a traceback unless ``--debug`` is given.
+Exit codes: 0 ok, 1 error (refused, storage, internal), 2 bad input or nothing found, 3
+road-network problem, mapped from the error's type in :func:`main` only. Errors print as
+``file:row: field: problem`` without a traceback unless ``--debug`` is given. Commands parse
+options, call one use case of :mod:`routeplanner.services` and print.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import typer
 from rich.console import Console
 
-from routeplanner.errors import InputError, RoadNetworkError, RoutePlannerError
+from routeplanner.errors import InputError, NotFoundError, RoadNetworkError, RoutePlannerError
 
 EXIT_INTERNAL = 1
 EXIT_INPUT = 2
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         for problem in exc.problems:
             err_console.print(str(problem), markup=False, highlight=False)
+        sys.exit(EXIT_INPUT)
+    except NotFoundError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(str(exc), markup=False, highlight=False)
         sys.exit(EXIT_INPUT)
     except RoadNetworkError as exc:
         if _state["debug"]:

@@ -6,17 +6,23 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from routeplanner.roads.graph import load_road_graph
 from routeplanner.settings import Settings
+from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
 
 # Piped output (CI logs, files) gets 120 columns so KPI tables are not cut to 80.
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, soft_wrap=True)
+
+if TYPE_CHECKING:
+    from routeplanner.storage import Store
 
 ProgressFn = Callable[[str, float], None]
 
@@ -63,3 +69,22 @@ def road_travel(osm: Path, settings: Settings | None = None) -> RoadTravel:
             osm, cache_dir=settings.cache_dir, model=settings.road_model, progress=report
         )
     return RoadTravel(graph, max_snap_m=settings.max_snap_m)
+
+
+def pick_travel(
+    osm: Path | None, *, straight_line: bool, settings: Settings | None = None
+) -> TravelTimeProvider:
+    """Road travel on ``osm`` (default: the configured extract), or the straight-line estimate
+    when ``--straight-line`` asks for it."""
+    if straight_line:
+        return HaversineTravel()
+    settings = settings or Settings()
+    return road_travel(osm or settings.osm_path, settings)
+
+
+def store_of(database_url: str | None) -> Store:
+    """The database of ``--database-url`` (default: the settings), migrated to the newest
+    schema."""
+    from routeplanner.storage import Store
+
+    return Store.open(load_settings(database_url=database_url).database_url)

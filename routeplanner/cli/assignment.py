@@ -10,28 +10,26 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from routeplanner.assignment.assign import DEFAULT_TOLERANCE, AssignmentReport, AssignMode
-from routeplanner.assignment.rules import AssignmentRule, load_rules_file, rules_to_data
 from routeplanner.cli import app
-from routeplanner.cli._common import (
-    console,
-    err_console,
-    load_settings,
-    progress_bar,
-    road_travel,
-)
+from routeplanner.cli._common import console, err_console, pick_travel, progress_bar, store_of
 from routeplanner.errors import InputError, Problem
+from routeplanner.services import assignment as svc
+from routeplanner.services.assignment import (
+    AssignmentReport,
+    AssignmentRule,
+    AssignMode,
+    AssignParams,
+    load_rules_file,
+)
+from routeplanner.services.params import labelled
 from routeplanner.settings import Settings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
-
-if TYPE_CHECKING:
-    from routeplanner.storage import Store
 
 rules_app = typer.Typer(
     help="Account assignment rules: import a rules file, show or check them.",
@@ -60,32 +58,19 @@ def os_user() -> str:
         return ""
 
 
-def choose_travel(
-    osm: Path | None, *, straight_line: bool, fallback: bool = False
-) -> TravelTimeProvider:
-    """Road travel on ``osm`` (or the configured extract), straight line when asked.
-
-    With ``fallback`` (imports) a missing *configured* extract means straight-line travel and
-    a note, so importing accounts never fails for want of a road network; an extract named
-    with ``--osm`` must exist.
-    """
-    if straight_line:
-        return HaversineTravel()
+def import_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
+    """Travel to assign imported accounts with: as :func:`pick_travel`, except that a missing
+    *configured* extract means straight-line travel and a note, so importing accounts never
+    fails for want of a road network; an extract named with ``--osm`` must exist."""
     path = osm or Settings().osm_path
-    if fallback and osm is None and not path.is_file():
+    if not straight_line and osm is None and not path.is_file():
         err_console.print(
             f"note: OSM extract {path} not found; assigning with straight-line travel",
             markup=False,
             highlight=False,
         )
         return HaversineTravel()
-    return road_travel(path)
-
-
-def _open(database_url: str | None) -> Store:
-    from routeplanner.storage import Store
-
-    return Store.open(load_settings(database_url=database_url).database_url)
+    return pick_travel(osm, straight_line=straight_line)
 
 
 def rules_table(rules: list[AssignmentRule], title: str = "Assignment rules") -> Table:
@@ -111,12 +96,11 @@ def rules_import_command(
     database_url: DbOpt = None,
 ) -> None:
     """Check a rules file against the stored territories and store it, replacing all rules."""
-    from routeplanner.workflows import import_rules
-
     rules_file = load_rules_file(path)
-    store = _open(database_url)
+    store = store_of(database_url)
     try:
-        import_rules(store, rules_file, source=str(path), user=by if by is not None else os_user())
+        user = by if by is not None else os_user()
+        svc.import_rules(store, rules_file, source=str(path), user=user)
         stored = store.rules.all()
     finally:
         store.close()
@@ -134,16 +118,14 @@ def rules_show_command(
     database_url: DbOpt = None,
 ) -> None:
     """List the stored rules in order (first matching rule wins)."""
-    store = _open(database_url)
+    store = store_of(database_url)
     try:
         rules = store.rules.all()
-        territories = store.territories.all()
+        document = svc.rules_document(store)
     finally:
         store.close()
     if as_json:
-        segments = {t.territory_id: t.segment for t in territories if t.segment}
-        data = {"segments": segments, "rules": rules_to_data(rules)}
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     if not rules:
         console.print("no assignment rules stored: accounts go to the best-fitting territory")
@@ -160,17 +142,15 @@ def rules_check_command(
 ) -> None:
     """Check rules against the stored territories and reps: unknown targets, rules that can
     never match or never win. Exit code 2 when any rule is wrong."""
-    from routeplanner.workflows import check_rules
-
-    store = _open(database_url)
+    store = store_of(database_url)
     try:
         if path is not None:
             rules_file = load_rules_file(path)
-            check_rules(store, rules_file.rules, segments=rules_file.segments, source=str(path))
+            svc.check_rules(store, rules_file.rules, segments=rules_file.segments, source=str(path))
             count = len(rules_file.rules)
         else:
             rules = store.rules.all()
-            check_rules(store, rules, source="stored rules")
+            svc.check_rules(store, rules, source="stored rules")
             count = len(rules)
     finally:
         store.close()
@@ -252,39 +232,38 @@ def assign_command(
     by: ByOpt = None,
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
-    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, help="Period.")] = 28,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="Period, 1..366.")] = 28,
     tolerance: Annotated[
         float, typer.Option(help="Balance band (0.05 = 5 %) beyond which to suggest realigning.")
-    ] = DEFAULT_TOLERANCE,
+    ] = 0.05,
     show: Annotated[int, typer.Option("--show", help="Changes to list (0 = all).")] = 50,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     database_url: DbOpt = None,
 ) -> None:
     """Evaluate the stored rules on the stored accounts: lock > first matching rule > best fit."""
-    from routeplanner.workflows import stored_assignment
-
     if dry_run == apply:
         raise InputError(Problem("assign", None, None, "give exactly one of --dry-run, --apply"))
-    travel = choose_travel(osm, straight_line=straight_line)
-    store = _open(database_url)
+    with labelled("command line", ASSIGN_OPTIONS):
+        params = AssignParams(
+            mode=AssignMode.NEW if new_only else AssignMode.ALL,
+            horizon_days=horizon_days,
+            tolerance_pct=round(100.0 * tolerance, 9),
+        )
+    travel = pick_travel(osm, straight_line=straight_line)
+    store = store_of(database_url)
     try:
         with progress_bar("assignment", enabled=not quiet) as report_progress:
-            report = stored_assignment(
-                store,
-                travel,
-                mode=AssignMode.NEW if new_only else AssignMode.ALL,
-                horizon_days=horizon_days,
-                tolerance=tolerance,
-                progress=report_progress,
-            )
+            report = svc.stored_assignment(store, travel, params, progress=report_progress)
         console.print(changes_table(report, show))
         print_balance(report)
         if apply:
-            moved = store.territories.apply_assignment(
-                report.decisions, user=by if by is not None else os_user()
-            )
+            user = by if by is not None else os_user()
+            moved = svc.apply_decisions(store, report.decisions, user=user)
             console.print(f"applied: {moved} accounts changed owner")
         else:
             console.print("dry run: nothing stored (use --apply to store these changes)")
     finally:
         store.close()
+
+
+ASSIGN_OPTIONS = {"horizon_days": "--horizon-days", "tolerance_pct": "--tolerance (as %)"}

@@ -1,13 +1,13 @@
 """``routeplanner calendar ...``: export a rep's visits as .ics and manage feed URLs.
 
-Feed tokens are attached to users (see :mod:`routeplanner.feeds`): ``--rep R`` uses the rep's
+Feed tokens are attached to users (see :mod:`routeplanner.services.calendar`): ``--rep R`` uses
+the rep's
 user, creating a login-less ``calendar-R`` user when the rep has none; ``--team`` uses the
 manager user ``calendar-team``. Only hashes are stored, so a URL is printed once, when issued.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,10 +15,10 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
-from routeplanner.errors import InputError, Problem
+from routeplanner.errors import InputError, NotFoundError, Problem
 
 if TYPE_CHECKING:
-    from routeplanner.feeds import CalendarFeeds
+    from routeplanner.services.calendar import CalendarFeeds
 
 calendar_app = typer.Typer(
     name="calendar",
@@ -31,7 +31,7 @@ DB_OPTION = typer.Option(None, "--database-url", help="Overrides DATABASE_URL.")
 
 
 def _feeds(database_url: str | None) -> CalendarFeeds:
-    from routeplanner.feeds import CalendarFeeds
+    from routeplanner.services.calendar import CalendarFeeds
     from routeplanner.storage import Store
 
     settings = load_settings(database_url=database_url)
@@ -46,14 +46,6 @@ def _problem(field: str, message: str) -> Problem:
     return Problem("command line", None, field, message)
 
 
-def _parse_day(text: str, field: str, problems: list[Problem]) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.append(Problem("command line", None, field, f"{text!r} is not a date YYYY-MM-DD"))
-        return None
-
-
 @calendar_app.command("export")
 def export(
     rep: str = typer.Option(..., "--rep", help="Rep id."),
@@ -63,26 +55,24 @@ def export(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Write the rep's planned visits from FROM to TO (current plan) as an .ics file."""
+    from routeplanner.services.calendar import ExportParams, export_range
+
     problems: list[Problem] = []
-    first_day = _parse_day(first, "--from", problems)
-    last_day = _parse_day(last, "--to", problems)
-    if first_day and last_day and last_day < first_day:
-        problems.append(_problem("--to", "must not be before --from"))
+    names = {"rep": "--rep", "first": "--from", "last": "--to"}
+    params = None
+    try:
+        texts = {"--rep": rep, "--from": first, "--to": last}
+        params = ExportParams.from_text(texts, source="command line", names=names)
+    except InputError as exc:
+        problems += exc.problems
     feeds = _feeds(database_url)
-    rep_obj = feeds.store.reps.get(rep)
-    if rep_obj is None:
+    if feeds.store.reps.get(rep) is None:  # said with the other problems, not on its own
         problems.append(_problem("--rep", f"no rep {rep!r} in the database"))
-    if problems:
+    if problems or params is None:
         raise InputError(problems)
-    assert rep_obj is not None
     settings = feeds.settings
-    feed = feeds.feed(
-        [rep],
-        name=f"Visits {rep_obj.name}",
-        base_url=_base_url(settings.public_url, settings.host, settings.port),
-        first_day=first_day,
-        last_day=last_day,
-    )
+    base_url = _base_url(settings.public_url, settings.host, settings.port)
+    rep_obj, feed = export_range(feeds, params, base_url=base_url)
     output.write_bytes(feed.text.encode("utf-8"))
     console.print(
         f"{output}: {feed.events} events of {rep_obj.name} ({first} .. {last})",
@@ -111,19 +101,14 @@ def token(
         problems.append(_problem("--revoke", "cannot be used with --rotate"))
     if problems:
         raise InputError(problems)
+    from routeplanner.services.calendar import feed_user
+
     feeds = _feeds(database_url)
-    if rep is not None:
-        try:
-            user = feeds.user_for_rep(rep)
-        except LookupError as exc:
-            raise InputError([_problem("--rep", str(exc))]) from None
-        who = f"rep {rep}"
-    else:
-        try:
-            user = feeds.team_user(manager)
-        except LookupError as exc:
-            raise InputError([_problem("--manager", str(exc))]) from None
-        who = "the team"
+    try:
+        user = feed_user(feeds, rep=rep, team=team, manager=manager)
+    except NotFoundError as exc:
+        raise InputError([_problem("--manager" if team else "--rep", str(exc))]) from None
+    who = "the team" if team else f"rep {rep}"
     if revoke:
         count = feeds.revoke(user)
         console.print(f"revoked {count} feed URL(s) of {who}", markup=False, highlight=False)
@@ -137,7 +122,7 @@ def token(
             soft_wrap=True,
         )
         return
-    from routeplanner.feeds import feed_urls
+    from routeplanner.services.calendar import feed_urls
 
     settings = feeds.settings
     base = _base_url(settings.public_url, settings.host, settings.port)

@@ -10,9 +10,7 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console
-from routeplanner.errors import InputError, Problem
-from routeplanner.io.accounts import read_accounts
-from routeplanner.io.reps import read_reps
+from routeplanner.services.imports import check_files
 
 
 @app.command("check-data")
@@ -23,23 +21,10 @@ def check_data(
     reps: Annotated[Path | None, typer.Option("--reps", help="Rep file (CSV or XLSX).")] = None,
 ) -> None:
     """Check account and rep files and list every problem (file:row: column: message)."""
-    if accounts is None and reps is None:
-        raise InputError(Problem("check-data", None, None, "give --accounts and/or --reps"))
-    problems: list[Problem] = []
-    out = console
-    # both files are checked even when the first has problems, so one run shows everything
-    if accounts is not None:
-        try:
-            found = read_accounts(accounts)
-            freq = Counter(str(a.visit_rule) for a in found)
-            mix = ", ".join(f"{n} {f}" for f, n in sorted(freq.items()))
-            out.print(f"{accounts.name}: {len(found)} accounts ok ({mix})", markup=False)
-        except InputError as exc:
-            problems += exc.problems
-    if reps is not None:
-        try:
-            out.print(f"{reps.name}: {len(read_reps(reps))} reps ok", markup=False)
-        except InputError as exc:
-            problems += exc.problems
-    if problems:
-        raise InputError(problems)
+    found = check_files(accounts, reps)
+    if accounts is not None and found.accounts is not None:
+        freq = Counter(str(a.visit_rule) for a in found.accounts)
+        mix = ", ".join(f"{n} {f}" for f, n in sorted(freq.items()))
+        console.print(f"{accounts.name}: {len(found.accounts)} accounts ok ({mix})", markup=False)
+    if reps is not None and found.reps is not None:
+        console.print(f"{reps.name}: {len(found.reps)} reps ok", markup=False)

@@ -6,31 +6,10 @@ from pathlib import Path
 
 import typer
 
-from routeplanner.assignment.assign import DecisionCause
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
-from routeplanner.errors import InputError, Problem
-from routeplanner.io.accounts import read_accounts
-from routeplanner.io.reps import read_reps
-from routeplanner.model import Account, Rep
-
-
-def read_inputs(accounts_path: Path, reps_path: Path) -> tuple[list[Account], list[Rep]]:
-    """Read both files; one InputError carries the problems of *both*, so all get fixed at once."""
-    problems: list[Problem] = []
-    accounts: list[Account] = []
-    reps: list[Rep] = []
-    try:
-        accounts = read_accounts(accounts_path)
-    except InputError as exc:
-        problems += exc.problems
-    try:
-        reps = read_reps(reps_path)
-    except InputError as exc:
-        problems += exc.problems
-    if problems:
-        raise InputError(problems)
-    return accounts, reps
+from routeplanner.services.assignment import DecisionCause
+from routeplanner.services.imports import import_and_assign, read_files
 
 
 @app.command("import")
@@ -55,13 +34,12 @@ def import_command(
     When territories exist, accounts in none of them (new ones) are assigned by the stored
     rules, else to the territory whose workload and travel grow least; existing accounts stay.
     """
-    from routeplanner.cli.assignment import choose_travel, os_user, print_balance
+    from routeplanner.cli.assignment import import_travel, os_user, print_balance
     from routeplanner.storage import Store
     from routeplanner.storage.engine import describe_url, make_engine, migrate, session_factory
-    from routeplanner.workflows import import_and_assign
 
     settings = load_settings(database_url=database_url)
-    account_list, rep_list = read_inputs(accounts, reps)
+    account_list, rep_list = read_files(accounts, reps)
     migrate(settings.database_url)
     store = Store(session_factory(make_engine(settings.database_url)))
     try:
@@ -69,9 +47,7 @@ def import_command(
             store,
             account_list,
             rep_list,
-            (lambda: choose_travel(osm, straight_line=straight_line, fallback=True))
-            if assign
-            else None,
+            (lambda: import_travel(osm, straight_line=straight_line)) if assign else None,
             source=f"{accounts}, {reps}",
             user=by if by is not None else os_user(),
         )
@@ -79,7 +55,7 @@ def import_command(
         store.close()
     where = describe_url(settings.database_url)
     console.print(f"imported {len(account_list)} accounts and {len(rep_list)} reps into {where}")
-    report = result.assignment
+    report = result.report
     if report is not None:
         counts = report.counts()
         console.print(

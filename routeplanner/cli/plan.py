@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -22,28 +22,27 @@ from rich import box
 from rich.table import Table
 
 from routeplanner.cli import app
-from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
-from routeplanner.cli.data import read_inputs
+from routeplanner.cli._common import console, load_settings, pick_travel, progress_bar
 from routeplanner.errors import InputError, Problem
-from routeplanner.io.holidays import read_holidays
 from routeplanner.io.territory_export import read_territories_csv
-from routeplanner.model import Horizon, Plan, Rep, Territory
-from routeplanner.planner import plan_all
-from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
+from routeplanner.model import Plan, Rep, Territory
+from routeplanner.model.calendar import MAX_HORIZON_WEEKS
+from routeplanner.services import planning
+from routeplanner.services.imports import read_files
+from routeplanner.services.params import labelled
+from routeplanner.services.planning import (
+    CoverageKpis,
+    PlanningResult,
+    PlanningSetup,
+    PlanParams,
+)
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import describe_url
-from routeplanner.territories.design import design_territories
-from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import format_hhmm
-from routeplanner.workflows import (
-    PlanningResult,
-    load_holidays,
-    next_monday,
-    run_planning,
-    stored_inputs,
-)
+
+PLAN_OPTIONS = {"start": "--start", "weeks": "--weeks", "time_limit_s": "--time-limit"}
 
 
 def kpi_table(
@@ -128,27 +127,25 @@ def stops_csv(plan: Plan) -> str:
 def plan_stored(
     store: Store,
     travel: TravelTimeProvider,
-    horizon: Horizon,
-    holidays: frozenset[date],
+    params: PlanParams,
+    setup: PlanningSetup,
     settings: Settings,
     *,
     quiet: bool = False,
 ) -> PlanningResult:
     """Plan what is stored with a progress bar, store the version, print its KPIs."""
     with progress_bar("planning", enabled=not quiet) as report:
-        result = run_planning(
-            store,
-            travel,
-            horizon,
-            holidays=holidays,
-            time_limit_s=settings.plan_time_limit_s,
-            progress=report,
-            rush_hours=settings.rush_hours,
-        )
+        result = planning.run_planning(store, travel, params, setup, progress=report)
     if result.designed:
         console.print(f"designed {len(result.territories)} territories (none were stored)")
-    kpis = territory_kpis(
-        result.plan, result.accounts, result.reps, result.territories, horizon, holidays=holidays
+    horizon = params.horizon(setup.timezone)
+    kpis = planning.coverage(
+        result.plan,
+        result.accounts,
+        result.reps,
+        result.territories,
+        horizon,
+        holidays=setup.holidays,
     )
     title = f"plan {result.plan_id}: {horizon.start} to {horizon.end}"
     print_summary(result.plan, result.territories, result.reps, kpis, title)
@@ -156,15 +153,28 @@ def plan_stored(
     return result
 
 
+def _first_day(start: str | None, timezone: str) -> date:
+    if not start:
+        return planning.next_monday(timezone)
+    try:
+        return date.fromisoformat(start)
+    except ValueError as exc:
+        msg = f"{start!r} is not a date YYYY-MM-DD"
+        raise InputError(Problem("--start", None, None, msg)) from exc
+
+
 @app.command("plan")
 def plan_command(
-    weeks: Annotated[int, typer.Option("--weeks", min=1, max=13, help="Horizon in weeks.")] = 4,
+    weeks: Annotated[
+        int, typer.Option("--weeks", help=f"Horizon in weeks, 1..{MAX_HORIZON_WEEKS}.")
+    ] = 4,
     start: Annotated[
-        str | None, typer.Option("--start", help="First day YYYY-MM-DD (default: next Monday).")
+        str | None,
+        typer.Option("--start", help="First day YYYY-MM-DD, a Monday (default: next Monday)."),
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", min=0.5, help="Search seconds per territory."),
+        typer.Option("--time-limit", help="Search seconds per territory."),
     ] = None,
     accounts: Annotated[
         Path | None, typer.Option("--accounts", help="Plan this accounts file (no storing).")
@@ -193,50 +203,51 @@ def plan_command(
 ) -> None:
     """Schedule every due visit over the horizon, route each rep-day, print coverage KPIs."""
     settings = load_settings(database_url=database_url, plan_time_limit_s=time_limit, osm_path=osm)
-    try:
-        first = date.fromisoformat(start) if start else next_monday(settings.timezone)
-    except ValueError as exc:
-        msg = f"{start!r} is not a date YYYY-MM-DD"
-        raise InputError(Problem("--start", None, None, msg)) from exc
-    horizon = Horizon(start=first, weeks=weeks, timezone=settings.timezone)
-    hol = read_holidays(holidays) if holidays is not None else load_holidays(settings.holidays_path)
+    first = _first_day(start, settings.timezone)
+    with labelled("command line", PLAN_OPTIONS):
+        params = PlanParams(start=first, weeks=weeks, time_limit_s=settings.plan_time_limit_s)
+    setup = PlanningSetup.of(settings, holidays)
     if (accounts is None) != (reps is None):
         msg = "give both --accounts and --reps (file mode) or neither (database mode)"
         raise InputError(Problem("plan", None, None, msg))
 
     def travel() -> TravelTimeProvider:
-        return HaversineTravel() if straight_line else road_travel(settings.osm_path, settings)
+        return pick_travel(settings.osm_path, straight_line=straight_line, settings=settings)
 
     if accounts is not None and reps is not None:
-        acc, rp = read_inputs(accounts, reps)
-        provider = travel()
-        if territories is not None:
-            terr = read_territories_csv(territories)
-        else:
-            with progress_bar("territories", enabled=not quiet) as report:
-                terr = list(
-                    design_territories(acc, rp, provider, start=first, progress=report).territories
-                )
-        with progress_bar("plan", enabled=not quiet) as report:
-            plan = plan_all(
-                acc,
-                rp,
-                terr,
-                horizon,
-                provider,
-                holidays=hol,
-                time_limit_s=settings.plan_time_limit_s,
-                progress=report,
-                rush_hours=settings.rush_hours,
-            )
-        kpis = territory_kpis(plan, acc, rp, terr, horizon, holidays=hol)
-        print_summary(plan, terr, rp, kpis, f"{horizon.start} to {horizon.end}")
+        plan = _plan_files(accounts, reps, territories, params, setup, travel, quiet=quiet)
     else:
         if territories is not None:
             msg = "--territories goes with --accounts/--reps; stored territories are used here"
             raise InputError(Problem("plan", None, None, msg))
         store = Store.open(settings.database_url)
-        stored_inputs(store)  # say what is missing before spending time on the road network
-        plan = plan_stored(store, travel(), horizon, hol, settings, quiet=quiet).plan
+        planning.stored_inputs(store)  # say what is missing before loading the road network
+        plan = plan_stored(store, travel(), params, setup, settings, quiet=quiet).plan
     if out_csv is not None:
         out_csv.write_text(stops_csv(plan), encoding="utf-8")
+
+
+def _plan_files(
+    accounts: Path,
+    reps: Path,
+    territories: Path | None,
+    params: PlanParams,
+    setup: PlanningSetup,
+    travel: Callable[[], TravelTimeProvider],
+    *,
+    quiet: bool,
+) -> Plan:
+    acc, rp = read_files(accounts, reps)
+    provider = travel()
+    given = read_territories_csv(territories) if territories is not None else None
+    if given is None:
+        with progress_bar("territories", enabled=not quiet) as report:
+            given = list(
+                planning.first_design(acc, rp, provider, start=params.start, progress=report)
+            )
+    with progress_bar("plan", enabled=not quiet) as report:
+        result = planning.plan_files(acc, rp, given, provider, params, setup, progress=report)
+    horizon = params.horizon(setup.timezone)
+    title = f"{horizon.start} to {horizon.end}"
+    print_summary(result.plan, result.territories, rp, result.kpis, title)
+    return result.plan

@@ -320,7 +320,7 @@ def _setting_section(name: str, field: FieldInfo, *, env: str | None = None) -> 
 
 def settings_reference() -> str:
     """``docs/settings.md``: every setting with its variable, type, default and description."""
-    from routeplanner.cli.serve import DEMO_PASSWORD_ENV
+    from routeplanner.services.users import DEMO_PASSWORD_ENV
 
     intro = (
         "Settings come from environment variables. A command's options (`--database-url`, "

@@ -10,16 +10,14 @@ import typer
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
 from routeplanner.errors import InputError, Problem
-from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.scheduling.repair import Absence, AdHocVisit
+from routeplanner.model.history import VisitStatus
+from routeplanner.services import planning, repair
+from routeplanner.services.params import labelled
+from routeplanner.services.planning import PlanningSetup
+from routeplanner.services.repair import Absence, AdHocVisit, RepairParams, VisitParams
 from routeplanner.storage import Store
-from routeplanner.units import parse_hhmm
-from routeplanner.workflows import (
-    current_plan_or_error,
-    find_stop,
-    load_holidays,
-    repair_current_plan,
-)
+
+REPAIR_OPTIONS = {"frozen_days": "--frozen-days", "time_limit_s": "--time-limit"}
 
 
 @app.command("visit")
@@ -39,29 +37,10 @@ def visit_command(
     """Record a planned visit as done, missed, cancelled or checked in (run `repair` after)."""
     settings = load_settings(database_url=database_url)
     store = Store.open(settings.database_url)
-    _, plan, horizon = current_plan_or_error(store)
-    where = find_stop(plan, visit_id)
-    if where is None:
-        raise InputError(Problem("visit", None, "visit_id", f"no planned visit {visit_id!r}"))
-    rep_id, day = where
-    actual = None
-    if at is not None:
-        try:
-            actual = horizon.to_datetime(day, parse_hhmm(at))
-        except ValueError as exc:
-            raise InputError(Problem("--at", None, None, str(exc))) from exc
-    account_id = visit_id.split("@", 1)[0]
-    record = VisitRecord(
-        account_id=account_id,
-        rep_id=rep_id,
-        day=day,
-        status=status,
-        visit_id=visit_id,
-        actual_start=actual,
-        note=note,
-    )
-    store.visits.record(record)
-    console.print(f"recorded {visit_id} ({rep_id}, {day}) as {status.value}")
+    with labelled("command line", {"at": "--at", "note": "--note"}):
+        params = VisitParams(visit_id=visit_id, status=status, at=at or "", note=note)
+    record = repair.record_visit(store, params, user=None)
+    console.print(f"recorded {visit_id} ({record.rep_id}, {record.day}) as {status.value}")
 
 
 def _absence(text: str) -> tuple[str, Absence]:
@@ -92,7 +71,7 @@ def repair_command(
         str | None, typer.Option("--today", help="Today's date, YYYY-MM-DD (default: today).")
     ] = None,
     frozen_days: Annotated[
-        int, typer.Option("--frozen-days", min=0, help="Working days kept unchanged from today.")
+        int, typer.Option("--frozen-days", help="Working days kept unchanged from today.")
     ] = 1,
     absent: Annotated[
         list[str] | None,
@@ -105,7 +84,7 @@ def repair_command(
         typer.Option("--adhoc", help="ACCOUNT@DAY extra visit (repeatable)."),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.5, help="Search seconds per rep.")
+        float, typer.Option("--time-limit", help="Search seconds per rep.")
     ] = 10.0,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
@@ -117,25 +96,20 @@ def repair_command(
         day = date.fromisoformat(today) if today else date.today()
     except ValueError as exc:
         raise InputError(Problem("--today", None, None, f"{today!r} is not YYYY-MM-DD")) from exc
-    absences: dict[str, list[Absence]] = {}
-    for text in absent or []:
-        rep_id, span = _absence(text)
-        absences.setdefault(rep_id, []).append(span)
-    extra = [_ad_hoc(text) for text in adhoc or []]
-    store = Store.open(settings.database_url)
-    current_plan_or_error(store)
-    travel = road_travel(settings.osm_path, settings)
-    with progress_bar("repair") as report:
-        summary = repair_current_plan(
-            store,
-            travel,
+    with labelled("command line", REPAIR_OPTIONS):
+        params = RepairParams(
             today=day,
             frozen_days=frozen_days,
-            absences=absences,
-            ad_hoc=extra,
-            holidays=load_holidays(settings.holidays_path),
             time_limit_s=time_limit,
-            progress=report,
+            absences=tuple(_absence(text) for text in absent or []),
+            ad_hoc=tuple(_ad_hoc(text) for text in adhoc or []),
+        )
+    store = Store.open(settings.database_url)
+    planning.current_plan(store)  # say so before loading the road network
+    travel = road_travel(settings.osm_path, settings)
+    with progress_bar("repair") as report:
+        summary = repair.repair_current_plan(
+            store, travel, params, PlanningSetup.of(settings), progress=report
         )
     for rep_id, changes in summary.changes.items():
         console.print(

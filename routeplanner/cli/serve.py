@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +13,6 @@ from routeplanner.settings import SAMPLE_DIR, Settings
 
 if TYPE_CHECKING:
     from routeplanner.storage import Store
-
-DEMO_USER = "manager"
-DEMO_PASSWORD_ENV = "RP_DEMO_PASSWORD"
 
 
 def _serve(settings: Settings, login_hint: str = "") -> None:
@@ -53,20 +48,21 @@ def demo_command(
     database_url: str | None = typer.Option(None, "--database-url", help="Overrides DATABASE_URL."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web UI afterwards."),
     replan: bool = typer.Option(False, "--replan", help="Import and plan again from scratch."),
-    weeks: int = typer.Option(4, "--weeks", min=1, max=13, help="Horizon length."),
+    weeks: int = typer.Option(4, "--weeks", help="Horizon length in weeks."),
     time_limit: float | None = typer.Option(
-        None, "--time-limit", min=0.5, help="Search seconds per territory."
+        None, "--time-limit", help="Search seconds per territory."
     ),
 ) -> None:
     """Take the bundled Heidelberg sample end to end: import, roads, territories, plan, serve.
 
     A second run reuses the stored plan (``--replan`` plans again), so the UI is up in seconds.
     """
-    from routeplanner.cli.data import read_inputs
     from routeplanner.cli.plan import plan_stored
-    from routeplanner.model import Horizon
+    from routeplanner.services.imports import read_files, replace_accounts_and_reps
+    from routeplanner.services.params import labelled
+    from routeplanner.services.planning import PlanningSetup, PlanParams, next_monday
+    from routeplanner.services.users import ensure_demo_login
     from routeplanner.storage import Store
-    from routeplanner.workflows import load_holidays, next_monday, replace_accounts_and_reps
 
     settings = load_settings(
         host=host,
@@ -75,23 +71,26 @@ def demo_command(
         osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
         plan_time_limit_s=time_limit,
     )
+    with labelled("command line", {"weeks": "--weeks", "time_limit_s": "--time-limit"}):
+        params = PlanParams(
+            start=next_monday(settings.timezone),
+            weeks=weeks,
+            time_limit_s=settings.plan_time_limit_s,
+        )
     store = Store.open(settings.database_url)
     travel = road_travel(settings.osm_path, settings)
     current = store.plans.current()
     if current is None or replan:
-        accounts, reps = read_inputs(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
-        replace_accounts_and_reps(store, accounts, reps, source="sample_data")
-        store.territories.save([], cause="import", detail="sample re-import", replace_all=True)
+        accounts, reps = read_files(SAMPLE_DIR / "accounts.csv", SAMPLE_DIR / "reps.csv")
+        replace_accounts_and_reps(
+            store, accounts, reps, source="sample_data", forget_territories=True
+        )
         console.print(f"imported {len(accounts)} sample accounts and {len(reps)} reps")
         snaps = travel.snap(
             [(a.account_id, a.location) for a in accounts] + [(r.rep_id, r.home) for r in reps]
         )
         console.print(f"{len(snaps.unreachable)} of {len(snaps.snaps)} points unreachable by road")
-        horizon = Horizon(
-            start=next_monday(settings.timezone), weeks=weeks, timezone=settings.timezone
-        )
-        holidays = load_holidays(settings.holidays_path)
-        plan_stored(store, travel, horizon, holidays, settings)
+        plan_stored(store, travel, params, PlanningSetup.of(settings), settings)
         _demo_rules(store)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
@@ -108,9 +107,8 @@ def _demo_rules(store: Store) -> None:
     They are checked against the territories just designed; a sample that no longer fits is
     reported and skipped rather than stopping the demo.
     """
-    from routeplanner.assignment import load_rules_file
     from routeplanner.errors import InputError
-    from routeplanner.workflows import import_rules
+    from routeplanner.services.assignment import import_rules, load_rules_file
 
     path = SAMPLE_DIR / "assignment_rules.json"
     try:
@@ -119,28 +117,3 @@ def _demo_rules(store: Store) -> None:
         console.print(f"sample rules not stored: {exc}", highlight=False, markup=False)
         return
     console.print(f"stored the sample assignment rules from {path.name} (see /rules)")
-
-
-def ensure_demo_login(store: Store, password: str | None = None) -> str:
-    """Make sure the demo can be logged into; returns the hint to print next to the URL.
-
-    The first run creates user ``manager`` with ``RP_DEMO_PASSWORD`` or a random password,
-    printed once (only its hash is stored); with ``RP_DEMO_PASSWORD`` set, later runs reset the
-    password to it, so a forgotten random password is never a dead end.
-    """
-    from routeplanner.auth import hash_password
-    from routeplanner.storage import UserRole
-
-    password = password if password is not None else os.environ.get(DEMO_PASSWORD_ENV) or None
-    user = store.users.find(DEMO_USER)
-    if user is None:
-        chosen = password or secrets.token_urlsafe(12)
-        store.users.create(DEMO_USER, hash_password(chosen), role=UserRole.MANAGER)
-        return f"log in as {DEMO_USER!r} with password {chosen!r} (shown once)"
-    if password:
-        store.users.update(user.user_id, password_hash=hash_password(password), active=True)
-        return f"log in as {DEMO_USER!r} with the password from {DEMO_PASSWORD_ENV}"
-    return (
-        f"log in as {DEMO_USER!r} (password printed on the first run; set {DEMO_PASSWORD_ENV} "
-        "to reset it, or use: routeplanner user create)"
-    )

@@ -3,24 +3,22 @@
 Without ``--accounts``/``--reps`` the accounts and reps come from the database (as imported by
 ``routeplanner import``); ``design --save`` and ``realign --apply N`` store the result there with
 an ownership record per changed account, which is what scheduling reads as the current
-assignment and what ``history`` shows.
+assignment and what ``history`` shows. The work is :mod:`routeplanner.services.territories`,
+the same the territories page runs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
 from routeplanner.cli import app, err_console
-from routeplanner.cli._common import console, load_settings, progress_bar, road_travel
-from routeplanner.cli.data import read_inputs
+from routeplanner.cli._common import console, pick_travel, progress_bar, store_of
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.territory_export import (
     kpis_csv,
@@ -28,26 +26,18 @@ from routeplanner.io.territory_export import (
     write_territories_csv,
     write_territories_geojson,
 )
-from routeplanner.model import (
-    Account,
-    Rep,
-    Territory,
-)
-from routeplanner.model.history import OwnershipCause
-from routeplanner.settings import Settings
-from routeplanner.territories.design import OBJECTIVES, STARTS, DesignWeights, design_territories
-from routeplanner.territories.metrics import (
+from routeplanner.model import Account, Territory
+from routeplanner.services import territories as territory_service
+from routeplanner.services.imports import read_files
+from routeplanner.services.params import labelled
+from routeplanner.services.territories import (
+    DesignParams,
     KpiComparison,
     PlanKpis,
+    Proposal,
+    TerritoryInputs,
     TerritoryKpis,
-    compute_kpis,
 )
-from routeplanner.territories.realign import realign_territories
-from routeplanner.travel.haversine import HaversineTravel
-from routeplanner.travel.provider import TravelTimeProvider
-
-if TYPE_CHECKING:
-    from routeplanner.storage import Store
 
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
@@ -71,7 +61,7 @@ OsmOpt = Annotated[
 StraightOpt = Annotated[
     bool, typer.Option("--straight-line", help="Use straight-line travel instead of roads.")
 ]
-HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Workload period.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon-days", help="Workload period, 1..366.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 ObjectiveOpt = Annotated[
     str,
@@ -80,8 +70,6 @@ ObjectiveOpt = Annotated[
         help="Compactness measured from the rep's home (default) or the territory's centre.",
     ),
 ]
-
-
 StartOpt = Annotated[
     str,
     typer.Option(
@@ -90,154 +78,97 @@ StartOpt = Annotated[
         "reps), home or centre; for realign it applies to the fair option.",
     ),
 ]
-
-
 WorkloadWeightOpt = Annotated[
     float,
     typer.Option(
         "--workload-weight",
-        help="Weight of workload in the balanced quantity (with --value-weight).",
+        help="Weight of workload in the balanced quantity (with --value-weight), 0..100.",
     ),
 ]
 ValueWeightOpt = Annotated[
     float,
     typer.Option(
         "--value-weight",
-        help="Weight of account value (potential) in the balanced quantity: 1 with "
+        help="Weight of account value (potential) in the balanced quantity, 0..100: 1 with "
         "--workload-weight 1 balances both equally; 0 (default) balances workload only.",
     ),
 ]
-
-
-def _weights(
-    objective: str, start: str = "auto", workload: float = 1.0, value: float = 0.0
-) -> DesignWeights:
-    problems = []
-    if objective not in OBJECTIVES:
-        problems.append(
-            Problem("--objective", None, None, f"must be one of {', '.join(OBJECTIVES)}")
-        )
-    if start not in STARTS:
-        problems.append(Problem("--start", None, None, f"must be one of {', '.join(STARTS)}"))
-    for name, w in (("--workload-weight", workload), ("--value-weight", value)):
-        if not math.isfinite(w) or w < 0:
-            problems.append(Problem(name, None, None, f"must be a number >= 0, got {w}"))
-    if not problems and workload + value <= 0:
-        problems.append(Problem("--workload-weight", None, None, "and --value-weight are both 0"))
-    if problems:
-        raise InputError(problems)
-    return DesignWeights(objective=objective, start=start, workload=workload, value=value)
-
-
-def load_travel(osm: Path | None, *, straight_line: bool) -> TravelTimeProvider:
-    """Road travel on ``osm`` (cached graph) or the straight-line estimate when asked."""
-    if straight_line:
-        return HaversineTravel()
-    return road_travel(osm or Settings().osm_path)
-
-
-def _open_store(database_url: str | None) -> Store:
-    from routeplanner.storage import Store
-
-    return Store.open(load_settings(database_url=database_url).database_url)
+OPTIONS = {
+    "horizon_days": "--horizon-days",
+    "tolerance_pct": "--tolerance (as %)",
+    "max_moves": "--max-moves",
+    "move_penalty_s": "--move-penalty",
+    "workload_weight": "--workload-weight",
+    "value_weight": "--value-weight",
+    "objective": "--objective",
+    "start": "--start",
+    "keep": "--keep",
+}
+"""How the problems of the design parameters name the options."""
 
 
 def load_inputs(
-    accounts: Path | None, reps: Path | None, database_url: str | None
-) -> tuple[list[Account], list[Rep]]:
-    """Both CSV files, or (neither given) the accounts and reps stored in the database."""
-    if accounts is not None and reps is not None:
-        return read_inputs(accounts, reps)
-    if accounts is not None or reps is not None:
+    accounts: Path | None,
+    reps: Path | None,
+    territories: Path | None,
+    database_url: str | None,
+    *,
+    need_territories: bool = False,
+) -> TerritoryInputs:
+    """Accounts and reps from both CSV files or (neither given) the database; territories
+    from an exported CSV, else the stored ones when the accounts come from the database."""
+    if (accounts is None) != (reps is None):
         missing = "--reps" if reps is None else "--accounts"
         raise InputError(
             Problem(missing, None, None, "give both --accounts and --reps, or neither (database)")
         )
-    store = _open_store(database_url)
-    try:
-        acc, rp = store.accounts.all(), store.reps.all()
-    finally:
-        store.close()
-    problems = []
-    if not acc:
-        problems.append(Problem("database", None, "accounts", "no accounts stored; run import"))
-    if not rp:
-        problems.append(Problem("database", None, "reps", "no reps stored; run import"))
-    if problems:
-        raise InputError(problems)
-    return acc, rp
-
-
-def _stored_territories(database_url: str | None) -> list[Territory]:
-    store = _open_store(database_url)
-    try:
-        return store.territories.all()
-    finally:
-        store.close()
-
-
-def load_territories(path: Path | None, database_url: str | None) -> list[Territory]:
-    """Territories from an exported CSV, or (no path) the current ones in the database."""
-    if path is not None:
-        return list(read_territories_csv(path))
-    current = _stored_territories(database_url)
-    if not current:
+    if accounts is not None and reps is not None:
+        acc, rp = read_files(accounts, reps)
+        inputs = TerritoryInputs(tuple(acc), tuple(rp), (), from_store=False, where="")
+    else:
+        store = store_of(database_url)
+        try:
+            inputs = territory_service.stored_inputs(store)
+        finally:
+            store.close()
+    if territories is not None:
+        current = tuple(read_territories_csv(territories))
+        inputs = TerritoryInputs(
+            inputs.accounts, inputs.reps, current, from_store=False, where=str(territories)
+        )
+    if need_territories and not inputs.territories:
         raise InputError(
             Problem("database", None, "territories", "no territories stored; run design --save")
         )
-    return current
+    return inputs
 
 
-def kept_territories(
-    path: Path | None, keep: Sequence[str], *, from_database: bool, database_url: str | None
-) -> list[Territory]:
-    """The territories a design keeps as they are: the locked ones, and those named by --keep.
-
-    They come from ``path`` (an exported CSV, whose ``territory_locked`` column carries the
-    lock) or, when the accounts come from the database, from the stored current territories:
-    a territory a manager locked on the page must survive a design run from the command line.
-    """
-    if path is not None:
-        current = list(read_territories_csv(path))
-    elif from_database:
-        current = _stored_territories(database_url)
-    elif keep:
-        raise InputError(
-            Problem("--keep", None, None, "give --territories (CSV) to keep territories from")
-        )
-    else:
-        return []
-    known = {t.territory_id for t in current}
-    unknown = [k for k in keep if k not in known]
-    if unknown:
-        source = str(path) if path is not None else "the stored territories"
-        raise InputError(
-            [Problem("--keep", None, None, f"no territory {k} in {source}") for k in unknown]
-        )
-    return [replace(t, locked=True) for t in current if t.locked or t.territory_id in keep]
+def _params(**values: object) -> DesignParams:
+    with labelled("command line", OPTIONS):
+        return DesignParams(**values)  # type: ignore[arg-type]
 
 
-def save_territories(
-    territories: Sequence[Territory],
-    database_url: str | None,
+def _propose(
+    inputs: TerritoryInputs,
+    params: DesignParams,
+    osm: Path | None,
+    straight_line: bool,
     *,
-    cause: OwnershipCause,
-    user: str,
-    detail: str,
-) -> None:
-    """Store ``territories`` as the whole current set, recording every ownership change.
+    quiet: bool,
+) -> Proposal:
+    travel = pick_travel(osm, straight_line=straight_line)
+    with progress_bar(params.kind, enabled=not quiet) as report, labelled("command line", OPTIONS):
+        return territory_service.propose(inputs, travel, params, report)
 
-    A territory without a segment keeps the one stored under its id: a new design knows
-    nothing of segments, and assignment rules targeting a segment must survive a re-design.
-    """
-    store = _open_store(database_url)
+
+def _save(
+    proposal: Proposal, option: int, database_url: str | None, *, user: str, kind: str
+) -> None:
+    store = store_of(database_url)
     try:
-        stored = {t.territory_id: t.segment for t in store.territories.all()}
-        territories = [
-            t if t.segment else replace(t, segment=stored.get(t.territory_id, ""))
-            for t in territories
-        ]
-        store.territories.save(territories, cause=cause, user=user, detail=detail, replace_all=True)
+        territory_service.apply_option(
+            store, proposal, option, user=user, name=f"the {kind}", via=kind
+        )
     finally:
         store.close()
 
@@ -248,8 +179,8 @@ def save_territories(
 def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
     """Per-territory KPI table with a caption of the plan-wide figures.
 
-    Simple rules and no edge padding, as the plan table: thirteen columns with boxes and
-    padding need ~140 characters, and piped output (120 wide) cut the headers to "worklo…".
+    Simple rules and no edge padding, as the plan table, so that thirteen columns fit the 120
+    columns of piped output without cutting the headers.
     """
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for col in (
@@ -317,8 +248,8 @@ def _pair(
 
 
 def _write(
-    territories: tuple[Territory, ...] | list[Territory],
-    accounts: list[Account],
+    territories: Sequence[Territory],
+    accounts: Sequence[Account],
     kpis: PlanKpis,
     out_csv: Path | None,
     out_geojson: Path | None,
@@ -337,7 +268,7 @@ OutGeo = Annotated[Path | None, typer.Option("--out-geojson", help="Territory hu
 OutKpi = Annotated[Path | None, typer.Option("--out-kpis", help="KPI CSV, one row per territory.")]
 
 
-def _parse_locks(values: list[str]) -> dict[str, str]:
+def _parse_locks(values: list[str]) -> tuple[tuple[str, str], ...]:
     locks: dict[str, str] = {}
     problems = []
     for v in values:
@@ -348,7 +279,12 @@ def _parse_locks(values: list[str]) -> dict[str, str]:
         locks[aid.strip()] = rid.strip()
     if problems:
         raise InputError(problems)
-    return locks
+    return tuple(locks.items())
+
+
+def _notes(proposal: Proposal) -> None:
+    for note in proposal.notes:
+        err_console.print(f"note: {note}", markup=False)
 
 
 @territories_app.command("design")
@@ -390,48 +326,65 @@ def design_command(
     user: UserOpt = "",
 ) -> None:
     """Divide accounts into balanced, compact territories, one per rep."""
-    weights = _weights(objective, start, workload_weight, value_weight)
-    acc, rp = load_inputs(accounts, reps, database_url)
-    locks = _parse_locks(lock or [])
-    kept = kept_territories(
-        territories, keep or [], from_database=accounts is None, database_url=database_url
+    params = _params(
+        kind="design",
+        horizon_days=horizon_days,
+        tolerance_pct=round(100.0 * tolerance, 9),
+        objective=objective,
+        start=start,
+        workload_weight=workload_weight,
+        value_weight=value_weight,
+        pins=_parse_locks(lock or []),
+        keep=tuple(keep or ()),
     )
+    inputs = load_inputs(accounts, reps, territories, database_url)
+    if keep and not inputs.territories and accounts is not None:
+        raise InputError(
+            Problem("--keep", None, None, "give --territories (CSV) to keep territories from")
+        )
+    with labelled("command line", OPTIONS):
+        kept = territory_service.kept_territories(params, inputs)
     if kept:
         names = ", ".join(t.territory_id for t in kept)
         err_console.print(
             f"keeping {len(kept)} locked territories as they are: {names}", markup=False
         )
-    travel = load_travel(osm, straight_line=straight_line)
-    with progress_bar("design", enabled=not quiet) as report:
-        plan = design_territories(
-            acc,
-            rp,
-            travel,
-            horizon_days=horizon_days,
-            tolerance=tolerance,
-            locked=locks,
-            locked_territories=kept,
-            weights=weights,
-            progress=report,
-        )
-    out_console.print(kpi_table(plan.kpis))
-    for note in plan.notes:
-        err_console.print(f"note: {note}", markup=False)
-    _write(plan.territories, acc, plan.kpis, out_csv, out_geojson, out_kpis)
+    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    (option,) = proposal.options
+    out_console.print(kpi_table(option.kpis))
+    _notes(proposal)
+    _write(option.territories, inputs.accounts, option.kpis, out_csv, out_geojson, out_kpis)
     if save:
-        k = plan.kpis
-        detail = (
-            f"design: max dev {k.max_workload_dev_pct:.1f} %, "
-            f"{k.contiguity_violations} enclave accounts"
+        _save(proposal, 1, database_url, user=user, kind="design")
+        out_console.print(f"saved {len(option.territories)} territories")
+
+
+def _options_table(proposal: Proposal, params: DesignParams) -> Table:
+    table = Table(title="Realignment options")
+    with_value = params.value_weight > 0
+    for col in (
+        "#",
+        "option",
+        "moved",
+        "new/orphaned",
+        "max dev %",
+        *(["max value dev %"] if with_value else []),
+        "travel to home min",
+        "enclaves",
+    ):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    for n, opt in enumerate(proposal.options, start=1):
+        table.add_row(
+            str(n),
+            opt.label,
+            str(opt.moved_accounts),
+            str(opt.new_accounts),
+            f"{opt.kpis.max_workload_dev_pct:.1f}",
+            *([f"{opt.kpis.max_value_dev_pct:.1f}"] if with_value else []),
+            f"{opt.kpis.mean_travel_to_home_s / 60:.1f}",
+            str(opt.kpis.contiguity_violations),
         )
-        save_territories(
-            plan.territories,
-            database_url,
-            cause=OwnershipCause.REALIGNMENT,
-            user=user,
-            detail=detail,
-        )
-        out_console.print(f"saved {len(plan.territories)} territories")
+    return table
 
 
 @territories_app.command("realign")
@@ -449,10 +402,10 @@ def realign_command(
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
     horizon_days: HorizonOpt = 28,
-    max_moves: Annotated[int | None, typer.Option(min=0, help="Cap on moved accounts.")] = None,
+    max_moves: Annotated[int | None, typer.Option(help="Cap on moved accounts.")] = None,
     move_penalty: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Price of a move in seconds of road time (one more option)."),
+        typer.Option(help="Price of a move in seconds of road time (one more option)."),
     ] = None,
     choose: Annotated[
         int | None, typer.Option(help="Option number to write (1 = first listed).")
@@ -479,65 +432,33 @@ def realign_command(
     if choose is not None and apply is not None and choose != apply:
         raise InputError(Problem("--apply", None, None, "differs from --choose; give one"))
     choose = apply if apply is not None else choose
-    weights = _weights(objective, start, workload_weight, value_weight)
-    acc, rp = load_inputs(accounts, reps, database_url)
-    current = load_territories(territories, database_url)
-    travel = load_travel(osm, straight_line=straight_line)
-    with progress_bar("realign", enabled=not quiet) as report:
-        options = realign_territories(
-            current,
-            acc,
-            rp,
-            travel,
-            max_moves=max_moves,
-            move_penalty=move_penalty,
-            horizon_days=horizon_days,
-            weights=weights,
-            progress=report,
-        )
-    table = Table(title="Realignment options")
-    for col in (
-        "#",
-        "option",
-        "moved",
-        "new/orphaned",
-        "max dev %",
-        *(["max value dev %"] if weights.value > 0 else []),
-        "travel to home min",
-        "enclaves",
-    ):
-        table.add_column(col, justify="left" if col == "option" else "right")
-    for n, opt in enumerate(options, start=1):
-        table.add_row(
-            str(n),
-            opt.label,
-            str(opt.moved_accounts),
-            str(len(opt.comparison.moves) - opt.moved_accounts),
-            f"{opt.kpis.max_workload_dev_pct:.1f}",
-            *([f"{opt.kpis.max_value_dev_pct:.1f}"] if weights.value > 0 else []),
-            f"{opt.kpis.mean_travel_to_home_s / 60:.1f}",
-            str(opt.kpis.contiguity_violations),
-        )
-    out_console.print(table)
-    if choose is not None:
-        if not 1 <= choose <= len(options):
-            raise InputError(
-                Problem("--choose", None, None, f"pick an option 1..{len(options)}, got {choose}")
-            )
-        picked = options[choose - 1]
+    params = _params(
+        kind="realign",
+        horizon_days=horizon_days,
+        max_moves=max_moves,
+        move_penalty_s=move_penalty,
+        objective=objective,
+        start=start,
+        workload_weight=workload_weight,
+        value_weight=value_weight,
+    )
+    inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
+    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    out_console.print(_options_table(proposal, params))
+    _notes(proposal)
+    if choose is None:
+        return
+    name = "the realignment"
+    picked = territory_service.pick(
+        proposal, choose, name=name, source="command line", field_name="--choose"
+    )
+    if picked.comparison is not None:
         out_console.print(_comparison_table(picked.comparison))
-        out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
-        _write(picked.territories, acc, picked.kpis, out_csv, out_geojson, out_kpis)
-        if apply is not None:
-            detail = f"realignment option {choose}: {picked.label}, {picked.moved_accounts} moved"
-            save_territories(
-                picked.territories,
-                database_url,
-                cause=OwnershipCause.REALIGNMENT,
-                user=user,
-                detail=detail,
-            )
-            out_console.print(f"saved option {choose} as the current territories")
+    out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
+    _write(picked.territories, inputs.accounts, picked.kpis, out_csv, out_geojson, out_kpis)
+    if apply is not None:
+        _save(proposal, choose, database_url, user=user, kind="realignment")
+        out_console.print(f"saved option {choose} as the current territories")
 
 
 @territories_app.command("show")
@@ -559,13 +480,14 @@ def show_command(
     out_kpis: OutKpi = None,
     database_url: DbOpt = None,
 ) -> None:
-    """KPIs of existing territories."""
-    acc, rp = load_inputs(accounts, reps, database_url)
-    current = load_territories(territories, database_url)
-    travel = load_travel(osm, straight_line=straight_line)
-    kpis = compute_kpis(current, acc, rp, travel, horizon_days=horizon_days)
+    """KPIs of existing territories (accounts off the road network are left out and named)."""
+    inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
+    travel = pick_travel(osm, straight_line=straight_line)
+    kpis, off = territory_service.kpis_of(inputs, travel, horizon_days=horizon_days)
     out_console.print(kpi_table(kpis))
-    _write(current, acc, kpis, None, out_geojson, out_kpis)
+    if off:
+        err_console.print(f"note: left out, off the road network: {', '.join(off)}", markup=False)
+    _write(inputs.territories, inputs.accounts, kpis, None, out_geojson, out_kpis)
 
 
 @territories_app.command("history")
@@ -574,15 +496,11 @@ def history_command(
     database_url: DbOpt = None,
 ) -> None:
     """Who owned an account when, and why (from the database)."""
-    store = _open_store(database_url)
+    store = store_of(database_url)
     try:
-        records = store.territories.ownership_history(account_id)
+        records = territory_service.history(store, account_id)
     finally:
         store.close()
-    if not records:
-        raise InputError(
-            Problem("database", None, "account_id", f"no ownership history for {account_id}")
-        )
     table = Table(title=f"Ownership of {account_id}")
     for col in ("from", "to", "territory", "rep", "cause", "by", "detail"):
         table.add_column(col)

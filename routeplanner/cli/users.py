@@ -12,8 +12,9 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
-from routeplanner.errors import InputError, Problem
-from routeplanner.storage import Store, UserRole
+from routeplanner.services import users as user_service
+from routeplanner.services.params import PARAMETERS, labelled
+from routeplanner.storage import Store
 
 user_app = typer.Typer(
     name="user", help="Web users: create, list, issue API tokens.", no_args_is_help=True
@@ -27,15 +28,14 @@ def _store(database_url: str | None) -> Store:
     return Store.open(load_settings(database_url=database_url).database_url)
 
 
-def _problem(field: str, message: str) -> Problem:
-    return Problem("command line", None, field, message)
-
-
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
+
+
+USER_OPTIONS = {"username": "USERNAME", "role": "--role", "rep": "--rep"}
 
 
 @user_app.command("create")
@@ -49,40 +49,27 @@ def create_command(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Create a login; a rep user sees only their own routes and calendar."""
-    from routeplanner.auth import MIN_PASSWORD, hash_password
-
     store = _store(database_url)
-    problems = []
-    if role not in {r.value for r in UserRole}:
-        problems.append(_problem("--role", f"{role!r} is not one of manager, rep"))
-    elif role == UserRole.REP and rep is None:
-        problems.append(_problem("--rep", "a rep user needs --rep (the rep id)"))
-    if rep is not None and store.reps.get(rep) is None:
-        problems.append(_problem("--rep", f"no rep {rep!r}"))
-    if not username.strip():
-        problems.append(_problem("USERNAME", "must not be empty"))
-    elif store.users.find(username) is not None:
-        problems.append(_problem("USERNAME", f"user {username!r} already exists"))
-    if problems:
-        raise InputError(problems)
-    password = _read_password(password_stdin)
-    if len(password) < MIN_PASSWORD:
-        raise InputError([_problem("password", f"must have at least {MIN_PASSWORD} characters")])
-    user = store.users.create(username, hash_password(password), role=role, rep_id=rep)
+    fields = {"username": username.strip(), "role": role, "rep": rep or ""}
+    with labelled("command line", USER_OPTIONS):
+        # Everything but the password first, so nobody types one for a login that fails.
+        user_service.check_identity(store, **fields, source=PARAMETERS)
+        fields["password"] = _read_password(password_stdin)
+        user = user_service.create_user(store, fields, source=PARAMETERS)
     console.print(f"created {user.role.value} user {user.username!r}", highlight=False)
 
 
 @user_app.command("list")
 def list_command(database_url: str | None = DB_OPTION) -> None:
     """Users with role, rep and state (calendar-only users cannot log in)."""
-    from routeplanner.feeds import NO_LOGIN
-
-    for user in _store(database_url).users.all():
+    for row in user_service.users(_store(database_url)):
+        user = row.user
         state = "active" if user.active else "inactive"
-        if user.password_hash == NO_LOGIN:
+        if row.calendar_only:
             state += ", calendar only"
-        rep = user.rep_id or "-"
-        console.print(f"{user.username}\t{user.role.value}\t{rep}\t{state}", highlight=False)
+        console.print(
+            f"{user.username}\t{user.role.value}\t{user.rep_id or '-'}\t{state}", highlight=False
+        )
 
 
 @user_app.command("token")
@@ -92,10 +79,4 @@ def token_command(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Print a new API token (``Authorization: Bearer <token>``) once; only its hash is kept."""
-    from routeplanner.auth import new_api_token
-
-    store = _store(database_url)
-    user = store.users.find(username)
-    if user is None:
-        raise InputError([_problem("USERNAME", f"no user {username!r}")])
-    typer.echo(new_api_token(store, user, label=label))
+    typer.echo(user_service.issue_api_token_for(_store(database_url), username, label))

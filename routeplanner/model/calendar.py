@@ -132,6 +132,12 @@ class LunchBreak:
             raise ValueError(msg)
 
 
+MAX_HORIZON_WEEKS = 13
+"""Longest plan: a quarter. Visit frequencies run up to "every 4 weeks", so a quarter holds
+three cycles of the rarest; beyond it the accounts, reps and absences a plan assumes no longer
+hold, while the run time and the stored stops grow with every week."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Horizon:
     """The planned period: ``weeks`` weeks from ``start`` in the IANA time zone ``timezone``."""
@@ -141,8 +147,8 @@ class Horizon:
     timezone: str = "Europe/Berlin"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.weeks <= 52:
-            msg = f"horizon weeks must be 1..52, got {self.weeks}"
+        if not 1 <= self.weeks <= MAX_HORIZON_WEEKS:
+            msg = f"horizon weeks must be 1..{MAX_HORIZON_WEEKS}, got {self.weeks}"
             raise ValueError(msg)
         try:
             ZoneInfo(self.timezone)

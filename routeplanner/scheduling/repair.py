@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
+from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.model.history import VisitStatus
 from routeplanner.scheduling.calendar import working_days
 from routeplanner.scheduling.day_router import DayRouter, visit_id
@@ -89,7 +90,9 @@ def frozen_until(rep: Rep, today: date, frozen_days: int, horizon: Horizon) -> d
     if frozen_days <= 0:
         return today - timedelta(days=1)
     ahead = Horizon(
-        start=today, weeks=max(1, min(52, frozen_days // 5 + 2)), timezone=horizon.timezone
+        start=today,
+        weeks=max(1, min(MAX_HORIZON_WEEKS, frozen_days // 5 + 2)),
+        timezone=horizon.timezone,
     )
     days = working_days(rep, ahead)
     if len(days) >= frozen_days:

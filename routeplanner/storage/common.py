@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from routeplanner.errors import StorageError
+from routeplanner.errors import MissingRecordError, StorageError
 from routeplanner.storage.engine import driver_message
 from routeplanner.storage.tables import ID_LENGTH
 
@@ -83,12 +83,12 @@ def load_by_ids(
 def existing_row(
     session: Session, row_type: type[_T], key: object, what: str, thing: str, *, lock: bool = False
 ) -> _T:
-    """The row with primary key ``key``, or a StorageError saying there is no such ``thing``.
+    """The row with primary key ``key``, or a MissingRecordError saying there is no ``thing``.
     ``lock``: ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite writers are serialised anyway)."""
     row = session.get(row_type, key, with_for_update=True if lock else None)
     if row is None:
         msg = f"{what}: no such {thing}"
-        raise StorageError(msg)
+        raise MissingRecordError(msg)
     return row
 
 

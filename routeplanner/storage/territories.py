@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from routeplanner.assignment.assign import Decision, DecisionCause
-from routeplanner.errors import ConflictError, StorageError
+from routeplanner.errors import StaleStateError, StorageError
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.storage.common import AreaRepository, check_ids, chunks
@@ -144,7 +144,7 @@ class TerritoryRepository(AreaRepository):
 
         Raises
         ------
-        ConflictError
+        StaleStateError
             An account's territory is no longer the one the decision started from (someone
             changed it since the dry run: run it again; a web layer answers 409).
         StorageError
@@ -299,7 +299,7 @@ def _check_references(session: Session, what: str, territories: Sequence[Territo
 
 def _check_moves(session: Session, what: str, moves: Sequence[Decision]) -> None:
     """Refuse moves of unknown accounts, to unknown territories, or from a territory the account
-    has left since the decision (a :class:`ConflictError` when that is the only problem)."""
+    has left since the decision (a :class:`StaleStateError` when that is the only problem)."""
     ids = sorted(d.account_id for d in moves)
     known: set[str] = set()
     current: dict[str, str] = {}
@@ -331,7 +331,7 @@ def _check_moves(session: Session, what: str, moves: Sequence[Decision]) -> None
             "compute it again"
         )
     if problems:
-        error = ConflictError if stale and len(problems) == 1 else StorageError
+        error = StaleStateError if stale and len(problems) == 1 else StorageError
         raise error(f"{what}: " + "; ".join(problems))
 
 

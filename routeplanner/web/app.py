@@ -14,9 +14,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from routeplanner import __version__
+from routeplanner.services.calendar import CalendarFeeds
+from routeplanner.services.planning import recover_interrupted_plans
+from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
+from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
     accounts,
@@ -34,7 +38,7 @@ from routeplanner.web.routes import (
     visits,
 )
 from routeplanner.web.services import Services
-from routeplanner.workflows import recover_interrupted_plans
+from routeplanner.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -44,18 +48,36 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or Settings()
     services = services or Services.build(settings)
 
+    templates = Jinja2Templates(directory=str(settings.templates_dir))
+    templates.env.globals["version"] = __version__
+    templates.env.globals["csrf_token"] = csrf_token
+    templates.env.globals["current_user"] = session_user
+    state = AppState(
+        settings=settings,
+        services=services,
+        templates=templates,
+        login_limiter=LoginLimiter(
+            max_failures=settings.login_max_failures,
+            max_failures_per_ip=settings.login_max_failures_per_ip,
+            window_s=settings.login_window_s,
+        ),
+        calendar_feeds=CalendarFeeds(services.store, settings),
+        planning_jobs=PlanningJobs(),
+        repair_jobs=RepairJobs(),
+        territory_jobs=TerritoryJobs(),
+        dry_runs=DryRuns(),
+        kpi_memo=KpiMemo(),
+    )
+
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Plans left "running" by a crashed or killed server would show a progress bar
         # forever and could never be cancelled: mark them failed before serving.
         recover_interrupted_plans(services.store)
         yield
         # Stop our own runs so their versions end as "cancelled", not "running" (and
         # territory jobs, which would otherwise hold the process up).
-        for name in ("planning_jobs", "territory_jobs"):
-            jobs = getattr(app.state, name, None)
-            if jobs is not None:
-                jobs.cancel_all()
+        state.cancel_jobs()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -66,18 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         docs_url="/api/docs",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.services = services
-    app.state.login_limiter = LoginLimiter(
-        max_failures=settings.login_max_failures,
-        max_failures_per_ip=settings.login_max_failures_per_ip,
-        window_s=settings.login_window_s,
-    )
-    templates = Jinja2Templates(directory=str(settings.templates_dir))
-    templates.env.globals["version"] = __version__
-    templates.env.globals["csrf_token"] = csrf_token
-    templates.env.globals["current_user"] = session_user
-    app.state.templates = templates
+    app.state.routeplanner = state
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     # An empty key means a random one per start: sessions then end with the process, which is
@@ -90,8 +101,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         same_site="lax",
         https_only=settings.session_https_only,
     )
-    # A rep's day page is ~130 KB of HTML with an inline SVG map; on a phone in a weak signal that
-    # is seconds, gzipped it is a fraction. Only bodies above 1 KB are worth the CPU.
+    # A rep's day page carries an inline SVG map to a phone on a weak signal: compress it;
+    # bodies below 1 KB are not worth the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.include_router(login.router)
     app.include_router(api.router)

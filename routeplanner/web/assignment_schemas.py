@@ -13,10 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from routeplanner.assignment import AssignmentReport, Decision, TerritoryBalance
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipRecord
-from routeplanner.web.assignment_service import DryRun, ownership_reason
+from routeplanner.services.assignment import (
+    AssignmentReport,
+    Decision,
+    DryRun,
+    TerritoryBalance,
+    ownership_reason,
+)
 
 
 class RulesBody(BaseModel):

@@ -13,14 +13,17 @@ import hashlib
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routeplanner.auth import user_for_api_token
+from routeplanner.errors import PermissionDeniedError
+from routeplanner.services import users as user_service
 from routeplanner.storage import hash_token
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
+from routeplanner.web.state import app_state
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -48,7 +51,7 @@ def session_user(request: Request) -> UserRecord | None:
     user = None
     user_id = request.session.get(_USER_KEY)
     if isinstance(user_id, int):
-        services: Services = request.app.state.services
+        services = app_state(request.app).services
         found = services.recent_answer(("user", user_id), lambda: services.store.users.get(user_id))
         if (
             found is not None
@@ -101,7 +104,8 @@ async def check_csrf(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not isinstance(expected, str) or sent is None or not secrets.compare_digest(expected, sent):
-        raise HTTPException(status_code=403, detail="invalid or missing CSRF token")
+        msg = "invalid or missing CSRF token"
+        raise PermissionDeniedError(msg)
 
 
 async def require_user(request: Request) -> UserRecord:
@@ -139,41 +143,36 @@ async def require_api_user(
 
 
 def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:
-    if user.role is not UserRole.MANAGER:
-        raise HTTPException(status_code=403, detail="only managers may do this")
-    return user
+    return user_service.require_manager(user)
 
 
-def allowed_rep(user: UserRecord, rep: str | None) -> str | None:
-    """The rep a user may look at: managers any (``rep`` as asked), reps only their own."""
-    if user.role is UserRole.MANAGER:
-        return rep
-    if user.rep_id is None or (rep is not None and rep != user.rep_id):
-        raise HTTPException(status_code=403, detail="you may only see your own routes")
-    return user.rep_id
+def require_api_manager(user: Annotated[UserRecord, Depends(require_api_user)]) -> UserRecord:
+    return user_service.require_manager(user)
+
+
+allowed_rep = user_service.allowed_rep
 
 
 def visible_account_ids(services: Services, user: UserRecord) -> set[str] | None:
-    """Accounts a user may see: ``None`` (all) for managers; for a rep, the accounts of their
-    current territory plus those on their routes in the current plan (a realignment may have
-    moved an account away that is still on their plan until the next re-plan)."""
-    if user.role is UserRole.MANAGER:
-        return None
-    if user.rep_id is None:
-        return set()
-    own = {
-        account_id
-        for t in services.store.territories.all()
-        if t.rep_id == user.rep_id
-        for account_id in t.account_ids
-    }
+    """:func:`routeplanner.services.users.visible_accounts` on the cached current plan."""
     current = services.snapshot().current
-    if current is not None:
-        own |= {s.account_id for r in current[1].routes_of(user.rep_id) for s in r.stops}
-    return own
+    plan = current[1] if current is not None else None
+    return user_service.visible_accounts(services.store, user, plan)
+
+
+async def api_csrf(
+    request: Request, _user: Annotated[UserRecord, Depends(require_api_user)]
+) -> None:
+    """A session (cookie) caller must send the CSRF header; a bearer-token caller need not.
+    Who is asking is settled first, so an anonymous caller gets 401, not a CSRF 403."""
+    if not request.headers.get("authorization", "").lower().startswith("bearer "):
+        await check_csrf(request)
 
 
 UserDep = Annotated[UserRecord, Depends(require_user)]
 ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
 ManagerDep = Annotated[UserRecord, Depends(require_manager)]
+ManagerApiDep = Annotated[UserRecord, Depends(require_api_manager)]
 CsrfDep = Depends(check_csrf)
+MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
+"""Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""

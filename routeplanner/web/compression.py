@@ -1,10 +1,9 @@
 """Compressed answers for the pages reps load on phones.
 
-A day page is ~130 KB of HTML, most of it the inline SVG map; over a weak mobile signal that
-is seconds, gzipped it is well under half. Compressing on every request would cost a few
-milliseconds of CPU per hit, which under 50 concurrent clients is most of the latency budget,
-so the cached answers keep a compressed copy made once, on the cache miss, and a request
-picks the copy its ``Accept-Encoding`` allows. Everything else goes through Starlette's
+A day page is mostly an inline SVG map, slow over a weak mobile signal unless compressed.
+Compressing on every request would spend the CPU a busy server lacks, so the cached answers
+keep a compressed copy made once, on the cache miss, and a request picks the copy its
+``Accept-Encoding`` allows. Everything else goes through Starlette's
 ``GZipMiddleware``, which leaves these already-encoded answers alone.
 """
 
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 
 GZIP_LEVEL = 6
-"""zlib's default: level 9 saves ~1 % more on these pages for twice the CPU."""
+"""zlib's default: higher levels cost far more CPU for little on these pages."""
 
 
 @dataclass(frozen=True, slots=True)

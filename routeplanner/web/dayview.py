@@ -5,18 +5,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import tzinfo
 from urllib.parse import quote
 
-from routeplanner.errors import RoadNetworkError, StorageError
-from routeplanner.model import Account, DayRoute, GeoPoint, Plan, Rep
+from routeplanner.errors import NotFoundError, RoadNetworkError
+from routeplanner.model import Account, DayRoute, GeoPoint, Rep
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.scheduling.reasons import VisitReason, route_reasons
-from routeplanner.scheduling.repair import ChangeSet, diff_plans, frozen_until
+from routeplanner.services.repair import ChangeSet, VisitReason, repair_changes
 from routeplanner.storage import Store
 from routeplanner.units import format_hhmm
+from routeplanner.web.jobs import RepairJob
 from routeplanner.web.maps import MapMarker, route_svg
-from routeplanner.web.replan import ReplanJob
 from routeplanner.web.services import Services
 
 
@@ -64,29 +63,6 @@ def _nav_links(origin: GeoPoint, dest: GeoPoint, label: str) -> tuple[str, str, 
         f"&origin={origin.lat:.6f},{origin.lon:.6f}&destination={dest.lat:.6f},{dest.lon:.6f}"
     )
     return geo, osm, google
-
-
-def stop_reasons(
-    store: Store,
-    plan: Plan,
-    route: DayRoute,
-    accounts: Mapping[str, Account],
-    *,
-    today: date,
-) -> tuple[dict[str, VisitReason], dict[str, VisitRecord]]:
-    """Why each stop of ``route`` is on the day (due, overdue, follow-up), and what was
-    reported for each stop so far (the latest record per visit id), from one small query:
-    the history of the day's accounts up to the day."""
-    ids = {s.account_id for s in route.stops}
-    if not ids:
-        return {}, {}
-    records = store.visits.find(account_ids=ids, end=route.day)
-    reported = {
-        r.visit_id: r
-        for r in records
-        if r.day == route.day and r.rep_id == route.rep_id and r.visit_id
-    }
-    return route_reasons(route, plan, accounts, records, today=today), reported
 
 
 def build_day_view(
@@ -212,7 +188,7 @@ def _change_lines(changes: ChangeSet | None, accounts: dict[str, Account]) -> li
     return lines
 
 
-def replan_view(job: ReplanJob, rep_id: str, accounts: dict[str, Account]) -> ReplanView:
+def replan_view(job: RepairJob, rep_id: str, accounts: dict[str, Account]) -> ReplanView:
     """The box for a background re-plan job: running, failed, or its summary for this rep."""
     if job.summary is None:
         return ReplanView(job.state, None, [], job.error)
@@ -223,17 +199,12 @@ def replan_view(job: ReplanJob, rep_id: str, accounts: dict[str, Account]) -> Re
 def changed_view(
     store: Store, plan_id: int, rep: Rep, accounts: dict[str, Account]
 ) -> ReplanView | None:
-    """What a stored repair version changed for ``rep``, by diffing it with the version before
-    (works after a restart, when the in-memory job is gone); ``None`` for any other version."""
+    """What a stored repair version changed for ``rep`` (works after a restart, when the
+    in-memory job is gone); ``None`` for any other version, or one that is gone."""
     try:
-        info = store.plans.info(plan_id)
-        previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
-        if not previous.isdigit() or not today:
-            return None
-        old, new = store.plans.get(int(previous)), store.plans.get(plan_id)
-        cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
-    except (StorageError, ValueError):
+        changes = repair_changes(store, plan_id, rep)
+    except (NotFoundError, ValueError):
         return None
-    return ReplanView(
-        "done", plan_id, _change_lines(diff_plans(old, new, rep.rep_id, after=cut), accounts), ""
-    )
+    if changes is None:
+        return None
+    return ReplanView("done", plan_id, _change_lines(changes, accounts), "")

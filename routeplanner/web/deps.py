@@ -1,4 +1,4 @@
-"""Request dependencies: reach the per-app services without globals.
+"""Request dependencies: reach the per-app state without globals.
 
 They are ``async`` because they never wait: FastAPI runs a plain ``def`` dependency on a
 worker thread, and that hop cost more than the cached day page itself."""
@@ -9,13 +9,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.web.services import Services
+from routeplanner.web.state import app_state
 
 
 async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+    return app_state(request.app).services
 
 
 async def get_templates(request: Request) -> Jinja2Templates:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates
+    return app_state(request.app).templates

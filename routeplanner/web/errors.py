@@ -1,6 +1,7 @@
 """One error format for the API and one error page for humans, mapped from our exception tree.
 
-The core never raises HTTP exceptions; this module is the only place that decides status codes.
+Nothing below the web raises HTTP exceptions, and no route does: this module is the only place
+that decides status codes, by the type of the error (:data:`STATUS`), never by its message.
 """
 
 from __future__ import annotations
@@ -16,8 +17,27 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from routeplanner.errors import InputError, RoadNetworkError, StorageError
+from routeplanner.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RoadNetworkError,
+    RoutePlannerError,
+    StorageError,
+)
 from routeplanner.web.auth import LoginRequiredError
+from routeplanner.web.state import app_state
+
+STATUS: tuple[tuple[type[RoutePlannerError], int, str], ...] = (
+    (NotFoundError, 404, "{}"),
+    (PermissionDeniedError, 403, "{}"),
+    (ConflictError, 409, "{}"),
+    (RoadNetworkError, 503, "road network unavailable: {}"),
+    (StorageError, 503, "storage unavailable: {}"),
+)
+"""Status code and message of each error type; the first matching entry wins, so a missing
+stored record (a NotFoundError and a StorageError) is a 404 and a stale write a 409."""
 
 
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -39,7 +59,7 @@ def _respond(
 ) -> Response:
     if _wants_json(request):
         return JSONResponse(error_body(message, errors), status_code=status, headers=headers)
-    templates: Jinja2Templates = request.app.state.templates
+    templates: Jinja2Templates = app_state(request.app).templates
     page: Response = templates.TemplateResponse(
         request,
         "error.html",
@@ -78,13 +98,10 @@ def install_error_handlers(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
-    @app.exception_handler(RoadNetworkError)
-    async def _roads(request: Request, exc: RoadNetworkError) -> Response:
-        return _respond(request, 503, f"road network unavailable: {exc}", [])
-
-    @app.exception_handler(StorageError)
-    async def _storage(request: Request, exc: StorageError) -> Response:
-        return _respond(request, 503, f"storage unavailable: {exc}", [])
+    @app.exception_handler(RoutePlannerError)
+    async def _ours(request: Request, exc: RoutePlannerError) -> Response:
+        status, message = status_of(exc)
+        return _respond(request, status, message, [])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -94,6 +111,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
         return _respond(request, exc.status_code, message, [], headers)
+
+
+def status_of(exc: RoutePlannerError) -> tuple[int, str]:
+    """HTTP status and message of one of our errors; any other (a bug) is raised again."""
+    for kind, status, message in STATUS:
+        if isinstance(exc, kind):
+            return status, message.format(exc)
+    raise exc  # a bug of ours: a 500 with its traceback in the log
 
 
 def _allowed_methods(request: Request) -> str:

@@ -9,7 +9,9 @@ from fastapi import Form, Path, Query
 from pydantic import BaseModel, Field
 
 from routeplanner.model import Account, Rep
-from routeplanner.scheduling.reasons import VisitReason
+from routeplanner.model.calendar import MAX_HORIZON_WEEKS
+from routeplanner.services.planning import MAX_TIME_LIMIT_S as MAX_PLAN_TIME_LIMIT_S
+from routeplanner.services.repair import VisitReason
 from routeplanner.travel.provider import Snap
 
 MAX_DB_ID = 2**31 - 1
@@ -129,9 +131,11 @@ class PlanStart(BaseModel):
     """Start a planning run for ``weeks`` weeks from ``start`` (a Monday; default next Monday)."""
 
     start: date | None = Field(default=None, description="first day, a Monday")
-    weeks: int = Field(default=1, ge=1, le=13)
+    weeks: int = Field(default=1, description=f"1..{MAX_HORIZON_WEEKS}")
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=600, description="search time per territory (default: setting)"
+        default=None,
+        description=f"search time per territory, 0.5..{MAX_PLAN_TIME_LIMIT_S:g} s "
+        "(default: setting)",
     )
 
 

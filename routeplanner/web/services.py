@@ -1,27 +1,17 @@
-"""Per-app services (database, road network, snaps), built by ``create_app`` and never global.
+"""Per-app services (database, road network, snaps, caches), built by ``create_app``, never global.
 
-The road graph and the snap results are loaded lazily and memoised on this object, so a test
-app without an OSM file still serves pages, and a second app in the same process (another test)
-never shares state with the first.
+The road graph and the snaps are loaded lazily and memoised here, so an app without an OSM file
+still serves pages, and two apps in one process (two tests) never share state.
 
-The rep's day page is the hot path (every rep, many times a day). Loading the current plan
-(~20 ms) and 300 accounts (~60 ms) and drawing the map (~100 ms) per request would make a
-page cost far more than the 50 ms target, so :meth:`Services.snapshot` keeps the plan, the
-accounts and the reps until the version (:meth:`Store.data_version`, one cheap query per
-request, plus this process's own count of account and rep writes) says they changed, and
-:meth:`Services.map_svg` keeps drawn maps keyed on exactly what they show.
-``RP_DAY_CACHE_SIZE=0`` turns both off.
-
-Under 50 clients in a closed loop even that per-request query, the user lookup and the
-rendering were too much on 2 shared cores, so the finished answers are cached too
-(:meth:`Services.cached_answer`): a repeated day page or API day is a dictionary lookup. The
-version that keys those answers is re-read from the database at most every
-``RP_DAY_CACHE_TTL_S`` seconds (default 1 s), and at once after any commit through this
-process's store: the services count commits with :meth:`Store.on_commit`, no query. So a rep's
-own visit report, a manager's edit or a repair shows on the next request of the same server
-process; only a change made by another process (a second worker, the CLI) can take up to the
-TTL. The logged-in users and API tokens are cached under the same rule, so a password reset or
-a revoked token also ends sessions within the TTL.
+The rep's day page is the hot path. :meth:`Services.snapshot` keeps the plan, the accounts and
+the reps until the data version says they changed, :meth:`Services.map_svg` keeps drawn maps
+keyed on exactly what they show, and :meth:`Services.cached_answer` keeps finished answers
+(what each saves is measured in ``benchmarks/RESULTS.md``). The version is re-read at most every
+``RP_DAY_CACHE_TTL_S`` seconds, and at once after a commit through this process's store (counted
+with :meth:`Store.on_commit`), so only a change made by another process (a second worker, the
+CLI) can take up to the TTL to show. Logged-in users and API tokens are cached under the same
+rule, so a password reset or a revoked token ends sessions within the TTL.
+``RP_DAY_CACHE_SIZE=0`` turns the caches off.
 """
 
 from __future__ import annotations

@@ -7,8 +7,14 @@ from dataclasses import asdict
 from pydantic import BaseModel, Field
 
 from routeplanner.model import Territory
-from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
-from routeplanner.web.territory_jobs import JobParams, Overview, ProposalOption, TerritoryJob
+from routeplanner.services.territories import (
+    DesignParams,
+    Overview,
+    PlanKpis,
+    ProposalOption,
+    TerritoryKpis,
+)
+from routeplanner.web.jobs import TerritoryJob
 
 
 class TerritoryKpisPublic(BaseModel):
@@ -133,11 +139,11 @@ class TerritoryJobStart(BaseModel):
     )
 
     @classmethod
-    def of(cls, params: JobParams) -> TerritoryJobStart:
-        """The validated parameters in the request's shape (tolerance in percent)."""
+    def of(cls, params: DesignParams) -> TerritoryJobStart:
+        """The validated parameters in the request's shape."""
         return cls(
             horizon_days=params.horizon_days,
-            tolerance_pct=round(100.0 * params.tolerance, 6),
+            tolerance_pct=params.tolerance_pct,
             max_moves=params.max_moves,
             move_penalty_s=params.move_penalty_s,
             time_limit_s=params.time_limit_s,
@@ -223,7 +229,7 @@ class TerritoryJobPublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: TerritoryJob, params: JobParams | None) -> TerritoryJobPublic:
+    def of(cls, job: TerritoryJob, params: DesignParams | None) -> TerritoryJobPublic:
         proposal = job.summary
         return cls(
             job_id=job.job_id,

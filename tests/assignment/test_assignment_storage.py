@@ -9,13 +9,10 @@ import pytest
 from routeplanner.assignment import AssignMode, assign_accounts, parse_rules
 from routeplanner.errors import ConflictError, StorageError
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.assignment import replace_rules
+from routeplanner.services.imports import import_accounts_and_assign, replace_accounts_and_reps
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
-from routeplanner.workflows import (
-    import_accounts_and_assign,
-    replace_accounts_and_reps,
-    replace_rules,
-)
 from tests.assignment.factories import EAST, WEST, account, polygon, rep, square, territory
 from tests.storage.conftest import FakeClock
 

@@ -1,4 +1,5 @@
-"""Workflows on a real database: importing 500 new accounts assigns them without realigning."""
+"""Import and assignment use cases on a real database: 500 new accounts are assigned, nobody
+else moves."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
 from routeplanner.model import GeoPoint
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.assignment import AssignParams, stored_assignment
+from routeplanner.services.imports import import_and_assign
+from routeplanner.services.planning import ensure_territories
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
-from routeplanner.workflows import ensure_territories, import_and_assign, stored_assignment
 from tests.helpers import SAMPLE_DIR
 
 
@@ -21,7 +24,7 @@ def test_import_of_500_new_accounts_assigns_them_and_reports_balance(store: Stor
     reps = read_reps(SAMPLE_DIR / "reps.csv")
     travel = HaversineTravel()
     first = import_and_assign(store, accounts, reps, lambda: travel, source="first")
-    assert first.assignment is None  # no territories yet: nothing to assign to
+    assert first.report is None  # no territories yet: nothing to assign to
     ensure_territories(store, accounts, reps, travel, horizon_days=28, user="anna")
     before = store.territories.current_ownerships()
     rng = np.random.default_rng(8)
@@ -37,7 +40,7 @@ def test_import_of_500_new_accounts_assigns_them_and_reports_balance(store: Stor
     result = import_and_assign(
         store, [*accounts, *new], reps, lambda: travel, source="second", user="importer"
     )
-    report = result.assignment
+    report = result.report
     assert report is not None
     assert result.moved == 500
     assert sorted(d.account_id for d in report.decisions) == sorted(a.account_id for a in new)
@@ -49,6 +52,6 @@ def test_import_of_500_new_accounts_assigns_them_and_reports_balance(store: Stor
     assert sum(b.removed for b in report.balance) == 0
     assert report.suggest_realignment == (report.max_deviation_pct > 5.0)
     # A dry run of everything afterwards changes nothing stored and moves nobody without rules.
-    dry = stored_assignment(store, travel)
+    dry = stored_assignment(store, travel, AssignParams())
     assert dry.changes == ()
     assert store.territories.current_ownerships() == after

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from routeplanner.model import VisitRule
+from routeplanner.services.planning import next_monday
 from routeplanner.storage import Store
-from routeplanner.workflows import next_monday
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user
 

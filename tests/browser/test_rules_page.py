@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.browser.conftest import LiveServer
 from tests.browser.test_territories_page import screenshot_dir
 from tests.web.test_territories_page import nearest_home_split, territory_region

@@ -14,12 +14,11 @@ import pytest
 
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services import territories as territory_service
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.web import territory_jobs
-from routeplanner.web.replan import Job
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.browser.conftest import LiveServer
 from tests.helpers import REPO
 from tests.web.test_territories_page import nearest_home_split, territory_region
@@ -62,14 +61,14 @@ def test_manager_realigns_and_applies_an_option(
     # Hold the (real) job at 30 % until the test has seen the progress, so a fast machine
     # cannot finish it before the page shows it.
     release = threading.Event()
-    real = territory_jobs.run_job
+    real = territory_service.propose
 
-    def held(services: Any, params: Any, job: Job[Any]) -> Any:
+    def held(inputs: Any, travel: Any, params: Any, progress: Any) -> Any:
         while not release.wait(0.05):
-            job.report("waiting for the browser test", 0.3)
-        return real(services, params, job)
+            progress("waiting for the browser test", 0.3)
+        return real(inputs, travel, params, progress)
 
-    monkeypatch.setattr(territory_jobs, "run_job", held)
+    monkeypatch.setattr(territory_service, "propose", held)
     before: list[Territory] = store.territories.all()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))

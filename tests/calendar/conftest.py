@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from routeplanner.feeds import CalendarFeeds
 from routeplanner.model import (
     Account,
     DayRoute,
@@ -26,11 +25,13 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
+from routeplanner.services.calendar import CalendarFeeds
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
 from routeplanner.web.app import create_app
-from routeplanner.workflows import replace_accounts_and_reps
+from routeplanner.web.state import app_state
 from tests.conftest import add_user, log_in
 
 HORIZON = Horizon(start=date(2027, 3, 22), weeks=2, timezone="Europe/Berlin")
@@ -186,9 +187,8 @@ def cal_client(
     cal_settings: Settings, cal_store: Store, feeds: CalendarFeeds
 ) -> Iterator[TestClient]:
     app = create_app(cal_settings)
-    app.state.calendar_feeds = CalendarFeeds(
-        app.state.services.store, cal_settings, clock=feeds._clock
-    )
+    state = app_state(app)
+    state.calendar_feeds = CalendarFeeds(state.services.store, cal_settings, clock=feeds._clock)
     add_user(cal_store, "boss")
     with TestClient(app) as client:
         log_in(client, "boss")

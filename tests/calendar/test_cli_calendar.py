@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from routeplanner.cli import _register, app
-from routeplanner.feeds import CalendarFeeds
+from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from tests.calendar.conftest import plan_v1, store_plan

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 
-from routeplanner.feeds import CalendarFeeds
+from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.storage import Store
 from tests.calendar.conftest import LONG_NAME, Clock, plan_v1, plan_v2, store_plan
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from routeplanner.feeds import CalendarFeeds
+from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.storage import Store
 from tests.calendar.conftest import LONG_NAME, Clock, plan_v1, plan_v2, store_plan
 from tests.helpers import require

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from routeplanner.cli.data import read_inputs
 from routeplanner.cli.serve import _demo_rules
 from routeplanner.model import Territory
+from routeplanner.services.imports import read_files as read_inputs
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import SAMPLE_DIR
 from routeplanner.storage import Store
-from routeplanner.workflows import replace_accounts_and_reps
 
 
 def test_sample_rules_fit_the_sample_territories(tmp_path: Path) -> None:

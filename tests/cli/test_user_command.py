@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 
 from routeplanner.auth import verify_password
 from routeplanner.cli import main
-from routeplanner.cli.serve import ensure_demo_login
+from routeplanner.services.imports import replace_accounts_and_reps
+from routeplanner.services.users import ensure_demo_login
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.web.app import create_app
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import small_region
 
 
@@ -71,7 +71,7 @@ def test_create_rejects_bad_input_listing_every_problem(
     assert "--role: 'boss' is not one of manager, rep" in err
     assert "--rep: no rep 'R9'" in err
     assert run(["user", "create", "y", "--role", "rep"], db) == 2
-    assert "a rep user needs --rep" in capsys.readouterr().err
+    assert "--rep: a rep user needs a rep" in capsys.readouterr().err
 
 
 def test_short_password_and_duplicate_user(

@@ -11,10 +11,10 @@ import pytest
 from routeplanner.errors import StorageError
 from routeplanner.model import Account, GeoPoint, Rep, Territory, TimeWindow, WeeklyHours
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import delete_accounts, replace_accounts_and_reps
 from routeplanner.storage import ImportSummary, Store
 from routeplanner.storage import accounts as accounts_module
 from routeplanner.units import HOUR
-from routeplanner.workflows import delete_accounts, replace_accounts_and_reps
 
 from .conftest import make_accounts, make_reps
 

@@ -9,8 +9,8 @@ import pytest
 from routeplanner.errors import StorageError
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store
-from routeplanner.workflows import replace_accounts_and_reps
 
 from .conftest import FakeClock, make_accounts, make_reps
 

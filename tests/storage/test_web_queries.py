@@ -8,11 +8,11 @@ from pathlib import Path
 
 from routeplanner.model import Horizon
 from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.services.imports import delete_accounts, replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.records import PlanStatus
 from routeplanner.web.services import Services
-from routeplanner.workflows import delete_accounts, replace_accounts_and_reps
 from tests.storage.conftest import FakeClock, make_accounts, make_plan, make_reps
 
 HORIZON = Horizon(start=date(2026, 3, 2), weeks=1)

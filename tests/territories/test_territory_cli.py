@@ -186,9 +186,9 @@ def test_value_weight_option_balances_value_and_rejects_bad_weights(
 
     assert worst_value_dev(value_kpis) < worst_value_dev(plain_kpis)
     err = _refused([*base, "--value-weight", "-1", "--workload-weight", "0"], capsys)
-    assert "--value-weight: must be a number >= 0, got -1.0" in err
+    assert "--value-weight: must be 0 to 100, got -1.0" in err
     err = _refused([*base, "--value-weight", "0", "--workload-weight", "0"], capsys)
-    assert "--workload-weight: and --value-weight are both 0" in err
+    assert "--workload-weight: and the value weight are both 0" in err
 
 
 def test_design_keeps_territories_locked_in_the_csv_or_named_by_keep(

@@ -17,10 +17,10 @@ from routeplanner.cli import main
 from routeplanner.model import Horizon, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.planner import plan_all
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store
 from routeplanner.territories.design import design_territories
 from routeplanner.travel.haversine import HaversineTravel
-from routeplanner.workflows import replace_accounts_and_reps
 
 
 def test_design_saved_round_trips_into_scheduling_with_history(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_cli_design_save_show_realign_apply_history(
     assert "Ownership of A0001" in shown
     assert f"{designed['A0001']}" in shown
     assert "realignment" in shown  # a design is a realignment from scratch; "rule" is for rules
-    assert "design: max dev" in shown
+    assert "design option 1: new design" in shown
     assert "ann" in shown
     main(["territories", "realign", "--straight-line", "--quiet", "--apply", "1", *db])
     assert "saved option 1 as the current territories" in capsys.readouterr().out

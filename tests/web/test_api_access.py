@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from routeplanner.auth import new_api_token
 from routeplanner.model import DayRoute, Horizon, Plan, Stop, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store
 from routeplanner.units import HOUR
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 
 pytestmark = pytest.mark.osm  # account and rep answers carry snaps to the sample road network

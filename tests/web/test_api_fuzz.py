@@ -30,11 +30,12 @@ from schemathesis.core.parameters import ParameterLocation
 from routeplanner.auth import hash_password, new_api_token
 from routeplanner.model import DayRoute, Horizon, Plan, Stop, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.web.app import create_app
-from routeplanner.workflows import replace_accounts_and_reps
+from routeplanner.web.state import app_state
 from tests.conftest import HEIDELBERG_PBF, small_region
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
@@ -108,12 +109,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, road_cache_dir: Path) -> 
     app.state.fuzz_token = _seed(store)
     # load the road network and snap once here: the first request would otherwise spend its
     # whole read timeout building the graph cache
-    app.state.services.snaps(store.accounts.all(), store.reps.all())
+    app_state(app).services.snaps(store.accounts.all(), store.reps.all())
     yield app
-    for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
-        jobs = getattr(app.state, name, None)
-        if jobs is not None:
-            jobs.cancel_all(timeout_s=60)
+    app_state(app).cancel_jobs(timeout_s=60)
 
 
 KNOWN = {"rep_id": ["R1", "R2"], "account_id": ["A1", "A3"], "plan_id": [1], "day": [DAY]}
@@ -176,7 +174,4 @@ def test_api_answers_match_the_schema_and_never_500(case: Any, fuzz_app: FastAPI
         case.call_and_validate(headers=headers, excluded_checks=excluded)
     finally:
         # planning and territory runs started by the fuzzer must not pile up
-        for name in ("planning_jobs", "territory_jobs", "replan_jobs"):
-            jobs = getattr(fuzz_app.state, name, None)
-            if jobs is not None:
-                jobs.cancel_all(timeout_s=60)
+        app_state(fuzz_app).cancel_jobs(timeout_s=60)

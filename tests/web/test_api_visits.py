@@ -163,10 +163,19 @@ def test_errors_store_nothing(client: TestClient, store: Store) -> None:
     assert unknown.json() == {"error": "no planned visit 'A9@1'", "errors": []}
     status = client.post(URL, json={"visit_id": "A1@1", "status": "eaten"})
     assert status.status_code == 422
-    assert status.json() == {"error": "unknown status 'eaten'", "errors": []}
+    assert status.json()["errors"] == [
+        {
+            "field": "status",
+            "message": "must be one of done, missed, cancelled, checked_in, not 'eaten'",
+            "source": "body",
+            "row": None,
+        }
+    ]
     bad_time = client.post(URL, json={"visit_id": "A1@1", "status": "done", "at": "25:99"})
     assert bad_time.status_code == 422
-    assert bad_time.json()["error"].startswith("time '25:99': ")
+    (problem,) = bad_time.json()["errors"]
+    assert problem["field"] == "at"
+    assert problem["message"].startswith("'25:99': ")
     missing = client.post(URL, json={"status": "done"})
     assert missing.status_code == 422
     assert missing.json() == {

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from routeplanner.auth import new_api_token
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store, TokenKind, hash_token
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import MANAGER_PASSWORD, add_user, form_csrf, log_in, small_region
 from tests.web.test_route_page import DAY, _store_plan
 
@@ -188,7 +188,7 @@ def test_health_and_openapi_stay_open(anon_client: TestClient) -> None:
 
 
 def test_a_calendar_only_user_cannot_log_in(anon_client: TestClient, store: Store) -> None:
-    from routeplanner.feeds import NO_LOGIN
+    from routeplanner.services.calendar import NO_LOGIN
 
     store.users.create("calendar-R1", NO_LOGIN, role="rep", rep_id="R1")
     response = _post_login(anon_client, "calendar-R1", NO_LOGIN)

@@ -10,6 +10,7 @@ from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.web.app import create_app
 from routeplanner.web.ratelimit import LoginLimiter
+from routeplanner.web.state import app_state
 from tests.conftest import MANAGER_PASSWORD, add_user, form_csrf
 
 
@@ -74,7 +75,7 @@ def limited(settings: Settings, store: Store) -> tuple[TestClient, FakeClock]:
     limits = {"login_max_failures": 3, "login_max_failures_per_ip": 5, "login_window_s": 300}
     app = create_app(settings.model_copy(update=limits))
     clock = FakeClock()
-    limiter: LoginLimiter = app.state.login_limiter
+    limiter: LoginLimiter = app_state(app).login_limiter
     assert (limiter.max_failures, limiter.max_failures_per_ip, limiter.window_s) == (3, 5, 300)
     limiter._clock = clock
     return TestClient(app), clock

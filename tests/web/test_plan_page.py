@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from routeplanner.services import planning as planning_service
+from routeplanner.services.planning import next_monday, run_planning
 from routeplanner.storage import Store
 from routeplanner.storage.records import PlanStatus
-from routeplanner.web.routes import plan as plan_routes
-from routeplanner.workflows import next_monday, run_planning
 from tests.conftest import add_user, form_csrf, log_in
 
 pytestmark = pytest.mark.osm
@@ -87,7 +87,7 @@ def test_cancel_keeps_the_previous_plan_current(
 
         return run_planning(*args, progress=report, **kw)
 
-    monkeypatch.setattr(plan_routes, "run_planning", cancelling)
+    monkeypatch.setattr(planning_service, "run_planning", cancelling)
     response = client.post("/plan/start", data=FORM, follow_redirects=False)
     assert response.status_code == 303
     html = _wait_page(client)
@@ -186,7 +186,7 @@ def test_cancel_button_while_running(
         job.cancel.wait(60)  # still running until the manager presses Cancel
         return run_planning(*args, progress=progress, **kw)
 
-    monkeypatch.setattr(plan_routes, "run_planning", waiting)
+    monkeypatch.setattr(planning_service, "run_planning", waiting)
     assert client.post("/plan/start", data=FORM, follow_redirects=False).status_code == 303
     page = client.get("/plan").text
     assert 'http-equiv="refresh"' in page

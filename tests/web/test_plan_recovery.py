@@ -16,18 +16,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from routeplanner.model import Horizon
-from routeplanner.settings import Settings
-from routeplanner.storage import Store
-from routeplanner.storage.records import PlanStatus
-from routeplanner.web.app import create_app
-from routeplanner.web.routes import plan as plan_routes
-from routeplanner.workflows import (
+from routeplanner.services import planning as planning_service
+from routeplanner.services.planning import (
     CANCELLED,
     INTERRUPTED,
     STALE_AFTER,
     recover_interrupted_plans,
     run_planning,
 )
+from routeplanner.settings import Settings
+from routeplanner.storage import Store
+from routeplanner.storage.records import PlanStatus
+from routeplanner.web.app import create_app
 from tests.conftest import add_user, log_in
 
 HORIZON = Horizon(start=date(2026, 11, 23), weeks=1)
@@ -127,7 +127,7 @@ def test_shutdown_cancels_our_running_plan(
         job.cancel.wait(60)  # runs until someone cancels it
         return run_planning(*args, progress=progress, **kw)
 
-    monkeypatch.setattr(plan_routes, "run_planning", waiting)
+    monkeypatch.setattr(planning_service, "run_planning", waiting)
     add_user(store, "boss")
     with TestClient(create_app(settings)) as client:
         log_in(client, "boss")

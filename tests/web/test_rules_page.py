@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from routeplanner.model import GeoPoint, Rep, Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 
 ALTSTADT = {
@@ -746,8 +746,8 @@ def test_bad_page_requests(client: TestClient, with_rules: None) -> None:
     assert "direction must be up or down" in response.text
     response = client.post("/rules/dry-run", data={"mode": "some", "horizon_days": "0"})
     assert response.status_code == 422
-    assert "mode must be all or new, not &#39;some&#39;" in response.text
-    assert "must be a whole number 1 to 366, got 0" in response.text
+    assert "<strong>mode</strong>: must be new or all, not &#39;some&#39;" in response.text
+    assert "<strong>horizon_days</strong>: must be 1 to 366, got 0" in response.text
     gone = client.get("/rules", params={"dry_run": "0123"}).text
     assert "That dry run is no longer kept: run it again." in gone
 

@@ -21,13 +21,12 @@ from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services import territories as territory_service
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from routeplanner.units import haversine_m
-from routeplanner.web import territory_jobs
-from routeplanner.web.replan import Job
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import add_user, log_in, small_region
 from tests.helpers import SAMPLE_DIR
 
@@ -436,14 +435,14 @@ def test_one_job_at_a_time_and_cancel(
     client: TestClient, store: Store, seeded: list[Territory], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
-    real = territory_jobs.run_job
+    real = territory_service.propose
 
-    def slow(services: Any, params: Any, job: Job[Any]) -> Any:
+    def slow(inputs: Any, travel: Any, params: Any, progress: Any) -> Any:
         while not release.wait(0.05):
-            job.report("waiting for the test", 0.3)  # raises once cancelled
-        return real(services, params, job)
+            progress("waiting for the test", 0.3)  # raises once the job is cancelled
+        return real(inputs, travel, params, progress)
 
-    monkeypatch.setattr(territory_jobs, "run_job", slow)
+    monkeypatch.setattr(territory_service, "propose", slow)
     first = client.post("/territories/realign", data=FAST, follow_redirects=False)
     job_id = int(first.headers["location"].rsplit("=", 1)[1])
     for _ in range(100):

@@ -1,42 +1,35 @@
 """Manager accounts page: search, filter, sort, inline and bulk edits, CSV/XLSX import.
 
-Every edit goes through the importer's own validation (:func:`revalidate`), so a value the
-web accepts is one an import would accept too, and an invalid edit stores nothing.
+The edits and the import are :mod:`routeplanner.services.imports` use cases, validated as an
+import is; this module filters, sorts and renders.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.io.accounts import ACCOUNT_COLUMNS, accounts_to_csv, read_accounts_bytes
+from routeplanner.io.accounts import read_accounts_bytes
 from routeplanner.io.opening_hours import format_opening_hours
-from routeplanner.io.tables import render_csv
-from routeplanner.model import Account
-from routeplanner.model.history import VisitStatus
-from routeplanner.web.assignment_service import (
-    WebImport,
-    import_accounts_and_assign,
-    ownership_reason,
-)
+from routeplanner.services import imports
+from routeplanner.services.assignment import account_ownership, ownership_reason
+from routeplanner.services.imports import AccountEdit, ImportResult
+from routeplanner.services.imports import AccountRow as Row
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
 
 router = APIRouter()
 PAGE_SIZE = 50
-EDIT_SOURCE = "edit"
 SORT_KEYS = (
     "id",
     "name",
@@ -53,101 +46,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    account: Account
-    territory: str
-    rep: str
-    last_visit: date | None = None
-    overdue: bool = False
-    reason: str = ""
-
-
-def revalidate(
-    accounts: list[Account],
-    changes: list[dict[str, str]],
-    *,
-    rep_ids: Collection[str] | None = None,
-) -> list[Account]:
-    """Apply cell ``changes`` (import column -> text) and validate exactly as an import would.
-
-    Problems are reported with ``row`` = index in ``accounts`` + 2 (spreadsheet numbering)
-    and ``source`` = the account id, so the page can show them next to the right row. With
-    ``rep_ids`` a changed ``locked_rep`` must name one of them: the importer cannot check that
-    (it reads accounts without reps), but an edit knows the stored reps.
-
-    Raises
-    ------
-    InputError
-        Listing every problem of every account; nothing is returned then.
-    """
-    rows = list(csv.DictReader(io.StringIO(accounts_to_csv(accounts))))
-    for row, change in zip(rows, changes, strict=True):
-        row.update(change)
-    data = render_csv(ACCOUNT_COLUMNS, ([row[c] for c in ACCOUNT_COLUMNS] for row in rows))
-    problems: list[Problem] = []
-    edited: list[Account] = []
-    try:
-        edited = read_accounts_bytes(data.encode("utf-8"), source=EDIT_SOURCE)
-    except InputError as exc:
-        problems = [
-            Problem(
-                accounts[p.row - 2].account_id
-                if p.row is not None and 2 <= p.row < len(accounts) + 2
-                else EDIT_SOURCE,
-                None,
-                p.field,
-                p.message,
-            )
-            for p in exc.problems
-        ]
-    if rep_ids is not None:
-        problems.extend(unknown_locks(accounts, changes, rep_ids))
-    if problems:
-        raise InputError(problems)
-    return edited
-
-
-def unknown_locks(
-    accounts: list[Account], changes: list[dict[str, str]], rep_ids: Collection[str]
-) -> list[Problem]:
-    """A ``locked_rep`` change naming no stored rep, as a field problem of that account."""
-    known = ", ".join(sorted(rep_ids)) or "none"
-    return [
-        Problem(
-            a.account_id,
-            None,
-            "locked_rep",
-            f"unknown rep {change['locked_rep']!r} (known reps: {known})",
-        )
-        for a, change in zip(accounts, changes, strict=True)
-        if change.get("locked_rep") and change["locked_rep"] not in rep_ids
-    ]
-
-
 def _rows(services: Services) -> list[Row]:
-    owners: dict[str, tuple[str, str]] = {}
-    for t in services.store.territories.all():
-        for account_id in t.account_ids:
-            owners[account_id] = (t.territory_id, t.rep_id or "")
-    last: dict[str, date] = {}
-    for record in services.store.visits.find():
-        if record.status is VisitStatus.DONE:
-            last[record.account_id] = max(record.day, last.get(record.account_id, record.day))
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
-    reasons = {
-        account_id: ownership_reason(record)
-        for account_id, record in services.store.territories.current_ownerships().items()
-    }
-    rows = []
-    for a in services.store.accounts.all():
-        seen = [d for d in (a.last_visit, last.get(a.account_id)) if d is not None]
-        latest = max(seen) if seen else None
-        overdue = latest is not None and (today - latest).days > a.visit_rule.max_gap_days
-        territory, rep = owners.get(a.account_id, ("", ""))
-        reason = reasons.get(a.account_id, "") if territory else ""
-        rows.append(Row(a, territory, rep, latest, overdue, reason))
-    return rows
+    return imports.account_rows(services.store, today=today)
 
 
 _SORTS: dict[str, Callable[[Row], Any]] = {
@@ -230,7 +131,7 @@ def _render(
     page_errors: list[Problem] | None = None,
     message: str = "",
     status_code: int = 200,
-    imported: WebImport | None = None,
+    imported: ImportResult | None = None,
 ) -> Response:
     rows = _rows(services)
     found = select(rows, query)
@@ -292,35 +193,6 @@ def accounts_page(
     return _render(request, services, templates, query, message=saved)
 
 
-NO_LOCK = "-"
-"""Bulk edit value meaning "remove the lock" / "no qualifications" (empty means unchanged)."""
-
-
-def account_change(
-    frequency: str,
-    visit_minutes: str,
-    opening_hours: str | None,
-    *,
-    locked_rep: str | None = None,
-    requires: str | None = None,
-) -> dict[str, str]:
-    """Import cells to change; ``None`` leaves a field as it is, ``""`` clears lock/requires."""
-    change: dict[str, str] = {}
-    if frequency.strip():
-        change["frequency"] = frequency.strip()
-        change["min_gap_days"] = ""
-        change["max_gap_days"] = ""
-    if visit_minutes.strip():
-        change["visit_minutes"] = visit_minutes.strip()
-    if opening_hours is not None:
-        change["opening_hours"] = opening_hours.strip()
-    if locked_rep is not None:
-        change["locked_rep"] = locked_rep.strip()
-    if requires is not None:
-        change["requires"] = requires.strip()
-    return change
-
-
 def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
     grouped: dict[str, list[Problem]] = {}
     for p in problems:
@@ -348,7 +220,9 @@ async def import_accounts(
             request, services, templates, Query(), page_errors=exc.problems, status_code=422
         )
     try:
-        result = import_accounts_and_assign(services, accounts, source=source, user=user.username)
+        result = imports.add_accounts(
+            services.store, accounts, services.travel, source=source, user=user.username
+        )
     except InputError as exc:
         return _render(
             request, services, templates, Query(), page_errors=exc.problems, status_code=422
@@ -361,13 +235,6 @@ async def import_accounts(
     if result.report is not None:
         message += f" {result.moved} assigned to a territory."
     return _render(request, services, templates, Query(), message=message, imported=result)
-
-
-def _bulk_value(text: str) -> str | None:
-    text = text.strip()
-    if not text:
-        return None
-    return "" if text == NO_LOCK else text
 
 
 @router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
@@ -386,28 +253,9 @@ def bulk_edit(
 
     All or nothing. An empty lock or qualification field leaves it unchanged; ``-`` clears it.
     """
-    wanted = set(ids or [])
-    accounts = [a for a in services.store.accounts.all() if a.account_id in wanted]
-    change = account_change(
-        frequency,
-        visit_minutes,
-        None,
-        locked_rep=_bulk_value(locked_rep),
-        requires=_bulk_value(requires),
-    )
-    if not accounts or not change:
-        problem = Problem(
-            "bulk",
-            None,
-            None,
-            "select accounts and give a frequency, minutes, lock or qualifications",
-        )
-        return _render(
-            request, services, templates, Query(), page_errors=[problem], status_code=422
-        )
-    rep_ids = {r.rep_id for r in services.store.reps.all()}
+    edit = AccountEdit.bulk(frequency, visit_minutes, locked_rep, requires)
     try:
-        edited = revalidate(accounts, [change] * len(accounts), rep_ids=rep_ids)
+        edited = imports.bulk_edit(services.store, ids or [], edit)
     except InputError as exc:
         return _render(
             request,
@@ -418,7 +266,6 @@ def bulk_edit(
             page_errors=exc.problems,
             status_code=422,
         )
-    services.store.accounts.upsert(edited, source="web bulk edit")
     return RedirectResponse(
         "/accounts?" + urlencode({"saved": f"{len(edited)} accounts saved"}), status_code=303
     )
@@ -446,18 +293,16 @@ def edit_account(
     """
     if lock_fields:
         locked_rep, requires = locked_rep or "", requires or ""
-    account = services.store.accounts.get(account_id)
-    if account is None:
-        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    edit = AccountEdit(
+        frequency=frequency,
+        visit_minutes=visit_minutes,
+        opening_hours=opening_hours,
+        locked_rep=locked_rep,
+        requires=requires,
+    )
     query = Query(q=account_id)
     try:
-        if frequency.strip() == str(account.visit_rule):
-            frequency = ""  # unchanged: keep custom gap days
-        change = account_change(
-            frequency, visit_minutes, opening_hours, locked_rep=locked_rep, requires=requires
-        )
-        rep_ids = {r.rep_id for r in services.store.reps.all()}
-        (edited,) = revalidate([account], [change], rep_ids=rep_ids)
+        imports.edit_account(services.store, account_id, edit, source="web edit")
     except InputError as exc:
         return _render(
             request,
@@ -467,7 +312,6 @@ def edit_account(
             row_errors=_grouped(exc.problems),
             status_code=422,
         )
-    services.store.accounts.upsert([edited], source="web edit")
     return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)
 
 
@@ -480,20 +324,14 @@ def account_page(
     templates: TemplatesDep,
 ) -> Response:
     """One account: its owner now and why, and who owned it when and why (ownership history)."""
-    store = services.store
-    account = store.accounts.get(account_id)
-    if account is None:
-        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
-    owner = next((t for t in store.territories.all() if account_id in t.account_ids), None)
-    current = store.territories.current_ownership(account_id)
-    history = list(reversed(store.territories.ownership_history(account_id)))
+    found = account_ownership(services.store, account_id)
     context = {
-        "account": account,
-        "owner": owner,
-        "reason": ownership_reason(current) if owner is not None else "",
-        "current": current,
-        "history": [(r, ownership_reason(r)) for r in history],
-        "rep_names": {r.rep_id: r.name for r in store.reps.all()},
+        "account": found.account,
+        "owner": found.owner,
+        "reason": ownership_reason(found.current) if found.owner is not None else "",
+        "current": found.current,
+        "history": [(r, ownership_reason(r)) for r in reversed(found.history)],
+        "rep_names": {r.rep_id: r.name for r in services.store.reps.all()},
         "hours_text": format_opening_hours,
     }
     return templates.TemplateResponse(request, "account.html", context)

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 
 from routeplanner import __version__
-from routeplanner.errors import RoadNetworkError, StorageError
+from routeplanner.errors import NotFoundError, RoadNetworkError
 from routeplanner.model import Account, Rep
-from routeplanner.storage.records import PlanInfo, PlanStatus, UserRecord, UserRole
+from routeplanner.services import imports, planning
+from routeplanner.services.params import labelled
+from routeplanner.services.planning import PlanParams
+from routeplanner.storage.records import PlanInfo, UserRole
 from routeplanner.travel.provider import Snap
-from routeplanner.web.auth import check_csrf, require_api_user, visible_account_ids
+from routeplanner.web.auth import (
+    ApiUserDep,
+    ManagerApiDep,
+    api_csrf,
+    require_api_manager,
+    visible_account_ids,
+)
 from routeplanner.web.deps import get_services
-from routeplanner.web.replan import PlanningJobs
-from routeplanner.web.routes.accounts import account_change, revalidate
-from routeplanner.web.routes.plan import cancel_planning, get_planning_jobs, start_planning
+from routeplanner.web.routes.plan import cancel_planning, start_planning
 from routeplanner.web.schemas import (
     API_ERRORS,
     AccountPatch,
@@ -28,11 +35,11 @@ from routeplanner.web.schemas import (
     RepPublic,
 )
 from routeplanner.web.services import Services
-from routeplanner.workflows import CANCELLED, next_monday
+from routeplanner.web.state import AppState, get_state
 
 router = APIRouter(prefix="/api", responses=API_ERRORS)
 ServicesDep = Annotated[Services, Depends(get_services)]
-ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
+StateDep = Annotated[AppState, Depends(get_state)]
 
 
 @router.get("/health", response_model=Health, tags=["system"])
@@ -65,7 +72,8 @@ def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> Acc
         if a.account_id == account_id and (mine is None or account_id in mine):
             snaps = _safe_snaps(services, accounts, reps)
             return AccountPublic.of(a, snaps.get(f"account:{account_id}"))
-    raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
+    msg = f"account {account_id!r} not found"
+    raise NotFoundError(msg)
 
 
 @router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
@@ -86,32 +94,10 @@ def _safe_snaps(services: Services, accounts: list[Account], reps: list[Rep]) ->
         return {}
 
 
-def require_api_manager(
-    user: Annotated[UserRecord, Depends(require_api_user)],
-) -> UserRecord:
-    if user.role is not UserRole.MANAGER:
-        raise HTTPException(status_code=403, detail="only managers may do this")
-    return user
-
-
-async def api_csrf(request: Request, _user: ApiUserDep) -> None:
-    """A session (cookie) caller must send the CSRF header; a bearer-token caller need not.
-    Who is asking is settled first, so an anonymous caller gets 401, not a CSRF 403."""
-    if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        await check_csrf(request)
-
-
-ManagerApiDep = Annotated[UserRecord, Depends(require_api_manager)]
-PlanJobsDep = Annotated[PlanningJobs, Depends(get_planning_jobs)]
-
-
 def _version(info: PlanInfo) -> PlanVersionPublic:
-    status = info.status.value
-    if info.status is PlanStatus.FAILED and info.error == CANCELLED:
-        status = "cancelled"
     return PlanVersionPublic(
         plan_id=info.plan_id,
-        status=status,
+        status=planning.public_status(info),
         start=info.horizon.start,
         weeks=info.horizon.weeks,
         is_current=info.is_current,
@@ -126,8 +112,9 @@ def _version(info: PlanInfo) -> PlanVersionPublic:
 def _stored(services: Services, plan_id: int) -> PlanInfo:
     try:
         return services.store.plans.info(plan_id)
-    except StorageError as exc:
-        raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
+    except NotFoundError as exc:
+        msg = f"plan {plan_id} not found"
+        raise NotFoundError(msg) from exc
 
 
 @router.get("/v1/plans", response_model=list[PlanVersionPublic], tags=["plans"])
@@ -144,26 +131,25 @@ def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionP
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "another run is in progress"}},
 )
-def start_plan(
-    body: PlanStart, services: ServicesDep, jobs: PlanJobsDep, user: ManagerApiDep
-) -> PlanVersionPublic:
+def start_plan(body: PlanStart, state: StateDep, user: ManagerApiDep) -> PlanVersionPublic:
     """Start a planning run in the background; poll ``GET /api/v1/plans/{plan_id}``.
 
     The answer is the new plan version, status ``running``, with its stored id (valid across
     restarts). 409 while another run is in progress. The current plan stays current until
     the new one is complete; a failed or cancelled run leaves it as it was.
     """
-    settings = services.settings
-    job = start_planning(
-        services,
-        jobs,
-        user,
-        start=body.start or next_monday(settings.timezone),
-        weeks=body.weeks,
-        time_limit_s=body.time_limit_s or settings.plan_time_limit_s,
-    )
+    settings = state.settings
+    with labelled("body"):
+        params = PlanParams(
+            start=body.start or planning.next_monday(settings.timezone),
+            weeks=body.weeks,
+            time_limit_s=settings.plan_time_limit_s
+            if body.time_limit_s is None
+            else body.time_limit_s,
+        )
+    job = start_planning(state, user, params)
     assert job.plan_id is not None
-    return _version(_stored(services, job.plan_id))
+    return _version(_stored(state.services, job.plan_id))
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanVersionPublic, tags=["plans"])
@@ -181,12 +167,10 @@ def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "not running, or in another process"}},
 )
-def cancel_plan(
-    plan_id: PlanIdPath, services: ServicesDep, jobs: PlanJobsDep, _user: ManagerApiDep
-) -> PlanVersionPublic:
+def cancel_plan(plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep) -> PlanVersionPublic:
     """Ask the run making this plan version to stop (cooperative: at its next progress
     report); poll the version until its status is ``cancelled``."""
-    return _version(cancel_planning(services, jobs, plan_id))
+    return _version(cancel_planning(state, plan_id))
 
 
 @router.patch(
@@ -197,20 +181,13 @@ def cancel_plan(
 )
 def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
     """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
-    account = services.store.accounts.get(account_id)
-    if account is None:
-        raise HTTPException(status_code=404, detail=f"account {account_id!r} not found")
-    minutes = "" if patch.visit_minutes is None else f"{patch.visit_minutes:g}"
-    frequency = patch.frequency or ""
-    if frequency.strip() == str(account.visit_rule):
-        frequency = ""  # unchanged: keep custom gap days
-    requires = None if patch.requires is None else ", ".join(patch.requires)
-    change = account_change(
-        frequency, minutes, patch.opening_hours, locked_rep=patch.locked_rep, requires=requires
+    edit = imports.AccountEdit(
+        frequency=patch.frequency or "",
+        visit_minutes="" if patch.visit_minutes is None else f"{patch.visit_minutes:g}",
+        opening_hours=patch.opening_hours,
+        locked_rep=patch.locked_rep,
+        requires=None if patch.requires is None else ", ".join(patch.requires),
     )
-    rep_ids = {r.rep_id for r in services.store.reps.all()}
-    # InputError -> 422 in the one error format
-    (edited,) = revalidate([account], [change], rep_ids=rep_ids)
-    services.store.accounts.upsert([edited], source="api")
+    edited = imports.edit_account(services.store, account_id, edit, source="api")
     snaps = _safe_snaps(services, services.store.accounts.all(), services.store.reps.all())
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

@@ -4,8 +4,8 @@ Each object of the list is one row of an account file: its keys are the import c
 (``docs/data-formats.md``), its values the cells as text or numbers. The rows go through the
 importer itself (:func:`~routeplanner.io.accounts.accounts_from_table`), so the API accepts
 exactly what a file import accepts and names problems the same way; ``row`` is the 1-based
-position in the list. Then the page's :func:`~..assignment_service.import_accounts_and_assign`
-stores them and gives each a territory by the stored rules, else best fit.
+position in the list. Then :func:`routeplanner.services.imports.add_accounts` stores them and
+gives each a territory by the stored rules, else best fit, as the accounts page's import does.
 
 This operation only adds: an id that already exists is a problem of its row (422, listed with
 every other problem), because silently overwriting an account is what ``PATCH`` is for. Nothing
@@ -22,17 +22,16 @@ from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.accounts import ACCOUNT_COLUMNS, accounts_from_table
 from routeplanner.io.tables import Row, Table, normalise_column
-from routeplanner.storage.records import UserRecord
+from routeplanner.services import imports
 from routeplanner.web.assignment_schemas import BalancePublic, DecisionPublic
-from routeplanner.web.assignment_service import import_accounts_and_assign
+from routeplanner.web.auth import ManagerApiDep, api_csrf
 from routeplanner.web.deps import get_services
-from routeplanner.web.routes.api import _safe_snaps, api_csrf, require_api_manager
+from routeplanner.web.routes.api import _safe_snaps
 from routeplanner.web.schemas import API_ERRORS, AccountPublic
 from routeplanner.web.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=API_ERRORS)
 ServicesDep = Annotated[Services, Depends(get_services)]
-ManagerDep = Annotated[UserRecord, Depends(require_api_manager)]
 SOURCE = "request"
 """The ``source`` of every problem, where a file import names the file."""
 MAX_ACCOUNTS = 5000
@@ -126,7 +125,7 @@ def _first_row(rows: list[dict[str, Cell]], column: str) -> int | None:
     dependencies=[Depends(api_csrf)],
 )
 def create_accounts(
-    body: AccountsCreate, services: ServicesDep, user: ManagerDep
+    body: AccountsCreate, services: ServicesDep, user: ManagerApiDep
 ) -> AccountsCreated:
     """Add accounts (managers only) as an import does, and assign each to a territory.
 
@@ -147,7 +146,7 @@ def create_accounts(
             else p
             for p in exc.problems
         ]
-    stored = {a.account_id for a in services.store.accounts.all()}
+    stored = imports.stored_account_ids(services.store, {row.get("id") for row in table.rows})
     for row in table.rows:
         account_id = row.get("id")
         if account_id in stored:
@@ -157,7 +156,9 @@ def create_accounts(
         position = {c: i for i, c in enumerate(table.columns)}
         problems.sort(key=lambda p: (p.row or 0, position.get(p.field or "", -1)))
         raise InputError(problems)
-    result = import_accounts_and_assign(services, accounts, source="api", user=user.username)
+    result = imports.add_accounts(
+        services.store, accounts, services.travel, source="api", user=user.username
+    )
     report = result.report
     names = {a.account_id: a.name for a in accounts}
     decisions = {} if report is None else {d.account_id: d for d in report.decisions}

@@ -10,14 +10,16 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from routeplanner.errors import NotFoundError
 from routeplanner.model import Rep
-from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import require_api_user
+from routeplanner.services.repair import stop_reasons
+from routeplanner.storage.records import UserRecord
+from routeplanner.web.auth import allowed_rep, require_api_user
 from routeplanner.web.compression import pack, packed_response
-from routeplanner.web.dayview import build_day_view, stop_reasons
+from routeplanner.web.dayview import build_day_view
 from routeplanner.web.deps import get_services
 from routeplanner.web.schemas import (
     API_ERRORS,
@@ -35,11 +37,11 @@ ApiUser = Annotated[UserRecord, Depends(require_api_user)]
 
 def _rep(data: Snapshot, user: UserRecord, rep_id: str) -> Rep:
     """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown."""
-    if user.role is not UserRole.MANAGER and rep_id != user.rep_id:
-        raise HTTPException(status_code=403, detail="you may only see your own routes")
+    allowed_rep(user, rep_id)
     rep = next((r for r in data.reps if r.rep_id == rep_id), None)
     if rep is None:
-        raise HTTPException(status_code=404, detail=f"rep {rep_id!r} not found")
+        msg = f"rep {rep_id!r} not found"
+        raise NotFoundError(msg)
     return rep
 
 
@@ -95,10 +97,12 @@ def _day(data: Snapshot, rep_id: str, day: date, services: Services, today: date
     the cache's version, so an answer is never stored under a newer version than its data."""
     rep = next((r for r in data.reps if r.rep_id == rep_id), None)
     if rep is None:
-        raise HTTPException(status_code=404, detail=f"rep {rep_id!r} not found")
+        msg = f"rep {rep_id!r} not found"
+        raise NotFoundError(msg)
     current = data.current
     if current is None:
-        raise HTTPException(status_code=404, detail="no current plan")
+        msg = "no current plan"
+        raise NotFoundError(msg)
     plan_id, plan = current
     route = next((r for r in plan.routes_of(rep.rep_id) if r.day == day), None)
     if route is None or not route.stops:

@@ -12,24 +12,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from routeplanner.scheduling.repair import ChangeSet
+from routeplanner.errors import NotFoundError
+from routeplanner.services.repair import ChangeSet
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import require_api_user
-from routeplanner.web.deps import get_services
-from routeplanner.web.replan import ReplanJob, ReplanJobs
-from routeplanner.web.routes.api import api_csrf
-from routeplanner.web.routes.visits import get_replan_jobs, log_outcome
+from routeplanner.web.auth import ApiUserDep, api_csrf
+from routeplanner.web.jobs import RepairJob
+from routeplanner.web.routes.visits import log_outcome
 from routeplanner.web.schemas import API_ERRORS, DbIdPath
-from routeplanner.web.services import Services
+from routeplanner.web.state import AppState, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["visits"], responses=API_ERRORS)
-ServicesDep = Annotated[Services, Depends(get_services)]
-ApiUser = Annotated[UserRecord, Depends(require_api_user)]
-JobsDep = Annotated[ReplanJobs, Depends(get_replan_jobs)]
+StateDep = Annotated[AppState, Depends(get_state)]
 
 
 class VisitLog(BaseModel):
@@ -102,7 +99,7 @@ class VisitLogged(BaseModel):
     )
 
 
-def _job(job: ReplanJob, user: UserRecord) -> RepairJobPublic:
+def _job(job: RepairJob, user: UserRecord) -> RepairJobPublic:
     summary = job.summary
     changes = []
     if summary is not None:
@@ -128,7 +125,7 @@ def _job(job: ReplanJob, user: UserRecord) -> RepairJobPublic:
     dependencies=[Depends(api_csrf)],
     responses={202: {"model": VisitLogged, "description": "stored; a plan repair is running"}},
 )
-def log_visit(body: VisitLog, services: ServicesDep, jobs: JobsDep, user: ApiUser) -> JSONResponse:
+def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse:
     """Log what happened at a planned stop (a rep: their own stops; a manager: any).
 
     200 for done and checked in; 202 for missed and cancelled, which start the repair of the
@@ -136,16 +133,14 @@ def log_visit(body: VisitLog, services: ServicesDep, jobs: JobsDep, user: ApiUse
     another rep's stop, 422 unknown status, bad time or no current plan; nothing is stored
     on any error.
     """
-    logged = log_outcome(
-        services,
-        jobs,
-        user,
-        visit_id=body.visit_id,
-        status=body.status,
-        at=body.at,
-        note=body.note,
-        rep=body.rep,
-    )
+    fields = {
+        "visit_id": body.visit_id,
+        "status": body.status,
+        "at": body.at,
+        "note": body.note,
+        "rep": body.rep,
+    }
+    logged = log_outcome(state, user, dict(fields), source="body")
     r = logged.record
     answer = VisitLogged(
         visit_id=r.visit_id or body.visit_id,
@@ -163,15 +158,12 @@ def log_visit(body: VisitLog, services: ServicesDep, jobs: JobsDep, user: ApiUse
 
 
 @router.get("/visits/jobs/{job_id}", response_model=RepairJobPublic)
-def get_repair_job(
-    job_id: DbIdPath,
-    jobs: JobsDep,
-    user: ApiUser,
-) -> RepairJobPublic:
+def get_repair_job(job_id: DbIdPath, state: StateDep, user: ApiUserDep) -> RepairJobPublic:
     """A plan repair started by a logged visit: its state and, once done, what moved. Jobs live
     in memory (a restart forgets them); a rep sees only repairs of their own routes (404
     otherwise, as for an unknown job)."""
-    job = jobs.get(job_id)
-    if job is None or (user.role is not UserRole.MANAGER and job.rep_id != user.rep_id):
-        raise HTTPException(status_code=404, detail=f"repair job {job_id} not found")
+    job = state.repair_jobs.find(job_id)
+    if user.role is not UserRole.MANAGER and job.rep_id != user.rep_id:
+        msg = f"repair job {job_id} not found"
+        raise NotFoundError(msg)  # as if absent: nothing leaks
     return _job(job, user)

@@ -7,42 +7,38 @@ Conditional requests (``If-None-Match``) get 304 without a body: most calendar a
 
 from __future__ import annotations
 
-from datetime import date
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.feeds import TEAM_USER, CalendarFeeds, Feed, feed_urls
-from routeplanner.storage import UserRecord, UserRole
-from routeplanner.web.auth import CsrfDep, UserDep, allowed_rep
-from routeplanner.web.deps import get_services, get_templates
-from routeplanner.web.services import Services
+from routeplanner.services import calendar as calendar_service
+from routeplanner.services.calendar import CalendarFeeds, ExportParams, Feed, feed_urls
+from routeplanner.storage import UserRecord
+from routeplanner.web.auth import CsrfDep, UserDep
+from routeplanner.web.deps import get_templates
+from routeplanner.web.state import app_state
 
 router = APIRouter()
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
 
-def get_feeds(
-    request: Request, services: Annotated[Services, Depends(get_services)]
-) -> CalendarFeeds:
-    """One :class:`CalendarFeeds` (and so one feed cache) per app, made on first use."""
-    feeds: CalendarFeeds | None = getattr(request.app.state, "calendar_feeds", None)
-    if feeds is None:
-        feeds = CalendarFeeds(services.store, services.settings)
-        request.app.state.calendar_feeds = feeds
-    return feeds
+async def get_feeds(request: Request) -> CalendarFeeds:
+    """The app's one :class:`CalendarFeeds` (and so one feed cache)."""
+    return app_state(request.app).calendar_feeds
+
+
+FeedsDep = Annotated[CalendarFeeds, Depends(get_feeds)]
 
 
 def _base_url(request: Request, feeds: CalendarFeeds) -> str:
     return feeds.settings.public_url or str(request.base_url).rstrip("/")
 
 
-def _check_range(first: date | None, last: date | None) -> None:
-    if first is not None and last is not None and last < first:
-        raise HTTPException(status_code=422, detail="'to' must not be before 'from'")
+def _range(rep: str, first: str | None, last: str | None) -> ExportParams:
+    return ExportParams.from_text({"rep": rep, "from": first, "to": last}, source="query")
 
 
 def _respond(request: Request, feed: Feed, *, filename: str, attachment: bool) -> Response:
@@ -78,48 +74,31 @@ def _not_modified(request: Request, feed: Feed) -> bool:
 def export_range(
     request: Request,
     user: UserDep,
-    feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
+    feeds: FeedsDep,
     rep: str,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[str | None, Query(alias="from")] = None,
+    last: Annotated[str | None, Query(alias="to")] = None,
 ) -> Response:
     """One-off download of a rep's visits in a date range (same UIDs as the subscription)."""
-    _check_range(first, last)
-    rep = allowed_rep(user, rep) or rep
-    rep_obj = feeds.store.reps.get(rep)
-    if rep_obj is None:
-        raise HTTPException(status_code=404, detail=f"no rep {rep!r}")
-    feed = feeds.feed(
-        [rep],
-        name=f"Visits {rep_obj.name}",
-        base_url=_base_url(request, feeds),
-        first_day=first,
-        last_day=last,
+    params = _range(rep, first, last)
+    found, feed = calendar_service.export_range(
+        feeds, params, base_url=_base_url(request, feeds), user=user
     )
-    return _respond(request, feed, filename=f"visits-{rep}.ics", attachment=True)
+    return _respond(request, feed, filename=f"visits-{found.rep_id}.ics", attachment=True)
 
 
 @router.api_route("/calendar/{token}.ics", methods=["GET", "HEAD"], include_in_schema=False)
 def subscription(
     request: Request,
     token: str,
-    feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    feeds: FeedsDep,
+    first: Annotated[str | None, Query(alias="from")] = None,
+    last: Annotated[str | None, Query(alias="to")] = None,
 ) -> Response:
     """The live feed a calendar app subscribes to; ``from``/``to`` narrow it for a download."""
-    _check_range(first, last)
-    owner = feeds.owner(token)
-    if owner is None:
-        raise HTTPException(status_code=404, detail="no such calendar feed")
-    feed = feeds.feed(
-        owner.rep_ids,
-        name=owner.name,
-        base_url=_base_url(request, feeds),
-        first_day=first,
-        last_day=last,
-    )
-    ranged = first is not None or last is not None
+    params = _range("", first, last)
+    feed = calendar_service.subscription(feeds, token, params, base_url=_base_url(request, feeds))
+    ranged = params.first is not None or params.last is not None
     return _respond(request, feed, filename="visits.ics", attachment=ranged)
 
 
@@ -133,18 +112,12 @@ def _page(
     new_urls: tuple[str, str] | None = None,
     message: str = "",
 ) -> HTMLResponse:
-    rep = allowed_rep(user, rep)
-    reps = feeds.store.reps.all()
-    if user.role is UserRole.REP:
-        reps = [r for r in reps if r.rep_id == rep]
-    rep_obj = next((r for r in reps if r.rep_id == rep), reps[0] if reps else None)
-    team = feeds.store.users.find(TEAM_USER)
-    rep_user = feeds.find_rep_user(rep_obj.rep_id) if rep_obj is not None else None
+    view = calendar_service.feed_status(feeds, user, rep)
     context: dict[str, object] = {
-        "reps": reps,
-        "rep": rep_obj,
-        "rep_tokens": feeds.active_tokens(rep_user) if rep_user is not None else 0,
-        "team_tokens": feeds.active_tokens(team) if team is not None else 0,
+        "reps": view.reps,
+        "rep": view.rep,
+        "rep_tokens": view.rep_tokens,
+        "team_tokens": view.team_tokens,
         "new_urls": new_urls,
         "message": message,
     }
@@ -155,7 +128,7 @@ def _page(
 def calendar_page(
     request: Request,
     user: UserDep,
-    feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
+    feeds: FeedsDep,
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
 ) -> HTMLResponse:
@@ -169,13 +142,13 @@ def calendar_page(
 def rotate(
     request: Request,
     user: UserDep,
-    feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
+    feeds: FeedsDep,
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """Issue a new feed URL (revoking the old one); shown once, as only its hash is stored."""
-    owner = _owner(feeds, user, rep, team=team)
+    owner = calendar_service.feed_user(feeds, rep=rep or None, team=team, by=user)
     token = feeds.rotate(owner)
     urls = feed_urls(_base_url(request, feeds), token)
     who = "the team" if team else rep
@@ -189,29 +162,13 @@ def rotate(
 def revoke(
     request: Request,
     user: UserDep,
-    feeds: Annotated[CalendarFeeds, Depends(get_feeds)],
+    feeds: FeedsDep,
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    owner = _owner(feeds, user, rep, team=team)
+    owner = calendar_service.feed_user(feeds, rep=rep or None, team=team, by=user)
     count = feeds.revoke(owner)
     who = "the team" if team else rep
     message = f"Revoked {count} feed URL(s) of {who}"
     return _page(request, feeds, templates, user, rep or None, message=message)
-
-
-def _owner(feeds: CalendarFeeds, user: UserRecord, rep: str, *, team: bool) -> UserRecord:
-    """Whose feed a form acts on; a rep may only manage their own, never the team's."""
-    if team:
-        if user.role is not UserRole.MANAGER:
-            raise HTTPException(status_code=403, detail="only managers manage the team feed")
-        return feeds.team_user()
-    return _rep_user(feeds, allowed_rep(user, rep or None) or rep)
-
-
-def _rep_user(feeds: CalendarFeeds, rep: str) -> UserRecord:
-    try:
-        return feeds.user_for_rep(rep)
-    except LookupError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc

@@ -15,6 +15,7 @@ from routeplanner.web.auth import CsrfDep, log_in, log_out, session_user
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.services import Services
+from routeplanner.web.state import app_state
 
 router = APIRouter(include_in_schema=False)
 FAILED = "Wrong username or password."
@@ -53,7 +54,7 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    limiter: LoginLimiter = request.app.state.login_limiter
+    limiter: LoginLimiter = app_state(request.app).login_limiter
     address = request.client.host if request.client is not None else "unknown"
     wait = limiter.retry_after(username, address)
     if wait > 0:  # refused unchecked: no password is tried, nothing is counted

@@ -12,20 +12,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from routeplanner.errors import RoadNetworkError
+from routeplanner.services.repair import stop_reasons
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.compression import pack, packed_response
-from routeplanner.web.dayview import (
-    build_day_view,
-    changed_view,
-    replan_view,
-    status_label,
-    stop_reasons,
-)
+from routeplanner.web.dayview import build_day_view, changed_view, replan_view, status_label
 from routeplanner.web.deps import get_services, get_templates
-from routeplanner.web.routes.visits import get_replan_jobs
 from routeplanner.web.schemas import DbIdQuery
 from routeplanner.web.services import Services
+from routeplanner.web.state import app_state
 
 router = APIRouter()
 
@@ -136,7 +131,7 @@ def _route_page(
         statuses = {v: (r.status.value, status_label(r, tz)) for v, r in reported.items()}
     replan = None
     if job is not None:
-        found = get_replan_jobs(request).get(job)
+        found = app_state(request.app).repair_jobs.get(job)
         if found is not None and found.rep_id == rep_obj.rep_id:
             replan = replan_view(found, rep_obj.rep_id, accounts)
     elif changed is not None:

@@ -1,8 +1,8 @@
 """The plan page: run planning in the background, follow it, see the current plan's KPIs.
 
-Managers only. A planning run is a :class:`~routeplanner.web.replan.PlanningJobs` job (one at a
-time per app); the current plan stays current until the new one is complete, and a cancelled or
-failed run leaves it untouched (``run_planning`` marks its own version failed).
+Managers only. A planning run is a :class:`~routeplanner.web.jobs.PlanningJobs` job (one at a
+time per app) whose work is :func:`routeplanner.services.planning.run_planning`; the current
+plan stays current until the new one is complete.
 """
 
 from __future__ import annotations
@@ -11,113 +11,60 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.errors import StorageError
+from routeplanner.errors import ConflictError
 from routeplanner.model import Horizon, Plan
-from routeplanner.scheduling.kpi import territory_kpis
-from routeplanner.storage.records import PlanInfo, PlanStatus, UserRecord
+from routeplanner.model.calendar import MAX_HORIZON_WEEKS
+from routeplanner.services import planning
+from routeplanner.services.planning import PlanningResult, PlanningSetup, PlanParams
+from routeplanner.storage.records import PlanInfo, UserRecord
 from routeplanner.web.auth import CsrfDep, ManagerDep
-from routeplanner.web.deps import get_services, get_templates
-from routeplanner.web.replan import Job, PlanningJob, PlanningJobs
+from routeplanner.web.deps import get_templates
+from routeplanner.web.jobs import Job, PlanningJob
 from routeplanner.web.schemas import DbIdForm
-from routeplanner.web.services import Services
-from routeplanner.workflows import (
-    PlanningResult,
-    load_holidays,
-    next_monday,
-    register_planning,
-    run_planning,
-)
+from routeplanner.web.state import AppState, get_state
 
 router = APIRouter()
-MAX_WEEKS = 13
+StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_planning_jobs(request: Request) -> PlanningJobs:
-    """One planning-job registry per app, made on first use."""
-    jobs: PlanningJobs | None = getattr(request.app.state, "planning_jobs", None)
-    if jobs is None:
-        jobs = PlanningJobs()
-        request.app.state.planning_jobs = jobs
-    return jobs
-
-
-JobsDep = Annotated[PlanningJobs, Depends(get_planning_jobs)]
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def start_planning(
-    services: Services,
-    jobs: PlanningJobs,
-    user: UserRecord,
-    *,
-    start: date,
-    weeks: int,
-    time_limit_s: float,
-) -> PlanningJob:
-    """Register a plan version and fill it in the background; 409 while a run is going on.
-
-    The version's id (``job.plan_id``) is known at once, so API clients poll and cancel the
-    stored version, which outlives this process.
-    """
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise HTTPException(status_code=422, detail=f"weeks must be 1..{MAX_WEEKS}, got {weeks}")
-    if start.weekday() != 0:
-        raise HTTPException(status_code=422, detail=f"{start} is not a Monday")
-    if not 0 < time_limit_s <= 600:
-        raise HTTPException(status_code=422, detail="time limit must be in (0, 600] seconds")
-    settings = services.settings
-    horizon = Horizon(start=start, weeks=weeks, timezone=settings.timezone)
-    holidays = load_holidays(settings.holidays_path)
+def start_planning(state: AppState, user: UserRecord, params: PlanParams) -> PlanningJob:
+    """Register a plan version and fill it in the background; a ConflictError while a run is
+    going on. The version's id (``job.plan_id``) is known at once, so API clients poll and
+    cancel the stored version, which outlives this process."""
+    services = state.services
+    setup = PlanningSetup.of(state.settings)
 
     def prepare() -> int:
-        return register_planning(
-            services.store,
-            horizon,
-            time_limit_s=time_limit_s,
-            holidays=holidays,
-            user=user.username,
-        )
+        return planning.register_plan(services.store, params, setup, user=user.username)
 
     def work(job: Job[PlanningResult]) -> PlanningResult:
-        assert job.plan_id is not None
-        return run_planning(
+        return planning.run_planning(
             services.store,
             services.travel(),
-            horizon,
-            holidays=holidays,
-            time_limit_s=time_limit_s,
+            params,
+            setup,
             progress=job.report,
             user=user.username,
             plan_id=job.plan_id,
-            rush_hours=services.settings.rush_hours,
         )
 
-    job = jobs.start_exclusive(user.username, work, prepare=prepare)
-    if job is None:
-        raise HTTPException(status_code=409, detail="a planning run is already in progress")
-    return job
+    return state.planning_jobs.start_one(
+        user.username, work, prepare=prepare, busy="a planning run is already in progress"
+    )
 
 
-def cancel_planning(services: Services, jobs: PlanningJobs, plan_id: int) -> PlanInfo:
+def cancel_planning(state: AppState, plan_id: int) -> PlanInfo:
     """Ask the run filling plan version ``plan_id`` to stop (at its next progress report).
-
-    404 for an unknown version; 409 when it is not running, or runs in another process (a
-    ``routeplanner plan`` in a terminal), which cannot be stopped from here.
-    """
-    try:
-        info = services.store.plans.info(plan_id)
-    except StorageError as exc:
-        raise HTTPException(status_code=404, detail=f"plan {plan_id} not found") from exc
-    if info.status is not PlanStatus.RUNNING:
-        raise HTTPException(status_code=409, detail=f"plan {plan_id} is {info.status.value}")
-    job = jobs.for_plan(plan_id)
+    A run in another process (a ``routeplanner plan`` in a terminal) cannot be stopped here."""
+    info = planning.running_plan(state.services.store, plan_id)
+    job = state.planning_jobs.for_plan(plan_id)
     if job is None:
-        detail = f"plan {plan_id} is being made by another process; stop it there"
-        raise HTTPException(status_code=409, detail=detail)
+        msg = f"plan {plan_id} is being made by another process; stop it there"
+        raise ConflictError(msg)
     job.cancel.set()
     return info
 
@@ -153,51 +100,37 @@ def _week_grid(
 def plan_page(
     request: Request,
     _user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
+    state: StateDep,
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     week: int = 0,
 ) -> Response:
     """Start planning, follow its progress, and see the current plan's KPIs and week grid."""
-    settings = services.settings
-    store = services.store
+    settings, store, jobs = state.settings, state.services.store, state.planning_jobs
     context: dict[str, object] = {
-        "default_start": next_monday(settings.timezone),
+        "default_start": planning.next_monday(settings.timezone),
         "default_time_limit": settings.plan_time_limit_s,
-        "max_weeks": MAX_WEEKS,
+        "max_weeks": MAX_HORIZON_WEEKS,
         "job": jobs.latest(),
         "running": jobs.running(),
         "versions": store.plans.all(),
         "current": None,
     }
-    current = store.plans.current()
+    current = planning.plan_overview(store, PlanningSetup.of(settings))
     if current is not None:
-        plan_id, plan = current
-        horizon = store.plans.info(plan_id).horizon
-        accounts, reps = store.accounts.all(), store.reps.all()
-        kpis = territory_kpis(
-            plan,
-            accounts,
-            reps,
-            store.territories.all(),
-            horizon,
-            holidays=load_holidays(settings.holidays_path),
-        )
-        week = max(0, min(week, horizon.weeks - 1))
-        days, grid = _week_grid(plan, horizon, week)
-        names = {a.account_id: a.name for a in accounts}
+        week = max(0, min(week, current.horizon.weeks - 1))
+        days, grid = _week_grid(current.plan, current.horizon, week)
         context.update(
             {
-                "current": plan_id,
-                "horizon": horizon,
-                "kpis": kpis,
+                "current": current.plan_id,
+                "horizon": current.horizon,
+                "kpis": current.kpis,
                 "week": week,
-                "weeks": range(horizon.weeks),
+                "weeks": range(current.horizon.weeks),
                 "days": days,
                 "grid": grid,
-                "rep_names": {r.rep_id: r.name for r in reps},
-                "unassigned": plan.unassigned,
-                "account_names": names,
+                "rep_names": {r.rep_id: r.name for r in current.reps},
+                "unassigned": current.plan.unassigned,
+                "account_names": {a.account_id: a.name for a in current.accounts},
             }
         )
     return templates.TemplateResponse(request, "plan.html", context)
@@ -206,22 +139,17 @@ def plan_page(
 @router.post("/plan/start", include_in_schema=False, dependencies=[CsrfDep])
 def plan_start(
     user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
-    start: Annotated[date, Form()],
-    weeks: Annotated[int, Form()] = 1,
-    time_limit_s: Annotated[float, Form()] = 20.0,
+    state: StateDep,
+    start: Annotated[str, Form()] = "",
+    weeks: Annotated[str, Form()] = "",
+    time_limit_s: Annotated[str, Form()] = "",
 ) -> Response:
-    start_planning(services, jobs, user, start=start, weeks=weeks, time_limit_s=time_limit_s)
+    fields = {"start": start, "weeks": weeks, "time_limit_s": time_limit_s}
+    start_planning(state, user, PlanParams.from_text(fields, source="form"))
     return RedirectResponse("/plan", status_code=303)
 
 
 @router.post("/plan/cancel", include_in_schema=False, dependencies=[CsrfDep])
-def plan_cancel(
-    _user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
-    plan_id: DbIdForm,
-) -> Response:
-    cancel_planning(services, jobs, plan_id)
+def plan_cancel(_user: ManagerDep, state: StateDep, plan_id: DbIdForm) -> Response:
+    cancel_planning(state, plan_id)
     return RedirectResponse("/plan", status_code=303)

@@ -3,7 +3,8 @@ and each account's ownership history with reasons.
 
 Managers only, except ``GET /api/v1/accounts/{id}/ownership``, which a rep may read for the
 accounts their territory owns now. Forms work without JavaScript; every POST carries the CSRF
-token. The logic lives in :mod:`routeplanner.web.assignment_service`.
+token. The use cases are in :mod:`routeplanner.services.assignment`; a dry run is kept in
+memory (:class:`~routeplanner.web.jobs.DryRuns`) until it is applied.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
-from routeplanner.assignment import CRITERION_FIELDS, rules_to_data
 from routeplanner.errors import InputError, Problem
-from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web import assignment_service as svc
+from routeplanner.services import assignment as svc
+from routeplanner.services.assignment import CRITERION_FIELDS, AssignParams
+from routeplanner.storage import Store
+from routeplanner.storage.records import UserRecord
 from routeplanner.web.assignment_schemas import (
     ApplyBody,
     DryRunBody,
@@ -31,11 +33,13 @@ from routeplanner.web.assignment_schemas import (
     RulesBody,
     RulesPublic,
 )
-from routeplanner.web.auth import CsrfDep, ManagerDep, require_api_user
+from routeplanner.web.auth import MANAGER_THEN_CSRF, ApiUserDep, CsrfDep, ManagerApiDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
-from routeplanner.web.routes.api import ManagerApiDep, api_csrf, require_api_manager
+from routeplanner.web.jobs import DryRuns
+from routeplanner.web.rule_form import RuleForm, rule_data
 from routeplanner.web.schemas import API_ERRORS
 from routeplanner.web.services import Services
+from routeplanner.web.state import AppState, get_state
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["assignment"], responses=API_ERRORS)
@@ -44,19 +48,14 @@ FORM_SOURCE = "rules form"
 API_SOURCE = "api"
 
 
-def get_dry_runs(request: Request) -> svc.DryRuns:
-    """One dry-run registry per app, made on first use."""
-    runs: svc.DryRuns | None = getattr(request.app.state, "dry_runs", None)
-    if runs is None:
-        runs = svc.DryRuns()
-        request.app.state.dry_runs = runs
-    return runs
+async def get_dry_runs(request: Request) -> DryRuns:
+    return (await get_state(request)).dry_runs
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
-RunsDep = Annotated[svc.DryRuns, Depends(get_dry_runs)]
-ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
+RunsDep = Annotated[DryRuns, Depends(get_dry_runs)]
+StateDep = Annotated[AppState, Depends(get_state)]
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -66,9 +65,9 @@ def _render(
     request: Request,
     services: Services,
     templates: Jinja2Templates,
-    runs: svc.DryRuns,
+    runs: DryRuns,
     *,
-    form: svc.RuleForm | None = None,
+    form: RuleForm | None = None,
     errors: list[Problem] | None = None,
     upload_errors: list[Problem] | None = None,
     dry_run: str = "",
@@ -112,12 +111,9 @@ def rules_page(
     """The ordered rules, the edit form (``?edit=ID`` or ``?add=1``), upload, dry run, apply."""
     form = None
     if edit:
-        found = [r for r in services.store.rules.all() if r.rule_id == edit]
-        if not found:
-            raise HTTPException(status_code=404, detail=f"rule {edit!r} not found")
-        form = svc.RuleForm.of(found[0])
+        form = RuleForm.of(svc.find_rule(services.store, edit))
     elif add:
-        form = svc.RuleForm()
+        form = RuleForm()
     return _render(request, services, templates, runs, form=form, dry_run=dry_run, message=saved)
 
 
@@ -147,23 +143,41 @@ async def _save_rule(
     user: UserRecord,
     services: Services,
     templates: Jinja2Templates,
-    runs: svc.DryRuns,
+    runs: DryRuns,
     data: FormData,
 ) -> Response:
     texts = {k: v for k, v in data.items() if isinstance(v, str)}
-    form = svc.RuleForm.submitted(texts)
+    form = RuleForm.submitted(texts)
     upload = data.get("area_file")
     area = None
     if isinstance(upload, UploadFile) and upload.filename:
         area = (upload.filename, await upload.read())
+    store = services.store
     try:
-        svc.save_rule_form(services.store, form, source=FORM_SOURCE, user=user.username, area=area)
+        position = _position(store, form.original_id)
+        rule, problems = rule_data(form, position, source=FORM_SOURCE, area=area)
+        svc.save_rule(
+            store,
+            rule,
+            original_id=form.original_id,
+            problems=problems,
+            source=FORM_SOURCE,
+            user=user.username,
+        )
     except InputError as exc:
         return _render(
             request, services, templates, runs, form=form, errors=exc.problems, status_code=422
         )
     label = form.rule_id or "new rule"
     return _saved(f"rule {label} saved" if form.original_id else f"{label} added")
+
+
+def _position(store: Store, original_id: str) -> int:
+    """The 1-based place of the edited rule (a new one goes last)."""
+    rules = store.rules.all()
+    if not original_id:
+        return len(rules) + 1
+    return [r.rule_id for r in rules].index(svc.find_rule(store, original_id).rule_id) + 1
 
 
 @router.post("/rules/upload", include_in_schema=False, dependencies=[CsrfDep])
@@ -187,7 +201,7 @@ async def _upload_rules(
     user: UserRecord,
     services: Services,
     templates: Jinja2Templates,
-    runs: svc.DryRuns,
+    runs: DryRuns,
     data: FormData,
 ) -> Response:
     upload = data.get("file")
@@ -218,8 +232,8 @@ async def _upload_rules(
     try:
         if problems:
             raise InputError(problems)
-        rules_file = svc.parse_upload(raw, areas, source=source)
-        svc.store_upload(services.store, rules_file, source=source, user=user.username)
+        rules_file = svc.parse_rules_text(raw, areas, source=source)
+        svc.import_rules(services.store, rules_file, source=source, user=user.username)
     except InputError as exc:
         return _render(
             request, services, templates, runs, upload_errors=exc.problems, status_code=422
@@ -242,7 +256,7 @@ def move_rule(
     if direction not in ("up", "down"):
         raise InputError(Problem("form", None, "direction", "direction must be up or down"))
     try:
-        svc.move(
+        svc.move_rule(
             services.store,
             rule_id,
             -1 if direction == "up" else 1,
@@ -264,7 +278,7 @@ def delete_rule(
     runs: RunsDep,
 ) -> Response:
     try:
-        svc.delete(services.store, rule_id, source=FORM_SOURCE, user=user.username)
+        svc.delete_rule(services.store, rule_id, source=FORM_SOURCE, user=user.username)
     except InputError as exc:
         return _render(request, services, templates, runs, errors=exc.problems, status_code=422)
     return _saved(f"rule {rule_id} deleted")
@@ -273,12 +287,8 @@ def delete_rule(
 @router.get("/rules/export.json", include_in_schema=False)
 def export_rules(_user: ManagerDep, services: ServicesDep) -> Response:
     """The stored rules as a rules file (areas embedded), for `routeplanner rules import`."""
-    store = services.store
-    segments = {t.territory_id: t.segment for t in store.territories.all() if t.segment}
-    body: dict[str, Any] = {"segments": segments} if segments else {}
-    body["rules"] = rules_to_data(store.rules.all())
     return Response(
-        json.dumps(body, ensure_ascii=False, indent=1),
+        json.dumps(svc.rules_document(services.store), ensure_ascii=False, indent=1),
         media_type="application/json; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="assignment_rules.json"'},
     )
@@ -287,8 +297,7 @@ def export_rules(_user: ManagerDep, services: ServicesDep) -> Response:
 @router.post("/rules/dry-run", include_in_schema=False, dependencies=[CsrfDep])
 def dry_run_from_page(
     user: ManagerDep,
-    services: ServicesDep,
-    runs: RunsDep,
+    state: StateDep,
     mode: Annotated[str, Form()] = "all",
     horizon_days: Annotated[str, Form()] = "",
     tolerance_pct: Annotated[str, Form()] = "",
@@ -299,27 +308,36 @@ def dry_run_from_page(
         "horizon_days": horizon_days,
         "tolerance_pct": tolerance_pct,
     }
-    params = svc.parse_assign_params(fields, source="form")
-    run = svc.dry_run(services, runs, params, user.username)
+    run = _dry_run(state, AssignParams.from_text(fields, source="form"), user)
     return RedirectResponse(f"/rules?dry_run={run.token}#dry-run", status_code=303)
+
+
+def _dry_run(state: AppState, params: AssignParams, user: UserRecord) -> svc.DryRun:
+    services = state.services
+    run = svc.dry_run(services.store, services.travel, params, user=user.username)
+    return state.dry_runs.add(run)
+
+
+def _apply(state: AppState, token: str, user: UserRecord) -> svc.DryRun:
+    runs = state.dry_runs
+    run = runs.find(token)
+    with runs.apply_lock:
+        return svc.apply_dry_run(state.services.store, run, user=user.username)
 
 
 @router.post("/rules/apply", include_in_schema=False, dependencies=[CsrfDep])
 def apply_from_page(
     user: ManagerDep,
-    services: ServicesDep,
-    runs: RunsDep,
+    state: StateDep,
     dry_run: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the dry run shown (409 when anything changed since it was computed)."""
-    run = svc.apply_dry_run(services, runs, dry_run, user.username)
+    run = _apply(state, dry_run, user)
     return _saved(f"applied: {run.moved} accounts changed owner", dry_run=run.token)
 
 
 # -- API -------------------------------------------------------------------------------------
 
-MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
-"""Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
 _RULE_ERRORS: dict[int | str, dict[str, str]] = {
     422: {
         "description": "invalid rules: errors[{field, message, source, row}], each naming the rule"
@@ -330,7 +348,7 @@ _RULE_ERRORS: dict[int | str, dict[str, str]] = {
 def _rules_public(services: Services) -> RulesPublic:
     store = services.store
     return RulesPublic.of(
-        rules_to_data(store.rules.all()),
+        svc.rules_to_data(store.rules.all()),
         store.territories.all(),
         [str(p) for p in svc.stored_problems(store)],
     )
@@ -352,8 +370,8 @@ def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDe
     reads files. Every problem is listed, ``row`` = the rule's position.
     """
     text = json.dumps(body.model_dump(exclude_none=True))
-    rules_file = svc.parse_upload(text, {}, source=API_SOURCE, require_embedded=True)
-    svc.store_upload(services.store, rules_file, source=API_SOURCE, user=user.username)
+    rules_file = svc.parse_rules_text(text, {}, source=API_SOURCE, require_embedded=True)
+    svc.import_rules(services.store, rules_file, source=API_SOURCE, user=user.username)
     return _rules_public(services)
 
 
@@ -365,7 +383,7 @@ def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDe
 )
 def api_reorder(body: ReorderBody, services: ServicesDep, user: ManagerApiDep) -> RulesPublic:
     """Put the rules in this order; refused when it adds a problem (a rule that can never win)."""
-    svc.reorder(services.store, body.ids, source=API_SOURCE, user=user.username)
+    svc.reorder_rules(services.store, body.ids, source=API_SOURCE, user=user.username)
     return _rules_public(services)
 
 
@@ -377,13 +395,11 @@ def api_reorder(body: ReorderBody, services: ServicesDep, user: ManagerApiDep) -
         422: {"description": "bad parameters, no territories, or a rule that no longer fits"}
     },
 )
-def api_dry_run(
-    body: DryRunBody, services: ServicesDep, runs: RunsDep, user: ManagerApiDep
-) -> DryRunPublic:
+def api_dry_run(body: DryRunBody, state: StateDep, user: ManagerApiDep) -> DryRunPublic:
     """Which accounts would change owner and why, the balance afterwards and whether a
     realignment is due. Nothing is stored; apply it with its ``dry_run_id``."""
-    params = svc.parse_assign_params(body.fields(), source="body")
-    return DryRunPublic.of(svc.dry_run(services, runs, params, user.username))
+    params = AssignParams.from_text(body.fields(), source="body")
+    return DryRunPublic.of(_dry_run(state, params, user))
 
 
 @api_router.post(
@@ -395,12 +411,10 @@ def api_dry_run(
         409: {"description": "already applied, or accounts/territories/rules changed since"},
     },
 )
-def api_apply(
-    body: ApplyBody, services: ServicesDep, runs: RunsDep, user: ManagerApiDep
-) -> DryRunPublic:
+def api_apply(body: ApplyBody, state: StateDep, user: ManagerApiDep) -> DryRunPublic:
     """Store a dry run's changes in one transaction, with ownership history (cause, reason,
     user)."""
-    return DryRunPublic.of(svc.apply_dry_run(services, runs, body.dry_run_id, user.username))
+    return DryRunPublic.of(_apply(state, body.dry_run_id, user))
 
 
 @api_router.get(
@@ -413,19 +427,9 @@ def api_ownership(account_id: str, services: ServicesDep, user: ApiUserDep) -> O
 
     A rep sees only accounts their territory owns now; others answer 404 as if absent.
     """
-    store = services.store
-    missing = HTTPException(status_code=404, detail=f"account {account_id!r} not found")
-    if store.accounts.get(account_id) is None:
-        raise missing
-    if user.role is not UserRole.MANAGER:
-        owner = next((t for t in store.territories.all() if account_id in t.account_ids), None)
-        if owner is None or user.rep_id is None or owner.rep_id != user.rep_id:
-            raise missing
-    current = store.territories.current_ownership(account_id)
+    found = svc.account_ownership(services.store, account_id, user=user)
     return OwnershipPublic(
         account_id=account_id,
-        current=OwnershipPeriodPublic.of(current) if current is not None else None,
-        history=[
-            OwnershipPeriodPublic.of(r) for r in store.territories.ownership_history(account_id)
-        ],
+        current=OwnershipPeriodPublic.of(found.current) if found.current is not None else None,
+        history=[OwnershipPeriodPublic.of(r) for r in found.history],
     )

@@ -2,40 +2,36 @@
 
 Managers only. Jobs follow the plan page: started by a POST, followed by a self-refreshing
 page (or by polling the API), cancellable; their options are proposals until one is applied.
+A job's work is :func:`routeplanner.services.territories.propose`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.io.territory_export import kpis_csv, territories_csv, territories_geojson
 from routeplanner.model import Territory
-from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
-from routeplanner.web.auth import CsrfDep, ManagerDep
-from routeplanner.web.deps import get_services, get_templates
-from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
-from routeplanner.web.routes.api import ManagerApiDep, api_csrf, require_api_manager
-from routeplanner.web.schemas import API_ERRORS
-from routeplanner.web.services import Services
-from routeplanner.web.territory_jobs import (
-    KpiCache,
+from routeplanner.services import territories as territory_service
+from routeplanner.services.territories import (
+    DesignParams,
+    ExportKind,
     Overview,
+    PlanKpis,
+    Proposal,
     ProposalOption,
-    TerritoryJob,
-    TerritoryJobs,
-    apply_option,
-    get_job,
-    overview,
-    parse_params,
-    set_lock,
-    start_job,
+    TerritoryKpis,
 )
+from routeplanner.storage.records import UserRecord
+from routeplanner.web.auth import MANAGER_THEN_CSRF, CsrfDep, ManagerApiDep, ManagerDep
+from routeplanner.web.deps import get_templates
+from routeplanner.web.jobs import Job, TerritoryJob
+from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
+from routeplanner.web.schemas import API_ERRORS
+from routeplanner.web.state import AppState, get_state
 from routeplanner.web.territory_schemas import (
     ApplyBody,
     LockBody,
@@ -49,27 +45,51 @@ router = APIRouter()
 api_router = APIRouter(prefix="/api/v1/territories", tags=["territories"], responses=API_ERRORS)
 
 
-def get_territory_jobs(request: Request) -> TerritoryJobs:
-    """One territory-job registry per app, made on first use."""
-    jobs: TerritoryJobs | None = getattr(request.app.state, "territory_jobs", None)
-    if jobs is None:
-        jobs = TerritoryJobs()
-        request.app.state.territory_jobs = jobs
-    return jobs
-
-
-def get_kpi_cache(request: Request) -> KpiCache:
-    cache: KpiCache | None = getattr(request.app.state, "territory_kpi_cache", None)
-    if cache is None:
-        cache = KpiCache()
-        request.app.state.territory_kpi_cache = cache
-    return cache
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-JobsDep = Annotated[TerritoryJobs, Depends(get_territory_jobs)]
-CacheDep = Annotated[KpiCache, Depends(get_kpi_cache)]
+StateDep = Annotated[AppState, Depends(get_state)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+PAGE_TIME_LIMIT_S = 10.0
+"""Seconds per solve when the form or request leaves the time limit empty."""
+
+
+def _overview(state: AppState) -> Overview:
+    return territory_service.overview(
+        state.services.store, state.services.travel, memo=state.kpi_memo
+    )
+
+
+def start_job(
+    state: AppState, user: UserRecord, kind: str, fields: dict[str, str | None], *, source: str
+) -> TerritoryJob:
+    """Validate the job's values (every problem at once) and start it; a ConflictError while
+    another territory job runs. The job proposes; nothing is stored until an option is
+    applied."""
+    texts = {**fields, "kind": kind}
+    texts["time_limit_s"] = texts.get("time_limit_s") or str(PAGE_TIME_LIMIT_S)
+    params = DesignParams.from_text(texts, source=source)
+    services = state.services
+
+    def work(job: Job[Proposal]) -> Proposal:
+        inputs = territory_service.stored_inputs(services.store)
+        return territory_service.propose(inputs, services.travel(), params, job.report)
+
+    return state.territory_jobs.start_proposal(user.username, params, work)
+
+
+def apply(state: AppState, job_id: int, option: int, user: UserRecord) -> ProposalOption:
+    """Store one option of a finished job (409 when not finished, applied already, or the
+    territories changed since the job started)."""
+    jobs = state.territory_jobs
+    proposal = jobs.finished(job_id)
+    params = jobs.params(job_id)
+    kind = params.kind if params is not None else proposal.kind
+    return territory_service.apply_option(
+        state.services.store,
+        proposal,
+        option,
+        user=user.username,
+        name=f"job {job_id}",
+        via=f"web {kind} job {job_id}",
+    )
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -119,7 +139,7 @@ def _option_view(n: int, o: ProposalOption) -> OptionView:
 
 
 def _map(
-    services: Services, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
+    state: AppState, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
 ) -> str:
     # Accounts off the road network are listed under the map instead: one far-away account
     # would otherwise shrink every territory to a dot.
@@ -160,10 +180,10 @@ def _map(
             )
     return territory_svg(
         layers,
-        services.road_graph(),
+        state.services.road_graph(),
         hulls=hulls,
         unassigned=loose,
-        tile_url=services.settings.tile_url,
+        tile_url=state.settings.tile_url,
     )
 
 
@@ -171,16 +191,15 @@ def _map(
 def territories_page(
     request: Request,
     _user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
-    cache: CacheDep,
+    state: StateDep,
     templates: TemplatesDep,
     job: int | None = None,
     preview: int | None = None,
     hulls: int = 1,
 ) -> Response:
     """Map and KPI table of the current territories; run, follow and apply design/realign."""
-    view = overview(services, cache)
+    view = _overview(state)
+    jobs = state.territory_jobs
     shown = jobs.get(job) if job is not None else jobs.latest()
     proposal = shown.summary if shown is not None and shown.state == "done" else None
     options = [_option_view(n, o) for n, o in enumerate(proposal.options, 1)] if proposal else []
@@ -189,6 +208,7 @@ def territories_page(
     if proposal is not None and preview is not None and 1 <= preview <= len(proposal.options):
         previewing = preview
         map_territories = proposal.options[preview - 1].territories
+    params = jobs.params(shown.job_id) if shown is not None else None
     rep_names = {r.rep_id: r.name for r in view.reps}
     by_rep = {k.rep_id: k for k in view.kpis.territories} if view.kpis is not None else {}
     rows = [
@@ -200,11 +220,11 @@ def territories_page(
     context: dict[str, object] = {
         "view": view,
         "rows": rows,
-        "map_svg": _map(services, view, map_territories, hulls=bool(hulls)),
+        "map_svg": _map(state, view, map_territories, hulls=bool(hulls)),
         "hulls": bool(hulls),
         "job": shown,
-        "kind": jobs.kind(shown.job_id) if shown is not None else "",
-        "params": jobs.params.get(shown.job_id) if shown is not None else None,
+        "kind": params.kind if params is not None else "",
+        "params": params,
         "running": jobs.running(),
         "proposal": proposal,
         "options": options,
@@ -218,8 +238,7 @@ def territories_page(
 def start_from_page(
     kind: str,
     user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
+    state: StateDep,
     horizon_days: Annotated[str, Form()] = "",
     tolerance_pct: Annotated[str, Form()] = "",
     max_moves: Annotated[str, Form()] = "",
@@ -236,14 +255,13 @@ def start_from_page(
         "time_limit_s": time_limit_s,
         "value_weight": value_weight,
     }
-    params = parse_params(kind, fields, source="form")
-    job = start_job(services, jobs, user, params)
+    job = start_job(state, user, kind, fields, source="form")
     return RedirectResponse(f"/territories?job={job.job_id}", status_code=303)
 
 
 @router.post("/territories/jobs/{job_id}/cancel", include_in_schema=False, dependencies=[CsrfDep])
-def cancel_from_page(job_id: int, _user: ManagerDep, jobs: JobsDep) -> Response:
-    get_job(jobs, job_id).cancel.set()
+def cancel_from_page(job_id: int, _user: ManagerDep, state: StateDep) -> Response:
+    state.territory_jobs.find(job_id).cancel.set()
     return RedirectResponse(f"/territories?job={job_id}", status_code=303)
 
 
@@ -251,11 +269,10 @@ def cancel_from_page(job_id: int, _user: ManagerDep, jobs: JobsDep) -> Response:
 def apply_from_page(
     job_id: int,
     user: ManagerDep,
-    services: ServicesDep,
-    jobs: JobsDep,
+    state: StateDep,
     option: Annotated[int, Form()],
 ) -> Response:
-    apply_option(services, jobs, job_id, option, user)
+    apply(state, job_id, option, user)
     return RedirectResponse(f"/territories?job={job_id}", status_code=303)
 
 
@@ -263,62 +280,48 @@ def apply_from_page(
 def lock_from_page(
     territory_id: str,
     user: ManagerDep,
-    services: ServicesDep,
+    state: StateDep,
     locked: Annotated[str, Form()] = "",
 ) -> Response:
-    set_lock(services, territory_id, locked in ("1", "true", "on"), user)
+    lock = locked in ("1", "true", "on")
+    territory_service.set_lock(state.services.store, territory_id, lock, user=user.username)
     return RedirectResponse("/territories", status_code=303)
 
 
-@router.get("/territories/export.geojson", include_in_schema=False)
-def export_geojson(
-    _user: ManagerDep, services: ServicesDep, cache: CacheDep, geometry: str = "hull"
-) -> Response:
-    """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
-    view = overview(services, cache)
-    shape: Literal["hull", "points"] = "points" if geometry == "points" else "hull"
-    data = territories_geojson(view.territories, view.accounts, kpis=view.kpis, geometry=shape)
+def _download(state: AppState, what: ExportKind) -> Response:
+    name, media_type, text = territory_service.export(_overview(state), what)
     return Response(
-        json.dumps(data, ensure_ascii=False, indent=1),
-        media_type="application/geo+json; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="territories-{shape}.geojson"'},
+        text.encode("utf-8"),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/territories/export.geojson", include_in_schema=False)
+def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "hull") -> Response:
+    """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
+    return _download(state, "points" if geometry == "points" else "hull")
 
 
 @router.get("/territories/export.csv", include_in_schema=False)
-def export_csv(
-    _user: ManagerDep, services: ServicesDep, cache: CacheDep, what: str = "accounts"
-) -> Response:
+def export_csv(_user: ManagerDep, state: StateDep, what: str = "accounts") -> Response:
     """One row per account with its territory (``what=kpis``: one row per territory)."""
-    view = overview(services, cache)
-    if what == "kpis":
-        text = kpis_csv(view.kpis) if view.kpis is not None else "territory_id\n"
-        name = "territory-kpis.csv"
-    else:
-        text = territories_csv(view.territories, view.accounts)
-        name = "territories.csv"
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _download(state, "kpis" if what == "kpis" else "accounts")
 
 
 # -- API -------------------------------------------------------------------------------------
 
 
-def _job(jobs: TerritoryJobs, job: TerritoryJob) -> TerritoryJobPublic:
-    return TerritoryJobPublic.of(job, jobs.params.get(job.job_id))
+def _job(state: AppState, job: TerritoryJob) -> TerritoryJobPublic:
+    return TerritoryJobPublic.of(job, state.territory_jobs.params(job.job_id))
 
 
 @api_router.get("", response_model=TerritoryListPublic)
-def api_list(services: ServicesDep, cache: CacheDep, _user: ManagerApiDep) -> TerritoryListPublic:
+def api_list(state: StateDep, _user: ManagerApiDep) -> TerritoryListPublic:
     """The current territories with KPIs per territory and for the whole split."""
-    return TerritoryListPublic.of(overview(services, cache))
+    return TerritoryListPublic.of(_overview(state))
 
 
-MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
-"""Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
 _ERRORS: dict[int | str, dict[str, str]] = {
     409: {"description": "another territory job is running"},
     422: {"description": "invalid values: errors[{field, message}]"},
@@ -332,16 +335,13 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     dependencies=MANAGER_THEN_CSRF,
     responses=_ERRORS,
 )
-def api_design(
-    body: TerritoryJobStart, services: ServicesDep, jobs: JobsDep, user: ManagerApiDep
-) -> TerritoryJobPublic:
+def api_design(body: TerritoryJobStart, state: StateDep, user: ManagerApiDep) -> TerritoryJobPublic:
     """Design territories from scratch in the background (locked territories are kept).
 
     Poll ``GET /api/v1/territories/jobs/{job_id}``; nothing is stored until an option is
     applied.
     """
-    params = parse_params("design", body.fields(), source="body")
-    return _job(jobs, start_job(services, jobs, user, params))
+    return _job(state, start_job(state, user, "design", body.fields(), source="body"))
 
 
 @api_router.post(
@@ -352,17 +352,16 @@ def api_design(
     responses=_ERRORS,
 )
 def api_realign(
-    body: TerritoryJobStart, services: ServicesDep, jobs: JobsDep, user: ManagerApiDep
+    body: TerritoryJobStart, state: StateDep, user: ManagerApiDep
 ) -> TerritoryJobPublic:
     """Realign the current territories: options from "stable" (few moves) to "fair"."""
-    params = parse_params("realign", body.fields(), source="body")
-    return _job(jobs, start_job(services, jobs, user, params))
+    return _job(state, start_job(state, user, "realign", body.fields(), source="body"))
 
 
 @api_router.get("/jobs/{job_id}", response_model=TerritoryJobPublic)
-def api_job(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+def api_job(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJobPublic:
     """State and progress of a job; once done, its options with before/after KPIs."""
-    return _job(jobs, get_job(jobs, job_id))
+    return _job(state, state.territory_jobs.find(job_id))
 
 
 @api_router.post(
@@ -371,11 +370,11 @@ def api_job(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPub
     status_code=202,
     dependencies=MANAGER_THEN_CSRF,
 )
-def api_cancel(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+def api_cancel(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJobPublic:
     """Ask a job to stop (cooperative: at its next progress report)."""
-    job = get_job(jobs, job_id)
+    job = state.territory_jobs.find(job_id)
     job.cancel.set()
-    return _job(jobs, job)
+    return _job(state, job)
 
 
 @api_router.post(
@@ -388,23 +387,20 @@ def api_cancel(job_id: int, jobs: JobsDep, _user: ManagerApiDep) -> TerritoryJob
     },
 )
 def api_apply(
-    job_id: int,
-    body: ApplyBody,
-    services: ServicesDep,
-    jobs: JobsDep,
-    cache: CacheDep,
-    user: ManagerApiDep,
+    job_id: int, body: ApplyBody, state: StateDep, user: ManagerApiDep
 ) -> TerritoryListPublic:
     """Store one option as the current territories, with ownership history, in one transaction."""
-    apply_option(services, jobs, job_id, body.option, user)
-    return TerritoryListPublic.of(overview(services, cache))
+    apply(state, job_id, body.option, user)
+    return TerritoryListPublic.of(_overview(state))
 
 
 @api_router.post(
     "/{territory_id}/lock", response_model=TerritoryPublic, dependencies=MANAGER_THEN_CSRF
 )
 def api_lock(
-    territory_id: str, body: LockBody, services: ServicesDep, user: ManagerApiDep
+    territory_id: str, body: LockBody, state: StateDep, user: ManagerApiDep
 ) -> TerritoryPublic:
     """Lock (realignment leaves it exactly as it is) or unlock a territory."""
-    return TerritoryPublic.of(set_lock(services, territory_id, body.locked, user))
+    store = state.services.store
+    locked = territory_service.set_lock(store, territory_id, body.locked, user=user.username)
+    return TerritoryPublic.of(locked)

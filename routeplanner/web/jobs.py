@@ -1,31 +1,32 @@
-"""Background jobs in a thread per request: repairs after a missed visit, and full planning runs.
+"""Background jobs of the web app: a thread per job, progress, cooperative cancel, one registry
+per kind of job.
 
-One registry per app and kind (never global): :class:`ReplanJobs` for repairs (the rep's phone
-gets the redirect at once and the day page shows "re-planning…" until the job is done, then what
-changed) and :class:`PlanningJobs` for the plan page. Jobs of one registry run one at a time (a
-lock), as each one replaces the current plan version. A job can be cancelled cooperatively: its
-``cancel`` event is set and the work's progress callback raises :class:`JobCancelledError`.
+The work of a job is one use case of :mod:`routeplanner.services`; a registry only runs it,
+remembers its state for the pages and the API, and cancels it: its ``cancel`` event makes the
+job's progress callback raise :class:`~routeplanner.errors.JobCancelledError`. Registries are
+built in ``create_app`` (never global) and held by :class:`~routeplanner.web.state.AppState`.
+Jobs of one registry run one at a time (a lock), as each replaces stored state.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from routeplanner.workflows import PlanningCancelledError, PlanningResult, RepairSummary
+from routeplanner.errors import ConflictError, JobCancelledError, NotFoundError
+from routeplanner.services.assignment import DryRun
+from routeplanner.services.planning import PlanningResult
+from routeplanner.services.repair import RepairSummary
+from routeplanner.services.territories import DesignParams, Proposal
 
 T = TypeVar("T")
 
 
 CANCELLED = "cancelled"
-
-
-class JobCancelledError(PlanningCancelledError):
-    """Raised inside a job's work (from its progress callback) once the job was cancelled; a
-    planning run then stores its version as failed with the error "cancelled by the user"."""
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Job(Generic[T]):
     plan_id: int | None = None  # the stored plan version the job fills, when known at start
 
     def report(self, message: str, fraction: float) -> None:
-        """A progress callback for the work: records progress, raises once cancelled."""
+        """A progress callback for the work: records progress, raises once cancelled (a
+        planning run then marks its stored version "cancelled by the user")."""
         if self.cancel.is_set():
             raise JobCancelledError(CANCELLED)
         self.message, self.progress = message, max(0.0, min(1.0, fraction))
@@ -49,6 +51,9 @@ class Job(Generic[T]):
 
 class Jobs(Generic[T]):
     """In-memory job registry; jobs are lost on restart (the stored plan versions are not)."""
+
+    what = "job"
+    """What a job is called in messages (``territory job 3 not found``)."""
 
     def __init__(self, max_jobs: int = 200) -> None:
         self._jobs: dict[int, Job[T]] = {}
@@ -120,6 +125,37 @@ class Jobs(Generic[T]):
         with self._lock:
             return self._jobs.get(job_id)
 
+    def find(self, job_id: int) -> Job[T]:
+        """Job ``job_id``, or a NotFoundError (also for a job forgotten since)."""
+        job = self.get(job_id)
+        if job is None:
+            msg = f"{self.what} {job_id} not found"
+            raise NotFoundError(msg)
+        return job
+
+    def start_one(
+        self,
+        owner: str,
+        work: Callable[[Job[T]], T],
+        *,
+        prepare: Callable[[], int] | None = None,
+        busy: str,
+    ) -> Job[T]:
+        """:meth:`start_exclusive`, or a ConflictError saying ``busy`` while a job runs."""
+        job = self.start_exclusive(owner, work, prepare=prepare)
+        if job is None:
+            raise ConflictError(busy)
+        return job
+
+    def finished(self, job_id: int) -> T:
+        """The result of job ``job_id``; NotFoundError for an unknown job, ConflictError for
+        one that is running, failed or was cancelled."""
+        job = self.find(job_id)
+        if job.state != "done" or job.summary is None:
+            msg = f"{self.what} {job_id} is {job.state}"
+            raise ConflictError(msg)
+        return job.summary
+
     def running(self) -> Job[T] | None:
         """The oldest job still running, if any."""
         with self._lock:
@@ -158,11 +194,14 @@ class Jobs(Generic[T]):
             pause.wait(0.05)
 
 
-ReplanJob = Job[RepairSummary]
+RepairJob = Job[RepairSummary]
 
 
-class ReplanJobs(Jobs[RepairSummary]):
-    """Plan repairs after a missed or cancelled visit."""
+class RepairJobs(Jobs[RepairSummary]):
+    """Plan repairs after a missed or cancelled visit (the rep's phone gets the redirect at
+    once and the day page shows "re-planning…" until the job is done, then what changed)."""
+
+    what = "repair job"
 
 
 PlanningJob = Job[PlanningResult]
@@ -170,3 +209,65 @@ PlanningJob = Job[PlanningResult]
 
 class PlanningJobs(Jobs[PlanningResult]):
     """Full planning runs started from the plan page or the API (one at a time per app)."""
+
+    what = "planning job"
+
+
+TerritoryJob = Job[Proposal]
+
+
+class TerritoryJobs(Jobs[Proposal]):
+    """Design and realignment runs (one at a time); their parameters by job id, since a
+    job's options only mean something next to what was asked."""
+
+    what = "territory job"
+
+    def __init__(self, max_jobs: int = 50) -> None:
+        super().__init__(max_jobs)
+        self._params: dict[int, DesignParams] = {}
+
+    def start_proposal(
+        self, owner: str, params: DesignParams, work: Callable[[Job[Proposal]], Proposal]
+    ) -> TerritoryJob:
+        """Start ``work`` unless a job runs (ConflictError) and remember its parameters."""
+        job = self.start_one(owner, work, busy="a territory job is already running")
+        with self._lock:
+            self._params[job.job_id] = params
+            for stale in [k for k in self._params if k not in self._jobs]:
+                del self._params[stale]  # forgotten by the registry (it keeps the newest only)
+        return job
+
+    def params(self, job_id: int) -> DesignParams | None:
+        with self._lock:
+            return self._params.get(job_id)
+
+
+class DryRuns:
+    """The newest assignment dry runs of one app (in memory; a restart forgets them)."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self._runs: OrderedDict[str, DryRun] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+        self.apply_lock = threading.Lock()
+        """Held while a dry run is applied: one apply at a time, so the second sees the first."""
+
+    def add(self, run: DryRun) -> DryRun:
+        with self._lock:
+            self._runs[run.token] = run
+            self._runs.move_to_end(run.token)
+            while len(self._runs) > self._keep:
+                self._runs.popitem(last=False)
+        return run
+
+    def get(self, token: str) -> DryRun | None:
+        with self._lock:
+            return self._runs.get(token)
+
+    def find(self, token: str) -> DryRun:
+        run = self.get(token)
+        if run is None:
+            msg = f"dry run {token!r} is unknown or expired (only the newest are kept); "
+            msg += "run it again"
+            raise NotFoundError(msg)
+        return run

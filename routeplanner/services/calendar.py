@@ -1,4 +1,4 @@
-"""Calendar feeds as a service for web and CLI: tokens, reconciling with plan versions, caching.
+"""Calendar use cases: feeds of planned visits, their secret URLs, and one-off exports.
 
 The pure parts live in :mod:`routeplanner.io.ics_feed`; this module connects them to storage:
 
@@ -22,18 +22,23 @@ import secrets
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
 
+from routeplanner.errors import NotFoundError, PermissionDeniedError
 from routeplanner.io.ics_feed import reconcile_feed, render_feed, visit_events
+from routeplanner.model import Rep
 from routeplanner.model.feed import FeedEntry, FeedStatus
+from routeplanner.services.params import Params
+from routeplanner.services.users import NO_LOGIN, allowed_rep
 from routeplanner.settings import Settings
 from routeplanner.storage import Store, TokenKind, UserRecord, UserRole, hash_token
 
+__all__ = ["NO_LOGIN"]
+
 TEAM_USER = "calendar-team"
-NO_LOGIN = "!calendar-only"
-"""Password hash of users created for feeds: no hasher ever produces it, so no login matches."""
 _CACHE_SIZE = 64
 
 
@@ -98,10 +103,16 @@ class CalendarFeeds:
         return users[0] if users else None
 
     def user_for_rep(self, rep_id: str) -> UserRecord:
-        """:meth:`find_rep_user`, creating a user without login when the rep has none."""
+        """:meth:`find_rep_user`, creating a user without login when the rep has none.
+
+        Raises
+        ------
+        NotFoundError
+            No rep ``rep_id``.
+        """
         if self.store.reps.get(rep_id) is None:
             msg = f"no rep {rep_id!r}"
-            raise LookupError(msg)
+            raise NotFoundError(msg)
         found = self.find_rep_user(rep_id)
         if found is not None:
             return found
@@ -110,12 +121,19 @@ class CalendarFeeds:
         )
 
     def team_user(self, username: str = TEAM_USER) -> UserRecord:
+        """The manager user owning the team feed, created (without login) when missing.
+
+        Raises
+        ------
+        NotFoundError
+            ``username`` is a rep user, who has no team feed.
+        """
         user = self.store.users.find(username)
         if user is None:
             return self.store.users.create(username, NO_LOGIN, role=UserRole.MANAGER)
         if user.role is not UserRole.MANAGER:
             msg = f"user {username!r} is not a manager, so it has no team feed"
-            raise LookupError(msg)
+            raise NotFoundError(msg)
         return user
 
     def active_tokens(self, user: UserRecord) -> int:
@@ -268,3 +286,139 @@ class CalendarFeeds:
             if e.status is FeedStatus.CONFIRMED
             or (e.cancelled_at is not None and now - e.cancelled_at < keep)
         ]
+
+
+# -- use cases -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportParams(Params):
+    """A one-off download of a rep's visits from ``first`` to ``last`` (inclusive; open
+    ends: the whole plan)."""
+
+    TEXT_NAMES: ClassVar[Mapping[str, str]] = {"first": "from", "last": "to"}
+
+    rep: str = ""
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def rules(cls, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+        first, last = values["first"], values["last"]
+        if first is not None and last is not None and last < first:
+            return [("last", "must not be before the first day")]
+        return []
+
+
+def export_range(
+    feeds: CalendarFeeds, params: ExportParams, *, base_url: str, user: UserRecord | None = None
+) -> tuple[Rep, Feed]:
+    """The rep's planned visits in the range as a feed (same UIDs as the subscription).
+    ``user`` is who asks (``None``: the command line).
+
+    Raises
+    ------
+    PermissionDeniedError
+        A rep asking for another rep's visits.
+    NotFoundError
+        No such rep.
+    """
+    rep_id = params.rep
+    if user is not None:
+        rep_id = allowed_rep(user, rep_id) or rep_id
+    rep = feeds.store.reps.get(rep_id)
+    if rep is None:
+        msg = f"no rep {rep_id!r}"
+        raise NotFoundError(msg)
+    feed = feeds.feed(
+        [rep.rep_id],
+        name=f"Visits {rep.name}",
+        base_url=base_url,
+        first_day=params.first,
+        last_day=params.last,
+    )
+    return rep, feed
+
+
+def subscription(
+    feeds: CalendarFeeds,
+    token: str,
+    params: ExportParams,
+    *,
+    base_url: str,
+) -> Feed:
+    """The live feed a calendar app subscribes to with ``token`` (no login: the token is the
+    secret), narrowed to ``params``' range when one is given.
+
+    Raises
+    ------
+    NotFoundError
+        An unknown or revoked token (alike, so a URL never tells whether a token existed).
+    """
+    owner = feeds.owner(token)
+    if owner is None:
+        msg = "no such calendar feed"
+        raise NotFoundError(msg)
+    return feeds.feed(
+        owner.rep_ids,
+        name=owner.name,
+        base_url=base_url,
+        first_day=params.first,
+        last_day=params.last,
+    )
+
+
+def feed_user(
+    feeds: CalendarFeeds,
+    *,
+    rep: str | None,
+    team: bool = False,
+    by: UserRecord | None = None,
+    manager: str = TEAM_USER,
+) -> UserRecord:
+    """Whose feed tokens to manage: the team feed's manager user (``team``), else the rep's
+    user (made when the rep has none; a rep user's own rep when ``rep`` is not given). ``by``
+    is who asks (``None``: the command line); a rep may manage only their own feed.
+
+    Raises
+    ------
+    PermissionDeniedError
+        A rep managing another rep's feed or the team feed.
+    NotFoundError
+        No such rep, or ``manager`` is not a manager user.
+    """
+    if team:
+        if by is not None and by.role is not UserRole.MANAGER:
+            msg = "only managers manage the team feed"
+            raise PermissionDeniedError(msg)
+        return feeds.team_user(manager)
+    asked = (allowed_rep(by, rep) if by is not None else rep) or rep or ""
+    return feeds.user_for_rep(asked)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatusView:
+    """The calendar page: the reps a user may pick, the one shown, and active feed URLs."""
+
+    reps: list[Rep]
+    rep: Rep | None
+    rep_tokens: int
+    team_tokens: int
+
+
+def feed_status(feeds: CalendarFeeds, user: UserRecord, rep: str | None) -> FeedStatusView:
+    """How many feed URLs are active for the rep shown (the asked one, else the first the user
+    may see) and for the team."""
+    rep = allowed_rep(user, rep)
+    reps = feeds.store.reps.all()
+    if user.role is UserRole.REP:
+        reps = [r for r in reps if r.rep_id == rep]
+    shown = next((r for r in reps if r.rep_id == rep), reps[0] if reps else None)
+    team = feeds.store.users.find(TEAM_USER)
+    rep_user = feeds.find_rep_user(shown.rep_id) if shown is not None else None
+    return FeedStatusView(
+        reps=reps,
+        rep=shown,
+        rep_tokens=feeds.active_tokens(rep_user) if rep_user is not None else 0,
+        team_tokens=feeds.active_tokens(team) if team is not None else 0,
+    )

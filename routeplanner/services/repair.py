@@ -1,0 +1,318 @@
+"""Repair use cases: record what happened at a visit, re-plan the rest, say what changed.
+
+A missed or cancelled visit is followed by a repair of the current plan (the web runs it as a
+background job, the CLI with ``routeplanner repair``). The past and the next frozen working
+days stay exactly as they were; the repaired plan is stored as a new current version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from routeplanner.errors import InputError, NotFoundError, Problem
+from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
+from routeplanner.model.calendar import MAX_HORIZON_WEEKS
+from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.planner import merge_plans
+from routeplanner.scheduling.reasons import VisitReason, route_reasons
+from routeplanner.scheduling.repair import (
+    Absence,
+    AdHocVisit,
+    ChangeSet,
+    VisitOutcome,
+    diff_plans,
+    frozen_until,
+    repair_plan,
+)
+from routeplanner.services.params import Params, limited
+from routeplanner.services.planning import (
+    MAX_TIME_LIMIT_S,
+    PlanningSetup,
+    current_plan,
+    fail_quietly,
+    runner_meta,
+    stored_inputs,
+)
+from routeplanner.services.users import allowed_rep
+from routeplanner.storage import Store
+from routeplanner.storage.records import UserRecord
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.units import parse_hhmm
+
+__all__ = ["Absence", "AdHocVisit", "ChangeSet", "VisitReason"]
+
+Progress = Callable[[str, float], None]
+REPLANNING = (VisitStatus.MISSED, VisitStatus.CANCELLED)
+"""Outcomes after which the rest of the plan is repaired."""
+TIMED = (VisitStatus.DONE, VisitStatus.CHECKED_IN)
+"""Outcomes that carry when the visit started."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairParams(Params):
+    """What a repair is asked: from which day, how many working days stay frozen, new
+    absences (rep id, span) and ad-hoc visits, and the search time per rep."""
+
+    today: date
+    frozen_days: int = limited(1, 0, 5 * MAX_HORIZON_WEEKS)
+    time_limit_s: float = limited(10.0, 0.1, MAX_TIME_LIMIT_S)
+    absences: tuple[tuple[str, Absence], ...] = ()
+    ad_hoc: tuple[AdHocVisit, ...] = ()
+
+    def absences_by_rep(self) -> dict[str, list[Absence]]:
+        found: dict[str, list[Absence]] = {}
+        for rep_id, span in self.absences:
+            found.setdefault(rep_id, []).append(span)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class RepairSummary:
+    """A repaired plan stored as the new current version, with what changed per rep."""
+
+    plan_id: int
+    previous_plan_id: int
+    plan: Plan
+    changes: dict[str, ChangeSet]
+    frozen_until: dict[str, date]
+
+
+def _outcomes(records: Sequence[VisitRecord], horizon: Horizon) -> list[VisitOutcome]:
+    out = []
+    for r in records:
+        start_s = horizon.from_datetime(r.actual_start)[1] if r.actual_start else None
+        out.append(
+            VisitOutcome(
+                visit_id=r.visit_id or f"{r.account_id}@{r.day.isoformat()}",
+                status=r.status,
+                actual_day=r.day,
+                actual_start_s=start_s,
+            )
+        )
+    return out
+
+
+def _unknown(params: RepairParams, rep_ids: set[str], account_ids: set[str]) -> list[Problem]:
+    problems = [
+        Problem("--absent", None, "rep", f"unknown rep {rep_id!r}")
+        for rep_id in params.absences_by_rep()
+        if rep_id not in rep_ids
+    ]
+    return problems + [
+        Problem("--adhoc", None, "account", f"unknown account {v.account_id!r}")
+        for v in params.ad_hoc
+        if v.account_id not in account_ids
+    ]
+
+
+def repair_current_plan(
+    store: Store,
+    travel: TravelTimeProvider,
+    params: RepairParams,
+    setup: PlanningSetup,
+    *,
+    progress: Progress | None = None,
+    user: str = "",
+) -> RepairSummary:
+    """Re-plan the future of the current plan after what reps reported; store it as a version.
+
+    Every rep's territory is an independent repair job. Absences are also stored on the rep
+    (as days off) so later plans respect them, in the same transaction as the plan.
+
+    Raises
+    ------
+    InputError
+        No current plan, an absence of an unknown rep, or an ad-hoc visit of an unknown account.
+    """
+    previous_id, previous, horizon = current_plan(store)
+    accounts, reps = stored_inputs(store)
+    by_account = {a.account_id: a for a in accounts}
+    rep_by_id = {r.rep_id: r for r in reps}
+    problems = _unknown(params, set(rep_by_id), set(by_account))
+    if problems:
+        raise InputError(problems)
+    absences = params.absences_by_rep()
+    territories = [t for t in store.territories.all() if t.rep_id in rep_by_id]
+    records = store.visits.find(start=horizon.start, end=horizon.end)
+    owned: set[str] = set()
+    plans: list[Plan] = []
+    changes: dict[str, ChangeSet] = {}
+    frozen: dict[str, date] = {}
+    for index, territory in enumerate(territories):
+        rep = rep_by_id[territory.rep_id or ""]
+        ids = set(territory.account_ids)
+        owned |= ids
+        if progress is not None:
+            progress(f"repairing {rep.name}", index / max(1, len(territories)))
+        result = repair_plan(
+            previous,
+            [by_account[a] for a in territory.account_ids if a in by_account],
+            rep,
+            horizon,
+            travel,
+            today=params.today,
+            records=_outcomes([r for r in records if r.rep_id == rep.rep_id], horizon),
+            ad_hoc=[v for v in params.ad_hoc if v.account_id in ids],
+            absences=absences.get(rep.rep_id, ()),
+            frozen_days=params.frozen_days,
+            holidays=setup.holidays,
+            time_limit_s=params.time_limit_s,
+        )
+        plans.append(result.plan)
+        changes[rep.rep_id] = result.changes
+        frozen[rep.rep_id] = result.frozen_until
+    orphans = [u for u in previous.unassigned if u.account_id not in owned]
+    plan = merge_plans(plans, orphans)
+    updated = [
+        replace(rep_by_id[r], days_off=rep_by_id[r].days_off.union(*(a.days() for a in spans)))
+        for r, spans in absences.items()
+    ]
+    meta = {"repair_of": str(previous_id), "today": str(params.today), **runner_meta()}
+    plan_id = store.plans.start(horizon, meta, user=user)
+    try:
+        with store.transaction("storing the repaired plan") as tx:
+            if updated:
+                tx.reps.upsert(updated, source="absence")
+            tx.plans.complete(plan_id, plan)
+    except BaseException as exc:
+        fail_quietly(store, plan_id, exc)
+        raise
+    if progress is not None:
+        progress("repaired", 1.0)
+    return RepairSummary(plan_id, previous_id, plan, changes, frozen)
+
+
+# -- visit outcomes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitParams(Params):
+    """What happened at a planned stop. ``at`` (HH:MM) is when a done or checked-in visit
+    started; with ``now_if_untimed`` an untimed one started now (a rep reporting on the spot),
+    else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
+    the stop belongs to (a rep may only name themselves)."""
+
+    visit_id: str
+    status: VisitStatus
+    at: str = ""
+    note: str = ""
+    rep: str = ""
+    now_if_untimed: bool = False
+
+    @classmethod
+    def rules(cls, values: Mapping[str, object]) -> list[tuple[str, str]]:
+        if not values["visit_id"]:
+            return [("visit_id", "which visit? (a visit id such as A001@2026-11-24)")]
+        if values["status"] is None:
+            return [("status", "what happened? (done, checked_in, missed or cancelled)")]
+        return []
+
+
+def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
+    """Rep and day of a planned visit, or ``None`` when the plan has no such visit."""
+    for route in plan.routes:
+        for stop in route.stops:
+            if stop.visit_id == visit_id:
+                return route.rep_id, route.day
+    return None
+
+
+def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | None:
+    if params.status not in TIMED:
+        return None
+    if params.at.strip():
+        try:
+            return horizon.to_datetime(day, parse_hhmm(params.at.strip()))
+        except ValueError as exc:
+            raise InputError(Problem("visit", None, "at", f"{params.at!r}: {exc}")) from exc
+    if not params.now_if_untimed:
+        return None
+    now = datetime.now(tz=horizon.tz)
+    return horizon.to_datetime(day, now.hour * 3600 + now.minute * 60)
+
+
+def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) -> VisitRecord:
+    """Store what happened at a stop of the current plan; a missed or cancelled one should be
+    followed by :func:`repair_current_plan` (see :data:`REPLANNING`). ``user`` is who reports
+    (``None``: the command line, which may report any stop).
+
+    Raises
+    ------
+    PermissionDeniedError
+        A rep naming or reporting another rep's stop.
+    NotFoundError
+        No such visit in the current plan.
+    InputError
+        No current plan, or a time that is not HH:MM. Nothing is stored on any error.
+    """
+    if user is not None:
+        allowed_rep(user, params.rep or None)
+    _, plan, horizon = current_plan(store)
+    where = find_stop(plan, params.visit_id)
+    if where is None:
+        msg = f"no planned visit {params.visit_id!r}"
+        raise NotFoundError(msg)
+    rep_id, day = where
+    if user is not None:
+        allowed_rep(user, rep_id)
+    account_id = next(
+        s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
+    )
+    record = VisitRecord(
+        account_id=account_id,
+        rep_id=rep_id,
+        day=day,
+        status=params.status,
+        visit_id=params.visit_id,
+        actual_start=_started(params, day, horizon),
+        note=params.note.strip(),
+        recorded_by=user.username if user is not None else "",
+    )
+    store.visits.record(record)
+    return record
+
+
+def needs_repair(record: VisitRecord) -> bool:
+    """Whether the rest of the plan must be re-planned after ``record``."""
+    return record.status in REPLANNING
+
+
+# -- what the rep's day shows --------------------------------------------------------------------
+
+
+def stop_reasons(
+    store: Store,
+    plan: Plan,
+    route: DayRoute,
+    accounts: Mapping[str, Account],
+    *,
+    today: date,
+) -> tuple[dict[str, VisitReason], dict[str, VisitRecord]]:
+    """Why each stop of ``route`` is on the day (due, overdue, follow-up), and what was
+    reported for each stop so far (the latest record per visit id), from one small query:
+    the history of the day's accounts up to the day."""
+    ids = {s.account_id for s in route.stops}
+    if not ids:
+        return {}, {}
+    records = store.visits.find(account_ids=ids, end=route.day)
+    reported = {
+        r.visit_id: r
+        for r in records
+        if r.day == route.day and r.rep_id == route.rep_id and r.visit_id
+    }
+    return route_reasons(route, plan, accounts, records, today=today), reported
+
+
+def repair_changes(store: Store, plan_id: int, rep: Rep) -> ChangeSet | None:
+    """What a stored repair version changed for ``rep`` after its frozen days, by comparing
+    it with the version it repaired (works after a restart, when the job is gone); ``None``
+    for a version that is not a repair."""
+    info = store.plans.info(plan_id)
+    previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
+    if not previous.isdigit() or not today:
+        return None
+    old, new = store.plans.get(int(previous)), store.plans.get(plan_id)
+    cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    return diff_plans(old, new, rep.rep_id, after=cut)
