@@ -130,7 +130,7 @@ class TerritoryJobStart(BaseModel):
         default=None, description="realign: price of one move in seconds of road time"
     )
     time_limit_s: float | None = Field(
-        default=None, description="solver seconds per solve, 0.5..120 (10)"
+        default=None, description="time limit of the whole job in seconds, 0.5..120 (120)"
     )
     value_weight: float | None = Field(
         default=None,
