@@ -31,6 +31,9 @@ from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import read_files
 from routeplanner.services.params import labelled
 from routeplanner.services.territories import (
+    DESIGN_TIME_LIMIT_S,
+    MAX_TIME_LIMIT_S,
+    REALIGN_TIME_LIMIT_S,
     DesignParams,
     KpiComparison,
     PlanKpis,
@@ -63,6 +66,22 @@ StraightOpt = Annotated[
 ]
 HorizonOpt = Annotated[int, typer.Option("--horizon-days", help="Workload period, 1..366.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+DesignTimeLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        help=f"Seconds for the whole design, 0.5..{MAX_TIME_LIMIT_S:g} "
+        f"(default {DESIGN_TIME_LIMIT_S:g}).",
+    ),
+]
+RealignTimeLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        help=f"Seconds for the whole realignment, 0.5..{MAX_TIME_LIMIT_S:g} "
+        f"(default {REALIGN_TIME_LIMIT_S:g}).",
+    ),
+]
 ObjectiveOpt = Annotated[
     str,
     typer.Option(
@@ -103,6 +122,7 @@ OPTIONS = {
     "objective": "--objective",
     "start": "--start",
     "keep": "--keep",
+    "time_limit_s": "--time-limit",
 }
 """How the problems of the design parameters name the options."""
 
@@ -319,6 +339,7 @@ def design_command(
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
     quiet: QuietOpt = False,
+    time_limit: DesignTimeLimitOpt = None,
     save: Annotated[
         bool, typer.Option("--save", help="Store as the current territories (with history).")
     ] = False,
@@ -336,6 +357,7 @@ def design_command(
         value_weight=value_weight,
         pins=_parse_locks(lock or []),
         keep=tuple(keep or ()),
+        time_limit_s=time_limit,
     )
     inputs = load_inputs(accounts, reps, territories, database_url)
     if keep and not inputs.territories and accounts is not None:
@@ -418,6 +440,7 @@ def realign_command(
     out_geojson: OutGeo = None,
     out_kpis: OutKpi = None,
     quiet: QuietOpt = False,
+    time_limit: RealignTimeLimitOpt = None,
     apply: Annotated[
         int | None,
         typer.Option("--apply", help="Option number to store as the current territories."),
@@ -441,6 +464,7 @@ def realign_command(
         start=start,
         workload_weight=workload_weight,
         value_weight=value_weight,
+        time_limit_s=time_limit,
     )
     inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
     proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)

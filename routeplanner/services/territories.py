@@ -33,7 +33,13 @@ from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.services.params import PARAMETERS, Params, limited, require_stored
 from routeplanner.storage import Store, UnitOfWork
-from routeplanner.territories.design import OBJECTIVES, STARTS, DesignWeights, design_territories
+from routeplanner.territories.design import (
+    DESIGN_TIME_LIMIT_S,
+    OBJECTIVES,
+    STARTS,
+    DesignWeights,
+    design_territories,
+)
 from routeplanner.territories.metrics import (
     AccountMove,
     KpiComparison,
@@ -41,11 +47,13 @@ from routeplanner.territories.metrics import (
     TerritoryKpis,
     compute_kpis,
 )
-from routeplanner.territories.realign import realign_territories
+from routeplanner.territories.realign import REALIGN_TIME_LIMIT_S, realign_territories
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import haversine_m
 
 __all__ = [
+    "DESIGN_TIME_LIMIT_S",
+    "REALIGN_TIME_LIMIT_S",
     "AccountMove",
     "KpiComparison",
     "PlanKpis",
@@ -55,8 +63,11 @@ __all__ = [
 Progress = Callable[[str, float], None]
 JobKind = Literal["design", "realign"]
 DEFAULT_HORIZON_DAYS = 28
-MAX_TIME_LIMIT_S = 120.0
-"""Longest solve a job may ask for: a web job holds a worker thread that long per solve."""
+MAX_TIME_LIMIT_S = 86_400.0
+"""Longest a design or realignment may be given: a day; more is a typing error, not a wish."""
+SERVER_TIME_LIMIT_S = 120.0
+"""Longest a job started on the page or the API may run, and its default: it holds one of
+the server's worker threads that long."""
 MAX_WEIGHT = 100.0
 """Weights are relative: at 100 to 1 the smaller one no longer changes a design."""
 NO_TERRITORIES = "no territories to realign; design first"
@@ -66,10 +77,12 @@ NO_TERRITORIES = "no territories to realign; design first"
 class DesignParams(Params):
     """What a design or realignment is asked: the same rules for the page, API and CLI.
 
-    ``tolerance_pct`` is in percent (5 = ±5 %), as the page shows it. ``time_limit_s`` is
-    per solve; ``None`` takes the method's own default. ``pins`` (account -> rep) and
-    ``keep`` (territory ids) hold accounts and whole territories where they are, besides the
-    territories locked in storage.
+    ``tolerance_pct`` is in percent (5 = ±5 %), as the page shows it. ``time_limit_s``
+    bounds the whole job; ``None`` takes the method's own default (``DESIGN_TIME_LIMIT_S``,
+    ``REALIGN_TIME_LIMIT_S``); a job the server runs has a lower bound
+    (:class:`ServerDesignParams`). ``pins`` (account -> rep) and ``keep`` (territory ids)
+    hold accounts and whole territories where they are, besides the territories locked in
+    storage.
     """
 
     kind: JobKind = "design"
@@ -107,6 +120,14 @@ class DesignParams(Params):
             workload=self.workload_weight,
             value=self.value_weight,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerDesignParams(DesignParams):
+    """A design or realignment started on the page or the API: the whole job within
+    ``SERVER_TIME_LIMIT_S``, which is also its default."""
+
+    time_limit_s: float = limited(SERVER_TIME_LIMIT_S, 0.5, SERVER_TIME_LIMIT_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +318,7 @@ def kept_territories(params: DesignParams, inputs: TerritoryInputs) -> list[Terr
 
 
 def _time_limit(params: DesignParams) -> dict[str, Any]:
-    """The solve limit asked for, if any; without one the method's own default holds."""
+    """The job's limit asked for, if any; without one the method's own default holds."""
     return {} if params.time_limit_s is None else {"time_limit_s": params.time_limit_s}
 
 

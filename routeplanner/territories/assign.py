@@ -15,8 +15,10 @@ not a big-M penalty, which swamps the solver's tolerances). The miss is returned
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +26,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
 from routeplanner.errors import InternalError
+from routeplanner.territories.deadline import Deadline
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,6 +43,15 @@ class AssignResult:
     status: str
 
 
+MIP_GAP = 1e-3
+"""Relative gap at which a balanced MIP counts as solved: travel times are estimates, so the
+last 0.1 % is noise."""
+EXACT_GAP = 1e-6
+"""Gap of the small MIP over the LP's split accounts: they are few, so optimal is cheap."""
+MUST_SOLVE_S = 1.0
+"""Least time an LP gets once the deadline has passed: without its answer there is no split."""
+
+
 def solve_assignment(
     cost: FloatArray,
     balance: FloatArray,
@@ -51,8 +63,9 @@ def solve_assignment(
     max_moves: int | None = None,
     move_penalty: float = 0.0,
     time_limit_s: float = 20.0,
-    mip_rel_gap: float = 1e-3,
+    mip_rel_gap: float = MIP_GAP,
     allowed: npt.NDArray[np.bool_] | None = None,
+    deadline: Deadline | None = None,
 ) -> AssignResult:
     """Minimise assignment cost subject to one rep per account and soft balance bands.
 
@@ -76,6 +89,8 @@ def solve_assignment(
         ``(n,)`` current rep index per account, ``-1`` where there is none (new or orphaned);
         with ``max_moves`` or ``move_penalty`` it limits or prices changes. Fixed accounts are
         not counted against ``max_moves``: the caller accounts for them.
+    time_limit_s, deadline
+        Limit of each HiGHS call, and of all of them together when a deadline is given.
     allowed
         ``(n, m)`` pairs that may be chosen at all (qualifications); the others are fixed to
         0 as variable bounds, so no rounding or repair of the LP can pick them.
@@ -87,96 +102,199 @@ def solve_assignment(
         means a time limit hit before the first incumbent).
     """
     fixed = dict(fixed or {})
-    n, m = cost.shape
-    assign = np.full(n, -1, dtype=np.int64)
-    for i, j in fixed.items():
-        assign[i] = j
+    n = cost.shape[0]
     if len(fixed) == n:
+        assign = np.full(n, -1, dtype=np.int64)
+        for i, j in fixed.items():
+            assign[i] = j
         slack = _band_misses(assign, balance, lower, upper)
         return AssignResult(assign, True, 0.0, slack, "all accounts fixed")
-    opts = {"time_limit_s": time_limit_s, "mip_rel_gap": mip_rel_gap}
-    # Scale to O(1): workload shares of 1e-4 next to costs of 1e3 leave HiGHS's absolute
-    # tolerances far too coarse (reduced costs came back wrong by a third of the cost range).
-    b_scale = float(np.mean(np.abs(balance))) or 1.0
-    c_scale = float(np.mean(np.abs(cost))) or 1.0
-    balance, lower, upper = balance / b_scale, lower / b_scale, upper / b_scale
-    cost = cost / c_scale
-    move_penalty = move_penalty / c_scale
+    solver = _Solver.scaled(
+        cost,
+        balance,
+        lower,
+        upper,
+        current=current,
+        max_moves=max_moves,
+        move_penalty=move_penalty,
+        allowed=allowed,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        deadline=deadline or Deadline.after(math.inf),
+    )
+    lp = solver.relaxation(fixed)
+    found = lp.judge(lp.assign, f"LP optimum rounded ({len(lp.split_rows)} split)", strict=True)
+    if found is None:
+        found = solver.split_accounts_exactly(fixed, lp)
+    if found is None:
+        found = solver.full_mip(fixed, lp)
+    return found
 
-    def build(pins: Mapping[int, int], cap: float | None) -> _Model:
-        return _build(
-            cost, balance, lower, upper, pins, current, max_moves, move_penalty, cap, allowed
-        )
 
-    # Lexicographic: meet the band if possible (hard rows); else first find the smallest miss,
-    # then the cheapest split with that miss. A single objective with a big penalty on the miss
-    # is exact on paper but not in floating point: its cost scale swamps HiGHS's tolerances
-    # and the travel part comes back visibly suboptimal (interleaved territories).
-    cap: float | None = None
-    model = build(fixed, cap)
-    lp = _run(model, integral=False, **opts)
-    if lp is None:
-        miss = _run(build(fixed, -1.0), integral=False, **opts)
-        if miss is None:
-            msg = "assignment LP found no solution even with the balance band relaxed"
-            raise InternalError(msg)
-        cap = float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9
-        model = build(fixed, cap)
-        lp = _run(model, integral=False, **opts)
-        if lp is None:
-            msg = "assignment LP returned no solution"
-            raise InternalError(msg)
-    lp_assign, lp_x, lp_value = lp
-    lp_slack = float(lp_x[model.nx :].sum())
-    x = lp_x[: model.nx].reshape(len(model.free), m)
-    split_rows = np.nonzero(x.max(axis=1) < 1.0 - 1e-6)[0]
-    limit = max_moves if max_moves is not None else n
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Relaxation:
+    """The LP optimum a balanced solve starts from, and how integer splits are judged by it."""
 
-    def result(candidate: IntArray, how: str, *, strict: bool) -> AssignResult | None:
-        slack = _band_misses(candidate, balance, lower, upper)
-        too_far = float(slack.sum()) > lp_slack + 1e-9 * max(1.0, float(balance.sum()))
-        if strict and (too_far or count_moves(candidate, current) > limit):
+    model: _Model
+    cap: float | None
+    assign: IntArray
+    value: float
+    slack: float
+    split_rows: IntArray
+    solver: _Solver
+
+    def judge(self, assign: IntArray, how: str, *, strict: bool) -> AssignResult | None:
+        """The result for an integer split; with ``strict`` None unless it misses the band no
+        more than the LP did and keeps the move cap."""
+        s = self.solver
+        slack = _band_misses(assign, s.balance, s.lower, s.upper)
+        too_far = float(slack.sum()) > self.slack + 1e-9 * max(1.0, float(s.balance.sum()))
+        limit = s.max_moves if s.max_moves is not None else len(assign)
+        if strict and (too_far or count_moves(assign, s.current) > limit):
             return None
-        value = model.objective(candidate)
-        gap = max((value - lp_value) / abs(lp_value), 0.0) if lp_value else 0.0
-        return AssignResult(
-            candidate, gap <= mip_rel_gap and not too_far, gap, slack * b_scale, how
+        value = self.model.objective(assign)
+        gap = max((value - self.value) / abs(self.value), 0.0) if self.value else 0.0
+        optimal = gap <= s.mip_rel_gap and not too_far
+        return AssignResult(assign, optimal, gap, slack * s.b_scale, how)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Solver:
+    """One balanced solve's data scaled to O(1), and its limits.
+
+    Workload shares of 1e-4 next to costs of 1e3 leave HiGHS's absolute tolerances far too
+    coarse (reduced costs came back wrong by a third of the cost range), hence the scaling.
+    """
+
+    cost: FloatArray
+    balance: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    b_scale: float
+    current: IntArray | None
+    max_moves: int | None
+    move_penalty: float
+    allowed: npt.NDArray[np.bool_] | None
+    time_limit_s: float
+    mip_rel_gap: float
+    deadline: Deadline
+
+    @classmethod
+    def scaled(
+        cls,
+        cost: FloatArray,
+        balance: FloatArray,
+        lower: FloatArray,
+        upper: FloatArray,
+        **options: Any,
+    ) -> _Solver:
+        b_scale = float(np.mean(np.abs(balance))) or 1.0
+        c_scale = float(np.mean(np.abs(cost))) or 1.0
+        options["move_penalty"] = options["move_penalty"] / c_scale
+        return cls(
+            cost=cost / c_scale,
+            balance=balance / b_scale,
+            lower=lower / b_scale,
+            upper=upper / b_scale,
+            b_scale=b_scale,
+            **options,
         )
 
-    found = result(lp_assign, f"LP optimum rounded ({len(split_rows)} split)", strict=True)
-    if found is not None:
-        return found
-    # Re-decide only the split accounts exactly, every other account where the LP put it.
-    pinned = dict(fixed)
-    keep = np.ones(len(model.free), dtype=bool)
-    keep[split_rows] = False
-    for k in np.nonzero(keep)[0]:
-        pinned[int(model.free[k])] = int(lp_assign[model.free[k]])
-    small_model = build(pinned, cap)
-    if len(small_model.free):
-        small = _run(small_model, integral=True, time_limit_s=time_limit_s, mip_rel_gap=1e-6)
-        if small is not None:
-            how = f"LP optimum, {len(split_rows)} split accounts solved exactly"
-            found = result(small[0], how, strict=True)
-            if found is not None:
-                return found
-    full = _run(model, integral=True, **opts)
-    if full is not None:
-        found = result(full[0], "full MIP", strict=False)
+    def build(self, pins: Mapping[int, int], cap: float | None) -> _Model:
+        return _build(
+            self.cost,
+            self.balance,
+            self.lower,
+            self.upper,
+            pins,
+            self.current,
+            self.max_moves,
+            self.move_penalty,
+            cap,
+            self.allowed,
+        )
+
+    def run(
+        self, model: _Model, *, integral: bool, must: bool = False, gap: float | None = None
+    ) -> tuple[IntArray, FloatArray, float] | None:
+        limit = self.deadline.limit(self.time_limit_s, floor=MUST_SOLVE_S if must else 0.0)
+        rel_gap = self.mip_rel_gap if gap is None else gap
+        return _run(model, integral=integral, time_limit_s=limit, mip_rel_gap=rel_gap)
+
+    def least_miss(
+        self, model: _Model, fixed: Mapping[int, int], *, integral: bool
+    ) -> tuple[float, IntArray]:
+        """The smallest total band miss any split reaches (a little widened, as the next
+        solve's cap), and a split with it.
+
+        Lexicographic (the miss first, then the cheapest split with it) because one objective
+        with a big penalty on the miss swamps HiGHS's tolerances and comes back suboptimal.
+        """
+        miss = self.run(self.build(fixed, -1.0), integral=integral, must=True)
+        if miss is None:
+            msg = (
+                "assignment MIP returned no solution"
+                if integral
+                else "assignment LP found no solution even with the balance band relaxed"
+            )
+            raise InternalError(msg)
+        return float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9, miss[0]
+
+    def relaxation(self, fixed: Mapping[int, int]) -> _Relaxation:
+        """The LP optimum inside the band, or with the least miss when the band is out of reach."""
+        cap: float | None = None
+        model = self.build(fixed, cap)
+        lp = self.run(model, integral=False, must=True)
+        if lp is None:
+            cap, _ = self.least_miss(model, fixed, integral=False)
+            model = self.build(fixed, cap)
+            lp = self.run(model, integral=False, must=True)
+            if lp is None:
+                msg = "assignment LP returned no solution"
+                raise InternalError(msg)
+        assign, x, value = lp
+        shares = x[: model.nx].reshape(len(model.free), model.m)
+        return _Relaxation(
+            model=model,
+            cap=cap,
+            assign=assign,
+            value=value,
+            slack=float(x[model.nx :].sum()),
+            split_rows=np.nonzero(shares.max(axis=1) < 1.0 - 1e-6)[0],
+            solver=self,
+        )
+
+    def split_accounts_exactly(
+        self, fixed: Mapping[int, int], lp: _Relaxation
+    ) -> AssignResult | None:
+        """Re-decide only the accounts the LP split, every other one where the LP put it."""
+        pinned = dict(fixed)
+        keep = np.ones(len(lp.model.free), dtype=bool)
+        keep[lp.split_rows] = False
+        for k in np.nonzero(keep)[0]:
+            pinned[int(lp.model.free[k])] = int(lp.assign[lp.model.free[k]])
+        small_model = self.build(pinned, lp.cap)
+        if not len(small_model.free):
+            return None
+        small = self.run(small_model, integral=True, gap=EXACT_GAP)
+        if small is None:
+            return None
+        how = f"LP optimum, {len(lp.split_rows)} split accounts solved exactly"
+        return lp.judge(small[0], how, strict=True)
+
+    def full_mip(self, fixed: Mapping[int, int], lp: _Relaxation) -> AssignResult:
+        """The whole MIP; when no integer split meets the LP's band, the smallest miss first."""
+        full = self.run(lp.model, integral=True)
+        if full is not None:
+            found = lp.judge(full[0], "full MIP", strict=False)
+            assert found is not None
+            return found
+        cap, miss = self.least_miss(lp.model, fixed, integral=True)
+        relaxed = self.run(self.build(fixed, cap), integral=True)
+        chosen = relaxed[0] if relaxed is not None else miss
+        found = lp.judge(chosen, "full MIP, band relaxed", strict=False)
         assert found is not None
         return found
-    # The band is met by the LP but by no integer split (few, lumpy accounts): smallest miss.
-    miss = _run(build(fixed, -1.0), integral=True, **opts)
-    if miss is None:
-        msg = "assignment MIP returned no solution"
-        raise InternalError(msg)
-    cap = float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9
-    model = build(fixed, cap)
-    full = _run(model, integral=True, **opts)
-    chosen = full[0] if full is not None else miss[0]
-    found = result(chosen, "full MIP, band relaxed", strict=False)
-    assert found is not None
-    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,22 +14,12 @@ road graph (straight-line travel, unit tests) the k nearest alone define the nei
 
 Why road neighbours and not polygons: two villages on either side of a river without a bridge
 are far apart for a driver though close on a map; road time sees that, a map Voronoi does not.
-"Where the road network allows": a territory that must span two road clusters without accounts
-between them (say, across a valley) shows as two pieces only if some other territory's accounts
-lie between them by road, which is exactly an enclave.
 
 Why road cells on top of the k nearest: "the 8 nearest" depends on every other account, so
-adding accounts rewires it and cuts territories apart although nothing changed on the map
-(Heidelberg 2,000 accounts / 10 reps, 200 accounts added and left unplaced: 499-599 enclave
-accounts on the k-nearest graph, 166-320 with road cells, four runs each; see
-``benchmarks/results/territories_roadcells.md``). Road cells change only locally: an added
-account splits the cells around it, so two accounts stop touching only when the new one really
-lies between them, and they stay joined through it. They also add the links along roads that
-the k nearest miss in a dense neighbourhood (designs 5-7 % less travel from home on Heidelberg).
-Road cells alone are a much stricter notion (a design on the k nearest has 136 of 300 accounts
-outside their main piece on road cells alone) and, with the current design steps, cost 10 %
-travel on Heidelberg 300 / 4 and left enclaves on 2,000 / 10: the union keeps every k-nearest
-link, so any split contiguous before stays contiguous.
+adding accounts rewires it and cuts territories apart although nothing changed on the map;
+road cells change only locally, and they add the links along roads that the k nearest miss.
+The union keeps every k-nearest link, so any split contiguous before stays contiguous
+(measurements: ``benchmarks/results/territories_roadcells.md``).
 """
 
 from __future__ import annotations
@@ -48,7 +38,20 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_MIN_WEIGHT = 1e-3  # csgraph drops explicit zeros; two accounts at one address are 1 ms apart
+_MIN_WEIGHT = 1e-3
+"""Least edge weight in seconds: csgraph drops explicit zeros, so two accounts at one address
+are 1 ms apart."""
+HOME_LINKS = 8
+"""Accounts nearest a home that the home joins the neighbour graph through: as many as an
+account's own road neighbours."""
+REPAIR_STEPS_PER_ACCOUNT = 4
+"""Border moves per account the rebalancing may make: each lowers the imbalance, so this is
+a bound that only a pathological split reaches."""
+IMPROVE_PASSES = 30
+"""Passes of travel-lowering border moves: later passes find almost nothing."""
+BRIDGE_STEP_SHARE = 1e-3
+"""Share of the mean cost each account on a corridor costs at least, so the shortest corridor
+is also the one with the fewest accounts among equally cheap ones."""
 
 
 def neighbour_graph(neighbours: IntArray, times: FloatArray | None = None) -> csr_matrix:
@@ -91,7 +94,9 @@ def neighbour_graph(neighbours: IntArray, times: FloatArray | None = None) -> cs
         sym = csr_matrix(sym.maximum(bridges))
 
 
-def graph_distances(graph: csr_matrix, home_s: FloatArray, *, home_links: int = 8) -> FloatArray:
+def graph_distances(
+    graph: csr_matrix, home_s: FloatArray, *, home_links: int = HOME_LINKS
+) -> FloatArray:
     """``(m, n)`` road time from each home to each account *through* the neighbour graph.
 
     Each home joins the graph through its ``home_links`` nearest accounts. Territories that
@@ -227,7 +232,7 @@ def repair_contiguity(
     """
     a = assign.copy()
     n = len(a)
-    steps = max_steps if max_steps is not None else 4 * n
+    steps = max_steps if max_steps is not None else REPAIR_STEPS_PER_ACCOUNT * n
 
     def can_move(i: int, to: int) -> bool:
         if i in fixed or (allowed is not None and not allowed[i, to]):
@@ -429,13 +434,13 @@ def make_contiguous(
     fixed: frozenset[int] = frozenset(),
     current: IntArray | None = None,
     max_moves: int | None = None,
-    improve_passes: int = 30,
+    improve_passes: int = IMPROVE_PASSES,
     keep_band: bool = False,
     swaps: bool = False,
 ) -> IntArray:
     """Remove every enclave by local moves, restore the band, then shorten along borders.
 
-    Cheap where the contiguity MIP is not (2,000 x 10 finds no incumbent in a minute), and
+    Cheap where the contiguity MIP is not (it finds no incumbent for large designs), and
     starting from the cheapest balanced split (an LP optimum) it stays close to it:
 
     1. *Absorb*: the lightest fragment (a piece of a territory other than the one holding its
@@ -458,9 +463,8 @@ def make_contiguous(
     split otherwise).
     """
     a = assign.copy()
-    n, m = len(a), len(lower)
+    n = len(a)
     budget = _Budget(current, max_moves, a)
-    indptr, indices = graph.indptr, graph.indices
 
     def ok(i: int, to: int) -> bool:
         if i in fixed or (allowed is not None and not allowed[i, to]):
@@ -477,13 +481,35 @@ def make_contiguous(
     def on_move(i: int, frm: int, to: int) -> None:
         budget.used += budget.delta(i, frm, to)
 
-    _rebalance(graph, a, balance, lower, upper, cost, can_move, 4 * n, on_move)
+    steps = REPAIR_STEPS_PER_ACCOUNT * n
+    _rebalance(graph, a, balance, lower, upper, cost, can_move, steps, on_move)
 
     # 3. Shorter along borders, band and pieces kept.
+    _shorten(graph, a, balance, lower, upper, cost, ok, budget, improve_passes, swaps=swaps)
+    return a
+
+
+def _shorten(
+    graph: csr_matrix,
+    a: IntArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    cost: FloatArray,
+    ok: Callable[[int, int], bool],
+    budget: _Budget,
+    passes: int,
+    *,
+    swaps: bool,
+) -> None:
+    """Border moves (in place) that lower ``cost``, keep both loads in the band and the giving
+    territory in one piece, best first; with ``swaps`` also exchanges once no move is left."""
+    m = len(lower)
+    indptr, indices = graph.indptr, graph.indices
     load: FloatArray = np.bincount(a, weights=balance, minlength=m).astype(np.float64)
     coo = graph.tocoo()
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    for _ in range(improve_passes):
+    for _ in range(passes):
         border = a[rows] != a[cols]
         cand_i, cand_t = rows[border], a[cols[border]]
         delta = cost[cand_i, cand_t] - cost[cand_i, a[cand_i]]
@@ -516,11 +542,11 @@ def make_contiguous(
             continue
         if not swaps or not _swap_pass(graph, a, load, balance, lower, upper, cost, ok, budget):
             break
-    return a
 
 
 SWAP_TRIES = 40
-"""Best swap candidates checked for connectivity per pair of touching territories and pass."""
+"""Best swap candidates checked for connectivity per pair of touching territories and pass:
+the check counts pieces, which is what costs."""
 
 
 def _pieces_of(graph: csr_matrix, a: IntArray, j: int) -> int:
@@ -700,7 +726,7 @@ def _bridge(
     if len(main) == 0:
         return None
     # Node-weighted shortest path: entering account v costs what giving v to rep costs more.
-    step = np.maximum(cost[:, rep] - cost[np.arange(n), a], 0.0) + 1e-3 * (
+    step = np.maximum(cost[:, rep] - cost[np.arange(n), a], 0.0) + BRIDGE_STEP_SHARE * (
         float(np.mean(np.abs(cost))) or 1.0
     )
     blocked = np.zeros(n, dtype=np.bool_)

@@ -29,10 +29,20 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 T0_SHARE = 1.0
+"""Starting temperature as a share of a typical border step's cost change: hot enough that
+load can flow around a territory early on."""
+T_END_RATIO = 0.01
+"""Last temperature as a share of the first: cold enough that the end is a plain descent."""
+COOL_EVERY = 256
+"""Steps between two temperature updates: the power is the costly part of a step otherwise."""
 SWAP_SHARE = 0.5
+"""Share of steps that try a swap when the shift alone would leave the band: swaps keep loads
+nearly unchanged, the only way on once every load sits at the band's edge."""
 FAR_SHARE = 0.5
+"""Share of swaps whose partner is sought anywhere along the border rather than near the
+account, so load can be handed back far from where it was taken."""
 FAR_TRIES = 30
-"""Share of steps that try a swap when the shift alone would leave the band."""
+"""Random accounts tried for a far swap partner before the step gives up."""
 
 
 @njit(cache=True, nogil=True)
@@ -158,7 +168,7 @@ def _anneal_steps(
     stamp = scratch[3 * n : 3 * n + 1]
     temp = t0
     for step in range(first_step, last_step):
-        if (step - first_step) % 256 == 0:
+        if (step - first_step) % COOL_EVERY == 0:
             done = max(step / iterations, floor_done)
             if done >= 1.0:
                 break
@@ -189,9 +199,9 @@ def _anneal_steps(
         if _touching(indptr, indices, a, i, to, -1) < min_touch:
             continue
         b = bal[i]
-        delta = cost[i, to] - cost[i, frm]
         if _band_ok(load, lo, hi, frm, load[frm] - b) and _band_ok(load, lo, hi, to, load[to] + b):
-            if delta > 0 and u_acc >= math.exp(-delta / temp):
+            delta = cost[i, to] - cost[i, frm]
+            if not _accepted(delta, u_acc, temp):
                 continue
             dm = _moved(owner, i, to) - _moved(owner, i, frm)
             if cap >= 0 and moves[0] + dm > cap:
@@ -203,9 +213,7 @@ def _anneal_steps(
             load[to] += b
             totals[0] += delta
             moves[0] += dm
-        else:
-            if u_swap > SWAP_SHARE:
-                continue
+        elif u_swap <= SWAP_SHARE:
             k = _swap_partner(indptr, indices, a, i, frm, to, u_swap, rng)
             if k < 0 or not movable[k] or not ok[k, frm]:
                 continue
@@ -215,36 +223,64 @@ def _anneal_steps(
                 and _band_ok(load, lo, hi, to, load[to] + b - bk)
             ):
                 continue
+            delta = cost[i, to] - cost[i, frm]
             delta += cost[k, frm] - cost[k, to]
-            if delta > 0 and u_acc >= math.exp(-delta / temp):
+            dm = _moved(owner, i, to) - _moved(owner, i, frm)
+            dm += _moved(owner, k, frm) - _moved(owner, k, to)
+            if not _accepted(delta, u_acc, temp) or (cap >= 0 and moves[0] + dm > cap):
                 continue
-            dm = (
-                _moved(owner, i, to)
-                - _moved(owner, i, frm)
-                + _moved(owner, k, frm)
-                - _moved(owner, k, to)
-            )
-            if cap >= 0 and moves[0] + dm > cap:
+            if not _swap(indptr, indices, a, load, bal, min_touch, i, k, seen, want, queue, stamp):
                 continue
-            # k must touch frm once i has left it, and i must touch to once k has left it.
-            if _touching(indptr, indices, a, k, frm, i) < min_touch:
-                continue
-            if _touching(indptr, indices, a, i, to, k) < min_touch:
-                continue
-            if not _joined_without(indptr, indices, a, i, frm, seen, want, queue, stamp):
-                continue
-            a[i] = to
-            if not _joined_without(indptr, indices, a, k, to, seen, want, queue, stamp):
-                a[i] = frm
-                continue
-            a[k] = frm
-            load[frm] += bk - b
-            load[to] += b - bk
             totals[0] += delta
             moves[0] += dm
+        else:
+            continue
         if totals[0] < totals[1] - 1e-9:
             totals[1] = totals[0]
             best[:] = a
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accepted(delta: float, u_acc: float, temp: float) -> bool:
+    """Downhill always, uphill with probability ``exp(-delta / temp)``."""
+    return delta <= 0 or u_acc < math.exp(-delta / temp)
+
+
+@njit(cache=True, nogil=True)
+def _swap(
+    indptr: IntArray,
+    indices: IntArray,
+    a: IntArray,
+    load: FloatArray,
+    bal: FloatArray,
+    min_touch: int,
+    i: int,
+    k: int,
+    seen: IntArray,
+    want: IntArray,
+    queue: IntArray,
+    stamp: IntArray,
+) -> bool:
+    """Trade ``i`` for ``k`` (loads, acceptance and move cap already checked) when both
+    territories stay touching and joined; the graph searches live here, apart from the loop
+    every step runs through."""
+    frm, to = a[i], a[k]
+    # k must touch frm once i has left it, and i must touch to once k has left it.
+    if _touching(indptr, indices, a, k, frm, i) < min_touch:
+        return False
+    if _touching(indptr, indices, a, i, to, k) < min_touch:
+        return False
+    if not _joined_without(indptr, indices, a, i, frm, seen, want, queue, stamp):
+        return False
+    a[i] = to
+    if not _joined_without(indptr, indices, a, k, to, seen, want, queue, stamp):
+        a[i] = frm
+        return False
+    a[k] = frm
+    b, bk = bal[i], bal[k]
+    load[frm] += bk - b
+    load[to] += b - bk
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -338,7 +374,7 @@ def _border_steps(indptr: IntArray, indices: IntArray, a: IntArray, cost: FloatA
 
 
 CHUNK = 200_000
-"""Annealing steps between two looks at the clock."""
+"""Annealing steps between two looks at the clock: a few hundredths of a second."""
 
 
 def improve_travel(
@@ -362,22 +398,20 @@ def improve_travel(
 
     Each step picks a random account with a neighbour in another territory and proposes to
     shift it there; when that would take either load out of its band, it proposes instead to
-    swap it with an account of that territory bordering its own, near it. Steps that break an
+    swap it with an account of that territory bordering its own. Steps that break an
     invariant (see the module docstring) are rejected; others are accepted when they lower the
     cost, or with probability ``exp(-increase / temperature)``, the temperature falling
-    geometrically from a typical step's size to almost nothing. Stops after ``iterations``
-    steps; returns the cheapest split visited, the same for the same input and ``seed``.
-    ``time_limit_s`` is a safety net for slow machines: a search that would not end within
-    it cools down over the limit's second half and stops at the limit (then runs may differ).
-    ``min_touch``: road neighbours a moved account must have in its new territory (more =
-    smoother borders).
+    geometrically. Stops after ``iterations`` steps and returns the cheapest split visited,
+    the same for the same input and ``seed``. ``time_limit_s`` is a safety net: a search that
+    would not end within it cools over the limit's second half and stops at the limit.
+    ``min_touch``: road neighbours a moved account must have in its new territory.
     With ``max_moves``, no step takes the number of accounts whose rep differs from
     ``current`` (``-1`` = none, never a move) above it, so a capped realignment stays capped.
     """
-    n = len(assign)
-    m = len(lower)
+    n, m = len(assign), len(lower)
     if n == 0 or m < 2 or iterations <= 0:
         return assign.copy()
+    began = time.monotonic()
     graph = csr_matrix(graph, copy=True)  # sorted below: never the caller's, shared by paths
     graph.sum_duplicates()
     indptr = graph.indptr.astype(np.int64)
@@ -385,8 +419,6 @@ def improve_travel(
     a = np.asarray(assign, dtype=np.int64).copy()
     c = np.ascontiguousarray(cost, dtype=np.float64)
     bal = np.asarray(balance, dtype=np.float64)
-    lo = np.asarray(lower, dtype=np.float64) - 1e-9
-    hi = np.asarray(upper, dtype=np.float64) + 1e-9
     load = np.bincount(a, weights=bal, minlength=m).astype(np.float64)
     ok = np.ones((n, m), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     movable = np.ones(n, dtype=bool)
@@ -399,50 +431,21 @@ def improve_travel(
     best = a.copy()
     sample = _border_steps(indptr, indices, a, c)
     t0 = max(float(np.median(sample)) * T0_SHARE if len(sample) else 1.0, 1e-6)
-    # Seed the generator through splitmix64's finaliser, so seeds 0, 1, 2 start far apart
-    # (xorshift needs a state that is not zero).
-    z = (int(seed) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    rng = np.array([(z ^ (z >> 31)) or 1], dtype=np.uint64)
+    rng = _seeded(seed)
     scratch = np.zeros(3 * n + 1, dtype=np.int64)
+    lo = np.asarray(lower, dtype=np.float64) - 1e-9
+    hi = np.asarray(upper, dtype=np.float64) + 1e-9
 
     def run(first_step: int, last_step: int, done_floor: float) -> None:
         _anneal_steps(
-            indptr,
-            indices,
-            a,
-            best,
-            load,
-            c,
-            bal,
-            lo,
-            hi,
-            ok,
-            movable,
-            owner,
-            cap,
-            min_touch,
-            totals,
-            moves,
-            rng,
-            first_step,
-            last_step,
-            iterations,
-            done_floor,
-            t0,
-            0.01,
+            indptr, indices, a, best, load, c, bal, lo, hi, ok, movable, owner, cap, min_touch,
+            totals, moves, rng, first_step, last_step, iterations, done_floor, t0, T_END_RATIO,
             scratch,
-        )
+        )  # fmt: skip
 
-    # An empty first call loads (or compiles) the machine code before the clock starts, or
-    # the first run in a process would cool faster than the next ones.
-    run(0, 0, 0.0)
-    # The clock cools the search only in the second half of the limit (from -1 at the start
-    # to 1 at the limit): a run that ends within the limit then never depends on it, even
-    # when its hot first steps run slower than the limit's pace (Heidelberg 2,000 x 10 seed 4
-    # did, and designs differed from run to run while the clock counted from the start).
-    began = time.monotonic()
+    # The clock (started before the compiled code is loaded, which can take a second) cools
+    # the search only in the second half of the limit: a run that ends within the limit then
+    # never depends on it, even when its hot first steps run slower than the limit's pace.
     for first_step in range(0, iterations, CHUNK):
         done_floor = -1.0
         if time_limit_s is not None:
@@ -451,6 +454,15 @@ def improve_travel(
                 break
         run(first_step, min(first_step + CHUNK, iterations), done_floor)
     return best
+
+
+def _seeded(seed: int) -> npt.NDArray[np.uint64]:
+    """The generator's state for ``seed``, through splitmix64's finaliser so that seeds 0, 1,
+    2 start far apart (xorshift needs a state that is not zero)."""
+    z = (int(seed) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return np.array([(z ^ (z >> 31)) or 1], dtype=np.uint64)
 
 
 def permute_territories(

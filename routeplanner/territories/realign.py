@@ -1,14 +1,13 @@
 """Realignment: rebalance existing territories while moving as few accounts as the manager wants.
 
-After accounts are added or removed, reps join or leave, or frequencies change, the same MIP as
-the design (see :mod:`routeplanner.territories.design`) is solved with the current owner of
-every account known, and either a hard limit on moved accounts (a constraint in the MIP, so the
-limit is never exceeded) or a price per move in the objective. Several limits give points on
-the trade-off curve "stable" (0 moves) ... "fair" (unlimited), each with its KPIs and a
-before/after comparison, so the manager picks one. One more option is always offered: moves
-priced at an hour of road time (``TIDY_PRICE_S``), the fewest moves that keep every territory
-in one piece; capped options start again from it when it fits their cap, and the fair option
-from the best other option when that beats it (fewer enclaves, then less travel).
+After accounts are added or removed, reps join or leave, or frequencies change, the design's
+phases (see :mod:`routeplanner.territories.design`) run with the current owner of every
+account known, and either a hard limit on moved accounts (a constraint in every step, so it is
+never exceeded) or a price per move. Several limits give points on the curve from "stable"
+(0 moves) to "fair" (unlimited), each with its KPIs and a before/after comparison, so the
+manager picks one. One more option is always offered: moves priced at ``TIDY_PRICE_S``, the
+fewest moves that keep every territory in one piece; capped options start again from it when it
+fits their cap, and the fair option from the best other option when that beats it.
 
 What counts as a move: an account that has a current rep who is still in ``reps`` and ends up
 with a different rep. New accounts (in no territory) and orphans (their rep left) must be given
@@ -18,10 +17,9 @@ never count against the limit. Locked territories stay exactly as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import partial
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -32,8 +30,8 @@ from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.assign import count_moves
 from routeplanner.territories.contiguity import count_violations, neighbour_graph
+from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import (
-    CONTIGUOUS_FULL,
     DesignWeights,
     OptimiseResult,
     Progress,
@@ -48,6 +46,7 @@ from routeplanner.territories.metrics import (
     assignment_of,
     compare_kpis,
 )
+from routeplanner.territories.problem import fits_one_mip
 from routeplanner.territories.workload import (
     IntArray,
     TerritoryContext,
@@ -55,6 +54,26 @@ from routeplanner.territories.workload import (
     resolve_locks,
 )
 from routeplanner.travel.provider import TravelTimeProvider
+
+REALIGN_TIME_LIMIT_S = 1800.0
+"""Default limit of a whole realignment: it solves every option (some twice), each about as
+long as a design, and this leaves each of them room to converge on a busy machine."""
+REALIGN_SOLVE_LIMIT_S = 20.0
+"""Longest single MIP solve of a realignment: a move cap makes the balanced solve harder than
+a design's, so it gets twice the design's."""
+TIDY_PRICE_S = 3600.0
+"""Price of one move, in seconds of road time, of the option that keeps territories in one
+piece with few moves: far above what a move saves in travel, so moves are bought for balance
+and contiguity, not for shorter drives."""
+TIDY_LABEL = f"{TIDY_PRICE_S:.0f} s per move (few moves, in one piece)"
+STEP_SHARES = (100, 30, 10)
+"""Default move limits besides 0 and unlimited: 1 %, about 3 % and 10 % of the accounts, a few
+points along the curve from stable to fair."""
+CAP_SHARES = (4, 2)
+"""With a cap given, options at a quarter and a half of it besides 0 and the cap itself."""
+OWN_SHARE = 0.5
+"""Share of an option's time for its own solve when a second one from another split may
+follow; the second gets what is left."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +95,23 @@ class RealignOption:
         return self.comparison.moved_accounts
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One option asked for: its label, move cap and price per move."""
+
+    label: str
+    limit: int | None
+    penalty: float | None
+
+    @property
+    def unmoved(self) -> bool:
+        return self.limit == 0 and self.penalty is None
+
+    @property
+    def fair(self) -> bool:
+        return self.limit is None and not self.penalty
+
+
 def realign_territories(
     current: Sequence[Territory],
     accounts: Sequence[Account],
@@ -92,7 +128,7 @@ def realign_territories(
     tolerance: float = 0.05,
     max_iterations: int = 4,
     repair_rounds: int = 2,
-    time_limit_s: float = 20.0,
+    time_limit_s: float | None = None,
     progress: Progress | None = None,
 ) -> list[RealignOption]:
     """Options from "stable" to "fair"; every option respects ``max_moves`` when it is given.
@@ -109,6 +145,9 @@ def realign_territories(
         without a hard cap (or under ``max_moves`` when both are given).
     move_limits
         Explicit limits to offer instead of the defaults (``None`` = unlimited).
+    time_limit_s
+        Limit of the whole realignment (default ``REALIGN_TIME_LIMIT_S``), shared out among
+        the options still to solve.
 
     Raises
     ------
@@ -116,6 +155,39 @@ def realign_territories(
         As :func:`~routeplanner.territories.design.design_territories`, plus a negative
         ``max_moves`` or ``move_penalty``, or an account in two current territories.
     """
+    deadline = Deadline.after(REALIGN_TIME_LIMIT_S if time_limit_s is None else time_limit_s)
+    _check_inputs(current, max_moves, move_penalty)
+    report = progress or (lambda _s, _f: None)
+    report("travel times", 0.0)
+    ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
+    job = _Realignment.of(
+        ctx,
+        current,
+        locked or {},
+        weights=weights or DesignWeights(),
+        tolerance=tolerance,
+        max_iterations=max_iterations,
+        repair_rounds=repair_rounds,
+    )
+    asks = _asks(ctx.n_accounts, max_moves, move_penalty, move_limits)
+    options: list[RealignOption] = []
+    solved = _Solved()
+    for k, ask in enumerate(asks):
+        report(f"option {k + 1}/{len(asks)}: {ask.label}", k / len(asks))
+        stage = (ask.label, k / len(asks))
+        result = _solve_option(job, ask, solved, deadline.share(1 / (len(asks) - k)), report, stage)
+        if result is not None:
+            options.append(job.option(ask, result))
+    report("done", 1.0)
+    # Along the curve from "stable" to "fair": fewest moves first, the uncapped option last.
+    options.sort(key=lambda o: (o.max_moves is None and o.move_penalty_s is None, o.moved_accounts))
+    return options
+
+
+def _check_inputs(
+    current: Sequence[Territory], max_moves: int | None, move_penalty: float | None
+) -> None:
+    """Every problem with the arguments at once: negative limits, an account in two territories."""
     problems: list[Problem] = []
     if max_moves is not None and max_moves < 0:
         problems.append(Problem("realign", None, "max_moves", "must be 0 or more"))
@@ -125,323 +197,332 @@ def realign_territories(
     for t in current:
         for aid in t.account_ids:
             if aid in seen:
-                problems.append(
-                    Problem(
-                        "territories",
-                        None,
-                        "account_id",
-                        f"account {aid} is in territories {seen[aid]} and {t.territory_id}",
-                    )
-                )
+                message = f"account {aid} is in territories {seen[aid]} and {t.territory_id}"
+                problems.append(Problem("territories", None, "account_id", message))
             seen[aid] = t.territory_id
     if problems:
         raise InputError(problems)
-    report = progress or (lambda _s, _f: None)
-    report("travel times", 0.0)
-    ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
-    locked_territories = [
-        t for t in current if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
-    ]
-    locked_territories = [
-        Territory(
-            territory_id=t.territory_id,
-            name=t.name,
-            rep_id=t.rep_id,
-            account_ids=tuple(a for a in t.account_ids if a in ctx.account_index),
-            segment=t.segment,
-            locked=True,
-        )
-        for t in locked_territories
-    ]
-    cur = assignment_of(ctx, current)
-    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
-    old_rep = {aid: t.rep_id for t in current for aid in t.account_ids}
-    ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
-    before = assignment_kpis(
-        ctx,
-        cur,
-        territory_ids=[ids.get(r.rep_id, f"T-{r.rep_id}") for r in ctx.reps],
-        locked_reps=frozen,
-    )
 
-    n = ctx.n_accounts
+
+def _asks(
+    n: int,
+    max_moves: int | None,
+    move_penalty: float | None,
+    move_limits: Sequence[int | None] | None,
+) -> list[_Ask]:
+    """The options to solve, in the order they build on each other.
+
+    The 0-move option first (the tidy one starts again from it), then the tidy option (capped
+    options start again from it when it fits their cap), the fair one last (it starts again
+    from the best of the others when that beats it).
+    """
     if move_limits is not None:
         limits: list[int | None] = list(move_limits)
     elif max_moves is not None:
-        limits = [*sorted({0, max_moves // 4, max_moves // 2, max_moves})]
+        limits = [*sorted({0, *(max_moves // d for d in CAP_SHARES), max_moves})]
     else:
-        limits = [0, max(1, n // 100), max(1, n // 30), max(1, n // 10), None]
+        limits = [0, *(max(1, n // d) for d in STEP_SHARES), None]
     if max_moves is not None:
-        limits = [min(x, max_moves) if x is not None else max_moves for x in limits]
-        limits = list(dict.fromkeys(limits))
-    plans: list[tuple[str, int | None, float | None]] = [
-        ("fair (unlimited moves)" if x is None else f"at most {x} moves", x, None) for x in limits
+        limits = list(dict.fromkeys(max_moves if x is None else min(x, max_moves) for x in limits))
+    asks = [
+        _Ask("fair (unlimited moves)" if x is None else f"at most {x} moves", x, None)
+        for x in limits
     ]
     if move_penalty is not None:
-        plans.append((f"{move_penalty:.0f} s per move", max_moves, move_penalty))
+        asks.append(_Ask(f"{move_penalty:.0f} s per move", max_moves, move_penalty))
+    asks.append(_Ask(TIDY_LABEL, max_moves, TIDY_PRICE_S))
+    asks.sort(key=lambda a: (not a.unmoved, a.label != TIDY_LABEL, a.fair))
+    return asks
 
-    plans.append((TIDY_LABEL, max_moves, TIDY_PRICE_S))
 
-    weights = weights or DesignWeights()
-    solve = partial(
-        optimise,
-        ctx,
-        fixed=fixed,
-        frozen=frozen,
-        tolerance=tolerance,
-        max_iterations=max_iterations,
-        repair_rounds=repair_rounds,
-        time_limit_s=time_limit_s,
-        current=cur,
-    )
-    graph = neighbour_graph(ctx.neighbours, ctx.account_s)
-    # The 0-move option first (the tidy one starts again from it), then the tidy option
-    # (capped options start again from it when it fits their cap), the fair one last (it
-    # starts again from the best of the others when that beats it).
-    plans.sort(
-        key=lambda p: (
-            not (p[1] == 0 and p[2] is None),
-            p[0] != TIDY_LABEL,
-            p[1] is None and p[2] is None,
-        )
-    )
-    tidy: OptimiseResult | None = None
+@dataclass(slots=True)
+class _Solved:
+    """The options solved so far that later ones start again from."""
+
     unmoved: OptimiseResult | None = None
-    solved: list[OptimiseResult] = []
-    options: list[RealignOption] = []
-    for k, (label, limit, penalty) in enumerate(plans):
-        report(f"option {k + 1}/{len(plans)}: {label}", k / len(plans))
-        result = solve(weights=weights, max_moves=limit, move_penalty_s=penalty or 0.0)
-        if np.any(result.assign < 0):
-            continue  # the limit cannot be met with the locks (noted by optimise)
-        if limit == 0 and penalty is None:
-            unmoved = result
-        if label == TIDY_LABEL:
-            result = _tidy_from_unmoved(ctx, graph, cur, result, unmoved, weights, solve, limit)
-            tidy = result
-        elif limit is not None and tidy is not None:
-            result = _from_tidy(
-                ctx,
-                graph,
-                cur,
-                result,
-                tidy,
-                limit,
-                weights,
-                solve,
-                report,
-                (label, k / len(plans)),
-            )
-        if limit is None and not penalty:
-            result = _fair_from_best(
-                ctx, graph, result, solved, weights, solve, report, (label, k / len(plans))
-            )
-            result = _fair_retry(
-                ctx,
-                graph,
-                result,
-                weights,
-                solve,
-                report,
-                (f"{label}: again from the centre split", k / len(plans)),
-            )
-        solved.append(result)
-        territories = build_territories(ctx, result.assign, ids=ids, frozen=frozen)
+    tidy: OptimiseResult | None = None
+    others: list[OptimiseResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Realignment:
+    """What every option of one realignment shares: the context, locks and current split."""
+
+    ctx: TerritoryContext
+    graph: csr_matrix
+    cur: IntArray
+    fixed: Mapping[int, int]
+    frozen: frozenset[int]
+    weights: DesignWeights
+    tolerance: float
+    max_iterations: int
+    repair_rounds: int
+    ids: Mapping[str, str]
+    old_rep: Mapping[str, str | None]
+    before: PlanKpis
+
+    @classmethod
+    def of(
+        cls,
+        ctx: TerritoryContext,
+        current: Sequence[Territory],
+        locked: Mapping[str, str],
+        *,
+        weights: DesignWeights,
+        tolerance: float,
+        max_iterations: int,
+        repair_rounds: int,
+    ) -> _Realignment:
+        """The shared part, from the current territories (locked ones cut to known accounts)."""
+        locked_territories = [
+            replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
+            for t in current
+            if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
+        ]
+        cur = assignment_of(ctx, current)
+        fixed, frozen = resolve_locks(ctx, dict(locked), locked_territories)
+        ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
+        before = assignment_kpis(
+            ctx,
+            cur,
+            territory_ids=[ids.get(r.rep_id, f"T-{r.rep_id}") for r in ctx.reps],
+            locked_reps=frozen,
+        )
+        return cls(
+            ctx=ctx,
+            graph=neighbour_graph(ctx.neighbours, ctx.account_s),
+            cur=cur,
+            fixed=fixed,
+            frozen=frozen,
+            ids=ids,
+            old_rep={aid: t.rep_id for t in current for aid in t.account_ids},
+            before=before,
+            weights=weights,
+            tolerance=tolerance,
+            max_iterations=max_iterations,
+            repair_rounds=repair_rounds,
+        )
+
+    def solve(
+        self,
+        deadline: Deadline,
+        *,
+        max_moves: int | None,
+        move_penalty_s: float,
+        weights: DesignWeights | None = None,
+        start: IntArray | None = None,
+    ) -> OptimiseResult:
+        """One run of the design phases for an option; an account left at ``-1`` means the
+        option's limit cannot be met with the locks."""
+        return optimise(
+            self.ctx,
+            fixed=self.fixed,
+            frozen=self.frozen,
+            weights=weights or self.weights,
+            tolerance=self.tolerance,
+            deadline=deadline,
+            solve_limit_s=REALIGN_SOLVE_LIMIT_S,
+            max_iterations=self.max_iterations,
+            repair_rounds=self.repair_rounds,
+            current=self.cur,
+            max_moves=max_moves,
+            move_penalty_s=move_penalty_s,
+            start=start,
+        )
+
+    def score(self, result: OptimiseResult) -> tuple[int, float]:
+        """(enclave accounts, total road time from home): how options are compared here."""
+        travel = float(self.ctx.home_s[result.assign, np.arange(self.ctx.n_accounts)].sum())
+        return (count_violations(self.graph, result.assign, self.ctx.workload_s), travel)
+
+    def option(self, ask: _Ask, result: OptimiseResult) -> RealignOption:
+        """The option as shown: territories, KPIs before and after, and the moves between."""
+        ctx = self.ctx
+        territories = build_territories(ctx, result.assign, ids=self.ids, frozen=self.frozen)
         after = assignment_kpis(
             ctx,
             result.assign,
             territory_ids=[t.territory_id for t in territories],
-            locked_reps=frozen,
+            locked_reps=self.frozen,
         )
-        moves = _moves(ctx.accounts, cur, result.assign, old_rep, ctx.reps)
-        options.append(
-            RealignOption(
-                label=label,
-                max_moves=limit,
-                move_penalty_s=penalty,
-                territories=territories,
-                kpis=after,
-                comparison=compare_kpis(before, after, moves),
-                within_tolerance=after.max_balance_dev_pct(weights.workload, weights.value)
-                <= 100.0 * tolerance + 1e-9,
-                optimal=result.optimal,
-            )
+        moves = _moves(ctx.accounts, self.cur, result.assign, self.old_rep, ctx.reps)
+        deviation = after.max_balance_dev_pct(self.weights.workload, self.weights.value)
+        return RealignOption(
+            label=ask.label,
+            max_moves=ask.limit,
+            move_penalty_s=ask.penalty,
+            territories=territories,
+            kpis=after,
+            comparison=compare_kpis(self.before, after, moves),
+            within_tolerance=deviation <= 100.0 * self.tolerance + 1e-9,
+            optimal=result.optimal,
         )
-    report("done", 1.0)
-    # Along the curve from "stable" to "fair": fewest moves first, the uncapped option last.
-    options.sort(key=lambda o: (o.max_moves is None and o.move_penalty_s is None, o.moved_accounts))
-    return options
 
 
-TIDY_PRICE_S = 3600.0
-"""Price of one move, in seconds of road time, of the option that keeps territories in one
-piece with as few moves as it can. Far above what a move saves in travel (a few minutes), so
-moves are bought for balance and contiguity, not for shorter drives: Heidelberg 2,000 x 10
-seed 1 + 200 accounts, 12 moves and no enclaves, where a 40-move cap left 215 enclave accounts
-(60 s per move: 290 moves; 600 s: 114)."""
-TIDY_LABEL = f"{TIDY_PRICE_S:.0f} s per move (few moves, in one piece)"
+def _solve_option(
+    job: _Realignment,
+    ask: _Ask,
+    solved: _Solved,
+    deadline: Deadline,
+    report: Progress,
+    stage: tuple[str, float],
+) -> OptimiseResult | None:
+    """Solve one option, then again from a better split where one is known; None when its
+    limit cannot be met with the locks (noted by ``optimise``)."""
+    may_retry = (
+        ask.label == TIDY_LABEL or ask.fair or (ask.limit is not None and solved.tidy is not None)
+    )
+    own = deadline.share(OWN_SHARE) if may_retry else deadline
+    result = job.solve(own, max_moves=ask.limit, move_penalty_s=ask.penalty or 0.0)
+    if np.any(result.assign < 0):
+        return None
+    if ask.unmoved:
+        solved.unmoved = result
+    if ask.label == TIDY_LABEL:
+        result = _tidy_from_unmoved(job, result, solved.unmoved, ask.limit, deadline)
+        solved.tidy = result
+    elif ask.limit is not None and solved.tidy is not None:
+        result = _from_tidy(job, result, solved.tidy, ask.limit, deadline, report, stage)
+    if ask.fair:
+        result = _fair_from_best(job, result, solved.others, deadline.share(0.5), report, stage)
+        retry_stage = (f"{ask.label}: again from the centre split", stage[1])
+        result = _fair_retry(job, result, deadline, report, retry_stage)
+    solved.others.append(result)
+    return result
 
 
 def _from_tidy(
-    ctx: TerritoryContext,
-    graph: csr_matrix,
-    cur: IntArray,
+    job: _Realignment,
     result: OptimiseResult,
     tidy: OptimiseResult,
     limit: int,
-    weights: DesignWeights,
-    solve: Callable[..., OptimiseResult],
+    deadline: Deadline,
     report: Progress,
     stage: tuple[str, float],
 ) -> OptimiseResult:
-    """A capped option once more from the tidy split, when that fits the cap and is in fewer pieces.
+    """A capped option again from the tidy split, when that fits the cap and has fewer enclaves.
 
     New accounts rewire the neighbour graph and cut thin chains of the old territories; a cap
-    spent greedily on the worst pieces first cannot join them all again, while the tidy
-    option (moves priced, not capped) often does it with a dozen moves. Starting from it, the
-    polishing spends the rest of the cap on travel without adding enclaves. Kept when it has
-    fewer enclaves, or as many and less travel.
+    spent on the worst pieces first cannot join them all again, while the tidy option often
+    does it with a dozen moves, leaving the rest of the cap for travel.
     """
-    if not np.all(tidy.assign >= 0) or count_moves(tidy.assign, cur) > limit:
+    if not np.all(tidy.assign >= 0) or count_moves(tidy.assign, job.cur) > limit:
         return result
-    mine = count_violations(graph, result.assign, ctx.workload_s)
-    if mine == 0 or count_violations(graph, tidy.assign, ctx.workload_s) >= mine:
+    workload = job.ctx.workload_s
+    mine = count_violations(job.graph, result.assign, workload)
+    if mine == 0 or count_violations(job.graph, tidy.assign, workload) >= mine:
+        return result
+    if deadline.expired():
         return result
     report(f"{stage[0]}: again from the {TIDY_PRICE_S:.0f} s per move split", stage[1])
-    return _again_from(ctx, graph, cur, result, tidy.assign, limit, weights, solve)
+    return _again_from(job, result, tidy.assign, limit, deadline, cur=job.cur)
 
 
 def _tidy_from_unmoved(
-    ctx: TerritoryContext,
-    graph: csr_matrix,
-    cur: IntArray,
+    job: _Realignment,
     result: OptimiseResult,
     unmoved: OptimiseResult | None,
-    weights: DesignWeights,
-    solve: Callable[..., OptimiseResult],
     limit: int | None,
+    deadline: Deadline,
 ) -> OptimiseResult:
-    """The tidy option once more from the 0-move split; the better one kept.
+    """The tidy option again from the 0-move split; the better one kept.
 
-    From the MIP's split the repair joins every piece the new accounts cut off, often by
-    handing whole strips to a neighbour, and the annealing cannot give them back one account
-    at a time. The 0-move split (new accounts placed, nothing moved, enclaves left) only needs
-    its own pieces joined: Heidelberg 2,000 x 10 seed 4 + 200 accounts, 12 moves at 472 s
-    travel against 184 moves at 520 s. Better = fewer enclaves, then less travel plus the
-    price of the moves (what the tidy option minimises). Skipped when the first split already
-    has neither moves nor enclaves.
+    From the MIP's split the repair joins the pieces new accounts cut off by handing whole
+    strips to a neighbour, which the annealing cannot give back one account at a time; the
+    0-move split only needs its own pieces joined. Better = fewer enclaves, then less travel
+    plus the price of the moves (what the tidy option minimises).
     """
-    if count_moves(result.assign, cur) == 0 and _score(ctx, graph, result)[0] == 0:
+    if count_moves(result.assign, job.cur) == 0 and job.score(result)[0] == 0:
+        return result
+    if deadline.expired():
         return result
     if unmoved is None:  # no 0-move option asked for (it is set only when complete)
-        unmoved = solve(weights=weights, max_moves=0, move_penalty_s=0.0)
+        unmoved = job.solve(deadline.share(OWN_SHARE), max_moves=0, move_penalty_s=0.0)
         if np.any(unmoved.assign < 0):
             return result
-    again = solve(
-        weights=weights, max_moves=limit, move_penalty_s=TIDY_PRICE_S, start=unmoved.assign
-    )
+    again = job.solve(deadline, max_moves=limit, move_penalty_s=TIDY_PRICE_S, start=unmoved.assign)
     if np.any(again.assign < 0):
         return result
 
     def score(found: OptimiseResult) -> tuple[int, float]:
-        enclaves, travel = _score(ctx, graph, found)
-        return enclaves, travel + TIDY_PRICE_S * count_moves(found.assign, cur)
+        enclaves, travel = job.score(found)
+        return enclaves, travel + TIDY_PRICE_S * count_moves(found.assign, job.cur)
 
     return again if score(again) < score(result) else result
 
 
 def _fair_from_best(
-    ctx: TerritoryContext,
-    graph: csr_matrix,
+    job: _Realignment,
     result: OptimiseResult,
     others: Sequence[OptimiseResult],
-    weights: DesignWeights,
-    solve: Callable[..., OptimiseResult],
+    deadline: Deadline,
     report: Progress,
     stage: tuple[str, float],
 ) -> OptimiseResult:
-    """The uncapped option once more from the best other option, when that one beats it.
+    """The uncapped option again from the best other option, when that one beats it.
 
-    Every other option's split is allowed to the uncapped one, but its own search starts from
-    the design's LP split and can end worse: Heidelberg 2,000 x 10 seed 4 + 200 accounts,
-    548 moves at 500 s travel against 40 moves at 476 s. Polished from the better split it
-    is never worse than any option offered beside it (fewer enclaves first, then travel).
+    Every other option's split is open to the uncapped one, but its own search starts from
+    the LP split and can end worse; polished from the better split it is never worse than an
+    option offered beside it (fewer enclaves first, then travel).
     """
-    mine = _score(ctx, graph, result)
-    scored = [(_score(ctx, graph, o), k) for k, o in enumerate(others) if np.all(o.assign >= 0)]
-    if not scored or min(scored)[0] >= mine:
+    mine = job.score(result)
+    scored = [(job.score(o), k) for k, o in enumerate(others) if np.all(o.assign >= 0)]
+    if not scored or min(scored)[0] >= mine or deadline.expired():
         return result
     best = others[min(scored)[1]]
     report(f"{stage[0]}: again from a better option's split", stage[1])
-    return _again_from(ctx, graph, None, result, best.assign, None, weights, solve)
+    return _again_from(job, result, best.assign, None, deadline, cur=None)
 
 
 def _again_from(
-    ctx: TerritoryContext,
-    graph: csr_matrix,
-    cur: IntArray | None,
+    job: _Realignment,
     result: OptimiseResult,
     start: IntArray,
     limit: int | None,
-    weights: DesignWeights,
-    solve: Callable[..., OptimiseResult],
+    deadline: Deadline,
+    *,
+    cur: IntArray | None,
 ) -> OptimiseResult:
-    """``result``'s option polished again from ``start`` (no MIP solves); the better one kept.
+    """``result``'s option polished again from ``start`` (no balanced solves); the better kept.
 
-    Better = fewer enclaves, then less travel (``_score``); a split that misses an account or
-    exceeds ``limit`` (counted against ``cur``) is never kept.
+    Better = fewer enclaves, then less travel; a split that misses an account or moves more
+    than ``limit`` (counted against ``cur``) is never kept.
     """
-    again = solve(weights=weights, max_moves=limit, move_penalty_s=0.0, start=start)
+    again = job.solve(deadline, max_moves=limit, move_penalty_s=0.0, start=start)
     if np.any(again.assign < 0):
         return result
     if limit is not None and count_moves(again.assign, cur) > limit:
         return result
-    return again if _score(ctx, graph, again) < _score(ctx, graph, result) else result
-
-
-def _score(ctx: TerritoryContext, graph: csr_matrix, result: OptimiseResult) -> tuple[int, float]:
-    """(enclave accounts, total road time from home): how options are compared here."""
-    travel = float(ctx.home_s[result.assign, np.arange(ctx.n_accounts)].sum())
-    return (count_violations(graph, result.assign, ctx.workload_s), travel)
+    return again if job.score(again) < job.score(result) else result
 
 
 def _fair_retry(
-    ctx: TerritoryContext,
-    graph: csr_matrix,
+    job: _Realignment,
     result: OptimiseResult,
-    weights: DesignWeights,
-    solve: Callable[..., OptimiseResult],
+    deadline: Deadline,
     report: Progress,
     stage: tuple[str, float],
 ) -> OptimiseResult:
-    """The uncapped option once more from the centre start, as a design of this size starts.
+    """The uncapped option again from the centre start, as a large design starts.
 
-    Two reasons, both measured on Heidelberg 2,000 x 10 after adding 200 accounts:
-
-    - The home start rebalances a grown split by border moves; where a territory is reached
-      only through one-account-wide strips of another (a rep living far from the work), no
-      border move keeps both in one piece, and the repair falls back to a split with enclaves
-      (seed 4: 116-143 enclave accounts). The centre start builds rounder territories that
-      the repair can balance.
-    - Without enclaves the home start, or the best other option it starts again from, can
-      still end far above a fresh design: seed 4, 504 s of travel against the design's 467 s,
-      because the tidy split it started from had moved 184 accounts to keep territories in
-      one piece. "Fair" should be what a new design would give.
-
-    Tried when enclaves remain, and above ``CONTIGUOUS_FULL`` accounts x reps (where a design
-    starts from the centre split too); kept only when better (fewer enclaves, then less
-    travel), so the option never gets worse.
+    The home start rebalances a grown split by border moves, which cannot keep a territory
+    reached only through thin strips of another in one piece; and from the split it started
+    again from it can end far above a fresh design. "Fair" should be what a new design gives.
+    Tried when enclaves remain or above ``CONTIGUOUS_FULL``; kept only when better.
     """
-    if weights.objective != "home" or weights.start != "auto":
+    weights = job.weights
+    if weights.objective != "home" or weights.start != "auto" or deadline.expired():
         return result
-    before = _score(ctx, graph, result)
-    if before[0] == 0 and ctx.n_accounts * ctx.n_reps <= CONTIGUOUS_FULL:
+    before = job.score(result)
+    if before[0] == 0 and fits_one_mip(job.ctx.n_accounts, job.ctx.n_reps):
         return result
     report(*stage)
-    again = solve(weights=replace(weights, start="centre"), max_moves=None, move_penalty_s=0.0)
+    again = job.solve(
+        deadline, weights=replace(weights, start="centre"), max_moves=None, move_penalty_s=0.0
+    )
     if np.any(again.assign < 0):
         return result
-    return again if _score(ctx, graph, again) < before else result
+    return again if job.score(again) < before else result
 
 
 def _moves(

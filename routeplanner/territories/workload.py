@@ -172,6 +172,67 @@ def build_context(
         Listing every problem: duplicate ids, a rep without a home, accounts or homes that are
         not reachable on the road network, no accounts or no reps.
     """
+    allowed = _checked_inputs(accounts, reps, horizon_days)
+    _check_reachable(accounts, reps, travel)
+    locations = [a.location for a in accounts]
+    a_mat = travel.matrix(locations).durations_s.astype(np.float64)
+    account_s = (a_mat + a_mat.T) / 2.0
+    np.fill_diagonal(account_s, 0.0)
+    homes = [r.home for r in reps]
+    out = travel.matrix(homes, locations).durations_s.astype(np.float64)
+    back = travel.matrix(locations, homes).durations_s.astype(np.float64)
+    home_s = (out + back.T) / 2.0
+
+    neighbours, travel_estimate = _neighbours(account_s, home_s, k_neighbours)
+    if road_cells and isinstance(travel, RoadCells):
+        neighbours = _with_pairs(neighbours, travel.cell_adjacency(locations))
+    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
+    service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
+    return TerritoryContext(
+        accounts=tuple(accounts),
+        reps=tuple(reps),
+        horizon_days=horizon_days,
+        account_index={a.account_id: i for i, a in enumerate(accounts)},
+        rep_index={r.rep_id: j for j, r in enumerate(reps)},
+        visits=visits,
+        service_s=service,
+        travel_estimate_s=travel_estimate,
+        workload_s=visits * (service + travel_estimate),
+        value=np.array([account_value(a) for a in accounts], dtype=np.float64),
+        capacity_s=np.array(
+            [rep_capacity_s(r, horizon_days, start=start) for r in reps], dtype=np.float64
+        ),
+        working_days=np.array(
+            [working_days(r, horizon_days, start=start) for r in reps], dtype=np.int64
+        ),
+        account_s=account_s,
+        home_s=home_s,
+        neighbours=neighbours,
+        allowed=allowed,
+    )
+
+
+def _neighbours(
+    account_s: FloatArray, home_s: FloatArray, k_neighbours: int
+) -> tuple[IntArray, FloatArray]:
+    """Each account's ``k_neighbours`` nearest accounts by road time, and the travel one visit
+    costs (the mean time to its ``TRAVEL_NEIGHBOURS`` nearest)."""
+    n = account_s.shape[0]
+    k = max(0, min(k_neighbours, n - 1))
+    kt = min(TRAVEL_NEIGHBOURS, k)
+    masked = account_s + np.diag(np.full(n, np.inf))
+    neighbours = np.argsort(masked, axis=1, kind="stable")[:, :k].astype(np.int64)
+    if kt == 0:
+        # A lone account: its visit is a trip from home and back.
+        return neighbours, np.asarray(2.0 * home_s.min(axis=0), dtype=np.float64)
+    nearest = neighbours[:, :kt]
+    return neighbours, np.take_along_axis(masked, nearest, axis=1).mean(axis=1)
+
+
+def _checked_inputs(
+    accounts: Sequence[Account], reps: Sequence[Rep], horizon_days: int
+) -> BoolArray:
+    """Who may own what (``qualified``), after refusing every problem of the inputs at once."""
     problems: list[Problem] = []
     if horizon_days < 1:
         problems.append(Problem("design", None, "horizon_days", "must be at least 1 day"))
@@ -199,7 +260,14 @@ def build_context(
         )
     if problems:
         raise InputError(problems)
+    return allowed
 
+
+def _check_reachable(
+    accounts: Sequence[Account], reps: Sequence[Rep], travel: TravelTimeProvider
+) -> None:
+    """Refuse accounts and homes the provider cannot reach, all of them at once."""
+    problems: list[Problem] = []
     snaps = travel.snap([(a.account_id, a.location) for a in accounts])
     problems.extend(
         Problem(
@@ -224,55 +292,6 @@ def build_context(
     )
     if problems:
         raise InputError(problems)
-
-    locations = [a.location for a in accounts]
-    homes = [r.home for r in reps]
-    a_mat = travel.matrix(locations).durations_s.astype(np.float64)
-    account_s = (a_mat + a_mat.T) / 2.0
-    np.fill_diagonal(account_s, 0.0)
-    out = travel.matrix(homes, locations).durations_s.astype(np.float64)
-    back = travel.matrix(locations, homes).durations_s.astype(np.float64)
-    home_s = (out + back.T) / 2.0
-
-    n = len(accounts)
-    k = max(0, min(k_neighbours, n - 1))
-    kt = min(TRAVEL_NEIGHBOURS, k)
-    masked = account_s + np.diag(np.full(n, np.inf))
-    neighbours = np.argsort(masked, axis=1, kind="stable")[:, :k].astype(np.int64)
-    nearest = neighbours[:, :kt]
-    # Road cells where the provider has roads to draw them on (see contiguity).
-    if road_cells and isinstance(travel, RoadCells):
-        neighbours = _with_pairs(neighbours, travel.cell_adjacency(locations))
-    if kt > 0:
-        travel_estimate = np.take_along_axis(masked, nearest, axis=1).mean(axis=1)
-    else:
-        # A lone account: its visit is a trip from home and back.
-        travel_estimate = 2.0 * home_s.min(axis=0)
-
-    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
-    service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
-    return TerritoryContext(
-        accounts=tuple(accounts),
-        reps=tuple(reps),
-        horizon_days=horizon_days,
-        account_index={a.account_id: i for i, a in enumerate(accounts)},
-        rep_index={r.rep_id: j for j, r in enumerate(reps)},
-        visits=visits,
-        service_s=service,
-        travel_estimate_s=travel_estimate,
-        workload_s=visits * (service + travel_estimate),
-        value=np.array([account_value(a) for a in accounts], dtype=np.float64),
-        capacity_s=np.array(
-            [rep_capacity_s(r, horizon_days, start=start) for r in reps], dtype=np.float64
-        ),
-        working_days=np.array(
-            [working_days(r, horizon_days, start=start) for r in reps], dtype=np.int64
-        ),
-        account_s=account_s,
-        home_s=home_s,
-        neighbours=neighbours,
-        allowed=allowed,
-    )
 
 
 def _with_pairs(neighbours: IntArray, pairs: IntArray) -> IntArray:
@@ -349,103 +368,13 @@ def resolve_locks(
         if rid not in ctx.rep_index and aid not in locked
     ]
     explicit = set(locked)
-    locked = {
-        **{aid: rid for aid, rid in stored.items() if rid in ctx.rep_index},
-        **locked,
-    }
+    locks = {**{aid: rid for aid, rid in stored.items() if rid in ctx.rep_index}, **locked}
     fixed: dict[int, int] = {}
     frozen: set[int] = set()
     for t in locked_territories:
-        if t.rep_id is None or t.rep_id not in ctx.rep_index:
-            who = "no rep" if t.rep_id is None else f"unknown rep {t.rep_id}"
-            problems.append(
-                Problem(
-                    "locked territories",
-                    None,
-                    "rep_id",
-                    f"locked territory {t.territory_id} has {who}",
-                )
-            )
-            continue
-        j = ctx.rep_index[t.rep_id]
-        frozen.add(j)
-        for aid in t.account_ids:
-            if aid not in ctx.account_index:
-                problems.append(
-                    Problem(
-                        "locked territories",
-                        None,
-                        "account_id",
-                        f"locked territory {t.territory_id} lists unknown account {aid}",
-                    )
-                )
-                continue
-            i = ctx.account_index[aid]
-            if i in fixed and fixed[i] != j:
-                problems.append(
-                    Problem(
-                        "locked territories",
-                        None,
-                        "account_id",
-                        f"account {aid} is in two locked territories",
-                    )
-                )
-            if not ctx.allowed[i, j]:
-                problems.append(
-                    Problem(
-                        "locked territories",
-                        None,
-                        "requires",
-                        f"account {aid} in locked territory {t.territory_id} requires "
-                        f"{_missing(ctx, i, j)}, which rep {t.rep_id} lacks",
-                    )
-                )
-            fixed[i] = j
-    for aid, rid in locked.items():
-        if aid not in ctx.account_index:
-            problems.append(
-                Problem("locked", None, "account_id", f"locked account {aid} is not an account")
-            )
-            continue
-        if rid not in ctx.rep_index:
-            problems.append(
-                Problem("locked", None, "rep_id", f"account {aid} is locked to unknown rep {rid}")
-            )
-            continue
-        i, j = ctx.account_index[aid], ctx.rep_index[rid]
-        if not ctx.allowed[i, j]:
-            problems.append(
-                Problem(
-                    "locked" if aid in explicit else "accounts",
-                    None,
-                    "locked_rep",
-                    f"account {aid} is locked to rep {rid}, who lacks {_missing(ctx, i, j)}",
-                )
-            )
-            continue
-        if i in fixed and fixed[i] != j:
-            other = ctx.reps[fixed[i]].rep_id
-            problems.append(
-                Problem(
-                    "locked",
-                    None,
-                    "rep_id",
-                    f"account {aid} is locked to rep {rid} "
-                    f"but is in rep {other}'s locked territory",
-                )
-            )
-            continue
-        if j in frozen and i not in fixed:
-            problems.append(
-                Problem(
-                    "locked",
-                    None,
-                    "rep_id",
-                    f"account {aid} is locked to rep {rid} whose territory is locked without it",
-                )
-            )
-            continue
-        fixed[i] = j
+        _lock_territory(ctx, t, fixed, frozen, problems)
+    for aid, rid in locks.items():
+        _lock_account(ctx, aid, rid, aid in explicit, fixed, frozen, problems)
     open_reps = [j for j in range(ctx.n_reps) if j not in frozen]
     problems.extend(
         Problem(
@@ -458,20 +387,95 @@ def resolve_locks(
         for i, a in enumerate(ctx.accounts)
         if i not in fixed and ctx.allowed[i].any() and not ctx.allowed[i, open_reps].any()
     )
-    load = np.zeros(ctx.n_reps)
-    for i, j in fixed.items():
-        load[j] += ctx.workload_s[i]
-    for j, rep in enumerate(ctx.reps):
-        if load[j] > ctx.capacity_s[j]:
-            problems.append(
-                Problem(
-                    "locked",
-                    None,
-                    "rep_id",
-                    f"rep {rep.rep_id}: locked workload {load[j] / HOUR:.1f} h exceeds capacity "
-                    f"{ctx.capacity_s[j] / HOUR:.1f} h in {ctx.horizon_days} days",
-                )
-            )
+    problems.extend(_over_capacity(ctx, fixed))
     if problems:
         raise InputError(problems)
     return fixed, frozenset(frozen)
+
+
+def _lock_territory(
+    ctx: TerritoryContext,
+    territory: Territory,
+    fixed: dict[int, int],
+    frozen: set[int],
+    problems: list[Problem],
+) -> None:
+    """Freeze a locked territory's rep and pin its accounts (in place), noting what is wrong."""
+    t = territory
+    if t.rep_id is None or t.rep_id not in ctx.rep_index:
+        who = "no rep" if t.rep_id is None else f"unknown rep {t.rep_id}"
+        message = f"locked territory {t.territory_id} has {who}"
+        problems.append(Problem("locked territories", None, "rep_id", message))
+        return
+    j = ctx.rep_index[t.rep_id]
+    frozen.add(j)
+    for aid in t.account_ids:
+        if aid not in ctx.account_index:
+            message = f"locked territory {t.territory_id} lists unknown account {aid}"
+            problems.append(Problem("locked territories", None, "account_id", message))
+            continue
+        i = ctx.account_index[aid]
+        if i in fixed and fixed[i] != j:
+            message = f"account {aid} is in two locked territories"
+            problems.append(Problem("locked territories", None, "account_id", message))
+        if not ctx.allowed[i, j]:
+            message = (
+                f"account {aid} in locked territory {t.territory_id} requires "
+                f"{_missing(ctx, i, j)}, which rep {t.rep_id} lacks"
+            )
+            problems.append(Problem("locked territories", None, "requires", message))
+        fixed[i] = j
+
+
+def _lock_account(
+    ctx: TerritoryContext,
+    aid: str,
+    rid: str,
+    explicit: bool,
+    fixed: dict[int, int],
+    frozen: set[int],
+    problems: list[Problem],
+) -> None:
+    """Pin one account to its rep (in place) unless the lock contradicts itself or the rest."""
+    if aid not in ctx.account_index:
+        message = f"locked account {aid} is not an account"
+        problems.append(Problem("locked", None, "account_id", message))
+        return
+    if rid not in ctx.rep_index:
+        message = f"account {aid} is locked to unknown rep {rid}"
+        problems.append(Problem("locked", None, "rep_id", message))
+        return
+    i, j = ctx.account_index[aid], ctx.rep_index[rid]
+    if not ctx.allowed[i, j]:
+        message = f"account {aid} is locked to rep {rid}, who lacks {_missing(ctx, i, j)}"
+        source = "locked" if explicit else "accounts"
+        problems.append(Problem(source, None, "locked_rep", message))
+        return
+    if i in fixed and fixed[i] != j:
+        other = ctx.reps[fixed[i]].rep_id
+        message = f"account {aid} is locked to rep {rid} but is in rep {other}'s locked territory"
+        problems.append(Problem("locked", None, "rep_id", message))
+        return
+    if j in frozen and i not in fixed:
+        message = f"account {aid} is locked to rep {rid} whose territory is locked without it"
+        problems.append(Problem("locked", None, "rep_id", message))
+        return
+    fixed[i] = j
+
+
+def _over_capacity(ctx: TerritoryContext, fixed: Mapping[int, int]) -> list[Problem]:
+    """Reps whose locked accounts alone need more time than they have."""
+    load = np.zeros(ctx.n_reps)
+    for i, j in fixed.items():
+        load[j] += ctx.workload_s[i]
+    return [
+        Problem(
+            "locked",
+            None,
+            "rep_id",
+            f"rep {rep.rep_id}: locked workload {load[j] / HOUR:.1f} h exceeds capacity "
+            f"{ctx.capacity_s[j] / HOUR:.1f} h in {ctx.horizon_days} days",
+        )
+        for j, rep in enumerate(ctx.reps)
+        if load[j] > ctx.capacity_s[j]
+    ]

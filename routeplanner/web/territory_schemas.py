@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from routeplanner.model import Territory
 from routeplanner.services.territories import (
+    SERVER_TIME_LIMIT_S,
     DesignParams,
     Overview,
     PlanKpis,
@@ -130,7 +131,9 @@ class TerritoryJobStart(BaseModel):
         default=None, description="realign: price of one move in seconds of road time"
     )
     time_limit_s: float | None = Field(
-        default=None, description="solver seconds per solve, 0.5..120 (10)"
+        default=None,
+        description="seconds for the whole job, "
+        f"0.5..{SERVER_TIME_LIMIT_S:g} ({SERVER_TIME_LIMIT_S:g})",
     )
     value_weight: float | None = Field(
         default=None,

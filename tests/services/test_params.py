@@ -12,7 +12,7 @@ from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.services.assignment import AssignParams
 from routeplanner.services.params import PARAMETERS, labelled
 from routeplanner.services.planning import PlanParams
-from routeplanner.services.territories import DesignParams
+from routeplanner.services.territories import SERVER_TIME_LIMIT_S, DesignParams, ServerDesignParams
 from routeplanner.services.users import NewUser
 
 MONDAY = date(2026, 11, 23)
@@ -77,3 +77,15 @@ def test_tolerances_are_percent_everywhere() -> None:
         AssignParams.from_text({"tolerance_pct": "80"}, source="form")
     with pytest.raises(InputError, match="mode: must be new or all, not 'some'"):
         AssignParams.from_text({"mode": "some"}, source="form")
+
+
+def test_a_territory_job_on_the_server_has_a_lower_limit_and_default() -> None:
+    """The page's and API's limit bounds the whole job (a worker thread is held that long);
+    the command line may give more, or leave the method's own default."""
+    assert ServerDesignParams.from_text({}, source="api").time_limit_s == SERVER_TIME_LIMIT_S
+    with pytest.raises(InputError, match=r"must be 0\.5 to 120, got 500"):
+        ServerDesignParams.from_text({"time_limit_s": "500"}, source="api")
+    assert DesignParams(time_limit_s=500).time_limit_s == 500
+    assert DesignParams().time_limit_s is None
+    with pytest.raises(InputError, match=r"must be 0\.5 to 86400, got 100000"):
+        DesignParams(time_limit_s=100_000)

@@ -229,3 +229,18 @@ def test_design_keeps_territories_locked_in_the_csv_or_named_by_keep(
     assert "--keep: give --territories (CSV)" in _refused([*base, "--keep", "T-R2"], capsys)
     err = _refused([*base, "--territories", str(first), "--keep", "T-R9"], capsys)
     assert f"--keep: no territory T-R9 in {first}" in err
+
+
+def test_time_limit_option_bounds_the_job_and_rejects_bad_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line may give a job more than the server's 120 s, within the one rule."""
+    acc, rp = _write_inputs(tmp_path, n=30)
+    base = _design_args(acc, rp)
+    main([*base, "--time-limit", "300"])
+    assert "T-R1" in capsys.readouterr().out
+    err = _refused([*base, "--time-limit", "0.1"], capsys)
+    assert "--time-limit: must be 0.5 to 86400, got 0.1" in err
+    realign = ["territories", "realign", "--accounts", str(acc), "--reps", str(rp)]
+    err = _refused([*realign, "--straight-line", "--time-limit", "1e6"], capsys)
+    assert "--time-limit: must be 0.5 to 86400, got 1000000.0" in err

@@ -158,7 +158,7 @@ def test_auto_start_uses_the_centre_split_only_above_the_one_shot_mip(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Above ``CONTIGUOUS_FULL`` the home objective re-splits twice (centre-mixed, then home)."""
-    import routeplanner.territories.design as design
+    import routeplanner.territories.problem as problem_module
 
     accounts = make_accounts(120, 2)
     reps = make_reps(3, 2, accounts)
@@ -170,13 +170,12 @@ def test_auto_start_uses_the_centre_split_only_above_the_one_shot_mip(
             reps,
             TRAVEL,
             weights=weights,
-            time_limit_s=1.0,
             progress=lambda stage, _f: seen.append(stage),
         )
         return seen.count("pairwise re-split")
 
     assert phases(DesignWeights()) == 1  # 120 x 3 fits the one-shot contiguity MIP
-    monkeypatch.setattr(design, "CONTIGUOUS_FULL", 100)
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 100)
     assert phases(DesignWeights()) == 2
     assert phases(DesignWeights(start="home")) == 1
     assert phases(DesignWeights(objective="centre")) == 1

@@ -13,9 +13,13 @@ import pytest
 from territory_factories import make_accounts, make_reps
 
 import routeplanner.territories.design as design_module
+import routeplanner.territories.problem as problem_module
+import routeplanner.territories.resplit as resplit_module
 from routeplanner.territories.assign import solve_contiguous
 from routeplanner.territories.contiguity import count_violations, neighbour_graph
+from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import design_territories
+from routeplanner.territories.problem import DesignProblem, Phase
 from routeplanner.travel import HaversineTravel
 
 TRAVEL = HaversineTravel()
@@ -87,24 +91,30 @@ def test_solve_contiguous_on_a_grid_gives_connected_balanced_territories() -> No
 def test_large_case_path_skips_group_resplits_and_stays_balanced_and_contiguous(
     monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
-    """Large cases: repair straight from the LP split (no group re-splits)."""
+    """Large cases: no contiguity MIP over every account; the repair starts from the LP split."""
     accounts = make_accounts(200, seed)
     reps = make_reps(4, seed, accounts)
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
-    unchanged: list[bool] = []
-    contiguous = design_module._contiguous
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    lists: list[list[str]] = []
+    phases_of = design_module.design_phases
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        found = contiguous(*args, **kwargs)
-        unchanged.append(found is args[6])
-        return found
+    def recording(problem: DesignProblem, *, solve: bool = True) -> list[Phase]:
+        phases = phases_of(problem, solve=solve)
+        lists.append([phase.__name__ for phase in phases])
+        return phases
 
-    monkeypatch.setattr(design_module, "_contiguous", recording)
+    monkeypatch.setattr(design_module, "design_phases", recording)
     plan = design_territories(accounts, reps, TRAVEL)
-    assert unchanged == [True]  # the contiguity step handed the LP split on untouched
+    assert len(lists) == 1
+    assert "contiguity_mip" not in lists[0]
+    assert lists[0][:2] == ["balanced_solves", "fragment_rounds"]  # the centre start
     assert plan.kpis.contiguity_violations == 0
     assert plan.kpis.max_workload_dev_pct <= 5.0
     assert sum(len(t.account_ids) for t in plan.territories) == 200
+    # The same design where one MIP fits runs it, straight after the chosen split.
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 6000)
+    design_territories(accounts, reps, TRAVEL)
+    assert lists[1][:3] == ["balanced_solves", "choose_split", "contiguity_mip"]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -114,7 +124,7 @@ def test_large_case_path_honours_locks(monkeypatch: pytest.MonkeyPatch, seed: in
     accounts = make_accounts(200, seed)
     reps = make_reps(4, seed, accounts)
     locks = {accounts[0].account_id: "R1", accounts[1].account_id: "R3"}
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
     plan = design_territories(accounts, reps, TRAVEL, locked=locks)
     owner = plan.assignment()
     assert all(owner[a] == r for a, r in locks.items())
@@ -170,52 +180,40 @@ def test_solve_contiguous_keeps_a_move_cap(spare: int) -> None:
 def test_pairwise_resplits_run_to_a_local_optimum(
     monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
-    """When the re-splits stop (their queue empty, well within the budget), no touching pair
-    of territories has a re-split left that they would keep: every pair was tried after its
-    last change. (The first version restarted from the lowest pair after each change; it got
-    here only when its time budget allowed, which on Heidelberg 2,000 x 10 it did not.)"""
+    """When the re-splits stop (their queue empty, well within the time), no touching pair of
+    territories has a re-split left that they would keep: every pair was tried after its last
+    change."""
     accounts = make_accounts(240, seed)
     reps = make_reps(6, seed, accounts)
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
-    calls: list[tuple[tuple[Any, ...], dict[str, Any], Any]] = []
-    improve = design_module._improve_pairs
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)  # force the large-case path
+    calls: list[tuple[DesignProblem, np.ndarray, np.ndarray]] = []
+    improve = resplit_module.improve_pairs
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        found = improve(*args, **kwargs)
-        calls.append((args, kwargs, found))
+    def recording(
+        problem: DesignProblem, assign: np.ndarray, cost: np.ndarray, deadline: Deadline
+    ) -> np.ndarray:
+        found = improve(problem, assign, cost, deadline)
+        calls.append((problem, cost, found))
         return found
 
-    monkeypatch.setattr(design_module, "_improve_pairs", recording)
+    monkeypatch.setattr(resplit_module, "improve_pairs", recording)
     design_territories(accounts, reps, TRAVEL)
-    assert calls
-    for args, kwargs, found in calls:
-        graph, home, cost, balance, lower, upper, _, fixed, limit, allowed = args
-        assign = found.assign
-        rows = np.arange(len(assign))
-        locked = np.zeros(len(assign), dtype=bool)
-        locked[list(fixed)] = True
-        pairs = design_module._touching_pairs(graph, assign, range(home.shape[1]))
+    assert len(calls) == 2  # the centre-mixed round, then the home round
+    for problem, cost, assign in calls:
+        lower, upper = problem.repair_band
+        locked = np.zeros(problem.n_accounts, dtype=bool)
+        locked[list(problem.fixed)] = True
+        pairs = resplit_module.touching_pairs(problem.graph, assign, range(problem.n_reps))
         assert len(pairs) >= 5
         for pair in pairs:
-            again = design_module._resplit(
-                graph,
-                home,
-                cost,
-                balance,
-                lower,
-                upper,
-                assign,
-                list(pair),
-                locked,
-                limit,
-                allowed,
-                current=kwargs.get("current"),
-                max_moves=kwargs.get("max_moves"),
+            again = resplit_module.resplit(
+                problem, assign, list(pair), cost, lower, upper, locked, problem.solve_limit_s
             )
             if again is None:
                 continue
-            kept = float(cost[rows, again].sum()) < float(cost[rows, assign].sum()) - 1e-6 and (
-                count_violations(graph, again, balance) <= count_violations(graph, assign, balance)
+            kept = problem.travel(again, cost) < problem.travel(assign, cost) - 1e-6 and (
+                count_violations(problem.graph, again, problem.balance)
+                <= count_violations(problem.graph, assign, problem.balance)
             )
             assert not kept, pair
 
@@ -225,7 +223,7 @@ def test_same_input_same_design(monkeypatch: pytest.MonkeyPatch) -> None:
     so the same input gives the same territories (the clock is only a safety net)."""
     accounts = make_accounts(300, 4)
     reps = make_reps(4, 4, accounts)
-    monkeypatch.setattr(design_module, "CONTIGUOUS_FULL", 10)  # re-splits and annealing
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)  # re-splits and annealing
     first = design_territories(accounts, reps, TRAVEL)
     second = design_territories(accounts, reps, TRAVEL)
     assert [t.account_ids for t in first.territories] == [t.account_ids for t in second.territories]

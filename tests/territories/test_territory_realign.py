@@ -242,6 +242,7 @@ def test_capped_option_restarts_from_the_tidy_split_when_it_has_enclaves(
 def test_optimise_refuses_a_start_over_the_cap() -> None:
     import numpy as np
 
+    from routeplanner.territories.deadline import Deadline
     from routeplanner.territories.design import DesignWeights, optimise
     from routeplanner.territories.metrics import assignment_of
     from routeplanner.territories.workload import build_context
@@ -260,6 +261,7 @@ def test_optimise_refuses_a_start_over_the_cap() -> None:
             frozen=frozenset(),
             weights=DesignWeights(),
             tolerance=0.05,
+            deadline=Deadline.after(60.0),
             current=cur,
             max_moves=2,
             start=np.asarray(start),
@@ -364,13 +366,14 @@ def test_tidy_option_starts_again_from_the_unmoved_split(monkeypatch: pytest.Mon
 def test_large_fair_option_also_tries_the_centre_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above the one-shot contiguity MIP's size the fair option is solved from the centre
     start too, as a design of that size is, even with no enclave left; the better is kept."""
+    import routeplanner.territories.problem as problem_module
     import routeplanner.territories.realign as realign
 
     accounts = make_accounts(120, 3)
     reps = make_reps(3, 3, accounts)
     plan = design_territories(accounts, reps, TRAVEL)
     stages: list[str] = []
-    monkeypatch.setattr(realign, "CONTIGUOUS_FULL", 10)
+    monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)
     options = realign.realign_territories(
         plan.territories, accounts, reps, TRAVEL, progress=lambda s, _f: stages.append(s)
     )

@@ -352,7 +352,7 @@ def test_value_weight_is_balanced_shown_and_checked(
     }
     html = client.get(f"/territories?job={job['job_id']}").text
     assert "Max value deviation" in html
-    assert "Asked: tolerance ±5 %, 28-day period, value weight 1, 2 s per solve" in html
+    assert "Asked: tolerance ±5 %, 28-day period, value weight 1, time limit 2 s" in html
     assert store.territories.all() == seeded  # a proposal only
 
 

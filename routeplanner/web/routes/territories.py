@@ -17,12 +17,12 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.model import Territory
 from routeplanner.services import territories as territory_service
 from routeplanner.services.territories import (
-    DesignParams,
     ExportKind,
     Overview,
     PlanKpis,
     Proposal,
     ProposalOption,
+    ServerDesignParams,
     TerritoryKpis,
 )
 from routeplanner.storage.records import UserRecord
@@ -47,8 +47,6 @@ api_router = APIRouter(prefix="/api/v1/territories", tags=["territories"], respo
 
 StateDep = Annotated[AppState, Depends(get_state)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
-PAGE_TIME_LIMIT_S = 10.0
-"""Seconds per solve when the form or request leaves the time limit empty."""
 
 
 def _overview(state: AppState) -> Overview:
@@ -63,9 +61,7 @@ def start_job(
     """Validate the job's values (every problem at once) and start it; a ConflictError while
     another territory job runs. The job proposes; nothing is stored until an option is
     applied."""
-    texts = {**fields, "kind": kind}
-    texts["time_limit_s"] = texts.get("time_limit_s") or str(PAGE_TIME_LIMIT_S)
-    params = DesignParams.from_text(texts, source=source)
+    params = ServerDesignParams.from_text({**fields, "kind": kind}, source=source)
     services = state.services
 
     def work(job: Job[Proposal]) -> Proposal:
