@@ -28,7 +28,7 @@ def _rows(store: Store, table: str) -> list[tuple[Any, ...]]:
     """Every stored column of every row, as the database returns it."""
     columns = ", ".join(c.name for c in Base.metadata.tables[table].columns)
     with store.engine.connect() as connection:
-        result = connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY id"))  # noqa: S608
+        result = connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY id"))
         return [tuple(row) for row in result]
 
 
