@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from routeplanner.errors import InputError, NotFoundError, Problem, StaleStateError
@@ -50,6 +50,8 @@ REPLANNING = (VisitStatus.MISSED, VisitStatus.CANCELLED)
 """Outcomes after which the rest of the plan is repaired."""
 TIMED = (VisitStatus.DONE, VisitStatus.CHECKED_IN)
 """Outcomes that carry when the visit started."""
+MAX_GRACE_DAYS: Final = 7
+"""Most days ahead of today a stop may be reported (a rep a few time zones away)."""
 STALE_ATTEMPTS: Final = 3
 """How often a repair is computed again when another version replaced its territory plans
 while it ran, before it gives up with the StaleStateError."""
@@ -137,7 +139,7 @@ def repair_current_plan(
     InputError
         No current plan, an absence of an unknown rep, or an ad-hoc visit of an unknown account.
     NotFoundError
-        ``rep_id`` has no territory.
+        No rep ``rep_id``.
     StaleStateError
         Other versions kept replacing the territory plans while it was computed again.
     """
@@ -190,9 +192,7 @@ def _repair(
     territories = [t for t in store.territories.all() if t.rep_id in rep_by_id]
     if rep_id is not None:
         territories = [t for t in territories if t.rep_id == rep_id]
-        if not territories:
-            msg = f"rep {rep_id!r} has no territory to repair"
-            raise NotFoundError(msg)
+        territories = territories or _planned_territory(base.plan, rep_by_id, rep_id)
     records = store.visits.find(start=base.horizon.start, end=base.horizon.end)
     results = {}
     for index, territory in enumerate(territories):
@@ -233,6 +233,20 @@ def _repair(
     changes = {r: result.changes for r, result in results.items()}
     frozen = {r: result.frozen_until for r, result in results.items()}
     return RepairSummary(plan_id, base.plan_id, plan, changes, frozen)
+
+
+def _planned_territory(plan: Plan, reps: Mapping[str, Rep], rep_id: str) -> list[Territory]:
+    """A rep with no stored territory (planned before territories were stored) keeps the
+    accounts of their routes."""
+    if rep_id not in reps:
+        msg = f"no rep {rep_id!r} to repair"
+        raise NotFoundError(msg)
+    ids = dict.fromkeys(s.account_id for r in plan.routes_of(rep_id) for s in r.stops)
+    return [
+        Territory(
+            territory_id=rep_id, name=reps[rep_id].name, rep_id=rep_id, account_ids=tuple(ids)
+        )
+    ]
 
 
 def _repair_territory(
@@ -320,7 +334,8 @@ class VisitParams(Params):
     """What happened at a planned stop. ``at`` (HH:MM) is when a done or checked-in visit
     started; with ``now_if_untimed`` an untimed one started now (a rep reporting on the spot),
     else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
-    the stop belongs to (a rep may only name themselves)."""
+    the stop belongs to (a rep may only name themselves). Only stops of days up to today
+    plus ``grace_days`` may be reported."""
 
     visit_id: str
     status: VisitStatus
@@ -328,6 +343,7 @@ class VisitParams(Params):
     note: str = ""
     rep: str = ""
     now_if_untimed: bool = False
+    grace_days: int = limited(0, 0, MAX_GRACE_DAYS)
 
     @classmethod
     def rules(cls, values: Mapping[str, object]) -> list[tuple[str, str]]:
@@ -361,10 +377,27 @@ def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | Non
     return horizon.to_datetime(day, now.hour * 3600 + now.minute * 60)
 
 
-def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) -> VisitRecord:
-    """Store what happened at a stop of the current plan; a missed or cancelled one should be
-    followed by :func:`repair_current_plan` (see :data:`REPLANNING`). ``user`` is who reports
-    (``None``: the command line, which may report any stop).
+def record_visit(
+    store: Store, params: VisitParams, *, user: UserRecord | None, today: date | None = None
+) -> VisitRecord:
+    """Store what happened at a stop of the current plan (see :func:`visit_record`)."""
+    record = visit_record(store, params, user=user, today=today)
+    store_visit(store, record)
+    return record
+
+
+def store_visit(store: Store, record: VisitRecord) -> None:
+    """Store a record made by :func:`visit_record`."""
+    store.visits.record(record)
+
+
+def visit_record(
+    store: Store, params: VisitParams, *, user: UserRecord | None, today: date | None = None
+) -> VisitRecord:
+    """What happened at a stop of the current plan, checked but not stored yet; a missed or
+    cancelled one should be followed by a repair of its rep's territory (see
+    :data:`REPLANNING`). ``user`` is who reports (``None``: the command line, which may
+    report any stop); ``today`` defaults to today in the plan's time zone.
 
     Raises
     ------
@@ -373,7 +406,8 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
     NotFoundError
         No such visit in the current plan.
     InputError
-        No current plan, or a time that is not HH:MM. Nothing is stored on any error.
+        No current plan, a stop of a day after today plus ``grace_days``, or a time that is
+        not HH:MM.
     """
     if user is not None:
         allowed_rep(user, params.rep or None)
@@ -385,6 +419,7 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
     rep_id, day = where
     if user is not None:
         allowed_rep(user, rep_id)
+    _check_reportable(params, day, today or datetime.now(tz=horizon.tz).date())
     account_id = next(
         s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
     )
@@ -398,8 +433,15 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
         note=params.note.strip(),
         recorded_by=user.username if user is not None else "",
     )
-    store.visits.record(record)
     return record
+
+
+def _check_reportable(params: VisitParams, day: date, today: date) -> None:
+    """Refuse reports of days still to come: a future "missed" would re-plan on a guess."""
+    last = today + timedelta(days=params.grace_days)
+    if day > last:
+        msg = f"{params.visit_id!r} is planned for {day}; only days up to {last} can be reported"
+        raise InputError(Problem("visit", None, "day", msg))
 
 
 def needs_repair(record: VisitRecord) -> bool:

@@ -20,6 +20,7 @@ from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
+from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
@@ -63,7 +64,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ),
         calendar_feeds=CalendarFeeds(services.store, settings),
         planning_jobs=PlanningJobs(),
-        repair_jobs=RepairJobs(),
+        repair_jobs=RepairJobs(
+            RepairQueue(
+                workers=settings.repair_workers,
+                max_queued=settings.repair_queue,
+                per_rep_per_minute=settings.repair_rate_per_minute,
+            )
+        ),
         territory_jobs=TerritoryJobs(),
         dry_runs=DryRuns(),
         kpi_memo=KpiMemo(),
