@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         default=32,
         ge=1,
         le=10_000,
-        description="reps with a repair waiting or running at once; beyond, a report that "
+        description="repairs waiting or running at once; beyond, a report that "
         "needs a new repair is answered 503 (nothing stored)",
     )
     repair_rate_per_minute: int = Field(

@@ -4,8 +4,8 @@ run side by side, and the whole is bounded.
 Per rep there is at most one repair running and one waiting. A report while the rep's repair
 waits joins it (the waiting repair reads every stored report when it starts); a report while
 it runs queues one more, so no report is left unrepaired. Starting a new repair is limited per
-rep and minute (:class:`~routeplanner.errors.RateLimitedError`), and the reps waiting or being
-repaired at once are bounded (:class:`~routeplanner.errors.QueueFullError`): a phone tapping
+rep and minute (:class:`~routeplanner.errors.RateLimitedError`), and the repairs waiting or
+running at once are bounded (:class:`~routeplanner.errors.QueueFullError`): a phone tapping
 "missed" in a loop cannot pile up work.
 """
 
@@ -43,7 +43,7 @@ class RepairQueue(Generic[T]):
     workers
         Repairs of different reps running at once.
     max_queued
-        Reps with a repair waiting or running at once; beyond, new repairs are refused.
+        Repairs waiting or running at once; beyond, new repairs are refused.
     per_rep_per_minute
         New repairs one rep may start within a minute (joining a waiting one is free).
     clock
@@ -90,7 +90,7 @@ class RepairQueue(Generic[T]):
         RateLimitedError
             The rep started too many repairs within the last minute.
         QueueFullError
-            Too many reps wait for or are in a repair, or the queue is closed.
+            Too many repairs wait or run, or the queue is closed.
         """
         with self._changed:
             waiting = self._waiting.get(rep_id)
@@ -131,7 +131,7 @@ class RepairQueue(Generic[T]):
             raise RateLimitedError(msg, retry_after_s=wait)
 
     def queued(self) -> int:
-        """Reps whose repair waits or runs."""
+        """Repairs waiting or running (a rep may have one of each)."""
         with self._changed:
             return len(self._waiting) + len(self._running)
 
