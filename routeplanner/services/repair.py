@@ -7,6 +7,7 @@ days stay exactly as they were; the repaired plan is stored as a new current ver
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -143,13 +144,10 @@ def repair_current_plan(
     StaleStateError
         Other versions kept replacing the territory plans while it was computed again.
     """
-    for attempt in range(1, STALE_ATTEMPTS + 1):
-        try:
+    for _ in range(STALE_ATTEMPTS - 1):
+        with contextlib.suppress(StaleStateError):
             return _repair(store, travel, params, setup, rep_id, progress, user)
-        except StaleStateError:
-            if attempt == STALE_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    return _repair(store, travel, params, setup, rep_id, progress, user)
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +421,7 @@ def visit_record(
     account_id = next(
         s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
     )
-    record = VisitRecord(
+    return VisitRecord(
         account_id=account_id,
         rep_id=rep_id,
         day=day,
@@ -433,7 +431,6 @@ def visit_record(
         note=params.note.strip(),
         recorded_by=user.username if user is not None else "",
     )
-    return record
 
 
 def _check_reportable(params: VisitParams, day: date, today: date) -> None:

@@ -16,11 +16,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from routeplanner import __version__
 from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.services.planning import recover_interrupted_plans
+from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
