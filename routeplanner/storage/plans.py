@@ -107,9 +107,8 @@ class PlanRepository(AreaRepository):
         computed from (``None``: none); ``changes`` maps reps to what changed for them (plain
         JSON data, kept with their new territory plan).
 
-        Until the transaction commits, readers see the previous current plan; afterwards the
-        whole new one. ``plan.meta`` is added to the meta given at start; ``plan.created_at``,
-        when set, replaces the start time.
+        Readers see the previous current plan until the transaction commits, then the new
+        one. ``plan.meta`` is added to the start meta; ``plan.created_at`` replaces its time.
 
         Raises
         ------
@@ -129,15 +128,15 @@ class PlanRepository(AreaRepository):
             ).first()
             shared = [] if previous is None else _parts_of(session, previous.id)
             _check_bases(what, shared, bases or {})
-            owners: dict[str, str] = {}
-            if rep_id is None:
-                owners = _owners(session, plan)
-                parts = _whole_parts(plan_id, plan, owners)
-            elif previous is None:
+            if rep_id is not None and previous is None:
                 msg = f"{what}: no current plan whose territory plan of {rep_id!r} to replace"
                 raise StorageError(msg)
-            else:
-                parts = _replaced_part(plan_id, shared, rep_id)
+            owners = _owners(session, plan) if rep_id is None else {}
+            parts = (
+                _whole_parts(plan_id, plan, owners)
+                if rep_id is None
+                else _replaced_part(plan_id, shared, rep_id)
+            )
             for part in parts:
                 if part.source_plan_id == plan_id:
                     part.changes = (changes or {}).get(part.rep_id)
