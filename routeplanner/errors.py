@@ -74,6 +74,23 @@ class StaleStateError(ConflictError, StorageError):
     run): read and compute again."""
 
 
+class OverloadedError(RoutePlannerError):
+    """Refused for now to protect the service; trying again after ``retry_after_s`` may work.
+    Nothing was stored."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1.0, retry_after_s)
+
+
+class RateLimitedError(OverloadedError):
+    """One caller asked too often within a time window (an HTTP 429)."""
+
+
+class QueueFullError(OverloadedError):
+    """Too much work is waiting already, whoever asks (an HTTP 503)."""
+
+
 class JobCancelledError(RoutePlannerError):
     """Raised by a progress callback to stop a long use case (a plan, a design) at its next
     report; a planning run then marks its version failed, "cancelled by the user"."""

@@ -114,6 +114,30 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = Field(
         default=20.0, gt=0, description="search seconds per territory when planning"
     )
+    visit_grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=7,
+        description="days after today (in the plan's time zone) whose stops may already be "
+        "reported; 0 = only days up to today",
+    )
+    repair_workers: int = Field(
+        default=2, ge=1, le=64, description="repairs of different reps the server runs at once"
+    )
+    repair_queue: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="repairs waiting or running at once; beyond, a report that "
+        "needs a new repair is answered 503 (nothing stored)",
+    )
+    repair_rate_per_minute: int = Field(
+        default=6,
+        ge=1,
+        le=600,
+        description="new repairs one rep's reports may start per minute; beyond, 429 (nothing "
+        "stored); reports joining a waiting repair are not counted",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "

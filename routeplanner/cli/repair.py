@@ -38,7 +38,13 @@ def visit_command(
     settings = load_settings(database_url=database_url)
     store = Store.open(settings.database_url)
     with labelled("command line", {"at": "--at", "note": "--note"}):
-        params = VisitParams(visit_id=visit_id, status=status, at=at or "", note=note)
+        params = VisitParams(
+            visit_id=visit_id,
+            status=status,
+            at=at or "",
+            note=note,
+            grace_days=settings.visit_grace_days,
+        )
     record = repair.record_visit(store, params, user=None)
     console.print(f"recorded {visit_id} ({record.rep_id}, {record.day}) as {status.value}")
 
@@ -86,6 +92,13 @@ def repair_command(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Search seconds per rep.")
     ] = 10.0,
+    rep: Annotated[
+        str | None,
+        typer.Option(
+            "--rep",
+            help="Repair only this rep's territory; the other reps' plans stay as they are.",
+        ),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
     ] = None,
@@ -109,7 +122,7 @@ def repair_command(
     travel = road_travel(settings.osm_path, settings)
     with progress_bar("repair") as report:
         summary = repair.repair_current_plan(
-            store, travel, params, PlanningSetup.of(settings), progress=report
+            store, travel, params, PlanningSetup.of(settings), rep_id=rep, progress=report
         )
     for rep_id, changes in summary.changes.items():
         console.print(

@@ -7,12 +7,14 @@ days stay exactly as they were; the repaired plan is stored as a new current ver
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any, Final
 
-from routeplanner.errors import InputError, NotFoundError, Problem
-from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
+from routeplanner.errors import InputError, NotFoundError, Problem, StaleStateError
+from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.planner import merge_plans
@@ -21,6 +23,7 @@ from routeplanner.scheduling.repair import (
     Absence,
     AdHocVisit,
     ChangeSet,
+    RepairResult,
     VisitOutcome,
     diff_plans,
     frozen_until,
@@ -48,6 +51,11 @@ REPLANNING = (VisitStatus.MISSED, VisitStatus.CANCELLED)
 """Outcomes after which the rest of the plan is repaired."""
 TIMED = (VisitStatus.DONE, VisitStatus.CHECKED_IN)
 """Outcomes that carry when the visit started."""
+MAX_GRACE_DAYS: Final = 7
+"""Most days ahead of today a stop may be reported (a rep a few time zones away)."""
+STALE_ATTEMPTS: Final = 3
+"""How often a repair is computed again when another version replaced its territory plans
+while it ran, before it gives up with the StaleStateError."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +78,8 @@ class RepairParams(Params):
 
 @dataclass(frozen=True, slots=True)
 class RepairSummary:
-    """A repaired plan stored as the new current version, with what changed per rep."""
+    """A repaired plan stored as the new current version, with what changed per rep;
+    ``plan`` is what the version wrote (a rep's repair: that rep's territory plan)."""
 
     plan_id: int
     previous_plan_id: int
@@ -113,75 +122,206 @@ def repair_current_plan(
     params: RepairParams,
     setup: PlanningSetup,
     *,
+    rep_id: str | None = None,
     progress: Progress | None = None,
     user: str = "",
 ) -> RepairSummary:
     """Re-plan the future of the current plan after what reps reported; store it as a version.
 
-    Every rep's territory is an independent repair job. Absences are also stored on the rep
-    (as days off) so later plans respect them, in the same transaction as the plan.
+    Every rep's territory is an independent repair job. With ``rep_id`` only that rep's
+    territory is repaired and the new version writes only that rep's territory plan (a
+    visit report repairs its rep alone). Absences are also stored on the rep (as days off)
+    so later plans respect them, in the same transaction as the plan. A repair computed
+    from a territory plan that another version replaced meanwhile is never stored; it is
+    computed again from the newer one (up to :data:`STALE_ATTEMPTS` times).
 
     Raises
     ------
     InputError
         No current plan, an absence of an unknown rep, or an ad-hoc visit of an unknown account.
+    NotFoundError
+        No rep ``rep_id``.
+    StaleStateError
+        Other versions kept replacing the territory plans while it was computed again.
     """
-    previous_id, previous, horizon = current_plan(store)
+    for _ in range(STALE_ATTEMPTS - 1):
+        with contextlib.suppress(StaleStateError):
+            return _repair(store, travel, params, setup, rep_id, progress, user)
+    return _repair(store, travel, params, setup, rep_id, progress, user)
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """What a repair starts from: the current version and who wrote each territory plan."""
+
+    plan_id: int
+    plan: Plan
+    horizon: Horizon
+    written_by: dict[str, int]
+
+
+def _base(store: Store) -> _Base:
+    with store.read("reading the plan to repair") as tx:
+        current = tx.plans.current()
+        if current is None:
+            raise InputError(Problem("database", None, "plan", "no current plan: run `plan` first"))
+        plan_id, plan = current
+        horizon = tx.plans.info(plan_id).horizon
+        written_by = {t.rep_id: t.plan_id for t in tx.plans.territories(plan_id)}
+    return _Base(plan_id, plan, horizon, written_by)
+
+
+def _repair(
+    store: Store,
+    travel: TravelTimeProvider,
+    params: RepairParams,
+    setup: PlanningSetup,
+    rep_id: str | None,
+    progress: Progress | None,
+    user: str,
+) -> RepairSummary:
+    base = _base(store)
     accounts, reps = stored_inputs(store)
     by_account = {a.account_id: a for a in accounts}
     rep_by_id = {r.rep_id: r for r in reps}
     problems = _unknown(params, set(rep_by_id), set(by_account))
     if problems:
         raise InputError(problems)
-    absences = params.absences_by_rep()
     territories = [t for t in store.territories.all() if t.rep_id in rep_by_id]
-    records = store.visits.find(start=horizon.start, end=horizon.end)
-    owned: set[str] = set()
-    plans: list[Plan] = []
-    changes: dict[str, ChangeSet] = {}
-    frozen: dict[str, date] = {}
+    if rep_id is not None:
+        territories = [t for t in territories if t.rep_id == rep_id]
+        territories = territories or _planned_territory(base.plan, rep_by_id, rep_id)
+    records = store.visits.find(start=base.horizon.start, end=base.horizon.end)
+    results = {}
     for index, territory in enumerate(territories):
         rep = rep_by_id[territory.rep_id or ""]
-        ids = set(territory.account_ids)
-        owned |= ids
         if progress is not None:
             progress(f"repairing {rep.name}", index / max(1, len(territories)))
-        result = repair_plan(
-            previous,
-            [by_account[a] for a in territory.account_ids if a in by_account],
-            rep,
-            horizon,
-            travel,
-            today=params.today,
-            records=_outcomes([r for r in records if r.rep_id == rep.rep_id], horizon),
-            ad_hoc=[v for v in params.ad_hoc if v.account_id in ids],
-            absences=absences.get(rep.rep_id, ()),
-            frozen_days=params.frozen_days,
-            holidays=setup.holidays,
-            time_limit_s=params.time_limit_s,
+        results[rep.rep_id] = _repair_territory(
+            base, territory, by_account, rep, records, params, setup, travel
         )
-        plans.append(result.plan)
-        changes[rep.rep_id] = result.changes
-        frozen[rep.rep_id] = result.frozen_until
-    orphans = [u for u in previous.unassigned if u.account_id not in owned]
-    plan = merge_plans(plans, orphans)
+    absences = params.absences_by_rep()
     updated = [
         replace(rep_by_id[r], days_off=rep_by_id[r].days_off.union(*(a.days() for a in spans)))
         for r, spans in absences.items()
+        if rep_id is None or r == rep_id
     ]
-    meta = {"repair_of": str(previous_id), "today": str(params.today), **runner_meta()}
-    plan_id = store.plans.start(horizon, meta, user=user)
+    meta = {"repair_of": str(base.plan_id), "today": str(params.today), **runner_meta()}
+    if rep_id is not None:
+        meta["rep_id"] = rep_id
+    owned = {a for t in territories for a in t.account_ids}
+    plan = _repaired_plan(base, results, rep_id, set(meta), owned)
+    plan_id = store.plans.start(base.horizon, meta, user=user)
     try:
         with store.transaction("storing the repaired plan") as tx:
             if updated:
                 tx.reps.upsert(updated, source="absence")
-            tx.plans.complete(plan_id, plan)
+            tx.plans.complete(
+                plan_id,
+                plan,
+                rep_id=rep_id,
+                bases={r: base.written_by.get(r) for r in results},
+                changes={r: changes_data(result.changes) for r, result in results.items()},
+            )
     except BaseException as exc:
         fail_quietly(store, plan_id, exc)
         raise
     if progress is not None:
         progress("repaired", 1.0)
-    return RepairSummary(plan_id, previous_id, plan, changes, frozen)
+    changes = {r: result.changes for r, result in results.items()}
+    frozen = {r: result.frozen_until for r, result in results.items()}
+    return RepairSummary(plan_id, base.plan_id, plan, changes, frozen)
+
+
+def _planned_territory(plan: Plan, reps: Mapping[str, Rep], rep_id: str) -> list[Territory]:
+    """A rep with no stored territory (planned before territories were stored) keeps the
+    accounts of their routes."""
+    if rep_id not in reps:
+        msg = f"no rep {rep_id!r} to repair"
+        raise NotFoundError(msg)
+    ids = dict.fromkeys(s.account_id for r in plan.routes_of(rep_id) for s in r.stops)
+    return [
+        Territory(
+            territory_id=rep_id, name=reps[rep_id].name, rep_id=rep_id, account_ids=tuple(ids)
+        )
+    ]
+
+
+def _repair_territory(
+    base: _Base,
+    territory: Territory,
+    by_account: Mapping[str, Account],
+    rep: Rep,
+    records: Sequence[VisitRecord],
+    params: RepairParams,
+    setup: PlanningSetup,
+    travel: TravelTimeProvider,
+) -> RepairResult:
+    ids = set(territory.account_ids)
+    return repair_plan(
+        base.plan,
+        [by_account[a] for a in territory.account_ids if a in by_account],
+        rep,
+        base.horizon,
+        travel,
+        today=params.today,
+        records=_outcomes([r for r in records if r.rep_id == rep.rep_id], base.horizon),
+        ad_hoc=[v for v in params.ad_hoc if v.account_id in ids],
+        absences=params.absences_by_rep().get(rep.rep_id, ()),
+        frozen_days=params.frozen_days,
+        holidays=setup.holidays,
+        time_limit_s=params.time_limit_s,
+    )
+
+
+def _repaired_plan(
+    base: _Base,
+    results: Mapping[str, RepairResult],
+    rep_id: str | None,
+    version_keys: set[str],
+    owned: set[str],
+) -> Plan:
+    """The whole repaired plan, or for one rep that rep's territory plan with the version's
+    meta: the previous plan's, with the rep's search statistics replaced."""
+    plans = [r.plan for r in results.values()]
+    if rep_id is None:
+        orphans = [u for u in base.plan.unassigned if u.account_id not in owned]
+        return merge_plans(plans, orphans)
+    merged = merge_plans(plans)
+    prefix = f"{rep_id}."
+    meta = {
+        k: v
+        for k, v in base.plan.meta.items()
+        if k not in version_keys and not k.startswith(prefix)
+    }
+    meta.update({k: v for k, v in merged.meta.items() if k.startswith(prefix)})
+    return replace(merged, meta=meta)
+
+
+def changes_data(changes: ChangeSet) -> dict[str, Any]:
+    """A change set as plain JSON data, as stored with the rep's territory plan."""
+    return {
+        "moved": [
+            {
+                "account_id": m.account_id,
+                "old_day": m.old_day.isoformat(),
+                "new_day": m.new_day.isoformat(),
+            }
+            for m in changes.moved
+        ],
+        "added": list(changes.added),
+        "dropped": list(changes.dropped),
+    }
+
+
+def territory_changes(store: Store, plan_id: int, rep_id: str) -> Any:
+    """What the repair that wrote ``rep_id``'s territory plan in version ``plan_id`` changed
+    for the rep (the JSON data of :func:`changes_data`), or ``None``: that version did not
+    write the rep's territory plan, or it was no repair."""
+    for version in store.plans.territory_history(rep_id):
+        if version.plan_id == plan_id:
+            return version.changes
+    return None
 
 
 # -- visit outcomes ------------------------------------------------------------------------------
@@ -192,7 +332,8 @@ class VisitParams(Params):
     """What happened at a planned stop. ``at`` (HH:MM) is when a done or checked-in visit
     started; with ``now_if_untimed`` an untimed one started now (a rep reporting on the spot),
     else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
-    the stop belongs to (a rep may only name themselves)."""
+    the stop belongs to (a rep may only name themselves). Only stops of days up to today
+    plus ``grace_days`` may be reported."""
 
     visit_id: str
     status: VisitStatus
@@ -200,6 +341,7 @@ class VisitParams(Params):
     note: str = ""
     rep: str = ""
     now_if_untimed: bool = False
+    grace_days: int = limited(0, 0, MAX_GRACE_DAYS)
 
     @classmethod
     def rules(cls, values: Mapping[str, object]) -> list[tuple[str, str]]:
@@ -233,10 +375,27 @@ def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | Non
     return horizon.to_datetime(day, now.hour * 3600 + now.minute * 60)
 
 
-def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) -> VisitRecord:
-    """Store what happened at a stop of the current plan; a missed or cancelled one should be
-    followed by :func:`repair_current_plan` (see :data:`REPLANNING`). ``user`` is who reports
-    (``None``: the command line, which may report any stop).
+def record_visit(
+    store: Store, params: VisitParams, *, user: UserRecord | None, today: date | None = None
+) -> VisitRecord:
+    """Store what happened at a stop of the current plan (see :func:`visit_record`)."""
+    record = visit_record(store, params, user=user, today=today)
+    store_visit(store, record)
+    return record
+
+
+def store_visit(store: Store, record: VisitRecord) -> None:
+    """Store a record made by :func:`visit_record`."""
+    store.visits.record(record)
+
+
+def visit_record(
+    store: Store, params: VisitParams, *, user: UserRecord | None, today: date | None = None
+) -> VisitRecord:
+    """What happened at a stop of the current plan, checked but not stored yet; a missed or
+    cancelled one should be followed by a repair of its rep's territory (see
+    :data:`REPLANNING`). ``user`` is who reports (``None``: the command line, which may
+    report any stop); ``today`` defaults to today in the plan's time zone.
 
     Raises
     ------
@@ -245,7 +404,8 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
     NotFoundError
         No such visit in the current plan.
     InputError
-        No current plan, or a time that is not HH:MM. Nothing is stored on any error.
+        No current plan, a stop of a day after today plus ``grace_days``, or a time that is
+        not HH:MM.
     """
     if user is not None:
         allowed_rep(user, params.rep or None)
@@ -257,10 +417,11 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
     rep_id, day = where
     if user is not None:
         allowed_rep(user, rep_id)
+    _check_reportable(params, day, today or datetime.now(tz=horizon.tz).date())
     account_id = next(
         s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
     )
-    record = VisitRecord(
+    return VisitRecord(
         account_id=account_id,
         rep_id=rep_id,
         day=day,
@@ -270,8 +431,14 @@ def record_visit(store: Store, params: VisitParams, *, user: UserRecord | None) 
         note=params.note.strip(),
         recorded_by=user.username if user is not None else "",
     )
-    store.visits.record(record)
-    return record
+
+
+def _check_reportable(params: VisitParams, day: date, today: date) -> None:
+    """Refuse reports of days still to come: a future "missed" would re-plan on a guess."""
+    last = today + timedelta(days=params.grace_days)
+    if day > last:
+        msg = f"{params.visit_id!r} is planned for {day}; only days up to {last} can be reported"
+        raise InputError(Problem("visit", None, "day", msg))
 
 
 def needs_repair(record: VisitRecord) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from routeplanner.model import Horizon
 
@@ -59,6 +60,19 @@ class PlanInfo:
     error: str
     meta: dict[str, str] = field(default_factory=dict)
     created_by: str = ""
+    rep_id: str | None = None
+    """``None`` for a version that replaced every territory plan, else the one rep whose
+    territory plan it replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryVersion:
+    """One rep's territory plan within a plan version: which version wrote it and, when a
+    repair wrote it, what that repair changed for the rep (plain JSON data, else ``None``)."""
+
+    rep_id: str
+    plan_id: int
+    changes: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

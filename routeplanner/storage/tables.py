@@ -220,9 +220,11 @@ class AssignmentRuleRow(Base):
 
 
 class PlanRow(Base):
-    """One plan version. ``is_current`` is TRUE for exactly one complete plan and NULL (not
-    FALSE) elsewhere, so a plain unique constraint guarantees a single current plan on every
-    backend without partial indexes."""
+    """One plan version: the organisation's plan as one write left it. ``is_current`` is TRUE
+    for exactly one complete plan and NULL (not FALSE) elsewhere, so a plain unique constraint
+    guarantees a single current plan on every backend without partial indexes. ``rep_id`` is
+    NULL for a version that replaced every territory plan, else the one rep whose territory
+    plan it replaced (its other territory plans are those of the version before)."""
 
     __tablename__ = "plans"
 
@@ -239,6 +241,7 @@ class PlanRow(Base):
     error: Mapped[str]
     meta: Mapped[Any]
     created_by: Mapped[str]
+    rep_id: Mapped[str | None] = _id(nullable=True)
 
     routes: Mapped[list[PlanRouteRow]] = relationship(
         order_by="PlanRouteRow.position",
@@ -258,6 +261,25 @@ class PlanRow(Base):
             name="current_is_complete",
         ),
     )
+
+
+class PlanPartRow(Base):
+    """One territory plan of a plan version: the rep's routes and the visits left out of the
+    rep's territory (``rep_id`` "" holds visits of accounts in no rep's territory), written by
+    version ``source_plan_id``. A version lists all its territory plans; one written by an
+    earlier version is shared, not copied, so a rep's repair leaves the other reps' rows as
+    they were. ``changes`` is what the writing repair changed for the rep (JSON), if any."""
+
+    __tablename__ = "plan_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    rep_id: Mapped[str] = _id()
+    position: Mapped[int]
+    source_plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    changes: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (UniqueConstraint("plan_id", "rep_id"),)
 
 
 class PlanRouteRow(Base):
@@ -325,6 +347,7 @@ class PlanUnassignedRow(Base):
     reason: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str]
     day: Mapped[date | None]
+    rep_id: Mapped[str] = _id(server_default="")
 
 
 class VisitRecordRow(Base):

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from routeplanner import __version__
 from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.services.planning import recover_interrupted_plans
+from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
@@ -63,7 +64,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ),
         calendar_feeds=CalendarFeeds(services.store, settings),
         planning_jobs=PlanningJobs(),
-        repair_jobs=RepairJobs(),
+        repair_jobs=RepairJobs(
+            RepairQueue(
+                workers=settings.repair_workers,
+                max_queued=settings.repair_queue,
+                per_rep_per_minute=settings.repair_rate_per_minute,
+            )
+        ),
         territory_jobs=TerritoryJobs(),
         dry_runs=DryRuns(),
         kpi_memo=KpiMemo(),

@@ -6,6 +6,7 @@ that decides status codes, by the type of the error (:data:`STATUS`), never by i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,10 @@ from routeplanner.errors import (
     ConflictError,
     InputError,
     NotFoundError,
+    OverloadedError,
     PermissionDeniedError,
+    QueueFullError,
+    RateLimitedError,
     RoadNetworkError,
     RoutePlannerError,
     StorageError,
@@ -33,6 +37,8 @@ STATUS: tuple[tuple[type[RoutePlannerError], int, str], ...] = (
     (NotFoundError, 404, "{}"),
     (PermissionDeniedError, 403, "{}"),
     (ConflictError, 409, "{}"),
+    (RateLimitedError, 429, "{}"),
+    (QueueFullError, 503, "{}"),
     (RoadNetworkError, 503, "road network unavailable: {}"),
     (StorageError, 503, "storage unavailable: {}"),
 )
@@ -101,7 +107,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RoutePlannerError)
     async def _ours(request: Request, exc: RoutePlannerError) -> Response:
         status, message = status_of(exc)
-        return _respond(request, status, message, [])
+        headers = None
+        if isinstance(exc, OverloadedError):
+            headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
+        return _respond(request, status, message, [], headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -21,6 +21,7 @@ from routeplanner.errors import ConflictError, JobCancelledError, NotFoundError
 from routeplanner.services.assignment import DryRun
 from routeplanner.services.planning import PlanningResult
 from routeplanner.services.repair import RepairSummary
+from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.services.territories import DesignParams, Proposal
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ class Jobs(Generic[T]):
     def __init__(self, max_jobs: int = 200) -> None:
         self._jobs: dict[int, Job[T]] = {}
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _start registers under it
         self._run_lock = threading.Lock()
         self._max_jobs = max_jobs
 
@@ -93,23 +94,31 @@ class Jobs(Generic[T]):
         with self._lock:
             if exclusive and any(j.state == "running" for j in self._jobs.values()):
                 return None
-            plan_id = prepare() if prepare is not None else None
-            job: Job[T] = Job(job_id=next(self._ids), rep_id=rep_id, plan_id=plan_id)
-            self._jobs[job.job_id] = job
-            while len(self._jobs) > self._max_jobs:
-                del self._jobs[min(self._jobs)]
+            job = self._register(rep_id, prepare() if prepare is not None else None)
         thread = threading.Thread(target=self._run, args=(job, work), daemon=True)
         thread.start()
         return job
 
+    def _register(self, rep_id: str, plan_id: int | None = None) -> Job[T]:
+        """A new running job, remembered (the oldest beyond ``max_jobs`` are forgotten)."""
+        with self._lock:
+            job: Job[T] = Job(job_id=next(self._ids), rep_id=rep_id, plan_id=plan_id)
+            self._jobs[job.job_id] = job
+            while len(self._jobs) > self._max_jobs:
+                del self._jobs[min(self._jobs)]
+            return job
+
     def _run(self, job: Job[T], work: Callable[[Job[T]], T]) -> None:
+        with self._run_lock:
+            self._execute(job, work)
+
+    def _execute(self, job: Job[T], work: Callable[[Job[T]], T]) -> None:
         try:
-            with self._run_lock:
-                # A job filling a stored plan version runs its work even when cancelled
-                # already: the work's first progress report stops it and marks the version.
-                if job.cancel.is_set() and job.plan_id is None:
-                    raise JobCancelledError(CANCELLED)
-                summary = work(job)
+            # A job filling a stored plan version runs its work even when cancelled
+            # already: the work's first progress report stops it and marks the version.
+            if job.cancel.is_set() and job.plan_id is None:
+                raise JobCancelledError(CANCELLED)
+            summary = work(job)
         except JobCancelledError:
             with self._lock:
                 job.state, job.error = "cancelled", "cancelled by the user"
@@ -199,9 +208,44 @@ RepairJob = Job[RepairSummary]
 
 class RepairJobs(Jobs[RepairSummary]):
     """Plan repairs after a missed or cancelled visit (the rep's phone gets the redirect at
-    once and the day page shows "re-planning…" until the job is done, then what changed)."""
+    once and the day page shows "re-planning…" until the job is done, then what changed).
+
+    Unlike other registries, jobs of different reps run side by side: the
+    :class:`~routeplanner.services.repair_queue.RepairQueue` decides when, coalesces one rep's
+    reports into one job and refuses new jobs beyond its limits."""
 
     what = "repair job"
+
+    def __init__(self, queue: RepairQueue[RepairJob] | None = None, max_jobs: int = 200) -> None:
+        super().__init__(max_jobs)
+        self._queue: RepairQueue[RepairJob] = queue or RepairQueue()
+
+    def start(
+        self,
+        rep_id: str,
+        work: Callable[[RepairJob], RepairSummary],
+        *,
+        admitted: Callable[[], object] | None = None,
+    ) -> RepairJob:
+        """The job repairing ``rep_id``'s territory: the rep's waiting job, else a new one.
+        ``admitted`` (storing the report) runs once the queue has taken the repair and before
+        it can start, so a refused report is not stored.
+
+        Raises
+        ------
+        RateLimitedError, QueueFullError
+            Beyond the queue's limits; nothing started and ``admitted`` not run.
+        """
+        return self._queue.submit(
+            rep_id,
+            lambda: self._register(rep_id),
+            lambda job: self._execute(job, work),
+            admitted=admitted,
+        )
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Refuse new repairs and let the started ones finish (server shutdown)."""
+        self._queue.close(timeout_s)
 
 
 PlanningJob = Job[PlanningResult]

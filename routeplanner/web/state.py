@@ -44,9 +44,11 @@ class AppState:
 
     def cancel_jobs(self, timeout_s: float = 10.0) -> None:
         """Ask every running job to stop and wait for it: a cancelled planning run marks its
-        version failed instead of leaving it "running"."""
+        version failed instead of leaving it "running". Repairs already taken finish; new
+        ones are refused."""
         for jobs in self.job_registries():
             jobs.cancel_all(timeout_s)
+        self.repair_jobs.close(timeout_s)
 
 
 def app_state(app: FastAPI) -> AppState:

@@ -41,30 +41,38 @@ def log_outcome(
     state: AppState, user: UserRecord, fields: dict[str, str | None], *, source: str
 ) -> LoggedVisit:
     """Record what happened at a planned stop (``visit_id``, ``status``, ``at``, ``note``,
-    ``rep`` as text); start the repair of the rest of the plan after a missed or cancelled
-    one. An untimed done or checked-in visit started now: the rep reports on the spot."""
-    params = VisitParams.from_text({**fields, "now_if_untimed": "yes"}, source=source)
+    ``rep`` as text); after a missed or cancelled one, repair the rest of its rep's
+    territory plan (a report refused by the repair queue is not stored). An untimed done or
+    checked-in visit started now: the rep reports on the spot."""
+    settings = state.services.settings
+    texts = {**fields, "now_if_untimed": "yes", "grace_days": str(settings.visit_grace_days)}
+    params = VisitParams.from_text(texts, source=source)
     services = state.services
-    record = repair.record_visit(services.store, params, user=user)
+    record = repair.visit_record(services.store, params, user=user)
     if not repair.needs_repair(record):
+        repair.store_visit(services.store, record)
         return LoggedVisit(record, None)
-    settings = services.settings
     repair_params = RepairParams(
         today=record.day,
         frozen_days=1,
         time_limit_s=min(REPAIR_TIME_LIMIT_S, settings.plan_time_limit_s),
     )
 
-    def work(_job: Job[RepairSummary]) -> RepairSummary:
+    def work(job: Job[RepairSummary]) -> RepairSummary:
         return repair.repair_current_plan(
             services.store,
             services.travel(),
             repair_params,
             PlanningSetup.of(settings),
+            rep_id=record.rep_id,
+            progress=job.report,
             user=user.username,
         )
 
-    return LoggedVisit(record, state.repair_jobs.start(record.rep_id, work))
+    job = state.repair_jobs.start(
+        record.rep_id, work, admitted=lambda: repair.store_visit(services.store, record)
+    )
+    return LoggedVisit(record, job)
 
 
 @router.post("/route/visit", include_in_schema=False, dependencies=[CsrfDep])
