@@ -17,6 +17,7 @@ was given one (``store.transaction("import from accounts.csv")``), else the step
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -83,6 +84,10 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
 """The area each table belongs to, for :class:`Commit`."""
 
 _WRITTEN = "routeplanner_written_areas"
+_TRACKED: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+"""Session factories already noting writes. Not ``event.contains``: SQLAlchemy keys its
+registry by ``id()``, so a new factory at a freed factory's address looked registered and its
+commits went unheard."""
 """Key in ``Session.info`` of the set of areas the session's transaction wrote."""
 
 
@@ -181,9 +186,10 @@ class Store:
         self._sessions = sessions
         self.clock: Clock = clock or utc_now
         self._listeners: tuple[CommitListener, ...] = ()
-        if not event.contains(sessions, "do_orm_execute", _note_statement):
+        if sessions not in _TRACKED:
             event.listen(sessions, "do_orm_execute", _note_statement)
             event.listen(sessions, "before_flush", _note_flush)
+            _TRACKED.add(sessions)
         calls = UnitOfWork(_CallScope(self))
         self.accounts = calls.accounts
         self.reps = calls.reps

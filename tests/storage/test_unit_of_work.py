@@ -12,6 +12,7 @@ from routeplanner.errors import StorageError
 from routeplanner.model import Horizon, Territory
 from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
 from routeplanner.storage import Area, Commit, DataVersion, Store, UserRole
+from routeplanner.storage.engine import session_factory
 from routeplanner.storage.store import AREA_OF_TABLE
 from routeplanner.storage.tables import Base
 from tests.storage.conftest import FakeClock, make_accounts, make_plan, make_reps
@@ -215,3 +216,16 @@ def test_a_failing_listener_reaches_the_caller_but_the_commit_stands(store: Stor
 def test_every_table_belongs_to_an_area() -> None:
     assert set(AREA_OF_TABLE) == set(Base.metadata.tables)
     assert set(AREA_OF_TABLE.values()) == set(Area)
+
+
+def test_every_new_store_hears_its_commits(store: Store) -> None:
+    # Stores on fresh session factories, each dropped before the next: a factory born at a freed
+    # one's address must still note its writes (SQLAlchemy's registry is keyed by id()).
+    for round_ in range(50):
+        heard: list[Commit] = []
+        fresh = Store(session_factory(store.engine))
+        fresh.on_commit(heard.append)
+        reps = [dataclasses.replace(r, name=f"{r.name} {round_}") for r in make_reps()]
+        fresh.reps.upsert(reps, source="hr")
+        assert heard, f"round {round_}: a commit through a new store went unheard"
+        del fresh
