@@ -23,7 +23,9 @@ from routeplanner.planner import (
     plan_territories,
 )
 from routeplanner.roads.graph import RoadGraph
-from routeplanner.services.planning import keep_failed
+from routeplanner.services import planning
+from routeplanner.services.planning import PlanningSetup, PlanParams, keep_failed
+from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
@@ -197,3 +199,22 @@ def test_small_runs_and_single_workers_stay_in_process() -> None:
         [], JobContext(HaversineTravel()), None
     )
     assert outcomes == in_process([], JobContext(HaversineTravel()), None)
+
+
+def test_the_planning_service_fans_out_and_keeps_a_failed_territorys_plan(
+    mapper: RayMapper, store: Store, tmp_path: Path
+) -> None:
+    accounts, reps, _ = _region(3)
+    with store.transaction("test inputs") as tx:
+        tx.accounts.replace_all(accounts, source="test")
+        tx.reps.replace_all(reps, source="test")
+    setup = PlanningSetup(jobs=mapper)
+    params = PlanParams(start=START, weeks=1, time_limit_s=0.5)
+    first = planning.run_planning(store, HaversineTravel(), params, setup)
+    assert {r.rep_id for r in first.plan.routes} == {"r0", "r1", "r2"}
+    assert "failed_territories" not in first.plan.meta
+    broken = faults.Raising(reps[1].home, tmp_path / "log")
+    second = planning.run_planning(store, broken, params, setup)
+    assert store.plans.current_id() == second.plan_id
+    assert second.plan.routes_of("r1") == first.plan.routes_of("r1")
+    assert second.plan.meta["failed_territories"].startswith("T-r1: RuntimeError")
