@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import heapq
+import os
 import resource
 import sys
 import tempfile
@@ -66,7 +67,14 @@ COLUMNS = [
     "visits_planned",
     "peak_rss_mb",
 ]
-EXTRA = ["makespan_8_s", "makespan_32_s", "makespan_128_s", "repair_one_s", "failed"]
+EXTRA = [
+    "makespan_8_s",
+    "makespan_32_s",
+    "makespan_128_s",
+    "repair_one_s",
+    "tree_peak_rss_mb",
+    "failed",
+]
 RULES = ("weekly", "every 2 weeks", "every 4 weeks")
 RULE_P = (0.2, 0.4, 0.4)
 SHOP = parse_opening_hours("Mo-Fr 09:00-18:00; Sa 09:00-13:00")
@@ -124,6 +132,29 @@ class Recording:
         return outcomes
 
 
+def tree_peak_rss_mb() -> int:
+    """Peak RSS of this process plus its living descendants (the Ray processes it started):
+    a bound on the run's peak memory, as the peaks need not coincide (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    peaks: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue  # the process ended while we looked
+        pid = int(status.parent.name)
+        children.setdefault(int(fields["PPid"]), []).append(pid)
+        peaks[pid] = int(fields.get("VmHWM", "0 kB").split()[0])
+    total, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += peaks.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return round(total / 1024)
+
+
 def makespan(seconds: Sequence[float], workers: int) -> float:
     """Longest task first onto the least loaded worker (within 4/3 of the optimum)."""
     loads = [0.0] * min(workers, max(1, len(seconds)))
@@ -132,7 +163,9 @@ def makespan(seconds: Sequence[float], workers: int) -> float:
     return max(loads)
 
 
-def run_once(args: argparse.Namespace, workers: int, travel: RoadTravel) -> dict[str, object]:
+def run_once(
+    args: argparse.Namespace, workers: int, travel: RoadTravel
+) -> tuple[dict[str, object], list[float]]:
     accounts = make_accounts(travel, args.accounts, args.seed)
     reps = make_reps(accounts, args.reps, args.seed)
     folder = Path(tempfile.mkdtemp(prefix="rp-scale-"))
@@ -152,6 +185,7 @@ def run_once(args: argparse.Namespace, workers: int, travel: RoadTravel) -> dict
         result.plan, accounts, reps, result.territories, params.horizon("Europe/Berlin")
     )
     repair_s = repair_one(store, travel, setup)
+    tree_mb = tree_peak_rss_mb()
     mapper.inner.close()
     seconds = [d.seconds for d in mapper.done]
     row: dict[str, object] = {
@@ -166,12 +200,12 @@ def run_once(args: argparse.Namespace, workers: int, travel: RoadTravel) -> dict
         "visits_planned": sum(len(r.stops) for r in result.plan.routes),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "repair_one_s": round(repair_s, 1),
+        "tree_peak_rss_mb": tree_mb,
         "failed": result.plan.meta.get("failed_territories", ""),
     }
     for p in (8, 32, 128):
         row[f"makespan_{p}_s"] = round(makespan(seconds, p), 1)
-    row["_tasks"] = seconds
-    return row
+    return row, seconds
 
 
 def repair_one(store: Store, travel: RoadTravel, setup: PlanningSetup) -> float:
@@ -200,26 +234,28 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     graph = load_road_graph(args.osm, cache_dir=settings.cache_dir, model=settings.road_model)
     travel = RoadTravel(graph, max_snap_m=settings.max_snap_m)
-    rows = []
+    rows, tasks = [], []
     for workers in (int(w) for w in args.workers.split(",")):
-        row = run_once(args, workers, travel)
+        row, seconds = run_once(args, workers, travel)
         rows.append(row)
-        print(", ".join(f"{k}={v}" for k, v in row.items() if k != "_tasks"), flush=True)
+        tasks.append(seconds)
+        print(", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     with args.csv.open("w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS + EXTRA, extrasaction="ignore")
+        writer = csv.DictWriter(out, fieldnames=COLUMNS + EXTRA)
         writer.writeheader()
         writer.writerows(rows)
     with args.csv.with_suffix(".tasks.csv").open("w", newline="") as out:
         w = csv.writer(out)
         w.writerow(["workers", "task", "seconds"])
-        for row in rows:
-            w.writerows([row["workers"], i, round(s, 2)] for i, s in enumerate(row["_tasks"]))  # type: ignore[attr-defined]
-    base = float(rows[0]["total_s"])  # type: ignore[arg-type]
+        for row, seconds in zip(rows, tasks, strict=True):
+            w.writerows([row["workers"], i, round(s, 2)] for i, s in enumerate(seconds))
+    first = rows[0]
     for row in rows[1:]:
+        total = float(str(first["total_s"])) / float(str(row["total_s"]))
+        plan = float(str(first["plan_s"])) / float(str(row["plan_s"]))
         print(
-            f"{row['workers']} workers: {base / float(row['total_s']):.2f}x total, "  # type: ignore[arg-type]
-            f"{float(rows[0]['plan_s']) / float(row['plan_s']):.2f}x plan"
-        )  # type: ignore[arg-type]
+            f"{row['workers']} workers vs {first['workers']}: {total:.2f}x total, {plan:.2f}x plan"
+        )
     return 0
 
 

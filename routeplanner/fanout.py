@@ -212,6 +212,7 @@ class RayMapper:
                 )
                 ray.init(**options, **_QUIET)
                 self._started_here = True
+                self._task = None  # a board of an earlier runtime is gone with it
             if self._task is None:
                 self._task = ray.remote(
                     max_retries=ATTEMPTS - 1, retry_exceptions=True, num_cpus=1
@@ -236,6 +237,8 @@ class RayMapper:
 
     def close(self) -> None:
         """Forget the shared graph and stop Ray if this mapper started it."""
+        if self._task is None and not self._started_here:
+            return  # never used Ray: do not even import it
         import ray
 
         with self._lock:
