@@ -209,14 +209,15 @@ def run_once(
 
 
 def repair_one(store: Store, travel: RoadTravel, setup: PlanningSetup) -> float:
-    """The service's repair after one rep's first visit is reported missed."""
+    """The service's repair of one rep's territory after their first visit is reported
+    missed (what a report from the rep's phone starts)."""
     _, plan, _ = planning.current_plan(store)
     first = min(plan.routes, key=lambda r: (r.day, r.rep_id))
     visit = VisitParams(visit_id=first.stops[0].visit_id, status=VisitStatus.MISSED)
     repair.record_visit(store, visit, user=None)
     params = RepairParams(today=first.day, frozen_days=0, time_limit_s=1.0)
     started = time.perf_counter()
-    repair.repair_current_plan(store, travel, params, setup)
+    repair.repair_current_plan(store, travel, params, setup, rep_id=first.rep_id)
     return time.perf_counter() - started
 
 
