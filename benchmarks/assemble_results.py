@@ -22,6 +22,7 @@ ORDER = [
     "assignment",
     "calendar",
     "web_latency",
+    "scale",
 ]
 
 

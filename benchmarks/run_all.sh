@@ -59,5 +59,9 @@ done
 # uvicorn on 127.0.0.1 (closed loop and paced), cache on vs off (about 6 min).
 "$PY" -m benchmarks.web_latency --clients 50 --duration 30 --csv benchmarks/out/web_latency.csv
 
+# A whole force through the service layer, 1 and 2 workers (Ray): about 20 min on 2 cores.
+"$PY" -m benchmarks.scale --osm "$OSM" --accounts 2000 --reps 20 --weeks 4 --workers 1,2 \
+    --time-limit 10 --csv benchmarks/out/scale_2000x20.csv
+
 # Rebuild RESULTS.md from the per-area result files.
 "$PY" -m benchmarks.assemble_results

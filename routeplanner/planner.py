@@ -6,10 +6,13 @@ so ``map_jobs`` may fan them out over processes or a cluster without changing th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Protocol
 
+from routeplanner.errors import InternalError
 from routeplanner.model import (
     Account,
     Horizon,
@@ -37,10 +40,6 @@ class TerritoryJob:
     time_limit_s: float = 25.0
     max_iterations: int | None = None
     seed: int = 0
-
-
-JobRunner = Callable[[TerritoryJob], Plan]
-JobMapper = Callable[[JobRunner, Sequence[TerritoryJob]], Sequence[Plan]]
 
 
 def territory_jobs(
@@ -108,6 +107,153 @@ def merge_plans(plans: Sequence[Plan], extra_unassigned: Sequence[Unassigned] = 
     return Plan(routes=routes, unassigned=unassigned, created_at=datetime.now(UTC), meta=meta)
 
 
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What every territory job of one run shares: how to travel and how to route a day.
+
+    A mapper that ships jobs to other processes ships this once per run, not once per job.
+    """
+
+    travel: TravelTimeProvider
+    rush_hours: TimeOfDayProfile | None = None
+    day_router: DayRouter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryDone:
+    """A territory's plan and the seconds its job took (wall time where it ran)."""
+
+    territory_id: str
+    plan: Plan
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryFailure:
+    """A territory whose job failed on every attempt; its previous plan should stay in force."""
+
+    territory_id: str
+    rep_id: str
+    error: str
+    attempts: int = 1
+
+
+JobOutcome = TerritoryDone | TerritoryFailure
+
+
+class JobMapper(Protocol):
+    """Runs territory jobs and returns one outcome per job, in job order.
+
+    ``progress(message, fraction)`` receives the whole run's fraction; when it raises (a
+    cancelled run) the mapper stops every job it started and lets the error through.
+    """
+
+    def __call__(
+        self, jobs: Sequence[TerritoryJob], context: JobContext, progress: Progress | None
+    ) -> Sequence[JobOutcome]: ...
+
+
+def run_job(job: TerritoryJob, context: JobContext, progress: Progress | None = None) -> Plan:
+    """Schedule and route one territory (what every mapper runs, wherever it runs)."""
+    return schedule_visits(
+        job.accounts,
+        job.rep,
+        job.horizon,
+        context.travel,
+        holidays=job.holidays,
+        time_limit_s=job.time_limit_s,
+        max_iterations=job.max_iterations,
+        seed=job.seed,
+        progress=progress,
+        day_router=context.day_router or _rush_hour_router(context.travel, job, context.rush_hours),
+    )
+
+
+def timed_job(job: TerritoryJob, context: JobContext, progress: Progress | None) -> TerritoryDone:
+    """:func:`run_job` with its wall time, for the mappers' outcomes."""
+    started = time.perf_counter()
+    plan = run_job(job, context, progress)
+    return TerritoryDone(job.territory_id, plan, time.perf_counter() - started)
+
+
+def in_process(
+    jobs: Sequence[TerritoryJob], context: JobContext, progress: Progress | None
+) -> list[JobOutcome]:
+    """The default mapper: one job after the other in this process; errors propagate."""
+    outcomes: list[JobOutcome] = []
+    for index, job in enumerate(jobs):
+        outcomes.append(timed_job(job, context, _job_progress(progress, job, index, len(jobs))))
+    return outcomes
+
+
+def _job_progress(
+    progress: Progress | None, job: TerritoryJob, index: int, total: int
+) -> Progress | None:
+    """A job's own progress (0..1) as its share of the whole run's."""
+    if progress is None:
+        return None
+    report = progress
+
+    def sub(message: str, fraction: float) -> None:
+        report(f"{job.territory_id}: {message}", (index + fraction) / max(1, total))
+
+    return sub
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryPlans:
+    """Every territory's outcome of one run, and the visits of accounts in no territory."""
+
+    outcomes: tuple[JobOutcome, ...]
+    orphans: tuple[Unassigned, ...]
+
+    @property
+    def failures(self) -> tuple[TerritoryFailure, ...]:
+        return tuple(o for o in self.outcomes if isinstance(o, TerritoryFailure))
+
+    @property
+    def done(self) -> tuple[TerritoryDone, ...]:
+        return tuple(o for o in self.outcomes if isinstance(o, TerritoryDone))
+
+    def merged(self, kept: Sequence[Plan] = ()) -> Plan:
+        """One plan of the territories that were planned and ``kept`` plans (failed
+        territories' previous plans)."""
+        return merge_plans([d.plan for d in self.done] + list(kept), self.orphans)
+
+
+def plan_territories(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    territories: Sequence[Territory],
+    horizon: Horizon,
+    context: JobContext,
+    *,
+    holidays: frozenset[date] | Mapping[str, frozenset[date]] = frozenset(),
+    time_limit_s: float = 25.0,
+    max_iterations: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    map_jobs: JobMapper | None = None,
+) -> TerritoryPlans:
+    """Schedule and route every territory of the region over ``horizon``, one job each.
+
+    ``time_limit_s`` is per territory. ``map_jobs`` runs the jobs (default :func:`in_process`);
+    a territory it could not plan comes back as a :class:`TerritoryFailure`.
+    """
+    jobs, orphans = territory_jobs(
+        accounts,
+        reps,
+        territories,
+        horizon,
+        holidays=holidays,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        seed=seed,
+    )
+    outcomes = (map_jobs or in_process)(jobs, context, progress)
+    return TerritoryPlans(tuple(outcomes), tuple(orphans))
+
+
 def plan_all(
     accounts: Sequence[Account],
     reps: Sequence[Rep],
@@ -124,47 +270,38 @@ def plan_all(
     map_jobs: JobMapper | None = None,
     rush_hours: TimeOfDayProfile | None = None,
 ) -> Plan:
-    """Schedule and route every territory of the region over ``horizon`` and merge the plans.
+    """:func:`plan_territories` merged into one plan; a failed territory raises.
 
-    ``time_limit_s`` is per territory. ``map_jobs(run, jobs)`` runs the jobs (default: one after
-    the other in this process, reporting progress); a parallel mapper must return plans in job
-    order. ``rush_hours`` makes each day's final route time its drives by departure (the
-    default day router's; ignored when ``day_router`` is given).
+    ``rush_hours`` makes each day's final route time its drives by departure (the default day
+    router's; ignored when ``day_router`` is given).
+
+    Raises
+    ------
+    InternalError
+        A territory's job failed on every attempt (the message names the territories).
     """
-    jobs, orphans = territory_jobs(
+    result = plan_territories(
         accounts,
         reps,
         territories,
         horizon,
+        JobContext(travel, rush_hours, day_router),
         holidays=holidays,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
         seed=seed,
+        progress=progress,
+        map_jobs=map_jobs,
     )
+    if result.failures:
+        raise InternalError(describe_failures(result.failures))
+    return result.merged()
 
-    def run(job: TerritoryJob, index: int = 0) -> Plan:
-        def sub(msg: str, frac: float) -> None:
-            if progress is not None:
-                progress(f"{job.territory_id}: {msg}", (index + frac) / max(1, len(jobs)))
 
-        return schedule_visits(
-            job.accounts,
-            job.rep,
-            job.horizon,
-            travel,
-            holidays=job.holidays,
-            time_limit_s=job.time_limit_s,
-            max_iterations=job.max_iterations,
-            seed=job.seed,
-            progress=sub,
-            day_router=day_router or _rush_hour_router(travel, job, rush_hours),
-        )
-
-    if map_jobs is None:
-        plans: Sequence[Plan] = [run(job, i) for i, job in enumerate(jobs)]
-    else:
-        plans = map_jobs(run, jobs)
-    return merge_plans(plans, orphans)
+def describe_failures(failures: Sequence[TerritoryFailure]) -> str:
+    """One sentence naming every failed territory and why."""
+    parts = [f"{f.territory_id} ({f.error})" for f in failures]
+    return f"{len(parts)} territories could not be planned: " + "; ".join(parts)
 
 
 def _rush_hour_router(

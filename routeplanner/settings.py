@@ -138,6 +138,25 @@ class Settings(BaseSettings):
         description="new repairs one rep's reports may start per minute; beyond, 429 (nothing "
         "stored); reports joining a waiting repair are not counted",
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=4096,
+        description="cores that plan territories side by side when Ray runs on this machine; "
+        "0 = all cores, 1 = one after the other in this process (no Ray)",
+    )
+    ray_address: str = Field(
+        default="",
+        max_length=500,
+        description="Ray cluster to plan territories on (auto, or ray://head:10001); empty = "
+        "start Ray on this machine when a run has enough territories (docs/deployment.md)",
+    )
+    fanout_min_territories: int = Field(
+        default=6,
+        ge=1,
+        description="runs with fewer territories plan in this process: starting the Ray "
+        "workers costs more than it saves on a few territories (benchmarks/RESULTS.md)",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "

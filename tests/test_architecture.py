@@ -18,6 +18,7 @@ CORE = [
     "scheduling",
     "routing",
     "planner.py",
+    "fanout.py",
     "units.py",
     "errors.py",
 ]
@@ -81,6 +82,7 @@ ALGORITHMS = (
     "routeplanner.scheduling",
     "routeplanner.routing",
     "routeplanner.planner",
+    "routeplanner.fanout",
 )
 """What the entry points reach only through :mod:`routeplanner.services` (they re-export the
 result types the entry points show)."""

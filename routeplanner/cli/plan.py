@@ -200,9 +200,31 @@ def plan_command(
         str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Cores planning territories side by side on this machine (Ray); 0 = all, "
+            "1 = no Ray (default: RP_WORKERS).",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Plan territories on this Ray cluster: auto or ray://head:10001 "
+            "(default: RP_RAY_ADDRESS).",
+        ),
+    ] = None,
 ) -> None:
     """Schedule every due visit over the horizon, route each rep-day, print coverage KPIs."""
-    settings = load_settings(database_url=database_url, plan_time_limit_s=time_limit, osm_path=osm)
+    settings = load_settings(
+        database_url=database_url,
+        plan_time_limit_s=time_limit,
+        osm_path=osm,
+        workers=workers,
+        ray_address=ray_address,
+    )
     first = _first_day(start, settings.timezone)
     with labelled("command line", PLAN_OPTIONS):
         params = PlanParams(start=first, weeks=weeks, time_limit_s=settings.plan_time_limit_s)

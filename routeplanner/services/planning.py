@@ -21,15 +21,24 @@ from zoneinfo import ZoneInfo
 from routeplanner.errors import (
     ConflictError,
     InputError,
+    InternalError,
     JobCancelledError,
     Problem,
     StorageError,
 )
+from routeplanner.fanout import FanoutConfig, mapper_for
+from routeplanner.fanout import shutdown as shutdown_fanout
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.model.history import OwnershipCause
 from routeplanner.model.plan import DayRoute, Unassigned
-from routeplanner.planner import plan_all
+from routeplanner.planner import (
+    JobContext,
+    JobMapper,
+    TerritoryPlans,
+    describe_failures,
+    plan_territories,
+)
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
@@ -86,12 +95,26 @@ class PlanningSetup:
     timezone: str = "Europe/Berlin"
     holidays: frozenset[date] = frozenset()
     rush_hours: TimeOfDayProfile | None = None
+    jobs: JobMapper | None = None
+    """Where the territories' jobs run (default: one after the other in this process)."""
 
     @classmethod
     def of(cls, settings: Settings, holidays: Path | None = None) -> PlanningSetup:
-        """From the settings; ``holidays`` replaces the configured holidays file."""
+        """From the settings; ``holidays`` replaces the configured holidays file. Territory
+        jobs fan out on Ray as the settings say (``RP_WORKERS``, ``RP_RAY_ADDRESS``)."""
         days = load_holidays(holidays or settings.holidays_path)
-        return cls(settings.timezone, days, settings.rush_hours)
+        return cls(settings.timezone, days, settings.rush_hours, workers(settings))
+
+
+def workers(settings: Settings) -> JobMapper:
+    """The process's Ray mapper for the settings (Ray starts on the first run that needs it)."""
+    config = FanoutConfig(settings.workers, settings.ray_address, settings.fanout_min_territories)
+    return mapper_for(config)
+
+
+def stop_workers() -> None:
+    """Stop the Ray workers this process started (a server shutting down)."""
+    shutdown_fanout()
 
 
 def next_monday(timezone: str, *, today: date | None = None) -> date:
@@ -255,7 +278,7 @@ def run_planning(
             progress=lambda message, fraction: report(f"territories: {message}", 0.1 * fraction),
             user=user,
         )
-        plan = _plan(
+        result = _plan(
             accounts,
             reps,
             territories,
@@ -264,6 +287,7 @@ def run_planning(
             setup,
             lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
         )
+        plan = keep_failed(result, territories, _previous(store), horizon)
         plan = replace(plan, meta={**plan.meta, "travel": travel.name})
         report("storing the plan", 1.0)
         store.plans.complete(plan_id, plan)
@@ -281,19 +305,59 @@ def _plan(
     params: PlanParams,
     setup: PlanningSetup,
     progress: Progress | None,
-) -> Plan:
+) -> TerritoryPlans:
     """Every territory scheduled and routed over the asked horizon (an independent job each)."""
-    return plan_all(
+    return plan_territories(
         accounts,
         reps,
         territories,
         params.horizon(setup.timezone),
-        travel,
+        JobContext(travel, setup.rush_hours),
         holidays=setup.holidays,
         time_limit_s=params.time_limit_s,
         progress=progress,
-        rush_hours=setup.rush_hours,
+        map_jobs=setup.jobs,
     )
+
+
+def keep_failed(
+    result: TerritoryPlans,
+    territories: Sequence[Territory],
+    previous: tuple[Plan, Horizon] | None,
+    horizon: Horizon,
+) -> Plan:
+    """The run's plan, with each territory that failed on every attempt keeping its part of
+    the ``previous`` plan (its rep's routes, its accounts' unplaced visits).
+
+    Raises
+    ------
+    InternalError
+        A territory failed and there is no previous plan of the same horizon to keep.
+    """
+    failures = result.failures
+    if not failures:
+        return result.merged()
+    if previous is None or previous[1] != horizon:
+        raise InternalError(describe_failures(failures))
+    old = previous[0]
+    owned = {t.territory_id: set(t.account_ids) for t in territories}
+    kept = [
+        Plan(
+            routes=old.routes_of(f.rep_id),
+            unassigned=tuple(u for u in old.unassigned if u.account_id in owned[f.territory_id]),
+        )
+        for f in failures
+    ]
+    plan = result.merged(kept)
+    note = "; ".join(f"{f.territory_id}: {f.error}" for f in failures)
+    return replace(plan, meta={**plan.meta, "failed_territories": note})
+
+
+def _previous(store: Store) -> tuple[Plan, Horizon] | None:
+    current = store.plans.current()
+    if current is None:
+        return None
+    return current[1], store.plans.info(current[0]).horizon
 
 
 def running_plan(store: Store, plan_id: int) -> PlanInfo:
@@ -442,7 +506,8 @@ def plan_files(
     horizon = params.horizon(setup.timezone)
     if territories is None:
         territories = first_design(accounts, reps, travel, start=params.start)
-    plan = _plan(accounts, reps, territories, travel, params, setup, progress)
+    result = _plan(accounts, reps, territories, travel, params, setup, progress)
+    plan = keep_failed(result, territories, None, horizon)
     kpis = coverage(plan, accounts, reps, territories, horizon, holidays=setup.holidays)
     return FilePlan(plan, tuple(territories), kpis)
 

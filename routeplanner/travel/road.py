@@ -76,6 +76,8 @@ class RoadTravel:
     """
 
     name: str
+    chunk: int
+    """Origins per Dijkstra call: bounds the memory of one bulk search."""
 
     def __init__(
         self, graph: RoadGraph, *, max_snap_m: float = DEFAULT_MAX_SNAP_M, chunk: int = 500
@@ -87,7 +89,7 @@ class RoadTravel:
         self.graph = graph
         self.max_snap_m = max_snap_m
         self.index = EdgeIndex(graph)
-        self._chunk = chunk
+        self.chunk = chunk
         self._twin = find_twins(
             graph.tails, graph.indices, graph.geom_offsets, graph.geom_lat, graph.geom_lon
         )
@@ -288,7 +290,7 @@ class RoadTravel:
         en_time = np.where(en.node >= 0, en.time, np.inf)
         di_o, di_d, di_t, di_l = self._direct(o_snaps, d_snaps)
         # Bound the per-chunk arrays (rows x nodes) to ~20 M cells whatever the graph size.
-        chunk = max(1, min(self._chunk, 20_000_000 // aug.matrix.shape[0]))
+        chunk = max(1, min(self.chunk, 20_000_000 // aug.matrix.shape[0]))
         for start in range(0, n_o, chunk):
             rows = np.arange(start, min(n_o, start + chunk))
             if distances is None:

@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from routeplanner import __version__
 from routeplanner.services.calendar import CalendarFeeds
-from routeplanner.services.planning import recover_interrupted_plans
+from routeplanner.services.planning import recover_interrupted_plans, stop_workers
 from routeplanner.services.repair_queue import RepairQueue
 from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # Stop our own runs so their versions end as "cancelled", not "running" (and
         # territory jobs, which would otherwise hold the process up).
         state.cancel_jobs()
+        stop_workers()  # the Ray workers planning started in this process, if any
 
     app = FastAPI(
         lifespan=lifespan,

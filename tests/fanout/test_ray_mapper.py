@@ -1,0 +1,220 @@
+"""Territory jobs on a real local Ray cluster (two CPUs, started once for the module): the same
+plans as in process, a task that raises, a worker killed mid-plan, a cancelled run, the road
+graph shared through the object store, and what the planning service keeps of a failed
+territory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from routeplanner.errors import InternalError, JobCancelledError
+from routeplanner.fanout import FanoutConfig, RayMapper
+from routeplanner.model import Account, GeoPoint, Horizon, Plan, Rep, Territory
+from routeplanner.planner import (
+    JobContext,
+    TerritoryFailure,
+    TerritoryPlans,
+    in_process,
+    plan_territories,
+)
+from routeplanner.roads.graph import RoadGraph
+from routeplanner.services import planning
+from routeplanner.services.planning import PlanningSetup, PlanParams, keep_failed
+from routeplanner.storage import Store
+from routeplanner.travel.haversine import HaversineTravel
+from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.road import RoadTravel
+from tests.fanout import faults
+from tests.helpers import require
+from tests.scheduling.factories import START, make_accounts, make_rep
+
+HORIZON = Horizon(start=START, weeks=1)
+ITERATIONS = 30  # a fixed search, so plans are comparable run to run
+
+
+@pytest.fixture(scope="module")
+def ray_module() -> Iterator[ModuleType]:
+    """One local Ray runtime for the module: its start costs seconds, not each test."""
+    try:
+        import ray
+    except ImportError:
+        require(False, "ray (a dependency in pyproject.toml: make setup)")
+        raise
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    # Workers import our code from the installed package; the test's fault providers travel
+    # by value, whatever the workers' import path.
+    ray.cloudpickle.register_pickle_by_value(faults)
+    yield ray
+    ray.cloudpickle.unregister_pickle_by_value(faults)
+    ray.shutdown()
+
+
+@pytest.fixture
+def mapper(ray_module: ModuleType) -> Iterator[RayMapper]:
+    fanout = RayMapper(FanoutConfig(workers=2, min_jobs=2))
+    yield fanout
+    fanout.close()  # forgets the shared graph; Ray was started by the fixture and stays
+
+
+def _region(n_territories: int, per: int = 5) -> tuple[list[Account], list[Rep], list[Territory]]:
+    accounts = make_accounts(11, n_territories * per, spread_deg=0.05)
+    # Homes apart: a fault provider triggered by a rep's home hits that territory only.
+    reps = [make_rep(f"r{i}", home=GeoPoint(49.40 + 0.004 * i, 8.69)) for i in range(n_territories)]
+    territories = [
+        Territory(
+            territory_id=f"t{i}",
+            name=f"T{i}",
+            rep_id=f"r{i}",
+            account_ids=tuple(a.account_id for a in accounts[i * per : (i + 1) * per]),
+        )
+        for i in range(n_territories)
+    ]
+    return accounts, reps, territories
+
+
+def _plan(
+    travel: TravelTimeProvider, mapper: RayMapper | None, n: int = 3, **kwargs: object
+) -> TerritoryPlans:
+    accounts, reps, territories = _region(n)
+    return plan_territories(
+        accounts,
+        reps,
+        territories,
+        HORIZON,
+        JobContext(travel),
+        max_iterations=ITERATIONS,
+        seed=7,
+        map_jobs=mapper,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _stops(plan: Plan) -> list[tuple[str, str, list[str]]]:
+    return [(r.rep_id, r.day.isoformat(), [s.visit_id for s in r.stops]) for r in plan.routes]
+
+
+def test_ray_plans_on_roads_are_those_planned_in_process(
+    mapper: RayMapper, heidelberg_graph: RoadGraph
+) -> None:
+    travel = RoadTravel(heidelberg_graph)
+    seen: list[float] = []
+    on_ray = _plan(travel, mapper, progress=lambda _m, f: seen.append(f))
+    here = _plan(travel, None)
+    assert not on_ray.failures
+    assert _stops(on_ray.merged()) == _stops(here.merged())
+    assert sum(len(r.stops) for r in on_ray.merged().routes) > 0
+    assert [d.territory_id for d in on_ray.done] == ["t0", "t1", "t2"]
+    assert all(d.seconds > 0 for d in on_ray.done)
+    assert seen[-1] == 1.0
+    assert seen == sorted(seen)
+    # The graph went to the object store once and is reused by the next run.
+    (ref,) = mapper._graphs.values()
+    _plan(travel, mapper)
+    assert list(mapper._graphs.values()) == [ref]
+
+
+def test_a_task_that_raises_is_retried_once_then_reported_with_its_territory(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    _, reps, _ = _region(3)
+    log = tmp_path / "attempts"
+    result = _plan(faults.Raising(reps[1].home, log), mapper)
+    (failure,) = result.failures
+    assert failure == TerritoryFailure(
+        "t1", "r1", "RuntimeError: the travel engine is broken for this territory", 2
+    )
+    assert len(log.read_text().splitlines()) == 2
+    assert [d.territory_id for d in result.done] == ["t0", "t2"]
+
+
+def test_a_worker_killed_mid_plan_is_retried_and_the_run_completes(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    _, reps, _ = _region(3)
+    log = tmp_path / "attempts"
+    result = _plan(faults.KillsWorker(reps[2].home, log), mapper)
+    pids = log.read_text().splitlines()  # one line per matrix of that territory
+    assert len(set(pids)) == 2  # the killed worker's, then the retry's in a new process
+    assert not result.failures
+    expected = _plan(HaversineTravel(), None)
+    assert _stops(result.merged()) == _stops(expected.merged())
+
+
+def test_a_worker_killed_on_every_attempt_is_reported_with_its_territory(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    _, reps, _ = _region(2)
+    result = _plan(faults.KillsWorker(reps[0].home, tmp_path / "log", times=9), mapper, n=2)
+    (failure,) = result.failures
+    assert (failure.territory_id, failure.rep_id, failure.attempts) == ("t0", "r0", 2)
+    assert "Worker" in failure.error or "died" in failure.error
+    assert [d.territory_id for d in result.done] == ["t1"]
+
+
+def test_a_cancelled_run_stops_every_task(mapper: RayMapper, tmp_path: Path) -> None:
+    log = tmp_path / "finished"
+    slow = faults.Slow(GeoPoint(0.0, 0.0), log, seconds=4.0)
+    reports: list[str] = []
+
+    def cancel(message: str, _fraction: float) -> None:
+        reports.append(message)
+        if len(reports) >= 2:  # the tasks are running by now
+            raise JobCancelledError("cancelled")
+
+    started = time.monotonic()
+    with pytest.raises(JobCancelledError):
+        _plan(slow, mapper, progress=cancel)
+    assert time.monotonic() - started < 4.0
+    time.sleep(5.0)  # longer than a slow matrix: a task still running would have logged
+    assert not log.exists()
+
+
+def test_a_failed_territory_keeps_its_previous_plan_in_the_service(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    _, reps, territories = _region(3)
+    previous = _plan(HaversineTravel(), None).merged()
+    result = _plan(faults.Raising(reps[1].home, tmp_path / "log"), mapper)
+    plan = keep_failed(result, territories, (previous, HORIZON), HORIZON)
+    assert plan.routes_of("r1") == previous.routes_of("r1")
+    assert "t1: RuntimeError" in plan.meta["failed_territories"]
+    assert {r.rep_id for r in plan.routes} == {"r0", "r1", "r2"}
+    with pytest.raises(InternalError, match="t1 \\(RuntimeError"):
+        keep_failed(result, territories, None, HORIZON)
+
+
+def test_small_runs_and_single_workers_stay_in_process() -> None:
+    assert not FanoutConfig(workers=2, min_jobs=6).uses_ray(5)
+    assert FanoutConfig(workers=2, min_jobs=6).uses_ray(6)
+    assert not FanoutConfig(workers=1, min_jobs=2).uses_ray(50)
+    assert FanoutConfig(workers=1, address="auto").uses_ray(2)
+    assert not FanoutConfig(address="auto").uses_ray(1)
+    # Below the threshold the mapper is the in-process one: no Ray needed at all.
+    outcomes = RayMapper(FanoutConfig(workers=2, min_jobs=9))(
+        [], JobContext(HaversineTravel()), None
+    )
+    assert outcomes == in_process([], JobContext(HaversineTravel()), None)
+
+
+def test_the_planning_service_fans_out_and_keeps_a_failed_territorys_plan(
+    mapper: RayMapper, store: Store, tmp_path: Path
+) -> None:
+    accounts, reps, _ = _region(3)
+    with store.transaction("test inputs") as tx:
+        tx.accounts.replace_all(accounts, source="test")
+        tx.reps.replace_all(reps, source="test")
+    setup = PlanningSetup(jobs=mapper)
+    params = PlanParams(start=START, weeks=1, time_limit_s=0.5)
+    first = planning.run_planning(store, HaversineTravel(), params, setup)
+    assert {r.rep_id for r in first.plan.routes} == {"r0", "r1", "r2"}
+    assert "failed_territories" not in first.plan.meta
+    broken = faults.Raising(reps[1].home, tmp_path / "log")
+    second = planning.run_planning(store, broken, params, setup)
+    assert store.plans.current_id() == second.plan_id
+    assert second.plan.routes_of("r1") == first.plan.routes_of("r1")
+    assert second.plan.meta["failed_territories"].startswith("T-r1: RuntimeError")
