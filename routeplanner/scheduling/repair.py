@@ -209,9 +209,10 @@ class _Task:
     late: float = float("inf")  # how late its account gets without it, in intervals
 
     @property
-    def unplaced_id(self) -> str:
-        day = self.old_day or self.missed_on or self.target
-        return visit_id(self.account.account_id, day)
+    def unplaced_day(self) -> date:
+        """The day that names the visit when it cannot be placed: the day it had, else the
+        day it was due (a make-up's id then differs from the missed visit's, still planned)."""
+        return self.old_day or self.target
 
 
 @dataclass(slots=True)
@@ -575,19 +576,22 @@ def _place(repair: _Repair, task: _Task) -> None:
         if option is not None:
             _apply(repair, task, option)
             return
+    if task.old_day is not None or not task.optional:
+        _give_up(repair, task, *_why_not(repair, task))
+
+
+def _give_up(repair: _Repair, task: _Task, reason: UnassignedReason, detail: str) -> None:
+    """List the task's visit as unplaced; a visit that was planned is dropped."""
+    why = f"{task.why}; {detail}"
     if task.old_day is not None:
-        reason, detail = _why_not(repair, task)
-        repair.change(ChangeKind.DROPPED, task.account, task.old_day, None, f"{task.why}; {detail}")
-        repair.unplaced.append(_unplaced(task, reason, f"{task.why}; {detail}"))
-    elif not task.optional:
-        reason, detail = _why_not(repair, task)
-        repair.unplaced.append(_unplaced(task, reason, f"{task.why}; {detail}"))
+        repair.change(ChangeKind.DROPPED, task.account, task.old_day, None, why)
+    repair.unplaced.append(_unplaced(task, reason, why))
 
 
 def _unplaced(task: _Task, reason: UnassignedReason, detail: str) -> Unassigned:
-    day = task.old_day or task.missed_on or task.target
+    day = task.unplaced_day
     return Unassigned(
-        visit_id=task.unplaced_id,
+        visit_id=visit_id(task.account.account_id, day),
         account_id=task.account.account_id,
         reason=reason,
         detail=detail,
@@ -699,7 +703,7 @@ def repair_plan(
         holidays=holidays,
         happened=_what_happened(previous, rep.rep_id, records, cut),
         days=FutureDays.of(worker, travel, [r for r in mine if r.day > cut], by_id, available),
-        deadline=time.monotonic() + time_limit_s,
+        deadline=time.monotonic(),
     )
     before = [u for u in previous.unassigned if u.account_id in by_id]
     meta = _meta(previous, rep, cut, by_id)
@@ -708,8 +712,14 @@ def repair_plan(
     tasks.sort(key=lambda t: (t.hi, t.hi - t.lo, t.account.account_id))
     tasks = _ad_hoc(repair, ad_hoc, by_id) + tasks
     if tasks or repair.changes:
+        off = {a.account_id for a in repair.days.prepare([t.account for t in tasks])}
+        repair.deadline = time.monotonic() + time_limit_s  # the search, not the matrix
         for task in tasks:
-            _place(repair, task)
+            if task.account.account_id in off:
+                detail = "the account is too far from any road"
+                _give_up(repair, task, UnassignedReason.UNREACHABLE, detail)
+            else:
+                _place(repair, task)
         _improve(repair, move_budget)
     routes = tuple(r for r in mine if r.day <= cut) + tuple(repair.days.routes())
     fresh = {u.visit_id for u in repair.unplaced}

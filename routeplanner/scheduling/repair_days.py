@@ -93,8 +93,17 @@ class FutureDays:
             state.days[route.day] = _Day(visits=visits, route=route)
         for d in days:
             state.days.setdefault(d, _Day(visits=[], route=None))
-        state._known = dict(accounts)
+        state._known = {a.account_id: a for day in state.days.values() for a in day.visits}
         return state
+
+    def prepare(self, extra: Sequence[Account]) -> list[Account]:
+        """Compute the travel times among the planned visits and ``extra``; returns those of
+        ``extra`` that are off the road network (they cannot be placed)."""
+        snaps = self.travel.snap([(a.account_id, a.location) for a in extra]).snaps
+        off = [a for a, snap in zip(extra, snaps, strict=True) if not snap.reachable]
+        self._known.update((a.account_id, a) for a in extra if a not in off)
+        self._matrix = _Matrix(self.rep, self._all_accounts(), self.travel)
+        return off
 
     # -- reading ----------------------------------------------------------------------------
 
