@@ -721,7 +721,12 @@ def repair_plan(
             else:
                 _place(repair, task)
         _improve(repair, move_budget)
-    routes = tuple(r for r in mine if r.day <= cut) + tuple(repair.days.routes())
+    timed, lost = repair.days.routes()
+    for gone in lost:
+        why = f"no longer fits on {short_day(gone.day or cut)}: {gone.reason.label}"
+        repair.change(ChangeKind.DROPPED, by_id[gone.account_id], gone.day, None, why)
+        repair.unplaced.append(replace(gone, detail=why))
+    routes = tuple(r for r in mine if r.day <= cut) + tuple(timed)
     fresh = {u.visit_id for u in repair.unplaced}
     unassigned = tuple(u for u in before if u.visit_id not in fresh) + tuple(repair.unplaced)
     meta[HANDLED] = ",".join(sorted(handled))

@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from routeplanner.model import Account, DayRoute, Rep, UnassignedReason
+from routeplanner.model import Account, DayRoute, Rep, Unassigned, UnassignedReason
 from routeplanner.scheduling.calendar import visit_windows
 from routeplanner.scheduling.day_router import DayJob, DayResult, fixed_order_day_router
 from routeplanner.travel.provider import TravelTimeProvider
@@ -116,9 +116,12 @@ class FutureDays:
             d for d, s in self.days.items() if any(a.account_id == account_id for a in s.visits)
         )
 
-    def routes(self) -> list[DayRoute]:
-        """Every day with visits: the previous route where untouched, else timed anew."""
+    def routes(self) -> tuple[list[DayRoute], list[Unassigned]]:
+        """Every day with visits: the previous route where untouched, else timed anew in its
+        order; and visits a changed day no longer holds (only a day that lost visits without
+        a check can: taking visits out of a timed order never makes it longer)."""
         out: list[DayRoute] = []
+        dropped: list[Unassigned] = []
         for day in sorted(self.days):
             state = self.days[day]
             if not state.touched:
@@ -127,9 +130,9 @@ class FutureDays:
                 continue
             if state.visits:
                 result = self._time(day, state.visits)
-                assert not result.unassigned, "a repaired day must hold every visit it was given"
                 out.append(result.route)
-        return out
+                dropped.extend(result.unassigned)
+        return out, dropped
 
     # -- changing ---------------------------------------------------------------------------
 
