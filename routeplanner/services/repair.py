@@ -475,11 +475,18 @@ def stop_reasons(
 def repair_changes(store: Store, plan_id: int, rep: Rep) -> ChangeSet | None:
     """What a stored repair version changed for ``rep`` after its frozen days, by comparing
     it with the version it repaired (works after a restart, when the job is gone); ``None``
-    for a version that is not a repair."""
+    for a version that is not a repair. The changes are those of the job, but only a dropped
+    visit keeps its reason (the job's reasons are not stored yet)."""
     info = store.plans.info(plan_id)
     previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
     if not previous.isdigit() or not today:
         return None
     old, new = store.plans.get(int(previous)), store.plans.get(plan_id)
-    cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    # The repair notes each rep's last frozen day; versions stored before it did froze one.
+    noted = new.meta.get(f"{rep.rep_id}.frozen_until", "")
+    cut = (
+        date.fromisoformat(noted)
+        if noted
+        else frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    )
     return diff_plans(old, new, rep.rep_id, after=cut)
