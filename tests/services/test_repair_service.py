@@ -56,3 +56,37 @@ def test_a_repair_stores_untouched_territories_exactly_and_says_what_it_changed(
     assert stored.size == summary.changes["R1"].size <= 3
     assert plan_changes(old, new, "R1", last=summary.frozen_until["R1"]).size == 0
     assert all(c.why for c in summary.changes["R1"].changes)
+
+
+def test_a_repair_version_without_a_stored_change_list_is_compared_after_its_frozen_days(
+    store: Store,
+) -> None:
+    planning.run_planning(store, TRAVEL, PlanParams(start=MONDAY, weeks=1, time_limit_s=0.5), SETUP)
+    whole, plan, horizon = planning.current_plan(store)
+    first = plan.routes[0]
+    repair.record_visit(
+        store, VisitParams(visit_id=first.stops[0].visit_id, status=VisitStatus.MISSED), user=None
+    )
+    params = RepairParams(today=first.day, frozen_days=0, time_limit_s=0.5)
+    summary = repair.repair_current_plan(store, TRAVEL, params, SETUP, rep_id="R1")
+    job = summary.changes["R1"]
+    assert job.size > 0
+    # The same repair as stored before change lists kept their visits (the old JSON form).
+    meta = {"repair_of": str(whole), "today": first.day.isoformat()}
+    older = store.plans.start(horizon, meta)
+    old_form = {k: v for k, v in repair.changes_data(job).items() if k != "visits"}
+    store.plans.complete(
+        older,
+        store.plans.territory_plan(summary.plan_id, "R1"),
+        rep_id="R1",
+        bases={"R1": summary.plan_id},
+        changes={"R1": old_form},
+    )
+    rep = store.reps.get("R1")
+    assert rep is not None
+    found = repair.repair_changes(store, older, rep)
+    assert found is not None
+    # Compared after the repair's own frozen days (none here), not an assumed one.
+    assert [(c.kind, c.account_id, c.old_day, c.new_day) for c in found.changes] == [
+        (c.kind, c.account_id, c.old_day, c.new_day) for c in job.changes
+    ]
