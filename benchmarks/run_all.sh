@@ -45,6 +45,8 @@ done
 "$PY" -m benchmarks.schedule_sample --time-limit 30 --csv benchmarks/out/schedule_sample.csv
 "$PY" -m benchmarks.schedule_sample --roads --time-limit 30 \
     --csv benchmarks/out/schedule_sample_roads.csv
+# Repair churn: changed visits per report (1, 5, 20 random reports) vs the previous repair.
+"$PY" -m benchmarks.repair_churn --reports 1,5,20 --trials 10 --csv benchmarks/out/repair_churn.csv
 
 # Calendar feeds: one rep over 13 weeks (~600 events) and a team of 10; cold vs cached.
 "$PY" -m benchmarks.calendar_feed --weeks 13 --team 10 --csv benchmarks/out/calendar_feed.csv

@@ -226,7 +226,6 @@ def main(argv: list[str] | None = None) -> int:
             records=records,
             holidays=holidays,
             time_limit_s=args.time_limit / 3,
-            seed=args.seed,
         )
         t_repair += time.perf_counter() - t0
         missed_total += len(missed)

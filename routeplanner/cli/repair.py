@@ -103,7 +103,7 @@ def repair_command(
         str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
     ] = None,
 ) -> None:
-    """Re-plan after recorded visits, absences and ad-hoc visits; print what moved."""
+    """Repair the plan after visit reports, absences and ad-hoc visits; print changes and why."""
     settings = load_settings(database_url=database_url)
     try:
         day = date.fromisoformat(today) if today else date.today()
@@ -127,14 +127,16 @@ def repair_command(
     for rep_id, changes in summary.changes.items():
         console.print(
             f"{rep_id}: frozen until {summary.frozen_until[rep_id]}; {len(changes.moved)} moved, "
-            f"{len(changes.added)} added, {len(changes.dropped)} dropped"
+            f"{len(changes.added)} added, {len(changes.dropped)} dropped, "
+            f"{len(changes.reordered)} re-ordered"
         )
-        for move in changes.moved:
-            console.print(f"  moved {move.account_id}: {move.old_day} -> {move.new_day}")
-        for visit in changes.added:
-            console.print(f"  added {visit}")
-        for visit in changes.dropped:
-            console.print(f"  dropped {visit}")
+        for change in changes.changes:
+            days = " -> ".join(str(d) for d in dict.fromkeys((change.old_day, change.new_day)) if d)
+            console.print(
+                f"  {change.kind} {change.account_id} {days}: {change.why}",
+                markup=False,
+                highlight=False,
+            )
     console.print(
         f"plan {summary.plan_id} (repair of plan {summary.previous_plan_id}) is now current"
     )

@@ -116,11 +116,14 @@ def visit_events(
     accounts: Mapping[str, Account],
     *,
     rep_ids: Collection[str],
+    called_off: Collection[str] = (),
 ) -> list[VisitEvent]:
     """Every stop of ``rep_ids`` in ``plan`` as an event, in (rep, day, order) order.
 
     A stop whose account is no longer stored still gets an event (named by its id): the plan,
-    not the account table, says the visit is planned.
+    not the account table, says the visit is planned. Stops whose visit id is in
+    ``called_off`` (reported missed or cancelled) get none: their event is cancelled, or moves
+    to the visit that makes up for it, at once, even while the plan still shows them.
     """
     events: list[VisitEvent] = []
     for route in sorted(plan.routes, key=lambda r: (r.rep_id, r.day)):
@@ -129,6 +132,8 @@ def visit_events(
         day_url = stop_path(route.rep_id, route.day)
         previous = "home"
         for number, stop in enumerate(route.stops, start=1):
+            if stop.visit_id in called_off:
+                continue
             url = f"{day_url}#stop-{number}"
             account = accounts.get(stop.account_id)
             name = account.name if account is not None else stop.account_id

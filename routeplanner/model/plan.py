@@ -25,6 +25,8 @@ class UnassignedReason(StrEnum):
     FREQUENCY_IMPOSSIBLE = "frequency_impossible"
     NO_REP = "no_rep"
     DROPPED_LOW_PRIORITY = "dropped_low_priority"
+    REP_ABSENT = "rep_absent"
+    PUBLIC_HOLIDAY = "public_holiday"
 
     @property
     def label(self) -> str:
@@ -41,6 +43,8 @@ _LABELS = {
     UnassignedReason.FREQUENCY_IMPOSSIBLE: "the visit frequency cannot be met",
     UnassignedReason.NO_REP: "no rep is assigned to this account",
     UnassignedReason.DROPPED_LOW_PRIORITY: "dropped in favour of more important visits",
+    UnassignedReason.REP_ABSENT: "the rep is absent (leave, illness, training) when it is due",
+    UnassignedReason.PUBLIC_HOLIDAY: "public holidays fall when it is due",
 }
 
 

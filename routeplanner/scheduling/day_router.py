@@ -154,6 +154,16 @@ def sequence_day_router(job: DayJob) -> DayResult:
     return best.result
 
 
+def fixed_order_day_router(job: DayJob) -> DayResult:
+    """Time the day's visits in exactly the given order (plan repair: a day that gains or
+    loses a visit keeps the order of the others); visits that do not fit are dropped."""
+    windows = [
+        tuple((w.start_s, w.end_s) for w in visit_windows(acc, job.rep, job.day))
+        for acc in job.visits
+    ]
+    return _timetable(job, list(range(len(job.visits))), windows).result
+
+
 ROUTER_EVALUATIONS = 3000
 """Cap on timetables tried per day by :func:`sequence_day_router` (keeps big days fast)."""
 

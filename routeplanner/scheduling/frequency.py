@@ -9,12 +9,13 @@ holds by construction; the search never has to repair it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
 from routeplanner.model import WEEKDAYS, Account, FrequencyKind, UnassignedReason, VisitRule
+from routeplanner.scheduling.calendar import ABSENT, blocked_text
 
 PREFERRED_MISS_COST = 2.0
 """Combination cost (in days of target deviation) of a visit not on a preferred weekday."""
@@ -184,12 +185,15 @@ def visit_options(
     *,
     max_combos: int = 40,
     beam_width: int = 300,
+    blocked: Mapping[date, str] | None = None,
 ) -> VisitOptions:
     """Occurrences of ``account`` in [start, end] and up to ``max_combos`` day combinations.
 
     ``allowed`` are the days the rep can visit the account (working, open, not forbidden).
     When no combination keeps the gaps, one relaxed combination (each visit on the allowed day
-    nearest its target, once) is returned with ``strict=False`` and an issue explaining why.
+    nearest its target, once) is returned with ``strict=False`` and an issue explaining why;
+    ``blocked`` (day -> cause, see :func:`~routeplanner.scheduling.calendar.blocked_days`)
+    lets the issue name an absence or a holiday as the cause.
     """
     rule = account.visit_rule
     occ = due_occurrences(rule, account.last_visit, start, end)
@@ -214,7 +218,7 @@ def visit_options(
     )
     if found:
         return _strict_options(account, occ, allowed, found, end, max_combos, beam_width)
-    return _relaxed_options(account, occ, allowed)
+    return _relaxed_options(account, occ, allowed, blocked or {}, end)
 
 
 def _strict_options(
@@ -266,7 +270,11 @@ def _strict_options(
 
 
 def _relaxed_options(
-    account: Account, occ: tuple[Occurrence, ...], allowed: Sequence[date]
+    account: Account,
+    occ: tuple[Occurrence, ...],
+    allowed: Sequence[date],
+    blocked: Mapping[date, str],
+    end: date,
 ) -> VisitOptions:
     """Each visit on the allowed day nearest its target, never closer than the minimum gap
     (too-frequent visits waste the rep's time); a too-long gap is what "impossible" means
@@ -281,7 +289,8 @@ def _relaxed_options(
         pick = min(free, key=lambda d: abs((d - o.target).days))
         relaxed.append(pick)
         prev = pick
-    detail = _obstacle(rule, allowed)
+    missing = occ[len(relaxed) :]
+    reason, detail = _obstacle(rule, allowed, blocked, account.last_visit, end, missing)
     if len(relaxed) < len(occ):
         detail += f"; {len(occ) - len(relaxed)} of {len(occ)} visits cannot be placed"
     return VisitOptions(
@@ -292,24 +301,46 @@ def _relaxed_options(
         strict=False,
         issue=FrequencyIssue(
             account_id=account.account_id,
-            reason=UnassignedReason.FREQUENCY_IMPOSSIBLE,
+            reason=reason,
             detail=detail,
         ),
     )
 
 
-def _obstacle(rule: VisitRule, allowed: Sequence[date]) -> str:
-    """Name the real obstacle: a stretch without any visitable day (absence, holidays) longer
-    than the max gap, else the weekdays the rep can visit on."""
+def _obstacle(
+    rule: VisitRule,
+    allowed: Sequence[date],
+    blocked: Mapping[date, str],
+    last_visit: date | None,
+    end: date,
+    missing: Sequence[Occurrence] = (),
+) -> tuple[UnassignedReason, str]:
+    """Name the real obstacle by what fills the days a visit needed (an absence, public
+    holidays): in the windows of the visits that cannot be placed, or in stretches without a
+    visitable day longer than the max gap (counting from the last visit and up to the
+    horizon end); failing that, the weekdays the rep can visit on."""
     weekdays = sorted({d.weekday() for d in allowed})
     names = ", ".join(WEEKDAYS[w] for w in weekdays)
     need = f"{describe_rule(rule)} needs visits {rule.min_gap_days}-{rule.max_gap_days} days apart"
+    points = ([last_visit] if last_visit is not None else []) + list(allowed)
+    stretches = [(a, b) for a, b in pairwise(points) if (b - a).days > rule.max_gap_days]
+    if points and (end - points[-1]).days >= rule.max_gap_days:
+        stretches.append((points[-1], end + timedelta(days=1)))
+    inside = {d: c for d, c in blocked.items() if any(o.earliest <= d <= o.latest for o in missing)}
+    inside.update((d, c) for d, c in blocked.items() if any(a < d < b for a, b in stretches))
+    if inside:
+        absent = any(c == ABSENT for c in inside.values())
+        reason = UnassignedReason.REP_ABSENT if absent else UnassignedReason.PUBLIC_HOLIDAY
+        return reason, f"{need}, but {blocked_text(inside)}"
     gaps = [(b - a).days for a, b in pairwise(allowed)]
     widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
     if widest is not None and gaps[widest] > rule.max_gap_days and len(weekdays) > 1:
         a, b = allowed[widest], allowed[widest + 1]
-        return f"{need}, but there is no visitable day between {a} and {b}"
-    return f"{need}, but the rep can visit only on {names}"
+        return (
+            UnassignedReason.FREQUENCY_IMPOSSIBLE,
+            f"{need}, but there is no visitable day between {a} and {b}",
+        )
+    return UnassignedReason.FREQUENCY_IMPOSSIBLE, f"{need}, but the rep can visit only on {names}"
 
 
 def describe_rule(rule: VisitRule) -> str:

@@ -22,7 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Unassigned, UnassignedReason
-from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
+from routeplanner.scheduling.calendar import (
+    blocked_days,
+    blocked_text,
+    usable_shift_s,
+    visitable_days,
+    working_days,
+)
 from routeplanner.scheduling.day_router import (
     DROP_COST_S,
     DayJob,
@@ -193,6 +199,7 @@ class _Run:
     kept: list[DayRoute]
     last_seen: dict[str, date]
     prev_days: dict[str, set[date]]
+    blocked: dict[date, str] = field(default_factory=dict)
     candidates: list[_Candidate] = field(default_factory=list)
     unassigned: list[Unassigned] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
@@ -250,6 +257,7 @@ def _start(
         kept=kept,
         last_seen=last_seen,
         prev_days=prev_days,
+        blocked=blocked_days(rep, (d for d in horizon.days() if d >= plan_start), holidays),
     )
 
 
@@ -270,7 +278,7 @@ def _add_candidates(
     for acc, snap in zip(accounts, snaps[1:], strict=True):
         acc_eff = _with_last_seen(acc, run.last_seen)
         allowed = visitable_days(acc, rep, run.days)
-        opt = visit_options(acc_eff, allowed, run.plan_start, run.plan_end)
+        opt = visit_options(acc_eff, allowed, run.plan_start, run.plan_end, blocked=run.blocked)
         if not (home.reachable and snap.reachable):
             far = snap if home.reachable else home
             where = "" if home.reachable else f"the home of {rep.rep_id} is "
@@ -429,6 +437,14 @@ def _unplaced_by_search(run: _Run, combo: Sequence[int | None]) -> None:
         opt = c.options
         due = opt.occurrences if opt.strict else opt.occurrences[: len(opt.combos[0])]
         detail = "no combination of days has room for all its visits"
+        # Days lost to an absence or holidays (in the visits' windows, else anywhere in the
+        # horizon) are why the other days are full.
+        inside = [d for d in run.blocked if any(o.earliest <= d <= o.latest for o in due)]
+        lost = {d: run.blocked[d] for d in inside}
+        if lost:
+            detail += f" ({blocked_text(lost)})"
+        elif run.blocked:
+            detail += f" (fewer working days: {blocked_text(run.blocked)})"
         run.unplace(c.account, due, UnassignedReason.DAY_FULL_TIME, detail)
 
 
@@ -462,10 +478,11 @@ def frequency_issues(
 ) -> list[Unassigned]:
     """Accounts whose frequency cannot be met as asked, with a reason, before any search."""
     days = working_days(rep, horizon, holidays)
+    blocked = blocked_days(rep, horizon.days(), holidays)
     out: list[Unassigned] = []
     for acc in accounts:
         allowed = visitable_days(acc, rep, days)
-        opt = visit_options(acc, allowed, horizon.start, horizon.end)
+        opt = visit_options(acc, allowed, horizon.start, horizon.end, blocked=blocked)
         if opt.issue is None:
             continue
         if not opt.combos:

@@ -9,8 +9,10 @@ The pure parts live in :mod:`routeplanner.io.ics_feed`; this module connects the
   shows every rep's. Tokens are ``secrets.token_urlsafe(32)`` (256 bits), stored as SHA-256
   hashes, so a feed URL can be shown only once, when it is issued; rotating revokes the old ones.
 - **Reconciling** happens lazily: when a feed is read and the rep's feed state was built from an
-  older plan version than the current one, the entries are reconciled and stored (optimistic:
-  a concurrent request that won is simply re-read).
+  older plan version than the current one, or visits were reported since this process last
+  looked, the entries are reconciled and stored (optimistic: a concurrent request that won is
+  simply re-read). A visit reported missed or cancelled leaves the feed at once (STATUS:
+  CANCELLED), before any repair has stored a new plan.
 - **Cache**: rendered feeds are kept in memory keyed on (reps, plan version, feed versions,
   options, day), so a calendar app polling an unchanged feed costs one small state query.
 """
@@ -31,6 +33,7 @@ from routeplanner.errors import NotFoundError, PermissionDeniedError
 from routeplanner.io.ics_feed import reconcile_feed, render_feed, visit_events
 from routeplanner.model import Rep
 from routeplanner.model.feed import FeedEntry, FeedStatus
+from routeplanner.model.history import VisitStatus
 from routeplanner.services.params import Params
 from routeplanner.services.users import NO_LOGIN, allowed_rep
 from routeplanner.settings import Settings
@@ -90,6 +93,7 @@ class CalendarFeeds:
         self.settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
         self._cache: OrderedDict[tuple[object, ...], Feed] = OrderedDict()
+        self._reports_seen: dict[str, int | None] = {}
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -178,24 +182,34 @@ class CalendarFeeds:
     # ------------------------------------------------------------------ feeds
 
     def sync(self, rep_ids: Sequence[str]) -> None:
-        """Reconcile the reps' feed entries with the current plan where it changed."""
-        plan_id = self.store.plans.current_id()
+        """Reconcile the reps' feed entries with the current plan and the visits reported
+        missed or cancelled, where either changed."""
+        version = self.store.data_version()
+        plan_id, reports = version.current_plan_id, version.newest_visit_record_id
         if plan_id is None:
             return
         infos = self.store.feeds.infos(rep_ids)
-        stale = [r for r in rep_ids if r not in infos or infos[r].plan_id != plan_id]
+        stale = [
+            r
+            for r in rep_ids
+            if r not in infos
+            or infos[r].plan_id != plan_id
+            or self._reports_seen.get(r, -1) != reports
+        ]
         if not stale:
             return
         plan = self.store.plans.get(plan_id)
         horizon = self.store.plans.info(plan_id).horizon
         accounts = {a.account_id: a for a in self.store.accounts.all()}
+        called_off = self._called_off(stale, horizon.start, horizon.end)
         now = self._clock()
         keep = timedelta(days=self.settings.calendar_cancelled_days)
         previous = self.store.feeds.entries(stale)
         for rep_id in stale:
-            events = visit_events(plan, horizon, accounts, rep_ids={rep_id})
+            before = [e for e in previous if e.rep_id == rep_id]
+            events = visit_events(plan, horizon, accounts, rep_ids={rep_id}, called_off=called_off)
             entries = reconcile_feed(
-                [e for e in previous if e.rep_id == rep_id],
+                before,
                 events,
                 horizon_start=horizon.start,
                 now=now,
@@ -203,9 +217,20 @@ class CalendarFeeds:
                 make_uid=lambda: f"{uuid.uuid4()}@routeplanner",
             )
             info = infos.get(rep_id)
-            self.store.feeds.save(
-                rep_id, plan_id, entries, expected_version=0 if info is None else info.version
-            )
+            if info is None or info.plan_id != plan_id or entries != before:
+                self.store.feeds.save(
+                    rep_id, plan_id, entries, expected_version=0 if info is None else info.version
+                )
+            self._reports_seen[rep_id] = reports
+
+    def _called_off(self, rep_ids: Sequence[str], start: date, end: date) -> set[str]:
+        """Visit ids of the reps whose latest report is missed or cancelled."""
+        wanted = set(rep_ids)
+        latest: dict[str, VisitStatus] = {}
+        for record in self.store.visits.find(start=start, end=end):
+            if record.rep_id in wanted and record.visit_id:
+                latest[record.visit_id] = record.status  # in reporting order
+        return {v for v, s in latest.items() if s in (VisitStatus.MISSED, VisitStatus.CANCELLED)}
 
     def feed(
         self,

@@ -299,8 +299,10 @@ def _repaired_plan(
 
 
 def changes_data(changes: ChangeSet) -> dict[str, Any]:
-    """A change set as plain JSON data, as stored with the rep's territory plan."""
+    """A change set as plain JSON data, as stored with the rep's territory plan: every changed
+    visit with its reason (``visits``), and the moved, added and dropped views."""
     return {
+        "visits": changes.to_dicts(),
         "moved": [
             {
                 "account_id": m.account_id,
@@ -473,13 +475,23 @@ def stop_reasons(
 
 
 def repair_changes(store: Store, plan_id: int, rep: Rep) -> ChangeSet | None:
-    """What a stored repair version changed for ``rep`` after its frozen days, by comparing
-    it with the version it repaired (works after a restart, when the job is gone); ``None``
-    for a version that is not a repair."""
+    """What a stored repair version changed for ``rep`` after its frozen days (works after a
+    restart, when the job is gone); ``None`` for a version that is not a repair. The change
+    list stored with the rep's territory plan, with its reasons; else, for a version that did
+    not write one, found by comparing it with the version it repaired."""
     info = store.plans.info(plan_id)
     previous, today = info.meta.get("repair_of", ""), info.meta.get("today", "")
     if not previous.isdigit() or not today:
         return None
+    stored = territory_changes(store, plan_id, rep.rep_id)
+    if isinstance(stored, Mapping) and "visits" in stored:
+        return ChangeSet.from_dicts(stored["visits"])
     old, new = store.plans.get(int(previous)), store.plans.get(plan_id)
-    cut = frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    # The repair notes each rep's last frozen day; versions stored before it did froze one.
+    noted = new.meta.get(f"{rep.rep_id}.frozen_until", "")
+    cut = (
+        date.fromisoformat(noted)
+        if noted
+        else frozen_until(rep, date.fromisoformat(today), 1, info.horizon)
+    )
     return diff_plans(old, new, rep.rep_id, after=cut)

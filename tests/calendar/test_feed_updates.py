@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 
+from routeplanner.model import Territory
+from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
 from routeplanner.services.calendar import CalendarFeeds
+from routeplanner.services.planning import PlanningSetup
+from routeplanner.services.repair import RepairParams, repair_current_plan
 from routeplanner.storage import Store
-from tests.calendar.conftest import LONG_NAME, Clock, plan_v1, plan_v2, store_plan
+from routeplanner.travel import HaversineTravel
+from tests.calendar.conftest import LONG_NAME, MON, Clock, plan_v1, plan_v2, store_plan
 
 BASE = "https://plan.example.com"
 
@@ -120,3 +125,56 @@ def test_feed_names_the_plans_time_zone(feeds: CalendarFeeds, cal_store: Store) 
     starts = sorted(e.decoded("DTSTART") for e in calendar.walk("VEVENT"))
     # 09:00 in New York (EDT, UTC-4, since 2027-03-14) is 13:00 UTC.
     assert starts[0] == datetime(2027, 3, 26, 13, 0, tzinfo=UTC)
+
+
+def test_a_missed_visit_is_cancelled_at_once_and_its_make_up_appears_after_the_repair(
+    feeds: CalendarFeeds, cal_store: Store, clock: Clock
+) -> None:
+    store_plan(cal_store, plan_v1())
+    cal_store.territories.save(
+        [
+            Territory(territory_id="T1", name="T1", rep_id="R1", account_ids=("A1", "A2")),
+            Territory(territory_id="T2", name="T2", rep_id="R2", account_ids=("B1",)),
+        ],
+        cause=OwnershipCause.MANUAL,
+        replace_all=True,
+    )
+    before = _events(feeds, ["R1"])
+    other = _events(feeds, ["R2"])
+    missed_uid = next(
+        uid
+        for uid, e in before.items()
+        if str(e["SUMMARY"]) == "Apotheke am Bismarckplatz" and e.decoded("DTSTART").date() == MON
+    )
+
+    clock.advance(minutes=5)
+    cal_store.visits.record(
+        VisitRecord(
+            account_id="A2", rep_id="R1", day=MON, status=VisitStatus.MISSED, visit_id=f"A2@{MON}"
+        )
+    )
+    # No repair has run yet: the report alone cancels the event.
+    now = _events(feeds, ["R1"])
+    assert str(now[missed_uid]["STATUS"]) == "CANCELLED"
+    assert now[missed_uid].decoded("SEQUENCE") == 1
+    assert all(str(e["STATUS"]) == "CONFIRMED" for uid, e in now.items() if uid != missed_uid)
+    assert all(now[uid].decoded("SEQUENCE") == 0 for uid in before if uid != missed_uid)
+
+    clock.advance(minutes=5)
+    summary = repair_current_plan(
+        cal_store, HaversineTravel(), RepairParams(today=MON), PlanningSetup()
+    )
+    assert summary.changes["R2"].size == 0
+    after = _events(feeds, ["R1"])
+    assert str(after[missed_uid]["STATUS"]) == "CANCELLED"
+    make_up = [
+        e
+        for uid, e in after.items()
+        if uid not in before and str(e["SUMMARY"]) == "Apotheke am Bismarckplatz"
+    ]
+    assert len(make_up) == 1
+    assert str(make_up[0]["STATUS"]) == "CONFIRMED"
+    assert make_up[0].decoded("DTSTART").date() > MON
+    # The other rep's feed did not change at all.
+    again = _events(feeds, ["R2"])
+    assert {u: e.to_ical() for u, e in again.items()} == {u: e.to_ical() for u, e in other.items()}

@@ -8,8 +8,17 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routeplanner.model import GeoPoint, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
+from routeplanner.model import (
+    GeoPoint,
+    Horizon,
+    Rep,
+    TimeWindow,
+    UnassignedReason,
+    VisitRule,
+    WeeklyHours,
+)
 from routeplanner.model.account import Account
+from routeplanner.scheduling.calendar import HOLIDAY, blocked_days, visitable_days, working_days
 from routeplanner.scheduling.frequency import due_occurrences, gap_ok, visit_options
 from routeplanner.units import HOUR
 
@@ -156,4 +165,38 @@ def test_an_absence_longer_than_the_max_gap_is_named() -> None:
     assert opt.issue.detail.startswith(
         "weekly needs visits 5-9 days apart, but there is no visitable day between "
         "2026-03-06 and 2026-03-17"
+    )
+
+
+def test_leave_at_the_end_of_the_horizon_is_named_not_the_weekdays() -> None:
+    # The rep works Mo-Fr but is on leave for the last ten days: the weekly visit due then
+    # cannot be placed because of the leave, not because of the rep's weekdays.
+    rep = Rep(
+        rep_id="r",
+        name="R",
+        home=GeoPoint(49.4, 8.7),
+        working_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR)),
+        days_off=frozenset(date(2026, 3, 18) + timedelta(days=i) for i in range(12)),
+    )
+    holidays = frozenset({date(2026, 3, 16)})
+    acc = _account("weekly", last=MON - timedelta(days=4))
+    days = working_days(rep, Horizon(start=MON, weeks=4), holidays)
+    blocked = blocked_days(rep, (MON + timedelta(days=i) for i in range(28)), holidays)
+    opt = visit_options(acc, visitable_days(acc, rep, days), MON, END, blocked=blocked)
+    assert opt.issue is not None
+    assert opt.issue.reason is UnassignedReason.REP_ABSENT
+    assert "but the rep is absent Wed 18.03.–Fri 27.03." in opt.issue.detail
+    assert "can visit only on" not in opt.issue.detail
+
+
+def test_a_holiday_week_is_named_as_holidays() -> None:
+    # Open on Mondays only, weekly: two Monday holidays in a row leave a gap of three weeks.
+    acc = _account("weekly", last=MON - timedelta(days=7), weekdays=(0,))
+    holidays = {date(2026, 3, 9): HOLIDAY, date(2026, 3, 16): HOLIDAY}
+    allowed = [d for d in _weekdays(MON, END, {0}) if d not in holidays]
+    opt = visit_options(acc, allowed, MON, END, blocked=holidays)
+    assert opt.issue is not None
+    assert opt.issue.reason is UnassignedReason.PUBLIC_HOLIDAY
+    assert opt.issue.detail.startswith(
+        "weekly needs visits 5-9 days apart, but public holidays Mon 09.03., Mon 16.03."
     )

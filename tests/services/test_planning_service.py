@@ -162,5 +162,7 @@ def test_a_repair_after_a_miss_is_a_new_version_that_says_what_changed(store: St
     assert store.plans.current_id() == summary.plan_id
     rep_obj = store.reps.get("R1")
     assert rep_obj is not None
+    # The job's change list, reasons and all, is read back from the store.
     assert repair.repair_changes(store, summary.plan_id, rep_obj) == summary.changes["R1"]
+    assert all(c.why for c in summary.changes["R1"].changes)
     assert repair.repair_changes(store, summary.previous_plan_id, rep_obj) is None

@@ -116,6 +116,10 @@ def test_missed_visit_starts_the_pages_repair_and_reports_what_moved(
     planned = {s.visit_id for r in current[1].routes for s in r.stops}
     assert set(change["added"]) <= planned
     assert change["moved"] == []
+    # every changed visit says why
+    assert [(c["kind"], c["why"]) for c in change["visits"]] == [
+        ("added", f"makes up for the visit missed on {DAY:%a %d.%m.}")
+    ]
     # the day page shows the same job's changes
     page = client.get(f"/route?rep=R1&day={DAY.isoformat()}&job={job['job_id']}").text
     assert f"What changed (plan version {new_id})" in page

@@ -54,11 +54,20 @@ class MovePublic(BaseModel):
     new_day: date
 
 
+class VisitChangePublic(BaseModel):
+    kind: str = Field(description="added | dropped | moved | reordered")
+    account_id: str
+    old_day: date | None
+    new_day: date | None
+    why: str = Field(description="the reason, for the rep and the manager")
+
+
 class ChangesPublic(BaseModel):
     rep_id: str
     moved: list[MovePublic]
     added: list[str] = Field(description="visit ids new in the plan")
     dropped: list[str] = Field(description="visit ids no longer in the plan")
+    visits: list[VisitChangePublic] = Field(description="every changed visit with its reason")
 
     @classmethod
     def of(cls, rep_id: str, changes: ChangeSet) -> ChangesPublic:
@@ -70,6 +79,7 @@ class ChangesPublic(BaseModel):
             ],
             added=list(changes.added),
             dropped=list(changes.dropped),
+            visits=[VisitChangePublic.model_validate(c.to_dict()) for c in changes.changes],
         )
 
 
