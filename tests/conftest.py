@@ -44,6 +44,15 @@ def road_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _road_cache_outside_the_checkout(road_cache_dir: Path) -> Iterator[None]:
+    """Settings read from the environment (CLI runs, ``Settings()``) cache road graphs in this
+    run's cache too, never in the checkout's var/cache."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("RP_CACHE_DIR", str(road_cache_dir))
+        yield
+
+
 def _load_once(pbf: Path, cache_dir: Path, model: RoadModel | None = None) -> RoadGraph:
     """Load under a lock on the cache: the first worker builds the graph, the others read it."""
     from routeplanner.roads.graph import load_road_graph
