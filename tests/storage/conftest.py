@@ -88,10 +88,14 @@ def db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
 
 @pytest.fixture
 def migrated_db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of a database migrated to the newest schema and holding no rows."""
+    """A URL of a database migrated to the newest schema and holding no rows.
+
+    Never the database of ``db_url`` (on SQLite neither): a test that opens ``db_url`` to look
+    at what ``store`` wrote fails on both backends, not only on PostgreSQL.
+    """
     if db_backend == "sqlite":
         sqlite: MigratedSqlite = request.getfixturevalue("migrated_sqlite")
-        return sqlite.copy(tmp_path / "var" / "routeplanner.sqlite")
+        return sqlite.copy(tmp_path / "migrated" / "routeplanner.sqlite")
     postgres: MigratedPostgres = request.getfixturevalue("migrated_postgres")
     return postgres.reset()
 
