@@ -7,39 +7,76 @@ storing their SHA-256 (:func:`routeplanner.storage.hash_token`) is enough and al
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from routeplanner.settings import Settings
 from routeplanner.storage import Store, hash_token
 from routeplanner.storage.records import TokenKind, UserRecord
 
 MIN_PASSWORD = 8
 """Shortest password a login may have (CLI and web)."""
 
-_HASHER = PasswordHasher()
-# Verified against when the user does not exist, so unknown users cost as much time as wrong
-# passwords and the response time does not reveal which usernames exist.
-_DUMMY_HASH = _HASHER.hash("not-a-password")
+
+@dataclass(frozen=True)
+class PasswordCost:
+    """argon2id work factors for new hashes; the defaults are RFC 9106's low-memory profile.
+
+    A stored hash carries its own factors, so verifying never depends on these; cheaper ones
+    are for test suites, which hash and verify thousands of times.
+    """
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordCost:
+        return cls(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+DEFAULT_PASSWORD_COST = PasswordCost()
+
+
+@cache
+def _hasher(cost: PasswordCost) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
+    )
+
+
+@cache
+def _dummy_hash(cost: PasswordCost) -> str:
+    """Verified against when the user does not exist, so unknown users cost as much time as
+    wrong passwords and the response time does not reveal which usernames exist."""
+    return _hasher(cost).hash("not-a-password")
+
+
+def hash_password(password: str, cost: PasswordCost = DEFAULT_PASSWORD_COST) -> str:
+    return _hasher(cost).hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """False for a wrong password and for hashes no login can match (calendar-only users)."""
     try:
-        return _HASHER.verify(password_hash, password)
+        return _hasher(DEFAULT_PASSWORD_COST).verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def authenticate(store: Store, username: str, password: str) -> UserRecord | None:
-    """The active user with this name and password, else ``None`` (never says which was wrong)."""
+def authenticate(
+    store: Store, username: str, password: str, cost: PasswordCost = DEFAULT_PASSWORD_COST
+) -> UserRecord | None:
+    """The active user with this name and password, else ``None`` (never says which was wrong).
+
+    ``cost`` is what new hashes use, so an unknown user is checked against a hash as costly.
+    """
     user = store.users.find(username)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(cost), password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None

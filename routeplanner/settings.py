@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="seconds a login lasts (default 14 days)"
     )
+    password_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes when hashing a new password"
+    )
+    password_memory_kib: int = Field(
+        default=64 * 1024,
+        ge=32,
+        description="argon2id memory in KiB when hashing a new password (default 64 MiB)",
+    )
     login_max_failures: int = Field(
         default=5,
         ge=1,

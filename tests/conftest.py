@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import gc
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,14 +13,15 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
-from routeplanner.auth import hash_password
+from routeplanner.auth import PasswordCost, hash_password
 from routeplanner.model import Account, GeoPoint, Rep, TimeWindow, VisitRule, WeeklyHours
 from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
-from routeplanner.storage.engine import make_engine, migrate, session_factory
+from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.units import HOUR
 from routeplanner.web.app import create_app
+from tests.databases import MigratedPostgres, MigratedSqlite, postgres_base_url
 from tests.helpers import DATA_DIR, SAMPLE_DIR
 
 ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"
@@ -25,48 +29,95 @@ HEIDELBERG_PBF = SAMPLE_DIR / "heidelberg.osm.pbf"
 
 if TYPE_CHECKING:
     from routeplanner.roads.graph import RoadGraph
+    from routeplanner.roads.model import RoadModel
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection has imported every library the tests use: keep those long-lived objects out
+    of the garbage collector's scans (``gc.freeze``) and collect young objects less often, so
+    collections stop re-scanning a heap where they find almost nothing to free."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
 
 
 @pytest.fixture(scope="session")
 def road_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One graph cache per test session: the real cache code runs, nothing leaks between runs."""
-    return tmp_path_factory.mktemp("road-cache")
+    """One graph cache per test run: the real cache code runs, nothing leaks between runs.
+
+    Parallel workers (pytest-xdist) share it, so each graph is built once per run.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return tmp_path_factory.mktemp("road-cache")
+    shared = tmp_path_factory.getbasetemp().parent / "road-cache"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _road_cache_outside_the_checkout(road_cache_dir: Path) -> Iterator[None]:
+    """Settings read from the environment (CLI runs, ``Settings()``) cache road graphs in this
+    run's cache too, never in the checkout's var/cache."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("RP_CACHE_DIR", str(road_cache_dir))
+        yield
+
+
+def _load_once(pbf: Path, cache_dir: Path, model: RoadModel | None = None) -> RoadGraph:
+    """Load under a lock on the cache: the first worker builds the graph, the others read it."""
+    from routeplanner.roads.graph import load_road_graph
+
+    with (cache_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return load_road_graph(pbf, cache_dir=cache_dir, model=model)
 
 
 @pytest.fixture(scope="session")
 def andorra_graph(road_cache_dir: Path) -> RoadGraph:
     """Drivable graph of all of Andorra (real OSM PBF, ~1,150 nodes): small and quick."""
-    from routeplanner.roads.graph import load_road_graph
-
-    return load_road_graph(ANDORRA_PBF, cache_dir=road_cache_dir)
+    return _load_once(ANDORRA_PBF, road_cache_dir)
 
 
 @pytest.fixture(scope="session")
 def heidelberg_graph(road_cache_dir: Path) -> RoadGraph:
     """Drivable graph of the Heidelberg sample region (~5,200 nodes; ~10 s to build once)."""
-    from routeplanner.roads.graph import load_road_graph
+    return _load_once(HEIDELBERG_PBF, road_cache_dir)
 
-    return load_road_graph(HEIDELBERG_PBF, cache_dir=road_cache_dir)
+
+@pytest.fixture(scope="session")
+def heidelberg_cache(road_cache_dir: Path, heidelberg_graph: RoadGraph) -> Path:
+    """The road cache with the sample region's graph in it: apps and CLI runs under test read
+    it instead of each building (or racing to build) their own."""
+    return road_cache_dir
 
 
 @pytest.fixture(scope="session")
 def andorra_free_graph(road_cache_dir: Path) -> RoadGraph:
     """Andorra under the plain free-flow model (no turns or delays): the node-graph engine."""
-    from routeplanner.roads.graph import load_road_graph
     from routeplanner.roads.model import RoadModel
 
-    return load_road_graph(ANDORRA_PBF, cache_dir=road_cache_dir, model=RoadModel.free_flow_model())
+    return _load_once(ANDORRA_PBF, road_cache_dir, RoadModel.free_flow_model())
 
 
 @pytest.fixture(scope="session")
 def heidelberg_free_graph(road_cache_dir: Path) -> RoadGraph:
     """The Heidelberg sample under the plain free-flow model."""
-    from routeplanner.roads.graph import load_road_graph
     from routeplanner.roads.model import RoadModel
 
-    return load_road_graph(
-        HEIDELBERG_PBF, cache_dir=road_cache_dir, model=RoadModel.free_flow_model()
-    )
+    return _load_once(HEIDELBERG_PBF, road_cache_dir, RoadModel.free_flow_model())
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> MigratedSqlite:
+    """One migration per session; each test copies the file (``migrated_sqlite.copy(path)``)."""
+    return MigratedSqlite(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[MigratedPostgres]:
+    """One migrated PostgreSQL schema per session (per worker); reset before each test."""
+    database = MigratedPostgres(postgres_base_url())
+    yield database
+    database.drop()
 
 
 FAR_AWAY = GeoPoint(49.0, 8.0)  # south of Karlsruhe, > 30 km outside the Heidelberg extract
@@ -116,22 +167,28 @@ def small_region() -> tuple[list[Account], list[Rep]]:
     return accounts, reps
 
 
+TEST_PASSWORD_COST = PasswordCost(time_cost=1, memory_kib=32)
+"""argon2 factors for test logins: a hash in microseconds instead of a tenth of a second
+(tests/web/test_password_cost.py checks that production keeps the strong defaults)."""
+
+
 @pytest.fixture
-def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
+def settings(tmp_path: Path, heidelberg_cache: Path, migrated_sqlite: MigratedSqlite) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
+        database_url=migrated_sqlite.copy(tmp_path / "web.sqlite"),
         osm_path=SAMPLE_DIR / "heidelberg.osm.pbf",
-        cache_dir=road_cache_dir,
+        cache_dir=heidelberg_cache,
         # Tests write through their own Store object, which to the app is "another
         # process": ask the database on every request (tests/web/test_day_cache.py covers
         # the TTL).
         day_cache_ttl_s=0,
+        password_time_cost=TEST_PASSWORD_COST.time_cost,
+        password_memory_kib=TEST_PASSWORD_COST.memory_kib,
     )
 
 
 @pytest.fixture
 def store(settings: Settings) -> Store:
-    migrate(settings.database_url)
     store = Store(session_factory(make_engine(settings.database_url)))
     accounts, reps = small_region()
     replace_accounts_and_reps(store, accounts, reps, source="test")
@@ -144,8 +201,9 @@ MANAGER_PASSWORD = "correct horse battery"
 def add_user(
     store: Store, username: str, *, role: str = "manager", rep_id: str | None = None
 ) -> None:
-    """A login with password :data:`MANAGER_PASSWORD` (hashed with argon2, as in production)."""
-    store.users.create(username, hash_password(MANAGER_PASSWORD), role=role, rep_id=rep_id)
+    """A login with password :data:`MANAGER_PASSWORD` (argon2id, with the cheap test factors)."""
+    password_hash = hash_password(MANAGER_PASSWORD, TEST_PASSWORD_COST)
+    store.users.create(username, password_hash, role=role, rep_id=rep_id)
 
 
 def form_csrf(html: str) -> str:

@@ -57,6 +57,7 @@ def demo_command(
 
     A second run reuses the stored plan (``--replan`` plans again), so the UI is up in seconds.
     """
+    from routeplanner.auth import PasswordCost
     from routeplanner.cli.plan import plan_stored
     from routeplanner.services.imports import read_files, replace_accounts_and_reps
     from routeplanner.services.params import labelled
@@ -94,7 +95,7 @@ def demo_command(
         _demo_rules(store)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
-    hint = ensure_demo_login(store)
+    hint = ensure_demo_login(store, cost=PasswordCost.from_settings(settings))
     if serve:
         _serve(settings, hint)
     else:

@@ -49,13 +49,17 @@ def create_command(
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Create a login; a rep user sees only their own routes and calendar."""
-    store = _store(database_url)
+    from routeplanner.auth import PasswordCost
+
+    settings = load_settings(database_url=database_url)
+    store = Store.open(settings.database_url)
     fields = {"username": username.strip(), "role": role, "rep": rep or ""}
     with labelled("command line", USER_OPTIONS):
         # Everything but the password first, so nobody types one for a login that fails.
         user_service.check_identity(store, **fields, source=PARAMETERS)
         fields["password"] = _read_password(password_stdin)
-        user = user_service.create_user(store, fields, source=PARAMETERS)
+        cost = PasswordCost.from_settings(settings)
+        user = user_service.create_user(store, fields, source=PARAMETERS, cost=cost)
     console.print(f"created {user.role.value} user {user.username!r}", highlight=False)
 
 

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from routeplanner.auth import MIN_PASSWORD, hash_password, new_api_token
+from routeplanner.auth import (
+    DEFAULT_PASSWORD_COST,
+    MIN_PASSWORD,
+    PasswordCost,
+    hash_password,
+    new_api_token,
+)
 from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from routeplanner.model import Plan
 from routeplanner.services.params import Params
@@ -137,9 +143,15 @@ def check_identity(store: Store, username: str, role: str, rep: str, *, source: 
         raise InputError([Problem(source, None, f, m) for f, m in found])
 
 
-def create_user(store: Store, fields: Mapping[str, str | None], *, source: str) -> UserRecord:
+def create_user(
+    store: Store,
+    fields: Mapping[str, str | None],
+    *,
+    source: str,
+    cost: PasswordCost = DEFAULT_PASSWORD_COST,
+) -> UserRecord:
     """Store a new login from ``username``, ``role``, ``rep``, ``password`` (and, from a form,
-    ``confirm``) given as text; the password is stored hashed.
+    ``confirm``) given as text; the password is stored hashed with ``cost``.
 
     Raises
     ------
@@ -158,7 +170,7 @@ def create_user(store: Store, fields: Mapping[str, str | None], *, source: str) 
         raise InputError(problems)
     rep_id = (new.rep or None) if new.role == UserRole.REP else None
     return store.users.create(
-        new.username, hash_password(new.password), role=new.role, rep_id=rep_id
+        new.username, hash_password(new.password, cost), role=new.role, rep_id=rep_id
     )
 
 
@@ -170,8 +182,15 @@ def get_user(store: Store, user_id: int) -> UserRecord:
     return found
 
 
-def reset_password(store: Store, user_id: int, password: str, confirm: str | None) -> UserRecord:
-    """Set a new password; the user's open sessions end (their tokens stay valid).
+def reset_password(
+    store: Store,
+    user_id: int,
+    password: str,
+    confirm: str | None,
+    cost: PasswordCost = DEFAULT_PASSWORD_COST,
+) -> UserRecord:
+    """Set a new password (hashed with ``cost``); the user's open sessions end (their tokens
+    stay valid).
 
     Raises
     ------
@@ -184,7 +203,7 @@ def reset_password(store: Store, user_id: int, password: str, confirm: str | Non
     problems = password_problems(password, confirm)
     if problems:
         raise InputError([Problem("user form", None, f, m) for f, m in problems])
-    store.users.update(target.user_id, password_hash=hash_password(password))
+    store.users.update(target.user_id, password_hash=hash_password(password, cost))
     return target
 
 
@@ -268,7 +287,9 @@ def users(store: Store) -> list[UserRow]:
         ]
 
 
-def ensure_demo_login(store: Store, password: str | None = None) -> str:
+def ensure_demo_login(
+    store: Store, password: str | None = None, *, cost: PasswordCost = DEFAULT_PASSWORD_COST
+) -> str:
     """Make sure the demo can be logged into; returns the hint to print next to the URL.
 
     The first run creates user ``manager`` with ``RP_DEMO_PASSWORD`` or a random password,
@@ -279,10 +300,10 @@ def ensure_demo_login(store: Store, password: str | None = None) -> str:
     user = store.users.find(DEMO_USER)
     if user is None:
         chosen = password or secrets.token_urlsafe(12)
-        store.users.create(DEMO_USER, hash_password(chosen), role=UserRole.MANAGER)
+        store.users.create(DEMO_USER, hash_password(chosen, cost), role=UserRole.MANAGER)
         return f"log in as {DEMO_USER!r} with password {chosen!r} (shown once)"
     if password:
-        store.users.update(user.user_id, password_hash=hash_password(password), active=True)
+        store.users.update(user.user_id, password_hash=hash_password(password, cost), active=True)
         return f"log in as {DEMO_USER!r} with the password from {DEMO_PASSWORD_ENV}"
     return (
         f"log in as {DEMO_USER!r} (password printed on the first run; set {DEMO_PASSWORD_ENV} "

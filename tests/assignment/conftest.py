@@ -4,7 +4,9 @@ PostgreSQL when ``RP_TEST_POSTGRES_URL`` is set) behind a store with a hand-driv
 from tests.storage.conftest import (  # noqa: F401
     FakeClock,
     clock,
+    db_backend,
     db_url,
+    migrated_db_url,
     postgres_schema_url,
     store,
 )

@@ -3,7 +3,9 @@ end to end on a real SQLite file with the sample data (straight-line travel: no 
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from routeplanner.cli import main
 from routeplanner.model.history import OwnershipCause
 from routeplanner.storage import Store
+from tests.databases import copy_sqlite
 from tests.helpers import SAMPLE_DIR
 
 RULES = SAMPLE_DIR / "assignment_rules.json"
@@ -36,19 +39,31 @@ def _state(url: str) -> tuple[object, ...]:
         store.close()
 
 
-@pytest.fixture
-def setup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[list[str], Path]:
-    """Sample reps and the first 250 sample accounts imported, territories designed."""
+@pytest.fixture(scope="module")
+def designed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample reps and the first 250 sample accounts imported, territories designed: once per
+    module, each test works on a copy (``setup``)."""
+    folder = tmp_path_factory.mktemp("designed")
     lines = (SAMPLE_DIR / "accounts.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    first = tmp_path / "accounts-250.csv"
+    first = folder / "accounts-250.csv"
     first.write_text("".join(lines[:251]), encoding="utf-8")
-    db = ["--database-url", f"sqlite:///{tmp_path / 'rp.sqlite'}"]
-    out = _run(["import", "-a", str(first), "-r", str(SAMPLE_DIR / "reps.csv"), *db], capsys)
+    db = ["--database-url", f"sqlite:///{folder / 'rp.sqlite'}"]
+    with redirect_stdout(io.StringIO()) as printed:
+        main(["import", "-a", str(first), "-r", str(SAMPLE_DIR / "reps.csv"), *db])
+    out = " ".join(printed.getvalue().split())
     assert "imported 250 accounts and 4 reps" in out
     assert "assigned" not in out  # no territories yet: nothing to assign to
-    main(["territories", "design", "--straight-line", "--quiet", "--save", "--user", "anna", *db])
-    capsys.readouterr()
-    return db, tmp_path
+    with redirect_stdout(io.StringIO()):
+        main(
+            ["territories", "design", "--straight-line", "--quiet", "--save", "--user", "anna", *db]
+        )
+    return folder / "rp.sqlite"
+
+
+@pytest.fixture
+def setup(designed: Path, tmp_path: Path) -> tuple[list[str], Path]:
+    """A copy of the designed sample database in ``tmp_path``, and ``tmp_path``."""
+    return ["--database-url", copy_sqlite(designed, tmp_path / "rp.sqlite")], tmp_path
 
 
 def test_rules_import_show_check(

@@ -33,6 +33,7 @@ from routeplanner.units import HOUR, MINUTE
 from routeplanner.web.app import create_app
 from routeplanner.web.state import app_state
 from tests.conftest import add_user, log_in
+from tests.databases import MigratedSqlite
 
 HORIZON = Horizon(start=date(2027, 3, 22), weeks=2, timezone="Europe/Berlin")
 FRI = date(2027, 3, 26)  # before the DST change (CET, UTC+1)
@@ -161,9 +162,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def cal_settings(tmp_path: Path) -> Settings:
+def cal_settings(tmp_path: Path, migrated_sqlite: MigratedSqlite) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'calendar.sqlite'}",
+        database_url=migrated_sqlite.copy(tmp_path / "calendar.sqlite"),
         public_url="https://plan.example.com",
         timezone="Europe/Berlin",
     )

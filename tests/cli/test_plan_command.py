@@ -16,10 +16,10 @@ pytestmark = [pytest.mark.osm, pytest.mark.slow]
 
 
 @pytest.fixture
-def env(tmp_path: Path, road_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def env(tmp_path: Path, heidelberg_cache: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'plan.sqlite'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("RP_CACHE_DIR", str(road_cache_dir))
+    monkeypatch.setenv("RP_CACHE_DIR", str(heidelberg_cache))
     monkeypatch.delenv("RP_OSM_PATH", raising=False)
     return url
 

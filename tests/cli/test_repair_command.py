@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from routeplanner.cli import main
 from routeplanner.io.accounts import write_accounts_csv
@@ -16,17 +17,30 @@ from routeplanner.model.history import VisitStatus
 from routeplanner.storage import Store
 from tests.cli.test_plan_command import env  # noqa: F401  (fixture)
 from tests.conftest import small_region
+from tests.databases import copy_sqlite
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
 
 
+@pytest.fixture(scope="module")
+def planned_once(tmp_path_factory: pytest.TempPathFactory, heidelberg_cache: Path) -> Path:
+    """The small region imported and planned: once per module, each test works on a copy."""
+    folder = tmp_path_factory.mktemp("planned")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{folder / 'plan.sqlite'}")
+        monkeypatch.setenv("RP_CACHE_DIR", str(heidelberg_cache))
+        monkeypatch.delenv("RP_OSM_PATH", raising=False)
+        accounts, reps = small_region()
+        write_accounts_csv(accounts, folder / "a.csv")
+        write_reps_csv(reps, folder / "r.csv")
+        main(["import", "--accounts", str(folder / "a.csv"), "--reps", str(folder / "r.csv")])
+        main(["plan", "--weeks", "2", "--start", "2026-11-23", "--time-limit", "1", "--quiet"])
+    return folder / "plan.sqlite"
+
+
 @pytest.fixture
-def planned(env: str, tmp_path: Path) -> Store:  # noqa: F811
-    accounts, reps = small_region()
-    write_accounts_csv(accounts, tmp_path / "a.csv")
-    write_reps_csv(reps, tmp_path / "r.csv")
-    main(["import", "--accounts", str(tmp_path / "a.csv"), "--reps", str(tmp_path / "r.csv")])
-    main(["plan", "--weeks", "2", "--start", "2026-11-23", "--time-limit", "1", "--quiet"])
+def planned(env: str, planned_once: Path) -> Store:  # noqa: F811
+    copy_sqlite(planned_once, Path(str(make_url(env).database)))
     return Store.open(env)
 
 

@@ -16,11 +16,12 @@ from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.web.app import create_app
 from tests.conftest import small_region
+from tests.databases import MigratedSqlite
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'users.sqlite'}"
+def db(tmp_path: Path, migrated_sqlite: MigratedSqlite) -> str:
+    url = migrated_sqlite.copy(tmp_path / "users.sqlite")
     store = Store.open(url)
     accounts, reps = small_region()
     replace_accounts_and_reps(store, accounts, reps, source="test")

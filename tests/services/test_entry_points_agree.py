@@ -21,6 +21,7 @@ from routeplanner.model.history import OwnershipCause
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.units import haversine_m
+from tests.databases import MigratedSqlite
 from tests.web.test_territories_page import (
     FAST,
     nearest_home_split,
@@ -33,11 +34,9 @@ pytestmark = [pytest.mark.osm, pytest.mark.slow]
 SEGMENTS = {"T-R1": "retail", "T-R2": "medical"}
 
 
-def _fresh_store(settings: Settings, accounts: list[Account], reps: list[Rep]) -> Store:
-    from routeplanner.storage.engine import make_engine, migrate, session_factory
-
-    migrate(settings.database_url)
-    store = Store(session_factory(make_engine(settings.database_url)))
+def _fresh_store(url: str, accounts: list[Account], reps: list[Rep]) -> Store:
+    """A store of ``accounts`` and ``reps`` in the migrated, empty database at ``url``."""
+    store = Store.open(url, upgrade=False)
     with store.transaction() as tx:
         tx.accounts.replace_all(accounts, source="test")
         tx.reps.replace_all(reps, source="test")
@@ -59,7 +58,7 @@ def test_segments_survive_an_apply_from_the_web_page(
     client: TestClient, settings: Settings, kind: str
 ) -> None:
     accounts, reps = territory_region()
-    store = _fresh_store(settings, accounts, reps)
+    store = _fresh_store(settings.database_url, accounts, reps)
     store.territories.save(
         nearest_home_split(accounts, reps), cause=OwnershipCause.IMPORT, replace_all=True
     )
@@ -94,6 +93,7 @@ def _owner_of(store: Store, account_id: str) -> str | None:
 
 
 def _three_placements(
+    migrated_sqlite: MigratedSqlite,
     tmp_path: Path,
     settings: Settings,
     client: TestClient,
@@ -105,7 +105,7 @@ def _three_placements(
     """Where A3 ends up by the web job, by ``territories design`` and by planning (when there
     are no territories yet, planning designs them), each on its own database."""
     placed: dict[str, str | None] = {}
-    web = _fresh_store(settings, accounts, reps)
+    web = _fresh_store(settings.database_url, accounts, reps)
     if base is not None:
         web.territories.save(base, cause=OwnershipCause.IMPORT, replace_all=True)
     started = client.post("/api/v1/territories/design", json=FAST)
@@ -115,18 +115,16 @@ def _three_placements(
 
     monkeypatch.setenv("RP_CACHE_DIR", str(settings.cache_dir))
     monkeypatch.setenv("RP_OSM_PATH", str(settings.osm_path))
-    cli_url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
-    cli = _fresh_store(settings.model_copy(update={"database_url": cli_url}), accounts, reps)
+    cli_url = migrated_sqlite.copy(tmp_path / "cli.sqlite")
+    cli = _fresh_store(cli_url, accounts, reps)
     if base is not None:
         cli.territories.save(base, cause=OwnershipCause.IMPORT, replace_all=True)
     failed = _cli(["territories", "design", "--database-url", cli_url, "--quiet", "--save"])
     placed["cli design"] = failed or _owner_of(cli, "A3")
 
     if base is None:
-        plan_url = f"sqlite:///{tmp_path / 'plan.sqlite'}"
-        planned = _fresh_store(
-            settings.model_copy(update={"database_url": plan_url}), accounts, reps
-        )
+        plan_url = migrated_sqlite.copy(tmp_path / "plan.sqlite")
+        planned = _fresh_store(plan_url, accounts, reps)
         args = ["plan", "--database-url", plan_url, "--weeks", "1", "--time-limit", "0.5"]
         failed = _cli([*args, "--start", "2026-11-23", "--quiet"])
         placed["planning"] = failed or _owner_of(planned, "A3")
@@ -134,17 +132,27 @@ def _three_placements(
 
 
 def test_off_network_account_goes_to_its_locked_rep_everywhere(
-    tmp_path: Path, settings: Settings, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    migrated_sqlite: MigratedSqlite,
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     accounts, reps = territory_region()
     far, near = _far_and_near(accounts, reps)
     accounts = [replace(a, locked_rep_id=far) if a.account_id == "A3" else a for a in accounts]
-    placed = _three_placements(tmp_path, settings, client, accounts, reps, None, monkeypatch)
+    placed = _three_placements(
+        migrated_sqlite, tmp_path, settings, client, accounts, reps, None, monkeypatch
+    )
     assert placed == {"web": far, "cli design": far, "planning": far}, f"nearest is {near}"
 
 
 def test_off_network_account_stays_with_its_owner_everywhere(
-    tmp_path: Path, settings: Settings, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    migrated_sqlite: MigratedSqlite,
+    tmp_path: Path,
+    settings: Settings,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     accounts, reps = territory_region()
     far, near = _far_and_near(accounts, reps)
@@ -155,5 +163,7 @@ def test_off_network_account_stays_with_its_owner_everywhere(
         else replace(t, account_ids=(*t.account_ids, "A3"))
         for t in base
     ]
-    placed = _three_placements(tmp_path, settings, client, accounts, reps, base, monkeypatch)
+    placed = _three_placements(
+        migrated_sqlite, tmp_path, settings, client, accounts, reps, base, monkeypatch
+    )
     assert placed == {"web": far, "cli design": far}, f"nearest is {near}"

@@ -4,6 +4,7 @@ versions, cancel, visit outcomes and who may report them, repairs, what a repair
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from routeplanner.storage import Store, UserRecord
 from routeplanner.storage.records import PlanStatus
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.road import RoadTravel
+from tests.databases import MigratedSqlite
 from tests.web.test_route_page import DAY, _store_plan
 
 MONDAY = date(2026, 11, 23)
@@ -68,8 +70,10 @@ def test_a_cancelled_run_is_stored_as_cancelled_and_the_current_plan_stays(store
     assert store.plans.current_id() == first
 
 
-def test_nothing_to_plan_says_what_to_import(tmp_path: Any) -> None:
-    empty = Store.open(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+def test_nothing_to_plan_says_what_to_import(
+    tmp_path: Path, migrated_sqlite: MigratedSqlite
+) -> None:
+    empty = Store.open(migrated_sqlite.copy(tmp_path / "empty.sqlite"))
     with pytest.raises(InputError) as exc:
         planning.run_planning(empty, TRAVEL, PARAMS, SETUP)
     assert [p.field for p in exc.value.problems] == ["accounts", "reps"]

@@ -1,22 +1,20 @@
-"""Storage fixtures: a real database per test (SQLite file, or a fresh PostgreSQL schema).
+"""Storage fixtures: a real database per test (SQLite file, or PostgreSQL).
 
-``db_url`` is parametrized: every test using it runs on a SQLite file in ``tmp_path`` and, when
-``RP_TEST_POSTGRES_URL`` names a server, on PostgreSQL in a schema of its own that is dropped
-afterwards. Under ``CI=true`` a missing server fails instead of skipping.
+``db_backend`` is parametrized: every test using a database runs on a SQLite file in
+``tmp_path`` and, when ``RP_TEST_POSTGRES_URL`` names a server, on PostgreSQL. ``db_url`` is an
+empty database (PostgreSQL: a schema of its own, dropped afterwards), for tests of the
+migrations; ``store`` works on a migrated one (tests/databases.py). Under ``CI=true`` a missing
+server fails instead of skipping.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from routeplanner.model import (
     Account,
@@ -34,9 +32,13 @@ from routeplanner.model import (
 )
 from routeplanner.storage import Store
 from routeplanner.units import HOUR, MINUTE
-from tests.helpers import require
-
-POSTGRES_ENV = "RP_TEST_POSTGRES_URL"
+from tests.databases import (
+    MigratedPostgres,
+    MigratedSqlite,
+    new_schema_name,
+    postgres_base_url,
+    schema_url,
+)
 
 
 class FakeClock:
@@ -53,24 +55,16 @@ class FakeClock:
         return self.now
 
 
-def _postgres_url() -> str:
-    base = os.environ.get(POSTGRES_ENV, "")
-    require(bool(base), f"PostgreSQL server ({POSTGRES_ENV} not set)")
-    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
-    return base
-
-
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A URL whose connections see only a new, empty schema (dropped after the test)."""
-    base = _postgres_url()
-    schema = f"rp_test_{uuid.uuid4().hex[:12]}"
+    base = postgres_base_url()
+    schema = new_schema_name()
     admin = create_engine(base)
     try:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        yield schema_url(base, schema)
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
@@ -78,12 +72,32 @@ def postgres_schema_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URL of an empty database: a SQLite file (folder not yet created) or PostgreSQL."""
-    if request.param == "sqlite":
+    if db_backend == "sqlite":
         return f"sqlite:///{tmp_path / 'var' / 'routeplanner.sqlite'}"
     url: str = request.getfixturevalue("postgres_schema_url")
     return url
+
+
+@pytest.fixture
+def migrated_db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of a database migrated to the newest schema and holding no rows.
+
+    Never the database of ``db_url`` (on SQLite neither): a test that opens ``db_url`` to look
+    at what ``store`` wrote fails on both backends, not only on PostgreSQL.
+    """
+    if db_backend == "sqlite":
+        sqlite: MigratedSqlite = request.getfixturevalue("migrated_sqlite")
+        return sqlite.copy(tmp_path / "migrated" / "routeplanner.sqlite")
+    postgres: MigratedPostgres = request.getfixturevalue("migrated_postgres")
+    return postgres.reset()
 
 
 @pytest.fixture
@@ -92,9 +106,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
+def store(migrated_db_url: str, clock: FakeClock) -> Iterator[Store]:
     """A migrated database behind a store with a hand-driven clock."""
-    store = Store.open(db_url, clock=clock)
+    store = Store.open(migrated_db_url, clock=clock)
     yield store
     store.close()
 

@@ -33,7 +33,7 @@ def _nothing_stored(url: str) -> None:
 
 
 def test_an_exception_inside_a_transaction_leaves_nothing_in_any_area(
-    store: Store, db_url: str
+    store: Store, migrated_db_url: str
 ) -> None:
     def write_everywhere_then_fail() -> None:
         with store.transaction() as tx:
@@ -46,16 +46,18 @@ def test_an_exception_inside_a_transaction_leaves_nothing_in_any_area(
 
     with pytest.raises(RuntimeError, match="power cut"):
         write_everywhere_then_fail()
-    _nothing_stored(db_url)
+    _nothing_stored(migrated_db_url)
 
 
-def test_a_committed_transaction_is_seen_whole_by_another_store(store: Store, db_url: str) -> None:
+def test_a_committed_transaction_is_seen_whole_by_another_store(
+    store: Store, migrated_db_url: str
+) -> None:
     with store.transaction() as tx:
         tx.accounts.upsert(make_accounts(), source="crm")
         tx.reps.upsert(make_reps(), source="hr")
         plan_id = tx.plans.start(HORIZON)
         tx.plans.complete(plan_id, make_plan())
-    other = Store.open(db_url, upgrade=False)
+    other = Store.open(migrated_db_url, upgrade=False)
     try:
         assert len(other.accounts.all()) == 3
         assert len(other.reps.all()) == 2
@@ -65,7 +67,7 @@ def test_a_committed_transaction_is_seen_whole_by_another_store(store: Store, db
 
 
 def test_a_failed_step_caught_inside_the_block_is_never_committed(
-    store: Store, db_url: str
+    store: Store, migrated_db_url: str
 ) -> None:
     """Catching a StorageError must not commit what the transaction did before or after it."""
 
@@ -80,11 +82,11 @@ def test_a_failed_step_caught_inside_the_block_is_never_committed(
     with pytest.raises(StorageError) as info:
         carry_on_after_a_failure()
     assert str(info.value) == "seeding: not committed, a step failed: seeding: no such plan"
-    _nothing_stored(db_url)
+    _nothing_stored(migrated_db_url)
 
 
 def test_a_refused_write_names_the_step_and_rolls_back_the_others(
-    store: Store, db_url: str
+    store: Store, migrated_db_url: str
 ) -> None:
     """The CHECK on visit_duration_s fails at the step's flush, not later at the commit."""
     bad = dataclasses.replace(make_accounts()[1], account_id="B2")
@@ -100,7 +102,7 @@ def test_a_refused_write_names_the_step_and_rolls_back_the_others(
     assert str(info.value).startswith(
         "import of accounts from crm: the database refused the change: "
     )
-    _nothing_stored(db_url)
+    _nothing_stored(migrated_db_url)
 
 
 def test_a_read_transaction_refuses_writes(store: Store) -> None:
@@ -164,9 +166,9 @@ def test_data_version_changes_with_each_kind_of_write_it_covers(
     )
 
 
-def test_listeners_hear_of_a_commit_only_after_it(store: Store, db_url: str) -> None:
+def test_listeners_hear_of_a_commit_only_after_it(store: Store, migrated_db_url: str) -> None:
     heard: list[tuple[Commit, int]] = []
-    other = Store.open(db_url, upgrade=False)
+    other = Store.open(migrated_db_url, upgrade=False)
 
     def listener(commit: Commit) -> None:
         heard.append((commit, len(other.accounts.all())))  # committed: another store sees it

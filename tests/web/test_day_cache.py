@@ -20,6 +20,7 @@ from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.web.app import create_app
 from routeplanner.web.compression import accepts_gzip
 from tests.conftest import add_user, log_in
+from tests.databases import MigratedSqlite
 from tests.web.test_api_access import DAY, FOREIGN, OTHER, world  # noqa: F401 (fixture)
 
 PAGE = f"/route?day={DAY.isoformat()}"
@@ -27,10 +28,10 @@ API = f"/api/v1/reps/R1/days/{DAY.isoformat()}"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
+def settings(tmp_path: Path, road_cache_dir: Path, migrated_sqlite: MigratedSqlite) -> Settings:
     """A TTL far longer than any test: whatever changes the page here, the TTL did not."""
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
+        database_url=migrated_sqlite.copy(tmp_path / "web.sqlite"),
         osm_path=Path("/nonexistent.osm.pbf"),  # no roads: straight-line maps, fast
         cache_dir=road_cache_dir,
         day_cache_ttl_s=300,

@@ -23,6 +23,7 @@ from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
 from tests.conftest import add_user, log_in, small_region
+from tests.databases import MigratedSqlite
 
 ALTSTADT = {
     "type": "Polygon",
@@ -50,9 +51,9 @@ REASON = (
 
 
 @pytest.fixture
-def settings(tmp_path: Path, road_cache_dir: Path) -> Settings:
+def settings(tmp_path: Path, road_cache_dir: Path, migrated_sqlite: MigratedSqlite) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.sqlite'}",
+        database_url=migrated_sqlite.copy(tmp_path / "web.sqlite"),
         osm_path=tmp_path / "no-roads.osm.pbf",
         cache_dir=road_cache_dir,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.auth import authenticate
+from routeplanner.auth import PasswordCost, authenticate
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, log_in, log_out, session_user
 from routeplanner.web.deps import get_services, get_templates
@@ -64,7 +64,8 @@ def login(
         response = templates.TemplateResponse(request, "login.html", context, status_code=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    user = authenticate(services.store, username.strip(), password)
+    cost = PasswordCost.from_settings(services.settings)
+    user = authenticate(services.store, username.strip(), password, cost)
     if user is None:
         limiter.failed(username, address)
         context = {"next": _safe_next(next), "message": FAILED, "username": username}

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.auth import MIN_PASSWORD
+from routeplanner.auth import MIN_PASSWORD, PasswordCost
 from routeplanner.errors import InputError, Problem
 from routeplanner.services import users as user_service
 from routeplanner.web.auth import CsrfDep, ManagerDep
@@ -84,7 +84,8 @@ def create_user(
         "confirm": confirm,
     }
     try:
-        user_service.create_user(services.store, fields, source=SOURCE)
+        cost = PasswordCost.from_settings(services.settings)
+        user_service.create_user(services.store, fields, source=SOURCE, cost=cost)
     except InputError as exc:
         form = {"username": username, "role": role, "rep": rep}
         return _render(request, services, templates, status=422, problems=exc.problems, form=form)
@@ -103,7 +104,8 @@ def reset_password(
 ) -> Response:
     """Set a new password; the user's open sessions end (their tokens stay valid)."""
     try:
-        target = user_service.reset_password(services.store, user_id, password, confirm)
+        cost = PasswordCost.from_settings(services.settings)
+        target = user_service.reset_password(services.store, user_id, password, confirm, cost)
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id
