@@ -154,7 +154,9 @@ def test_reloading_the_page_after_a_rotation_shows_the_same_url_and_keeps_it(
     assert "New feed URL for Jürgen Weiß" in second.text
     assert "Feed active (1 URL)." in second.text
     assert cal_client.get(_path(url)).status_code == 200
-    qr = re.search(r'<svg viewBox="[^"]+" class="qr"><title>[^<]+</title><path [^>]+/></svg>', first.text)
+    qr = re.search(
+        r'<svg viewBox="[^"]+" class="qr"><title>[^<]+</title><path [^>]+/></svg>', first.text
+    )
     assert qr, first.text
     cal_client.post("/calendar/revoke", data={"rep": "R1"})
     gone = cal_client.get("/calendar?rep=R1")

@@ -22,8 +22,8 @@ from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.history import OwnershipCause
-from routeplanner.services import territories as territory_service
 from routeplanner.scheduling.calendar import working_days
+from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
