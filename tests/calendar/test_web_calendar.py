@@ -8,6 +8,8 @@ import icalendar
 from fastapi.testclient import TestClient
 
 from routeplanner.storage import Store, TokenKind, hash_token
+from routeplanner.web.flash import Flashes
+from routeplanner.web.state import app_state
 from tests.calendar.conftest import plan_v1, store_plan
 from tests.conftest import add_user, log_in
 
@@ -174,3 +176,19 @@ def test_the_new_url_is_shown_only_to_the_session_that_made_it(
     page = other.get("/calendar?rep=R1")
     assert page.status_code == 200
     assert 'id="feed-url"' not in page.text
+
+
+def test_the_new_url_flash_expires_but_the_feed_keeps_working(
+    cal_client: TestClient, cal_store: Store
+) -> None:
+    now = [0.0]
+    app_state(cal_client.app).flashes = Flashes(ttl_s=600, clock=lambda: now[0])
+    store_plan(cal_store, plan_v1())
+    url = _new_url(cal_client, rep="R1")
+    now[0] = 599.0
+    assert _shown_url(cal_client.get("/calendar?rep=R1").text) == url
+    now[0] = 601.0
+    page = cal_client.get("/calendar?rep=R1").text
+    assert 'id="feed-url"' not in page
+    assert "Feed active (1 URL)." in page
+    assert cal_client.get(_path(url)).status_code == 200
