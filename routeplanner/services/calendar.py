@@ -421,6 +421,50 @@ def feed_user(
     return feeds.user_for_rep(asked)
 
 
+def owner_label(feeds: CalendarFeeds, owner: UserRecord) -> str:
+    """Whose feed ``owner``'s tokens open, as people say it: "the team" or the rep's name."""
+    if owner.role is UserRole.MANAGER:
+        return "the team"
+    rep = feeds.store.reps.get(owner.rep_id or "")
+    return rep.name if rep is not None else owner.username
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedFeed:
+    """A feed URL just issued: the raw token (shown once) and whose feed it opens."""
+
+    token: str
+    label: str
+
+
+def rotate_feed(
+    feeds: CalendarFeeds, *, rep: str | None, team: bool, by: UserRecord | None
+) -> IssuedFeed:
+    """Issue a new feed URL for the rep (or the team), revoking the old ones.
+
+    Raises
+    ------
+    PermissionDeniedError, NotFoundError
+        As :func:`feed_user`.
+    """
+    owner = feed_user(feeds, rep=rep, team=team, by=by)
+    return IssuedFeed(token=feeds.rotate(owner), label=owner_label(feeds, owner))
+
+
+def revoke_feed(
+    feeds: CalendarFeeds, *, rep: str | None, team: bool, by: UserRecord | None
+) -> tuple[int, str]:
+    """Revoke the rep's (or the team's) feed URLs: how many were active, and whose they were.
+
+    Raises
+    ------
+    PermissionDeniedError, NotFoundError
+        As :func:`feed_user`.
+    """
+    owner = feed_user(feeds, rep=rep, team=team, by=by)
+    return feeds.revoke(owner), owner_label(feeds, owner)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedStatusView:
     """The calendar page: the reps a user may pick, the one shown, and active feed URLs."""

@@ -18,6 +18,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from routeplanner.assignment.rules import is_qualified
@@ -560,6 +561,23 @@ def history(store: Store, account_id: str) -> list[OwnershipRecord]:
 
 
 @dataclass(frozen=True, slots=True)
+class CapacityBasis:
+    """Which days the capacity on the territories page counts, so a manager can compare it
+    with the plan's coverage: the current plan's horizon with the days the plan cannot use
+    (absences, public holidays), or, before the first plan, a typical period without them."""
+
+    days: int
+    start: date | None = None
+    plan_id: int | None = None
+    days_off: Mapping[str, int] = field(default_factory=dict)
+    """Working days lost per rep id in the period (absences and public holidays)."""
+
+    @property
+    def end(self) -> date | None:
+        return self.start + timedelta(days=self.days - 1) if self.start is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     """The current territories and their KPIs (``None`` with a reason when not computable)."""
 
@@ -570,6 +588,7 @@ class Overview:
     reps: tuple[Rep, ...]
     off_network: tuple[str, ...]
     """Accounts left out of the KPIs because they are not reachable on the road network."""
+    basis: CapacityBasis = field(default_factory=lambda: CapacityBasis(DEFAULT_HORIZON_DAYS))
 
 
 class KpiMemo:
@@ -600,15 +619,38 @@ class KpiMemo:
         accounts: Sequence[Account],
         reps: Sequence[Rep],
         horizon_days: int,
+        start: date | None = None,
     ) -> PlanKpis:
-        key = (id(travel), tuple(territories), tuple(accounts), tuple(reps), horizon_days)
+        key = (id(travel), tuple(territories), tuple(accounts), tuple(reps), horizon_days, start)
         with self._lock:
             if self._kpis is not None and self._kpis[0] == key:
                 return self._kpis[1]
-        kpis = compute_kpis(territories, accounts, reps, travel, horizon_days=horizon_days)
+        kpis = compute_kpis(
+            territories, accounts, reps, travel, horizon_days=horizon_days, start=start
+        )
         with self._lock:
             self._kpis = (key, kpis)
         return kpis
+
+
+def capacity_basis(
+    store: Store, reps: Sequence[Rep], holidays: frozenset[date]
+) -> tuple[CapacityBasis, tuple[Rep, ...]]:
+    """The period the territories' capacity is counted over, and the reps as the planner sees
+    them there (public holidays added to their days off): the current plan's horizon when
+    there is a plan, so capacity and the plan's coverage come from the same working days."""
+    current = store.plans.current_id()
+    if current is None:
+        return CapacityBasis(DEFAULT_HORIZON_DAYS), tuple(reps)
+    horizon = store.plans.info(current).horizon
+    days = list(horizon.days())
+    planned = tuple(replace(r, days_off=r.days_off | holidays) for r in reps)
+    lost = {
+        r.rep_id: sum(1 for d in days if d in r.days_off and r.working_hours.on(d.weekday()))
+        for r in planned
+    }
+    basis = CapacityBasis(len(days), horizon.start, current, lost)
+    return basis, planned
 
 
 def overview(
@@ -616,14 +658,16 @@ def overview(
     travel: Callable[[], TravelTimeProvider],
     *,
     memo: KpiMemo | None = None,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    holidays: frozenset[date] = frozenset(),
 ) -> Overview:
     """The stored territories with KPIs on the road network over the accounts on it; a
-    reason instead of KPIs when there is no road network or nothing to measure."""
+    reason instead of KPIs when there is no road network or nothing to measure. Capacity is
+    counted over :func:`capacity_basis`."""
     memo = memo or KpiMemo()
     with store.read("reading the territories") as tx:
         territories = tuple(tx.territories.all())
         accounts, reps = tuple(tx.accounts.all()), tuple(tx.reps.all())
+    basis, planned = capacity_basis(store, reps, holidays)
     kpis: PlanKpis | None = None
     error = ""
     off: list[Account] = []
@@ -633,10 +677,11 @@ def overview(
         try:
             provider = travel()
             on, off = memo.split(provider, accounts)
-            kpis = memo.kpis(provider, territories, on, reps, horizon_days)
+            kpis = memo.kpis(provider, territories, on, planned, basis.days, basis.start)
         except (RoadNetworkError, InputError) as exc:
             error = str(exc)
-    return Overview(territories, kpis, error, accounts, reps, tuple(a.account_id for a in off))
+    offs = tuple(a.account_id for a in off)
+    return Overview(territories, kpis, error, accounts, reps, offs, basis)
 
 
 def kpis_of(

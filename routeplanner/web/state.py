@@ -7,7 +7,7 @@ shutdown cancels the registries it holds by reference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.services.calendar import CalendarFeeds
 from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
+from routeplanner.web.flash import Flashes
 from routeplanner.web.jobs import DryRuns, Jobs, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.services import Services
@@ -36,6 +37,7 @@ class AppState:
     territory_jobs: TerritoryJobs
     dry_runs: DryRuns
     kpi_memo: KpiMemo
+    flashes: Flashes = field(default_factory=Flashes)
 
     def job_registries(self) -> tuple[Jobs[Any], ...]:
         """The registries whose running jobs shutdown stops. Repairs are not among them: one

@@ -8,18 +8,27 @@ import icalendar
 from fastapi.testclient import TestClient
 
 from routeplanner.storage import Store, TokenKind, hash_token
+from routeplanner.web.flash import Flashes
+from routeplanner.web.state import app_state
 from tests.calendar.conftest import plan_v1, store_plan
+from tests.conftest import add_user, log_in
 
 
-def _new_url(client: TestClient, **form: str) -> str:
-    response = client.post("/calendar/rotate", data=form)
-    assert response.status_code == 200
-    found = re.search(r'<code id="feed-url">([^<]+)</code>', response.text)
-    assert found, response.text
-    webcal = re.search(r'id="webcal-url" href="([^"]+)"', response.text)
+def _shown_url(html: str) -> str:
+    found = re.search(r'<input id="feed-url" type="text" readonly value="([^"]+)"', html)
+    assert found, html
+    webcal = re.search(r'id="webcal-url" href="([^"]+)"', html)
     assert webcal
     assert webcal.group(1) == found.group(1).replace("https://", "webcal://")
     return found.group(1)
+
+
+def _new_url(client: TestClient, **form: str) -> str:
+    response = client.post("/calendar/rotate", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    return _shown_url(page.text)
 
 
 def _path(url: str) -> str:
@@ -71,7 +80,7 @@ def test_rotated_and_revoked_tokens_return_404(cal_client: TestClient, cal_store
     assert cal_client.get(_path(old)).status_code == 404
     assert cal_client.get(_path(new)).status_code == 200
     page = cal_client.post("/calendar/revoke", data={"rep": "R1"})
-    assert "Revoked 1 feed URL(s) of R1" in page.text
+    assert "Revoked 1 feed URL(s) of Jürgen Weiß" in page.text
     assert "No active feed URL." in page.text
     assert cal_client.get(_path(new)).status_code == 404
     assert cal_client.get("/calendar/not-a-token.ics").status_code == 404
@@ -129,3 +138,57 @@ def test_if_modified_since_and_head(cal_client: TestClient, cal_store: Store) ->
     head = cal_client.head(path)
     assert head.status_code == 200
     assert head.headers["etag"] == first.headers["etag"]
+
+
+def test_reloading_the_page_after_a_rotation_shows_the_same_url_and_keeps_it(
+    cal_client: TestClient, cal_store: Store
+) -> None:
+    """POST-redirect-GET: the URL lives in a server-side flash, so two GETs after one POST show
+    the same URL and the feed it opens keeps working; only a new POST rotates."""
+    store_plan(cal_store, plan_v1())
+    posted = cal_client.post("/calendar/rotate", data={"rep": "R1"}, follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/calendar?rep=R1"
+    first = cal_client.get("/calendar?rep=R1")
+    second = cal_client.get("/calendar?rep=R1")
+    url = _shown_url(first.text)
+    assert _shown_url(second.text) == url
+    assert "New feed URL for Jürgen Weiß" in second.text
+    assert "Feed active (1 URL)." in second.text
+    assert cal_client.get(_path(url)).status_code == 200
+    qr = re.search(
+        r'<svg viewBox="[^"]+" class="qr"><title>[^<]+</title><path [^>]+/></svg>', first.text
+    )
+    assert qr, first.text
+    cal_client.post("/calendar/revoke", data={"rep": "R1"})
+    gone = cal_client.get("/calendar?rep=R1")
+    assert 'id="feed-url"' not in gone.text
+    assert cal_client.get(_path(url)).status_code == 404
+
+
+def test_the_new_url_is_shown_only_to_the_session_that_made_it(
+    cal_client: TestClient, cal_store: Store
+) -> None:
+    _new_url(cal_client, rep="R1")
+    add_user(cal_store, "other")
+    other = TestClient(cal_client.app)  # the same app (and flashes), another browser
+    log_in(other, "other")
+    page = other.get("/calendar?rep=R1")
+    assert page.status_code == 200
+    assert 'id="feed-url"' not in page.text
+
+
+def test_the_new_url_flash_expires_but_the_feed_keeps_working(
+    cal_client: TestClient, cal_store: Store
+) -> None:
+    now = [0.0]
+    app_state(cal_client.app).flashes = Flashes(ttl_s=600, clock=lambda: now[0])
+    store_plan(cal_store, plan_v1())
+    url = _new_url(cal_client, rep="R1")
+    now[0] = 599.0
+    assert _shown_url(cal_client.get("/calendar?rep=R1").text) == url
+    now[0] = 601.0
+    page = cal_client.get("/calendar?rep=R1").text
+    assert 'id="feed-url"' not in page
+    assert "Feed active (1 URL)." in page
+    assert cal_client.get(_path(url)).status_code == 200

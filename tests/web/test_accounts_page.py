@@ -255,3 +255,39 @@ def test_inline_edit_keeps_custom_gap_days(client: TestClient, store: Store) -> 
     assert edited is not None
     assert (edited.visit_rule.min_gap_days, edited.visit_rule.max_gap_days) == (6, 9)
     assert edited.visit_duration_s == 40 * 60
+
+
+def test_saving_returns_to_the_filtered_sorted_list_it_came_from(
+    client: TestClient, store: Store
+) -> None:
+    listed = client.get("/accounts", params={"category": "pharmacy", "sort": "name", "desc": "1"})
+    back = re.search(r'name="back" value="([^"]+)"', listed.text)
+    assert back
+    back_to = back.group(1).replace("&amp;", "&")
+    assert back_to == "/accounts?category=pharmacy&sort=name&desc=1&page=1"
+    row = _edit(client, "A2", visit_minutes="25", back=back_to)
+    expected = back_to + "&saved=A2+saved"
+    assert row.headers["location"] == expected  # type: ignore[attr-defined]
+    assert _ids(client.get(expected).text) == ["A2"]
+    bulk = client.post(
+        "/accounts/bulk",
+        data={"ids": ["A2"], "visit_minutes": "20", "back": back_to},
+        follow_redirects=False,
+    )
+    assert bulk.headers["location"] == back_to + "&saved=1+accounts+saved"
+    a2 = store.accounts.get("A2")
+    assert a2 is not None
+    assert a2.visit_duration_s == 20 * 60
+
+
+def test_a_foreign_or_oversized_back_address_returns_to_the_plain_list(
+    client: TestClient,
+) -> None:
+    for back in ("https://evil.example/accounts?q=A1", "/accounts?" + "q=x&" * 600):
+        response = _edit(client, "A1", back=back)
+        location: str = response.headers["location"]  # type: ignore[attr-defined]
+        assert location.startswith("/accounts?")
+        assert "evil" not in location
+        assert "q=x" not in location
+    odd = _edit(client, "A1", back="/accounts?sort=nope&page=-3&q=M%C3%BCller")
+    assert odd.headers["location"] == "/accounts?q=M%C3%BCller&sort=id&page=1&saved=A1+saved"  # type: ignore[attr-defined]

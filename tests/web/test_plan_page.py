@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from routeplanner.model import Horizon, Plan
 from routeplanner.services import planning as planning_service
 from routeplanner.services.planning import next_monday, run_planning
 from routeplanner.storage import Store
@@ -204,3 +206,16 @@ def test_cancel_button_while_running(
     newest = store.plans.all()[0]
     assert newest.status is PlanStatus.FAILED
     assert not newest.is_current
+
+
+def test_plan_form_defaults_to_the_current_plans_weeks(client: TestClient, store: Store) -> None:
+    weeks = re.compile(r'<input type="number" name="weeks" min="1" max="\d+" value="(\d+)"')
+    found = weeks.search(client.get("/plan").text)
+    assert found
+    assert found.group(1) == "1"
+    start = date.fromisoformat(MONDAY)
+    plan_id = store.plans.start(Horizon(start=start, weeks=3, timezone="Europe/Berlin"))
+    store.plans.complete(plan_id, Plan())
+    found = weeks.search(client.get("/plan").text)
+    assert found
+    assert found.group(1) == "3"

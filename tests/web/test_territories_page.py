@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,8 +20,9 @@ from fastapi.testclient import TestClient
 
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
-from routeplanner.model import Account, Rep, Territory
+from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.scheduling.calendar import working_days
 from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
@@ -173,7 +175,8 @@ def test_page_shows_map_and_kpis(client: TestClient, seeded: list[Territory]) ->
     for t in seeded:
         assert f'<tr data-territory="{t.territory_id}">' in html
     assert "Workload vs capacity" in html
-    assert 'class="meter"' in html
+    assert '<meter class="bar"' in html
+    assert 'id="capacity-basis"' in html
     assert "Max deviation" in html
     assert "A3" in html  # named as off the road network, not silently dropped
     assert 'href="/territories/export.geojson"' in html
@@ -542,3 +545,48 @@ def test_off_network_account_follows_its_lock(
         assert (move["from_rep"], move["to_rep"], move["forced"]) == ("R1", "R3", False)
         counted = [m for m in option["moves"] if m["from_rep"] and not m["forced"]]
         assert option["moved_accounts"] == len(counted)
+
+
+# -- one set of numbers: capacity over the plan's working days ---------------------------------
+
+HORIZON = Horizon(start=date(2027, 2, 8), weeks=2, timezone="Europe/Berlin")  # R3 off 15-19 Feb
+
+
+def _capacity(client: TestClient) -> dict[str, float]:
+    body = client.get("/api/v1/territories").json()
+    return {t["rep_id"]: t["kpis"]["capacity_h"] for t in body["territories"]}
+
+
+def test_capacity_counts_the_current_plans_working_days_and_absences(
+    client: TestClient, store: Store, seeded: list[Territory]
+) -> None:
+    """Before a plan: a typical 28 days (20 working days, no dated absences). With a plan: the
+    days the scheduler itself would use for each rep, so R3's week of leave costs capacity."""
+    typical = _capacity(client)
+    assert "absences and public holidays are not counted" in client.get("/territories").text
+    plan_id = store.plans.start(HORIZON)
+    store.plans.complete(plan_id, Plan())
+    planned = _capacity(client)
+    for rep in store.reps.all():
+        days = len(working_days(rep, HORIZON))
+        assert planned[rep.rep_id] == pytest.approx(typical[rep.rep_id] / 20 * days)
+    assert planned["R3"] == pytest.approx(planned["R2"] / 2)
+    page = client.get("/territories").text
+    assert f"current plan {plan_id} (2027-02-08 to 2027-02-21)" in page
+    assert "(5 days off)" in page
+
+
+def test_capacity_basis_adds_public_holidays_to_every_reps_days_off(store: Store) -> None:
+    plan_id = store.plans.start(HORIZON)
+    store.plans.complete(plan_id, Plan())
+    holidays = frozenset({date(2027, 2, 10), date(2027, 2, 16), date(2027, 2, 20)})  # Sat: no work
+    basis, reps = territory_service.capacity_basis(store, store.reps.all(), holidays)
+    assert (basis.start, basis.days, basis.plan_id, basis.end) == (
+        HORIZON.start,
+        14,
+        plan_id,
+        date(2027, 2, 21),
+    )
+    assert basis.days_off == {"R1": 2, "R2": 2, "R3": 6}
+    for rep in reps:
+        assert basis.days_off[rep.rep_id] == 10 - len(working_days(rep, HORIZON))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -30,6 +30,7 @@ from routeplanner.web.services import Services
 
 router = APIRouter()
 PAGE_SIZE = 50
+_MAX_BACK = 2000  # characters of a form's "back" query: more is not one of our URLs
 SORT_KEYS = (
     "id",
     "name",
@@ -93,6 +94,27 @@ class Query:
         }
         values.update(changes)
         return "/accounts?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    @classmethod
+    def from_url_query(cls, text: str) -> Query:
+        """The list query a form came from (its ``back`` field), so saving returns to the same
+        filtered, sorted page; anything unreadable or oversized falls back to the full list."""
+        if len(text) > _MAX_BACK:
+            return cls()
+        values = dict(parse_qsl(text.removeprefix("/accounts?")))
+        page = values.get("page", "1")
+        return cls(
+            q=values.get("q", ""),
+            territory=values.get("territory", ""),
+            rep=values.get("rep", ""),
+            category=values.get("category", ""),
+            value_class=values.get("value_class", ""),
+            sort=values.get("sort", "id") if values.get("sort") in SORT_KEYS else "id",
+            desc=bool(values.get("desc")),
+            page=int(page) if page.isdigit() and len(page) < 7 else 1,
+            overdue=bool(values.get("overdue")),
+            locked=bool(values.get("locked")),
+        )
 
     def sort_url(self, column: str) -> str:
         desc = "" if column != self.sort else ("" if self.desc else "1")
@@ -248,6 +270,7 @@ def bulk_edit(
     visit_minutes: Annotated[str, Form()] = "",
     locked_rep: Annotated[str, Form()] = "",
     requires: Annotated[str, Form()] = "",
+    back_to: Annotated[str, Form(alias="back")] = "",
 ) -> Response:
     """Set frequency, visit minutes, lock and/or qualifications of every selected account.
 
@@ -266,9 +289,8 @@ def bulk_edit(
             page_errors=exc.problems,
             status_code=422,
         )
-    return RedirectResponse(
-        "/accounts?" + urlencode({"saved": f"{len(edited)} accounts saved"}), status_code=303
-    )
+    back = Query.from_url_query(back_to)
+    return RedirectResponse(back.url(saved=f"{len(edited)} accounts saved"), status_code=303)
 
 
 @router.post("/accounts/{account_id}", include_in_schema=False, dependencies=[CsrfDep])
@@ -284,6 +306,7 @@ def edit_account(
     locked_rep: Annotated[str | None, Form()] = None,
     requires: Annotated[str | None, Form()] = None,
     lock_fields: Annotated[str, Form()] = "",
+    back_to: Annotated[str, Form(alias="back")] = "",
 ) -> Response:
     """Inline edit of one row, validated like an import; on error nothing is stored.
 
@@ -312,7 +335,8 @@ def edit_account(
             row_errors=_grouped(exc.problems),
             status_code=422,
         )
-    return RedirectResponse(query.url(saved=f"{account_id} saved", page=""), status_code=303)
+    back = Query.from_url_query(back_to) if back_to else Query(q=account_id)
+    return RedirectResponse(back.url(saved=f"{account_id} saved"), status_code=303)
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.services import calendar as calendar_service
@@ -19,6 +20,7 @@ from routeplanner.services.calendar import CalendarFeeds, ExportParams, Feed, fe
 from routeplanner.storage import UserRecord
 from routeplanner.web.auth import CsrfDep, UserDep
 from routeplanner.web.deps import get_templates
+from routeplanner.web.qr import qr_svg
 from routeplanner.web.state import app_state
 
 router = APIRouter()
@@ -108,18 +110,19 @@ def _page(
     templates: Jinja2Templates,
     user: UserRecord,
     rep: str | None,
-    *,
-    new_urls: tuple[str, str] | None = None,
-    message: str = "",
 ) -> HTMLResponse:
     view = calendar_service.feed_status(feeds, user, rep)
+    flash = app_state(request.app).flashes.get(request)
+    token = flash.get("token", "")
+    urls = feed_urls(_base_url(request, feeds), token) if token else None
     context: dict[str, object] = {
         "reps": view.reps,
         "rep": view.rep,
         "rep_tokens": view.rep_tokens,
         "team_tokens": view.team_tokens,
-        "new_urls": new_urls,
-        "message": message,
+        "new_urls": urls,
+        "qr": qr_svg(urls[1], title="Feed URL as a QR code") if urls else "",
+        "message": flash.get("message", ""),
     }
     return templates.TemplateResponse(request, "calendar.html", context)
 
@@ -132,43 +135,43 @@ def calendar_page(
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: str | None = None,
 ) -> HTMLResponse:
-    """Feed status per rep and team, with rotate/revoke buttons and a date-range download."""
+    """Feed status per rep and team, with rotate/revoke buttons and a date-range download; a
+    feed URL just issued is shown (with copy buttons and a QR code) while its flash lives."""
     return _page(request, feeds, templates, user, rep)
 
 
-@router.post(
-    "/calendar/rotate", response_class=HTMLResponse, include_in_schema=False, dependencies=[CsrfDep]
-)
+def _back(rep: str) -> RedirectResponse:
+    """303 to the calendar page of the rep the form was about (POST-redirect-GET)."""
+    query = f"?{urlencode({'rep': rep})}" if rep else ""
+    return RedirectResponse(f"/calendar{query}", status_code=303)
+
+
+@router.post("/calendar/rotate", include_in_schema=False, dependencies=[CsrfDep])
 def rotate(
     request: Request,
     user: UserDep,
     feeds: FeedsDep,
-    templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
-) -> HTMLResponse:
-    """Issue a new feed URL (revoking the old one); shown once, as only its hash is stored."""
-    owner = calendar_service.feed_user(feeds, rep=rep or None, team=team, by=user)
-    token = feeds.rotate(owner)
-    urls = feed_urls(_base_url(request, feeds), token)
-    who = "the team" if team else rep
-    message = f"New feed URL for {who}"
-    return _page(request, feeds, templates, user, rep or None, new_urls=urls, message=message)
+) -> RedirectResponse:
+    """Issue a new feed URL (revoking the old one). Only its hash is stored, so the raw URL
+    goes to a short-lived server-side flash and the redirected page shows it; reloading that
+    page shows the same URL and never issues another."""
+    issued = calendar_service.rotate_feed(feeds, rep=rep or None, team=team, by=user)
+    message = f"New feed URL for {issued.label}"
+    app_state(request.app).flashes.put(request, {"token": issued.token, "message": message})
+    return _back(rep)
 
 
-@router.post(
-    "/calendar/revoke", response_class=HTMLResponse, include_in_schema=False, dependencies=[CsrfDep]
-)
+@router.post("/calendar/revoke", include_in_schema=False, dependencies=[CsrfDep])
 def revoke(
     request: Request,
     user: UserDep,
     feeds: FeedsDep,
-    templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str, Form()] = "",
     team: Annotated[bool, Form()] = False,
-) -> HTMLResponse:
-    owner = calendar_service.feed_user(feeds, rep=rep or None, team=team, by=user)
-    count = feeds.revoke(owner)
-    who = "the team" if team else rep
-    message = f"Revoked {count} feed URL(s) of {who}"
-    return _page(request, feeds, templates, user, rep or None, message=message)
+) -> RedirectResponse:
+    count, label = calendar_service.revoke_feed(feeds, rep=rep or None, team=team, by=user)
+    message = f"Revoked {count} feed URL(s) of {label}"
+    app_state(request.app).flashes.put(request, {"message": message})
+    return _back(rep)

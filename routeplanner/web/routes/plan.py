@@ -114,6 +114,7 @@ def plan_page(
         "running": jobs.running(),
         "versions": store.plans.all(),
         "current": None,
+        "default_weeks": 1,
     }
     current = planning.plan_overview(store, PlanningSetup.of(settings))
     if current is not None:
@@ -122,6 +123,8 @@ def plan_page(
         context.update(
             {
                 "current": current.plan_id,
+                # A re-plan replaces the current plan: offer its horizon, never a shorter one.
+                "default_weeks": current.horizon.weeks,
                 "horizon": current.horizon,
                 "kpis": current.kpis,
                 "week": week,

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from routeplanner.model import Territory
 from routeplanner.services import territories as territory_service
+from routeplanner.services.planning import PlanningSetup
 from routeplanner.services.territories import (
     ExportKind,
     Overview,
@@ -50,8 +51,9 @@ TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
 def _overview(state: AppState) -> Overview:
+    holidays = PlanningSetup.of(state.settings).holidays
     return territory_service.overview(
-        state.services.store, state.services.travel, memo=state.kpi_memo
+        state.services.store, state.services.travel, memo=state.kpi_memo, holidays=holidays
     )
 
 
