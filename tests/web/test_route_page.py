@@ -64,8 +64,8 @@ def test_route_page_shows_stops_in_order_with_etas(client: TestClient, store: St
     first, second = html.index('data-account="A2"'), html.index('data-account="A1"')
     assert first < second
     # calendar events link to the N-th stop of the day with #stop-N
-    assert '<li id="stop-1" data-account="A2">' in html
-    assert '<li id="stop-2" data-account="A1">' in html
+    assert '<li id="stop-1" data-account="A2" class="stop">' in html
+    assert '<li id="stop-2" data-account="A1" class="stop">' in html
     assert "<strong>08:15</strong> Apotheke am Bismarckplatz" in html
     assert "arrive 08:12, wait 3 min" in html
     assert "<strong>09:02</strong> Bäckerei Müller" in html
