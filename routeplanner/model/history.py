@@ -7,7 +7,7 @@ so the core can use them without knowing where they are stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -43,7 +43,8 @@ class VisitRecord:
     ``visit_id`` links the record to a planned stop when there was one; it is empty for an
     unplanned visit. Datetimes are timezone-aware so a record means the same instant everywhere.
     ``outcome`` is the short result the rep picked (``order``, ``no order`` …; ``None``: not
-    given); ``record_id`` is the stored id (0 before storing); ``withdrawn_at`` is set when the
+    given); ``record_id`` is the stored id (0 before storing; not part of equality, as the same
+    report read back is the same report); ``withdrawn_at`` is set when the
     rep undid the report, which then no longer counts.
     """
 
@@ -57,7 +58,7 @@ class VisitRecord:
     recorded_at: datetime | None = None
     recorded_by: str = ""
     outcome: str | None = None
-    record_id: int = 0
+    record_id: int = field(default=0, compare=False)
     withdrawn_at: datetime | None = None
 
     def __post_init__(self) -> None:
