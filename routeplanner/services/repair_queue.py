@@ -171,9 +171,10 @@ class RepairQueue(Generic[T]):
         return item
 
     def _pause(self) -> float | None:
-        """Seconds until the next held-back repair is due (``None``: wait for a change)."""
+        """Seconds to wait for the next held-back repair (``None``: wait for a change); at
+        most a second, so the queue's clock is read again soon (a test's clock too)."""
         due = [w.not_before for w in self._waiting.values() if w.rep_id not in self._running]
-        return max(0.01, min(due) - self._clock()) if due else None
+        return min(1.0, max(0.01, min(due) - self._clock())) if due else None
 
     def _work(self) -> None:
         while True:

@@ -288,12 +288,12 @@ class RepairJobs(Jobs[RepairSummary]):
         """
         job = self.find(job_id)
         with self._lock:
-            if record_id not in job.record_ids:
-                msg = f"report {record_id} is not part of {self.what} {job_id}"
-                raise NotFoundError(msg)
             if job.state != "waiting":
                 msg = f"too late to undo: the re-planning is {job.state} already"
                 raise ConflictError(msg)
+            if record_id not in job.record_ids:
+                msg = f"report {record_id} is not part of {self.what} {job_id}"
+                raise NotFoundError(msg)
             withdraw()
             job.record_ids.discard(record_id)
             if not job.record_ids and self._queue.discard(job.rep_id, job):

@@ -28,17 +28,20 @@ def test_reports_only_for_today_and_past_days_with_a_grace() -> None:
     assert reportable(day, day)
     assert reportable(day - timedelta(days=3), day)
     assert not reportable(day + timedelta(days=1), day)
-    assert reportable(day + timedelta(days=1), day, ahead_days=1)
+    assert reportable(day + timedelta(days=1), day, grace_days=1)
 
 
 def test_a_visit_still_to_come_is_refused_and_nothing_stored(store: Store) -> None:
     day = today()
     store_world(store, day)
     later = VisitParams(visit_id=visit("A1", day + timedelta(days=7)), status=VisitStatus.DONE)
-    with pytest.raises(InputError, match="report it on the day"):
+    with pytest.raises(InputError, match="only days up to"):
         repair.record_visit(store, later, user=None, today=day)
     assert store.visits.find() == []
-    record = repair.record_visit(store, later, user=None, today=day, ahead_days=7)
+    early = VisitParams(
+        visit_id=visit("A1", day + timedelta(days=7)), status=VisitStatus.DONE, grace_days=7
+    )
+    record = repair.record_visit(store, early, user=None, today=day)
     assert record.record_id > 0
 
 

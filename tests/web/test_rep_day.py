@@ -109,7 +109,7 @@ def test_a_day_still_to_come_takes_no_reports(rep: TestClient, store: Store) -> 
     data = {"visit_id": visit("A1", later), "status": "done", "rep": "R1"}
     response = rep.post("/route/visit", data=data, headers={"Accept": "application/json"})
     assert response.status_code == 422
-    assert "report it on the day" in response.text
+    assert "only days up to" in response.text
     assert store.visits.find() == []
     html = rep.get(_page(later)).text
     assert "Reports open on" in html
@@ -130,7 +130,9 @@ def test_undo_a_missed_visit_within_the_grace_period(
     assert "Re-planning starts in" in html
     assert 'action="/route/visit/undo"' in html
     assert rep.get(f"/api/v1/visits/jobs/{job}").json()["state"] == "waiting"
-    form = {"job": str(job), "day": today().isoformat(), "visit_id": visit("A1", today())}
+    report = re.search(r"report=(\d+)", location).group(1)  # type: ignore[union-attr]
+    form = {"job": str(job), "report": report, "day": today().isoformat()}
+    form["visit_id"] = visit("A1", today())
     response = rep.post("/route/visit/undo", data={**form, "stop": "2"}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].endswith("#stop-2")
@@ -150,7 +152,8 @@ def test_undo_is_refused_once_the_repair_started_and_for_another_rep(
     store_world(store, today())
     location = _post(client, "A1", "missed")
     job = re.search(r"job=(\d+)", location).group(1)  # type: ignore[union-attr]
-    form = {"job": job, "day": today().isoformat()}
+    report = re.search(r"report=(\d+)", location).group(1)  # type: ignore[union-attr]
+    form = {"job": job, "report": report, "day": today().isoformat()}
     deadline = time.monotonic() + 60
     while client.get(f"/api/v1/visits/jobs/{job}").json()["state"] in ("waiting", "running"):
         assert time.monotonic() < deadline
@@ -167,8 +170,9 @@ def test_a_rep_cannot_undo_another_reps_report(
     log_in(anon_client, "juergen")
     location = _post(anon_client, "A1", "missed")
     job = re.search(r"job=(\d+)", location).group(1)  # type: ignore[union-attr]
+    report = re.search(r"report=(\d+)", location).group(1)  # type: ignore[union-attr]
     log_in(anon_client, "anna")
-    form = {"job": job, "day": today().isoformat()}
+    form = {"job": job, "report": report, "day": today().isoformat()}
     assert anon_client.post("/route/visit/undo", data=form).status_code == 403
     assert len(store.visits.find()) == 1
 
