@@ -22,7 +22,7 @@ from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import ApiUserDep, api_csrf
 from routeplanner.web.jobs import RepairJob
 from routeplanner.web.routes.visits import log_outcome, undo_report
-from routeplanner.web.schemas import API_ERRORS, DbIdPath
+from routeplanner.web.schemas import API_ERRORS, MAX_DB_ID, DbIdPath
 from routeplanner.web.state import AppState, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["visits"], responses=API_ERRORS)
@@ -193,7 +193,7 @@ def get_repair_job(job_id: DbIdPath, state: StateDep, user: ApiUserDep) -> Repai
 
 
 class UndoReport(BaseModel):
-    record_id: int = Field(ge=1, le=2**62, description="the report to take back")
+    record_id: int = Field(ge=1, le=MAX_DB_ID, description="the report to take back")
 
 
 @router.post(

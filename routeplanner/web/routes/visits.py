@@ -29,6 +29,7 @@ from routeplanner.settings import Settings
 from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import CsrfDep, UserDep
 from routeplanner.web.jobs import Job, RepairJob
+from routeplanner.web.schemas import DbIdForm
 from routeplanner.web.state import AppState, get_state
 
 router = APIRouter()
@@ -170,8 +171,8 @@ def log_visit(
 def undo_visit(
     user: UserDep,
     state: StateDep,
-    job: Annotated[int, Form(ge=1, le=2**31)],
-    report: Annotated[int, Form(ge=1, le=2**62)],
+    job: DbIdForm,
+    report: DbIdForm,
     day: Annotated[date, Form()],
     visit_id: Annotated[str, Form(max_length=200)] = "",
     stop: Annotated[str, Form(max_length=10)] = "",
