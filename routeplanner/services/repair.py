@@ -24,6 +24,7 @@ from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.planner import merge_plans
+from routeplanner.scheduling.changes import ChangeKind
 from routeplanner.scheduling.reasons import VisitReason, route_reasons
 from routeplanner.scheduling.repair import (
     Absence,
@@ -51,7 +52,7 @@ from routeplanner.storage.tables import OUTCOME_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import parse_hhmm
 
-__all__ = ["Absence", "AdHocVisit", "ChangeSet", "VisitReason"]
+__all__ = ["Absence", "AdHocVisit", "ChangeKind", "ChangeSet", "VisitReason"]
 
 Progress = Callable[[str, float], None]
 REPLANNING = (VisitStatus.MISSED, VisitStatus.CANCELLED)
@@ -554,6 +555,20 @@ def stop_reasons(
         if r.day == route.day and r.rep_id == route.rep_id and r.visit_id
     }
     return route_reasons(route, plan, accounts, records, today=today), reported
+
+
+def latest_repair(store: Store, rep_id: str) -> tuple[int, ChangeSet] | None:
+    """The version that last wrote ``rep_id``'s territory plan and what it changed for the
+    rep, when that version was a repair with a stored change list (else ``None``): what the
+    day page keeps showing after the rep has left it."""
+    history = store.plans.territory_history(rep_id)
+    if not history:
+        return None
+    newest = history[0]
+    stored = newest.changes
+    if not isinstance(stored, Mapping) or "visits" not in stored:
+        return None
+    return newest.plan_id, ChangeSet.from_dicts(stored["visits"])
 
 
 def repair_changes(store: Store, plan_id: int, rep: Rep) -> ChangeSet | None:

@@ -12,7 +12,13 @@ from datetime import tzinfo
 from routeplanner.errors import NotFoundError, RoadNetworkError
 from routeplanner.model import Account, DayRoute, GeoPoint, Rep
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.services.repair import ChangeSet, VisitReason, repair_changes
+from routeplanner.services.repair import (
+    ChangeKind,
+    ChangeSet,
+    VisitReason,
+    latest_repair,
+    repair_changes,
+)
 from routeplanner.storage import Store
 from routeplanner.units import format_hhmm
 from routeplanner.web.jobs import RepairJob
@@ -170,25 +176,33 @@ class ReplanView:
     job_id: int | None = None
     seconds_left: int = 0
     """While a repair waits (``state`` "waiting"): seconds left to undo the report."""
+    standing: bool = False
+    """The rep's last repair, shown folded on every visit of the day page."""
 
 
 def _change_lines(changes: ChangeSet | None, accounts: dict[str, Account]) -> list[str]:
+    """One line per changed visit with its reason: ``moved: Bäckerei Müller Tue 24.11. →
+    Thu 26.11. — make room for a follow-up``."""
+
     def name(account_id: str) -> str:
         account = accounts.get(account_id)
         return account.name if account is not None else account_id
 
-    def visit(visit_id: str) -> str:
-        account_id, _, when = visit_id.partition("@")
-        return f"{name(account_id)} ({when})" if when else name(account_id)
-
     if changes is None:
         return []
-    lines = [
-        f"moved: {name(m.account_id)} {m.old_day:%a %d.%m.} → {m.new_day:%a %d.%m.}"
-        for m in changes.moved
-    ]
-    lines += [f"added: {visit(v)}" for v in changes.added]
-    lines += [f"dropped: {visit(v)}" for v in changes.dropped]
+    lines = []
+    for c in changes.changes:
+        old = f"{c.old_day:%a %d.%m.}" if c.old_day is not None else ""
+        new = f"{c.new_day:%a %d.%m.}" if c.new_day is not None else ""
+        if c.kind is ChangeKind.MOVED:
+            when = f"{old} → {new}"
+        elif c.kind is ChangeKind.DROPPED:
+            when = old
+        else:
+            when = new
+        lines.append(
+            f"{c.kind.value}: {name(c.account_id)} {when}" + (f" — {c.why}" if c.why else "")
+        )
     return lines
 
 
@@ -214,3 +228,12 @@ def changed_view(
     if changes is None:
         return None
     return ReplanView("done", plan_id, _change_lines(changes, accounts), "")
+
+
+def last_repair_view(store: Store, rep: Rep, accounts: dict[str, Account]) -> ReplanView | None:
+    """The change list of the repair that last rewrote ``rep``'s territory plan, if any."""
+    found = latest_repair(store, rep.rep_id)
+    if found is None:
+        return None
+    plan_id, changes = found
+    return ReplanView("done", plan_id, _change_lines(changes, accounts), "", standing=True)

@@ -225,3 +225,24 @@ def test_day_page_with_its_map_stays_small(client: TestClient, store: Store) -> 
     for name in ("day.js", "app.css"):
         total += len(gzip.compress((STATIC_DIR / name).read_bytes(), 6))
     assert total <= 40 * 1024, total
+
+
+@pytest.mark.slow
+def test_the_repair_says_why_each_visit_changed_and_stays_on_the_day_page(
+    client: TestClient, store: Store
+) -> None:
+    store_world(store, today())
+    location = _post(client, "A1", "missed")
+    job = re.search(r"job=(\d+)", location).group(1)  # type: ignore[union-attr]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/visits/jobs/{job}").json()["state"] in ("waiting", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    html = client.get(location).text
+    box = html[html.index('id="changes"') : html.index("</section>")]
+    lines = re.findall(r"<li>([^<]+)</li>", box)
+    assert lines, box
+    assert all(" — " in line for line in lines), lines  # every change with its reason
+    later = client.get(_page()).text  # the rep left and came back: still there, folded
+    assert '<details class="changes last" id="last-changes">' in later
+    assert all(line in later for line in lines)

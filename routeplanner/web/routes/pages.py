@@ -24,6 +24,7 @@ from routeplanner.web.dayview import (
     ReplanView,
     build_day_view,
     changed_view,
+    last_repair_view,
     replan_view,
     status_label,
 )
@@ -226,4 +227,4 @@ def _replan(
         return None
     if page.changed is not None:
         return changed_view(services.store, page.changed, rep, accounts)
-    return None
+    return last_repair_view(services.store, rep, accounts)
