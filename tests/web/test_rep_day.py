@@ -44,6 +44,14 @@ def _post(client: TestClient, account_id: str, status: str, **extra: str) -> str
     return str(response.headers["location"])
 
 
+def _wait_for(client: TestClient, job: str) -> None:
+    """Until repair job ``job`` has ended (held back for undo, then running)."""
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/visits/jobs/{job}").json()["state"] in ("waiting", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
 def _minutes(moment: datetime) -> int:
     local = moment.astimezone(TZ)
     return local.hour * 60 + local.minute
@@ -154,10 +162,7 @@ def test_undo_is_refused_once_the_repair_started_and_for_another_rep(
     job = re.search(r"job=(\d+)", location).group(1)  # type: ignore[union-attr]
     report = re.search(r"report=(\d+)", location).group(1)  # type: ignore[union-attr]
     form = {"job": job, "report": report, "day": today().isoformat()}
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/v1/visits/jobs/{job}").json()["state"] in ("waiting", "running"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    _wait_for(client, job)
     assert client.post("/route/visit/undo", data=form).status_code == 409
     assert len(store.visits.find()) == 1
 
@@ -234,10 +239,7 @@ def test_the_repair_says_why_each_visit_changed_and_stays_on_the_day_page(
     store_world(store, today())
     location = _post(client, "A1", "missed")
     job = re.search(r"job=(\d+)", location).group(1)  # type: ignore[union-attr]
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/v1/visits/jobs/{job}").json()["state"] in ("waiting", "running"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    _wait_for(client, job)
     html = client.get(location).text
     box = html[html.index('id="changes"') : html.index("</section>")]
     lines = re.findall(r"<li>([^<]+)</li>", box)
