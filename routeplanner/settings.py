@@ -165,6 +165,19 @@ class Settings(BaseSettings):
         description="runs with fewer territories plan in this process: starting the Ray "
         "workers costs more than it saves on a few territories (benchmarks/RESULTS.md)",
     )
+    undo_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="seconds a missed or cancelled report can be undone on the phone; the plan "
+        "repair starts after them",
+    )
+    visit_outcomes: str = Field(
+        default="order,no order,follow-up needed,not met",
+        max_length=2000,
+        description="comma-separated outcomes the day page suggests for a done visit (a rep "
+        "may type another, up to 60 characters)",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "

@@ -184,6 +184,9 @@ def settings(tmp_path: Path, heidelberg_cache: Path, migrated_sqlite: MigratedSq
         day_cache_ttl_s=0,
         password_time_cost=TEST_PASSWORD_COST.time_cost,
         password_memory_kib=TEST_PASSWORD_COST.memory_kib,
+        # A repair after a missed visit waits this long for an undo; tests of the undo
+        # itself ask for longer.
+        undo_grace_s=0.5,
     )
 
 

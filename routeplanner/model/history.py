@@ -7,7 +7,7 @@ so the core can use them without knowing where they are stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -42,6 +42,10 @@ class VisitRecord:
 
     ``visit_id`` links the record to a planned stop when there was one; it is empty for an
     unplanned visit. Datetimes are timezone-aware so a record means the same instant everywhere.
+    ``outcome`` is the short result the rep picked (``order``, ``no order`` …; ``None``: not
+    given); ``record_id`` is the stored id (0 before storing; not part of equality, as the same
+    report read back is the same report); ``withdrawn_at`` is set when the
+    rep undid the report, which then no longer counts.
     """
 
     account_id: str
@@ -53,6 +57,9 @@ class VisitRecord:
     note: str = ""
     recorded_at: datetime | None = None
     recorded_by: str = ""
+    outcome: str | None = None
+    record_id: int = field(default=0, compare=False)
+    withdrawn_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.account_id.strip():
@@ -63,6 +70,7 @@ class VisitRecord:
             raise ValueError(msg)
         _require_aware("actual_start", self.actual_start)
         _require_aware("recorded_at", self.recorded_at)
+        _require_aware("withdrawn_at", self.withdrawn_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

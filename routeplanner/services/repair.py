@@ -10,14 +10,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from routeplanner.errors import InputError, NotFoundError, Problem, StaleStateError
+from routeplanner.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    Problem,
+    StaleStateError,
+)
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.planner import merge_plans
+from routeplanner.scheduling.changes import ChangeKind
 from routeplanner.scheduling.reasons import VisitReason, route_reasons
 from routeplanner.scheduling.repair import (
     Absence,
@@ -40,11 +47,12 @@ from routeplanner.services.planning import (
 )
 from routeplanner.services.users import allowed_rep
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord
+from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.tables import OUTCOME_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import parse_hhmm
 
-__all__ = ["Absence", "AdHocVisit", "ChangeSet", "VisitReason"]
+__all__ = ["Absence", "AdHocVisit", "ChangeKind", "ChangeSet", "VisitReason"]
 
 Progress = Callable[[str, float], None]
 REPLANNING = (VisitStatus.MISSED, VisitStatus.CANCELLED)
@@ -56,6 +64,9 @@ MAX_GRACE_DAYS: Final = 7
 STALE_ATTEMPTS: Final = 3
 """How often a repair is computed again when another version replaced its territory plans
 while it ran, before it gives up with the StaleStateError."""
+FINISHED = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED)
+"""Outcomes after which nothing is left to do at a stop that day."""
+MAX_NOTE = 2000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -335,13 +346,15 @@ class VisitParams(Params):
     started; with ``now_if_untimed`` an untimed one started now (a rep reporting on the spot),
     else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
     the stop belongs to (a rep may only name themselves). Only stops of days up to today
-    plus ``grace_days`` may be reported."""
+    plus ``grace_days`` may be reported. ``outcome`` is a short result (``order``,
+    ``no order`` …; empty: none)."""
 
     visit_id: str
     status: VisitStatus
     at: str = ""
     note: str = ""
     rep: str = ""
+    outcome: str = ""
     now_if_untimed: bool = False
     grace_days: int = limited(0, 0, MAX_GRACE_DAYS)
 
@@ -351,7 +364,12 @@ class VisitParams(Params):
             return [("visit_id", "which visit? (a visit id such as A001@2026-11-24)")]
         if values["status"] is None:
             return [("status", "what happened? (done, checked_in, missed or cancelled)")]
-        return []
+        found = []
+        if len(str(values.get("outcome") or "").strip()) > OUTCOME_LENGTH:
+            found.append(("outcome", f"at most {OUTCOME_LENGTH} characters"))
+        if len(str(values.get("note") or "")) > MAX_NOTE:
+            found.append(("note", f"at most {MAX_NOTE} characters"))
+        return found
 
 
 def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
@@ -363,7 +381,11 @@ def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
     return None
 
 
-def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | None:
+def _started(
+    params: VisitParams, day: date, horizon: Horizon, checked_in: datetime | None
+) -> datetime | None:
+    """When the visit started: the time given, else (done after a check-in) the check-in's,
+    else now when reported on the spot."""
     if params.status not in TIMED:
         return None
     if params.at.strip():
@@ -371,6 +393,8 @@ def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | Non
             return horizon.to_datetime(day, parse_hhmm(params.at.strip()))
         except ValueError as exc:
             raise InputError(Problem("visit", None, "at", f"{params.at!r}: {exc}")) from exc
+    if checked_in is not None:
+        return checked_in
     if not params.now_if_untimed:
         return None
     now = datetime.now(tz=horizon.tz)
@@ -380,15 +404,27 @@ def _started(params: VisitParams, day: date, horizon: Horizon) -> datetime | Non
 def record_visit(
     store: Store, params: VisitParams, *, user: UserRecord | None, today: date | None = None
 ) -> VisitRecord:
-    """Store what happened at a stop of the current plan (see :func:`visit_record`)."""
-    record = visit_record(store, params, user=user, today=today)
-    store_visit(store, record)
-    return record
+    """Store what happened at a stop of the current plan (see :func:`visit_record`); the
+    answer carries the stored record's id."""
+    return store_visit(store, visit_record(store, params, user=user, today=today))
 
 
-def store_visit(store: Store, record: VisitRecord) -> None:
-    """Store a record made by :func:`visit_record`."""
-    store.visits.record(record)
+def store_visit(store: Store, record: VisitRecord) -> VisitRecord:
+    """Store a record made by :func:`visit_record`; the record with its stored id."""
+    return replace(record, record_id=store.visits.record(record))
+
+
+def reportable(day: date, today: date, grace_days: int = 0) -> bool:
+    """Whether a stop on ``day`` may be reported ``today``: days up to today, plus
+    ``grace_days`` (a rep a few time zones away)."""
+    return day <= today + timedelta(days=max(0, grace_days))
+
+
+def _latest(store: Store, visit_id: str, rep_id: str, day: date) -> VisitRecord | None:
+    found = [
+        r for r in store.visits.find(rep_id=rep_id, start=day, end=day) if r.visit_id == visit_id
+    ]
+    return found[-1] if found else None
 
 
 def visit_record(
@@ -397,7 +433,9 @@ def visit_record(
     """What happened at a stop of the current plan, checked but not stored yet; a missed or
     cancelled one should be followed by a repair of its rep's territory (see
     :data:`REPLANNING`). ``user`` is who reports (``None``: the command line, which may
-    report any stop); ``today`` defaults to today in the plan's time zone.
+    report any stop); ``today`` defaults to today in the plan's time zone. A later report of
+    the same stop replaces an earlier one (a corrected time); done after a check-in keeps the
+    check-in's start.
 
     Raises
     ------
@@ -423,24 +461,69 @@ def visit_record(
     account_id = next(
         s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
     )
+    previous = _latest(store, params.visit_id, rep_id, day)
+    checked_in = None
+    if previous is not None and previous.status is VisitStatus.CHECKED_IN:
+        checked_in = previous.actual_start
     return VisitRecord(
         account_id=account_id,
         rep_id=rep_id,
         day=day,
         status=params.status,
         visit_id=params.visit_id,
-        actual_start=_started(params, day, horizon),
+        actual_start=_started(params, day, horizon, checked_in),
         note=params.note.strip(),
         recorded_by=user.username if user is not None else "",
+        outcome=params.outcome.strip() or None,
     )
 
 
 def _check_reportable(params: VisitParams, day: date, today: date) -> None:
     """Refuse reports of days still to come: a future "missed" would re-plan on a guess."""
-    last = today + timedelta(days=params.grace_days)
-    if day > last:
+    if not reportable(day, today, params.grace_days):
+        last = today + timedelta(days=params.grace_days)
         msg = f"{params.visit_id!r} is planned for {day}; only days up to {last} can be reported"
         raise InputError(Problem("visit", None, "day", msg))
+
+
+def withdraw_report(
+    store: Store,
+    record_id: int,
+    *,
+    user: UserRecord | None,
+    grace_s: float,
+    now: datetime | None = None,
+) -> VisitRecord:
+    """Undo a missed or cancelled report within ``grace_s`` seconds of recording it, before
+    the plan repair it would start has begun (the caller holds the repair back that long).
+    The record stays stored, marked withdrawn, and no longer counts anywhere.
+
+    Raises
+    ------
+    NotFoundError
+        No such record (also one another rep made: nothing leaks).
+    ConflictError
+        Not a missed or cancelled report, withdrawn already, or the grace period is over.
+    """
+    found = store.visits.find(record_id=record_id, withdrawn=True)
+    missing = NotFoundError(f"visit report {record_id} not found")
+    if not found:
+        raise missing
+    record = found[0]
+    if user is not None and user.role is not UserRole.MANAGER and user.rep_id != record.rep_id:
+        raise missing
+    if record.status not in REPLANNING:
+        msg = f"only a missed or cancelled report can be undone, not {record.status.value}"
+        raise ConflictError(msg)
+    now = now or datetime.now(UTC)
+    recorded = record.recorded_at
+    if recorded is None or (now - recorded).total_seconds() > grace_s:
+        msg = "too late to undo: the plan is being repaired already"
+        raise ConflictError(msg)
+    if record.withdrawn_at is not None or not store.visits.withdraw(record_id, now):
+        msg = "this report was undone already"
+        raise ConflictError(msg)
+    return replace(record, withdrawn_at=now)
 
 
 def needs_repair(record: VisitRecord) -> bool:
@@ -472,6 +555,20 @@ def stop_reasons(
         if r.day == route.day and r.rep_id == route.rep_id and r.visit_id
     }
     return route_reasons(route, plan, accounts, records, today=today), reported
+
+
+def latest_repair(store: Store, rep_id: str) -> tuple[int, ChangeSet] | None:
+    """The version that last wrote ``rep_id``'s territory plan and what it changed for the
+    rep, when that version was a repair with a stored change list (else ``None``): what the
+    day page keeps showing after the rep has left it."""
+    history = store.plans.territory_history(rep_id)
+    if not history:
+        return None
+    newest = history[0]
+    stored = newest.changes
+    if not isinstance(stored, Mapping) or "visits" not in stored:
+        return None
+    return newest.plan_id, ChangeSet.from_dicts(stored["visits"])
 
 
 def repair_changes(store: Store, plan_id: int, rep: Rep) -> ChangeSet | None:

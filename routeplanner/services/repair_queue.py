@@ -3,7 +3,9 @@ run side by side, and the whole is bounded.
 
 Per rep there is at most one repair running and one waiting. A report while the rep's repair
 waits joins it (the waiting repair reads every stored report when it starts); a report while
-it runs queues one more, so no report is left unrepaired. Starting a new repair is limited per
+it runs queues one more, so no report is left unrepaired. A repair may be held back for a
+delay after its latest report (the time a rep has to undo it), and a waiting repair whose
+reports were all undone is discarded. Starting a new repair is limited per
 rep and minute (:class:`~routeplanner.errors.RateLimitedError`), and the repairs waiting or
 running at once are bounded (:class:`~routeplanner.errors.QueueFullError`): a phone tapping
 "missed" in a loop cannot pile up work.
@@ -28,11 +30,13 @@ RATE_WINDOW_S: Final = 60.0
 """The window of the per-rep limit on new repairs."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Waiting(Generic[T]):
     rep_id: str
     task: T
     run: Callable[[T], None]
+    not_before: float = 0.0
+    """The clock time before which the repair does not start."""
 
 
 class RepairQueue(Generic[T]):
@@ -79,11 +83,13 @@ class RepairQueue(Generic[T]):
         run: Callable[[T], None],
         *,
         admitted: Callable[[], object] | None = None,
+        delay_s: float = 0.0,
     ) -> T:
         """The repair of ``rep_id`` that will cover a report: the rep's waiting one, else a
         new one made by ``make`` and later passed to ``run``. ``admitted`` (storing the
         report) runs once the repair is taken and before it can start; if it raises, no new
-        repair is queued and the error propagates.
+        repair is queued and the error propagates. The repair starts no sooner than
+        ``delay_s`` seconds from now (a joined one is held back that long again).
 
         Raises
         ------
@@ -97,6 +103,7 @@ class RepairQueue(Generic[T]):
             if waiting is not None:
                 if admitted is not None:
                     admitted()
+                waiting.not_before = max(waiting.not_before, self._clock() + delay_s)
                 return waiting.task
             if self._closed:
                 msg = "repairs are not accepted while the server shuts down"
@@ -109,7 +116,7 @@ class RepairQueue(Generic[T]):
             if admitted is not None:
                 admitted()
             task = make()
-            self._waiting[rep_id] = _Waiting(rep_id, task, run)
+            self._waiting[rep_id] = _Waiting(rep_id, task, run, now + delay_s)
             self._starts.setdefault(rep_id, deque()).append(now)
             if len(self._threads) < self._workers:
                 thread = threading.Thread(target=self._work, name="repair", daemon=True)
@@ -130,18 +137,44 @@ class RepairQueue(Generic[T]):
             )
             raise RateLimitedError(msg, retry_after_s=wait)
 
+    def discard(self, rep_id: str, task: T) -> bool:
+        """Drop ``task`` if it is still the rep's waiting repair (its reports were undone);
+        whether it was."""
+        with self._changed:
+            waiting = self._waiting.get(rep_id)
+            if waiting is None or waiting.task is not task:
+                return False
+            del self._waiting[rep_id]
+            self._changed.notify_all()
+            return True
+
     def queued(self) -> int:
         """Repairs waiting or running (a rep may have one of each)."""
         with self._changed:
             return len(self._waiting) + len(self._running)
 
     def _next(self) -> _Waiting[T] | None:
-        """The longest waiting repair of a rep who has none running (under the lock)."""
-        item = next((w for w in self._waiting.values() if w.rep_id not in self._running), None)
+        """The longest waiting repair due now of a rep who has none running (under the
+        lock); a closing queue runs the held-back ones at once."""
+        now = self._clock()
+        item = next(
+            (
+                w
+                for w in self._waiting.values()
+                if w.rep_id not in self._running and (self._closed or w.not_before <= now)
+            ),
+            None,
+        )
         if item is not None:
             del self._waiting[item.rep_id]
             self._running.add(item.rep_id)
         return item
+
+    def _pause(self) -> float | None:
+        """Seconds to wait for the next held-back repair (``None``: wait for a change); at
+        most a second, so the queue's clock is read again soon (a test's clock too)."""
+        due = [w.not_before for w in self._waiting.values() if w.rep_id not in self._running]
+        return min(1.0, max(0.01, min(due) - self._clock())) if due else None
 
     def _work(self) -> None:
         while True:
@@ -150,7 +183,7 @@ class RepairQueue(Generic[T]):
                 while item is None:
                     if self._closed and not self._waiting:
                         return
-                    self._changed.wait()
+                    self._changed.wait(self._pause())
                     item = self._next()
             try:
                 item.run(item.task)

@@ -92,14 +92,19 @@ def visible_accounts(store: Store, user: UserRecord, plan: Plan | None) -> set[s
         return None
     if user.rep_id is None:
         return set()
+    return rep_account_ids(store, user.rep_id, plan)
+
+
+def rep_account_ids(store: Store, rep_id: str, plan: Plan | None) -> set[str]:
+    """A rep's accounts: their current territory's, plus those on their routes in ``plan``."""
     own = {
         account_id
         for t in store.territories.all()
-        if t.rep_id == user.rep_id
+        if t.rep_id == rep_id
         for account_id in t.account_ids
     }
     if plan is not None:
-        own |= {s.account_id for r in plan.routes_of(user.rep_id) for s in r.stops}
+        own |= {s.account_id for r in plan.routes_of(rep_id) for s in r.stops}
     return own
 
 

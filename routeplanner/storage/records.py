@@ -142,7 +142,8 @@ class DataVersion:
     Any committed change of the current plan, the accounts, the reps or the visit records
     changes it: a new plan becomes current; an account or rep is added, removed or updated (the
     count or the newest ``updated_at`` moves); a visit is recorded (visit records are never
-    updated or deleted, so the newest id and the count move). Two writes within one tick of
+    deleted, so the newest id and the count move) or withdrawn (the withdrawn count moves;
+    nothing else of a record changes). Two writes within one tick of
     the storage clock that keep the counts can look alike; whoever needs to see its own
     writes at once counts them itself (:meth:`routeplanner.storage.Store.on_commit`).
     """
@@ -154,6 +155,7 @@ class DataVersion:
     reps_updated_at: datetime | None
     newest_visit_record_id: int | None
     visit_record_count: int
+    withdrawn_visit_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,11 +262,15 @@ class Store:
             select(func.max(RepRow.updated_at)).scalar_subquery(),
             select(func.max(VisitRecordRow.id)).scalar_subquery(),
             select(func.count()).select_from(VisitRecordRow).scalar_subquery(),
+            select(func.count())
+            .select_from(VisitRecordRow)
+            .where(VisitRecordRow.withdrawn_at.is_not(None))
+            .scalar_subquery(),
         )
         what = "reading the data version"
         with self._scope(what, writable=False) as scope, scope.session(what) as session:
             row = session.execute(query).one()
-        plan_id, accounts, accounts_at, reps, reps_at, newest_visit, visits = row.tuple()
+        plan_id, accounts, accounts_at, reps, reps_at, newest_visit, visits, withdrawn = row.tuple()
         return DataVersion(
             current_plan_id=plan_id,
             account_count=accounts,
@@ -275,6 +279,7 @@ class Store:
             reps_updated_at=reps_at,
             newest_visit_record_id=newest_visit,
             visit_record_count=visits,
+            withdrawn_visit_count=withdrawn,
         )
 
     @contextmanager

@@ -350,6 +350,10 @@ class PlanUnassignedRow(Base):
     rep_id: Mapped[str] = _id(server_default="")
 
 
+OUTCOME_LENGTH = 60
+"""Longest visit outcome (``order``, ``no order``, ``follow-up needed`` …)."""
+
+
 class VisitRecordRow(Base):
     __tablename__ = "visit_records"
 
@@ -363,6 +367,8 @@ class VisitRecordRow(Base):
     note: Mapped[str]
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str]
+    outcome: Mapped[str | None] = mapped_column(String(OUTCOME_LENGTH))
+    withdrawn_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_visit_records_account_day", "account_id", "day"),

@@ -1,11 +1,12 @@
-"""What happened at visits, as reps report it: records are added, never changed or deleted."""
+"""What happened at visits, as reps report it: records are added, never changed or deleted,
+only withdrawn (a report the rep undid stays stored but no longer counts)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.storage.common import AreaRepository, check_ids
@@ -32,6 +33,7 @@ class VisitRepository(AreaRepository):
                 note=record.note,
                 recorded_at=record.recorded_at or self._now(),
                 recorded_by=record.recorded_by,
+                outcome=record.outcome,
             )
             session.add(row)
             session.flush()
@@ -45,11 +47,18 @@ class VisitRepository(AreaRepository):
         start: date | None = None,
         end: date | None = None,
         account_ids: Collection[str] | None = None,
+        record_id: int | None = None,
+        withdrawn: bool = False,
     ) -> list[VisitRecord]:
         """Visit records matching every given filter (``start``/``end`` inclusive), by day and
         then in the order they were recorded; no filter gives all. ``account_ids`` (at most a
-        few hundred, such as one day's stops) narrows to those accounts."""
+        few hundred, such as one day's stops) narrows to those accounts. Withdrawn records
+        only with ``withdrawn``."""
         query = select(VisitRecordRow)
+        if not withdrawn:
+            query = query.where(VisitRecordRow.withdrawn_at.is_(None))
+        if record_id is not None:
+            query = query.where(VisitRecordRow.id == record_id)
         if account_id is not None:
             query = query.where(VisitRecordRow.account_id == account_id)
         if account_ids is not None:
@@ -73,6 +82,20 @@ class VisitRepository(AreaRepository):
                     note=row.note,
                     recorded_at=row.recorded_at,
                     recorded_by=row.recorded_by,
+                    outcome=row.outcome,
+                    record_id=row.id,
+                    withdrawn_at=row.withdrawn_at,
                 )
                 for row in session.scalars(query)
             ]
+
+    def withdraw(self, record_id: int, at: datetime | None = None) -> bool:
+        """Mark record ``record_id`` withdrawn (the rep undid it); ``False`` when there is no
+        such record or it was withdrawn already, so two undos cannot both succeed."""
+        with self._session(f"withdrawing visit record {record_id}", write=True) as session:
+            result = session.execute(
+                update(VisitRecordRow)
+                .where(VisitRecordRow.id == record_id, VisitRecordRow.withdrawn_at.is_(None))
+                .values(withdrawn_at=at or self._now())
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)

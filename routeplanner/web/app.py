@@ -30,6 +30,7 @@ from routeplanner.web.routes import (
     api_days,
     api_visits,
     calendar,
+    field,
     login,
     pages,
     plan,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(accounts.router)
     app.include_router(calendar.router)
     app.include_router(visits.router)
+    app.include_router(field.router)
     app.include_router(plan.router)
     app.include_router(territories.router)
     app.include_router(territories.api_router)

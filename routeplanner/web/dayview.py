@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from urllib.parse import quote
 
 from routeplanner.errors import NotFoundError, RoadNetworkError
 from routeplanner.model import Account, DayRoute, GeoPoint, Rep
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.services.repair import ChangeSet, VisitReason, repair_changes
+from routeplanner.services.repair import (
+    ChangeKind,
+    ChangeSet,
+    VisitReason,
+    latest_repair,
+    repair_changes,
+)
 from routeplanner.storage import Store
 from routeplanner.units import format_hhmm
 from routeplanner.web.jobs import RepairJob
 from routeplanner.web.maps import MapMarker, route_svg
+from routeplanner.web.navigation import HandOff, day_handoff, directions
 from routeplanner.web.services import Services
 
 
@@ -35,8 +43,10 @@ class StopView:
     geo_link: str
     osm_link: str
     google_link: str
+    apple_link: str
     violations: tuple[str, ...]
     reason: VisitReason | None = None
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +59,8 @@ class DayView:
     distance_km: float
     lunch: str
     map_svg: str
-
-
-def _nav_links(origin: GeoPoint, dest: GeoPoint, label: str) -> tuple[str, str, str]:
-    """``geo:`` opens the phone's map app; the web links work on any device."""
-    geo = f"geo:{dest.lat:.6f},{dest.lon:.6f}?q={dest.lat:.6f},{dest.lon:.6f}({quote(label)})"
-    osm = (
-        "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car&route="
-        f"{origin.lat:.6f}%2C{origin.lon:.6f}%3B{dest.lat:.6f}%2C{dest.lon:.6f}"
-    )
-    google = (
-        "https://www.google.com/maps/dir/?api=1&travelmode=driving"
-        f"&origin={origin.lat:.6f},{origin.lon:.6f}&destination={dest.lat:.6f},{dest.lon:.6f}"
-    )
-    return geo, osm, google
+    handoff: list[HandOff]
+    """The stops still to visit, then home, as Google Maps links with waypoints."""
 
 
 def build_day_view(
@@ -73,8 +71,10 @@ def build_day_view(
     *,
     reasons: Mapping[str, VisitReason] | None = None,
     with_map: bool = True,
+    finished: Collection[str] = (),
 ) -> DayView:
-    """Stops with times and navigation links, and (``with_map``) the SVG map of the day."""
+    """Stops with times and navigation links, and (``with_map``) the SVG map of the day;
+    ``finished`` visit ids are drawn greyed."""
     reasons = reasons or {}
     weekday = route.day.weekday()
     stops: list[StopView] = []
@@ -86,7 +86,8 @@ def build_day_view(
         if account is None:  # deleted since planning: show nothing rather than a wrong place
             continue
         windows = account.opening_hours.on(weekday)
-        geo, osm, google = _nav_links(previous, account.location, account.name)
+        links = directions(previous, account.location, account.name)
+        done = stop.visit_id in finished
         stops.append(
             StopView(
                 number=i,
@@ -100,14 +101,17 @@ def build_day_view(
                 travel_min=round(stop.travel_s / 60),
                 distance_km=round(stop.distance_m / 1000, 1),
                 window=", ".join(str(w) for w in windows) or "closed",
-                geo_link=geo,
-                osm_link=osm,
-                google_link=google,
+                geo_link=links.geo,
+                osm_link=links.osm,
+                google_link=links.google,
+                apple_link=links.apple,
                 violations=stop.violations,
                 reason=reasons.get(stop.visit_id),
+                finished=done,
             )
         )
-        markers.append(MapMarker(account.location, str(i), f"{i}. {account.name}"))
+        kind = "stop done" if done else "stop"
+        markers.append(MapMarker(account.location, str(i), f"{i}. {account.name}", kind=kind))
         path.append(account.location)
         previous = account.location
     path.append(rep.home)
@@ -127,6 +131,9 @@ def build_day_view(
         distance_km=round(route.distance_m / 1000, 1),
         lunch=lunch,
         map_svg=map_svg,
+        handoff=day_handoff(
+            [(s.number, s.account.location) for s in stops if not s.finished], rep.home
+        ),
     )
 
 
@@ -166,34 +173,47 @@ class ReplanView:
     plan_id: int | None
     lines: list[str]
     error: str
+    job_id: int | None = None
+    seconds_left: int = 0
+    """While a repair waits (``state`` "waiting"): seconds left to undo the report."""
+    standing: bool = False
+    """The rep's last repair, shown folded on every visit of the day page."""
 
 
 def _change_lines(changes: ChangeSet | None, accounts: dict[str, Account]) -> list[str]:
+    """One line per changed visit with its reason: ``moved: Bäckerei Müller Tue 24.11. →
+    Thu 26.11. — make room for a follow-up``."""
+
     def name(account_id: str) -> str:
         account = accounts.get(account_id)
         return account.name if account is not None else account_id
 
-    def visit(visit_id: str) -> str:
-        account_id, _, when = visit_id.partition("@")
-        return f"{name(account_id)} ({when})" if when else name(account_id)
-
     if changes is None:
         return []
-    lines = [
-        f"moved: {name(m.account_id)} {m.old_day:%a %d.%m.} → {m.new_day:%a %d.%m.}"
-        for m in changes.moved
-    ]
-    lines += [f"added: {visit(v)}" for v in changes.added]
-    lines += [f"dropped: {visit(v)}" for v in changes.dropped]
+    lines = []
+    for c in changes.changes:
+        old = f"{c.old_day:%a %d.%m.}" if c.old_day is not None else ""
+        new = f"{c.new_day:%a %d.%m.}" if c.new_day is not None else ""
+        if c.kind is ChangeKind.MOVED:
+            when = f"{old} → {new}"
+        elif c.kind is ChangeKind.DROPPED:
+            when = old
+        else:
+            when = new
+        lines.append(
+            f"{c.kind.value}: {name(c.account_id)} {when}" + (f" — {c.why}" if c.why else "")
+        )
     return lines
 
 
 def replan_view(job: RepairJob, rep_id: str, accounts: dict[str, Account]) -> ReplanView:
-    """The box for a background re-plan job: running, failed, or its summary for this rep."""
+    """The box for a background re-plan job: waiting (undo possible), running, failed,
+    undone, or its summary for this rep."""
     if job.summary is None:
-        return ReplanView(job.state, None, [], job.error)
+        left = max(0, math.ceil(job.starts_at - time.time())) if job.state == "waiting" else 0
+        return ReplanView(job.state, None, [], job.error, job.job_id, left)
     lines = _change_lines(job.summary.changes.get(rep_id), accounts)
-    return ReplanView(job.state, job.summary.plan_id, lines, job.error)
+    return ReplanView(job.state, job.summary.plan_id, lines, job.error, job.job_id)
 
 
 def changed_view(
@@ -208,3 +228,12 @@ def changed_view(
     if changes is None:
         return None
     return ReplanView("done", plan_id, _change_lines(changes, accounts), "")
+
+
+def last_repair_view(store: Store, rep: Rep, accounts: dict[str, Account]) -> ReplanView | None:
+    """The change list of the repair that last rewrote ``rep``'s territory plan, if any."""
+    found = latest_repair(store, rep.rep_id)
+    if found is None:
+        return None
+    plan_id, changes = found
+    return ReplanView("done", plan_id, _change_lines(changes, accounts), "", standing=True)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from routeplanner.errors import ConflictError, JobCancelledError, NotFoundError
+from routeplanner.model.history import VisitRecord
 from routeplanner.services.assignment import DryRun
 from routeplanner.services.planning import PlanningResult
 from routeplanner.services.repair import RepairSummary
@@ -28,19 +30,23 @@ T = TypeVar("T")
 
 
 CANCELLED = "cancelled"
+ACTIVE = ("waiting", "running")
+"""States of a job that has not ended."""
 
 
 @dataclass
 class Job(Generic[T]):
     job_id: int
     rep_id: str  # whose job (a rep id for repairs, the user for planning runs)
-    state: str = "running"  # running | done | failed | cancelled
+    state: str = "running"  # waiting | running | done | failed | cancelled | undone
     summary: T | None = None
     error: str = ""
     progress: float = 0.0
     message: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
     plan_id: int | None = None  # the stored plan version the job fills, when known at start
+    record_ids: set[int] = field(default_factory=set)  # the reports a repair covers
+    starts_at: float = 0.0  # time.time() when a waiting repair is due to start
 
     def report(self, message: str, fraction: float) -> None:
         """A progress callback for the work: records progress, raises once cancelled (a
@@ -92,7 +98,7 @@ class Jobs(Generic[T]):
         prepare: Callable[[], int] | None = None,
     ) -> Job[T] | None:
         with self._lock:
-            if exclusive and any(j.state == "running" for j in self._jobs.values()):
+            if exclusive and any(j.state in ACTIVE for j in self._jobs.values()):
                 return None
             job = self._register(rep_id, prepare() if prepare is not None else None)
         thread = threading.Thread(target=self._run, args=(job, work), daemon=True)
@@ -168,7 +174,7 @@ class Jobs(Generic[T]):
     def running(self) -> Job[T] | None:
         """The oldest job still running, if any."""
         with self._lock:
-            return next((j for j in self._jobs.values() if j.state == "running"), None)
+            return next((j for j in self._jobs.values() if j.state in ACTIVE), None)
 
     def for_plan(self, plan_id: int) -> Job[T] | None:
         """The job filling stored plan version ``plan_id``, if this process runs it."""
@@ -180,7 +186,7 @@ class Jobs(Generic[T]):
         planning run marks its version failed instead of leaving it "running"."""
         with self._lock:
             for job in self._jobs.values():
-                if job.state == "running":
+                if job.state in ACTIVE:
                     job.cancel.set()
         self.wait(timeout_s)
 
@@ -198,7 +204,7 @@ class Jobs(Generic[T]):
         pause = threading.Event()
         for _ in range(int(timeout_s * 20)):
             with self._lock:
-                if all(j.state != "running" for j in self._jobs.values()):
+                if all(j.state not in ACTIVE for j in self._jobs.values()):
                     return
             pause.wait(0.05)
 
@@ -225,23 +231,74 @@ class RepairJobs(Jobs[RepairSummary]):
         rep_id: str,
         work: Callable[[RepairJob], RepairSummary],
         *,
-        admitted: Callable[[], object] | None = None,
+        admitted: Callable[[], VisitRecord] | None = None,
+        delay_s: float = 0.0,
     ) -> RepairJob:
         """The job repairing ``rep_id``'s territory: the rep's waiting job, else a new one.
-        ``admitted`` (storing the report) runs once the queue has taken the repair and before
-        it can start, so a refused report is not stored.
+        ``admitted`` (storing the report, answering the stored record) runs once the queue
+        has taken the repair and before it can start, so a refused report is not stored. The
+        repair waits ``delay_s`` seconds after this report (state "waiting"), in which
+        :meth:`undo` can take the report back.
 
         Raises
         ------
         RateLimitedError, QueueFullError
             Beyond the queue's limits; nothing started and ``admitted`` not run.
         """
-        return self._queue.submit(
-            rep_id,
-            lambda: self._register(rep_id),
-            lambda job: self._execute(job, work),
-            admitted=admitted,
+
+        def make() -> RepairJob:
+            job = self._register(rep_id)
+            job.state = "waiting" if delay_s > 0 else "running"
+            return job
+
+        stored: list[VisitRecord] = []
+
+        def admit() -> None:
+            if admitted is not None:
+                stored.append(admitted())
+
+        job = self._queue.submit(
+            rep_id, make, lambda found: self._begin(found, work), admitted=admit, delay_s=delay_s
         )
+        with self._lock:
+            job.record_ids.update(r.record_id for r in stored)
+            job.starts_at = max(job.starts_at, time.time() + delay_s)
+        return job
+
+    def _begin(self, job: RepairJob, work: Callable[[RepairJob], RepairSummary]) -> None:
+        """Run a due repair unless all its reports were undone meanwhile (checked under the
+        lock :meth:`undo` takes: a repair either starts or is undone, never both)."""
+        with self._lock:
+            if job.state != "waiting" and job.state != "running":
+                return
+            job.state = "running"
+        self._execute(job, work)
+
+    def undo(self, job_id: int, record_id: int, withdraw: Callable[[], object]) -> RepairJob:
+        """Take report ``record_id`` out of waiting repair ``job_id`` after ``withdraw()``
+        (which marks it withdrawn in storage) succeeds; a repair left with no report is
+        dropped ("undone"). The report must be one the job covers.
+
+        Raises
+        ------
+        NotFoundError
+            No such job, or the report is not one of its.
+        ConflictError
+            The repair has started (or ended) already; nothing is withdrawn.
+        """
+        job = self.find(job_id)
+        with self._lock:
+            if job.state != "waiting":
+                msg = f"too late to undo: the re-planning is {job.state} already"
+                raise ConflictError(msg)
+            if record_id not in job.record_ids:
+                msg = f"report {record_id} is not part of {self.what} {job_id}"
+                raise NotFoundError(msg)
+            withdraw()
+            job.record_ids.discard(record_id)
+            if not job.record_ids and self._queue.discard(job.rep_id, job):
+                job.state, job.error = "undone", "undone by the rep"
+        return job
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Refuse new repairs and let the started ones finish (server shutdown)."""

@@ -22,6 +22,10 @@ MAX_BACKGROUND_EDGES = 6000
 """Cap on background road segments: keeps a phone page small (about 60 kB of SVG at most)."""
 
 
+MARKER_FILLS = {"home": "#1b1f24", "stop done": "#9aa0a6"}
+"""Marker colours by kind (a stop otherwise red; a finished stop grey)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MapMarker:
     """A numbered stop (or the rep's home, label ``H``) on the map."""
@@ -165,7 +169,7 @@ def route_svg(
         )
     for m in markers:
         x, y = frame.xy(m.point.lat, m.point.lon)
-        fill = "#1b1f24" if m.kind == "home" else "#b3261e"
+        fill = MARKER_FILLS.get(m.kind, "#b3261e")
         out.append(
             f'<g class="marker {m.kind}"><title>{_esc(m.title)}</title>'
             f'<circle cx="{x}" cy="{y}" r="30" fill="{fill}" stroke="#fff" stroke-width="6"/>'

@@ -22,7 +22,9 @@ def test_day_page_on_a_phone(live_server: LiveServer, store: Store, manager_page
     items = phone_page.locator("#stops > li")
     assert items.count() == 2
     assert "Apotheke am Bismarckplatz" in items.nth(0).inner_text()
-    assert items.nth(1).locator("a.nav").get_attribute("href").startswith("geo:49.4106")
+    href = items.nth(1).locator("a.nav").get_attribute("href")
+    assert href.startswith("https://www.google.com/maps/dir/?api=1")  # a desktop browser
+    assert "destination=49.410600,8.694000" in href
     box = phone_page.locator("svg.map").bounding_box()
     assert box is not None
     assert 300 < box["width"] <= 390

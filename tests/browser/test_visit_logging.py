@@ -25,11 +25,10 @@ def test_tap_done_on_a_phone(live_server: LiveServer, store: Store, manager_page
     box = done.bounding_box()
     assert box is not None
     assert box["height"] >= 44  # big enough to tap
-    stop.locator('input[name="at"]').fill("10:15")
     stop.locator('input[name="note"]').fill("Grüße an Frau Müller")
     done.tap()
     page.wait_for_selector("#stop-2 .visit-status.done")
-    assert page.locator("#stop-2 .visit-status").inner_text() == "done at 10:15"
+    assert page.locator("#stop-2 .visit-status").inner_text().startswith("done at ")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     (record,) = store.visits.find()
     assert record.status is VisitStatus.DONE

@@ -122,3 +122,23 @@ def test_a_failing_repair_does_not_stop_the_worker() -> None:
     queue.submit("R2", lambda: "good", run)
     queue.close()
     assert ran == ["bad", "good"]
+
+
+def test_a_held_back_repair_waits_for_its_delay_and_an_undone_one_is_dropped() -> None:
+    work = Blocking()
+    work.release.set()
+    clock = Clock()
+    queue: RepairQueue[str] = RepairQueue(workers=1, clock=clock)
+    queue.submit("R1", lambda: "r1", work.run, delay_s=30)
+    queue.submit("R2", lambda: "r2", work.run, delay_s=30)
+    assert not work.running.acquire(timeout=0.3)  # nothing due yet
+    clock.now += 20
+    assert queue.submit("R1", lambda: "other", work.run, delay_s=30) == "r1"  # held back again
+    assert queue.discard("R2", "r2")  # R2's only report was undone
+    assert not queue.discard("R2", "r2")
+    clock.now += 15  # R1's first delay is over, not its second
+    assert not work.running.acquire(timeout=0.3)
+    clock.now += 20
+    assert work.running.acquire(timeout=10)
+    queue.close()
+    assert work.started == ["r1"]

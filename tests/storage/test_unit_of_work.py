@@ -125,7 +125,8 @@ def test_one_call_outside_a_transaction_is_a_transaction_of_its_own(store: Store
 def test_data_version_changes_with_each_kind_of_write_it_covers(
     store: Store, clock: FakeClock
 ) -> None:
-    """Accounts and reps added, changed, removed; a plan becoming current; a visit recorded."""
+    """Accounts and reps added, changed, removed; a plan becoming current; a visit recorded
+    and withdrawn."""
     accounts, reps = make_accounts(), make_reps()
     seen: list[DataVersion] = [store.data_version()]
 
@@ -151,9 +152,11 @@ def test_data_version_changes_with_each_kind_of_write_it_covers(
     assert store.data_version() == seen[-1]  # a running plan is invisible to readers
     store.plans.complete(plan_id, make_plan())
     changed()
-    store.visits.record(
+    record_id = store.visits.record(
         VisitRecord(account_id="A1", rep_id="R1", day=date(2026, 3, 2), status=VisitStatus.DONE)
     )
+    changed()
+    assert store.visits.withdraw(record_id)
     changed()
     assert seen[-1] == DataVersion(
         current_plan_id=plan_id,
@@ -163,6 +166,7 @@ def test_data_version_changes_with_each_kind_of_write_it_covers(
         reps_updated_at=seen[6].reps_updated_at,
         newest_visit_record_id=seen[-1].newest_visit_record_id,
         visit_record_count=1,
+        withdrawn_visit_count=1,
     )
 
 

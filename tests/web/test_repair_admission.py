@@ -41,7 +41,7 @@ def _wait(client: TestClient, job_id: int, headers: dict[str, str]) -> dict[str,
     deadline = time.monotonic() + 60
     while True:
         body: dict[str, Any] = client.get(f"{URL}/jobs/{job_id}", headers=headers).json()
-        if body["state"] != "running" or time.monotonic() > deadline:
+        if body["state"] not in ("waiting", "running") or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
 

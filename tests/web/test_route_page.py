@@ -64,13 +64,13 @@ def test_route_page_shows_stops_in_order_with_etas(client: TestClient, store: St
     first, second = html.index('data-account="A2"'), html.index('data-account="A1"')
     assert first < second
     # calendar events link to the N-th stop of the day with #stop-N
-    assert '<li id="stop-1" data-account="A2">' in html
-    assert '<li id="stop-2" data-account="A1">' in html
-    assert "<strong>08:15</strong> Apotheke am Bismarckplatz" in html
+    assert '<li id="stop-1" data-account="A2" class="stop">' in html
+    assert '<li id="stop-2" data-account="A1" class="stop">' in html
+    assert '<strong>08:15</strong> <a href="/accounts/A2">Apotheke am Bismarckplatz</a>' in html
     assert "arrive 08:12, wait 3 min" in html
-    assert "<strong>09:02</strong> Bäckerei Müller" in html
+    assert '<strong>09:02</strong> <a href="/accounts/A1">Bäckerei Müller</a>' in html
     assert "visit A1@1" in html
-    assert "geo:49.410600,8.694000" in html
+    assert "destination=49.410600,8.694000" in html  # one Navigate link per stop
     assert "Leave home 08:00 · back 09:45" in html
     # the map: road background from our own graph, one polyline per leg (home, 2 stops, home)
     assert '<path class="roads" d="M' in html

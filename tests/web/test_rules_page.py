@@ -142,8 +142,9 @@ def test_rep_gets_403_on_rules_and_assignment(
 ) -> None:
     rules = store.rules.all()
     client = rep_client(anon_client, store, "R1")
-    for path in ("/rules", "/rules/export.json", "/accounts/A1", "/api/v1/rules"):
+    for path in ("/rules", "/rules/export.json", "/accounts", "/api/v1/rules"):
         assert client.get(path).status_code == 403, path
+    assert 'id="ownership"' not in client.get("/accounts/A1").text  # the managers' audit
     for path in ("/rules/dry-run", "/rules/apply", "/rules/medical/move", "/rules/medical/delete"):
         assert client.post(path, data={"direction": "up"}).status_code == 403, path
     assert client.post("/rules/save", data={"rule_id": "x"}).status_code == 403

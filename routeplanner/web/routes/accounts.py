@@ -21,7 +21,6 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.io.accounts import read_accounts_bytes
 from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.services import imports
-from routeplanner.services.assignment import account_ownership, ownership_reason
 from routeplanner.services.imports import AccountEdit, ImportResult
 from routeplanner.services.imports import AccountRow as Row
 from routeplanner.web.auth import CsrfDep, ManagerDep
@@ -337,25 +336,3 @@ def edit_account(
         )
     back = Query.from_url_query(back_to) if back_to else Query(q=account_id)
     return RedirectResponse(back.url(saved=f"{account_id} saved"), status_code=303)
-
-
-@router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
-def account_page(
-    request: Request,
-    account_id: str,
-    _user: ManagerDep,
-    services: ServicesDep,
-    templates: TemplatesDep,
-) -> Response:
-    """One account: its owner now and why, and who owned it when and why (ownership history)."""
-    found = account_ownership(services.store, account_id)
-    context = {
-        "account": found.account,
-        "owner": found.owner,
-        "reason": ownership_reason(found.current) if found.owner is not None else "",
-        "current": found.current,
-        "history": [(r, ownership_reason(r)) for r in reversed(found.history)],
-        "rep_names": {r.rep_id: r.name for r in services.store.reps.all()},
-        "hours_text": format_opening_hours,
-    }
-    return templates.TemplateResponse(request, "account.html", context)

@@ -151,7 +151,12 @@ def _day(data: Snapshot, rep_id: str, day: date, services: Services, today: date
                 opening_hours=s.window,
                 status=statuses.get(s.visit_id),
                 reason=None if s.reason is None else ReasonPublic.of(s.reason),
-                navigation={"geo": s.geo_link, "osm": s.osm_link, "google": s.google_link},
+                navigation={
+                    "geo": s.geo_link,
+                    "osm": s.osm_link,
+                    "google": s.google_link,
+                    "apple": s.apple_link,
+                },
                 violations=list(s.violations),
             )
             for s in view.stops

@@ -21,8 +21,8 @@ from routeplanner.services.repair import ChangeSet
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import ApiUserDep, api_csrf
 from routeplanner.web.jobs import RepairJob
-from routeplanner.web.routes.visits import log_outcome
-from routeplanner.web.schemas import API_ERRORS, DbIdPath
+from routeplanner.web.routes.visits import log_outcome, undo_report
+from routeplanner.web.schemas import API_ERRORS, MAX_DB_ID, DbIdPath
 from routeplanner.web.state import AppState, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["visits"], responses=API_ERRORS)
@@ -40,6 +40,11 @@ class VisitLog(BaseModel):
         description="local time HH:MM of a done or checked-in visit; empty: now",
     )
     note: str = Field(default="", max_length=2000)
+    outcome: str = Field(
+        default="",
+        max_length=60,
+        description="optional short result (order, no order, follow-up needed …)",
+    )
     rep: str = Field(
         default="",
         max_length=200,
@@ -86,7 +91,9 @@ class ChangesPublic(BaseModel):
 class RepairJobPublic(BaseModel):
     job_id: int
     rep_id: str
-    state: str = Field(description="running | done | failed | cancelled")
+    state: str = Field(
+        description="waiting (undo still possible) | running | done | failed | cancelled | undone"
+    )
     error: str
     plan_id: int | None = Field(description="the repaired plan version, once done")
     previous_plan_id: int | None
@@ -96,6 +103,7 @@ class RepairJobPublic(BaseModel):
 
 
 class VisitLogged(BaseModel):
+    record_id: int = Field(description="the stored report (to undo a missed or cancelled one)")
     visit_id: str
     account_id: str
     rep_id: str
@@ -103,6 +111,7 @@ class VisitLogged(BaseModel):
     status: str
     actual_start: datetime | None
     note: str
+    outcome: str | None
     recorded_by: str
     job: RepairJobPublic | None = Field(
         description="the plan repair a missed or cancelled visit started (else null)"
@@ -139,20 +148,23 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
     """Log what happened at a planned stop (a rep: their own stops; a manager: any).
 
     200 for done and checked in; 202 for missed and cancelled, which start the repair of the
-    rest of the plan as the day page does (poll ``job.job_id``). 404 unknown visit, 403
-    another rep's stop, 422 unknown status, bad time or no current plan; nothing is stored
-    on any error.
+    rest of the plan as the day page does (poll ``job.job_id``; it waits ``RP_UNDO_GRACE_S``
+    seconds first, in which ``POST /api/v1/visits/jobs/{job_id}/undo`` takes the report
+    back). 404 unknown visit, 403 another rep's stop, 422 unknown status, bad time, a day
+    still to come or no current plan; nothing is stored on any error.
     """
     fields = {
         "visit_id": body.visit_id,
         "status": body.status,
         "at": body.at,
         "note": body.note,
+        "outcome": body.outcome,
         "rep": body.rep,
     }
     logged = log_outcome(state, user, dict(fields), source="body")
     r = logged.record
     answer = VisitLogged(
+        record_id=r.record_id,
         visit_id=r.visit_id or body.visit_id,
         account_id=r.account_id,
         rep_id=r.rep_id,
@@ -160,6 +172,7 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
         status=r.status.value,
         actual_start=r.actual_start,
         note=r.note,
+        outcome=r.outcome,
         recorded_by=r.recorded_by,
         job=None if logged.job is None else _job(logged.job, user),
     )
@@ -177,3 +190,22 @@ def get_repair_job(job_id: DbIdPath, state: StateDep, user: ApiUserDep) -> Repai
         msg = f"repair job {job_id} not found"
         raise NotFoundError(msg)  # as if absent: nothing leaks
     return _job(job, user)
+
+
+class UndoReport(BaseModel):
+    record_id: int = Field(ge=1, le=MAX_DB_ID, description="the report to take back")
+
+
+@router.post(
+    "/visits/jobs/{job_id}/undo",
+    response_model=RepairJobPublic,
+    dependencies=[Depends(api_csrf)],
+)
+def undo_repair_job(
+    job_id: DbIdPath, body: UndoReport, state: StateDep, user: ApiUserDep
+) -> RepairJobPublic:
+    """Undo a missed or cancelled report (``record_id`` as answered when it was logged) of a
+    waiting repair job: the report is withdrawn (kept, but no longer counted); a repair left
+    with no report never runs (state ``undone``). 409 once the repair started, 403 another
+    rep's job, 404 unknown job or a report the job does not cover."""
+    return _job(undo_report(state, user, job_id, body.record_id), user)
