@@ -142,6 +142,8 @@ class FieldTimesPublic(BaseModel):
 class ConfirmBody(BaseModel):
     kind: Kind
     key: str = Field(min_length=1, max_length=255)
-    weeks: int = Field(default=8, description="weeks of recorded visits the estimate uses")
-    min_drives: int = Field(default=15)
-    min_visits: int = Field(default=5)
+    weeks: int = Field(
+        default=8, ge=1, le=52, description="weeks of recorded visits the estimate uses"
+    )
+    min_drives: int = Field(default=15, ge=1, le=10_000)
+    min_visits: int = Field(default=5, ge=1, le=10_000)

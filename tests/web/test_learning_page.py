@@ -61,7 +61,10 @@ def test_bad_input_is_named_and_nothing_stored(client: TestClient, store: Store)
     assert "5 recorded in the last 8 weeks, 15 needed" in few.text
     weeks = client.get("/api/v1/learning", params={"weeks": "99"})
     assert weeks.status_code == 422
-    assert weeks.json()["errors"][0]["field"] == "weeks"
+    assert weeks.json()["errors"][0]["field"] == "query.weeks"
+    page = client.get("/learning", params={"weeks": "0"})
+    assert page.status_code == 422
+    assert "must be 1 to 52" in page.text
     assert client.get("/api/v1/learning", params={"weeks": "x"}).status_code == 422
     unknown = client.post("/api/v1/learning/confirm", json={"kind": "travel_factor", "key": "R9"})
     assert unknown.status_code == 404

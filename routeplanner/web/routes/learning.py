@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -123,13 +123,13 @@ def _query(params: LearningParams) -> dict[str, int]:
 def api_learning(
     services: ServicesDep,
     user: ManagerApiDep,
-    weeks: str = "",
-    min_drives: str = "",
-    min_visits: str = "",
+    weeks: Annotated[int, Query(ge=1, le=52)] = 8,
+    min_drives: Annotated[int, Query(ge=1, le=10_000)] = 15,
+    min_visits: Annotated[int, Query(ge=1, le=10_000)] = 5,
 ) -> FieldTimesPublic:
     """Planned against actual per rep and account over the last ``weeks`` weeks, each
     estimate with its evidence and the value in force."""
-    params = _params("query", weeks, min_drives, min_visits)
+    params = LearningParams(weeks=weeks, min_drives=min_drives, min_visits=min_visits)
     return FieldTimesPublic.of(svc.field_times(services.store, params, user=user))
 
 
