@@ -25,6 +25,7 @@ from routeplanner.model import (
 from routeplanner.scheduling.day_router import DayRouter, default_day_router
 from routeplanner.scheduling.scheduler import Progress, schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
+from routeplanner.travel.scaled import ScaledTravel
 from routeplanner.travel.timeofday import TimeOfDayProfile
 
 
@@ -40,6 +41,8 @@ class TerritoryJob:
     time_limit_s: float = 25.0
     max_iterations: int | None = None
     seed: int = 0
+    travel_factor: float = 1.0
+    """The rep's drives take this many times the road model's (learned and confirmed)."""
 
 
 def territory_jobs(
@@ -52,10 +55,12 @@ def territory_jobs(
     time_limit_s: float = 25.0,
     max_iterations: int | None = None,
     seed: int = 0,
+    travel_factors: Mapping[str, float] | None = None,
 ) -> tuple[list[TerritoryJob], list[Unassigned]]:
     """Split the region into jobs; accounts without a rep become ``no_rep`` unassigned visits.
 
-    ``holidays`` is one set for everybody or a mapping rep id -> set (reps in other regions).
+    ``holidays`` is one set for everybody or a mapping rep id -> set (reps in other regions);
+    ``travel_factors`` scales the drives of the reps it names.
     """
     by_id = {a.account_id: a for a in accounts}
     reps_by_id = {r.rep_id: r for r in reps}
@@ -77,6 +82,7 @@ def territory_jobs(
                 time_limit_s=time_limit_s,
                 max_iterations=max_iterations,
                 seed=seed,
+                travel_factor=(travel_factors or {}).get(t.rep_id, 1.0),
             )
         )
     orphans = [
@@ -155,17 +161,20 @@ class JobMapper(Protocol):
 
 def run_job(job: TerritoryJob, context: JobContext, progress: Progress | None = None) -> Plan:
     """Schedule and route one territory (what every mapper runs, wherever it runs)."""
+    travel = context.travel
+    if job.travel_factor != 1.0:
+        travel = ScaledTravel(travel, job.travel_factor)
     return schedule_visits(
         job.accounts,
         job.rep,
         job.horizon,
-        context.travel,
+        travel,
         holidays=job.holidays,
         time_limit_s=job.time_limit_s,
         max_iterations=job.max_iterations,
         seed=job.seed,
         progress=progress,
-        day_router=context.day_router or _rush_hour_router(context.travel, job, context.rush_hours),
+        day_router=context.day_router or _rush_hour_router(travel, job, context.rush_hours),
     )
 
 
@@ -234,6 +243,7 @@ def plan_territories(
     seed: int = 0,
     progress: Progress | None = None,
     map_jobs: JobMapper | None = None,
+    travel_factors: Mapping[str, float] | None = None,
 ) -> TerritoryPlans:
     """Schedule and route every territory of the region over ``horizon``, one job each.
 
@@ -249,6 +259,7 @@ def plan_territories(
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
         seed=seed,
+        travel_factors=travel_factors,
     )
     outcomes = (map_jobs or in_process)(jobs, context, progress)
     return TerritoryPlans(tuple(outcomes), tuple(orphans))

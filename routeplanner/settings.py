@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         description="comma-separated outcomes the day page suggests for a done visit (a rep "
         "may type another, up to 60 characters)",
     )
+    learning_apply_unconfirmed: bool = Field(
+        default=False,
+        description="plan with travel factors and visit lengths learned from recorded visits "
+        "before a manager confirms them (/learning); confirmed values always apply",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "

@@ -6,6 +6,7 @@ from routeplanner.cli import (  # noqa: F401
     check_data,
     data,
     db,
+    learning,
     plan,
     repair,
     roads,

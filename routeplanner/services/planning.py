@@ -42,6 +42,8 @@ from routeplanner.planner import (
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
+from routeplanner.services.current import current_plan as current_plan
+from routeplanner.services.learning import Learned, learned_for_planning
 from routeplanner.services.params import Params, limited, require_stored
 from routeplanner.services.territories import place_off_network, save_territories, split_reachable
 from routeplanner.settings import Settings
@@ -97,13 +99,21 @@ class PlanningSetup:
     rush_hours: TimeOfDayProfile | None = None
     jobs: JobMapper | None = None
     """Where the territories' jobs run (default: one after the other in this process)."""
+    apply_unconfirmed_learning: bool = False
+    """Plan with learned travel factors and visit lengths nobody confirmed yet."""
 
     @classmethod
     def of(cls, settings: Settings, holidays: Path | None = None) -> PlanningSetup:
         """From the settings; ``holidays`` replaces the configured holidays file. Territory
         jobs fan out on Ray as the settings say (``RP_WORKERS``, ``RP_RAY_ADDRESS``)."""
         days = load_holidays(holidays or settings.holidays_path)
-        return cls(settings.timezone, days, settings.rush_hours, workers(settings))
+        return cls(
+            settings.timezone,
+            days,
+            settings.rush_hours,
+            workers(settings),
+            settings.learning_apply_unconfirmed,
+        )
 
 
 def workers(settings: Settings) -> JobMapper:
@@ -269,6 +279,7 @@ def run_planning(
     try:
         report("starting", 0.0)  # a run cancelled before it began stops here
         accounts, reps = stored_inputs(store)
+        learned = learned_for_planning(store, apply_unconfirmed=setup.apply_unconfirmed_learning)
         territories, designed = ensure_territories(
             store,
             accounts,
@@ -279,13 +290,14 @@ def run_planning(
             user=user,
         )
         result = _plan(
-            accounts,
+            learned.accounts(accounts),
             reps,
             territories,
             travel,
             params,
             setup,
             lambda message, fraction: report(message, 0.1 + 0.9 * fraction),
+            learned,
         )
         plan = keep_failed(result, territories, _previous(store), horizon)
         plan = replace(plan, meta={**plan.meta, "travel": travel.name})
@@ -305,8 +317,10 @@ def _plan(
     params: PlanParams,
     setup: PlanningSetup,
     progress: Progress | None,
+    learned: Learned | None = None,
 ) -> TerritoryPlans:
-    """Every territory scheduled and routed over the asked horizon (an independent job each)."""
+    """Every territory scheduled and routed over the asked horizon (an independent job each),
+    each rep's drives times their ``learned`` factor."""
     return plan_territories(
         accounts,
         reps,
@@ -317,6 +331,7 @@ def _plan(
         time_limit_s=params.time_limit_s,
         progress=progress,
         map_jobs=setup.jobs,
+        travel_factors=learned.travel_factors if learned is not None else None,
     )
 
 
@@ -430,15 +445,6 @@ def recover_interrupted_plans(
 
 
 # -- the plan in force -------------------------------------------------------------------------
-
-
-def current_plan(store: Store) -> tuple[int, Plan, Horizon]:
-    """The current plan with its id and horizon, or an InputError: nothing planned yet."""
-    current = store.plans.current()
-    if current is None:
-        raise InputError(Problem("database", None, "plan", "no current plan: run `plan` first"))
-    plan_id, plan = current
-    return plan_id, plan, store.plans.info(plan_id).horizon
 
 
 def coverage(

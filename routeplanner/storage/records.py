@@ -43,6 +43,7 @@ class Area(StrEnum):
     USERS = "users"
     TOKENS = "tokens"
     FEEDS = "feeds"
+    LEARNED = "learned"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,30 @@ class TerritoryVersion:
     rep_id: str
     plan_id: int
     changes: Any = None
+
+
+class LearnedKind(StrEnum):
+    """What a learned value is: a rep's drive-time factor or an account's visit seconds."""
+
+    TRAVEL_FACTOR = "travel_factor"
+    VISIT_SECONDS = "visit_seconds"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LearnedValue:
+    """A learned value in force: the estimate a manager confirmed, with its evidence
+    (``low``..``high`` its 90 % interval from ``observations`` recorded drives or visits,
+    ``planned`` what it replaces: 1.0 for a factor, the planned seconds for a visit)."""
+
+    kind: LearnedKind
+    key: str
+    value: float
+    low: float
+    high: float
+    observations: int
+    planned: float
+    decided_by: str = ""
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

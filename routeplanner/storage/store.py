@@ -38,6 +38,7 @@ from routeplanner.storage.engine import (
     session_factory,
 )
 from routeplanner.storage.feeds import FeedRepository
+from routeplanner.storage.learned import LearnedRepository
 from routeplanner.storage.plans import PlanRepository
 from routeplanner.storage.records import Area, Commit, DataVersion
 from routeplanner.storage.rules import RuleRepository
@@ -47,6 +48,7 @@ from routeplanner.storage.tables import (
     Base,
     CalendarEntryRow,
     CalendarFeedRow,
+    LearnedValueRow,
     OwnershipRow,
     PlanPartRow,
     PlanRouteRow,
@@ -78,6 +80,7 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
         Area.USERS: (UserRow,),
         Area.TOKENS: (TokenRow,),
         Area.FEEDS: (CalendarFeedRow, CalendarEntryRow),
+        Area.LEARNED: (LearnedValueRow,),
     }.items()
     for row in rows
 }
@@ -109,6 +112,7 @@ class UnitOfWork:
         self.users = UserRepository(scope)
         self.tokens = TokenRepository(scope)
         self.feeds = FeedRepository(scope)
+        self.learned = LearnedRepository(scope)
 
 
 class _TransactionScope:
@@ -200,6 +204,7 @@ class Store:
         self.users = calls.users
         self.tokens = calls.tokens
         self.feeds = calls.feeds
+        self.learned = calls.learned
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Store:

@@ -379,6 +379,27 @@ class VisitRecordRow(Base):
     )
 
 
+class LearnedValueRow(Base):
+    __tablename__ = "learned_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = _id()
+    value: Mapped[float]
+    low: Mapped[float]
+    high: Mapped[float]
+    observations: Mapped[int]
+    planned: Mapped[float]
+    decided_by: Mapped[str]
+    decided_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        CheckConstraint("kind IN ('travel_factor', 'visit_seconds')", name="kind_known"),
+        CheckConstraint("value > 0", name="value_positive"),
+    )
+
+
 class UserRow(Base):
     __tablename__ = "users"
 

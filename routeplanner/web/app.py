@@ -31,6 +31,7 @@ from routeplanner.web.routes import (
     api_visits,
     calendar,
     field,
+    learning,
     login,
     pages,
     plan,
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(territories.api_router)
     app.include_router(rules.router)
     app.include_router(rules.api_router)
+    app.include_router(learning.router)
+    app.include_router(learning.api_router)
     app.include_router(api_days.router)
     app.include_router(api_accounts.router)
     app.include_router(api_visits.router)
