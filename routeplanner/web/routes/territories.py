@@ -137,13 +137,17 @@ def _option_view(n: int, o: ProposalOption) -> OptionView:
 
 
 def _map(
-    state: AppState, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
+    state: AppState, view: Overview, territories: tuple[Territory, ...], *, areas: bool
 ) -> str:
     # Accounts off the road network are listed under the map instead: one far-away account
     # would otherwise shrink every territory to a dot.
-    off = set(view.off_network)
-    accounts = {a.account_id: a for a in view.accounts if a.account_id not in off}
+    accounts = {a.account_id: a for a in view.on_network()}
     homes = {r.rep_id: r for r in view.reps}
+    shapes = (
+        territory_service.areas_for(view, territories, state.services.travel, state.kpi_memo)
+        if areas
+        else ()
+    )
     layers = []
     assigned: set[str] = set()
     for i, t in enumerate(territories):
@@ -157,6 +161,7 @@ def _map(
                 accounts=[(a.account_id, a.name, a.location) for a in members],
                 home=rep.home if rep is not None else None,
                 home_title=f"{rep.name} ({rep.rep_id}), home" if rep is not None else "",
+                area=shapes[i] if i < len(shapes) else None,
             )
         )
     loose = [
@@ -179,7 +184,7 @@ def _map(
     return territory_svg(
         layers,
         state.services.road_graph(),
-        hulls=hulls,
+        areas=areas,
         unassigned=loose,
         tile_url=state.settings.tile_url,
     )
@@ -193,7 +198,7 @@ def territories_page(
     templates: TemplatesDep,
     job: int | None = None,
     preview: int | None = None,
-    hulls: int = 1,
+    areas: int = 1,
 ) -> Response:
     """Map and KPI table of the current territories; run, follow and apply design/realign."""
     view = _overview(state)
@@ -218,8 +223,8 @@ def territories_page(
     context: dict[str, object] = {
         "view": view,
         "rows": rows,
-        "map_svg": _map(state, view, map_territories, hulls=bool(hulls)),
-        "hulls": bool(hulls),
+        "map_svg": _map(state, view, map_territories, areas=bool(areas)),
+        "areas": bool(areas),
         "job": shown,
         "kind": params.kind if params is not None else "",
         "params": params,
@@ -296,9 +301,11 @@ def _download(state: AppState, what: ExportKind) -> Response:
 
 
 @router.get("/territories/export.geojson", include_in_schema=False)
-def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "hull") -> Response:
-    """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
-    return _download(state, "points" if geometry == "points" else "hull")
+def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "area") -> Response:
+    """Territory areas with KPI properties for QGIS (``geometry=hull``: convex hulls;
+    ``geometry=points``: one feature per account)."""
+    kinds: dict[str, ExportKind] = {"points": "points", "hull": "hull"}
+    return _download(state, kinds.get(geometry, "area"))
 
 
 @router.get("/territories/export.csv", include_in_schema=False)
