@@ -36,7 +36,7 @@ SIMPLIFY_M = 30.0
 MARGIN_SHARE = 0.05
 """Clip margin around the accounts, as a share of the region's larger side."""
 MIN_MARGIN_M = 300.0
-NOBODY = -1
+GRID_M = 0.1
 
 Ring = tuple[tuple[float, float], ...]
 """A closed ring of ``(lon, lat)`` points, first point repeated last."""
@@ -78,7 +78,7 @@ class _Plane:
     def lonlat(self, xy: FloatArray) -> list[tuple[float, float]]:
         lon = xy[:, 0] / (self.kx * METRES_PER_DEGREE) + self.lon0
         lat = xy[:, 1] / METRES_PER_DEGREE + self.lat0
-        return [(round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat, strict=True)]
+        return [(round(float(a), 8), round(float(b), 8)) for a, b in zip(lon, lat, strict=True)]
 
 
 def territory_shapes(
@@ -106,9 +106,55 @@ def territory_shapes(
         sites = np.concatenate([account_xy, node_xy])
         labels = np.concatenate([owners, node_label])
     areas = _label_areas(sites, labels, territories, clip)
-    simplified = shapely.coverage_simplify(areas, simplify_m) if simplify_m > 0 else areas
+    shown = areas
+    if simplify_m > 0:
+        shown = shapely.coverage_simplify(areas, simplify_m)
+        shown = _accounts_inside(shown, areas, account_xy, owners, simplify_m)
+        shown = _without_crumbs(shown, account_xy, owners, (3 * simplify_m) ** 2)
     sizes = shapely.area(areas)
-    return [_shape(g, plane, float(a)) for g, a in zip(simplified, sizes, strict=True)]
+    # On a 10 cm grid no two vertices come close enough for rounding degrees to 8 places
+    # (about 1 mm) to make a ring cross itself.
+    shown = shapely.set_precision(shown, GRID_M)
+    return [_shape(g, plane, float(a)) for g, a in zip(shown, sizes, strict=True)]
+
+
+def _accounts_inside(
+    shown: npt.NDArray[np.object_],
+    exact: npt.NDArray[np.object_],
+    account_xy: FloatArray,
+    owners: IntArray,
+    simplify_m: float,
+) -> npt.NDArray[np.object_]:
+    """Give back to each territory the exact land around any of its accounts that the
+    simplification moved across a border, taking it from whichever area holds it now, so
+    every account lies in its own area and areas still do not overlap."""
+    points = shapely.points(account_xy)
+    out = shown.copy()
+    for i in np.flatnonzero(owners >= 0):
+        k = int(owners[i])
+        if shapely.covers(out[k], points[i]):
+            continue
+        patch = shapely.intersection(exact[k], shapely.buffer(points[i], 2 * simplify_m))
+        out = shapely.difference(out, patch)
+        out[k] = shapely.union(out[k], patch)
+    return out
+
+
+def _without_crumbs(
+    shown: npt.NDArray[np.object_], account_xy: FloatArray, owners: IntArray, min_m2: float
+) -> npt.NDArray[np.object_]:
+    """Drop the tiny pieces without an account that the Voronoi leaves between roads: at map
+    scale they are specks, not land a rep covers."""
+    points = shapely.points(account_xy)
+    out = shown.copy()
+    for k, geometry in enumerate(shown):
+        parts = shapely.get_parts(geometry)
+        mine = points[owners == k]
+        keep = [
+            p for p in parts if shapely.area(p) >= min_m2 or shapely.intersects(p, mine).any()
+        ]
+        out[k] = shapely.union_all(keep) if keep else shapely.Polygon()
+    return out
 
 
 def _clip_area(account_xy: FloatArray) -> shapely.Geometry:
