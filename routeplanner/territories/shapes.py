@@ -150,9 +150,7 @@ def _without_crumbs(
     for k, geometry in enumerate(shown):
         parts = shapely.get_parts(geometry)
         mine = points[owners == k]
-        keep = [
-            p for p in parts if shapely.area(p) >= min_m2 or shapely.intersects(p, mine).any()
-        ]
+        keep = [p for p in parts if shapely.area(p) >= min_m2 or shapely.intersects(p, mine).any()]
         out[k] = shapely.union_all(keep) if keep else shapely.Polygon()
     return out
 

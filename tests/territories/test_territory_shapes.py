@@ -134,13 +134,16 @@ def test_without_roads_the_accounts_voronoi_and_degenerate_inputs() -> None:
     places = [GeoPoint(49.40, 8.67), GeoPoint(49.41, 8.69), GeoPoint(49.43, 8.70)]
     west, east, empty = territory_shapes(places, [0, 1, 1], 3)
     assert empty is None
-    assert west is not None and east is not None
+    assert west is not None
+    assert east is not None
     assert _overlap(_geometry(west), _geometry(east)) < SLIVER
     assert _geometry(west).covers(shapely.Point(8.67, 49.40))
     (alone,) = territory_shapes(places[:1], [0], 1)
-    assert alone is not None and _geometry(alone).covers(shapely.Point(8.67, 49.40))
+    assert alone is not None
+    assert _geometry(alone).covers(shapely.Point(8.67, 49.40))
     assert territory_shapes([], [], 2) == [None, None]
     # two accounts at one spot in two territories: the first keeps the spot, no overlap
     first, second = territory_shapes([places[0], places[0], places[1]], [0, 1, 1], 2)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert _overlap(_geometry(first), _geometry(second)) < SLIVER
