@@ -238,13 +238,15 @@ def territory_svg(
     areas: bool = True,
     unassigned: Sequence[tuple[str, str, GeoPoint]] = (),
     tile_url: str = "",
+    selected: frozenset[str] = frozenset(),
 ) -> str:
     """An inline SVG of territories: roads as background, accounts coloured by territory.
 
     Territory areas are drawn translucent under the points (they never overlap; an account
     drawn in another territory's colour inside an area is an enclave); rep homes are squares
-    marked ``H``; accounts in no territory are hollow grey circles. Works offline like
-    :func:`route_svg`.
+    marked ``H``; accounts in no territory are hollow grey circles; ``selected`` accounts get
+    a dark ring. Every account carries ``data-account`` (its id), which the page's script
+    uses to select accounts on the map. Works offline like :func:`route_svg`.
     """
     coords = [(p.lat, p.lon) for layer in layers for _, _, p in layer.accounts]
     coords += [(layer.home.lat, layer.home.lon) for layer in layers if layer.home is not None]
@@ -275,19 +277,23 @@ def territory_svg(
             )
     for account_id, name, p in unassigned:
         x, y = frame.xy(p.lat, p.lon)
+        mark = " selected" if account_id in selected else ""
         out.append(
-            f'<circle class="account unassigned" cx="{x}" cy="{y}" r="9" fill="#fff" '
-            f'stroke="#7f7f7f" stroke-width="4"><title>{_esc(account_id)} {_esc(name)} '
-            "(no territory)</title></circle>"
+            f'<circle class="account unassigned{mark}" data-account="{_esc(account_id)}" '
+            f'cx="{x}" cy="{y}" r="9" fill="#fff" stroke="#7f7f7f" stroke-width="4">'
+            f"<title>{_esc(account_id)} {_esc(name)} (no territory)</title></circle>"
         )
     for layer in layers:
         tid = _esc(layer.territory_id)
         out.append(f'<g class="territory" data-territory="{tid}" fill="{layer.colour}">')
         for account_id, name, p in layer.accounts:
             x, y = frame.xy(p.lat, p.lon)
+            look = ("account selected", "#1b1f24", 5) if account_id in selected else None
+            kind, stroke, width = look or ("account", "#fff", 2)
             out.append(
-                f'<circle class="account" cx="{x}" cy="{y}" r="9" stroke="#fff" '
-                f'stroke-width="2"><title>{_esc(account_id)} {_esc(name)} · {tid}</title></circle>'
+                f'<circle class="{kind}" data-account="{_esc(account_id)}" cx="{x}" cy="{y}" '
+                f'r="9" stroke="{stroke}" stroke-width="{width}"><title>{_esc(account_id)} '
+                f"{_esc(name)} · {tid}</title></circle>"
             )
         out.append("</g>")
     for layer in layers:

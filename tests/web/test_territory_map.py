@@ -66,6 +66,8 @@ def test_every_point_is_inside_the_frame() -> None:
     box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
     assert box is not None
     width, height = int(box.group(1)), int(box.group(2))
-    for x, y in re.findall(r'<circle class="account" cx="(-?\d+)" cy="(-?\d+)"', svg):
+    found = re.findall(r'class="account" data-account="[^"]+" cx="(-?\d+)" cy="(-?\d+)"', svg)
+    assert len(found) == 5
+    for x, y in found:
         assert 0 <= int(x) <= width
         assert 0 <= int(y) <= height
