@@ -13,6 +13,7 @@ from routeplanner.model.history import OwnershipCause
 from routeplanner.services import territories as territory_service
 from routeplanner.storage import Store
 from tests.browser.conftest import LiveServer, log_in_page
+from tests.browser.test_manager_pages import CONTROLS
 from tests.browser.test_territories_page import screenshot_dir, store  # noqa: F401
 from tests.conftest import add_user
 from tests.web.test_territories_page import owners
@@ -117,3 +118,36 @@ def test_click_and_lasso_select_preview_apply(
     assert record.cause == OwnershipCause.MANUAL
     assert record.changed_by == "boss"
     assert page.errors == []  # no script error, no CSP violation
+
+
+def test_move_controls_fit_a_phone(
+    live_server: LiveServer,
+    store: Store,  # noqa: F811
+    manager_page: Any,
+) -> None:
+    """At 390 px with the account list open: no sideways page scrolling, the list scrolls in
+    its own box, every control 44 px high with a 16 px font (as on every manager page)."""
+    page = manager_page
+    page.set_default_timeout(180_000)
+    page.goto(f"{live_server.url}/territories")
+    page.click("#move-list summary")
+    assert page.locator("#move-lasso").is_visible()
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1]
+    problems = [
+        f"{html}: {font} px, {height:.0f} px high"
+        for html, font, height in page.evaluate(CONTROLS)
+        if font < 16 or height < 44
+    ]
+    assert not problems, "\n".join(problems)
+    listing = page.locator(".move-list")
+    assert listing.evaluate("e => e.scrollHeight > e.clientHeight")  # scrolls in its box
+    # a tap on the map ticks an account (touch, no mouse)
+    page.locator("svg.territory-map").scroll_into_view_if_needed()
+    aid, x, y = next(
+        (a, x, y)
+        for a, x, y in page.evaluate(CENTRES)
+        if page.evaluate(f"document.elementFromPoint({x}, {y})?.dataset?.account") == a
+    )
+    page.touchscreen.tap(x, y)
+    assert page.evaluate(TICKED) == [aid]
