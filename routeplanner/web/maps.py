@@ -15,7 +15,7 @@ import numpy as np
 
 from routeplanner.model import GeoPoint
 from routeplanner.roads.graph import RoadGraph
-from routeplanner.territories.shapes import TerritoryShape
+from routeplanner.services.territories import TerritoryShape
 
 WIDTH = 1000
 MAX_BACKGROUND_EDGES = 6000
