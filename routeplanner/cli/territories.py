@@ -9,6 +9,7 @@ the same the territories page runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,6 @@ from routeplanner.io.territory_export import (
     kpis_csv,
     read_territories_csv,
     write_territories_csv,
-    write_territories_geojson,
 )
 from routeplanner.model import Account, Territory
 from routeplanner.services import territories as territory_service
@@ -41,6 +41,7 @@ from routeplanner.services.territories import (
     TerritoryInputs,
     TerritoryKpis,
 )
+from routeplanner.travel.provider import TravelTimeProvider
 
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
@@ -175,10 +176,10 @@ def _propose(
     straight_line: bool,
     *,
     quiet: bool,
-) -> Proposal:
+) -> tuple[Proposal, TravelTimeProvider]:
     travel = pick_travel(osm, straight_line=straight_line)
     with progress_bar(params.kind, enabled=not quiet) as report, labelled("command line", OPTIONS):
-        return territory_service.propose(inputs, travel, params, report)
+        return territory_service.propose(inputs, travel, params, report), travel
 
 
 def _save(
@@ -274,17 +275,22 @@ def _write(
     out_csv: Path | None,
     out_geojson: Path | None,
     out_kpis: Path | None,
+    travel: TravelTimeProvider,
 ) -> None:
     if out_csv is not None:
         write_territories_csv(out_csv, territories, accounts)
     if out_geojson is not None:
-        write_territories_geojson(out_geojson, territories, accounts, kpis=kpis)
+        data = territory_service.areas_geojson(territories, accounts, travel, kpis=kpis)
+        out_geojson.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     if out_kpis is not None:
         out_kpis.write_text(kpis_csv(kpis), encoding="utf-8")
 
 
 OutCsv = Annotated[Path | None, typer.Option("--out-csv", help="Account-territory CSV.")]
-OutGeo = Annotated[Path | None, typer.Option("--out-geojson", help="Territory hulls GeoJSON.")]
+OutGeo = Annotated[
+    Path | None,
+    typer.Option("--out-geojson", help="GeoJSON of the territories' areas (they never overlap)."),
+]
 OutKpi = Annotated[Path | None, typer.Option("--out-kpis", help="KPI CSV, one row per territory.")]
 
 
@@ -371,11 +377,11 @@ def design_command(
         err_console.print(
             f"keeping {len(kept)} locked territories as they are: {names}", markup=False
         )
-    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    proposal, travel = _propose(inputs, params, osm, straight_line, quiet=quiet)
     (option,) = proposal.options
     out_console.print(kpi_table(option.kpis))
     _notes(proposal)
-    _write(option.territories, inputs.accounts, option.kpis, out_csv, out_geojson, out_kpis)
+    _write(option.territories, inputs.accounts, option.kpis, out_csv, out_geojson, out_kpis, travel)
     if save:
         _save(proposal, 1, database_url, user=user, kind="design")
         out_console.print(f"saved {len(option.territories)} territories")
@@ -467,7 +473,7 @@ def realign_command(
         time_limit_s=time_limit,
     )
     inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
-    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    proposal, travel = _propose(inputs, params, osm, straight_line, quiet=quiet)
     out_console.print(_options_table(proposal, params))
     _notes(proposal)
     if choose is None:
@@ -479,7 +485,7 @@ def realign_command(
     if picked.comparison is not None:
         out_console.print(_comparison_table(picked.comparison))
     out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
-    _write(picked.territories, inputs.accounts, picked.kpis, out_csv, out_geojson, out_kpis)
+    _write(picked.territories, inputs.accounts, picked.kpis, out_csv, out_geojson, out_kpis, travel)
     if apply is not None:
         _save(proposal, choose, database_url, user=user, kind="realignment")
         out_console.print(f"saved option {choose} as the current territories")
@@ -511,7 +517,7 @@ def show_command(
     out_console.print(kpi_table(kpis))
     if off:
         err_console.print(f"note: left out, off the road network: {', '.join(off)}", markup=False)
-    _write(inputs.territories, inputs.accounts, kpis, None, out_geojson, out_kpis)
+    _write(inputs.territories, inputs.accounts, kpis, None, out_geojson, out_kpis, travel)
 
 
 @territories_app.command("history")

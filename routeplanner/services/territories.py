@@ -732,6 +732,20 @@ def overview(
     return Overview(territories, kpis, error, accounts, reps, offs, basis, shapes)
 
 
+def areas_geojson(
+    territories: Sequence[Territory],
+    accounts: Sequence[Account],
+    travel: TravelTimeProvider,
+    *,
+    kpis: PlanKpis | None = None,
+) -> dict[str, Any]:
+    """GeoJSON of the territories' areas over the accounts on the road network, with KPIs as
+    properties: the territories page's export, for the command line."""
+    on, _ = split_reachable(travel, accounts)
+    shapes = areas(territories, on, travel)
+    return territories_geojson(territories, accounts, kpis=kpis, geometry="area", areas=shapes)
+
+
 def areas_for(
     view: Overview,
     territories: Sequence[Territory],
