@@ -41,6 +41,7 @@ from routeplanner.services.territories import (
     TerritoryInputs,
     TerritoryKpis,
 )
+from routeplanner.services.territory_moves import MoveFigures, MoveResult, move_accounts
 from routeplanner.travel.provider import TravelTimeProvider
 
 territories_app = typer.Typer(
@@ -545,3 +546,63 @@ def history_command(
             r.detail,
         )
     out_console.print(table)
+
+
+FIGURES: tuple[tuple[str, Callable[[MoveFigures], str]], ...] = (
+    ("max workload deviation %", lambda f: f"{f.max_workload_dev_pct:.1f}"),
+    ("max value deviation %", lambda f: f"{f.max_value_dev_pct:.1f}"),
+    ("travel to home min", lambda f: f"{(f.mean_travel_to_home_s or 0.0) / 60:.1f}"),
+    ("drive h", lambda f: f"{f.drive_h:.1f}"),
+    ("enclave accounts", lambda f: str(f.enclave_accounts)),
+)
+
+
+def _figure_rows(result: MoveResult) -> list[tuple[str, str, str]]:
+    b, a = result.before, result.after
+    rows = []
+    if b.kpis is not None and a.kpis is not None:
+        rows = [(label, get(b), get(a)) for label, get in FIGURES]
+    conflicts = (len(b.qualification_conflicts), len(a.qualification_conflicts))
+    return [*rows, ("qualification conflicts", str(conflicts[0]), str(conflicts[1]))]
+
+
+@territories_app.command("move")
+def move_command(
+    account_ids: Annotated[list[str], typer.Argument(help="Accounts to move.")],
+    to: Annotated[str, typer.Option("--to", help="Territory the accounts go to.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show the figures before and after.")
+    ] = False,
+    osm: OsmOpt = None,
+    straight_line: StraightOpt = False,
+    database_url: DbOpt = None,
+    user: UserOpt = "",
+) -> None:
+    """Move accounts into another territory in the database, with the figures before and
+    after; the moves go into the ownership history (cause manual)."""
+    store = store_of(database_url)
+    try:
+        result = move_accounts(
+            store,
+            account_ids,
+            to,
+            user,
+            dry_run,
+            travel=lambda: pick_travel(osm, straight_line=straight_line),
+        )
+    finally:
+        store.close()
+    table = Table(title=f"Moving {len(result.moves)} account(s) to {to}", box=box.SIMPLE)
+    for col in ("", "before", "after"):
+        table.add_column(col)
+    for row in _figure_rows(result):
+        table.add_row(*row)
+    out_console.print(table)
+    for aid, lacking in result.unqualified:
+        err_console.print(f"note: {to}'s rep lacks {', '.join(lacking)} for {aid}", markup=False)
+    if result.already_there:
+        err_console.print(f"note: already in {to}: {', '.join(result.already_there)}", markup=False)
+    if result.kpi_error:
+        err_console.print(f"note: no KPIs: {result.kpi_error}", markup=False)
+    if result.applied:
+        out_console.print(f"moved {len(result.moves)} account(s) to {to}")
