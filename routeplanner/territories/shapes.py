@@ -37,6 +37,8 @@ MARGIN_SHARE = 0.05
 """Clip margin around the accounts, as a share of the region's larger side."""
 MIN_MARGIN_M = 300.0
 GRID_M = 0.1
+SITE_GRID_M = 10.0
+"""Road junctions closer than this are one Voronoi site (a third of the simplification)."""
 
 Ring = tuple[tuple[float, float], ...]
 """A closed ring of ``(lon, lat)`` points, first point repeated last."""
@@ -168,14 +170,19 @@ def _road_sites(
     plane: _Plane,
     clip: shapely.Geometry,
 ) -> tuple[FloatArray, IntArray]:
-    """Road junctions inside the clip area that some account's cell holds, labelled with
-    that account's territory."""
+    """Road junctions inside the clip area that some account's cell holds (at most one per
+    :data:`SITE_GRID_M` square), labelled with that account's territory."""
     cell_of = cells.cell_labels(locations)
     node_lat, node_lon = cells.node_locations()
     reached = cell_of >= 0
     xy = plane.xy(node_lat[reached], node_lon[reached])
     inside = shapely.contains_xy(clip, xy[:, 0], xy[:, 1])
-    return xy[inside], owners[cell_of[reached][inside]]
+    xy, label = xy[inside], owners[cell_of[reached][inside]]
+    # One junction per grid square: a dense city network adds sites, not shape, so the
+    # Voronoi's cost stays bounded by the area drawn, not by the size of the network.
+    _, first = np.unique(np.floor(xy / SITE_GRID_M), axis=0, return_index=True)
+    first.sort()
+    return xy[first], label[first]
 
 
 def _label_areas(
