@@ -9,6 +9,7 @@ the same the territories page runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,6 @@ from routeplanner.io.territory_export import (
     kpis_csv,
     read_territories_csv,
     write_territories_csv,
-    write_territories_geojson,
 )
 from routeplanner.model import Account, Territory
 from routeplanner.services import territories as territory_service
@@ -41,6 +41,8 @@ from routeplanner.services.territories import (
     TerritoryInputs,
     TerritoryKpis,
 )
+from routeplanner.services.territory_moves import MoveFigures, MoveResult, move_accounts
+from routeplanner.travel.provider import TravelTimeProvider
 
 territories_app = typer.Typer(
     help="Design, realign and inspect sales territories.", no_args_is_help=True
@@ -175,10 +177,10 @@ def _propose(
     straight_line: bool,
     *,
     quiet: bool,
-) -> Proposal:
+) -> tuple[Proposal, TravelTimeProvider]:
     travel = pick_travel(osm, straight_line=straight_line)
     with progress_bar(params.kind, enabled=not quiet) as report, labelled("command line", OPTIONS):
-        return territory_service.propose(inputs, travel, params, report)
+        return territory_service.propose(inputs, travel, params, report), travel
 
 
 def _save(
@@ -274,17 +276,22 @@ def _write(
     out_csv: Path | None,
     out_geojson: Path | None,
     out_kpis: Path | None,
+    travel: TravelTimeProvider,
 ) -> None:
     if out_csv is not None:
         write_territories_csv(out_csv, territories, accounts)
     if out_geojson is not None:
-        write_territories_geojson(out_geojson, territories, accounts, kpis=kpis)
+        data = territory_service.areas_geojson(territories, accounts, travel, kpis=kpis)
+        out_geojson.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     if out_kpis is not None:
         out_kpis.write_text(kpis_csv(kpis), encoding="utf-8")
 
 
 OutCsv = Annotated[Path | None, typer.Option("--out-csv", help="Account-territory CSV.")]
-OutGeo = Annotated[Path | None, typer.Option("--out-geojson", help="Territory hulls GeoJSON.")]
+OutGeo = Annotated[
+    Path | None,
+    typer.Option("--out-geojson", help="GeoJSON of the territories' areas (they never overlap)."),
+]
 OutKpi = Annotated[Path | None, typer.Option("--out-kpis", help="KPI CSV, one row per territory.")]
 
 
@@ -371,11 +378,11 @@ def design_command(
         err_console.print(
             f"keeping {len(kept)} locked territories as they are: {names}", markup=False
         )
-    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    proposal, travel = _propose(inputs, params, osm, straight_line, quiet=quiet)
     (option,) = proposal.options
     out_console.print(kpi_table(option.kpis))
     _notes(proposal)
-    _write(option.territories, inputs.accounts, option.kpis, out_csv, out_geojson, out_kpis)
+    _write(option.territories, inputs.accounts, option.kpis, out_csv, out_geojson, out_kpis, travel)
     if save:
         _save(proposal, 1, database_url, user=user, kind="design")
         out_console.print(f"saved {len(option.territories)} territories")
@@ -467,7 +474,7 @@ def realign_command(
         time_limit_s=time_limit,
     )
     inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
-    proposal = _propose(inputs, params, osm, straight_line, quiet=quiet)
+    proposal, travel = _propose(inputs, params, osm, straight_line, quiet=quiet)
     out_console.print(_options_table(proposal, params))
     _notes(proposal)
     if choose is None:
@@ -479,7 +486,7 @@ def realign_command(
     if picked.comparison is not None:
         out_console.print(_comparison_table(picked.comparison))
     out_console.print(kpi_table(picked.kpis, title=f"Option {choose}: {picked.label}"))
-    _write(picked.territories, inputs.accounts, picked.kpis, out_csv, out_geojson, out_kpis)
+    _write(picked.territories, inputs.accounts, picked.kpis, out_csv, out_geojson, out_kpis, travel)
     if apply is not None:
         _save(proposal, choose, database_url, user=user, kind="realignment")
         out_console.print(f"saved option {choose} as the current territories")
@@ -511,7 +518,7 @@ def show_command(
     out_console.print(kpi_table(kpis))
     if off:
         err_console.print(f"note: left out, off the road network: {', '.join(off)}", markup=False)
-    _write(inputs.territories, inputs.accounts, kpis, None, out_geojson, out_kpis)
+    _write(inputs.territories, inputs.accounts, kpis, None, out_geojson, out_kpis, travel)
 
 
 @territories_app.command("history")
@@ -539,3 +546,63 @@ def history_command(
             r.detail,
         )
     out_console.print(table)
+
+
+FIGURES: tuple[tuple[str, Callable[[MoveFigures], str]], ...] = (
+    ("max workload deviation %", lambda f: f"{f.max_workload_dev_pct:.1f}"),
+    ("max value deviation %", lambda f: f"{f.max_value_dev_pct:.1f}"),
+    ("travel to home min", lambda f: f"{(f.mean_travel_to_home_s or 0.0) / 60:.1f}"),
+    ("drive h", lambda f: f"{f.drive_h:.1f}"),
+    ("enclave accounts", lambda f: str(f.enclave_accounts)),
+)
+
+
+def _figure_rows(result: MoveResult) -> list[tuple[str, str, str]]:
+    b, a = result.before, result.after
+    rows = []
+    if b.kpis is not None and a.kpis is not None:
+        rows = [(label, get(b), get(a)) for label, get in FIGURES]
+    conflicts = (len(b.qualification_conflicts), len(a.qualification_conflicts))
+    return [*rows, ("qualification conflicts", str(conflicts[0]), str(conflicts[1]))]
+
+
+@territories_app.command("move")
+def move_command(
+    account_ids: Annotated[list[str], typer.Argument(help="Accounts to move.")],
+    to: Annotated[str, typer.Option("--to", help="Territory the accounts go to.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show the figures before and after.")
+    ] = False,
+    osm: OsmOpt = None,
+    straight_line: StraightOpt = False,
+    database_url: DbOpt = None,
+    user: UserOpt = "",
+) -> None:
+    """Move accounts into another territory in the database, with the figures before and
+    after; the moves go into the ownership history (cause manual)."""
+    store = store_of(database_url)
+    try:
+        result = move_accounts(
+            store,
+            account_ids,
+            to,
+            user,
+            dry_run,
+            travel=lambda: pick_travel(osm, straight_line=straight_line),
+        )
+    finally:
+        store.close()
+    table = Table(title=f"Moving {len(result.moves)} account(s) to {to}", box=box.SIMPLE)
+    for col in ("", "before", "after"):
+        table.add_column(col)
+    for row in _figure_rows(result):
+        table.add_row(*row)
+    out_console.print(table)
+    for aid, lacking in result.unqualified:
+        err_console.print(f"note: {to}'s rep lacks {', '.join(lacking)} for {aid}", markup=False)
+    if result.already_there:
+        err_console.print(f"note: already in {to}: {', '.join(result.already_there)}", markup=False)
+    if result.kpi_error:
+        err_console.print(f"note: no KPIs: {result.kpi_error}", markup=False)
+    if result.applied:
+        out_console.print(f"moved {len(result.moves)} account(s) to {to}")

@@ -1,9 +1,12 @@
 """Territory exports that open in QGIS (GeoJSON) and in a spreadsheet (CSV).
 
 GeoJSON follows RFC 7946: WGS84, ``[lon, lat]`` order, a closed outer ring listed
-counter-clockwise. ``geometry="hull"`` gives one feature per territory (the convex hull of its
-accounts; a Point or LineString when it has fewer than three distinct places), with the
-territory's KPIs as properties; ``geometry="points"`` gives one Point feature per account.
+counter-clockwise. ``geometry="area"`` gives one feature per territory, its area (a
+MultiPolygon; areas of different territories do not overlap, see
+:mod:`routeplanner.territories.shapes`), with the territory's KPIs as properties;
+``geometry="hull"`` the convex hull of its accounts instead (a Point or LineString when it has
+fewer than three distinct places; hulls of interleaved territories overlap);
+``geometry="points"`` gives one Point feature per account.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.territory import Territory
 from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
+from routeplanner.territories.shapes import TerritoryShape
 
-Geometry = Literal["hull", "points"]
+Geometry = Literal["area", "hull", "points"]
 
 ACCOUNT_COLUMNS = (
     "territory_id",
@@ -50,8 +54,11 @@ def territories_geojson(
     *,
     kpis: PlanKpis | None = None,
     geometry: Geometry = "hull",
+    areas: Sequence[TerritoryShape | None] = (),
 ) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (as a dict) of the territories or of their accounts.
+    """A GeoJSON FeatureCollection (as a dict) of the territories or of their accounts;
+    ``geometry="area"`` takes each territory's area from ``areas`` (in the order of
+    ``territories``; a null geometry where there is none).
 
     Raises
     ------
@@ -61,7 +68,7 @@ def territories_geojson(
     by_id = _accounts_by_id(territories, accounts)
     kpi_by_rep = {k.rep_id: k for k in kpis.territories} if kpis is not None else {}
     features: list[dict[str, Any]] = []
-    for t in territories:
+    for index, t in enumerate(territories):
         base: dict[str, Any] = {
             "territory_id": t.territory_id,
             "territory_name": t.name,
@@ -85,6 +92,10 @@ def territories_geojson(
         if t.rep_id in kpi_by_rep:
             k = asdict(kpi_by_rep[t.rep_id])
             props.update({key: value for key, value in k.items() if key not in props})
+        if geometry == "area":
+            area = areas[index] if index < len(areas) else None
+            features.append(_feature(_area_geometry(area), props))
+            continue
         places = [(by_id[aid].location.lon, by_id[aid].location.lat) for aid in t.account_ids]
         features.append(_feature(_hull_geometry(places), props))
     return {"type": "FeatureCollection", "features": features}
@@ -171,6 +182,13 @@ def _feature(geometry: dict[str, Any] | None, props: dict[str, Any]) -> dict[str
 
 def _point(a: Account) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [a.location.lon, a.location.lat]}
+
+
+def _area_geometry(area: TerritoryShape | None) -> dict[str, Any] | None:
+    if area is None:
+        return None
+    polygons = [[[list(p) for p in ring] for ring in polygon] for polygon in area.polygons]
+    return {"type": "MultiPolygon", "coordinates": polygons}
 
 
 def _hull_geometry(places: Sequence[tuple[float, float]]) -> dict[str, Any] | None:

@@ -29,7 +29,12 @@ from routeplanner.errors import (
     Problem,
     RoadNetworkError,
 )
-from routeplanner.io.territory_export import kpis_csv, territories_csv, territories_geojson
+from routeplanner.io.territory_export import (
+    Geometry,
+    kpis_csv,
+    territories_csv,
+    territories_geojson,
+)
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.services.params import PARAMETERS, Params, limited, require_stored
@@ -49,6 +54,7 @@ from routeplanner.territories.metrics import (
     compute_kpis,
 )
 from routeplanner.territories.realign import REALIGN_TIME_LIMIT_S, realign_territories
+from routeplanner.territories.shapes import RoadCellLabels, TerritoryShape, territory_shapes
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import haversine_m
 
@@ -59,6 +65,7 @@ __all__ = [
     "KpiComparison",
     "PlanKpis",
     "TerritoryKpis",
+    "TerritoryShape",
 ]
 
 Progress = Callable[[str, float], None]
@@ -589,6 +596,13 @@ class Overview:
     off_network: tuple[str, ...]
     """Accounts left out of the KPIs because they are not reachable on the road network."""
     basis: CapacityBasis = field(default_factory=lambda: CapacityBasis(DEFAULT_HORIZON_DAYS))
+    areas: tuple[TerritoryShape | None, ...] = ()
+    """Each territory's area (see :func:`areas`), in the order of ``territories``."""
+
+    def on_network(self) -> tuple[Account, ...]:
+        """The accounts the KPIs and areas count: those reachable on the road network."""
+        off = set(self.off_network)
+        return tuple(a for a in self.accounts if a.account_id not in off)
 
 
 class KpiMemo:
@@ -599,6 +613,7 @@ class KpiMemo:
         self._lock = threading.Lock()
         self._kpis: tuple[object, PlanKpis] | None = None
         self._split: tuple[object, tuple[list[Account], list[Account]]] | None = None
+        self._areas: tuple[object, tuple[TerritoryShape | None, ...]] | None = None
 
     def split(
         self, travel: TravelTimeProvider, accounts: Sequence[Account]
@@ -631,6 +646,37 @@ class KpiMemo:
         with self._lock:
             self._kpis = (key, kpis)
         return kpis
+
+    def areas(
+        self,
+        travel: TravelTimeProvider | None,
+        territories: Sequence[Territory],
+        accounts: Sequence[Account],
+    ) -> tuple[TerritoryShape | None, ...]:
+        key = (id(travel), tuple(territories), tuple(accounts))
+        with self._lock:
+            if self._areas is not None and self._areas[0] == key:
+                return self._areas[1]
+        found = areas(territories, accounts, travel)
+        with self._lock:
+            self._areas = (key, found)
+        return found
+
+
+def areas(
+    territories: Sequence[Territory],
+    accounts: Sequence[Account],
+    travel: TravelTimeProvider | None,
+) -> tuple[TerritoryShape | None, ...]:
+    """Each territory's area (the union of its accounts' road cells; without a road network
+    the accounts' plain Voronoi), in the order of ``territories``; ``None`` for a territory
+    none of whose ``accounts`` are given. Areas never overlap. Pass the accounts on the
+    road network: one far off it would stretch its territory over everything between."""
+    index = {aid: k for k, t in enumerate(territories) for aid in t.account_ids}
+    owner = [index.get(a.account_id, -1) for a in accounts]
+    cells = travel if isinstance(travel, RoadCellLabels) else None
+    shapes = territory_shapes([a.location for a in accounts], owner, len(territories), cells)
+    return tuple(shapes)
 
 
 def capacity_basis(
@@ -670,7 +716,8 @@ def overview(
     basis, planned = capacity_basis(store, reps, holidays)
     kpis: PlanKpis | None = None
     error = ""
-    off: list[Account] = []
+    provider: TravelTimeProvider | None = None
+    on, off = list(accounts), list[Account]()
     if not territories:
         error = "No territories yet: design them from scratch below."
     else:
@@ -680,8 +727,42 @@ def overview(
             kpis = memo.kpis(provider, territories, on, planned, basis.days, basis.start)
         except (RoadNetworkError, InputError) as exc:
             error = str(exc)
+    shapes = memo.areas(provider, territories, on) if territories else ()
     offs = tuple(a.account_id for a in off)
-    return Overview(territories, kpis, error, accounts, reps, offs, basis)
+    return Overview(territories, kpis, error, accounts, reps, offs, basis, shapes)
+
+
+def areas_geojson(
+    territories: Sequence[Territory],
+    accounts: Sequence[Account],
+    travel: TravelTimeProvider,
+    *,
+    kpis: PlanKpis | None = None,
+) -> dict[str, Any]:
+    """GeoJSON of the territories' areas over the accounts on the road network, with KPIs as
+    properties: the territories page's export, for the command line."""
+    on, _ = split_reachable(travel, accounts)
+    shapes = areas(territories, on, travel)
+    return territories_geojson(territories, accounts, kpis=kpis, geometry="area", areas=shapes)
+
+
+def areas_for(
+    view: Overview,
+    territories: Sequence[Territory],
+    travel: Callable[[], TravelTimeProvider],
+    memo: KpiMemo | None = None,
+) -> tuple[TerritoryShape | None, ...]:
+    """The areas of ``territories`` (the current ones, or an option being previewed) over the
+    accounts ``view`` counts on the road network."""
+    if tuple(territories) == view.territories and view.areas:
+        return view.areas
+    try:
+        provider: TravelTimeProvider | None = travel()
+    except RoadNetworkError:
+        provider = None
+    if memo is None:
+        return areas(territories, view.on_network(), provider)
+    return memo.areas(provider, territories, view.on_network())
 
 
 def kpis_of(
@@ -697,16 +778,19 @@ def kpis_of(
     return kpis, tuple(a.account_id for a in off)
 
 
-ExportKind = Literal["hull", "points", "accounts", "kpis"]
+ExportKind = Literal["area", "hull", "points", "accounts", "kpis"]
 
 
 def export(view: Overview, what: ExportKind) -> tuple[str, str, str]:
-    """A download of the territories: (file name, media type, text). ``hull``/``points``:
-    GeoJSON for QGIS; ``accounts``: account-territory CSV; ``kpis``: one CSV row per
-    territory (header only without KPIs)."""
-    if what in ("hull", "points"):
-        shape: Literal["hull", "points"] = "points" if what == "points" else "hull"
-        data = territories_geojson(view.territories, view.accounts, kpis=view.kpis, geometry=shape)
+    """A download of the territories: (file name, media type, text). ``area``/``hull``/
+    ``points``: GeoJSON for QGIS (areas that do not overlap, convex hulls, or one point per
+    account); ``accounts``: account-territory CSV; ``kpis``: one CSV row per territory
+    (header only without KPIs)."""
+    if what in ("area", "hull", "points"):
+        shape: Geometry = "points" if what == "points" else "hull" if what == "hull" else "area"
+        data = territories_geojson(
+            view.territories, view.accounts, kpis=view.kpis, geometry=shape, areas=view.areas
+        )
         text = json.dumps(data, ensure_ascii=False, indent=1)
         return f"territories-{shape}.geojson", "application/geo+json; charset=utf-8", text
     if what == "kpis":

@@ -187,9 +187,32 @@ class RoadTravel:
         really lies between them on the road. Snapping ignores ``max_snap_m`` (as the caller
         checks reachability first).
         """
-        n_pts = len(points)
-        if n_pts < 2:
+        if len(points) < 2:
             return np.zeros((0, 2), dtype=np.int64)
+        a, b, labels = self._cells(points)
+        la, lb = labels[a], labels[b]
+        touch = (la != lb) & (la >= 0) & (lb >= 0)
+        pairs = np.stack([np.minimum(la, lb)[touch], np.maximum(la, lb)[touch]], axis=1)
+        result: IntArray = np.unique(pairs, axis=0).astype(np.int64).reshape(-1, 2)
+        return result
+
+    def cell_labels(self, points: Sequence[GeoPoint]) -> IntArray:
+        """For every node of the road graph, the index of the point whose road cell holds it
+        (the same network Voronoi as :meth:`cell_adjacency`), ``-1`` where no point's cell
+        reaches (a part of the network not joined to any point's road)."""
+        if not points:
+            return np.full(self.graph.nodes, -1, dtype=np.int64)
+        _, _, labels = self._cells(points)
+        return labels[: self.graph.nodes]
+
+    def node_locations(self) -> tuple[FloatArray, FloatArray]:
+        """Latitude and longitude of every road graph node (as :meth:`cell_labels` counts)."""
+        return self.graph.lat, self.graph.lon
+
+    def _cells(self, points: Sequence[GeoPoint]) -> tuple[IntArray, IntArray, IntArray]:
+        """The road graph split at every point (edges ``a``-``b``; point i is node
+        ``nodes + i``) and the nearest point of every node of it."""
+        n_pts = len(points)
         g = self.graph
         n = g.nodes
         snaps = self.snap_edges(points)
@@ -217,12 +240,7 @@ class RoadTravel:
                 time[empty],
             ]
         )
-        labels = self._nearest_point(a, b, w, n, n_pts)
-        la, lb = labels[a], labels[b]
-        touch = (la != lb) & (la >= 0) & (lb >= 0)
-        pairs = np.stack([np.minimum(la, lb)[touch], np.maximum(la, lb)[touch]], axis=1)
-        result: IntArray = np.unique(pairs, axis=0).astype(np.int64).reshape(-1, 2)
-        return result
+        return a, b, self._nearest_point(a, b, w, n, n_pts)
 
     @staticmethod
     def _nearest_point(a: IntArray, b: IntArray, w: FloatArray, n: int, n_pts: int) -> IntArray:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routeplanner.io.territory_export import convex_hull
 from routeplanner.model import GeoPoint
 from routeplanner.roads.graph import RoadGraph
+from routeplanner.services.territories import TerritoryShape
 
 WIDTH = 1000
 MAX_BACKGROUND_EDGES = 6000
@@ -210,29 +210,43 @@ def territory_colour(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TerritoryLayer:
-    """One territory on the map: its accounts (id, name, place), its rep's home and colour."""
+    """One territory on the map: its accounts (id, name, place), its rep's home and colour,
+    and its area (which no other territory's area overlaps)."""
 
     territory_id: str
     colour: str
     accounts: Sequence[tuple[str, str, GeoPoint]]
     home: GeoPoint | None = None
     home_title: str = ""
+    area: TerritoryShape | None = None
+
+
+def _area_path(area: TerritoryShape, frame: _Frame) -> str:
+    """SVG path data of an area: every ring a closed subpath (holes cut by even-odd)."""
+    parts = []
+    for polygon in area.polygons:
+        for ring in polygon:
+            pts = ["{} {}".format(*frame.xy(lat, lon)) for lon, lat in ring[:-1]]
+            parts.append("M" + "L".join(pts) + "Z")
+    return "".join(parts)
 
 
 def territory_svg(
     layers: Sequence[TerritoryLayer],
     graph: RoadGraph | None,
     *,
-    hulls: bool = True,
+    areas: bool = True,
     unassigned: Sequence[tuple[str, str, GeoPoint]] = (),
     tile_url: str = "",
+    selected: frozenset[str] = frozenset(),
 ) -> str:
     """An inline SVG of territories: roads as background, accounts coloured by territory.
 
-    Convex hulls are drawn translucent under the points (they overlap where territories
-    interleave, which is exactly what a manager should see); rep homes are squares marked
-    ``H``; accounts in no territory are hollow grey circles. Works offline like
-    :func:`route_svg`.
+    Territory areas are drawn translucent under the points (they never overlap; an account
+    drawn in another territory's colour inside an area is an enclave); rep homes are squares
+    marked ``H``; accounts in no territory are hollow grey circles; ``selected`` accounts get
+    a dark ring. Every account carries ``data-account`` (its id), which the page's script
+    uses to select accounts on the map. Works offline like :func:`route_svg`.
     """
     coords = [(p.lat, p.lon) for layer in layers for _, _, p in layer.accounts]
     coords += [(layer.home.lat, layer.home.lon) for layer in layers if layer.home is not None]
@@ -251,31 +265,35 @@ def territory_svg(
             f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
             'stroke="#c3c9d2" stroke-width="2" stroke-linejoin="round"/>'
         )
-    if hulls:
+    if areas:
         for layer in layers:
-            hull = convex_hull([frame.xy(p.lat, p.lon) for _, _, p in layer.accounts])
-            if len(hull) >= 3:
-                pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in hull)
-                out.append(
-                    f'<polygon class="hull" data-territory="{_esc(layer.territory_id)}" '
-                    f'points="{pts}" fill="{layer.colour}" fill-opacity="0.12" '
-                    f'stroke="{layer.colour}" stroke-width="3" stroke-opacity="0.6"/>'
-                )
+            if layer.area is None:
+                continue
+            out.append(
+                f'<path class="area" data-territory="{_esc(layer.territory_id)}" '
+                f'd="{_area_path(layer.area, frame)}" fill="{layer.colour}" fill-opacity="0.16" '
+                f'fill-rule="evenodd" stroke="{layer.colour}" stroke-width="3" '
+                'stroke-opacity="0.7" stroke-linejoin="round"/>'
+            )
     for account_id, name, p in unassigned:
         x, y = frame.xy(p.lat, p.lon)
+        mark = " selected" if account_id in selected else ""
         out.append(
-            f'<circle class="account unassigned" cx="{x}" cy="{y}" r="9" fill="#fff" '
-            f'stroke="#7f7f7f" stroke-width="4"><title>{_esc(account_id)} {_esc(name)} '
-            "(no territory)</title></circle>"
+            f'<circle class="account unassigned{mark}" data-account="{_esc(account_id)}" '
+            f'cx="{x}" cy="{y}" r="9" fill="#fff" stroke="#7f7f7f" stroke-width="4">'
+            f"<title>{_esc(account_id)} {_esc(name)} (no territory)</title></circle>"
         )
     for layer in layers:
         tid = _esc(layer.territory_id)
         out.append(f'<g class="territory" data-territory="{tid}" fill="{layer.colour}">')
         for account_id, name, p in layer.accounts:
             x, y = frame.xy(p.lat, p.lon)
+            look = ("account selected", "#1b1f24", 5) if account_id in selected else None
+            kind, stroke, width = look or ("account", "#fff", 2)
             out.append(
-                f'<circle class="account" cx="{x}" cy="{y}" r="9" stroke="#fff" '
-                f'stroke-width="2"><title>{_esc(account_id)} {_esc(name)} · {tid}</title></circle>'
+                f'<circle class="{kind}" data-account="{_esc(account_id)}" cx="{x}" cy="{y}" '
+                f'r="9" stroke="{stroke}" stroke-width="{width}"><title>{_esc(account_id)} '
+                f"{_esc(name)} · {tid}</title></circle>"
             )
         out.append("</g>")
     for layer in layers:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from routeplanner.model import Territory
 from routeplanner.services.territories import (
@@ -15,6 +16,7 @@ from routeplanner.services.territories import (
     ProposalOption,
     TerritoryKpis,
 )
+from routeplanner.services.territory_moves import MAX_MOVE_ACCOUNTS, MoveFigures, MoveResult
 from routeplanner.web.jobs import TerritoryJob
 
 
@@ -256,3 +258,79 @@ class ApplyBody(BaseModel):
 
 class LockBody(BaseModel):
     locked: bool
+
+
+MoveId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MoveBody(BaseModel):
+    """Accounts to move into one territory; ``dry_run`` only answers the figures."""
+
+    account_ids: list[MoveId] = Field(
+        min_length=1, max_length=MAX_MOVE_ACCOUNTS, description="the selected accounts"
+    )
+    target_territory: str = Field(min_length=1, max_length=200)
+    dry_run: bool = Field(default=False, description="true: figures only, nothing stored")
+
+
+class MoveFiguresPublic(BaseModel):
+    """A split's figures before or after the moves (``kpis`` null without a road network)."""
+
+    max_workload_dev_pct: float | None
+    max_value_dev_pct: float | None
+    mean_travel_to_home_s: float | None
+    drive_h: float | None
+    enclave_accounts: int | None
+    qualification_conflicts: list[str] = Field(
+        description="accounts whose rep lacks a qualification they require"
+    )
+    kpis: SplitKpisPublic | None
+
+    @classmethod
+    def of(cls, f: MoveFigures) -> MoveFiguresPublic:
+        return cls(
+            max_workload_dev_pct=f.max_workload_dev_pct,
+            max_value_dev_pct=f.max_value_dev_pct,
+            mean_travel_to_home_s=f.mean_travel_to_home_s,
+            drive_h=f.drive_h,
+            enclave_accounts=f.enclave_accounts,
+            qualification_conflicts=list(f.qualification_conflicts),
+            kpis=SplitKpisPublic.of(f.kpis) if f.kpis is not None else None,
+        )
+
+
+class UnqualifiedPublic(BaseModel):
+    account_id: str
+    lacking: list[str] = Field(description="qualifications the target's rep does not hold")
+
+
+class MoveResultPublic(BaseModel):
+    """What the moves do; ``applied`` once stored (with ownership history)."""
+
+    applied: bool
+    target_territory: str
+    target_rep: str | None
+    moves: list[MovePublic]
+    already_there: list[str] = Field(description="selected accounts already in the target")
+    unqualified: list[UnqualifiedPublic] = Field(
+        description="moves allowed although the rep lacks a required qualification"
+    )
+    before: MoveFiguresPublic
+    after: MoveFiguresPublic
+    kpi_error: str
+
+    @classmethod
+    def of(cls, r: MoveResult) -> MoveResultPublic:
+        return cls(
+            applied=r.applied,
+            target_territory=r.target.territory_id,
+            target_rep=r.target.rep_id,
+            moves=[MovePublic(**asdict(m)) for m in r.moves],
+            already_there=list(r.already_there),
+            unqualified=[
+                UnqualifiedPublic(account_id=a, lacking=list(q)) for a, q in r.unqualified
+            ],
+            before=MoveFiguresPublic.of(r.before),
+            after=MoveFiguresPublic.of(r.after),
+            kpi_error=r.kpi_error,
+        )

@@ -79,7 +79,10 @@ def test_design_then_realign_then_show(tmp_path: Path, capsys: pytest.CaptureFix
     shown = capsys.readouterr().out
     assert "T-R0" in shown
     assert "max deviation" in shown
-    assert json.loads(out_geo.read_text(encoding="utf-8"))["type"] == "FeatureCollection"
+    geo = json.loads(out_geo.read_text(encoding="utf-8"))
+    assert geo["type"] == "FeatureCollection"
+    # the areas, as the territories page exports them (straight line: the accounts' Voronoi)
+    assert {f["geometry"]["type"] for f in geo["features"]} == {"MultiPolygon"}
     new_csv = tmp_path / "t2.csv"
     main(
         [

@@ -50,6 +50,7 @@ SEMANTIC_VALIDATION = {
     ("POST", "/api/v1/territories/jobs/{job_id}/apply"),  # an option the job has
     ("POST", "/api/v1/territories/design"),  # time limit 0.5..120 s (checked in the handler)
     ("POST", "/api/v1/territories/realign"),
+    ("POST", "/api/v1/territories/moves"),  # accounts and a territory that exist
     ("POST", "/api/v1/accounts"),  # cells are import text ("weekly"), ids must be new
     ("POST", "/api/v1/visits"),  # a visit of the current plan, a known status
     ("POST", "/api/v1/learning/confirm"),  # enough recorded observations for an estimate

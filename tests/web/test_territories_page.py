@@ -169,7 +169,7 @@ def test_page_shows_map_and_kpis(client: TestClient, seeded: list[Territory]) ->
     html = response.text
     assert '<svg class="map territory-map"' in html
     assert 'class="roads"' in html  # the road network as background
-    assert html.count('class="hull"') >= 2
+    assert html.count('class="area"') == 3
     assert html.count('class="marker home"') == 3
     assert "Jürgen Weiß" in html  # UTF-8 names
     for t in seeded:
@@ -180,8 +180,8 @@ def test_page_shows_map_and_kpis(client: TestClient, seeded: list[Territory]) ->
     assert "Max deviation" in html
     assert "A3" in html  # named as off the road network, not silently dropped
     assert 'href="/territories/export.geojson"' in html
-    assert "hide hulls" in html
-    assert 'class="hull"' not in client.get("/territories", params={"hulls": 0}).text
+    assert "hide areas" in html
+    assert 'class="area"' not in client.get("/territories", params={"areas": 0}).text
 
 
 def test_api_lists_territories_with_kpis(client: TestClient, seeded: list[Territory]) -> None:
@@ -381,7 +381,7 @@ def test_design_from_the_page_then_apply(client: TestClient, store: Store) -> No
     assert "Apply option 1" in html
     preview = client.get(f"/territories?job={job_id}&preview=1").text
     assert 'id="preview-note"' in preview
-    assert preview.count('class="hull"') >= 2
+    assert preview.count('class="area"') >= 2
     applied = client.post(
         f"/territories/jobs/{job_id}/apply", data={"option": "1"}, follow_redirects=False
     )
@@ -485,6 +485,10 @@ def test_exports(client: TestClient, seeded: list[Territory]) -> None:
     assert data["type"] == "FeatureCollection"
     assert [f["properties"]["territory_id"] for f in data["features"]] == ["T-R1", "T-R2", "T-R3"]
     assert "workload_h" in data["features"][0]["properties"]
+    # the map's areas: they never overlap, unlike the hulls still offered
+    assert {f["geometry"]["type"] for f in data["features"]} == {"MultiPolygon"}
+    hull = client.get("/territories/export.geojson", params={"geometry": "hull"}).json()
+    assert "Polygon" in {f["geometry"]["type"] for f in hull["features"]}
     points = client.get("/territories/export.geojson", params={"geometry": "points"}).json()
     assert len(points["features"]) == 18
     rows = list(csv.DictReader(io.StringIO(client.get("/territories/export.csv").text)))
@@ -521,7 +525,8 @@ def test_page_without_a_road_network_still_renders(
         html = other.get("/territories").text
         assert "OSM file not found" in html
         assert 'class="roads"' not in html
-        assert html.count('class="hull"') >= 2  # the map still shows the accounts
+        # the map still shows the accounts, and areas (a plain Voronoi of the accounts)
+        assert html.count('class="area"') == 3
         body = other.get("/api/v1/territories").json()
         assert body["summary"] is None
         assert "OSM file not found" in body["kpi_error"]

@@ -26,8 +26,10 @@ from routeplanner.services.territories import (
     ServerDesignParams,
     TerritoryKpis,
 )
+from routeplanner.services.territory_moves import MAX_MOVE_ACCOUNTS, MoveResult, move_accounts
 from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import MANAGER_THEN_CSRF, CsrfDep, ManagerApiDep, ManagerDep
+from routeplanner.web.csp import strict
 from routeplanner.web.deps import get_templates
 from routeplanner.web.jobs import Job, TerritoryJob
 from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
@@ -36,6 +38,8 @@ from routeplanner.web.state import AppState, get_state
 from routeplanner.web.territory_schemas import (
     ApplyBody,
     LockBody,
+    MoveBody,
+    MoveResultPublic,
     TerritoryJobPublic,
     TerritoryJobStart,
     TerritoryListPublic,
@@ -137,13 +141,22 @@ def _option_view(n: int, o: ProposalOption) -> OptionView:
 
 
 def _map(
-    state: AppState, view: Overview, territories: tuple[Territory, ...], *, hulls: bool
+    state: AppState,
+    view: Overview,
+    territories: tuple[Territory, ...],
+    *,
+    areas: bool,
+    selected: frozenset[str] = frozenset(),
 ) -> str:
     # Accounts off the road network are listed under the map instead: one far-away account
     # would otherwise shrink every territory to a dot.
-    off = set(view.off_network)
-    accounts = {a.account_id: a for a in view.accounts if a.account_id not in off}
+    accounts = {a.account_id: a for a in view.on_network()}
     homes = {r.rep_id: r for r in view.reps}
+    shapes = (
+        territory_service.areas_for(view, territories, state.services.travel, state.kpi_memo)
+        if areas
+        else ()
+    )
     layers = []
     assigned: set[str] = set()
     for i, t in enumerate(territories):
@@ -157,6 +170,7 @@ def _map(
                 accounts=[(a.account_id, a.name, a.location) for a in members],
                 home=rep.home if rep is not None else None,
                 home_title=f"{rep.name} ({rep.rep_id}), home" if rep is not None else "",
+                area=shapes[i] if i < len(shapes) else None,
             )
         )
     loose = [
@@ -179,23 +193,44 @@ def _map(
     return territory_svg(
         layers,
         state.services.road_graph(),
-        hulls=hulls,
+        areas=areas,
         unassigned=loose,
+        selected=selected,
         tile_url=state.settings.tile_url,
     )
 
 
-@router.get("/territories", response_class=HTMLResponse, include_in_schema=False)
-def territories_page(
+@dataclass(frozen=True, slots=True)
+class MoveRow:
+    """One account in the move list: ticked when it is part of the selection shown."""
+
+    account_id: str
+    name: str
+    territory_id: str
+    checked: bool
+
+
+def _move_rows(view: Overview, selected: frozenset[str]) -> list[MoveRow]:
+    home = {aid: t.territory_id for t in view.territories for aid in t.account_ids}
+    rows = [
+        MoveRow(a.account_id, a.name, home.get(a.account_id, ""), a.account_id in selected)
+        for a in view.accounts
+    ]
+    return sorted(rows, key=lambda r: (r.territory_id, r.account_id))
+
+
+def _page(
     request: Request,
-    _user: ManagerDep,
-    state: StateDep,
-    templates: TemplatesDep,
+    state: AppState,
+    templates: Jinja2Templates,
+    *,
     job: int | None = None,
     preview: int | None = None,
-    hulls: int = 1,
+    areas: int = 1,
+    move: MoveResult | None = None,
+    selected: frozenset[str] = frozenset(),
+    moved: int | None = None,
 ) -> Response:
-    """Map and KPI table of the current territories; run, follow and apply design/realign."""
     view = _overview(state)
     jobs = state.territory_jobs
     shown = jobs.get(job) if job is not None else jobs.latest()
@@ -203,7 +238,9 @@ def territories_page(
     options = [_option_view(n, o) for n, o in enumerate(proposal.options, 1)] if proposal else []
     map_territories = view.territories
     previewing = None
-    if proposal is not None and preview is not None and 1 <= preview <= len(proposal.options):
+    if move is not None:
+        map_territories = move.territories
+    elif proposal is not None and preview is not None and 1 <= preview <= len(proposal.options):
         previewing = preview
         map_territories = proposal.options[preview - 1].territories
     params = jobs.params(shown.job_id) if shown is not None else None
@@ -218,8 +255,8 @@ def territories_page(
     context: dict[str, object] = {
         "view": view,
         "rows": rows,
-        "map_svg": _map(state, view, map_territories, hulls=bool(hulls)),
-        "hulls": bool(hulls),
+        "map_svg": _map(state, view, map_territories, areas=bool(areas), selected=selected),
+        "areas": bool(areas),
         "job": shown,
         "kind": params.kind if params is not None else "",
         "params": params,
@@ -228,8 +265,65 @@ def territories_page(
         "options": options,
         "previewing": previewing,
         "legend": [(territory_colour(i), t.territory_id) for i, t in enumerate(map_territories)],
+        "move": move,
+        "move_rows": _move_rows(view, selected),
+        "moved": moved,
     }
-    return templates.TemplateResponse(request, "territories.html", context)
+    # The page runs a script (map selection): the same strict policy as the rep's pages.
+    return strict(templates.TemplateResponse(request, "territories.html", context), state.settings)
+
+
+@router.get("/territories", response_class=HTMLResponse, include_in_schema=False)
+def territories_page(
+    request: Request,
+    _user: ManagerDep,
+    state: StateDep,
+    templates: TemplatesDep,
+    job: int | None = None,
+    preview: int | None = None,
+    areas: int = 1,
+    moved: int | None = None,
+) -> Response:
+    """Map and KPI table of the current territories; run, follow and apply design/realign;
+    select accounts and move them to another territory."""
+    return _page(request, state, templates, job=job, preview=preview, areas=areas, moved=moved)
+
+
+def move(
+    state: AppState, user: UserRecord, account_ids: list[str], target: str, *, dry_run: bool
+) -> MoveResult:
+    """Move accounts into ``target`` (or, ``dry_run``, only answer the figures)."""
+    return move_accounts(
+        state.services.store,
+        account_ids,
+        target,
+        user.username,
+        dry_run,
+        travel=state.services.travel,
+        holidays=PlanningSetup.of(state.settings).holidays,
+        memo=state.kpi_memo,
+    )
+
+
+@router.post("/territories/moves", include_in_schema=False, dependencies=[CsrfDep])
+def move_from_page(
+    request: Request,
+    user: ManagerDep,
+    state: StateDep,
+    templates: TemplatesDep,
+    target_territory: Annotated[str, Form(max_length=200)] = "",
+    account_ids: Annotated[list[str] | None, Form(max_length=MAX_MOVE_ACCOUNTS)] = None,
+    action: Annotated[str, Form(max_length=20)] = "preview",
+) -> Response:
+    """``action=preview``: the page with the figures before and after and the moved split on
+    the map; ``action=apply``: store the moves and show the page again."""
+    ids = account_ids or []
+    result = move(state, user, ids, target_territory, dry_run=action != "apply")
+    if result.applied:
+        return RedirectResponse(
+            f"/territories?moved={len(result.moves)}#territory-move", status_code=303
+        )
+    return _page(request, state, templates, move=result, selected=frozenset(ids))
 
 
 @router.post("/territories/{kind}", include_in_schema=False, dependencies=[CsrfDep])
@@ -296,9 +390,11 @@ def _download(state: AppState, what: ExportKind) -> Response:
 
 
 @router.get("/territories/export.geojson", include_in_schema=False)
-def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "hull") -> Response:
-    """Hulls with KPI properties (or ``geometry=points``: one feature per account) for QGIS."""
-    return _download(state, "points" if geometry == "points" else "hull")
+def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "area") -> Response:
+    """Territory areas with KPI properties for QGIS (``geometry=hull``: convex hulls;
+    ``geometry=points``: one feature per account)."""
+    kinds: dict[str, ExportKind] = {"points": "points", "hull": "hull"}
+    return _download(state, kinds.get(geometry, "area"))
 
 
 @router.get("/territories/export.csv", include_in_schema=False)
@@ -390,6 +486,24 @@ def api_apply(
     """Store one option as the current territories, with ownership history, in one transaction."""
     apply(state, job_id, body.option, user)
     return TerritoryListPublic.of(_overview(state))
+
+
+@api_router.post(
+    "/moves",
+    response_model=MoveResultPublic,
+    dependencies=MANAGER_THEN_CSRF,
+    responses={
+        409: {"description": "the territories changed while the figures were computed"},
+        422: {"description": "bad selection or target: errors[{field, message}]"},
+    },
+)
+def api_moves(body: MoveBody, state: StateDep, user: ManagerApiDep) -> MoveResultPublic:
+    """Move accounts into a territory, with the figures before and after (workload and value
+    deviation, travel, drive, enclaves, qualification conflicts). ``dry_run``: figures only.
+    Applied moves are stored in one transaction with ownership history (cause ``manual``).
+    A rep lacking a required qualification may be given the account; it is reported."""
+    result = move(state, user, body.account_ids, body.target_territory, dry_run=body.dry_run)
+    return MoveResultPublic.of(result)
 
 
 @api_router.post(
