@@ -258,3 +258,27 @@ def test_the_repair_says_why_each_visit_changed_and_stays_on_the_day_page(
     later = client.get(_page()).text  # the rep left and came back: still there, folded
     assert '<details class="changes last" id="last-changes">' in later
     assert all(line in later for line in lines)
+
+
+def test_a_report_sent_again_under_its_phone_id_is_stored_once(
+    rep: TestClient, store: Store, anon_client: TestClient
+) -> None:
+    """The offline queue's retry: the same ``report_id`` twice (API, then form) is one
+    report; a malformed id is refused; another rep cannot reuse it."""
+    body = {"visit_id": visit("A2", today()), "status": "done", "report_id": "a1b2c3d4-0001"}
+    first = rep.post("/api/v1/visits", json={**body, "at": "09:05", "outcome": "order"})
+    assert first.status_code == 200, first.text
+    again = rep.post("/api/v1/visits", json={**body, "at": "09:40"})
+    assert again.status_code == 200, again.text
+    assert again.json()["record_id"] == first.json()["record_id"]
+    assert again.json()["outcome"] == "order"  # the first report, not the retry's fields
+    _post(rep, "A2", "done", report_id="a1b2c3d4-0001")
+    stored = store.visits.find()
+    assert len(stored) == 1
+    assert stored[0].report_id == "a1b2c3d4-0001"
+    bad = rep.post("/api/v1/visits", json={**body, "report_id": "x'; drop"})
+    assert bad.status_code == 422
+    assert "report_id" in bad.text
+    other = rep.post("/api/v1/visits", json={**body, "report_id": "a1b2c3d4-0002"})
+    assert other.status_code == 200  # a new id is a new report
+    assert len(store.visits.find()) == 2
