@@ -1,8 +1,8 @@
 """Visit records: the id the phone gave a report, unique, so a report synced twice (offline
 queue, retry) is stored once.
 
-Revision ID: 0012
-Revises: 0006
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0006"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
