@@ -45,7 +45,8 @@ class VisitRecord:
     ``outcome`` is the short result the rep picked (``order``, ``no order`` …; ``None``: not
     given); ``record_id`` is the stored id (0 before storing; not part of equality, as the same
     report read back is the same report); ``withdrawn_at`` is set when the
-    rep undid the report, which then no longer counts.
+    rep undid the report, which then no longer counts. ``report_id`` is the id the phone gave
+    the report (empty: none), so a report sent twice is stored once.
     """
 
     account_id: str
@@ -60,6 +61,7 @@ class VisitRecord:
     outcome: str | None = None
     record_id: int = field(default=0, compare=False)
     withdrawn_at: datetime | None = None
+    report_id: str = ""
 
     def __post_init__(self) -> None:
         if not self.account_id.strip():

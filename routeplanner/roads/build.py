@@ -30,6 +30,8 @@ from routeplanner.units import EARTH_RADIUS_M
 
 Progress = Callable[[str, float], None]
 Arrays = dict[str, npt.NDArray[Any]]
+MAX_NAME_CHARS = 80
+"""Longer OSM names are cut: a label is for reading on a map, not a database of record."""
 
 
 def build_arrays(path: Path, model: RoadModel, report: Progress) -> tuple[Arrays, dict[str, int]]:
@@ -115,6 +117,7 @@ def _free_flow_edges(
                 "length": float(data["length"]),
                 "delay": 0.0,
                 "class": _class_of(data.get("highway")),
+                "name": street_name(data),
                 "ways": frozenset(),
                 "geometry": data.get("geometry"),
             }
@@ -154,6 +157,7 @@ def _modelled_edges(
                 "length": float(data["length"]),
                 "delay": head,
                 "class": int(data["rp_class"]),
+                "name": street_name(data),
                 "ways": frozenset(extract.ways[int(w)].original_id for w in osmids),
                 "geometry": data.get("geometry"),
             }
@@ -303,6 +307,37 @@ def _pack(graph: Any, edges: list[dict[str, Any]]) -> Arrays:
         "geom_offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
         "geom_lat": np.ascontiguousarray(coords[:, 0]),
         "geom_lon": np.ascontiguousarray(coords[:, 1]),
+        **_names(edges),
+    }
+
+
+def street_name(data: Mapping[str, Any]) -> str:
+    """The name a map labels a road with: its ``name`` tag, else its ``ref`` (``B 37``).
+
+    A road merged from several ways can carry several names; the first in sorted order is
+    taken so every build labels it alike. A mapper's placeholder (``FIXME``) is no name.
+    """
+    for key in ("name", "ref"):
+        value = data.get(key)
+        values = value if isinstance(value, list) else [value]
+        found = sorted(
+            v.strip()
+            for v in values
+            if isinstance(v, str) and v.strip() and v.strip().upper() != "FIXME"
+        )
+        if found:
+            return found[0][:MAX_NAME_CHARS]
+    return ""
+
+
+def _names(edges: list[dict[str, Any]]) -> Arrays:
+    """``street_names`` (each distinct name once, sorted) and ``edge_name`` (an index into it
+    per edge, -1 for an unnamed road)."""
+    table = sorted({r["name"] for r in edges if r["name"]})
+    index = {name: i for i, name in enumerate(table)}
+    return {
+        "street_names": np.array(table, dtype=np.str_) if table else np.zeros(0, dtype="<U1"),
+        "edge_name": np.array([index.get(r["name"], -1) for r in edges], dtype=np.int64),
     }
 
 

@@ -35,7 +35,7 @@ from routeplanner.roads.model import RoadModel
 
 #: Bump when the array layout or the way the graph is built changes: old cache files are then
 #: ignored instead of being misread.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
@@ -57,6 +57,8 @@ _ARRAYS = (
     "turn_indptr",
     "turn_to",
     "turn_cost_s",
+    "edge_name",
+    "street_names",
 )
 
 
@@ -78,6 +80,9 @@ class RoadGraph:
     the edges a car on edge ``e`` may turn into at its head. The free-flow model has no delays
     and an empty turn table (every turn allowed, free).
 
+    ``street_names[edge_name[e]]`` is the OSM name (else ``ref``) of edge ``e``'s road, for
+    labelling maps; ``edge_name[e]`` is -1 for a road with neither.
+
     ``nodes`` and ``edges`` are counts; ``from_cache`` and ``load_seconds`` describe this load.
     """
 
@@ -98,6 +103,8 @@ class RoadGraph:
     turn_indptr: IntArray
     turn_to: IntArray
     turn_cost_s: FloatArray
+    edge_name: IntArray
+    street_names: npt.NDArray[np.str_]
     model: RoadModel = field(default_factory=RoadModel)
     from_cache: bool = False
     load_seconds: float = 0.0
@@ -108,7 +115,13 @@ class RoadGraph:
         if len(self.lat) != n or len(self.lon) != n or len(self.indptr) != n + 1:
             msg = "node arrays and indptr disagree on the number of nodes"
             raise ValueError(msg)
-        per_edge = (self.travel_time_s, self.length_m, self.head_delay_s, self.road_class)
+        per_edge = (
+            self.travel_time_s,
+            self.length_m,
+            self.head_delay_s,
+            self.road_class,
+            self.edge_name,
+        )
         if any(len(a) != m for a in per_edge):
             msg = "edge arrays disagree on the number of edges"
             raise ValueError(msg)

@@ -8,6 +8,7 @@ days stay exactly as they were; the repaired plan is stored as a new current ver
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from routeplanner.errors import (
     NotFoundError,
     Problem,
     StaleStateError,
+    StorageError,
 )
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
@@ -340,6 +342,9 @@ def territory_changes(store: Store, plan_id: int, rep_id: str) -> Any:
 # -- visit outcomes ------------------------------------------------------------------------------
 
 
+REPORT_ID: Final = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VisitParams(Params):
     """What happened at a planned stop. ``at`` (HH:MM) is when a done or checked-in visit
@@ -347,7 +352,9 @@ class VisitParams(Params):
     else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
     the stop belongs to (a rep may only name themselves). Only stops of days up to today
     plus ``grace_days`` may be reported. ``outcome`` is a short result (``order``,
-    ``no order`` …; empty: none)."""
+    ``no order`` …; empty: none). ``report_id`` is the id the phone made for the report (8-64
+    letters, digits, ``-`` or ``_``; empty: none): a report sent again under it is the same
+    report (see :func:`sent_before`)."""
 
     visit_id: str
     status: VisitStatus
@@ -357,6 +364,7 @@ class VisitParams(Params):
     outcome: str = ""
     now_if_untimed: bool = False
     grace_days: int = limited(0, 0, MAX_GRACE_DAYS)
+    report_id: str = ""
 
     @classmethod
     def rules(cls, values: Mapping[str, object]) -> list[tuple[str, str]]:
@@ -369,6 +377,9 @@ class VisitParams(Params):
             found.append(("outcome", f"at most {OUTCOME_LENGTH} characters"))
         if len(str(values.get("note") or "")) > MAX_NOTE:
             found.append(("note", f"at most {MAX_NOTE} characters"))
+        report_id = str(values.get("report_id") or "")
+        if report_id and not REPORT_ID.fullmatch(report_id):
+            found.append(("report_id", "8 to 64 letters, digits, - or _ (a UUID)"))
         return found
 
 
@@ -410,8 +421,15 @@ def record_visit(
 
 
 def store_visit(store: Store, record: VisitRecord) -> VisitRecord:
-    """Store a record made by :func:`visit_record`; the record with its stored id."""
-    return replace(record, record_id=store.visits.record(record))
+    """Store a record made by :func:`visit_record`; the record with its stored id. When the
+    same phone report arrived in between (two retries at once), the one stored first."""
+    try:
+        return replace(record, record_id=store.visits.record(record))
+    except StorageError:
+        earlier = sent_before(store, record.report_id, user=None)
+        if earlier is None:
+            raise
+        return earlier
 
 
 def reportable(day: date, today: date, grace_days: int = 0) -> bool:
@@ -475,7 +493,29 @@ def visit_record(
         note=params.note.strip(),
         recorded_by=user.username if user is not None else "",
         outcome=params.outcome.strip() or None,
+        report_id=params.report_id,
     )
+
+
+def sent_before(store: Store, report_id: str, *, user: UserRecord | None) -> VisitRecord | None:
+    """The report stored under the phone's ``report_id`` (withdrawn or not), or ``None``: a
+    phone that retries a report it queued offline gets the first one back, never a second.
+
+    Raises
+    ------
+    ConflictError
+        The id belongs to another rep's report (ids are made on phones; nothing leaks).
+    """
+    if not report_id:
+        return None
+    found = store.visits.find(report_id=report_id, withdrawn=True)
+    if not found:
+        return None
+    record = found[0]
+    if user is not None and user.role is not UserRole.MANAGER and user.rep_id != record.rep_id:
+        msg = "this report id is taken; send the report under a new one"
+        raise ConflictError(msg)
+    return record
 
 
 def _check_reportable(params: VisitParams, day: date, today: date) -> None:

@@ -354,6 +354,10 @@ OUTCOME_LENGTH = 60
 """Longest visit outcome (``order``, ``no order``, ``follow-up needed`` …)."""
 
 
+REPORT_ID_LENGTH = 64
+"""A report id made on the phone (a UUID is 36 characters)."""
+
+
 class VisitRecordRow(Base):
     __tablename__ = "visit_records"
 
@@ -369,6 +373,7 @@ class VisitRecordRow(Base):
     recorded_by: Mapped[str]
     outcome: Mapped[str | None] = mapped_column(String(OUTCOME_LENGTH))
     withdrawn_at: Mapped[datetime | None]
+    report_id: Mapped[str | None] = mapped_column(String(REPORT_ID_LENGTH), unique=True)
 
     __table_args__ = (
         Index("ix_visit_records_account_day", "account_id", "day"),

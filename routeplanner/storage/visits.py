@@ -34,6 +34,7 @@ class VisitRepository(AreaRepository):
                 recorded_at=record.recorded_at or self._now(),
                 recorded_by=record.recorded_by,
                 outcome=record.outcome,
+                report_id=record.report_id or None,
             )
             session.add(row)
             session.flush()
@@ -49,16 +50,19 @@ class VisitRepository(AreaRepository):
         account_ids: Collection[str] | None = None,
         record_id: int | None = None,
         withdrawn: bool = False,
+        report_id: str | None = None,
     ) -> list[VisitRecord]:
         """Visit records matching every given filter (``start``/``end`` inclusive), by day and
         then in the order they were recorded; no filter gives all. ``account_ids`` (at most a
         few hundred, such as one day's stops) narrows to those accounts. Withdrawn records
-        only with ``withdrawn``."""
+        only with ``withdrawn``; ``report_id`` finds the report the phone sent under that id."""
         query = select(VisitRecordRow)
         if not withdrawn:
             query = query.where(VisitRecordRow.withdrawn_at.is_(None))
         if record_id is not None:
             query = query.where(VisitRecordRow.id == record_id)
+        if report_id is not None:
+            query = query.where(VisitRecordRow.report_id == report_id)
         if account_id is not None:
             query = query.where(VisitRecordRow.account_id == account_id)
         if account_ids is not None:
@@ -85,6 +89,7 @@ class VisitRepository(AreaRepository):
                     outcome=row.outcome,
                     record_id=row.id,
                     withdrawn_at=row.withdrawn_at,
+                    report_id=row.report_id or "",
                 )
                 for row in session.scalars(query)
             ]

@@ -20,6 +20,7 @@ def rep_page_policy(settings: Settings) -> str:
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; "
         f"img-src {images}; connect-src 'self'; form-action 'self'; "
+        "manifest-src 'self'; worker-src 'self'; "
         "base-uri 'none'; frame-ancestors 'none'"
     )
 

@@ -8,7 +8,7 @@ is exact enough at the scale of one rep's day (tens of km).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,14 @@ import numpy as np
 from routeplanner.model import GeoPoint
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.services.territories import TerritoryShape
+from routeplanner.web.map_layout import (
+    FIRST_VIEW_PX,
+    LABEL_FONT_PX,
+    MAIN_ROAD_CLASSES,
+    MARKER_RADIUS_PX,
+    spread_markers,
+    street_labels,
+)
 
 WIDTH = 1000
 MAX_BACKGROUND_EDGES = 6000
@@ -50,26 +58,41 @@ class _Frame:
         return round(x), round(y)
 
 
-def _frame(points: Sequence[tuple[float, float]], margin: float = 0.08) -> _Frame:
+def _frame(
+    points: Sequence[tuple[float, float]],
+    margin: float = 0.08,
+    aspect: tuple[float, float] | None = None,
+) -> _Frame:
+    """The frame around ``points``; with ``aspect`` (lowest, highest height/width) the shorter
+    side is widened about the centre so the map keeps a shape that fits a screen."""
     lats = [p[0] for p in points]
     lons = [p[1] for p in points]
     kx = math.cos(math.radians(sum(lats) / len(lats)))
     span_lat = max(max(lats) - min(lats), 0.004)
     span_lon = max(max(lons) - min(lons), 0.004 / max(kx, 0.1))
-    pad_lat, pad_lon = span_lat * margin, span_lon * margin
-    min_lon, max_lon = min(lons) - pad_lon, max(lons) + pad_lon
-    min_lat, max_lat = min(lats) - pad_lat, max(lats) + pad_lat
-    scale = WIDTH / ((max_lon - min_lon) * kx)
-    height = max(200, round((max_lat - min_lat) * scale))
+    mid_lat, mid_lon = (max(lats) + min(lats)) / 2, (max(lons) + min(lons)) / 2
+    span_lat, span_lon = span_lat * (1 + 2 * margin), span_lon * (1 + 2 * margin)
+    if aspect is not None:
+        low, high = aspect
+        ratio = span_lat / (span_lon * kx)
+        if ratio > high:
+            span_lon = span_lat / (high * kx)
+        elif ratio < low:
+            span_lat = span_lon * kx * low
+    min_lon = mid_lon - span_lon / 2
+    max_lat = mid_lat + span_lat / 2
+    scale = WIDTH / (span_lon * kx)
+    height = max(200, round(span_lat * scale))
     return _Frame(min_lon, max_lat, scale, kx, height)
 
 
-def _background(graph: RoadGraph, frame: _Frame) -> str:
+def _background(graph: RoadGraph, frame: _Frame, classes: Collection[int] | None = None) -> str:
     """One path with every road touching the frame, drawn along its real geometry.
 
     Two-way roads are stored as two directed edges with the same geometry; one of each pair
     is drawn. When the frame holds more than :data:`MAX_BACKGROUND_EDGES` roads, the longest are
-    kept: they carry the shape of the network at this zoom.
+    kept: they carry the shape of the network at this zoom. ``classes`` limits the roads to
+    those road classes.
     """
     x = (graph.geom_lon - frame.min_lon) * frame.kx * frame.scale
     y = (frame.max_lat - graph.geom_lat) * frame.scale
@@ -81,7 +104,10 @@ def _background(graph: RoadGraph, frame: _Frame) -> str:
     first_of_pair = (tails <= heads) | ~np.isin(
         heads * graph.nodes + tails, tails * graph.nodes + heads
     )
-    idx = np.flatnonzero(hits & first_of_pair)
+    wanted = hits & first_of_pair
+    if classes is not None:
+        wanted &= np.isin(graph.road_class, list(classes))
+    idx = np.flatnonzero(wanted)
     if len(idx) > MAX_BACKGROUND_EDGES:
         idx = idx[np.argsort(-graph.length_m[idx])[:MAX_BACKGROUND_EDGES]]
     xi, yi = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
@@ -133,6 +159,11 @@ def _tiles(frame: _Frame, tile_url: str) -> str:
     return "".join(out)
 
 
+DAY_MAP_ASPECT = (0.6, 1.0)
+"""Height/width of the day map: between landscape and square, so it fits a phone's screen
+with the stop list still in sight, whatever the shape of the day."""
+
+
 def route_svg(
     markers: Sequence[MapMarker],
     legs: Sequence[Sequence[GeoPoint]],
@@ -140,44 +171,98 @@ def route_svg(
     *,
     tile_url: str = "",
 ) -> str:
-    """An inline SVG of one day: road background, the driven legs and numbered stops.
+    """An SVG of one day to pan and zoom: road background with the main roads' names, the
+    driven legs and numbered stops that link to their card (``#stop-N``).
 
-    With ``tile_url`` (a ``{z}/{x}/{y}`` template) raster tiles are drawn under our own roads;
-    without it the map is drawn from our graph alone and works offline.
+    Markers and labels are sized in screen pixels (``data-at`` holds a marker's place, the
+    day page's script rescales them on zoom); markers at nearly the same place are spread
+    apart. With ``tile_url`` (a ``{z}/{x}/{y}`` template) raster tiles are drawn under our own
+    roads; without it the map is drawn from our graph alone and works offline.
     """
     coords = [(m.point.lat, m.point.lon) for m in markers]
     coords += [(p.lat, p.lon) for leg in legs for p in leg]
     if not coords:
         return ""
-    frame = _frame(coords)
+    frame = _frame(coords, aspect=DAY_MAP_ASPECT)
+    k = WIDTH / FIRST_VIEW_PX
     out = [
-        f'<svg class="map" viewBox="0 0 {WIDTH} {frame.height}" role="img" '
-        f'aria-label="Map of the route" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="map day-map" viewBox="0 0 {WIDTH} {frame.height}" role="group" '
+        f'aria-label="Map of the route" data-zoom="1" xmlns="http://www.w3.org/2000/svg">'
     ]
     if tile_url:
         out.append(_tiles(frame, tile_url))
     if graph is not None:
-        out.append(
-            f'<path class="roads" d="{_background(graph, frame)}" fill="none" '
-            'stroke="#c3c9d2" stroke-width="2.5" stroke-linejoin="round"/>'
-        )
+        out.append(_roads(graph, frame, k))
     for leg in legs:
         pts = " ".join("{},{}".format(*frame.xy(p.lat, p.lon)) for p in leg)
         out.append(
-            f'<polyline class="leg" points="{pts}" fill="none" stroke="#0b5fff" stroke-width="9" '
-            'stroke-linejoin="round" stroke-linecap="round" stroke-opacity="0.75"/>'
+            f'<polyline class="leg" points="{pts}" fill="none" stroke="#0b5fff" stroke-width="4" '
+            'stroke-linejoin="round" stroke-linecap="round" stroke-opacity="0.75" '
+            'vector-effect="non-scaling-stroke"/>'
         )
-    for m in markers:
-        x, y = frame.xy(m.point.lat, m.point.lon)
-        fill = MARKER_FILLS.get(m.kind, "#b3261e")
-        out.append(
-            f'<g class="marker {m.kind}"><title>{_esc(m.title)}</title>'
-            f'<circle cx="{x}" cy="{y}" r="30" fill="{fill}" stroke="#fff" stroke-width="6"/>'
-            f'<text x="{x}" y="{y + 11}" text-anchor="middle" font-size="32" fill="#fff" '
-            f'font-family="sans-serif">{_esc(m.label)}</text></g>'
-        )
+    places = [frame.xy(m.point.lat, m.point.lon) for m in markers]
+    offsets = spread_markers(places, k)
+    for m, (x, y), (dx, dy) in zip(markers, places, offsets, strict=True):
+        out.append(_marker(m, x, y, dx, dy, k))
     out.append("</svg>")
     return "".join(out)
+
+
+def _roads(graph: RoadGraph, frame: _Frame, k: float) -> str:
+    """Minor roads thin, main roads wider, and the main roads' names along them."""
+    main = _background(graph, frame, MAIN_ROAD_CLASSES)
+    minor = _background(graph, frame, set(range(256)) - MAIN_ROAD_CLASSES)
+    out = [
+        f'<path class="roads" d="{minor}" fill="none" stroke="#cfd4db" stroke-width="1" '
+        'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>',
+        f'<path class="roads main" d="{main}" fill="none" stroke="#aab3bf" stroke-width="2.5" '
+        'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>',
+    ]
+    labels = street_labels(graph, frame.xy, WIDTH, frame.height, k)
+    if labels:
+        out.append("<defs>")
+        for i, label in enumerate(labels):
+            d = "M" + "L".join(f"{x} {y}" for x, y in label.points)
+            out.append(f'<path id="st{i}" d="{d}"/>')
+        out.append(
+            f'</defs><g class="streets" font-size="{LABEL_FONT_PX * k:.1f}" '
+            'font-family="sans-serif" fill="#3c4650" stroke="#fff" stroke-width="3" '
+            'paint-order="stroke" stroke-linejoin="round" text-anchor="middle" '
+            'dominant-baseline="central">'
+        )
+        for i, label in enumerate(labels):
+            out.append(
+                f'<text><textPath href="#st{i}" startOffset="50%">{_esc(label.name)}'
+                "</textPath></text>"
+            )
+        out.append("</g>")
+    return "".join(out)
+
+
+def _marker(m: MapMarker, x: int, y: int, dx: float, dy: float, k: float) -> str:
+    """One marker drawn in screen pixels around ``(x, y)``, moved by ``(dx, dy)`` pixels with a
+    leader line to its true place; a stop links to its card, the home is a plain group."""
+    r = MARKER_RADIUS_PX
+    fill = MARKER_FILLS.get(m.kind, "#b3261e")
+    inner = [f"<title>{_esc(m.title)}</title>"]
+    if dx or dy:
+        inner.append(
+            f'<line x2="{dx:g}" y2="{dy:g}" stroke="#1b1f24" stroke-width="1.5"/>'
+            '<circle r="2.5" fill="#1b1f24"/>'
+        )
+    shift = f' transform="translate({dx:g} {dy:g})"' if dx or dy else ""
+    inner.append(
+        f'<g{shift}><circle class="hit" r="22" fill="#fff" fill-opacity="0"/>'
+        f'<circle class="face" r="{r}" fill="{fill}" stroke="#fff" stroke-width="2.5"/>'
+        f'<text y="5" text-anchor="middle" font-size="14" fill="#fff" '
+        f'font-family="sans-serif">{_esc(m.label)}</text></g>'
+    )
+    place = f'data-at="{x} {y}" transform="translate({x} {y}) scale({k:g})"'
+    body = "".join(inner)
+    if m.kind == "home":
+        return f'<g class="marker home" {place}>{body}</g>'
+    label = _esc(m.label)
+    return f'<a class="marker {m.kind}" href="#stop-{label}" data-stop="{label}" {place}>{body}</a>'
 
 
 def _esc(text: str) -> str:

@@ -86,7 +86,7 @@ def test_check_in_and_done_record_now_and_show_progress(
     page.wait_for_selector("#stop-2.finished")
     assert "1 of 2 done" in page.locator("#progress").inner_text()
     assert not page.locator("#stop-2 details").evaluate("d => d.open")  # collapsed
-    assert page.locator("svg.map g.marker.done").count() == 1
+    assert page.locator("svg.map .marker.done").count() == 1
     assert page.locator("#stop-2 .visit-status").inner_text().removeprefix("done at ") in (
         _now_hhmm()
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 
 from routeplanner.model import GeoPoint
+from routeplanner.roads.graph import RoadGraph
+from routeplanner.web.map_layout import MARKER_GAP_PX, MARKER_RADIUS_PX, spread_markers
 from routeplanner.web.maps import MapMarker, route_svg
 
 HOME = GeoPoint(49.3988, 8.6724)
@@ -38,3 +42,43 @@ def test_tiles_cover_the_frame_at_a_sensible_zoom() -> None:
     assert any(int(tx) == x for _, tx, _ in tiles)
     # tiles come before (under) the route
     assert svg.index("<image") < svg.index('<polyline class="leg"')
+
+
+def test_markers_at_nearly_one_place_are_spread_for_tapping() -> None:
+    k = 2.5  # map units per screen pixel
+    places = [(500.0, 500.0), (500.0, 500.0), (510.0, 505.0), (900.0, 100.0)]
+    offsets = spread_markers(places, k)
+    assert offsets[3] == (0.0, 0.0)  # a lone marker stays on its place
+    screen = [(x / k + dx, y / k + dy) for (x, y), (dx, dy) in zip(places, offsets, strict=True)]
+    reach = 2 * MARKER_RADIUS_PX + MARKER_GAP_PX
+    for i, j in itertools.combinations(range(3), 2):
+        assert math.dist(screen[i], screen[j]) >= reach - 0.5, (i, j, screen)
+    # zooming in (fewer units per pixel) only moves the group further apart
+    closer = [
+        (x / (k / 4) + dx, y / (k / 4) + dy)
+        for (x, y), (dx, dy) in zip(places, offsets, strict=True)
+    ]
+    assert math.dist(closer[0], closer[2]) >= reach - 0.5
+
+
+def test_day_map_names_main_roads_and_links_stops(heidelberg_graph: RoadGraph) -> None:
+    home, shop = GeoPoint(49.3988, 8.6724), GeoPoint(49.4106, 8.6940)
+    markers = [MapMarker(home, "H", "home", kind="home"), MapMarker(shop, "1", "1. Shop")]
+    svg = route_svg(markers, [[home, shop], [shop, home]], heidelberg_graph)
+    names = re.findall(r'startOffset="50%">([^<]+)</textPath>', svg)
+    assert 1 <= len(names) <= 14
+    assert len(set(names)) == len(names)
+    assert set(names) <= set(heidelberg_graph.street_names.tolist())
+    assert '<a class="marker stop" href="#stop-1" data-stop="1"' in svg
+    assert '<g class="marker home"' in svg
+    width, height = map(int, re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups())  # type: ignore[union-attr]
+    assert 0.6 * width - 1 <= height <= width  # a screen's shape, not a tall strip
+
+
+def test_a_tall_day_is_framed_no_taller_than_wide() -> None:
+    north, south = GeoPoint(49.45, 8.69), GeoPoint(49.35, 8.69)
+    svg = route_svg(
+        [MapMarker(north, "1", "n"), MapMarker(south, "2", "s")], [[north, south]], None
+    )
+    width, height = map(int, re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups())  # type: ignore[union-attr]
+    assert height == width

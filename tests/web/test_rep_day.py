@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from routeplanner.model.history import VisitStatus
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
-from routeplanner.web.app import STATIC_DIR
 from tests.conftest import log_in
 from tests.web.rep_day_data import TZ, store_world, today, visit
 
@@ -99,8 +98,8 @@ def test_progress_and_finished_stops_collapsed_and_grey(rep: TestClient) -> None
     assert "<details><summary>" in first
     assert 'class="done-form"' not in first  # no more buttons but the time correction
     assert 'class="edit-time"' in first
-    assert html.count('<g class="marker stop done">') == 1
-    assert html.count('<g class="marker stop">') == 1
+    assert html.count('<a class="marker stop done" href="#stop-1"') == 1
+    assert html.count('<a class="marker stop" href="#stop-2"') == 1
     assert 'fill="#9aa0a6"' in html
 
 
@@ -220,16 +219,27 @@ def test_rep_pages_have_a_strict_policy_and_no_inline_code(rep: TestClient) -> N
         assert "<style" not in html, path
 
 
+def _page_bytes(client: TestClient, html: str) -> dict[str, int]:
+    """What a phone downloads for the day page, each gzipped (level 6) as served: the HTML and
+    every script, stylesheet and manifest it references from our static files."""
+    sizes = {"html": len(gzip.compress(html.encode(), 6))}
+    for ref in re.findall(r'(?:src|href)="(?:https?://[^/"]+)?(/static/[^"]+)"', html):
+        response = client.get(ref)
+        assert response.status_code == 200, ref
+        sizes[ref] = len(gzip.compress(response.content, 6))
+    return sizes
+
+
 def test_day_page_with_its_map_stays_small(client: TestClient, store: Store) -> None:
-    """A day of the sample region (real roads in the map background) with its script and
-    stylesheet, gzipped as served: at most 40 KB."""
+    """A day of the sample region (real roads and street names in the map) with everything
+    it loads, gzipped: at most 40 KB."""
     store_world(store, today())
     html = client.get(_page()).text
     assert '<path class="roads" d="M' in html
-    total = len(gzip.compress(html.encode(), 6))
-    for name in ("day.js", "app.css"):
-        total += len(gzip.compress((STATIC_DIR / name).read_bytes(), 6))
-    assert total <= 40 * 1024, total
+    assert "<textPath" in html
+    sizes = _page_bytes(client, html)
+    assert {"/static/day.js", "/static/daymap.js", "/static/app.css"} <= sizes.keys(), sizes
+    assert sum(sizes.values()) <= 40 * 1024, sizes
 
 
 @pytest.mark.slow
@@ -248,3 +258,27 @@ def test_the_repair_says_why_each_visit_changed_and_stays_on_the_day_page(
     later = client.get(_page()).text  # the rep left and came back: still there, folded
     assert '<details class="changes last" id="last-changes">' in later
     assert all(line in later for line in lines)
+
+
+def test_a_report_sent_again_under_its_phone_id_is_stored_once(
+    rep: TestClient, store: Store, anon_client: TestClient
+) -> None:
+    """The offline queue's retry: the same ``report_id`` twice (API, then form) is one
+    report; a malformed id is refused; another rep cannot reuse it."""
+    body = {"visit_id": visit("A2", today()), "status": "done", "report_id": "a1b2c3d4-0001"}
+    first = rep.post("/api/v1/visits", json={**body, "at": "09:05", "outcome": "order"})
+    assert first.status_code == 200, first.text
+    again = rep.post("/api/v1/visits", json={**body, "at": "09:40"})
+    assert again.status_code == 200, again.text
+    assert again.json()["record_id"] == first.json()["record_id"]
+    assert again.json()["outcome"] == "order"  # the first report, not the retry's fields
+    _post(rep, "A2", "done", report_id="a1b2c3d4-0001")
+    stored = store.visits.find()
+    assert len(stored) == 1
+    assert stored[0].report_id == "a1b2c3d4-0001"
+    bad = rep.post("/api/v1/visits", json={**body, "report_id": "x'; drop"})
+    assert bad.status_code == 422
+    assert "report_id" in bad.text
+    other = rep.post("/api/v1/visits", json={**body, "report_id": "a1b2c3d4-0002"})
+    assert other.status_code == 200  # a new id is a new report
+    assert len(store.visits.find()) == 2

@@ -51,6 +51,12 @@ class VisitLog(BaseModel):
         description="optional: the rep the caller believes the stop belongs to (a rep may "
         "only name themselves: 403 otherwise)",
     )
+    report_id: str = Field(
+        default="",
+        max_length=64,
+        description="optional id the client made for this report (a UUID): sent again, the "
+        "same report is answered and nothing new is stored",
+    )
 
 
 class MovePublic(BaseModel):
@@ -160,6 +166,7 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
         "note": body.note,
         "outcome": body.outcome,
         "rep": body.rep,
+        "report_id": body.report_id,
     }
     logged = log_outcome(state, user, dict(fields), source="body")
     r = logged.record

@@ -8,11 +8,12 @@ The use cases are :mod:`routeplanner.services.field`; this module parses and ren
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path as FilePath
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.io.opening_hours import format_opening_hours
@@ -29,9 +30,19 @@ from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
 
 router = APIRouter()
+SERVICE_WORKER = FilePath(__file__).resolve().parent.parent / "static" / "sw.js"
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 Text = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/route/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The rep's offline worker, served under ``/route`` so it may control the day pages (and
+    nothing a manager uses elsewhere); never cached by the browser's HTTP cache, so an update
+    reaches the phone at once."""
+    headers = {"Service-Worker-Allowed": "/route", "Cache-Control": "no-cache"}
+    return FileResponse(SERVICE_WORKER, media_type="text/javascript", headers=headers)
 
 
 @router.get("/route/accounts", response_class=HTMLResponse, include_in_schema=False)

@@ -100,6 +100,9 @@ def log_outcome(
     texts = {**fields, "now_if_untimed": "yes", "grace_days": str(settings.visit_grace_days)}
     params = VisitParams.from_text(texts, source=source)
     store = state.services.store
+    earlier = repair.sent_before(store, params.report_id, user=user)
+    if earlier is not None:  # the phone sent it again (offline queue, retry): the same report
+        return LoggedVisit(earlier, None)
     record = repair.visit_record(store, params, user=user, today=local_today(settings))
     if not repair.needs_repair(record):
         return LoggedVisit(repair.store_visit(store, record), None)
@@ -147,6 +150,7 @@ def log_visit(
     outcome: Annotated[str, Form(max_length=200)] = "",
     rep: Annotated[str, Form(max_length=200)] = "",
     stop: Annotated[str, Form(max_length=10)] = "",
+    report_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Record what happened at a planned stop; re-plan the rest after a missed or cancelled one
     (unless undone within the grace period)."""
@@ -157,6 +161,7 @@ def log_visit(
         "note": note,
         "outcome": outcome,
         "rep": rep,
+        "report_id": report_id,
     }
     logged = log_outcome(state, user, dict(fields), source="form")
     record = logged.record

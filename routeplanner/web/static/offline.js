@@ -1,0 +1,98 @@
+// Offline for the rep: installs the service worker (keeps the week's day pages, map and
+// files), queues reports made without network on the phone (localStorage, each with an id
+// made here) and sends each once when the network is back; the server stores a report sent
+// twice under one id once. The page says what is waiting.
+(function () {
+  "use strict";
+  var KEY = "rp-queue";
+  var box = document.getElementById("queue");
+
+  function queued() {
+    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; }
+  }
+  function save(items) { localStorage.setItem(KEY, JSON.stringify(items)); show(); }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
+  function hhmm(d) { return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+
+  function show() {
+    if (!box) { return; }
+    var items = queued();
+    box.hidden = items.length === 0;
+    box.textContent = items.length + (items.length === 1 ? " report waits" : " reports wait") +
+      " to be sent (no network): " + items.map(function (r) {
+        return r.name + " " + r.status.replace("_", " ") + (r.at ? " at " + r.at : "");
+      }).join(", ") + ".";
+    items.forEach(function (r) {
+      document.querySelectorAll('.visit-log[data-visit="' + CSS.escape(r.visit_id) + '"]')
+        .forEach(function (log) { log.setAttribute("data-queued", r.status); });
+    });
+  }
+
+  var sending = false;
+  function sync() {
+    var items = queued();
+    if (sending || !items.length || !navigator.onLine) { return; }
+    var token = document.querySelector('input[name="csrf_token"]');
+    if (!token) { return; }
+    sending = true;
+    var item = items[0];
+    fetch("/api/v1/visits", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token.value },
+      body: JSON.stringify({ visit_id: item.visit_id, status: item.status, at: item.at,
+        note: item.note, outcome: item.outcome, rep: item.rep, report_id: item.report_id })
+    }).then(function (answer) {
+      sending = false;
+      if (answer.status >= 500 || answer.status === 401 || answer.status === 429) { return; }
+      save(queued().filter(function (r) { return r.report_id !== item.report_id; }));
+      if (queued().length) { sync(); } else { window.location.reload(); }
+    }).catch(function () { sending = false; });
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.getAttribute("action") !== "/route/visit") { return; }
+    var id = form.querySelector('input[name="report_id"]');
+    if (!id) {
+      id = document.createElement("input");
+      id.type = "hidden";
+      id.name = "report_id";
+      form.appendChild(id);
+    }
+    id.value = newId();
+    if (navigator.onLine) { return; }
+    e.preventDefault();
+    var field = function (name) { var f = form.elements[name]; return f ? f.value : ""; };
+    var status = field("status");
+    var stop = form.closest("li");
+    var name = stop ? (stop.querySelector("a[href^='/accounts/'], summary") || stop).textContent.trim() : "";
+    var items = queued();
+    items.push({ report_id: id.value, visit_id: field("visit_id"), status: status, rep: field("rep"),
+      at: field("at") || (status === "done" || status === "checked_in" ? hhmm(new Date()) : ""),
+      note: field("note"), outcome: field("outcome"), name: name.slice(0, 60) });
+    save(items);
+  });
+
+  window.addEventListener("online", sync);
+  show();
+  sync();
+
+  if ("serviceWorker" in navigator && document.body.hasAttribute("data-offline")) {
+    navigator.serviceWorker.register("/route/sw.js", { scope: "/route" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () {
+      // keep the week's day pages: load each once (the worker keeps what passes through it)
+      if (!navigator.onLine) { return; }
+      var last = parseInt(localStorage.getItem("rp-kept") || "0", 10);
+      if (Date.now() - last < 10 * 60 * 1000) { return; }
+      localStorage.setItem("rp-kept", String(Date.now()));
+      document.querySelectorAll("nav.days a").forEach(function (a, i) {
+        if (i < 7) { fetch(a.href, { credentials: "same-origin" }).catch(function () {}); }
+      });
+    }).catch(function () {});
+  }
+}());
