@@ -13,8 +13,9 @@ assignment LP too large to finish in useful time. Instead:
    inside the region; the organisation keeps those figures as its workloads.
 3. *Border polish*: on the organisation's road-neighbour graph (each region's neighbours and
    the road cells of all accounts, which join the regions), enclaves are handed over and loads
-   brought into the band by border moves, then an annealing run moves and swaps accounts of
-   the territories that touch another region's. Each step is kept only when it adds no
+   brought into the band by border moves among the territories along region borders, out of
+   band or with enclaves, then an annealing run moves and swaps accounts of the territories
+   that touch another region's. Each step is kept only when it adds no
    enclave and stays in the band (or brings a territory into it).
 
 Travel from home is the drive from the home to the account here (one direction: the way back
@@ -36,7 +37,12 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
-from routeplanner.territories.contiguity import count_violations, make_contiguous, neighbour_graph
+from routeplanner.territories.contiguity import (
+    count_violations,
+    fragments,
+    make_contiguous,
+    neighbour_graph,
+)
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, optimise
 from routeplanner.territories.localsearch import improve_travel
@@ -369,13 +375,14 @@ def polish_borders(
         )
 
     best = assign
+    movable = np.isin(best, _unsettled(graph, best, balance, regions, target, tolerance))
+    still = fixed | frozenset(np.flatnonzero(~movable).tolist())
     tidy = make_contiguous(
-        graph, assign, balance, lower, upper, cost, allowed=allowed, fixed=fixed, swaps=True
+        graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still, improve_passes=0
     )
     if score(tidy) < score(best):
         best = tidy
-    border = border_territories(graph, best, regions)
-    movable = np.isin(best, border)
+    movable = np.isin(best, border_territories(graph, best, regions))
     steps = BORDER_ANNEAL_STEPS * int(movable.sum())
     if steps and deadline.remaining() > 0:
         annealed = improve_travel(
@@ -400,6 +407,22 @@ def polish_borders(
     if enclaves:
         notes.append(f"{enclaves} enclave accounts left after the border polish")
     return best, tuple(notes)
+
+
+def _unsettled(
+    graph: csr_matrix,
+    assign: IntArray,
+    balance: FloatArray,
+    regions: RegionSplit,
+    target: FloatArray,
+    tolerance: float,
+) -> IntArray:
+    """Reps whose territory touches another region's, is out of the band or has enclaves:
+    the only ones the repair may change (the regions' designs settled the others)."""
+    load = np.bincount(assign, weights=balance, minlength=len(target))
+    out = np.flatnonzero(np.abs(load / target - 1.0) > REPAIR_BAND * tolerance)
+    pieces = [f.rep for f in fragments(graph, assign, balance)]
+    return np.unique(np.concatenate([border_territories(graph, assign, regions), out, pieces]))
 
 
 def border_territories(graph: csr_matrix, assign: IntArray, regions: RegionSplit) -> IntArray:
