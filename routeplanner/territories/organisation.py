@@ -37,6 +37,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
+from routeplanner.territories.assign import OutOfTimeError
 from routeplanner.territories.contiguity import (
     count_violations,
     fragments,
@@ -56,9 +57,10 @@ from routeplanner.territories.regions import (
     RegionSettings,
     RegionSplit,
     local_xy,
-    run_in_process,
+    run_in_turn,
     split_regions,
 )
+from routeplanner.territories.timed import timed_travel
 from routeplanner.territories.workload import (
     CONTIGUITY_NEIGHBOURS,
     TRAVEL_NEIGHBOURS,
@@ -83,9 +85,14 @@ REGION_BAND = 0.8
 """Share of the tolerance each region's design aims for: the rest absorbs how far a region's
 workload lies from its reps' capacity share, which the straight-line cut only approximates."""
 REGIONS_SHARE = 0.75
-"""Share of the job the region designs may use together; the border polish gets the rest."""
+"""Share of what is left of the job after the regions are cut that the region designs may use
+together; the border polish gets the rest."""
+POLISH_SHARE = 0.95
+"""Share of what is left after the region designs that the border polish may use: the rest is
+for measuring the result (enclaves and loads over the whole organisation's graph)."""
 BORDER_ANNEAL_STEPS = 2000
 """Annealing steps per account of the territories along region borders."""
+CUT_NOTE = "a region had too little time for its road times and was cut into territories"
 BORDER_SEED = 0
 """Seed of the border annealing: the same input gives the same design."""
 
@@ -144,15 +151,23 @@ def design_organisation(
         locks=fixed,
         road_pairs=pairs,
     )
-    jobs = region_jobs(ctx, regions, fixed, weights, tolerance, deadline, settings, start)
+    regions_deadline = deadline.share(REGIONS_SHARE)
+    jobs = region_jobs(
+        ctx, regions, fixed, weights, tolerance, regions_deadline, settings, start,
+        road_pairs=pairs,
+    )  # fmt: skip
     report(f"designing {len(jobs)} regions", 0.05)
-    results = (map_regions or run_in_process)(region_runner(travel), jobs)
+    if map_regions is None:
+        results = run_in_turn(region_runner(travel), jobs, regions_deadline)
+    else:
+        results = list(map_regions(region_runner(travel), jobs))
     ctx, assign, graph = _assemble(ctx, regions, results, pairs)
     report("polishing region borders", 0.8)
     balance = _balance(ctx, weights)
     assign, polish_notes = polish_borders(
-        ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed), deadline=deadline
-    )
+        ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed),
+        deadline=deadline.share(POLISH_SHARE),
+    )  # fmt: skip
     kpis = assignment_kpis(ctx, assign, graph=graph)
     notes = [n for r in results for n in r.notes]
     return OrganisationDesign(
@@ -175,11 +190,19 @@ def region_runner(travel: TravelTimeProvider) -> RegionRunner:
 
 
 def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
-    """The single-path design of one region's accounts among its reps."""
+    """The single-path design of one region's accounts among its reps, or, when the job's time
+    runs out before its road times are in, its region cut into one piece per rep."""
     deadline = Deadline.after(job.time_limit_s)
-    ctx = build_context(
-        job.accounts, job.reps, travel, horizon_days=job.horizon_days, start=job.start
-    )
+    try:
+        ctx = build_context(
+            job.accounts,
+            job.reps,
+            timed_travel(travel, deadline),
+            horizon_days=job.horizon_days,
+            start=job.start,
+        )
+    except OutOfTimeError:
+        return cut_region(job)
     fixed, frozen = resolve_locks(ctx, dict(job.locked), ())
     result = optimise(
         ctx,
@@ -200,6 +223,39 @@ def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
             (int(a), int(b)) for a, b in zip(graph.row[upper], graph.col[upper], strict=True)
         ),
         notes=result.notes,
+    )
+
+
+def cut_region(job: RegionJob) -> RegionResult:
+    """A region's territories without road times: the bisection that cut the regions, down to
+    one rep each, on the organisation's travel guess. Balanced on that guess and one piece
+    each on the road cells; the border polish takes it from there."""
+    horizon = job.horizon_days
+    visits = np.array([visits_in(a, horizon) for a in job.accounts], dtype=np.float64)
+    service = np.array([a.visit_duration_s for a in job.accounts], dtype=np.float64)
+    workload = visits * (service + np.asarray(job.travel_estimate_s, dtype=np.float64))
+    value = np.array([account_value(a) for a in job.accounts], dtype=np.float64)
+    balance = job.weights.workload * workload / (float(workload.sum()) or 1.0)
+    balance = balance + job.weights.value * value / (float(value.sum()) or 1.0)
+    index = {a.account_id: i for i, a in enumerate(job.accounts)}
+    rep_index = {r.rep_id: j for j, r in enumerate(job.reps)}
+    cut = split_regions(
+        local_xy(*_lat_lon(job.accounts)),
+        balance,
+        local_xy(*_lat_lon_homes(job.reps)),
+        np.array([rep_capacity_s(r, horizon, start=job.start) for r in job.reps]),
+        reps_per_region=1,
+        road_pairs=np.asarray(job.road_pairs, dtype=np.int64).reshape(-1, 2),
+        locks={index[a]: rep_index[r] for a, r in job.locked},
+    )
+    owner = np.empty(len(job.reps), dtype=np.int64)
+    owner[cut.rep_region] = np.arange(len(job.reps))
+    return RegionResult(
+        region=job.region,
+        rep_ids=tuple(job.reps[int(owner[k])].rep_id for k in cut.account_region),
+        travel_estimate_s=job.travel_estimate_s,
+        neighbour_pairs=(),
+        notes=(CUT_NOTE,),
     )
 
 
@@ -284,13 +340,19 @@ def region_jobs(
     deadline: Deadline,
     settings: RegionSettings,
     start: date | None,
+    *,
+    road_pairs: IntArray,
 ) -> list[RegionJob]:
-    """One job per region, each with its share of the time (``parallel`` run at once)."""
+    """One job per region, each with its share of ``deadline`` (``parallel`` run at once: a
+    mapper that runs them side by side gives each the time it says)."""
     count = regions.count
-    per_job = deadline.remaining() * REGIONS_SHARE * min(settings.parallel, count) / count
+    per_job = deadline.remaining() * min(settings.parallel, count) / count
     jobs = []
+    position = np.full(ctx.n_accounts, -1, dtype=np.int64)
     for k in range(count):
         acc, rep = regions.members(k)
+        position[acc] = np.arange(len(acc))
+        inside = road_pairs[(position[road_pairs[:, 0]] >= 0) & (position[road_pairs[:, 1]] >= 0)]
         rep_ids = {ctx.reps[int(j)].rep_id for j in rep}
         locks = tuple(
             (ctx.accounts[i].account_id, ctx.reps[j].rep_id)
@@ -308,8 +370,11 @@ def region_jobs(
                 weights=weights,
                 locked=locks,
                 time_limit_s=per_job,
+                travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s[acc]),
+                road_pairs=tuple((int(a), int(b)) for a, b in position[inside]),
             )
         )
+        position[acc] = -1
     return jobs
 
 
@@ -356,7 +421,11 @@ def polish_borders(
     deadline: Deadline,
 ) -> tuple[IntArray, tuple[str, ...]]:
     """Enclaves handed over and loads brought into the band by border moves, then annealing
-    of the territories along region borders; each kept only when it scores better."""
+    of the territories along region borders; each kept only when it scores better.
+
+    Both stop at ``deadline`` (the repair after its current move, the annealing at its next
+    check), so the split returned is the best complete one found by then.
+    """
     target = balance.sum() * ctx.capacity_s / ctx.capacity_s.sum()
     lower, upper = (
         target * (1.0 - REPAIR_BAND * tolerance),
@@ -378,8 +447,9 @@ def polish_borders(
     movable = np.isin(best, _unsettled(graph, best, balance, regions, target, tolerance))
     still = fixed | frozenset(np.flatnonzero(~movable).tolist())
     tidy = make_contiguous(
-        graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still, improve_passes=0
-    )
+        graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still, improve_passes=0,
+        deadline=deadline,
+    )  # fmt: skip
     if score(tidy) < score(best):
         best = tidy
     movable = np.isin(best, border_territories(graph, best, regions))

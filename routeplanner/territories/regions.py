@@ -19,7 +19,7 @@ one piece on the road network.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
+from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.problem import DesignWeights
 
 IntArray = npt.NDArray[np.int64]
@@ -41,6 +42,10 @@ REGION_MIN_ACCOUNTS = 4000
 """Fewest accounts for which a design goes through regions (with at least twice
 ``REGION_REPS`` reps): below it one design over all accounts is better and fast enough."""
 EARTH_M_PER_DEG = 111_320.0
+CUT_SEARCH_STEPS = 30
+"""Bisection steps for a cut that holds its share once cut-off pieces are enclosed."""
+CUT_TOLERANCE = 1e-3
+"""Miss of a cut's share (relative) at which the search stops: one account weighs more."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +95,10 @@ class RegionJob:
     weights: DesignWeights
     locked: tuple[tuple[str, str], ...]
     time_limit_s: float
+    travel_estimate_s: tuple[float, ...]
+    """Per-visit travel of each account as the organisation guessed it (job order)."""
+    road_pairs: tuple[tuple[int, int], ...]
+    """Pairs of the job's accounts (job positions) whose road cells touch."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,12 +116,23 @@ class RegionResult:
 
 RegionRunner = Callable[[RegionJob], RegionResult]
 RegionMapper = Callable[[RegionRunner, Sequence[RegionJob]], Sequence[RegionResult]]
-"""Runs region jobs and returns their results in job order (default: :func:`run_in_process`)."""
+"""Runs region jobs and returns their results in job order, each job within its
+``time_limit_s`` (default: :func:`run_in_turn`)."""
 
 
-def run_in_process(run: RegionRunner, jobs: Sequence[RegionJob]) -> list[RegionResult]:
-    """The default mapper: one job after the other in this process."""
-    return [run(job) for job in jobs]
+def run_in_turn(
+    run: RegionRunner, jobs: Sequence[RegionJob], deadline: Deadline
+) -> list[RegionResult]:
+    """What runs region jobs when no mapper is given: one after the other in this process,
+    each with an equal share of what is left of ``deadline`` when it starts, so a job that ends
+    early leaves its time to the next and one that runs over takes it from them, never from the
+    border polish after ``deadline``.
+    """
+    results = []
+    for k, job in enumerate(jobs):
+        share = deadline.remaining() / (len(jobs) - k)
+        results.append(run(replace(job, time_limit_s=share)))
+    return results
 
 
 def local_xy(lat: FloatArray, lon: FloatArray) -> FloatArray:
@@ -216,8 +236,70 @@ def _bisect(
     # Accounts the network does not join to this region come last, in order along the axis.
     far = float(np.max(reach[np.isfinite(reach)], initial=0.0)) + 1.0
     position = np.where(np.isfinite(reach), reach, far + (pts - centre) @ axis)
-    side = _cut(accounts, position, w, share, locks, frozenset(first.tolist()))
+    side = _connected_cut(sub, accounts, position, w, share, locks, frozenset(first.tolist()))
     return [(accounts[~side], reps[~in_first]), (accounts[side], reps[in_first])]
+
+
+def _connected_cut(
+    sub: csr_matrix,
+    accounts: IntArray,
+    position: FloatArray,
+    weight: FloatArray,
+    share: float,
+    locks: Mapping[int, int],
+    first_reps: frozenset[int],
+) -> npt.NDArray[np.bool_]:
+    """The first half as :func:`_cut` takes it, with every piece the cut leaves of the second
+    half but its heaviest added to it, and the cut moved until that holds ``share``.
+
+    A ball on the road network can wrap round a hill or a river bend and cut pieces off the
+    rest; handed to the region they touch after all cuts, such pieces took a quarter of an
+    organisation's workload from one region to another. Enclosing them only adds to the first
+    half, so a bisection on the cut's share (never above ``share``) finds the balance.
+    """
+    second_locked = np.array(
+        [int(i) in locks and locks[int(i)] not in first_reps for i in accounts], dtype=bool
+    )
+    goal = share * float(weight.sum())
+    low, high = 0.0, share
+    best: tuple[float, npt.NDArray[np.bool_]] | None = None
+    for _ in range(CUT_SEARCH_STEPS):
+        tried = (low + high) / 2.0 if best is not None else share
+        cut = _cut(accounts, position, weight, tried, locks, first_reps)
+        side = _enclose(sub, cut, weight, second_locked)
+        held = float(weight[side].sum())
+        if best is None or abs(held - goal) < best[0]:
+            best = (abs(held - goal), side)
+        if held > goal:
+            high = tried
+        else:
+            low = tried
+        if best[0] <= CUT_TOLERANCE * goal or (held <= goal and tried == share):
+            break  # close enough, or nothing enclosed at the full share
+    assert best is not None
+    return best[1]
+
+
+def _enclose(
+    sub: csr_matrix,
+    side: npt.NDArray[np.bool_],
+    weight: FloatArray,
+    keep_out: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """``side`` with every piece of its complement but the heaviest added to it, except pieces
+    holding a ``keep_out`` account (locked to a rep of the other half)."""
+    rest = np.flatnonzero(~side)
+    if len(rest) < 2:
+        return side
+    count, labels = connected_components(sub[rest][:, rest], directed=False)
+    if count < 2:
+        return side
+    main = int(np.argmax(np.bincount(labels, weights=weight[rest], minlength=count)))
+    pinned = np.bincount(labels, weights=keep_out[rest].astype(np.float64), minlength=count) > 0
+    enclosed = (labels != main) & ~pinned[labels]
+    grown = side.copy()
+    grown[rest[enclosed]] = True
+    return grown
 
 
 def _cut(
