@@ -10,13 +10,17 @@ assignment LP too large to finish in useful time. Instead:
 2. *Region jobs*: each region's territories are designed by the single path, with a share of
    the tolerance (``REGION_BAND``), through a job mapper (in process by default, a cluster
    when the caller gives one). A job measures its accounts' per-visit travel on the roads
-   inside the region; the organisation keeps those figures as its workloads.
+   inside the region; the organisation keeps those figures as its workloads. A job whose time
+   runs out before its road times are in cuts its region into one piece per rep instead.
 3. *Border polish*: on the organisation's road-neighbour graph (each region's neighbours and
    the road cells of all accounts, which join the regions), enclaves are handed over and loads
    brought into the band by border moves among the territories along region borders, out of
    band or with enclaves, then an annealing run moves and swaps accounts of the territories
    that touch another region's. Each step is kept only when it adds no
    enclave and stays in the band (or brings a territory into it).
+
+The job's one deadline bounds the region jobs and the polish; what every split needs (checking
+the input, cutting the regions, measuring the result) runs whatever the time.
 
 Travel from home is the drive from the home to the account here (one direction: the way back
 would need a search from every account); the region jobs use both directions as the single
