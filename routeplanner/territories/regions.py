@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
 
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
@@ -217,26 +218,35 @@ def _bisect(
     reps: IntArray,
     locks: Mapping[int, int],
 ) -> list[tuple[IntArray, IntArray]]:
-    """Two halves of a region: reps halved along the work's main axis, and the accounts
-    nearest (on the network) to that axis's low end until their workload reaches the first
-    half's capacity share."""
+    """Two halves of a region: the accounts nearest (on the network) to the low end of the
+    work's main axis until their workload reaches the first half's capacity share, and the reps
+    whose homes lie nearest that end the same way (by the account next to each home), so a
+    half's reps live among its accounts."""
     pts, w = xy[accounts], balance[accounts]
     centre = np.average(pts, axis=0, weights=w) if w.sum() > 0 else pts.mean(axis=0)
     spread = (pts - centre).T @ ((pts - centre) * w[:, None])
     axis = np.linalg.eigh(spread)[1][:, -1]
     axis = axis if axis[np.argmax(np.abs(axis))] > 0 else -axis  # one sign for one input
-    rep_order = reps[np.argsort((home_xy[reps] - centre) @ axis, kind="stable")]
-    first = rep_order[: len(reps) // 2]
-    in_first = np.isin(reps, first)
-    total_cap = float(capacity[reps].sum())
-    share = float(capacity[first].sum()) / total_cap if total_cap > 0 else 0.5
     sub = graph[accounts][:, accounts]
     seed = int(np.argmin((pts - centre) @ axis))
     reach = np.asarray(dijkstra(sub, directed=False, indices=seed), dtype=np.float64)
     # Accounts the network does not join to this region come last, in order along the axis.
     far = float(np.max(reach[np.isfinite(reach)], initial=0.0)) + 1.0
     position = np.where(np.isfinite(reach), reach, far + (pts - centre) @ axis)
-    side = _connected_cut(sub, accounts, position, w, share, locks, frozenset(first.tolist()))
+    _, nearest = cKDTree(pts).query(home_xy[reps])
+    next_to_home = np.asarray(nearest, dtype=np.int64)
+    along = (home_xy[reps] - centre) @ axis
+    outside = np.zeros(len(reps), dtype=bool)
+    first, side = reps[: len(reps) // 2], np.zeros(len(accounts), dtype=bool)
+    for _ in range(2):
+        # Reps whose home the last cut put in the first half go first, the others by reach.
+        rep_order = reps[np.lexsort((along, position[next_to_home], outside))]
+        first = rep_order[: len(reps) // 2]
+        total_cap = float(capacity[reps].sum())
+        share = float(capacity[first].sum()) / total_cap if total_cap > 0 else 0.5
+        side = _connected_cut(sub, accounts, position, w, share, locks, frozenset(first.tolist()))
+        outside = ~side[next_to_home]
+    in_first = np.isin(reps, first)
     return [(accounts[~side], reps[~in_first]), (accounts[side], reps[in_first])]
 
 
