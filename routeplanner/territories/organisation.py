@@ -424,8 +424,10 @@ def polish_borders(
     fixed: frozenset[int],
     deadline: Deadline,
 ) -> tuple[IntArray, tuple[str, ...]]:
-    """Enclaves handed over and loads brought into the band by border moves, then annealing
-    of the territories along region borders; each kept only when it scores better.
+    """Enclaves handed over and loads brought into the band by border moves (among the
+    territories the regions' designs left unsettled, then, if that is not enough, among all),
+    then annealing of the territories along region borders; each kept only when it scores
+    better.
 
     Both stop at ``deadline`` (the repair after its current move, the annealing at its next
     check), so the split returned is the best complete one found by then.
@@ -456,6 +458,15 @@ def polish_borders(
     )  # fmt: skip
     if score(tidy) < score(best):
         best = tidy
+    if score(best)[:2] != (0, 0) and not deadline.expired():
+        # Stuck between settled territories at their band's edge: every territory may pass
+        # load on now, for what is left of the time.
+        wide = make_contiguous(
+            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
+            improve_passes=0, deadline=deadline,
+        )  # fmt: skip
+        if score(wide) < score(best):
+            best = wide
     movable = np.isin(best, border_territories(graph, best, regions))
     steps = BORDER_ANNEAL_STEPS * int(movable.sum())
     if steps and deadline.remaining() > 0:
