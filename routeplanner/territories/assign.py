@@ -32,6 +32,14 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+class OutOfTimeError(Exception):
+    """A solve ended at its time limit before finding any solution."""
+
+
+MILP_TIME_LIMIT = 1
+"""``scipy.optimize.milp`` status for "iteration or time limit reached"."""
+
+
 @dataclass(frozen=True, slots=True)
 class AssignResult:
     """Rep index per account, how the solver ended, and the balance band misses per rep."""
@@ -50,6 +58,10 @@ EXACT_GAP = 1e-6
 """Gap of the small MIP over the LP's split accounts: they are few, so optimal is cheap."""
 MUST_SOLVE_S = 1.0
 """Least time an LP gets once the deadline has passed: without its answer there is no split."""
+MUST_SHARE = 0.25
+"""Share of what is left of the job an LP without which there is no split may take beyond the
+per-solve cap: a large LP on a busy machine needs more than the cap, and the phases after it
+can do without a quarter of the time better than without a split."""
 
 
 def solve_assignment(
@@ -122,7 +134,12 @@ def solve_assignment(
         mip_rel_gap=mip_rel_gap,
         deadline=deadline or Deadline.after(math.inf),
     )
-    lp = solver.relaxation(fixed)
+    try:
+        lp = solver.relaxation(fixed)
+    except OutOfTimeError:
+        return greedy_assignment(
+            cost, balance, lower, upper, fixed=fixed, allowed=allowed, current=current
+        )
     found = lp.judge(lp.assign, f"LP optimum rounded ({len(lp.split_rows)} split)", strict=True)
     if found is None:
         found = solver.split_accounts_exactly(fixed, lp)
@@ -218,6 +235,8 @@ class _Solver:
         self, model: _Model, *, integral: bool, must: bool = False, gap: float | None = None
     ) -> tuple[IntArray, FloatArray, float] | None:
         limit = self.deadline.limit(self.time_limit_s, floor=MUST_SOLVE_S if must else 0.0)
+        if must:
+            limit = max(limit, MUST_SHARE * self.deadline.remaining())
         rel_gap = self.mip_rel_gap if gap is None else gap
         return _run(model, integral=integral, time_limit_s=limit, mip_rel_gap=rel_gap)
 
@@ -241,7 +260,11 @@ class _Solver:
         return float(miss[1][model.nx :].sum()) * (1 + 1e-6) + 1e-9, miss[0]
 
     def relaxation(self, fixed: Mapping[int, int]) -> _Relaxation:
-        """The LP optimum inside the band, or with the least miss when the band is out of reach."""
+        """The LP optimum inside the band, or with the least miss when the band is out of reach.
+
+        Raises ``OutOfTimeError`` when an LP ends at its time limit without a solution: that
+        says nothing about the band, so the caller degrades instead of relaxing it.
+        """
         cap: float | None = None
         model = self.build(fixed, cap)
         lp = self.run(model, integral=False, must=True)
@@ -276,7 +299,10 @@ class _Solver:
         small_model = self.build(pinned, lp.cap)
         if not len(small_model.free):
             return None
-        small = self.run(small_model, integral=True, gap=EXACT_GAP)
+        try:
+            small = self.run(small_model, integral=True, gap=EXACT_GAP)
+        except OutOfTimeError:
+            return None
         if small is None:
             return None
         how = f"LP optimum, {len(lp.split_rows)} split accounts solved exactly"
@@ -284,7 +310,12 @@ class _Solver:
 
     def full_mip(self, fixed: Mapping[int, int], lp: _Relaxation) -> AssignResult:
         """The whole MIP; when no integer split meets the LP's band, the smallest miss first."""
-        full = self.run(lp.model, integral=True)
+        try:
+            full = self.run(lp.model, integral=True)
+        except OutOfTimeError:
+            found = lp.judge(lp.assign, "LP optimum rounded (MIP out of time)", strict=False)
+            assert found is not None
+            return found
         if full is not None:
             found = lp.judge(full[0], "full MIP", strict=False)
             assert found is not None
@@ -428,6 +459,8 @@ def _run(
         bounds=model.bounds,
         options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap, "disp": False},
     )
+    if res.x is None and res.status == MILP_TIME_LIMIT:
+        raise OutOfTimeError
     if res.x is None:
         return None
     x = np.asarray(res.x, dtype=np.float64)
@@ -435,6 +468,54 @@ def _run(
     if len(model.free):
         assign[model.free] = np.argmax(x[: model.nx].reshape(len(model.free), model.m), axis=1)
     return assign, x, model.objective(assign) if integral else float(res.fun) + model.fixed_cost
+
+
+GREEDY = "greedy split (the LP ran out of time)"
+
+
+def greedy_assignment(
+    cost: FloatArray,
+    balance: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    *,
+    fixed: Mapping[int, int],
+    allowed: npt.NDArray[np.bool_] | None = None,
+    current: IntArray | None = None,
+) -> AssignResult:
+    """A balanced split without a solver, for when the LP cannot finish in time.
+
+    Accounts are placed in order of regret (how much more their second-cheapest rep costs
+    than their cheapest), each with the cheapest allowed rep that stays under its upper bound,
+    or the one with the most room left; the later phases then polish it as any split. Accounts
+    with a ``current`` rep stay with it, so a realignment's move cap holds.
+    """
+    n, m = cost.shape
+    assign = np.full(n, -1, dtype=np.int64)
+    load = np.zeros(m)
+    if current is not None:
+        assign[current >= 0] = current[current >= 0]
+        load += np.bincount(current[current >= 0], weights=balance[current >= 0], minlength=m)
+    for i, j in fixed.items():
+        if assign[i] >= 0:
+            load[assign[i]] -= balance[i]
+        assign[i] = j
+        load[j] += balance[i]
+    priced = np.where(allowed, cost, np.inf) if allowed is not None else cost.astype(np.float64)
+    ranked = np.argsort(priced, axis=1, kind="stable")
+    two = np.take_along_axis(priced, ranked[:, : min(2, m)], axis=1)
+    regret = two[:, -1] - two[:, 0] if m > 1 else np.zeros(n)
+    regret = np.where(np.isfinite(regret), regret, np.inf)  # one allowed rep: place it first
+    for i in np.argsort(-regret, kind="stable"):
+        if assign[i] >= 0:
+            continue
+        choices = [int(j) for j in ranked[i] if np.isfinite(priced[i, j])]
+        fits = [j for j in choices if load[j] + balance[i] <= upper[j]]
+        j = fits[0] if fits else max(choices, key=lambda r: upper[r] - load[r])
+        assign[i] = j
+        load[j] += balance[i]
+    slack = _band_misses(assign, balance, lower, upper)
+    return AssignResult(assign, False, math.inf, slack, GREEDY)
 
 
 def count_moves(assign: IntArray, current: IntArray | None) -> int:

@@ -33,6 +33,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from routeplanner.territories.assign import count_moves
+from routeplanner.territories.deadline import Deadline
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -288,15 +289,18 @@ def _rebalance(
     can_move: Callable[[int, int], bool],
     steps: int,
     on_move: Callable[[int, int, int], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> None:
     """Border moves (in place) that keep every giving territory in as many pieces, until all
-    territories are in their band or no move lowers the imbalance."""
+    territories are in their band, no move lowers the imbalance or ``deadline`` passes."""
     m = len(lower)
     target = (lower + upper) / 2.0
     coo = graph.tocoo()
     e_rows, e_cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     load = np.bincount(a, weights=balance, minlength=m)
     for _ in range(steps):
+        if deadline is not None and deadline.expired():
+            break
         excess = load - target
         outside = np.maximum(load - upper, lower - load)
         if np.all(outside <= 0):
@@ -437,6 +441,7 @@ def make_contiguous(
     improve_passes: int = IMPROVE_PASSES,
     keep_band: bool = False,
     swaps: bool = False,
+    deadline: Deadline | None = None,
 ) -> IntArray:
     """Remove every enclave by local moves, restore the band, then shorten along borders.
 
@@ -460,7 +465,8 @@ def make_contiguous(
     a move cap that leaves too few accounts to rebalance with). Contiguity is never made worse
     by steps 2 and 3, and the move cap is checked on every move, so the result never exceeds it.
     The band is restored when border moves can do it; callers check it (and keep their previous
-    split otherwise).
+    split otherwise). Once ``deadline`` has passed every step stops after its current move, so
+    the split returned is complete but may keep enclaves or miss the band.
     """
     a = assign.copy()
     n = len(a)
@@ -472,7 +478,8 @@ def make_contiguous(
         return budget.fits(budget.delta(i, int(a[i]), to))
 
     # 1. Absorb fragments (or bridge them to their main piece).
-    _absorb(graph, a, balance, cost, allowed, fixed, budget, (lower, upper) if keep_band else None)
+    band = (lower, upper) if keep_band else None
+    _absorb(graph, a, balance, cost, allowed, fixed, budget, band, deadline)
 
     # 2. Back into the band along borders.
     def can_move(i: int, to: int) -> bool:
@@ -482,10 +489,13 @@ def make_contiguous(
         budget.used += budget.delta(i, frm, to)
 
     steps = REPAIR_STEPS_PER_ACCOUNT * n
-    _rebalance(graph, a, balance, lower, upper, cost, can_move, steps, on_move)
+    _rebalance(graph, a, balance, lower, upper, cost, can_move, steps, on_move, deadline)
 
     # 3. Shorter along borders, band and pieces kept.
-    _shorten(graph, a, balance, lower, upper, cost, ok, budget, improve_passes, swaps=swaps)
+    _shorten(
+        graph, a, balance, lower, upper, cost, ok, budget, improve_passes,
+        swaps=swaps, deadline=deadline,
+    )  # fmt: skip
     return a
 
 
@@ -501,6 +511,7 @@ def _shorten(
     passes: int,
     *,
     swaps: bool,
+    deadline: Deadline | None = None,
 ) -> None:
     """Border moves (in place) that lower ``cost``, keep both loads in the band and the giving
     territory in one piece, best first; with ``swaps`` also exchanges once no move is left."""
@@ -510,6 +521,8 @@ def _shorten(
     coo = graph.tocoo()
     rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
     for _ in range(passes):
+        if deadline is not None and deadline.expired():
+            return
         border = a[rows] != a[cols]
         cand_i, cand_t = rows[border], a[cols[border]]
         delta = cost[cand_i, cand_t] - cost[cand_i, a[cand_i]]
@@ -518,6 +531,8 @@ def _shorten(
         moved = False
         seen: set[tuple[int, int]] = set()
         for k in np.argsort(delta, kind="stable"):
+            if deadline is not None and deadline.expired():
+                return
             i, t = int(cand_i[k]), int(cand_t[k])
             if (i, t) in seen:
                 continue
@@ -540,7 +555,9 @@ def _shorten(
             moved = True
         if moved:
             continue
-        if not swaps or not _swap_pass(graph, a, load, balance, lower, upper, cost, ok, budget):
+        if not swaps or not _swap_pass(
+            graph, a, load, balance, lower, upper, cost, ok, budget, deadline
+        ):
             break
 
 
@@ -567,6 +584,7 @@ def _swap_pass(
     cost: FloatArray,
     ok: Callable[[int, int], bool],
     budget: _Budget,
+    deadline: Deadline | None = None,
 ) -> bool:
     """At most one improving swap of border accounts per pair of touching territories.
 
@@ -581,6 +599,8 @@ def _swap_pass(
     pairs = sorted({(int(x), int(y)) for x, y in zip(a[r], a[c], strict=True) if x < y})
     swapped = False
     for ta, tb in pairs:
+        if deadline is not None and deadline.expired():
+            break
         side_a = np.unique(r[(a[r] == ta) & (a[c] == tb)])
         side_b = np.unique(r[(a[r] == tb) & (a[c] == ta)])
         if len(side_a) == 0 or len(side_b) == 0:
@@ -629,6 +649,7 @@ def _absorb(
     fixed: frozenset[int],
     budget: _Budget,
     band: tuple[FloatArray, FloatArray] | None = None,
+    deadline: Deadline | None = None,
 ) -> None:
     """Hand fragments (in place), lightest first, to the adjacent territory costing least.
 
@@ -648,6 +669,8 @@ def _absorb(
 
     stuck: set[tuple[int, ...]] = set()
     for _ in range(n):
+        if deadline is not None and deadline.expired():
+            break
         frags = [f for f in anchored_fragments(graph, a, cost) if f.members not in stuck]
         if not frags:
             break

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,7 @@ from routeplanner.territories.problem import (
     first_split,
     run_phases,
 )
+from routeplanner.territories.regions import RegionMapper, RegionSettings, fits_regions
 from routeplanner.territories.resplit import contiguity_mip, resplit_pairs
 from routeplanner.territories.start import (
     balanced_solves,
@@ -126,8 +128,14 @@ def design_territories(
     repair_rounds: int = 8,
     time_limit_s: float | None = None,
     progress: Progress | None = None,
+    regions: RegionSettings | None = None,
+    map_regions: RegionMapper | None = None,
 ) -> TerritoryPlan:
     """Divide ``accounts`` into one territory per rep (see the module docstring for the method).
+
+    Above ``regions`` (:class:`~.regions.RegionSettings`: 4,000 accounts and 20 reps by
+    default) the design goes through regions designed as independent jobs, which
+    ``map_regions`` runs (in this process by default; see :mod:`~.organisation`).
 
     Parameters
     ----------
@@ -152,6 +160,22 @@ def design_territories(
     report = progress or _no_progress
     if not 0.0 < tolerance < 1.0:
         raise InputError(Problem("design", None, "tolerance", "must be between 0 and 1"))
+    settings = regions or RegionSettings()
+    if fits_regions(accounts, len(reps), settings, locked_territories=len(locked_territories)):
+        return _by_regions(
+            accounts,
+            reps,
+            travel,
+            deadline=deadline,
+            horizon_days=horizon_days,
+            start=start,
+            locked=locked,
+            weights=weights or DesignWeights(),
+            tolerance=tolerance,
+            settings=settings,
+            map_regions=map_regions,
+            progress=report,
+        )
     report("travel times", 0.0)
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
@@ -184,6 +208,36 @@ def design_territories(
         <= 100.0 * tolerance + 1e-9,
         tolerance=tolerance,
         notes=result.notes,
+    )
+
+
+def _by_regions(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    *,
+    weights: DesignWeights,
+    tolerance: float,
+    progress: Progress,
+    **options: Any,
+) -> TerritoryPlan:
+    """The organisation-scale path, as a ``TerritoryPlan``."""
+    # Imported here: region jobs run ``optimise`` from this module.
+    from routeplanner.territories.organisation import design_organisation
+
+    found = design_organisation(
+        accounts, reps, travel, weights=weights, tolerance=tolerance, progress=progress, **options
+    )
+    progress("done", 1.0)
+    return TerritoryPlan(
+        territories=build_territories(found.context, found.assign),
+        kpis=found.kpis,
+        iterations=found.regions.count,
+        optimal=False,
+        within_tolerance=found.kpis.max_balance_dev_pct(weights.workload, weights.value)
+        <= 100.0 * tolerance + 1e-9,
+        tolerance=tolerance,
+        notes=(f"designed as {found.regions.count} regions", *found.notes),
     )
 
 

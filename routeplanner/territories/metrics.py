@@ -20,6 +20,7 @@ from datetime import date
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix
 
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
@@ -74,7 +75,8 @@ class PlanKpis:
     total_capacity_h: float
     mean_travel_to_centre_s: float = 0.0
     """Mean road time from each account to its territory's centre (the member with the least
-    total road time to the others): the issue's other compactness measure."""
+    total road time to the others): the issue's other compactness measure. NaN for a design
+    at organisation scale, which never computes all pairs of road times."""
     max_value_dev_pct: float = 0.0
     """Largest ``|value_dev_pct|`` over unlocked territories (0 when no account has a value)."""
 
@@ -108,8 +110,13 @@ def assignment_kpis(
     *,
     territory_ids: Sequence[str] | None = None,
     locked_reps: frozenset[int] = frozenset(),
+    graph: csr_matrix | None = None,
 ) -> PlanKpis:
-    """KPIs of ``assign`` (rep index per account, ``-1`` = unassigned) on a prepared context."""
+    """KPIs of ``assign`` (rep index per account, ``-1`` = unassigned) on a prepared context.
+
+    ``graph`` is the road-neighbour graph when the caller has it (an organisation's design,
+    whose context holds no all-pairs matrix: its mean travel to the centre is then NaN).
+    """
     m = ctx.n_reps
     ids = list(territory_ids) if territory_ids is not None else [f"T-{r.rep_id}" for r in ctx.reps]
     has = assign >= 0
@@ -126,7 +133,8 @@ def assignment_kpis(
     home_t = ctx.home_s[a, idx] if len(idx) else np.zeros(0)
     home_sum = np.bincount(a, weights=home_t, minlength=m)
     mean_util = float(workload[free].sum() / ctx.capacity_s[free].sum()) if free else float("nan")
-    graph = neighbour_graph(ctx.neighbours, ctx.account_s)
+    if graph is None:
+        graph = neighbour_graph(ctx.neighbours, ctx.account_s)
     enclaves = enclave_accounts(graph, np.where(has, assign, m), ctx.workload_s)
     enclaves = enclaves[assign[enclaves] >= 0] if len(enclaves) else enclaves
     enclave_count = np.bincount(assign[enclaves], minlength=m) if len(enclaves) else np.zeros(m)
@@ -166,12 +174,7 @@ def assignment_kpis(
     devs = [abs(rows[j].balance_dev_pct) for j in free]
     mean_home_all = float(home_t.mean()) if len(home_t) else 0.0
     nearest = float(ctx.home_s.min(axis=0)[idx].mean()) if len(idx) else 0.0
-    to_centre = 0.0
-    for j in range(m):
-        members = idx[a == j]
-        if len(members):
-            sub = ctx.account_s[np.ix_(members, members)]
-            to_centre += float(sub.sum(axis=1).min())
+    to_centre = _travel_to_centres(ctx, idx, a)
     return PlanKpis(
         territories=tuple(rows),
         horizon_days=ctx.horizon_days,
@@ -187,6 +190,19 @@ def assignment_kpis(
         mean_travel_to_centre_s=to_centre / len(idx) if len(idx) else 0.0,
         max_value_dev_pct=max((abs(rows[j].value_dev_pct) for j in free), default=0.0),
     )
+
+
+def _travel_to_centres(ctx: TerritoryContext, idx: IntArray, a: IntArray) -> float:
+    """Total road time from accounts to their territory's medoid (NaN without all pairs)."""
+    if ctx.account_s.shape[0] != ctx.n_accounts:
+        return math.nan
+    total = 0.0
+    for j in range(ctx.n_reps):
+        members = idx[a == j]
+        if len(members):
+            sub = ctx.account_s[np.ix_(members, members)]
+            total += float(sub.sum(axis=1).min())
+    return total
 
 
 def assignment_of(ctx: TerritoryContext, territories: Sequence[Territory]) -> IntArray:

@@ -127,7 +127,8 @@ class TerritoryContext:
     capacity_s: FloatArray
     working_days: IntArray
     account_s: FloatArray
-    """``(n, n)`` symmetrised road time between accounts, 0 on the diagonal."""
+    """``(n, n)`` symmetrised road time between accounts, 0 on the diagonal; ``(0, 0)`` in an
+    organisation's context, which holds no all-pairs matrix (see ``organisation``)."""
     home_s: FloatArray
     """``(m, n)`` symmetrised road time between each rep's home and each account."""
     neighbours: IntArray
@@ -227,6 +228,19 @@ def _neighbours(
         return neighbours, np.asarray(2.0 * home_s.min(axis=0), dtype=np.float64)
     nearest = neighbours[:, :kt]
     return neighbours, np.take_along_axis(masked, nearest, axis=1).mean(axis=1)
+
+
+def check_inputs(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    horizon_days: int,
+) -> BoolArray:
+    """Refuse bad accounts and reps as ``build_context`` does, without any matrix; returns
+    who may own what (``qualified``)."""
+    allowed = _checked_inputs(accounts, reps, horizon_days)
+    _check_reachable(accounts, reps, travel)
+    return allowed
 
 
 def _checked_inputs(
