@@ -2,7 +2,7 @@
 
 numba checks a cached function only against the file that defines it, but a compiled function
 contains the functions it calls from the other modules of this package. So the cache is
-dropped whenever any source file of the package changed (a fingerprint of all of them is kept
+dropped whenever a source file with compiled code changed (a fingerprint of them is kept
 beside the cache files).
 """
 
@@ -13,14 +13,24 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STAMP = "sources.fingerprint"
+COMPILED = (
+    "compiled.py",
+    "instance.py",
+    "routes.py",
+    "moves.py",
+    "patterns.py",
+    "population.py",
+    "genetic.py",
+)
+"""Modules with compiled code or the types it is compiled for; editing others keeps the cache."""
 
 
 def drop_stale_cache() -> None:
     cache = HERE / "__pycache__"
     digest = hashlib.sha256()
-    for src in sorted(HERE.glob("*.py")):
-        digest.update(src.name.encode())
-        digest.update(src.read_bytes())
+    for name in COMPILED:
+        digest.update(name.encode())
+        digest.update((HERE / name).read_bytes())
     want = digest.hexdigest()
     stamp = cache / STAMP
     try:

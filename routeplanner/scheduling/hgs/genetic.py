@@ -10,6 +10,8 @@ feasible; after ``restart_after`` plans without a new best the population starts
 
 from __future__ import annotations
 
+import numpy as np
+
 from routeplanner.scheduling.hgs.compiled import kernel
 from routeplanner.scheduling.hgs.instance import (
     A_DIST,
@@ -18,6 +20,7 @@ from routeplanner.scheduling.hgs.instance import (
     CAP,
     DMAX,
     LEN,
+    ROUTE,
     SMAX,
     Inst,
     IntArray,
@@ -43,10 +46,11 @@ from routeplanner.scheduling.hgs.population import (
     adapt_penalties,
     add,
     clear,
+    load,
     tournament,
     update_fitness,
 )
-from routeplanner.scheduling.hgs.routes import rand_unit, reprice
+from routeplanner.scheduling.hgs.routes import rand_unit, remove_visit, reprice
 
 
 @kernel
@@ -139,3 +143,59 @@ def seed_plan(
     _set_penalties(inst, rt, pop, 1.0)
     from_patterns(inst, pats, rt, sc, chosen, pop.rng)
     _educate_and_add(inst, pats, rt, sc, pop, params)
+
+
+RESCUE_PENALTY = 1e12
+"""Penalty per unit of excess when a plan must become feasible: above any leave-out cost."""
+
+
+@kernel
+def _cheapest_drop(inst: Inst, pats: Pats, rt: Routes) -> int:
+    """The customer of an infeasible route whose leaving out costs least (-1: none can)."""
+    best = -1
+    best_cost = np.inf
+    for t in range(inst.days):
+        lim = inst.day[t]
+        for r in range(inst.nveh[t]):
+            ln = rt.info[t, r, LEN]
+            agg = rt.agg[t, r]
+            over = agg[A_LOAD] > lim[CAP] + FEAS_TOL or ln > lim[SMAX]
+            if not over and agg[A_DIST] + agg[A_SVC] <= lim[DMAX] + FEAS_TOL:
+                continue
+            for p in range(1, ln + 1):
+                c = rt.node[t, r, p]
+                q = pats.ptr[c + 1] - 1
+                if pats.dptr[q + 1] > pats.dptr[q]:
+                    continue  # no leave-out pattern
+                cost = pats.cost[q] - pats.cost[rt.pat[c]]
+                if cost < best_cost:
+                    best_cost = cost
+                    best = c
+    return best
+
+
+@kernel
+def rescue(
+    inst: Inst, pats: Pats, rt: Routes, sc: Scratch, pop: Pop, params: Params, s: int
+) -> None:
+    """Make stored plan ``s`` feasible if leaving customers out can, and add it.
+
+    Educated under a penalty above any leave-out cost, then the customers of routes still over
+    a limit are left out, cheapest first, and the plan is educated again (which brings back
+    whom it can place).
+    """
+    load(inst, rt, pop, s)
+    for kind in range(3):
+        rt.pen[kind] = RESCUE_PENALTY
+    reprice(inst, rt)
+    educate(inst, pats, rt, sc, pop.rng, params.max_rounds)
+    while True:
+        c = _cheapest_drop(inst, pats, rt)
+        if c < 0:
+            break
+        for t in range(inst.days):
+            if rt.at[t, c, ROUTE] >= 0:
+                remove_visit(inst, rt, t, c)
+        rt.pat[c] = pats.ptr[c + 1] - 1
+    educate(inst, pats, rt, sc, pop.rng, params.max_rounds)
+    add(inst, pats, rt, pop, params)

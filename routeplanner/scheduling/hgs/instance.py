@@ -161,12 +161,12 @@ def _patterns(problem: PeriodicProblem) -> Pats:
         days.extend(sorted(set(combo)))
         dptr.append(len(days))
 
-    for c in problem.customers:
-        prices = c.combo_costs or (0.0,) * len(c.combos)
-        for combo, price in zip(c.combos, prices, strict=True):
+    for cust in problem.customers:
+        prices = cust.combo_costs or (0.0,) * len(cust.combos)
+        for combo, price in zip(cust.combos, prices, strict=True):
             add(combo, float(price))
-        if math.isfinite(c.drop_penalty):
-            add((), float(c.drop_penalty))
+        if math.isfinite(cust.drop_penalty):
+            add((), float(cust.drop_penalty))
         ptr.append(len(cost))
     pmask = np.array(mask, dtype=np.bool_).reshape(len(cost), t_days)
     n = len(problem.customers)

@@ -45,7 +45,7 @@ from routeplanner.scheduling.hgs.routes import (
 @kernel
 def _extra(rt: Routes, t: int, r: int) -> float:
     """What route ``r`` costs beyond its travel (penalties, overtime)."""
-    return rt.agg[t, r, A_COST] - rt.agg[t, r, A_DIST]
+    return float(rt.agg[t, r, A_COST] - rt.agg[t, r, A_DIST])
 
 
 @kernel

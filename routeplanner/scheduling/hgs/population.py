@@ -120,7 +120,7 @@ def new_pop(inst: Inst, params: Params, seed: int) -> Pop:
         hist=np.ones((3, 100), dtype=np.int64),
         cnt=z(8, dtype=np.int64),
         best=np.array([np.inf]),
-        rng=np.array([np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(1)]),
+        rng=np.array([(seed * 0x2545F4914F6CDD1D + 1) % 2**64], dtype=np.uint64),
     )
 
 
@@ -189,7 +189,7 @@ def load(inst: Inst, rt: Routes, pop: Pop, s: int) -> None:
 
 @kernel
 def is_feasible(pop: Pop, s: int) -> bool:
-    return pop.exc[s, 0] <= FEAS_TOL and pop.exc[s, 1] <= FEAS_TOL and pop.exc[s, 2] <= FEAS_TOL
+    return bool(max(pop.exc[s, 0], pop.exc[s, 1], pop.exc[s, 2]) <= FEAS_TOL)
 
 
 @kernel

@@ -51,14 +51,14 @@ def next_u64(state: UIntArray) -> np.uint64:
     z = state[0]
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    return np.uint64(z ^ (z >> np.uint64(31)))
 
 
 @kernel
 def rand_int(state: UIntArray, bound: int) -> int:
     """Uniform integer in ``[0, bound)`` (``bound`` >= 1)."""
     # np.int64, not int(): numba keeps uint64 under int(), and uint64 mixed with int64 is float.
-    return np.int64(next_u64(state) % np.uint64(bound))
+    return int(np.int64(next_u64(state) % np.uint64(bound)))
 
 
 @kernel
@@ -284,7 +284,7 @@ def removal_delta(inst: Inst, rt: Routes, t: int, c: int) -> float:
         agg[A_SVC] - inst.node[c, SVC],
         rt.info[t, r, LEN] - 1,
     )
-    return new - agg[A_COST]
+    return float(new - agg[A_COST])
 
 
 @kernel
