@@ -21,3 +21,8 @@ _NO_REFCOUNTS: dict[str, Any] = {"_nrt": False}
 
 def kernel(fn: F) -> F:
     return cast(F, njit(cache=True, nogil=True, **_NO_REFCOUNTS)(fn))
+
+
+def inlined(fn: F) -> F:
+    """A kernel that numba copies into each caller (no call at all)."""
+    return cast(F, njit(cache=True, nogil=True, inline="always", **_NO_REFCOUNTS)(fn))

@@ -17,7 +17,7 @@ u was last tried (the moves cannot have become better), so passes after the firs
 
 from __future__ import annotations
 
-from routeplanner.scheduling.hgs.compiled import kernel
+from routeplanner.scheduling.hgs.compiled import inlined, kernel
 from routeplanner.scheduling.hgs.instance import (
     A_COST,
     A_DIST,
@@ -42,7 +42,7 @@ from routeplanner.scheduling.hgs.routes import (
 )
 
 
-@kernel
+@inlined
 def _extra(rt: Routes, t: int, r: int) -> float:
     """What route ``r`` costs beyond its travel (penalties, overtime)."""
     return float(rt.agg[t, r, A_COST] - rt.agg[t, r, A_DIST])
@@ -70,7 +70,7 @@ def _try1(inst: Inst, rt: Routes, t: int, r: int, k: int) -> bool:
     return False
 
 
-@kernel
+@inlined
 def _relocations(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: int) -> bool:
     """u (at i of r1), (u, x) or (x, u) after v (at j of r2 != r1, maybe the start depot)."""
     d = inst.dist
@@ -106,7 +106,7 @@ def _relocations(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: in
     return False
 
 
-@kernel
+@inlined
 def _swaps(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: int) -> bool:
     """u with v, (u, x) with v, (u, x) with (v, y); v a customer of another route."""
     d = inst.dist
@@ -136,7 +136,7 @@ def _swaps(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: int) -> 
     return False
 
 
-@kernel
+@inlined
 def _two_opt_star(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: int) -> bool:
     """Replace arcs (u, x) and (v, y) by (u, y) and (v, x), or by (u, v) and (x, y)."""
     d = inst.dist
@@ -165,7 +165,7 @@ def _two_opt_star(inst: Inst, rt: Routes, t: int, r1: int, i: int, r2: int, j: i
     return _try2(inst, rt, t, r1, 2, r2, 2)
 
 
-@kernel
+@inlined
 def _intra_relocations(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -> bool:
     """Same route: u, (u, x) or (x, u) after v (j != i)."""
     d = inst.dist
@@ -210,7 +210,7 @@ def _intra_relocations(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -
     return False
 
 
-@kernel
+@inlined
 def _intra_swaps(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -> bool:
     """Same route: u with v, (u, x) with v, (u, x) with (v, y); v a customer, j != i."""
     d = inst.dist
@@ -243,7 +243,7 @@ def _intra_swaps(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -> bool
     return False
 
 
-@kernel
+@inlined
 def _two_opt(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -> bool:
     """Same route, i before j: reverse the path from i + 1 to j."""
     if j <= i + 1:
@@ -261,7 +261,7 @@ def _two_opt(inst: Inst, rt: Routes, t: int, r: int, i: int, j: int) -> bool:
     return _try1(inst, rt, t, r, 3)
 
 
-@kernel
+@inlined
 def _pair_moves(inst: Inst, rt: Routes, t: int, u: int, r2: int, j: int) -> bool:
     """Every move of customer ``u`` with position ``j`` of route ``r2`` (j = 0: after the depot)."""
     r1 = rt.at[t, u, ROUTE]
