@@ -18,6 +18,7 @@ COMPILED = (
     "instance.py",
     "routes.py",
     "moves.py",
+    "swapstar.py",
     "patterns.py",
     "population.py",
     "genetic.py",

@@ -101,6 +101,10 @@ class Scratch(NamedTuple):
     pot: FloatArray  # (vmax+1, n+1) split labels
     prv: IntArray  # (vmax+1, n+1)
     pref: FloatArray  # (n+2, 3) split prefix sums: travel, demand, service
+    top_cost: FloatArray  # (n+1, 3) SWAP*: cheapest insertions into the other route
+    top_pos: IntArray  # (n+1, 3)
+    near_routes: BoolArray  # (vmax, vmax) routes of a day that share near neighbours
+    swtest: IntArray  # (days, vmax, vmax) move counter when the pair was last tried
 
 
 def build_instance(problem: PeriodicProblem) -> tuple[Inst, Pats]:
@@ -219,4 +223,8 @@ def new_scratch(inst: Inst) -> Scratch:
         pot=z((m + 1, n + 1)),
         prv=z((m + 1, n + 1), dtype=np.int64),
         pref=z((n + 2, 3)),
+        top_cost=z((n + 1, 3)),
+        top_pos=z((n + 1, 3), dtype=np.int64),
+        near_routes=z((m, m), dtype=np.bool_),
+        swtest=z((t, m, m), dtype=np.int64),
     )

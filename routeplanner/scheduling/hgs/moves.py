@@ -40,6 +40,7 @@ from routeplanner.scheduling.hgs.routes import (
     set_piece,
     shuffle,
 )
+from routeplanner.scheduling.hgs.swapstar import swap_star_pass
 
 
 @inlined
@@ -334,6 +335,8 @@ def improve_day(inst: Inst, rt: Routes, sc: Scratch, t: int, rng: UIntArray) -> 
                     improved = True
             if loop > 0 and _to_empty_route(inst, rt, t, u):
                 improved = True
+        if swap_star_pass(inst, rt, sc, t, loop == 0):
+            improved = True
         changed = changed or improved
         loop += 1
     return changed
