@@ -23,7 +23,8 @@ from routeplanner.model import (
     UnassignedReason,
 )
 from routeplanner.scheduling.day_router import DayRouter, default_day_router
-from routeplanner.scheduling.scheduler import Progress, schedule_visits
+from routeplanner.scheduling.hgs import solve_hgs
+from routeplanner.scheduling.scheduler import PeriodicSearch, Progress, schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.scaled import ScaledTravel
 from routeplanner.travel.timeofday import TimeOfDayProfile
@@ -115,7 +116,8 @@ def merge_plans(plans: Sequence[Plan], extra_unassigned: Sequence[Unassigned] = 
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What every territory job of one run shares: how to travel and how to route a day.
+    """What every territory job of one run shares: how to travel, how to route a day and how
+    to choose the visit days (a module-level function, so it pickles by name).
 
     A mapper that ships jobs to other processes ships this once per run, not once per job.
     """
@@ -123,6 +125,7 @@ class JobContext:
     travel: TravelTimeProvider
     rush_hours: TimeOfDayProfile | None = None
     day_router: DayRouter | None = None
+    search: PeriodicSearch = solve_hgs
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ def run_job(job: TerritoryJob, context: JobContext, progress: Progress | None = 
         seed=job.seed,
         progress=progress,
         day_router=context.day_router or _rush_hour_router(travel, job, context.rush_hours),
+        search=context.search,
     )
 
 
@@ -280,11 +284,13 @@ def plan_all(
     day_router: DayRouter | None = None,
     map_jobs: JobMapper | None = None,
     rush_hours: TimeOfDayProfile | None = None,
+    search: PeriodicSearch = solve_hgs,
 ) -> Plan:
     """:func:`plan_territories` merged into one plan; a failed territory raises.
 
     ``rush_hours`` makes each day's final route time its drives by departure (the default day
-    router's; ignored when ``day_router`` is given).
+    router's; ignored when ``day_router`` is given). ``search`` chooses the visit days (see
+    :class:`~routeplanner.scheduling.scheduler.PeriodicSearch`).
 
     Raises
     ------
@@ -296,7 +302,7 @@ def plan_all(
         reps,
         territories,
         horizon,
-        JobContext(travel, rush_hours, day_router),
+        JobContext(travel, rush_hours, day_router, search),
         holidays=holidays,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,

@@ -1,10 +1,10 @@
 """Multi-week scheduling for one rep: which day each due visit happens, and each day's route.
 
 One call is one independent job (one rep / territory): plain data in, a :class:`Plan` out, no
-global state, so a caller may run territories in parallel processes. The day choice is the
-periodic search of :mod:`routeplanner.scheduling.periodic` over the day combinations from
-:mod:`routeplanner.scheduling.frequency`; the final routes of each day come from a pluggable
-``day_router`` (see :mod:`routeplanner.scheduling.day_router`).
+global state, so a caller may run territories in parallel processes. The day choice is a
+periodic search (by default the hybrid genetic search of :mod:`routeplanner.scheduling.hgs`)
+over the day combinations from :mod:`routeplanner.scheduling.frequency`; the final routes of
+each day come from a pluggable ``day_router`` (see :mod:`routeplanner.scheduling.day_router`).
 
 :func:`schedule_visits` is a pipeline of named steps over one :class:`_Run` state; every visit
 that cannot be placed, at whichever step, becomes an :class:`Unassigned` entry through
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +38,11 @@ from routeplanner.scheduling.day_router import (
     unplaced,
 )
 from routeplanner.scheduling.frequency import Occurrence, VisitOptions, visit_options
+from routeplanner.scheduling.hgs import solve_hgs
 from routeplanner.scheduling.periodic import (
     PeriodicCustomer,
     PeriodicProblem,
+    PeriodicSolution,
     PeriodicVehicle,
     solve_periodic,
 )
@@ -59,6 +62,23 @@ BLOCK_WEEKS = 4
 """Longer horizons are scheduled block by block (see :func:`schedule_visits`)."""
 OVERTIME_WEIGHT = 2.0
 """Cost per second a day runs over the balanced workload target."""
+
+
+class PeriodicSearch(Protocol):
+    """Chooses day combinations and routes (:func:`~routeplanner.scheduling.hgs.solve_hgs`, or
+    the earlier large neighbourhood search :func:`~routeplanner.scheduling.periodic.solve_periodic`
+    for comparison)."""
+
+    def __call__(
+        self,
+        problem: PeriodicProblem,
+        *,
+        time_limit_s: float,
+        max_iterations: int | None,
+        seed: int,
+        initial: Sequence[int | None] | None,
+        progress: Callable[[float, float], None] | None,
+    ) -> PeriodicSolution: ...
 
 
 def _reason_no_day(
@@ -99,6 +119,7 @@ def schedule_visits(
     exclude_visits: frozenset[str] = frozenset(),
     pinned: Mapping[date, Sequence[Account]] | None = None,
     balance: bool = True,
+    search: PeriodicSearch = solve_hgs,
 ) -> Plan:
     """Plan every due visit of ``accounts`` for ``rep`` over ``horizon`` and route each day.
 
@@ -112,6 +133,7 @@ def schedule_visits(
     ``balance`` charges overtime above 110 % of the mean working day (measured on a quick first
     construction), so the search spreads the work instead of packing few long days.
     ``max_iterations`` makes the search reproducible (tests); otherwise ``time_limit_s`` bounds it.
+    ``search`` chooses the days (see :class:`PeriodicSearch`).
 
     Horizons longer than :data:`BLOCK_WEEKS` are planned as a rolling horizon of blocks of that
     many weeks, each continuing from the visits of the blocks before: a 13-week chain of visits
@@ -134,6 +156,7 @@ def schedule_visits(
             day_router=router,
             pinned=pinned,
             balance=balance,
+            search=search,
         )
     report = _reporter(progress)
     run = _start(rep, horizon, travel, holidays, frozen_until, previous, exclude_visits, pinned)
@@ -141,18 +164,19 @@ def schedule_visits(
     _add_candidates(run, accounts, move_cost_s, urgency or {})
     report(0.05, "computing travel times")
     durations = _drop_cut_off(run)
-    search = _search_days(
+    found = _search_days(
         run,
         durations,
+        search,
         balance=balance,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
         seed=seed,
         report=report,
     )
-    _unplaced_by_search(run, search.combo)
+    _unplaced_by_search(run, found.combo)
     report(0.9, "timing the routes")
-    routes = _route_days(run, search.orders, router)
+    routes = _route_days(run, found.orders, router)
     report(1.0, "done")
     meta = {
         "rep_id": rep.rep_id,
@@ -161,7 +185,7 @@ def schedule_visits(
         "frozen_until": frozen_until.isoformat() if frozen_until else "",
         # Accounts planned with relaxed spacing (their frequency cannot be met as asked).
         "frequency_issues": ",".join(run.issues),
-        **{k: f"{v:.3f}" for k, v in search.stats.items()},
+        **{k: f"{v:.3f}" for k, v in found.stats.items()},
     }
     return Plan(routes=tuple(routes), unassigned=tuple(run.unassigned), meta=meta)
 
@@ -357,6 +381,7 @@ class _SearchResult:
 def _search_days(
     run: _Run,
     durations: npt.NDArray[np.int64],
+    search: PeriodicSearch,
     *,
     balance: bool,
     time_limit_s: float,
@@ -380,7 +405,7 @@ def _search_days(
     def on_search(frac: float, best: float) -> None:
         report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
 
-    sol = solve_periodic(
+    sol = search(
         problem,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
@@ -580,6 +605,7 @@ def _rolling(
     day_router: DayRouter,
     pinned: Mapping[date, Sequence[Account]] | None,
     balance: bool,
+    search: PeriodicSearch,
 ) -> Plan:
     """Plan ``horizon`` in blocks; block k keeps blocks < k frozen and continues their chains."""
     plan: Plan | None = None
@@ -610,6 +636,7 @@ def _rolling(
             day_router=day_router,
             pinned=pinned,
             balance=balance,
+            search=search,
         )
         carried.extend(u for u in block.unassigned if cut is None or u.day is None or u.day > cut)
         issues.update(a for a in block.meta.get("frequency_issues", "").split(",") if a)

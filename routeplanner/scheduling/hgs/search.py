@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def solve_hgs(
             if progress is not None:
                 frac = done / max_iterations if max_iterations else elapsed / time_limit_s
                 progress(min(1.0, frac), best)
-    sol = _solution(inst, pats, problem, isles)
+    sol = replace(_solution(inst, pats, problem, isles), iterations=done)
     sol.stats.update(
         {
             "iterations": float(done),
