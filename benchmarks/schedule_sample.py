@@ -36,7 +36,7 @@ from routeplanner.io.holidays import read_holidays
 from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory, Unassigned
 from routeplanner.model.history import VisitStatus
-from routeplanner.planner import merge_plans, plan_all
+from routeplanner.planner import merge_plans, territory_jobs
 from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
 from routeplanner.scheduling.day_router import DayJob, sequence_day_router
 from routeplanner.scheduling.frequency import visit_options
@@ -44,7 +44,7 @@ from routeplanner.scheduling.hgs import solve_hgs, warm_up
 from routeplanner.scheduling.kpi import CoverageKpis, coverage_kpis
 from routeplanner.scheduling.periodic import PeriodicProblem, PeriodicSolution, solve_periodic
 from routeplanner.scheduling.repair import VisitOutcome, repair_plan
-from routeplanner.scheduling.scheduler import PeriodicSearch
+from routeplanner.scheduling.scheduler import PeriodicSearch, schedule_visits
 from routeplanner.travel import HaversineTravel, TravelTimeProvider
 from routeplanner.units import haversine_m
 
@@ -207,17 +207,31 @@ class Region:
 
 
 def plan_region(region: Region, search: PeriodicSearch, limit: float, seed: int) -> Plan:
-    return plan_all(
+    """Every territory scheduled as the planner's job does it, but with ``search`` itself: a
+    recording wrapper is a live function, which a job (carrying only a search's name) cannot."""
+    jobs, orphans = territory_jobs(
         region.accounts,
         region.reps,
         region.territories,
         region.horizon,
-        region.travel,
         holidays=region.holidays,
         time_limit_s=limit,
         seed=seed,
-        search=search,
     )
+    plans = [
+        schedule_visits(
+            job.accounts,
+            job.rep,
+            job.horizon,
+            region.travel,
+            holidays=job.holidays,
+            time_limit_s=job.time_limit_s,
+            seed=job.seed,
+            search=search,
+        )
+        for job in jobs
+    ]
+    return merge_plans(plans, orphans)
 
 
 def kpi_row(region: Region, name: str, plan: Plan, secs: float) -> dict[str, str]:

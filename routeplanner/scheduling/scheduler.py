@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from enum import StrEnum
 from itertools import pairwise
 from typing import Protocol
 
@@ -79,6 +80,25 @@ class PeriodicSearch(Protocol):
         initial: Sequence[int | None] | None,
         progress: Callable[[float, float], None] | None,
     ) -> PeriodicSolution: ...
+
+
+class DaySearch(StrEnum):
+    """A periodic search by name: what a territory job carries, so the choice crosses process
+    boundaries as plain data and each worker looks the function up itself."""
+
+    HGS = "hgs"
+    """The hybrid genetic search (the default)."""
+    LNS = "lns"
+    """The large neighbourhood search it replaced, kept for comparison."""
+
+
+def periodic_search(name: DaySearch) -> PeriodicSearch:
+    """The search function ``name`` stands for."""
+    searches: dict[DaySearch, PeriodicSearch] = {
+        DaySearch.HGS: solve_hgs,
+        DaySearch.LNS: solve_periodic,
+    }
+    return searches[DaySearch(name)]
 
 
 def _reason_no_day(
