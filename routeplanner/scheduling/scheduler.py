@@ -413,11 +413,13 @@ def _search_days(
     customers = tuple(c.customer for c in run.candidates)
     if not customers or not run.days:
         return _SearchResult(combo=(), orders=[[] for _ in run.days], stats={})
-    problem = PeriodicProblem(
-        travel=durations.astype(np.float64),
-        customers=customers,
-        days=_day_vehicles(run),
-        overtime_weight=OVERTIME_WEIGHT,
+    problem = _leaving_out_never_pays(
+        PeriodicProblem(
+            travel=durations.astype(np.float64),
+            customers=customers,
+            days=_day_vehicles(run),
+            overtime_weight=OVERTIME_WEIGHT,
+        )
     )
     if balance:
         problem = _balanced(problem, seed)
@@ -438,6 +440,27 @@ def _search_days(
         orders=[list(day[0]) for day in sol.routes],
         stats={"iterations": float(sol.iterations), **sol.stats},
     )
+
+
+def _leaving_out_never_pays(problem: PeriodicProblem) -> PeriodicProblem:
+    """Raise each customer's cost of being left out above the most its visits can cost placed.
+
+    A visit adds at most a whole day to its day, as driving and as overtime, so with that
+    bound added a search that weighs leaving a customer out (the hybrid genetic search does)
+    never drops a far account that fits only to spare a day's overtime; the order of urgency
+    among customers stays as it was."""
+    longest = max((v.max_duration for day in problem.days for v in day), default=0.0)
+    per_visit = (1.0 + problem.overtime_weight) * longest
+    customers = tuple(
+        replace(
+            c,
+            drop_penalty=c.drop_penalty
+            + per_visit * max(len(k) for k in c.combos)
+            + max(c.combo_costs, default=0.0),
+        )
+        for c in problem.customers
+    )
+    return replace(problem, customers=customers)
 
 
 def _day_vehicles(run: _Run) -> tuple[tuple[PeriodicVehicle, ...], ...]:
