@@ -13,6 +13,7 @@ ORDER = [
     "roads",
     "travel_model",
     "routing",
+    "scheduling_hgs",
     "scheduling",
     "territories",
     "territories_seeds",

@@ -1,12 +1,17 @@
-"""PVRP benchmark: routeplanner's periodic search vs a naive baseline, gap to best known.
+"""PVRP benchmark: routeplanner's periodic search vs the previous engine and a naive baseline.
 
     python -m benchmarks.pvrp --instances DIR --bks FILE --time-limit SECONDS --csv OUT
+        [--checkpoints 5,15,30,60] [--solvers routeplanner,previous,naive] [--only p01 p02]
 
 Instances are Cordeau "type 1" files (Christofides-Beasley / Cordeau sets). Feasibility is decided
 by our own checker below, never taken from a solver: each customer visited on exactly the days of
 one allowed combination, at most m routes per day, load <= Q, duration (travel + service) <= D.
-The baseline gives each customer its first allowed combination and routes each day with OR-Tools
-(guided local search, at most NAIVE_DAY_S seconds a day).
+Solvers: ``routeplanner`` is the hybrid genetic search (``scheduling.hgs``, two islands),
+``previous`` the large neighbourhood search it replaced (``scheduling.periodic``), ``naive`` gives
+each customer its first allowed combination and routes each day with OR-Tools (guided local
+search, at most NAIVE_DAY_S seconds a day). With ``--checkpoints`` the routeplanner run also
+writes its best plan at each of those seconds as solver ``routeplanner@<s>s`` (seconds = when
+that plan was found). Process CPU seconds per run are printed (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from routeplanner.scheduling.hgs import solve_hgs, warm_up
 from routeplanner.scheduling.periodic import (
     PeriodicCustomer,
     PeriodicProblem,
+    PeriodicSolution,
     PeriodicVehicle,
     solve_periodic,
 )
@@ -137,10 +144,33 @@ def check(inst: Instance, routes: list[list[list[int]]]) -> tuple[bool, float, l
     return not problems, total, problems
 
 
-def solve_ours(inst: Instance, time_limit: float, seed: int = 0) -> list[list[list[int]]]:
-    prob = to_problem(inst)
-    sol = solve_periodic(prob, time_limit_s=time_limit, seed=seed)
+Routes = list[list[list[int]]]
+
+
+def _routes(sol: PeriodicSolution) -> Routes:
     return [[[c + 1 for c in r] for r in day] for day in sol.routes]
+
+
+def solve_ours(
+    inst: Instance, time_limit: float, seed: int = 0, checkpoints: tuple[float, ...] = ()
+) -> tuple[Routes, list[tuple[float, float, Routes | None]]]:
+    """The hybrid genetic search; also its best plan at each checkpoint (checkpoint, found at)."""
+    found: list[tuple[float, Routes]] = []
+
+    def keep(elapsed: float, sol: PeriodicSolution) -> None:
+        found.append((elapsed, _routes(sol)))
+
+    sol = solve_hgs(to_problem(inst), time_limit_s=time_limit, seed=seed, on_improve=keep)
+    marks: list[tuple[float, float, Routes | None]] = []
+    for mark in checkpoints:
+        before = [(at, r) for at, r in found if at <= mark]
+        at, routes = before[-1] if before else (mark, None)
+        marks.append((mark, at, routes))
+    return _routes(sol), marks
+
+
+def solve_previous(inst: Instance, time_limit: float, seed: int = 0) -> Routes:
+    return _routes(solve_periodic(to_problem(inst), time_limit_s=time_limit, seed=seed))
 
 
 def _ortools_day(inst: Instance, day: int, nodes: list[int], time_limit: float) -> list[list[int]]:
@@ -211,6 +241,45 @@ def read_bks(path: Path) -> dict[str, float]:
         return {row["instance"]: float(row["bks"]) for row in csv.DictReader(fh)}
 
 
+def _row(
+    inst: Instance, name: str, routes: Routes | None, best: float, secs: float
+) -> tuple[dict[str, str], list[str]]:
+    if routes is None:
+        ok, dist, problems = False, math.nan, ["no plan yet"]
+    else:
+        ok, dist, problems = check(inst, routes)
+    gap = 100.0 * (dist - best) / best if best == best else math.nan
+    row = {
+        "instance": inst.name,
+        "solver": name,
+        "feasible": str(ok).lower(),
+        "distance": f"{dist:.2f}",
+        "bks": f"{best:.2f}",
+        "gap_pct": f"{gap:.2f}",
+        "seconds": f"{secs:.1f}",
+    }
+    return row, problems
+
+
+def _run(
+    inst: Instance, method: str, args: argparse.Namespace, best: float, marks: tuple[float, ...]
+) -> list[tuple[dict[str, str], list[str]]]:
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    extra: list[tuple[float, float, Routes | None]] = []
+    if method == "routeplanner":
+        routes, extra = solve_ours(inst, args.time_limit, args.seed, marks)
+    elif method == "previous":
+        routes = solve_previous(inst, args.time_limit, args.seed)
+    else:
+        routes = solve_naive(inst, args.time_limit)
+    secs = time.perf_counter() - t0
+    print(f"# {inst.name} {method}: {time.process_time() - cpu0:.1f} CPU s in {secs:.1f} s")
+    out = [_row(inst, method, routes, best, secs)]
+    out += [_row(inst, f"{method}@{mark:g}s", r, best, at) for mark, at, r in extra]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=Path, required=True)
@@ -220,46 +289,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="instance names to run")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--solvers",
+        default="routeplanner,previous,naive",
+        help="comma-separated: routeplanner (hybrid genetic search), previous (LNS), naive",
+    )
+    ap.add_argument(
+        "--checkpoints",
+        default="",
+        help="seconds at which routeplanner's best plan is also reported, e.g. 5,15,30,60",
+    )
     args = ap.parse_args(argv)
     bks = read_bks(args.bks)
     files = sorted(p for p in args.instances.iterdir() if p.is_file())
     if args.only:
         files = [p for p in files if p.name in set(args.only)]
+    marks = tuple(float(x) for x in args.checkpoints.split(",") if x.strip())
+    marks = tuple(m for m in marks if m <= args.time_limit + 1e-9)
+    methods = [m for m in args.solvers.split(",") if m and not (args.skip_naive and m == "naive")]
     args.csv.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    warm_up()
+    print(f"# compiled search loaded in {time.perf_counter() - t0:.1f} s (not counted)")
     rows: list[dict[str, str]] = []
-    methods = ["routeplanner"] if args.skip_naive else ["routeplanner", "naive"]
     for path in files:
         inst = read_instance(path)
         for method in methods:
-            t0 = time.perf_counter()
-            if method == "routeplanner":
-                routes = solve_ours(inst, args.time_limit, args.seed)
-            else:
-                routes = solve_naive(inst, args.time_limit)
-            secs = time.perf_counter() - t0
-            ok, dist, problems = check(inst, routes)
-            best = bks.get(path.name, math.nan)
-            gap = 100.0 * (dist - best) / best if best == best else math.nan
-            row = {
-                "instance": path.name,
-                "solver": method,
-                "feasible": str(ok).lower(),
-                "distance": f"{dist:.2f}",
-                "bks": f"{best:.2f}",
-                "gap_pct": f"{gap:.2f}",
-                "seconds": f"{secs:.1f}",
-            }
-            rows.append(row)
-            print(",".join(row.values()), (problems[:2] if problems else ""), flush=True)
+            for row, problems in _run(inst, method, args, bks.get(path.name, math.nan), marks):
+                rows.append(row)
+                print(",".join(row.values()), (problems[:2] if problems else ""), flush=True)
             with args.csv.open("w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(row))
+                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)
-    ours = [r for r in rows if r["solver"] == "routeplanner"]
-    if ours:
-        mean = sum(float(r["gap_pct"]) for r in ours) / len(ours)
-        feas = sum(r["feasible"] == "true" for r in ours)
-        print(f"routeplanner: mean gap {mean:.2f} %, feasible {feas}/{len(ours)}")
+    for name in dict.fromkeys(r["solver"] for r in rows):
+        got = [r for r in rows if r["solver"] == name]
+        gaps = [float(r["gap_pct"]) for r in got]
+        feas = sum(r["feasible"] == "true" for r in got)
+        print(
+            f"{name}: mean gap {sum(gaps) / len(gaps):.2f} %, worst {max(gaps):.2f} %, "
+            f"feasible {feas}/{len(got)}"
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep
 from routeplanner.model.history import VisitStatus
+from routeplanner.scheduling.periodic import solve_periodic
 from routeplanner.scheduling.repair import VisitOutcome, frozen_until
 from routeplanner.scheduling.scheduler import schedule_visits
 from routeplanner.travel.provider import TravelTimeProvider
@@ -109,6 +110,7 @@ def baseline_repair(
         previous=previous,
         urgency=urgency,
         exclude_visits=frozenset(happened.missed),
+        search=solve_periodic,  # the search the old repair ran with, so the baseline stays put
     )
     before = {r.day: r for r in previous.routes_of(rep.rep_id) if r.day > cut}
     routes: list[DayRoute] = []

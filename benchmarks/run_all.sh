@@ -38,11 +38,13 @@ done
 "$PY" -m benchmarks.territories --osm "$OSM" --accounts 2000 --reps 10 --seed 1 \
     --csv benchmarks/out/territories_2000.csv
 
-# Scheduling: PVRP (Christofides-Beasley / Cordeau sets) ours vs naive, 60 s each (about 20 min);
-# the sample region over 4 weeks vs naive, and repair after 10 % of week 1 is missed.
+# Scheduling: PVRP (Christofides-Beasley / Cordeau sets), the hybrid genetic search beside the
+# previous engine and naive, 60 s each with the best plan after 5/15/30/60 s (about 35 min);
+# the sample region over 4 weeks at the default 25 s, new vs previous engine vs naive, and
+# repair after 10 % of week 1 is missed.
 "$PY" -m benchmarks.pvrp --instances benchmarks/data/pvrp/instances --bks benchmarks/data/pvrp/bks.csv \
-    --time-limit 60 --csv benchmarks/out/pvrp.csv
-"$PY" -m benchmarks.schedule_sample --time-limit 30 --csv benchmarks/out/schedule_sample.csv
+    --time-limit 60 --checkpoints 5,15,30,60 --csv benchmarks/out/pvrp.csv
+"$PY" -m benchmarks.schedule_sample --time-limit 25 --csv benchmarks/out/schedule_sample.csv
 "$PY" -m benchmarks.schedule_sample --roads --time-limit 30 \
     --csv benchmarks/out/schedule_sample_roads.csv
 # Repair churn: changed visits per report (1, 5, 20 random reports) vs the previous repair.

@@ -1,6 +1,6 @@
 """Sample region, 4 weeks, all reps: routeplanner's scheduler vs a naive baseline, and repair.
 
-    python -m benchmarks.schedule_sample [--time-limit SECONDS] [--csv OUT]
+    python -m benchmarks.schedule_sample [--time-limit SECONDS] [--csv OUT] [--quick SECONDS]
 
 Territories: nearest rep home under an equal-workload cap (the territory designer is separate).
 Travel: straight-line (HaversineTravel, 1.3 detour at 40 km/h), or with ``--roads`` real road
@@ -8,6 +8,12 @@ times on the sample OSM extract. The naive baseline gives each due visit the fir
 of its window that still has room (max visits, shift time estimate), orders each day by nearest
 neighbour and times it with the same day router. Repair: 10 % of week 1's visits are marked
 missed (seeded), re-planned from Monday of week 2 with 1 frozen day.
+
+Search engines: ``routeplanner`` chooses days with the hybrid genetic search (the default),
+``previous`` with the large neighbourhood search it replaced, both at ``--time-limit`` per
+territory; ``routeplanner@<quick>s`` is the default engine at ``--quick`` seconds. Both engines'
+objectives are recorded as they improve, so the run also prints, per territory, when the new
+search first had a plan as good (objective) as the previous one's final plan.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import csv
 import random
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +36,15 @@ from routeplanner.io.holidays import read_holidays
 from routeplanner.io.reps import read_reps
 from routeplanner.model import Account, DayRoute, Horizon, Plan, Rep, Territory, Unassigned
 from routeplanner.model.history import VisitStatus
-from routeplanner.planner import merge_plans, plan_all
+from routeplanner.planner import merge_plans, territory_jobs
 from routeplanner.scheduling.calendar import usable_shift_s, visitable_days, working_days
 from routeplanner.scheduling.day_router import DayJob, sequence_day_router
 from routeplanner.scheduling.frequency import visit_options
+from routeplanner.scheduling.hgs import solve_hgs, warm_up
 from routeplanner.scheduling.kpi import CoverageKpis, coverage_kpis
+from routeplanner.scheduling.periodic import PeriodicProblem, PeriodicSolution, solve_periodic
 from routeplanner.scheduling.repair import VisitOutcome, repair_plan
+from routeplanner.scheduling.scheduler import PeriodicSearch, schedule_visits
 from routeplanner.travel import HaversineTravel, TravelTimeProvider
 from routeplanner.units import haversine_m
 
@@ -151,88 +163,195 @@ def summarise(name: str, kpis: list[CoverageKpis], seconds: float) -> dict[str, 
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per territory")
-    ap.add_argument("--csv", type=Path, default=Path("benchmarks/out/schedule_sample.csv"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--roads", action="store_true", help="real road times from the sample OSM extract"
-    )
-    args = ap.parse_args(argv)
-    accounts = read_accounts(SAMPLE / "accounts.csv")
-    reps = read_reps(SAMPLE / "reps.csv")
-    holidays = read_holidays(SAMPLE / "holidays-de-bw.csv")
-    horizon = Horizon(start=START, weeks=4)
-    territories = balanced_territories(accounts, reps)
-    travel: TravelTimeProvider = HaversineTravel()
-    if args.roads:
-        from routeplanner.roads.graph import load_road_graph
-        from routeplanner.travel.road import RoadTravel
+Trace = list[tuple[float, float]]
+"""(seconds since the search started, best objective so far) of one search call."""
 
-        cache = Path(__file__).resolve().parent.parent / "var" / "cache"
-        travel = RoadTravel(load_road_graph(SAMPLE / "heidelberg.osm.pbf", cache_dir=cache))
-    by_id = {a.account_id: a for a in accounts}
-    rows: list[dict[str, str]] = []
 
-    t0 = time.perf_counter()
-    ours = plan_all(
-        accounts,
-        reps,
-        territories,
-        horizon,
-        travel,
-        holidays=holidays,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-    )
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    naive = merge_plans(
-        [
-            naive_plan([by_id[a] for a in t.account_ids], r, horizon, holidays, travel)
-            for t, r in zip(territories, reps, strict=True)
-        ]
-    )
-    t_naive = time.perf_counter() - t0
-    for name, plan, secs in (("routeplanner", ours, t_ours), ("naive", naive, t_naive)):
-        kpis = [
-            coverage_kpis(plan, [by_id[a] for a in t.account_ids], r, horizon, holidays=holidays)
-            for t, r in zip(territories, reps, strict=True)
-        ]
-        rows.append(summarise(name, kpis, secs))
+def recorded(search: PeriodicSearch, traces: list[Trace]) -> PeriodicSearch:
+    """``search`` that appends the trace of each call (one call per territory) to ``traces``."""
 
-    # Repair: 10 % of week 1 missed, re-plan from Monday of week 2 (1 frozen day).
-    rng = random.Random(args.seed)
+    def run(
+        problem: PeriodicProblem,
+        *,
+        progress: Callable[[float, float], None] | None,
+        **options: Any,
+    ) -> PeriodicSolution:
+        trace: Trace = []
+        traces.append(trace)
+        t0 = time.perf_counter()
+
+        def seen(frac: float, best: float) -> None:
+            trace.append((time.perf_counter() - t0, best))
+            if progress is not None:
+                progress(frac, best)
+
+        sol = search(problem, progress=seen, **options)
+        trace.append((time.perf_counter() - t0, sol.objective))
+        return sol
+
+    return run
+
+
+@dataclass(frozen=True)
+class Region:
+    accounts: list[Account]
+    reps: list[Rep]
+    territories: list[Territory]
+    horizon: Horizon
+    holidays: frozenset[date]
+    travel: TravelTimeProvider
+
+    def members(self, t: Territory) -> list[Account]:
+        by_id = {a.account_id: a for a in self.accounts}
+        return [by_id[a] for a in t.account_ids]
+
+
+def plan_region(region: Region, search: PeriodicSearch, limit: float, seed: int) -> Plan:
+    """Every territory scheduled as the planner's job does it, but with ``search`` itself: a
+    recording wrapper is a live function, which a job (carrying only a search's name) cannot."""
+    jobs, orphans = territory_jobs(
+        region.accounts,
+        region.reps,
+        region.territories,
+        region.horizon,
+        holidays=region.holidays,
+        time_limit_s=limit,
+        seed=seed,
+    )
+    plans = [
+        schedule_visits(
+            job.accounts,
+            job.rep,
+            job.horizon,
+            region.travel,
+            holidays=job.holidays,
+            time_limit_s=job.time_limit_s,
+            seed=job.seed,
+            search=search,
+        )
+        for job in jobs
+    ]
+    return merge_plans(plans, orphans)
+
+
+def kpi_row(region: Region, name: str, plan: Plan, secs: float) -> dict[str, str]:
+    kpis = [
+        coverage_kpis(plan, region.members(t), r, region.horizon, holidays=region.holidays)
+        for t, r in zip(region.territories, region.reps, strict=True)
+    ]
+    return summarise(name, kpis, secs)
+
+
+def ratios(a: dict[str, str], b: dict[str, str]) -> str:
+    def ratio(key: str) -> float:
+        return float(a[key]) / max(1e-9, float(b[key]))
+
+    placed = int(a["scheduled"]) - int(b["scheduled"])
+    return (
+        f"drive hours {ratio('drive_h'):.3f}, workload std {ratio('workload_std_h'):.3f}, "
+        f"adherence {a['adherence']} vs {b['adherence']}, visits placed {placed:+d}"
+    )
+
+
+def match_times(new: list[Trace], old: list[Trace]) -> list[tuple[float, float, float | None]]:
+    """Per territory: previous final objective, new final objective, and the first second at
+    which the new search had a plan at least as good as the previous final one."""
+    out = []
+    for n, o in zip(new, old, strict=True):
+        target = o[-1][1]
+        hit = next((sec for sec, best in n if best <= target + 1e-6 * abs(target)), None)
+        out.append((target, n[-1][1], hit))
+    return out
+
+
+def repair_summary(region: Region, ours: Plan, limit: float, seed: int) -> str:
+    """10 % of week 1 missed per rep, re-planned from Monday of week 2 (1 frozen day)."""
+    rng = random.Random(seed)
     today = START + timedelta(days=7)
-    missed_total = 0
-    moved_total = 0
-    changed_total = 0
-    added_total = 0
-    dropped_total = 0
+    missed_total = moved = changed = added = dropped = 0
     t_repair = 0.0
-    for t, rep in zip(territories, reps, strict=True):
+    for t, rep in zip(region.territories, region.reps, strict=True):
         week1 = [s for r in ours.routes_of(rep.rep_id) if r.day < today for s in r.stops]
         missed = rng.sample(week1, max(1, len(week1) // 10))
         records = [VisitOutcome(visit_id=s.visit_id, status=VisitStatus.MISSED) for s in missed]
         t0 = time.perf_counter()
         result = repair_plan(
             Plan(routes=ours.routes_of(rep.rep_id)),
-            [by_id[a] for a in t.account_ids],
+            region.members(t),
             rep,
-            horizon,
-            travel,
+            region.horizon,
+            region.travel,
             today=today,
             records=records,
-            holidays=holidays,
-            time_limit_s=args.time_limit / 3,
+            holidays=region.holidays,
+            time_limit_s=limit,
         )
         t_repair += time.perf_counter() - t0
         missed_total += len(missed)
-        moved_total += len(result.changes.moved)
-        changed_total += result.changes.size
-        added_total += len(result.changes.added)
-        dropped_total += len(result.changes.dropped)
+        moved += len(result.changes.moved)
+        changed += result.changes.size
+        added += len(result.changes.added)
+        dropped += len(result.changes.dropped)
+    return (
+        f"repair: missed {missed_total}, moved {moved} "
+        f"(ratio {moved / max(1, missed_total):.2f}, target < 3), "
+        f"added {added} (rescheduled), dropped {dropped}, "
+        f"all changes {changed}, {t_repair:.1f} s for {len(region.reps)} reps"
+    )
+
+
+def load_region(roads: bool) -> Region:
+    accounts = read_accounts(SAMPLE / "accounts.csv")
+    reps = read_reps(SAMPLE / "reps.csv")
+    travel: TravelTimeProvider = HaversineTravel()
+    if roads:
+        from routeplanner.roads.graph import load_road_graph
+        from routeplanner.travel.road import RoadTravel
+
+        cache = Path(__file__).resolve().parent.parent / "var" / "cache"
+        travel = RoadTravel(load_road_graph(SAMPLE / "heidelberg.osm.pbf", cache_dir=cache))
+    return Region(
+        accounts=accounts,
+        reps=reps,
+        territories=balanced_territories(accounts, reps),
+        horizon=Horizon(start=START, weeks=4),
+        holidays=read_holidays(SAMPLE / "holidays-de-bw.csv"),
+        travel=travel,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--time-limit", type=float, default=25.0, help="seconds per territory")
+    ap.add_argument("--quick", type=float, default=5.0, help="shorter limit for the new engine")
+    ap.add_argument("--csv", type=Path, default=Path("benchmarks/out/schedule_sample.csv"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--roads", action="store_true", help="real road times from the sample OSM extract"
+    )
+    args = ap.parse_args(argv)
+    region = load_region(args.roads)
+    warm_up()
+    rows: list[dict[str, str]] = []
+    traces: dict[str, list[Trace]] = {"routeplanner": [], "previous": []}
+    plans: dict[str, Plan] = {}
+    runs: list[tuple[str, PeriodicSearch, float]] = [
+        ("routeplanner", recorded(solve_hgs, traces["routeplanner"]), args.time_limit),
+        ("previous", recorded(solve_periodic, traces["previous"]), args.time_limit),
+        (f"routeplanner@{args.quick:g}s", solve_hgs, args.quick),
+    ]
+    for name, search, limit in runs:
+        t0 = time.perf_counter()
+        plans[name] = plan_region(region, search, limit, args.seed)
+        rows.append(kpi_row(region, name, plans[name], time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    naive = merge_plans(
+        [
+            naive_plan(region.members(t), r, region.horizon, region.holidays, region.travel)
+            for t, r in zip(region.territories, region.reps, strict=True)
+        ]
+    )
+    rows.append(kpi_row(region, "naive", naive, time.perf_counter() - t0))
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with args.csv.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -240,18 +359,17 @@ def main(argv: list[str] | None = None) -> int:
         w.writerows(rows)
     for row in rows:
         print(",".join(f"{k}={v}" for k, v in row.items()))
-    o, n = rows[0], rows[1]
-    print(
-        f"drive hours ours/naive = {float(o['drive_h']) / max(1e-9, float(n['drive_h'])):.3f}; "
-        f"workload std ours/naive = "
-        f"{float(o['workload_std_h']) / max(1e-9, float(n['workload_std_h'])):.3f}"
-    )
-    print(
-        f"repair: missed {missed_total}, moved {moved_total} "
-        f"(ratio {moved_total / max(1, missed_total):.2f}, target < 3), "
-        f"added {added_total} (rescheduled), dropped {dropped_total}, "
-        f"all changes {changed_total}, {t_repair:.1f} s for {len(reps)} reps"
-    )
+    ours = rows[0]
+    for other in (rows[1], rows[-1]):
+        print(f"{ours['solver']}/{other['solver']}: {ratios(ours, other)}")
+    match = match_times(traces["routeplanner"], traces["previous"])
+    for t, (old, new, hit) in zip(region.territories, match, strict=True):
+        when = f"after {hit:.1f} s" if hit is not None else "not within the limit"
+        print(
+            f"{t.territory_id}: search objective previous {old:.0f}, routeplanner {new:.0f}; "
+            f"routeplanner as good as previous: {when}"
+        )
+    print(repair_summary(region, plans["routeplanner"], args.time_limit / 3, args.seed))
     return 0
 
 

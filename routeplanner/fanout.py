@@ -32,7 +32,7 @@ from routeplanner.planner import (
 )
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.scheduling.day_router import DayRouter
-from routeplanner.scheduling.scheduler import Progress
+from routeplanner.scheduling.scheduler import DaySearch, Progress
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
 from routeplanner.travel.scaled import ScaledTravel
@@ -106,6 +106,7 @@ class _SharedContext:
     travel: _Shared
     rush_hours: TimeOfDayProfile | None
     day_router: DayRouter | None
+    search: DaySearch
 
 
 _WORKER_ROADS: dict[str, RoadTravel] = {}
@@ -136,7 +137,9 @@ def _territory_task(
     job: TerritoryJob, shared: _SharedContext, board: Any, run: int, index: int
 ) -> TerritoryDone:
     """One territory's job on a Ray worker, sending its progress to ``board``."""
-    context = JobContext(_travel_on_worker(shared.travel), shared.rush_hours, shared.day_router)
+    context = JobContext(
+        _travel_on_worker(shared.travel), shared.rush_hours, shared.day_router, shared.search
+    )
     last = [0.0]
 
     def report(message: str, fraction: float) -> None:
@@ -189,7 +192,9 @@ class RayMapper:
         import ray
 
         travel = self._share(context.travel)
-        shared = ray.put(_SharedContext(travel, context.rush_hours, context.day_router))
+        shared = ray.put(
+            _SharedContext(travel, context.rush_hours, context.day_router, context.search)
+        )
         run = next(self._runs)
         refs = [self._task.remote(job, shared, self._board, run, i) for i, job in enumerate(jobs)]
         try:

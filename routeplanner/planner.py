@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -23,7 +23,12 @@ from routeplanner.model import (
     UnassignedReason,
 )
 from routeplanner.scheduling.day_router import DayRouter, default_day_router
-from routeplanner.scheduling.scheduler import Progress, schedule_visits
+from routeplanner.scheduling.scheduler import (
+    DaySearch,
+    Progress,
+    periodic_search,
+    schedule_visits,
+)
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.scaled import ScaledTravel
 from routeplanner.travel.timeofday import TimeOfDayProfile
@@ -115,7 +120,8 @@ def merge_plans(plans: Sequence[Plan], extra_unassigned: Sequence[Unassigned] = 
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What every territory job of one run shares: how to travel and how to route a day.
+    """What every territory job of one run shares: how to travel, how to route a day and which
+    search chooses the visit days (by name: each job looks the function up where it runs).
 
     A mapper that ships jobs to other processes ships this once per run, not once per job.
     """
@@ -123,6 +129,7 @@ class JobContext:
     travel: TravelTimeProvider
     rush_hours: TimeOfDayProfile | None = None
     day_router: DayRouter | None = None
+    search: DaySearch = DaySearch.HGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +167,12 @@ class JobMapper(Protocol):
 
 
 def run_job(job: TerritoryJob, context: JobContext, progress: Progress | None = None) -> Plan:
-    """Schedule and route one territory (what every mapper runs, wherever it runs)."""
+    """Schedule and route one territory (what every mapper runs, wherever it runs); the plan's
+    meta names the search that chose its days."""
     travel = context.travel
     if job.travel_factor != 1.0:
         travel = ScaledTravel(travel, job.travel_factor)
-    return schedule_visits(
+    plan = schedule_visits(
         job.accounts,
         job.rep,
         job.horizon,
@@ -175,7 +183,9 @@ def run_job(job: TerritoryJob, context: JobContext, progress: Progress | None = 
         seed=job.seed,
         progress=progress,
         day_router=context.day_router or _rush_hour_router(travel, job, context.rush_hours),
+        search=periodic_search(context.search),
     )
+    return replace(plan, meta={**plan.meta, "search": DaySearch(context.search).value})
 
 
 def timed_job(job: TerritoryJob, context: JobContext, progress: Progress | None) -> TerritoryDone:
@@ -280,11 +290,13 @@ def plan_all(
     day_router: DayRouter | None = None,
     map_jobs: JobMapper | None = None,
     rush_hours: TimeOfDayProfile | None = None,
+    search: DaySearch = DaySearch.HGS,
 ) -> Plan:
     """:func:`plan_territories` merged into one plan; a failed territory raises.
 
     ``rush_hours`` makes each day's final route time its drives by departure (the default day
-    router's; ignored when ``day_router`` is given).
+    router's; ignored when ``day_router`` is given). ``search`` names the search that chooses
+    the visit days (:class:`~routeplanner.scheduling.scheduler.DaySearch`).
 
     Raises
     ------
@@ -296,7 +308,7 @@ def plan_all(
         reps,
         territories,
         horizon,
-        JobContext(travel, rush_hours, day_router),
+        JobContext(travel, rush_hours, day_router, search),
         holidays=holidays,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,

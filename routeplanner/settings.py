@@ -7,6 +7,7 @@ test can point at its own database file without touching global state.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -177,6 +178,13 @@ class Settings(BaseSettings):
         max_length=2000,
         description="comma-separated outcomes the day page suggests for a done visit (a rep "
         "may type another, up to 60 characters)",
+    )
+    day_search: Literal["lns", "hgs"] = Field(
+        default="lns",
+        description="search that chooses each visit's day: lns (large neighbourhood search) or "
+        "hgs (hybrid genetic search: 0.86 % from the best known periodic-VRP plans against "
+        "2.65 % for lns, but on the sample's tight holiday month it still places a few visits "
+        "fewer; benchmarks/RESULTS.md)",
     )
     learning_apply_unconfirmed: bool = Field(
         default=False,

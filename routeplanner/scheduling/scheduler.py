@@ -1,10 +1,10 @@
 """Multi-week scheduling for one rep: which day each due visit happens, and each day's route.
 
 One call is one independent job (one rep / territory): plain data in, a :class:`Plan` out, no
-global state, so a caller may run territories in parallel processes. The day choice is the
-periodic search of :mod:`routeplanner.scheduling.periodic` over the day combinations from
-:mod:`routeplanner.scheduling.frequency`; the final routes of each day come from a pluggable
-``day_router`` (see :mod:`routeplanner.scheduling.day_router`).
+global state, so a caller may run territories in parallel processes. The day choice is a
+periodic search (by default the hybrid genetic search of :mod:`routeplanner.scheduling.hgs`)
+over the day combinations from :mod:`routeplanner.scheduling.frequency`; the final routes of
+each day come from a pluggable ``day_router`` (see :mod:`routeplanner.scheduling.day_router`).
 
 :func:`schedule_visits` is a pipeline of named steps over one :class:`_Run` state; every visit
 that cannot be placed, at whichever step, becomes an :class:`Unassigned` entry through
@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from enum import StrEnum
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +39,11 @@ from routeplanner.scheduling.day_router import (
     unplaced,
 )
 from routeplanner.scheduling.frequency import Occurrence, VisitOptions, visit_options
+from routeplanner.scheduling.hgs import solve_hgs
 from routeplanner.scheduling.periodic import (
     PeriodicCustomer,
     PeriodicProblem,
+    PeriodicSolution,
     PeriodicVehicle,
     solve_periodic,
 )
@@ -59,6 +63,42 @@ BLOCK_WEEKS = 4
 """Longer horizons are scheduled block by block (see :func:`schedule_visits`)."""
 OVERTIME_WEIGHT = 2.0
 """Cost per second a day runs over the balanced workload target."""
+
+
+class PeriodicSearch(Protocol):
+    """Chooses day combinations and routes (:func:`~routeplanner.scheduling.hgs.solve_hgs`, or
+    the earlier large neighbourhood search :func:`~routeplanner.scheduling.periodic.solve_periodic`
+    for comparison)."""
+
+    def __call__(
+        self,
+        problem: PeriodicProblem,
+        *,
+        time_limit_s: float,
+        max_iterations: int | None,
+        seed: int,
+        initial: Sequence[int | None] | None,
+        progress: Callable[[float, float], None] | None,
+    ) -> PeriodicSolution: ...
+
+
+class DaySearch(StrEnum):
+    """A periodic search by name: what a territory job carries, so the choice crosses process
+    boundaries as plain data and each worker looks the function up itself."""
+
+    HGS = "hgs"
+    """The hybrid genetic search (the default)."""
+    LNS = "lns"
+    """The large neighbourhood search it replaced, kept for comparison."""
+
+
+def periodic_search(name: DaySearch) -> PeriodicSearch:
+    """The search function ``name`` stands for."""
+    searches: dict[DaySearch, PeriodicSearch] = {
+        DaySearch.HGS: solve_hgs,
+        DaySearch.LNS: solve_periodic,
+    }
+    return searches[DaySearch(name)]
 
 
 def _reason_no_day(
@@ -99,6 +139,7 @@ def schedule_visits(
     exclude_visits: frozenset[str] = frozenset(),
     pinned: Mapping[date, Sequence[Account]] | None = None,
     balance: bool = True,
+    search: PeriodicSearch = solve_hgs,
 ) -> Plan:
     """Plan every due visit of ``accounts`` for ``rep`` over ``horizon`` and route each day.
 
@@ -112,6 +153,7 @@ def schedule_visits(
     ``balance`` charges overtime above 110 % of the mean working day (measured on a quick first
     construction), so the search spreads the work instead of packing few long days.
     ``max_iterations`` makes the search reproducible (tests); otherwise ``time_limit_s`` bounds it.
+    ``search`` chooses the days (see :class:`PeriodicSearch`).
 
     Horizons longer than :data:`BLOCK_WEEKS` are planned as a rolling horizon of blocks of that
     many weeks, each continuing from the visits of the blocks before: a 13-week chain of visits
@@ -134,6 +176,7 @@ def schedule_visits(
             day_router=router,
             pinned=pinned,
             balance=balance,
+            search=search,
         )
     report = _reporter(progress)
     run = _start(rep, horizon, travel, holidays, frozen_until, previous, exclude_visits, pinned)
@@ -141,18 +184,19 @@ def schedule_visits(
     _add_candidates(run, accounts, move_cost_s, urgency or {})
     report(0.05, "computing travel times")
     durations = _drop_cut_off(run)
-    search = _search_days(
+    found = _search_days(
         run,
         durations,
+        search,
         balance=balance,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
         seed=seed,
         report=report,
     )
-    _unplaced_by_search(run, search.combo)
+    _unplaced_by_search(run, found.combo)
     report(0.9, "timing the routes")
-    routes = _route_days(run, search.orders, router)
+    routes = _route_days(run, found.orders, router)
     report(1.0, "done")
     meta = {
         "rep_id": rep.rep_id,
@@ -161,7 +205,7 @@ def schedule_visits(
         "frozen_until": frozen_until.isoformat() if frozen_until else "",
         # Accounts planned with relaxed spacing (their frequency cannot be met as asked).
         "frequency_issues": ",".join(run.issues),
-        **{k: f"{v:.3f}" for k, v in search.stats.items()},
+        **{k: f"{v:.3f}" for k, v in found.stats.items()},
     }
     return Plan(routes=tuple(routes), unassigned=tuple(run.unassigned), meta=meta)
 
@@ -357,6 +401,7 @@ class _SearchResult:
 def _search_days(
     run: _Run,
     durations: npt.NDArray[np.int64],
+    search: PeriodicSearch,
     *,
     balance: bool,
     time_limit_s: float,
@@ -368,11 +413,13 @@ def _search_days(
     customers = tuple(c.customer for c in run.candidates)
     if not customers or not run.days:
         return _SearchResult(combo=(), orders=[[] for _ in run.days], stats={})
-    problem = PeriodicProblem(
-        travel=durations.astype(np.float64),
-        customers=customers,
-        days=_day_vehicles(run),
-        overtime_weight=OVERTIME_WEIGHT,
+    problem = _leaving_out_never_pays(
+        PeriodicProblem(
+            travel=durations.astype(np.float64),
+            customers=customers,
+            days=_day_vehicles(run),
+            overtime_weight=OVERTIME_WEIGHT,
+        )
     )
     if balance:
         problem = _balanced(problem, seed)
@@ -380,7 +427,7 @@ def _search_days(
     def on_search(frac: float, best: float) -> None:
         report(0.1 + 0.8 * frac, f"searching visit days (objective {best:.0f})")
 
-    sol = solve_periodic(
+    sol = search(
         problem,
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
@@ -393,6 +440,27 @@ def _search_days(
         orders=[list(day[0]) for day in sol.routes],
         stats={"iterations": float(sol.iterations), **sol.stats},
     )
+
+
+def _leaving_out_never_pays(problem: PeriodicProblem) -> PeriodicProblem:
+    """Raise each customer's cost of being left out above the most its visits can cost placed.
+
+    A visit adds at most a whole day to its day, as driving and as overtime, so with that
+    bound added a search that weighs leaving a customer out (the hybrid genetic search does)
+    never drops a far account that fits only to spare a day's overtime; the order of urgency
+    among customers stays as it was."""
+    longest = max((v.max_duration for day in problem.days for v in day), default=0.0)
+    per_visit = (1.0 + problem.overtime_weight) * longest
+    customers = tuple(
+        replace(
+            c,
+            drop_penalty=c.drop_penalty
+            + per_visit * max(len(k) for k in c.combos)
+            + max(c.combo_costs, default=0.0),
+        )
+        for c in problem.customers
+    )
+    return replace(problem, customers=customers)
 
 
 def _day_vehicles(run: _Run) -> tuple[tuple[PeriodicVehicle, ...], ...]:
@@ -580,6 +648,7 @@ def _rolling(
     day_router: DayRouter,
     pinned: Mapping[date, Sequence[Account]] | None,
     balance: bool,
+    search: PeriodicSearch,
 ) -> Plan:
     """Plan ``horizon`` in blocks; block k keeps blocks < k frozen and continues their chains."""
     plan: Plan | None = None
@@ -610,6 +679,7 @@ def _rolling(
             day_router=day_router,
             pinned=pinned,
             balance=balance,
+            search=search,
         )
         carried.extend(u for u in block.unassigned if cut is None or u.day is None or u.day > cut)
         issues.update(a for a in block.meta.get("frequency_issues", "").split(",") if a)

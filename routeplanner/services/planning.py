@@ -42,6 +42,7 @@ from routeplanner.planner import (
 from routeplanner.routing.day import describe_route, optimise_day
 from routeplanner.routing.params import SolveParams
 from routeplanner.scheduling.kpi import CoverageKpis, territory_kpis
+from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services.current import current_plan as current_plan
 from routeplanner.services.learning import Learned, learned_for_planning
 from routeplanner.services.params import Params, limited, require_stored
@@ -101,6 +102,8 @@ class PlanningSetup:
     """Where the territories' jobs run (default: one after the other in this process)."""
     apply_unconfirmed_learning: bool = False
     """Plan with learned travel factors and visit lengths nobody confirmed yet."""
+    day_search: DaySearch = DaySearch.LNS
+    """Which periodic search chooses the visit days (``RP_DAY_SEARCH``)."""
 
     @classmethod
     def of(cls, settings: Settings, holidays: Path | None = None) -> PlanningSetup:
@@ -113,6 +116,7 @@ class PlanningSetup:
             settings.rush_hours,
             workers(settings),
             settings.learning_apply_unconfirmed,
+            DaySearch(settings.day_search),
         )
 
 
@@ -326,7 +330,7 @@ def _plan(
         reps,
         territories,
         params.horizon(setup.timezone),
-        JobContext(travel, setup.rush_hours),
+        JobContext(travel, setup.rush_hours, search=setup.day_search),
         holidays=setup.holidays,
         time_limit_s=params.time_limit_s,
         progress=progress,

@@ -23,6 +23,7 @@ from routeplanner.planner import (
     plan_territories,
 )
 from routeplanner.roads.graph import RoadGraph
+from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services import planning
 from routeplanner.services.planning import PlanningSetup, PlanParams, keep_failed
 from routeplanner.storage import Store
@@ -78,7 +79,11 @@ def _region(n_territories: int, per: int = 5) -> tuple[list[Account], list[Rep],
 
 
 def _plan(
-    travel: TravelTimeProvider, mapper: RayMapper | None, n: int = 3, **kwargs: object
+    travel: TravelTimeProvider,
+    mapper: RayMapper | None,
+    n: int = 3,
+    search: DaySearch = DaySearch.HGS,
+    **kwargs: object,
 ) -> TerritoryPlans:
     accounts, reps, territories = _region(n)
     return plan_territories(
@@ -86,7 +91,7 @@ def _plan(
         reps,
         territories,
         HORIZON,
-        JobContext(travel),
+        JobContext(travel, search=search),
         max_iterations=ITERATIONS,
         seed=7,
         map_jobs=mapper,
@@ -116,6 +121,18 @@ def test_ray_plans_on_roads_are_those_planned_in_process(
     (ref,) = mapper._graphs.values()
     _plan(travel, mapper)
     assert list(mapper._graphs.values()) == [ref]
+
+
+def test_the_search_named_in_the_context_is_the_one_run_on_the_workers(mapper: RayMapper) -> None:
+    # Each search's own statistics show the workers ran it, not only carried its name.
+    own_statistic = {DaySearch.HGS: "islands", DaySearch.LNS: "polishes"}
+    for search, statistic in own_statistic.items():
+        on_ray = _plan(HaversineTravel(), mapper, n=2, search=search)
+        here = _plan(HaversineTravel(), None, n=2, search=search)
+        assert not on_ray.failures
+        assert [d.plan.meta["search"] for d in on_ray.done] == [search.value] * 2
+        assert all(statistic in d.plan.meta for d in on_ray.done)
+        assert _stops(on_ray.merged()) == _stops(here.merged())
 
 
 def test_a_task_that_raises_is_retried_once_then_reported_with_its_territory(

@@ -47,6 +47,39 @@ def test_jobs_are_plain_data() -> None:
     assert [o.account_id for o in orphans] == ["a002", "a003"]
 
 
+def test_the_search_is_chosen_by_name_and_the_context_pickles_with_it() -> None:
+    import pickle
+
+    from routeplanner.planner import JobContext
+    from routeplanner.scheduling.scheduler import DaySearch
+
+    context = JobContext(HaversineTravel(), search=DaySearch.LNS)
+    assert pickle.loads(pickle.dumps(context)).search is DaySearch.LNS
+    accounts = make_accounts(5, 6)
+    terr = [Territory(territory_id="t", name="T", rep_id="r1", account_ids=("a000", "a001"))]
+    plans = {
+        search: plan_all(
+            accounts,
+            [make_rep("r1")],
+            terr,
+            HORIZON,
+            HaversineTravel(),
+            max_iterations=5,
+            search=search,
+        )
+        for search in DaySearch
+    }
+    assert plans[DaySearch.HGS].meta["r1.search"] == "hgs"
+    assert plans[DaySearch.LNS].meta["r1.search"] == "lns"
+    # Each search's own statistics: the name chose the function, not only the label.
+    assert "r1.islands" in plans[DaySearch.HGS].meta
+    assert "r1.polishes" in plans[DaySearch.LNS].meta
+    default = plan_all(
+        accounts, [make_rep("r1")], terr, HORIZON, HaversineTravel(), max_iterations=5
+    )
+    assert default.meta["r1.search"] == "hgs"
+
+
 def test_merge_keeps_per_rep_statistics() -> None:
     from routeplanner.model import Plan
     from routeplanner.planner import merge_plans

@@ -8,12 +8,25 @@ from itertools import pairwise
 
 import pytest
 
-from routeplanner.model import Horizon, Plan, TimeWindow, UnassignedReason, VisitRule, WeeklyHours
+from routeplanner.model import (
+    GeoPoint,
+    Horizon,
+    Plan,
+    TimeWindow,
+    UnassignedReason,
+    VisitRule,
+    WeeklyHours,
+)
 from routeplanner.model.account import Account
 from routeplanner.scheduling.calendar import visit_windows, visitable_days, working_days
 from routeplanner.scheduling.day_router import DayJob, build_day_problem, unplaced
 from routeplanner.scheduling.frequency import due_occurrences, visit_options
-from routeplanner.scheduling.scheduler import frequency_issues, schedule_visits
+from routeplanner.scheduling.scheduler import (
+    DaySearch,
+    frequency_issues,
+    periodic_search,
+    schedule_visits,
+)
 from routeplanner.travel import HaversineTravel
 from routeplanner.units import HOUR
 from tests.scheduling.factories import HOME, START, make_accounts, make_rep
@@ -236,3 +249,27 @@ def test_long_horizon_rolls_in_blocks_and_keeps_spacing(seed: int) -> None:
         assert all(rule.min_gap_days <= g <= rule.max_gap_days for g in gaps), (acc, days)
         # The horizon end is covered: no visit falls due before it without being planned.
         assert days[-1] + timedelta(days=rule.max_gap_days) > horizon.end
+
+
+@pytest.mark.parametrize("search", list(DaySearch))
+def test_a_lone_far_account_that_fits_a_day_is_not_left_out(search: DaySearch) -> None:
+    """Its days run far over the balanced soft limit (the mean day is tiny), yet it fits the
+    shift: leaving it out must never be the cheaper plan for either search."""
+    far = Account(
+        account_id="far",
+        name="Far away",
+        location=GeoPoint(HOME.lat + 0.65, HOME.lon),  # about 2 h 20 min each way
+        visit_rule=VisitRule.parse("weekly"),
+        visit_duration_s=30 * 60,
+        opening_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 18 * HOUR)),
+    )
+    plan = schedule_visits(
+        [far],
+        make_rep(),
+        Horizon(start=START, weeks=2),
+        HaversineTravel(),
+        max_iterations=30,
+        search=periodic_search(search),
+    )
+    assert plan.unassigned == ()
+    assert sorted(s.account_id for r in plan.routes for s in r.stops) == ["far", "far"]

@@ -3,6 +3,7 @@ versions, cancel, visit outcomes and who may report them, repairs, what a repair
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ from routeplanner.errors import (
     PermissionDeniedError,
 )
 from routeplanner.model.history import VisitStatus
+from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services import planning, repair
 from routeplanner.services.planning import CANCELLED, PlanningSetup, PlanParams
 from routeplanner.services.repair import Absence, AdHocVisit, RepairParams, VisitParams
+from routeplanner.settings import Settings
 from routeplanner.storage import Store, UserRecord
 from routeplanner.storage.records import PlanStatus
 from routeplanner.travel.haversine import HaversineTravel
@@ -170,3 +173,15 @@ def test_a_repair_after_a_miss_is_a_new_version_that_says_what_changed(store: St
     assert repair.repair_changes(store, summary.plan_id, rep_obj) == summary.changes["R1"]
     assert all(c.why for c in summary.changes["R1"].changes)
     assert repair.repair_changes(store, summary.previous_plan_id, rep_obj) is None
+
+
+def test_the_day_search_comes_from_the_settings_and_reaches_every_territory(
+    store: Store,
+) -> None:
+    assert PlanningSetup.of(Settings(database_url="sqlite://")).day_search is DaySearch.LNS
+    chosen = PlanningSetup.of(Settings(database_url="sqlite://", day_search="hgs"))
+    assert chosen.day_search is DaySearch.HGS
+    setup = dataclasses.replace(SETUP, day_search=DaySearch.HGS)
+    plan = planning.run_planning(store, TRAVEL, PARAMS, setup).plan
+    assert plan.meta["R1.search"] == "hgs"
+    assert planning.run_planning(store, TRAVEL, PARAMS, SETUP).plan.meta["R1.search"] == "lns"
