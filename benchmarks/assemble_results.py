@@ -20,10 +20,12 @@ ORDER = [
     "territories_roadcells",
     "territories_compact",
     "territories_regrow",
+    "territories_org",
     "assignment",
     "calendar",
     "web_latency",
     "scale",
+    "tests_speed",
 ]
 
 
