@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Debian packages the browser, calendar and PostgreSQL tests use (only installs what is missing).
+## Debian packages the browser, calendar and PostgreSQL tests use, and axe-core from npm (only installs what is missing).
 system-deps:
 	bash .ci/system-deps
 

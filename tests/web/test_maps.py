@@ -82,3 +82,32 @@ def test_a_tall_day_is_framed_no_taller_than_wide() -> None:
     )
     width, height = map(int, re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups())  # type: ignore[union-attr]
     assert height == width
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rgb`` or ``#rrggbb``."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_marker_number_meets_text_contrast() -> None:
+    """axe-core leaves one-character labels to a person (too short to judge), so the markers'
+    fills are checked here against WCAG 1.4.3's 4.5:1 for text."""
+    kinds = ("home", "stop", "stop done")
+    points = [GeoPoint(49.40 + i / 100, 8.68) for i in range(len(kinds))]
+    markers = [
+        MapMarker(p, str(i), k, kind=k) for i, (p, k) in enumerate(zip(points, kinds, strict=True))
+    ]
+    svg = route_svg(markers, [points], None)
+    pairs = re.findall(r'class="face" r="[^"]+" fill="(#\w+)"[^>]*/><text [^>]*fill="(#\w+)"', svg)
+    assert len(pairs) == len(kinds)
+    assert all(_contrast(face, text) >= 4.5 for face, text in pairs), pairs

@@ -100,7 +100,7 @@ def test_progress_and_finished_stops_collapsed_and_grey(rep: TestClient) -> None
     assert 'class="edit-time"' in first
     assert html.count('<a class="marker stop done" href="#stop-1"') == 1
     assert html.count('<a class="marker stop" href="#stop-2"') == 1
-    assert 'fill="#9aa0a6"' in html
+    assert 'fill="#6b7280"' in html
 
 
 def test_outcome_is_bounded_and_offered_from_the_settings(rep: TestClient, store: Store) -> None:
