@@ -100,6 +100,30 @@ class Settings(BaseSettings):
     login_window_s: float = Field(
         default=300.0, gt=0, description="sliding window (seconds) of the login limits"
     )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="bytes: largest request body other than a file upload (JSON, forms); a "
+        "larger one gets 413 before it is read",
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="bytes: largest file upload (CSV/XLSX imports, rules and GeoJSON files), "
+        "and the largest table file an import reads",
+    )
+    import_max_rows: int = Field(
+        default=50_000, ge=1, description="data rows a CSV/XLSX import may have"
+    )
+    import_max_columns: int = Field(
+        default=60, ge=1, description="columns a CSV/XLSX import may use"
+    )
+    import_max_uncompressed_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="bytes an XLSX workbook may unzip to (its parts together); larger ones are "
+        "refused before any cell is read",
+    )
     day_cache_size: int = Field(
         default=200,
         ge=0,

@@ -28,6 +28,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from routeplanner import jsontext
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
@@ -205,7 +206,7 @@ def load_rules_file(path: Path) -> RulesFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(source, None, None, f"cannot read the rules file: {exc}")) from exc
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise InputError(Problem(source, None, None, msg)) from exc
@@ -422,7 +423,7 @@ def _load_area(name: str, data: Any, base_dir: Path | None, key: str, bad: Any) 
             return None
         path = base_dir / name
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = jsontext.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             bad(key, f"cannot read area file {name}: {reason}")

@@ -20,8 +20,10 @@ from routeplanner.io.cells import (
 )
 from routeplanner.io.opening_hours import format_opening_hours, parse_opening_hours, parse_weekdays
 from routeplanner.io.tables import (
+    DEFAULT_LIMITS,
     Row,
     Table,
+    TableLimits,
     read_table,
     read_table_bytes,
     render_csv,
@@ -73,7 +75,9 @@ MAX_VISIT_MINUTES = 12 * 60
 """A visit longer than a working day is a typo (hours typed as minutes, or seconds)."""
 
 
-def read_accounts(path: Path, *, source: str | None = None) -> list[Account]:
+def read_accounts(
+    path: Path, *, source: str | None = None, limits: TableLimits = DEFAULT_LIMITS
+) -> list[Account]:
     """Read and validate an account file (CSV with ``,`` or ``;``, or XLSX).
 
     Raises
@@ -81,12 +85,14 @@ def read_accounts(path: Path, *, source: str | None = None) -> list[Account]:
     InputError
         Listing every problem (file, row, column, message); nothing is returned then.
     """
-    return accounts_from_table(read_table(path, source=source))
+    return accounts_from_table(read_table(path, source=source, limits=limits))
 
 
-def read_accounts_bytes(data: bytes, *, source: str) -> list[Account]:
+def read_accounts_bytes(
+    data: bytes, *, source: str, limits: TableLimits = DEFAULT_LIMITS
+) -> list[Account]:
     """:func:`read_accounts` for an upload held in memory."""
-    return accounts_from_table(read_table_bytes(data, source=source))
+    return accounts_from_table(read_table_bytes(data, source=source, limits=limits))
 
 
 def _days_text(days: Iterable[int]) -> str:

@@ -22,6 +22,7 @@ from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
+from routeplanner.web.limits import BodyLimitMiddleware
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
     accounts,
@@ -114,6 +115,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # A rep's day page carries an inline SVG map to a phone on a weak signal: compress it;
     # bodies below 1 KB are not worth the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -56,13 +56,14 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _respond(
+def respond_error(
     request: Request,
     status: int,
     message: str,
     errors: list[dict[str, Any]],
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The one error format: JSON ``{"error", "errors"}`` for the API, else the error page."""
     if _wants_json(request):
         return JSONResponse(error_body(message, errors), status_code=status, headers=headers)
     templates: Jinja2Templates = app_state(request.app).templates
@@ -85,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": p.field, "message": p.message, "source": p.source, "row": p.row}
             for p in exc.problems
         ]
-        return _respond(request, 422, "invalid input", errors)
+        return respond_error(request, 422, "invalid input", errors)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -93,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(x) for x in e["loc"] if x != "body"), "message": e["msg"]}
             for e in exc.errors()
         ]
-        return _respond(request, 422, "invalid request", errors)
+        return respond_error(request, 422, "invalid request", errors)
 
     @app.exception_handler(LoginRequiredError)
     async def _login(request: Request, _exc: LoginRequiredError) -> Response:
@@ -110,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, OverloadedError):
             headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
-        return _respond(request, status, message, [], headers)
+        return respond_error(request, status, message, [], headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -119,7 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        return _respond(request, exc.status_code, message, [], headers)
+        return respond_error(request, exc.status_code, message, [], headers)
 
 
 def status_of(exc: RoutePlannerError) -> tuple[int, str]:
