@@ -1,13 +1,16 @@
-"""Passwords and API tokens, shared by the web app and the CLI (no web framework here).
+"""Passwords, login sessions and API tokens, shared by the web app and the CLI (no web
+framework here).
 
-Passwords are hashed with argon2id (memory-hard, salted); API tokens are 256 random bits, so
-storing their SHA-256 (:func:`routeplanner.storage.hash_token`) is enough and allows lookups.
+Passwords are hashed with argon2id (memory-hard, salted); API tokens and session keys are 256
+random bits, so storing their SHA-256 (:func:`routeplanner.storage.hash_token`) is enough and
+allows lookups.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -15,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from routeplanner.settings import Settings
 from routeplanner.storage import Store, hash_token
-from routeplanner.storage.records import TokenKind, UserRecord
+from routeplanner.storage.records import SessionRecord, TokenKind, UserRecord
 
 MIN_PASSWORD = 8
 """Shortest password a login may have (CLI and web)."""
@@ -93,3 +96,37 @@ def new_api_token(store: Store, user: UserRecord, *, label: str = "") -> str:
 def user_for_api_token(store: Store, token: str) -> UserRecord | None:
     found = store.tokens.find(hash_token(token), TokenKind.API)
     return None if found is None else found[1]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRules:
+    """How long a login lasts: ``idle_s`` without a request, ``max_age_s`` in all."""
+
+    idle_s: float
+    max_age_s: float
+
+    def alive(self, found: SessionRecord, store: Store) -> bool:
+        now = store.clock()
+        return now - found.last_seen_at < timedelta(seconds=self.idle_s) and (
+            now - found.created_at < timedelta(seconds=self.max_age_s)
+        )
+
+    def touch_due(self, found: SessionRecord, store: Store) -> bool:
+        """Whether to record a request: at most once a minute (a tenth of a short timeout),
+        so a busy rep costs one small write a minute, not one per page."""
+        every = timedelta(seconds=min(60.0, self.idle_s / 10))
+        return store.clock() - found.last_seen_at >= every
+
+
+def start_session(store: Store, user: UserRecord, rules: SessionRules) -> str:
+    """A new session of ``user``; returns its key (for the cookie: only its hash is stored).
+    Sessions that expired meanwhile are deleted in the same transaction."""
+    key = secrets.token_urlsafe(32)
+    now = store.clock()
+    with store.transaction("starting a session") as tx:
+        tx.sessions.end_expired(
+            seen_before=now - timedelta(seconds=rules.idle_s),
+            started_before=now - timedelta(seconds=rules.max_age_s),
+        )
+        tx.sessions.start(user.user_id, hash_token(key))
+    return key

@@ -75,7 +75,14 @@ class Settings(BaseSettings):
         description="mark the session cookie Secure (sent over HTTPS only); set it behind TLS",
     )
     session_max_age_s: int = Field(
-        default=14 * 24 * 3600, ge=60, description="seconds a login lasts (default 14 days)"
+        default=14 * 24 * 3600,
+        ge=60,
+        description="seconds a login lasts at most, however active (default 14 days)",
+    )
+    session_idle_timeout_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="seconds without a request after which a login ends (default 12 hours)",
     )
     password_time_cost: int = Field(
         default=3, ge=1, description="argon2id passes when hashing a new password"

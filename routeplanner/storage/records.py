@@ -42,6 +42,7 @@ class Area(StrEnum):
     VISITS = "visits"
     USERS = "users"
     TOKENS = "tokens"
+    SESSIONS = "sessions"
     FEEDS = "feeds"
     LEARNED = "learned"
 
@@ -128,6 +129,16 @@ class TokenRecord:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    """A login session (the key itself is never stored, only its hash)."""
+
+    session_id: int
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,7 +4,7 @@ The same use cases (:mod:`routeplanner.services.users`) as ``routeplanner user .
 token is shown once, in the response to the POST that made it (never stored in the session
 cookie, which is signed but readable); only its hash is kept. Disabling a user ends their
 sessions and stops their tokens at the next request; resetting a password ends their sessions
-(the session remembers a fingerprint of the password hash, see :mod:`routeplanner.web.auth`).
+(both delete the user's stored sessions, see :mod:`routeplanner.web.auth`).
 """
 
 from __future__ import annotations
