@@ -32,11 +32,14 @@ __all__ = [
     "read_table",
     "read_table_bytes",
     "render_csv",
+    "spreadsheet_safe",
     "write_csv",
     "write_xlsx",
 ]
 
 _XLSX_MAGIC = b"PK\x03\x04"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (or a DDE command)."""
 _MAX_ZIP_MEMBERS = 1000
 
 
@@ -263,9 +266,44 @@ def _sheet_rows(sheet: Any, source: str, limits: TableLimits) -> list[list[str]]
     return rows
 
 
+def _text_cell(sheet: Any, value: str) -> Any:
+    """A cell holding ``value`` as text: openpyxl would store a string starting with ``=`` as
+    a formula."""
+    from openpyxl.cell import Cell
+
+    cell = Cell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def normalise_column(name: str) -> str:
     """Header cells compare case- and blank-insensitively: ``Visit Minutes`` = ``visit_minutes``."""
     return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet will show it, never run it: a leading apostrophe (the
+    spreadsheet "this is text" mark) when it would start a formula. Numbers such as ``-12.5``
+    stay numbers; apostrophes already in front of a formula get one more, so that
+    :func:`read_table` (which takes one off) gives back exactly what was written."""
+    text = cell.lstrip("'")
+    if not text.startswith(_FORMULA_START):
+        return cell
+    if cell == text and text[0] in "+-" and text == text.strip():
+        try:
+            float(text)
+        except ValueError:
+            pass
+        else:
+            return cell
+    return "'" + cell
+
+
+def _unquote(cell: str) -> str:
+    """Undo :func:`spreadsheet_safe` on a cell read back."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
 
 
 def _to_table(raw: list[list[str]], source: str) -> Table:
@@ -296,7 +334,11 @@ def _to_table(raw: list[list[str]], source: str) -> Table:
                     msg = f"column {i} has a value but no name in the header"
                 problems.append(Problem(source, number, None, msg))
                 break
-        row = {col: (cells[i] if i < len(cells) else "") for i, col in enumerate(header) if col}
+        row = {
+            col: (_unquote(cells[i]) if i < len(cells) else "")
+            for i, col in enumerate(header)
+            if col
+        }
         rows.append(Row(number, row))
     if problems:
         raise InputError(problems)
@@ -309,11 +351,14 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]])
     path.write_text(render_csv(columns, rows), encoding="utf-8", newline="")
 
 
-def render_csv(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def render_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The one CSV writer of every export: each text cell through :func:`spreadsheet_safe`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerow([spreadsheet_safe(c) for c in columns])
+    writer.writerows(
+        [spreadsheet_safe(c) if isinstance(c, str) else c for c in row] for row in rows
+    )
     return out.getvalue()
 
 
@@ -327,20 +372,23 @@ def write_xlsx(
 ) -> None:
     """Write one worksheet; ``numeric`` columns become number cells, everything else text.
 
-    Text stays text (an id ``0042`` must not become the number 42), while coordinates and
-    minutes are numbers so a spreadsheet can sort and sum them.
+    Text stays text (an id ``0042`` must not become the number 42, a name ``=SUM(...)``
+    must not become a formula), while coordinates and minutes are numbers so a spreadsheet
+    can sort and sum them.
     """
     import openpyxl  # deferred like the reader
 
     book = openpyxl.Workbook()
     ws = book.active
     ws.title = sheet
-    ws.append(list(columns))
+    ws.append([_text_cell(ws, c) for c in columns])
     wanted = [c in numeric for c in columns]
     for row in rows:
         ws.append(
             [
-                (float(v) if "." in v or "e" in v.lower() else int(v)) if num and v else v
+                (float(v) if "." in v or "e" in v.lower() else int(v))
+                if num and v
+                else _text_cell(ws, v)
                 for v, num in zip(row, wanted, strict=True)
             ]
         )
