@@ -95,17 +95,20 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         default=5,
         ge=1,
-        description="failed logins for one username within the window before further "
-        "attempts get 429",
+        description="failed logins for one username from one client address within the "
+        "window that cost nothing; after them each attempt from that client waits 1 s, 2 s, "
+        "4 s, ... after the last failure (429), never more than the window",
     )
     login_max_failures_per_ip: int = Field(
         default=20,
         ge=1,
-        description="failed logins from one client address (any usernames) within the "
-        "window before further attempts get 429",
+        description="failed logins from one client address (any usernames) within the window "
+        "before its attempts wait in the same doubling way",
     )
     login_window_s: float = Field(
-        default=300.0, gt=0, description="sliding window (seconds) of the login limits"
+        default=900.0,
+        gt=0,
+        description="seconds a failed login is remembered; also the longest wait",
     )
     max_request_bytes: int = Field(
         default=1024 * 1024,
