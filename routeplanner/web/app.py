@@ -22,6 +22,7 @@ from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
+from routeplanner.web.headers import SecurityHeadersMiddleware, add_api_docs
 from routeplanner.web.limits import BodyLimitMiddleware
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
@@ -45,6 +46,7 @@ from routeplanner.web.services import Services
 from routeplanner.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+OPENAPI_URL = "/api/openapi.json"
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -95,10 +97,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         title="routeplanner",
         version=__version__,
         description="Field-sales territories, visit schedules and daily routes on real OSM roads.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
         redoc_url=None,
     )
+    add_api_docs(app, docs_url="/api/docs", openapi_url=OPENAPI_URL)
     app.state.routeplanner = state
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
@@ -119,6 +122,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         BodyLimitMiddleware,
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        tile_url=settings.tile_url,
+        https_only=settings.session_https_only,
     )
     app.include_router(login.router)
     app.include_router(api.router)

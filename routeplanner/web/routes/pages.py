@@ -19,7 +19,6 @@ from routeplanner.services.repair import FINISHED, reportable, stop_reasons
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.compression import pack, packed_response
-from routeplanner.web.csp import strict
 from routeplanner.web.dayview import (
     ReplanView,
     build_day_view,
@@ -109,7 +108,7 @@ async def route_page(
 
     csrf = existing_csrf_token(request)
     if page.one_off() or csrf is None:
-        return strict(await run_in_threadpool(render), services.settings)
+        return await run_in_threadpool(render)
     key = (
         "day page",
         (user.user_id, user.username, user.role, user.rep_id),
@@ -120,7 +119,7 @@ async def route_page(
     body = await services.cached_answer_async(key, lambda: pack(bytes(render().body)))
     response = packed_response(request, body, "text/html; charset=utf-8")
     response.headers["Vary"] = "Accept-Encoding, User-Agent"
-    return strict(response, services.settings)
+    return response
 
 
 @dataclass(frozen=True, slots=True)
