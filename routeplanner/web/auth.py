@@ -29,6 +29,8 @@ from routeplanner.web.state import app_state
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SESSION_KEY = "sid"
+TOKEN = "token"
+SESSION = "session"
 _CSRF_KEY = "csrf"
 
 
@@ -152,7 +154,8 @@ async def require_api_user(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> UserRecord:
-    """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
+    """A valid ``Authorization: Bearer`` API token, or else a logged-in session; which of the
+    two it was is kept in ``request.state.authenticated_by`` (see :func:`check_api_csrf`)."""
     if credentials is not None and credentials.credentials.strip():
         token = credentials.credentials.strip()
         user = services.recent_answer(
@@ -160,8 +163,19 @@ async def require_api_user(
         )
         if user is None:
             raise LoginRequiredError
+        request.state.authenticated_by = TOKEN
         return user
-    return await require_user(request)
+    user = await require_user(request)
+    request.state.authenticated_by = SESSION
+    return user
+
+
+async def check_api_csrf(request: Request) -> None:
+    """A caller who authenticated with an API token sends no cookie a browser could attach on
+    its own, so needs no CSRF token; anyone else (a session) must send it. Decided by how
+    :func:`require_api_user` authenticated, never by the text of a header."""
+    if getattr(request.state, "authenticated_by", None) != TOKEN:
+        await check_csrf(request)
 
 
 def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:
@@ -187,8 +201,7 @@ async def api_csrf(
 ) -> None:
     """A session (cookie) caller must send the CSRF header; a bearer-token caller need not.
     Who is asking is settled first, so an anonymous caller gets 401, not a CSRF 403."""
-    if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        await check_csrf(request)
+    await check_api_csrf(request)
 
 
 UserDep = Annotated[UserRecord, Depends(require_user)]
