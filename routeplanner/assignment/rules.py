@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from routeplanner import jsontext
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
+from routeplanner.model.ids import id_problem
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 
@@ -311,6 +312,9 @@ def _parse_rule(
     def bad(key: str | None, message: str) -> None:
         problems.append(Problem(source, position, key, f"{label}: {message}"))
 
+    if (unsafe := id_problem(rule_id)) is not None:
+        bad("id", unsafe)
+
     for key in item:
         if key not in _RULE_KEYS:
             bad(key, f"unknown key {key!r}; use {', '.join(_RULE_KEYS)}")
@@ -329,6 +333,12 @@ def _parse_rule(
     for key, value in (("territory", territory), ("segment", segment)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             bad(key, f"{key} must be non-empty text")
+        elif (
+            key == "territory"
+            and isinstance(value, str)
+            and (unsafe := id_problem(value.strip())) is not None
+        ):
+            bad(key, unsafe)
     raw_criteria = item.get("criteria", [])
     criteria: list[Criterion] = []
     if not isinstance(raw_criteria, list):

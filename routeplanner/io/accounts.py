@@ -112,7 +112,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
     """One row; records problems and returns ``None`` when any cell is unusable."""
     before = len(col.problems)
     n = row.number
-    account_id = col.text(row, "id", required=True)
+    account_id = col.identifier(row, "id", required=True)
     if account_id:
         if account_id in first_row:
             col.add(
@@ -166,6 +166,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
         _check_open_long_enough(col, row, hours, duration_s, forbidden or frozenset())
 
     last_visit = col.parsed(row, "last_visit", parse_date)
+    locked_rep = col.identifier(row, "locked_rep")
 
     if len(col.problems) > before:
         return None
@@ -192,7 +193,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
             phone=row.get("phone"),
             tags=frozenset(split_list(row.get("tags"))),
             postcode=row.get("postcode"),
-            locked_rep_id=row.get("locked_rep") or None,
+            locked_rep_id=locked_rep or None,
             required_qualifications=frozenset(split_list(row.get("requires"))),
         )
     except ValueError as exc:  # pragma: no cover - every invariant is checked above

@@ -147,7 +147,7 @@ def reps_from_table(table: Table) -> list[Rep]:
 def _rep(col: Collector, row: Row, first_row: dict[str, int]) -> Rep | None:
     before = len(col.problems)
     n = row.number
-    rep_id = col.text(row, "id", required=True)
+    rep_id = col.identifier(row, "id", required=True)
     if rep_id:
         if rep_id in first_row:
             col.add(n, "id", f"duplicate id {rep_id!r} (first used in row {first_row[rep_id]})")

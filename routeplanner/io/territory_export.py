@@ -20,6 +20,7 @@ from typing import Any, Literal
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.tables import read_table, render_csv
 from routeplanner.model.account import Account
+from routeplanner.model.ids import id_problem
 from routeplanner.model.territory import Territory
 from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
 from routeplanner.territories.shapes import TerritoryShape
@@ -261,6 +262,14 @@ def read_territories_csv(path: Path) -> list[Territory]:
             continue
         if not aid:
             problems.append(Problem(source, row_no, "account_id", "must not be empty"))
+            continue
+        unsafe = [
+            Problem(source, row_no, field, message)
+            for field, value in (("territory_id", tid), ("rep_id", rid), ("account_id", aid))
+            if value and (message := id_problem(value)) is not None
+        ]
+        if unsafe:
+            problems += unsafe
             continue
         if aid in seen:
             problems.append(

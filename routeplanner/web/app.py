@@ -6,6 +6,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -49,6 +50,11 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 OPENAPI_URL = "/api/openapi.json"
 
 
+def path_segment(value: object) -> str:
+    """An id quoted as one URL path segment: ``/`` too, unlike Jinja's ``urlencode``."""
+    return quote(str(value), safe="")
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """Build one app; ``settings`` default to the environment, tests may inject ``services``."""
     settings = settings or Settings()
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     templates.env.globals["version"] = __version__
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["current_user"] = session_user
+    templates.env.filters["path_segment"] = path_segment
     state = AppState(
         settings=settings,
         services=services,
