@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -225,6 +226,13 @@ class Settings(BaseSettings):
         description="plan with travel factors and visit lengths learned from recorded visits "
         "before a manager confirms them (/learning); confirmed values always apply",
     )
+    trusted_hosts: str = Field(
+        default="",
+        description="comma-separated host names the web app answers to (`*.example.org` for "
+        "its subdomains, `*` for any); a request for another host gets 400. Empty = "
+        "localhost, 127.0.0.1, ::1, RP_HOST when it names one address, and RP_PUBLIC_URL's "
+        "host",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "
@@ -245,6 +253,19 @@ class Settings(BaseSettings):
         default=False,
         description='add a "Travel to …" event before each visit in calendar feeds',
     )
+
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """The host patterns of ``trusted_hosts``, or the default it describes."""
+        listed = tuple(h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip())
+        if listed:
+            return listed
+        found = ["localhost", "127.0.0.1", "::1"]
+        if self.host not in ("", "0.0.0.0", "::"):
+            found.append(self.host.lower())
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        if public:
+            found.append(public.lower())
+        return tuple(dict.fromkeys(found))
 
     @field_validator("holidays_path", mode="before")
     @classmethod

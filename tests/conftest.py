@@ -24,6 +24,10 @@ from routeplanner.web.app import create_app
 from tests.databases import MigratedPostgres, MigratedSqlite, postgres_base_url
 from tests.helpers import DATA_DIR, SAMPLE_DIR
 
+# FastAPI's TestClient sends "Host: testserver", which RP_TRUSTED_HOSTS does not trust by
+# default; every Settings() a test builds reads this (tests of the default set it explicitly).
+os.environ.setdefault("RP_TRUSTED_HOSTS", "testserver,localhost,127.0.0.1,::1")
+
 ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"
 HEIDELBERG_PBF = SAMPLE_DIR / "heidelberg.osm.pbf"
 

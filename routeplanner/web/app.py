@@ -24,6 +24,7 @@ from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.headers import SecurityHeadersMiddleware, add_api_docs
+from routeplanner.web.hosts import TrustedHostMiddleware
 from routeplanner.web.limits import BodyLimitMiddleware
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(TrustedHostMiddleware, allowed=settings.allowed_hosts())
     app.add_middleware(
         SecurityHeadersMiddleware,
         tile_url=settings.tile_url,
