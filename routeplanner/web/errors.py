@@ -16,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 
 from routeplanner.errors import (
     ConflictError,
@@ -131,13 +132,24 @@ def status_of(exc: RoutePlannerError) -> tuple[int, str]:
     raise exc  # a bug of ours: a 500 with its traceback in the log
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route at this path: Starlette names only the first route's, but
-    ``GET`` and ``PATCH /api/v1/accounts/{id}`` are two routes at one path."""
+    """Every method some route answers at this path. Included routers are asked as a whole
+    (``matches`` walks their routes, however nested), one method at a time; static files
+    answer GET and HEAD."""
+    # a mount has moved the path into root_path: match from the app's own root again
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    scope = {**request.scope, "type": "http", "root_path": root}
     methods: set[str] = set()
     for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches({**request.scope, "method": "GET", "type": "http"})
-            if match is not Match.NONE:
-                methods |= route.methods
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            if route.matches(scope)[0] is not Match.NONE:
+                methods |= {"GET", "HEAD"}
+            continue
+        for method in _METHODS:
+            match, _ = route.matches({**scope, "method": method})
+            if match is Match.FULL:
+                methods.add(method)
     return ", ".join(sorted(methods))
