@@ -8,8 +8,8 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
-from routeplanner.services.assignment import DecisionCause
 from routeplanner.io.tables import limits_from
+from routeplanner.services.assignment import DecisionCause
 from routeplanner.services.imports import import_and_assign, read_files
 
 

@@ -125,10 +125,17 @@ class TokenRecord:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
     @property
     def active(self) -> bool:
+        """Not revoked (it may still have expired: see :meth:`usable`)."""
         return self.revoked_at is None
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked and not expired at ``now``."""
+        return self.active and (self.expires_at is None or now < self.expires_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

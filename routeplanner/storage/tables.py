@@ -434,6 +434,8 @@ class TokenRow(Base):
     label: Mapped[str]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint("kind IN ('api', 'calendar')", name="kind_known"),)
 

@@ -136,9 +136,16 @@ class TokenRepository(AreaRepository):
     """API and calendar tokens of users (``tx.tokens``)."""
 
     def create(
-        self, user_id: int, kind: TokenKind | str, token_hash: str, *, label: str = ""
+        self,
+        user_id: int,
+        kind: TokenKind | str,
+        token_hash: str,
+        *,
+        label: str = "",
+        expires_at: datetime | None = None,
     ) -> TokenRecord:
-        """Store the hash (see :func:`hash_token`) of a new token for a user."""
+        """Store the hash (see :func:`hash_token`) of a new token for a user; ``expires_at``:
+        the token stops working then (``None``: when revoked)."""
         what = self._what(f"creating a token for user {user_id}")
         try:
             kind = TokenKind(kind)
@@ -155,13 +162,16 @@ class TokenRepository(AreaRepository):
                 label=label,
                 created_at=self._now(),
                 revoked_at=None,
+                expires_at=expires_at,
+                last_used_at=None,
             )
             session.add(row)
             session.flush()
             return _token_from_row(row)
 
     def find(self, token_hash: str, kind: TokenKind | str) -> tuple[TokenRecord, UserRecord] | None:
-        """The active token with this hash and kind and its active user, else ``None``."""
+        """The token with this hash and kind, not revoked nor expired, and its active user;
+        else ``None``."""
         with self._session("checking a token") as session:
             found = session.execute(
                 select(TokenRow, UserRow)
@@ -170,6 +180,7 @@ class TokenRepository(AreaRepository):
                     TokenRow.token_hash == token_hash,
                     TokenRow.kind == TokenKind(kind).value,
                     TokenRow.revoked_at.is_(None),
+                    TokenRow.expires_at.is_(None) | (TokenRow.expires_at > self._now()),
                     UserRow.active.is_(True),
                 )
             ).first()
@@ -193,6 +204,28 @@ class TokenRepository(AreaRepository):
             row = existing_row(session, TokenRow, token_id, what, "token")
             if row.revoked_at is None:
                 row.revoked_at = self._now()
+
+    def revoke_all(self, user_id: int, kind: TokenKind | str) -> int:
+        """Revoke every active token of this kind of the user; returns how many."""
+        what = self._what(f"revoking the {TokenKind(kind).value} tokens of user {user_id}")
+        with self._session(what, write=True) as session:
+            rows = session.scalars(
+                select(TokenRow).where(
+                    TokenRow.user_id == user_id,
+                    TokenRow.kind == TokenKind(kind).value,
+                    TokenRow.revoked_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.revoked_at = self._now()
+            return len(rows)
+
+    def touch(self, token_id: int) -> None:
+        """Record that the token was used now."""
+        with self._session(f"using token {token_id}", write=True) as session:
+            row = session.get(TokenRow, token_id)
+            if row is not None:
+                row.last_used_at = self._now()
 
 
 class SessionRepository(AreaRepository):
@@ -307,4 +340,6 @@ def _token_from_row(row: TokenRow) -> TokenRecord:
         label=row.label,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
     )

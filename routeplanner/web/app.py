@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -22,9 +23,9 @@ from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
-from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.headers import SecurityHeadersMiddleware, add_api_docs
 from routeplanner.web.hosts import TrustedHostMiddleware
+from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
 from routeplanner.web.limits import BodyLimitMiddleware
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
@@ -41,6 +42,7 @@ from routeplanner.web.routes import (
     plan,
     rules,
     territories,
+    tokens,
     users,
     visits,
 )
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["current_user"] = session_user
     templates.env.filters["path_segment"] = path_segment
+    zone = ZoneInfo(settings.timezone)
+    templates.env.filters["local"] = lambda moment, fmt: moment.astimezone(zone).strftime(fmt)
     state = AppState(
         settings=settings,
         services=services,
@@ -155,4 +159,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_accounts.router)
     app.include_router(api_visits.router)
     app.include_router(users.router)
+    app.include_router(tokens.router)
     return app

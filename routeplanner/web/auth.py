@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from routeplanner.auth import SessionRules, start_session, user_for_api_token
+from routeplanner.auth import SessionRules, api_token_for, start_session, token_touch_due
 from routeplanner.errors import PermissionDeniedError
 from routeplanner.services import users as user_service
 from routeplanner.storage import hash_token
@@ -158,13 +158,16 @@ async def require_api_user(
     two it was is kept in ``request.state.authenticated_by`` (see :func:`check_api_csrf`)."""
     if credentials is not None and credentials.credentials.strip():
         token = credentials.credentials.strip()
-        user = services.recent_answer(
-            ("api token", hash_token(token)), lambda: user_for_api_token(services.store, token)
+        store = services.store
+        found = services.recent_answer(
+            ("api token", hash_token(token)), lambda: api_token_for(store, token)
         )
-        if user is None:
+        if found is None or not found[0].usable(store.clock()):
             raise LoginRequiredError
+        if token_touch_due(found[0], store):
+            await run_in_threadpool(store.tokens.touch, found[0].token_id)
         request.state.authenticated_by = TOKEN
-        return user
+        return found[1]
     user = await require_user(request)
     request.state.authenticated_by = SESSION
     return user

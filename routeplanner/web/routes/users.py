@@ -50,6 +50,7 @@ def _render(
         "message": message,
         "new_token": new_token,
         "min_password": MIN_PASSWORD,
+        "now": services.store.clock(),
     }
     return templates.TemplateResponse(request, "users.html", context, status_code=status)
 
@@ -101,16 +102,22 @@ def reset_password(
     templates: TemplatesDep,
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
+    revoke_tokens: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Set a new password; the user's open sessions end (their tokens stay valid)."""
+    """Set a new password; the user's open sessions end, and with ``revoke_tokens`` their API
+    tokens are revoked in the same transaction (a reset after a leak)."""
     try:
         cost = PasswordCost.from_settings(services.settings)
-        target = user_service.reset_password(services.store, user_id, password, confirm, cost)
+        target, revoked = user_service.reset_password(
+            services.store, user_id, password, confirm, cost, revoke_tokens=revoke_tokens
+        )
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id
         )
     message = f"New password set for {target.username}."
+    if revoke_tokens:
+        message += f" {revoked} API token{'s' * (revoked != 1)} revoked."
     return _render(request, services, templates, message=message)
 
 
@@ -141,10 +148,13 @@ def create_token(
     services: ServicesDep,
     templates: TemplatesDep,
     label: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
 ) -> Response:
     """A new API token for the user, shown once in this response."""
     try:
-        target, token = user_service.issue_api_token(services.store, user_id, label)
+        target, token = user_service.issue_api_token(
+            services.store, user_id, label, expires_days
+        )
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id
