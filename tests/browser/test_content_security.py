@@ -28,6 +28,7 @@ PAGES = [
     ("/rules", "h1"),
     ("/calendar", "h1"),
     ("/users", "h1"),
+    ("/tokens", "h1"),
     ("/no-such-page", "h1"),
 ]
 WATCH = """

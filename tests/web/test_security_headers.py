@@ -26,6 +26,7 @@ PAGES = [
     "/rules",
     "/calendar",
     "/users",
+    "/tokens",
     "/no-such-page",
 ]
 INLINE = [
