@@ -170,12 +170,14 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedInfo:
-    """A rep's calendar feed state: reconciled with plan ``plan_id``, changed ``version`` times."""
+    """A rep's calendar feed state: reconciled with plan ``plan_id`` and the accounts as of
+    ``basis``, changed ``version`` times."""
 
     rep_id: str
     plan_id: int | None
     version: int
     updated_at: datetime
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -454,8 +454,9 @@ class SessionRow(Base):
 
 
 class CalendarFeedRow(Base):
-    """Which plan version a rep's calendar feed was last reconciled with; ``version`` grows with
-    every change to the rep's feed entries and is part of the feed's cache key and ETag."""
+    """Which plan version (and ``basis``: which state of the accounts) a rep's calendar feed was
+    last reconciled with; ``version`` grows with every change to the rep's feed entries and is
+    part of the feed's cache key."""
 
     __tablename__ = "calendar_feeds"
 
@@ -463,6 +464,8 @@ class CalendarFeedRow(Base):
     plan_id: Mapped[int | None]
     version: Mapped[int]
     updated_at: Mapped[datetime]
+    basis: Mapped[str] = mapped_column(String(128), server_default="")
+    """What the entries were built from besides the plan (the accounts' version)."""
 
 
 class CalendarEntryRow(Base):
