@@ -47,6 +47,18 @@ STATUS: tuple[tuple[type[RoutePlannerError], int, str], ...] = (
 stored record (a NotFoundError and a StorageError) is a 404 and a stale write a 409."""
 
 
+def too_large_message(limit: int) -> str:
+    return f"request body larger than {limit:,} bytes"
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A request body grew past ``limit`` bytes while it was read: 413. An HTTP exception
+    because FastAPI re-raises those from body parsing (any other error becomes a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=too_large_message(limit))
+
+
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": message, "errors": errors or []}
 

@@ -10,15 +10,10 @@ other body ``RP_MAX_REQUEST_BYTES``. Both answers use the one error format of
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from routeplanner.web.errors import respond_error
-
-
-def too_large_message(limit: int) -> str:
-    return f"request body larger than {limit:,} bytes"
+from routeplanner.web.errors import BodyTooLargeError, respond_error, too_large_message
 
 
 class BodyLimitMiddleware:
@@ -54,9 +49,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    # an HTTPException reaches the app's error handlers (FastAPI re-raises it
-                    # from body parsing rather than calling it a malformed body)
-                    raise HTTPException(status_code=413, detail=too_large_message(limit))
+                    raise BodyTooLargeError(limit)
             return message
 
         await self.app(scope, limited_receive, send)

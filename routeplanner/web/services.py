@@ -88,6 +88,10 @@ class Services:
                 self._travel = RoadTravel(self._graph, max_snap_m=self.settings.max_snap_m)
             return self._travel
 
+    def road_graph_loaded(self) -> bool:
+        """Whether this process has loaded the road network yet (nothing is loaded here)."""
+        return self._travel is not None
+
     def road_graph(self) -> RoadGraph | None:
         """The loaded graph for map backgrounds, or ``None`` when no road network is available."""
         try:

@@ -152,9 +152,7 @@ def create_token(
 ) -> Response:
     """A new API token for the user, shown once in this response."""
     try:
-        target, token = user_service.issue_api_token(
-            services.store, user_id, label, expires_days
-        )
+        target, token = user_service.issue_api_token(services.store, user_id, label, expires_days)
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id
