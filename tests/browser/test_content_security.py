@@ -10,8 +10,8 @@ import pytest
 
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user, small_region
 from tests.web.test_route_page import DAY, _store_plan

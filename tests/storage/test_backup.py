@@ -11,8 +11,8 @@ import pytest
 from routeplanner.auth import hash_password
 from routeplanner.cli import EXIT_INPUT, main
 from routeplanner.model import DayRoute, Horizon, Plan
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store, head_revision
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import small_region
 from tests.web.test_route_page import DAY
 

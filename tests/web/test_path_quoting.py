@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from routeplanner.model import Horizon, Plan, Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.storage import Store
-from routeplanner.workflows import replace_accounts_and_reps
 from tests.conftest import small_region
 from tests.web.test_route_page import DAY, _store_plan
 
