@@ -8,7 +8,7 @@ without holding a database session.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -99,6 +99,16 @@ class LearnedValue:
     planned: float
     decided_by: str = ""
     decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """Where one visit of a plan version is planned: the rep, the day and the account."""
+
+    visit_id: str
+    rep_id: str
+    day: date
+    account_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

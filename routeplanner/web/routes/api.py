@@ -209,5 +209,7 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
         requires=None if patch.requires is None else ", ".join(patch.requires),
     )
     edited = imports.edit_account(services.store, account_id, edit, source="api")
-    snaps = _safe_snaps(services, services.store.accounts.all(), services.store.reps.all())
+    # the snapshot the next day answers need anyway (one reload of the accounts, not two)
+    data = services.snapshot()
+    snaps = _safe_snaps(services, list(data.accounts.values()), data.reps)
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))
