@@ -19,10 +19,12 @@ password reset or a revoked token ends sessions within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
@@ -38,6 +40,8 @@ from routeplanner.storage.store import Store
 from routeplanner.travel.provider import Snap, TravelTimeProvider
 
 T = TypeVar("T")
+_FAILED = object()
+"""What waiters for an answer get when its maker failed: they then try themselves."""
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Services:
     _visit_clock: int = 0
     _visit_epoch: int = 0
     _shown: dict[tuple[int, str, date | None], frozenset[str]] = field(default_factory=dict)
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    _making: dict[object, Future[object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store.on_commit(self._count_commit)
@@ -138,6 +144,16 @@ class Services:
             old = self._snapshot
         if old is not None and old.version == version:
             return old
+        # One thread reloads; the others wait for it rather than load the same rows again.
+        with self._snapshot_lock:
+            with self._lock:
+                old = self._snapshot
+            if old is not None and old.version == version:
+                return old
+            return self._reload_snapshot(old, version)
+
+    def _reload_snapshot(self, old: Snapshot | None, version: CacheVersion) -> Snapshot:
+        store = self.store
         plan_id = version.data.current_plan_id
         current = old.current if old is not None else None
         if plan_id is None:
@@ -248,15 +264,37 @@ class Services:
             if full in self._answers:
                 self._answers.move_to_end(full)
                 return self._answers[full]  # type: ignore[return-value]
-        value = await run_in_threadpool(make)
-        self._store(full, value)
+            making = self._making.get(full)
+            mine: Future[object] = Future()
+            if making is None:
+                self._making[full] = mine
+        if making is not None:  # someone is making this answer: wait for theirs
+            # (shielded: a waiter that goes away must not cancel the maker's future)
+            made = await asyncio.shield(asyncio.wrap_future(making))
+            if made is not _FAILED:
+                return made  # type: ignore[return-value]
+            return await run_in_threadpool(make)  # theirs failed: fail (or not) on our own
+        try:
+            value = await run_in_threadpool(make)
+        except BaseException:
+            self._store(full, _FAILED, mine)
+            raise
+        self._store(full, value, mine)
         return value
 
-    def _store(self, full: tuple[object, ...], value: object) -> None:
+    def _store(
+        self, full: tuple[object, ...], value: object, made: Future[object] | None = None
+    ) -> None:
+        """Keep ``value`` (unless it is ``_FAILED``) and hand it to whoever waits on ``made``."""
         with self._lock:
-            self._answers[full] = value
-            while len(self._answers) > self.settings.day_cache_size:
-                self._answers.popitem(last=False)
+            if value is not _FAILED:
+                self._answers[full] = value
+                while len(self._answers) > self.settings.day_cache_size:
+                    self._answers.popitem(last=False)
+            if made is not None:
+                self._making.pop(full, None)
+        if made is not None and not made.done():
+            made.set_result(value)
 
     def cached_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """A finished answer (rendered page, JSON bytes, a user record) for ``key`` under the

@@ -4,9 +4,10 @@ TTL (``RP_DAY_CACHE_TTL_S``)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from routeplanner.auth import new_api_token
+from routeplanner.errors import InputError
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.web.app import create_app
 from routeplanner.web.compression import accepts_gzip
+from routeplanner.web.services import Services
 from routeplanner.web.state import app_state
 from tests.conftest import add_user, log_in
 from tests.databases import MigratedSqlite
@@ -210,3 +213,31 @@ def test_cached_answers_come_gzipped_or_plain_as_the_client_asks(
 def test_accept_encoding_is_read_with_its_quality_values(header: str, takes: bool) -> None:
     scope = {"type": "http", "headers": [(b"accept-encoding", header.encode())]}
     assert accepts_gzip(Request(scope)) is takes
+
+
+def test_requests_missing_the_same_answer_make_it_once(settings: Settings, store: Store) -> None:
+    """Right after a change many phones ask for the same day at once: one makes the answer,
+    the others wait for it. When the maker fails, each waiter tries on its own."""
+    services = Services.build(settings)
+    calls: list[str] = []
+
+    def make() -> bytes:
+        calls.append("made")
+        time.sleep(0.3)
+        return b"the day"
+
+    def fail() -> bytes:
+        calls.append("failed")
+        time.sleep(0.3)
+        raise InputError("no day")
+
+    async def together(key: str, maker: Callable[[], bytes]) -> list[object]:
+        asks = [services.cached_answer_async((key,), maker) for _ in range(5)]
+        return await asyncio.gather(*asks, return_exceptions=True)
+
+    assert asyncio.run(together("day", make)) == [b"the day"] * 5
+    assert calls == ["made"]
+    failures = asyncio.run(together("broken", fail))
+    assert all(isinstance(f, InputError) for f in failures)
+    assert calls.count("failed") == 5
+    services.store.close()
