@@ -3,6 +3,7 @@ inline script, style or event handler in any page), HSTS behind HTTPS, no-store 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -10,10 +11,11 @@ from fastapi.testclient import TestClient
 
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.imports import replace_accounts_and_reps
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.web.app import create_app
-from tests.conftest import add_user, log_in
+from tests.conftest import add_user, log_in, small_region
 from tests.web.test_route_page import DAY, _store_plan
 
 PAGES = [
@@ -130,6 +132,9 @@ def test_a_rep_page_with_the_select_still_submits_without_inline_code(
     anon_client: TestClient, store: Store
 ) -> None:
     """The rep and day pickers submit through /static/app.js (data-autosubmit), not onchange."""
+    accounts, reps = small_region()
+    other = dataclasses.replace(reps[0], rep_id="R2", name="Anna Schmidt")
+    replace_accounts_and_reps(store, accounts, [*reps, other], source="test")
     _store_plan(store)
     add_user(store, "boss")
     log_in(anon_client, "boss")
