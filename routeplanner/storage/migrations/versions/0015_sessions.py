@@ -1,7 +1,7 @@
 """Login sessions stored server-side, so logout ends every copy of a session cookie.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

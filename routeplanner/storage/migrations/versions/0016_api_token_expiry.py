@@ -1,7 +1,7 @@
 """API tokens: an optional expiry and the time of last use.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Calendar feeds remember which state of the accounts they were built from, so a renamed or
 moved account changes the feed at once.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
