@@ -24,7 +24,8 @@ system-deps:
 run: setup
 	$(PY) -m routeplanner demo --host $(HOST) --port $(PORT)
 
-## Set up everything and run the whole test suite.
+## Set up everything and run the whole test suite. The PostgreSQL tests start (and remove) a
+## throwaway cluster unless RP_TEST_POSTGRES_URL names a server (tests/postgres_cluster.py).
 test: setup system-deps
 	$(PY) -m pytest
 

@@ -26,6 +26,7 @@ ORDER = [
     "web_latency",
     "scale",
     "tests_speed",
+    "web_writes",
 ]
 
 

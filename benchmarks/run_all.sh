@@ -62,6 +62,10 @@ done
 # Web: the rep's day page and the API day endpoint, 50 clients x 30 s per phase against a real
 # uvicorn on 127.0.0.1 (closed loop and paced), cache on vs off (about 6 min).
 "$PY" -m benchmarks.web_latency --clients 50 --duration 30 --csv benchmarks/out/web_latency.csv
+# Web with writes: 50 clients mixing reads, visit reports and account edits for 60 s per load,
+# on SQLite and PostgreSQL (a throwaway cluster unless RP_BENCH_POSTGRES_URL), lost writes
+# checked afterwards (about 8 min).
+"$PY" -m benchmarks.web_writes --clients 50 --duration 60 --csv benchmarks/out/web_writes.csv
 
 # A whole force through the service layer, 1 and 2 workers (Ray): about 20 min on 2 cores.
 "$PY" -m benchmarks.scale --osm "$OSM" --accounts 2000 --reps 20 --weeks 4 --workers 1,2 \

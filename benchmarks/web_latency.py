@@ -126,18 +126,27 @@ class Phase:
         }
 
 
-def prepare(folder: Path, weeks: int, time_limit_s: float, settings: Settings) -> dict[str, object]:
-    """Import and plan the sample region; return logins, tokens and each rep's planned day."""
-    url = f"sqlite:///{folder / 'bench.sqlite'}"
+def prepare(
+    folder: Path,
+    weeks: int,
+    time_limit_s: float,
+    settings: Settings,
+    *,
+    url: str | None = None,
+    start: date | None = None,
+) -> dict[str, object]:
+    """Import and plan the sample region (into ``url``, default a SQLite file in ``folder``;
+    from ``start``, default next Monday); return logins, tokens (a manager's as well), each
+    rep's planned day and every planned visit of each rep with its day."""
+    url = url or f"sqlite:///{folder / 'bench.sqlite'}"
     store = Store.open(url)
     accounts = read_accounts(SAMPLE_DIR / "accounts.csv")
     reps = read_reps(SAMPLE_DIR / "reps.csv")
     replace_accounts_and_reps(store, accounts, reps, source="benchmark")
     graph = load_road_graph(settings.osm_path, cache_dir=settings.cache_dir)
     travel = RoadTravel(graph, max_snap_m=settings.max_snap_m)
-    params = PlanParams(
-        start=next_monday(settings.timezone), weeks=weeks, time_limit_s=time_limit_s
-    )
+    first = start or next_monday(settings.timezone)
+    params = PlanParams(start=first, weeks=weeks, time_limit_s=time_limit_s)
     started = time.perf_counter()
     result = run_planning(store, travel, params, PlanningSetup.of(settings))
     print(
@@ -153,9 +162,22 @@ def prepare(folder: Path, weeks: int, time_limit_s: float, settings: Settings) -
             f"bench-{rep.rep_id}", hash_password(PASSWORD), role="rep", rep_id=rep.rep_id
         )
         tokens[rep.rep_id] = new_api_token(store, user, label="benchmark")
+    manager = store.users.create("bench-manager", hash_password(PASSWORD), role="manager")
+    visits: dict[str, list[tuple[str, date]]] = {}
+    for route in result.plan.routes:
+        visits.setdefault(route.rep_id, []).extend((s.visit_id, route.day) for s in route.stops)
     stops = {r.rep_id: len(r.stops) for r in result.plan.routes if days.get(r.rep_id) == r.day}
+    manager_token = new_api_token(store, manager, label="benchmark")
     store.close()
-    return {"url": url, "days": days, "tokens": tokens, "stops": stops}
+    return {
+        "url": url,
+        "days": days,
+        "tokens": tokens,
+        "stops": stops,
+        "visits": visits,
+        "manager_token": manager_token,
+        "accounts": [a.account_id for a in accounts],
+    }
 
 
 def _free_port() -> int:
@@ -213,7 +235,7 @@ def log_in(port: int, username: str) -> str:
     raise RuntimeError(f"login of {username} failed")
 
 
-async def _one(
+async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
 ) -> tuple[int, int]:
     writer.write(request)
@@ -247,7 +269,7 @@ async def drive(
             while time.perf_counter() < deadline:
                 begin = time.perf_counter()
                 try:
-                    status, size = await _one(reader, writer, request)
+                    status, size = await exchange(reader, writer, request)
                 except (OSError, RuntimeError, asyncio.IncompleteReadError, ValueError):
                     phase.errors += 1
                     writer.close()

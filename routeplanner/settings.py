@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,7 +76,14 @@ class Settings(BaseSettings):
         description="mark the session cookie Secure (sent over HTTPS only); set it behind TLS",
     )
     session_max_age_s: int = Field(
-        default=14 * 24 * 3600, ge=60, description="seconds a login lasts (default 14 days)"
+        default=14 * 24 * 3600,
+        ge=60,
+        description="seconds a login lasts at most, however active (default 14 days)",
+    )
+    session_idle_timeout_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="seconds without a request after which a login ends (default 12 hours)",
     )
     password_time_cost: int = Field(
         default=3, ge=1, description="argon2id passes when hashing a new password"
@@ -88,17 +96,44 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         default=5,
         ge=1,
-        description="failed logins for one username within the window before further "
-        "attempts get 429",
+        description="failed logins for one username from one client address within the "
+        "window that cost nothing; after them each attempt from that client waits 1 s, 2 s, "
+        "4 s, ... after the last failure (429), never more than the window",
     )
     login_max_failures_per_ip: int = Field(
         default=20,
         ge=1,
-        description="failed logins from one client address (any usernames) within the "
-        "window before further attempts get 429",
+        description="failed logins from one client address (any usernames) within the window "
+        "before its attempts wait in the same doubling way",
     )
     login_window_s: float = Field(
-        default=300.0, gt=0, description="sliding window (seconds) of the login limits"
+        default=900.0,
+        gt=0,
+        description="seconds a failed login is remembered; also the longest wait",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="bytes: largest request body other than a file upload (JSON, forms); a "
+        "larger one gets 413 before it is read",
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="bytes: largest file upload (CSV/XLSX imports, rules and GeoJSON files), "
+        "and the largest table file an import reads",
+    )
+    import_max_rows: int = Field(
+        default=50_000, ge=1, description="data rows a CSV/XLSX import may have"
+    )
+    import_max_columns: int = Field(
+        default=60, ge=1, description="columns a CSV/XLSX import may use"
+    )
+    import_max_uncompressed_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="bytes an XLSX workbook may unzip to (its parts together); larger ones are "
+        "refused before any cell is read",
     )
     day_cache_size: int = Field(
         default=200,
@@ -191,6 +226,13 @@ class Settings(BaseSettings):
         description="plan with travel factors and visit lengths learned from recorded visits "
         "before a manager confirms them (/learning); confirmed values always apply",
     )
+    trusted_hosts: str = Field(
+        default="",
+        description="comma-separated host names the web app answers to (`*.example.org` for "
+        "its subdomains, `*` for any); a request for another host gets 400. Empty = "
+        "localhost, 127.0.0.1, ::1, RP_HOST when it names one address, and RP_PUBLIC_URL's "
+        "host",
+    )
     public_url: str = Field(
         default="",
         description="address users reach the web app at, for feed URLs and links in calendar "
@@ -211,6 +253,19 @@ class Settings(BaseSettings):
         default=False,
         description='add a "Travel to …" event before each visit in calendar feeds',
     )
+
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """The host patterns of ``trusted_hosts``, or the default it describes."""
+        listed = tuple(h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip())
+        if listed:
+            return listed
+        found = ["localhost", "127.0.0.1", "::1"]
+        if self.host not in ("", "0.0.0.0", "::"):
+            found.append(self.host.lower())
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        if public:
+            found.append(public.lower())
+        return tuple(dict.fromkeys(found))
 
     @field_validator("holidays_path", mode="before")
     @classmethod

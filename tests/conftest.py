@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import importlib.util
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,8 +23,13 @@ from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.units import HOUR
 from routeplanner.web.app import create_app
-from tests.databases import MigratedPostgres, MigratedSqlite, postgres_base_url
-from tests.helpers import DATA_DIR, SAMPLE_DIR
+from tests.databases import POSTGRES_ENV, MigratedPostgres, MigratedSqlite
+from tests.helpers import DATA_DIR, SAMPLE_DIR, require
+from tests.postgres_cluster import SERVER_GLOB, SharedCluster, server_binaries
+
+# FastAPI's TestClient sends "Host: testserver", which RP_TRUSTED_HOSTS does not trust by
+# default; every Settings() a test builds reads this (tests of the default set it explicitly).
+os.environ.setdefault("RP_TRUSTED_HOSTS", "testserver,localhost,127.0.0.1,::1")
 
 ANDORRA_PBF = DATA_DIR / "osm" / "andorra.osm.pbf"
 HEIDELBERG_PBF = SAMPLE_DIR / "heidelberg.osm.pbf"
@@ -38,6 +45,53 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     collections stop re-scanning a heap where they find almost nothing to free."""
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
+
+
+SHARED_CLUSTER = pytest.StashKey[SharedCluster]()
+SHARED_CLUSTER_INPUT = "rp_shared_postgres"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without ``RP_TEST_POSTGRES_URL`` the run shares one throwaway cluster: the main process
+    makes the folder where it is coordinated, pytest-xdist workers get it from there."""
+    if os.environ.get(POSTGRES_ENV):
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        folder = Path(tempfile.mkdtemp(prefix="rp-tests-pg-run-"))
+    else:
+        folder = Path(workerinput[SHARED_CLUSTER_INPUT])
+    config.stash[SHARED_CLUSTER] = SharedCluster(folder)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's hook in the main process: tell each worker where the cluster is shared."""
+    if SHARED_CLUSTER in node.config.stash:
+        node.workerinput[SHARED_CLUSTER_INPUT] = str(node.config.stash[SHARED_CLUSTER].folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The main process stops the shared cluster once every worker is done."""
+    if SHARED_CLUSTER in config.stash and not hasattr(config, "workerinput"):
+        config.stash[SHARED_CLUSTER].stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(request: pytest.FixtureRequest) -> str:
+    """The server of the PostgreSQL tests: ``RP_TEST_POSTGRES_URL`` when set, else the run's
+    throwaway cluster, started from the installed server binaries by the first process that
+    needs it and stopped and deleted when the run ends, so a plain ``make test`` runs these
+    tests as CI does."""
+    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
+    configured = os.environ.get(POSTGRES_ENV, "")
+    if configured:
+        return configured
+    require(
+        server_binaries() is not None,
+        f"PostgreSQL server ({POSTGRES_ENV} not set, no server binaries in {SERVER_GLOB})",
+    )
+    return request.config.stash[SHARED_CLUSTER].url()
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +167,9 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> MigratedSqlite:
 
 
 @pytest.fixture(scope="session")
-def migrated_postgres() -> Iterator[MigratedPostgres]:
+def migrated_postgres(postgres_server_url: str) -> Iterator[MigratedPostgres]:
     """One migrated PostgreSQL schema per session (per worker); reset before each test."""
-    database = MigratedPostgres(postgres_base_url())
+    database = MigratedPostgres(postgres_server_url)
     yield database
     database.drop()
 

@@ -8,8 +8,6 @@ themselves still start from an empty database (``db_url`` in tests/storage/conft
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import sqlite3
 import uuid
 from contextlib import closing
@@ -20,9 +18,9 @@ from sqlalchemy.engine import make_url
 
 from routeplanner.storage.engine import migrate
 from routeplanner.storage.tables import Base
-from tests.helpers import require
 
 POSTGRES_ENV = "RP_TEST_POSTGRES_URL"
+"""The tests' PostgreSQL server; unset, they start their own (tests/conftest.py)."""
 
 
 def copy_sqlite(source: Path, target: Path) -> str:
@@ -48,14 +46,6 @@ class MigratedSqlite:
     def copy(self, target: Path) -> str:
         """A URL of a new SQLite file at ``target`` holding the migrated, empty schema."""
         return copy_sqlite(self.path, target)
-
-
-def postgres_base_url() -> str:
-    """``RP_TEST_POSTGRES_URL``; skips locally and fails under ``CI=true`` when unusable."""
-    base = os.environ.get(POSTGRES_ENV, "")
-    require(bool(base), f"PostgreSQL server ({POSTGRES_ENV} not set)")
-    require(importlib.util.find_spec("psycopg") is not None, "psycopg driver")
-    return base
 
 
 def schema_url(base: str, schema: str) -> str:

@@ -28,8 +28,10 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from routeplanner import jsontext
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
+from routeplanner.model.ids import id_problem
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 
@@ -205,7 +207,7 @@ def load_rules_file(path: Path) -> RulesFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(source, None, None, f"cannot read the rules file: {exc}")) from exc
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise InputError(Problem(source, None, None, msg)) from exc
@@ -310,6 +312,9 @@ def _parse_rule(
     def bad(key: str | None, message: str) -> None:
         problems.append(Problem(source, position, key, f"{label}: {message}"))
 
+    if (unsafe := id_problem(rule_id)) is not None:
+        bad("id", unsafe)
+
     for key in item:
         if key not in _RULE_KEYS:
             bad(key, f"unknown key {key!r}; use {', '.join(_RULE_KEYS)}")
@@ -328,6 +333,12 @@ def _parse_rule(
     for key, value in (("territory", territory), ("segment", segment)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             bad(key, f"{key} must be non-empty text")
+        elif (
+            key == "territory"
+            and isinstance(value, str)
+            and (unsafe := id_problem(value.strip())) is not None
+        ):
+            bad(key, unsafe)
     raw_criteria = item.get("criteria", [])
     criteria: list[Criterion] = []
     if not isinstance(raw_criteria, list):
@@ -422,7 +433,7 @@ def _load_area(name: str, data: Any, base_dir: Path | None, key: str, bad: Any) 
             return None
         path = base_dir / name
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = jsontext.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             bad(key, f"cannot read area file {name}: {reason}")

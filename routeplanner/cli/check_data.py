@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from routeplanner.cli import app
-from routeplanner.cli._common import console
+from routeplanner.cli._common import console, load_settings
+from routeplanner.io.tables import limits_from
 from routeplanner.services.imports import check_files
 
 
@@ -21,7 +22,7 @@ def check_data(
     reps: Annotated[Path | None, typer.Option("--reps", help="Rep file (CSV or XLSX).")] = None,
 ) -> None:
     """Check account and rep files and list every problem (file:row: column: message)."""
-    found = check_files(accounts, reps)
+    found = check_files(accounts, reps, limits=limits_from(load_settings()))
     if accounts is not None and found.accounts is not None:
         freq = Counter(str(a.visit_rule) for a in found.accounts)
         mix = ", ".join(f"{n} {f}" for f, n in sorted(freq.items()))

@@ -8,6 +8,7 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
+from routeplanner.io.tables import limits_from
 from routeplanner.services.assignment import DecisionCause
 from routeplanner.services.imports import import_and_assign, read_files
 
@@ -39,7 +40,7 @@ def import_command(
     from routeplanner.storage.engine import describe_url, make_engine, migrate, session_factory
 
     settings = load_settings(database_url=database_url)
-    account_list, rep_list = read_files(accounts, reps)
+    account_list, rep_list = read_files(accounts, reps, limits=limits_from(settings))
     migrate(settings.database_url)
     store = Store(session_factory(make_engine(settings.database_url)))
     try:

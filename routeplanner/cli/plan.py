@@ -9,8 +9,6 @@ instead and stores nothing (territories from ``--territories`` or designed on th
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -24,6 +22,7 @@ from rich.table import Table
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings, pick_travel, progress_bar
 from routeplanner.errors import InputError, Problem
+from routeplanner.io.tables import render_csv
 from routeplanner.io.territory_export import read_territories_csv
 from routeplanner.model import Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
@@ -104,24 +103,22 @@ def print_summary(
 
 def stops_csv(plan: Plan) -> str:
     """One row per stop: rep, day, position, account and times (HH:MM)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["rep_id", "day", "seq", "visit_id", "account_id", "arrival", "start", "departure"])
-    for r in plan.routes:
-        for i, s in enumerate(r.stops, start=1):
-            w.writerow(
-                [
-                    r.rep_id,
-                    r.day.isoformat(),
-                    i,
-                    s.visit_id,
-                    s.account_id,
-                    format_hhmm(s.arrival_s),
-                    format_hhmm(s.start_s),
-                    format_hhmm(s.departure_s),
-                ]
-            )
-    return buf.getvalue()
+    columns = ["rep_id", "day", "seq", "visit_id", "account_id", "arrival", "start", "departure"]
+    rows = [
+        [
+            r.rep_id,
+            r.day.isoformat(),
+            i,
+            s.visit_id,
+            s.account_id,
+            format_hhmm(s.arrival_s),
+            format_hhmm(s.start_s),
+            format_hhmm(s.departure_s),
+        ]
+        for r in plan.routes
+        for i, s in enumerate(r.stops, start=1)
+    ]
+    return render_csv(columns, rows)
 
 
 def plan_stored(

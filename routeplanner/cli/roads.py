@@ -15,6 +15,7 @@ import typer
 from routeplanner.cli import app, err_console
 from routeplanner.cli._common import progress_bar
 from routeplanner.errors import InputError, Problem
+from routeplanner.io.tables import render_csv
 from routeplanner.model.geo import GeoPoint
 from routeplanner.roads.graph import RoadGraph, cache_file, load_road_graph
 from routeplanner.roads.snap import random_road_points
@@ -131,15 +132,14 @@ def matrix_command(
         raise InputError(problems)
     result = travel.matrix(locations)
     values = result.distances_m if distances else result.durations_s
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", *ids])
-    for point_id, row in zip(ids, values.tolist(), strict=True):
-        writer.writerow([point_id, *row])
+    text = render_csv(
+        ["id", *ids],
+        ([point_id, *row] for point_id, row in zip(ids, values.tolist(), strict=True)),
+    )
     if out is None:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
     else:
-        out.write_text(buffer.getvalue(), encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
         unit = "metres" if distances else "seconds"
         err_console.print(f"wrote {len(ids)}x{len(ids)} matrix ({unit}) to {out}", markup=False)
 

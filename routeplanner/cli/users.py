@@ -80,7 +80,11 @@ def list_command(database_url: str | None = DB_OPTION) -> None:
 def token_command(
     username: str = typer.Argument(..., help="Whose token."),
     label: str = typer.Option("", "--label", help="What the token is for."),
+    expires_days: int | None = typer.Option(
+        None, "--expires-days", help="Days until the token stops working (default: never)."
+    ),
     database_url: str | None = DB_OPTION,
 ) -> None:
     """Print a new API token (``Authorization: Bearer <token>``) once; only its hash is kept."""
-    typer.echo(user_service.issue_api_token_for(_store(database_url), username, label))
+    store = _store(database_url)
+    typer.echo(user_service.issue_api_token_for(store, username, label, expires_days))

@@ -20,8 +20,10 @@ from routeplanner.io.cells import (
 )
 from routeplanner.io.opening_hours import format_opening_hours, parse_opening_hours, parse_weekdays
 from routeplanner.io.tables import (
+    DEFAULT_LIMITS,
     Row,
     Table,
+    TableLimits,
     read_table,
     read_table_bytes,
     render_csv,
@@ -73,7 +75,9 @@ MAX_VISIT_MINUTES = 12 * 60
 """A visit longer than a working day is a typo (hours typed as minutes, or seconds)."""
 
 
-def read_accounts(path: Path, *, source: str | None = None) -> list[Account]:
+def read_accounts(
+    path: Path, *, source: str | None = None, limits: TableLimits = DEFAULT_LIMITS
+) -> list[Account]:
     """Read and validate an account file (CSV with ``,`` or ``;``, or XLSX).
 
     Raises
@@ -81,12 +85,14 @@ def read_accounts(path: Path, *, source: str | None = None) -> list[Account]:
     InputError
         Listing every problem (file, row, column, message); nothing is returned then.
     """
-    return accounts_from_table(read_table(path, source=source))
+    return accounts_from_table(read_table(path, source=source, limits=limits))
 
 
-def read_accounts_bytes(data: bytes, *, source: str) -> list[Account]:
+def read_accounts_bytes(
+    data: bytes, *, source: str, limits: TableLimits = DEFAULT_LIMITS
+) -> list[Account]:
     """:func:`read_accounts` for an upload held in memory."""
-    return accounts_from_table(read_table_bytes(data, source=source))
+    return accounts_from_table(read_table_bytes(data, source=source, limits=limits))
 
 
 def _days_text(days: Iterable[int]) -> str:
@@ -106,7 +112,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
     """One row; records problems and returns ``None`` when any cell is unusable."""
     before = len(col.problems)
     n = row.number
-    account_id = col.text(row, "id", required=True)
+    account_id = col.identifier(row, "id", required=True)
     if account_id:
         if account_id in first_row:
             col.add(
@@ -160,6 +166,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
         _check_open_long_enough(col, row, hours, duration_s, forbidden or frozenset())
 
     last_visit = col.parsed(row, "last_visit", parse_date)
+    locked_rep = col.identifier(row, "locked_rep")
 
     if len(col.problems) > before:
         return None
@@ -186,7 +193,7 @@ def _account(col: Collector, row: Row, first_row: dict[str, int]) -> Account | N
             phone=row.get("phone"),
             tags=frozenset(split_list(row.get("tags"))),
             postcode=row.get("postcode"),
-            locked_rep_id=row.get("locked_rep") or None,
+            locked_rep_id=locked_rep or None,
             required_qualifications=frozenset(split_list(row.get("requires"))),
         )
     except ValueError as exc:  # pragma: no cover - every invariant is checked above

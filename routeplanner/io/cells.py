@@ -17,6 +17,7 @@ from typing import TypeVar
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.tables import Row, Table
 from routeplanner.model import GeoPoint
+from routeplanner.model.ids import id_problem
 from routeplanner.units import MINUTE
 
 T = TypeVar("T")
@@ -86,6 +87,14 @@ class Collector:
         value = row.get(column)
         if not value and required and column not in self.absent:
             self.add(row.number, column, "missing value")
+            return None
+        return value
+
+    def identifier(self, row: Row, column: str, *, required: bool = False) -> str | None:
+        """An id cell (see :mod:`routeplanner.model.ids`); an unsafe one is a problem."""
+        value = self.text(row, column, required=required)
+        if value and (unsafe := id_problem(value)) is not None:
+            self.add(row.number, column, unsafe)
             return None
         return value
 

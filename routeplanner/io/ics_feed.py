@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -49,6 +50,8 @@ from routeplanner.units import Seconds
 
 PRODID = "-//routeplanner//calendar feed//EN"
 MAX_LINE_OCTETS = 75
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,6 +289,16 @@ def _updated(old: FeedEntry, event: VisitEvent, now: datetime) -> FeedEntry:
     )
 
 
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """``text`` without control characters, as every feed property must be: a raw CR would
+    end the content line and let the rest be read as a property of its own. Line breaks
+    become ``\n`` (escaped on output) where a property may have several lines, else a space."""
+    text = _LINE_BREAK.sub("\n" if multiline else " ", text)
+    if multiline:
+        return "\n".join(_CONTROL.sub("", line) for line in text.split("\n"))
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
 def _escape_categories(categories: Iterable[str]) -> str:
     # ``ics`` writes CATEGORIES unescaped; a comma inside one category would split it in two.
     return ",".join(
@@ -319,8 +332,8 @@ def render_feed(
         [
             ContentLine("CALSCALE", value="GREGORIAN"),
             ContentLine("METHOD", value="PUBLISH"),
-            ContentLine("X-WR-CALNAME", value=_escape_text(name)),
-            ContentLine("X-WR-TIMEZONE", value=timezone),
+            ContentLine("X-WR-CALNAME", value=_escape_text(clean_text(name))),
+            ContentLine("X-WR-TIMEZONE", value=clean_text(timezone)),
             ContentLine("REFRESH-INTERVAL", params={"VALUE": ["DURATION"]}, value=ttl),
             ContentLine("X-PUBLISHED-TTL", value=ttl),
         ]
@@ -333,13 +346,14 @@ def render_feed(
             continue
         c = entry.content
         start = _parse_iso(c["start"])
-        categories = [x for x in c.get("categories", "").split("\n") if x]
-        event = _event(entry, start, _parse_iso(c["end"]), c["summary"])
-        event.location = c.get("location") or None
+        categories = [clean_text(x) for x in c.get("categories", "").split("\n") if x]
+        summary = clean_text(c["summary"])
+        event = _event(entry, start, _parse_iso(c["end"]), summary)
+        event.location = clean_text(c.get("location", "")) or None
         if c.get("lat") and c.get("lon"):
             event.geo = (float(c["lat"]), float(c["lon"]))
-        url = c.get("url", "")
-        description = c.get("description", "")
+        url = clean_text(c.get("url", ""))
+        description = clean_text(c.get("description", ""), multiline=True)
         if url.startswith("/"):
             description = description.replace(f"Route: {url}", f"Route: {base}{url}")
             url = f"{base}{url}"
@@ -354,7 +368,7 @@ def render_feed(
                 entry,
                 travel_start,
                 _parse_iso(c["start"]) if travel_start < start else start,
-                f"Travel to {c['summary']}",
+                f"Travel to {summary}",
                 uid=f"travel-{entry.uid}",
             )
             travel.transparent = False

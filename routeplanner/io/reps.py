@@ -25,8 +25,10 @@ from routeplanner.io.opening_hours import (
     parse_time_range,
 )
 from routeplanner.io.tables import (
+    DEFAULT_LIMITS,
     Row,
     Table,
+    TableLimits,
     read_table,
     read_table_bytes,
     render_csv,
@@ -75,7 +77,9 @@ MAX_DAYS_OFF_RANGE = 366
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def read_reps(path: Path, *, source: str | None = None) -> list[Rep]:
+def read_reps(
+    path: Path, *, source: str | None = None, limits: TableLimits = DEFAULT_LIMITS
+) -> list[Rep]:
     """Read and validate a rep file (CSV with ``,`` or ``;``, or XLSX).
 
     Raises
@@ -83,12 +87,12 @@ def read_reps(path: Path, *, source: str | None = None) -> list[Rep]:
     InputError
         Listing every problem (file, row, column, message); nothing is returned then.
     """
-    return reps_from_table(read_table(path, source=source))
+    return reps_from_table(read_table(path, source=source, limits=limits))
 
 
-def read_reps_bytes(data: bytes, *, source: str) -> list[Rep]:
+def read_reps_bytes(data: bytes, *, source: str, limits: TableLimits = DEFAULT_LIMITS) -> list[Rep]:
     """:func:`read_reps` for an upload held in memory."""
-    return reps_from_table(read_table_bytes(data, source=source))
+    return reps_from_table(read_table_bytes(data, source=source, limits=limits))
 
 
 def parse_days_off(text: str) -> frozenset[date]:
@@ -143,7 +147,7 @@ def reps_from_table(table: Table) -> list[Rep]:
 def _rep(col: Collector, row: Row, first_row: dict[str, int]) -> Rep | None:
     before = len(col.problems)
     n = row.number
-    rep_id = col.text(row, "id", required=True)
+    rep_id = col.identifier(row, "id", required=True)
     if rep_id:
         if rep_id in first_row:
             col.add(n, "id", f"duplicate id {rep_id!r} (first used in row {first_row[rep_id]})")

@@ -11,8 +11,6 @@ fewer than three distinct places; hulls of interleaved territories overlap);
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,7 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from routeplanner.errors import InputError, Problem
+from routeplanner.io.tables import read_table, render_csv
 from routeplanner.model.account import Account
+from routeplanner.model.ids import id_problem
 from routeplanner.model.territory import Territory
 from routeplanner.territories.metrics import PlanKpis, TerritoryKpis
 from routeplanner.territories.shapes import TerritoryShape
@@ -117,41 +117,33 @@ def write_territories_geojson(
 def territories_csv(territories: Sequence[Territory], accounts: Sequence[Account]) -> str:
     """One row per account with its territory and rep (columns :data:`ACCOUNT_COLUMNS`)."""
     by_id = _accounts_by_id(territories, accounts)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ACCOUNT_COLUMNS)
-    for t in territories:
-        for aid in t.account_ids:
-            a = by_id[aid]
-            writer.writerow(
-                [
-                    t.territory_id,
-                    t.name,
-                    t.rep_id or "",
-                    a.account_id,
-                    a.name,
-                    f"{a.location.lat:.6f}",
-                    f"{a.location.lon:.6f}",
-                    str(a.visit_rule),
-                    f"{a.visit_duration_s / 60:g}",
-                    a.value_class,
-                    "yes" if t.locked else "",
-                ]
-            )
-    return out.getvalue()
+    rows = [
+        [
+            t.territory_id,
+            t.name,
+            t.rep_id or "",
+            a.account_id,
+            a.name,
+            f"{a.location.lat:.6f}",
+            f"{a.location.lon:.6f}",
+            str(a.visit_rule),
+            f"{a.visit_duration_s / 60:g}",
+            a.value_class,
+            "yes" if t.locked else "",
+        ]
+        for t in territories
+        for a in (by_id[aid] for aid in t.account_ids)
+    ]
+    return render_csv(ACCOUNT_COLUMNS, rows)
 
 
 def kpis_csv(kpis: PlanKpis) -> str:
     """One row per territory with every KPI (columns :data:`KPI_COLUMNS`), numbers rounded."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(KPI_COLUMNS)
-    for k in kpis.territories:
-        row = asdict(k)
-        writer.writerow(
-            [f"{v:.2f}" if isinstance(v, float) else v for v in (row[c] for c in KPI_COLUMNS)]
-        )
-    return out.getvalue()
+    rows = [
+        [f"{v:.2f}" if isinstance(v, float) else v for v in (asdict(k)[c] for c in KPI_COLUMNS)]
+        for k in kpis.territories
+    ]
+    return render_csv(KPI_COLUMNS, rows)
 
 
 def write_territories_csv(
@@ -244,72 +236,76 @@ def read_territories_csv(path: Path) -> list[Territory]:
         every problem with its row.
     """
     source = str(path)
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = [f.strip() for f in reader.fieldnames or []]
-        missing = [c for c in ("territory_id", "rep_id", "account_id") if c not in fields]
-        if missing:
-            raise InputError([Problem(source, 1, c, "column is missing") for c in missing])
-        problems: list[Problem] = []
-        order: list[str] = []
-        names: dict[str, str] = {}
-        reps: dict[str, str] = {}
-        locked: dict[str, bool] = {}
-        members: dict[str, list[str]] = {}
-        seen: dict[str, int] = {}
-        for row_no, raw in enumerate(reader, start=2):
-            row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-            tid, rid, aid = (
-                row.get("territory_id", ""),
-                row.get("rep_id", ""),
-                row.get("account_id", ""),
+    table = read_table(Path(path), source=source)
+    missing = [c for c in ("territory_id", "rep_id", "account_id") if c not in table.columns]
+    if missing:
+        raise InputError(
+            [Problem(source, table.header_row, c, "column is missing") for c in missing]
+        )
+    problems: list[Problem] = []
+    order: list[str] = []
+    names: dict[str, str] = {}
+    reps: dict[str, str] = {}
+    locked: dict[str, bool] = {}
+    members: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for raw in table.rows:
+        row_no = raw.number
+        row = {k: v.strip() for k, v in raw.cells.items()}
+        tid, rid, aid = (
+            row.get("territory_id", ""),
+            row.get("rep_id", ""),
+            row.get("account_id", ""),
+        )
+        if not tid:
+            problems.append(Problem(source, row_no, "territory_id", "must not be empty"))
+            continue
+        if not aid:
+            problems.append(Problem(source, row_no, "account_id", "must not be empty"))
+            continue
+        unsafe = [
+            Problem(source, row_no, field, message)
+            for field, value in (("territory_id", tid), ("rep_id", rid), ("account_id", aid))
+            if value and (message := id_problem(value)) is not None
+        ]
+        if unsafe:
+            problems += unsafe
+            continue
+        if aid in seen:
+            problems.append(
+                Problem(source, row_no, "account_id", f"{aid} already listed in row {seen[aid]}")
             )
-            if not tid:
-                problems.append(Problem(source, row_no, "territory_id", "must not be empty"))
-                continue
-            if not aid:
-                problems.append(Problem(source, row_no, "account_id", "must not be empty"))
-                continue
-            if aid in seen:
-                problems.append(
-                    Problem(
-                        source, row_no, "account_id", f"{aid} already listed in row {seen[aid]}"
-                    )
+            continue
+        seen[aid] = row_no
+        text = row.get("territory_locked", "")
+        lock = LOCKED_TEXT.get(text.lower())
+        if lock is None:
+            problems.append(
+                Problem(source, row_no, "territory_locked", f"{text!r} is not yes or no")
+            )
+            continue
+        if tid in locked and locked[tid] != lock:
+            problems.append(
+                Problem(
+                    source,
+                    row_no,
+                    "territory_locked",
+                    f"territory {tid} is {'' if locked[tid] else 'not '}locked in an earlier row",
                 )
-                continue
-            seen[aid] = row_no
-            text = row.get("territory_locked", "")
-            lock = LOCKED_TEXT.get(text.lower())
-            if lock is None:
-                problems.append(
-                    Problem(source, row_no, "territory_locked", f"{text!r} is not yes or no")
-                )
-                continue
-            if tid in locked and locked[tid] != lock:
-                problems.append(
-                    Problem(
-                        source,
-                        row_no,
-                        "territory_locked",
-                        f"territory {tid} is {'' if locked[tid] else 'not '}locked in an "
-                        "earlier row",
-                    )
-                )
-                continue
-            locked[tid] = lock
-            if tid not in members:
-                order.append(tid)
-                members[tid] = []
-                reps[tid] = rid
-                names[tid] = row.get("territory_name", "") or tid
-            elif reps[tid] != rid:
-                problems.append(
-                    Problem(
-                        source, row_no, "rep_id", f"territory {tid} already has rep {reps[tid]}"
-                    )
-                )
-                continue
-            members[tid].append(aid)
+            )
+            continue
+        locked[tid] = lock
+        if tid not in members:
+            order.append(tid)
+            members[tid] = []
+            reps[tid] = rid
+            names[tid] = row.get("territory_name", "") or tid
+        elif reps[tid] != rid:
+            problems.append(
+                Problem(source, row_no, "rep_id", f"territory {tid} already has rep {reps[tid]}")
+            )
+            continue
+        members[tid].append(aid)
     if problems:
         raise InputError(problems)
     return [

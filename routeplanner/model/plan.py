@@ -108,3 +108,12 @@ class Plan:
 
     def routes_of(self, rep_id: str) -> tuple[DayRoute, ...]:
         return tuple(r for r in self.routes if r.rep_id == rep_id)
+
+    def accounts_on(self, rep_id: str, day: date | None = None) -> frozenset[str]:
+        """The accounts on the rep's routes: of ``day``, or of every day when ``None``."""
+        return frozenset(
+            s.account_id
+            for r in self.routes_of(rep_id)
+            if day is None or r.day == day
+            for s in r.stops
+        )

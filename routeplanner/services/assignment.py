@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
 
+from routeplanner import jsontext
 from routeplanner.assignment import (
     AssignmentReport,
     AssignmentRule,
@@ -454,7 +455,7 @@ def parse_rules_text(
         any problem :func:`~routeplanner.assignment.parse_rules` finds (every one listed).
     """
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise InputError(Problem(source, None, None, msg)) from exc

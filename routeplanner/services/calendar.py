@@ -3,16 +3,18 @@
 The pure parts live in :mod:`routeplanner.io.ics_feed`; this module connects them to storage:
 
 - **Tokens** are attached to *users*, as API tokens are: a rep's feed token belongs to the rep's
-  user (the first active user with that ``rep_id``; if the rep has none, a user
+  user (the first active rep user with that ``rep_id``; if the rep has none, a user
   ``calendar-<rep_id>`` that cannot log in is created), a team feed token to a manager user
-  (``calendar-team`` by default). A rep user's feed shows that rep's visits only; a manager's
-  shows every rep's. Tokens are ``secrets.token_urlsafe(32)`` (256 bits), stored as SHA-256
-  hashes, so a feed URL can be shown only once, when it is issued; rotating revokes the old ones.
+  without a rep (``calendar-team`` by default). A rep user's feed shows that rep's visits only;
+  a manager's shows every rep's (a manager attached to a rep: that rep's only). Tokens are
+  ``secrets.token_urlsafe(32)`` (256 bits), stored as SHA-256 hashes, so a feed URL can be
+  shown only once, when it is issued; rotating revokes the old ones.
 - **Reconciling** happens lazily: when a feed is read and the rep's feed state was built from an
-  older plan version than the current one, or visits were reported since this process last
-  looked, the entries are reconciled and stored (optimistic: a concurrent request that won is
-  simply re-read). A visit reported missed or cancelled leaves the feed at once (STATUS:
-  CANCELLED), before any repair has stored a new plan.
+  older plan version than the current one, or from older accounts (a name or address changed),
+  or visits were reported since this process last looked, the entries are reconciled and stored
+  (optimistic: a concurrent request that won is simply re-read). A visit reported missed or
+  cancelled leaves the feed at once (STATUS: CANCELLED), before any repair has stored a new
+  plan.
 - **Cache**: rendered feeds are kept in memory keyed on (reps, plan version, feed versions,
   options, day), so a calendar app polling an unchanged feed costs one small state query.
 """
@@ -37,12 +39,19 @@ from routeplanner.model.history import VisitStatus
 from routeplanner.services.params import Params
 from routeplanner.services.users import NO_LOGIN, allowed_rep
 from routeplanner.settings import Settings
-from routeplanner.storage import Store, TokenKind, UserRecord, UserRole, hash_token
+from routeplanner.storage import DataVersion, Store, TokenKind, UserRecord, UserRole, hash_token
 
 __all__ = ["NO_LOGIN"]
 
 TEAM_USER = "calendar-team"
 _CACHE_SIZE = 64
+
+
+def accounts_basis(version: DataVersion) -> str:
+    """What a feed's entries depend on besides the plan: the accounts' count and newest
+    change (see :class:`~routeplanner.storage.DataVersion`)."""
+    newest = version.accounts_updated_at
+    return f"{version.account_count}:{newest.isoformat() if newest else ''}"
 
 
 def new_feed_token() -> str:
@@ -101,10 +110,14 @@ class CalendarFeeds:
     # ------------------------------------------------------------------ tokens
 
     def find_rep_user(self, rep_id: str) -> UserRecord | None:
-        """The user a rep's feed token belongs to: the rep's first active user, if any."""
-        users = [u for u in self.store.users.all() if u.rep_id == rep_id and u.active]
-        users.sort(key=lambda u: (u.role is not UserRole.REP, u.user_id))
-        return users[0] if users else None
+        """The user a rep's feed token belongs to: the rep's first active *rep* user, if any.
+        Never a manager attached to the rep: a manager's feed token opens the team feed."""
+        users = [
+            u
+            for u in self.store.users.all()
+            if u.rep_id == rep_id and u.active and u.role is UserRole.REP
+        ]
+        return min(users, key=lambda u: u.user_id) if users else None
 
     def user_for_rep(self, rep_id: str) -> UserRecord:
         """:meth:`find_rep_user`, creating a user without login when the rep has none.
@@ -137,6 +150,9 @@ class CalendarFeeds:
             return self.store.users.create(username, NO_LOGIN, role=UserRole.MANAGER)
         if user.role is not UserRole.MANAGER:
             msg = f"user {username!r} is not a manager, so it has no team feed"
+            raise NotFoundError(msg)
+        if user.rep_id is not None:
+            msg = f"user {username!r} is attached to rep {user.rep_id}, so it has no team feed"
             raise NotFoundError(msg)
         return user
 
@@ -172,7 +188,9 @@ class CalendarFeeds:
             return None
         user = found[1]
         reps = self.store.reps.all()
-        if user.role is UserRole.MANAGER:
+        # A manager attached to a rep may hold a token issued as that rep's feed (before rep
+        # feeds went to rep users only): it shows that rep, never the team.
+        if user.role is UserRole.MANAGER and user.rep_id is None:
             return FeedOwner(user, tuple(sorted(r.rep_id for r in reps)), "Team visits")
         rep = next((r for r in reps if r.rep_id == user.rep_id), None)
         if rep is None:
@@ -182,18 +200,21 @@ class CalendarFeeds:
     # ------------------------------------------------------------------ feeds
 
     def sync(self, rep_ids: Sequence[str]) -> None:
-        """Reconcile the reps' feed entries with the current plan and the visits reported
-        missed or cancelled, where either changed."""
+        """Reconcile the reps' feed entries with the current plan, the accounts (a renamed or
+        moved account must show before the next plan version) and the visits reported missed
+        or cancelled, where any of them changed."""
         version = self.store.data_version()
         plan_id, reports = version.current_plan_id, version.newest_visit_record_id
         if plan_id is None:
             return
+        basis = accounts_basis(version)
         infos = self.store.feeds.infos(rep_ids)
         stale = [
             r
             for r in rep_ids
             if r not in infos
             or infos[r].plan_id != plan_id
+            or infos[r].basis != basis
             or self._reports_seen.get(r, -1) != reports
         ]
         if not stale:
@@ -217,9 +238,14 @@ class CalendarFeeds:
                 make_uid=lambda: f"{uuid.uuid4()}@routeplanner",
             )
             info = infos.get(rep_id)
-            if info is None or info.plan_id != plan_id or entries != before:
+            changed = info is None or info.plan_id != plan_id or info.basis != basis
+            if changed or entries != before:
                 self.store.feeds.save(
-                    rep_id, plan_id, entries, expected_version=0 if info is None else info.version
+                    rep_id,
+                    plan_id,
+                    entries,
+                    expected_version=0 if info is None else info.version,
+                    basis=basis,
                 )
             self._reports_seen[rep_id] = reports
 

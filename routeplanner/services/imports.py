@@ -26,7 +26,7 @@ from routeplanner.io.accounts import (
     read_accounts_bytes,
 )
 from routeplanner.io.reps import read_reps
-from routeplanner.io.tables import render_csv
+from routeplanner.io.tables import DEFAULT_LIMITS, TableLimits, render_csv
 from routeplanner.model import Account, Rep
 from routeplanner.model.history import OwnershipCause, VisitStatus
 from routeplanner.services.assignment import AssignParams, ownership_reason, travel_or_straight_line
@@ -48,9 +48,11 @@ class DataCheck:
     reps: list[Rep] | None
 
 
-def check_files(accounts_path: Path | None, reps_path: Path | None) -> DataCheck:
+def check_files(
+    accounts_path: Path | None, reps_path: Path | None, *, limits: TableLimits = DEFAULT_LIMITS
+) -> DataCheck:
     """Check account and rep files without storing anything; both files are checked even when
-    the first has problems, so one run shows everything.
+    the first has problems, so one run shows everything. ``limits`` bound each file's size.
 
     Raises
     ------
@@ -63,12 +65,12 @@ def check_files(accounts_path: Path | None, reps_path: Path | None) -> DataCheck
     accounts = reps = None
     if accounts_path is not None:
         try:
-            accounts = read_accounts(accounts_path)
+            accounts = read_accounts(accounts_path, limits=limits)
         except InputError as exc:
             problems += exc.problems
     if reps_path is not None:
         try:
-            reps = read_reps(reps_path)
+            reps = read_reps(reps_path, limits=limits)
         except InputError as exc:
             problems += exc.problems
     if problems:
@@ -76,9 +78,11 @@ def check_files(accounts_path: Path | None, reps_path: Path | None) -> DataCheck
     return DataCheck(accounts, reps)
 
 
-def read_files(accounts_path: Path, reps_path: Path) -> tuple[list[Account], list[Rep]]:
+def read_files(
+    accounts_path: Path, reps_path: Path, *, limits: TableLimits = DEFAULT_LIMITS
+) -> tuple[list[Account], list[Rep]]:
     """Read both files; one InputError carries the problems of *both*, so all get fixed at once."""
-    found = check_files(accounts_path, reps_path)
+    found = check_files(accounts_path, reps_path, limits=limits)
     return found.accounts or [], found.reps or []
 
 

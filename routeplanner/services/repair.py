@@ -38,11 +38,11 @@ from routeplanner.scheduling.repair import (
     frozen_until,
     repair_plan,
 )
+from routeplanner.services.current import no_current_plan
 from routeplanner.services.params import Params, limited
 from routeplanner.services.planning import (
     MAX_TIME_LIMIT_S,
     PlanningSetup,
-    current_plan,
     fail_quietly,
     runner_meta,
     stored_inputs,
@@ -383,15 +383,6 @@ class VisitParams(Params):
         return found
 
 
-def find_stop(plan: Plan, visit_id: str) -> tuple[str, date] | None:
-    """Rep and day of a planned visit, or ``None`` when the plan has no such visit."""
-    for route in plan.routes:
-        for stop in route.stops:
-            if stop.visit_id == visit_id:
-                return route.rep_id, route.day
-    return None
-
-
 def _started(
     params: VisitParams, day: date, horizon: Horizon, checked_in: datetime | None
 ) -> datetime | None:
@@ -467,18 +458,19 @@ def visit_record(
     """
     if user is not None:
         allowed_rep(user, params.rep or None)
-    _, plan, horizon = current_plan(store)
-    where = find_stop(plan, params.visit_id)
-    if where is None:
+    # Only where the visit is planned is needed: a report on a phone must not load the plan.
+    with store.read("finding the reported visit") as tx:
+        info = tx.plans.current_info()
+        if info is None:
+            raise no_current_plan()
+        stop = tx.plans.stop(info.plan_id, params.visit_id)
+    if stop is None:
         msg = f"no planned visit {params.visit_id!r}"
         raise NotFoundError(msg)
-    rep_id, day = where
+    rep_id, day, account_id, horizon = stop.rep_id, stop.day, stop.account_id, info.horizon
     if user is not None:
         allowed_rep(user, rep_id)
     _check_reportable(params, day, today or datetime.now(tz=horizon.tz).date())
-    account_id = next(
-        s.account_id for r in plan.routes for s in r.stops if s.visit_id == params.visit_id
-    )
     previous = _latest(store, params.visit_id, rep_id, day)
     checked_in = None
     if previous is not None and previous.status is VisitStatus.CHECKED_IN:

@@ -16,6 +16,7 @@ from typing import Any
 
 from routeplanner.auth import (
     DEFAULT_PASSWORD_COST,
+    MAX_TOKEN_DAYS,
     MIN_PASSWORD,
     PasswordCost,
     hash_password,
@@ -193,9 +194,13 @@ def reset_password(
     password: str,
     confirm: str | None,
     cost: PasswordCost = DEFAULT_PASSWORD_COST,
-) -> UserRecord:
-    """Set a new password (hashed with ``cost``); the user's open sessions end (their tokens
-    stay valid).
+    *,
+    revoke_tokens: bool = False,
+) -> tuple[UserRecord, int]:
+    """Set a new password (hashed with ``cost``; the user's open sessions end) and, with
+    ``revoke_tokens``, revoke their API tokens in the same transaction (a reset after a leak);
+    returns the user and how many tokens were revoked. Calendar feed tokens stay: a feed URL is
+    revoked on its own.
 
     Raises
     ------
@@ -208,8 +213,10 @@ def reset_password(
     problems = password_problems(password, confirm)
     if problems:
         raise InputError([Problem("user form", None, f, m) for f, m in problems])
-    store.users.update(target.user_id, password_hash=hash_password(password, cost))
-    return target
+    with store.transaction(f"resetting the password of {target.username}") as tx:
+        tx.users.update(target.user_id, password_hash=hash_password(password, cost))
+        revoked = tx.tokens.revoke_all(target.user_id, TokenKind.API) if revoke_tokens else 0
+    return target, revoked
 
 
 def set_active(store: Store, user_id: int, active: bool, *, by: UserRecord) -> UserRecord:
@@ -229,7 +236,46 @@ def set_active(store: Store, user_id: int, active: bool, *, by: UserRecord) -> U
     return target
 
 
-def issue_api_token(store: Store, user_id: int, label: str = "") -> tuple[UserRecord, str]:
+def token_fields(
+    label: str, expires_days: int | str | None, *, source: str = "user form"
+) -> tuple[str, int | None]:
+    """A new token's label and days until it expires (``None``: never); ``expires_days`` is a
+    number or the text of a form, where blank means never.
+
+    Raises
+    ------
+    InputError
+        A label longer than :data:`MAX_LABEL`, an expiry outside 1 to ``MAX_TOKEN_DAYS`` days
+        (both listed).
+    """
+    label = label.strip()
+    problems = []
+    if len(label) > MAX_LABEL:
+        problems.append(Problem(source, None, "label", f"at most {MAX_LABEL} characters"))
+    days = expires_days
+    if isinstance(days, str):
+        text = days.strip()
+        days = (int(text) if text.isdigit() else 0) if text else None
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        message = f"1 to {MAX_TOKEN_DAYS} days, or never"
+        problems.append(Problem(source, None, "expires_days", message))
+    if problems:
+        raise InputError(problems)
+    return label, days
+
+
+def issue_own_api_token(
+    store: Store, user: UserRecord, label: str = "", expires_days: int | str | None = None
+) -> str:
+    """A new API token for ``user`` (a user making their own), returned once: only its hash is
+    stored. Raises InputError as :func:`token_fields` does."""
+    label, days = token_fields(label, expires_days)
+    return new_api_token(store, user, label=label, expires_days=days)
+
+
+def issue_api_token(
+    store: Store, user_id: int, label: str = "", expires_days: int | str | None = None
+) -> tuple[UserRecord, str]:
     """A new API token for the user, returned once (only its hash is stored).
 
     Raises
@@ -237,21 +283,26 @@ def issue_api_token(store: Store, user_id: int, label: str = "") -> tuple[UserRe
     NotFoundError
         No such user.
     InputError
-        A label longer than :data:`MAX_LABEL`.
+        A label longer than :data:`MAX_LABEL` or an expiry out of range.
     """
     target = get_user(store, user_id)
-    label = label.strip()
-    if len(label) > MAX_LABEL:
-        raise InputError(Problem("user form", None, "label", f"at most {MAX_LABEL} characters"))
-    return target, new_api_token(store, target, label=label)
+    return target, issue_own_api_token(store, target, label, expires_days)
 
 
-def issue_api_token_for(store: Store, username: str, label: str = "") -> str:
+def issue_api_token_for(
+    store: Store, username: str, label: str = "", expires_days: int | None = None
+) -> str:
     """:func:`issue_api_token` by user name (the command line's way of naming a user)."""
     user = store.users.find(username)
     if user is None:
         raise InputError(Problem("command line", None, "USERNAME", f"no user {username!r}"))
-    return issue_api_token(store, user.user_id, label)[1]
+    label, days = token_fields(label, expires_days, source="command line")
+    return new_api_token(store, user, label=label, expires_days=days)
+
+
+def api_tokens_of(store: Store, user: UserRecord) -> list[TokenRecord]:
+    """The user's API tokens (revoked and expired ones included, to show when they ended)."""
+    return [t for t in store.tokens.of_user(user.user_id) if t.kind is TokenKind.API]
 
 
 def revoke_api_token(store: Store, user_id: int, token_id: int) -> None:

@@ -9,7 +9,7 @@ The only package besides ``web`` that imports SQLAlchemy or Alembic. Typical use
         tx.territories.apply_assignment(decisions, cause="import")
 
 Areas: ``accounts``, ``reps``, ``territories`` (with segments and ownership history),
-``rules``, ``plans``, ``visits``, ``users``, ``tokens``, ``feeds``.
+``rules``, ``plans``, ``visits``, ``users``, ``tokens``, ``sessions``, ``feeds``.
 """
 
 from routeplanner.storage.accounts import AccountRepository, RepRepository
@@ -34,6 +34,7 @@ from routeplanner.storage.records import (
     LearnedValue,
     PlanInfo,
     PlanStatus,
+    SessionRecord,
     TerritoryVersion,
     TokenKind,
     TokenRecord,
@@ -43,7 +44,13 @@ from routeplanner.storage.records import (
 from routeplanner.storage.rules import RuleRepository
 from routeplanner.storage.store import Store, UnitOfWork
 from routeplanner.storage.territories import TerritoryRepository
-from routeplanner.storage.users import KEEP, TokenRepository, UserRepository, hash_token
+from routeplanner.storage.users import (
+    KEEP,
+    SessionRepository,
+    TokenRepository,
+    UserRepository,
+    hash_token,
+)
 from routeplanner.storage.visits import VisitRepository
 
 __all__ = [
@@ -62,6 +69,8 @@ __all__ = [
     "PlanStatus",
     "RepRepository",
     "RuleRepository",
+    "SessionRecord",
+    "SessionRepository",
     "Store",
     "TerritoryRepository",
     "TerritoryVersion",

@@ -30,6 +30,7 @@ class FeedRepository(AreaRepository):
                         plan_id=row.plan_id,
                         version=row.version,
                         updated_at=row.updated_at,
+                        basis=row.basis,
                     )
             return found
 
@@ -50,8 +51,10 @@ class FeedRepository(AreaRepository):
         entries: Sequence[FeedEntry],
         *,
         expected_version: int,
+        basis: str = "",
     ) -> int | None:
-        """Replace a rep's feed entries after reconciling with ``plan_id``.
+        """Replace a rep's feed entries after reconciling with ``plan_id`` and the accounts as
+        of ``basis``.
 
         Optimistic: when the stored version is no longer ``expected_version`` (0 = no feed yet),
         another request reconciled first and nothing is written (returns ``None``); otherwise
@@ -68,13 +71,14 @@ class FeedRepository(AreaRepository):
             if version != expected_version:
                 return None
             if row is None:
-                row = CalendarFeedRow(rep_id=rep_id, version=0, updated_at=self._now())
+                row = CalendarFeedRow(rep_id=rep_id, version=0, updated_at=self._now(), basis=basis)
                 try:
                     with session.begin_nested():
                         session.add(row)
                 except IntegrityError:
                     return None  # a concurrent first reconcile inserted the row first
             row.plan_id = plan_id
+            row.basis = basis
             row.version = version + 1
             row.updated_at = self._now()
             session.execute(delete(CalendarEntryRow).where(CalendarEntryRow.rep_id == rep_id))

@@ -32,7 +32,7 @@ from routeplanner.model import (
     UnassignedReason,
 )
 from routeplanner.storage.common import AreaRepository, existing_row
-from routeplanner.storage.records import PlanInfo, PlanStatus, TerritoryVersion
+from routeplanner.storage.records import PlanInfo, PlannedStop, PlanStatus, TerritoryVersion
 from routeplanner.storage.tables import (
     ID_LENGTH,
     PlanPartRow,
@@ -192,6 +192,31 @@ class PlanRepository(AreaRepository):
         with self._session("reading the current plan") as session:
             row = session.scalars(select(PlanRow).where(PlanRow.is_current.is_(True))).first()
             return None if row is None else (row.id, _composed(session, row))
+
+    def current_info(self) -> PlanInfo | None:
+        """The current plan version's status and horizon without its routes (one row)."""
+        with self._session("reading the current plan version") as session:
+            row = session.scalars(select(PlanRow).where(PlanRow.is_current.is_(True))).first()
+            return None if row is None else _plan_info(row)
+
+    def stop(self, plan_id: int, visit_id: str) -> PlannedStop | None:
+        """Where plan version ``plan_id`` has ``visit_id`` (in whichever version wrote that
+        territory plan), without loading the plan (a visit report needs only this); ``None``
+        when the version has no such visit."""
+        query = (
+            select(PlanStopRow.rep_id, PlanStopRow.day, PlanStopRow.account_id)
+            .join(
+                PlanPartRow,
+                and_(
+                    PlanPartRow.source_plan_id == PlanStopRow.plan_id,
+                    PlanPartRow.rep_id == PlanStopRow.rep_id,
+                ),
+            )
+            .where(PlanPartRow.plan_id == plan_id, PlanStopRow.visit_id == visit_id)
+        )
+        with self._session(f"finding visit {visit_id} in plan {plan_id}") as session:
+            found = session.execute(query).first()
+            return None if found is None else PlannedStop(visit_id, *found.tuple())
 
     def current_id(self) -> int | None:
         """Id of the current plan version without loading it (cheap: cache keys, polling)."""

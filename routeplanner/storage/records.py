@@ -8,7 +8,7 @@ without holding a database session.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,7 @@ class Area(StrEnum):
     VISITS = "visits"
     USERS = "users"
     TOKENS = "tokens"
+    SESSIONS = "sessions"
     FEEDS = "feeds"
     LEARNED = "learned"
 
@@ -100,6 +101,16 @@ class LearnedValue:
     decided_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """Where one visit of a plan version is planned: the rep, the day and the account."""
+
+    visit_id: str
+    rep_id: str
+    day: date
+    account_id: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRecord:
     """A web user; ``password_hash`` is whatever the web layer's hasher produced (argon2)."""
@@ -124,10 +135,27 @@ class TokenRecord:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
     @property
     def active(self) -> bool:
+        """Not revoked (it may still have expired: see :meth:`usable`)."""
         return self.revoked_at is None
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked and not expired at ``now``."""
+        return self.active and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    """A login session (the key itself is never stored, only its hash)."""
+
+    session_id: int
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,12 +180,14 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedInfo:
-    """A rep's calendar feed state: reconciled with plan ``plan_id``, changed ``version`` times."""
+    """A rep's calendar feed state: reconciled with plan ``plan_id`` and the accounts as of
+    ``basis``, changed ``version`` times."""
 
     rep_id: str
     plan_id: int | None
     version: int
     updated_at: datetime
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,6 +56,7 @@ from routeplanner.storage.tables import (
     PlanStopRow,
     PlanUnassignedRow,
     RepRow,
+    SessionRow,
     TerritoryAccountRow,
     TerritoryRow,
     TokenRow,
@@ -63,7 +64,7 @@ from routeplanner.storage.tables import (
     VisitRecordRow,
 )
 from routeplanner.storage.territories import TerritoryRepository
-from routeplanner.storage.users import TokenRepository, UserRepository
+from routeplanner.storage.users import SessionRepository, TokenRepository, UserRepository
 from routeplanner.storage.visits import VisitRepository
 
 CommitListener = Callable[[Commit], None]
@@ -79,6 +80,7 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
         Area.VISITS: (VisitRecordRow,),
         Area.USERS: (UserRow,),
         Area.TOKENS: (TokenRow,),
+        Area.SESSIONS: (SessionRow,),
         Area.FEEDS: (CalendarFeedRow, CalendarEntryRow),
         Area.LEARNED: (LearnedValueRow,),
     }.items()
@@ -111,6 +113,7 @@ class UnitOfWork:
         self.visits = VisitRepository(scope)
         self.users = UserRepository(scope)
         self.tokens = TokenRepository(scope)
+        self.sessions = SessionRepository(scope)
         self.feeds = FeedRepository(scope)
         self.learned = LearnedRepository(scope)
 
@@ -203,6 +206,7 @@ class Store:
         self.visits = calls.visits
         self.users = calls.users
         self.tokens = calls.tokens
+        self.sessions = calls.sessions
         self.feeds = calls.feeds
         self.learned = calls.learned
 

@@ -434,13 +434,29 @@ class TokenRow(Base):
     label: Mapped[str]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint("kind IN ('api', 'calendar')", name="kind_known"),)
 
 
+class SessionRow(Base):
+    """A login session; the cookie holds a random key, only its SHA-256 is stored, so ending
+    a session here ends it for every copy of the cookie."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class CalendarFeedRow(Base):
-    """Which plan version a rep's calendar feed was last reconciled with; ``version`` grows with
-    every change to the rep's feed entries and is part of the feed's cache key and ETag."""
+    """Which plan version (and ``basis``: which state of the accounts) a rep's calendar feed was
+    last reconciled with; ``version`` grows with every change to the rep's feed entries and is
+    part of the feed's cache key."""
 
     __tablename__ = "calendar_feeds"
 
@@ -448,6 +464,8 @@ class CalendarFeedRow(Base):
     plan_id: Mapped[int | None]
     version: Mapped[int]
     updated_at: Mapped[datetime]
+    basis: Mapped[str] = mapped_column(String(128), server_default="")
+    """What the entries were built from besides the plan (the accounts' version)."""
 
 
 class CalendarEntryRow(Base):

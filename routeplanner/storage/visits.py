@@ -40,6 +40,15 @@ class VisitRepository(AreaRepository):
             session.flush()
             return row.id
 
+    def accounts_since(self, record_id: int | None) -> list[str]:
+        """The account of every record with an id above ``record_id`` (all when ``None``),
+        by id: what a cache keyed on accounts must forget."""
+        query = select(VisitRecordRow.account_id).order_by(VisitRecordRow.id)
+        if record_id is not None:
+            query = query.where(VisitRecordRow.id > record_id)
+        with self._session("reading new visit records") as session:
+            return list(session.scalars(query))
+
     def find(
         self,
         *,

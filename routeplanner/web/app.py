@@ -6,6 +6,8 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +23,10 @@ from routeplanner.services.territories import KpiMemo
 from routeplanner.settings import Settings
 from routeplanner.web.auth import csrf_token, session_user
 from routeplanner.web.errors import install_error_handlers
+from routeplanner.web.headers import SecurityHeadersMiddleware, add_api_docs
+from routeplanner.web.hosts import TrustedHostMiddleware
 from routeplanner.web.jobs import DryRuns, PlanningJobs, RepairJobs, TerritoryJobs
+from routeplanner.web.limits import BodyLimitMiddleware
 from routeplanner.web.ratelimit import LoginLimiter
 from routeplanner.web.routes import (
     accounts,
@@ -37,6 +42,7 @@ from routeplanner.web.routes import (
     plan,
     rules,
     territories,
+    tokens,
     users,
     visits,
 )
@@ -44,6 +50,12 @@ from routeplanner.web.services import Services
 from routeplanner.web.state import AppState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+OPENAPI_URL = "/api/openapi.json"
+
+
+def path_segment(value: object) -> str:
+    """An id quoted as one URL path segment: ``/`` too, unlike Jinja's ``urlencode``."""
+    return quote(str(value), safe="")
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -55,6 +67,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     templates.env.globals["version"] = __version__
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["current_user"] = session_user
+    templates.env.filters["path_segment"] = path_segment
+    zone = ZoneInfo(settings.timezone)
+    templates.env.filters["local"] = lambda moment, fmt: moment.astimezone(zone).strftime(fmt)
     state = AppState(
         settings=settings,
         services=services,
@@ -94,10 +109,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         title="routeplanner",
         version=__version__,
         description="Field-sales territories, visit schedules and daily routes on real OSM roads.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
         redoc_url=None,
     )
+    add_api_docs(app, docs_url="/api/docs", openapi_url=OPENAPI_URL)
     app.state.routeplanner = state
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
@@ -114,6 +130,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # A rep's day page carries an inline SVG map to a phone on a weak signal: compress it;
     # bodies below 1 KB are not worth the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed=settings.allowed_hosts())
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        tile_url=settings.tile_url,
+        https_only=settings.session_https_only,
+    )
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -132,4 +159,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_accounts.router)
     app.include_router(api_visits.router)
     app.include_router(users.router)
+    app.include_router(tokens.router)
     return app

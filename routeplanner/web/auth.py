@@ -1,22 +1,23 @@
 """Who is asking: session login for pages, bearer tokens for the API, CSRF for every POST form.
 
-The session cookie (Starlette ``SessionMiddleware``) is signed, not encrypted: it holds only the
-user id, the CSRF token and a short fingerprint of the password hash, never anything secret
-about the user. The fingerprint ends every session of a user whose password is reset (a reset
-after a leak must lock the old sessions out). Roles are checked here and in the handlers that
-narrow what a rep may see (:func:`allowed_rep`).
+The session cookie (Starlette ``SessionMiddleware``) is signed, not encrypted: it holds only a
+random session key and the CSRF token. The session itself is a row in the database (found by
+the key's hash), so logout, a password reset and disabling a user end it for every copy of the
+cookie, and a session unused for ``RP_SESSION_IDLE_TIMEOUT_S`` ends. Roles are checked here and
+in the handlers that narrow what a rep may see (:func:`allowed_rep`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from routeplanner.auth import user_for_api_token
+from routeplanner.auth import SessionRules, api_token_for, start_session, token_touch_due
 from routeplanner.errors import PermissionDeniedError
 from routeplanner.services import users as user_service
 from routeplanner.storage import hash_token
@@ -27,41 +28,52 @@ from routeplanner.web.state import app_state
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-_USER_KEY = "uid"
+_SESSION_KEY = "sid"
+TOKEN = "token"
+SESSION = "session"
 _CSRF_KEY = "csrf"
-_PASSWORD_KEY = "pw"
-
-
-def _fingerprint(user: UserRecord) -> str:
-    """Changes whenever the password does; 64 bits of a hash of a salted hash reveal nothing."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 class LoginRequiredError(Exception):
     """Raised for an anonymous request: pages redirect to /login, the API answers 401."""
 
 
+def session_rules(services: Services) -> SessionRules:
+    settings = services.settings
+    return SessionRules(
+        idle_s=settings.session_idle_timeout_s, max_age_s=settings.session_max_age_s
+    )
+
+
 def session_user(request: Request) -> UserRecord | None:
-    """The logged-in, still active user of this request's session (memoised per request)."""
+    """The logged-in, still active user of this request's session (memoised per request).
+
+    A session found idle or too old is forgotten; the database write that records it (or
+    that the session was used) is left to :func:`require_user`, which runs it off the event
+    loop (``request.state.session_write``)."""
     if "session" not in request.scope:  # outside SessionMiddleware (a 500 page): anonymous
         return None
     if hasattr(request.state, "user"):
         cached: UserRecord | None = request.state.user
         return cached
     user = None
-    user_id = request.session.get(_USER_KEY)
-    if isinstance(user_id, int):
+    write: Callable[[], None] | None = None
+    key = request.session.get(_SESSION_KEY)
+    if isinstance(key, str):
         services = app_state(request.app).services
-        found = services.recent_answer(("user", user_id), lambda: services.store.users.get(user_id))
-        if (
-            found is not None
-            and found.active
-            and request.session.get(_PASSWORD_KEY) == _fingerprint(found)
-        ):
-            user = found
+        store, rules, digest = services.store, session_rules(services), hash_token(key)
+        found = services.recent_answer(("session", digest), lambda: store.sessions.find(digest))
+        if found is not None and rules.alive(found[0], store):
+            user = found[1]
+            if rules.touch_due(found[0], store):
+                session_id = found[0].session_id
+                write = lambda: store.sessions.touch(session_id)  # noqa: E731
         else:
-            request.session.pop(_USER_KEY, None)
+            request.session.pop(_SESSION_KEY, None)
+            if found is not None:
+                write = lambda: store.sessions.end(digest)  # noqa: E731
     request.state.user = user
+    request.state.session_write = write
     return user
 
 
@@ -82,15 +94,22 @@ def existing_csrf_token(request: Request) -> str | None:
 
 
 def log_in(request: Request, user: UserRecord) -> None:
-    """Start a fresh session (new CSRF token) so nothing from before the login carries over."""
+    """Start a fresh session (new key, new CSRF token): nothing from before the login carries
+    over. Runs on a worker thread (the login handler is a plain ``def``)."""
+    services = app_state(request.app).services
+    key = start_session(services.store, user, session_rules(services))
     request.session.clear()
-    request.session[_USER_KEY] = user.user_id
-    request.session[_PASSWORD_KEY] = _fingerprint(user)
+    request.session[_SESSION_KEY] = key
     request.state.user = user
     csrf_token(request)
 
 
 def log_out(request: Request) -> None:
+    """End the session in the database, so a copy of the cookie is worth nothing."""
+    key = request.session.get(_SESSION_KEY)
+    if isinstance(key, str):
+        services = app_state(request.app).services
+        services.store.sessions.end(hash_token(key))
     request.session.clear()
     request.state.user = None
 
@@ -110,9 +129,14 @@ async def check_csrf(request: Request) -> None:
 
 async def require_user(request: Request) -> UserRecord:
     """The session's user. ``async`` to spare the cached day page a worker-thread hop; the
-    user lookup then runs on the event loop, but it is a cached answer (one indexed query per
-    user at most every ``RP_DAY_CACHE_TTL_S``)."""
+    session lookup then runs on the event loop, but it is a cached answer (one indexed query
+    per session at most every ``RP_DAY_CACHE_TTL_S``); the rare write (the session was used, or
+    has expired) goes to a worker thread."""
     user = session_user(request)
+    write = getattr(request.state, "session_write", None)
+    if write is not None:
+        request.state.session_write = None
+        await run_in_threadpool(write)
     if user is None:
         raise LoginRequiredError
     return user
@@ -130,16 +154,31 @@ async def require_api_user(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> UserRecord:
-    """A valid ``Authorization: Bearer`` API token, or else a logged-in session."""
+    """A valid ``Authorization: Bearer`` API token, or else a logged-in session; which of the
+    two it was is kept in ``request.state.authenticated_by`` (see :func:`check_api_csrf`)."""
     if credentials is not None and credentials.credentials.strip():
         token = credentials.credentials.strip()
-        user = services.recent_answer(
-            ("api token", hash_token(token)), lambda: user_for_api_token(services.store, token)
+        store = services.store
+        found = services.recent_answer(
+            ("api token", hash_token(token)), lambda: api_token_for(store, token)
         )
-        if user is None:
+        if found is None or not found[0].usable(store.clock()):
             raise LoginRequiredError
-        return user
-    return await require_user(request)
+        if token_touch_due(found[0], store):
+            await run_in_threadpool(store.tokens.touch, found[0].token_id)
+        request.state.authenticated_by = TOKEN
+        return found[1]
+    user = await require_user(request)
+    request.state.authenticated_by = SESSION
+    return user
+
+
+async def check_api_csrf(request: Request) -> None:
+    """A caller who authenticated with an API token sends no cookie a browser could attach on
+    its own, so needs no CSRF token; anyone else (a session) must send it. Decided by how
+    :func:`require_api_user` authenticated, never by the text of a header."""
+    if getattr(request.state, "authenticated_by", None) != TOKEN:
+        await check_csrf(request)
 
 
 def require_manager(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:
@@ -165,8 +204,7 @@ async def api_csrf(
 ) -> None:
     """A session (cookie) caller must send the CSRF header; a bearer-token caller need not.
     Who is asking is settled first, so an anonymous caller gets 401, not a CSRF 403."""
-    if not request.headers.get("authorization", "").lower().startswith("bearer "):
-        await check_csrf(request)
+    await check_api_csrf(request)
 
 
 UserDep = Annotated[UserRecord, Depends(require_user)]

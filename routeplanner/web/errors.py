@@ -16,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 
 from routeplanner.errors import (
     ConflictError,
@@ -46,6 +47,18 @@ STATUS: tuple[tuple[type[RoutePlannerError], int, str], ...] = (
 stored record (a NotFoundError and a StorageError) is a 404 and a stale write a 409."""
 
 
+def too_large_message(limit: int) -> str:
+    return f"request body larger than {limit:,} bytes"
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A request body grew past ``limit`` bytes while it was read: 413. An HTTP exception
+    because FastAPI re-raises those from body parsing (any other error becomes a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=too_large_message(limit))
+
+
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": message, "errors": errors or []}
 
@@ -56,13 +69,14 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _respond(
+def respond_error(
     request: Request,
     status: int,
     message: str,
     errors: list[dict[str, Any]],
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The one error format: JSON ``{"error", "errors"}`` for the API, else the error page."""
     if _wants_json(request):
         return JSONResponse(error_body(message, errors), status_code=status, headers=headers)
     templates: Jinja2Templates = app_state(request.app).templates
@@ -85,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": p.field, "message": p.message, "source": p.source, "row": p.row}
             for p in exc.problems
         ]
-        return _respond(request, 422, "invalid input", errors)
+        return respond_error(request, 422, "invalid input", errors)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -93,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(x) for x in e["loc"] if x != "body"), "message": e["msg"]}
             for e in exc.errors()
         ]
-        return _respond(request, 422, "invalid request", errors)
+        return respond_error(request, 422, "invalid request", errors)
 
     @app.exception_handler(LoginRequiredError)
     async def _login(request: Request, _exc: LoginRequiredError) -> Response:
@@ -110,7 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, OverloadedError):
             headers = {"Retry-After": str(math.ceil(exc.retry_after_s))}
-        return _respond(request, status, message, [], headers)
+        return respond_error(request, status, message, [], headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -119,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        return _respond(request, exc.status_code, message, [], headers)
+        return respond_error(request, exc.status_code, message, [], headers)
 
 
 def status_of(exc: RoutePlannerError) -> tuple[int, str]:
@@ -130,13 +144,24 @@ def status_of(exc: RoutePlannerError) -> tuple[int, str]:
     raise exc  # a bug of ours: a 500 with its traceback in the log
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route at this path: Starlette names only the first route's, but
-    ``GET`` and ``PATCH /api/v1/accounts/{id}`` are two routes at one path."""
+    """Every method some route answers at this path. Included routers are asked as a whole
+    (``matches`` walks their routes, however nested), one method at a time; static files
+    answer GET and HEAD."""
+    # a mount has moved the path into root_path: match from the app's own root again
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    scope = {**request.scope, "type": "http", "root_path": root}
     methods: set[str] = set()
     for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches({**request.scope, "method": "GET", "type": "http"})
-            if match is not Match.NONE:
-                methods |= route.methods
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            if route.matches(scope)[0] is not Match.NONE:
+                methods |= {"GET", "HEAD"}
+            continue
+        for method in _METHODS:
+            match, _ = route.matches({**scope, "method": method})
+            if match is Match.FULL:
+                methods.add(method)
     return ", ".join(sorted(methods))

@@ -1,10 +1,13 @@
-"""Failed-login limits per username and per client address, in memory.
+"""Failed-login limits per username and client, and per client address, in memory.
 
-Argon2 makes each guess slow, but not slow enough against a botnet or a patient script: after
-``max_failures`` wrong passwords for one username (or ``max_failures_per_ip`` from one client
-address) within ``window_s`` seconds, further attempts are refused with 429 and a
-``Retry-After`` until the oldest failure leaves the window. Refused attempts are not checked
-and not counted, so a locked-out user can log in as soon as the window has moved on.
+Argon2 makes each guess slow, but not slow enough against a patient script. Failures are
+counted per (username, client address) and per client address over all usernames, within
+``window_s`` seconds. Up to ``max_failures`` (``max_failures_per_ip`` for an address) cost
+nothing; after that each further attempt must wait 1 s, then 2 s, 4 s, ... after the last
+failure, never more than the window. Refused attempts are not checked and not counted.
+
+Because the username's count belongs to one client, failures from an attacker never lock the
+real user out: the right password from their own phone or office still works at once.
 
 The counters live in the process: they reset on restart and are not shared between several
 server processes (each allows the full budget). That is enough for the single-process server
@@ -23,14 +26,14 @@ MAX_NAME = 200  # longer usernames share a counter: no user has one, and keys st
 
 
 class LoginLimiter:
-    """Sliding-window failure counters keyed ``user:<name>`` and ``ip:<address>``."""
+    """Sliding-window failure counters keyed ``user:<name>@<address>`` and ``ip:<address>``."""
 
     def __init__(
         self,
         *,
         max_failures: int = 5,
         max_failures_per_ip: int = 20,
-        window_s: float = 300.0,
+        window_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
     ) -> None:
@@ -45,10 +48,17 @@ class LoginLimiter:
     @staticmethod
     def keys(username: str, address: str) -> tuple[str, str]:
         """Usernames are compared case-insensitively, so ``Boss`` and ``boss`` share a budget."""
-        return f"user:{username.strip().casefold()[:MAX_NAME]}", f"ip:{address}"
+        return f"user:{username.strip().casefold()[:MAX_NAME]}@{address}", f"ip:{address}"
 
     def _limit(self, key: str) -> int:
         return self.max_failures_per_ip if key.startswith("ip:") else self.max_failures
+
+    def _delay(self, failures: int, limit: int) -> float:
+        """Seconds to wait after the last of ``failures``: none within the limit, then 1, 2,
+        4, ... at most the window."""
+        if failures < limit:
+            return 0.0
+        return min(self.window_s, 2.0 ** min(failures - limit, 62))
 
     def _recent(self, key: str, now: float) -> deque[float]:
         found = self._failures.get(key)
@@ -67,9 +77,9 @@ class LoginLimiter:
         with self._lock:
             for key in self.keys(username, address):
                 recent = self._recent(key, now)
-                excess = len(recent) - self._limit(key)
-                if excess >= 0:
-                    wait = max(wait, recent[excess] + self.window_s - now)
+                if recent:
+                    ready = recent[-1] + self._delay(len(recent), self._limit(key))
+                    wait = max(wait, ready - now)
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, username: str, address: str) -> None:
@@ -81,11 +91,11 @@ class LoginLimiter:
                 self._recent(key, now)
                 self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, username: str) -> None:
-        """Forget the username's failures (not the address's: an attacker logging in to their
-        own account must not reset the budget they spray other usernames with)."""
+    def succeeded(self, username: str, address: str) -> None:
+        """Forget the username's failures from this client (not the address's: an attacker
+        logging in to their own account must not reset the budget they spray others with)."""
         with self._lock:
-            self._failures.pop(self.keys(username, "")[0], None)
+            self._failures.pop(self.keys(username, address)[0], None)
 
     def _prune(self, now: float) -> None:
         """Drop expired counters; if that is not enough, the oldest half (memory bound under a

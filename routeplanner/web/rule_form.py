@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from routeplanner import jsontext
 from routeplanner.errors import Problem
 from routeplanner.services.assignment import PLACEHOLDER_AREA, AssignmentRule
 
@@ -126,7 +127,7 @@ def rule_data(
         name, content = area
         where = f"criteria[{len(criteria) + 1}].values"
         try:
-            geometry = json.loads(content.decode("utf-8-sig"))
+            geometry = jsontext.loads(content.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             reason = (
                 f"{exc.msg} at line {exc.lineno}"

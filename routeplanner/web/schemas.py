@@ -99,10 +99,25 @@ class RepPublic(BaseModel):
 
 
 class Health(BaseModel):
+    """Liveness: the process answers."""
+
     status: str
     version: str
-    database: str
-    road_network: str
+
+
+class ReadyCheck(BaseModel):
+    """One thing readiness checked: ``ok`` and what was found."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    """``ready`` when every check passed, else ``not ready`` (answered 503)."""
+
+    status: str
+    checks: list[ReadyCheck]
 
 
 def _snap(snap: Snap | None) -> SnapPublic:

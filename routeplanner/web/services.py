@@ -9,18 +9,24 @@ keyed on exactly what they show, and :meth:`Services.cached_answer` keeps finish
 (what each saves is measured in ``benchmarks/RESULTS.md``). The version is re-read at most every
 ``RP_DAY_CACHE_TTL_S`` seconds, and at once after a commit through this process's store (counted
 with :meth:`Store.on_commit`), so only a change made by another process (a second worker, the
-CLI) can take up to the TTL to show. Logged-in users and API tokens are cached under the same
-rule, so a password reset or a revoked token ends sessions within the TTL.
+CLI) can take up to the TTL to show. Visit records are not part of that version: a report
+stamps its account (:meth:`Services.visit_stamp`), and answers that show visits carry the stamp
+of their accounts in their key, so a report from a phone forgets only the answers showing that
+account. Logged-in users and API tokens are cached under the same rule as the data, so a
+password reset or a revoked token ends sessions within the TTL.
 ``RP_DAY_CACHE_SIZE=0`` turns the caches off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +40,8 @@ from routeplanner.storage.store import Store
 from routeplanner.travel.provider import Snap, TravelTimeProvider
 
 T = TypeVar("T")
+_FAILED = object()
+"""What waiters for an answer get when its maker failed: they then try themselves."""
 
 
 @dataclass
@@ -55,6 +63,14 @@ class Services:
     _answers: OrderedDict[object, object] = field(default_factory=OrderedDict)
     _generation: int = 0
     _data_writes: int = 0
+    _visit_lock: threading.Lock = field(default_factory=threading.Lock)
+    _visits_seen: tuple[int | None, int] | None = None
+    _visit_stamps: dict[str, int] = field(default_factory=dict)
+    _visit_clock: int = 0
+    _visit_epoch: int = 0
+    _shown: dict[tuple[int, str, date | None], frozenset[str]] = field(default_factory=dict)
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    _making: dict[object, Future[object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store.on_commit(self._count_commit)
@@ -87,6 +103,10 @@ class Services:
                 )
                 self._travel = RoadTravel(self._graph, max_snap_m=self.settings.max_snap_m)
             return self._travel
+
+    def road_graph_loaded(self) -> bool:
+        """Whether this process has loaded the road network yet (nothing is loaded here)."""
+        return self._travel is not None
 
     def road_graph(self) -> RoadGraph | None:
         """The loaded graph for map backgrounds, or ``None`` when no road network is available."""
@@ -124,6 +144,16 @@ class Services:
             old = self._snapshot
         if old is not None and old.version == version:
             return old
+        # One thread reloads; the others wait for it rather than load the same rows again.
+        with self._snapshot_lock:
+            with self._lock:
+                old = self._snapshot
+            if old is not None and old.version == version:
+                return old
+            return self._reload_snapshot(old, version)
+
+    def _reload_snapshot(self, old: Snapshot | None, version: CacheVersion) -> Snapshot:
+        store = self.store
         plan_id = version.data.current_plan_id
         current = old.current if old is not None else None
         if plan_id is None:
@@ -156,13 +186,64 @@ class Services:
                 and now - self._version_at < self.settings.day_cache_ttl_s
             ):
                 return self._version
-        version = CacheVersion(self.store.data_version(), data_writes)
+        data = self.store.data_version()
+        epoch = self._catch_up_visits(data)
+        # Visit records are left out: answers that show them add visit_stamp() to their key,
+        # so a report from a phone forgets the answers of its account only. The count of
+        # withdrawn reports stays in: an undo (rare) forgets every answer.
+        data = replace(data, newest_visit_record_id=None, visit_record_count=0)
+        version = CacheVersion(data, data_writes, epoch)
         with self._lock:
             if version != self._version:
                 self._answers.clear()
             self._version, self._version_at = version, now
             self._version_generation = generation
         return version
+
+    def _catch_up_visits(self, data: DataVersion) -> int:
+        """Stamp the accounts of visit records new since the last look (one query for the new
+        ones); returns the visit epoch, which moves when the new records cannot be told apart
+        (one committed out of id order, or records deleted) and so every answer must go."""
+        now = (data.newest_visit_record_id, data.visit_record_count)
+        with self._visit_lock:
+            seen = self._visits_seen
+            if seen is not None and seen != now:
+                new = self.store.visits.accounts_since(seen[0])
+                with self._lock:
+                    if len(new) != now[1] - seen[1]:
+                        self._visit_epoch += 1
+                        self._visit_stamps.clear()
+                    for account_id in new:
+                        self._visit_clock += 1
+                        self._visit_stamps[account_id] = self._visit_clock
+            self._visits_seen = now
+            return self._visit_epoch
+
+    def accounts_shown(
+        self, current: tuple[int, Plan] | None, rep_id: str | None, day: date | None = None
+    ) -> frozenset[str] | None:
+        """:meth:`Plan.accounts_on` of the current plan, memoised per plan version (asked on
+        every request, on the event loop); ``None`` (every account) without a rep or plan."""
+        if current is None or rep_id is None:
+            return None
+        key = (current[0], rep_id, day)
+        with self._lock:
+            found = self._shown.get(key)
+        if found is None:
+            found = current[1].accounts_on(rep_id, day)
+            with self._lock:
+                if len(self._shown) > max(self.settings.day_cache_size, 64):
+                    self._shown.clear()
+                self._shown[key] = found
+        return found
+
+    def visit_stamp(self, account_ids: Iterable[str] | None = None) -> int:
+        """Moves whenever a visit of one of ``account_ids`` (``None``: any account) is recorded,
+        as of the last :meth:`data_version`: part of the key of an answer that shows visits."""
+        with self._lock:
+            if account_ids is None:
+                return self._visit_clock
+            return max((self._visit_stamps.get(a, 0) for a in account_ids), default=0)
 
     def fresh_snapshot(self) -> Snapshot | None:
         """The cached snapshot if it is still current (no loading: safe on the event loop)."""
@@ -183,15 +264,37 @@ class Services:
             if full in self._answers:
                 self._answers.move_to_end(full)
                 return self._answers[full]  # type: ignore[return-value]
-        value = await run_in_threadpool(make)
-        self._store(full, value)
+            making = self._making.get(full)
+            mine: Future[object] = Future()
+            if making is None:
+                self._making[full] = mine
+        if making is not None:  # someone is making this answer: wait for theirs
+            # (shielded: a waiter that goes away must not cancel the maker's future)
+            made = await asyncio.shield(asyncio.wrap_future(making))
+            if made is not _FAILED:
+                return made  # type: ignore[return-value]
+            return await run_in_threadpool(make)  # theirs failed: fail (or not) on our own
+        try:
+            value = await run_in_threadpool(make)
+        except BaseException:
+            self._store(full, _FAILED, mine)
+            raise
+        self._store(full, value, mine)
         return value
 
-    def _store(self, full: tuple[object, ...], value: object) -> None:
+    def _store(
+        self, full: tuple[object, ...], value: object, made: Future[object] | None = None
+    ) -> None:
+        """Keep ``value`` (unless it is ``_FAILED``) and hand it to whoever waits on ``made``."""
         with self._lock:
-            self._answers[full] = value
-            while len(self._answers) > self.settings.day_cache_size:
-                self._answers.popitem(last=False)
+            if value is not _FAILED:
+                self._answers[full] = value
+                while len(self._answers) > self.settings.day_cache_size:
+                    self._answers.popitem(last=False)
+            if made is not None:
+                self._making.pop(full, None)
+        if made is not None and not made.done():
+            made.set_result(value)
 
     def cached_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """A finished answer (rendered page, JSON bytes, a user record) for ``key`` under the
@@ -245,6 +348,7 @@ class CacheVersion:
 
     data: DataVersion
     data_writes: int
+    visit_epoch: int = 0
 
     @property
     def accounts(self) -> tuple[object, ...]:

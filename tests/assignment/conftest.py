@@ -1,5 +1,5 @@
 """Assignment tests reuse the storage fixtures: a real database per test (SQLite file, and
-PostgreSQL when ``RP_TEST_POSTGRES_URL`` is set) behind a store with a hand-driven clock."""
+PostgreSQL, see :mod:`tests.storage.conftest`) behind a store with a hand-driven clock."""
 
 from tests.storage.conftest import (  # noqa: F401
     FakeClock,

@@ -36,7 +36,8 @@ def _plan_one_week(page: Any, base_url: str) -> int:
     form.locator('button[type="submit"]').click()
     # The page refreshes itself while the job runs; the week grid appears when it is done.
     page.wait_for_selector("#plan-week", timeout=120_000)
-    page.wait_for_function("!document.querySelector('meta[http-equiv=refresh]')", timeout=120_000)
+    # (a selector, not a JavaScript predicate: the page's policy forbids evaluating strings)
+    page.wait_for_selector("meta[http-equiv=refresh]", state="detached", timeout=120_000)
     cells = page.locator("#plan-week td a").all_inner_texts()
     return sum(int(re.match(r"(\d+) visits", c).group(1)) for c in cells)  # type: ignore[union-attr]
 

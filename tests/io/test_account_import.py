@@ -393,6 +393,7 @@ _TEXT = st.text(
 ).map(str.strip)
 _TAG = _TEXT.map(lambda t: t.replace(",", " ").replace(";", " ").strip()).filter(bool)
 _WEEKDAYS = st.frozensets(st.integers(0, 6))
+_ID = st.from_regex(r"\w[\w.:@+\-]{0,20}", fullmatch=True)  # see routeplanner.model.ids
 
 
 @st.composite
@@ -418,7 +419,7 @@ def accounts(draw: st.DrawFn) -> Account:
         )
     )
     return Account(
-        account_id=draw(_TEXT.filter(bool)),
+        account_id=draw(_ID),
         name=draw(_TEXT.filter(bool)),
         location=GeoPoint(
             draw(st.floats(-90, 90)), draw(st.floats(-180, 180).filter(lambda x: x != 0))
@@ -437,7 +438,7 @@ def accounts(draw: st.DrawFn) -> Account:
         phone=draw(_TEXT),
         tags=draw(st.frozensets(_TAG, max_size=3)),
         postcode=draw(_TEXT),
-        locked_rep_id=draw(st.none() | _TEXT.filter(bool)),
+        locked_rep_id=draw(st.none() | _ID),
         required_qualifications=draw(st.frozensets(_TAG, max_size=2)),
     )
 

@@ -172,7 +172,7 @@ def reps(draw: st.DrawFn) -> Rep:
             window=TimeWindow(a, b), duration_s=draw(st.integers(0, (b - a) // 60)) * 60
         )
     return Rep(
-        rep_id=draw(_TEXT.filter(bool)),
+        rep_id=draw(st.from_regex(r"\w[\w.:@+\-]{0,20}", fullmatch=True)),  # model.ids
         name=draw(_TEXT.filter(bool)),
         home=GeoPoint(
             draw(st.floats(-90, 90)), draw(st.floats(-180, 180).filter(lambda x: x != 0))

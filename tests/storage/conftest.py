@@ -1,10 +1,11 @@
 """Storage fixtures: a real database per test (SQLite file, or PostgreSQL).
 
 ``db_backend`` is parametrized: every test using a database runs on a SQLite file in
-``tmp_path`` and, when ``RP_TEST_POSTGRES_URL`` names a server, on PostgreSQL. ``db_url`` is an
-empty database (PostgreSQL: a schema of its own, dropped afterwards), for tests of the
-migrations; ``store`` works on a migrated one (tests/databases.py). Under ``CI=true`` a missing
-server fails instead of skipping.
+``tmp_path`` and on PostgreSQL: on the server ``RP_TEST_POSTGRES_URL`` names, else on the
+throwaway cluster this run starts (``postgres_server_url`` in tests/conftest.py). ``db_url`` is
+an empty database (PostgreSQL: a schema of its own, dropped afterwards), for tests of the
+migrations; ``store`` works on a migrated one (tests/databases.py). Without a server the
+PostgreSQL cases are skipped, and fail under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from tests.databases import (
     MigratedPostgres,
     MigratedSqlite,
     new_schema_name,
-    postgres_base_url,
     schema_url,
 )
 
@@ -56,9 +56,9 @@ class FakeClock:
 
 
 @pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
+def postgres_schema_url(postgres_server_url: str) -> Iterator[str]:
     """A URL whose connections see only a new, empty schema (dropped after the test)."""
-    base = postgres_base_url()
+    base = postgres_server_url
     schema = new_schema_name()
     admin = create_engine(base)
     try:

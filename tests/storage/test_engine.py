@@ -18,6 +18,7 @@ from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.storage import (
     Store,
     check_schema,
+    hash_token,
     head_revision,
     make_engine,
     migrate,
@@ -25,6 +26,7 @@ from routeplanner.storage import (
     session_factory,
 )
 from routeplanner.storage.engine import MIGRATIONS_DIR, WRITE_OPTION, alembic_config
+from routeplanner.storage.records import TokenKind
 from routeplanner.storage.tables import Base
 from tests.helpers import require
 
@@ -229,3 +231,52 @@ def test_upgrade_from_0002_keeps_accounts_and_fills_the_new_columns(tmp_path: Pa
         assert tuple(row) == ("Bäckerei Müller", "", None, "[]")
     finally:
         engine.dispose()
+
+
+def test_upgrade_from_0006_keeps_users_tokens_and_feeds(db_url: str) -> None:
+    """Migrations 0015-0017 (sessions, token expiry, feed basis) run on a database of the
+    rep's-day schema that already holds a user, an API token and a calendar feed."""
+    migrate(db_url, "0006")
+    engine = make_engine(db_url)
+    try:
+        assert schema_revision(engine) == "0006"
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, password_hash, role, rep_id, active,"
+                    " created_at) VALUES ('anna', 'x', 'rep', 'R1', true,"
+                    " '2026-11-01 00:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO tokens (kind, token_hash, user_id, label, created_at)"
+                    " VALUES ('api', :hash, (SELECT id FROM users), 'phone',"
+                    " '2026-11-01 00:00:00+00:00')"
+                ),
+                {"hash": hash_token("old-token")},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO calendar_feeds (rep_id, plan_id, version, updated_at)"
+                    " VALUES ('R1', NULL, 3, '2026-11-01 00:00:00+00:00')"
+                )
+            )
+        migrate(engine)
+        assert schema_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            feed = connection.execute(text("SELECT version, basis FROM calendar_feeds")).one()
+            assert tuple(feed) == (3, "")
+            assert connection.execute(text("SELECT count(*) FROM sessions")).scalar() == 0
+    finally:
+        engine.dispose()
+    store = Store.open(db_url)
+    try:
+        found = store.tokens.find(hash_token("old-token"), TokenKind.API)
+        assert found is not None
+        token, user = found
+        assert user.username == "anna"
+        assert token.expires_at is None
+        assert token.last_used_at is None
+    finally:
+        store.close()

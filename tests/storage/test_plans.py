@@ -13,6 +13,7 @@ from routeplanner.errors import StorageError
 from routeplanner.model import DayRoute, Horizon, Plan
 from routeplanner.storage import PlanStatus, Store
 from routeplanner.storage import plans as plans_module
+from routeplanner.storage.records import PlannedStop
 
 from .conftest import FakeClock, make_plan
 
@@ -58,6 +59,20 @@ def test_complete_plan_round_trips_and_becomes_current(store: Store, clock: Fake
         1.0,
         finished,
     )
+
+
+def test_one_stop_of_the_current_plan_is_found_without_the_plan(store: Store) -> None:
+    assert store.plans.current_info() is None
+    plan_id = store.plans.start(HORIZON)
+    assert store.plans.current_info() is None  # running: not current
+    store.plans.complete(plan_id, make_plan())
+    info = store.plans.current_info()
+    assert info is not None
+    assert (info.plan_id, info.horizon, info.is_current) == (plan_id, HORIZON, True)
+    found = store.plans.stop(plan_id, "A2#2026-03-02")
+    assert found == PlannedStop("A2#2026-03-02", "R1", date(2026, 3, 2), "A2")
+    assert store.plans.stop(plan_id, "A3#1") is None  # unassigned, not a stop
+    assert store.plans.stop(plan_id + 1, "A2#2026-03-02") is None
 
 
 def test_a_new_plan_replaces_the_old_only_when_complete(store: Store) -> None:

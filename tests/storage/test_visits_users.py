@@ -53,6 +53,9 @@ def test_visit_records_round_trip_and_filter(store: Store, clock: FakeClock) -> 
     assert store.visits.find(rep_id="R1", start=date(2026, 3, 3)) == [stored[1]]
     assert store.visits.find(end=date(2026, 3, 2)) == [stored[0]]
     assert store.visits.find(account_id="A3") == []
+    assert store.visits.accounts_since(None) == ["A1", "A2", "A1"]
+    assert store.visits.accounts_since(ids[0]) == ["A2", "A1"]
+    assert store.visits.accounts_since(ids[2]) == []
 
 
 def _fields(record: VisitRecord) -> dict[str, object]:

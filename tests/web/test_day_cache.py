@@ -4,21 +4,26 @@ TTL (``RP_DAY_CACHE_TTL_S``)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from routeplanner.auth import new_api_token
+from routeplanner.errors import InputError
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, session_factory
 from routeplanner.web.app import create_app
 from routeplanner.web.compression import accepts_gzip
+from routeplanner.web.services import Services
+from routeplanner.web.state import app_state
 from tests.conftest import add_user, log_in
 from tests.databases import MigratedSqlite
 from tests.web.test_api_access import DAY, FOREIGN, OTHER, world  # noqa: F401 (fixture)
@@ -113,6 +118,64 @@ def test_another_process_is_seen_after_the_ttl(
         assert rep.get(API).json()["stops"][1]["name"] == "Umbenannt GmbH"
 
 
+def _cached(app: FastAPI, rep_id: str) -> list[tuple[object, ...]]:
+    """The keys of the app's cached API-day answers of ``rep_id``."""
+    answers = app_state(app).services._answers
+    return [k for k in answers if isinstance(k, tuple) and k[1][:2] == ("api day", rep_id)]
+
+
+def test_a_visit_report_forgets_only_the_answers_showing_that_account(
+    app_clients: tuple[TestClient, TestClient],
+) -> None:
+    """A report from a phone must not empty the whole cache: the other rep's answer is still
+    the cached one afterwards, while the reporting rep's shows the report at once."""
+    rep, boss = app_clients
+    foreign_api = f"/api/v1/reps/{OTHER}/days/{DAY.isoformat()}"
+    foreign = boss.get(foreign_api).content
+    assert rep.get(API).json()["stops"][1]["status"] is None
+    before = _cached(rep.app, OTHER)
+    form = {"visit_id": f"A1@{DAY.isoformat()}", "status": "done", "at": "10:15"}
+    assert rep.post("/route/visit", data={**form, "day": DAY.isoformat()}).status_code == 200
+    assert rep.get(API).json()["stops"][1]["status"] == "done"
+    assert boss.get(foreign_api).content == foreign
+    assert _cached(rep.app, OTHER) == before != []  # answered from the same entry
+
+
+def test_visits_another_process_records_are_seen_after_the_ttl(
+    settings: Settings,
+    store: Store,
+    world: int,  # noqa: F811
+) -> None:
+    """Also when a record commits out of id order (PostgreSQL sequences allow it), which the
+    new ids alone would miss: then every answer is forgotten."""
+    app = create_app(settings.model_copy(update={"day_cache_ttl_s": 0.2}))
+    engine = make_engine(settings.database_url)
+    insert = text(
+        "INSERT INTO visit_records (id, visit_id, account_id, rep_id, day, status, note, "
+        "recorded_at, recorded_by) VALUES (:id, :visit, :account, 'R1', :day, :status, '', "
+        "CURRENT_TIMESTAMP, 'cli')"
+    )
+
+    def record(record_id: int, account_id: str, status: str) -> None:
+        visit = f"{account_id}@{DAY.isoformat()}"
+        values = {"account": account_id, "visit": visit, "day": DAY, "status": status}
+        with engine.begin() as connection:  # "another process"
+            connection.execute(insert, {"id": record_id, **values})
+
+    with TestClient(app) as rep:
+        log_in(rep, "juergen")
+        assert [s["status"] for s in rep.get(API).json()["stops"]] == [None, None]
+        with engine.connect() as connection:
+            newest = connection.execute(text("SELECT max(id) FROM visit_records")).scalar_one()
+        record(newest + 5, "A2", "checked_in")
+        time.sleep(0.3)
+        assert [s["status"] for s in rep.get(API).json()["stops"]] == ["checked_in", None]
+        record(newest + 2, "A1", "done")  # a lower id, committed later
+        time.sleep(0.3)
+        assert [s["status"] for s in rep.get(API).json()["stops"]] == ["checked_in", "done"]
+    engine.dispose()
+
+
 @pytest.mark.parametrize("url", [PAGE, API])
 def test_cached_answers_come_gzipped_or_plain_as_the_client_asks(
     app_clients: tuple[TestClient, TestClient], url: str
@@ -150,3 +213,31 @@ def test_cached_answers_come_gzipped_or_plain_as_the_client_asks(
 def test_accept_encoding_is_read_with_its_quality_values(header: str, takes: bool) -> None:
     scope = {"type": "http", "headers": [(b"accept-encoding", header.encode())]}
     assert accepts_gzip(Request(scope)) is takes
+
+
+def test_requests_missing_the_same_answer_make_it_once(settings: Settings, store: Store) -> None:
+    """Right after a change many phones ask for the same day at once: one makes the answer,
+    the others wait for it. When the maker fails, each waiter tries on its own."""
+    services = Services.build(settings)
+    calls: list[str] = []
+
+    def make() -> bytes:
+        calls.append("made")
+        time.sleep(0.3)
+        return b"the day"
+
+    def fail() -> bytes:
+        calls.append("failed")
+        time.sleep(0.3)
+        raise InputError("no day")
+
+    async def together(key: str, maker: Callable[[], bytes]) -> list[object]:
+        asks = [services.cached_answer_async((key,), maker) for _ in range(5)]
+        return await asyncio.gather(*asks, return_exceptions=True)
+
+    assert asyncio.run(together("day", make)) == [b"the day"] * 5
+    assert calls == ["made"]
+    failures = asyncio.run(together("broken", fail))
+    assert all(isinstance(f, InputError) for f in failures)
+    assert calls.count("failed") == 5
+    services.store.close()

@@ -1,4 +1,6 @@
-"""Failed logins are limited per username and per client address (429 with Retry-After)."""
+"""Failed logins slow down the guesser, not the user: counted per username *and* client address
+(plus a budget per address over all usernames), with delays that double after each further
+failure (429 with Retry-After). The right password from another client always works."""
 
 from __future__ import annotations
 
@@ -22,35 +24,61 @@ class FakeClock:
         return self.now
 
 
-def test_limiter_counts_a_sliding_window() -> None:
+def test_delays_double_after_the_free_failures() -> None:
     clock = FakeClock()
-    limiter = LoginLimiter(max_failures=3, max_failures_per_ip=10, window_s=60, clock=clock)
-    for i in range(3):
+    limiter = LoginLimiter(max_failures=3, max_failures_per_ip=100, window_s=900, clock=clock)
+    for _ in range(3):
         assert limiter.retry_after("anna", "10.0.0.1") == 0
         limiter.failed("anna", "10.0.0.1")
-        clock.now += 10 * (i + 1)  # failures at 1000, 1010, 1030
-    assert clock.now == 1060
-    assert limiter.retry_after("anna", "10.0.0.1") == 0  # the first one (1000) just expired
-    limiter.failed("ANNA ", "10.0.0.2")  # case and spaces do not make a new budget
-    assert limiter.retry_after("anna", "10.0.0.3") == 10  # 1010 leaves the window at 1070
-    clock.now += 10.5
-    assert limiter.retry_after("anna", "10.0.0.3") == 0
+    waits = []
+    for _ in range(6):
+        wait = limiter.retry_after("anna", "10.0.0.1")
+        waits.append(wait)
+        clock.now += wait
+        assert limiter.retry_after("anna", "10.0.0.1") == 0
+        limiter.failed("anna", "10.0.0.1")
+    assert waits == [1, 2, 4, 8, 16, 32]
+
+
+def test_a_delay_never_exceeds_the_window_and_failures_are_forgotten() -> None:
+    clock = FakeClock()
+    limiter = LoginLimiter(max_failures=1, max_failures_per_ip=100, window_s=60, clock=clock)
+    waits = []
+    for _ in range(30):
+        waits.append(limiter.retry_after("anna", "10.0.0.1"))
+        clock.now += waits[-1]
+        limiter.failed("anna", "10.0.0.1")
+    assert max(waits) <= 60
+    assert sum(waits) > 5 * 60  # 30 guesses took the guesser more than five windows
+    clock.now += 61  # every failure has left the window
+    assert limiter.retry_after("anna", "10.0.0.1") == 0
+
+
+def test_the_limit_is_per_username_and_client() -> None:
+    clock = FakeClock()
+    limiter = LoginLimiter(max_failures=3, max_failures_per_ip=100, window_s=900, clock=clock)
+    for _ in range(4):
+        limiter.failed("anna", "10.0.0.1")
+    assert limiter.retry_after("anna", "10.0.0.1") == 2
+    assert limiter.retry_after("ANNA ", "10.0.0.1") == 2  # case and spaces: the same username
+    assert limiter.retry_after("anna", "10.0.0.2") == 0  # Anna on her phone is not locked out
     assert limiter.retry_after("bert", "10.0.0.1") == 0
-    limiter.succeeded("Anna")
-    limiter.failed("anna", "10.0.0.1")
-    assert limiter.retry_after("anna", "10.0.0.1") == 0  # success forgot the earlier ones
+    limiter.succeeded("anna", "10.0.0.2")  # a success elsewhere does not reset this client
+    assert limiter.retry_after("anna", "10.0.0.1") == 2
+    limiter.succeeded("anna", "10.0.0.1")
+    assert limiter.retry_after("anna", "10.0.0.1") == 0
 
 
-def test_limiter_per_address_across_usernames() -> None:
+def test_an_address_spraying_usernames_is_slowed_down() -> None:
     clock = FakeClock()
     limiter = LoginLimiter(max_failures=5, max_failures_per_ip=4, window_s=300, clock=clock)
-    for name in ["a", "b", "c", "d"]:
+    for name in ["a", "b", "c", "d", "e"]:
+        clock.now += limiter.retry_after(name, "192.0.2.7")
         limiter.failed(name, "192.0.2.7")
-        clock.now += 1
-    assert limiter.retry_after("e", "192.0.2.7") == 296
-    assert limiter.retry_after("e", "192.0.2.8") == 0
-    limiter.succeeded("e")  # a success elsewhere does not reset the address
-    assert limiter.retry_after("f", "192.0.2.7") == 296
+    assert limiter.retry_after("f", "192.0.2.7") == 2
+    assert limiter.retry_after("f", "192.0.2.8") == 0
+    limiter.succeeded("f", "192.0.2.7")  # logging in to one's own account keeps the budget
+    assert limiter.retry_after("g", "192.0.2.7") == 2
 
 
 def test_limiter_memory_stays_bounded() -> None:
@@ -69,51 +97,65 @@ def _login(client: TestClient, username: str, password: str) -> Response:
 
 
 @pytest.fixture
-def limited(settings: Settings, store: Store) -> tuple[TestClient, FakeClock]:
+def limited(settings: Settings, store: Store) -> tuple[Settings, FakeClock]:
     add_user(store, "boss")
     add_user(store, "anna", role="rep", rep_id="R1")
     limits = {"login_max_failures": 3, "login_max_failures_per_ip": 5, "login_window_s": 300}
-    app = create_app(settings.model_copy(update=limits))
-    clock = FakeClock()
+    return settings.model_copy(update=limits), FakeClock()
+
+
+def _client(settings: Settings, clock: FakeClock, address: str) -> TestClient:
+    app = create_app(settings)
     limiter: LoginLimiter = app_state(app).login_limiter
     assert (limiter.max_failures, limiter.max_failures_per_ip, limiter.window_s) == (3, 5, 300)
     limiter._clock = clock
-    return TestClient(app), clock
+    return TestClient(app, client=(address, 50000))
 
 
-def test_too_many_failures_give_429_with_retry_after(
-    limited: tuple[TestClient, FakeClock],
+def test_failures_from_one_client_do_not_lock_the_user_out(
+    limited: tuple[Settings, FakeClock],
 ) -> None:
-    client, clock = limited
+    settings, clock = limited
+    app = create_app(settings)
+    app_state(app).login_limiter._clock = clock
+    attacker = TestClient(app, client=("203.0.113.9", 50000))
+    owner = TestClient(app, client=("198.51.100.4", 50000))
     for _ in range(3):
-        assert _login(client, "boss", "wrong password").status_code == 401
-        clock.now += 1
-    blocked = _login(client, "boss", MANAGER_PASSWORD)  # even the right password is refused
+        assert _login(attacker, "boss", "wrong password").status_code == 401
+    blocked = _login(attacker, "boss", MANAGER_PASSWORD)  # it must wait, right or wrong
     assert blocked.status_code == 429
-    assert blocked.headers["Retry-After"] == "297"
-    assert "Too many failed logins. Try again in 5 minutes." in blocked.text
-    assert "set-cookie" not in blocked.headers or "rp_session" not in client.cookies
-    assert client.get("/", follow_redirects=False).status_code == 303  # still logged out
-    # another user from the same address still may (the address budget is larger) ...
-    assert _login(client, "anna", MANAGER_PASSWORD).status_code == 303
-    # ... and once the window has moved past the first failure, boss may try again
-    clock.now += 297
-    assert _login(client, "boss", MANAGER_PASSWORD).status_code == 303
+    assert blocked.headers["Retry-After"] == "1"
+    assert "Too many failed logins. Try again in 1 second." in blocked.text
+    assert attacker.get("/", follow_redirects=False).status_code == 303  # not logged in
+    clock.now += 1
+    assert _login(attacker, "boss", "wrong again").status_code == 401
+    assert _login(attacker, "boss", MANAGER_PASSWORD).headers["Retry-After"] == "2"
+    # the owner, from their own client, logs in at once with the right password
+    assert _login(owner, "boss", MANAGER_PASSWORD).status_code == 303
+    assert owner.get("/", follow_redirects=False).status_code == 200
+    # and the attacker's wait keeps doubling with every further failure
+    clock.now += 2
+    assert _login(attacker, "boss", "and again").status_code == 401
+    refused = _login(attacker, "boss", MANAGER_PASSWORD)
+    assert refused.headers["Retry-After"] == "4"
+    assert "Try again in 4 seconds." in refused.text
 
 
-def test_address_budget_covers_every_username(limited: tuple[TestClient, FakeClock]) -> None:
-    client, clock = limited
+def test_address_budget_covers_every_username(limited: tuple[Settings, FakeClock]) -> None:
+    settings, clock = limited
+    client = _client(settings, clock, "192.0.2.50")
     for name in ["a", "b", "c", "d", "e"]:
         assert _login(client, name, "guess").status_code == 401
     refused = _login(client, "boss", MANAGER_PASSWORD)
     assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) == 300
-    clock.now += 301
+    assert refused.headers["Retry-After"] == "1"
+    clock.now += 1
     assert _login(client, "boss", MANAGER_PASSWORD).status_code == 303
 
 
-def test_success_resets_the_username_budget(limited: tuple[TestClient, FakeClock]) -> None:
-    client, _clock = limited
+def test_success_resets_the_username_budget(limited: tuple[Settings, FakeClock]) -> None:
+    settings, clock = limited
+    client = _client(settings, clock, "192.0.2.60")
     for _ in range(2):
         assert _login(client, "anna", "wrong").status_code == 401
     assert _login(client, "anna", MANAGER_PASSWORD).status_code == 303

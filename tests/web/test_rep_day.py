@@ -238,7 +238,12 @@ def test_day_page_with_its_map_stays_small(client: TestClient, store: Store) -> 
     assert '<path class="roads" d="M' in html
     assert "<textPath" in html
     sizes = _page_bytes(client, html)
-    assert {"/static/day.js", "/static/daymap.js", "/static/app.css"} <= sizes.keys(), sizes
+    assert {
+        "/static/day.js",
+        "/static/daymap.js",
+        "/static/app.js",
+        "/static/app.css",
+    } <= sizes.keys(), sizes
     assert sum(sizes.values()) <= 40 * 1024, sizes
 
 

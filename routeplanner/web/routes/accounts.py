@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.accounts import read_accounts_bytes
 from routeplanner.io.opening_hours import format_opening_hours
+from routeplanner.io.tables import limits_from
 from routeplanner.services import imports
 from routeplanner.services.imports import AccountEdit, ImportResult
 from routeplanner.services.imports import AccountRow as Row
@@ -222,7 +223,7 @@ def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
 
 
 @router.post("/accounts/import", include_in_schema=False, dependencies=[CsrfDep])
-async def import_accounts(
+def import_accounts(
     request: Request,
     user: ManagerDep,
     services: ServicesDep,
@@ -231,11 +232,14 @@ async def import_accounts(
 ) -> Response:
     """Validate the whole file; store it (add or update) only when every row is fine, then
     assign every account in no territory by the stored rules (else best fit), as the CLI
-    import does, and show the balance afterwards with a realignment hint when it drifts."""
-    data = await file.read()
+    import does, and show the balance afterwards with a realignment hint when it drifts.
+
+    A plain ``def``: parsing a workbook takes seconds, on a worker thread, not the event loop.
+    """
+    data = file.file.read()
     source = file.filename or "upload"
     try:
-        accounts = read_accounts_bytes(data, source=source)
+        accounts = read_accounts_bytes(data, source=source, limits=limits_from(services.settings))
     except InputError as exc:
         return _render(
             request, services, templates, Query(), page_errors=exc.problems, status_code=422

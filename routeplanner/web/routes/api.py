@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
 from routeplanner import __version__
 from routeplanner.errors import NotFoundError, RoadNetworkError
 from routeplanner.model import Account, Rep
-from routeplanner.services import imports, planning
+from routeplanner.services import imports, planning, system
 from routeplanner.services.params import labelled
 from routeplanner.services.planning import PlanParams
 from routeplanner.storage.records import PlanInfo, UserRole
@@ -32,6 +33,8 @@ from routeplanner.web.schemas import (
     PlanIdPath,
     PlanStart,
     PlanVersionPublic,
+    Readiness,
+    ReadyCheck,
     RepPublic,
 )
 from routeplanner.web.services import Services
@@ -43,11 +46,28 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 @router.get("/health", response_model=Health, tags=["system"])
-def health(services: ServicesDep) -> Health:
-    """Liveness plus the state of the two things a plan needs: database and road network."""
-    services.store.reps.all()  # raises StorageError (-> 503) when the database is unreachable
-    roads = "ok" if services.settings.osm_path.exists() else "missing"
-    return Health(status="ok", version=__version__, database="ok", road_network=roads)
+async def health() -> Health:
+    """Liveness: the process is up and answering. Touches nothing else (no database, no
+    thread), so it is the cheapest request there is; readiness is ``/api/ready``."""
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    tags=["system"],
+    responses={503: {"model": Readiness, "description": "a check failed"}},
+)
+def ready(services: ServicesDep) -> JSONResponse:
+    """Readiness: the database answers and has this version's schema; the OSM file of the
+    road network is there. 503 with the same body when a check fails."""
+    found = system.readiness(
+        services.store, services.settings.osm_path, roads_loaded=services.road_graph_loaded()
+    )
+    checks = [ReadyCheck(name=c.name, ok=c.ok, detail=c.detail) for c in found]
+    ok = all(c.ok for c in checks)
+    body = Readiness(status="ready" if ok else "not ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
 @router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
@@ -189,5 +209,7 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
         requires=None if patch.requires is None else ", ".join(patch.requires),
     )
     edited = imports.edit_account(services.store, account_id, edit, source="api")
-    snaps = _safe_snaps(services, services.store.accounts.all(), services.store.reps.all())
+    # the snapshot the next day answers need anyway (one reload of the accounts, not two)
+    data = services.snapshot()
+    snaps = _safe_snaps(services, list(data.accounts.values()), data.reps)
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

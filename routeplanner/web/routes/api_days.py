@@ -81,8 +81,9 @@ async def get_day(
     def fresh(data: Snapshot) -> Snapshot:
         return services.snapshot() if services.settings.day_cache_size else data
 
+    shown = services.accounts_shown(data.current, rep.rep_id, day)
     body = await services.cached_answer_async(
-        ("api day", rep.rep_id, day, today),
+        ("api day", rep.rep_id, day, today, services.visit_stamp(shown)),
         # With the cache off nothing is stored under a version: reuse ``data``.
         lambda: pack(
             _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode()

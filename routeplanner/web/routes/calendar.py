@@ -124,7 +124,10 @@ def _page(
         "qr": qr_svg(urls[1], title="Feed URL as a QR code") if urls else "",
         "message": flash.get("message", ""),
     }
-    return templates.TemplateResponse(request, "calendar.html", context)
+    page = templates.TemplateResponse(request, "calendar.html", context)
+    if token:
+        page.headers["Cache-Control"] = "no-store"  # the page shows the raw feed URL
+    return page
 
 
 @router.get("/calendar", response_class=HTMLResponse, include_in_schema=False)

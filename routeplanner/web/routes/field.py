@@ -23,7 +23,6 @@ from routeplanner.services.field import AccountSearch
 from routeplanner.storage.records import UserRole
 from routeplanner.units import format_hhmm
 from routeplanner.web.auth import UserDep
-from routeplanner.web.csp import strict
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.navigation import platform_of, to_place
 from routeplanner.web.routes.visits import local_today
@@ -67,9 +66,7 @@ def rep_accounts_page(
         "reps": reps,
         "rep_id": search.rep or user.rep_id or "",
     }
-    return strict(
-        templates.TemplateResponse(request, "rep_accounts.html", context), services.settings
-    )
+    return templates.TemplateResponse(request, "rep_accounts.html", context)
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -107,4 +104,4 @@ def account_page(
                 "history": [(r, ownership_reason(r)) for r in reversed(found.history)],
             }
         )
-    return strict(templates.TemplateResponse(request, "account.html", context), services.settings)
+    return templates.TemplateResponse(request, "account.html", context)

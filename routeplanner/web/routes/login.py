@@ -28,6 +28,11 @@ def _safe_next(target: str) -> str:
     return ""
 
 
+def _how_long(seconds: int) -> str:
+    count, unit = (seconds, "second") if seconds < 120 else (math.ceil(seconds / 60), "minute")
+    return f"{count} {unit}{'s' * (count > 1)}"
+
+
 def _home(user: UserRecord) -> str:
     return "/route" if user.role is UserRole.REP else "/"
 
@@ -58,8 +63,7 @@ def login(
     address = request.client.host if request.client is not None else "unknown"
     wait = limiter.retry_after(username, address)
     if wait > 0:  # refused unchecked: no password is tried, nothing is counted
-        minutes = math.ceil(wait / 60)
-        message = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes > 1)}."
+        message = f"Too many failed logins. Try again in {_how_long(wait)}."
         context = {"next": _safe_next(next), "message": message, "username": username}
         response = templates.TemplateResponse(request, "login.html", context, status_code=429)
         response.headers["Retry-After"] = str(wait)
@@ -70,7 +74,7 @@ def login(
         limiter.failed(username, address)
         context = {"next": _safe_next(next), "message": FAILED, "username": username}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
-    limiter.succeeded(username)
+    limiter.succeeded(username, address)
     log_in(request, user)
     return RedirectResponse(_safe_next(next) or _home(user), status_code=303)
 

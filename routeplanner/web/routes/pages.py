@@ -19,7 +19,6 @@ from routeplanner.services.repair import FINISHED, reportable, stop_reasons
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.compression import pack, packed_response
-from routeplanner.web.csp import strict
 from routeplanner.web.dayview import (
     ReplanView,
     build_day_view,
@@ -88,9 +87,9 @@ async def route_page(
     The finished page is cached (:meth:`Services.cached_answer`) under everything it shows
     besides the stored data: the user (name and role in the header), the session's CSRF token
     (in the forms), the rep, the day, today's date (default day, reasons, which days take
-    reports), the phone's platform (navigation links) and the base URL (the stylesheet link).
-    Pages after a report or re-plan (``saved``, ``undone``, ``job``, ``changed``) are never
-    cached."""
+    reports), the phone's platform (navigation links), the base URL (the stylesheet link) and
+    the visit stamp of the rep's accounts (the reported visits). Pages after a report or
+    re-plan (``saved``, ``undone``, ``job``, ``changed``) are never cached."""
     rep = allowed_rep(user, rep)
     page = DayRequest(
         rep=rep,
@@ -108,19 +107,25 @@ async def route_page(
         return _route_page(request, user, services, templates, page)
 
     csrf = existing_csrf_token(request)
-    if page.one_off() or csrf is None:
-        return strict(await run_in_threadpool(render), services.settings)
+    if page.one_off() or csrf is None or not services.settings.day_cache_size:
+        return await run_in_threadpool(render)
+    data = services.fresh_snapshot()
+    if data is None:
+        data = await run_in_threadpool(services.snapshot)
+    # the visits it shows: the rep's own accounts (any day: the default day is chosen later)
+    shown = services.accounts_shown(data.current, rep)
     key = (
         "day page",
         (user.user_id, user.username, user.role, user.rep_id),
         csrf,
         page,
         str(request.base_url),
+        services.visit_stamp(shown),
     )
     body = await services.cached_answer_async(key, lambda: pack(bytes(render().body)))
     response = packed_response(request, body, "text/html; charset=utf-8")
     response.headers["Vary"] = "Accept-Encoding, User-Agent"
-    return strict(response, services.settings)
+    return response
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
+from routeplanner import jsontext
 from routeplanner.errors import InputError, Problem
 from routeplanner.services import assignment as svc
 from routeplanner.services.assignment import CRITERION_FIELDS, AssignParams
@@ -215,7 +216,7 @@ async def _upload_rules(
         if not isinstance(item, UploadFile) or not item.filename:
             continue
         try:
-            areas[item.filename] = json.loads((await item.read()).decode("utf-8-sig"))
+            areas[item.filename] = jsontext.loads((await item.read()).decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             reason = (
                 f"{exc.msg} at line {exc.lineno}"

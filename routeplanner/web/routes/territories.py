@@ -29,7 +29,6 @@ from routeplanner.services.territories import (
 from routeplanner.services.territory_moves import MAX_MOVE_ACCOUNTS, MoveResult, move_accounts
 from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import MANAGER_THEN_CSRF, CsrfDep, ManagerApiDep, ManagerDep
-from routeplanner.web.csp import strict
 from routeplanner.web.deps import get_templates
 from routeplanner.web.jobs import Job, TerritoryJob
 from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
@@ -269,8 +268,7 @@ def _page(
         "move_rows": _move_rows(view, selected),
         "moved": moved,
     }
-    # The page runs a script (map selection): the same strict policy as the rep's pages.
-    return strict(templates.TemplateResponse(request, "territories.html", context), state.settings)
+    return templates.TemplateResponse(request, "territories.html", context)
 
 
 @router.get("/territories", response_class=HTMLResponse, include_in_schema=False)

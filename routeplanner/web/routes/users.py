@@ -4,7 +4,7 @@ The same use cases (:mod:`routeplanner.services.users`) as ``routeplanner user .
 token is shown once, in the response to the POST that made it (never stored in the session
 cookie, which is signed but readable); only its hash is kept. Disabling a user ends their
 sessions and stops their tokens at the next request; resetting a password ends their sessions
-(the session remembers a fingerprint of the password hash, see :mod:`routeplanner.web.auth`).
+(both delete the user's stored sessions, see :mod:`routeplanner.web.auth`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def _render(
         "message": message,
         "new_token": new_token,
         "min_password": MIN_PASSWORD,
+        "now": services.store.clock(),
     }
     return templates.TemplateResponse(request, "users.html", context, status_code=status)
 
@@ -101,16 +102,22 @@ def reset_password(
     templates: TemplatesDep,
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
+    revoke_tokens: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Set a new password; the user's open sessions end (their tokens stay valid)."""
+    """Set a new password; the user's open sessions end, and with ``revoke_tokens`` their API
+    tokens are revoked in the same transaction (a reset after a leak)."""
     try:
         cost = PasswordCost.from_settings(services.settings)
-        target = user_service.reset_password(services.store, user_id, password, confirm, cost)
+        target, revoked = user_service.reset_password(
+            services.store, user_id, password, confirm, cost, revoke_tokens=revoke_tokens
+        )
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id
         )
     message = f"New password set for {target.username}."
+    if revoke_tokens:
+        message += f" {revoked} API token{'s' * (revoked != 1)} revoked."
     return _render(request, services, templates, message=message)
 
 
@@ -141,10 +148,11 @@ def create_token(
     services: ServicesDep,
     templates: TemplatesDep,
     label: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
 ) -> Response:
     """A new API token for the user, shown once in this response."""
     try:
-        target, token = user_service.issue_api_token(services.store, user_id, label)
+        target, token = user_service.issue_api_token(services.store, user_id, label, expires_days)
     except InputError as exc:
         return _render(
             request, services, templates, status=422, problems=exc.problems, problem_user=user_id

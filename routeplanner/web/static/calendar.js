@@ -1,4 +1,4 @@
-// Calendar page: copy buttons for feed URLs and the rep picker that submits on change.
+// Calendar page: copy buttons for feed URLs (the rep picker submits through app.js).
 // A static file because the site's Content-Security-Policy allows no inline script.
 "use strict";
 (function () {
@@ -30,8 +30,5 @@
   });
   document.querySelectorAll("input.select-all").forEach(function (field) {
     field.addEventListener("focus", function () { field.select(); });
-  });
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
   });
 })();

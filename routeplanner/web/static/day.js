@@ -1,12 +1,8 @@
-// The rep's pages: a rep picker that submits itself, the re-planning box that refreshes
-// itself while a repair waits or runs, and "near me" from the phone's position (asked only
-// on a tap). Everything works without this file, just less smoothly.
+// The rep's pages: the re-planning box that refreshes itself while a repair waits or runs,
+// and "near me" from the phone's position (asked only on a tap); the rep picker submits
+// through app.js. Everything works without this file, just less smoothly.
 (function () {
   "use strict";
-
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-  });
 
   var box = document.getElementById("changes");
   var state = box && box.getAttribute("data-state");
