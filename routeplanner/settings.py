@@ -211,8 +211,8 @@ class Settings(BaseSettings):
     visit_outcomes: str = Field(
         default="order,no order,follow-up needed,not met",
         max_length=2000,
-        description="comma-separated outcomes the day page suggests for a done visit (a rep "
-        "may type another, up to 60 characters)",
+        description="comma-separated outcomes the day page suggests for a done visit, the "
+        "first four as one-tap Done buttons (a rep may type another, up to 60 characters)",
     )
     day_search: Literal["lns", "hgs"] = Field(
         default="lns",
