@@ -85,3 +85,21 @@ class Target:
             if value is not None and not (math.isfinite(value) and value >= 0):
                 msg = f"{name} must be 0 or more"
                 raise ValueError(msg)
+
+
+def parse_potential(text: str) -> dict[str, float]:
+    """``A:4000,B:1500,C:500`` (monthly revenue per account of each value class)."""
+    found: dict[str, float] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, _, value = item.partition(":")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = math.nan
+        if not name.strip() or not math.isfinite(amount) or amount < 0:
+            msg = f"{item.strip()!r} is not CLASS:AMOUNT (such as A:4000)"
+            raise ValueError(msg)
+        found[name.strip().upper()] = amount
+    return found

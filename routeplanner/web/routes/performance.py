@@ -7,14 +7,17 @@ The page only parses, calls :mod:`routeplanner.services.sales` and renders; the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.services import sales
+from routeplanner.services import sales, targets
+from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
 from routeplanner.web.deps import get_services, get_templates
@@ -25,20 +28,49 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
+def this_month(services: Services) -> Month:
+    return Month.of(datetime.now(tz=ZoneInfo(services.settings.timezone)).date())
+
+
+def chosen_month(services: Services, text: str) -> Month:
+    """The ``month`` asked for (``YYYY-MM``), this month when empty.
+
+    Raises
+    ------
+    InputError
+        Not a month.
+    """
+    if not text.strip():
+        return this_month(services)
+    try:
+        return Month.parse(text)
+    except ValueError as exc:
+        raise InputError(Problem("query", None, "month", str(exc))) from None
+
+
 def _render(
     request: Request,
     services: Services,
     templates: Jinja2Templates,
     user: UserRecord,
     *,
+    month: Month | None = None,
     status: int = 200,
     problems: list[Problem] | None = None,
     message: str = "",
+    form: dict[str, str] | None = None,
 ) -> Response:
     manager = user.role is UserRole.MANAGER
+    month = month or this_month(services)
+    store = services.store
     context: dict[str, Any] = {
         "manager": manager,
-        "sales_months": sales.stored_months(services.store) if manager else [],
+        "month": month,
+        "sales_months": sales.stored_months(store) if manager else [],
+        "targets": targets.effective_targets(store, month, services.settings.potential, user=user),
+        "territories": store.territories.all() if manager else [],
+        "reps": store.reps.all() if manager else [],
+        "form": form or {},
         "problems": problems or [],
         "message": message,
     }
@@ -47,10 +79,14 @@ def _render(
 
 @router.get("/performance", response_class=HTMLResponse)
 def performance_page(
-    request: Request, user: UserDep, services: ServicesDep, templates: TemplatesDep
+    request: Request,
+    user: UserDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    month: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    """The dashboard; managers also get the sales upload and the targets form."""
-    return _render(request, services, templates, user)
+    """The dashboard for a month; managers also get the sales upload and the targets form."""
+    return _render(request, services, templates, user, month=chosen_month(services, month))
 
 
 @router.post("/performance/sales", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -70,4 +106,76 @@ async def upload_sales(
     except InputError as exc:
         return _render(request, services, templates, user, status=422, problems=exc.problems)
     message = f"Imported {source}: {result.describe()}."
+    return _render(request, services, templates, user, message=message)
+
+
+@router.post("/performance/targets", response_class=HTMLResponse, dependencies=[CsrfDep])
+def set_target(
+    request: Request,
+    user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    target: Annotated[str, Form(max_length=300)] = "",
+    month: Annotated[str, Form(max_length=10)] = "",
+    revenue: Annotated[str, Form(max_length=40)] = "",
+    visits_done: Annotated[str, Form(max_length=40)] = "",
+    coverage: Annotated[str, Form(max_length=40)] = "",
+    new_accounts: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Set one territory's or rep's targets (``target`` = ``territory:T1`` or ``rep:R1``); a
+    figure left empty keeps its default."""
+    scope, _, scope_id = target.partition(":")
+    form = {
+        "scope": scope,
+        "id": scope_id,
+        "month": month,
+        "revenue": revenue,
+        "visits_done": visits_done,
+        "coverage": coverage,
+        "new_accounts": new_accounts,
+    }
+    shown = chosen_month(services, month) if _is_month(month) else None
+    try:
+        targets.save_targets(
+            services.store, targets.one_target_table(form, source="form"), user=user.username
+        )
+    except InputError as exc:
+        return _render(
+            request,
+            services,
+            templates,
+            user,
+            month=shown,
+            status=422,
+            problems=exc.problems,
+            form={**form, "target": target},
+        )
+    message = f"Saved the targets of {scope} {scope_id} for {month}."
+    return _render(request, services, templates, user, month=shown, message=message)
+
+
+def _is_month(text: str) -> bool:
+    try:
+        Month.parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+@router.post("/performance/targets/upload", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def upload_targets(
+    request: Request,
+    user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import a targets file as ``routeplanner targets import`` does."""
+    data = await file.read()
+    source = file.filename or "upload"
+    try:
+        saved = targets.save_targets_bytes(services.store, data, source=source, user=user.username)
+    except InputError as exc:
+        return _render(request, services, templates, user, status=422, problems=exc.problems)
+    message = f"Imported {source}: {len(saved)} targets."
     return _render(request, services, templates, user, message=message)
