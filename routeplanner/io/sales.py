@@ -27,6 +27,8 @@ MAX_REVENUE = 1e12
 """Largest revenue of one account in one month, either sign: more is a pasted id or cents
 counted twice."""
 MAX_PRODUCT_LINE = 100
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""Months outside are typos (and keep a month's neighbours valid dates)."""
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _GERMAN_MONTH = re.compile(r"^(\d{1,2})[./](\d{4})$")
 
@@ -43,15 +45,19 @@ def parse_month(text: str) -> date:
     """A month as ``2026-03``, ``03.2026``/``3/2026`` or any day of it (``2026-03-01``, what a
     spreadsheet makes of a month cell); its first day."""
     norm = text.strip()
+    msg = f"bad month {norm!r}; use YYYY-MM"
     try:
         if m := _MONTH.match(norm):
-            return date(int(m.group(1)), int(m.group(2)), 1)
-        if m := _GERMAN_MONTH.match(norm):
-            return date(int(m.group(2)), int(m.group(1)), 1)
-        return datetime.strptime(norm, "%Y-%m-%d").date().replace(day=1)
+            found = date(int(m.group(1)), int(m.group(2)), 1)
+        elif m := _GERMAN_MONTH.match(norm):
+            found = date(int(m.group(2)), int(m.group(1)), 1)
+        else:
+            found = datetime.strptime(norm, "%Y-%m-%d").date().replace(day=1)
     except ValueError:
-        msg = f"bad month {norm!r}; use YYYY-MM"
         raise ValueError(msg) from None
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise ValueError(msg)
+    return found
 
 
 def sales_from_table(table: Table) -> list[NumberedFigure]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from routeplanner.io.sales import FIRST_YEAR, LAST_YEAR
 from routeplanner.model.history import OwnershipRecord
 from routeplanner.model.performance import month_start, month_text, next_month, previous_month
 
@@ -32,6 +33,8 @@ class Month:
         """``2026-03``; anything else is a ValueError saying what to write."""
         try:
             year, month = text.strip().split("-")
+            if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+                raise ValueError(year)
             return cls(date(int(year), int(month), 1))
         except ValueError:
             msg = f"{text!r} is not a month YYYY-MM"

@@ -96,7 +96,7 @@ def default_figures(
     return TargetFigures(round(revenue, 2), visits, DEFAULT_COVERAGE, new, frozenset(FIGURES))
 
 
-def _merged(default: TargetFigures, stored: Target | None) -> TargetFigures:
+def merged_figures(default: TargetFigures, stored: Target | None) -> TargetFigures:
     if stored is None:
         return default
     values = {name: getattr(stored, name) for name in FIGURES}
@@ -171,7 +171,7 @@ def effective_targets(
         named, key=lambda n: (n[0] != TargetScope.TERRITORY, n[1])
     ):
         default = default_figures(groups.get((scope, scope_id), []), context.potential, month)
-        figures = _merged(default, context.stored.get((scope, scope_id)))
+        figures = merged_figures(default, context.stored.get((scope, scope_id)))
         found.append(EffectiveTarget(scope, scope_id, name, month, figures, rep_id))
     return found
 

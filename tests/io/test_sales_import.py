@@ -50,6 +50,7 @@ def test_good_rows_in_every_month_form() -> None:
         ("A2,,10,,", "umsatz.csv:3: month: missing value"),
         ("A2,März,10,,", "umsatz.csv:3: month: bad month 'März'; use YYYY-MM"),
         ("A2,2026-13,10,,", "umsatz.csv:3: month: bad month '2026-13'; use YYYY-MM"),
+        ("A2,0001-01,10,,", "umsatz.csv:3: month: bad month '0001-01'; use YYYY-MM"),
         ("A2,2026-03,,,", "umsatz.csv:3: revenue: missing value"),
         ("A2,2026-03,viel,,", "umsatz.csv:3: revenue: 'viel' is not a number"),
         ("A2,2026-03,2e12,,", "umsatz.csv:3: revenue: 2e12 is beyond ±1e+12"),

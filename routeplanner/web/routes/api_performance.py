@@ -1,5 +1,6 @@
-"""JSON API for sales figures (``POST /api/v1/sales``), as the performance page's upload does,
-and targets (``GET``/``PUT /api/v1/targets``), as the page's targets form does.
+"""JSON API of the performance page: its figures (``GET /api/v1/performance``), sales figures
+(``POST /api/v1/sales``, as the page's upload) and targets (``GET``/``PUT /api/v1/targets``,
+as the page's targets form).
 
 Each object of ``rows`` is one row of a sales file: its keys are the file's columns
 (``docs/data-formats.md``), its values the cells as text or numbers. The rows go through the
@@ -17,12 +18,14 @@ from pydantic import BaseModel, Field
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.sales import SALES_COLUMNS
-from routeplanner.services import sales, targets
+from routeplanner.model.performance import TargetScope
+from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
 from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
+from routeplanner.web.routes.visits import local_today
 from routeplanner.web.schemas import API_ERRORS
 from routeplanner.web.services import Services
 
@@ -112,7 +115,9 @@ def month_param(text: str) -> Month:
         raise InputError(Problem("query", None, "month", str(exc))) from None
 
 
-MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{1,2}$", description="YYYY-MM")]
+MonthQuery = Annotated[
+    str, Query(pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+]
 
 
 @router.get("/targets", response_model=list[TargetPublic])
@@ -143,3 +148,125 @@ def put_targets(
             if (t.scope, t.scope_id, t.month.first) in wanted
         ]
     return answer
+
+
+class FiguresPublic(BaseModel):
+    accounts: int = Field(description="accounts owned in the middle of the month")
+    planned: int = Field(description="reported visits of planned stops")
+    done: int
+    missed: int
+    cancelled: int
+    due: float = Field(description="visits the owned accounts' frequencies ask for so far")
+    coverage: float | None = Field(description="share of due visits done (0..1)")
+    adherence: float | None = Field(description="share of accounts due a visit that got it")
+    overdue: int = Field(description="owned accounts past their longest gap at month end")
+    drive_share: float | None = Field(description="planned driving / working time (0..1)")
+    revenue: float
+    revenue_per_visit: float | None
+    order_value: float = Field(description="order values reported at done visits")
+    new_accounts: int
+    by_class: dict[str, list[float]] = Field(description="value class: [revenue, potential]")
+
+    @classmethod
+    def of(cls, f: performance.Figures) -> FiguresPublic:
+        return cls(
+            accounts=f.accounts,
+            planned=f.planned,
+            done=f.done,
+            missed=f.missed,
+            cancelled=f.cancelled,
+            due=round(f.due, 3),
+            coverage=f.coverage,
+            adherence=f.adherence,
+            overdue=f.overdue,
+            drive_share=f.drive_share,
+            revenue=f.revenue,
+            revenue_per_visit=f.revenue_per_visit,
+            order_value=f.order_value,
+            new_accounts=f.new_accounts,
+            by_class={c: list(pair) for c, pair in f.by_class.items()},
+        )
+
+
+class FlagPublic(BaseModel):
+    kind: str = Field(description="capacity | potential")
+    reason: str
+    action: str = Field(description="the page to act on it")
+
+
+class GroupPublic(BaseModel):
+    scope: str = Field(description="territory | rep")
+    id: str
+    name: str
+    rep_id: str | None
+    current: FiguresPublic
+    previous: FiguresPublic
+    target: TargetPublic
+    revenue_vs_target: float | None
+    flag: FlagPublic | None
+
+
+class WeekPublic(BaseModel):
+    start: date
+    done: int
+    missed: int
+
+
+class PerformancePublic(BaseModel):
+    month: str
+    previous_month: str
+    groups: list[GroupPublic]
+    ranking: list[str] = Field(description="territory ids by revenue against target")
+    weeks: list[WeekPublic]
+
+
+def _group(g: performance.GroupReport, month: Month) -> GroupPublic:
+    target = EffectiveTarget(g.scope, g.scope_id, g.name, month, g.target, g.rep_id)
+    flag = g.flag
+    return GroupPublic(
+        scope=g.scope.value,
+        id=g.scope_id,
+        name=g.name,
+        rep_id=g.rep_id,
+        current=FiguresPublic.of(g.current),
+        previous=FiguresPublic.of(g.previous),
+        target=TargetPublic.of(target),
+        revenue_vs_target=g.revenue_vs_target,
+        flag=None
+        if flag is None
+        else FlagPublic(kind=flag.kind, reason=flag.reason, action=flag.action),
+    )
+
+
+@router.get("/performance", response_model=PerformancePublic)
+def get_performance(
+    month: MonthQuery,
+    services: ServicesDep,
+    user: ApiUserDep,
+    territory: Annotated[str | None, Query(max_length=255)] = None,
+    rep: Annotated[str | None, Query(max_length=255)] = None,
+) -> PerformancePublic:
+    """The figures of the performance page for a month against the month before: every
+    territory and rep (a rep: their own), or only ``territory`` or ``rep`` (404 when it is
+    not one the caller may see)."""
+    chosen = month_param(month)
+    only = None
+    if territory is not None:
+        only = (TargetScope.TERRITORY, territory)
+    elif rep is not None:
+        only = (TargetScope.REP, rep)
+    board = performance.dashboard(
+        services.store,
+        chosen,
+        today=local_today(services.settings),
+        potential=services.settings.potential,
+        user=user,
+        only=only,
+    )
+    return PerformancePublic(
+        month=str(chosen),
+        previous_month=str(chosen.previous),
+        groups=[_group(g, chosen) for g in board.groups],
+        ranking=[g.scope_id for g in board.ranking],
+        weeks=[WeekPublic(start=w.start, done=w.done, missed=w.missed) for w in board.weeks],
+    )

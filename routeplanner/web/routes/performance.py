@@ -7,20 +7,20 @@ The page only parses, calls :mod:`routeplanner.services.sales` and renders; the 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.services import sales, targets
+from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
+from routeplanner.web.charts import weekly_chart
 from routeplanner.web.deps import get_services, get_templates
+from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
 def this_month(services: Services) -> Month:
-    return Month.of(datetime.now(tz=ZoneInfo(services.settings.timezone)).date())
+    return Month.of(local_today(services.settings))
 
 
 def chosen_month(services: Services, text: str) -> Month:
@@ -63,9 +63,18 @@ def _render(
     manager = user.role is UserRole.MANAGER
     month = month or this_month(services)
     store = services.store
+    board = performance.dashboard(
+        store,
+        month,
+        today=local_today(services.settings),
+        potential=services.settings.potential,
+        user=user,
+    )
     context: dict[str, Any] = {
         "manager": manager,
         "month": month,
+        "board": board,
+        "chart": weekly_chart(board.weeks),
         "sales_months": sales.stored_months(store) if manager else [],
         "targets": targets.effective_targets(store, month, services.settings.potential, user=user),
         "territories": store.territories.all() if manager else [],
