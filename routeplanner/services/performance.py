@@ -106,6 +106,8 @@ class Dashboard:
     month: Month
     groups: list[GroupReport]
     weeks: list[WeekPoint]
+    sales_known: bool = True
+    """Whether any sales figure of the month is stored (else revenue is not judged)."""
 
     @property
     def territories(self) -> list[GroupReport]:
@@ -339,16 +341,20 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f} %"
 
 
-def flag_for(scope_id: str, figures: Figures, target: TargetFigures) -> Flag | None:
+def flag_for(
+    scope_id: str, figures: Figures, target: TargetFigures, *, sales_known: bool = True
+) -> Flag | None:
     """Why a territory under-performs, telling effort from capacity from potential:
 
     * coverage well below target: the rep cannot do the visits — **capacity** (realign);
     * revenue well below target while coverage holds: the visits happen but do not sell —
       **potential** (change frequencies: fewer visits where they do not pay);
-    * none when nothing was due yet and no revenue target is set."""
+    * revenue is not judged while no sales figure of the month is stored (``sales_known``):
+      exports usually arrive after the month."""
     coverage = figures.coverage
     short_coverage = coverage is not None and coverage < target.coverage - COVERAGE_SHORTFALL
-    shortfall = 1 - figures.revenue / target.revenue if target.revenue > 0 else 0.0
+    judged = sales_known and target.revenue > 0
+    shortfall = 1 - figures.revenue / target.revenue if judged else 0.0
     query = f"?territory={scope_id}"
     if short_coverage and coverage is not None:
         reason = f"coverage {_percent(coverage)} against {_percent(target.coverage)}: capacity"
@@ -421,16 +427,22 @@ def dashboard(
             raise NotFoundError(msg)
     history = read_history(store, month.previous.first, month.last)
     groups = [(key, {rep} if rep else set()) for key, _, rep in named]
-    common = {"today": today, "potential": potential, "groups": groups}
-    now, goals = month_figures(store, history, month, **common)  # type: ignore[arg-type]
-    before, _ = month_figures(store, history, month.previous, **common)  # type: ignore[arg-type]
+    now, goals = month_figures(
+        store, history, month, today=today, potential=potential, groups=groups
+    )
+    before, _ = month_figures(
+        store, history, month.previous, today=today, potential=potential, groups=groups
+    )
+    sales_known = any(f.period == month.first for f in history.sales)
     reports = []
     for key, name, rep in named:
-        flag = flag_for(key[1], now[key], goals[key]) if key[0] is TargetScope.TERRITORY else None
+        flag = None
+        if key[0] is TargetScope.TERRITORY:
+            flag = flag_for(key[1], now[key], goals[key], sales_known=sales_known)
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
     whole = user is None or user.role is UserRole.MANAGER
     keys = None if whole and only is None else {key for key, _, _ in named}
     weeks = weekly_trend(history, min(month.last, today), keys)
-    return Dashboard(month, reports, weeks)
+    return Dashboard(month, reports, weeks, sales_known)
