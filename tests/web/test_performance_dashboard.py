@@ -195,6 +195,8 @@ def test_page_shows_the_same_figures_and_the_flag(client: TestClient, world: Sto
     assert 'data-flag="potential"' in row
     assert '<a href="/accounts?territory=T1">Change frequencies</a>' in row
     assert '<svg class="chart"' in html
+    card = client.get("/accounts/A2").text  # the account's own revenue trend: both lines summed
+    assert f'<td>{MONTH}</td><td class="num">600</td>' in card
 
 
 def test_a_rep_sees_only_their_own_figures(anon_client: TestClient, world: Store) -> None:
