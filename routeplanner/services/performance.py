@@ -36,6 +36,8 @@ REVENUE_SHORTFALL: Final = 0.15
 COVERAGE_SHORTFALL: Final = 0.10
 """... or its coverage this many points or more below its coverage target."""
 TREND_WEEKS: Final = 12
+COVERAGE_JUDGED_AFTER_DAYS: Final = 14
+"""Coverage is not judged in a month's first two weeks: too few visits were due to tell."""
 DONE = (VisitStatus.DONE, VisitStatus.CHECKED_IN)
 
 GroupKey = tuple[TargetScope, str]
@@ -342,7 +344,12 @@ def _percent(share: float) -> str:
 
 
 def flag_for(
-    scope_id: str, figures: Figures, target: TargetFigures, *, sales_known: bool = True
+    scope_id: str,
+    figures: Figures,
+    target: TargetFigures,
+    *,
+    sales_known: bool = True,
+    coverage_known: bool = True,
 ) -> Flag | None:
     """Why a territory under-performs, telling effort from capacity from potential:
 
@@ -350,8 +357,9 @@ def flag_for(
     * revenue well below target while coverage holds: the visits happen but do not sell —
       **potential** (change frequencies: fewer visits where they do not pay);
     * revenue is not judged while no sales figure of the month is stored (``sales_known``):
-      exports usually arrive after the month."""
-    coverage = figures.coverage
+      exports usually arrive after the month; coverage not before ``coverage_known`` (see
+      :data:`COVERAGE_JUDGED_AFTER_DAYS`)."""
+    coverage = figures.coverage if coverage_known else None
     short_coverage = coverage is not None and coverage < target.coverage - COVERAGE_SHORTFALL
     judged = sales_known and target.revenue > 0
     shortfall = 1 - figures.revenue / target.revenue if judged else 0.0
@@ -362,7 +370,9 @@ def flag_for(
             reason = f"revenue {_percent(shortfall)} below target, " + reason
         return Flag("capacity", reason, "/territories" + query, "Realign")
     if shortfall >= REVENUE_SHORTFALL:
-        shown = "no visits due" if coverage is None else f"coverage is {_percent(coverage)}"
+        shown = (
+            "coverage is not known yet" if coverage is None else f"coverage is {_percent(coverage)}"
+        )
         reason = f"revenue {_percent(shortfall)} below target while {shown}: potential, not effort"
         return Flag("potential", reason, "/accounts" + query, "Change frequencies")
     return None
@@ -434,11 +444,18 @@ def dashboard(
         store, history, month.previous, today=today, potential=potential, groups=groups
     )
     sales_known = any(f.period == month.first for f in history.sales)
+    coverage_known = _elapsed_days(month, today) >= COVERAGE_JUDGED_AFTER_DAYS
     reports = []
     for key, name, rep in named:
         flag = None
         if key[0] is TargetScope.TERRITORY:
-            flag = flag_for(key[1], now[key], goals[key], sales_known=sales_known)
+            flag = flag_for(
+                key[1],
+                now[key],
+                goals[key],
+                sales_known=sales_known,
+                coverage_known=coverage_known,
+            )
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )

@@ -22,7 +22,7 @@ from routeplanner.io.cells import Collector, build_all
 from routeplanner.io.tables import Row, Table, read_table, read_table_bytes
 from routeplanner.model import Account
 from routeplanner.model.history import OwnershipRecord
-from routeplanner.model.performance import SalesFigure, Target, TargetScope
+from routeplanner.model.performance import Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -39,25 +39,24 @@ MAX_TARGET_VISITS: Final = 1_000_000
 
 
 def class_potential(
-    accounts: Sequence[Account], history: Sequence[SalesFigure], configured: Mapping[str, float]
+    accounts: Sequence[Account],
+    revenue: Mapping[str, float],
+    months: int,
+    configured: Mapping[str, float],
 ) -> dict[str, float]:
-    """Mean monthly revenue per account of each value class over the months ``history``
-    covers (an account without a row in a month had no revenue then); ``configured`` where
-    the history has no month or the class no account."""
-    months = {f.period for f in history}
-    classes = {a.account_id: a.value_class for a in accounts}
+    """Mean monthly revenue per account of each value class over ``months`` months of
+    history (``revenue``: each account's total; an account without a row in a month had no
+    revenue then); ``configured`` where there is no month of history."""
+    potential = dict(configured)
+    if not months:
+        return potential
     totals: dict[str, float] = {}
-    for figure in history:
-        value_class = classes.get(figure.account_id)
-        if value_class is not None:
-            totals[value_class] = totals.get(value_class, 0.0) + figure.revenue
     sizes: dict[str, int] = {}
     for a in accounts:
+        totals[a.value_class] = totals.get(a.value_class, 0.0) + revenue.get(a.account_id, 0.0)
         sizes[a.value_class] = sizes.get(a.value_class, 0) + 1
-    potential = dict(configured)
-    if months:
-        for value_class, size in sizes.items():
-            potential[value_class] = totals.get(value_class, 0.0) / (size * len(months))
+    for value_class, size in sizes.items():
+        potential[value_class] = totals[value_class] / (size * months)
     return potential
 
 
@@ -127,12 +126,14 @@ def target_context(store: Store, month: Month, configured: Mapping[str, float]) 
         start = Month(month.first)
         for _ in range(POTENTIAL_MONTHS):
             start = start.previous
-        history = tx.sales.find(start=start.first, end=month.previous.first)
+        revenue, months = tx.sales.revenue_by_account(start.first, month.previous.first)
         stored = {
             (t.scope, t.scope_id): t for t in tx.targets.find(start=month.first, end=month.first)
         }
     owners = ownership.members([a.account_id for a in accounts], month.middle)
-    return TargetContext(accounts, owners, class_potential(accounts, history, configured), stored)
+    return TargetContext(
+        accounts, owners, class_potential(accounts, revenue, months, configured), stored
+    )
 
 
 def owned_by(context: TargetContext) -> dict[tuple[TargetScope, str], list[Account]]:

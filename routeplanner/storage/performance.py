@@ -52,7 +52,8 @@ class SalesRepository(AreaRepository):
     ) -> list[SalesFigure]:
         """Figures of months from ``start`` to ``end`` (inclusive, first days), by month,
         account and product line; ``account_ids`` narrows to those accounts."""
-        query = select(SalesFigureRow)
+        row = SalesFigureRow
+        query = select(row.account_id, row.period, row.revenue, row.order_count, row.product_line)
         if start is not None:
             query = query.where(SalesFigureRow.period >= start)
         if end is not None:
@@ -71,8 +72,21 @@ class SalesRepository(AreaRepository):
                     order_count=row.order_count,
                     product_line=row.product_line,
                 )
-                for row in session.scalars(query)
+                for row in session.execute(query)
             ]
+
+    def revenue_by_account(self, start: date, end: date) -> tuple[dict[str, float], int]:
+        """Revenue per account over the months ``start`` to ``end`` (inclusive), and how many
+        of those months have any figure."""
+        row = SalesFigureRow
+        where = (row.period >= start, row.period <= end)
+        totals = (
+            select(row.account_id, func.sum(row.revenue)).where(*where).group_by(row.account_id)
+        )
+        months = select(func.count(func.distinct(row.period))).where(*where)
+        with self._session("reading sales totals") as session:
+            found = {a: float(r or 0.0) for a, r in session.execute(totals)}
+            return found, int(session.scalar(months) or 0)
 
     def month_totals(self) -> list[tuple[date, float, int]]:
         """(month, revenue, rows) of every month with any figure, newest first."""
