@@ -8,8 +8,9 @@ whose construction is the validation (:mod:`~.params`); it raises the project's 
 which each entry point maps to its own answer in one place. Nothing here imports the web
 framework or the command line.
 reps), :mod:`~.calendar`, :mod:`~.users`, and performance monitoring in :mod:`~.sales`,
-:mod:`~.targets` and :mod:`~.performance` (figures attributed through :mod:`~.attribution`). A use case takes the store (or a unit of work), a
-travel provider where it needs roads, and a parameters object whose construction is the
-validation (:mod:`~.params`); it raises the project's own errors, which each entry point maps
-to its own answer in one place. Nothing here imports the web framework or the command line.
+:mod:`~.targets` and :mod:`~.performance` (figures attributed through :mod:`~.attribution`).
+A use case takes the store (or a unit of work), a travel provider where it needs roads, and a
+parameters object whose construction is the validation (:mod:`~.params`); it raises the
+project's own errors, which each entry point maps to its own answer in one place. Nothing here
+imports the web framework or the command line.
 """

@@ -107,8 +107,11 @@ class TargetPublic(BaseModel):
         )
 
 
-def month_param(text: str) -> Month:
-    """A ``month`` query parameter (422 naming it when it is no YYYY-MM)."""
+def month_param(services: Services, text: str | None) -> Month:
+    """A ``month`` query parameter, this month (in the plans' time zone) when not given; 422
+    naming it when it is no YYYY-MM."""
+    if not text:
+        return Month.of(local_today(services.settings))
     try:
         return Month.parse(text)
     except ValueError as exc:
@@ -116,16 +119,22 @@ def month_param(text: str) -> Month:
 
 
 MonthQuery = Annotated[
-    str, Query(pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    str | None,
+    Query(
+        pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM (default: this month)",
+    ),
 ]
 
 
 @router.get("/targets", response_model=list[TargetPublic])
-def get_targets(month: MonthQuery, services: ServicesDep, user: ApiUserDep) -> list[TargetPublic]:
+def get_targets(
+    services: ServicesDep, user: ApiUserDep, month: MonthQuery = None
+) -> list[TargetPublic]:
     """Every territory's and rep's targets for a month, set or default (a rep: their own and
     their territory's)."""
     found = targets.effective_targets(
-        services.store, month_param(month), services.settings.potential, user=user
+        services.store, month_param(services, month), services.settings.potential, user=user
     )
     return [TargetPublic.of(t) for t in found]
 
@@ -240,16 +249,16 @@ def _group(g: performance.GroupReport, month: Month) -> GroupPublic:
 
 @router.get("/performance", response_model=PerformancePublic)
 def get_performance(
-    month: MonthQuery,
     services: ServicesDep,
     user: ApiUserDep,
+    month: MonthQuery = None,
     territory: Annotated[str | None, Query(max_length=255)] = None,
     rep: Annotated[str | None, Query(max_length=255)] = None,
 ) -> PerformancePublic:
     """The figures of the performance page for a month against the month before: every
     territory and rep (a rep: their own), or only ``territory`` or ``rep`` (404 when it is
     not one the caller may see)."""
-    chosen = month_param(month)
+    chosen = month_param(services, month)
     only = None
     if territory is not None:
         only = (TargetScope.TERRITORY, territory)
