@@ -233,6 +233,7 @@ class Settings(BaseSettings):
         "its subdomains, `*` for any); a request for another host gets 400. Empty = "
         "localhost, 127.0.0.1, ::1, RP_HOST when it names one address, and RP_PUBLIC_URL's "
         "host",
+    )
     class_potential: str = Field(
         default="A:4000,B:1500,C:500",
         max_length=500,

@@ -1,8 +1,8 @@
 """Performance monitoring: an order value and a next step on visit records, monthly sales
 figures per account, and targets per territory or rep and month.
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0006"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
