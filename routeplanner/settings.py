@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routeplanner.model.performance import parse_potential
 from routeplanner.roads.model import RoadModel
 from routeplanner.travel.timeofday import TimeOfDayProfile
 
@@ -211,8 +212,8 @@ class Settings(BaseSettings):
     visit_outcomes: str = Field(
         default="order,no order,follow-up needed,not met",
         max_length=2000,
-        description="comma-separated outcomes the day page suggests for a done visit (a rep "
-        "may type another, up to 60 characters)",
+        description="comma-separated outcomes the day page suggests for a done visit, the "
+        "first four as one-tap Done buttons (a rep may type another, up to 60 characters)",
     )
     day_search: Literal["lns", "hgs"] = Field(
         default="lns",
@@ -232,6 +233,12 @@ class Settings(BaseSettings):
         "its subdomains, `*` for any); a request for another host gets 400. Empty = "
         "localhost, 127.0.0.1, ::1, RP_HOST when it names one address, and RP_PUBLIC_URL's "
         "host",
+    )
+    class_potential: str = Field(
+        default="A:4000,B:1500,C:500",
+        max_length=500,
+        description="monthly revenue per account of each value class, for default revenue "
+        "targets while no sales figures are stored (CLASS:AMOUNT, comma-separated)",
     )
     public_url: str = Field(
         default="",
@@ -281,3 +288,15 @@ class Settings(BaseSettings):
             msg = f"DATABASE_URL {value!r} is not a URL such as sqlite:///file.db"
             raise ValueError(msg)
         return value
+
+    @field_validator("class_potential")
+    @classmethod
+    def _potential_parses(cls, value: str) -> str:
+        """Fail at start-up, not on the performance page, when a class amount does not parse."""
+        parse_potential(value)
+        return value
+
+    @property
+    def potential(self) -> dict[str, float]:
+        """``class_potential`` as amounts per value class."""
+        return parse_potential(self.class_potential)

@@ -7,6 +7,7 @@ from routeplanner.cli import (  # noqa: F401
     data,
     db,
     learning,
+    performance,
     plan,
     repair,
     roads,

@@ -30,6 +30,13 @@ def visit_command(
         str | None, typer.Option("--at", help="Actual start HH:MM (done / checked in).")
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Free text for the account's history.")] = "",
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="Short result (order, no order, not met ...).")
+    ] = "",
+    order_value: Annotated[
+        float | None, typer.Option("--order-value", help="Value of the order taken (done).")
+    ] = None,
+    next_step: Annotated[str, typer.Option("--next-step", help="What was agreed next.")] = "",
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")
     ] = None,
@@ -37,12 +44,17 @@ def visit_command(
     """Record a planned visit as done, missed, cancelled or checked in (run `repair` after)."""
     settings = load_settings(database_url=database_url)
     store = Store.open(settings.database_url)
-    with labelled("command line", {"at": "--at", "note": "--note"}):
+    names = {"at": "--at", "note": "--note", "outcome": "--outcome"}
+    names |= {"order_value": "--order-value", "next_step": "--next-step"}
+    with labelled("command line", names):
         params = VisitParams(
             visit_id=visit_id,
             status=status,
             at=at or "",
             note=note,
+            outcome=outcome,
+            order_value=order_value,
+            next_step=next_step,
             grace_days=settings.visit_grace_days,
         )
     record = repair.record_visit(store, params, user=None)

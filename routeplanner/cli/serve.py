@@ -93,6 +93,7 @@ def demo_command(
         console.print(f"{len(snaps.unreachable)} of {len(snaps.snaps)} points unreachable by road")
         plan_stored(store, travel, params, PlanningSetup.of(settings), settings)
         _demo_rules(store)
+        _demo_history(store, settings)
     else:
         console.print(f"using the stored plan {current[0]} (run with --replan to plan again)")
     hint = ensure_demo_login(store, cost=PasswordCost.from_settings(settings))
@@ -100,6 +101,22 @@ def demo_command(
         _serve(settings, hint)
     else:
         console.print(hint, highlight=False, markup=False)
+
+
+def _demo_history(store: Store, settings: Settings) -> None:
+    """Twelve weeks of reported visits and twelve months of sales, so /performance has
+    something to show."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from routeplanner.services.sample_history import seed_history
+
+    today = datetime.now(tz=ZoneInfo(settings.timezone)).date()
+    found = seed_history(store, today=today)
+    console.print(
+        f"stored a sample history: {found.visits} visit reports, {found.sales} monthly sales "
+        f"figures; under target: {', '.join(found.weak_territories) or 'none'} (see /performance)"
+    )
 
 
 def _demo_rules(store: Store) -> None:

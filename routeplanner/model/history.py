@@ -47,6 +47,8 @@ class VisitRecord:
     report read back is the same report); ``withdrawn_at`` is set when the
     rep undid the report, which then no longer counts. ``report_id`` is the id the phone gave
     the report (empty: none), so a report sent twice is stored once.
+    rep undid the report, which then no longer counts. ``order_value`` is the value of an
+    order taken at the visit (``None``: none given) and ``next_step`` what was agreed next.
     """
 
     account_id: str
@@ -62,6 +64,8 @@ class VisitRecord:
     record_id: int = field(default=0, compare=False)
     withdrawn_at: datetime | None = None
     report_id: str = ""
+    order_value: float | None = None
+    next_step: str = ""
 
     def __post_init__(self) -> None:
         if not self.account_id.strip():
@@ -73,6 +77,9 @@ class VisitRecord:
         _require_aware("actual_start", self.actual_start)
         _require_aware("recorded_at", self.recorded_at)
         _require_aware("withdrawn_at", self.withdrawn_at)
+        if self.order_value is not None and not 0 <= self.order_value < float("inf"):
+            msg = "order_value must be a finite amount of 0 or more"
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ managers see every account and may look at any rep's list.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, Problem
@@ -28,6 +28,7 @@ MAX_QUERY = 100
 MAX_LISTED = 200
 """Accounts listed at most (the nearest or the first by name)."""
 HISTORY = 50
+REVENUE_MONTHS = 12
 """Visit reports shown at most on an account's card (the newest)."""
 
 
@@ -53,6 +54,8 @@ class AccountCard:
     upcoming: list[UpcomingVisit]
     rep_ids: list[str]
     """The reps whose accounts list holds it (its territory's rep, or reps planned to visit)."""
+    revenue: list[tuple[date, float]] = field(default_factory=list)
+    """Revenue per month over the last twelve months with sales figures, oldest first."""
 
 
 def _plan(store: Store) -> Plan | None:
@@ -103,7 +106,11 @@ def account_card(store: Store, account_id: str, user: UserRecord, *, today: date
     upcoming = upcoming_visits(plan, account_id, today)
     owners = [t.rep_id for t in store.territories.all() if account_id in t.account_ids]
     rep_ids = sorted({r for r in owners if r} | {v.rep_id for v in upcoming})
-    return AccountCard(account, history, upcoming, rep_ids)
+    months: dict[date, float] = {}
+    for figure in store.sales.find(account_ids=[account_id]):
+        months[figure.period] = months.get(figure.period, 0.0) + figure.revenue
+    revenue = sorted(months.items())[-REVENUE_MONTHS:]
+    return AccountCard(account, history, upcoming, rep_ids, revenue)
 
 
 # -- the rep's accounts: search and nearby -------------------------------------------------------

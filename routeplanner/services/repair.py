@@ -50,7 +50,7 @@ from routeplanner.services.planning import (
 from routeplanner.services.users import allowed_rep
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.storage.tables import OUTCOME_LENGTH
+from routeplanner.storage.tables import NEXT_STEP_LENGTH, OUTCOME_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import parse_hhmm
 
@@ -69,6 +69,8 @@ while it ran, before it gives up with the StaleStateError."""
 FINISHED = (VisitStatus.DONE, VisitStatus.MISSED, VisitStatus.CANCELLED)
 """Outcomes after which nothing is left to do at a stop that day."""
 MAX_NOTE = 2000
+MAX_ORDER_VALUE: Final = 1e9
+"""Largest order value a visit report takes: more is a typo (a pasted id, cents twice)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -352,9 +354,10 @@ class VisitParams(Params):
     else it stays untimed (a report after the fact). ``rep`` is the rep the caller believes
     the stop belongs to (a rep may only name themselves). Only stops of days up to today
     plus ``grace_days`` may be reported. ``outcome`` is a short result (``order``,
-    ``no order`` …; empty: none). ``report_id`` is the id the phone made for the report (8-64
-    letters, digits, ``-`` or ``_``; empty: none): a report sent again under it is the same
-    report (see :func:`sent_before`)."""
+    ``no order`` …; empty: none); a done visit may carry the value of the order taken
+    (``order_value``) and the ``next_step`` agreed. ``report_id`` is the id the phone made for
+    the report (8-64 letters, digits, ``-`` or ``_``; empty: none): a report sent again under it
+    is the same report (see :func:`sent_before`)."""
 
     visit_id: str
     status: VisitStatus
@@ -365,6 +368,8 @@ class VisitParams(Params):
     now_if_untimed: bool = False
     grace_days: int = limited(0, 0, MAX_GRACE_DAYS)
     report_id: str = ""
+    order_value: float | None = limited(None, 0, MAX_ORDER_VALUE)
+    next_step: str = ""
 
     @classmethod
     def rules(cls, values: Mapping[str, object]) -> list[tuple[str, str]]:
@@ -380,6 +385,10 @@ class VisitParams(Params):
         report_id = str(values.get("report_id") or "")
         if report_id and not REPORT_ID.fullmatch(report_id):
             found.append(("report_id", "8 to 64 letters, digits, - or _ (a UUID)"))
+        if len(str(values.get("next_step") or "").strip()) > NEXT_STEP_LENGTH:
+            found.append(("next_step", f"at most {NEXT_STEP_LENGTH} characters"))
+        if values.get("order_value") is not None and values["status"] is not VisitStatus.DONE:
+            found.append(("order_value", "only a done visit takes an order"))
         return found
 
 
@@ -486,6 +495,8 @@ def visit_record(
         recorded_by=user.username if user is not None else "",
         outcome=params.outcome.strip() or None,
         report_id=params.report_id,
+        order_value=params.order_value,
+        next_step=params.next_step.strip(),
     )
 
 

@@ -45,6 +45,8 @@ class Area(StrEnum):
     SESSIONS = "sessions"
     FEEDS = "feeds"
     LEARNED = "learned"
+    SALES = "sales"
+    TARGETS = "targets"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

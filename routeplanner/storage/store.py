@@ -39,6 +39,7 @@ from routeplanner.storage.engine import (
 )
 from routeplanner.storage.feeds import FeedRepository
 from routeplanner.storage.learned import LearnedRepository
+from routeplanner.storage.performance import SalesRepository, TargetRepository
 from routeplanner.storage.plans import PlanRepository
 from routeplanner.storage.records import Area, Commit, DataVersion
 from routeplanner.storage.rules import RuleRepository
@@ -56,7 +57,9 @@ from routeplanner.storage.tables import (
     PlanStopRow,
     PlanUnassignedRow,
     RepRow,
+    SalesFigureRow,
     SessionRow,
+    TargetRow,
     TerritoryAccountRow,
     TerritoryRow,
     TokenRow,
@@ -83,6 +86,8 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
         Area.SESSIONS: (SessionRow,),
         Area.FEEDS: (CalendarFeedRow, CalendarEntryRow),
         Area.LEARNED: (LearnedValueRow,),
+        Area.SALES: (SalesFigureRow,),
+        Area.TARGETS: (TargetRow,),
     }.items()
     for row in rows
 }
@@ -116,6 +121,8 @@ class UnitOfWork:
         self.sessions = SessionRepository(scope)
         self.feeds = FeedRepository(scope)
         self.learned = LearnedRepository(scope)
+        self.sales = SalesRepository(scope)
+        self.targets = TargetRepository(scope)
 
 
 class _TransactionScope:
@@ -209,6 +216,8 @@ class Store:
         self.sessions = calls.sessions
         self.feeds = calls.feeds
         self.learned = calls.learned
+        self.sales = calls.sales
+        self.targets = calls.targets
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Store:

@@ -352,6 +352,10 @@ class PlanUnassignedRow(Base):
 
 OUTCOME_LENGTH = 60
 """Longest visit outcome (``order``, ``no order``, ``follow-up needed`` …)."""
+PRODUCT_LINE_LENGTH = 100
+"""Longest product line name in a sales import."""
+NEXT_STEP_LENGTH = 200
+"""Longest next step agreed at a visit (one line on the phone)."""
 
 
 REPORT_ID_LENGTH = 64
@@ -374,6 +378,8 @@ class VisitRecordRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(OUTCOME_LENGTH))
     withdrawn_at: Mapped[datetime | None]
     report_id: Mapped[str | None] = mapped_column(String(REPORT_ID_LENGTH), unique=True)
+    order_value: Mapped[float | None]
+    next_step: Mapped[str] = mapped_column(String(NEXT_STEP_LENGTH), server_default="")
 
     __table_args__ = (
         Index("ix_visit_records_account_day", "account_id", "day"),
@@ -402,6 +408,51 @@ class LearnedValueRow(Base):
         UniqueConstraint("kind", "key"),
         CheckConstraint("kind IN ('travel_factor', 'visit_seconds')", name="kind_known"),
         CheckConstraint("value > 0", name="value_positive"),
+    )
+
+
+class SalesFigureRow(Base):
+    """Revenue of one account in one month (``period``: its first day) and product line (""
+    when the export has none), as a CRM or ERP export gives it; an import of a month replaces
+    every row of that month."""
+
+    __tablename__ = "sales_figures"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = _id()
+    period: Mapped[date]
+    product_line: Mapped[str] = mapped_column(String(PRODUCT_LINE_LENGTH))
+    revenue: Mapped[float]
+    order_count: Mapped[int | None]
+    source: Mapped[str]
+    imported_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "period", "product_line"),
+        Index("ix_sales_figures_period", "period"),
+    )
+
+
+class TargetRow(Base):
+    """A manager's targets for one territory or rep in one month; a figure left ``NULL`` keeps
+    its default (derived from the accounts' value classes)."""
+
+    __tablename__ = "targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    scope_id: Mapped[str] = _id()
+    period: Mapped[date]
+    revenue: Mapped[float | None]
+    visits_done: Mapped[int | None]
+    coverage: Mapped[float | None]
+    new_accounts: Mapped[int | None]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+    __table_args__ = (
+        UniqueConstraint("scope", "scope_id", "period"),
+        CheckConstraint("scope IN ('territory', 'rep')", name="scope_known"),
     )
 
 

@@ -35,6 +35,8 @@ class VisitRepository(AreaRepository):
                 recorded_by=record.recorded_by,
                 outcome=record.outcome,
                 report_id=record.report_id or None,
+                order_value=record.order_value,
+                next_step=record.next_step,
             )
             session.add(row)
             session.flush()
@@ -99,6 +101,8 @@ class VisitRepository(AreaRepository):
                     record_id=row.id,
                     withdrawn_at=row.withdrawn_at,
                     report_id=row.report_id or "",
+                    order_value=row.order_value,
+                    next_step=row.next_step,
                 )
                 for row in session.scalars(query)
             ]

@@ -33,12 +33,14 @@ from routeplanner.web.routes import (
     api,
     api_accounts,
     api_days,
+    api_performance,
     api_visits,
     calendar,
     field,
     learning,
     login,
     pages,
+    performance,
     plan,
     rules,
     territories,
@@ -160,4 +162,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_visits.router)
     app.include_router(users.router)
     app.include_router(tokens.router)
+    app.include_router(performance.router)
+    app.include_router(api_performance.router)
     return app

@@ -50,13 +50,14 @@ def test_visit_records_outcome_with_actual_time(
     _, plan = planned.plans.current()  # type: ignore[misc]
     first = plan.routes[0]
     visit = first.stops[0].visit_id
-    main(
-        ["visit", visit, "--status", "done", "--at", "10:15", "--note", "Bestellung über 3 Kisten"]
-    )
+    outcome = ["--outcome", "order", "--order-value", "480.5", "--next-step", "Katalog"]
+    note = ["--note", "Bestellung über 3 Kisten"]
+    main(["visit", visit, "--status", "done", "--at", "10:15", *note, *outcome])
     assert f"recorded {visit} (R1, {first.day}) as done" in capsys.readouterr().out
     (record,) = planned.visits.find()
     assert record.status is VisitStatus.DONE
     assert record.note == "Bestellung über 3 Kisten"
+    assert (record.outcome, record.order_value, record.next_step) == ("order", 480.5, "Katalog")
     assert record.actual_start is not None
     # stored as an aware datetime; 10:15 on the Berlin wall clock that day
     local = record.actual_start.astimezone(ZoneInfo("Europe/Berlin"))

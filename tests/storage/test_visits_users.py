@@ -26,6 +26,9 @@ def test_visit_records_round_trip_and_filter(store: Store, clock: FakeClock) -> 
         actual_start=datetime(2026, 3, 2, 9, 17, tzinfo=BERLIN),
         note="Bestellung über 12 Kisten; Herr Weiß zufrieden",
         recorded_by="joerg",
+        outcome="order",
+        order_value=1234.56,
+        next_step="Angebot Kühlregal bis Freitag",
     )
     missed = VisitRecord(
         account_id="A2", rep_id="R1", day=date(2026, 3, 3), status=VisitStatus.MISSED, note="zu"

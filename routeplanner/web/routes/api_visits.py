@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from routeplanner.errors import NotFoundError
-from routeplanner.services.repair import ChangeSet
+from routeplanner.services.repair import MAX_ORDER_VALUE, ChangeSet
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import ApiUserDep, api_csrf
 from routeplanner.web.jobs import RepairJob
@@ -57,6 +57,13 @@ class VisitLog(BaseModel):
         description="optional id the client made for this report (a UUID): sent again, the "
         "same report is answered and nothing new is stored",
     )
+    order_value: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_ORDER_VALUE,
+        description="optional: value of the order taken at a done visit",
+    )
+    next_step: str = Field(default="", max_length=200, description="optional: what was agreed")
 
 
 class MovePublic(BaseModel):
@@ -118,6 +125,8 @@ class VisitLogged(BaseModel):
     actual_start: datetime | None
     note: str
     outcome: str | None
+    order_value: float | None
+    next_step: str
     recorded_by: str
     job: RepairJobPublic | None = Field(
         description="the plan repair a missed or cancelled visit started (else null)"
@@ -165,6 +174,8 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
         "at": body.at,
         "note": body.note,
         "outcome": body.outcome,
+        "order_value": "" if body.order_value is None else repr(body.order_value),
+        "next_step": body.next_step,
         "rep": body.rep,
         "report_id": body.report_id,
     }
@@ -180,6 +191,8 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
         actual_start=r.actual_start,
         note=r.note,
         outcome=r.outcome,
+        order_value=r.order_value,
+        next_step=r.next_step,
         recorded_by=r.recorded_by,
         job=None if logged.job is None else _job(logged.job, user),
     )

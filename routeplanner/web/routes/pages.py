@@ -35,6 +35,8 @@ from routeplanner.web.services import Services
 from routeplanner.web.state import app_state
 
 router = APIRouter()
+QUICK_OUTCOMES = 4
+"""Outcomes offered as one-tap "Done" buttons (the first ones of ``RP_VISIT_OUTCOMES``)."""
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -201,6 +203,7 @@ def _day_context(
     finished = {v for v, r in reported.items() if r.status in FINISHED}
     view = build_day_view(route, rep, accounts, services, reasons=reasons, finished=finished)
     by_visit = {s.visit_id: s for s in view.stops}
+    outcomes = [o.strip() for o in settings.visit_outcomes.split(",") if o.strip()][:30]
     return {
         "view": view,
         "statuses": {v: (r.status.value, status_label(r, tz)) for v, r in reported.items()},
@@ -212,7 +215,8 @@ def _day_context(
         },
         "progress": day_progress(route, reported),
         "reportable": reportable(route.day, page.today, settings.visit_grace_days),
-        "outcomes": [o.strip() for o in settings.visit_outcomes.split(",") if o.strip()][:30],
+        "outcomes": outcomes,
+        "quick_outcomes": outcomes[:QUICK_OUTCOMES],
         "saved": by_visit.get(page.saved or ""),
         "undone": by_visit.get(page.undone or ""),
     }

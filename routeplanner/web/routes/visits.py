@@ -92,10 +92,10 @@ def log_outcome(
     state: AppState, user: UserRecord, fields: dict[str, str | None], *, source: str
 ) -> LoggedVisit:
     """Record what happened at a planned stop (``visit_id``, ``status``, ``at``, ``note``,
-    ``outcome``, ``rep`` as text); after a missed or cancelled one, repair the rest of its
-    rep's territory plan once the undo grace period is over (a report refused by the repair
-    queue is not stored). An untimed done or checked-in visit started now (or at its
-    check-in): the rep reports on the spot."""
+    ``outcome``, ``order_value``, ``next_step``, ``rep`` as text); after a missed or
+    cancelled one, repair the rest of its rep's territory plan once the undo grace period
+    is over (a report refused by the repair queue is not stored). An untimed done or
+    checked-in visit started now (or at its check-in): the rep reports on the spot."""
     settings = state.services.settings
     texts = {**fields, "now_if_untimed": "yes", "grace_days": str(settings.visit_grace_days)}
     params = VisitParams.from_text(texts, source=source)
@@ -148,18 +148,24 @@ def log_visit(
     at: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     outcome: Annotated[str, Form(max_length=200)] = "",
+    pick: Annotated[str, Form(max_length=200)] = "",
+    order_value: Annotated[str, Form(max_length=40)] = "",
+    next_step: Annotated[str, Form(max_length=400)] = "",
     rep: Annotated[str, Form(max_length=200)] = "",
     stop: Annotated[str, Form(max_length=10)] = "",
     report_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Record what happened at a planned stop; re-plan the rest after a missed or cancelled one
-    (unless undone within the grace period)."""
+    (unless undone within the grace period). ``pick`` is an outcome button (one tap for the
+    common case): it wins over the typed ``outcome``."""
     fields = {
         "visit_id": visit_id,
         "status": status,
         "at": at,
         "note": note,
-        "outcome": outcome,
+        "outcome": pick or outcome,
+        "order_value": order_value,
+        "next_step": next_step,
         "rep": rep,
         "report_id": report_id,
     }

@@ -1,0 +1,465 @@
+"""Performance use cases: how each territory and rep did in a month, against its targets and
+the month before, and which territories need a manager's action.
+
+Everything is computed from what happened — visit records and monthly sales — attributed to
+the territory that owned each account at the time (:mod:`.attribution`), so re-plans and
+realignments never rewrite the past. Visits count for the territory owning the account on the
+day and for the rep who reported them; revenue and due visits for the owner in the middle of
+the month.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Final
+
+from routeplanner.errors import NotFoundError
+from routeplanner.model import Account, Plan
+from routeplanner.model.history import VisitRecord, VisitStatus
+from routeplanner.model.performance import SalesFigure, TargetScope
+from routeplanner.services.attribution import Month, Ownership, noon
+from routeplanner.services.targets import (
+    TargetFigures,
+    default_figures,
+    merged_figures,
+    owned_by,
+    target_context,
+)
+from routeplanner.storage import Store
+from routeplanner.storage.records import UserRecord, UserRole
+
+REVENUE_SHORTFALL: Final = 0.15
+"""A territory is flagged when its revenue is this share or more below target."""
+COVERAGE_SHORTFALL: Final = 0.10
+"""... or its coverage this many points or more below its coverage target."""
+TREND_WEEKS: Final = 12
+COVERAGE_JUDGED_AFTER_DAYS: Final = 14
+"""Coverage is not judged in a month's first two weeks: too few visits were due to tell."""
+DONE = (VisitStatus.DONE, VisitStatus.CHECKED_IN)
+
+GroupKey = tuple[TargetScope, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One territory's or rep's month. Shares are 0..1, ``None`` where nothing was due or
+    done to divide by."""
+
+    accounts: int = 0
+    planned: int = 0
+    done: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    due: float = 0.0
+    coverage: float | None = None
+    adherence: float | None = None
+    overdue: int = 0
+    drive_share: float | None = None
+    revenue: float = 0.0
+    order_value: float = 0.0
+    new_accounts: int = 0
+    by_class: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Per value class: (realised revenue, potential)."""
+
+    @property
+    def revenue_per_visit(self) -> float | None:
+        return self.revenue / self.done if self.done else None
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """Why a territory under-performs and what to do about it (``action``: a page link)."""
+
+    kind: str
+    reason: str
+    action: str
+    action_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReport:
+    scope: TargetScope
+    scope_id: str
+    name: str
+    rep_id: str | None
+    current: Figures
+    previous: Figures
+    target: TargetFigures
+    flag: Flag | None
+
+    @property
+    def revenue_vs_target(self) -> float | None:
+        """Revenue as a share of its target (``None``: no revenue target)."""
+        return self.current.revenue / self.target.revenue if self.target.revenue else None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    start: date
+    done: int
+    missed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    month: Month
+    groups: list[GroupReport]
+    weeks: list[WeekPoint]
+    sales_known: bool = True
+    """Whether any sales figure of the month is stored (else revenue is not judged)."""
+
+    @property
+    def territories(self) -> list[GroupReport]:
+        return [g for g in self.groups if g.scope is TargetScope.TERRITORY]
+
+    @property
+    def reps(self) -> list[GroupReport]:
+        return [g for g in self.groups if g.scope is TargetScope.REP]
+
+    @property
+    def ranking(self) -> list[GroupReport]:
+        """Territories by revenue against target, best first (no target: last)."""
+        return sorted(self.territories, key=lambda g: -(g.revenue_vs_target or -1.0))
+
+
+# -- reading what happened -----------------------------------------------------------------------
+
+
+def reported_visits(records: Iterable[VisitRecord]) -> list[VisitRecord]:
+    """The last report of each visit (a correction or done after a check-in replaces the
+    earlier one); reports without a planned visit count each."""
+    latest: dict[tuple[str, date, str], VisitRecord] = {}
+    for r in records:
+        key = (r.visit_id or f"#{r.record_id}", r.day, r.account_id)
+        latest[key] = r
+    return list(latest.values())
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Everything a dashboard reads, once: accounts, owners over time, visits, sales."""
+
+    accounts: dict[str, Account]
+    ownership: Ownership
+    first_owned: dict[str, date]
+    visits: list[VisitRecord]
+    sales: list[SalesFigure]
+    plan: Plan | None
+
+
+def read_history(store: Store, start: date, end: date) -> History:
+    """What happened from ``start`` to ``end`` (inclusive) and what it is attributed by."""
+    with store.read("reading performance history") as tx:
+        accounts = {a.account_id: a for a in tx.accounts.all()}
+        periods = tx.territories.ownership_history()
+        visits = tx.visits.find(start=start - timedelta(days=366), end=end)
+        sales = tx.sales.find(start=start, end=end)
+        current = tx.plans.current()
+    first: dict[str, date] = {}
+    for p in periods:
+        first.setdefault(p.account_id, p.valid_from.date())
+    plan = None if current is None else current[1]
+    return History(accounts, Ownership(periods), first, visits, sales, plan)
+
+
+# -- one month's figures -------------------------------------------------------------------------
+
+
+def _visit_groups(record: VisitRecord, ownership: Ownership) -> list[GroupKey]:
+    groups: list[GroupKey] = [(TargetScope.REP, record.rep_id)]
+    owner = ownership.at(record.account_id, noon(record.day))
+    if owner is not None:
+        groups.append((TargetScope.TERRITORY, owner.territory_id))
+    return groups
+
+
+@dataclass(slots=True)
+class _Tally:
+    planned: int = 0
+    done: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    order_value: float = 0.0
+    done_by_account: dict[str, int] = field(default_factory=dict)
+
+
+def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
+    tallies: dict[GroupKey, _Tally] = {}
+    in_month = [r for r in history.visits if month.first <= r.day <= month.last]
+    for record in reported_visits(in_month):
+        for key in _visit_groups(record, history.ownership):
+            tally = tallies.setdefault(key, _Tally())
+            tally.planned += bool(record.visit_id)
+            if record.status in DONE:
+                tally.done += 1
+                tally.order_value += record.order_value or 0.0
+                count = tally.done_by_account.get(record.account_id, 0)
+                tally.done_by_account[record.account_id] = count + 1
+            elif record.status is VisitStatus.MISSED:
+                tally.missed += 1
+            else:
+                tally.cancelled += 1
+    return tallies
+
+
+def _last_done(visits: Sequence[VisitRecord], until: date) -> dict[str, date]:
+    last: dict[str, date] = {}
+    for r in visits:
+        if r.status in DONE and r.day <= until:
+            last[r.account_id] = max(r.day, last.get(r.account_id, r.day))
+    return last
+
+
+def _coverage(
+    owned: Sequence[Account], done: Mapping[str, int], days: int
+) -> tuple[float, float | None, float | None]:
+    """Due visits, coverage (share of due visits done) and adherence (share of accounts due
+    at least one visit that got the number their frequency asks for)."""
+    due = {a.account_id: a.visit_rule.visits_in(days) for a in owned}
+    total = sum(due.values())
+    covered = sum(min(done.get(a, 0), d) for a, d in due.items())
+    needing = [a for a, d in due.items() if d >= 1]
+    met = sum(1 for a in needing if done.get(a, 0) >= math.floor(due[a]))
+    return (
+        total,
+        covered / total if total else None,
+        met / len(needing) if needing else None,
+    )
+
+
+def _overdue(owned: Sequence[Account], last_done: Mapping[str, date], until: date) -> int:
+    count = 0
+    for a in owned:
+        last = last_done.get(a.account_id, a.last_visit)
+        gap = a.visit_rule.max_gap_days or a.visit_rule.nominal_gap_days
+        if last is not None and (until - last).days > gap:
+            count += 1
+    return count
+
+
+def _drive_share(plan: Plan | None, rep_ids: set[str], month: Month) -> float | None:
+    """Planned driving as a share of the working day, over the current plan's days of the
+    month (``None``: the plan has none)."""
+    if plan is None:
+        return None
+    routes = [
+        r
+        for r in plan.routes
+        if r.rep_id in rep_ids and month.first <= r.day <= month.last and r.stops
+    ]
+    worked = sum(r.end_s - r.start_s for r in routes)
+    return sum(r.travel_s for r in routes) / worked if worked else None
+
+
+def _revenue(history: History, month: Month) -> dict[GroupKey, tuple[float, dict[str, float]]]:
+    """Revenue per group in the month, in total and per value class."""
+    found: dict[GroupKey, tuple[float, dict[str, float]]] = {}
+    for figure in history.sales:
+        if figure.period != month.first:
+            continue
+        owner = history.ownership.at(figure.account_id, month.middle)
+        account = history.accounts.get(figure.account_id)
+        if owner is None or account is None:
+            continue
+        keys: list[GroupKey] = [(TargetScope.TERRITORY, owner.territory_id)]
+        if owner.rep_id is not None:
+            keys.append((TargetScope.REP, owner.rep_id))
+        for key in keys:
+            total, by_class = found.get(key, (0.0, {}))
+            by_class[account.value_class] = by_class.get(account.value_class, 0.0) + figure.revenue
+            found[key] = (total + figure.revenue, by_class)
+    return found
+
+
+def _elapsed_days(month: Month, today: date) -> int:
+    """Days of ``month`` up to ``today``: only those could have had their visits yet."""
+    if today < month.first:
+        return 0
+    return min(month.days, (today - month.first).days + 1)
+
+
+def month_figures(
+    store: Store,
+    history: History,
+    month: Month,
+    *,
+    today: date,
+    potential: Mapping[str, float],
+    groups: Sequence[tuple[GroupKey, set[str]]],
+) -> tuple[dict[GroupKey, Figures], dict[GroupKey, TargetFigures]]:
+    """Figures and targets of ``groups`` (each with the reps whose plan it drives) in
+    ``month``."""
+    context = target_context(store, month, potential)
+    owned = owned_by(context)
+    tallies = _tally_visits(history, month)
+    revenue = _revenue(history, month)
+    until = min(month.last, today)
+    last_done = _last_done(history.visits, until)
+    days = _elapsed_days(month, today)
+    figures: dict[GroupKey, Figures] = {}
+    goals: dict[GroupKey, TargetFigures] = {}
+    for key, rep_ids in groups:
+        accounts = owned.get(key, [])
+        tally = tallies.get(key, _Tally())
+        due, coverage, adherence = _coverage(accounts, tally.done_by_account, days)
+        total, by_class = revenue.get(key, (0.0, {}))
+        classes = {a.value_class for a in accounts} | set(by_class)
+        counts = {c: sum(1 for a in accounts if a.value_class == c) for c in classes}
+        figures[key] = Figures(
+            accounts=len(accounts),
+            planned=tally.planned,
+            done=tally.done,
+            missed=tally.missed,
+            cancelled=tally.cancelled,
+            due=due,
+            coverage=coverage,
+            adherence=adherence,
+            overdue=_overdue(accounts, last_done, until),
+            drive_share=_drive_share(history.plan, rep_ids, month),
+            revenue=total,
+            order_value=tally.order_value,
+            new_accounts=sum(
+                1
+                for a in accounts
+                if month.first <= history.first_owned.get(a.account_id, date.min) <= month.last
+            ),
+            by_class={
+                c: (by_class.get(c, 0.0), counts[c] * context.potential.get(c, 0.0))
+                for c in sorted(classes)
+            },
+        )
+        default = default_figures(accounts, context.potential, month)
+        goals[key] = merged_figures(default, context.stored.get(key))
+    return figures, goals
+
+
+# -- flags, trends, the dashboard ------------------------------------------------------------------
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def flag_for(
+    scope_id: str,
+    figures: Figures,
+    target: TargetFigures,
+    *,
+    sales_known: bool = True,
+    coverage_known: bool = True,
+) -> Flag | None:
+    """Why a territory under-performs, telling effort from capacity from potential:
+
+    * coverage well below target: the rep cannot do the visits — **capacity** (realign);
+    * revenue well below target while coverage holds: the visits happen but do not sell —
+      **potential** (change frequencies: fewer visits where they do not pay);
+    * revenue is not judged while no sales figure of the month is stored (``sales_known``):
+      exports usually arrive after the month; coverage not before ``coverage_known`` (see
+      :data:`COVERAGE_JUDGED_AFTER_DAYS`)."""
+    coverage = figures.coverage if coverage_known else None
+    short_coverage = coverage is not None and coverage < target.coverage - COVERAGE_SHORTFALL
+    judged = sales_known and target.revenue > 0
+    shortfall = 1 - figures.revenue / target.revenue if judged else 0.0
+    query = f"?territory={scope_id}"
+    if short_coverage and coverage is not None:
+        reason = f"coverage {_percent(coverage)} against {_percent(target.coverage)}: capacity"
+        if shortfall >= REVENUE_SHORTFALL:
+            reason = f"revenue {_percent(shortfall)} below target, " + reason
+        return Flag("capacity", reason, "/territories" + query, "Realign")
+    if shortfall >= REVENUE_SHORTFALL:
+        shown = (
+            "coverage is not known yet" if coverage is None else f"coverage is {_percent(coverage)}"
+        )
+        reason = f"revenue {_percent(shortfall)} below target while {shown}: potential, not effort"
+        return Flag("potential", reason, "/accounts" + query, "Change frequencies")
+    return None
+
+
+def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> list[WeekPoint]:
+    """Done and missed visits per week (Monday to Sunday) for :data:`TREND_WEEKS` weeks up to
+    the week of ``end``; ``keys`` narrows to those groups' visits (``None``: everyone's)."""
+    last_monday = end - timedelta(days=end.weekday())
+    starts = [last_monday - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
+    counts = {s: [0, 0] for s in starts}
+    for record in reported_visits(r for r in history.visits if r.day >= starts[0]):
+        if record.day > end:
+            continue
+        if keys is not None and not keys & set(_visit_groups(record, history.ownership)):
+            continue
+        week = counts.get(record.day - timedelta(days=record.day.weekday()))
+        if week is not None:
+            week[0] += record.status in DONE
+            week[1] += record.status is VisitStatus.MISSED
+    return [WeekPoint(s, c[0], c[1]) for s, c in counts.items()]
+
+
+def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, str, str | None]]:
+    """(key, name, rep) of every territory and rep the user may see."""
+    found: list[tuple[GroupKey, str, str | None]] = [
+        ((TargetScope.TERRITORY, t.territory_id), t.name, t.rep_id)
+        for t in sorted(store.territories.all(), key=lambda t: t.territory_id)
+    ]
+    found += [
+        ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
+        for r in sorted(store.reps.all(), key=lambda r: r.rep_id)
+    ]
+    if user is not None and user.role is not UserRole.MANAGER:
+        found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
+    return found
+
+
+def dashboard(
+    store: Store,
+    month: Month,
+    *,
+    today: date,
+    potential: Mapping[str, float],
+    user: UserRecord | None = None,
+    only: GroupKey | None = None,
+) -> Dashboard:
+    """Every territory and rep the user may see (a rep: their own), ``month`` against the
+    month before and its targets, with flags on territories and the weekly trend. ``only``
+    narrows to one group.
+
+    Raises
+    ------
+    NotFoundError
+        ``only`` names no territory or rep the user may see (nothing leaks).
+    """
+    named = _groups_for(store, user)
+    if only is not None:
+        named = [g for g in named if g[0] == only]
+        if not named:
+            msg = f"{only[0].value} {only[1]!r} not found"
+            raise NotFoundError(msg)
+    history = read_history(store, month.previous.first, month.last)
+    groups = [(key, {rep} if rep else set()) for key, _, rep in named]
+    now, goals = month_figures(
+        store, history, month, today=today, potential=potential, groups=groups
+    )
+    before, _ = month_figures(
+        store, history, month.previous, today=today, potential=potential, groups=groups
+    )
+    sales_known = any(f.period == month.first for f in history.sales)
+    coverage_known = _elapsed_days(month, today) >= COVERAGE_JUDGED_AFTER_DAYS
+    reports = []
+    for key, name, rep in named:
+        flag = None
+        if key[0] is TargetScope.TERRITORY:
+            flag = flag_for(
+                key[1],
+                now[key],
+                goals[key],
+                sales_known=sales_known,
+                coverage_known=coverage_known,
+            )
+        reports.append(
+            GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
+        )
+    whole = user is None or user.role is UserRole.MANAGER
+    keys = None if whole and only is None else {key for key, _, _ in named}
+    weeks = weekly_trend(history, min(month.last, today), keys)
+    return Dashboard(month, reports, weeks, sales_known)
