@@ -35,6 +35,7 @@ from routeplanner.model.history import OwnershipCause, VisitStatus
 from routeplanner.services.assignment import AssignParams, ownership_reason, travel_or_straight_line
 from routeplanner.storage import Store
 from routeplanner.storage.records import ImportSummary
+from routeplanner.storage.tables import ID_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 
 Progress = Callable[[str, float], None]
@@ -459,6 +460,9 @@ def _bulk_ids(account_ids: Collection[str]) -> tuple[str, ...]:
     ids = tuple(sorted(set(account_ids)))
     if len(ids) > MAX_BULK:
         message = f"{len(ids)} accounts selected; at most {MAX_BULK} at once"
+        raise InputError(Problem("bulk", None, "ids", message))
+    if any(len(i) > ID_LENGTH for i in ids):
+        message = f"an account id is longer than {ID_LENGTH} characters"
         raise InputError(Problem("bulk", None, "ids", message))
     return ids
 
