@@ -89,7 +89,10 @@
       .then(function (answer) {
         if (answer.ok && answer.redirected) {
           var stop = form.elements.stop;
-          window.location.assign(answer.url + (stop && stop.value ? "#stop-" + stop.value : ""));
+          var hash = stop && stop.value ? "#stop-" + stop.value : "";
+          // to the same address, assign would only move to the anchor: load the page again
+          var same = answer.url === window.location.href.split("#")[0];
+          if (same) { window.location.hash = hash; window.location.reload(); } else { window.location.assign(answer.url + hash); }
         } else {
           form.submit(); // refused (nothing stored): let the browser show why
         }
