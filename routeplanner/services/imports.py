@@ -10,7 +10,10 @@ transaction, so a new account never sits without a territory.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
+import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from routeplanner.assignment import AssignmentReport, AssignMode, assign_accounts
 from routeplanner.assignment.assign import Decision
-from routeplanner.errors import InputError, NotFoundError, Problem
+from routeplanner.errors import ConflictError, InputError, NotFoundError, Problem
 from routeplanner.io.accounts import (
     ACCOUNT_COLUMNS,
     accounts_to_csv,
@@ -32,6 +35,7 @@ from routeplanner.model.history import OwnershipCause, VisitStatus
 from routeplanner.services.assignment import AssignParams, ownership_reason, travel_or_straight_line
 from routeplanner.storage import Store
 from routeplanner.storage.records import ImportSummary
+from routeplanner.storage.tables import ID_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 
 Progress = Callable[[str, float], None]
@@ -373,23 +377,130 @@ def edit_account(store: Store, account_id: str, edit: AccountEdit, *, source: st
     return edited
 
 
-def bulk_edit(store: Store, account_ids: Collection[str], edit: AccountEdit) -> list[Account]:
-    """Apply one edit to every listed account: all or nothing.
+MAX_BULK = 5000
+"""Accounts one bulk edit may name: more is not a selection made on the accounts page."""
+BULK_SOURCE = "web bulk edit"
+STALE_PREVIEW = "the selected accounts changed since the preview; nothing was stored"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One import column of one account, as shown before and after an edit."""
+
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """What a bulk edit changes in one account."""
+
+    account_id: str
+    name: str
+    fields: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    """What a bulk edit would store: the changes of each account it changes, how many it leaves
+    as they are, and ``digest``, a fingerprint of the selection, the edit and the accounts as
+    read, which :func:`apply_bulk_edit` checks before storing."""
+
+    account_ids: tuple[str, ...]
+    changes: tuple[AccountChange, ...]
+    unchanged: int
+    digest: str
+    edited: tuple[Account, ...]
+
+
+def preview_bulk_edit(store: Store, account_ids: Collection[str], edit: AccountEdit) -> BulkPreview:
+    """What one edit of every listed account would change, field by field; stores nothing.
 
     Raises
     ------
     InputError
-        No account selected or nothing to change, or every problem of every account.
+        No account selected, an unknown or oversized selection, nothing to change, or every
+        problem of every account (``source``: the account id).
     """
-    accounts = [a for a in store.accounts.all() if a.account_id in set(account_ids)]
+    ids = _bulk_ids(account_ids)
+    rep_ids = {r.rep_id for r in store.reps.all()}
+    with store.read("previewing a bulk edit") as tx:
+        accounts = tx.accounts.find(ids)
+    return _bulk_preview(ids, accounts, edit, rep_ids)
+
+
+def apply_bulk_edit(
+    store: Store, account_ids: Collection[str], edit: AccountEdit, *, digest: str
+) -> BulkPreview:
+    """Store exactly what :func:`preview_bulk_edit` showed (its ``digest``), in one transaction.
+
+    Raises
+    ------
+    InputError
+        As :func:`preview_bulk_edit`; nothing stored.
+    ConflictError
+        The accounts (or the selection or the edit) differ from the preview's; nothing stored.
+    """
+    ids = _bulk_ids(account_ids)
+    with store.transaction("applying a bulk edit") as tx:
+        accounts = tx.accounts.find(ids, lock=True)
+        if len(accounts) != len(ids):  # one was deleted since
+            raise ConflictError(STALE_PREVIEW)
+        rep_ids = {r.rep_id for r in tx.reps.all()}
+        preview = _bulk_preview(ids, accounts, edit, rep_ids)
+        if not hmac.compare_digest(preview.digest, digest):
+            raise ConflictError(STALE_PREVIEW)
+        if preview.edited:
+            tx.accounts.upsert(preview.edited, source=BULK_SOURCE)
+    return preview
+
+
+def _bulk_ids(account_ids: Collection[str]) -> tuple[str, ...]:
+    ids = tuple(sorted(set(account_ids)))
+    if len(ids) > MAX_BULK:
+        message = f"{len(ids)} accounts selected; at most {MAX_BULK} at once"
+        raise InputError(Problem("bulk", None, "ids", message))
+    if any(len(i) > ID_LENGTH for i in ids):
+        message = f"an account id is longer than {ID_LENGTH} characters"
+        raise InputError(Problem("bulk", None, "ids", message))
+    return ids
+
+
+def _bulk_preview(
+    ids: tuple[str, ...], accounts: list[Account], edit: AccountEdit, rep_ids: Collection[str]
+) -> BulkPreview:
     change = edit.cells()
-    if not accounts or not change:
+    if not ids or not change:
         message = "select accounts and give a frequency, minutes, lock or qualifications"
         raise InputError(Problem("bulk", None, None, message))
-    rep_ids = {r.rep_id for r in store.reps.all()}
+    missing = sorted(set(ids) - {a.account_id for a in accounts})
+    if missing:
+        message = (
+            "no such account: " + ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        )
+        raise InputError(Problem("bulk", None, "ids", message))
     edited = revalidate(accounts, [change] * len(accounts), rep_ids=rep_ids)
-    store.accounts.upsert(edited, source="web bulk edit")
-    return edited
+    before_rows = list(csv.DictReader(io.StringIO(accounts_to_csv(accounts))))
+    after_rows = list(csv.DictReader(io.StringIO(accounts_to_csv(edited))))
+    changes: list[AccountChange] = []
+    for account, before, after in zip(accounts, before_rows, after_rows, strict=True):
+        fields = tuple(
+            FieldChange(column, before[column], after[column])
+            for column in ACCOUNT_COLUMNS
+            if before[column] != after[column]
+        )
+        if fields:
+            changes.append(AccountChange(account.account_id, account.name, fields))
+    changed_ids = {c.account_id for c in changes}
+    seen = json.dumps([ids, sorted(change.items()), before_rows], ensure_ascii=False)
+    return BulkPreview(
+        account_ids=ids,
+        changes=tuple(changes),
+        unchanged=len(accounts) - len(changes),
+        digest=hashlib.sha256(seen.encode("utf-8")).hexdigest(),
+        edited=tuple(a for a in edited if a.account_id in changed_ids),
+    )
 
 
 # -- the accounts list -----------------------------------------------------------------------------

@@ -39,6 +39,14 @@ class AccountRepository(AreaRepository):
             rows = session.scalars(select(AccountRow).order_by(AccountRow.account_id))
             return [_account_from_row(row) for row in rows]
 
+    def find(self, account_ids: Sequence[str], *, lock: bool = False) -> list[Account]:
+        """The stored accounts among ``account_ids``, by id. ``lock`` (PostgreSQL; SQLite
+        writers are serialised anyway) keeps them from changing until the transaction ends, so
+        a check made on them still holds when the same transaction writes."""
+        with self._session("reading accounts") as session:
+            rows = load_by_ids(session, AccountRow, AccountRow.account_id, account_ids, lock=lock)
+            return [_account_from_row(rows[i]) for i in sorted(rows)]
+
     def get(self, account_id: str) -> Account | None:
         with self._session(f"reading account {account_id}") as session:
             row = session.get(AccountRow, account_id)

@@ -71,11 +71,13 @@ def chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 
 def load_by_ids(
-    session: Session, table: type[_T], column: Any, ids: Sequence[str]
+    session: Session, table: type[_T], column: Any, ids: Sequence[str], *, lock: bool = False
 ) -> dict[str, _T]:
+    """The rows whose ``column`` is one of ``ids``; ``lock``: ``SELECT ... FOR UPDATE``."""
     found: dict[str, _T] = {}
     for chunk in chunks(sorted(set(ids))):
-        for row in session.scalars(select(table).where(column.in_(chunk))):
+        query = select(table).where(column.in_(chunk))
+        for row in session.scalars(query.with_for_update() if lock else query):
             found[getattr(row, column.key)] = row
     return found
 

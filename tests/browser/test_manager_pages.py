@@ -179,3 +179,36 @@ def test_plan_form_offers_the_current_plans_horizon(
         ).weekday()
         == 0
     )
+
+
+def test_bulk_edit_previews_then_applies_on_a_phone_without_javascript(
+    live_server: LiveServer, store: Store, chromium: Any
+) -> None:
+    add_user(store, "boss")
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(180_000)
+        log_in_page(page, live_server.url, "boss", "/accounts")
+        page.locator('input[aria-label="Select A1"]').check()
+        page.locator('input[aria-label="Select A2"]').check()
+        page.locator('#bulk input[name="visit_minutes"]').fill("25")
+        page.locator("#bulk button").tap()
+        page.wait_for_selector("#bulk-preview")
+        assert "2 of 2 selected accounts change, 0 unchanged" in page.inner_text("#bulk-summary")
+        assert page.locator("#bulk-changes tbody tr").count() == 2
+        assert store.accounts.get("A1").visit_duration_s == 30 * 60  # type: ignore[union-attr]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        for html, font, height in page.evaluate(CONTROLS):
+            assert font >= 16, html
+            assert height >= 44, html
+        page.locator("#bulk-apply button").tap()
+        page.wait_for_selector("#message")
+        assert "2 accounts saved, 0 unchanged" in page.inner_text("#message")
+        assert {a.visit_duration_s for a in store.accounts.all() if a.account_id != "A3"} == {
+            25 * 60
+        }
+    finally:
+        context.close()

@@ -76,3 +76,65 @@ def test_a_report_made_offline_arrives_once_when_back(
     assert records[0].outcome == "order"
     assert records[0].report_id
     assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+def test_a_report_whose_sending_fails_while_online_is_queued_and_arrives_once(
+    live_server: LiveServer, store: Store, chromium: Any
+) -> None:
+    """The phone says it is online, but the report gets no answer (a dead connection) or a
+    503: it waits on the phone instead of being lost, and arrives once the server answers."""
+    # page.route sees only requests no service worker handles
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        has_touch=True,
+        is_mobile=True,
+        service_workers="block",
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        store_world(store, today())
+        log_in_page(page, live_server.url, "juergen")
+        page.goto(f"{live_server.url}/route?rep=R1&day={today().isoformat()}")
+        reports: list[str] = []
+
+        def dead(route: Any) -> None:
+            reports.append(route.request.url)
+            route.abort("connectionreset")
+
+        def unavailable(route: Any) -> None:
+            reports.append(route.request.url)
+            route.fulfill(status=503, body="maintenance")
+
+        page.route("**/route/visit", dead)
+        page.route("**/api/v1/visits", dead)
+        page.locator("#stop-2 .done-form input[name=outcome]").fill("order")
+        page.locator("#stop-2 button.done").tap()
+        page.wait_for_selector("#queue:not([hidden])")
+        assert page.evaluate("navigator.onLine")
+        assert "1 report waits" in page.locator("#queue").inner_text()
+        assert "Bäckerei Müller done at" in page.locator("#queue").inner_text()
+
+        page.unroute("**/route/visit")
+        page.route("**/route/visit", unavailable)
+        page.locator("#stop-1 button.missed").tap()
+        # (wait_for_function would evaluate a string, which the page's CSP forbids)
+        _wait(lambda: "2 reports wait" in page.locator("#queue").inner_text())
+        assert page.locator("#stop-1 .visit-log[data-queued=missed]").count() == 1
+        assert reports  # the reports were really sent, and failed
+        assert store.visits.find() == []
+
+        page.unroute("**/route/visit")
+        page.unroute("**/api/v1/visits")
+        # no "online" event comes (the phone never went offline): the page retries by itself
+        _wait(lambda: len(store.visits.find()) == 2, seconds=60)
+        page.wait_for_selector("#stop-2.finished")
+        assert page.locator("#queue").is_hidden()
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        time.sleep(1.5)
+        records = store.visits.find()
+        assert sorted(r.status.value for r in records) == ["done", "missed"]
+        assert len({r.report_id for r in records}) == 2
+        assert next(r for r in records if r.status is VisitStatus.DONE).outcome == "order"
+    finally:
+        context.close()

@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, RoadNetworkError
+from routeplanner.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RoadNetworkError,
+)
 from routeplanner.model import GeoPoint, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.services import imports, users
@@ -38,14 +44,51 @@ def test_an_edit_is_validated_as_an_import_and_keeps_custom_gaps(store: Store) -
         imports.edit_account(store, "A9", AccountEdit(visit_minutes="5"), source="t")
 
 
+def _bulk(store: Store, ids: list[str], edit: AccountEdit) -> imports.BulkPreview:
+    preview = imports.preview_bulk_edit(store, ids, edit)
+    return imports.apply_bulk_edit(store, ids, edit, digest=preview.digest)
+
+
 def test_a_bulk_edit_is_all_or_nothing(store: Store) -> None:
     edit = AccountEdit.bulk("", "20", "R1", "")
-    assert {a.account_id for a in imports.bulk_edit(store, ["A1", "A2"], edit)} == {"A1", "A2"}
+    applied = _bulk(store, ["A1", "A2"], edit)
+    assert {a.account_id for a in applied.edited} == {"A1", "A2"}
     assert all(a.locked_rep_id == "R1" for a in store.accounts.all() if a.account_id != "A3")
     with pytest.raises(InputError, match="select accounts and give"):
-        imports.bulk_edit(store, ["A1"], AccountEdit())
-    cleared = imports.bulk_edit(store, ["A1"], AccountEdit.bulk("", "", imports.NO_VALUE, ""))
-    assert cleared[0].locked_rep_id is None
+        imports.preview_bulk_edit(store, ["A1"], AccountEdit())
+    cleared = _bulk(store, ["A1"], AccountEdit.bulk("", "", imports.NO_VALUE, ""))
+    assert cleared.edited[0].locked_rep_id is None
+
+
+def test_a_bulk_preview_lists_each_change_and_stores_nothing(store: Store) -> None:
+    before = store.accounts.all()
+    a1 = store.accounts.get("A1")
+    assert a1 is not None
+    minutes = str(a1.visit_duration_s // 60)
+    preview = imports.preview_bulk_edit(store, ["A2", "A1"], AccountEdit.bulk("", minutes, "", ""))
+    assert store.accounts.all() == before
+    assert preview.account_ids == ("A1", "A2")
+    changed = {c.account_id: c.fields for c in preview.changes}
+    assert "A1" not in changed  # A1 has these minutes already
+    assert preview.unchanged == 1
+    assert changed["A2"] == (imports.FieldChange("visit_minutes", "45", minutes),)
+    with pytest.raises(InputError, match="no such account: A9") as exc:
+        imports.preview_bulk_edit(store, ["A1", "A9"], AccountEdit(visit_minutes="20"))
+    assert exc.value.problems[0].field == "ids"
+
+
+def test_a_bulk_apply_refuses_a_stale_preview(store: Store) -> None:
+    edit = AccountEdit(visit_minutes="25")
+    preview = imports.preview_bulk_edit(store, ["A1", "A2"], edit)
+    imports.edit_account(store, "A2", AccountEdit(visit_minutes="50"), source="t")
+    before = store.accounts.all()
+    with pytest.raises(ConflictError, match="changed since the preview"):
+        imports.apply_bulk_edit(store, ["A1", "A2"], edit, digest=preview.digest)
+    with pytest.raises(ConflictError):  # another edit than the one previewed
+        imports.apply_bulk_edit(
+            store, ["A1", "A2"], AccountEdit(visit_minutes="26"), digest=preview.digest
+        )
+    assert store.accounts.all() == before
 
 
 def test_added_accounts_get_a_territory_by_straight_line_without_roads(store: Store) -> None:

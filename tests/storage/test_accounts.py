@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import date
 from typing import Any
 
@@ -214,3 +216,31 @@ def test_lock_postcode_and_required_qualifications_round_trip(store: Store) -> N
         None,
         frozenset(),
     )
+
+
+def test_find_locked_accounts_holds_off_a_writer_until_the_transaction_ends(
+    store: Store, migrated_db_url: str
+) -> None:
+    replace_accounts_and_reps(store, make_accounts(), make_reps(), source="t")
+    assert [a.account_id for a in store.accounts.find(["A3", "nope", "A1"])] == ["A1", "A3"]
+    other = Store.open(migrated_db_url)
+    wrote: list[ImportSummary] = []
+    try:
+        with store.transaction("checking, then writing") as tx:
+            (a1,) = tx.accounts.find(["A1"], lock=True)
+            writer = threading.Thread(
+                target=lambda: wrote.append(
+                    other.accounts.upsert([dataclasses.replace(a1, name="X")], source="other")
+                )
+            )
+            writer.start()
+            time.sleep(0.5)
+            assert writer.is_alive()  # waits for the lock (PostgreSQL) or the writer (SQLite)
+            tx.accounts.upsert([dataclasses.replace(a1, name="Mine")], source="mine")
+        writer.join(timeout=30)
+        assert wrote == [ImportSummary(accounts_changed=1)]
+        stored = store.accounts.get("A1")
+        assert stored is not None
+        assert stored.name == "X"  # the writer went after the transaction, never in between
+    finally:
+        other.close()

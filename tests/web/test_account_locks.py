@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from routeplanner.storage import Store
+from tests.web.bulk_edit import bulk_edit, preview
 
 INLINE = {"frequency": "weekly", "visit_minutes": "30", "opening_hours": "Mo-Fr 08:00-18:00"}
 
@@ -64,7 +65,7 @@ def test_lock_to_unknown_rep_is_a_field_error(client: TestClient, store: Store) 
 
 def test_bulk_lock_and_clear(client: TestClient, store: Store) -> None:
     data = {"ids": ["A1", "A2"], "locked_rep": "R1", "requires": "medical"}
-    assert client.post("/accounts/bulk", data=data, follow_redirects=False).status_code == 303
+    assert bulk_edit(client, data).status_code == 303
     for account_id in ("A1", "A2"):
         account = store.accounts.get(account_id)
         assert account is not None
@@ -75,13 +76,13 @@ def test_bulk_lock_and_clear(client: TestClient, store: Store) -> None:
     assert a3.locked_rep_id is None
     assert _ids(client.get("/accounts", params={"locked": "1"}).text) == ["A1", "A2"]
     # empty = unchanged: a bulk frequency edit keeps the locks
-    client.post("/accounts/bulk", data={"ids": ["A1"], "visit_minutes": "20"})
+    assert bulk_edit(client, {"ids": ["A1"], "visit_minutes": "20"}).status_code == 303
     a1 = store.accounts.get("A1")
     assert a1 is not None
     assert a1.locked_rep_id == "R1"
     # "-" clears
     data = {"ids": ["A1"], "locked_rep": "-", "requires": "-"}
-    assert client.post("/accounts/bulk", data=data, follow_redirects=False).status_code == 303
+    assert bulk_edit(client, data).status_code == 303
     a1 = store.accounts.get("A1")
     assert a1 is not None
     assert a1.locked_rep_id is None
@@ -91,7 +92,7 @@ def test_bulk_lock_and_clear(client: TestClient, store: Store) -> None:
 
 def test_bulk_lock_to_unknown_rep_stores_nothing(client: TestClient, store: Store) -> None:
     before = store.accounts.all()
-    response = client.post("/accounts/bulk", data={"ids": ["A1", "A3"], "locked_rep": "Nobody"})
+    response = preview(client, {"ids": ["A1", "A3"], "locked_rep": "Nobody"})
     assert response.status_code == 422
     assert 'data-errors="A1"' in response.text
     assert 'data-errors="A3"' in response.text

@@ -12,6 +12,7 @@ from routeplanner.model import Territory, VisitRule
 from routeplanner.model.history import OwnershipCause
 from routeplanner.storage import Store
 from tests.conftest import add_user, form_csrf, log_in
+from tests.web.bulk_edit import bulk_edit, preview
 
 
 def _ids(html: str) -> list[str]:
@@ -101,8 +102,12 @@ def test_inline_edit_unknown_account_404(client: TestClient) -> None:
 
 def test_bulk_edit_stores_all(client: TestClient, store: Store) -> None:
     data = {"ids": ["A1", "A2"], "visit_minutes": "20"}
-    response = client.post("/accounts/bulk", data=data, follow_redirects=False)
+    response = bulk_edit(client, data)
     assert response.status_code == 303
+    assert (
+        response.headers["location"]
+        == "/accounts?sort=id&page=1&saved=2+accounts+saved%2C+0+unchanged"
+    )
     for account_id in ("A1", "A2"):
         account = store.accounts.get(account_id)
         assert account is not None
@@ -116,7 +121,7 @@ def test_bulk_edit_is_all_or_nothing(client: TestClient, store: Store) -> None:
     before = store.accounts.all()
     # 11 hours fit the MAX_VISIT limit but no 10-hour opening window: every account fails
     data = {"ids": ["A1", "A2"], "visit_minutes": "660", "frequency": "weekly"}
-    response = client.post("/accounts/bulk", data=data)
+    response = preview(client, data)
     assert response.status_code == 422
     assert 'data-errors="A1"' in response.text
     assert 'data-errors="A2"' in response.text
@@ -127,7 +132,7 @@ def test_bulk_edit_is_all_or_nothing(client: TestClient, store: Store) -> None:
 def test_bulk_edit_bad_frequency_stores_nothing(client: TestClient, store: Store) -> None:
     before = store.accounts.all()
     data = {"ids": ["A1", "A3"], "frequency": "fortnightly-ish", "visit_minutes": "20"}
-    response = client.post("/accounts/bulk", data=data)
+    response = preview(client, data)
     assert response.status_code == 422
     assert "unknown frequency" in response.text
     assert store.accounts.all() == before
@@ -269,12 +274,8 @@ def test_saving_returns_to_the_filtered_sorted_list_it_came_from(
     expected = back_to + "&saved=A2+saved"
     assert row.headers["location"] == expected  # type: ignore[attr-defined]
     assert _ids(client.get(expected).text) == ["A2"]
-    bulk = client.post(
-        "/accounts/bulk",
-        data={"ids": ["A2"], "visit_minutes": "20", "back": back_to},
-        follow_redirects=False,
-    )
-    assert bulk.headers["location"] == back_to + "&saved=1+accounts+saved"
+    bulk = bulk_edit(client, {"ids": ["A2"], "visit_minutes": "20", "back": back_to})
+    assert bulk.headers["location"] == back_to + "&saved=1+accounts+saved%2C+0+unchanged"
     a2 = store.accounts.get("A2")
     assert a2 is not None
     assert a2.visit_duration_s == 20 * 60

@@ -1,4 +1,5 @@
-"""Manager accounts page: search, filter, sort, inline and bulk edits, CSV/XLSX import.
+"""Manager accounts page: search, filter, sort, inline edits, bulk edits (preview, then apply),
+CSV/XLSX import.
 
 The edits and the import are :mod:`routeplanner.services.imports` use cases, validated as an
 import is; this module filters, sorts and renders.
@@ -17,12 +18,12 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from routeplanner.errors import InputError, Problem
+from routeplanner.errors import ConflictError, InputError, Problem
 from routeplanner.io.accounts import read_accounts_bytes
 from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.io.tables import limits_from
 from routeplanner.services import imports
-from routeplanner.services.imports import AccountEdit, ImportResult
+from routeplanner.services.imports import AccountEdit, BulkPreview, ImportResult
 from routeplanner.services.imports import AccountRow as Row
 from routeplanner.web.auth import CsrfDep, ManagerDep
 from routeplanner.web.deps import get_services, get_templates
@@ -154,6 +155,8 @@ def _render(
     message: str = "",
     status_code: int = 200,
     imported: ImportResult | None = None,
+    bulk: BulkForm | None = None,
+    preview: BulkPreview | None = None,
 ) -> Response:
     rows = _rows(services)
     found = select(rows, query)
@@ -177,6 +180,9 @@ def _render(
         "hours_text": format_opening_hours,
         "all_reps": services.store.reps.all(),
         "imported": imported,
+        "bulk": bulk or BulkForm(),
+        "preview": preview,
+        "no_value": imports.NO_VALUE,
     }
     return templates.TemplateResponse(request, "accounts.html", context, status_code=status_code)
 
@@ -262,38 +268,111 @@ def import_accounts(
     return _render(request, services, templates, Query(), message=message, imported=result)
 
 
-@router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
-def bulk_edit(
+@dataclass(frozen=True, slots=True)
+class BulkForm:
+    """The bulk edit as the form sent it: carried from the preview to the apply unchanged."""
+
+    ids: tuple[str, ...] = ()
+    frequency: str = ""
+    visit_minutes: str = ""
+    locked_rep: str = ""
+    requires: str = ""
+
+    def edit(self) -> AccountEdit:
+        return AccountEdit.bulk(self.frequency, self.visit_minutes, self.locked_rep, self.requires)
+
+
+BulkText = Annotated[str, Form(max_length=200)]
+
+
+def bulk_form(
+    ids: Annotated[list[str] | None, Form()] = None,
+    frequency: BulkText = "",
+    visit_minutes: BulkText = "",
+    locked_rep: BulkText = "",
+    requires: BulkText = "",
+) -> BulkForm:
+    return BulkForm(tuple(ids or ()), frequency, visit_minutes, locked_rep, requires)
+
+
+BulkFormDep = Annotated[BulkForm, Depends(bulk_form)]
+
+
+@router.post("/accounts/bulk/preview", include_in_schema=False, dependencies=[CsrfDep])
+def bulk_preview(
     request: Request,
     _user: ManagerDep,
     services: ServicesDep,
     templates: TemplatesDep,
-    ids: Annotated[list[str] | None, Form()] = None,
-    frequency: Annotated[str, Form()] = "",
-    visit_minutes: Annotated[str, Form()] = "",
-    locked_rep: Annotated[str, Form()] = "",
-    requires: Annotated[str, Form()] = "",
+    form: BulkFormDep,
     back_to: Annotated[str, Form(alias="back")] = "",
 ) -> Response:
-    """Set frequency, visit minutes, lock and/or qualifications of every selected account.
-
-    All or nothing. An empty lock or qualification field leaves it unchanged; ``-`` clears it.
-    """
-    edit = AccountEdit.bulk(frequency, visit_minutes, locked_rep, requires)
-    try:
-        edited = imports.bulk_edit(services.store, ids or [], edit)
-    except InputError as exc:
-        return _render(
-            request,
-            services,
-            templates,
-            Query(),
-            row_errors=_grouped(exc.problems),
-            page_errors=exc.problems,
-            status_code=422,
-        )
+    """Show what setting frequency, visit minutes, lock and/or qualifications of every selected
+    account would change, before → after; stores nothing. An empty lock or qualification field
+    leaves it unchanged; ``-`` clears it."""
     back = Query.from_url_query(back_to)
-    return RedirectResponse(back.url(saved=f"{len(edited)} accounts saved"), status_code=303)
+    try:
+        preview = imports.preview_bulk_edit(services.store, form.ids, form.edit())
+    except InputError as exc:
+        return _bulk_refused(request, services, templates, back, form, exc.problems, 422)
+    return _render(request, services, templates, back, bulk=form, preview=preview)
+
+
+@router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
+def bulk_apply(
+    request: Request,
+    _user: ManagerDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    form: BulkFormDep,
+    digest: Annotated[str, Form(max_length=64)] = "",
+    back_to: Annotated[str, Form(alias="back")] = "",
+) -> Response:
+    """Store exactly the previewed bulk edit (``digest`` from the preview), all or nothing;
+    409 with a new preview when the accounts changed since."""
+    back = Query.from_url_query(back_to)
+    if not digest:
+        problem = Problem("bulk", None, "digest", "preview the bulk edit before applying it")
+        return _bulk_refused(request, services, templates, back, form, [problem], 422)
+    try:
+        applied = imports.apply_bulk_edit(services.store, form.ids, form.edit(), digest=digest)
+    except InputError as exc:
+        return _bulk_refused(request, services, templates, back, form, exc.problems, 422)
+    except ConflictError as exc:
+        problem = Problem("bulk", None, None, f"{exc}; here is what it would do now")
+        return _bulk_refused(request, services, templates, back, form, [problem], 409)
+    saved = f"{len(applied.changes)} accounts saved, {applied.unchanged} unchanged"
+    return RedirectResponse(back.url(saved=saved), status_code=303)
+
+
+def _bulk_refused(
+    request: Request,
+    services: Services,
+    templates: Jinja2Templates,
+    query: Query,
+    form: BulkForm,
+    problems: list[Problem],
+    status_code: int,
+) -> Response:
+    """The list with what was wrong; after a conflict also the edit's preview on today's
+    accounts, when it still has one."""
+    preview = None
+    if status_code == 409:
+        try:
+            preview = imports.preview_bulk_edit(services.store, form.ids, form.edit())
+        except InputError as exc:
+            problems = [*problems, *exc.problems]
+    return _render(
+        request,
+        services,
+        templates,
+        query,
+        row_errors=_grouped(problems),
+        page_errors=problems,
+        status_code=status_code,
+        bulk=form,
+        preview=preview,
+    )
 
 
 @router.post("/accounts/{account_id}", include_in_schema=False, dependencies=[CsrfDep])

@@ -1,10 +1,13 @@
 // Offline for the rep: installs the service worker (keeps the week's day pages, map and
-// files), queues reports made without network on the phone (localStorage, each with an id
-// made here) and sends each once when the network is back; the server stores a report sent
-// twice under one id once. The page says what is waiting.
+// files), queues reports on the phone (localStorage, each with an id made here) when there is
+// no network or when sending fails (no answer, a timeout, a 5xx: a connection that looks
+// online often is not), and sends each once the network works again; the server stores a
+// report sent twice under one id once. The page says what is waiting.
 (function () {
   "use strict";
   var KEY = "rp-queue";
+  var TIMEOUT_MS = 15000; // a report that got no answer by then is queued, not lost
+  var RETRY_MS = 10000;
   var box = document.getElementById("queue");
 
   function queued() {
@@ -22,13 +25,25 @@
     var items = queued();
     box.hidden = items.length === 0;
     box.textContent = items.length + (items.length === 1 ? " report waits" : " reports wait") +
-      " to be sent (no network): " + items.map(function (r) {
+      " to be sent (no connection): " + items.map(function (r) {
         return r.name + " " + r.status.replace("_", " ") + (r.at ? " at " + r.at : "");
       }).join(", ") + ".";
     items.forEach(function (r) {
       document.querySelectorAll('.visit-log[data-visit="' + CSS.escape(r.visit_id) + '"]')
         .forEach(function (log) { log.setAttribute("data-queued", r.status); });
     });
+  }
+
+  // fetch that gives up after TIMEOUT_MS; a server error counts as no answer
+  function send(url, options) {
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, TIMEOUT_MS) : 0;
+    if (abort) { options.signal = abort.signal; }
+    return fetch(url, options).then(function (answer) {
+      clearTimeout(timer);
+      if (answer.status >= 500) { throw new Error("server error " + answer.status); }
+      return answer;
+    }, function (error) { clearTimeout(timer); throw error; });
   }
 
   var sending = false;
@@ -39,7 +54,7 @@
     if (!token) { return; }
     sending = true;
     var item = items[0];
-    fetch("/api/v1/visits", {
+    send("/api/v1/visits", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": token.value },
@@ -47,7 +62,7 @@
         note: item.note, outcome: item.outcome, rep: item.rep, report_id: item.report_id })
     }).then(function (answer) {
       sending = false;
-      if (answer.status >= 500 || answer.status === 401 || answer.status === 429) { return; }
+      if (answer.status === 401 || answer.status === 429) { return; }
       save(queued().filter(function (r) { return r.report_id !== item.report_id; }));
       if (queued().length) { sync(); } else { window.location.reload(); }
     }).catch(function () { sending = false; });
@@ -63,21 +78,41 @@
       id.name = "report_id";
       form.appendChild(id);
     }
-    id.value = newId();
-    if (navigator.onLine) { return; }
     e.preventDefault();
+    if (form.hasAttribute("data-sending")) { return; } // a second tap while the first is on its way
+    id.value = newId();
+    if (!navigator.onLine) { enqueue(form); return; }
+    form.setAttribute("data-sending", "");
+    // Sent here rather than by the browser, so a failure queues the report instead of ending
+    // on an error page; the server's answer (a redirect to the day page) is then followed.
+    send(form.action, { method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form)) })
+      .then(function (answer) {
+        if (answer.ok && answer.redirected) {
+          var stop = form.elements.stop;
+          var hash = stop && stop.value ? "#stop-" + stop.value : "";
+          // to the same address, assign would only move to the anchor: load the page again
+          var same = answer.url === window.location.href.split("#")[0];
+          if (same) { window.location.hash = hash; window.location.reload(); } else { window.location.assign(answer.url + hash); }
+        } else {
+          form.submit(); // refused (nothing stored): let the browser show why
+        }
+      }, function () { form.removeAttribute("data-sending"); enqueue(form); });
+  });
+
+  function enqueue(form) {
     var field = function (name) { var f = form.elements[name]; return f ? f.value : ""; };
     var status = field("status");
     var stop = form.closest("li");
     var name = stop ? (stop.querySelector("a[href^='/accounts/'], summary") || stop).textContent.trim() : "";
     var items = queued();
-    items.push({ report_id: id.value, visit_id: field("visit_id"), status: status, rep: field("rep"),
+    items.push({ report_id: field("report_id"), visit_id: field("visit_id"), status: status, rep: field("rep"),
       at: field("at") || (status === "done" || status === "checked_in" ? hhmm(new Date()) : ""),
       note: field("note"), outcome: field("outcome"), name: name.slice(0, 60) });
     save(items);
-  });
+  }
 
   window.addEventListener("online", sync);
+  setInterval(sync, RETRY_MS); // online but failing fires no "online" event: keep trying
   show();
   sync();
 
