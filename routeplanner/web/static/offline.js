@@ -59,7 +59,9 @@
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": token.value },
       body: JSON.stringify({ visit_id: item.visit_id, status: item.status, at: item.at,
-        note: item.note, outcome: item.outcome, rep: item.rep, report_id: item.report_id })
+        note: item.note, outcome: item.outcome, rep: item.rep, report_id: item.report_id,
+        order_value: item.order_value ? Number(item.order_value.replace(",", ".")) : null,
+        next_step: item.next_step || "" })
     }).then(function (answer) {
       sending = false;
       if (answer.status === 401 || answer.status === 429) { return; }
@@ -81,11 +83,14 @@
     e.preventDefault();
     if (form.hasAttribute("data-sending")) { return; } // a second tap while the first is on its way
     id.value = newId();
-    if (!navigator.onLine) { enqueue(form); return; }
+    if (!navigator.onLine) { enqueue(form, e.submitter); return; }
     form.setAttribute("data-sending", "");
     // Sent here rather than by the browser, so a failure queues the report instead of ending
     // on an error page; the server's answer (a redirect to the day page) is then followed.
-    send(form.action, { method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form)) })
+    // FormData(form) leaves out the button that submitted ("Done: order" is name=pick).
+    var data = new FormData(form);
+    if (e.submitter && e.submitter.name) { data.append(e.submitter.name, e.submitter.value); }
+    send(form.action, { method: "POST", credentials: "same-origin", body: new URLSearchParams(data) })
       .then(function (answer) {
         if (answer.ok && answer.redirected) {
           var stop = form.elements.stop;
@@ -96,18 +101,20 @@
         } else {
           form.submit(); // refused (nothing stored): let the browser show why
         }
-      }, function () { form.removeAttribute("data-sending"); enqueue(form); });
+      }, function () { form.removeAttribute("data-sending"); enqueue(form, e.submitter); });
   });
 
-  function enqueue(form) {
+  function enqueue(form, submitter) {
     var field = function (name) { var f = form.elements[name]; return f ? f.value : ""; };
+    var picked = submitter && submitter.name === "pick" ? submitter.value : "";
     var status = field("status");
     var stop = form.closest("li");
     var name = stop ? (stop.querySelector("a[href^='/accounts/'], summary") || stop).textContent.trim() : "";
     var items = queued();
     items.push({ report_id: field("report_id"), visit_id: field("visit_id"), status: status, rep: field("rep"),
       at: field("at") || (status === "done" || status === "checked_in" ? hhmm(new Date()) : ""),
-      note: field("note"), outcome: field("outcome"), name: name.slice(0, 60) });
+      note: field("note"), outcome: picked || field("outcome"), order_value: field("order_value"),
+      next_step: field("next_step"), name: name.slice(0, 60) });
     save(items);
   }
 
