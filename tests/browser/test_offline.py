@@ -108,8 +108,8 @@ def test_a_report_whose_sending_fails_while_online_is_queued_and_arrives_once(
 
         page.route("**/route/visit", dead)
         page.route("**/api/v1/visits", dead)
-        page.locator("#stop-2 .done-form input[name=outcome]").fill("order")
-        page.locator("#stop-2 button.done").tap()
+        # the one-tap outcome: the submitting button's value must be queued with the report
+        page.locator("#stop-2 button.pick").first.tap()
         page.wait_for_selector("#queue:not([hidden])")
         assert page.evaluate("navigator.onLine")
         assert "1 report waits" in page.locator("#queue").inner_text()
