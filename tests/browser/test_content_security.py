@@ -26,6 +26,8 @@ PAGES = [
     (f"/route?rep=R1&day={DAY.isoformat()}", "svg.map"),
     ("/territories", "svg.swatch"),
     ("/rules", "h1"),
+    ("/learning", "h1"),
+    ("/performance", "h1"),
     ("/calendar", "h1"),
     ("/users", "h1"),
     ("/tokens", "h1"),

@@ -26,6 +26,8 @@ MANAGER_PAGES = (
     "/plan",
     "/territories",
     "/rules",
+    "/learning",
+    "/performance",
     "/users",
     "/calendar",
     "/route",
