@@ -31,7 +31,7 @@ from routeplanner.learning import (
 )
 from routeplanner.model import Account, Horizon
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.model.plan import DayRoute
+from routeplanner.model.plan import DayRoute, Plan
 from routeplanner.services.current import current_plan
 from routeplanner.services.params import Params, limited
 from routeplanner.services.users import require_manager
@@ -130,11 +130,12 @@ class Learned:
 # -- observations ------------------------------------------------------------------------------
 
 
-def _planned_days(store: Store, start: date, end: date) -> dict[tuple[str, date], DayRoute]:
-    """The route each rep followed each day of ``start..end``: the current plan's, else the
-    newest earlier complete version holding that day."""
+def _planned_days(
+    store: Store, current: Plan, start: date, end: date
+) -> dict[tuple[str, date], DayRoute]:
+    """The route each rep followed each day of ``start..end``: the ``current`` plan's, else
+    the newest earlier complete version holding that day."""
     routes: dict[tuple[str, date], DayRoute] = {}
-    _, plan, _ = current_plan(store)
     versions = [
         info
         for info in sorted(store.plans.all(), key=lambda i: i.plan_id, reverse=True)
@@ -144,7 +145,7 @@ def _planned_days(store: Store, start: date, end: date) -> dict[tuple[str, date]
         and info.horizon.start <= end
         and info.horizon.end >= start
     ]
-    plans = [plan] + [store.plans.get(info.plan_id) for info in versions[:MAX_VERSIONS]]
+    plans = [current] + [store.plans.get(info.plan_id) for info in versions[:MAX_VERSIONS]]
     for each in plans:
         for route in each.routes:
             if start <= route.day <= end:
@@ -180,16 +181,17 @@ def _recorded(records: Sequence[VisitRecord], horizon: Horizon) -> dict[str, Rec
     }
 
 
-def observations(store: Store, start: date, end: date) -> tuple[list[Leg], list[Stay], int]:
-    """Recorded drives and visits of ``start..end`` against the plans, and how many planned
-    stops had a recorded check-in."""
-    _, _, horizon = current_plan(store)
+def observations(
+    store: Store, current: Plan, horizon: Horizon, start: date, end: date
+) -> tuple[list[Leg], list[Stay], int]:
+    """Recorded drives and visits of ``start..end`` against the plans (``current`` with its
+    ``horizon`` first), and how many planned stops had a recorded check-in."""
     records = store.visits.find(start=start, end=end)
     recorded = _recorded(records, horizon)
     legs: list[Leg] = []
     stays: list[Stay] = []
     stops = 0
-    for route in _planned_days(store, start, end).values():
+    for route in _planned_days(store, current, start, end).values():
         seen = {s.visit_id: recorded[s.visit_id] for s in route.stops if s.visit_id in recorded}
         stops += len(seen)
         if seen:
@@ -215,10 +217,10 @@ def field_times(
     """
     if user is not None:
         require_manager(user)
-    _, _, horizon = current_plan(store)
+    _, plan, horizon = current_plan(store)  # read once: the whole plan of every rep
     end = today or datetime.now(tz=horizon.tz).date()
     start = end - timedelta(weeks=params.weeks) + timedelta(days=1)
-    legs, stays, stops = observations(store, start, end)
+    legs, stays, stops = observations(store, plan, horizon, start, end)
     factors = fit_travel_factors(legs, min_legs=params.min_drives)
     lengths = fit_visit_durations(stays, min_visits=params.min_visits)
     in_force = {(v.kind, v.key): v for v in store.learned.all()}
