@@ -7,6 +7,7 @@ does the same. The use cases are in :mod:`routeplanner.services.learning`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -29,6 +30,7 @@ api_router = APIRouter(prefix="/api/v1", tags=["learning"], responses=API_ERRORS
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+FORM_SOURCE = "learning form"
 SHOWN_ACCOUNTS = 200
 """Accounts listed on the page (those furthest from their plan first); the API lists all."""
 
@@ -77,37 +79,39 @@ def learning_page(
     return templates.TemplateResponse(request, "learning.html", context)
 
 
-@router.post("/learning/confirm", include_in_schema=False, dependencies=[CsrfDep])
-def confirm_from_page(
-    user: ManagerDep,
-    services: ServicesDep,
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What a Confirm or Withdraw button posts: which value, and the page's view to return to."""
+
+    kind: LearnedKind
+    key: str
+    params: LearningParams
+
+
+def _decision(
     kind: Annotated[str, Form()] = "",
     key: Annotated[str, Form()] = "",
     weeks: Annotated[str, Form()] = "",
     min_drives: Annotated[str, Form()] = "",
     min_visits: Annotated[str, Form()] = "",
-) -> Response:
-    params = _params("learning form", weeks, min_drives, min_visits)
-    value = svc.confirm_learned(
-        services.store, _kind(kind, "learning form"), key, params, user=user
-    )
-    return _back(params, f"{value.key}: {value.kind.value} {value.value:.2f} confirmed")
+) -> _Decision:
+    params = _params(FORM_SOURCE, weeks, min_drives, min_visits)
+    return _Decision(_kind(kind, FORM_SOURCE), key, params)
+
+
+DecisionDep = Annotated[_Decision, Depends(_decision)]
+
+
+@router.post("/learning/confirm", include_in_schema=False, dependencies=[CsrfDep])
+def confirm_from_page(user: ManagerDep, services: ServicesDep, form: DecisionDep) -> Response:
+    value = svc.confirm_learned(services.store, form.kind, form.key, form.params, user=user)
+    return _back(form.params, f"{value.key}: {value.kind.value} {value.value:.2f} confirmed")
 
 
 @router.post("/learning/withdraw", include_in_schema=False, dependencies=[CsrfDep])
-def withdraw_from_page(
-    user: ManagerDep,
-    services: ServicesDep,
-    kind: Annotated[str, Form()] = "",
-    key: Annotated[str, Form()] = "",
-    weeks: Annotated[str, Form()] = "",
-    min_drives: Annotated[str, Form()] = "",
-    min_visits: Annotated[str, Form()] = "",
-) -> Response:
-    params = _params("learning form", weeks, min_drives, min_visits)
-    learned_kind = _kind(kind, "learning form")
-    svc.withdraw_learned(services.store, learned_kind, key, user=user)
-    return _back(params, f"{key}: {learned_kind.value} withdrawn")
+def withdraw_from_page(user: ManagerDep, services: ServicesDep, form: DecisionDep) -> Response:
+    svc.withdraw_learned(services.store, form.kind, form.key, user=user)
+    return _back(form.params, f"{form.key}: {form.kind.value} withdrawn")
 
 
 def _back(params: LearningParams, message: str) -> RedirectResponse:
