@@ -241,9 +241,15 @@ def _rep_rows(
     fit: Fit,
     in_force: Mapping[tuple[LearnedKind, str], LearnedValue],
 ) -> Iterable[RepTimes]:
+    legs_of: dict[str, list[Leg]] = {}
+    for leg in legs:
+        legs_of.setdefault(leg.rep_id, []).append(leg)
+    stays_of: dict[str, list[Stay]] = {}
+    for stay in stays:
+        stays_of.setdefault(stay.rep_id, []).append(stay)
     for rep in store.reps.all():
-        mine = [leg for leg in legs if leg.rep_id == rep.rep_id]
-        visits = [s for s in stays if s.rep_id == rep.rep_id]
+        mine = legs_of.get(rep.rep_id, [])
+        visits = stays_of.get(rep.rep_id, [])
         yield RepTimes(
             rep_id=rep.rep_id,
             name=rep.name,
