@@ -75,10 +75,10 @@ from routeplanner.territories.workload import (
     account_value,
     build_context,
     check_inputs,
+    context_from_times,
     rep_capacity_s,
     resolve_locks,
     visits_in,
-    working_days,
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -284,27 +284,13 @@ def organisation_context(
     else:
         pairs = _nearest_pairs(xy)
     home_s = travel.matrix([r.home for r in reps], locations).durations_s.astype(np.float64)
-    visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
-    service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
-    estimate = provisional_travel_s(xy, locations, travel)
     n = len(accounts)
-    ctx = TerritoryContext(
-        accounts=tuple(accounts),
-        reps=tuple(reps),
+    ctx = context_from_times(
+        accounts,
+        reps,
         horizon_days=horizon_days,
-        account_index={a.account_id: i for i, a in enumerate(accounts)},
-        rep_index={r.rep_id: j for j, r in enumerate(reps)},
-        visits=visits,
-        service_s=service,
-        travel_estimate_s=estimate,
-        workload_s=visits * (service + estimate),
-        value=np.array([account_value(a) for a in accounts], dtype=np.float64),
-        capacity_s=np.array(
-            [rep_capacity_s(r, horizon_days, start=start) for r in reps], dtype=np.float64
-        ),
-        working_days=np.array(
-            [working_days(r, horizon_days, start=start) for r in reps], dtype=np.int64
-        ),
+        start=start,
+        travel_estimate_s=provisional_travel_s(xy, locations, travel),
         account_s=np.zeros((0, 0)),
         home_s=home_s,
         neighbours=np.arange(n, dtype=np.int64)[:, None],

@@ -187,6 +187,33 @@ def build_context(
     neighbours, travel_estimate = _neighbours(account_s, home_s, k_neighbours)
     if road_cells and isinstance(travel, RoadCells):
         neighbours = _with_pairs(neighbours, travel.cell_adjacency(locations))
+    return context_from_times(
+        accounts,
+        reps,
+        horizon_days=horizon_days,
+        start=start,
+        travel_estimate_s=travel_estimate,
+        account_s=account_s,
+        home_s=home_s,
+        neighbours=neighbours,
+        allowed=allowed,
+    )
+
+
+def context_from_times(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    *,
+    horizon_days: int,
+    start: date | None,
+    travel_estimate_s: FloatArray,
+    account_s: FloatArray,
+    home_s: FloatArray,
+    neighbours: IntArray,
+    allowed: BoolArray,
+) -> TerritoryContext:
+    """A context from travel times already measured: visits, workloads, values and capacities
+    are derived here so every way of measuring the times derives them alike."""
     visits = np.array([visits_in(a, horizon_days) for a in accounts], dtype=np.float64)
     service = np.array([a.visit_duration_s for a in accounts], dtype=np.float64)
     return TerritoryContext(
@@ -197,8 +224,8 @@ def build_context(
         rep_index={r.rep_id: j for j, r in enumerate(reps)},
         visits=visits,
         service_s=service,
-        travel_estimate_s=travel_estimate,
-        workload_s=visits * (service + travel_estimate),
+        travel_estimate_s=travel_estimate_s,
+        workload_s=visits * (service + travel_estimate_s),
         value=np.array([account_value(a) for a in accounts], dtype=np.float64),
         capacity_s=np.array(
             [rep_capacity_s(r, horizon_days, start=start) for r in reps], dtype=np.float64
