@@ -13,7 +13,8 @@ network from the axis's low end (so the first half is one piece). The workload t
 balances prices per-visit travel from straight-line gaps, fitted to a sample of road times;
 every region then gets real road times in its job. Pieces of a region that the road-cell
 graph does not join to its main piece go to the region they touch most, so every region is
-one piece on the road network.
+one piece on the road network. Last, accounts on region borders move from regions over their
+capacity share to neighbours under it (:mod:`~.region_balance`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.problem import DesignWeights
+from routeplanner.territories.region_balance import rebalance_regions
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -197,6 +199,10 @@ def split_regions(
         account_region[accounts] = k
         rep_region[reps] = k
     _join_pieces(account_region, graph, balance, locks or {})
+    capacity_in = np.bincount(rep_region, weights=capacity, minlength=len(regions))
+    if capacity_in.sum() > 0:
+        share = capacity_in / capacity_in.sum()
+        rebalance_regions(account_region, graph, balance, share, locks)
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 

@@ -15,6 +15,7 @@ from routeplanner.territories.contiguity import count_violations
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import design_territories
 from routeplanner.territories.organisation import design_organisation, polish_borders
+from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import RegionSettings, split_regions
 from tests.helpers import require
 
@@ -78,6 +79,49 @@ def test_regions_keep_locked_accounts_with_their_rep() -> None:
     )
     for i, j in locks.items():
         assert split.account_region[i] == split.rep_region[j]
+
+
+def _pieces(graph, region: np.ndarray, k: int) -> int:  # type: ignore[no-untyped-def]
+    from scipy.sparse.csgraph import connected_components
+
+    members = np.flatnonzero(region == k)
+    count, _ = connected_components(graph[members][:, members], directed=False)
+    return int(count)
+
+
+def test_rebalance_brings_regions_to_their_share_in_one_piece_each() -> None:
+    xy, pairs = _grid(20)
+    graph = _graph(pairs, len(xy))
+    balance = np.random.default_rng(3).uniform(1.0, 2.0, len(xy))
+    column = np.arange(len(xy)) // 20
+    region = np.where(column < 10, 0, np.where(column < 16, 1, 2)).astype(np.int64)
+    share = np.full(3, 1 / 3)  # the left band holds half the work, the right one a fifth
+    locked = int(np.flatnonzero((region == 0) & (column == 9))[0])  # on the 0 | 1 border
+    before = region.copy()
+    moves = rebalance_regions(region, graph, balance, share, {locked: 0}, tolerance=0.01)
+    load = np.bincount(region, weights=balance, minlength=3) / balance.sum()
+    one_account = balance.max() / balance.sum() / share[0]
+    assert np.all(np.abs(load / share - 1.0) <= 0.01 + one_account)
+    assert moves == int(np.count_nonzero(region != before))
+    assert region[locked] == 0
+    assert [_pieces(graph, region, k) for k in range(3)] == [1, 1, 1]
+    # The right band, which never touched the left one, got its load through the middle.
+    assert np.count_nonzero((before == 0) & (region == 1)) > 0
+    assert np.count_nonzero((before == 1) & (region == 2)) > 0
+
+
+def test_rebalance_leaves_regions_alone_when_no_move_narrows_a_gap() -> None:
+    xy, pairs = _grid(6)
+    graph = _graph(pairs, len(xy))
+    balance = np.ones(len(xy))
+    region = (np.arange(len(xy)) // 6 >= 3).astype(np.int64)  # 18 | 18
+    assert rebalance_regions(region.copy(), graph, balance, np.array([0.5, 0.5])) == 0
+    # Every account locked: the gap stays, nothing moves, nothing fails.
+    skewed = (np.arange(len(xy)) // 6 >= 2).astype(np.int64)  # 12 | 24
+    locks = {i: 0 for i in range(len(xy))}
+    kept = skewed.copy()
+    assert rebalance_regions(kept, graph, balance, np.array([0.5, 0.5]), locks) == 0
+    assert np.array_equal(kept, skewed)
 
 
 def test_greedy_split_keeps_the_band_and_the_pins() -> None:
