@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from routeplanner.planner import (
@@ -33,6 +33,14 @@ from routeplanner.planner import (
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.scheduling.day_router import DayRouter
 from routeplanner.scheduling.scheduler import DaySearch, Progress
+from routeplanner.territories.organisation import cut_region, design_region
+from routeplanner.territories.regions import (
+    RegionJob,
+    RegionMapper,
+    RegionResult,
+    RegionRunner,
+    RegionSettings,
+)
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
 from routeplanner.travel.scaled import ScaledTravel
@@ -151,6 +159,11 @@ def _territory_task(
     return timed_job(job, context, report)
 
 
+def _region_task(job: RegionJob, travel: _Shared) -> RegionResult:
+    """One region's territory design on a Ray worker."""
+    return design_region(job, _travel_on_worker(travel))
+
+
 class _ProgressBoard:
     """The latest progress of each task, per run (a Ray actor, one per mapper: overlapping
     runs of a server share it)."""
@@ -179,6 +192,7 @@ class RayMapper:
         self._lock = threading.Lock()
         self._started_here = False
         self._task: Any = None
+        self._region_task: Any = None
         self._board: Any = None
         self._runs = itertools.count()
         self._graphs: dict[str, ray.ObjectRef[RoadGraph]] = {}
@@ -222,7 +236,34 @@ class RayMapper:
                 self._task = ray.remote(
                     max_retries=ATTEMPTS - 1, retry_exceptions=True, num_cpus=1
                 )(_territory_task)
+                self._region_task = ray.remote(
+                    max_retries=ATTEMPTS - 1, retry_exceptions=True, num_cpus=1
+                )(_region_task)
                 self._board = ray.remote(num_cpus=0)(_ProgressBoard).remote()
+
+    def regions(self, travel: TravelTimeProvider) -> tuple[RegionSettings, RegionMapper] | None:
+        """How an organisation-scale design runs its region jobs on these workers: as many at
+        once as there are workers (each job gets that share of the time), one task each with
+        the road graph from the object store; None when the design should run them in turn in
+        this process (one local core, no cluster)."""
+        if not self.config.uses_ray(max(2, self.config.min_jobs)):
+            return None
+
+        def run(_runner: RegionRunner, jobs: Sequence[RegionJob]) -> list[RegionResult]:
+            self._start()
+            import ray
+
+            shared = self._share(travel)
+            refs = [self._region_task.remote(job, shared) for job in jobs]
+            try:
+                ray.wait(refs, num_returns=len(refs))
+            except BaseException:
+                for ref in refs:
+                    ray.cancel(ref, force=True)
+                raise
+            return [_region_outcome(ref, job) for ref, job in zip(refs, jobs, strict=True)]
+
+        return RegionSettings(parallel=self.config.local_workers()), run
 
     def _share(self, travel: TravelTimeProvider) -> _Shared:
         import ray
@@ -250,7 +291,7 @@ class RayMapper:
             self._graphs.clear()
             if self._board is not None and ray.is_initialized():
                 ray.kill(self._board)
-            self._board, self._task = None, None
+            self._board, self._task, self._region_task = None, None, None
             if self._started_here and ray.is_initialized():
                 ray.shutdown()
             self._started_here = False
@@ -316,6 +357,20 @@ def _outcome(ref: ray.ObjectRef[TerritoryDone], job: TerritoryJob) -> JobOutcome
     return done
 
 
+def _region_outcome(ref: ray.ObjectRef[RegionResult], job: RegionJob) -> RegionResult:
+    """The region's design, or, when its task failed twice, the region cut without road
+    times (the border polish takes it from there) with a note saying why."""
+    import ray
+
+    try:
+        done: RegionResult = ray.get(ref)
+    except ray.exceptions.RayError as exc:
+        cut = cut_region(job)
+        note = f"region {job.region + 1}: its design failed twice ({_reason(exc)})"
+        return replace(cut, notes=(note, *cut.notes))
+    return done
+
+
 def _reason(exc: BaseException) -> str:
     """The task's own error when it raised one, else what happened to its worker."""
     import ray
@@ -349,3 +404,13 @@ def shutdown() -> None:
         _MAPPERS.clear()
     for mapper in mappers:
         mapper.close()
+
+
+def region_options(
+    jobs: object, travel: TravelTimeProvider
+) -> tuple[RegionSettings | None, RegionMapper | None]:
+    """The region settings and mapper an organisation-scale design gets from ``jobs``, the
+    mapper territory jobs run on: its Ray workers when it is a :class:`RayMapper` that uses
+    them, else (None, None) for the design's own defaults (regions in turn, in process)."""
+    fanout = jobs.regions(travel) if isinstance(jobs, RayMapper) else None
+    return fanout if fanout is not None else (None, None)

@@ -262,7 +262,9 @@ def _plan_files(
     if given is None:
         with progress_bar("territories", enabled=not quiet) as report:
             given = list(
-                planning.first_design(acc, rp, provider, start=params.start, progress=report)
+                planning.first_design(
+                    acc, rp, provider, start=params.start, progress=report, jobs=setup.jobs
+                )
             )
     with progress_bar("plan", enabled=not quiet) as report:
         result = planning.plan_files(acc, rp, given, provider, params, setup, progress=report)

@@ -27,6 +27,7 @@ from routeplanner.io.territory_export import (
     write_territories_csv,
 )
 from routeplanner.model import Account, Territory
+from routeplanner.services import planning
 from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import read_files
 from routeplanner.services.params import labelled
@@ -42,6 +43,7 @@ from routeplanner.services.territories import (
     TerritoryKpis,
 )
 from routeplanner.services.territory_moves import MoveFigures, MoveResult, move_accounts
+from routeplanner.settings import Settings
 from routeplanner.travel.provider import TravelTimeProvider
 
 territories_app = typer.Typer(
@@ -180,7 +182,8 @@ def _propose(
 ) -> tuple[Proposal, TravelTimeProvider]:
     travel = pick_travel(osm, straight_line=straight_line)
     with progress_bar(params.kind, enabled=not quiet) as report, labelled("command line", OPTIONS):
-        return territory_service.propose(inputs, travel, params, report), travel
+        jobs = planning.workers(Settings())
+        return territory_service.propose(inputs, travel, params, report, jobs=jobs), travel
 
 
 def _save(

@@ -26,7 +26,7 @@ from routeplanner.errors import (
     Problem,
     StorageError,
 )
-from routeplanner.fanout import FanoutConfig, mapper_for
+from routeplanner.fanout import FanoutConfig, mapper_for, region_options
 from routeplanner.fanout import shutdown as shutdown_fanout
 from routeplanner.model import Account, Horizon, Plan, Rep, Territory
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
@@ -204,13 +204,23 @@ def first_design(
     horizon_days: int = 28,
     start: date | None = None,
     progress: Progress | None = None,
+    jobs: JobMapper | None = None,
 ) -> tuple[Territory, ...]:
     """Balanced territories for accounts that have none yet; accounts off the road network
     are placed by the territories' one policy (lock, else nearest qualified rep), so the plan
-    reports them as unreachable to the manager who owns them instead of dropping them."""
+    reports them as unreachable to the manager who owns them instead of dropping them.
+    An organisation-scale design runs its region jobs where ``jobs`` runs territory jobs."""
     on, off = split_reachable(travel, accounts)
+    regions, map_regions = region_options(jobs, travel)
     design = design_territories(
-        on, reps, travel, horizon_days=horizon_days, start=start, progress=progress
+        on,
+        reps,
+        travel,
+        horizon_days=horizon_days,
+        start=start,
+        progress=progress,
+        regions=regions,
+        map_regions=map_regions,
     )
     return place_off_network(design.territories, off, reps)
 
@@ -224,12 +234,15 @@ def ensure_territories(
     horizon_days: int,
     progress: Progress | None = None,
     user: str = "",
+    jobs: JobMapper | None = None,
 ) -> tuple[list[Territory], bool]:
     """The stored territories, or a balanced design stored now when there are none yet."""
     current = store.territories.all()
     if current:
         return list(current), False
-    territories = first_design(accounts, reps, travel, horizon_days=horizon_days, progress=progress)
+    territories = first_design(
+        accounts, reps, travel, horizon_days=horizon_days, progress=progress, jobs=jobs
+    )
     with store.transaction("storing the first territory design") as tx:
         save_territories(
             tx,
@@ -292,6 +305,7 @@ def run_planning(
             horizon_days=7 * horizon.weeks,
             progress=lambda message, fraction: report(f"territories: {message}", 0.1 * fraction),
             user=user,
+            jobs=setup.jobs,
         )
         result = _plan(
             learned.accounts(accounts),
@@ -515,7 +529,7 @@ def plan_files(
     given); nothing stored."""
     horizon = params.horizon(setup.timezone)
     if territories is None:
-        territories = first_design(accounts, reps, travel, start=params.start)
+        territories = first_design(accounts, reps, travel, start=params.start, jobs=setup.jobs)
     result = _plan(accounts, reps, territories, travel, params, setup, progress)
     plan = keep_failed(result, territories, None, horizon)
     kpis = coverage(plan, accounts, reps, territories, horizon, holidays=setup.holidays)

@@ -29,6 +29,7 @@ from routeplanner.errors import (
     Problem,
     RoadNetworkError,
 )
+from routeplanner.fanout import region_options
 from routeplanner.io.territory_export import (
     Geometry,
     kpis_csv,
@@ -37,6 +38,7 @@ from routeplanner.io.territory_export import (
 )
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
+from routeplanner.planner import JobMapper
 from routeplanner.services.params import PARAMETERS, Params, limited, require_stored
 from routeplanner.storage import Store, UnitOfWork
 from routeplanner.territories.design import (
@@ -337,6 +339,7 @@ def _design(
     travel: TravelTimeProvider,
     params: DesignParams,
     progress: Progress,
+    jobs: JobMapper | None,
 ) -> tuple[list[ProposalOption], list[str]]:
     base, reps = inputs.territories, inputs.reps
     before = None
@@ -345,6 +348,7 @@ def _design(
         before = compute_kpis(base, on, reps, travel, horizon_days=params.horizon_days)
     present = {a.account_id for a in on}
     pins = {a: r for a, r in params.pins if a in present}
+    regions, map_regions = region_options(jobs, travel)
     plan = design_territories(
         on,
         reps,
@@ -359,6 +363,8 @@ def _design(
         weights=params.weights(),
         **_time_limit(params),
         progress=progress,
+        regions=regions,
+        map_regions=map_regions,
     )
     territories = place_off_network(plan.territories, off, reps, base=base, pins=dict(params.pins))
     moves, moved = _moves(base, territories, reps)
@@ -428,9 +434,12 @@ def propose(
     travel: TravelTimeProvider,
     params: DesignParams,
     progress: Progress | None = None,
+    *,
+    jobs: JobMapper | None = None,
 ) -> Proposal:
     """Design (one option) or realign (options from "stable" to "fair") ``inputs``; nothing
-    is stored. ``progress`` may raise :class:`~routeplanner.errors.JobCancelledError`.
+    is stored. ``progress`` may raise :class:`~routeplanner.errors.JobCancelledError`. An
+    organisation-scale design runs its region jobs where ``jobs`` runs territory jobs.
 
     Raises
     ------
@@ -441,8 +450,10 @@ def propose(
     report = progress or _no_progress
     report("snapping accounts to the road network", 0.0)
     on, off = split_reachable(travel, inputs.accounts)
-    run = _design if params.kind == "design" else _realign
-    options, notes = run(inputs, on, off, travel, params, report)
+    if params.kind == "design":
+        options, notes = _design(inputs, on, off, travel, params, report, jobs)
+    else:
+        options, notes = _realign(inputs, on, off, travel, params, report)
     if off:
         notes.insert(0, _off_network_note(off))
     return Proposal(

@@ -86,3 +86,19 @@ class Slow(_Wrapped):
         time.sleep(self.seconds)
         self.attempt()
         return self.inner.matrix(origins, destinations)
+
+
+@dataclass(frozen=True)
+class RaisingAway(_Wrapped):
+    """Raises in every process but the one that made it (so on Ray workers only), for work
+    whose driver asks for matrices too; logs the worker's pid per attempt."""
+
+    home_pid: int = field(default_factory=os.getpid)
+
+    def matrix(
+        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
+    ) -> TravelMatrix:
+        if os.getpid() != self.home_pid:
+            self.attempt()
+            raise RuntimeError("the travel engine is broken on this worker")
+        return self.inner.matrix(origins, destinations)

@@ -5,15 +5,17 @@ territory."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from routeplanner.errors import InternalError, JobCancelledError
-from routeplanner.fanout import FanoutConfig, RayMapper
+from routeplanner.fanout import FanoutConfig, RayMapper, region_options
 from routeplanner.model import Account, GeoPoint, Horizon, Plan, Rep, Territory
 from routeplanner.planner import (
     JobContext,
@@ -27,6 +29,7 @@ from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services import planning
 from routeplanner.services.planning import PlanningSetup, PlanParams, keep_failed
 from routeplanner.storage import Store
+from routeplanner.territories.design import TerritoryPlan, design_territories
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
@@ -235,3 +238,62 @@ def test_the_planning_service_fans_out_and_keeps_a_failed_territorys_plan(
     assert store.plans.current_id() == second.plan_id
     assert second.plan.routes_of("r1") == first.plan.routes_of("r1")
     assert second.plan.meta["failed_territories"].startswith("T-r1: RuntimeError")
+
+
+def _organisation(n_accounts: int = 160, n_reps: int = 6) -> tuple[list[Account], list[Rep]]:
+    accounts = make_accounts(5, n_accounts, spread_deg=0.06)
+    reps = [
+        make_rep(f"r{i}", home=GeoPoint(49.37 + 0.012 * (i % 3), 8.64 + 0.03 * (i // 3)))
+        for i in range(n_reps)
+    ]
+    return accounts, reps
+
+
+def _design_on(mapper: RayMapper, travel: TravelTimeProvider) -> TerritoryPlan:
+    accounts, reps = _organisation()
+    settings, map_regions = region_options(mapper, travel)
+    assert settings is not None
+    assert map_regions is not None
+    small = replace(settings, min_accounts=100, reps_per_region=2)  # regions of 1-2 reps
+    return design_territories(
+        accounts, reps, travel, regions=small, map_regions=map_regions, time_limit_s=60
+    )
+
+
+def test_an_organisation_designs_its_regions_on_the_workers(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    log = tmp_path / "matrices"
+    # Slow with no delay logs the pid of every matrix: the region jobs' come from workers.
+    plan = _design_on(mapper, faults.Slow(GeoPoint(0.0, 0.0), log, seconds=0.0))
+    accounts, reps = _organisation()
+    assert len(plan.territories) == len(reps)
+    owned = [a for t in plan.territories for a in t.account_ids]
+    assert sorted(owned) == sorted(a.account_id for a in accounts)
+    assert not [n for n in plan.notes if "failed" in n]
+    workers = set(log.read_text().splitlines()) - {str(os.getpid())}
+    assert workers, "no region job ran on a Ray worker"
+
+
+def test_a_region_whose_task_fails_twice_is_cut_and_the_design_completes(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    log = tmp_path / "attempts"
+    plan = _design_on(mapper, faults.RaisingAway(GeoPoint(0.0, 0.0), log))
+    (designed,) = [n for n in plan.notes if n.startswith("designed as ")]
+    regions = int(designed.split()[2])
+    assert regions >= 3
+    failed = [n for n in plan.notes if "its design failed twice" in n]
+    assert len(failed) == regions  # every region, each tried twice on the workers
+    assert len(log.read_text().splitlines()) == 2 * regions
+    assert "RuntimeError: the travel engine is broken on this worker" in failed[0]
+    owned = sorted(a for t in plan.territories for a in t.account_ids)
+    assert owned == sorted(a.account_id for a in _organisation()[0])
+
+
+def test_one_local_core_designs_regions_in_process() -> None:
+    assert region_options(RayMapper(FanoutConfig(workers=1)), HaversineTravel()) == (None, None)
+    assert region_options(None, HaversineTravel()) == (None, None)
+    settings, _ = region_options(RayMapper(FanoutConfig(workers=2)), HaversineTravel())
+    assert settings is not None
+    assert settings.parallel == 2

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.model import Territory
+from routeplanner.services import planning
 from routeplanner.services import territories as territory_service
 from routeplanner.services.planning import PlanningSetup
 from routeplanner.services.territories import (
@@ -71,7 +72,9 @@ def start_job(
 
     def work(job: Job[Proposal]) -> Proposal:
         inputs = territory_service.stored_inputs(services.store)
-        return territory_service.propose(inputs, services.travel(), params, job.report)
+        return territory_service.propose(
+            inputs, services.travel(), params, job.report, jobs=planning.workers(state.settings)
+        )
 
     return state.territory_jobs.start_proposal(user.username, params, work)
 
