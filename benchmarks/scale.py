@@ -6,11 +6,12 @@
 Generates N accounts at random road positions of the extract (seeded; weekly, 2-weekly and
 4-weekly visits, shop or office opening hours) and K reps living among them, stores them in a
 fresh SQLite database and runs the service layer's use cases as the product does: the first
-territory design, a plan of W weeks (territory jobs fanned out on Ray over the given number of
-local workers; 1 = in process), and one rep's repair after a missed visit. One CSV row per
-worker count with the required columns, then the projected makespan of the measured
-per-territory task times on 8, 32 and 128 workers (longest task first onto the least loaded
-worker) and ``repair_one_s``. The per-territory times go to ``OUT`` with ``.tasks.csv``.
+territory design (at organisation scale its region jobs on the same workers), a plan of W
+weeks (territory jobs fanned out on Ray over the given number of local workers; 1 = in
+process), and one rep's repair after a missed visit. One CSV row per worker count with the
+required columns, then the projected makespan of the measured per-territory task times on 8,
+32 and 128 workers (longest task first onto the least loaded worker) and ``repair_one_s``.
+The per-territory times go to ``OUT`` with ``.tasks.csv``.
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def run_once(
     setup = PlanningSetup(timezone="Europe/Berlin", jobs=mapper)
     params = PlanParams(start=START, weeks=args.weeks, time_limit_s=args.time_limit)
     started = time.perf_counter()
-    planning.ensure_territories(store, accounts, reps, travel, horizon_days=7 * args.weeks)
+    planning.ensure_territories(
+        store, accounts, reps, travel, horizon_days=7 * args.weeks, jobs=mapper.inner
+    )
     design_s = time.perf_counter() - started
     result = planning.run_planning(store, travel, params, setup)
     plan_s = time.perf_counter() - started - design_s
