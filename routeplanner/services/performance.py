@@ -17,16 +17,16 @@ from datetime import date, timedelta
 from typing import Final
 
 from routeplanner.errors import NotFoundError
-from routeplanner.model import Account, Plan
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.model.performance import SalesFigure, TargetScope
+from routeplanner.model.performance import AccountFacts, SalesFigure, Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership, noon
 from routeplanner.services.targets import (
     TargetFigures,
+    context_of,
     default_figures,
     merged_figures,
     owned_by,
-    target_context,
+    potential_window,
 )
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -140,29 +140,47 @@ def reported_visits(records: Iterable[VisitRecord]) -> list[VisitRecord]:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Everything a dashboard reads, once: accounts, owners over time, visits, sales."""
+    """Everything a dashboard reads, once: accounts, owners over time, the visits of the
+    months shown and of the trend's weeks, sales, and per month shown the last visit done
+    of each account, the planned routes' times, the potential's sales and the targets."""
 
-    accounts: dict[str, Account]
+    accounts: dict[str, AccountFacts]
     ownership: Ownership
     first_owned: dict[str, date]
     visits: list[VisitRecord]
     sales: list[SalesFigure]
-    plan: Plan | None
+    last_done: dict[Month, dict[str, date]]
+    route_times: dict[Month, list[tuple[str, int, int]]]
+    potential_sales: dict[Month, tuple[dict[str, float], int]]
+    targets: list[Target]
 
 
-def read_history(store: Store, start: date, end: date) -> History:
-    """What happened from ``start`` to ``end`` (inclusive) and what it is attributed by."""
+def trend_start(end: date) -> date:
+    """The Monday :data:`TREND_WEEKS` weeks back from the week of ``end``."""
+    return end - timedelta(days=end.weekday()) - timedelta(weeks=TREND_WEEKS - 1)
+
+
+def read_history(store: Store, months: Sequence[Month], today: date) -> History:
+    """What happened in ``months`` (and the trend's weeks up to the last of them or
+    ``today``) and what it is attributed by, in one read."""
+    first, last = months[0], months[-1]
+    start = min(first.first, trend_start(min(last.last, today)))
     with store.read("reading performance history") as tx:
-        accounts = {a.account_id: a for a in tx.accounts.all()}
+        accounts = {a.account_id: a for a in tx.accounts.facts()}
         periods = tx.territories.ownership_history()
-        visits = tx.visits.find(start=start - timedelta(days=366), end=end)
-        sales = tx.sales.find(start=start, end=end)
-        current = tx.plans.current()
-    first: dict[str, date] = {}
+        visits = tx.visits.find(start=start, end=last.last)
+        sales = tx.sales.find(start=first.first, end=last.first)
+        last_done = {m: tx.visits.last_done(min(m.last, today)) for m in months}
+        routes = {m: tx.plans.current_route_times(m.first, m.last) for m in months}
+        potential = {m: tx.sales.revenue_by_account(*potential_window(m)) for m in months}
+        targets = tx.targets.find(start=first.first, end=last.first)
+    owned: dict[str, date] = {}
     for p in periods:
-        first.setdefault(p.account_id, p.valid_from.date())
-    plan = None if current is None else current[1]
-    return History(accounts, Ownership(periods), first, visits, sales, plan)
+        owned.setdefault(p.account_id, p.valid_from.date())
+    ownership = Ownership(periods)
+    return History(
+        accounts, ownership, owned, visits, sales, last_done, routes, potential, targets
+    )
 
 
 # -- one month's figures -------------------------------------------------------------------------
@@ -205,16 +223,8 @@ def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
     return tallies
 
 
-def _last_done(visits: Sequence[VisitRecord], until: date) -> dict[str, date]:
-    last: dict[str, date] = {}
-    for r in visits:
-        if r.status in DONE and r.day <= until:
-            last[r.account_id] = max(r.day, last.get(r.account_id, r.day))
-    return last
-
-
 def _coverage(
-    owned: Sequence[Account], done: Mapping[str, int], days: int
+    owned: Sequence[AccountFacts], done: Mapping[str, int], days: int
 ) -> tuple[float, float | None, float | None]:
     """Due visits, coverage (share of due visits done) and adherence (share of accounts due
     at least one visit that got the number their frequency asks for)."""
@@ -230,7 +240,7 @@ def _coverage(
     )
 
 
-def _overdue(owned: Sequence[Account], last_done: Mapping[str, date], until: date) -> int:
+def _overdue(owned: Sequence[AccountFacts], last_done: Mapping[str, date], until: date) -> int:
     count = 0
     for a in owned:
         last = last_done.get(a.account_id, a.last_visit)
@@ -240,18 +250,12 @@ def _overdue(owned: Sequence[Account], last_done: Mapping[str, date], until: dat
     return count
 
 
-def _drive_share(plan: Plan | None, rep_ids: set[str], month: Month) -> float | None:
-    """Planned driving as a share of the working day, over the current plan's days of the
-    month (``None``: the plan has none)."""
-    if plan is None:
-        return None
-    routes = [
-        r
-        for r in plan.routes
-        if r.rep_id in rep_ids and month.first <= r.day <= month.last and r.stops
-    ]
-    worked = sum(r.end_s - r.start_s for r in routes)
-    return sum(r.travel_s for r in routes) / worked if worked else None
+def _drive_share(routes: Sequence[tuple[str, int, int]], rep_ids: set[str]) -> float | None:
+    """Planned driving as a share of the working day, over the current plan's routes of the
+    month with stops (``None``: the plan has none)."""
+    mine = [(worked, driving) for rep, worked, driving in routes if rep in rep_ids]
+    worked = sum(w for w, _ in mine)
+    return sum(d for _, d in mine) / worked if worked else None
 
 
 def _revenue(history: History, month: Month) -> dict[GroupKey, tuple[float, dict[str, float]]]:
@@ -282,7 +286,6 @@ def _elapsed_days(month: Month, today: date) -> int:
 
 
 def month_figures(
-    store: Store,
     history: History,
     month: Month,
     *,
@@ -292,12 +295,20 @@ def month_figures(
 ) -> tuple[dict[GroupKey, Figures], dict[GroupKey, TargetFigures]]:
     """Figures and targets of ``groups`` (each with the reps whose plan it drives) in
     ``month``."""
-    context = target_context(store, month, potential)
+    accounts = list(history.accounts.values())
+    context = context_of(
+        accounts,
+        history.ownership,
+        history.potential_sales[month],
+        history.targets,
+        month,
+        potential,
+    )
     owned = owned_by(context)
     tallies = _tally_visits(history, month)
     revenue = _revenue(history, month)
     until = min(month.last, today)
-    last_done = _last_done(history.visits, until)
+    last_done = history.last_done[month]
     days = _elapsed_days(month, today)
     figures: dict[GroupKey, Figures] = {}
     goals: dict[GroupKey, TargetFigures] = {}
@@ -318,7 +329,7 @@ def month_figures(
             coverage=coverage,
             adherence=adherence,
             overdue=_overdue(accounts, last_done, until),
-            drive_share=_drive_share(history.plan, rep_ids, month),
+            drive_share=_drive_share(history.route_times[month], rep_ids),
             revenue=total,
             order_value=tally.order_value,
             new_accounts=sum(
@@ -381,8 +392,7 @@ def flag_for(
 def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> list[WeekPoint]:
     """Done and missed visits per week (Monday to Sunday) for :data:`TREND_WEEKS` weeks up to
     the week of ``end``; ``keys`` narrows to those groups' visits (``None``: everyone's)."""
-    last_monday = end - timedelta(days=end.weekday())
-    starts = [last_monday - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
+    starts = [trend_start(end) + timedelta(weeks=w) for w in range(TREND_WEEKS)]
     counts = {s: [0, 0] for s in starts}
     for record in reported_visits(r for r in history.visits if r.day >= starts[0]):
         if record.day > end:
@@ -435,13 +445,11 @@ def dashboard(
         if not named:
             msg = f"{only[0].value} {only[1]!r} not found"
             raise NotFoundError(msg)
-    history = read_history(store, month.previous.first, month.last)
+    history = read_history(store, [month.previous, month], today)
     groups = [(key, {rep} if rep else set()) for key, _, rep in named]
-    now, goals = month_figures(
-        store, history, month, today=today, potential=potential, groups=groups
-    )
+    now, goals = month_figures(history, month, today=today, potential=potential, groups=groups)
     before, _ = month_figures(
-        store, history, month.previous, today=today, potential=potential, groups=groups
+        history, month.previous, today=today, potential=potential, groups=groups
     )
     sales_known = any(f.period == month.first for f in history.sales)
     coverage_known = _elapsed_days(month, today) >= COVERAGE_JUDGED_AFTER_DAYS

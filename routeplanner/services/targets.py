@@ -14,15 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.cells import Collector, build_all
 from routeplanner.io.tables import Row, Table, read_table, read_table_bytes
-from routeplanner.model import Account
 from routeplanner.model.history import OwnershipRecord
-from routeplanner.model.performance import Target, TargetScope
+from routeplanner.model.performance import AccountFacts, Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -39,7 +39,7 @@ MAX_TARGET_VISITS: Final = 1_000_000
 
 
 def class_potential(
-    accounts: Sequence[Account],
+    accounts: Sequence[AccountFacts],
     revenue: Mapping[str, float],
     months: int,
     configured: Mapping[str, float],
@@ -85,7 +85,7 @@ class EffectiveTarget:
 
 
 def default_figures(
-    accounts: Iterable[Account], potential: Mapping[str, float], month: Month
+    accounts: Iterable[AccountFacts], potential: Mapping[str, float], month: Month
 ) -> TargetFigures:
     """The defaults for a group of accounts (see the module's description)."""
     owned = list(accounts)
@@ -113,32 +113,52 @@ def merged_figures(default: TargetFigures, stored: Target | None) -> TargetFigur
 class TargetContext:
     """What targets of a month are computed from, read once for a page or a report."""
 
-    accounts: list[Account]
+    accounts: list[AccountFacts]
     owners: dict[str, OwnershipRecord]
     potential: dict[str, float]
     stored: dict[tuple[TargetScope, str], Target]
 
 
+def potential_window(month: Month) -> tuple[date, date]:
+    """The first and last month whose sales make the potential of ``month``'s targets."""
+    start = Month(month.first)
+    for _ in range(POTENTIAL_MONTHS):
+        start = start.previous
+    return start.first, month.previous.first
+
+
 def target_context(store: Store, month: Month, configured: Mapping[str, float]) -> TargetContext:
     with store.read("reading targets") as tx:
-        accounts = tx.accounts.all()
+        accounts = tx.accounts.facts()
         ownership = Ownership(tx.territories.ownership_history())
-        start = Month(month.first)
-        for _ in range(POTENTIAL_MONTHS):
-            start = start.previous
-        revenue, months = tx.sales.revenue_by_account(start.first, month.previous.first)
-        stored = {
-            (t.scope, t.scope_id): t for t in tx.targets.find(start=month.first, end=month.first)
-        }
+        revenue, months = tx.sales.revenue_by_account(*potential_window(month))
+        stored = tx.targets.find(start=month.first, end=month.first)
+    return context_of(accounts, ownership, (revenue, months), stored, month, configured)
+
+
+def context_of(
+    accounts: list[AccountFacts],
+    ownership: Ownership,
+    revenue: tuple[dict[str, float], int],
+    stored: Iterable[Target],
+    month: Month,
+    configured: Mapping[str, float],
+) -> TargetContext:
+    """The context of ``month`` from what was read: ``revenue`` per account over the
+    :func:`potential_window` with how many of its months have figures, ``stored`` targets
+    (those of other months are left out)."""
     owners = ownership.members([a.account_id for a in accounts], month.middle)
     return TargetContext(
-        accounts, owners, class_potential(accounts, revenue, months, configured), stored
+        accounts,
+        owners,
+        class_potential(accounts, revenue[0], revenue[1], configured),
+        {(t.scope, t.scope_id): t for t in stored if t.period == month.first},
     )
 
 
-def owned_by(context: TargetContext) -> dict[tuple[TargetScope, str], list[Account]]:
+def owned_by(context: TargetContext) -> dict[tuple[TargetScope, str], list[AccountFacts]]:
     """The accounts each territory and each rep owned in the context's month."""
-    groups: dict[tuple[TargetScope, str], list[Account]] = {}
+    groups: dict[tuple[TargetScope, str], list[AccountFacts]] = {}
     for account in context.accounts:
         owner = context.owners.get(account.account_id)
         if owner is None:

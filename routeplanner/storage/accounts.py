@@ -25,6 +25,7 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
+from routeplanner.model.performance import AccountFacts
 from routeplanner.storage.common import AreaRepository, check_ids, chunks, load_by_ids
 from routeplanner.storage.records import ImportSummary
 from routeplanner.storage.tables import AccountRow, RepRow, TerritoryAccountRow, TerritoryRow
@@ -38,6 +39,40 @@ class AccountRepository(AreaRepository):
         with self._session("reading accounts") as session:
             rows = session.scalars(select(AccountRow).order_by(AccountRow.account_id))
             return [_account_from_row(row) for row in rows]
+
+    def facts(self) -> list[AccountFacts]:
+        """What performance figures need of every account, by id (a few columns)."""
+        row = AccountRow
+        query = select(
+            row.account_id,
+            row.value_class,
+            row.last_visit,
+            row.rule_kind,
+            row.interval_days,
+            row.count,
+            row.period_days,
+            row.min_gap_days,
+            row.max_gap_days,
+        ).order_by(row.account_id)
+        with self._session("reading accounts") as session:
+            return [
+                AccountFacts(
+                    account_id,
+                    value_class,
+                    VisitRule(
+                        kind=FrequencyKind(kind),
+                        interval_days=interval,
+                        count=count,
+                        period_days=period,
+                        min_gap_days=min_gap,
+                        max_gap_days=max_gap,
+                    ),
+                    last_visit,
+                )
+                for account_id, value_class, last_visit, kind, interval, count, period, min_gap, max_gap in session.execute(
+                    query
+                ).tuples()
+            ]
 
     def find(self, account_ids: Sequence[str], *, lock: bool = False) -> list[Account]:
         """The stored accounts among ``account_ids``, by id. ``lock`` (PostgreSQL; SQLite

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from routeplanner.assignment.assign import Decision, DecisionCause
@@ -182,13 +183,14 @@ class TerritoryRepository(AreaRepository):
 
     def ownership_history(self, account_id: str | None = None) -> list[OwnershipRecord]:
         """Every ownership period of the account (of all accounts if ``None``), oldest first."""
-        query = select(OwnershipRow).order_by(
+        # plain rows, not ORM objects: dashboards read every account's history
+        query = select(*OwnershipRow.__table__.columns).order_by(
             OwnershipRow.valid_from, OwnershipRow.account_id, OwnershipRow.id
         )
         if account_id is not None:
             query = query.where(OwnershipRow.account_id == account_id)
         with self._session("reading ownership history") as session:
-            return [_ownership_from_row(row) for row in session.scalars(query)]
+            return [_ownership_from_row(row) for row in session.execute(query)]
 
     def owner_at(self, account_id: str, when: datetime) -> OwnershipRecord | None:
         """The ownership period holding at ``when`` (aware), or ``None`` if the account was in
@@ -437,7 +439,7 @@ def _ownership_cause(what: str, cause: OwnershipCause | str) -> OwnershipCause:
         raise StorageError(msg) from None
 
 
-def _ownership_from_row(row: OwnershipRow) -> OwnershipRecord:
+def _ownership_from_row(row: OwnershipRow | Row[Any]) -> OwnershipRecord:
     return OwnershipRecord(
         account_id=row.account_id,
         territory_id=row.territory_id,
