@@ -151,9 +151,7 @@ def phases_for(port: int, keys: dict[str, str], month: Month) -> dict[str, list[
         ],
         "rep page": [Client(f"/performance{query}", cookies[f"bench-{r}"]) for r in reps],
         "rep API": [
-            Client(
-                f"/api/v1/performance{query}", f"Authorization: Bearer {keys[f'bench-{r}']}"
-            )
+            Client(f"/api/v1/performance{query}", f"Authorization: Bearer {keys[f'bench-{r}']}")
             for r in reps
         ],
     }

@@ -178,9 +178,7 @@ def read_history(store: Store, months: Sequence[Month], today: date) -> History:
     for p in periods:
         owned.setdefault(p.account_id, p.valid_from.date())
     ownership = Ownership(periods)
-    return History(
-        accounts, ownership, owned, visits, sales, last_done, routes, potential, targets
-    )
+    return History(accounts, ownership, owned, visits, sales, last_done, routes, potential, targets)
 
 
 # -- one month's figures -------------------------------------------------------------------------

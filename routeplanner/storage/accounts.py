@@ -55,24 +55,11 @@ class AccountRepository(AreaRepository):
             row.max_gap_days,
         ).order_by(row.account_id)
         with self._session("reading accounts") as session:
-            return [
-                AccountFacts(
-                    account_id,
-                    value_class,
-                    VisitRule(
-                        kind=FrequencyKind(kind),
-                        interval_days=interval,
-                        count=count,
-                        period_days=period,
-                        min_gap_days=min_gap,
-                        max_gap_days=max_gap,
-                    ),
-                    last_visit,
-                )
-                for account_id, value_class, last_visit, kind, interval, count, period, min_gap, max_gap in session.execute(
-                    query
-                ).tuples()
-            ]
+            rows = session.execute(query).tuples().all()
+        return [
+            AccountFacts(a, c, _rule_of(kind, interval, n, period, low, high), last)
+            for a, c, last, kind, interval, n, period, low, high in rows
+        ]
 
     def find(self, account_ids: Sequence[str], *, lock: bool = False) -> list[Account]:
         """The stored accounts among ``account_ids``, by id. ``lock`` (PostgreSQL; SQLite
@@ -228,6 +215,19 @@ def _account_values(account: Account) -> dict[str, Any]:
         "locked_rep_id": account.locked_rep_id,
         "required_qualifications": sorted(account.required_qualifications),
     }
+
+
+def _rule_of(
+    kind: str, interval: int, count: int, period: int, min_gap: int, max_gap: int
+) -> VisitRule:
+    return VisitRule(
+        kind=FrequencyKind(kind),
+        interval_days=interval,
+        count=count,
+        period_days=period,
+        min_gap_days=min_gap,
+        max_gap_days=max_gap,
+    )
 
 
 def _account_from_row(row: AccountRow) -> Account:

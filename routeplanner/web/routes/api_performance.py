@@ -25,6 +25,7 @@ from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
 from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
+from routeplanner.web.routes.performance import board_for
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.schemas import API_ERRORS
 from routeplanner.web.services import Services
@@ -264,14 +265,7 @@ def get_performance(
         only = (TargetScope.TERRITORY, territory)
     elif rep is not None:
         only = (TargetScope.REP, rep)
-    board = performance.dashboard(
-        services.store,
-        chosen,
-        today=local_today(services.settings),
-        potential=services.settings.potential,
-        user=user,
-        only=only,
-    )
+    board = board_for(services, chosen, user, only)
     return PerformancePublic(
         month=str(chosen),
         previous_month=str(chosen.previous),

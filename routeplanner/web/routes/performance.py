@@ -48,6 +48,47 @@ def chosen_month(services: Services, text: str) -> Month:
         raise InputError(Problem("query", None, "month", str(exc))) from None
 
 
+def board_for(
+    services: Services,
+    month: Month,
+    user: UserRecord,
+    only: performance.GroupKey | None = None,
+) -> performance.Dashboard:
+    """:func:`performance.dashboard` from the answer cache: an entry holds until a visit is
+    recorded or withdrawn, or the accounts, reps, plan, sales, targets or territories change
+    (or the day turns, which moves what counts as due)."""
+    today = local_today(services.settings)
+    store = services.store
+
+    def make() -> performance.Dashboard:
+        return performance.dashboard(
+            store, month, today=today, potential=services.settings.potential, user=user, only=only
+        )
+
+    if not services.settings.day_cache_size:
+        return make()
+    services.data_version()  # first: it catches up the visit stamps read below
+    key = (
+        "performance",
+        month,
+        today,
+        user.role,
+        user.rep_id,
+        only,
+        services.visit_stamp(),
+        store.performance_version(),
+    )
+    return services.cached_answer(key, make)
+
+
+def _targets_of(board: performance.Dashboard) -> list[targets.EffectiveTarget]:
+    """The targets table: the dashboard's groups already carry them, in the same order."""
+    return [
+        targets.EffectiveTarget(g.scope, g.scope_id, g.name, board.month, g.target, g.rep_id)
+        for g in board.groups
+    ]
+
+
 def _render(
     request: Request,
     services: Services,
@@ -63,20 +104,14 @@ def _render(
     manager = user.role is UserRole.MANAGER
     month = month or this_month(services)
     store = services.store
-    board = performance.dashboard(
-        store,
-        month,
-        today=local_today(services.settings),
-        potential=services.settings.potential,
-        user=user,
-    )
+    board = board_for(services, month, user)
     context: dict[str, Any] = {
         "manager": manager,
         "month": month,
         "board": board,
         "chart": weekly_chart(board.weeks),
         "sales_months": sales.stored_months(store) if manager else [],
-        "targets": targets.effective_targets(store, month, services.settings.potential, user=user),
+        "targets": _targets_of(board),
         "territories": store.territories.all() if manager else [],
         "reps": store.reps.all() if manager else [],
         "form": form or {},
