@@ -168,11 +168,14 @@ def read_history(store: Store, months: Sequence[Month], today: date) -> History:
     with store.read("reading performance history") as tx:
         accounts = {a.account_id: a for a in tx.accounts.facts()}
         periods = tx.territories.ownership_history()
-        visits = tx.visits.find(start=start, end=last.last)
+        visits = tx.visits.for_figures(start, last.last)
         sales = tx.sales.find(start=first.first, end=last.first)
-        last_done = {m: tx.visits.last_done(min(m.last, today)) for m in months}
+        last_done = dict(
+            zip(months, tx.visits.last_done([min(m.last, today) for m in months]), strict=True)
+        )
         routes = {m: tx.plans.current_route_times(m.first, m.last) for m in months}
-        potential = {m: tx.sales.revenue_by_account(*potential_window(m)) for m in months}
+        windows = tx.sales.revenue_by_class([potential_window(m) for m in months])
+        potential = dict(zip(months, windows, strict=True))
         targets = tx.targets.find(start=first.first, end=last.first)
     owned: dict[str, date] = {}
     for p in periods:

@@ -45,18 +45,16 @@ def class_potential(
     configured: Mapping[str, float],
 ) -> dict[str, float]:
     """Mean monthly revenue per account of each value class over ``months`` months of
-    history (``revenue``: each account's total; an account without a row in a month had no
+    history (``revenue``: each class's total; an account without a row in a month had no
     revenue then); ``configured`` where there is no month of history."""
     potential = dict(configured)
     if not months:
         return potential
-    totals: dict[str, float] = {}
     sizes: dict[str, int] = {}
     for a in accounts:
-        totals[a.value_class] = totals.get(a.value_class, 0.0) + revenue.get(a.account_id, 0.0)
         sizes[a.value_class] = sizes.get(a.value_class, 0) + 1
     for value_class, size in sizes.items():
-        potential[value_class] = totals[value_class] / (size * months)
+        potential[value_class] = revenue.get(value_class, 0.0) / (size * months)
     return potential
 
 
@@ -131,9 +129,9 @@ def target_context(store: Store, month: Month, configured: Mapping[str, float]) 
     with store.read("reading targets") as tx:
         accounts = tx.accounts.facts()
         ownership = Ownership(tx.territories.ownership_history())
-        revenue, months = tx.sales.revenue_by_account(*potential_window(month))
+        [revenue] = tx.sales.revenue_by_class([potential_window(month)])
         stored = tx.targets.find(start=month.first, end=month.first)
-    return context_of(accounts, ownership, (revenue, months), stored, month, configured)
+    return context_of(accounts, ownership, revenue, stored, month, configured)
 
 
 def context_of(
@@ -144,7 +142,7 @@ def context_of(
     month: Month,
     configured: Mapping[str, float],
 ) -> TargetContext:
-    """The context of ``month`` from what was read: ``revenue`` per account over the
+    """The context of ``month`` from what was read: ``revenue`` per value class over the
     :func:`potential_window` with how many of its months have figures, ``stored`` targets
     (those of other months are left out)."""
     owners = ownership.members([a.account_id for a in accounts], month.middle)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.storage.common import AreaRepository, check_ids, chunks
@@ -140,18 +140,52 @@ class VisitRepository(AreaRepository):
                 for row in session.execute(query)
             ]
 
-    def last_done(self, until: date) -> dict[str, date]:
-        """The day of each account's last visit done (or checked in) up to ``until``, from
-        records not withdrawn; accounts without one are left out."""
+    def for_figures(self, start: date, end: date) -> list[VisitRecord]:
+        """The records of ``start`` to ``end`` (inclusive, not withdrawn) in :meth:`find`'s
+        order with only what counting needs: account, rep, day, status, planned visit, order
+        value and id (notes, times and outcomes stay empty)."""
+        row = VisitRecordRow
+        query = (
+            select(row.id, row.account_id, row.rep_id, row.day, row.status, row.visit_id)
+            .add_columns(row.order_value)
+            .where(row.withdrawn_at.is_(None), row.day >= start, row.day <= end)
+            .order_by(row.day, row.recorded_at, row.id)
+        )
+        with self._session("reading visit records") as session:
+            statuses = {s.value: s for s in VisitStatus}
+            return [
+                VisitRecord(
+                    account_id=account_id,
+                    rep_id=rep_id,
+                    day=day,
+                    status=statuses[status],
+                    visit_id=visit_id,
+                    record_id=record_id,
+                    order_value=order_value,
+                )
+                for record_id, account_id, rep_id, day, status, visit_id, order_value in (
+                    session.execute(query).tuples()
+                )
+            ]
+
+    def last_done(self, until: Sequence[date]) -> list[dict[str, date]]:
+        """For each day of ``until``: the day of each account's last visit done (or checked
+        in) up to it, from records not withdrawn (accounts without one left out); one scan."""
         row = VisitRecordRow
         done = (VisitStatus.DONE.value, VisitStatus.CHECKED_IN.value)
+        latest = [func.max(case((row.day <= day, row.day))) for day in until]
         query = (
-            select(row.account_id, func.max(row.day))
-            .where(row.withdrawn_at.is_(None), row.status.in_(done), row.day <= until)
+            select(row.account_id, *latest)
+            .where(row.withdrawn_at.is_(None), row.status.in_(done), row.day <= max(until))
             .group_by(row.account_id)
         )
+        found: list[dict[str, date]] = [{} for _ in until]
         with self._session("reading the last visits") as session:
-            return {a: d for a, d in session.execute(query).tuples()}
+            for account_id, *days in session.execute(query):
+                for by_account, day in zip(found, days, strict=True):
+                    if day is not None:
+                        by_account[account_id] = day
+        return found
 
     def withdraw(self, record_id: int, at: datetime | None = None) -> bool:
         """Mark record ``record_id`` withdrawn (the rep undid it); ``False`` when there is no
