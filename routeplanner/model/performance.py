@@ -116,3 +116,12 @@ class AccountFacts:
     value_class: str
     visit_rule: VisitRule
     last_visit: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureScope:
+    """Which accounts a narrowed read covers: every account any of ``territory_ids`` or
+    ``rep_ids`` ever owned, and (for visit records) every report of ``rep_ids``."""
+
+    territory_ids: frozenset[str]
+    rep_ids: frozenset[str]

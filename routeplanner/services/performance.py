@@ -18,10 +18,17 @@ from typing import Final
 
 from routeplanner.errors import NotFoundError
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.model.performance import AccountFacts, SalesFigure, Target, TargetScope
+from routeplanner.model.performance import (
+    AccountFacts,
+    FigureScope,
+    SalesFigure,
+    Target,
+    TargetScope,
+)
 from routeplanner.services.attribution import Month, Ownership, noon
 from routeplanner.services.targets import (
     TargetFigures,
+    class_potential,
     context_of,
     default_figures,
     merged_figures,
@@ -151,7 +158,7 @@ class History:
     sales: list[SalesFigure]
     last_done: dict[Month, dict[str, date]]
     route_times: dict[Month, list[tuple[str, int, int]]]
-    potential_sales: dict[Month, tuple[dict[str, float], int]]
+    potential: dict[Month, dict[str, float]]
     targets: list[Target]
 
 
@@ -160,23 +167,34 @@ def trend_start(end: date) -> date:
     return end - timedelta(days=end.weekday()) - timedelta(weeks=TREND_WEEKS - 1)
 
 
-def read_history(store: Store, months: Sequence[Month], today: date) -> History:
+def read_history(
+    store: Store,
+    months: Sequence[Month],
+    today: date,
+    configured: Mapping[str, float],
+    scope: FigureScope | None = None,
+) -> History:
     """What happened in ``months`` (and the trend's weeks up to the last of them or
-    ``today``) and what it is attributed by, in one read."""
+    ``today``) and what it is attributed by, in one read; ``scope`` narrows to the accounts
+    its territories and reps ever owned and its reps' reports (the potential per value class
+    stays the whole organisation's)."""
     first, last = months[0], months[-1]
     start = min(first.first, trend_start(min(last.last, today)))
     with store.read("reading performance history") as tx:
-        accounts = {a.account_id: a for a in tx.accounts.facts()}
-        periods = tx.territories.ownership_history()
-        visits = tx.visits.for_figures(start, last.last)
-        sales = tx.sales.find(start=first.first, end=last.first)
-        last_done = dict(
-            zip(months, tx.visits.last_done([min(m.last, today) for m in months]), strict=True)
-        )
+        accounts = {a.account_id: a for a in tx.accounts.facts(scope)}
+        periods = tx.territories.ownership_history(scope=scope)
+        visits = tx.visits.for_figures(start, last.last, scope)
+        sales = tx.sales.find(start=first.first, end=last.first, scope=scope)
+        untils = [min(m.last, today) for m in months]
+        last_done = dict(zip(months, tx.visits.last_done(untils, scope), strict=True))
         routes = {m: tx.plans.current_route_times(m.first, m.last) for m in months}
+        sizes = tx.accounts.class_sizes()
         windows = tx.sales.revenue_by_class([potential_window(m) for m in months])
-        potential = dict(zip(months, windows, strict=True))
         targets = tx.targets.find(start=first.first, end=last.first)
+    potential = {
+        m: class_potential(sizes, revenue, n, configured)
+        for m, (revenue, n) in zip(months, windows, strict=True)
+    }
     owned: dict[str, date] = {}
     for p in periods:
         owned.setdefault(p.account_id, p.valid_from.date())
@@ -291,19 +309,13 @@ def month_figures(
     month: Month,
     *,
     today: date,
-    potential: Mapping[str, float],
     groups: Sequence[tuple[GroupKey, set[str]]],
 ) -> tuple[dict[GroupKey, Figures], dict[GroupKey, TargetFigures]]:
     """Figures and targets of ``groups`` (each with the reps whose plan it drives) in
     ``month``."""
     accounts = list(history.accounts.values())
     context = context_of(
-        accounts,
-        history.ownership,
-        history.potential_sales[month],
-        history.targets,
-        month,
-        potential,
+        accounts, history.ownership, history.potential[month], history.targets, month
     )
     owned = owned_by(context)
     tallies = _tally_visits(history, month)
@@ -410,8 +422,8 @@ def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> lis
 def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, str, str | None]]:
     """(key, name, rep) of every territory and rep the user may see."""
     found: list[tuple[GroupKey, str, str | None]] = [
-        ((TargetScope.TERRITORY, t.territory_id), t.name, t.rep_id)
-        for t in sorted(store.territories.all(), key=lambda t: t.territory_id)
+        ((TargetScope.TERRITORY, territory_id), name, rep_id)
+        for territory_id, name, rep_id in store.territories.names()
     ]
     found += [
         ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
@@ -420,6 +432,13 @@ def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, s
     if user is not None and user.role is not UserRole.MANAGER:
         found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
     return found
+
+
+def _scope_of(keys: Sequence[GroupKey]) -> FigureScope:
+    return FigureScope(
+        frozenset(i for scope, i in keys if scope is TargetScope.TERRITORY),
+        frozenset(i for scope, i in keys if scope is TargetScope.REP),
+    )
 
 
 def dashboard(
@@ -446,12 +465,12 @@ def dashboard(
         if not named:
             msg = f"{only[0].value} {only[1]!r} not found"
             raise NotFoundError(msg)
-    history = read_history(store, [month.previous, month], today)
+    whole = (user is None or user.role is UserRole.MANAGER) and only is None
+    scope = None if whole else _scope_of([key for key, _, _ in named])
+    history = read_history(store, [month.previous, month], today, potential, scope)
     groups = [(key, {rep} if rep else set()) for key, _, rep in named]
-    now, goals = month_figures(history, month, today=today, potential=potential, groups=groups)
-    before, _ = month_figures(
-        history, month.previous, today=today, potential=potential, groups=groups
-    )
+    now, goals = month_figures(history, month, today=today, groups=groups)
+    before, _ = month_figures(history, month.previous, today=today, groups=groups)
     sales_known = any(f.period == month.first for f in history.sales)
     coverage_known = _elapsed_days(month, today) >= COVERAGE_JUDGED_AFTER_DAYS
     reports = []
@@ -468,7 +487,6 @@ def dashboard(
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
-    whole = user is None or user.role is UserRole.MANAGER
-    keys = None if whole and only is None else {key for key, _, _ in named}
+    keys = None if whole else {key for key, _, _ in named}
     weeks = weekly_trend(history, min(month.last, today), keys)
     return Dashboard(month, reports, weeks, sales_known)

@@ -12,7 +12,8 @@ one). Accounts count for whoever owned them in the middle of the month.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -39,22 +40,20 @@ MAX_TARGET_VISITS: Final = 1_000_000
 
 
 def class_potential(
-    accounts: Sequence[AccountFacts],
+    sizes: Mapping[str, int],
     revenue: Mapping[str, float],
     months: int,
     configured: Mapping[str, float],
 ) -> dict[str, float]:
-    """Mean monthly revenue per account of each value class over ``months`` months of
-    history (``revenue``: each class's total; an account without a row in a month had no
-    revenue then); ``configured`` where there is no month of history."""
+    """Mean monthly revenue per account of each value class (``sizes``: accounts per class)
+    over ``months`` months of history (``revenue``: each class's total; an account without a
+    row in a month had no revenue then); ``configured`` where there is no month of history."""
     potential = dict(configured)
     if not months:
         return potential
-    sizes: dict[str, int] = {}
-    for a in accounts:
-        sizes[a.value_class] = sizes.get(a.value_class, 0) + 1
     for value_class, size in sizes.items():
-        potential[value_class] = revenue.get(value_class, 0.0) / (size * months)
+        if size:
+            potential[value_class] = revenue.get(value_class, 0.0) / (size * months)
     return potential
 
 
@@ -131,25 +130,25 @@ def target_context(store: Store, month: Month, configured: Mapping[str, float]) 
         ownership = Ownership(tx.territories.ownership_history())
         [revenue] = tx.sales.revenue_by_class([potential_window(month)])
         stored = tx.targets.find(start=month.first, end=month.first)
-    return context_of(accounts, ownership, revenue, stored, month, configured)
+    sizes = Counter(a.value_class for a in accounts)
+    potential = class_potential(sizes, revenue[0], revenue[1], configured)
+    return context_of(accounts, ownership, potential, stored, month)
 
 
 def context_of(
     accounts: list[AccountFacts],
     ownership: Ownership,
-    revenue: tuple[dict[str, float], int],
+    potential: dict[str, float],
     stored: Iterable[Target],
     month: Month,
-    configured: Mapping[str, float],
 ) -> TargetContext:
-    """The context of ``month`` from what was read: ``revenue`` per value class over the
-    :func:`potential_window` with how many of its months have figures, ``stored`` targets
-    (those of other months are left out)."""
+    """The context of ``month`` from what was read: ``potential`` per value class
+    (:func:`class_potential`), ``stored`` targets (those of other months are left out)."""
     owners = ownership.members([a.account_id for a in accounts], month.middle)
     return TargetContext(
         accounts,
         owners,
-        class_potential(accounts, revenue[0], revenue[1], configured),
+        potential,
         {(t.scope, t.scope_id): t for t in stored if t.period == month.first},
     )
 

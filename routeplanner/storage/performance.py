@@ -8,8 +8,8 @@ from datetime import date
 
 from sqlalchemy import and_, case, delete, func, select
 
-from routeplanner.model.performance import SalesFigure, Target, TargetScope
-from routeplanner.storage.common import AreaRepository, chunks
+from routeplanner.model.performance import FigureScope, SalesFigure, Target, TargetScope
+from routeplanner.storage.common import AreaRepository, chunks, in_scope
 from routeplanner.storage.tables import AccountRow, SalesFigureRow, TargetRow
 
 
@@ -49,9 +49,10 @@ class SalesRepository(AreaRepository):
         start: date | None = None,
         end: date | None = None,
         account_ids: Collection[str] | None = None,
+        scope: FigureScope | None = None,
     ) -> list[SalesFigure]:
         """Figures of months from ``start`` to ``end`` (inclusive, first days), by month,
-        account and product line; ``account_ids`` narrows to those accounts."""
+        account and product line; ``account_ids`` or ``scope`` narrow to those accounts."""
         row = SalesFigureRow
         query = select(row.account_id, row.period, row.revenue, row.order_count, row.product_line)
         if start is not None:
@@ -60,6 +61,8 @@ class SalesRepository(AreaRepository):
             query = query.where(SalesFigureRow.period <= end)
         if account_ids is not None:
             query = query.where(SalesFigureRow.account_id.in_(sorted(set(account_ids))))
+        if scope is not None:
+            query = query.where(in_scope(SalesFigureRow.account_id, scope))
         query = query.order_by(
             SalesFigureRow.period, SalesFigureRow.account_id, SalesFigureRow.product_line
         )

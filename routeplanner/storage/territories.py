@@ -19,7 +19,8 @@ from routeplanner.assignment.assign import Decision, DecisionCause
 from routeplanner.errors import StaleStateError, StorageError
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
-from routeplanner.storage.common import AreaRepository, check_ids, chunks
+from routeplanner.model.performance import FigureScope
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, in_scope
 from routeplanner.storage.tables import (
     AccountRow,
     OwnershipRow,
@@ -181,14 +182,26 @@ class TerritoryRepository(AreaRepository):
         with self._session(what, write=True) as session:
             _sync_ownership(session, self._now(), cause, user, detail)
 
-    def ownership_history(self, account_id: str | None = None) -> list[OwnershipRecord]:
-        """Every ownership period of the account (of all accounts if ``None``), oldest first."""
+    def names(self) -> list[tuple[str, str, str | None]]:
+        """(id, name, rep) of every territory, by id, without their accounts."""
+        row = TerritoryRow
+        query = select(row.territory_id, row.name, row.rep_id).order_by(row.territory_id)
+        with self._session("reading territory names") as session:
+            return list(session.execute(query).tuples())
+
+    def ownership_history(
+        self, account_id: str | None = None, *, scope: FigureScope | None = None
+    ) -> list[OwnershipRecord]:
+        """Every ownership period of the account (of all accounts if ``None``; of those
+        ``scope`` covers), oldest first."""
         # plain rows, not ORM objects: dashboards read every account's history
         query = select(*OwnershipRow.__table__.columns).order_by(
             OwnershipRow.valid_from, OwnershipRow.account_id, OwnershipRow.id
         )
         if account_id is not None:
             query = query.where(OwnershipRow.account_id == account_id)
+        if scope is not None:
+            query = query.where(in_scope(OwnershipRow.account_id, scope))
         with self._session("reading ownership history") as session:
             return [_ownership_from_row(row) for row in session.execute(query)]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.storage.common import AreaRepository, check_ids, chunks
+from routeplanner.model.performance import FigureScope
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, in_scope
 from routeplanner.storage.tables import VisitRecordRow
 
 
@@ -140,10 +141,13 @@ class VisitRepository(AreaRepository):
                 for row in session.execute(query)
             ]
 
-    def for_figures(self, start: date, end: date) -> list[VisitRecord]:
-        """The records of ``start`` to ``end`` (inclusive, not withdrawn) in :meth:`find`'s
-        order with only what counting needs: account, rep, day, status, planned visit, order
-        value and id (notes, times and outcomes stay empty)."""
+    def for_figures(
+        self, start: date, end: date, scope: FigureScope | None = None
+    ) -> list[VisitRecord]:
+        """The records of ``start`` to ``end`` (inclusive, not withdrawn; with ``scope``
+        those of its accounts and by its reps) in :meth:`find`'s order with only what
+        counting needs: account, rep, day, status, planned visit, order value and id (notes,
+        times and outcomes stay empty)."""
         row = VisitRecordRow
         query = (
             select(row.id, row.account_id, row.rep_id, row.day, row.status, row.visit_id)
@@ -151,6 +155,10 @@ class VisitRepository(AreaRepository):
             .where(row.withdrawn_at.is_(None), row.day >= start, row.day <= end)
             .order_by(row.day, row.recorded_at, row.id)
         )
+        if scope is not None:
+            query = query.where(
+                or_(in_scope(row.account_id, scope), row.rep_id.in_(sorted(scope.rep_ids)))
+            )
         with self._session("reading visit records") as session:
             statuses = {s.value: s for s in VisitStatus}
             return [
@@ -168,9 +176,12 @@ class VisitRepository(AreaRepository):
                 )
             ]
 
-    def last_done(self, until: Sequence[date]) -> list[dict[str, date]]:
-        """For each day of ``until``: the day of each account's last visit done (or checked
-        in) up to it, from records not withdrawn (accounts without one left out); one scan."""
+    def last_done(
+        self, until: Sequence[date], scope: FigureScope | None = None
+    ) -> list[dict[str, date]]:
+        """For each day of ``until``: the day of each account's (of ``scope``'s) last visit
+        done (or checked in) up to it, from records not withdrawn (accounts without one left
+        out); one scan."""
         row = VisitRecordRow
         done = (VisitStatus.DONE.value, VisitStatus.CHECKED_IN.value)
         latest = [func.max(case((row.day <= day, row.day))) for day in until]
@@ -179,6 +190,8 @@ class VisitRepository(AreaRepository):
             .where(row.withdrawn_at.is_(None), row.status.in_(done), row.day <= max(until))
             .group_by(row.account_id)
         )
+        if scope is not None:
+            query = query.where(in_scope(row.account_id, scope))
         found: list[dict[str, date]] = [{} for _ in until]
         with self._session("reading the last visits") as session:
             for account_id, *days in session.execute(query):
