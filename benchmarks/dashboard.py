@@ -17,8 +17,12 @@ keep-alive connections, closed loop, for ``--duration`` seconds per phase:
 Every answer must be a complete 200. Targets: p95 under 200 ms for the organisation view,
 under 50 ms for one rep's.
 
-Baseline in the same run: the first request of each kind right after the server started
-(nothing cached, timed alone), printed next to each p95 as a ratio.
+Baseline in the same run: the first request of each distinct URL and login right after the
+server started (nothing cached, timed alone; the median over the reps for the rep's view),
+printed next to each p95 as a ratio. The dashboard's answers are cached until a visit is
+recorded or sales, targets, territories, accounts, reps or the plan change, so under load the
+p95 measures cached answers; the baseline is what the first request after such a change
+costs.
 
 Usage: ``python -m benchmarks.dashboard [--accounts 10000] [--reps 50] [--months 24]
 [--clients 4] [--duration 10] [--db FILE] [--csv F]``; ``--db`` keeps the generated database
@@ -33,6 +37,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -163,7 +168,12 @@ def run(url: str, args: argparse.Namespace, month: Month) -> list[tuple[Phase, f
     measured: list[tuple[Phase, float]] = []
     with server(url, settings, cache=True) as port:
         groups = phases_for(port, keys, month)
-        firsts = {name: first_request(port, clients[0]) for name, clients in groups.items()}
+        # every distinct request once, uncached: the baseline, and the cache warmed as a
+        # day's first visitors would warm it
+        firsts = {
+            name: statistics.median(first_request(port, c) for c in clients)
+            for name, clients in groups.items()
+        }
         for name, clients in groups.items():
             spread = [clients[i % len(clients)] for i in range(max(args.clients, 1))]
             phase = Phase(name, True, 0.0)
@@ -173,7 +183,7 @@ def run(url: str, args: argparse.Namespace, month: Month) -> list[tuple[Phase, f
             print(
                 f"  {name:9}: {row['requests']:5} requests {row['req_per_s']:6} req/s  "
                 f"p50 {row['p50_ms']:7} ms  p95 {row['p95_ms']:7} ms  p99 {row['p99_ms']:7} ms  "
-                f"errors {row['errors']}  {row['kb_per_answer']} KB; first request "
+                f"errors {row['errors']}  {row['kb_per_answer']} KB; uncached "
                 f"{firsts[name]:.0f} ms"
             )
     return measured
@@ -189,7 +199,7 @@ def report(measured: list[tuple[Phase, float]], csv_path: Path | None) -> None:
         verdict = "met" if p95 < target and not phase.errors else "MISSED"
         print(
             f"{phase.name}: p95 {p95:.1f} ms vs target {target:.0f} ms ({verdict}), errors "
-            f"{phase.errors}; first request {first:.0f} ms ({first / p95:.1f}x the p95)"
+            f"{phase.errors}; uncached first request {first:.0f} ms ({first / p95:.1f}x the p95)"
         )
         rows.append({**phase.row(), "first_ms": round(first, 1), "target_ms": target})
     if csv_path is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from routeplanner.errors import InputError, Problem
@@ -23,9 +23,10 @@ from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
 from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
+from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
-from routeplanner.web.routes.performance import board_for
+from routeplanner.web.routes.performance import cached_view
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.schemas import API_ERRORS
 from routeplanner.web.services import Services
@@ -250,12 +251,13 @@ def _group(g: performance.GroupReport, month: Month) -> GroupPublic:
 
 @router.get("/performance", response_model=PerformancePublic)
 def get_performance(
+    request: Request,
     services: ServicesDep,
     user: ApiUserDep,
     month: MonthQuery = None,
     territory: Annotated[str | None, Query(max_length=255)] = None,
     rep: Annotated[str | None, Query(max_length=255)] = None,
-) -> PerformancePublic:
+) -> Response:
     """The figures of the performance page for a month against the month before: every
     territory and rep (a rep: their own), or only ``territory`` or ``rep`` (404 when it is
     not one the caller may see)."""
@@ -265,11 +267,23 @@ def get_performance(
         only = (TargetScope.TERRITORY, territory)
     elif rep is not None:
         only = (TargetScope.REP, rep)
-    board = board_for(services, chosen, user, only)
+    body = cached_view(
+        services,
+        chosen,
+        user,
+        lambda board: pack(performance_public(board).model_dump_json().encode()),
+        kind="api",
+        only=only,
+    )
+    return packed_response(request, body, "application/json")
+
+
+def performance_public(board: performance.Dashboard) -> PerformancePublic:
+    month = board.month
     return PerformancePublic(
-        month=str(chosen),
-        previous_month=str(chosen.previous),
-        groups=[_group(g, chosen) for g in board.groups],
+        month=str(month),
+        previous_month=str(month.previous),
+        groups=[_group(g, month) for g in board.groups],
         ranking=[g.scope_id for g in board.ranking],
         weeks=[WeekPublic(start=w.start, done=w.done, missed=w.missed) for w in board.weeks],
     )

@@ -7,7 +7,9 @@ The page only parses, calls :mod:`routeplanner.services.sales` and renders; the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -24,6 +26,7 @@ from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
@@ -48,28 +51,34 @@ def chosen_month(services: Services, text: str) -> Month:
         raise InputError(Problem("query", None, "month", str(exc))) from None
 
 
-def board_for(
+def cached_view(
     services: Services,
     month: Month,
     user: UserRecord,
+    view: Callable[[performance.Dashboard], T],
+    *,
+    kind: str,
     only: performance.GroupKey | None = None,
-) -> performance.Dashboard:
-    """:func:`performance.dashboard` from the answer cache: an entry holds until a visit is
-    recorded or withdrawn, or the accounts, reps, plan, sales, targets or territories change
-    (or the day turns, which moves what counts as due)."""
+) -> T:
+    """``view`` of :func:`performance.dashboard` (``kind`` names it: the JSON answer, the
+    drawn tables), from the answer cache: an entry holds until a visit is recorded or
+    withdrawn, or the accounts, reps, plan, sales, targets or territories change (or the day
+    turns, which moves what counts as due)."""
     today = local_today(services.settings)
     store = services.store
 
-    def make() -> performance.Dashboard:
-        return performance.dashboard(
+    def make() -> T:
+        board = performance.dashboard(
             store, month, today=today, potential=services.settings.potential, user=user, only=only
         )
+        return view(board)
 
     if not services.settings.day_cache_size:
         return make()
     services.data_version()  # first: it catches up the visit stamps read below
     key = (
         "performance",
+        kind,
         month,
         today,
         user.role,
@@ -79,6 +88,29 @@ def board_for(
         store.performance_version(),
     )
     return services.cached_answer(key, make)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnBoard:
+    """The dashboard and its tables and charts drawn once (the page's forms, which carry the
+    session's CSRF token, are drawn per request)."""
+
+    board: performance.Dashboard
+    html: str
+
+
+def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoard:
+    template = templates.env.get_template("performance_board.html")
+    html = template.render(board=board, month=board.month, chart=weekly_chart(board.weeks))
+    return DrawnBoard(board, html)
+
+
+def _sales_months(services: Services) -> list[sales.MonthTotal]:
+    """The stored months' totals, from the answer cache while no sales import changes them."""
+    if not services.settings.day_cache_size:
+        return sales.stored_months(services.store)
+    key = ("sales months", services.store.performance_version())
+    return services.cached_answer(key, lambda: sales.stored_months(services.store))
 
 
 def _targets_of(board: performance.Dashboard) -> list[targets.EffectiveTarget]:
@@ -103,17 +135,15 @@ def _render(
 ) -> Response:
     manager = user.role is UserRole.MANAGER
     month = month or this_month(services)
-    store = services.store
-    board = board_for(services, month, user)
+    drawn = cached_view(services, month, user, lambda board: _drawn(templates, board), kind="page")
+    board = drawn.board
     context: dict[str, Any] = {
         "manager": manager,
         "month": month,
         "board": board,
-        "chart": weekly_chart(board.weeks),
-        "sales_months": sales.stored_months(store) if manager else [],
+        "board_html": drawn.html,
+        "sales_months": _sales_months(services) if manager else [],
         "targets": _targets_of(board),
-        "territories": store.territories.all() if manager else [],
-        "reps": store.reps.all() if manager else [],
         "form": form or {},
         "problems": problems or [],
         "message": message,
