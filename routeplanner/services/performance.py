@@ -62,6 +62,8 @@ class Figures:
     cancelled: int = 0
     due: float = 0.0
     coverage: float | None = None
+    on_time: float | None = None
+    """Share of due visits done on time (see :func:`_on_time`)."""
     adherence: float | None = None
     overdue: int = 0
     drive_share: float | None = None
@@ -157,6 +159,8 @@ class History:
     visits: list[VisitRecord]
     sales: list[SalesFigure]
     last_done: dict[Month, dict[str, date]]
+    done_before: dict[Month, dict[str, date]]
+    """Per month shown: each account's last visit done before the month began."""
     route_times: dict[Month, list[tuple[str, int, int]]]
     potential: dict[Month, dict[str, float]]
     targets: list[Target]
@@ -186,7 +190,10 @@ def read_history(
         visits = tx.visits.for_figures(start, last.last, scope)
         sales = tx.sales.find(start=first.first, end=last.first, scope=scope)
         untils = [min(m.last, today) for m in months]
-        last_done = dict(zip(months, tx.visits.last_done(untils, scope), strict=True))
+        untils += [m.first - timedelta(days=1) for m in months]
+        found = tx.visits.last_done(untils, scope)
+        last_done = dict(zip(months, found[: len(months)], strict=True))
+        done_before = dict(zip(months, found[len(months) :], strict=True))
         routes = {m: tx.plans.current_route_times(m.first, m.last) for m in months}
         sizes = tx.accounts.class_sizes()
         windows = tx.sales.revenue_by_class([potential_window(m) for m in months])
@@ -199,7 +206,18 @@ def read_history(
     for p in periods:
         owned.setdefault(p.account_id, p.valid_from.date())
     ownership = Ownership(periods)
-    return History(accounts, ownership, owned, visits, sales, last_done, routes, potential, targets)
+    return History(
+        accounts,
+        ownership,
+        owned,
+        visits,
+        sales,
+        last_done,
+        done_before,
+        routes,
+        potential,
+        targets,
+    )
 
 
 # -- one month's figures -------------------------------------------------------------------------
@@ -221,20 +239,25 @@ class _Tally:
     cancelled: int = 0
     order_value: float = 0.0
     done_by_account: dict[str, int] = field(default_factory=dict)
+    on_time_by_account: dict[str, int] = field(default_factory=dict)
 
 
 def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
     tallies: dict[GroupKey, _Tally] = {}
-    in_month = [r for r in history.visits if month.first <= r.day <= month.last]
-    for record in reported_visits(in_month):
+    in_month = reported_visits(r for r in history.visits if month.first <= r.day <= month.last)
+    on_time = _on_time(history, month, in_month)
+    for record in in_month:
         for key in _visit_groups(record, history.ownership):
             tally = tallies.setdefault(key, _Tally())
             tally.planned += bool(record.visit_id)
             if record.status in DONE:
                 tally.done += 1
                 tally.order_value += record.order_value or 0.0
-                count = tally.done_by_account.get(record.account_id, 0)
-                tally.done_by_account[record.account_id] = count + 1
+                account = record.account_id
+                tally.done_by_account[account] = tally.done_by_account.get(account, 0) + 1
+                if (account, record.day) in on_time:
+                    count = tally.on_time_by_account.get(account, 0)
+                    tally.on_time_by_account[account] = count + 1
             elif record.status is VisitStatus.MISSED:
                 tally.missed += 1
             else:
@@ -242,20 +265,49 @@ def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
     return tallies
 
 
+def _on_time(
+    history: History, month: Month, reported: Sequence[VisitRecord]
+) -> set[tuple[str, date]]:
+    """The (account, day) of every visit of the month done on time: at most the account's
+    longest allowed gap (its frequency's window, which plans keep to) after the visit done
+    before it — by anyone, in the month or before (else the account's imported last visit).
+    A first visit, with none before it, is on time."""
+    days: dict[str, list[date]] = {}
+    for r in reported:
+        if r.status in DONE:
+            days.setdefault(r.account_id, []).append(r.day)
+    found: set[tuple[str, date]] = set()
+    before = history.done_before[month]
+    for account_id, done in days.items():
+        account = history.accounts.get(account_id)
+        if account is None:
+            continue
+        previous = before.get(account_id, account.last_visit)
+        for day in sorted(done):
+            if previous is None or (day - previous).days <= account.visit_rule.max_gap_days:
+                found.add((account_id, day))
+            previous = day
+    return found
+
+
 def _coverage(
-    owned: Sequence[AccountFacts], done: Mapping[str, int], days: int
-) -> tuple[float, float | None, float | None]:
-    """Due visits, coverage (share of due visits done) and adherence (share of accounts due
-    at least one visit that got the number their frequency asks for)."""
+    owned: Sequence[AccountFacts], tally: _Tally, days: int
+) -> tuple[float, float | None, float | None, float | None]:
+    """Due visits, coverage (share of due visits done), adherence (share of accounts due
+    at least one visit that got the number their frequency asks for) and on-time coverage
+    (share of due visits done on time, see :func:`_on_time`)."""
     due = {a.account_id: a.visit_rule.visits_in(days) for a in owned}
     total = sum(due.values())
+    done, on_time = tally.done_by_account, tally.on_time_by_account
     covered = sum(min(done.get(a, 0), d) for a, d in due.items())
+    in_time = sum(min(on_time.get(a, 0), d) for a, d in due.items())
     needing = [a for a, d in due.items() if d >= 1]
     met = sum(1 for a in needing if done.get(a, 0) >= math.floor(due[a]))
     return (
         total,
         covered / total if total else None,
         met / len(needing) if needing else None,
+        in_time / total if total else None,
     )
 
 
@@ -328,7 +380,7 @@ def month_figures(
     for key, rep_ids in groups:
         accounts = owned.get(key, [])
         tally = tallies.get(key, _Tally())
-        due, coverage, adherence = _coverage(accounts, tally.done_by_account, days)
+        due, coverage, adherence, on_time = _coverage(accounts, tally, days)
         total, by_class = revenue.get(key, (0.0, {}))
         classes = {a.value_class for a in accounts} | set(by_class)
         counts = {c: sum(1 for a in accounts if a.value_class == c) for c in classes}
@@ -340,6 +392,7 @@ def month_figures(
             cancelled=tally.cancelled,
             due=due,
             coverage=coverage,
+            on_time=on_time,
             adherence=adherence,
             overdue=_overdue(accounts, last_done, until),
             drive_share=_drive_share(history.route_times[month], rep_ids),

@@ -169,6 +169,10 @@ class FiguresPublic(BaseModel):
     cancelled: int
     due: float = Field(description="visits the owned accounts' frequencies ask for so far")
     coverage: float | None = Field(description="share of due visits done (0..1)")
+    coverage_on_time: float | None = Field(
+        description="share of due visits done on time: at most the account's longest "
+        "allowed gap after the visit before (0..1)"
+    )
     adherence: float | None = Field(description="share of accounts due a visit that got it")
     overdue: int = Field(description="owned accounts past their longest gap at month end")
     drive_share: float | None = Field(description="planned driving / working time (0..1)")
@@ -188,6 +192,7 @@ class FiguresPublic(BaseModel):
             cancelled=f.cancelled,
             due=round(f.due, 3),
             coverage=f.coverage,
+            coverage_on_time=f.on_time,
             adherence=f.adherence,
             overdue=f.overdue,
             drive_share=f.drive_share,

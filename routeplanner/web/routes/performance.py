@@ -67,18 +67,16 @@ def cached_view(
     today = local_today(services.settings)
     store = services.store
 
-    def make() -> T:
-        board = performance.dashboard(
+    def board() -> performance.Dashboard:
+        return performance.dashboard(
             store, month, today=today, potential=services.settings.potential, user=user, only=only
         )
-        return view(board)
 
     if not services.settings.day_cache_size:
-        return make()
+        return view(board())
     services.data_version()  # first: it catches up the visit stamps read below
     key = (
         "performance",
-        kind,
         month,
         today,
         user.role,
@@ -87,7 +85,8 @@ def cached_view(
         services.visit_stamp(),
         store.performance_version(),
     )
-    return services.cached_answer(key, make)
+    # the figures once for every view of them (the page's tables, the JSON answer)
+    return services.cached_answer((*key, kind), lambda: view(services.cached_answer(key, board)))
 
 
 @dataclass(frozen=True, slots=True)
