@@ -166,7 +166,10 @@ def run(url: str, args: argparse.Namespace, month: Month) -> list[tuple[Phase, f
     settings = Settings()
     keys = tokens(url)
     measured: list[tuple[Phase, float]] = []
-    with server(url, settings, cache=True) as port:
+    # room for every user's dashboard, page and answer (three entries each) and the logins'
+    # entries, as RP_DAY_CACHE_SIZE should be set for a team of this size
+    size = 8 * (args.reps + 1) + 256
+    with server(url, settings, cache=True, cache_size=size) as port:
         groups = phases_for(port, keys, month)
         # every distinct request once, uncached: the baseline, and the cache warmed as a
         # day's first visitors would warm it

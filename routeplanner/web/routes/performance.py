@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.services import performance, sales, targets
+from routeplanner.services import performance, performance_export, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
@@ -160,6 +160,39 @@ def performance_page(
 ) -> Response:
     """The dashboard for a month; managers also get the sales upload and the targets form."""
     return _render(request, services, templates, user, month=chosen_month(services, month))
+
+
+@router.get("/performance/export")
+def export_table(
+    services: ServicesDep,
+    user: UserDep,
+    table: Annotated[str, Query(max_length=40)],
+    month: Annotated[str, Query(max_length=10)] = "",
+    format: Annotated[str, Query(max_length=10)] = "csv",
+) -> Response:
+    """One table of the dashboard (``territories``, ``reps``, ``ranking``, ``classes``,
+    ``weeks``, ``targets``) as CSV or XLSX, with what the user may see on the page."""
+    chosen = chosen_month(services, month)
+    performance_export.check_export(table, format, performance_export.DASHBOARD_TABLES)
+    data = cached_view(
+        services,
+        chosen,
+        user,
+        lambda board: performance_export.render_sheet(
+            performance_export.dashboard_sheet(board, table), format
+        ),
+        kind=f"export {table} {format}",
+    )
+    return download(data, f"performance-{table}-{chosen}", format)
+
+
+def download(data: bytes, name: str, file_format: str) -> Response:
+    """A spreadsheet as a download named ``name`` (made of ids and a month, nothing else)."""
+    return Response(
+        data,
+        media_type=performance_export.MEDIA_TYPES[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
+    )
 
 
 @router.post("/performance/sales", response_class=HTMLResponse, dependencies=[CsrfDep])
