@@ -11,7 +11,7 @@ the month.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
@@ -119,6 +119,8 @@ class Dashboard:
     weeks: list[WeekPoint]
     sales_known: bool = True
     """Whether any sales figure of the month is stored (else revenue is not judged)."""
+    territory_weeks: Mapping[str, list[WeekPoint]] = field(default_factory=dict)
+    """The weekly trend of each territory shown, by id."""
 
     @property
     def territories(self) -> list[GroupReport]:
@@ -455,20 +457,33 @@ def flag_for(
     return None
 
 
-def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> list[WeekPoint]:
+def weekly_trend(
+    history: History, end: date, keys: set[GroupKey] | None, territories: Collection[str] = ()
+) -> tuple[list[WeekPoint], dict[str, list[WeekPoint]]]:
     """Done and missed visits per week (Monday to Sunday) for :data:`TREND_WEEKS` weeks up to
-    the week of ``end``; ``keys`` narrows to those groups' visits (``None``: everyone's)."""
+    the week of ``end``: in all (``keys`` narrows to those groups' visits, ``None``:
+    everyone's) and for each of ``territories``, each visit for the territory that owned the
+    account on the day; in one pass."""
     starts = [trend_start(end) + timedelta(weeks=w) for w in range(TREND_WEEKS)]
-    counts = {s: [0, 0] for s in starts}
+    total = {s: [0, 0] for s in starts}
+    per = {i: {s: [0, 0] for s in starts} for i in territories}
     for record in reported_visits(r for r in history.visits if r.day >= starts[0]):
         if record.day > end:
             continue
-        if keys is not None and not keys & set(_visit_groups(record, history.ownership)):
+        groups = _visit_groups(record, history.ownership)
+        if keys is not None and not keys & set(groups):
             continue
-        week = counts.get(record.day - timedelta(days=record.day.weekday()))
-        if week is not None:
-            week[0] += record.status in DONE
-            week[1] += record.status is VisitStatus.MISSED
+        monday = record.day - timedelta(days=record.day.weekday())
+        counted = [total] + [per[i] for k, i in groups if k is TargetScope.TERRITORY and i in per]
+        for counts in counted:
+            week = counts.get(monday)
+            if week is not None:
+                week[0] += record.status in DONE
+                week[1] += record.status is VisitStatus.MISSED
+    return _points(total), {i: _points(c) for i, c in per.items()}
+
+
+def _points(counts: Mapping[date, list[int]]) -> list[WeekPoint]:
     return [WeekPoint(s, c[0], c[1]) for s, c in counts.items()]
 
 
@@ -541,5 +556,6 @@ def dashboard(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
     keys = None if whole else {key for key, _, _ in named}
-    weeks = weekly_trend(history, min(month.last, today), keys)
-    return Dashboard(month, reports, weeks, sales_known)
+    shown = [key[1] for key, _, _ in named if key[0] is TargetScope.TERRITORY]
+    weeks, per_territory = weekly_trend(history, min(month.last, today), keys, shown)
+    return Dashboard(month, reports, weeks, sales_known, per_territory)

@@ -20,7 +20,7 @@ from routeplanner.services import performance, performance_export, sales, target
 from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
-from routeplanner.web.charts import weekly_chart
+from routeplanner.web.charts import territory_charts, weekly_chart
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
@@ -100,7 +100,13 @@ class DrawnBoard:
 
 def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoard:
     template = templates.env.get_template("performance_board.html")
-    html = template.render(board=board, month=board.month, chart=weekly_chart(board.weeks))
+    names = {g.scope_id: g.name for g in board.territories}
+    html = template.render(
+        board=board,
+        month=board.month,
+        chart=weekly_chart(board.weeks),
+        territory_charts=territory_charts(board.territory_weeks, names),
+    )
     return DrawnBoard(board, html)
 
 
