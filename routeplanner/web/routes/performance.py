@@ -96,6 +96,7 @@ class DrawnBoard:
 
     board: performance.Dashboard
     html: str
+    targets_html: str
 
 
 def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoard:
@@ -107,7 +108,8 @@ def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoa
         chart=weekly_chart(board.weeks),
         territory_charts=territory_charts(board.territory_weeks, names),
     )
-    return DrawnBoard(board, html)
+    targets_table = templates.env.get_template("performance_targets.html")
+    return DrawnBoard(board, html, targets_table.render(targets=_targets_of(board)))
 
 
 def _sales_months(services: Services) -> list[sales.MonthTotal]:
@@ -147,8 +149,8 @@ def _render(
         "month": month,
         "board": board,
         "board_html": drawn.html,
+        "targets_html": drawn.targets_html,
         "sales_months": _sales_months(services) if manager else [],
-        "targets": _targets_of(board),
         "form": form or {},
         "problems": problems or [],
         "message": message,
