@@ -27,6 +27,7 @@ ORDER = [
     "scale",
     "tests_speed",
     "web_writes",
+    "dashboard",
 ]
 
 

@@ -66,6 +66,9 @@ done
 # on SQLite and PostgreSQL (a throwaway cluster unless RP_BENCH_POSTGRES_URL), lost writes
 # checked afterwards (about 8 min).
 "$PY" -m benchmarks.web_writes --clients 50 --duration 60 --csv benchmarks/out/web_writes.csv
+# Performance dashboard: 10,000 accounts, 50 reps, 24 months of history (generated, about
+# 3 min), the manager's and each rep's page and API under wrk (about 4 min).
+"$PY" -m benchmarks.dashboard --duration 10 --csv benchmarks/out/dashboard.csv
 
 # A whole force through the service layer, 1 and 2 workers (Ray): about 20 min on 2 cores.
 "$PY" -m benchmarks.scale --osm "$OSM" --accounts 2000 --reps 20 --weeks 4 --workers 1,2 \

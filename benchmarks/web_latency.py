@@ -188,8 +188,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(url: str, settings: Settings, *, cache: bool, workers: int = 1) -> Iterator[int]:
-    """A real uvicorn process serving the app factory on a free port."""
+def server(
+    url: str, settings: Settings, *, cache: bool, workers: int = 1, cache_size: int = 256
+) -> Iterator[int]:
+    """A real uvicorn process serving the app factory on a free port (``cache_size``: the
+    answer cache's entries when ``cache``)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -197,7 +200,7 @@ def server(url: str, settings: Settings, *, cache: bool, workers: int = 1) -> It
         "RP_OSM_PATH": str(settings.osm_path),
         "RP_CACHE_DIR": str(settings.cache_dir),
         "RP_SECRET_KEY": "benchmark-secret",
-        "RP_DAY_CACHE_SIZE": "256" if cache else "0",
+        "RP_DAY_CACHE_SIZE": str(cache_size) if cache else "0",
     }
     command = [
         sys.executable, "-m", "uvicorn", "routeplanner.web.app:create_app", "--factory",

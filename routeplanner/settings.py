@@ -139,9 +139,9 @@ class Settings(BaseSettings):
     day_cache_size: int = Field(
         default=200,
         ge=0,
-        description="drawn day maps and finished day pages / API days kept in memory per "
-        "server process (with the current plan, accounts and reps); 0 turns the day-page cache "
-        "off",
+        description="drawn day maps, finished day pages / API days and performance dashboard "
+        "answers kept in memory per server process (with the current plan, accounts and reps); "
+        "0 turns these caches off",
     )
     day_cache_ttl_s: float = Field(
         default=1.0,

@@ -32,6 +32,7 @@ __all__ = [
     "read_table",
     "read_table_bytes",
     "render_csv",
+    "render_xlsx",
     "spreadsheet_safe",
     "write_csv",
     "write_xlsx",
@@ -370,7 +371,19 @@ def write_xlsx(
     numeric: Collection[str] = (),
     sheet: str = "data",
 ) -> None:
-    """Write one worksheet; ``numeric`` columns become number cells, everything else text.
+    """Write one worksheet (:func:`render_xlsx`) to ``path``."""
+    path.write_bytes(render_xlsx(columns, rows, numeric=numeric, sheet=sheet))
+
+
+def render_xlsx(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Collection[str] = (),
+    sheet: str = "data",
+) -> bytes:
+    """One worksheet as XLSX bytes; ``numeric`` columns become number cells, everything else
+    text.
 
     Text stays text (an id ``0042`` must not become the number 42, a name ``=SUM(...)``
     must not become a formula), while coordinates and minutes are numbers so a spreadsheet
@@ -392,4 +405,6 @@ def write_xlsx(
                 for v, num in zip(row, wanted, strict=True)
             ]
         )
-    book.save(path)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from routeplanner.model.rules import VisitRule
+
 
 def month_start(day: date) -> date:
     """The first day of ``day``'s month (how a period is stored and compared)."""
@@ -103,3 +105,23 @@ def parse_potential(text: str) -> dict[str, float]:
             raise ValueError(msg)
         found[name.strip().upper()] = amount
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """What performance figures and default targets need of an account (reading whole
+    accounts, with their opening hours, would cost most of a dashboard's time)."""
+
+    account_id: str
+    value_class: str
+    visit_rule: VisitRule
+    last_visit: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureScope:
+    """Which accounts a narrowed read covers: every account any of ``territory_ids`` or
+    ``rep_ids`` ever owned, and (for visit records) every report of ``rep_ids``."""
+
+    territory_ids: frozenset[str]
+    rep_ids: frozenset[str]

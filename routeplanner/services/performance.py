@@ -11,22 +11,29 @@ the month.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
 
 from routeplanner.errors import NotFoundError
-from routeplanner.model import Account, Plan
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.model.performance import SalesFigure, TargetScope
+from routeplanner.model.performance import (
+    AccountFacts,
+    FigureScope,
+    SalesFigure,
+    Target,
+    TargetScope,
+)
 from routeplanner.services.attribution import Month, Ownership, noon
 from routeplanner.services.targets import (
     TargetFigures,
+    class_potential,
+    context_of,
     default_figures,
     merged_figures,
     owned_by,
-    target_context,
+    potential_window,
 )
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -55,6 +62,8 @@ class Figures:
     cancelled: int = 0
     due: float = 0.0
     coverage: float | None = None
+    on_time: float | None = None
+    """Share of due visits done on time (see :func:`_on_time`)."""
     adherence: float | None = None
     overdue: int = 0
     drive_share: float | None = None
@@ -110,6 +119,8 @@ class Dashboard:
     weeks: list[WeekPoint]
     sales_known: bool = True
     """Whether any sales figure of the month is stored (else revenue is not judged)."""
+    territory_weeks: Mapping[str, list[WeekPoint]] = field(default_factory=dict)
+    """The weekly trend of each territory shown, by id."""
 
     @property
     def territories(self) -> list[GroupReport]:
@@ -140,29 +151,75 @@ def reported_visits(records: Iterable[VisitRecord]) -> list[VisitRecord]:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Everything a dashboard reads, once: accounts, owners over time, visits, sales."""
+    """Everything a dashboard reads, once: accounts, owners over time, the visits of the
+    months shown and of the trend's weeks, sales, and per month shown the last visit done
+    of each account, the planned routes' times, the potential's sales and the targets."""
 
-    accounts: dict[str, Account]
+    accounts: dict[str, AccountFacts]
     ownership: Ownership
     first_owned: dict[str, date]
     visits: list[VisitRecord]
     sales: list[SalesFigure]
-    plan: Plan | None
+    last_done: dict[Month, dict[str, date]]
+    done_before: dict[Month, dict[str, date]]
+    """Per month shown: each account's last visit done before the month began."""
+    route_times: dict[Month, list[tuple[str, int, int]]]
+    potential: dict[Month, dict[str, float]]
+    targets: list[Target]
 
 
-def read_history(store: Store, start: date, end: date) -> History:
-    """What happened from ``start`` to ``end`` (inclusive) and what it is attributed by."""
+def trend_start(end: date) -> date:
+    """The Monday :data:`TREND_WEEKS` weeks back from the week of ``end``."""
+    return end - timedelta(days=end.weekday()) - timedelta(weeks=TREND_WEEKS - 1)
+
+
+def read_history(
+    store: Store,
+    months: Sequence[Month],
+    today: date,
+    configured: Mapping[str, float],
+    scope: FigureScope | None = None,
+) -> History:
+    """What happened in ``months`` (and the trend's weeks up to the last of them or
+    ``today``) and what it is attributed by, in one read; ``scope`` narrows to the accounts
+    its territories and reps ever owned and its reps' reports (the potential per value class
+    stays the whole organisation's)."""
+    first, last = months[0], months[-1]
+    start = min(first.first, trend_start(min(last.last, today)))
     with store.read("reading performance history") as tx:
-        accounts = {a.account_id: a for a in tx.accounts.all()}
-        periods = tx.territories.ownership_history()
-        visits = tx.visits.find(start=start - timedelta(days=366), end=end)
-        sales = tx.sales.find(start=start, end=end)
-        current = tx.plans.current()
-    first: dict[str, date] = {}
+        accounts = {a.account_id: a for a in tx.accounts.facts(scope)}
+        periods = tx.territories.ownership_history(scope=scope)
+        visits = tx.visits.for_figures(start, last.last, scope)
+        sales = tx.sales.find(start=first.first, end=last.first, scope=scope)
+        untils = [min(m.last, today) for m in months]
+        untils += [m.first - timedelta(days=1) for m in months]
+        found = tx.visits.last_done(untils, scope)
+        last_done = dict(zip(months, found[: len(months)], strict=True))
+        done_before = dict(zip(months, found[len(months) :], strict=True))
+        routes = {m: tx.plans.current_route_times(m.first, m.last) for m in months}
+        sizes = tx.accounts.class_sizes()
+        windows = tx.sales.revenue_by_class([potential_window(m) for m in months])
+        targets = tx.targets.find(start=first.first, end=last.first)
+    potential = {
+        m: class_potential(sizes, revenue, n, configured)
+        for m, (revenue, n) in zip(months, windows, strict=True)
+    }
+    owned: dict[str, date] = {}
     for p in periods:
-        first.setdefault(p.account_id, p.valid_from.date())
-    plan = None if current is None else current[1]
-    return History(accounts, Ownership(periods), first, visits, sales, plan)
+        owned.setdefault(p.account_id, p.valid_from.date())
+    ownership = Ownership(periods)
+    return History(
+        accounts,
+        ownership,
+        owned,
+        visits,
+        sales,
+        last_done,
+        done_before,
+        routes,
+        potential,
+        targets,
+    )
 
 
 # -- one month's figures -------------------------------------------------------------------------
@@ -184,20 +241,25 @@ class _Tally:
     cancelled: int = 0
     order_value: float = 0.0
     done_by_account: dict[str, int] = field(default_factory=dict)
+    on_time_by_account: dict[str, int] = field(default_factory=dict)
 
 
 def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
     tallies: dict[GroupKey, _Tally] = {}
-    in_month = [r for r in history.visits if month.first <= r.day <= month.last]
-    for record in reported_visits(in_month):
+    in_month = reported_visits(r for r in history.visits if month.first <= r.day <= month.last)
+    on_time = _on_time(history, month, in_month)
+    for record in in_month:
         for key in _visit_groups(record, history.ownership):
             tally = tallies.setdefault(key, _Tally())
             tally.planned += bool(record.visit_id)
             if record.status in DONE:
                 tally.done += 1
                 tally.order_value += record.order_value or 0.0
-                count = tally.done_by_account.get(record.account_id, 0)
-                tally.done_by_account[record.account_id] = count + 1
+                account = record.account_id
+                tally.done_by_account[account] = tally.done_by_account.get(account, 0) + 1
+                if (account, record.day) in on_time:
+                    count = tally.on_time_by_account.get(account, 0)
+                    tally.on_time_by_account[account] = count + 1
             elif record.status is VisitStatus.MISSED:
                 tally.missed += 1
             else:
@@ -205,32 +267,53 @@ def _tally_visits(history: History, month: Month) -> dict[GroupKey, _Tally]:
     return tallies
 
 
-def _last_done(visits: Sequence[VisitRecord], until: date) -> dict[str, date]:
-    last: dict[str, date] = {}
-    for r in visits:
-        if r.status in DONE and r.day <= until:
-            last[r.account_id] = max(r.day, last.get(r.account_id, r.day))
-    return last
+def _on_time(
+    history: History, month: Month, reported: Sequence[VisitRecord]
+) -> set[tuple[str, date]]:
+    """The (account, day) of every visit of the month done on time: at most the account's
+    longest allowed gap (its frequency's window, which plans keep to) after the visit done
+    before it — by anyone, in the month or before (else the account's imported last visit).
+    A first visit, with none before it, is on time."""
+    days: dict[str, list[date]] = {}
+    for r in reported:
+        if r.status in DONE:
+            days.setdefault(r.account_id, []).append(r.day)
+    found: set[tuple[str, date]] = set()
+    before = history.done_before[month]
+    for account_id, done in days.items():
+        account = history.accounts.get(account_id)
+        if account is None:
+            continue
+        previous = before.get(account_id, account.last_visit)
+        for day in sorted(done):
+            if previous is None or (day - previous).days <= account.visit_rule.max_gap_days:
+                found.add((account_id, day))
+            previous = day
+    return found
 
 
 def _coverage(
-    owned: Sequence[Account], done: Mapping[str, int], days: int
-) -> tuple[float, float | None, float | None]:
-    """Due visits, coverage (share of due visits done) and adherence (share of accounts due
-    at least one visit that got the number their frequency asks for)."""
+    owned: Sequence[AccountFacts], tally: _Tally, days: int
+) -> tuple[float, float | None, float | None, float | None]:
+    """Due visits, coverage (share of due visits done), adherence (share of accounts due
+    at least one visit that got the number their frequency asks for) and on-time coverage
+    (share of due visits done on time, see :func:`_on_time`)."""
     due = {a.account_id: a.visit_rule.visits_in(days) for a in owned}
     total = sum(due.values())
+    done, on_time = tally.done_by_account, tally.on_time_by_account
     covered = sum(min(done.get(a, 0), d) for a, d in due.items())
+    in_time = sum(min(on_time.get(a, 0), d) for a, d in due.items())
     needing = [a for a, d in due.items() if d >= 1]
     met = sum(1 for a in needing if done.get(a, 0) >= math.floor(due[a]))
     return (
         total,
         covered / total if total else None,
         met / len(needing) if needing else None,
+        in_time / total if total else None,
     )
 
 
-def _overdue(owned: Sequence[Account], last_done: Mapping[str, date], until: date) -> int:
+def _overdue(owned: Sequence[AccountFacts], last_done: Mapping[str, date], until: date) -> int:
     count = 0
     for a in owned:
         last = last_done.get(a.account_id, a.last_visit)
@@ -240,18 +323,12 @@ def _overdue(owned: Sequence[Account], last_done: Mapping[str, date], until: dat
     return count
 
 
-def _drive_share(plan: Plan | None, rep_ids: set[str], month: Month) -> float | None:
-    """Planned driving as a share of the working day, over the current plan's days of the
-    month (``None``: the plan has none)."""
-    if plan is None:
-        return None
-    routes = [
-        r
-        for r in plan.routes
-        if r.rep_id in rep_ids and month.first <= r.day <= month.last and r.stops
-    ]
-    worked = sum(r.end_s - r.start_s for r in routes)
-    return sum(r.travel_s for r in routes) / worked if worked else None
+def _drive_share(routes: Sequence[tuple[str, int, int]], rep_ids: set[str]) -> float | None:
+    """Planned driving as a share of the working day, over the current plan's routes of the
+    month with stops (``None``: the plan has none)."""
+    mine = [(worked, driving) for rep, worked, driving in routes if rep in rep_ids]
+    worked = sum(w for w, _ in mine)
+    return sum(d for _, d in mine) / worked if worked else None
 
 
 def _revenue(history: History, month: Month) -> dict[GroupKey, tuple[float, dict[str, float]]]:
@@ -282,29 +359,30 @@ def _elapsed_days(month: Month, today: date) -> int:
 
 
 def month_figures(
-    store: Store,
     history: History,
     month: Month,
     *,
     today: date,
-    potential: Mapping[str, float],
     groups: Sequence[tuple[GroupKey, set[str]]],
 ) -> tuple[dict[GroupKey, Figures], dict[GroupKey, TargetFigures]]:
     """Figures and targets of ``groups`` (each with the reps whose plan it drives) in
     ``month``."""
-    context = target_context(store, month, potential)
+    accounts = list(history.accounts.values())
+    context = context_of(
+        accounts, history.ownership, history.potential[month], history.targets, month
+    )
     owned = owned_by(context)
     tallies = _tally_visits(history, month)
     revenue = _revenue(history, month)
     until = min(month.last, today)
-    last_done = _last_done(history.visits, until)
+    last_done = history.last_done[month]
     days = _elapsed_days(month, today)
     figures: dict[GroupKey, Figures] = {}
     goals: dict[GroupKey, TargetFigures] = {}
     for key, rep_ids in groups:
         accounts = owned.get(key, [])
         tally = tallies.get(key, _Tally())
-        due, coverage, adherence = _coverage(accounts, tally.done_by_account, days)
+        due, coverage, adherence, on_time = _coverage(accounts, tally, days)
         total, by_class = revenue.get(key, (0.0, {}))
         classes = {a.value_class for a in accounts} | set(by_class)
         counts = {c: sum(1 for a in accounts if a.value_class == c) for c in classes}
@@ -316,9 +394,10 @@ def month_figures(
             cancelled=tally.cancelled,
             due=due,
             coverage=coverage,
+            on_time=on_time,
             adherence=adherence,
             overdue=_overdue(accounts, last_done, until),
-            drive_share=_drive_share(history.plan, rep_ids, month),
+            drive_share=_drive_share(history.route_times[month], rep_ids),
             revenue=total,
             order_value=tally.order_value,
             new_accounts=sum(
@@ -378,29 +457,41 @@ def flag_for(
     return None
 
 
-def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> list[WeekPoint]:
+def weekly_trend(
+    history: History, end: date, keys: set[GroupKey] | None, territories: Collection[str] = ()
+) -> tuple[list[WeekPoint], dict[str, list[WeekPoint]]]:
     """Done and missed visits per week (Monday to Sunday) for :data:`TREND_WEEKS` weeks up to
-    the week of ``end``; ``keys`` narrows to those groups' visits (``None``: everyone's)."""
-    last_monday = end - timedelta(days=end.weekday())
-    starts = [last_monday - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
-    counts = {s: [0, 0] for s in starts}
+    the week of ``end``: in all (``keys`` narrows to those groups' visits, ``None``:
+    everyone's) and for each of ``territories``, each visit for the territory that owned the
+    account on the day; in one pass."""
+    starts = [trend_start(end) + timedelta(weeks=w) for w in range(TREND_WEEKS)]
+    total = {s: [0, 0] for s in starts}
+    per = {i: {s: [0, 0] for s in starts} for i in territories}
     for record in reported_visits(r for r in history.visits if r.day >= starts[0]):
         if record.day > end:
             continue
-        if keys is not None and not keys & set(_visit_groups(record, history.ownership)):
+        groups = _visit_groups(record, history.ownership)
+        if keys is not None and not keys & set(groups):
             continue
-        week = counts.get(record.day - timedelta(days=record.day.weekday()))
-        if week is not None:
-            week[0] += record.status in DONE
-            week[1] += record.status is VisitStatus.MISSED
+        monday = record.day - timedelta(days=record.day.weekday())
+        counted = [total] + [per[i] for k, i in groups if k is TargetScope.TERRITORY and i in per]
+        for counts in counted:
+            week = counts.get(monday)
+            if week is not None:
+                week[0] += record.status in DONE
+                week[1] += record.status is VisitStatus.MISSED
+    return _points(total), {i: _points(c) for i, c in per.items()}
+
+
+def _points(counts: Mapping[date, list[int]]) -> list[WeekPoint]:
     return [WeekPoint(s, c[0], c[1]) for s, c in counts.items()]
 
 
 def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, str, str | None]]:
     """(key, name, rep) of every territory and rep the user may see."""
     found: list[tuple[GroupKey, str, str | None]] = [
-        ((TargetScope.TERRITORY, t.territory_id), t.name, t.rep_id)
-        for t in sorted(store.territories.all(), key=lambda t: t.territory_id)
+        ((TargetScope.TERRITORY, territory_id), name, rep_id)
+        for territory_id, name, rep_id in store.territories.names()
     ]
     found += [
         ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
@@ -409,6 +500,13 @@ def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, s
     if user is not None and user.role is not UserRole.MANAGER:
         found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
     return found
+
+
+def _scope_of(keys: Sequence[GroupKey]) -> FigureScope:
+    return FigureScope(
+        frozenset(i for scope, i in keys if scope is TargetScope.TERRITORY),
+        frozenset(i for scope, i in keys if scope is TargetScope.REP),
+    )
 
 
 def dashboard(
@@ -435,14 +533,12 @@ def dashboard(
         if not named:
             msg = f"{only[0].value} {only[1]!r} not found"
             raise NotFoundError(msg)
-    history = read_history(store, month.previous.first, month.last)
+    whole = (user is None or user.role is UserRole.MANAGER) and only is None
+    scope = None if whole else _scope_of([key for key, _, _ in named])
+    history = read_history(store, [month.previous, month], today, potential, scope)
     groups = [(key, {rep} if rep else set()) for key, _, rep in named]
-    now, goals = month_figures(
-        store, history, month, today=today, potential=potential, groups=groups
-    )
-    before, _ = month_figures(
-        store, history, month.previous, today=today, potential=potential, groups=groups
-    )
+    now, goals = month_figures(history, month, today=today, groups=groups)
+    before, _ = month_figures(history, month.previous, today=today, groups=groups)
     sales_known = any(f.period == month.first for f in history.sales)
     coverage_known = _elapsed_days(month, today) >= COVERAGE_JUDGED_AFTER_DAYS
     reports = []
@@ -459,7 +555,7 @@ def dashboard(
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
-    whole = user is None or user.role is UserRole.MANAGER
-    keys = None if whole and only is None else {key for key, _, _ in named}
-    weeks = weekly_trend(history, min(month.last, today), keys)
-    return Dashboard(month, reports, weeks, sales_known)
+    keys = None if whole else {key for key, _, _ in named}
+    shown = [key[1] for key, _, _ in named if key[0] is TargetScope.TERRITORY]
+    weeks, per_territory = weekly_trend(history, min(month.last, today), keys, shown)
+    return Dashboard(month, reports, weeks, sales_known, per_territory)

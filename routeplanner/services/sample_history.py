@@ -7,10 +7,11 @@ less in the last three months (potential)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from routeplanner.model import Account
+from routeplanner.model import Account, Territory
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.model.performance import SalesFigure
 from routeplanner.services.attribution import Month
@@ -33,35 +34,63 @@ def seed_history(store: Store, *, today: date, seed: int = 7) -> SampleHistory:
     """Store the history once: nothing is written when any visit or sales figure exists."""
     if store.visits.find(start=today - timedelta(weeks=HISTORY_WEEKS)) or store.sales.count():
         return SampleHistory(0, 0, ())
-    rng = random.Random(seed)
-    accounts = {a.account_id: a for a in store.accounts.all()}
-    territories = sorted(
-        store.territories.all(), key=lambda t: (-len(t.account_ids), t.territory_id)
+    history = build_history(
+        store.accounts.all(), store.territories.all(), today=today, rng=random.Random(seed)
     )
+    with store.transaction("storing the sample history") as tx:
+        tx.visits.record_all(history.visits)
+        tx.sales.replace_periods(history.sales, source="sample history")
+    return SampleHistory(len(history.visits), len(history.sales), history.weak)
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltHistory:
+    visits: list[VisitRecord]
+    sales: list[SalesFigure]
+    weak: tuple[str, ...]
+    """The territories made to under-perform."""
+
+
+def build_history(
+    accounts: Sequence[Account],
+    territories: Sequence[Territory],
+    *,
+    today: date,
+    rng: random.Random,
+    weeks: int = HISTORY_WEEKS,
+    months: int = HISTORY_MONTHS,
+) -> BuiltHistory:
+    """Visits of ``weeks`` weeks before ``today`` by each territory's rep and ``months``
+    months of sales per account; deterministic given ``rng``'s seed."""
+    by_id = {a.account_id: a for a in accounts}
+    ordered = sorted(territories, key=lambda t: (-len(t.account_ids), t.territory_id))
     # the largest territory misses visits (capacity), the second sells less (potential)
-    stretched = {t.territory_id for t in territories[:1]}
-    weak = {t.territory_id for t in territories[1:2]}
+    stretched = {t.territory_id for t in ordered[:1]}
+    weak = {t.territory_id for t in ordered[1:2]}
     visits: list[VisitRecord] = []
     figures: list[SalesFigure] = []
-    for t in territories:
-        owned = [accounts[a] for a in t.account_ids if a in accounts]
+    for t in ordered:
+        owned = [by_id[a] for a in t.account_ids if a in by_id]
         if t.rep_id is not None:
             for account in owned:
                 visits += _visits(
-                    account, t.rep_id, today, rng, stretched=t.territory_id in stretched
+                    account, t.rep_id, today, rng, weeks, stretched=t.territory_id in stretched
                 )
-        figures += [f for a in owned for f in _sales(a, today, rng, weak=t.territory_id in weak)]
-    with store.transaction("storing the sample history") as tx:
-        for record in visits:
-            tx.visits.record(record)
-        tx.sales.replace_periods(figures, source="sample history")
-    return SampleHistory(len(visits), len(figures), tuple(sorted(stretched | weak)))
+        low = t.territory_id in weak
+        figures += [f for a in owned for f in _sales(a, today, rng, months, weak=low)]
+    return BuiltHistory(visits, figures, tuple(sorted(stretched | weak)))
 
 
 def _visits(
-    account: Account, rep_id: str, today: date, rng: random.Random, *, stretched: bool
+    account: Account,
+    rep_id: str,
+    today: date,
+    rng: random.Random,
+    weeks: int,
+    *,
+    stretched: bool,
 ) -> list[VisitRecord]:
-    days = HISTORY_WEEKS * 7
+    days = weeks * 7
     count = max(1, round(account.visit_rule.visits_in(days)))
     found = []
     for i in range(count):
@@ -89,11 +118,13 @@ def _visits(
     return found
 
 
-def _sales(account: Account, today: date, rng: random.Random, *, weak: bool) -> list[SalesFigure]:
+def _sales(
+    account: Account, today: date, rng: random.Random, months: int, *, weak: bool
+) -> list[SalesFigure]:
     month = Month.of(today)
     base = CLASS_REVENUE.get(account.value_class, 1000.0) * rng.lognormvariate(0, 0.25)
     found = []
-    for _ in range(HISTORY_MONTHS):
+    for _ in range(months):
         month = month.previous
         share = (
             0.55

@@ -12,17 +12,18 @@ one). Accounts count for whoever owned them in the middle of the month.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.io.cells import Collector, build_all
 from routeplanner.io.tables import Row, Table, read_table, read_table_bytes
-from routeplanner.model import Account
 from routeplanner.model.history import OwnershipRecord
-from routeplanner.model.performance import Target, TargetScope
+from routeplanner.model.performance import AccountFacts, Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -39,24 +40,20 @@ MAX_TARGET_VISITS: Final = 1_000_000
 
 
 def class_potential(
-    accounts: Sequence[Account],
+    sizes: Mapping[str, int],
     revenue: Mapping[str, float],
     months: int,
     configured: Mapping[str, float],
 ) -> dict[str, float]:
-    """Mean monthly revenue per account of each value class over ``months`` months of
-    history (``revenue``: each account's total; an account without a row in a month had no
-    revenue then); ``configured`` where there is no month of history."""
+    """Mean monthly revenue per account of each value class (``sizes``: accounts per class)
+    over ``months`` months of history (``revenue``: each class's total; an account without a
+    row in a month had no revenue then); ``configured`` where there is no month of history."""
     potential = dict(configured)
     if not months:
         return potential
-    totals: dict[str, float] = {}
-    sizes: dict[str, int] = {}
-    for a in accounts:
-        totals[a.value_class] = totals.get(a.value_class, 0.0) + revenue.get(a.account_id, 0.0)
-        sizes[a.value_class] = sizes.get(a.value_class, 0) + 1
     for value_class, size in sizes.items():
-        potential[value_class] = totals[value_class] / (size * months)
+        if size:
+            potential[value_class] = revenue.get(value_class, 0.0) / (size * months)
     return potential
 
 
@@ -85,7 +82,7 @@ class EffectiveTarget:
 
 
 def default_figures(
-    accounts: Iterable[Account], potential: Mapping[str, float], month: Month
+    accounts: Iterable[AccountFacts], potential: Mapping[str, float], month: Month
 ) -> TargetFigures:
     """The defaults for a group of accounts (see the module's description)."""
     owned = list(accounts)
@@ -113,32 +110,52 @@ def merged_figures(default: TargetFigures, stored: Target | None) -> TargetFigur
 class TargetContext:
     """What targets of a month are computed from, read once for a page or a report."""
 
-    accounts: list[Account]
+    accounts: list[AccountFacts]
     owners: dict[str, OwnershipRecord]
     potential: dict[str, float]
     stored: dict[tuple[TargetScope, str], Target]
 
 
+def potential_window(month: Month) -> tuple[date, date]:
+    """The first and last month whose sales make the potential of ``month``'s targets."""
+    start = Month(month.first)
+    for _ in range(POTENTIAL_MONTHS):
+        start = start.previous
+    return start.first, month.previous.first
+
+
 def target_context(store: Store, month: Month, configured: Mapping[str, float]) -> TargetContext:
     with store.read("reading targets") as tx:
-        accounts = tx.accounts.all()
+        accounts = tx.accounts.facts()
         ownership = Ownership(tx.territories.ownership_history())
-        start = Month(month.first)
-        for _ in range(POTENTIAL_MONTHS):
-            start = start.previous
-        revenue, months = tx.sales.revenue_by_account(start.first, month.previous.first)
-        stored = {
-            (t.scope, t.scope_id): t for t in tx.targets.find(start=month.first, end=month.first)
-        }
+        [revenue] = tx.sales.revenue_by_class([potential_window(month)])
+        stored = tx.targets.find(start=month.first, end=month.first)
+    sizes = Counter(a.value_class for a in accounts)
+    potential = class_potential(sizes, revenue[0], revenue[1], configured)
+    return context_of(accounts, ownership, potential, stored, month)
+
+
+def context_of(
+    accounts: list[AccountFacts],
+    ownership: Ownership,
+    potential: dict[str, float],
+    stored: Iterable[Target],
+    month: Month,
+) -> TargetContext:
+    """The context of ``month`` from what was read: ``potential`` per value class
+    (:func:`class_potential`), ``stored`` targets (those of other months are left out)."""
     owners = ownership.members([a.account_id for a in accounts], month.middle)
     return TargetContext(
-        accounts, owners, class_potential(accounts, revenue, months, configured), stored
+        accounts,
+        owners,
+        potential,
+        {(t.scope, t.scope_id): t for t in stored if t.period == month.first},
     )
 
 
-def owned_by(context: TargetContext) -> dict[tuple[TargetScope, str], list[Account]]:
+def owned_by(context: TargetContext) -> dict[tuple[TargetScope, str], list[AccountFacts]]:
     """The accounts each territory and each rep owned in the context's month."""
-    groups: dict[tuple[TargetScope, str], list[Account]] = {}
+    groups: dict[tuple[TargetScope, str], list[AccountFacts]] = {}
     for account in context.accounts:
         owner = context.owners.get(account.account_id)
         if owner is None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from routeplanner.model import (
@@ -25,7 +25,8 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
-from routeplanner.storage.common import AreaRepository, check_ids, chunks, load_by_ids
+from routeplanner.model.performance import AccountFacts, FigureScope
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, in_scope, load_by_ids
 from routeplanner.storage.records import ImportSummary
 from routeplanner.storage.tables import AccountRow, RepRow, TerritoryAccountRow, TerritoryRow
 
@@ -38,6 +39,36 @@ class AccountRepository(AreaRepository):
         with self._session("reading accounts") as session:
             rows = session.scalars(select(AccountRow).order_by(AccountRow.account_id))
             return [_account_from_row(row) for row in rows]
+
+    def facts(self, scope: FigureScope | None = None) -> list[AccountFacts]:
+        """What performance figures need of every account (of those ``scope`` covers), by
+        id (a few columns)."""
+        row = AccountRow
+        query = select(
+            row.account_id,
+            row.value_class,
+            row.last_visit,
+            row.rule_kind,
+            row.interval_days,
+            row.count,
+            row.period_days,
+            row.min_gap_days,
+            row.max_gap_days,
+        ).order_by(row.account_id)
+        if scope is not None:
+            query = query.where(in_scope(row.account_id, scope))
+        with self._session("reading accounts") as session:
+            rows = session.execute(query).tuples().all()
+        return [
+            AccountFacts(a, c, _rule_of(kind, interval, n, period, low, high), last)
+            for a, c, last, kind, interval, n, period, low, high in rows
+        ]
+
+    def class_sizes(self) -> dict[str, int]:
+        """How many accounts each value class has."""
+        query = select(AccountRow.value_class, func.count()).group_by(AccountRow.value_class)
+        with self._session("counting accounts") as session:
+            return {c: int(n) for c, n in session.execute(query).tuples()}
 
     def find(self, account_ids: Sequence[str], *, lock: bool = False) -> list[Account]:
         """The stored accounts among ``account_ids``, by id. ``lock`` (PostgreSQL; SQLite
@@ -193,6 +224,19 @@ def _account_values(account: Account) -> dict[str, Any]:
         "locked_rep_id": account.locked_rep_id,
         "required_qualifications": sorted(account.required_qualifications),
     }
+
+
+def _rule_of(
+    kind: str, interval: int, count: int, period: int, min_gap: int, max_gap: int
+) -> VisitRule:
+    return VisitRule(
+        kind=FrequencyKind(kind),
+        interval_days=interval,
+        count=count,
+        period_days=period,
+        min_gap_days=min_gap,
+        max_gap_days=max_gap,
+    )
 
 
 def _account_from_row(row: AccountRow) -> Account:

@@ -9,13 +9,14 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from routeplanner.errors import MissingRecordError, StorageError
+from routeplanner.model.performance import FigureScope
 from routeplanner.storage.engine import driver_message
-from routeplanner.storage.tables import ID_LENGTH
+from routeplanner.storage.tables import ID_LENGTH, OwnershipRow
 
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
@@ -63,6 +64,18 @@ class AreaRepository:
 
     def _now(self) -> datetime:
         return self._scope.now()
+
+
+def in_scope(column: Any, scope: FigureScope) -> ColumnElement[bool]:
+    """``column`` (an account id) names an account the scope's territories or reps ever
+    owned: a subquery on the ownership history, so no list of ids is sent."""
+    ever = select(OwnershipRow.account_id).where(
+        or_(
+            OwnershipRow.territory_id.in_(sorted(scope.territory_ids)),
+            OwnershipRow.rep_id.in_(sorted(scope.rep_ids)),
+        )
+    )
+    return column.in_(ever)  # type: ignore[no-any-return]
 
 
 def chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, case, delete, func, select
 
-from routeplanner.model.performance import SalesFigure, Target, TargetScope
-from routeplanner.storage.common import AreaRepository, chunks
-from routeplanner.storage.tables import SalesFigureRow, TargetRow
+from routeplanner.model.performance import FigureScope, SalesFigure, Target, TargetScope
+from routeplanner.storage.common import AreaRepository, chunks, in_scope
+from routeplanner.storage.tables import AccountRow, SalesFigureRow, TargetRow
 
 
 class SalesRepository(AreaRepository):
@@ -49,9 +49,10 @@ class SalesRepository(AreaRepository):
         start: date | None = None,
         end: date | None = None,
         account_ids: Collection[str] | None = None,
+        scope: FigureScope | None = None,
     ) -> list[SalesFigure]:
         """Figures of months from ``start`` to ``end`` (inclusive, first days), by month,
-        account and product line; ``account_ids`` narrows to those accounts."""
+        account and product line; ``account_ids`` or ``scope`` narrow to those accounts."""
         row = SalesFigureRow
         query = select(row.account_id, row.period, row.revenue, row.order_count, row.product_line)
         if start is not None:
@@ -60,6 +61,8 @@ class SalesRepository(AreaRepository):
             query = query.where(SalesFigureRow.period <= end)
         if account_ids is not None:
             query = query.where(SalesFigureRow.account_id.in_(sorted(set(account_ids))))
+        if scope is not None:
+            query = query.where(in_scope(SalesFigureRow.account_id, scope))
         query = query.order_by(
             SalesFigureRow.period, SalesFigureRow.account_id, SalesFigureRow.product_line
         )
@@ -75,18 +78,39 @@ class SalesRepository(AreaRepository):
                 for row in session.execute(query)
             ]
 
-    def revenue_by_account(self, start: date, end: date) -> tuple[dict[str, float], int]:
-        """Revenue per account over the months ``start`` to ``end`` (inclusive), and how many
-        of those months have any figure."""
+    def revenue_by_class(
+        self, windows: Sequence[tuple[date, date]]
+    ) -> list[tuple[dict[str, float], int]]:
+        """For each window of months (``start`` to ``end``, inclusive): revenue of the stored
+        accounts per value class, and how many of the window's months have any figure; one
+        scan of the figures."""
         row = SalesFigureRow
-        where = (row.period >= start, row.period <= end)
+        sums = [
+            func.sum(case((and_(row.period >= s, row.period <= e), row.revenue), else_=0.0))
+            for s, e in windows
+        ]
         totals = (
-            select(row.account_id, func.sum(row.revenue)).where(*where).group_by(row.account_id)
+            select(AccountRow.value_class, *sums)
+            .join(AccountRow, AccountRow.account_id == row.account_id)
+            .where(
+                row.period >= min(s for s, _ in windows), row.period <= max(e for _, e in windows)
+            )
+            .group_by(AccountRow.value_class)
         )
-        months = select(func.count(func.distinct(row.period))).where(*where)
+        found: list[tuple[dict[str, float], int]] = []
         with self._session("reading sales totals") as session:
-            found = {a: float(r or 0.0) for a, r in session.execute(totals)}
-            return found, int(session.scalar(months) or 0)
+            by_class = session.execute(totals).all()
+            for i, (start, end) in enumerate(windows):
+                months = select(func.count(func.distinct(row.period))).where(
+                    row.period >= start, row.period <= end
+                )
+                found.append(
+                    (
+                        {r[0]: float(r[i + 1] or 0.0) for r in by_class},
+                        int(session.scalar(months) or 0),
+                    )
+                )
+        return found
 
     def month_totals(self) -> list[tuple[date, float, int]]:
         """(month, revenue, rows) of every month with any figure, newest first."""

@@ -17,6 +17,7 @@ replaced that territory plan meanwhile, completing it raises
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import and_, select, text
@@ -192,6 +193,29 @@ class PlanRepository(AreaRepository):
         with self._session("reading the current plan") as session:
             row = session.scalars(select(PlanRow).where(PlanRow.is_current.is_(True))).first()
             return None if row is None else (row.id, _composed(session, row))
+
+    def current_route_times(self, start: date, end: date) -> list[tuple[str, int, int]]:
+        """(rep, working seconds, driving seconds) of every route of the current plan from
+        ``start`` to ``end`` (inclusive) with at least one stop, without loading the stops."""
+        with self._session("reading the current plan's route times") as session:
+            plan_id = session.scalar(select(PlanRow.id).where(PlanRow.is_current.is_(True)))
+            if plan_id is None:
+                return []
+            route = PlanRouteRow
+            has_stop = select(PlanStopRow.id).where(PlanStopRow.route_id == route.id).exists()
+            query = (
+                select(route.rep_id, route.end_s - route.start_s, route.travel_s)
+                .join(
+                    PlanPartRow,
+                    and_(
+                        PlanPartRow.source_plan_id == route.plan_id,
+                        PlanPartRow.rep_id == route.rep_id,
+                    ),
+                )
+                .where(PlanPartRow.plan_id == plan_id, route.day >= start, route.day <= end)
+                .where(has_stop)
+            )
+            return [(r, int(w), int(t)) for r, w, t in session.execute(query).tuples()]
 
     def current_info(self) -> PlanInfo | None:
         """The current plan version's status and horizon without its routes (one row)."""

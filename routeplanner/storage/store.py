@@ -300,6 +300,23 @@ class Store:
             withdrawn_visit_count=withdrawn,
         )
 
+    def performance_version(self) -> tuple[object, ...]:
+        """A fingerprint of what performance figures read besides :meth:`data_version`: sales
+        figures (an import deletes and inserts, so the newest id moves), targets (set or
+        removed), territories and ownership (a new period or one ended), in one query."""
+        query = select(
+            select(func.max(SalesFigureRow.id)).scalar_subquery(),
+            select(func.count()).select_from(TargetRow).scalar_subquery(),
+            select(func.max(TargetRow.updated_at)).scalar_subquery(),
+            select(func.count()).select_from(TerritoryRow).scalar_subquery(),
+            select(func.max(TerritoryRow.updated_at)).scalar_subquery(),
+            select(func.max(OwnershipRow.id)).scalar_subquery(),
+            select(func.max(OwnershipRow.valid_to)).scalar_subquery(),
+        )
+        what = "reading the performance data version"
+        with self._scope(what, writable=False) as scope, scope.session(what) as session:
+            return tuple(session.execute(query).one())
+
     @contextmanager
     def _unit(self, name: str | None, *, writable: bool) -> Iterator[UnitOfWork]:
         with self._scope(name, writable=writable) as scope:

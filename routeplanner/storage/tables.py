@@ -384,6 +384,8 @@ class VisitRecordRow(Base):
     __table_args__ = (
         Index("ix_visit_records_account_day", "account_id", "day"),
         Index("ix_visit_records_rep_day", "rep_id", "day"),
+        Index("ix_visit_records_day", "day"),
+        Index("ix_visit_records_account_status_day", "account_id", "status", "day", "withdrawn_at"),
         CheckConstraint(
             "status IN ('done', 'missed', 'cancelled', 'checked_in')", name="status_known"
         ),
@@ -430,6 +432,7 @@ class SalesFigureRow(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "period", "product_line"),
         Index("ix_sales_figures_period", "period"),
+        Index("ix_sales_figures_period_account_revenue", "period", "account_id", "revenue"),
     )
 
 

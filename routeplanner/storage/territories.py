@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from routeplanner.assignment.assign import Decision, DecisionCause
 from routeplanner.errors import StaleStateError, StorageError
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
-from routeplanner.storage.common import AreaRepository, check_ids, chunks
+from routeplanner.model.performance import FigureScope
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, in_scope
 from routeplanner.storage.tables import (
     AccountRow,
     OwnershipRow,
@@ -180,15 +182,28 @@ class TerritoryRepository(AreaRepository):
         with self._session(what, write=True) as session:
             _sync_ownership(session, self._now(), cause, user, detail)
 
-    def ownership_history(self, account_id: str | None = None) -> list[OwnershipRecord]:
-        """Every ownership period of the account (of all accounts if ``None``), oldest first."""
-        query = select(OwnershipRow).order_by(
+    def names(self) -> list[tuple[str, str, str | None]]:
+        """(id, name, rep) of every territory, by id, without their accounts."""
+        row = TerritoryRow
+        query = select(row.territory_id, row.name, row.rep_id).order_by(row.territory_id)
+        with self._session("reading territory names") as session:
+            return list(session.execute(query).tuples())
+
+    def ownership_history(
+        self, account_id: str | None = None, *, scope: FigureScope | None = None
+    ) -> list[OwnershipRecord]:
+        """Every ownership period of the account (of all accounts if ``None``; of those
+        ``scope`` covers), oldest first."""
+        # plain rows, not ORM objects: dashboards read every account's history
+        query = select(*OwnershipRow.__table__.columns).order_by(
             OwnershipRow.valid_from, OwnershipRow.account_id, OwnershipRow.id
         )
         if account_id is not None:
             query = query.where(OwnershipRow.account_id == account_id)
+        if scope is not None:
+            query = query.where(in_scope(OwnershipRow.account_id, scope))
         with self._session("reading ownership history") as session:
-            return [_ownership_from_row(row) for row in session.scalars(query)]
+            return [_ownership_from_row(row) for row in session.execute(query)]
 
     def owner_at(self, account_id: str, when: datetime) -> OwnershipRecord | None:
         """The ownership period holding at ``when`` (aware), or ``None`` if the account was in
@@ -437,7 +452,7 @@ def _ownership_cause(what: str, cause: OwnershipCause | str) -> OwnershipCause:
         raise StorageError(msg) from None
 
 
-def _ownership_from_row(row: OwnershipRow) -> OwnershipRecord:
+def _ownership_from_row(row: OwnershipRow | Row[Any]) -> OwnershipRecord:
     return OwnershipRecord(
         account_id=row.account_id,
         territory_id=row.territory_id,

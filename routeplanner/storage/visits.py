@@ -3,13 +3,14 @@ only withdrawn (a report the rep undid stays stored but no longer counts)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, insert, or_, select, update
 
 from routeplanner.model.history import VisitRecord, VisitStatus
-from routeplanner.storage.common import AreaRepository, check_ids
+from routeplanner.model.performance import FigureScope
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, in_scope
 from routeplanner.storage.tables import VisitRecordRow
 
 
@@ -42,6 +43,38 @@ class VisitRepository(AreaRepository):
             session.flush()
             return row.id
 
+    def record_all(self, records: Sequence[VisitRecord]) -> int:
+        """Store many reports at once (an imported or generated history): one insert for
+        all, checked as :meth:`record` checks one. Returns how many were stored."""
+        what = self._what(f"recording {len(records)} visits")
+        # lengths only: one account has many reports
+        check_ids(what, "account_id", {r.account_id for r in records})
+        check_ids(what, "rep_id", {r.rep_id for r in records})
+        check_ids(what, "visit_id", {r.visit_id for r in records if r.visit_id})
+        now = self._now()
+        rows = [
+            {
+                "visit_id": r.visit_id,
+                "account_id": r.account_id,
+                "rep_id": r.rep_id,
+                "day": r.day,
+                "status": r.status.value,
+                "actual_start": r.actual_start,
+                "note": r.note,
+                "recorded_at": r.recorded_at or now,
+                "recorded_by": r.recorded_by,
+                "outcome": r.outcome,
+                "report_id": r.report_id or None,
+                "order_value": r.order_value,
+                "next_step": r.next_step,
+            }
+            for r in records
+        ]
+        with self._session(what, write=True) as session:
+            for chunk in chunks(rows):
+                session.execute(insert(VisitRecordRow), chunk)
+        return len(rows)
+
     def accounts_since(self, record_id: int | None) -> list[str]:
         """The account of every record with an id above ``record_id`` (all when ``None``),
         by id: what a cache keyed on accounts must forget."""
@@ -67,7 +100,8 @@ class VisitRepository(AreaRepository):
         then in the order they were recorded; no filter gives all. ``account_ids`` (at most a
         few hundred, such as one day's stops) narrows to those accounts. Withdrawn records
         only with ``withdrawn``; ``report_id`` finds the report the phone sent under that id."""
-        query = select(VisitRecordRow)
+        # plain rows, not ORM objects: a dashboard reads tens of thousands of records
+        query = select(*VisitRecordRow.__table__.columns)
         if not withdrawn:
             query = query.where(VisitRecordRow.withdrawn_at.is_(None))
         if record_id is not None:
@@ -104,8 +138,67 @@ class VisitRepository(AreaRepository):
                     order_value=row.order_value,
                     next_step=row.next_step,
                 )
-                for row in session.scalars(query)
+                for row in session.execute(query)
             ]
+
+    def for_figures(
+        self, start: date, end: date, scope: FigureScope | None = None
+    ) -> list[VisitRecord]:
+        """The records of ``start`` to ``end`` (inclusive, not withdrawn; with ``scope``
+        those of its accounts and by its reps) in :meth:`find`'s order with only what
+        counting needs: account, rep, day, status, planned visit, order value and id (notes,
+        times and outcomes stay empty)."""
+        row = VisitRecordRow
+        query = (
+            select(row.id, row.account_id, row.rep_id, row.day, row.status, row.visit_id)
+            .add_columns(row.order_value)
+            .where(row.withdrawn_at.is_(None), row.day >= start, row.day <= end)
+            .order_by(row.day, row.recorded_at, row.id)
+        )
+        if scope is not None:
+            query = query.where(
+                or_(in_scope(row.account_id, scope), row.rep_id.in_(sorted(scope.rep_ids)))
+            )
+        with self._session("reading visit records") as session:
+            statuses = {s.value: s for s in VisitStatus}
+            return [
+                VisitRecord(
+                    account_id=account_id,
+                    rep_id=rep_id,
+                    day=day,
+                    status=statuses[status],
+                    visit_id=visit_id,
+                    record_id=record_id,
+                    order_value=order_value,
+                )
+                for record_id, account_id, rep_id, day, status, visit_id, order_value in (
+                    session.execute(query).tuples()
+                )
+            ]
+
+    def last_done(
+        self, until: Sequence[date], scope: FigureScope | None = None
+    ) -> list[dict[str, date]]:
+        """For each day of ``until``: the day of each account's (of ``scope``'s) last visit
+        done (or checked in) up to it, from records not withdrawn (accounts without one left
+        out); one scan."""
+        row = VisitRecordRow
+        done = (VisitStatus.DONE.value, VisitStatus.CHECKED_IN.value)
+        latest = [func.max(case((row.day <= day, row.day))) for day in until]
+        query = (
+            select(row.account_id, *latest)
+            .where(row.withdrawn_at.is_(None), row.status.in_(done), row.day <= max(until))
+            .group_by(row.account_id)
+        )
+        if scope is not None:
+            query = query.where(in_scope(row.account_id, scope))
+        found: list[dict[str, date]] = [{} for _ in until]
+        with self._session("reading the last visits") as session:
+            for account_id, *days in session.execute(query):
+                for by_account, day in zip(found, days, strict=True):
+                    if day is not None:
+                        by_account[account_id] = day
+        return found
 
     def withdraw(self, record_id: int, at: datetime | None = None) -> bool:
         """Mark record ``record_id`` withdrawn (the rep undid it); ``False`` when there is no

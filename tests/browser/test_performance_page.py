@@ -1,9 +1,11 @@
 """The performance page in Debian's Chromium on a 390 px phone: a rep records an outcome with
 one tap on the day page and sees the visit counted; a manager sees a flagged territory with
-its reason and the link to act on it; no page scrolls sideways."""
+its reason and the link to act on it, each territory's weekly trend and a table's CSV
+download; no page scrolls sideways."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,5 +71,15 @@ def test_a_manager_sees_a_flagged_territory(
     link = flagged.locator("td.flag a")
     assert link.get_attribute("href") in ("/accounts?territory=T1", "/territories?territory=T1")
     assert phone_page.locator("#ranking li").first.get_attribute("data-id") == "T2"
-    assert phone_page.locator("svg.chart").count() == 1
+    assert phone_page.locator("#weekly-trend svg.chart").count() == 1
+    trends = phone_page.locator("#territory-trends figure")
+    assert [trends.nth(i).get_attribute("data-id") for i in range(trends.count())] == ["T1", "T2"]
+    assert phone_page.locator('#territory-kpis tr[data-id="T1"] td[data-kpi="on-time"]').count()
+    with phone_page.expect_download() as download:
+        phone_page.locator('[data-export="territories"] a', has_text="CSV").click()
+    assert download.value.suggested_filename == f"performance-territories-{month}.csv"
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("id,name,rep_id,")
+    assert "coverage_on_time" in text.splitlines()[0]
+    assert [line.split(",")[0] for line in text.splitlines()[1:]] == ["T1", "T2"]
     _fits(phone_page)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from routeplanner.errors import InputError, Problem
@@ -23,8 +23,10 @@ from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
 from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
+from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
+from routeplanner.web.routes.performance import cached_view
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.schemas import API_ERRORS
 from routeplanner.web.services import Services
@@ -167,6 +169,10 @@ class FiguresPublic(BaseModel):
     cancelled: int
     due: float = Field(description="visits the owned accounts' frequencies ask for so far")
     coverage: float | None = Field(description="share of due visits done (0..1)")
+    coverage_on_time: float | None = Field(
+        description="share of due visits done on time: at most the account's longest "
+        "allowed gap after the visit before (0..1)"
+    )
     adherence: float | None = Field(description="share of accounts due a visit that got it")
     overdue: int = Field(description="owned accounts past their longest gap at month end")
     drive_share: float | None = Field(description="planned driving / working time (0..1)")
@@ -186,6 +192,7 @@ class FiguresPublic(BaseModel):
             cancelled=f.cancelled,
             due=round(f.due, 3),
             coverage=f.coverage,
+            coverage_on_time=f.on_time,
             adherence=f.adherence,
             overdue=f.overdue,
             drive_share=f.drive_share,
@@ -249,12 +256,13 @@ def _group(g: performance.GroupReport, month: Month) -> GroupPublic:
 
 @router.get("/performance", response_model=PerformancePublic)
 def get_performance(
+    request: Request,
     services: ServicesDep,
     user: ApiUserDep,
     month: MonthQuery = None,
     territory: Annotated[str | None, Query(max_length=255)] = None,
     rep: Annotated[str | None, Query(max_length=255)] = None,
-) -> PerformancePublic:
+) -> Response:
     """The figures of the performance page for a month against the month before: every
     territory and rep (a rep: their own), or only ``territory`` or ``rep`` (404 when it is
     not one the caller may see)."""
@@ -264,18 +272,23 @@ def get_performance(
         only = (TargetScope.TERRITORY, territory)
     elif rep is not None:
         only = (TargetScope.REP, rep)
-    board = performance.dashboard(
-        services.store,
+    body = cached_view(
+        services,
         chosen,
-        today=local_today(services.settings),
-        potential=services.settings.potential,
-        user=user,
+        user,
+        lambda board: pack(performance_public(board).model_dump_json().encode()),
+        kind="api",
         only=only,
     )
+    return packed_response(request, body, "application/json")
+
+
+def performance_public(board: performance.Dashboard) -> PerformancePublic:
+    month = board.month
     return PerformancePublic(
-        month=str(chosen),
-        previous_month=str(chosen.previous),
-        groups=[_group(g, chosen) for g in board.groups],
+        month=str(month),
+        previous_month=str(month.previous),
+        groups=[_group(g, month) for g in board.groups],
         ranking=[g.scope_id for g in board.ranking],
         weeks=[WeekPublic(start=w.start, done=w.done, missed=w.missed) for w in board.weeks],
     )

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.io.opening_hours import format_opening_hours
-from routeplanner.services import field
+from routeplanner.services import field, performance_export
 from routeplanner.services.assignment import account_ownership, ownership_reason
 from routeplanner.services.field import AccountSearch
 from routeplanner.storage.records import UserRole
@@ -25,6 +25,7 @@ from routeplanner.units import format_hhmm
 from routeplanner.web.auth import UserDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.navigation import platform_of, to_place
+from routeplanner.web.routes.performance import download
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
 
@@ -67,6 +68,29 @@ def rep_accounts_page(
         "rep_id": search.rep or user.rep_id or "",
     }
     return templates.TemplateResponse(request, "rep_accounts.html", context)
+
+
+@router.get("/accounts/{account_id}/export", include_in_schema=False)
+def account_export(
+    account_id: Annotated[str, Path(max_length=200)],
+    user: UserDep,
+    services: ServicesDep,
+    table: Annotated[str, Query(max_length=40)],
+    format: Annotated[str, Query(max_length=10)] = "csv",
+) -> Response:
+    """The account card's ``visits`` (reports with outcomes) or ``revenue`` (per month) as
+    CSV or XLSX; a rep only for their own accounts, as the card."""
+    performance_export.check_export(table, format, performance_export.ACCOUNT_TABLES)
+    today = local_today(services.settings)
+    card = field.account_card(services.store, account_id, user, today=today)
+    sheet = performance_export.account_sheet(card, table)
+    name = f"account-{_file_safe(account_id)}-{table}"
+    return download(performance_export.render_sheet(sheet, format), name, format)
+
+
+def _file_safe(text: str) -> str:
+    """An id as a piece of a download's file name (no quotes, slashes or control characters)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:60]
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)

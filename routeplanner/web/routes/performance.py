@@ -7,23 +7,26 @@ The page only parses, calls :mod:`routeplanner.services.sales` and renders; the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from routeplanner.errors import InputError, Problem
-from routeplanner.services import performance, sales, targets
+from routeplanner.services import performance, performance_export, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
-from routeplanner.web.charts import weekly_chart
+from routeplanner.web.charts import territory_charts, weekly_chart
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import local_today
 from routeplanner.web.services import Services
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
@@ -48,6 +51,83 @@ def chosen_month(services: Services, text: str) -> Month:
         raise InputError(Problem("query", None, "month", str(exc))) from None
 
 
+def cached_view(
+    services: Services,
+    month: Month,
+    user: UserRecord,
+    view: Callable[[performance.Dashboard], T],
+    *,
+    kind: str,
+    only: performance.GroupKey | None = None,
+) -> T:
+    """``view`` of :func:`performance.dashboard` (``kind`` names it: the JSON answer, the
+    drawn tables), from the answer cache: an entry holds until a visit is recorded or
+    withdrawn, or the accounts, reps, plan, sales, targets or territories change (or the day
+    turns, which moves what counts as due)."""
+    today = local_today(services.settings)
+    store = services.store
+
+    def board() -> performance.Dashboard:
+        return performance.dashboard(
+            store, month, today=today, potential=services.settings.potential, user=user, only=only
+        )
+
+    if not services.settings.day_cache_size:
+        return view(board())
+    services.data_version()  # first: it catches up the visit stamps read below
+    key = (
+        "performance",
+        month,
+        today,
+        user.role,
+        user.rep_id,
+        only,
+        services.visit_stamp(),
+        store.performance_version(),
+    )
+    # the figures once for every view of them (the page's tables, the JSON answer)
+    return services.cached_answer((*key, kind), lambda: view(services.cached_answer(key, board)))
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnBoard:
+    """The dashboard and its tables and charts drawn once (the page's forms, which carry the
+    session's CSRF token, are drawn per request)."""
+
+    board: performance.Dashboard
+    html: str
+    targets_html: str
+
+
+def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoard:
+    template = templates.env.get_template("performance_board.html")
+    names = {g.scope_id: g.name for g in board.territories}
+    html = template.render(
+        board=board,
+        month=board.month,
+        chart=weekly_chart(board.weeks),
+        territory_charts=territory_charts(board.territory_weeks, names),
+    )
+    targets_table = templates.env.get_template("performance_targets.html")
+    return DrawnBoard(board, html, targets_table.render(targets=_targets_of(board)))
+
+
+def _sales_months(services: Services) -> list[sales.MonthTotal]:
+    """The stored months' totals, from the answer cache while no sales import changes them."""
+    if not services.settings.day_cache_size:
+        return sales.stored_months(services.store)
+    key = ("sales months", services.store.performance_version())
+    return services.cached_answer(key, lambda: sales.stored_months(services.store))
+
+
+def _targets_of(board: performance.Dashboard) -> list[targets.EffectiveTarget]:
+    """The targets table: the dashboard's groups already carry them, in the same order."""
+    return [
+        targets.EffectiveTarget(g.scope, g.scope_id, g.name, board.month, g.target, g.rep_id)
+        for g in board.groups
+    ]
+
+
 def _render(
     request: Request,
     services: Services,
@@ -62,23 +142,15 @@ def _render(
 ) -> Response:
     manager = user.role is UserRole.MANAGER
     month = month or this_month(services)
-    store = services.store
-    board = performance.dashboard(
-        store,
-        month,
-        today=local_today(services.settings),
-        potential=services.settings.potential,
-        user=user,
-    )
+    drawn = cached_view(services, month, user, lambda board: _drawn(templates, board), kind="page")
+    board = drawn.board
     context: dict[str, Any] = {
         "manager": manager,
         "month": month,
         "board": board,
-        "chart": weekly_chart(board.weeks),
-        "sales_months": sales.stored_months(store) if manager else [],
-        "targets": targets.effective_targets(store, month, services.settings.potential, user=user),
-        "territories": store.territories.all() if manager else [],
-        "reps": store.reps.all() if manager else [],
+        "board_html": drawn.html,
+        "targets_html": drawn.targets_html,
+        "sales_months": _sales_months(services) if manager else [],
         "form": form or {},
         "problems": problems or [],
         "message": message,
@@ -96,6 +168,39 @@ def performance_page(
 ) -> Response:
     """The dashboard for a month; managers also get the sales upload and the targets form."""
     return _render(request, services, templates, user, month=chosen_month(services, month))
+
+
+@router.get("/performance/export")
+def export_table(
+    services: ServicesDep,
+    user: UserDep,
+    table: Annotated[str, Query(max_length=40)],
+    month: Annotated[str, Query(max_length=10)] = "",
+    format: Annotated[str, Query(max_length=10)] = "csv",
+) -> Response:
+    """One table of the dashboard (``territories``, ``reps``, ``ranking``, ``classes``,
+    ``weeks``, ``targets``) as CSV or XLSX, with what the user may see on the page."""
+    chosen = chosen_month(services, month)
+    performance_export.check_export(table, format, performance_export.DASHBOARD_TABLES)
+    data = cached_view(
+        services,
+        chosen,
+        user,
+        lambda board: performance_export.render_sheet(
+            performance_export.dashboard_sheet(board, table), format
+        ),
+        kind=f"export {table} {format}",
+    )
+    return download(data, f"performance-{table}-{chosen}", format)
+
+
+def download(data: bytes, name: str, file_format: str) -> Response:
+    """A spreadsheet as a download named ``name`` (made of ids and a month, nothing else)."""
+    return Response(
+        data,
+        media_type=performance_export.MEDIA_TYPES[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
+    )
 
 
 @router.post("/performance/sales", response_class=HTMLResponse, dependencies=[CsrfDep])
