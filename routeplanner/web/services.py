@@ -219,7 +219,8 @@ class Services:
         ):
             accounts = self.store.accounts
             found = {a.account_id: a for a in accounts.changed_since(known.accounts_updated_at)}
-            found |= {a.account_id: a for a in accounts.find(sorted(pending - found.keys()))}
+            if missing := sorted(pending - found.keys()):  # written here, stamped earlier
+                found |= {a.account_id: a for a in accounts.find(missing)}
             if pending <= found.keys() <= old.accounts.keys():
                 changed = {i: a for i, a in found.items() if old.accounts[i] != a}
                 renamed = any(old.accounts[i].name != a.name for i, a in changed.items())
