@@ -78,6 +78,15 @@ class AccountRepository(AreaRepository):
             rows = load_by_ids(session, AccountRow, AccountRow.account_id, account_ids, lock=lock)
             return [_account_from_row(rows[i]) for i in sorted(rows)]
 
+    def changed_since(self, moment: datetime) -> list[Account]:
+        """The accounts added or updated at ``moment`` or later (storage clock), by id: with
+        the newest ``updated_at`` of :meth:`Store.data_version`, what changed since it was read
+        (accounts stamped in the same tick come again)."""
+        with self._session("reading changed accounts") as session:
+            query = select(AccountRow).where(AccountRow.updated_at >= moment)
+            rows = session.scalars(query.order_by(AccountRow.account_id))
+            return [_account_from_row(row) for row in rows]
+
     def get(self, account_id: str) -> Account | None:
         with self._session(f"reading account {account_id}") as session:
             row = session.get(AccountRow, account_id)

@@ -217,6 +217,9 @@ class DataVersion:
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """A committed write transaction and the areas whose tables it wrote."""
+    """A committed write transaction, the areas whose tables it wrote and the ids of the
+    accounts whose rows it inserted, updated or deleted; ``accounts`` is ``None`` when a bulk
+    statement wrote the accounts table, so which accounts changed is not known."""
 
     areas: frozenset[Area]
+    accounts: frozenset[str] | None = frozenset()

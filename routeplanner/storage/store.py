@@ -94,11 +94,14 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
 """The area each table belongs to, for :class:`Commit`."""
 
 _WRITTEN = "routeplanner_written_areas"
+"""Key in ``Session.info`` of the set of areas the session's transaction wrote."""
+_ACCOUNTS = "routeplanner_written_accounts"
+"""Key in ``Session.info`` of the ids of the accounts the transaction wrote (``None``:
+unknown, a bulk statement wrote the table)."""
 _TRACKED: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
 """Session factories already noting writes. Not ``event.contains``: SQLAlchemy keys its
 registry by ``id()``, so a new factory at a freed factory's address looked registered and its
 commits went unheard."""
-"""Key in ``Session.info`` of the set of areas the session's transaction wrote."""
 
 
 class UnitOfWork:
@@ -340,10 +343,14 @@ class Store:
                         msg = f"{what}: not committed, a step failed: {scope.failure}"
                         raise StorageError(msg)
                 written: set[Area] = session.info.get(_WRITTEN, set())
+                accounts: set[str] | None = session.info.get(_ACCOUNTS, set())
         except SQLAlchemyError as exc:
             raise storage_error(what, exc) from exc
         if written:
-            commit = Commit(areas=frozenset(written))
+            commit = Commit(
+                areas=frozenset(written),
+                accounts=None if accounts is None else frozenset(accounts),
+            )
             for listener in self._listeners:
                 listener(commit)
 
@@ -353,6 +360,8 @@ def _note_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table: Any = getattr(state.statement, "table", None)
         _written(state.session).add(AREA_OF_TABLE[table.name])
+        if table.name == AccountRow.__tablename__:
+            state.session.info[_ACCOUNTS] = None  # which rows it hit is not known
 
 
 def _note_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
@@ -363,6 +372,10 @@ def _note_flush(session: Session, _flush: UOWTransaction, _instances: object) ->
     for row in changed:
         if isinstance(row, Base):
             written.add(AREA_OF_TABLE[row.__tablename__])
+        if isinstance(row, AccountRow):
+            accounts: set[str] | None = session.info.setdefault(_ACCOUNTS, set())
+            if accounts is not None:
+                accounts.add(row.account_id)
 
 
 def _written(session: Session) -> set[Area]:

@@ -9,11 +9,14 @@ keyed on exactly what they show, and :meth:`Services.cached_answer` keeps finish
 (what each saves is measured in ``benchmarks/RESULTS.md``). The version is re-read at most every
 ``RP_DAY_CACHE_TTL_S`` seconds, and at once after a commit through this process's store (counted
 with :meth:`Store.on_commit`), so only a change made by another process (a second worker, the
-CLI) can take up to the TTL to show. Visit records are not part of that version: a report
-stamps its account (:meth:`Services.visit_stamp`), and answers that show visits carry the stamp
-of their accounts in their key, so a report from a phone forgets only the answers showing that
-account. Logged-in users and API tokens are cached under the same rule as the data, so a
-password reset or a revoked token ends sessions within the TTL.
+CLI) can take up to the TTL to show. Neither visit records nor accounts are part of the version
+the answers are kept under: a visit report or an account edit stamps its account
+(:meth:`Services.account_stamp`), and answers that show accounts carry the stamp of those
+accounts in their key, so an edit or a report forgets only the answers showing that account,
+and the snapshot replaces only the accounts that changed. A change that cannot be pinned to
+accounts (one added or removed, a rename: a repair's change list may name any account)
+moves every stamp. Logged-in users and API tokens are cached under the same rule as the data,
+so a password reset or a revoked token ends sessions within the TTL.
 ``RP_DAY_CACHE_SIZE=0`` turns the caches off.
 """
 
@@ -40,6 +43,8 @@ from routeplanner.storage.store import Store
 from routeplanner.travel.provider import Snap, TravelTimeProvider
 
 T = TypeVar("T")
+MAX_PENDING_ACCOUNTS = 1000
+"""Accounts written by this process that the snapshot replaces one by one; more: it reloads."""
 _FAILED = object()
 """What waiters for an answer get when its maker failed: they then try themselves."""
 
@@ -62,11 +67,14 @@ class Services:
     _version_generation: int = -1
     _answers: OrderedDict[object, object] = field(default_factory=OrderedDict)
     _generation: int = 0
-    _data_writes: int = 0
+    _rep_writes: int = 0
+    _account_writes: int = 0
+    _accounts_written: set[str] | None = field(default_factory=set)
     _visit_lock: threading.Lock = field(default_factory=threading.Lock)
     _visits_seen: tuple[int | None, int] | None = None
-    _visit_stamps: dict[str, int] = field(default_factory=dict)
-    _visit_clock: int = 0
+    _stamps: dict[str, int] = field(default_factory=dict)
+    _clock: int = 0
+    _floor: int = 0
     _visit_epoch: int = 0
     _shown: dict[tuple[int, str, date | None], frozenset[str]] = field(default_factory=dict)
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,11 +89,21 @@ class Services:
 
     def _count_commit(self, commit: Commit) -> None:
         """Count this process's commits, so its caches see its own writes without a query
-        (and within one tick of the clock, which the data version alone could miss)."""
+        (and within one tick of the clock, which the data version alone could miss), and note
+        the accounts they wrote for the snapshot to replace."""
         with self._lock:
             self._generation += 1
-            if commit.areas & {Area.ACCOUNTS, Area.REPS}:
-                self._data_writes += 1
+            if Area.REPS in commit.areas:
+                self._rep_writes += 1
+            if Area.ACCOUNTS not in commit.areas:
+                return
+            self._account_writes += 1
+            pending = self._accounts_written
+            if pending is not None and commit.accounts is not None:
+                pending.update(commit.accounts)
+                if len(pending) <= MAX_PENDING_ACCOUNTS:
+                    return
+            self._accounts_written = None
 
     def travel(self) -> TravelTimeProvider:
         """The road network of ``settings.osm_path`` (from the array cache after the first load)."""
@@ -160,26 +178,64 @@ class Services:
             current = None
         elif current is None or current[0] != plan_id:
             current = (plan_id, store.plans.get(plan_id))
-        if old is not None and old.version is not None and old.version.accounts == version.accounts:
-            by_id = old.accounts
-        else:
-            by_id = {a.account_id: a for a in store.accounts.all()}
+        by_id, changed = self._changed_accounts(old, version)
         if old is not None and old.version is not None and old.version.reps == version.reps:
             reps = old.reps
         else:
             reps = store.reps.all()
         fresh = Snapshot(version, current, by_id, reps)
+        # The stamps move with the snapshot that shows the change, never before it: an answer
+        # under a new stamp is always made from the new accounts.
         with self._lock:
             self._snapshot = fresh
+            if changed is None:
+                self._clock += 1
+                self._floor = self._clock
+                self._stamps.clear()
+            for account_id in changed or ():
+                self._clock += 1
+                self._stamps[account_id] = self._clock
         return fresh
 
+    def _changed_accounts(
+        self, old: Snapshot | None, version: CacheVersion
+    ) -> tuple[dict[str, Account], Iterable[str] | None]:
+        """The accounts as of ``version`` and the ids of those that changed since ``old``
+        (``None``: any may have). Only what changed is read: the accounts this process wrote
+        and those stamped since ``old``'s newest ``updated_at`` (another process's writes);
+        everything is read again when one was added or removed, or this process wrote more
+        accounts than it noted."""
+        if old is not None and old.version is not None and old.version.accounts == version.accounts:
+            return old.accounts, ()
+        with self._lock:
+            pending, self._accounts_written = self._accounts_written, set()
+        known = None if old is None or old.version is None else old.version.data
+        if (
+            old is not None
+            and known is not None
+            and known.accounts_updated_at is not None
+            and pending is not None
+            and known.account_count == version.data.account_count
+        ):
+            accounts = self.store.accounts
+            found = {a.account_id: a for a in accounts.changed_since(known.accounts_updated_at)}
+            if missing := sorted(pending - found.keys()):  # written here, stamped earlier
+                found |= {a.account_id: a for a in accounts.find(missing)}
+            if pending <= found.keys() <= old.accounts.keys():
+                changed = {i: a for i, a in found.items() if old.accounts[i] != a}
+                renamed = any(old.accounts[i].name != a.name for i, a in changed.items())
+                return old.accounts | changed, None if renamed else changed.keys()
+        return {a.account_id: a for a in self.store.accounts.all()}, None
+
     def data_version(self) -> CacheVersion:
-        """:meth:`Store.data_version` with this process's write count, re-read only after a
+        """:meth:`Store.data_version` with this process's write counts, re-read only after a
         commit through this process's store or once ``day_cache_ttl_s`` has passed; a new
-        version empties the answer cache (its entries could never be hit again)."""
+        :attr:`CacheVersion.answers` empties the answer cache (its entries could never be hit
+        again)."""
         now = time.monotonic()
         with self._lock:
-            generation, data_writes = self._generation, self._data_writes
+            generation, rep_writes = self._generation, self._rep_writes
+            account_writes = self._account_writes
             if (
                 self._version is not None
                 and generation == self._version_generation
@@ -188,13 +244,13 @@ class Services:
                 return self._version
         data = self.store.data_version()
         epoch = self._catch_up_visits(data)
-        # Visit records are left out: answers that show them add visit_stamp() to their key,
+        # Visit records are left out: answers that show them add account_stamp() to their key,
         # so a report from a phone forgets the answers of its account only. The count of
         # withdrawn reports stays in: an undo (rare) forgets every answer.
         data = replace(data, newest_visit_record_id=None, visit_record_count=0)
-        version = CacheVersion(data, data_writes, epoch)
+        version = CacheVersion(data, rep_writes, epoch, account_writes)
         with self._lock:
-            if version != self._version:
+            if self._version is None or version.answers != self._version.answers:
                 self._answers.clear()
             self._version, self._version_at = version, now
             self._version_generation = generation
@@ -212,10 +268,9 @@ class Services:
                 with self._lock:
                     if len(new) != now[1] - seen[1]:
                         self._visit_epoch += 1
-                        self._visit_stamps.clear()
                     for account_id in new:
-                        self._visit_clock += 1
-                        self._visit_stamps[account_id] = self._visit_clock
+                        self._clock += 1
+                        self._stamps[account_id] = self._clock
             self._visits_seen = now
             return self._visit_epoch
 
@@ -237,13 +292,14 @@ class Services:
                 self._shown[key] = found
         return found
 
-    def visit_stamp(self, account_ids: Iterable[str] | None = None) -> int:
-        """Moves whenever a visit of one of ``account_ids`` (``None``: any account) is recorded,
-        as of the last :meth:`data_version`: part of the key of an answer that shows visits."""
+    def account_stamp(self, account_ids: Iterable[str] | None = None) -> int:
+        """Moves whenever a visit of one of ``account_ids`` (``None``: any account) is recorded
+        (as of the last :meth:`data_version`) or one of them changes (as of the last
+        :meth:`snapshot`): part of the key of every answer that shows accounts or visits."""
         with self._lock:
             if account_ids is None:
-                return self._visit_clock
-            return max((self._visit_stamps.get(a, 0) for a in account_ids), default=0)
+                return self._clock
+            return max((self._stamps.get(a, self._floor) for a in account_ids), default=self._floor)
 
     def fresh_snapshot(self) -> Snapshot | None:
         """The cached snapshot if it is still current (no loading: safe on the event loop)."""
@@ -259,7 +315,7 @@ class Services:
         runs ``make`` on a worker thread (it may load the plan and draw the map)."""
         if self.settings.day_cache_size == 0:
             return await run_in_threadpool(make)
-        full = (self.data_version(), key)
+        full = (self.data_version().answers, key)
         with self._lock:
             if full in self._answers:
                 self._answers.move_to_end(full)
@@ -299,10 +355,11 @@ class Services:
     def cached_answer(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """A finished answer (rendered page, JSON bytes, a user record) for ``key`` under the
         current data version, or ``make()``'s. ``key`` must hold everything the answer
-        depends on besides the stored data: the user, the rep, the day, today's date."""
+        depends on besides the stored data: the user, the rep, the day, today's date, and
+        :meth:`account_stamp` of the accounts it shows (accounts are not in the version)."""
         if self.settings.day_cache_size == 0:
             return make()
-        full = (self.data_version(), key)
+        full = (self.data_version().answers, key)
         with self._lock:
             if full in self._answers:
                 self._answers.move_to_end(full)
@@ -343,22 +400,30 @@ class Services:
 
 @dataclass(frozen=True, slots=True)
 class CacheVersion:
-    """What the web caches are keyed on: the stored data's version and how many account or rep
-    writes this process committed (which catches two edits within one clock tick)."""
+    """What the web caches are keyed on: the stored data's version and how many rep and
+    account writes this process committed (which catches two edits within one clock tick)."""
 
     data: DataVersion
-    data_writes: int
+    rep_writes: int
     visit_epoch: int = 0
+    account_writes: int = 0
 
     @property
     def accounts(self) -> tuple[object, ...]:
         """Changes whenever the stored accounts may have."""
-        return (self.data.account_count, self.data.accounts_updated_at, self.data_writes)
+        return (self.data.account_count, self.data.accounts_updated_at, self.account_writes)
 
     @property
     def reps(self) -> tuple[object, ...]:
         """Changes whenever the stored reps may have."""
-        return (self.data.rep_count, self.data.reps_updated_at, self.data_writes)
+        return (self.data.rep_count, self.data.reps_updated_at, self.rep_writes)
+
+    @property
+    def answers(self) -> tuple[object, ...]:
+        """What finished answers are kept under: all but the accounts, whose changes reach
+        the answers showing them through :meth:`Services.account_stamp`."""
+        data = replace(self.data, account_count=0, accounts_updated_at=None)
+        return (data, self.rep_writes, self.visit_epoch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,7 +183,8 @@ def test_listeners_hear_of_a_commit_only_after_it(store: Store, migrated_db_url:
             tx.accounts.upsert(make_accounts(), source="crm")
             tx.reps.upsert(make_reps(), source="hr")
             assert heard == []
-        assert heard == [(Commit(areas=frozenset({Area.ACCOUNTS, Area.REPS})), 3)]
+        areas = frozenset({Area.ACCOUNTS, Area.REPS})
+        assert heard == [(Commit(areas=areas, accounts=frozenset({"A1", "A2", "A3"})), 3)]
         with pytest.raises(RuntimeError, match="rolled back"):
             _start_a_plan_then_fail(store)
         with store.read() as tx:
@@ -201,6 +202,44 @@ def test_listeners_hear_of_a_commit_only_after_it(store: Store, migrated_db_url:
         ]
     finally:
         other.close()
+
+
+def test_a_commit_names_the_accounts_it_wrote_or_says_it_cannot(store: Store) -> None:
+    """What the web caches replace one by one: the accounts a transaction inserted, updated
+    or deleted row by row; ``None`` when a bulk statement hit the table (ids unknown)."""
+    heard: list[Commit] = []
+    store.on_commit(heard.append)
+    store.accounts.upsert(make_accounts(), source="crm")
+    (first, *_) = make_accounts()
+    store.accounts.upsert([dataclasses.replace(first, name="Neu")], source="crm")
+    store.accounts.upsert(make_accounts()[1:], source="crm")  # unchanged: nothing written
+    store.reps.upsert(make_reps(), source="hr")
+    store.accounts.delete(["A2"])
+    assert [(c.areas, c.accounts) for c in heard] == [
+        (frozenset({Area.ACCOUNTS}), frozenset({"A1", "A2", "A3"})),
+        (frozenset({Area.ACCOUNTS}), frozenset({"A1"})),
+        (frozenset({Area.REPS}), frozenset()),
+        (frozenset({Area.ACCOUNTS, Area.TERRITORIES}), None),
+    ]
+
+
+def test_changed_since_reads_the_accounts_stamped_at_or_after_a_moment(
+    store: Store, clock: FakeClock
+) -> None:
+    store.accounts.upsert(make_accounts(), source="crm")
+    before = store.data_version().accounts_updated_at
+    assert before == clock.now
+    (first, second, _) = make_accounts()
+    store.accounts.upsert([dataclasses.replace(first, name="Gleicher Takt")], source="crm")
+    # the same tick of the clock: the data version cannot tell, the moment's accounts come again
+    assert store.data_version().accounts_updated_at == before
+    assert [a.account_id for a in store.accounts.changed_since(before)] == ["A1", "A2", "A3"]
+    clock.advance(seconds=1)
+    store.accounts.upsert([dataclasses.replace(second, name="Neu")], source="crm")
+    after = store.data_version().accounts_updated_at
+    assert after == clock.now
+    assert [a.name for a in store.accounts.changed_since(after)] == ["Neu"]
+    assert store.accounts.changed_since(clock.advance(seconds=1)) == []
 
 
 def _start_a_plan_then_fail(store: Store) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import text
 
 from routeplanner.auth import new_api_token
 from routeplanner.errors import InputError
+from routeplanner.model import TimeWindow, WeeklyHours
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, session_factory
@@ -118,10 +120,18 @@ def test_another_process_is_seen_after_the_ttl(
         assert rep.get(API).json()["stops"][1]["name"] == "Umbenannt GmbH"
 
 
-def _cached(app: FastAPI, rep_id: str) -> list[tuple[object, ...]]:
-    """The keys of the app's cached API-day answers of ``rep_id``."""
+def _cached(app: FastAPI, rep_id: str, kind: str = "api day") -> list[tuple[object, ...]]:
+    """The keys of the app's cached answers of ``rep_id``: API days, or (``kind="day page"``)
+    day pages."""
     answers = app_state(app).services._answers
-    return [k for k in answers if isinstance(k, tuple) and k[1][:2] == ("api day", rep_id)]
+    found = []
+    for k in answers:
+        if not isinstance(k, tuple) or k[1][0] != kind:
+            continue
+        shows = k[1][1] if kind == "api day" else k[1][3].rep  # the rep of the page's request
+        if shows == rep_id:
+            found.append(k)
+    return found
 
 
 def test_a_visit_report_forgets_only_the_answers_showing_that_account(
@@ -139,6 +149,132 @@ def test_a_visit_report_forgets_only_the_answers_showing_that_account(
     assert rep.get(API).json()["stops"][1]["status"] == "done"
     assert boss.get(foreign_api).content == foreign
     assert _cached(rep.app, OTHER) == before != []  # answered from the same entry
+
+
+def _cache_both_reps(rep: TestClient, boss: TestClient) -> dict[str, bytes]:
+    """Each rep's day page and API day, now cached; the answers by URL."""
+    answers = {PAGE: rep.get(PAGE).content, API: rep.get(API).content}
+    for url in (FOREIGN_PAGE, FOREIGN_API):
+        answers[url] = boss.get(url).content
+    return answers
+
+
+FOREIGN_PAGE = f"/route?rep={OTHER}&day={DAY.isoformat()}"
+FOREIGN_API = f"/api/v1/reps/{OTHER}/days/{DAY.isoformat()}"
+
+
+def test_an_account_edit_forgets_only_the_answers_showing_that_account(
+    app_clients: tuple[TestClient, TestClient],
+) -> None:
+    """An edit must not empty the whole cache: the answers of the rep whose accounts did not
+    change are still the cached entries afterwards, while those showing the edited account
+    show the edit as soon as it is acknowledged."""
+    rep, boss = app_clients
+    app = rep.app
+    answers = _cache_both_reps(rep, boss)
+    other = (_cached(app, OTHER), _cached(app, OTHER, "day page"))
+    edit = boss.patch(f"/api/v1/accounts/{FOREIGN[0]}", json={"opening_hours": "Mo-Fr 07:00-12:00"})
+    assert edit.status_code == 200, edit.text
+    assert boss.get(FOREIGN_API).json()["stops"][0]["opening_hours"] == "07:00-12:00"
+    assert "07:00-12:00" in boss.get(FOREIGN_PAGE).text
+    mine = (_cached(app, "R1"), _cached(app, "R1", "day page"))
+    assert rep.get(API).content == answers[API]
+    assert rep.get(PAGE).content == answers[PAGE]
+    assert (_cached(app, "R1"), _cached(app, "R1", "day page")) == mine  # the same entries
+    assert all(mine)
+    assert all(other)
+    edit = boss.patch("/api/v1/accounts/A1", json={"opening_hours": "Mo-Fr 06:00-09:00"})
+    assert edit.status_code == 200, edit.text
+    assert rep.get(API).json()["stops"][1]["opening_hours"] == "06:00-09:00"
+    assert "06:00-09:00" in rep.get(PAGE).text
+    assert boss.get(FOREIGN_API).json()["stops"][0]["opening_hours"] == "07:00-12:00"
+
+
+def test_a_rename_or_a_new_account_forgets_every_answer(
+    app_clients: tuple[TestClient, TestClient],
+) -> None:
+    """A day page may name any account (the change list of the rep's last re-plan), and a new
+    or removed account is no edit of a shown one: then no cached answer is kept."""
+    rep, boss = app_clients
+    app = rep.app
+    services = app_state(app).services
+    answers = _cache_both_reps(rep, boss)
+    before = _cached(app, OTHER)
+    csv = (
+        "id,name,lat,lon,frequency,visit_minutes\nA1,Bäckerei Müller neu,49.4106,8.694,weekly,30\n"
+    )
+    page = boss.post("/accounts/import", files={"file": ("k.csv", csv.encode(), "text/csv")})
+    assert "0 new, 1 changed" in page.text
+    assert "Bäckerei Müller neu" in rep.get(PAGE).text
+    assert boss.get(FOREIGN_API).content == answers[FOREIGN_API]
+    renamed = _cached(app, OTHER)
+    assert len(renamed) == len(before) + 1  # made again, under a new key
+    added = boss.post(
+        "/api/v1/accounts",
+        json={
+            "accounts": [
+                {"id": "N1", "name": "Neu", "lat": 49.41, "lon": 8.69, "frequency": "weekly"}
+            ]
+        },
+    )
+    assert added.status_code == 201, added.text
+    assert "N1" in services.snapshot().accounts
+    assert boss.get(FOREIGN_API).content == answers[FOREIGN_API]
+    assert len(_cached(app, OTHER)) == len(renamed) + 1
+
+
+def test_another_process_edit_is_seen_after_the_ttl_and_forgets_only_its_answers(
+    settings: Settings,
+    store: Store,
+    world: int,  # noqa: F811
+) -> None:
+    """Another process's edit reaches this one through the accounts' ``updated_at``: after the
+    TTL the answers showing the account are fresh, the others still the cached entries."""
+    app = create_app(settings.model_copy(update={"day_cache_ttl_s": 0.2}))
+    with TestClient(app) as rep, TestClient(app) as boss:
+        log_in(rep, "juergen")
+        log_in(boss, "boss")
+        answers = _cache_both_reps(rep, boss)
+        other = _cached(app, OTHER)
+        (account,) = store.accounts.find(["A1"])  # the store of "another process"
+        hours = WeeklyHours.uniform(TimeWindow(6 * 3600, 9 * 3600))
+        store.accounts.upsert([dataclasses.replace(account, opening_hours=hours)], source="cli")
+        time.sleep(0.3)
+        assert rep.get(API).json()["stops"][1]["opening_hours"] == "06:00-09:00"
+        assert "06:00-09:00" in rep.get(PAGE).text
+        assert boss.get(FOREIGN_API).content == answers[FOREIGN_API]
+        assert _cached(app, OTHER) == other
+
+
+def test_an_edit_stamped_before_one_already_seen_shows_too(
+    settings: Settings,
+    world: int,  # noqa: F811
+) -> None:
+    """Two edits in one tick of the storage clock, or one whose transaction took its time
+    before another's and committed after it, leave the newest ``updated_at`` where it was; the
+    accounts this process wrote are read again by id, so each such edit shows at once (and
+    still forgets only the answers showing the account)."""
+    now = [datetime.now(UTC)]
+    store = Store(session_factory(make_engine(settings.database_url)), clock=lambda: now[0])
+    app = create_app(settings, services=Services(settings=settings, store=store))
+    with TestClient(app) as rep, TestClient(app) as boss:
+        log_in(rep, "juergen")
+        log_in(boss, "boss")
+        foreign = boss.get(FOREIGN_API).content
+        other = _cached(app, OTHER)
+        edits = [("A2", "05:00-08:00", 0), ("A1", "06:00-09:00", -60), ("A1", "07:00-10:00", 0)]
+        for account_id, hours, shift in edits:
+            now[0] += timedelta(seconds=shift)  # A1's edits go back a minute behind A2's
+            body = {"opening_hours": f"Mo-Fr {hours}"}
+            edit = boss.patch(f"/api/v1/accounts/{account_id}", json=body)
+            assert edit.status_code == 200, edit.text
+            stops = {s["account_id"]: s["opening_hours"] for s in rep.get(API).json()["stops"]}
+            assert stops[account_id] == hours
+            assert hours in rep.get(PAGE).text
+        assert store.data_version().accounts_updated_at == now[0] + timedelta(seconds=60)
+        assert boss.get(FOREIGN_API).content == foreign
+        assert _cached(app, OTHER) == other  # no edit here had to forget every answer
+    store.close()
 
 
 def test_visits_another_process_records_are_seen_after_the_ttl(

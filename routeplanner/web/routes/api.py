@@ -209,7 +209,7 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
         requires=None if patch.requires is None else ", ".join(patch.requires),
     )
     edited = imports.edit_account(services.store, account_id, edit, source="api")
-    # the snapshot the next day answers need anyway (one reload of the accounts, not two)
+    # brings the snapshot up to the edit (reading this account again) before it is acknowledged
     data = services.snapshot()
     snaps = _safe_snaps(services, list(data.accounts.values()), data.reps)
     return AccountPublic.of(edited, snaps.get(f"account:{account_id}"))

@@ -83,7 +83,7 @@ async def get_day(
 
     shown = services.accounts_shown(data.current, rep.rep_id, day)
     body = await services.cached_answer_async(
-        ("api day", rep.rep_id, day, today, services.visit_stamp(shown)),
+        ("api day", rep.rep_id, day, today, services.account_stamp(shown)),
         # With the cache off nothing is stored under a version: reuse ``data``.
         lambda: pack(
             _day(fresh(data), rep.rep_id, day, services, today).model_dump_json().encode()

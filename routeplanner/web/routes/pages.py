@@ -90,8 +90,8 @@ async def route_page(
     besides the stored data: the user (name and role in the header), the session's CSRF token
     (in the forms), the rep, the day, today's date (default day, reasons, which days take
     reports), the phone's platform (navigation links), the base URL (the stylesheet link) and
-    the visit stamp of the rep's accounts (the reported visits). Pages after a report or
-    re-plan (``saved``, ``undone``, ``job``, ``changed``) are never cached."""
+    the account stamp of the rep's accounts (their data and reported visits). Pages after a
+    report or re-plan (``saved``, ``undone``, ``job``, ``changed``) are never cached."""
     rep = allowed_rep(user, rep)
     page = DayRequest(
         rep=rep,
@@ -122,7 +122,7 @@ async def route_page(
         csrf,
         page,
         str(request.base_url),
-        services.visit_stamp(shown),
+        services.account_stamp(shown),
     )
     body = await services.cached_answer_async(key, lambda: pack(bytes(render().body)))
     response = packed_response(request, body, "text/html; charset=utf-8")
