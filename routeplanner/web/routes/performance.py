@@ -82,7 +82,7 @@ def cached_view(
         user.role,
         user.rep_id,
         only,
-        services.visit_stamp(),
+        services.account_stamp(),
         store.performance_version(),
     )
     # the figures once for every view of them (the page's tables, the JSON answer)
