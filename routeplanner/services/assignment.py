@@ -56,7 +56,7 @@ from routeplanner.model import Account, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.services.params import Params, limited, require_stored
 from routeplanner.storage import Store, UnitOfWork
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -148,7 +148,7 @@ def account_ownership(
 
 def _may_see(user: UserRecord, owner: Territory | None) -> bool:
     """Managers see every account, a rep only those their territory owns now."""
-    if user.role is UserRole.MANAGER:
+    if user.is_manager:
         return True
     return owner is not None and user.rep_id is not None and owner.rep_id == user.rep_id
 

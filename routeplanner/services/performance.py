@@ -29,7 +29,7 @@ from routeplanner.services.targets import (
     target_context,
 )
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 
 REVENUE_SHORTFALL: Final = 0.15
 """A territory is flagged when its revenue is this share or more below target."""
@@ -406,7 +406,7 @@ def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, s
         ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
         for r in sorted(store.reps.all(), key=lambda r: r.rep_id)
     ]
-    if user is not None and user.role is not UserRole.MANAGER:
+    if user is not None and not user.is_manager:
         found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
     return found
 
@@ -459,7 +459,7 @@ def dashboard(
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
-    whole = user is None or user.role is UserRole.MANAGER
+    whole = user is None or user.is_manager
     keys = None if whole and only is None else {key for key, _, _ in named}
     weeks = weekly_trend(history, min(month.last, today), keys)
     return Dashboard(month, reports, weeks, sales_known)

@@ -25,7 +25,7 @@ from routeplanner.model.history import OwnershipRecord
 from routeplanner.model.performance import Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 
 DEFAULT_COVERAGE: Final = 0.9
 """Share of due visits done on time a territory is expected to reach by default."""
@@ -165,7 +165,7 @@ def effective_targets(
         (TargetScope.TERRITORY, t.territory_id, t.name, t.rep_id) for t in store.territories.all()
     ]
     named += [(TargetScope.REP, r.rep_id, r.name, r.rep_id) for r in store.reps.all()]
-    if user is not None and user.role is not UserRole.MANAGER:
+    if user is not None and not user.is_manager:
         named = [n for n in named if n[3] == user.rep_id]
     found = []
     for scope, scope_id, name, rep_id in sorted(

@@ -13,9 +13,10 @@ from routeplanner.model import Account, Rep
 from routeplanner.services import imports, planning, system
 from routeplanner.services.params import labelled
 from routeplanner.services.planning import PlanParams
-from routeplanner.storage.records import PlanInfo, UserRole
+from routeplanner.storage.records import PlanInfo
 from routeplanner.travel.provider import Snap
 from routeplanner.web.auth import (
+    ApiScopeDep,
     ApiUserDep,
     ManagerApiDep,
     api_csrf,
@@ -71,11 +72,14 @@ def ready(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
-def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic]:
-    """Every account for a manager; for a rep, only their own (territory and planned stops)."""
+def list_accounts(
+    services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep
+) -> list[AccountPublic]:
+    """Every account for an admin, a manager's regions' accounts; for a rep, only their own
+    (territory and planned stops)."""
     accounts, reps = services.store.accounts.all(), services.store.reps.all()
     snaps = _safe_snaps(services, accounts, reps)
-    mine = visible_account_ids(services, user)
+    mine = visible_account_ids(services, user, scope)
     return [
         AccountPublic.of(a, snaps.get(f"account:{a.account_id}"))
         for a in accounts
@@ -84,9 +88,12 @@ def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic
 
 
 @router.get("/v1/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
-def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> AccountPublic:
-    """One account; 404 also for a rep asking for another rep's account (nothing leaks)."""
-    mine = visible_account_ids(services, user)
+def get_account(
+    account_id: str, services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep
+) -> AccountPublic:
+    """One account; 404 also for a rep asking for another rep's account, or a manager for
+    one outside their regions (nothing leaks)."""
+    mine = visible_account_ids(services, user, scope)
     accounts, reps = services.store.accounts.all(), services.store.reps.all()
     for a in accounts:
         if a.account_id == account_id and (mine is None or account_id in mine):
@@ -97,10 +104,10 @@ def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> Acc
 
 
 @router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
-def list_reps(services: ServicesDep, user: ApiUserDep) -> list[RepPublic]:
-    """Every rep for a manager; a rep sees only themselves."""
-    accounts, reps = services.store.accounts.all(), services.store.reps.all()
-    if user.role is not UserRole.MANAGER:
+def list_reps(services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep) -> list[RepPublic]:
+    """Every rep for an admin, a manager's regions' reps; a rep sees only themselves."""
+    accounts, reps = services.store.accounts.all(), scope.reps_of(services.store.reps.all())
+    if not user.is_manager:
         reps = [r for r in reps if r.rep_id == user.rep_id]
     snaps = _safe_snaps(services, accounts, reps)
     return [RepPublic.of(r, snaps.get(f"rep:{r.rep_id}")) for r in reps]

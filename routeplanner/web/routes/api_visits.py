@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from routeplanner.errors import NotFoundError
 from routeplanner.services.repair import MAX_ORDER_VALUE, ChangeSet
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import ApiUserDep, api_csrf
 from routeplanner.web.jobs import RepairJob
 from routeplanner.web.routes.visits import log_outcome, undo_report
@@ -140,7 +140,7 @@ def _job(job: RepairJob, user: UserRecord) -> RepairJobPublic:
         changes = [
             ChangesPublic.of(rep_id, change)
             for rep_id, change in sorted(summary.changes.items())
-            if user.role is UserRole.MANAGER or rep_id == user.rep_id
+            if user.is_manager or rep_id == user.rep_id
         ]
     return RepairJobPublic(
         job_id=job.job_id,
@@ -206,7 +206,7 @@ def get_repair_job(job_id: DbIdPath, state: StateDep, user: ApiUserDep) -> Repai
     in memory (a restart forgets them); a rep sees only repairs of their own routes (404
     otherwise, as for an unknown job)."""
     job = state.repair_jobs.find(job_id)
-    if user.role is not UserRole.MANAGER and job.rep_id != user.rep_id:
+    if not user.is_manager and job.rep_id != user.rep_id:
         msg = f"repair job {job_id} not found"
         raise NotFoundError(msg)  # as if absent: nothing leaks
     return _job(job, user)

@@ -20,7 +20,6 @@ from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.services import field
 from routeplanner.services.assignment import account_ownership, ownership_reason
 from routeplanner.services.field import AccountSearch
-from routeplanner.storage.records import UserRole
 from routeplanner.units import format_hhmm
 from routeplanner.web.auth import UserDep
 from routeplanner.web.deps import get_services, get_templates
@@ -59,7 +58,7 @@ def rep_accounts_page(
     from the position the phone sends (``lat``/``lon``; 422 when out of range)."""
     search = AccountSearch.from_text({"rep": rep, "q": q, "lat": lat, "lon": lon}, source="query")
     listed = field.rep_accounts(services.store, user, search)
-    reps = services.store.reps.all() if user.role is UserRole.MANAGER else []
+    reps = services.store.reps.all() if user.is_manager else []
     context = {
         "listed": listed,
         "search": search,
@@ -92,9 +91,9 @@ def account_page(
         "tz": ZoneInfo(services.settings.timezone),
         "first_ad_hoc_day": today + timedelta(days=1),
         "rep_names": {r.rep_id: r.name for r in services.store.reps.all()},
-        "manager": user.role is UserRole.MANAGER,
+        "manager": user.is_manager,
     }
-    if user.role is UserRole.MANAGER:
+    if user.is_manager:
         found = account_ownership(services.store, account_id)
         context.update(
             {

@@ -17,7 +17,7 @@ from routeplanner.model import Account, DayRoute, Plan, Rep
 from routeplanner.services.field import day_progress
 from routeplanner.services.repair import FINISHED, reportable, stop_reasons
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
+from routeplanner.web.auth import ScopeDep, UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import (
     ReplanView,
@@ -74,6 +74,7 @@ def index(
 async def route_page(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str | None, Query(max_length=200)] = None,
@@ -92,7 +93,7 @@ async def route_page(
     reports), the phone's platform (navigation links), the base URL (the stylesheet link) and
     the visit stamp of the rep's accounts (the reported visits). Pages after a report or
     re-plan (``saved``, ``undone``, ``job``, ``changed``) are never cached."""
-    rep = allowed_rep(user, rep)
+    rep = allowed_rep(user, rep, scope)
     page = DayRequest(
         rep=rep,
         day=day,

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import InputError, Problem
 from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
 from routeplanner.web.charts import weekly_chart
 from routeplanner.web.deps import get_services, get_templates
@@ -60,7 +60,7 @@ def _render(
     message: str = "",
     form: dict[str, str] | None = None,
 ) -> Response:
-    manager = user.role is UserRole.MANAGER
+    manager = user.is_manager
     month = month or this_month(services)
     store = services.store
     board = performance.dashboard(
