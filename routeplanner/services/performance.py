@@ -21,6 +21,7 @@ from routeplanner.model import Account, Plan
 from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.model.performance import SalesFigure, TargetScope
 from routeplanner.services.attribution import Month, Ownership, noon
+from routeplanner.services.scope import Scope, scope_for
 from routeplanner.services.targets import (
     TargetFigures,
     default_figures,
@@ -396,15 +397,17 @@ def weekly_trend(history: History, end: date, keys: set[GroupKey] | None) -> lis
     return [WeekPoint(s, c[0], c[1]) for s, c in counts.items()]
 
 
-def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, str, str | None]]:
-    """(key, name, rep) of every territory and rep the user may see."""
+def _groups_for(
+    store: Store, user: UserRecord | None, scope: Scope
+) -> list[tuple[GroupKey, str, str | None]]:
+    """(key, name, rep) of every territory and rep the user (and their scope) may see."""
     found: list[tuple[GroupKey, str, str | None]] = [
         ((TargetScope.TERRITORY, t.territory_id), t.name, t.rep_id)
-        for t in sorted(store.territories.all(), key=lambda t: t.territory_id)
+        for t in sorted(scope.territories_of(store.territories.all()), key=lambda t: t.territory_id)
     ]
     found += [
         ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
-        for r in sorted(store.reps.all(), key=lambda r: r.rep_id)
+        for r in sorted(scope.reps_of(store.reps.all()), key=lambda r: r.rep_id)
     ]
     if user is not None and not user.is_manager:
         found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
@@ -429,7 +432,8 @@ def dashboard(
     NotFoundError
         ``only`` names no territory or rep the user may see (nothing leaks).
     """
-    named = _groups_for(store, user)
+    scope = Scope.everything() if user is None else scope_for(store, user)
+    named = _groups_for(store, user, scope)
     if only is not None:
         named = [g for g in named if g[0] == only]
         if not named:
@@ -459,7 +463,7 @@ def dashboard(
         reports.append(
             GroupReport(key[0], key[1], name, rep, now[key], before[key], goals[key], flag)
         )
-    whole = user is None or user.is_manager
+    whole = user is None or (user.is_manager and scope.is_everything)
     keys = None if whole and only is None else {key for key, _, _ in named}
     weeks = weekly_trend(history, min(month.last, today), keys)
     return Dashboard(month, reports, weeks, sales_known)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from routeplanner.errors import NotFoundError, PermissionDeniedError
+from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -83,6 +83,13 @@ class Scope:
             msg = f"only an admin may {action}"
             raise PermissionDeniedError(msg)
 
+    def covers(self, other: Scope) -> bool:
+        """Whether everything ``other`` sees is in this scope (a job or proposal made in
+        ``other`` may then be shown here)."""
+        if self.territories is None:
+            return True
+        return other.territories is not None and other.territories <= self.territories
+
     def territories_of(self, territories: Sequence[Territory]) -> list[Territory]:
         return [t for t in territories if self.sees_territory(t.territory_id)]
 
@@ -118,3 +125,41 @@ def scope_for(store: Store, user: UserRecord) -> Scope:
         return scope_of_regions(store, store.regions.of_user(user.user_id))
     reps = frozenset() if user.rep_id is None else frozenset({user.rep_id})
     return Scope(frozenset(), frozenset(), reps, frozenset())
+
+
+def scope_as(store: Store, username: str | None) -> Scope:
+    """The command line's scope: the whole organisation (whoever holds the database URL can
+    read every row anyway), or with ``--as USER`` what that user sees, to check a scope or
+    act within one.
+
+    Raises
+    ------
+    NotFoundError
+        No user ``username``.
+    """
+    if username is None:
+        return Scope.everything()
+    user = store.users.find(username)
+    if user is None:
+        msg = f"no user {username!r}"
+        raise NotFoundError(msg)
+    return scope_for(store, user)
+
+
+def scope_of_named_regions(store: Store, region_ids: Iterable[str], *, source: str) -> Scope:
+    """The scope of the regions named on a command line (``--region``); none named: the
+    whole organisation.
+
+    Raises
+    ------
+    InputError
+        An unknown region (each named).
+    """
+    wanted = frozenset(region_ids)
+    if not wanted:
+        return Scope.everything()
+    known = {r.region_id for r in store.regions.all()}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise InputError([Problem(source, None, None, f"no region {r!r}") for r in unknown])
+    return scope_of_regions(store, wanted)

@@ -344,16 +344,20 @@ class UserRow:
     user: UserRecord
     calendar_only: bool
     tokens: list[TokenRecord]
+    regions: frozenset[str] = frozenset()
+    """The regions a manager is scoped to."""
 
 
 def users(store: Store) -> list[UserRow]:
-    """Every user with their API tokens; calendar-only users cannot log in."""
+    """Every user with their API tokens and regions; calendar-only users cannot log in."""
     with store.read("reading users") as tx:
+        scoped = tx.regions.of_users()
         return [
             UserRow(
                 user=u,
                 calendar_only=u.password_hash == NO_LOGIN,
                 tokens=[t for t in tx.tokens.of_user(u.user_id) if t.kind is TokenKind.API],
+                regions=scoped.get(u.user_id, frozenset()),
             )
             for u in tx.users.all()
         ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, insert, select
 
 from routeplanner.errors import StorageError
 from routeplanner.model import Region
-from routeplanner.storage.common import AreaRepository, check_ids, existing_row
+from routeplanner.storage.common import AreaRepository, check_ids, chunks, existing_row
 from routeplanner.storage.tables import RegionRow, RegionTerritoryRow, UserRegionRow, UserRow
 
 
@@ -70,6 +70,32 @@ class RegionRepository(AreaRepository):
             ]
             if members:
                 session.execute(insert(RegionTerritoryRow), members)
+
+    def place(self, regions: Mapping[str, str]) -> None:
+        """Put each territory id of ``regions`` into the region it maps to (leaving its old
+        region, if any).
+
+        Raises
+        ------
+        StorageError
+            An unknown region.
+        """
+        what = self._what("placing territories in regions")
+        with self._session(what, write=True) as session:
+            known = set(session.scalars(select(RegionRow.region_id)))
+            unknown = sorted(set(regions.values()) - known)
+            if unknown:
+                msg = f"{what}: no region {', '.join(map(repr, unknown))}"
+                raise StorageError(msg)
+            ids = sorted(regions)
+            for chunk in chunks(ids):
+                session.execute(
+                    delete(RegionTerritoryRow).where(RegionTerritoryRow.territory_id.in_(chunk))
+                )
+            session.execute(
+                insert(RegionTerritoryRow),
+                [{"territory_id": t, "region_id": regions[t]} for t in ids],
+            )
 
     def of_user(self, user_id: int) -> frozenset[str]:
         """The ids of the regions a user is scoped to."""

@@ -262,3 +262,5 @@ ApiScopeDep = Annotated[Scope, Depends(api_scope)]
 CsrfDep = Depends(check_csrf)
 MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
 """Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
+ADMIN_THEN_CSRF = [Depends(require_api_admin), Depends(api_csrf)]
+"""As :data:`MANAGER_THEN_CSRF` for what only an admin may do."""

@@ -18,12 +18,15 @@ from routeplanner.errors import (
 from routeplanner.model import Account, GeoPoint, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.services import territories as svc
+from routeplanner.services.scope import Scope
 from routeplanner.services.territories import DesignParams, TerritoryInputs
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.road import RoadTravel
 from tests.assignment.factories import account, rep
 from tests.web.test_territories_page import nearest_home_split, owners, territory_region
+
+ALL = Scope.everything()
 
 FAST = DesignParams(kind="design", time_limit_s=2)
 FAR = GeoPoint(49.0, 8.0)
@@ -83,7 +86,7 @@ def test_design_places_the_off_network_account_by_its_lock(
     store.accounts.upsert(
         [replace(a, locked_rep_id="R3") for a in accounts if a.account_id == "A3"], source="t"
     )
-    proposal = svc.propose(svc.stored_inputs(store), roads, FAST)
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, FAST)
     (option,) = proposal.options
     assert owners(list(option.territories))["A3"] == "R3"
     assert sorted(owners(list(option.territories))) == sorted(a.account_id for a in accounts)
@@ -100,7 +103,7 @@ def test_apply_keeps_segments_and_refuses_a_second_apply(
     accounts, reps = region
     _split(store, accounts, reps)
     store.territories.set_segments({"T-R1": "retail"})
-    proposal = svc.propose(svc.stored_inputs(store), roads, replace(FAST, kind="realign"))
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, replace(FAST, kind="realign"))
     with pytest.raises(InputError, match=r"job 7 has options 1\.\."):
         svc.apply_option(store, proposal, 99, user="ann", name="job 7", via="test")
     svc.apply_option(store, proposal, 1, user="ann", name="job 7", via="test realign")
@@ -117,8 +120,8 @@ def test_apply_is_refused_once_the_stored_territories_changed(
 ) -> None:
     accounts, reps = region
     split = _split(store, accounts, reps)
-    proposal = svc.propose(svc.stored_inputs(store), roads, replace(FAST, kind="realign"))
-    svc.set_lock(store, "T-R2", True, user="ann")
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, replace(FAST, kind="realign"))
+    svc.set_lock(store, "T-R2", True, user="ann", scope=ALL)
     with pytest.raises(ConflictError, match="changed since this job started"):
         svc.apply_option(store, proposal, 1, user="ann", name="job 1", via="test")
     assert owners(store.territories.all()) == owners(split)
@@ -136,13 +139,13 @@ def test_a_cancelled_proposal_stops_at_its_next_report(
         raise JobCancelledError("cancelled")
 
     with pytest.raises(JobCancelledError):
-        svc.propose(svc.stored_inputs(store), HaversineTravel(), FAST, cancelled)
+        svc.propose(svc.stored_inputs(store, ALL), HaversineTravel(), FAST, cancelled)
 
 
 def test_realign_needs_territories_and_keep_names_known_ones(
     store: Store, region: tuple[list[Account], list[Rep]]
 ) -> None:
-    inputs = svc.stored_inputs(store)
+    inputs = svc.stored_inputs(store, ALL)
     with pytest.raises(InputError, match="no territories to realign; design first"):
         svc.propose(inputs, HaversineTravel(), replace(FAST, kind="realign"))
     with pytest.raises(InputError, match="keep: no territory T-X in the stored territories"):
@@ -157,11 +160,13 @@ def test_locks_history_and_their_not_found(
 ) -> None:
     accounts, reps = region
     _split(store, accounts, reps)
-    locked = svc.set_lock(store, "T-R1", True, user="ann")
+    locked = svc.set_lock(store, "T-R1", True, user="ann", scope=ALL)
     assert locked.locked
-    assert svc.set_lock(store, "T-R1", True, user="ann") == locked  # unchanged: no new record
+    assert (
+        svc.set_lock(store, "T-R1", True, user="ann", scope=ALL) == locked
+    )  # unchanged: no new record
     with pytest.raises(NotFoundError, match="territory 'NOPE' not found"):
-        svc.set_lock(store, "NOPE", True, user="ann")
+        svc.set_lock(store, "NOPE", True, user="ann", scope=ALL)
     assert svc.history(store, "A1")[-1].cause is OwnershipCause.IMPORT
     with pytest.raises(NotFoundError, match="no ownership history for A9"):
         svc.history(store, "A9")
@@ -171,7 +176,7 @@ def test_overview_says_why_there_are_no_kpis(
     store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
 ) -> None:
     accounts, reps = region
-    view = svc.overview(store, lambda: roads)
+    view = svc.overview(store, lambda: roads, scope=ALL)
     assert (view.kpis, view.kpi_error) == (
         None,
         "No territories yet: design them from scratch below.",
@@ -182,13 +187,13 @@ def test_overview_says_why_there_are_no_kpis(
         msg = "missing.osm.pbf: OSM file not found"
         raise RoadNetworkError(msg)
 
-    assert "OSM file not found" in svc.overview(store, no_roads).kpi_error
+    assert "OSM file not found" in svc.overview(store, no_roads, scope=ALL).kpi_error
     memo = svc.KpiMemo()
-    view = svc.overview(store, lambda: roads, memo=memo)
+    view = svc.overview(store, lambda: roads, scope=ALL, memo=memo)
     assert view.off_network == ("A3",)
     assert view.kpis is not None
     assert view.kpis.accounts == 17
-    assert svc.overview(store, lambda: roads, memo=memo).kpis is view.kpis  # memoised
+    assert svc.overview(store, lambda: roads, scope=ALL, memo=memo).kpis is view.kpis  # memoised
     name, media, text = svc.export(view, "kpis")
     assert (name, media) == ("territory-kpis.csv", "text/csv; charset=utf-8")
     assert text.splitlines()[0].startswith("territory_id")

@@ -145,8 +145,12 @@ def _stored(services: Services, plan_id: int) -> PlanInfo:
 
 
 @router.get("/v1/plans", response_model=list[PlanVersionPublic], tags=["plans"])
-def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionPublic]:
-    """All stored plan versions, newest first (managers only)."""
+def list_plans(
+    services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> list[PlanVersionPublic]:
+    """All stored plan versions, newest first (admins only: a version's figures cover every
+    rep; a manager scoped to regions reads their reps' days)."""
+    scope.require_everything("list plan versions")
     return [_version(p) for p in services.store.plans.all()]
 
 
@@ -158,7 +162,9 @@ def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionP
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "another run is in progress"}},
 )
-def start_plan(body: PlanStart, state: StateDep, user: ManagerApiDep) -> PlanVersionPublic:
+def start_plan(
+    body: PlanStart, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """Start a planning run in the background; poll ``GET /api/v1/plans/{plan_id}``.
 
     The answer is the new plan version, status ``running``, with its stored id (valid across
@@ -174,15 +180,18 @@ def start_plan(body: PlanStart, state: StateDep, user: ManagerApiDep) -> PlanVer
             if body.time_limit_s is None
             else body.time_limit_s,
         )
-    job = start_planning(state, user, params)
+    job = start_planning(state, user, scope, params)
     assert job.plan_id is not None
     return _version(_stored(state.services, job.plan_id))
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanVersionPublic, tags=["plans"])
-def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -> PlanVersionPublic:
+def get_plan(
+    plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """One stored plan version: status (running | complete | failed | cancelled), progress
-    and error; what a client polls after starting a run."""
+    and error; what a client polls after starting a run (admins only)."""
+    scope.require_everything("read plan versions")
     return _version(_stored(services, plan_id))
 
 
@@ -194,9 +203,12 @@ def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "not running, or in another process"}},
 )
-def cancel_plan(plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep) -> PlanVersionPublic:
+def cancel_plan(
+    plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """Ask the run making this plan version to stop (cooperative: at its next progress
     report); poll the version until its status is ``cancelled``."""
+    scope.require_everything("stop a planning run")
     return _version(cancel_planning(state, plan_id))
 
 
@@ -206,7 +218,9 @@ def cancel_plan(plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep) -> P
     dependencies=[Depends(require_api_manager), Depends(api_csrf)],
     tags=["accounts"],
 )
-def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
+def patch_account(
+    account_id: str, patch: AccountPatch, services: ServicesDep, scope: ApiScopeDep
+) -> AccountPublic:
     """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
     edit = imports.AccountEdit(
         frequency=patch.frequency or "",
@@ -215,7 +229,7 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
         locked_rep=patch.locked_rep,
         requires=None if patch.requires is None else ", ".join(patch.requires),
     )
-    edited = imports.edit_account(services.store, account_id, edit, source="api")
+    edited = imports.edit_account(services.store, account_id, edit, source="api", scope=scope)
     # the snapshot the next day answers need anyway (one reload of the accounts, not two)
     data = services.snapshot()
     snaps = _safe_snaps(services, list(data.accounts.values()), data.reps)

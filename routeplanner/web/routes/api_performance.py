@@ -22,7 +22,7 @@ from routeplanner.model.performance import TargetScope
 from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
-from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
+from routeplanner.web.auth import ApiScopeDep, ApiUserDep, ManagerApiDep, api_csrf
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
 from routeplanner.web.routes.visits import local_today
@@ -141,12 +141,14 @@ def get_targets(
 
 @router.put("/targets", response_model=list[TargetPublic], dependencies=[Depends(api_csrf)])
 def put_targets(
-    body: TargetsUpload, services: ServicesDep, user: ManagerApiDep
+    body: TargetsUpload, services: ServicesDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> list[TargetPublic]:
     """Set targets (managers only), replacing those stored for the same territory or rep and
     month; answers the stored ones as they now are. Every problem, an unknown territory or
     rep included, is 422 with ``row`` the position in ``rows``; nothing is stored then."""
-    saved = targets.save_targets(services.store, table_of(body.rows), user=user.username)
+    saved = targets.save_targets(
+        services.store, table_of(body.rows), scope=scope, user=user.username
+    )
     months = {Month(t.period) for t in saved}
     wanted = {(t.scope, t.scope_id, t.period) for t in saved}
     answer = []

@@ -21,7 +21,7 @@ from routeplanner.services import field
 from routeplanner.services.assignment import account_ownership, ownership_reason
 from routeplanner.services.field import AccountSearch
 from routeplanner.units import format_hhmm
-from routeplanner.web.auth import UserDep
+from routeplanner.web.auth import ScopeDep, UserDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.navigation import platform_of, to_place
 from routeplanner.web.routes.visits import local_today
@@ -47,6 +47,7 @@ def service_worker() -> Response:
 def rep_accounts_page(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     rep: Text = "",
@@ -58,7 +59,7 @@ def rep_accounts_page(
     from the position the phone sends (``lat``/``lon``; 422 when out of range)."""
     search = AccountSearch.from_text({"rep": rep, "q": q, "lat": lat, "lon": lon}, source="query")
     listed = field.rep_accounts(services.store, user, search)
-    reps = services.store.reps.all() if user.is_manager else []
+    reps = scope.reps_of(services.store.reps.all()) if user.is_manager else []
     context = {
         "listed": listed,
         "search": search,
@@ -73,6 +74,7 @@ def account_page(
     request: Request,
     account_id: Annotated[str, Path(max_length=200)],
     user: UserDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
 ) -> Response:
@@ -80,6 +82,7 @@ def account_page(
     an ad-hoc visit; for managers also its owner now and why, and the ownership history."""
     today = local_today(services.settings)
     card = field.account_card(services.store, account_id, user, today=today)
+    reps = services.store.reps.all()
     account = card.account
     context: dict[str, object] = {
         "card": card,
@@ -90,11 +93,11 @@ def account_page(
         "hhmm": format_hhmm,
         "tz": ZoneInfo(services.settings.timezone),
         "first_ad_hoc_day": today + timedelta(days=1),
-        "rep_names": {r.rep_id: r.name for r in services.store.reps.all()},
+        "rep_names": {r.rep_id: r.name for r in (scope.reps_of(reps) if user.is_manager else reps)},
         "manager": user.is_manager,
     }
     if user.is_manager:
-        found = account_ownership(services.store, account_id)
+        found = account_ownership(services.store, account_id, scope)
         context.update(
             {
                 "owner": found.owner,

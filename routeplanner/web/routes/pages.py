@@ -43,13 +43,15 @@ QUICK_OUTCOMES = 4
 def index(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
 ) -> Response:
     """Reps and accounts with their snap status: the first check after an import."""
     if user.role is UserRole.REP:
         return RedirectResponse("/route", status_code=303)
-    accounts, reps = services.store.accounts.all(), services.store.reps.all()
+    accounts = scope.accounts_of(services.store.accounts.all())
+    reps = scope.reps_of(services.store.reps.all())
     road_error = ""
     try:
         snaps = services.snaps(accounts, reps)

@@ -17,7 +17,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.storage.records import UserRecord
-from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
+from routeplanner.web.auth import CsrfDep, ManagerDep, ScopeDep, UserDep
 from routeplanner.web.charts import weekly_chart
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import local_today
@@ -122,6 +122,7 @@ async def upload_sales(
 def set_target(
     request: Request,
     user: ManagerDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     target: Annotated[str, Form(max_length=300)] = "",
@@ -146,7 +147,10 @@ def set_target(
     shown = chosen_month(services, month) if _is_month(month) else None
     try:
         targets.save_targets(
-            services.store, targets.one_target_table(form, source="form"), user=user.username
+            services.store,
+            targets.one_target_table(form, source="form"),
+            scope=seen,
+            user=user.username,
         )
     except InputError as exc:
         return _render(
@@ -175,6 +179,7 @@ def _is_month(text: str) -> bool:
 async def upload_targets(
     request: Request,
     user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -183,7 +188,9 @@ async def upload_targets(
     data = await file.read()
     source = file.filename or "upload"
     try:
-        saved = targets.save_targets_bytes(services.store, data, source=source, user=user.username)
+        saved = targets.save_targets_bytes(
+            services.store, data, source=source, scope=scope, user=user.username
+        )
     except InputError as exc:
         return _render(request, services, templates, user, status=422, problems=exc.problems)
     message = f"Imported {source}: {len(saved)} targets."
