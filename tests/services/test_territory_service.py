@@ -15,10 +15,10 @@ from routeplanner.errors import (
     NotFoundError,
     RoadNetworkError,
 )
-from routeplanner.model import Account, GeoPoint, Rep, Territory
+from routeplanner.model import Account, GeoPoint, Region, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.services import territories as svc
-from routeplanner.services.scope import Scope
+from routeplanner.services.scope import Scope, scope_of_regions
 from routeplanner.services.territories import DesignParams, TerritoryInputs
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
@@ -197,3 +197,67 @@ def test_overview_says_why_there_are_no_kpis(
     name, media, text = svc.export(view, "kpis")
     assert (name, media) == ("territory-kpis.csv", "text/csv; charset=utf-8")
     assert text.splitlines()[0].startswith("territory_id")
+
+
+# -- per region ------------------------------------------------------------------------------------
+
+
+def _two_regions(store: Store, split: list[Territory]) -> tuple[list[str], list[str]]:
+    """The first two territories in region NORD, the others in SUED."""
+    ids = sorted(t.territory_id for t in split)
+    nord, sued = ids[:2], ids[2:]
+    store.regions.replace_all(
+        [
+            Region(region_id="NORD", name="Nord", territory_ids=tuple(nord)),
+            Region(region_id="SUED", name="Sued", territory_ids=tuple(sued)),
+        ]
+    )
+    return nord, sued
+
+
+def test_a_regions_realignment_moves_only_its_accounts(
+    store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
+) -> None:
+    accounts, reps = region
+    split = _split(store, accounts, reps)
+    nord, sued = _two_regions(store, split)
+    scope = scope_of_regions(store, frozenset({"NORD"}))
+    inputs = svc.stored_inputs(store, scope)
+    assert sorted(t.territory_id for t in inputs.territories) == nord
+    mine = {a for t in split if t.territory_id in nord for a in t.account_ids}
+    assert {a.account_id for a in inputs.accounts} == mine
+    proposal = svc.propose(inputs, roads, replace(FAST, kind="realign"))
+    for option in proposal.options:
+        assert {a for t in option.territories for a in t.account_ids} == mine
+    svc.apply_option(store, proposal, len(proposal.options), user="nora", name="job", via="t")
+    after = {t.territory_id: t for t in store.territories.all()}
+    before = {t.territory_id: t for t in split}
+    for territory_id in sued:
+        assert after[territory_id] == before[territory_id]  # the other region is untouched
+    assert {a for t in after.values() for a in t.account_ids} == {a.account_id for a in accounts}
+
+
+def test_a_regions_design_keeps_its_new_territories_in_the_region(
+    store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
+) -> None:
+    accounts, reps = region
+    split = _split(store, accounts, reps)
+    nord, sued = _two_regions(store, split)
+    renamed = [replace(t, territory_id=f"OLD-{t.territory_id}") for t in split]
+    store.territories.save(renamed, cause=OwnershipCause.IMPORT, replace_all=True)
+    store.regions.replace_all(
+        [
+            Region(region_id="NORD", name="Nord", territory_ids=tuple(f"OLD-{t}" for t in nord)),
+            Region(region_id="SUED", name="Sued", territory_ids=tuple(f"OLD-{t}" for t in sued)),
+        ]
+    )
+    scope = scope_of_regions(store, frozenset({"NORD"}))
+    proposal = svc.propose(svc.stored_inputs(store, scope), roads, FAST)
+    (option,) = proposal.options
+    assert {t.territory_id for t in option.territories}.isdisjoint(f"OLD-{t}" for t in nord)
+    svc.apply_option(store, proposal, 1, user="nora", name="design", via="t")
+    regions = {r.region_id: set(r.territory_ids) for r in store.regions.all()}
+    assert {t.territory_id for t in option.territories} <= regions["NORD"]
+    stored = {t.territory_id for t in store.territories.all()}
+    assert {f"OLD-{t}" for t in sued} <= stored  # the other region's territories stay
+    assert stored.isdisjoint(f"OLD-{t}" for t in nord)  # the region's old ones were replaced
