@@ -42,7 +42,7 @@ def sales_import(
     """Import monthly sales; every month in the file replaces what was stored for it. Nothing
     is stored when any row has a problem (all are listed) or names an unknown account."""
     store = Store.open(load_settings(database_url=database_url).database_url)
-    result = sales.import_sales_file(store, file)
+    result = sales.import_sales_file(store, file, Scope.everything())
     console.print(f"imported {result.describe()}", markup=False, highlight=False)
 
 

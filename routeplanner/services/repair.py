@@ -509,7 +509,8 @@ def sent_before(store: Store, report_id: str, *, user: UserRecord | None) -> Vis
     Raises
     ------
     ConflictError
-        The id belongs to another rep's report (ids are made on phones; nothing leaks).
+        The id belongs to a report of a rep the user may not see (ids are made on phones;
+        nothing leaks).
     """
     if not report_id:
         return None
@@ -517,7 +518,7 @@ def sent_before(store: Store, report_id: str, *, user: UserRecord | None) -> Vis
     if not found:
         return None
     record = found[0]
-    if user is not None and not user.is_manager and user.rep_id != record.rep_id:
+    if user is not None and not scope_for(store, user).sees_rep(record.rep_id):
         msg = "this report id is taken; send the report under a new one"
         raise ConflictError(msg)
     return record
@@ -546,7 +547,7 @@ def withdraw_report(
     Raises
     ------
     NotFoundError
-        No such record (also one another rep made: nothing leaks).
+        No such record (also one of a rep the user may not see: nothing leaks).
     ConflictError
         Not a missed or cancelled report, withdrawn already, or the grace period is over.
     """
@@ -555,7 +556,7 @@ def withdraw_report(
     if not found:
         raise missing
     record = found[0]
-    if user is not None and not user.is_manager and user.rep_id != record.rep_id:
+    if user is not None and not scope_for(store, user).sees_rep(record.rep_id):
         raise missing
     if record.status not in REPLANNING:
         msg = f"only a missed or cancelled report can be undone, not {record.status.value}"

@@ -3,11 +3,13 @@
 An ``admin`` sees the whole organisation. A ``manager`` sees the territories of the regions
 they are given (:meth:`routeplanner.storage.regions.RegionRepository.set_user_regions`), the
 accounts those territories hold and the reps who own them, and nothing else; a manager given
-no region sees nothing (a missing scope never widens to everything). Web and CLI resolve a
-:class:`Scope` once per request or command with :func:`scope_for` and pass it to the use
-cases, which filter lists with it and ask it about single objects: something outside the scope
-is "not found" (its existence is not revealed), an action that needs more than the scope is
-"permission denied".
+no region sees nothing (a missing scope never widens to everything). The web app resolves a
+:class:`Scope` once per request with :func:`scope_for` (the command line with :func:`scope_as`
+or :func:`scope_of_named_regions`) and passes it to the use cases; those that are handed only
+the user (calendar feeds, field views, visit reports, figures) resolve it with
+:func:`scope_for` themselves. Use cases filter lists with it and ask it about single objects:
+something outside the scope is "not found" (its existence is not revealed), an action that
+needs more than the scope is "permission denied".
 """
 
 from __future__ import annotations

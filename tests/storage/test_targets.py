@@ -79,7 +79,9 @@ def test_potential_from_stored_sales_and_set_figures_override(
 ) -> None:
     _world(store, clock)
     text = "account_id,month,revenue\nA1,2026-02,1000\nA1,2026-03,3000\nA2,2026-02,300\n"
-    sales.import_sales(store, read_table_bytes(text.encode(), source="umsatz.csv"))
+    sales.import_sales(
+        store, read_table_bytes(text.encode(), source="umsatz.csv"), Scope.everything()
+    )
     # class A: 4000 over 1 account x 2 months; class B: 300 over 2 accounts x 2 months
     assert _figures(store, APRIL)["territory:T1"][0] == 2000.0 + 75.0
     table = read_table_bytes(

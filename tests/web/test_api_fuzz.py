@@ -94,7 +94,7 @@ def _seed(store: Store) -> str:
             account_id="A1", rep_id="R1", day=DAY - timedelta(days=12), status=VisitStatus.DONE
         )
     )
-    boss = store.users.create("boss", hash_password("correct horse battery"), role="manager")
+    boss = store.users.create("boss", hash_password("correct horse battery"), role="admin")
     return new_api_token(store, boss, label="fuzz")
 
 

@@ -161,6 +161,7 @@ def test_another_regions_objects_are_not_found(nora: TestClient) -> None:
 
 def test_actions_beyond_the_region_are_forbidden(nora: TestClient, world: Store) -> None:
     before = world.territories.all()
+    before_accounts = world.accounts.all()
     moves = nora.post(
         "/api/v1/territories/moves",
         json={"account_ids": ["A3"], "target_territory": "T-NORD", "dry_run": False},
@@ -182,6 +183,11 @@ def test_actions_beyond_the_region_are_forbidden(nora: TestClient, world: Store)
     assert nora.get("/rules").status_code == 403
     team = nora.post("/calendar/rotate", data={"team": "1"}, follow_redirects=False)
     assert team.status_code == 403
+    bulk = {"ids": ["A1", "A3"], "visit_minutes": "20"}
+    assert nora.post("/accounts/bulk/preview", data=bulk).status_code == 403
+    sale = {"account_id": "A1", "month": "2026-11", "revenue": 100}
+    assert nora.post("/api/v1/sales", json={"rows": [sale]}).status_code == 403
+    assert world.accounts.all() == before_accounts
 
 
 def test_pages_show_only_the_managers_region(nora: TestClient) -> None:
@@ -190,6 +196,7 @@ def test_pages_show_only_the_managers_region(nora: TestClient) -> None:
         ("/accounts", "Bäckerei Müller"),
         ("/plan", "R1"),
         ("/regions", "Nordbaden"),
+        ("/performance?month=2026-11", "T-NORD"),
         ("/", "Bäckerei Müller"),
     ]:
         page = nora.get(path)

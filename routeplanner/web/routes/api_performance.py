@@ -51,12 +51,14 @@ class SalesImported(BaseModel):
 
 
 @router.post("/sales", response_model=SalesImported, dependencies=[Depends(api_csrf)])
-def import_sales(body: SalesUpload, services: ServicesDep, _user: ManagerApiDep) -> SalesImported:
+def import_sales(
+    body: SalesUpload, services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> SalesImported:
     """Import monthly sales figures (managers only): every month in ``rows`` replaces what
     was stored for it, other months stay. Every problem comes at once (422), each with
     ``row`` and ``field`` as a file import reports them, an unknown account included; nothing
     is stored on any problem."""
-    result = sales.import_sales(services.store, table_of(body.rows))
+    result = sales.import_sales(services.store, table_of(body.rows), scope)
     return SalesImported(
         rows=result.rows,
         periods=[_month(p) for p in result.periods],

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import InputError, Problem
 from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
+from routeplanner.services.scope import Scope
 from routeplanner.storage.records import UserRecord
 from routeplanner.web.auth import CsrfDep, ManagerDep, ScopeDep, UserDep
 from routeplanner.web.charts import weekly_chart
@@ -53,6 +54,7 @@ def _render(
     services: Services,
     templates: Jinja2Templates,
     user: UserRecord,
+    seen: Scope,
     *,
     month: Month | None = None,
     status: int = 200,
@@ -75,10 +77,10 @@ def _render(
         "month": month,
         "board": board,
         "chart": weekly_chart(board.weeks),
-        "sales_months": sales.stored_months(store) if manager else [],
+        "sales_months": sales.stored_months(store, seen) if manager else [],
         "targets": targets.effective_targets(store, month, services.settings.potential, user=user),
-        "territories": store.territories.all() if manager else [],
-        "reps": store.reps.all() if manager else [],
+        "territories": seen.territories_of(store.territories.all()) if manager else [],
+        "reps": seen.reps_of(store.reps.all()) if manager else [],
         "form": form or {},
         "problems": problems or [],
         "message": message,
@@ -90,18 +92,20 @@ def _render(
 def performance_page(
     request: Request,
     user: UserDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     month: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     """The dashboard for a month; managers also get the sales upload and the targets form."""
-    return _render(request, services, templates, user, month=chosen_month(services, month))
+    return _render(request, services, templates, user, seen, month=chosen_month(services, month))
 
 
 @router.post("/performance/sales", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def upload_sales(
     request: Request,
     user: ManagerDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -111,11 +115,11 @@ async def upload_sales(
     data = await file.read()
     source = file.filename or "upload"
     try:
-        result = sales.import_sales_bytes(services.store, data, source=source)
+        result = sales.import_sales_bytes(services.store, data, source=source, scope=seen)
     except InputError as exc:
-        return _render(request, services, templates, user, status=422, problems=exc.problems)
+        return _render(request, services, templates, user, seen, status=422, problems=exc.problems)
     message = f"Imported {source}: {result.describe()}."
-    return _render(request, services, templates, user, message=message)
+    return _render(request, services, templates, user, seen, message=message)
 
 
 @router.post("/performance/targets", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -158,13 +162,14 @@ def set_target(
             services,
             templates,
             user,
+            seen,
             month=shown,
             status=422,
             problems=exc.problems,
             form={**form, "target": target},
         )
     message = f"Saved the targets of {scope} {scope_id} for {month}."
-    return _render(request, services, templates, user, month=shown, message=message)
+    return _render(request, services, templates, user, seen, month=shown, message=message)
 
 
 def _is_month(text: str) -> bool:
@@ -179,7 +184,7 @@ def _is_month(text: str) -> bool:
 async def upload_targets(
     request: Request,
     user: ManagerDep,
-    scope: ScopeDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -189,9 +194,9 @@ async def upload_targets(
     source = file.filename or "upload"
     try:
         saved = targets.save_targets_bytes(
-            services.store, data, source=source, scope=scope, user=user.username
+            services.store, data, source=source, scope=seen, user=user.username
         )
     except InputError as exc:
-        return _render(request, services, templates, user, status=422, problems=exc.problems)
+        return _render(request, services, templates, user, seen, status=422, problems=exc.problems)
     message = f"Imported {source}: {len(saved)} targets."
-    return _render(request, services, templates, user, message=message)
+    return _render(request, services, templates, user, seen, message=message)
