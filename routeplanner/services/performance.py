@@ -432,7 +432,8 @@ def dashboard(
     NotFoundError
         ``only`` names no territory or rep the user may see (nothing leaks).
     """
-    scope = Scope.everything() if user is None else scope_for(store, user)
+    # a rep is narrowed to their own groups below; scope narrows a manager
+    scope = scope_for(store, user) if user is not None and user.is_manager else Scope.everything()
     named = _groups_for(store, user, scope)
     if only is not None:
         named = [g for g in named if g[0] == only]

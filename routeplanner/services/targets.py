@@ -163,7 +163,7 @@ def effective_targets(
     regions'."""
     context = target_context(store, month, configured)
     groups = owned_by(context)
-    seen = Scope.everything() if user is None else scope_for(store, user)
+    seen = scope_for(store, user) if user is not None and user.is_manager else Scope.everything()
     named = [
         (TargetScope.TERRITORY, t.territory_id, t.name, t.rep_id)
         for t in seen.territories_of(store.territories.all())
