@@ -256,9 +256,10 @@ MANAGER_PASSWORD = "correct horse battery"
 
 
 def add_user(
-    store: Store, username: str, *, role: str = "manager", rep_id: str | None = None
+    store: Store, username: str, *, role: str = "admin", rep_id: str | None = None
 ) -> None:
-    """A login with password :data:`MANAGER_PASSWORD` (argon2id, with the cheap test factors)."""
+    """A login with password :data:`MANAGER_PASSWORD` (argon2id, with the cheap test factors);
+    by default an admin, the role that sees the whole organisation."""
     password_hash = hash_password(MANAGER_PASSWORD, TEST_PASSWORD_COST)
     store.users.create(username, password_hash, role=role, rep_id=rep_id)
 

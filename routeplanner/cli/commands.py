@@ -9,6 +9,7 @@ from routeplanner.cli import (  # noqa: F401
     learning,
     performance,
     plan,
+    regions,
     repair,
     roads,
     route,

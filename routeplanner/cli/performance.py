@@ -17,6 +17,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.io.tables import write_csv
 from routeplanner.services import sales, targets
 from routeplanner.services.attribution import Month
+from routeplanner.services.scope import Scope
 from routeplanner.services.targets import TARGET_COLUMNS
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
@@ -41,7 +42,7 @@ def sales_import(
     """Import monthly sales; every month in the file replaces what was stored for it. Nothing
     is stored when any row has a problem (all are listed) or names an unknown account."""
     store = Store.open(load_settings(database_url=database_url).database_url)
-    result = sales.import_sales_file(store, file)
+    result = sales.import_sales_file(store, file, Scope.everything())
     console.print(f"imported {result.describe()}", markup=False, highlight=False)
 
 
@@ -139,7 +140,7 @@ def targets_set(
     table_in = targets.one_target_table(cells, source="command line")
     store = Store.open(settings.database_url)
     try:
-        (saved,) = targets.save_targets(store, table_in, user="cli")
+        (saved,) = targets.save_targets(store, table_in, scope=Scope.everything(), user="cli")
     except InputError as exc:
         raise InputError(
             [
@@ -157,5 +158,5 @@ def targets_import(
 ) -> None:
     """Import targets; nothing is stored when any row has a problem (all are listed)."""
     store = Store.open(load_settings(database_url=database_url).database_url)
-    saved = targets.save_targets_file(store, file, user="cli")
+    saved = targets.save_targets_file(store, file, scope=Scope.everything(), user="cli")
     console.print(f"saved {len(saved)} targets", markup=False, highlight=False)

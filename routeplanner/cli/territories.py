@@ -31,6 +31,7 @@ from routeplanner.services import planning
 from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import read_files
 from routeplanner.services.params import labelled
+from routeplanner.services.scope import scope_of_named_regions
 from routeplanner.services.territories import (
     DESIGN_TIME_LIMIT_S,
     MAX_TIME_LIMIT_S,
@@ -61,6 +62,13 @@ RepsOpt = Annotated[
 ]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")]
 UserOpt = Annotated[str, typer.Option("--user", help="Who made the change (ownership history).")]
+RegionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--region",
+        help="Only this region's territories, accounts and reps (repeatable; database inputs).",
+    ),
+]
 OsmOpt = Annotated[
     Path | None,
     typer.Option("--osm", help="OSM extract for road travel times (default: settings)."),
@@ -138,6 +146,7 @@ def load_inputs(
     database_url: str | None,
     *,
     need_territories: bool = False,
+    regions: list[str] | None = None,
 ) -> TerritoryInputs:
     """Accounts and reps from both CSV files or (neither given) the database; territories
     from an exported CSV, else the stored ones when the accounts come from the database."""
@@ -146,13 +155,16 @@ def load_inputs(
         raise InputError(
             Problem(missing, None, None, "give both --accounts and --reps, or neither (database)")
         )
+    if regions and accounts is not None:
+        raise InputError(Problem("--region", None, None, "works on the database's inputs only"))
     if accounts is not None and reps is not None:
         acc, rp = read_files(accounts, reps)
         inputs = TerritoryInputs(tuple(acc), tuple(rp), (), from_store=False, where="")
     else:
         store = store_of(database_url)
         try:
-            inputs = territory_service.stored_inputs(store)
+            scope = scope_of_named_regions(store, regions or [], source="--region")
+            inputs = territory_service.stored_inputs(store, scope)
         finally:
             store.close()
     if territories is not None:
@@ -353,6 +365,7 @@ def design_command(
     save: Annotated[
         bool, typer.Option("--save", help="Store as the current territories (with history).")
     ] = False,
+    region: RegionOpt = None,
     database_url: DbOpt = None,
     user: UserOpt = "",
 ) -> None:
@@ -369,7 +382,7 @@ def design_command(
         keep=tuple(keep or ()),
         time_limit_s=time_limit,
     )
-    inputs = load_inputs(accounts, reps, territories, database_url)
+    inputs = load_inputs(accounts, reps, territories, database_url, regions=region)
     if keep and not inputs.territories and accounts is not None:
         raise InputError(
             Problem("--keep", None, None, "give --territories (CSV) to keep territories from")
@@ -455,6 +468,7 @@ def realign_command(
         int | None,
         typer.Option("--apply", help="Option number to store as the current territories."),
     ] = None,
+    region: RegionOpt = None,
     database_url: DbOpt = None,
     user: UserOpt = "",
 ) -> None:
@@ -476,7 +490,9 @@ def realign_command(
         value_weight=value_weight,
         time_limit_s=time_limit,
     )
-    inputs = load_inputs(accounts, reps, territories, database_url, need_territories=True)
+    inputs = load_inputs(
+        accounts, reps, territories, database_url, need_territories=True, regions=region
+    )
     proposal, travel = _propose(inputs, params, osm, straight_line, quiet=quiet)
     out_console.print(_options_table(proposal, params))
     _notes(proposal)
@@ -578,6 +594,7 @@ def move_command(
     ] = False,
     osm: OsmOpt = None,
     straight_line: StraightOpt = False,
+    region: RegionOpt = None,
     database_url: DbOpt = None,
     user: UserOpt = "",
 ) -> None:
@@ -592,6 +609,7 @@ def move_command(
             user,
             dry_run,
             travel=lambda: pick_travel(osm, straight_line=straight_line),
+            scope=scope_of_named_regions(store, region or [], source="--region"),
         )
     finally:
         store.close()

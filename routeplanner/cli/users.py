@@ -12,8 +12,10 @@ import typer
 
 from routeplanner.cli import app
 from routeplanner.cli._common import console, load_settings
+from routeplanner.services import regions as region_service
 from routeplanner.services import users as user_service
 from routeplanner.services.params import PARAMETERS, labelled
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 
 user_app = typer.Typer(
@@ -41,7 +43,9 @@ USER_OPTIONS = {"username": "USERNAME", "role": "--role", "rep": "--rep"}
 @user_app.command("create")
 def create_command(
     username: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="manager or rep."),
+    role: str = typer.Option(
+        ..., "--role", help="admin (sees everything), manager (their regions) or rep."
+    ),
     rep: str | None = typer.Option(None, "--rep", help="The rep id a rep user sees."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
@@ -71,9 +75,43 @@ def list_command(database_url: str | None = DB_OPTION) -> None:
         state = "active" if user.active else "inactive"
         if row.calendar_only:
             state += ", calendar only"
+        regions = ",".join(sorted(row.regions)) or "-"
         console.print(
-            f"{user.username}\t{user.role.value}\t{user.rep_id or '-'}\t{state}", highlight=False
+            f"{user.username}\t{user.role.value}\t{user.rep_id or '-'}\t{state}\t{regions}",
+            highlight=False,
         )
+
+
+@user_app.command("regions")
+def regions_command(
+    username: str = typer.Argument(..., help="A manager's login name."),
+    regions: list[str] = typer.Argument(None, help="Region ids (none: the manager sees nothing)."),
+    database_url: str | None = DB_OPTION,
+) -> None:
+    """Scope a manager to exactly these regions: they then see and change only those
+    regions' territories, accounts, reps, plans, feeds and figures."""
+    store = _store(database_url)
+    with labelled("command line", {"username": "USERNAME", "regions": "REGIONS"}):
+        user = region_service.set_scope(
+            store, username, Scope.everything(), regions=regions or [], source=PARAMETERS
+        )
+    shown = ", ".join(sorted(set(regions or []))) or "none"
+    console.print(f"{user.username} manages regions: {shown}", highlight=False)
+
+
+@user_app.command("role")
+def role_command(
+    username: str = typer.Argument(..., help="Login name of an admin or manager."),
+    role: str = typer.Argument(..., help="admin (sees everything) or manager (their regions)."),
+    database_url: str | None = DB_OPTION,
+) -> None:
+    """Make a user an admin or a region-scoped manager."""
+    store = _store(database_url)
+    with labelled("command line", {"username": "USERNAME", "role": "ROLE"}):
+        user = region_service.set_scope(
+            store, username, Scope.everything(), role=role, source=PARAMETERS
+        )
+    console.print(f"{user.username} is now {role}", highlight=False)
 
 
 @user_app.command("token")

@@ -4,6 +4,7 @@ from routeplanner.model.account import Account
 from routeplanner.model.calendar import WEEKDAYS, Horizon, LunchBreak, TimeWindow, WeeklyHours
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.plan import DayRoute, Plan, Stop, Unassigned, UnassignedReason
+from routeplanner.model.region import Region
 from routeplanner.model.rep import Rep
 from routeplanner.model.rules import FrequencyKind, VisitRule
 from routeplanner.model.territory import Territory
@@ -17,6 +18,7 @@ __all__ = [
     "Horizon",
     "LunchBreak",
     "Plan",
+    "Region",
     "Rep",
     "Stop",
     "Territory",

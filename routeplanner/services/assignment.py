@@ -55,8 +55,9 @@ from routeplanner.errors import (
 from routeplanner.model import Account, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.services.params import Params, limited, require_stored
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store, UnitOfWork
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -123,10 +124,11 @@ class AccountOwnership:
 
 
 def account_ownership(
-    store: Store, account_id: str, *, user: UserRecord | None = None
+    store: Store, account_id: str, scope: Scope, *, user: UserRecord | None = None
 ) -> AccountOwnership:
     """Who owns the account now and why, and who owned it when. ``user`` is who asks: a rep
-    sees only accounts their territory owns now (``None``: no restriction).
+    sees only accounts their territory owns now, a manager those of ``scope`` (``None``: no
+    restriction).
 
     Raises
     ------
@@ -139,17 +141,17 @@ def account_ownership(
         if account is None:
             raise missing
         owner = next((t for t in tx.territories.all() if account_id in t.account_ids), None)
-        if user is not None and not _may_see(user, owner):
+        if user is not None and not _may_see(user, owner, scope, account_id):
             raise missing
         current = tx.territories.current_ownership(account_id)
         records = tx.territories.ownership_history(account_id)
     return AccountOwnership(account, owner, current, records)
 
 
-def _may_see(user: UserRecord, owner: Territory | None) -> bool:
-    """Managers see every account, a rep only those their territory owns now."""
-    if user.role is UserRole.MANAGER:
-        return True
+def _may_see(user: UserRecord, owner: Territory | None, scope: Scope, account_id: str) -> bool:
+    """Managers see the accounts of their scope, a rep only those their territory owns now."""
+    if user.is_manager:
+        return scope.sees_account(account_id)
     return owner is not None and user.rep_id is not None and owner.rep_id == user.rep_id
 
 

@@ -37,6 +37,7 @@ from routeplanner.model import Rep
 from routeplanner.model.feed import FeedEntry, FeedStatus
 from routeplanner.model.history import VisitStatus
 from routeplanner.services.params import Params
+from routeplanner.services.scope import scope_for
 from routeplanner.services.users import NO_LOGIN, allowed_rep
 from routeplanner.settings import Settings
 from routeplanner.storage import DataVersion, Store, TokenKind, UserRecord, UserRole, hash_token
@@ -147,8 +148,8 @@ class CalendarFeeds:
         """
         user = self.store.users.find(username)
         if user is None:
-            return self.store.users.create(username, NO_LOGIN, role=UserRole.MANAGER)
-        if user.role is not UserRole.MANAGER:
+            return self.store.users.create(username, NO_LOGIN, role=UserRole.ADMIN)
+        if not user.is_manager:
             msg = f"user {username!r} is not a manager, so it has no team feed"
             raise NotFoundError(msg)
         if user.rep_id is not None:
@@ -190,8 +191,9 @@ class CalendarFeeds:
         reps = self.store.reps.all()
         # A manager attached to a rep may hold a token issued as that rep's feed (before rep
         # feeds went to rep users only): it shows that rep, never the team.
-        if user.role is UserRole.MANAGER and user.rep_id is None:
-            return FeedOwner(user, tuple(sorted(r.rep_id for r in reps)), "Team visits")
+        if user.is_manager and user.rep_id is None:
+            seen = scope_for(self.store, user).reps_of(reps)
+            return FeedOwner(user, tuple(sorted(r.rep_id for r in seen)), "Team visits")
         rep = next((r for r in reps if r.rep_id == user.rep_id), None)
         if rep is None:
             return None
@@ -376,7 +378,7 @@ def export_range(
     """
     rep_id = params.rep
     if user is not None:
-        rep_id = allowed_rep(user, rep_id) or rep_id
+        rep_id = allowed_rep(user, rep_id, scope_for(feeds.store, user)) or rep_id
     rep = feeds.store.reps.get(rep_id)
     if rep is None:
         msg = f"no rep {rep_id!r}"
@@ -439,17 +441,19 @@ def feed_user(
         No such rep, or ``manager`` is not a manager user.
     """
     if team:
-        if by is not None and by.role is not UserRole.MANAGER:
-            msg = "only managers manage the team feed"
+        if by is not None and by.role is not UserRole.ADMIN:
+            msg = "only admins manage the team feed (it shows every rep)"
             raise PermissionDeniedError(msg)
         return feeds.team_user(manager)
-    asked = (allowed_rep(by, rep) if by is not None else rep) or rep or ""
-    return feeds.user_for_rep(asked)
+    asked = rep
+    if by is not None:
+        asked = allowed_rep(by, rep, scope_for(feeds.store, by))
+    return feeds.user_for_rep(asked or rep or "")
 
 
 def owner_label(feeds: CalendarFeeds, owner: UserRecord) -> str:
     """Whose feed ``owner``'s tokens open, as people say it: "the team" or the rep's name."""
-    if owner.role is UserRole.MANAGER:
+    if owner.is_manager:
         return "the team"
     rep = feeds.store.reps.get(owner.rep_id or "")
     return rep.name if rep is not None else owner.username
@@ -504,8 +508,9 @@ class FeedStatusView:
 def feed_status(feeds: CalendarFeeds, user: UserRecord, rep: str | None) -> FeedStatusView:
     """How many feed URLs are active for the rep shown (the asked one, else the first the user
     may see) and for the team."""
-    rep = allowed_rep(user, rep)
-    reps = feeds.store.reps.all()
+    scope = scope_for(feeds.store, user)
+    rep = allowed_rep(user, rep, scope)
+    reps = scope.reps_of(feeds.store.reps.all())
     if user.role is UserRole.REP:
         reps = [r for r in reps if r.rep_id == rep]
     shown = next((r for r in reps if r.rep_id == rep), reps[0] if reps else None)

@@ -18,6 +18,7 @@ from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.scheduling.repair import AdHocVisit, frozen_until
 from routeplanner.services.params import Params, limited
 from routeplanner.services.planning import current_plan
+from routeplanner.services.scope import scope_for
 from routeplanner.services.users import allowed_rep, rep_account_ids, visible_accounts
 from routeplanner.storage import Store
 from routeplanner.storage.records import UserRecord, UserRole
@@ -68,7 +69,10 @@ def _visible(store: Store, user: UserRecord, account_id: str, plan: Plan | None)
     if account is None:
         msg = f"account {account_id!r} not found"
         raise NotFoundError(msg)
-    allowed = visible_accounts(store, user, plan)
+    scope = scope_for(store, user)
+    if user.is_manager:
+        scope.account(account_id)
+    allowed = visible_accounts(store, user, plan, scope)
     if allowed is not None and account_id not in allowed:
         msg = f"account {account_id!r} is not one of yours"
         raise PermissionDeniedError(msg)
@@ -166,9 +170,12 @@ def rep_accounts(store: Store, user: UserRecord, search: AccountSearch) -> list[
     PermissionDeniedError
         A rep asking for another rep's accounts.
     """
-    rep_id = allowed_rep(user, search.rep or None)
+    scope = scope_for(store, user)
+    rep_id = allowed_rep(user, search.rep or None, scope)
     plan = _plan(store)
     accounts = store.accounts.all()
+    if user.is_manager:
+        accounts = scope.accounts_of(accounts)
     if rep_id is not None:
         ids = rep_account_ids(store, rep_id, plan)
         accounts = [a for a in accounts if a.account_id in ids]

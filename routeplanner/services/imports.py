@@ -33,6 +33,7 @@ from routeplanner.io.tables import DEFAULT_LIMITS, TableLimits, render_csv
 from routeplanner.model import Account, Rep
 from routeplanner.model.history import OwnershipCause, VisitStatus
 from routeplanner.services.assignment import AssignParams, ownership_reason, travel_or_straight_line
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from routeplanner.storage.records import ImportSummary
 from routeplanner.storage.tables import ID_LENGTH
@@ -191,12 +192,15 @@ def add_accounts(
     travel: Callable[[], TravelTimeProvider],
     *,
     source: str,
+    scope: Scope,
     user: str = "",
 ) -> ImportResult:
     """Add or update ``accounts`` (the stored reps stay), then give every account in no
     territory one by the stored rules, else best fit (straight-line travel when there is no
     road network, said in the note), in one transaction. As in :func:`import_and_assign`, a
-    stored rule that no longer fits stops the import with the rule named."""
+    stored rule that no longer fits stops the import with the rule named. Only an admin
+    imports: rules and best fit may place an account in any region."""
+    scope.require_everything("import accounts")
     report, note = None, ""
     if store.territories.all():
         merged = {a.account_id: a for a in store.accounts.all()}
@@ -355,23 +359,26 @@ def _unknown_locks(
     ]
 
 
-def edit_account(store: Store, account_id: str, edit: AccountEdit, *, source: str) -> Account:
+def edit_account(
+    store: Store, account_id: str, edit: AccountEdit, *, source: str, scope: Scope
+) -> Account:
     """Change one account as an import would; an unchanged frequency keeps custom gap days.
 
     Raises
     ------
     NotFoundError
-        No such account.
+        No such account (or none in ``scope``).
     InputError
         Every problem of the edit (``source`` of each: the account id); nothing stored.
     """
+    scope.account(account_id)
     account = store.accounts.get(account_id)
     if account is None:
         msg = f"account {account_id!r} not found"
         raise NotFoundError(msg)
     if edit.frequency.strip() == str(account.visit_rule):
         edit = replace(edit, frequency="")
-    rep_ids = {r.rep_id for r in store.reps.all()}
+    rep_ids = {r.rep_id for r in scope.reps_of(store.reps.all())}
     (edited,) = revalidate([account], [edit.cells()], rep_ids=rep_ids)
     store.accounts.upsert([edited], source=source)
     return edited
@@ -414,24 +421,29 @@ class BulkPreview:
     edited: tuple[Account, ...]
 
 
-def preview_bulk_edit(store: Store, account_ids: Collection[str], edit: AccountEdit) -> BulkPreview:
+def preview_bulk_edit(
+    store: Store, account_ids: Collection[str], edit: AccountEdit, scope: Scope
+) -> BulkPreview:
     """What one edit of every listed account would change, field by field; stores nothing.
 
     Raises
     ------
+    PermissionDeniedError
+        An account outside ``scope`` selected.
     InputError
         No account selected, an unknown or oversized selection, nothing to change, or every
         problem of every account (``source``: the account id).
     """
     ids = _bulk_ids(account_ids)
-    rep_ids = {r.rep_id for r in store.reps.all()}
+    scope.accounts_all(ids, "editing accounts")
+    rep_ids = {r.rep_id for r in scope.reps_of(store.reps.all())}
     with store.read("previewing a bulk edit") as tx:
         accounts = tx.accounts.find(ids)
     return _bulk_preview(ids, accounts, edit, rep_ids)
 
 
 def apply_bulk_edit(
-    store: Store, account_ids: Collection[str], edit: AccountEdit, *, digest: str
+    store: Store, account_ids: Collection[str], edit: AccountEdit, *, digest: str, scope: Scope
 ) -> BulkPreview:
     """Store exactly what :func:`preview_bulk_edit` showed (its ``digest``), in one transaction.
 
@@ -443,11 +455,12 @@ def apply_bulk_edit(
         The accounts (or the selection or the edit) differ from the preview's; nothing stored.
     """
     ids = _bulk_ids(account_ids)
+    scope.accounts_all(ids, "editing accounts")
     with store.transaction("applying a bulk edit") as tx:
         accounts = tx.accounts.find(ids, lock=True)
         if len(accounts) != len(ids):  # one was deleted since
             raise ConflictError(STALE_PREVIEW)
-        rep_ids = {r.rep_id for r in tx.reps.all()}
+        rep_ids = {r.rep_id for r in scope.reps_of(tx.reps.all())}
         preview = _bulk_preview(ids, accounts, edit, rep_ids)
         if not hmac.compare_digest(preview.digest, digest):
             raise ConflictError(STALE_PREVIEW)
@@ -519,11 +532,12 @@ class AccountRow:
     reason: str = ""
 
 
-def account_rows(store: Store, *, today: date) -> list[AccountRow]:
-    """Every account as the accounts page lists it."""
+def account_rows(store: Store, scope: Scope, *, today: date) -> list[AccountRow]:
+    """Every account ``scope`` sees as the accounts page lists it."""
     with store.read("reading the accounts list") as tx:
         territories, records = tx.territories.all(), tx.visits.find()
         ownerships, accounts = tx.territories.current_ownerships(), tx.accounts.all()
+    accounts = scope.accounts_of(accounts)
     owners: dict[str, tuple[str, str]] = {}
     for t in territories:
         for account_id in t.account_ids:

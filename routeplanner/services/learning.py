@@ -34,6 +34,7 @@ from routeplanner.model.history import VisitRecord, VisitStatus
 from routeplanner.model.plan import DayRoute, Plan
 from routeplanner.services.current import current_plan
 from routeplanner.services.params import Params, limited
+from routeplanner.services.scope import Scope, scope_for
 from routeplanner.services.users import require_manager
 from routeplanner.storage import LearnedKind, LearnedValue, PlanStatus, Store, UserRecord
 
@@ -208,15 +209,18 @@ def field_times(
     store: Store, params: LearningParams, *, user: UserRecord | None, today: date | None = None
 ) -> FieldTimes:
     """Planned against actual per rep and per account over the last ``params.weeks`` weeks,
-    with estimates where there are enough observations (managers only).
+    with estimates where there are enough observations (managers only; a manager scoped to
+    regions sees their regions' reps and accounts).
 
     Raises
     ------
     InputError
         Nothing planned yet.
     """
+    scope = Scope.everything()
     if user is not None:
         require_manager(user)
+        scope = scope_for(store, user)
     _, plan, horizon = current_plan(store)  # read once: the whole plan of every rep
     end = today or datetime.now(tz=horizon.tz).date()
     start = end - timedelta(weeks=params.weeks) + timedelta(days=1)
@@ -228,8 +232,14 @@ def field_times(
         start=start,
         end=end,
         params=params,
-        reps=tuple(_rep_rows(store, legs, stays, factors, in_force)),
-        accounts=tuple(_account_rows(store, stays, lengths, in_force)),
+        reps=tuple(
+            r for r in _rep_rows(store, legs, stays, factors, in_force) if scope.sees_rep(r.rep_id)
+        ),
+        accounts=tuple(
+            a
+            for a in _account_rows(store, stays, lengths, in_force)
+            if scope.sees_account(a.account_id)
+        ),
         recorded_stops=stops,
     )
 
@@ -307,6 +317,8 @@ def confirm_learned(
     InputError
         Too few observations for an estimate.
     """
+    if user is not None:
+        _in_scope(scope_for(store, user), kind, key)
     times = field_times(store, params, user=user, today=today)
     rows: Sequence[RepTimes | AccountTimes]
     rows = times.reps if kind is LearnedKind.TRAVEL_FACTOR else times.accounts
@@ -337,9 +349,18 @@ def withdraw_learned(store: Store, kind: LearnedKind, key: str, *, user: UserRec
     """Stop applying a learned value (managers only); NotFoundError when none is in force."""
     if user is not None:
         require_manager(user)
+        _in_scope(scope_for(store, user), kind, key)
     if not store.learned.withdraw(kind, key):
         msg = f"no learned {kind.value} in force for {key!r}"
         raise NotFoundError(msg)
+
+
+def _in_scope(scope: Scope, kind: LearnedKind, key: str) -> None:
+    """NotFoundError for a rep or account outside ``scope``, as for one that does not exist."""
+    if kind is LearnedKind.TRAVEL_FACTOR:
+        scope.rep(key)
+    else:
+        scope.account(key)
 
 
 def _key(row: RepTimes | AccountTimes) -> str:

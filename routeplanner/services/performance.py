@@ -26,6 +26,7 @@ from routeplanner.model.performance import (
     TargetScope,
 )
 from routeplanner.services.attribution import Month, Ownership, noon
+from routeplanner.services.scope import Scope, scope_for
 from routeplanner.services.targets import (
     TargetFigures,
     class_potential,
@@ -36,7 +37,7 @@ from routeplanner.services.targets import (
     potential_window,
 )
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 
 REVENUE_SHORTFALL: Final = 0.15
 """A territory is flagged when its revenue is this share or more below target."""
@@ -487,17 +488,20 @@ def _points(counts: Mapping[date, list[int]]) -> list[WeekPoint]:
     return [WeekPoint(s, c[0], c[1]) for s, c in counts.items()]
 
 
-def _groups_for(store: Store, user: UserRecord | None) -> list[tuple[GroupKey, str, str | None]]:
-    """(key, name, rep) of every territory and rep the user may see."""
+def _groups_for(
+    store: Store, user: UserRecord | None, scope: Scope
+) -> list[tuple[GroupKey, str, str | None]]:
+    """(key, name, rep) of every territory and rep the user (and their scope) may see."""
     found: list[tuple[GroupKey, str, str | None]] = [
         ((TargetScope.TERRITORY, territory_id), name, rep_id)
         for territory_id, name, rep_id in store.territories.names()
+        if scope.sees_territory(territory_id)
     ]
     found += [
         ((TargetScope.REP, r.rep_id), r.name, r.rep_id)
-        for r in sorted(store.reps.all(), key=lambda r: r.rep_id)
+        for r in sorted(scope.reps_of(store.reps.all()), key=lambda r: r.rep_id)
     ]
-    if user is not None and user.role is not UserRole.MANAGER:
+    if user is not None and not user.is_manager:
         found = [g for g in found if g[2] is not None and g[2] == user.rep_id]
     return found
 
@@ -527,15 +531,17 @@ def dashboard(
     NotFoundError
         ``only`` names no territory or rep the user may see (nothing leaks).
     """
-    named = _groups_for(store, user)
+    # a rep is narrowed to their own groups below; scope narrows a manager
+    scope = scope_for(store, user) if user is not None and user.is_manager else Scope.everything()
+    named = _groups_for(store, user, scope)
     if only is not None:
         named = [g for g in named if g[0] == only]
         if not named:
             msg = f"{only[0].value} {only[1]!r} not found"
             raise NotFoundError(msg)
-    whole = (user is None or user.role is UserRole.MANAGER) and only is None
-    scope = None if whole else _scope_of([key for key, _, _ in named])
-    history = read_history(store, [month.previous, month], today, potential, scope)
+    whole = (user is None or (user.is_manager and scope.is_everything)) and only is None
+    narrow = None if whole else _scope_of([key for key, _, _ in named])
+    history = read_history(store, [month.previous, month], today, potential, narrow)
     groups = [(key, {rep} if rep else set()) for key, _, rep in named]
     now, goals = month_figures(history, month, today=today, groups=groups)
     before, _ = month_figures(history, month.previous, today=today, groups=groups)

@@ -46,6 +46,7 @@ from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services.current import current_plan as current_plan
 from routeplanner.services.learning import Learned, learned_for_planning
 from routeplanner.services.params import Params, limited, require_stored
+from routeplanner.services.scope import Scope
 from routeplanner.services.territories import place_off_network, save_territories, split_reachable
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
@@ -490,8 +491,9 @@ class PlanOverview:
     reps: tuple[Rep, ...]
 
 
-def plan_overview(store: Store, setup: PlanningSetup) -> PlanOverview | None:
-    """The current plan and its coverage KPIs; ``None`` before the first plan."""
+def plan_overview(store: Store, setup: PlanningSetup, scope: Scope) -> PlanOverview | None:
+    """The current plan and its coverage KPIs, of the reps and accounts ``scope`` sees (a
+    manager's regions' routes only); ``None`` before the first plan."""
     current = store.plans.current()
     if current is None:
         return None
@@ -499,6 +501,14 @@ def plan_overview(store: Store, setup: PlanningSetup) -> PlanOverview | None:
     with store.read("reading the current plan's inputs") as tx:
         horizon = tx.plans.info(plan_id).horizon
         accounts, reps, territories = tx.accounts.all(), tx.reps.all(), tx.territories.all()
+    if not scope.is_everything:
+        plan = replace(
+            plan,
+            routes=tuple(r for r in plan.routes if scope.sees_rep(r.rep_id)),
+            unassigned=tuple(u for u in plan.unassigned if scope.sees_account(u.account_id)),
+        )
+        accounts, reps = scope.accounts_of(accounts), scope.reps_of(reps)
+        territories = scope.territories_of(territories)
     kpis = coverage(plan, accounts, reps, territories, horizon, holidays=setup.holidays)
     return PlanOverview(plan_id, plan, horizon, kpis, tuple(accounts), tuple(reps))
 

@@ -47,9 +47,10 @@ from routeplanner.services.planning import (
     runner_meta,
     stored_inputs,
 )
+from routeplanner.services.scope import scope_for
 from routeplanner.services.users import allowed_rep
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 from routeplanner.storage.tables import NEXT_STEP_LENGTH, OUTCOME_LENGTH
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import parse_hhmm
@@ -465,8 +466,9 @@ def visit_record(
         No current plan, a stop of a day after today plus ``grace_days``, or a time that is
         not HH:MM.
     """
-    if user is not None:
-        allowed_rep(user, params.rep or None)
+    scope = None if user is None else scope_for(store, user)
+    if user is not None and scope is not None:
+        allowed_rep(user, params.rep or None, scope)
     # Only where the visit is planned is needed: a report on a phone must not load the plan.
     with store.read("finding the reported visit") as tx:
         info = tx.plans.current_info()
@@ -477,8 +479,8 @@ def visit_record(
         msg = f"no planned visit {params.visit_id!r}"
         raise NotFoundError(msg)
     rep_id, day, account_id, horizon = stop.rep_id, stop.day, stop.account_id, info.horizon
-    if user is not None:
-        allowed_rep(user, rep_id)
+    if user is not None and scope is not None:
+        allowed_rep(user, rep_id, scope)
     _check_reportable(params, day, today or datetime.now(tz=horizon.tz).date())
     previous = _latest(store, params.visit_id, rep_id, day)
     checked_in = None
@@ -507,7 +509,8 @@ def sent_before(store: Store, report_id: str, *, user: UserRecord | None) -> Vis
     Raises
     ------
     ConflictError
-        The id belongs to another rep's report (ids are made on phones; nothing leaks).
+        The id belongs to a report of a rep the user may not see (ids are made on phones;
+        nothing leaks).
     """
     if not report_id:
         return None
@@ -515,7 +518,7 @@ def sent_before(store: Store, report_id: str, *, user: UserRecord | None) -> Vis
     if not found:
         return None
     record = found[0]
-    if user is not None and user.role is not UserRole.MANAGER and user.rep_id != record.rep_id:
+    if user is not None and not scope_for(store, user).sees_rep(record.rep_id):
         msg = "this report id is taken; send the report under a new one"
         raise ConflictError(msg)
     return record
@@ -544,7 +547,7 @@ def withdraw_report(
     Raises
     ------
     NotFoundError
-        No such record (also one another rep made: nothing leaks).
+        No such record (also one of a rep the user may not see: nothing leaks).
     ConflictError
         Not a missed or cancelled report, withdrawn already, or the grace period is over.
     """
@@ -553,7 +556,7 @@ def withdraw_report(
     if not found:
         raise missing
     record = found[0]
-    if user is not None and user.role is not UserRole.MANAGER and user.rep_id != record.rep_id:
+    if user is not None and not scope_for(store, user).sees_rep(record.rep_id):
         raise missing
     if record.status not in REPLANNING:
         msg = f"only a missed or cancelled report can be undone, not {record.status.value}"

@@ -17,6 +17,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.io.sales import NumberedFigure, sales_from_table
 from routeplanner.io.tables import Table, read_table, read_table_bytes
 from routeplanner.model.performance import month_text
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 
 MAX_SALES_ROWS = 500_000
@@ -37,26 +38,29 @@ class SalesImport:
         return f"{self.rows} sales rows for {months} (replacing {self.replaced})"
 
 
-def import_sales_file(store: Store, path: Path) -> SalesImport:
+def import_sales_file(store: Store, path: Path, scope: Scope) -> SalesImport:
     """Import a sales file (CSV with ``,`` or ``;``, or XLSX); see :func:`import_sales`."""
-    return import_sales(store, read_table(path))
+    return import_sales(store, read_table(path), scope)
 
 
-def import_sales_bytes(store: Store, data: bytes, *, source: str) -> SalesImport:
+def import_sales_bytes(store: Store, data: bytes, *, source: str, scope: Scope) -> SalesImport:
     """Import an upload held in memory; see :func:`import_sales`."""
-    return import_sales(store, read_table_bytes(data, source=source))
+    return import_sales(store, read_table_bytes(data, source=source), scope)
 
 
-def import_sales(store: Store, table: Table) -> SalesImport:
+def import_sales(store: Store, table: Table, scope: Scope) -> SalesImport:
     """Validate every row, check every account exists, then replace the months the table
-    holds, in one transaction.
+    holds, in one transaction. Only an admin imports: a month is replaced for every account.
 
     Raises
     ------
+    PermissionDeniedError
+        A manager scoped to regions.
     InputError
         Every problem (``file:row: column: message``), unknown accounts included; nothing
         stored.
     """
+    scope.require_everything("import sales figures")
     if len(table.rows) > MAX_SALES_ROWS:
         msg = f"{len(table.rows)} rows; at most {MAX_SALES_ROWS} per import"
         raise InputError(Problem(table.source, None, None, msg))
@@ -91,6 +95,9 @@ class MonthTotal:
     rows: int
 
 
-def stored_months(store: Store) -> list[MonthTotal]:
-    """Every month with stored figures, newest first, with its total."""
+def stored_months(store: Store, scope: Scope) -> list[MonthTotal]:
+    """Every month with stored figures, newest first, with its total over every account (so
+    none for a manager scoped to regions)."""
+    if not scope.is_everything:
+        return []
     return [MonthTotal(p, revenue, rows) for p, revenue, rows in store.sales.month_totals()]

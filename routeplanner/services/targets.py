@@ -25,8 +25,9 @@ from routeplanner.io.tables import Row, Table, read_table, read_table_bytes
 from routeplanner.model.history import OwnershipRecord
 from routeplanner.model.performance import AccountFacts, Target, TargetScope
 from routeplanner.services.attribution import Month, Ownership
+from routeplanner.services.scope import Scope, scope_for
 from routeplanner.storage import Store
-from routeplanner.storage.records import UserRecord, UserRole
+from routeplanner.storage.records import UserRecord
 
 DEFAULT_COVERAGE: Final = 0.9
 """Share of due visits done on time a territory is expected to reach by default."""
@@ -175,14 +176,17 @@ def effective_targets(
 ) -> list[EffectiveTarget]:
     """Every territory's and rep's targets for ``month``: stored figures, defaults for the
     rest (territories first, then reps, each by id). A rep ``user`` sees only their own and
-    their territory's; ``None`` (the command line) and managers see all."""
+    their territory's; ``None`` (the command line) and admins see all, a manager their
+    regions'."""
     context = target_context(store, month, configured)
     groups = owned_by(context)
+    seen = scope_for(store, user) if user is not None and user.is_manager else Scope.everything()
     named = [
-        (TargetScope.TERRITORY, t.territory_id, t.name, t.rep_id) for t in store.territories.all()
+        (TargetScope.TERRITORY, t.territory_id, t.name, t.rep_id)
+        for t in seen.territories_of(store.territories.all())
     ]
-    named += [(TargetScope.REP, r.rep_id, r.name, r.rep_id) for r in store.reps.all()]
-    if user is not None and user.role is not UserRole.MANAGER:
+    named += [(TargetScope.REP, r.rep_id, r.name, r.rep_id) for r in seen.reps_of(store.reps.all())]
+    if user is not None and not user.is_manager:
         named = [n for n in named if n[3] == user.rep_id]
     found = []
     for scope, scope_id, name, rep_id in sorted(
@@ -258,19 +262,24 @@ def _bounded(col: Collector, row: Row, column: str, high: float) -> float | None
     return value
 
 
-def save_targets(store: Store, table: Table, *, user: str = "") -> list[Target]:
-    """Validate ``table`` (:func:`targets_from_table`), check every territory and rep exists,
-    and store the targets in one transaction (replacing those stored for the same month).
+def save_targets(store: Store, table: Table, *, scope: Scope, user: str = "") -> list[Target]:
+    """Validate ``table`` (:func:`targets_from_table`), check every territory and rep exists
+    in ``scope``, and store the targets in one transaction (replacing those stored for the
+    same month).
 
     Raises
     ------
     InputError
-        Every problem, unknown territories and reps included; nothing stored.
+        Every problem, unknown territories and reps (or outside ``scope``: the same message)
+        included; nothing stored.
     """
     numbered = targets_from_table(table)
     with store.transaction(f"saving targets from {table.source}") as tx:
-        known = {(TargetScope.TERRITORY, t.territory_id) for t in tx.territories.all()}
-        known |= {(TargetScope.REP, r.rep_id) for r in tx.reps.all()}
+        known = {
+            (TargetScope.TERRITORY, t.territory_id)
+            for t in scope.territories_of(tx.territories.all())
+        }
+        known |= {(TargetScope.REP, r.rep_id) for r in scope.reps_of(tx.reps.all())}
         unknown = [
             Problem(table.source, n, "id", f"unknown {t.scope.value} {t.scope_id!r}")
             for n, t in numbered
@@ -283,12 +292,14 @@ def save_targets(store: Store, table: Table, *, user: str = "") -> list[Target]:
     return targets
 
 
-def save_targets_file(store: Store, path: Path, *, user: str = "") -> list[Target]:
-    return save_targets(store, read_table(path), user=user)
+def save_targets_file(store: Store, path: Path, *, scope: Scope, user: str = "") -> list[Target]:
+    return save_targets(store, read_table(path), scope=scope, user=user)
 
 
-def save_targets_bytes(store: Store, data: bytes, *, source: str, user: str = "") -> list[Target]:
-    return save_targets(store, read_table_bytes(data, source=source), user=user)
+def save_targets_bytes(
+    store: Store, data: bytes, *, source: str, scope: Scope, user: str = ""
+) -> list[Target]:
+    return save_targets(store, read_table_bytes(data, source=source), scope=scope, user=user)
 
 
 def one_target_table(cells: Mapping[str, str], *, source: str) -> Table:

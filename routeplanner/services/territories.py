@@ -40,6 +40,7 @@ from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause, OwnershipRecord
 from routeplanner.planner import JobMapper
 from routeplanner.services.params import PARAMETERS, Params, limited, require_stored
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store, UnitOfWork
 from routeplanner.territories.design import (
     DESIGN_TIME_LIMIT_S,
@@ -151,14 +152,20 @@ class TerritoryInputs:
     territories: tuple[Territory, ...]
     from_store: bool = True
     where: str = "the stored territories"
+    scope: Scope = field(default_factory=Scope.everything)
+    """Whose territories these are: a region's design or realignment moves only them."""
 
 
-def stored_inputs(store: Store) -> TerritoryInputs:
-    """What is stored, read in one transaction; an InputError says what to import first."""
+def stored_inputs(store: Store, scope: Scope) -> TerritoryInputs:
+    """What is stored and ``scope`` sees (a manager's regions: only their territories,
+    accounts and reps), read in one transaction; an InputError says what to import first."""
     with store.read("reading accounts, reps and territories") as tx:
         accounts, reps, territories = tx.accounts.all(), tx.reps.all(), tx.territories.all()
+    if not scope.is_everything:
+        accounts, reps = scope.accounts_of(accounts), scope.reps_of(reps)
+        territories = scope.territories_of(territories)
     require_stored(accounts=accounts, reps=reps)
-    return TerritoryInputs(tuple(accounts), tuple(reps), tuple(territories))
+    return TerritoryInputs(tuple(accounts), tuple(reps), tuple(territories), scope=scope)
 
 
 # -- accounts off the road network -------------------------------------------------------------
@@ -276,6 +283,8 @@ class Proposal:
     applied: int | None = None
     applied_by: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    scope: Scope = field(default_factory=Scope.everything)
+    """The scope it was computed in: applying it replaces only that scope's territories."""
 
 
 def _moves(
@@ -462,6 +471,7 @@ def propose(
         base=inputs.territories,
         notes=tuple(notes),
         from_store=inputs.from_store,
+        scope=inputs.scope,
     )
 
 
@@ -504,15 +514,45 @@ def apply_option(
             f"{via} option {option}: {picked.label}, {picked.moved_accounts} moved, "
             f"max dev {picked.kpis.max_workload_dev_pct:.1f} %"
         )
+        scope = proposal.scope
         with store.transaction("applying a territory option") as tx:
-            if proposal.from_store and tuple(tx.territories.all()) != proposal.base:
+            current = tx.territories.all()
+            if proposal.from_store and tuple(scope.territories_of(current)) != proposal.base:
                 msg = "the territories changed since this job started; run it again"
                 raise ConflictError(msg)
+            others = [t for t in current if not scope.sees_territory(t.territory_id)]
             save_territories(
-                tx, picked.territories, cause=OwnershipCause.REALIGNMENT, user=user, detail=detail
+                tx,
+                [*others, *picked.territories],
+                cause=OwnershipCause.REALIGNMENT,
+                user=user,
+                detail=detail,
             )
+            if not scope.is_everything:
+                _keep_in_regions(tx, scope, proposal.base, picked.territories)
         proposal.applied, proposal.applied_by = option, user
     return picked
+
+
+def _keep_in_regions(
+    tx: UnitOfWork, scope: Scope, base: Sequence[Territory], new: Sequence[Territory]
+) -> None:
+    """Put the territories a region's design created into a region of ``scope``: the one
+    that held the rep's territory before, else the first; otherwise the manager who made them
+    could no longer see them."""
+    regions = tx.regions.all()
+    region_of = {t: r.region_id for r in regions for t in r.territory_ids}
+    mine = sorted(scope.regions or ())
+    if not mine:
+        return
+    by_rep = {t.rep_id: region_of.get(t.territory_id) for t in base}
+    placed = {
+        t.territory_id: by_rep.get(t.rep_id) or mine[0]
+        for t in new
+        if t.territory_id not in region_of
+    }
+    if placed:
+        tx.regions.place(placed)
 
 
 def save_territories(
@@ -538,14 +578,17 @@ def save_territories(
 # -- the split in force ----------------------------------------------------------------------------
 
 
-def set_lock(store: Store, territory_id: str, locked: bool, *, user: str) -> Territory:
+def set_lock(
+    store: Store, territory_id: str, locked: bool, *, user: str, scope: Scope
+) -> Territory:
     """Lock or unlock one territory (realignment then leaves a locked one exactly as it is).
 
     Raises
     ------
     NotFoundError
-        No territory ``territory_id``.
+        No territory ``territory_id`` (or none in ``scope``).
     """
+    scope.territory(territory_id)
     with store.transaction("locking a territory") as tx:
         current = {t.territory_id: t for t in tx.territories.all()}
         territory = current.get(territory_id)
@@ -714,16 +757,18 @@ def overview(
     store: Store,
     travel: Callable[[], TravelTimeProvider],
     *,
+    scope: Scope,
     memo: KpiMemo | None = None,
     holidays: frozenset[date] = frozenset(),
 ) -> Overview:
-    """The stored territories with KPIs on the road network over the accounts on it; a
-    reason instead of KPIs when there is no road network or nothing to measure. Capacity is
-    counted over :func:`capacity_basis`."""
+    """The stored territories ``scope`` sees with KPIs on the road network over the accounts
+    on it; a reason instead of KPIs when there is no road network or nothing to measure.
+    Capacity is counted over :func:`capacity_basis`."""
     memo = memo or KpiMemo()
     with store.read("reading the territories") as tx:
-        territories = tuple(tx.territories.all())
-        accounts, reps = tuple(tx.accounts.all()), tuple(tx.reps.all())
+        territories = tuple(scope.territories_of(tx.territories.all()))
+        accounts = tuple(scope.accounts_of(tx.accounts.all()))
+        reps = tuple(scope.reps_of(tx.reps.all()))
     basis, planned = capacity_basis(store, reps, holidays)
     kpis: PlanKpis | None = None
     error = ""

@@ -20,6 +20,7 @@ from routeplanner.assignment.rules import is_qualified
 from routeplanner.errors import ConflictError, InputError, Problem, RoadNetworkError
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.scope import Scope
 from routeplanner.services.territories import (
     AccountMove,
     KpiMemo,
@@ -196,6 +197,7 @@ def move_accounts(
     dry_run: bool,
     *,
     travel: Callable[[], TravelTimeProvider],
+    scope: Scope,
     holidays: frozenset[date] = frozenset(),
     memo: KpiMemo | None = None,
 ) -> MoveResult:
@@ -205,17 +207,27 @@ def move_accounts(
     territories page; without a road network they are left out (``kpi_error``) and the move
     still works.
 
+    A manager scoped to regions sees the figures of their territories only and may move
+    accounts only between them.
+
     Raises
     ------
+    NotFoundError
+        A target territory outside ``scope``.
+    PermissionDeniedError
+        An account outside ``scope``.
     InputError
         Every problem of the selection at once (see :func:`_selection`).
     ConflictError
         The territories changed while the figures were computed (nothing is stored).
     """
     memo = memo or KpiMemo()
+    scope.territory(target_territory)
+    scope.accounts_all(account_ids, "moving accounts")
     with store.read("reading accounts, reps and territories") as tx:
-        accounts, reps = tuple(tx.accounts.all()), tuple(tx.reps.all())
-        territories = tuple(tx.territories.all())
+        accounts = tuple(scope.accounts_of(tx.accounts.all()))
+        reps = tuple(scope.reps_of(tx.reps.all()))
+        territories = tuple(scope.territories_of(tx.territories.all()))
     target, chosen = _selection(account_ids, target_territory, accounts, territories)
     split, moves, already = moved_split(territories, target, chosen)
     basis, planned = capacity_basis(store, reps, holidays)
@@ -257,7 +269,7 @@ def move_accounts(
     )
     if dry_run or not moves:
         return result
-    _store_moves(store, territories, split, result, user)
+    _store_moves(store, territories, split, result, user, scope)
     return replace(result, applied=True)
 
 
@@ -267,13 +279,14 @@ def _store_moves(
     split: tuple[Territory, ...],
     result: MoveResult,
     user: str,
+    scope: Scope,
 ) -> None:
     changed = [t for t, before in zip(split, base, strict=True) if t is not before]
     ids = ", ".join(m.account_id for m in result.moves[:10])
     more = " …" if len(result.moves) > 10 else ""
     detail = f"moved by hand to {result.target.territory_id}: {ids}{more}"
     with store.transaction("moving accounts") as tx:
-        if tuple(tx.territories.all()) != base:
+        if tuple(scope.territories_of(tx.territories.all())) != base:
             msg = "the territories changed meanwhile; look at the new split and move again"
             raise ConflictError(msg)
         tx.territories.save(changed, cause=OwnershipCause.MANUAL, user=user, detail=detail)

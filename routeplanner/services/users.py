@@ -25,6 +25,7 @@ from routeplanner.auth import (
 from routeplanner.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from routeplanner.model import Plan
 from routeplanner.services.params import Params
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from routeplanner.storage.records import TokenKind, TokenRecord, UserRecord, UserRole
 
@@ -37,16 +38,19 @@ DEMO_USER = "manager"
 DEMO_PASSWORD_ENV = "RP_DEMO_PASSWORD"
 
 
-def allowed_rep(user: UserRecord, rep: str | None) -> str | None:
-    """The rep a user may look at: managers any (``rep`` as asked), reps only their own.
+def allowed_rep(user: UserRecord, rep: str | None, scope: Scope) -> str | None:
+    """The rep a user may look at: managers any rep of their ``scope`` (``rep`` as asked),
+    reps only their own.
 
     Raises
     ------
+    NotFoundError
+        A manager asking for a rep outside their scope (as if there were no such rep).
     PermissionDeniedError
         A rep asking for another rep, or a rep user without a rep.
     """
-    if user.role is UserRole.MANAGER:
-        return rep
+    if user.is_manager:
+        return rep if rep is None else scope.rep(rep)
     if user.rep_id is None or (rep is not None and rep != user.rep_id):
         msg = "you may only see your own routes"
         raise PermissionDeniedError(msg)
@@ -54,9 +58,18 @@ def allowed_rep(user: UserRecord, rep: str | None) -> str | None:
 
 
 def require_manager(user: UserRecord) -> UserRecord:
-    """``user`` when a manager; a PermissionDeniedError otherwise."""
-    if user.role is not UserRole.MANAGER:
+    """``user`` when an admin or manager; a PermissionDeniedError otherwise."""
+    if not user.is_manager:
         msg = "only managers may do this"
+        raise PermissionDeniedError(msg)
+    return user
+
+
+def require_admin(user: UserRecord) -> UserRecord:
+    """``user`` when an admin (who manages users and the whole organisation); a
+    PermissionDeniedError otherwise."""
+    if user.role is not UserRole.ADMIN:
+        msg = "only admins may do this"
         raise PermissionDeniedError(msg)
     return user
 
@@ -85,12 +98,15 @@ def password_problems(password: str, confirm: str | None = None) -> list[tuple[s
     return []
 
 
-def visible_accounts(store: Store, user: UserRecord, plan: Plan | None) -> set[str] | None:
-    """Accounts a user may see: ``None`` (all) for managers; for a rep, the accounts of their
-    current territory plus those on their routes in ``plan`` (the current one): a realignment
-    may have moved an account away that stays on their plan until the next re-plan."""
-    if user.role is UserRole.MANAGER:
-        return None
+def visible_accounts(
+    store: Store, user: UserRecord, plan: Plan | None, scope: Scope
+) -> set[str] | None:
+    """Accounts a user may see: ``None`` (all) for admins, a manager's scope's accounts; for
+    a rep, the accounts of their current territory plus those on their routes in ``plan`` (the
+    current one): a realignment may have moved an account away that stays on their plan until
+    the next re-plan."""
+    if user.is_manager:
+        return None if scope.accounts is None else set(scope.accounts)
     if user.rep_id is None:
         return set()
     return rep_account_ids(store, user.rep_id, plan)
@@ -328,16 +344,20 @@ class UserRow:
     user: UserRecord
     calendar_only: bool
     tokens: list[TokenRecord]
+    regions: frozenset[str] = frozenset()
+    """The regions a manager is scoped to."""
 
 
 def users(store: Store) -> list[UserRow]:
-    """Every user with their API tokens; calendar-only users cannot log in."""
+    """Every user with their API tokens and regions; calendar-only users cannot log in."""
     with store.read("reading users") as tx:
+        scoped = tx.regions.of_users()
         return [
             UserRow(
                 user=u,
                 calendar_only=u.password_hash == NO_LOGIN,
                 tokens=[t for t in tx.tokens.of_user(u.user_id) if t.kind is TokenKind.API],
+                regions=scoped.get(u.user_id, frozenset()),
             )
             for u in tx.users.all()
         ]
@@ -356,7 +376,7 @@ def ensure_demo_login(
     user = store.users.find(DEMO_USER)
     if user is None:
         chosen = password or secrets.token_urlsafe(12)
-        store.users.create(DEMO_USER, hash_password(chosen, cost), role=UserRole.MANAGER)
+        store.users.create(DEMO_USER, hash_password(chosen, cost), role=UserRole.ADMIN)
         return f"log in as {DEMO_USER!r} with password {chosen!r} (shown once)"
     if password:
         store.users.update(user.user_id, password_hash=hash_password(password, cost), active=True)

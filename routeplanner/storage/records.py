@@ -22,6 +22,10 @@ class PlanStatus(StrEnum):
 
 
 class UserRole(StrEnum):
+    """``admin`` sees and changes everything; a ``manager`` only the territories of their
+    regions (see :mod:`routeplanner.services.scope`); a ``rep`` only their own routes."""
+
+    ADMIN = "admin"
     MANAGER = "manager"
     REP = "rep"
 
@@ -47,6 +51,7 @@ class Area(StrEnum):
     LEARNED = "learned"
     SALES = "sales"
     TARGETS = "targets"
+    REGIONS = "regions"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +129,11 @@ class UserRecord:
     rep_id: str | None
     active: bool
     created_at: datetime
+
+    @property
+    def is_manager(self) -> bool:
+        """An admin or a manager: someone who manages territories (how many: their scope)."""
+        return self.role is not UserRole.REP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

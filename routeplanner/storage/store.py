@@ -42,6 +42,7 @@ from routeplanner.storage.learned import LearnedRepository
 from routeplanner.storage.performance import SalesRepository, TargetRepository
 from routeplanner.storage.plans import PlanRepository
 from routeplanner.storage.records import Area, Commit, DataVersion
+from routeplanner.storage.regions import RegionRepository
 from routeplanner.storage.rules import RuleRepository
 from routeplanner.storage.tables import (
     AccountRow,
@@ -56,6 +57,8 @@ from routeplanner.storage.tables import (
     PlanRow,
     PlanStopRow,
     PlanUnassignedRow,
+    RegionRow,
+    RegionTerritoryRow,
     RepRow,
     SalesFigureRow,
     SessionRow,
@@ -63,6 +66,7 @@ from routeplanner.storage.tables import (
     TerritoryAccountRow,
     TerritoryRow,
     TokenRow,
+    UserRegionRow,
     UserRow,
     VisitRecordRow,
 )
@@ -88,6 +92,7 @@ AREA_OF_TABLE: Final[dict[str, Area]] = {
         Area.LEARNED: (LearnedValueRow,),
         Area.SALES: (SalesFigureRow,),
         Area.TARGETS: (TargetRow,),
+        Area.REGIONS: (RegionRow, RegionTerritoryRow, UserRegionRow),
     }.items()
     for row in rows
 }
@@ -126,6 +131,7 @@ class UnitOfWork:
         self.learned = LearnedRepository(scope)
         self.sales = SalesRepository(scope)
         self.targets = TargetRepository(scope)
+        self.regions = RegionRepository(scope)
 
 
 class _TransactionScope:
@@ -221,6 +227,7 @@ class Store:
         self.learned = calls.learned
         self.sales = calls.sales
         self.targets = calls.targets
+        self.regions = calls.regions
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, clock: Clock | None = None) -> Store:

@@ -471,8 +471,44 @@ class UserRow(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (
-        CheckConstraint("role IN ('manager', 'rep')", name="role_known"),
-        CheckConstraint("role = 'manager' OR rep_id IS NOT NULL", name="rep_has_rep_id"),
+        CheckConstraint("role IN ('admin', 'manager', 'rep')", name="role_known"),
+        CheckConstraint("role <> 'rep' OR rep_id IS NOT NULL", name="rep_has_rep_id"),
+    )
+
+
+class RegionRow(Base):
+    __tablename__ = "regions"
+
+    region_id: Mapped[str] = _id(primary_key=True)
+    name: Mapped[str]
+    updated_at: Mapped[datetime]
+
+
+class RegionTerritoryRow(Base):
+    """Which region a territory belongs to. No foreign key to ``territories`` on purpose: a
+    design that replaces the territories keeps their ids, and so their region."""
+
+    __tablename__ = "region_territories"
+
+    territory_id: Mapped[str] = _id(primary_key=True)
+    region_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("regions.region_id", ondelete="CASCADE"), index=True
+    )
+
+
+class UserRegionRow(Base):
+    """The regions a manager is scoped to."""
+
+    __tablename__ = "user_regions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("regions.region_id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
     )
 
 

@@ -17,7 +17,7 @@ from routeplanner.storage.records import (
     UserRecord,
     UserRole,
 )
-from routeplanner.storage.tables import ID_LENGTH, SessionRow, TokenRow, UserRow
+from routeplanner.storage.tables import ID_LENGTH, SessionRow, TokenRow, UserRegionRow, UserRow
 
 
 class _Keep(Enum):
@@ -129,6 +129,7 @@ class UserRepository(AreaRepository):
             row = existing_row(session, UserRow, user_id, what, "user")
             session.execute(delete(TokenRow).where(TokenRow.user_id == user_id))
             session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+            session.execute(delete(UserRegionRow).where(UserRegionRow.user_id == user_id))
             session.delete(row)
 
 

@@ -42,6 +42,7 @@ from routeplanner.web.routes import (
     pages,
     performance,
     plan,
+    regions,
     rules,
     territories,
     tokens,
@@ -161,6 +162,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_accounts.router)
     app.include_router(api_visits.router)
     app.include_router(users.router)
+    app.include_router(regions.router)
+    app.include_router(regions.api_router)
     app.include_router(tokens.router)
     app.include_router(performance.router)
     app.include_router(api_performance.router)

@@ -3,8 +3,10 @@
 The session cookie (Starlette ``SessionMiddleware``) is signed, not encrypted: it holds only a
 random session key and the CSRF token. The session itself is a row in the database (found by
 the key's hash), so logout, a password reset and disabling a user end it for every copy of the
-cookie, and a session unused for ``RP_SESSION_IDLE_TIMEOUT_S`` ends. Roles are checked here and
-in the handlers that narrow what a rep may see (:func:`allowed_rep`).
+cookie, and a session unused for ``RP_SESSION_IDLE_TIMEOUT_S`` ends. Roles are checked here;
+what a manager's regions or a rep's routes let them see is the service layer's
+:class:`~routeplanner.services.scope.Scope`, resolved here once per request (:func:`page_scope`,
+:func:`api_scope`) and passed to the use cases.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from routeplanner.auth import SessionRules, api_token_for, start_session, token_touch_due
 from routeplanner.errors import PermissionDeniedError
 from routeplanner.services import users as user_service
+from routeplanner.services.scope import Scope, scope_for
 from routeplanner.storage import hash_token
-from routeplanner.storage.records import UserRecord
+from routeplanner.storage.records import UserRecord, UserRole
 from routeplanner.web.deps import get_services
 from routeplanner.web.services import Services
 from routeplanner.web.state import app_state
@@ -189,14 +192,55 @@ def require_api_manager(user: Annotated[UserRecord, Depends(require_api_user)]) 
     return user_service.require_manager(user)
 
 
+def require_admin(user: Annotated[UserRecord, Depends(require_user)]) -> UserRecord:
+    return user_service.require_admin(user)
+
+
+def require_api_admin(user: Annotated[UserRecord, Depends(require_api_user)]) -> UserRecord:
+    return user_service.require_admin(user)
+
+
 allowed_rep = user_service.allowed_rep
 
 
-def visible_account_ids(services: Services, user: UserRecord) -> set[str] | None:
+async def _scope(request: Request, services: Services, user: UserRecord) -> Scope:
+    """The user's scope, resolved once per request; a manager's is cached like the user
+    (:meth:`Services.recent_answer`), an admin's or a rep's needs no query."""
+    found: Scope | None = getattr(request.state, "scope", None)
+    if found is not None:
+        return found
+    if user.role is UserRole.MANAGER:
+        store = services.store
+        found = await run_in_threadpool(
+            services.recent_answer, ("scope", user.user_id), lambda: scope_for(store, user)
+        )
+    else:
+        found = scope_for(services.store, user)
+    request.state.scope = found
+    return found
+
+
+async def page_scope(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    user: Annotated[UserRecord, Depends(require_user)],
+) -> Scope:
+    return await _scope(request, services, user)
+
+
+async def api_scope(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    user: Annotated[UserRecord, Depends(require_api_user)],
+) -> Scope:
+    return await _scope(request, services, user)
+
+
+def visible_account_ids(services: Services, user: UserRecord, scope: Scope) -> set[str] | None:
     """:func:`routeplanner.services.users.visible_accounts` on the cached current plan."""
     current = services.snapshot().current
     plan = current[1] if current is not None else None
-    return user_service.visible_accounts(services.store, user, plan)
+    return user_service.visible_accounts(services.store, user, plan, scope)
 
 
 async def api_csrf(
@@ -211,6 +255,12 @@ UserDep = Annotated[UserRecord, Depends(require_user)]
 ApiUserDep = Annotated[UserRecord, Depends(require_api_user)]
 ManagerDep = Annotated[UserRecord, Depends(require_manager)]
 ManagerApiDep = Annotated[UserRecord, Depends(require_api_manager)]
+AdminDep = Annotated[UserRecord, Depends(require_admin)]
+AdminApiDep = Annotated[UserRecord, Depends(require_api_admin)]
+ScopeDep = Annotated[Scope, Depends(page_scope)]
+ApiScopeDep = Annotated[Scope, Depends(api_scope)]
 CsrfDep = Depends(check_csrf)
 MANAGER_THEN_CSRF = [Depends(require_api_manager), Depends(api_csrf)]
 """Who first, then CSRF: an anonymous caller gets 401 and a rep 403, not a CSRF complaint."""
+ADMIN_THEN_CSRF = [Depends(require_api_admin), Depends(api_csrf)]
+"""As :data:`MANAGER_THEN_CSRF` for what only an admin may do."""

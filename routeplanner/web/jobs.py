@@ -24,6 +24,7 @@ from routeplanner.services.assignment import DryRun
 from routeplanner.services.planning import PlanningResult
 from routeplanner.services.repair import RepairSummary
 from routeplanner.services.repair_queue import RepairQueue
+from routeplanner.services.scope import Scope
 from routeplanner.services.territories import DesignParams, Proposal
 
 T = TypeVar("T")
@@ -326,17 +327,48 @@ class TerritoryJobs(Jobs[Proposal]):
     def __init__(self, max_jobs: int = 50) -> None:
         super().__init__(max_jobs)
         self._params: dict[int, DesignParams] = {}
+        self._scopes: dict[int, Scope] = {}
 
     def start_proposal(
-        self, owner: str, params: DesignParams, work: Callable[[Job[Proposal]], Proposal]
+        self,
+        owner: str,
+        params: DesignParams,
+        work: Callable[[Job[Proposal]], Proposal],
+        scope: Scope,
     ) -> TerritoryJob:
-        """Start ``work`` unless a job runs (ConflictError) and remember its parameters."""
+        """Start ``work`` unless a job runs (ConflictError) and remember its parameters and
+        the scope it runs in."""
         job = self.start_one(owner, work, busy="a territory job is already running")
         with self._lock:
             self._params[job.job_id] = params
+            self._scopes[job.job_id] = scope
             for stale in [k for k in self._params if k not in self._jobs]:
                 del self._params[stale]  # forgotten by the registry (it keeps the newest only)
+                self._scopes.pop(stale, None)
         return job
+
+    def seen_by(self, job_id: int, scope: Scope) -> bool:
+        """Whether a user with ``scope`` may see job ``job_id`` (one run in their scope)."""
+        with self._lock:
+            made_in = self._scopes.get(job_id)
+        return made_in is not None and scope.covers(made_in)
+
+    def find_in(self, job_id: int, scope: Scope) -> TerritoryJob:
+        """:meth:`find` for a user with ``scope``: another region's job is not found."""
+        job = self.find(job_id)
+        if not self.seen_by(job_id, scope):
+            msg = f"{self.what} {job_id} not found"
+            raise NotFoundError(msg)
+        return job
+
+    def finished_in(self, job_id: int, scope: Scope) -> Proposal:
+        """:meth:`finished` for a user with ``scope``."""
+        self.find_in(job_id, scope)
+        return self.finished(job_id)
+
+    def latest_in(self, scope: Scope) -> TerritoryJob | None:
+        """The newest job a user with ``scope`` may see."""
+        return next((j for j in self.all() if self.seen_by(j.job_id, scope)), None)
 
     def params(self, job_id: int) -> DesignParams | None:
         with self._lock:

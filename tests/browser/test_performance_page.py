@@ -14,6 +14,7 @@ from routeplanner.io.tables import read_table_bytes
 from routeplanner.model.performance import Target, TargetScope
 from routeplanner.services import sales
 from routeplanner.services.attribution import Month
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from tests.browser.conftest import LiveServer, log_in_page
 from tests.conftest import add_user
@@ -57,7 +58,9 @@ def test_a_manager_sees_a_flagged_territory(
     store_world(store, today())
     month = Month.of(today())
     csv = f"account_id,month,revenue\nA1,{month},100\nA3,{month},5000\n"
-    sales.import_sales(store, read_table_bytes(csv.encode(), source="umsatz.csv"))
+    sales.import_sales(
+        store, read_table_bytes(csv.encode(), source="umsatz.csv"), Scope.everything()
+    )
     store.targets.save(
         [Target(scope=TargetScope.TERRITORY, scope_id="T1", period=month.first, revenue=10_000)]
     )

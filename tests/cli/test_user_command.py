@@ -54,7 +54,7 @@ def test_create_list_and_token(
     assert user.password_hash.startswith("$argon2")
     assert verify_password(user.password_hash, "s3cret-pass")
     assert run(["user", "list"], db) == 0
-    assert capsys.readouterr().out.split() == ["anna", "rep", "R1", "active"]
+    assert capsys.readouterr().out.split() == ["anna", "rep", "R1", "active", "-"]
     assert run(["user", "token", "anna"], db) == 0
     token = capsys.readouterr().out.strip()
     assert len(token) == 43
@@ -69,7 +69,7 @@ def test_create_rejects_bad_input_listing_every_problem(
 ) -> None:
     assert run(["user", "create", "x", "--role", "boss", "--rep", "R9"], db) == 2
     err = capsys.readouterr().err
-    assert "--role: 'boss' is not one of manager, rep" in err
+    assert "--role: 'boss' is not one of admin, manager, rep" in err
     assert "--rep: no rep 'R9'" in err
     assert run(["user", "create", "y", "--role", "rep"], db) == 2
     assert "--rep: a rep user needs a rep" in capsys.readouterr().err

@@ -18,10 +18,13 @@ from routeplanner.model.history import OwnershipCause
 from routeplanner.services import imports, users
 from routeplanner.services.calendar import CalendarFeeds, ExportParams, export_range, feed_user
 from routeplanner.services.imports import AccountEdit
+from routeplanner.services.scope import Scope
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.travel.provider import TravelTimeProvider
 from tests.assignment.factories import account
+
+ALL = Scope.everything()
 
 # -- accounts ----------------------------------------------------------------------------------
 
@@ -30,23 +33,29 @@ def test_an_edit_is_validated_as_an_import_and_keeps_custom_gaps(store: Store) -
     a1 = store.accounts.get("A1")
     assert a1 is not None
     edited = imports.edit_account(
-        store, "A1", AccountEdit(frequency=str(a1.visit_rule), visit_minutes="45"), source="t"
+        store,
+        "A1",
+        AccountEdit(frequency=str(a1.visit_rule), visit_minutes="45"),
+        source="t",
+        scope=ALL,
     )
     assert (edited.visit_rule, edited.visit_duration_s) == (a1.visit_rule, 45 * 60)
     with pytest.raises(InputError) as exc:
-        imports.edit_account(store, "A1", AccountEdit(locked_rep="R9", frequency="x"), source="t")
+        imports.edit_account(
+            store, "A1", AccountEdit(locked_rep="R9", frequency="x"), source="t", scope=ALL
+        )
     assert {(p.source, p.field) for p in exc.value.problems} == {
         ("A1", "frequency"),
         ("A1", "locked_rep"),
     }
     assert store.accounts.get("A1") == edited  # nothing stored
     with pytest.raises(NotFoundError, match="account 'A9' not found"):
-        imports.edit_account(store, "A9", AccountEdit(visit_minutes="5"), source="t")
+        imports.edit_account(store, "A9", AccountEdit(visit_minutes="5"), source="t", scope=ALL)
 
 
 def _bulk(store: Store, ids: list[str], edit: AccountEdit) -> imports.BulkPreview:
-    preview = imports.preview_bulk_edit(store, ids, edit)
-    return imports.apply_bulk_edit(store, ids, edit, digest=preview.digest)
+    preview = imports.preview_bulk_edit(store, ids, edit, ALL)
+    return imports.apply_bulk_edit(store, ids, edit, digest=preview.digest, scope=ALL)
 
 
 def test_a_bulk_edit_is_all_or_nothing(store: Store) -> None:
@@ -55,7 +64,7 @@ def test_a_bulk_edit_is_all_or_nothing(store: Store) -> None:
     assert {a.account_id for a in applied.edited} == {"A1", "A2"}
     assert all(a.locked_rep_id == "R1" for a in store.accounts.all() if a.account_id != "A3")
     with pytest.raises(InputError, match="select accounts and give"):
-        imports.preview_bulk_edit(store, ["A1"], AccountEdit())
+        imports.preview_bulk_edit(store, ["A1"], AccountEdit(), ALL)
     cleared = _bulk(store, ["A1"], AccountEdit.bulk("", "", imports.NO_VALUE, ""))
     assert cleared.edited[0].locked_rep_id is None
 
@@ -65,7 +74,9 @@ def test_a_bulk_preview_lists_each_change_and_stores_nothing(store: Store) -> No
     a1 = store.accounts.get("A1")
     assert a1 is not None
     minutes = str(a1.visit_duration_s // 60)
-    preview = imports.preview_bulk_edit(store, ["A2", "A1"], AccountEdit.bulk("", minutes, "", ""))
+    preview = imports.preview_bulk_edit(
+        store, ["A2", "A1"], AccountEdit.bulk("", minutes, "", ""), ALL
+    )
     assert store.accounts.all() == before
     assert preview.account_ids == ("A1", "A2")
     changed = {c.account_id: c.fields for c in preview.changes}
@@ -73,20 +84,20 @@ def test_a_bulk_preview_lists_each_change_and_stores_nothing(store: Store) -> No
     assert preview.unchanged == 1
     assert changed["A2"] == (imports.FieldChange("visit_minutes", "45", minutes),)
     with pytest.raises(InputError, match="no such account: A9") as exc:
-        imports.preview_bulk_edit(store, ["A1", "A9"], AccountEdit(visit_minutes="20"))
+        imports.preview_bulk_edit(store, ["A1", "A9"], AccountEdit(visit_minutes="20"), ALL)
     assert exc.value.problems[0].field == "ids"
 
 
 def test_a_bulk_apply_refuses_a_stale_preview(store: Store) -> None:
     edit = AccountEdit(visit_minutes="25")
-    preview = imports.preview_bulk_edit(store, ["A1", "A2"], edit)
-    imports.edit_account(store, "A2", AccountEdit(visit_minutes="50"), source="t")
+    preview = imports.preview_bulk_edit(store, ["A1", "A2"], edit, ALL)
+    imports.edit_account(store, "A2", AccountEdit(visit_minutes="50"), source="t", scope=ALL)
     before = store.accounts.all()
     with pytest.raises(ConflictError, match="changed since the preview"):
-        imports.apply_bulk_edit(store, ["A1", "A2"], edit, digest=preview.digest)
+        imports.apply_bulk_edit(store, ["A1", "A2"], edit, digest=preview.digest, scope=ALL)
     with pytest.raises(ConflictError):  # another edit than the one previewed
         imports.apply_bulk_edit(
-            store, ["A1", "A2"], AccountEdit(visit_minutes="26"), digest=preview.digest
+            store, ["A1", "A2"], AccountEdit(visit_minutes="26"), digest=preview.digest, scope=ALL
         )
     assert store.accounts.all() == before
 
@@ -103,7 +114,7 @@ def test_added_accounts_get_a_territory_by_straight_line_without_roads(store: St
         raise RoadNetworkError(msg)
 
     new = account("N1", GeoPoint(49.41, 8.69))
-    result = imports.add_accounts(store, [new], no_roads, source="upload", user="ann")
+    result = imports.add_accounts(store, [new], no_roads, source="upload", scope=ALL, user="ann")
     assert result.travel_note.startswith("straight-line travel estimates")
     assert result.summary.accounts_added == 1
     owner = store.territories.current_ownership("N1")
@@ -123,7 +134,9 @@ def test_account_rows_show_owner_reason_and_overdue(store: Store) -> None:
         user="ann",
         replace_all=True,
     )
-    rows = {r.account.account_id: r for r in imports.account_rows(store, today=date(2026, 1, 5))}
+    rows = {
+        r.account.account_id: r for r in imports.account_rows(store, ALL, today=date(2026, 1, 5))
+    }
     assert (rows["A1"].territory, rows["A1"].rep, rows["A1"].reason) == (
         "T1",
         "R1",
@@ -173,9 +186,9 @@ def test_managers_cannot_disable_themselves_and_tokens_are_theirs(store: Store) 
 
 def test_reps_see_only_their_own_routes(store: Store) -> None:
     rep_user = store.users.create("jw", "x", role="rep", rep_id="R1")
-    assert users.allowed_rep(rep_user, None) == "R1"
+    assert users.allowed_rep(rep_user, None, ALL) == "R1"
     with pytest.raises(PermissionDeniedError):
-        users.allowed_rep(rep_user, "R2")
+        users.allowed_rep(rep_user, "R2", ALL)
     with pytest.raises(PermissionDeniedError, match="only managers"):
         users.require_manager(rep_user)
 
@@ -195,6 +208,6 @@ def test_exports_check_the_range_and_who_asks(store: Store, settings: Settings) 
         export_range(feeds, params, base_url="http://x", user=other)
     with pytest.raises(NotFoundError, match="no rep 'R9'"):
         export_range(feeds, ExportParams(rep="R9"), base_url="http://x")
-    with pytest.raises(PermissionDeniedError, match="only managers manage the team feed"):
+    with pytest.raises(PermissionDeniedError, match="only admins manage the team feed"):
         feed_user(feeds, rep=None, team=True, by=other)
     assert feed_user(feeds, rep="R1").username == "calendar-R1"

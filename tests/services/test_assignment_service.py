@@ -11,6 +11,7 @@ from routeplanner.model.history import OwnershipCause
 from routeplanner.services import assignment as svc
 from routeplanner.services.assignment import AssignParams
 from routeplanner.services.imports import replace_accounts_and_reps
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
@@ -106,14 +107,14 @@ def test_reorder_names_missing_unknown_and_repeated_ids(world: Store) -> None:
 def test_a_rep_sees_ownership_of_their_own_accounts_only(world: Store) -> None:
     r1 = world.users.create("r1", "x", role="rep", rep_id="R1")
     r2 = world.users.create("r2", "x", role="rep", rep_id="R2")
-    found = svc.account_ownership(world, "A1", user=r1)
+    found = svc.account_ownership(world, "A1", Scope.everything(), user=r1)
     assert found.owner is not None
     assert found.owner.territory_id == "T1"
     assert [r.territory_id for r in found.history] == ["T1"]
     with pytest.raises(NotFoundError, match="account 'A1' not found"):
-        svc.account_ownership(world, "A1", user=r2)
+        svc.account_ownership(world, "A1", Scope.everything(), user=r2)
     with pytest.raises(NotFoundError):
-        svc.account_ownership(world, "A9")
+        svc.account_ownership(world, "A9", Scope.everything())
 
 
 def test_rules_text_names_areas_that_were_not_uploaded() -> None:

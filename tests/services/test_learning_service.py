@@ -33,7 +33,7 @@ from tests.services.learning_data import (
 
 
 def _manager(store: Store) -> UserRecord:
-    return store.users.create("mona", "x", role="manager", rep_id=None)
+    return store.users.create("mona", "x", role="admin", rep_id=None)
 
 
 def test_planned_against_actual_per_rep_and_account(store: Store) -> None:

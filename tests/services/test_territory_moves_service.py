@@ -12,6 +12,7 @@ from routeplanner.cli import main
 from routeplanner.errors import ConflictError, RoadNetworkError
 from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
+from routeplanner.services.scope import Scope
 from routeplanner.services.territory_moves import move_accounts
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
@@ -49,7 +50,13 @@ def test_a_change_meanwhile_is_refused_and_nothing_is_stored(
 
     with pytest.raises(ConflictError, match="changed meanwhile"):
         move_accounts(
-            store, [source.account_ids[0]], target.territory_id, "boss", False, travel=travel
+            store,
+            [source.account_ids[0]],
+            target.territory_id,
+            "boss",
+            False,
+            travel=travel,
+            scope=Scope.everything(),
         )
     now = owners(store.territories.all())
     assert now[source.account_ids[0]] == source.rep_id
@@ -64,7 +71,13 @@ def test_without_a_road_network_the_move_is_still_made(
 
     source, target = split[0], split[1]
     result = move_accounts(
-        store, [source.account_ids[0]], target.territory_id, "boss", False, travel=no_roads
+        store,
+        [source.account_ids[0]],
+        target.territory_id,
+        "boss",
+        False,
+        travel=no_roads,
+        scope=Scope.everything(),
     )
     assert result.applied
     assert result.before.kpis is None

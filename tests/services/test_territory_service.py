@@ -15,15 +15,18 @@ from routeplanner.errors import (
     NotFoundError,
     RoadNetworkError,
 )
-from routeplanner.model import Account, GeoPoint, Rep, Territory
+from routeplanner.model import Account, GeoPoint, Region, Rep, Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.services import territories as svc
+from routeplanner.services.scope import Scope, scope_of_regions
 from routeplanner.services.territories import DesignParams, TerritoryInputs
 from routeplanner.storage import Store
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.road import RoadTravel
 from tests.assignment.factories import account, rep
 from tests.web.test_territories_page import nearest_home_split, owners, territory_region
+
+ALL = Scope.everything()
 
 FAST = DesignParams(kind="design", time_limit_s=2)
 FAR = GeoPoint(49.0, 8.0)
@@ -83,7 +86,7 @@ def test_design_places_the_off_network_account_by_its_lock(
     store.accounts.upsert(
         [replace(a, locked_rep_id="R3") for a in accounts if a.account_id == "A3"], source="t"
     )
-    proposal = svc.propose(svc.stored_inputs(store), roads, FAST)
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, FAST)
     (option,) = proposal.options
     assert owners(list(option.territories))["A3"] == "R3"
     assert sorted(owners(list(option.territories))) == sorted(a.account_id for a in accounts)
@@ -100,7 +103,7 @@ def test_apply_keeps_segments_and_refuses_a_second_apply(
     accounts, reps = region
     _split(store, accounts, reps)
     store.territories.set_segments({"T-R1": "retail"})
-    proposal = svc.propose(svc.stored_inputs(store), roads, replace(FAST, kind="realign"))
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, replace(FAST, kind="realign"))
     with pytest.raises(InputError, match=r"job 7 has options 1\.\."):
         svc.apply_option(store, proposal, 99, user="ann", name="job 7", via="test")
     svc.apply_option(store, proposal, 1, user="ann", name="job 7", via="test realign")
@@ -117,8 +120,8 @@ def test_apply_is_refused_once_the_stored_territories_changed(
 ) -> None:
     accounts, reps = region
     split = _split(store, accounts, reps)
-    proposal = svc.propose(svc.stored_inputs(store), roads, replace(FAST, kind="realign"))
-    svc.set_lock(store, "T-R2", True, user="ann")
+    proposal = svc.propose(svc.stored_inputs(store, ALL), roads, replace(FAST, kind="realign"))
+    svc.set_lock(store, "T-R2", True, user="ann", scope=ALL)
     with pytest.raises(ConflictError, match="changed since this job started"):
         svc.apply_option(store, proposal, 1, user="ann", name="job 1", via="test")
     assert owners(store.territories.all()) == owners(split)
@@ -136,13 +139,13 @@ def test_a_cancelled_proposal_stops_at_its_next_report(
         raise JobCancelledError("cancelled")
 
     with pytest.raises(JobCancelledError):
-        svc.propose(svc.stored_inputs(store), HaversineTravel(), FAST, cancelled)
+        svc.propose(svc.stored_inputs(store, ALL), HaversineTravel(), FAST, cancelled)
 
 
 def test_realign_needs_territories_and_keep_names_known_ones(
     store: Store, region: tuple[list[Account], list[Rep]]
 ) -> None:
-    inputs = svc.stored_inputs(store)
+    inputs = svc.stored_inputs(store, ALL)
     with pytest.raises(InputError, match="no territories to realign; design first"):
         svc.propose(inputs, HaversineTravel(), replace(FAST, kind="realign"))
     with pytest.raises(InputError, match="keep: no territory T-X in the stored territories"):
@@ -157,11 +160,13 @@ def test_locks_history_and_their_not_found(
 ) -> None:
     accounts, reps = region
     _split(store, accounts, reps)
-    locked = svc.set_lock(store, "T-R1", True, user="ann")
+    locked = svc.set_lock(store, "T-R1", True, user="ann", scope=ALL)
     assert locked.locked
-    assert svc.set_lock(store, "T-R1", True, user="ann") == locked  # unchanged: no new record
+    assert (
+        svc.set_lock(store, "T-R1", True, user="ann", scope=ALL) == locked
+    )  # unchanged: no new record
     with pytest.raises(NotFoundError, match="territory 'NOPE' not found"):
-        svc.set_lock(store, "NOPE", True, user="ann")
+        svc.set_lock(store, "NOPE", True, user="ann", scope=ALL)
     assert svc.history(store, "A1")[-1].cause is OwnershipCause.IMPORT
     with pytest.raises(NotFoundError, match="no ownership history for A9"):
         svc.history(store, "A9")
@@ -171,7 +176,7 @@ def test_overview_says_why_there_are_no_kpis(
     store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
 ) -> None:
     accounts, reps = region
-    view = svc.overview(store, lambda: roads)
+    view = svc.overview(store, lambda: roads, scope=ALL)
     assert (view.kpis, view.kpi_error) == (
         None,
         "No territories yet: design them from scratch below.",
@@ -182,13 +187,77 @@ def test_overview_says_why_there_are_no_kpis(
         msg = "missing.osm.pbf: OSM file not found"
         raise RoadNetworkError(msg)
 
-    assert "OSM file not found" in svc.overview(store, no_roads).kpi_error
+    assert "OSM file not found" in svc.overview(store, no_roads, scope=ALL).kpi_error
     memo = svc.KpiMemo()
-    view = svc.overview(store, lambda: roads, memo=memo)
+    view = svc.overview(store, lambda: roads, scope=ALL, memo=memo)
     assert view.off_network == ("A3",)
     assert view.kpis is not None
     assert view.kpis.accounts == 17
-    assert svc.overview(store, lambda: roads, memo=memo).kpis is view.kpis  # memoised
+    assert svc.overview(store, lambda: roads, scope=ALL, memo=memo).kpis is view.kpis  # memoised
     name, media, text = svc.export(view, "kpis")
     assert (name, media) == ("territory-kpis.csv", "text/csv; charset=utf-8")
     assert text.splitlines()[0].startswith("territory_id")
+
+
+# -- per region ------------------------------------------------------------------------------------
+
+
+def _two_regions(store: Store, split: list[Territory]) -> tuple[list[str], list[str]]:
+    """The first two territories in region NORD, the others in SUED."""
+    ids = sorted(t.territory_id for t in split)
+    nord, sued = ids[:2], ids[2:]
+    store.regions.replace_all(
+        [
+            Region(region_id="NORD", name="Nord", territory_ids=tuple(nord)),
+            Region(region_id="SUED", name="Sued", territory_ids=tuple(sued)),
+        ]
+    )
+    return nord, sued
+
+
+def test_a_regions_realignment_moves_only_its_accounts(
+    store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
+) -> None:
+    accounts, reps = region
+    split = _split(store, accounts, reps)
+    nord, sued = _two_regions(store, split)
+    scope = scope_of_regions(store, frozenset({"NORD"}))
+    inputs = svc.stored_inputs(store, scope)
+    assert sorted(t.territory_id for t in inputs.territories) == nord
+    mine = {a for t in split if t.territory_id in nord for a in t.account_ids}
+    assert {a.account_id for a in inputs.accounts} == mine
+    proposal = svc.propose(inputs, roads, replace(FAST, kind="realign"))
+    for option in proposal.options:
+        assert {a for t in option.territories for a in t.account_ids} == mine
+    svc.apply_option(store, proposal, len(proposal.options), user="nora", name="job", via="t")
+    after = {t.territory_id: t for t in store.territories.all()}
+    before = {t.territory_id: t for t in split}
+    for territory_id in sued:
+        assert after[territory_id] == before[territory_id]  # the other region is untouched
+    assert {a for t in after.values() for a in t.account_ids} == {a.account_id for a in accounts}
+
+
+def test_a_regions_design_keeps_its_new_territories_in_the_region(
+    store: Store, region: tuple[list[Account], list[Rep]], roads: RoadTravel
+) -> None:
+    accounts, reps = region
+    split = _split(store, accounts, reps)
+    nord, sued = _two_regions(store, split)
+    renamed = [replace(t, territory_id=f"OLD-{t.territory_id}") for t in split]
+    store.territories.save(renamed, cause=OwnershipCause.IMPORT, replace_all=True)
+    store.regions.replace_all(
+        [
+            Region(region_id="NORD", name="Nord", territory_ids=tuple(f"OLD-{t}" for t in nord)),
+            Region(region_id="SUED", name="Sued", territory_ids=tuple(f"OLD-{t}" for t in sued)),
+        ]
+    )
+    scope = scope_of_regions(store, frozenset({"NORD"}))
+    proposal = svc.propose(svc.stored_inputs(store, scope), roads, FAST)
+    (option,) = proposal.options
+    assert {t.territory_id for t in option.territories}.isdisjoint(f"OLD-{t}" for t in nord)
+    svc.apply_option(store, proposal, 1, user="nora", name="design", via="t")
+    regions = {r.region_id: set(r.territory_ids) for r in store.regions.all()}
+    assert {t.territory_id for t in option.territories} <= regions["NORD"]
+    stored = {t.territory_id for t in store.territories.all()}
+    assert {f"OLD-{t}" for t in sued} <= stored  # the other region's territories stay
+    assert stored.isdisjoint(f"OLD-{t}" for t in nord)  # the region's old ones were replaced

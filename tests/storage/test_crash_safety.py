@@ -82,7 +82,7 @@ def region(
     travel = RoadTravel(heidelberg_graph, max_snap_m=settings.max_snap_m)
     result = run_planning(store, travel, params, PlanningSetup.of(settings))
     store.territories.save(result.territories, cause=OwnershipCause.MANUAL, replace_all=True)
-    boss = store.users.create("boss", hash_password("a long password"), role="manager")
+    boss = store.users.create("boss", hash_password("a long password"), role="admin")
     env = {
         **os.environ,
         "DATABASE_URL": crash_url,

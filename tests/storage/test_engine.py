@@ -26,7 +26,7 @@ from routeplanner.storage import (
     session_factory,
 )
 from routeplanner.storage.engine import MIGRATIONS_DIR, WRITE_OPTION, alembic_config
-from routeplanner.storage.records import TokenKind
+from routeplanner.storage.records import TokenKind, UserRole
 from routeplanner.storage.tables import Base
 from tests.helpers import require
 
@@ -278,5 +278,54 @@ def test_upgrade_from_0006_keeps_users_tokens_and_feeds(db_url: str) -> None:
         assert user.username == "anna"
         assert token.expires_at is None
         assert token.last_used_at is None
+    finally:
+        store.close()
+
+
+def test_upgrade_to_regions_makes_managers_admins_and_keeps_their_tokens(db_url: str) -> None:
+    """Migration 0020: a manager of before (who saw everything) becomes an admin (who still
+    does); a rep stays a rep; tokens and sessions survive SQLite's copy of the users table."""
+    migrate(db_url, "0018")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            for name, role, rep in [("chef", "manager", None), ("anna", "rep", "R1")]:
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, password_hash, role, rep_id, active,"
+                        " created_at) VALUES (:name, 'x', :role, :rep, true,"
+                        " '2026-11-01 00:00:00+00:00')"
+                    ),
+                    {"name": name, "role": role, "rep": rep},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO tokens (kind, token_hash, user_id, label, created_at) VALUES"
+                    " ('api', :hash, (SELECT id FROM users WHERE username = 'chef'), 'ci',"
+                    " '2026-11-01 00:00:00+00:00')"
+                ),
+                {"hash": hash_token("chef-token")},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO sessions (session_hash, user_id, created_at, last_seen_at)"
+                    " VALUES ('s', (SELECT id FROM users WHERE username = 'anna'),"
+                    " '2026-11-01 00:00:00+00:00', '2026-11-01 00:00:00+00:00')"
+                )
+            )
+        migrate(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT username, role FROM users")).all()
+            roles = {row[0]: row[1] for row in rows}
+            assert roles == {"chef": "admin", "anna": "rep"}
+            assert connection.execute(text("SELECT count(*) FROM sessions")).scalar() == 1
+    finally:
+        engine.dispose()
+    store = Store.open(db_url)
+    try:
+        found = store.tokens.find(hash_token("chef-token"), TokenKind.API)
+        assert found is not None
+        assert found[1].role is UserRole.ADMIN
+        assert store.regions.all() == []
     finally:
         store.close()

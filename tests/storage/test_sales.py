@@ -11,6 +11,7 @@ import pytest
 from routeplanner.errors import InputError
 from routeplanner.io.tables import read_table_bytes
 from routeplanner.services import sales
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 
 from .conftest import make_accounts
@@ -20,7 +21,7 @@ HEADER = "account_id,month,revenue,order_count,product_line\n"
 
 def _import(store: Store, text: str) -> sales.SalesImport:
     table = read_table_bytes(text.encode("utf-8"), source="umsatz.csv")
-    return sales.import_sales(store, table)
+    return sales.import_sales(store, table, Scope.everything())
 
 
 def _stored(store: Store) -> list[tuple[str, str, float, str]]:
@@ -46,7 +47,7 @@ def test_a_month_is_replaced_whole_and_others_stay(store: Store) -> None:
     assert (corrected.rows, corrected.replaced) == (1, 2)
     assert _stored(store) == [("A1", "2026-02", 100.0, ""), ("A3", "2026-03", 12.5, "")]
     assert store.sales.find(start=date(2026, 3, 1), account_ids=["A1"]) == []
-    assert sales.stored_months(store) == [
+    assert sales.stored_months(store, Scope.everything()) == [
         sales.MonthTotal(date(2026, 3, 1), 12.5, 1),
         sales.MonthTotal(date(2026, 2, 1), 100.0, 1),
     ]

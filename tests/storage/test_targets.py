@@ -15,9 +15,12 @@ from routeplanner.model.performance import TargetScope
 from routeplanner.model.territory import Territory
 from routeplanner.services import sales, targets
 from routeplanner.services.attribution import Month
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 
 from .conftest import FakeClock, make_accounts, make_reps
+
+ALL = Scope.everything()
 
 POTENTIAL = {"A": 4000.0, "B": 1500.0, "C": 500.0}
 APRIL, MAY = Month(date(2026, 4, 1)), Month(date(2026, 5, 1))
@@ -76,14 +79,16 @@ def test_potential_from_stored_sales_and_set_figures_override(
 ) -> None:
     _world(store, clock)
     text = "account_id,month,revenue\nA1,2026-02,1000\nA1,2026-03,3000\nA2,2026-02,300\n"
-    sales.import_sales(store, read_table_bytes(text.encode(), source="umsatz.csv"))
+    sales.import_sales(
+        store, read_table_bytes(text.encode(), source="umsatz.csv"), Scope.everything()
+    )
     # class A: 4000 over 1 account x 2 months; class B: 300 over 2 accounts x 2 months
     assert _figures(store, APRIL)["territory:T1"][0] == 2000.0 + 75.0
     table = read_table_bytes(
         b"scope,id,month,revenue,coverage\nterritory,T1,2026-04,9000,95\nrep,R2,2026-04,,80\n",
         source="ziele.csv",
     )
-    saved = targets.save_targets(store, table, user="boss")
+    saved = targets.save_targets(store, table, scope=ALL, user="boss")
     assert [(t.scope, t.scope_id, t.revenue, t.coverage) for t in saved] == [
         (TargetScope.TERRITORY, "T1", 9000.0, 0.95),
         (TargetScope.REP, "R2", None, 0.8),
@@ -95,7 +100,7 @@ def test_potential_from_stored_sales_and_set_figures_override(
     assert "revenue" in found["R2"].defaults
     # saving again replaces the month's stored target of T1
     again = read_table_bytes(b"scope,id,month,revenue\nterritory,T1,2026-04,100\n", source="z")
-    targets.save_targets(store, again)
+    targets.save_targets(store, again, scope=ALL)
     assert {t.scope_id: t.revenue for t in store.targets.find()} == {"T1": 100.0, "R2": None}
 
 
@@ -110,7 +115,7 @@ def test_bad_targets_store_nothing(store: Store, clock: FakeClock) -> None:
         "territory,T1,2026-04,,,,\n"
     )
     with pytest.raises(InputError) as exc:
-        targets.save_targets(store, read_table_bytes(text.encode(), source="ziele.csv"))
+        targets.save_targets(store, read_table_bytes(text.encode(), source="ziele.csv"), scope=ALL)
     assert [str(p) for p in exc.value.problems] == [
         "ziele.csv:3: scope: 'gebiet' is neither territory nor rep",
         "ziele.csv:5: month: 'April' is not a month YYYY-MM",
@@ -122,7 +127,7 @@ def test_bad_targets_store_nothing(store: Store, clock: FakeClock) -> None:
     ]
     unknown = b"scope,id,month\nterritory,T9,2026-04\nrep,R7,2026-04\n"
     with pytest.raises(InputError) as exc:
-        targets.save_targets(store, read_table_bytes(unknown, source="ziele.csv"))
+        targets.save_targets(store, read_table_bytes(unknown, source="ziele.csv"), scope=ALL)
     assert [str(p) for p in exc.value.problems] == [
         "ziele.csv:2: id: unknown territory 'T9'",
         "ziele.csv:3: id: unknown rep 'R7'",

@@ -104,7 +104,7 @@ def test_users_crud(store: Store, clock: FakeClock) -> None:
         ("anna", "manager", None, r"^creating user 'anna': the username is already taken$"),
         ("  ", "manager", None, r"the username must not be empty$"),
         ("ben", "rep", None, r"^creating user 'ben': a user with role rep needs a rep_id$"),
-        ("ben", "boss", None, r"unknown role 'boss' \(use manager, rep\)$"),
+        ("ben", "boss", None, r"unknown role 'boss' \(use admin, manager, rep\)$"),
     ],
 )
 def test_invalid_users_are_refused(

@@ -138,7 +138,7 @@ def test_rep_may_not_log_or_see_another_reps_visit(anon_client: TestClient, stor
     assert missed.status_code == 403
     assert store.visits.find() == []
     # a repair job started for R1 is invisible to R2 (404, as for an unknown job)
-    boss = _bearer(store, "chef", role="manager", rep_id=None)
+    boss = _bearer(store, "chef", role="admin", rep_id=None)
     started = anon_client.post(URL, json={"visit_id": "A1@1", "status": "cancelled"}, headers=boss)
     assert started.status_code == 202
     job_id = started.json()["job"]["job_id"]

@@ -20,6 +20,7 @@ from routeplanner.model.territory import Territory
 from routeplanner.services import sales
 from routeplanner.services.attribution import Month
 from routeplanner.services.imports import replace_accounts_and_reps
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from tests.conftest import add_user, log_in, small_region
 from tests.web.rep_day_data import today
@@ -96,7 +97,9 @@ def world(store: Store) -> Store:
         f"A1,{before},800,\n"
     )
 
-    sales.import_sales(clocked, read_table_bytes(csv.encode(), source="umsatz.csv"))
+    sales.import_sales(
+        clocked, read_table_bytes(csv.encode(), source="umsatz.csv"), Scope.everything()
+    )
     with clocked.transaction() as tx:
         tx.targets.save(
             [Target(scope=TargetScope.TERRITORY, scope_id="T1", period=MONTH.first, revenue=2000)]

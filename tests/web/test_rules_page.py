@@ -153,7 +153,7 @@ def test_rep_gets_403_on_rules_and_assignment(
     assert client.post("/api/v1/assignment/dry-run", json={}).status_code == 403
     response = client.post("/api/v1/assignment/apply", json={"dry_run_id": "x"})
     assert response.status_code == 403
-    assert response.json() == {"error": "only managers may do this", "errors": []}
+    assert response.json() == {"error": "only admins may do this", "errors": []}
     assert 'href="/rules"' not in client.get("/route").text
     assert store.rules.all() == rules
 

@@ -13,6 +13,7 @@ from routeplanner.model import Territory
 from routeplanner.model.history import OwnershipCause
 from routeplanner.services import territories as territory_service
 from routeplanner.services.imports import replace_accounts_and_reps
+from routeplanner.services.scope import Scope
 from routeplanner.settings import Settings
 from routeplanner.storage import Store
 from routeplanner.storage.engine import make_engine, migrate, session_factory
@@ -159,7 +160,9 @@ def test_bad_selection_is_refused_whole(
 
 def test_locked_territories_are_refused(client: TestClient, store: Store) -> None:
     before = _split(store)
-    territory_service.set_lock(store, before[1].territory_id, True, user="boss")
+    territory_service.set_lock(
+        store, before[1].territory_id, True, user="boss", scope=Scope.everything()
+    )
     locked = _split(store)
     into = _post(
         client, account_ids=[before[0].account_ids[4]], target_territory=before[1].territory_id

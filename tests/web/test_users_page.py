@@ -73,7 +73,7 @@ def test_create_lists_every_problem_and_stores_nothing(client: TestClient, store
     more = {"username": "", "role": "boss", "rep": "", "password": NEW_PASSWORD, "confirm": "?"}
     html = client.post("/users", data=more).text
     assert "<strong>username</strong>: must not be empty" in html
-    assert "<strong>role</strong>: &#39;boss&#39; is not one of manager, rep" in html
+    assert "<strong>role</strong>: &#39;boss&#39; is not one of admin, manager, rep" in html
     assert "<strong>confirm</strong>: does not match the password" in html
     lonely = {"username": "carl", "role": "rep", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     html = client.post("/users", data=lonely).text

@@ -25,7 +25,8 @@ from routeplanner.io.tables import limits_from
 from routeplanner.services import imports
 from routeplanner.services.imports import AccountEdit, BulkPreview, ImportResult
 from routeplanner.services.imports import AccountRow as Row
-from routeplanner.web.auth import CsrfDep, ManagerDep
+from routeplanner.services.scope import Scope
+from routeplanner.web.auth import CsrfDep, ManagerDep, ScopeDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.services import Services
 
@@ -48,9 +49,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
-def _rows(services: Services) -> list[Row]:
+def _rows(services: Services, scope: Scope) -> list[Row]:
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
-    return imports.account_rows(services.store, today=today)
+    return imports.account_rows(services.store, scope, today=today)
 
 
 _SORTS: dict[str, Callable[[Row], Any]] = {
@@ -148,6 +149,7 @@ def _render(
     request: Request,
     services: Services,
     templates: Jinja2Templates,
+    scope: Scope,
     query: Query,
     *,
     row_errors: dict[str, list[Problem]] | None = None,
@@ -158,7 +160,7 @@ def _render(
     bulk: BulkForm | None = None,
     preview: BulkPreview | None = None,
 ) -> Response:
-    rows = _rows(services)
+    rows = _rows(services, scope)
     found = select(rows, query)
     pages = max(1, -(-len(found) // PAGE_SIZE))
     page = min(max(1, query.page), pages)
@@ -178,7 +180,7 @@ def _render(
         "page_errors": page_errors or [],
         "message": message,
         "hours_text": format_opening_hours,
-        "all_reps": services.store.reps.all(),
+        "all_reps": scope.reps_of(services.store.reps.all()),
         "imported": imported,
         "bulk": bulk or BulkForm(),
         "preview": preview,
@@ -191,6 +193,7 @@ def _render(
 def accounts_page(
     request: Request,
     _user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     q: str = "",
@@ -218,7 +221,7 @@ def accounts_page(
         bool(overdue),
         bool(locked),
     )
-    return _render(request, services, templates, query, message=saved)
+    return _render(request, services, templates, scope, query, message=saved)
 
 
 def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
@@ -232,6 +235,7 @@ def _grouped(problems: list[Problem]) -> dict[str, list[Problem]]:
 def import_accounts(
     request: Request,
     user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -248,15 +252,20 @@ def import_accounts(
         accounts = read_accounts_bytes(data, source=source, limits=limits_from(services.settings))
     except InputError as exc:
         return _render(
-            request, services, templates, Query(), page_errors=exc.problems, status_code=422
+            request, services, templates, scope, Query(), page_errors=exc.problems, status_code=422
         )
     try:
         result = imports.add_accounts(
-            services.store, accounts, services.travel, source=source, user=user.username
+            services.store,
+            accounts,
+            services.travel,
+            source=source,
+            scope=scope,
+            user=user.username,
         )
     except InputError as exc:
         return _render(
-            request, services, templates, Query(), page_errors=exc.problems, status_code=422
+            request, services, templates, scope, Query(), page_errors=exc.problems, status_code=422
         )
     summary = result.summary
     message = (
@@ -265,7 +274,7 @@ def import_accounts(
     )
     if result.report is not None:
         message += f" {result.moved} assigned to a territory."
-    return _render(request, services, templates, Query(), message=message, imported=result)
+    return _render(request, services, templates, scope, Query(), message=message, imported=result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +311,7 @@ BulkFormDep = Annotated[BulkForm, Depends(bulk_form)]
 def bulk_preview(
     request: Request,
     _user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     form: BulkFormDep,
@@ -312,16 +322,17 @@ def bulk_preview(
     leaves it unchanged; ``-`` clears it."""
     back = Query.from_url_query(back_to)
     try:
-        preview = imports.preview_bulk_edit(services.store, form.ids, form.edit())
+        preview = imports.preview_bulk_edit(services.store, form.ids, form.edit(), scope)
     except InputError as exc:
-        return _bulk_refused(request, services, templates, back, form, exc.problems, 422)
-    return _render(request, services, templates, back, bulk=form, preview=preview)
+        return _bulk_refused(request, services, templates, scope, back, form, exc.problems, 422)
+    return _render(request, services, templates, scope, back, bulk=form, preview=preview)
 
 
 @router.post("/accounts/bulk", include_in_schema=False, dependencies=[CsrfDep])
 def bulk_apply(
     request: Request,
     _user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     form: BulkFormDep,
@@ -333,14 +344,16 @@ def bulk_apply(
     back = Query.from_url_query(back_to)
     if not digest:
         problem = Problem("bulk", None, "digest", "preview the bulk edit before applying it")
-        return _bulk_refused(request, services, templates, back, form, [problem], 422)
+        return _bulk_refused(request, services, templates, scope, back, form, [problem], 422)
     try:
-        applied = imports.apply_bulk_edit(services.store, form.ids, form.edit(), digest=digest)
+        applied = imports.apply_bulk_edit(
+            services.store, form.ids, form.edit(), digest=digest, scope=scope
+        )
     except InputError as exc:
-        return _bulk_refused(request, services, templates, back, form, exc.problems, 422)
+        return _bulk_refused(request, services, templates, scope, back, form, exc.problems, 422)
     except ConflictError as exc:
         problem = Problem("bulk", None, None, f"{exc}; here is what it would do now")
-        return _bulk_refused(request, services, templates, back, form, [problem], 409)
+        return _bulk_refused(request, services, templates, scope, back, form, [problem], 409)
     saved = f"{len(applied.changes)} accounts saved, {applied.unchanged} unchanged"
     return RedirectResponse(back.url(saved=saved), status_code=303)
 
@@ -349,6 +362,7 @@ def _bulk_refused(
     request: Request,
     services: Services,
     templates: Jinja2Templates,
+    scope: Scope,
     query: Query,
     form: BulkForm,
     problems: list[Problem],
@@ -359,13 +373,14 @@ def _bulk_refused(
     preview = None
     if status_code == 409:
         try:
-            preview = imports.preview_bulk_edit(services.store, form.ids, form.edit())
+            preview = imports.preview_bulk_edit(services.store, form.ids, form.edit(), scope)
         except InputError as exc:
             problems = [*problems, *exc.problems]
     return _render(
         request,
         services,
         templates,
+        scope,
         query,
         row_errors=_grouped(problems),
         page_errors=problems,
@@ -380,6 +395,7 @@ def edit_account(
     request: Request,
     account_id: str,
     _user: ManagerDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     frequency: Annotated[str, Form()] = "",
@@ -407,12 +423,13 @@ def edit_account(
     )
     query = Query(q=account_id)
     try:
-        imports.edit_account(services.store, account_id, edit, source="web edit")
+        imports.edit_account(services.store, account_id, edit, source="web edit", scope=scope)
     except InputError as exc:
         return _render(
             request,
             services,
             templates,
+            scope,
             query,
             row_errors=_grouped(exc.problems),
             status_code=422,

@@ -13,9 +13,10 @@ from routeplanner.model import Account, Rep
 from routeplanner.services import imports, planning, system
 from routeplanner.services.params import labelled
 from routeplanner.services.planning import PlanParams
-from routeplanner.storage.records import PlanInfo, UserRole
+from routeplanner.storage.records import PlanInfo
 from routeplanner.travel.provider import Snap
 from routeplanner.web.auth import (
+    ApiScopeDep,
     ApiUserDep,
     ManagerApiDep,
     api_csrf,
@@ -71,11 +72,14 @@ def ready(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/v1/accounts", response_model=list[AccountPublic], tags=["accounts"])
-def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic]:
-    """Every account for a manager; for a rep, only their own (territory and planned stops)."""
+def list_accounts(
+    services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep
+) -> list[AccountPublic]:
+    """Every account for an admin, a manager's regions' accounts; for a rep, only their own
+    (territory and planned stops)."""
     accounts, reps = services.store.accounts.all(), services.store.reps.all()
     snaps = _safe_snaps(services, accounts, reps)
-    mine = visible_account_ids(services, user)
+    mine = visible_account_ids(services, user, scope)
     return [
         AccountPublic.of(a, snaps.get(f"account:{a.account_id}"))
         for a in accounts
@@ -84,9 +88,12 @@ def list_accounts(services: ServicesDep, user: ApiUserDep) -> list[AccountPublic
 
 
 @router.get("/v1/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
-def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> AccountPublic:
-    """One account; 404 also for a rep asking for another rep's account (nothing leaks)."""
-    mine = visible_account_ids(services, user)
+def get_account(
+    account_id: str, services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep
+) -> AccountPublic:
+    """One account; 404 also for a rep asking for another rep's account, or a manager for
+    one outside their regions (nothing leaks)."""
+    mine = visible_account_ids(services, user, scope)
     accounts, reps = services.store.accounts.all(), services.store.reps.all()
     for a in accounts:
         if a.account_id == account_id and (mine is None or account_id in mine):
@@ -97,10 +104,10 @@ def get_account(account_id: str, services: ServicesDep, user: ApiUserDep) -> Acc
 
 
 @router.get("/v1/reps", response_model=list[RepPublic], tags=["reps"])
-def list_reps(services: ServicesDep, user: ApiUserDep) -> list[RepPublic]:
-    """Every rep for a manager; a rep sees only themselves."""
-    accounts, reps = services.store.accounts.all(), services.store.reps.all()
-    if user.role is not UserRole.MANAGER:
+def list_reps(services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep) -> list[RepPublic]:
+    """Every rep for an admin, a manager's regions' reps; a rep sees only themselves."""
+    accounts, reps = services.store.accounts.all(), scope.reps_of(services.store.reps.all())
+    if not user.is_manager:
         reps = [r for r in reps if r.rep_id == user.rep_id]
     snaps = _safe_snaps(services, accounts, reps)
     return [RepPublic.of(r, snaps.get(f"rep:{r.rep_id}")) for r in reps]
@@ -138,8 +145,12 @@ def _stored(services: Services, plan_id: int) -> PlanInfo:
 
 
 @router.get("/v1/plans", response_model=list[PlanVersionPublic], tags=["plans"])
-def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionPublic]:
-    """All stored plan versions, newest first (managers only)."""
+def list_plans(
+    services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> list[PlanVersionPublic]:
+    """All stored plan versions, newest first (admins only: a version's figures cover every
+    rep; a manager scoped to regions reads their reps' days)."""
+    scope.require_everything("list plan versions")
     return [_version(p) for p in services.store.plans.all()]
 
 
@@ -151,7 +162,9 @@ def list_plans(services: ServicesDep, _user: ManagerApiDep) -> list[PlanVersionP
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "another run is in progress"}},
 )
-def start_plan(body: PlanStart, state: StateDep, user: ManagerApiDep) -> PlanVersionPublic:
+def start_plan(
+    body: PlanStart, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """Start a planning run in the background; poll ``GET /api/v1/plans/{plan_id}``.
 
     The answer is the new plan version, status ``running``, with its stored id (valid across
@@ -167,15 +180,18 @@ def start_plan(body: PlanStart, state: StateDep, user: ManagerApiDep) -> PlanVer
             if body.time_limit_s is None
             else body.time_limit_s,
         )
-    job = start_planning(state, user, params)
+    job = start_planning(state, user, scope, params)
     assert job.plan_id is not None
     return _version(_stored(state.services, job.plan_id))
 
 
 @router.get("/v1/plans/{plan_id}", response_model=PlanVersionPublic, tags=["plans"])
-def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -> PlanVersionPublic:
+def get_plan(
+    plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """One stored plan version: status (running | complete | failed | cancelled), progress
-    and error; what a client polls after starting a run."""
+    and error; what a client polls after starting a run (admins only)."""
+    scope.require_everything("read plan versions")
     return _version(_stored(services, plan_id))
 
 
@@ -187,9 +203,12 @@ def get_plan(plan_id: PlanIdPath, services: ServicesDep, _user: ManagerApiDep) -
     tags=["plans"],
     responses={409: {"model": ErrorPublic, "description": "not running, or in another process"}},
 )
-def cancel_plan(plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep) -> PlanVersionPublic:
+def cancel_plan(
+    plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> PlanVersionPublic:
     """Ask the run making this plan version to stop (cooperative: at its next progress
     report); poll the version until its status is ``cancelled``."""
+    scope.require_everything("stop a planning run")
     return _version(cancel_planning(state, plan_id))
 
 
@@ -199,7 +218,9 @@ def cancel_plan(plan_id: PlanIdPath, state: StateDep, _user: ManagerApiDep) -> P
     dependencies=[Depends(require_api_manager), Depends(api_csrf)],
     tags=["accounts"],
 )
-def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -> AccountPublic:
+def patch_account(
+    account_id: str, patch: AccountPatch, services: ServicesDep, scope: ApiScopeDep
+) -> AccountPublic:
     """Change frequency, visit minutes, opening hours, lock or qualifications (as an import)."""
     edit = imports.AccountEdit(
         frequency=patch.frequency or "",
@@ -208,7 +229,7 @@ def patch_account(account_id: str, patch: AccountPatch, services: ServicesDep) -
         locked_rep=patch.locked_rep,
         requires=None if patch.requires is None else ", ".join(patch.requires),
     )
-    edited = imports.edit_account(services.store, account_id, edit, source="api")
+    edited = imports.edit_account(services.store, account_id, edit, source="api", scope=scope)
     # brings the snapshot up to the edit (reading this account again) before it is acknowledged
     data = services.snapshot()
     snaps = _safe_snaps(services, list(data.accounts.values()), data.reps)

@@ -24,7 +24,7 @@ from routeplanner.io.accounts import ACCOUNT_COLUMNS, accounts_from_table
 from routeplanner.io.tables import Row, Table, normalise_column
 from routeplanner.services import imports
 from routeplanner.web.assignment_schemas import BalancePublic, DecisionPublic
-from routeplanner.web.auth import ManagerApiDep, api_csrf
+from routeplanner.web.auth import ApiScopeDep, ManagerApiDep, api_csrf
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api import _safe_snaps
 from routeplanner.web.schemas import API_ERRORS, AccountPublic
@@ -125,7 +125,7 @@ def _first_row(rows: list[dict[str, Cell]], column: str) -> int | None:
     dependencies=[Depends(api_csrf)],
 )
 def create_accounts(
-    body: AccountsCreate, services: ServicesDep, user: ManagerApiDep
+    body: AccountsCreate, services: ServicesDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> AccountsCreated:
     """Add accounts (managers only) as an import does, and assign each to a territory.
 
@@ -134,6 +134,7 @@ def create_accounts(
     them. Nothing is stored on any problem. 201: the accounts, each one's territory, rep and
     reason, the balance afterwards and whether a realignment is due.
     """
+    scope.require_everything("import accounts")
     table = table_of(body.accounts)
     problems: list[Problem] = []
     accounts = []
@@ -157,7 +158,7 @@ def create_accounts(
         problems.sort(key=lambda p: (p.row or 0, position.get(p.field or "", -1)))
         raise InputError(problems)
     result = imports.add_accounts(
-        services.store, accounts, services.travel, source="api", user=user.username
+        services.store, accounts, services.travel, source="api", scope=scope, user=user.username
     )
     report = result.report
     names = {a.account_id: a.name for a in accounts}

@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from routeplanner.errors import NotFoundError
 from routeplanner.model import Rep
 from routeplanner.services.repair import stop_reasons
+from routeplanner.services.scope import Scope
 from routeplanner.storage.records import UserRecord
-from routeplanner.web.auth import allowed_rep, require_api_user
+from routeplanner.web.auth import ApiScopeDep, allowed_rep, require_api_user
 from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import build_day_view
 from routeplanner.web.deps import get_services
@@ -35,9 +36,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 ApiUser = Annotated[UserRecord, Depends(require_api_user)]
 
 
-def _rep(data: Snapshot, user: UserRecord, rep_id: str) -> Rep:
-    """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown."""
-    allowed_rep(user, rep_id)
+def _rep(data: Snapshot, user: UserRecord, scope: Scope, rep_id: str) -> Rep:
+    """The rep asked for, if this user may see them: 403 for a rep's foreign id, 404 unknown
+    or outside a manager's regions."""
+    allowed_rep(user, rep_id, scope)
     rep = next((r for r in data.reps if r.rep_id == rep_id), None)
     if rep is None:
         msg = f"rep {rep_id!r} not found"
@@ -49,10 +51,12 @@ def _rep(data: Snapshot, user: UserRecord, rep_id: str) -> Rep:
     "/reps/{rep_id}/days",
     response_model=list[DaySummaryPublic],
 )
-def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySummaryPublic]:
+def list_days(
+    rep_id: str, services: ServicesDep, user: ApiUser, scope: ApiScopeDep
+) -> list[DaySummaryPublic]:
     """Days with visits for this rep in the current plan (empty before the first plan)."""
     data = services.snapshot()
-    rep = _rep(data, user, rep_id)
+    rep = _rep(data, user, scope, rep_id)
     current = data.current
     if current is None:
         return []
@@ -65,7 +69,12 @@ def list_days(rep_id: str, services: ServicesDep, user: ApiUser) -> list[DaySumm
     response_model=DayPublic,
 )
 async def get_day(
-    request: Request, rep_id: str, day: date, services: ServicesDep, user: ApiUser
+    request: Request,
+    rep_id: str,
+    day: date,
+    services: ServicesDep,
+    user: ApiUser,
+    scope: ApiScopeDep,
 ) -> Response:
     """The rep's stops on ``day`` in order, with ETAs, navigation links, reported outcomes and
     the reason for each visit (due, overdue by N days, follow-up of a missed visit).
@@ -75,7 +84,7 @@ async def get_day(
     data = services.fresh_snapshot()
     if data is None:
         data = await run_in_threadpool(services.snapshot)
-    rep = _rep(data, user, rep_id)  # access is checked on every request, cached or not
+    rep = _rep(data, user, scope, rep_id)  # access is checked on every request, cached or not
     today = datetime.now(tz=ZoneInfo(services.settings.timezone)).date()
 
     def fresh(data: Snapshot) -> Snapshot:

@@ -22,7 +22,7 @@ from routeplanner.model.performance import TargetScope
 from routeplanner.services import performance, sales, targets
 from routeplanner.services.attribution import Month
 from routeplanner.services.targets import TARGET_COLUMNS, EffectiveTarget
-from routeplanner.web.auth import ApiUserDep, ManagerApiDep, api_csrf
+from routeplanner.web.auth import ApiScopeDep, ApiUserDep, ManagerApiDep, api_csrf
 from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.deps import get_services
 from routeplanner.web.routes.api_accounts import Cell, table_of
@@ -53,12 +53,14 @@ class SalesImported(BaseModel):
 
 
 @router.post("/sales", response_model=SalesImported, dependencies=[Depends(api_csrf)])
-def import_sales(body: SalesUpload, services: ServicesDep, _user: ManagerApiDep) -> SalesImported:
+def import_sales(
+    body: SalesUpload, services: ServicesDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> SalesImported:
     """Import monthly sales figures (managers only): every month in ``rows`` replaces what
     was stored for it, other months stay. Every problem comes at once (422), each with
     ``row`` and ``field`` as a file import reports them, an unknown account included; nothing
     is stored on any problem."""
-    result = sales.import_sales(services.store, table_of(body.rows))
+    result = sales.import_sales(services.store, table_of(body.rows), scope)
     return SalesImported(
         rows=result.rows,
         periods=[_month(p) for p in result.periods],
@@ -143,12 +145,14 @@ def get_targets(
 
 @router.put("/targets", response_model=list[TargetPublic], dependencies=[Depends(api_csrf)])
 def put_targets(
-    body: TargetsUpload, services: ServicesDep, user: ManagerApiDep
+    body: TargetsUpload, services: ServicesDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> list[TargetPublic]:
     """Set targets (managers only), replacing those stored for the same territory or rep and
     month; answers the stored ones as they now are. Every problem, an unknown territory or
     rep included, is 422 with ``row`` the position in ``rows``; nothing is stored then."""
-    saved = targets.save_targets(services.store, table_of(body.rows), user=user.username)
+    saved = targets.save_targets(
+        services.store, table_of(body.rows), scope=scope, user=user.username
+    )
     months = {Month(t.period) for t in saved}
     wanted = {(t.scope, t.scope_id, t.period) for t in saved}
     answer = []
@@ -259,6 +263,7 @@ def get_performance(
     request: Request,
     services: ServicesDep,
     user: ApiUserDep,
+    seen: ApiScopeDep,
     month: MonthQuery = None,
     territory: Annotated[str | None, Query(max_length=255)] = None,
     rep: Annotated[str | None, Query(max_length=255)] = None,
@@ -276,6 +281,7 @@ def get_performance(
         services,
         chosen,
         user,
+        seen,
         lambda board: pack(performance_public(board).model_dump_json().encode()),
         kind="api",
         only=only,

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 from routeplanner.errors import NotFoundError
 from routeplanner.services.repair import MAX_ORDER_VALUE, ChangeSet
-from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import ApiUserDep, api_csrf
+from routeplanner.services.scope import Scope
+from routeplanner.web.auth import ApiScopeDep, ApiUserDep, api_csrf
 from routeplanner.web.jobs import RepairJob
 from routeplanner.web.routes.visits import log_outcome, undo_report
 from routeplanner.web.schemas import API_ERRORS, MAX_DB_ID, DbIdPath
@@ -133,14 +133,14 @@ class VisitLogged(BaseModel):
     )
 
 
-def _job(job: RepairJob, user: UserRecord) -> RepairJobPublic:
+def _job(job: RepairJob, scope: Scope) -> RepairJobPublic:
     summary = job.summary
     changes = []
     if summary is not None:
         changes = [
             ChangesPublic.of(rep_id, change)
             for rep_id, change in sorted(summary.changes.items())
-            if user.role is UserRole.MANAGER or rep_id == user.rep_id
+            if scope.sees_rep(rep_id)
         ]
     return RepairJobPublic(
         job_id=job.job_id,
@@ -159,7 +159,9 @@ def _job(job: RepairJob, user: UserRecord) -> RepairJobPublic:
     dependencies=[Depends(api_csrf)],
     responses={202: {"model": VisitLogged, "description": "stored; a plan repair is running"}},
 )
-def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse:
+def log_visit(
+    body: VisitLog, state: StateDep, user: ApiUserDep, scope: ApiScopeDep
+) -> JSONResponse:
     """Log what happened at a planned stop (a rep: their own stops; a manager: any).
 
     200 for done and checked in; 202 for missed and cancelled, which start the repair of the
@@ -194,22 +196,24 @@ def log_visit(body: VisitLog, state: StateDep, user: ApiUserDep) -> JSONResponse
         order_value=r.order_value,
         next_step=r.next_step,
         recorded_by=r.recorded_by,
-        job=None if logged.job is None else _job(logged.job, user),
+        job=None if logged.job is None else _job(logged.job, scope),
     )
     status = 200 if logged.job is None else 202
     return JSONResponse(answer.model_dump(mode="json"), status_code=status)
 
 
 @router.get("/visits/jobs/{job_id}", response_model=RepairJobPublic)
-def get_repair_job(job_id: DbIdPath, state: StateDep, user: ApiUserDep) -> RepairJobPublic:
+def get_repair_job(
+    job_id: DbIdPath, state: StateDep, _user: ApiUserDep, scope: ApiScopeDep
+) -> RepairJobPublic:
     """A plan repair started by a logged visit: its state and, once done, what moved. Jobs live
     in memory (a restart forgets them); a rep sees only repairs of their own routes (404
     otherwise, as for an unknown job)."""
     job = state.repair_jobs.find(job_id)
-    if user.role is not UserRole.MANAGER and job.rep_id != user.rep_id:
+    if not scope.sees_rep(job.rep_id):
         msg = f"repair job {job_id} not found"
         raise NotFoundError(msg)  # as if absent: nothing leaks
-    return _job(job, user)
+    return _job(job, scope)
 
 
 class UndoReport(BaseModel):
@@ -222,10 +226,10 @@ class UndoReport(BaseModel):
     dependencies=[Depends(api_csrf)],
 )
 def undo_repair_job(
-    job_id: DbIdPath, body: UndoReport, state: StateDep, user: ApiUserDep
+    job_id: DbIdPath, body: UndoReport, state: StateDep, user: ApiUserDep, scope: ApiScopeDep
 ) -> RepairJobPublic:
     """Undo a missed or cancelled report (``record_id`` as answered when it was logged) of a
     waiting repair job: the report is withdrawn (kept, but no longer counted); a repair left
     with no report never runs (state ``undone``). 409 once the repair started, 403 another
     rep's job, 404 unknown job or a report the job does not cover."""
-    return _job(undo_report(state, user, job_id, body.record_id), user)
+    return _job(undo_report(state, user, job_id, body.record_id), scope)

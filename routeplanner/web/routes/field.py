@@ -20,9 +20,8 @@ from routeplanner.io.opening_hours import format_opening_hours
 from routeplanner.services import field, performance_export
 from routeplanner.services.assignment import account_ownership, ownership_reason
 from routeplanner.services.field import AccountSearch
-from routeplanner.storage.records import UserRole
 from routeplanner.units import format_hhmm
-from routeplanner.web.auth import UserDep
+from routeplanner.web.auth import ScopeDep, UserDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.navigation import platform_of, to_place
 from routeplanner.web.routes.performance import download
@@ -49,6 +48,7 @@ def service_worker() -> Response:
 def rep_accounts_page(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     rep: Text = "",
@@ -60,7 +60,7 @@ def rep_accounts_page(
     from the position the phone sends (``lat``/``lon``; 422 when out of range)."""
     search = AccountSearch.from_text({"rep": rep, "q": q, "lat": lat, "lon": lon}, source="query")
     listed = field.rep_accounts(services.store, user, search)
-    reps = services.store.reps.all() if user.role is UserRole.MANAGER else []
+    reps = scope.reps_of(services.store.reps.all()) if user.is_manager else []
     context = {
         "listed": listed,
         "search": search,
@@ -98,6 +98,7 @@ def account_page(
     request: Request,
     account_id: Annotated[str, Path(max_length=200)],
     user: UserDep,
+    scope: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
 ) -> Response:
@@ -105,6 +106,7 @@ def account_page(
     an ad-hoc visit; for managers also its owner now and why, and the ownership history."""
     today = local_today(services.settings)
     card = field.account_card(services.store, account_id, user, today=today)
+    reps = services.store.reps.all()
     account = card.account
     context: dict[str, object] = {
         "card": card,
@@ -115,11 +117,11 @@ def account_page(
         "hhmm": format_hhmm,
         "tz": ZoneInfo(services.settings.timezone),
         "first_ad_hoc_day": today + timedelta(days=1),
-        "rep_names": {r.rep_id: r.name for r in services.store.reps.all()},
-        "manager": user.role is UserRole.MANAGER,
+        "rep_names": {r.rep_id: r.name for r in (scope.reps_of(reps) if user.is_manager else reps)},
+        "manager": user.is_manager,
     }
-    if user.role is UserRole.MANAGER:
-        found = account_ownership(services.store, account_id)
+    if user.is_manager:
+        found = account_ownership(services.store, account_id, scope)
         context.update(
             {
                 "owner": found.owner,

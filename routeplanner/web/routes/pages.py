@@ -17,7 +17,7 @@ from routeplanner.model import Account, DayRoute, Plan, Rep
 from routeplanner.services.field import day_progress
 from routeplanner.services.repair import FINISHED, reportable, stop_reasons
 from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import UserDep, allowed_rep, existing_csrf_token
+from routeplanner.web.auth import ScopeDep, UserDep, allowed_rep, existing_csrf_token
 from routeplanner.web.compression import pack, packed_response
 from routeplanner.web.dayview import (
     ReplanView,
@@ -43,13 +43,15 @@ QUICK_OUTCOMES = 4
 def index(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
 ) -> Response:
     """Reps and accounts with their snap status: the first check after an import."""
     if user.role is UserRole.REP:
         return RedirectResponse("/route", status_code=303)
-    accounts, reps = services.store.accounts.all(), services.store.reps.all()
+    accounts = scope.accounts_of(services.store.accounts.all())
+    reps = scope.reps_of(services.store.reps.all())
     road_error = ""
     try:
         snaps = services.snaps(accounts, reps)
@@ -74,6 +76,7 @@ def index(
 async def route_page(
     request: Request,
     user: UserDep,
+    scope: ScopeDep,
     services: Annotated[Services, Depends(get_services)],
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     rep: Annotated[str | None, Query(max_length=200)] = None,
@@ -92,7 +95,7 @@ async def route_page(
     reports), the phone's platform (navigation links), the base URL (the stylesheet link) and
     the account stamp of the rep's accounts (their data and reported visits). Pages after a
     report or re-plan (``saved``, ``undone``, ``job``, ``changed``) are never cached."""
-    rep = allowed_rep(user, rep)
+    rep = allowed_rep(user, rep, scope)
     page = DayRequest(
         rep=rep,
         day=day,

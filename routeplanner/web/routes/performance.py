@@ -18,8 +18,9 @@ from fastapi.templating import Jinja2Templates
 from routeplanner.errors import InputError, Problem
 from routeplanner.services import performance, performance_export, sales, targets
 from routeplanner.services.attribution import Month
-from routeplanner.storage.records import UserRecord, UserRole
-from routeplanner.web.auth import CsrfDep, ManagerDep, UserDep
+from routeplanner.services.scope import Scope
+from routeplanner.storage.records import UserRecord
+from routeplanner.web.auth import CsrfDep, ManagerDep, ScopeDep, UserDep
 from routeplanner.web.charts import territory_charts, weekly_chart
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.routes.visits import local_today
@@ -55,6 +56,7 @@ def cached_view(
     services: Services,
     month: Month,
     user: UserRecord,
+    seen: Scope,
     view: Callable[[performance.Dashboard], T],
     *,
     kind: str,
@@ -63,7 +65,8 @@ def cached_view(
     """``view`` of :func:`performance.dashboard` (``kind`` names it: the JSON answer, the
     drawn tables), from the answer cache: an entry holds until a visit is recorded or
     withdrawn, or the accounts, reps, plan, sales, targets or territories change (or the day
-    turns, which moves what counts as due)."""
+    turns, which moves what counts as due). ``seen``, the user's scope, is part of the key:
+    managers of different regions never share an answer."""
     today = local_today(services.settings)
     store = services.store
 
@@ -81,6 +84,7 @@ def cached_view(
         today,
         user.role,
         user.rep_id,
+        seen,
         only,
         services.account_stamp(),
         store.performance_version(),
@@ -112,12 +116,13 @@ def _drawn(templates: Jinja2Templates, board: performance.Dashboard) -> DrawnBoa
     return DrawnBoard(board, html, targets_table.render(targets=_targets_of(board)))
 
 
-def _sales_months(services: Services) -> list[sales.MonthTotal]:
-    """The stored months' totals, from the answer cache while no sales import changes them."""
+def _sales_months(services: Services, seen: Scope) -> list[sales.MonthTotal]:
+    """The stored months' totals the scope may see, from the answer cache while no sales
+    import changes them."""
     if not services.settings.day_cache_size:
-        return sales.stored_months(services.store)
-    key = ("sales months", services.store.performance_version())
-    return services.cached_answer(key, lambda: sales.stored_months(services.store))
+        return sales.stored_months(services.store, seen)
+    key = ("sales months", seen, services.store.performance_version())
+    return services.cached_answer(key, lambda: sales.stored_months(services.store, seen))
 
 
 def _targets_of(board: performance.Dashboard) -> list[targets.EffectiveTarget]:
@@ -133,6 +138,7 @@ def _render(
     services: Services,
     templates: Jinja2Templates,
     user: UserRecord,
+    seen: Scope,
     *,
     month: Month | None = None,
     status: int = 200,
@@ -140,9 +146,11 @@ def _render(
     message: str = "",
     form: dict[str, str] | None = None,
 ) -> Response:
-    manager = user.role is UserRole.MANAGER
+    manager = user.is_manager
     month = month or this_month(services)
-    drawn = cached_view(services, month, user, lambda board: _drawn(templates, board), kind="page")
+    drawn = cached_view(
+        services, month, user, seen, lambda board: _drawn(templates, board), kind="page"
+    )
     board = drawn.board
     context: dict[str, Any] = {
         "manager": manager,
@@ -150,7 +158,7 @@ def _render(
         "board": board,
         "board_html": drawn.html,
         "targets_html": drawn.targets_html,
-        "sales_months": _sales_months(services) if manager else [],
+        "sales_months": _sales_months(services, seen) if manager else [],
         "form": form or {},
         "problems": problems or [],
         "message": message,
@@ -162,18 +170,20 @@ def _render(
 def performance_page(
     request: Request,
     user: UserDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     month: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     """The dashboard for a month; managers also get the sales upload and the targets form."""
-    return _render(request, services, templates, user, month=chosen_month(services, month))
+    return _render(request, services, templates, user, seen, month=chosen_month(services, month))
 
 
 @router.get("/performance/export")
 def export_table(
     services: ServicesDep,
     user: UserDep,
+    seen: ScopeDep,
     table: Annotated[str, Query(max_length=40)],
     month: Annotated[str, Query(max_length=10)] = "",
     format: Annotated[str, Query(max_length=10)] = "csv",
@@ -186,6 +196,7 @@ def export_table(
         services,
         chosen,
         user,
+        seen,
         lambda board: performance_export.render_sheet(
             performance_export.dashboard_sheet(board, table), format
         ),
@@ -207,6 +218,7 @@ def download(data: bytes, name: str, file_format: str) -> Response:
 async def upload_sales(
     request: Request,
     user: ManagerDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -216,17 +228,18 @@ async def upload_sales(
     data = await file.read()
     source = file.filename or "upload"
     try:
-        result = sales.import_sales_bytes(services.store, data, source=source)
+        result = sales.import_sales_bytes(services.store, data, source=source, scope=seen)
     except InputError as exc:
-        return _render(request, services, templates, user, status=422, problems=exc.problems)
+        return _render(request, services, templates, user, seen, status=422, problems=exc.problems)
     message = f"Imported {source}: {result.describe()}."
-    return _render(request, services, templates, user, message=message)
+    return _render(request, services, templates, user, seen, message=message)
 
 
 @router.post("/performance/targets", response_class=HTMLResponse, dependencies=[CsrfDep])
 def set_target(
     request: Request,
     user: ManagerDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     target: Annotated[str, Form(max_length=300)] = "",
@@ -251,7 +264,10 @@ def set_target(
     shown = chosen_month(services, month) if _is_month(month) else None
     try:
         targets.save_targets(
-            services.store, targets.one_target_table(form, source="form"), user=user.username
+            services.store,
+            targets.one_target_table(form, source="form"),
+            scope=seen,
+            user=user.username,
         )
     except InputError as exc:
         return _render(
@@ -259,13 +275,14 @@ def set_target(
             services,
             templates,
             user,
+            seen,
             month=shown,
             status=422,
             problems=exc.problems,
             form={**form, "target": target},
         )
     message = f"Saved the targets of {scope} {scope_id} for {month}."
-    return _render(request, services, templates, user, month=shown, message=message)
+    return _render(request, services, templates, user, seen, month=shown, message=message)
 
 
 def _is_month(text: str) -> bool:
@@ -280,6 +297,7 @@ def _is_month(text: str) -> bool:
 async def upload_targets(
     request: Request,
     user: ManagerDep,
+    seen: ScopeDep,
     services: ServicesDep,
     templates: TemplatesDep,
     file: Annotated[UploadFile, File()],
@@ -288,8 +306,10 @@ async def upload_targets(
     data = await file.read()
     source = file.filename or "upload"
     try:
-        saved = targets.save_targets_bytes(services.store, data, source=source, user=user.username)
+        saved = targets.save_targets_bytes(
+            services.store, data, source=source, scope=seen, user=user.username
+        )
     except InputError as exc:
-        return _render(request, services, templates, user, status=422, problems=exc.problems)
+        return _render(request, services, templates, user, seen, status=422, problems=exc.problems)
     message = f"Imported {source}: {len(saved)} targets."
-    return _render(request, services, templates, user, message=message)
+    return _render(request, services, templates, user, seen, message=message)

@@ -20,8 +20,9 @@ from routeplanner.model import Horizon, Plan
 from routeplanner.model.calendar import MAX_HORIZON_WEEKS
 from routeplanner.services import planning
 from routeplanner.services.planning import PlanningResult, PlanningSetup, PlanParams
+from routeplanner.services.scope import Scope
 from routeplanner.storage.records import PlanInfo, UserRecord
-from routeplanner.web.auth import CsrfDep, ManagerDep
+from routeplanner.web.auth import CsrfDep, ManagerDep, ScopeDep
 from routeplanner.web.deps import get_templates
 from routeplanner.web.jobs import Job, PlanningJob
 from routeplanner.web.schemas import DbIdForm
@@ -31,10 +32,14 @@ router = APIRouter()
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def start_planning(state: AppState, user: UserRecord, params: PlanParams) -> PlanningJob:
+def start_planning(
+    state: AppState, user: UserRecord, scope: Scope, params: PlanParams
+) -> PlanningJob:
     """Register a plan version and fill it in the background; a ConflictError while a run is
     going on. The version's id (``job.plan_id``) is known at once, so API clients poll and
-    cancel the stored version, which outlives this process."""
+    cancel the stored version, which outlives this process. A plan replaces every rep's, so
+    only an admin starts one (PermissionDeniedError)."""
+    scope.require_everything("plan every rep")
     services = state.services
     setup = PlanningSetup.of(state.settings)
 
@@ -100,23 +105,27 @@ def _week_grid(
 def plan_page(
     request: Request,
     _user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     templates: Annotated[Jinja2Templates, Depends(get_templates)],
     week: int = 0,
 ) -> Response:
-    """Start planning, follow its progress, and see the current plan's KPIs and week grid."""
+    """Start planning, follow its progress, and see the current plan's KPIs and week grid (a
+    manager scoped to regions: their reps' routes; planning runs are an admin's)."""
     settings, store, jobs = state.settings, state.services.store, state.planning_jobs
+    whole = scope.is_everything
     context: dict[str, object] = {
         "default_start": planning.next_monday(settings.timezone),
         "default_time_limit": settings.plan_time_limit_s,
         "max_weeks": MAX_HORIZON_WEEKS,
-        "job": jobs.latest(),
-        "running": jobs.running(),
-        "versions": store.plans.all(),
+        "job": jobs.latest() if whole else None,
+        "running": jobs.running() if whole else None,
+        "versions": store.plans.all() if whole else [],
+        "may_plan": whole,
         "current": None,
         "default_weeks": 1,
     }
-    current = planning.plan_overview(store, PlanningSetup.of(settings))
+    current = planning.plan_overview(store, PlanningSetup.of(settings), scope)
     if current is not None:
         week = max(0, min(week, current.horizon.weeks - 1))
         days, grid = _week_grid(current.plan, current.horizon, week)
@@ -142,17 +151,19 @@ def plan_page(
 @router.post("/plan/start", include_in_schema=False, dependencies=[CsrfDep])
 def plan_start(
     user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     start: Annotated[str, Form()] = "",
     weeks: Annotated[str, Form()] = "",
     time_limit_s: Annotated[str, Form()] = "",
 ) -> Response:
     fields = {"start": start, "weeks": weeks, "time_limit_s": time_limit_s}
-    start_planning(state, user, PlanParams.from_text(fields, source="form"))
+    start_planning(state, user, scope, PlanParams.from_text(fields, source="form"))
     return RedirectResponse("/plan", status_code=303)
 
 
 @router.post("/plan/cancel", include_in_schema=False, dependencies=[CsrfDep])
-def plan_cancel(_user: ManagerDep, state: StateDep, plan_id: DbIdForm) -> Response:
+def plan_cancel(_user: ManagerDep, scope: ScopeDep, state: StateDep, plan_id: DbIdForm) -> Response:
+    scope.require_everything("stop a planning run")
     cancel_planning(state, plan_id)
     return RedirectResponse("/plan", status_code=303)

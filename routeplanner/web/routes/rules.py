@@ -34,7 +34,14 @@ from routeplanner.web.assignment_schemas import (
     RulesBody,
     RulesPublic,
 )
-from routeplanner.web.auth import MANAGER_THEN_CSRF, ApiUserDep, CsrfDep, ManagerApiDep, ManagerDep
+from routeplanner.web.auth import (
+    ADMIN_THEN_CSRF,
+    AdminApiDep,
+    AdminDep,
+    ApiScopeDep,
+    ApiUserDep,
+    CsrfDep,
+)
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.jobs import DryRuns
 from routeplanner.web.rule_form import RuleForm, rule_data
@@ -100,7 +107,7 @@ def _render(
 @router.get("/rules", response_class=HTMLResponse, include_in_schema=False)
 def rules_page(
     request: Request,
-    _user: ManagerDep,
+    _user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     runs: RunsDep,
@@ -125,7 +132,7 @@ def _saved(message: str, **extra: str) -> RedirectResponse:
 @router.post("/rules/save", include_in_schema=False, dependencies=[CsrfDep])
 async def save_rule(
     request: Request,
-    user: ManagerDep,
+    user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     runs: RunsDep,
@@ -184,7 +191,7 @@ def _position(store: Store, original_id: str) -> int:
 @router.post("/rules/upload", include_in_schema=False, dependencies=[CsrfDep])
 async def upload_rules(
     request: Request,
-    user: ManagerDep,
+    user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     runs: RunsDep,
@@ -246,7 +253,7 @@ async def _upload_rules(
 def move_rule(
     request: Request,
     rule_id: str,
-    user: ManagerDep,
+    user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     runs: RunsDep,
@@ -273,7 +280,7 @@ def move_rule(
 def delete_rule(
     request: Request,
     rule_id: str,
-    user: ManagerDep,
+    user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     runs: RunsDep,
@@ -286,7 +293,7 @@ def delete_rule(
 
 
 @router.get("/rules/export.json", include_in_schema=False)
-def export_rules(_user: ManagerDep, services: ServicesDep) -> Response:
+def export_rules(_user: AdminDep, services: ServicesDep) -> Response:
     """The stored rules as a rules file (areas embedded), for `routeplanner rules import`."""
     return Response(
         json.dumps(svc.rules_document(services.store), ensure_ascii=False, indent=1),
@@ -297,7 +304,7 @@ def export_rules(_user: ManagerDep, services: ServicesDep) -> Response:
 
 @router.post("/rules/dry-run", include_in_schema=False, dependencies=[CsrfDep])
 def dry_run_from_page(
-    user: ManagerDep,
+    user: AdminDep,
     state: StateDep,
     mode: Annotated[str, Form()] = "all",
     horizon_days: Annotated[str, Form()] = "",
@@ -328,7 +335,7 @@ def _apply(state: AppState, token: str, user: UserRecord) -> svc.DryRun:
 
 @router.post("/rules/apply", include_in_schema=False, dependencies=[CsrfDep])
 def apply_from_page(
-    user: ManagerDep,
+    user: AdminDep,
     state: StateDep,
     dry_run: Annotated[str, Form()] = "",
 ) -> Response:
@@ -356,15 +363,15 @@ def _rules_public(services: Services) -> RulesPublic:
 
 
 @api_router.get("/rules", response_model=RulesPublic)
-def api_rules(services: ServicesDep, _user: ManagerApiDep) -> RulesPublic:
+def api_rules(services: ServicesDep, _user: AdminApiDep) -> RulesPublic:
     """The stored rules in order (areas embedded as GeoJSON) and every territory's segment."""
     return _rules_public(services)
 
 
 @api_router.put(
-    "/rules", response_model=RulesPublic, dependencies=MANAGER_THEN_CSRF, responses=_RULE_ERRORS
+    "/rules", response_model=RulesPublic, dependencies=ADMIN_THEN_CSRF, responses=_RULE_ERRORS
 )
-def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDep) -> RulesPublic:
+def api_replace_rules(body: RulesBody, services: ServicesDep, user: AdminApiDep) -> RulesPublic:
     """Replace every rule (and set the given segments): all or nothing.
 
     Areas must embed their GeoJSON (``geojson``: one geometry per value); the server never
@@ -379,10 +386,10 @@ def api_replace_rules(body: RulesBody, services: ServicesDep, user: ManagerApiDe
 @api_router.post(
     "/rules/reorder",
     response_model=RulesPublic,
-    dependencies=MANAGER_THEN_CSRF,
+    dependencies=ADMIN_THEN_CSRF,
     responses=_RULE_ERRORS,
 )
-def api_reorder(body: ReorderBody, services: ServicesDep, user: ManagerApiDep) -> RulesPublic:
+def api_reorder(body: ReorderBody, services: ServicesDep, user: AdminApiDep) -> RulesPublic:
     """Put the rules in this order; refused when it adds a problem (a rule that can never win)."""
     svc.reorder_rules(services.store, body.ids, source=API_SOURCE, user=user.username)
     return _rules_public(services)
@@ -391,12 +398,12 @@ def api_reorder(body: ReorderBody, services: ServicesDep, user: ManagerApiDep) -
 @api_router.post(
     "/assignment/dry-run",
     response_model=DryRunPublic,
-    dependencies=MANAGER_THEN_CSRF,
+    dependencies=ADMIN_THEN_CSRF,
     responses={
         422: {"description": "bad parameters, no territories, or a rule that no longer fits"}
     },
 )
-def api_dry_run(body: DryRunBody, state: StateDep, user: ManagerApiDep) -> DryRunPublic:
+def api_dry_run(body: DryRunBody, state: StateDep, user: AdminApiDep) -> DryRunPublic:
     """Which accounts would change owner and why, the balance afterwards and whether a
     realignment is due. Nothing is stored; apply it with its ``dry_run_id``."""
     params = AssignParams.from_text(body.fields(), source="body")
@@ -406,13 +413,13 @@ def api_dry_run(body: DryRunBody, state: StateDep, user: ManagerApiDep) -> DryRu
 @api_router.post(
     "/assignment/apply",
     response_model=DryRunPublic,
-    dependencies=MANAGER_THEN_CSRF,
+    dependencies=ADMIN_THEN_CSRF,
     responses={
         404: {"description": "unknown or expired dry run"},
         409: {"description": "already applied, or accounts/territories/rules changed since"},
     },
 )
-def api_apply(body: ApplyBody, state: StateDep, user: ManagerApiDep) -> DryRunPublic:
+def api_apply(body: ApplyBody, state: StateDep, user: AdminApiDep) -> DryRunPublic:
     """Store a dry run's changes in one transaction, with ownership history (cause, reason,
     user)."""
     return DryRunPublic.of(_apply(state, body.dry_run_id, user))
@@ -423,12 +430,14 @@ def api_apply(body: ApplyBody, state: StateDep, user: ManagerApiDep) -> DryRunPu
     response_model=OwnershipPublic,
     responses={404: {"description": "no such account (for a rep: not one of theirs)"}},
 )
-def api_ownership(account_id: str, services: ServicesDep, user: ApiUserDep) -> OwnershipPublic:
+def api_ownership(
+    account_id: str, services: ServicesDep, user: ApiUserDep, scope: ApiScopeDep
+) -> OwnershipPublic:
     """Who owns the account now and why, and every earlier owner with cause, reason and user.
 
     A rep sees only accounts their territory owns now; others answer 404 as if absent.
     """
-    found = svc.account_ownership(services.store, account_id, user=user)
+    found = svc.account_ownership(services.store, account_id, scope, user=user)
     return OwnershipPublic(
         account_id=account_id,
         current=OwnershipPeriodPublic.of(found.current) if found.current is not None else None,

@@ -1,7 +1,10 @@
 """The territories page and API: map and KPIs, design/realign jobs, apply an option, locks.
 
-Managers only. Jobs follow the plan page: started by a POST, followed by a self-refreshing
-page (or by polling the API), cancellable; their options are proposals until one is applied.
+Admins and managers; a manager scoped to regions sees, designs, realigns and moves only their
+regions' territories (the :class:`~routeplanner.services.scope.Scope` each handler passes on),
+and only the jobs run in their scope. Jobs follow the plan page: started by a POST, followed
+by a self-refreshing page (or by polling the API), cancellable; their options are proposals
+until one is applied.
 A job's work is :func:`routeplanner.services.territories.propose`.
 """
 
@@ -18,6 +21,7 @@ from routeplanner.model import Territory
 from routeplanner.services import planning
 from routeplanner.services import territories as territory_service
 from routeplanner.services.planning import PlanningSetup
+from routeplanner.services.scope import Scope
 from routeplanner.services.territories import (
     ExportKind,
     Overview,
@@ -29,7 +33,14 @@ from routeplanner.services.territories import (
 )
 from routeplanner.services.territory_moves import MAX_MOVE_ACCOUNTS, MoveResult, move_accounts
 from routeplanner.storage.records import UserRecord
-from routeplanner.web.auth import MANAGER_THEN_CSRF, CsrfDep, ManagerApiDep, ManagerDep
+from routeplanner.web.auth import (
+    MANAGER_THEN_CSRF,
+    ApiScopeDep,
+    CsrfDep,
+    ManagerApiDep,
+    ManagerDep,
+    ScopeDep,
+)
 from routeplanner.web.deps import get_templates
 from routeplanner.web.jobs import Job, TerritoryJob
 from routeplanner.web.maps import TerritoryLayer, territory_colour, territory_svg
@@ -54,15 +65,25 @@ StateDep = Annotated[AppState, Depends(get_state)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
 
-def _overview(state: AppState) -> Overview:
+def _overview(state: AppState, scope: Scope) -> Overview:
     holidays = PlanningSetup.of(state.settings).holidays
     return territory_service.overview(
-        state.services.store, state.services.travel, memo=state.kpi_memo, holidays=holidays
+        state.services.store,
+        state.services.travel,
+        scope=scope,
+        memo=state.kpi_memo,
+        holidays=holidays,
     )
 
 
 def start_job(
-    state: AppState, user: UserRecord, kind: str, fields: dict[str, str | None], *, source: str
+    state: AppState,
+    user: UserRecord,
+    scope: Scope,
+    kind: str,
+    fields: dict[str, str | None],
+    *,
+    source: str,
 ) -> TerritoryJob:
     """Validate the job's values (every problem at once) and start it; a ConflictError while
     another territory job runs. The job proposes; nothing is stored until an option is
@@ -71,19 +92,21 @@ def start_job(
     services = state.services
 
     def work(job: Job[Proposal]) -> Proposal:
-        inputs = territory_service.stored_inputs(services.store)
+        inputs = territory_service.stored_inputs(services.store, scope)
         return territory_service.propose(
             inputs, services.travel(), params, job.report, jobs=planning.workers(state.settings)
         )
 
-    return state.territory_jobs.start_proposal(user.username, params, work)
+    return state.territory_jobs.start_proposal(user.username, params, work, scope)
 
 
-def apply(state: AppState, job_id: int, option: int, user: UserRecord) -> ProposalOption:
+def apply(
+    state: AppState, job_id: int, option: int, user: UserRecord, scope: Scope
+) -> ProposalOption:
     """Store one option of a finished job (409 when not finished, applied already, or the
     territories changed since the job started)."""
     jobs = state.territory_jobs
-    proposal = jobs.finished(job_id)
+    proposal = jobs.finished_in(job_id, scope)
     params = jobs.params(job_id)
     kind = params.kind if params is not None else proposal.kind
     return territory_service.apply_option(
@@ -225,6 +248,7 @@ def _page(
     request: Request,
     state: AppState,
     templates: Jinja2Templates,
+    scope: Scope,
     *,
     job: int | None = None,
     preview: int | None = None,
@@ -233,9 +257,11 @@ def _page(
     selected: frozenset[str] = frozenset(),
     moved: int | None = None,
 ) -> Response:
-    view = _overview(state)
+    view = _overview(state, scope)
     jobs = state.territory_jobs
-    shown = jobs.get(job) if job is not None else jobs.latest()
+    shown = jobs.get(job) if job is not None else jobs.latest_in(scope)
+    if shown is not None and not jobs.seen_by(shown.job_id, scope):
+        shown = None
     proposal = shown.summary if shown is not None and shown.state == "done" else None
     options = [_option_view(n, o) for n, o in enumerate(proposal.options, 1)] if proposal else []
     map_territories = view.territories
@@ -278,6 +304,7 @@ def _page(
 def territories_page(
     request: Request,
     _user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     templates: TemplatesDep,
     job: int | None = None,
@@ -287,11 +314,19 @@ def territories_page(
 ) -> Response:
     """Map and KPI table of the current territories; run, follow and apply design/realign;
     select accounts and move them to another territory."""
-    return _page(request, state, templates, job=job, preview=preview, areas=areas, moved=moved)
+    return _page(
+        request, state, templates, scope, job=job, preview=preview, areas=areas, moved=moved
+    )
 
 
 def move(
-    state: AppState, user: UserRecord, account_ids: list[str], target: str, *, dry_run: bool
+    state: AppState,
+    user: UserRecord,
+    scope: Scope,
+    account_ids: list[str],
+    target: str,
+    *,
+    dry_run: bool,
 ) -> MoveResult:
     """Move accounts into ``target`` (or, ``dry_run``, only answer the figures)."""
     return move_accounts(
@@ -301,6 +336,7 @@ def move(
         user.username,
         dry_run,
         travel=state.services.travel,
+        scope=scope,
         holidays=PlanningSetup.of(state.settings).holidays,
         memo=state.kpi_memo,
     )
@@ -310,6 +346,7 @@ def move(
 def move_from_page(
     request: Request,
     user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     templates: TemplatesDep,
     target_territory: Annotated[str, Form(max_length=200)] = "",
@@ -319,18 +356,19 @@ def move_from_page(
     """``action=preview``: the page with the figures before and after and the moved split on
     the map; ``action=apply``: store the moves and show the page again."""
     ids = account_ids or []
-    result = move(state, user, ids, target_territory, dry_run=action != "apply")
+    result = move(state, user, scope, ids, target_territory, dry_run=action != "apply")
     if result.applied:
         return RedirectResponse(
             f"/territories?moved={len(result.moves)}#territory-move", status_code=303
         )
-    return _page(request, state, templates, move=result, selected=frozenset(ids))
+    return _page(request, state, templates, scope, move=result, selected=frozenset(ids))
 
 
 @router.post("/territories/{kind}", include_in_schema=False, dependencies=[CsrfDep])
 def start_from_page(
     kind: str,
     user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     horizon_days: Annotated[str, Form()] = "",
     tolerance_pct: Annotated[str, Form()] = "",
@@ -348,13 +386,13 @@ def start_from_page(
         "time_limit_s": time_limit_s,
         "value_weight": value_weight,
     }
-    job = start_job(state, user, kind, fields, source="form")
+    job = start_job(state, user, scope, kind, fields, source="form")
     return RedirectResponse(f"/territories?job={job.job_id}", status_code=303)
 
 
 @router.post("/territories/jobs/{job_id}/cancel", include_in_schema=False, dependencies=[CsrfDep])
-def cancel_from_page(job_id: int, _user: ManagerDep, state: StateDep) -> Response:
-    state.territory_jobs.find(job_id).cancel.set()
+def cancel_from_page(job_id: int, _user: ManagerDep, scope: ScopeDep, state: StateDep) -> Response:
+    state.territory_jobs.find_in(job_id, scope).cancel.set()
     return RedirectResponse(f"/territories?job={job_id}", status_code=303)
 
 
@@ -362,10 +400,11 @@ def cancel_from_page(job_id: int, _user: ManagerDep, state: StateDep) -> Respons
 def apply_from_page(
     job_id: int,
     user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     option: Annotated[int, Form()],
 ) -> Response:
-    apply(state, job_id, option, user)
+    apply(state, job_id, option, user, scope)
     return RedirectResponse(f"/territories?job={job_id}", status_code=303)
 
 
@@ -373,16 +412,18 @@ def apply_from_page(
 def lock_from_page(
     territory_id: str,
     user: ManagerDep,
+    scope: ScopeDep,
     state: StateDep,
     locked: Annotated[str, Form()] = "",
 ) -> Response:
     lock = locked in ("1", "true", "on")
-    territory_service.set_lock(state.services.store, territory_id, lock, user=user.username)
+    store = state.services.store
+    territory_service.set_lock(store, territory_id, lock, user=user.username, scope=scope)
     return RedirectResponse("/territories", status_code=303)
 
 
-def _download(state: AppState, what: ExportKind) -> Response:
-    name, media_type, text = territory_service.export(_overview(state), what)
+def _download(state: AppState, scope: Scope, what: ExportKind) -> Response:
+    name, media_type, text = territory_service.export(_overview(state, scope), what)
     return Response(
         text.encode("utf-8"),
         media_type=media_type,
@@ -391,17 +432,21 @@ def _download(state: AppState, what: ExportKind) -> Response:
 
 
 @router.get("/territories/export.geojson", include_in_schema=False)
-def export_geojson(_user: ManagerDep, state: StateDep, geometry: str = "area") -> Response:
+def export_geojson(
+    _user: ManagerDep, scope: ScopeDep, state: StateDep, geometry: str = "area"
+) -> Response:
     """Territory areas with KPI properties for QGIS (``geometry=hull``: convex hulls;
     ``geometry=points``: one feature per account)."""
     kinds: dict[str, ExportKind] = {"points": "points", "hull": "hull"}
-    return _download(state, kinds.get(geometry, "area"))
+    return _download(state, scope, kinds.get(geometry, "area"))
 
 
 @router.get("/territories/export.csv", include_in_schema=False)
-def export_csv(_user: ManagerDep, state: StateDep, what: str = "accounts") -> Response:
+def export_csv(
+    _user: ManagerDep, scope: ScopeDep, state: StateDep, what: str = "accounts"
+) -> Response:
     """One row per account with its territory (``what=kpis``: one row per territory)."""
-    return _download(state, "kpis" if what == "kpis" else "accounts")
+    return _download(state, scope, "kpis" if what == "kpis" else "accounts")
 
 
 # -- API -------------------------------------------------------------------------------------
@@ -412,9 +457,10 @@ def _job(state: AppState, job: TerritoryJob) -> TerritoryJobPublic:
 
 
 @api_router.get("", response_model=TerritoryListPublic)
-def api_list(state: StateDep, _user: ManagerApiDep) -> TerritoryListPublic:
-    """The current territories with KPIs per territory and for the whole split."""
-    return TerritoryListPublic.of(_overview(state))
+def api_list(state: StateDep, _user: ManagerApiDep, scope: ApiScopeDep) -> TerritoryListPublic:
+    """The current territories (a manager's regions' only) with KPIs per territory and for
+    the whole split."""
+    return TerritoryListPublic.of(_overview(state, scope))
 
 
 _ERRORS: dict[int | str, dict[str, str]] = {
@@ -430,13 +476,16 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     dependencies=MANAGER_THEN_CSRF,
     responses=_ERRORS,
 )
-def api_design(body: TerritoryJobStart, state: StateDep, user: ManagerApiDep) -> TerritoryJobPublic:
-    """Design territories from scratch in the background (locked territories are kept).
+def api_design(
+    body: TerritoryJobStart, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
+) -> TerritoryJobPublic:
+    """Design territories from scratch in the background (locked territories are kept); a
+    manager scoped to regions designs only their regions' territories, accounts and reps.
 
     Poll ``GET /api/v1/territories/jobs/{job_id}``; nothing is stored until an option is
     applied.
     """
-    return _job(state, start_job(state, user, "design", body.fields(), source="body"))
+    return _job(state, start_job(state, user, scope, "design", body.fields(), source="body"))
 
 
 @api_router.post(
@@ -447,16 +496,19 @@ def api_design(body: TerritoryJobStart, state: StateDep, user: ManagerApiDep) ->
     responses=_ERRORS,
 )
 def api_realign(
-    body: TerritoryJobStart, state: StateDep, user: ManagerApiDep
+    body: TerritoryJobStart, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> TerritoryJobPublic:
-    """Realign the current territories: options from "stable" (few moves) to "fair"."""
-    return _job(state, start_job(state, user, "realign", body.fields(), source="body"))
+    """Realign the current territories (a scoped manager's regions' only): options from
+    "stable" (few moves) to "fair"."""
+    return _job(state, start_job(state, user, scope, "realign", body.fields(), source="body"))
 
 
 @api_router.get("/jobs/{job_id}", response_model=TerritoryJobPublic)
-def api_job(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+def api_job(
+    job_id: int, state: StateDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> TerritoryJobPublic:
     """State and progress of a job; once done, its options with before/after KPIs."""
-    return _job(state, state.territory_jobs.find(job_id))
+    return _job(state, state.territory_jobs.find_in(job_id, scope))
 
 
 @api_router.post(
@@ -465,9 +517,11 @@ def api_job(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJobP
     status_code=202,
     dependencies=MANAGER_THEN_CSRF,
 )
-def api_cancel(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJobPublic:
+def api_cancel(
+    job_id: int, state: StateDep, _user: ManagerApiDep, scope: ApiScopeDep
+) -> TerritoryJobPublic:
     """Ask a job to stop (cooperative: at its next progress report)."""
-    job = state.territory_jobs.find(job_id)
+    job = state.territory_jobs.find_in(job_id, scope)
     job.cancel.set()
     return _job(state, job)
 
@@ -482,11 +536,11 @@ def api_cancel(job_id: int, state: StateDep, _user: ManagerApiDep) -> TerritoryJ
     },
 )
 def api_apply(
-    job_id: int, body: ApplyBody, state: StateDep, user: ManagerApiDep
+    job_id: int, body: ApplyBody, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> TerritoryListPublic:
     """Store one option as the current territories, with ownership history, in one transaction."""
-    apply(state, job_id, body.option, user)
-    return TerritoryListPublic.of(_overview(state))
+    apply(state, job_id, body.option, user, scope)
+    return TerritoryListPublic.of(_overview(state, scope))
 
 
 @api_router.post(
@@ -498,12 +552,15 @@ def api_apply(
         422: {"description": "bad selection or target: errors[{field, message}]"},
     },
 )
-def api_moves(body: MoveBody, state: StateDep, user: ManagerApiDep) -> MoveResultPublic:
+def api_moves(
+    body: MoveBody, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
+) -> MoveResultPublic:
     """Move accounts into a territory, with the figures before and after (workload and value
     deviation, travel, drive, enclaves, qualification conflicts). ``dry_run``: figures only.
     Applied moves are stored in one transaction with ownership history (cause ``manual``).
     A rep lacking a required qualification may be given the account; it is reported."""
-    result = move(state, user, body.account_ids, body.target_territory, dry_run=body.dry_run)
+    ids, target = body.account_ids, body.target_territory
+    result = move(state, user, scope, ids, target, dry_run=body.dry_run)
     return MoveResultPublic.of(result)
 
 
@@ -511,9 +568,11 @@ def api_moves(body: MoveBody, state: StateDep, user: ManagerApiDep) -> MoveResul
     "/{territory_id}/lock", response_model=TerritoryPublic, dependencies=MANAGER_THEN_CSRF
 )
 def api_lock(
-    territory_id: str, body: LockBody, state: StateDep, user: ManagerApiDep
+    territory_id: str, body: LockBody, state: StateDep, user: ManagerApiDep, scope: ApiScopeDep
 ) -> TerritoryPublic:
     """Lock (realignment leaves it exactly as it is) or unlock a territory."""
     store = state.services.store
-    locked = territory_service.set_lock(store, territory_id, body.locked, user=user.username)
+    locked = territory_service.set_lock(
+        store, territory_id, body.locked, user=user.username, scope=scope
+    )
     return TerritoryPublic.of(locked)

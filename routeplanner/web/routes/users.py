@@ -1,4 +1,5 @@
-"""``/users``: managers create logins, reset passwords, disable users and issue API tokens.
+"""``/users``: admins create logins, make users admins or region-scoped managers, reset
+passwords, disable users and issue API tokens.
 
 The same use cases (:mod:`routeplanner.services.users`) as ``routeplanner user ...``. A new API
 token is shown once, in the response to the POST that made it (never stored in the session
@@ -17,8 +18,9 @@ from fastapi.templating import Jinja2Templates
 
 from routeplanner.auth import MIN_PASSWORD, PasswordCost
 from routeplanner.errors import InputError, Problem
+from routeplanner.services import regions as region_service
 from routeplanner.services import users as user_service
-from routeplanner.web.auth import CsrfDep, ManagerDep
+from routeplanner.web.auth import AdminDep, CsrfDep, ScopeDep
 from routeplanner.web.deps import get_services, get_templates
 from routeplanner.web.schemas import DbIdPath
 from routeplanner.web.services import Services
@@ -57,16 +59,46 @@ def _render(
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, _user: ManagerDep, services: ServicesDep, templates: TemplatesDep
+    request: Request, _user: AdminDep, services: ServicesDep, templates: TemplatesDep
 ) -> Response:
     """Every user with role, rep, state and API tokens; forms to create and change them."""
     return _render(request, services, templates)
 
 
+@router.post("/users/{user_id}/scope", response_class=HTMLResponse, dependencies=[CsrfDep])
+def set_scope(
+    request: Request,
+    user_id: DbIdPath,
+    _user: AdminDep,
+    scope: ScopeDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    role: Annotated[str, Form(max_length=16)] = "",
+    regions: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Make the user an admin, or a manager of the comma-separated ``regions``, as
+    ``routeplanner user role``/``user regions`` do; every problem is listed (422)."""
+    target = user_service.get_user(services.store, user_id)
+    try:
+        region_service.set_scope(
+            services.store,
+            target.username,
+            scope,
+            role=role,
+            regions=regions.replace(";", ",").split(","),
+            source=SOURCE,
+        )
+    except InputError as exc:
+        return _render(
+            request, services, templates, status=422, problems=exc.problems, problem_user=user_id
+        )
+    return RedirectResponse("/users", status_code=303)
+
+
 @router.post("/users", response_class=HTMLResponse, dependencies=[CsrfDep])
 def create_user(
     request: Request,
-    _user: ManagerDep,
+    _user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     username: Annotated[str, Form()] = "",
@@ -97,7 +129,7 @@ def create_user(
 def reset_password(
     request: Request,
     user_id: DbIdPath,
-    _user: ManagerDep,
+    _user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     password: Annotated[str, Form()] = "",
@@ -125,7 +157,7 @@ def reset_password(
 def set_active(
     request: Request,
     user_id: DbIdPath,
-    user: ManagerDep,
+    user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     active: Annotated[bool, Form()],
@@ -144,7 +176,7 @@ def set_active(
 def create_token(
     request: Request,
     user_id: DbIdPath,
-    _user: ManagerDep,
+    _user: AdminDep,
     services: ServicesDep,
     templates: TemplatesDep,
     label: Annotated[str, Form()] = "",
@@ -168,7 +200,7 @@ def create_token(
     dependencies=[CsrfDep],
 )
 def revoke_token(
-    user_id: DbIdPath, token_id: DbIdPath, _user: ManagerDep, services: ServicesDep
+    user_id: DbIdPath, token_id: DbIdPath, _user: AdminDep, services: ServicesDep
 ) -> Response:
     """Revoke one of the user's API tokens (calendar feed URLs are revoked on /calendar)."""
     user_service.revoke_api_token(services.store, user_id, token_id)

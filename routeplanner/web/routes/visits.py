@@ -24,6 +24,7 @@ from routeplanner.model.history import VisitRecord
 from routeplanner.services import field, repair
 from routeplanner.services.planning import PlanningSetup
 from routeplanner.services.repair import AdHocVisit, RepairParams, RepairSummary, VisitParams
+from routeplanner.services.scope import scope_for
 from routeplanner.services.users import allowed_rep
 from routeplanner.settings import Settings
 from routeplanner.storage.records import UserRecord
@@ -123,7 +124,7 @@ def undo_report(state: AppState, user: UserRecord, job_id: int, record_id: int) 
     """Undo missed or cancelled report ``record_id`` of waiting repair job ``job_id`` (shared
     with the API): the report is withdrawn; a repair left with no report never runs."""
     job = state.repair_jobs.find(job_id)
-    allowed_rep(user, job.rep_id)
+    allowed_rep(user, job.rep_id, scope_for(state.services.store, user))
     grace = state.services.settings.undo_grace_s + UNDO_MARGIN_S
 
     def withdraw() -> object:
