@@ -5,7 +5,7 @@ the role that still does, so nobody loses (or gains) access by upgrading. A mana
 on sees only the regions they are given.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06
 """
 
