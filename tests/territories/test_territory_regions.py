@@ -14,7 +14,11 @@ from routeplanner.territories.assign import greedy_assignment
 from routeplanner.territories.contiguity import count_violations
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import design_territories
-from routeplanner.territories.organisation import design_organisation, polish_borders
+from routeplanner.territories.organisation import (
+    design_organisation,
+    polish_borders,
+    polish_score,
+)
 from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import RegionSettings, split_regions
 from tests.helpers import require
@@ -122,6 +126,26 @@ def test_rebalance_leaves_regions_alone_when_no_move_narrows_a_gap() -> None:
     kept = skewed.copy()
     assert rebalance_regions(kept, graph, balance, np.array([0.5, 0.5]), locks) == 0
     assert np.array_equal(kept, skewed)
+
+
+def test_the_border_polish_prefers_whole_territories_to_a_tighter_band() -> None:
+    xy, pairs = _grid(6)
+    graph = _graph(pairs, len(xy))
+    balance = np.ones(len(xy))
+    target = np.array([18.0, 18.0])
+    cost = np.zeros((len(xy), 2))
+    halves = (np.arange(len(xy)) // 6 >= 3).astype(np.int64)  # rows 0-2 | rows 3-5
+    holed = halves.copy()
+    holed[[1 * 6 + 1, 4 * 6 + 4]] = [1, 0]  # two swapped inner accounts: each an enclave
+    whole = halves.copy()
+    whole[[2 * 6 + 0, 2 * 6 + 1]] = 1  # two border accounts over: 16 | 20, 11 % off
+    at_most = 0.05
+    assert polish_score(graph, holed, balance, target, at_most, cost)[:2] == (2, 0.0)
+    assert polish_score(graph, whole, balance, target, at_most, cost)[0] == 0
+    assert polish_score(graph, whole, balance, target, at_most, cost)[1] > 0
+    assert polish_score(graph, whole, balance, target, at_most, cost) < polish_score(
+        graph, holed, balance, target, at_most, cost
+    )
 
 
 def test_greedy_split_keeps_the_band_and_the_pins() -> None:
