@@ -63,10 +63,10 @@ def test_manager_realigns_and_applies_an_option(
     release = threading.Event()
     real = territory_service.propose
 
-    def held(inputs: Any, travel: Any, params: Any, progress: Any) -> Any:
+    def held(inputs: Any, travel: Any, params: Any, progress: Any, **options: Any) -> Any:
         while not release.wait(0.05):
             progress("waiting for the browser test", 0.3)
-        return real(inputs, travel, params, progress)
+        return real(inputs, travel, params, progress, **options)
 
     monkeypatch.setattr(territory_service, "propose", held)
     before: list[Territory] = store.territories.all()

@@ -14,6 +14,7 @@ from routeplanner.model.history import OwnershipCause, VisitRecord, VisitStatus
 from routeplanner.model.performance import Target, TargetScope
 from routeplanner.model.territory import Territory
 from routeplanner.services import sales
+from routeplanner.services.scope import Scope
 from routeplanner.storage import Store
 from tests.conftest import log_in
 from tests.web.test_performance_dashboard import MONTH, world
@@ -42,7 +43,9 @@ def test_each_change_shows_on_the_next_request(client: TestClient, world: Store)
     assert 'data-kpi="done">7 ' in _t1_row(client)
 
     csv = f"account_id,month,revenue\nA1,{MONTH},5000\n"
-    sales.import_sales(world, read_table_bytes(csv.encode(), source="again.csv"))
+    sales.import_sales(
+        world, read_table_bytes(csv.encode(), source="again.csv"), Scope.everything()
+    )
     assert _groups(client)["T1"]["current"]["revenue"] == 5000.0
     assert "5,000" in _t1_row(client)
 

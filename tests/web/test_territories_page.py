@@ -440,10 +440,10 @@ def test_one_job_at_a_time_and_cancel(
     release = threading.Event()
     real = territory_service.propose
 
-    def slow(inputs: Any, travel: Any, params: Any, progress: Any) -> Any:
+    def slow(inputs: Any, travel: Any, params: Any, progress: Any, **options: Any) -> Any:
         while not release.wait(0.05):
             progress("waiting for the test", 0.3)  # raises once the job is cancelled
-        return real(inputs, travel, params, progress)
+        return real(inputs, travel, params, progress, **options)
 
     monkeypatch.setattr(territory_service, "propose", slow)
     first = client.post("/territories/realign", data=FAST, follow_redirects=False)
