@@ -105,7 +105,7 @@ def prepare(url: str, accounts_n: int, reps_n: int, months: int, today: date) ->
         store.users.create(
             f"bench-{rep.rep_id}", hash_password(PASSWORD), role="rep", rep_id=rep.rep_id
         )
-    store.users.create("bench-manager", hash_password(PASSWORD), role="manager")
+    store.users.create("bench-manager", hash_password(PASSWORD), role="admin")
     store.close()
     print(
         f"generated {len(accounts)} accounts, {len(reps)} reps, {len(history.visits)} visit "

@@ -162,7 +162,7 @@ def prepare(
             f"bench-{rep.rep_id}", hash_password(PASSWORD), role="rep", rep_id=rep.rep_id
         )
         tokens[rep.rep_id] = new_api_token(store, user, label="benchmark")
-    manager = store.users.create("bench-manager", hash_password(PASSWORD), role="manager")
+    manager = store.users.create("bench-manager", hash_password(PASSWORD), role="admin")
     visits: dict[str, list[tuple[str, date]]] = {}
     for route in result.plan.routes:
         visits.setdefault(route.rep_id, []).extend((s.visit_id, route.day) for s in route.stops)
