@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,8 +62,16 @@ def path_segment(value: object) -> str:
     return quote(str(value), safe="")
 
 
+GC_THRESHOLDS = (50_000, 20, 50)
+"""Garbage collector thresholds of a server process. A server holds many long-lived objects
+(the snapshot, cached dashboards and pages); with Python's defaults a full collection over them
+runs every few hundred requests and stalls whichever requests are in flight for hundreds of
+milliseconds (``benchmarks/results/dashboard.md``); these make collections rarer."""
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """Build one app; ``settings`` default to the environment, tests may inject ``services``."""
+    gc.set_threshold(*GC_THRESHOLDS)
     settings = settings or Settings()
     services = services or Services.build(settings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from routeplanner import __version__
 from routeplanner.settings import Settings
 from routeplanner.storage import Store, head_revision
 from routeplanner.storage.engine import make_engine, session_factory
-from routeplanner.web.app import create_app
+from routeplanner.web.app import GC_THRESHOLDS, create_app
 from routeplanner.web.routes import api
 from routeplanner.web.services import Services
 
@@ -69,3 +70,14 @@ def test_readiness_without_the_osm_file(settings: Settings, store: Store) -> Non
     assert checks["road_network"]["ok"] is False
     assert "gone.osm.pbf" in checks["road_network"]["detail"]
     assert checks["database"]["ok"] is True
+
+
+def test_a_server_collects_garbage_rarely(settings: Settings) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # Python's defaults, whatever ran before
+        _without_database(settings)
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert GC_THRESHOLDS[0] > 700
+    finally:
+        gc.set_threshold(*before)
