@@ -28,6 +28,7 @@ PAGES = [
     ("/rules", "h1"),
     ("/learning", "h1"),
     ("/performance", "h1"),
+    ("/regions", "h1"),
     ("/calendar", "h1"),
     ("/users", "h1"),
     ("/tokens", "h1"),

@@ -28,6 +28,7 @@ MANAGER_PAGES = (
     "/rules",
     "/learning",
     "/performance",
+    "/regions",
     "/users",
     "/calendar",
     "/route",
