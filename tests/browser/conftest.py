@@ -108,6 +108,16 @@ def log_in_page(page: Any, base_url: str, username: str, next_path: str = "") ->
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def wait_until(page: Any, expression: str, seconds: float = 30.0) -> None:
+    """Poll a JavaScript ``expression`` until it is truthy. ``page.wait_for_function`` with a
+    string compiles it inside the page, which our strict CSP forbids once it has to poll;
+    ``page.evaluate`` goes through the browser's debugging protocol, outside the CSP."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for: {expression}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def manager_page(live_server: LiveServer, store: Store, phone_page: Any) -> Any:
     """The phone page, logged in as a manager (who sees every page)."""

@@ -12,7 +12,7 @@ import pytest
 
 from routeplanner.model import GeoPoint
 from routeplanner.storage import Store
-from tests.browser.conftest import LiveServer, log_in_page
+from tests.browser.conftest import LiveServer, log_in_page, wait_until
 from tests.web.rep_day_data import store_world, today
 
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
@@ -62,7 +62,7 @@ def test_the_map_fits_the_screen_zooms_and_pans(
     start, marker = _view(phone), _face(phone, 1)
     phone.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     phone.mouse.wheel(0, -400)
-    phone.wait_for_function("document.querySelector('svg.day-map').dataset.zoom !== '1.00'")
+    wait_until(phone, "document.querySelector('svg.day-map').dataset.zoom !== '1.00'")
     wheeled = _view(phone)
     assert wheeled[2] < start[2] * 0.5, (start, wheeled)
     phone.get_by_role("button", name="Zoom in").tap()

@@ -14,7 +14,7 @@ from routeplanner.model import DayRoute, Horizon, Plan, Stop, Unassigned, Unassi
 from routeplanner.services.planning import next_monday
 from routeplanner.storage import Store
 from routeplanner.units import HOUR
-from tests.browser.conftest import LiveServer, log_in_page
+from tests.browser.conftest import LiveServer, log_in_page, wait_until
 from tests.conftest import add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
@@ -153,7 +153,7 @@ def test_copy_button_puts_the_feed_url_in_the_clipboard_and_a_reload_keeps_it(
     url = page.locator("#feed-url").input_value()
     assert re.fullmatch(re.escape(origin) + r"/calendar/[A-Za-z0-9_-]{43}\.ics", url)
     page.locator('button[data-copy="feed-url"]').click()
-    page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    wait_until(page, "document.getElementById('copy-status').textContent !== ''")
     assert page.evaluate("navigator.clipboard.readText()") == url
     assert page.evaluate("window.getSelection().toString() || document.activeElement.id") in (
         url,

@@ -12,7 +12,7 @@ import pytest
 
 from routeplanner.model.history import VisitStatus
 from routeplanner.storage import Store
-from tests.browser.conftest import LiveServer, log_in_page
+from tests.browser.conftest import LiveServer, log_in_page, wait_until
 from tests.web.rep_day_data import store_world, today
 
 pytestmark = [pytest.mark.browser, pytest.mark.osm]
@@ -48,7 +48,7 @@ def test_a_report_made_offline_arrives_once_when_back(
     page.goto(url)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now under the worker's control, which keeps the page
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     assert page.locator("#queue").is_hidden()
 
     context.set_offline(True)
