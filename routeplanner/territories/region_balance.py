@@ -16,7 +16,7 @@ gaps open and close.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,14 +118,9 @@ def _transfer(
     moved_count = 0
     remaining = amount
     while remaining > 0:
-        ties = edges.ties(region, pair)
-        border = np.flatnonzero((region == pair[0]) & ~pinned & (ties > 0))
-        fitting = None
-        for account in border[np.argsort(-ties[border], kind="stable")]:
-            moved = _with_cut_off(region, edges.graph, balance, int(account))
-            if float(balance[moved].sum()) < 2 * remaining and not pinned[moved].any():
-                fitting = moved
-                break
+        fitting = _accounts_to_hand(
+            region, edges, balance, pinned, pair, _lighter_than(2 * remaining)
+        )
         if fitting is None:
             return moved_count
         region[fitting] = pair[1]
@@ -152,8 +147,9 @@ def _narrow_gaps(
         if pair is None:
             break
         giver, taker = pair
-        ties = edges.ties(region, pair)
-        moved = _accounts_to_hand(region, edges.graph, ties, balance, load, target, pinned, pair)
+        moved = _accounts_to_hand(
+            region, edges, balance, pinned, pair, _narrowing(load, target, pair)
+        )
         if moved is None:
             blocked.add(pair)
             continue
@@ -163,6 +159,28 @@ def _narrow_gaps(
         load[taker] += weight
         moves += len(moved)
     return moves
+
+
+def _lighter_than(limit: float) -> Callable[[float], bool]:
+    def fits(weight: float) -> bool:
+        return weight < limit
+
+    return fits
+
+
+def _narrowing(
+    load: FloatArray, target: FloatArray, pair: tuple[int, int]
+) -> Callable[[float], bool]:
+    """Whether handing a workload from ``pair[0]`` to ``pair[1]`` narrows the gap between
+    their load ratios (as the loads are now)."""
+    giver, taker = pair
+    gap = load[giver] / target[giver] - load[taker] / target[taker]
+
+    def fits(weight: float) -> bool:
+        after = (load[giver] - weight) / target[giver] - (load[taker] + weight) / target[taker]
+        return bool(abs(after) < gap)
+
+    return fits
 
 
 def _widest_gap(
@@ -194,26 +212,21 @@ def _widest_gap(
 
 def _accounts_to_hand(
     region: IntArray,
-    graph: csr_matrix,
-    ties: IntArray,
+    edges: Edges,
     balance: FloatArray,
-    load: FloatArray,
-    target: FloatArray,
     pinned: npt.NDArray[np.bool_],
     pair: tuple[int, int],
+    fits: Callable[[float], bool],
 ) -> IntArray | None:
-    """Accounts of the giver to hand to the taker that narrow their gap: one on the taker's
-    border, most tied to the taker first (``ties``: links to the taker, so the border stays
-    short), with every piece of the giver its removal would cut off (they reach the taker
-    through it), so both regions stay in one piece; none of them locked."""
-    giver, taker = pair
-    gap = load[giver] / target[giver] - load[taker] / target[taker]
-    border = np.flatnonzero((region == giver) & ~pinned & (ties > 0))
+    """Accounts of ``pair[0]``'s region to hand to ``pair[1]``'s whose workload ``fits``: one
+    on the taker's border, most tied to the taker first (so the border stays short), with every
+    piece of the giver its removal would cut off (they reach the taker through it), so both
+    regions stay in one piece; none of them locked."""
+    ties = edges.ties(region, pair)
+    border = np.flatnonzero((region == pair[0]) & ~pinned & (ties > 0))
     for account in border[np.argsort(-ties[border], kind="stable")]:
-        moved = _with_cut_off(region, graph, balance, int(account))
-        weight = float(balance[moved].sum())
-        after = (load[giver] - weight) / target[giver] - (load[taker] + weight) / target[taker]
-        if abs(after) < gap and not pinned[moved].any():
+        moved = _with_cut_off(region, edges.graph, balance, int(account))
+        if fits(float(balance[moved].sum())) and not pinned[moved].any():
             return moved
     return None
 
