@@ -42,7 +42,9 @@ def nearest_home_split(accounts: Sequence[Account], reps: Sequence[Rep]) -> list
             territory_id=f"T{j}",
             name=f"T{j}",
             rep_id=rep.rep_id,
-            account_ids=tuple(a.account_id for a, k in zip(accounts, nearest, strict=True) if k == j),
+            account_ids=tuple(
+                a.account_id for a, k in zip(accounts, nearest, strict=True) if k == j
+            ),
             locked=rep.rep_id == LOCKED_REP,
         )
         for j, rep in enumerate(reps)
@@ -74,9 +76,7 @@ def roads(heidelberg_graph: RoadGraph) -> tuple[TravelTimeProvider, Instance]:
 @pytest.fixture(scope="module")
 def default_options(roads: tuple[TravelTimeProvider, Instance]) -> list[RealignOption]:
     travel, (current, accounts, reps) = roads
-    return realign_territories(
-        current, accounts, reps, travel, regions=SMALL, time_limit_s=LIMIT_S
-    )
+    return realign_territories(current, accounts, reps, travel, regions=SMALL, time_limit_s=LIMIT_S)
 
 
 def _owners(territories: Sequence[Territory]) -> dict[str, str | None]:
