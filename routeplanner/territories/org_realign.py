@@ -8,8 +8,10 @@ never builds one road-time matrix or one LP over all accounts:
    accounts' centre, joined to the territories its road cells touch, locked to its rep), so a
    region holds at most ``reps_per_region`` reps with their whole current territories: the
    current split is the best start, and its moves are what the manager counts. An account with
-   no current rep (new, or its rep left) goes to the region of the nearest owned account; a
-   locked account to its rep's region.
+   no current rep (new, or its rep left) goes to the region of the nearest owned account, a
+   locked account to its rep's region; then, since placing an account without a rep is no
+   move, those on region borders pass from regions over their reps' capacity share to
+   neighbours under it (:mod:`~.region_balance`, every owned account held).
 2. *Region jobs*: each region is realigned by the single path
    (:func:`~.realign.realign_on_context`) on its own accounts, reps and road times, as a job
    with plain data in and out, through the mapper design region jobs use. Every region gets
@@ -463,6 +465,10 @@ def territory_regions(org: _Organisation, reps_per_region: int) -> RegionSplit:
             account_region[lost] = rep_region[near]
     for i, j in org.fixed.items():
         account_region[i] = rep_region[j]
+    # Placing an account without a rep is no move: those on region borders go where they
+    # bring regions nearer their reps' share (a region that lost a rep gives its orphans on).
+    held = np.flatnonzero(owned).tolist() + list(org.fixed)
+    _rebalance(org, account_region, rep_region, dict.fromkeys(held, 0))
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 
@@ -470,11 +476,20 @@ def balanced_regions(org: _Organisation, regions: RegionSplit) -> IntArray:
     """The accounts' regions with border accounts moved until each region holds its reps'
     capacity share (:func:`~.region_balance.rebalance_regions`); locked accounts stay."""
     region = regions.account_region.copy()
-    capacity = np.bincount(regions.rep_region, weights=org.ctx.capacity_s, minlength=regions.count)
+    _rebalance(org, region, regions.rep_region, org.fixed)
+    return region
+
+
+def _rebalance(
+    org: _Organisation, region: IntArray, rep_region: IntArray, held: Mapping[int, int]
+) -> None:
+    """``region`` (in place) with border accounts but ``held`` ones moved until each region
+    holds its reps' capacity share (:func:`~.region_balance.rebalance_regions`)."""
+    count = int(rep_region.max()) + 1
+    capacity = np.bincount(rep_region, weights=org.ctx.capacity_s, minlength=count)
     if capacity.sum() > 0:
         share = capacity / capacity.sum()
-        rebalance_regions(region, org.account_graph(), org.balance, share, org.fixed)
-    return region
+        rebalance_regions(region, org.account_graph(), org.balance, share, held)
 
 
 def share_out(total: int, sizes: IntArray) -> IntArray:

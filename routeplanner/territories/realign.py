@@ -179,21 +179,14 @@ def realign_territories(
             weights=weights or DesignWeights(), tolerance=tolerance, settings=settings,
             map_regions=map_regions, progress=progress,
         )  # fmt: skip
-    report = progress or (lambda _s, _f: None)
-    report("travel times", 0.0)
+    if progress is not None:
+        progress("travel times", 0.0)
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
     return realign_on_context(
-        ctx,
-        current,
-        asks,
-        locked=locked or {},
-        weights=weights or DesignWeights(),
-        tolerance=tolerance,
-        max_iterations=max_iterations,
-        repair_rounds=repair_rounds,
-        deadline=deadline,
-        progress=report,
-    )
+        ctx, current, asks, locked=locked or {}, weights=weights or DesignWeights(),
+        tolerance=tolerance, max_iterations=max_iterations, repair_rounds=repair_rounds,
+        deadline=deadline, progress=progress,
+    )  # fmt: skip
 
 
 def realign_on_context(
