@@ -369,7 +369,7 @@ def _row(method: str, kpis: PlanKpis, reps: int, seconds: float) -> dict[str, ob
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--osm", type=Path, required=True)
     parser.add_argument("--accounts", type=int, required=True)
@@ -390,7 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--realign-time-limit", type=float, default=600.0, help="limit of that realignment"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
 
     t0 = time.perf_counter()
     graph = load_road_graph(args.osm, cache_dir=Settings().cache_dir)
