@@ -22,6 +22,8 @@ from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from tests.fanout import faults
 
+pytestmark = [pytest.mark.osm, pytest.mark.slow]  # realigns on the Heidelberg graph
+
 SMALL = RegionSettings(min_accounts=1, reps_per_region=2)
 LIMIT_S = 15.0
 LOCKED_REP = "R1"
@@ -161,6 +163,12 @@ def test_a_managers_cap_holds_in_total_and_jobs_go_through_the_mapper(
         assert sum(x for x in limits if x is not None) <= cap
     ids = sorted(a.account_id for job in seen for a in job.accounts)
     assert ids == sorted(a.account_id for a in accounts)
+    # Regions are groups of whole current territories: each rep's job holds all its accounts.
+    for job in seen:
+        mine = {a.account_id for a in job.accounts}
+        for territory in current:
+            if territory.rep_id in {r.rep_id for r in job.reps}:
+                assert set(territory.account_ids) <= mine
 
 
 def test_a_region_whose_job_fails_twice_keeps_its_territories(
