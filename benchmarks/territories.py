@@ -28,7 +28,10 @@ At organisation scale (4,000 accounts and 20 reps or more, e.g. ``--accounts 200
 compute all pairs of road times, so neither does the benchmark: the KPIs come from the
 design's own context (travel from home = the drive from home), the bound from the Lagrangian
 dual of the same LP (any multipliers give a valid lower bound; the best found is printed), and
-the centre objective and the realignment are left out. ``--time-limit`` bounds the design.
+the centre objective is left out. ``--time-limit`` bounds the design. With ``--realign`` the
+designed organisation is then perturbed (5 % new accounts, the last rep gone) and realigned
+through regions of whole territories (``routeplanner.territories.org_realign``) within
+``--realign-time-limit``: time, moves, workload spread and enclaves per option.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from routeplanner.model import (
     GeoPoint,
     LunchBreak,
     Rep,
+    Territory,
     TimeWindow,
     VisitRule,
     WeeklyHours,
@@ -58,7 +62,12 @@ from routeplanner.roads.snap import random_road_points
 from routeplanner.settings import Settings
 from routeplanner.territories.contiguity import count_violations, neighbour_graph
 from routeplanner.territories.deadline import Deadline
-from routeplanner.territories.design import DESIGN_TIME_LIMIT_S, DesignWeights, design_territories
+from routeplanner.territories.design import (
+    DESIGN_TIME_LIMIT_S,
+    DesignWeights,
+    build_territories,
+    design_territories,
+)
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis, assignment_of
 from routeplanner.territories.organisation import design_organisation
 from routeplanner.territories.realign import realign_territories
@@ -286,8 +295,55 @@ def run_large(
             f"{k.mean_travel_to_home_s / bound:8.3f} {k.contiguity_violations:8d}"
         )
     print(f"{'Lagrangian bound (LP dual)':>28} {'5.00':>9} {bound:7.1f}")
-    print("centre objective and realignment: not run at organisation scale")
+    print("centre objective: not run at organisation scale")
+    if args.realign:
+        current = build_territories(found.context, found.assign)
+        realign_large(args, travel, accounts, reps, current)
     return 0
+
+
+def realign_large(
+    args: argparse.Namespace,
+    travel: RoadTravel | KnnOnly,
+    accounts: list[Account],
+    reps: list[Rep],
+    current: Sequence[Territory],
+) -> None:
+    """The designed organisation after 5 % new accounts and one rep gone, realigned through
+    regions: one line per option."""
+    new = make_accounts(travel, max(1, len(accounts) // 20), args.seed + 1, "N")
+    staying = reps[:-1]
+    print(f"realignment: +{len(new)} new accounts, rep {reps[-1].rep_id} gone")
+    t = time.perf_counter()
+    options = realign_territories(
+        current,
+        accounts + new,
+        staying,
+        travel,
+        time_limit_s=args.realign_time_limit,
+        progress=lambda stage, frac: print(
+            f"  {time.perf_counter() - t:7.1f} s  {100 * frac:3.0f} %  {stage}", flush=True
+        ),
+    )
+    seconds = time.perf_counter() - t
+    print(f"realigned in {seconds:.1f} s (limit {args.realign_time_limit:.0f} s)")
+    print(f"notes: {'; '.join(options[0].notes) if options else '-'}")
+    before = options[0].comparison.before if options else None
+    if before is not None:
+        print(
+            f"  {'before (new accounts unplaced)':>40}: max dev "
+            f"{before.max_workload_dev_pct:6.2f} %, enclaves {before.contiguity_violations}"
+        )
+    for o in options:
+        forced = len(o.comparison.moves) - o.moved_accounts
+        spread = [t.balance_dev_pct for t in o.kpis.territories if not t.locked]
+        print(
+            f"  {o.label:>40}: moved {o.moved_accounts:5d} (+{forced} placed), max dev "
+            f"{o.kpis.max_workload_dev_pct:6.2f} %, "
+            f"spread {min(spread):+.1f}..{max(spread):+.1f} %, "
+            f"travel to home {o.kpis.mean_travel_to_home_s:6.1f} s, "
+            f"enclaves {o.kpis.contiguity_violations}"
+        )
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> None:
@@ -313,7 +369,7 @@ def _row(method: str, kpis: PlanKpis, reps: int, seconds: float) -> dict[str, ob
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--osm", type=Path, required=True)
     parser.add_argument("--accounts", type=int, required=True)
@@ -326,7 +382,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-limit", type=float, default=None, help="limit of the design in seconds"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--realign",
+        action="store_true",
+        help="at organisation scale: realign the design after 5 %% new accounts, one rep gone",
+    )
+    parser.add_argument(
+        "--realign-time-limit", type=float, default=600.0, help="limit of that realignment"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
 
     t0 = time.perf_counter()
     graph = load_road_graph(args.osm, cache_dir=Settings().cache_dir)

@@ -17,9 +17,9 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from routeplanner.planner import (
     JobContext,
@@ -33,12 +33,18 @@ from routeplanner.planner import (
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.scheduling.day_router import DayRouter
 from routeplanner.scheduling.scheduler import DaySearch, Progress
+from routeplanner.territories.org_realign import (
+    RealignJob,
+    RealignResult,
+    kept_region,
+    realign_region,
+)
 from routeplanner.territories.organisation import cut_region, design_region
 from routeplanner.territories.regions import (
+    JobT,
     RegionJob,
     RegionMapper,
     RegionResult,
-    RegionRunner,
     RegionSettings,
 )
 from routeplanner.travel.provider import TravelTimeProvider
@@ -48,6 +54,8 @@ from routeplanner.travel.timeofday import TimeOfDayProfile
 
 if TYPE_CHECKING:
     import ray
+
+_ResultT = TypeVar("_ResultT")
 
 ATTEMPTS = 2
 """A task runs at most twice: one retry covers a worker lost to the machine (killed, out of
@@ -159,8 +167,10 @@ def _territory_task(
     return timed_job(job, context, report)
 
 
-def _region_task(job: RegionJob, travel: _Shared) -> RegionResult:
-    """One region's territory design on a Ray worker."""
+def _region_task(job: RegionJob | RealignJob, travel: _Shared) -> RegionResult | RealignResult:
+    """One region's territory design or realignment on a Ray worker."""
+    if isinstance(job, RealignJob):
+        return realign_region(job, _travel_on_worker(travel))
     return design_region(job, _travel_on_worker(travel))
 
 
@@ -242,14 +252,14 @@ class RayMapper:
                 self._board = ray.remote(num_cpus=0)(_ProgressBoard).remote()
 
     def regions(self, travel: TravelTimeProvider) -> tuple[RegionSettings, RegionMapper] | None:
-        """How an organisation-scale design runs its region jobs on these workers: as many at
-        once as there are workers (each job gets that share of the time), one task each with
-        the road graph from the object store; None when the design should run them in turn in
-        this process (one local core, no cluster)."""
+        """How an organisation-scale design or realignment runs its region jobs on these
+        workers: as many at once as there are workers (each job gets that share of the time),
+        one task each with the road graph from the object store; None when they should run in
+        turn in this process (one local core, no cluster)."""
         if not self.config.uses_ray(max(2, self.config.min_jobs)):
             return None
 
-        def run(_runner: RegionRunner, jobs: Sequence[RegionJob]) -> list[RegionResult]:
+        def run(_runner: Callable[[JobT], _ResultT], jobs: Sequence[JobT]) -> list[_ResultT]:
             self._start()
             import ray
 
@@ -261,7 +271,11 @@ class RayMapper:
                 for ref in refs:
                     ray.cancel(ref, force=True)
                 raise
-            return [_region_outcome(ref, job) for ref, job in zip(refs, jobs, strict=True)]
+            # Each task ran its job's own kind of work, whose result type is the runner's.
+            return [
+                cast("_ResultT", _region_outcome(ref, job))
+                for ref, job in zip(refs, jobs, strict=True)
+            ]
 
         return RegionSettings(parallel=self.config.local_workers()), run
 
@@ -357,14 +371,18 @@ def _outcome(ref: ray.ObjectRef[TerritoryDone], job: TerritoryJob) -> JobOutcome
     return done
 
 
-def _region_outcome(ref: ray.ObjectRef[RegionResult], job: RegionJob) -> RegionResult:
-    """The region's design, or, when its task failed twice, the region cut without road
-    times (the border polish takes it from there) with a note saying why."""
+def _region_outcome(ref: ray.ObjectRef[Any], job: object) -> RegionResult | RealignResult:
+    """The region's design or realignment; when its task failed twice, a design's region cut
+    without road times (the border polish takes it from there), a realignment's region kept
+    as it is, with a note saying why."""
     import ray
 
     try:
-        done: RegionResult = ray.get(ref)
+        done: RegionResult | RealignResult = ray.get(ref)
     except ray.exceptions.RayError as exc:
+        if isinstance(job, RealignJob):
+            return kept_region(job, f"failed twice ({_reason(exc)})")
+        assert isinstance(job, RegionJob)
         cut = cut_region(job)
         note = f"region {job.region + 1}: its design failed twice ({_reason(exc)})"
         return replace(cut, notes=(note, *cut.notes))

@@ -57,6 +57,7 @@ from routeplanner.territories.metrics import (
     compute_kpis,
 )
 from routeplanner.territories.realign import REALIGN_TIME_LIMIT_S, realign_territories
+from routeplanner.territories.regions import RegionMapper, RegionSettings
 from routeplanner.territories.shapes import RoadCellLabels, TerritoryShape, territory_shapes
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import haversine_m
@@ -349,6 +350,7 @@ def _design(
     params: DesignParams,
     progress: Progress,
     jobs: JobMapper | None,
+    sizes: RegionSettings | None,
 ) -> tuple[list[ProposalOption], list[str]]:
     base, reps = inputs.territories, inputs.reps
     before = None
@@ -357,7 +359,7 @@ def _design(
         before = compute_kpis(base, on, reps, travel, horizon_days=params.horizon_days)
     present = {a.account_id for a in on}
     pins = {a: r for a, r in params.pins if a in present}
-    regions, map_regions = region_options(jobs, travel)
+    regions, map_regions = _region_options(jobs, travel, sizes)
     plan = design_territories(
         on,
         reps,
@@ -396,10 +398,13 @@ def _realign(
     travel: TravelTimeProvider,
     params: DesignParams,
     progress: Progress,
+    jobs: JobMapper | None,
+    sizes: RegionSettings | None,
 ) -> tuple[list[ProposalOption], list[str]]:
     base, reps = inputs.territories, inputs.reps
     if not base:
         raise InputError(Problem("territories", None, None, NO_TERRITORIES))
+    regions, map_regions = _region_options(jobs, travel, sizes)
     found = realign_territories(
         base,
         on,
@@ -412,6 +417,8 @@ def _realign(
         weights=params.weights(),
         **_time_limit(params),
         progress=progress,
+        regions=regions,
+        map_regions=map_regions,
     )
     options: list[ProposalOption] = []
     seen: set[tuple[Territory, ...]] = set()
@@ -434,8 +441,23 @@ def _realign(
                 comparison=opt.comparison,
             )
         )
-    notes = [] if options else ["no option could meet the move limit with the locks"]
+    notes = list(dict.fromkeys(n for opt in found for n in opt.notes))
+    if not options:
+        notes.append("no option could meet the move limit with the locks")
     return options, notes
+
+
+def _region_options(
+    jobs: JobMapper | None, travel: TravelTimeProvider, sizes: RegionSettings | None
+) -> tuple[RegionSettings | None, RegionMapper | None]:
+    """Where an organisation-scale design or realignment runs its region jobs (where ``jobs``
+    runs territory jobs), with ``sizes`` (when given) deciding when regions apply and how
+    large they are."""
+    regions, map_regions = region_options(jobs, travel)
+    if sizes is not None:
+        parallel = regions.parallel if regions is not None else sizes.parallel
+        regions = replace(sizes, parallel=parallel)
+    return regions, map_regions
 
 
 def propose(
@@ -445,10 +467,12 @@ def propose(
     progress: Progress | None = None,
     *,
     jobs: JobMapper | None = None,
+    regions: RegionSettings | None = None,
 ) -> Proposal:
     """Design (one option) or realign (options from "stable" to "fair") ``inputs``; nothing
     is stored. ``progress`` may raise :class:`~routeplanner.errors.JobCancelledError`. An
-    organisation-scale design runs its region jobs where ``jobs`` runs territory jobs.
+    organisation-scale design or realignment runs its region jobs where ``jobs`` runs
+    territory jobs; ``regions`` overrides when that scale starts and how large regions are.
 
     Raises
     ------
@@ -460,9 +484,9 @@ def propose(
     report("snapping accounts to the road network", 0.0)
     on, off = split_reachable(travel, inputs.accounts)
     if params.kind == "design":
-        options, notes = _design(inputs, on, off, travel, params, report, jobs)
+        options, notes = _design(inputs, on, off, travel, params, report, jobs, regions)
     else:
-        options, notes = _realign(inputs, on, off, travel, params, report)
+        options, notes = _realign(inputs, on, off, travel, params, report, jobs, regions)
     if off:
         notes.insert(0, _off_network_note(off))
     return Proposal(

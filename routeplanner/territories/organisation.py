@@ -145,11 +145,11 @@ def design_organisation(
     )
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), ())
     del frozen  # no locked territories on this path
-    balance = _balance(ctx, weights)
+    balance = balance_shares(ctx, weights)
     regions = split_regions(
-        local_xy(*_lat_lon(ctx.accounts)),
+        local_xy(*lat_lon(ctx.accounts)),
         balance,
-        local_xy(*_lat_lon_homes(ctx.reps)),
+        local_xy(*home_lat_lon(ctx.reps)),
         ctx.capacity_s,
         reps_per_region=settings.reps_per_region,
         locks=fixed,
@@ -167,7 +167,7 @@ def design_organisation(
         results = list(map_regions(region_runner(travel), jobs))
     ctx, assign, graph = _assemble(ctx, regions, results, pairs)
     report("polishing region borders", 0.8)
-    balance = _balance(ctx, weights)
+    balance = balance_shares(ctx, weights)
     assign, polish_notes = polish_borders(
         ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed),
         deadline=deadline.share(POLISH_SHARE),
@@ -244,9 +244,9 @@ def cut_region(job: RegionJob) -> RegionResult:
     index = {a.account_id: i for i, a in enumerate(job.accounts)}
     rep_index = {r.rep_id: j for j, r in enumerate(job.reps)}
     cut = split_regions(
-        local_xy(*_lat_lon(job.accounts)),
+        local_xy(*lat_lon(job.accounts)),
         balance,
-        local_xy(*_lat_lon_homes(job.reps)),
+        local_xy(*home_lat_lon(job.reps)),
         np.array([rep_capacity_s(r, horizon, start=job.start) for r in job.reps]),
         reps_per_region=1,
         road_pairs=np.asarray(job.road_pairs, dtype=np.int64).reshape(-1, 2),
@@ -278,7 +278,7 @@ def organisation_context(
     """
     allowed = check_inputs(accounts, reps, travel, horizon_days)
     locations = [a.location for a in accounts]
-    xy = local_xy(*_lat_lon(tuple(accounts)))
+    xy = local_xy(*lat_lon(tuple(accounts)))
     if isinstance(travel, RoadCells):
         pairs = travel.cell_adjacency(locations)
     else:
@@ -526,7 +526,7 @@ def border_territories(graph: csr_matrix, assign: IntArray, regions: RegionSplit
     return np.unique(np.concatenate([a[across], b[across]]))
 
 
-def _balance(ctx: TerritoryContext, weights: DesignWeights) -> FloatArray:
+def balance_shares(ctx: TerritoryContext, weights: DesignWeights) -> FloatArray:
     """Each account's share of the balanced quantity, as the single path weighs it."""
     w_tot = float(ctx.workload_s.sum()) or 1.0
     v_tot = float(ctx.value.sum()) or 1.0
@@ -546,13 +546,13 @@ def _nearest_pairs(xy: FloatArray) -> IntArray:
     return np.column_stack([rows, near[:, 1:].ravel()]).astype(np.int64)
 
 
-def _lat_lon(accounts: Sequence[Account]) -> tuple[FloatArray, FloatArray]:
+def lat_lon(accounts: Sequence[Account]) -> tuple[FloatArray, FloatArray]:
     lat = np.array([a.location.lat for a in accounts], dtype=np.float64)
     lon = np.array([a.location.lon for a in accounts], dtype=np.float64)
     return lat, lon
 
 
-def _lat_lon_homes(reps: Sequence[Rep]) -> tuple[FloatArray, FloatArray]:
+def home_lat_lon(reps: Sequence[Rep]) -> tuple[FloatArray, FloatArray]:
     lat = np.array([r.home.lat for r in reps], dtype=np.float64)
     lon = np.array([r.home.lon for r in reps], dtype=np.float64)
     return lat, lon

@@ -47,6 +47,7 @@ from routeplanner.territories.metrics import (
     compare_kpis,
 )
 from routeplanner.territories.problem import fits_one_mip
+from routeplanner.territories.regions import RegionMapper, RegionSettings, fits_regions
 from routeplanner.territories.workload import (
     IntArray,
     TerritoryContext,
@@ -88,6 +89,8 @@ class RealignOption:
     comparison: KpiComparison
     within_tolerance: bool
     optimal: bool
+    notes: tuple[str, ...] = ()
+    """How the option was found, when there is something to say (an organisation's regions)."""
 
     @property
     def moved_accounts(self) -> int:
@@ -96,8 +99,9 @@ class RealignOption:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ask:
-    """One option asked for: its label, move cap and price per move."""
+class RealignAsk:
+    """One option asked for: its label, move cap and price per move (plain data: each region
+    job of an organisation's realignment carries its share of every ask)."""
 
     label: str
     limit: int | None
@@ -130,8 +134,14 @@ def realign_territories(
     repair_rounds: int = 2,
     time_limit_s: float | None = None,
     progress: Progress | None = None,
+    regions: RegionSettings | None = None,
+    map_regions: RegionMapper | None = None,
 ) -> list[RealignOption]:
     """Options from "stable" to "fair"; every option respects ``max_moves`` when it is given.
+
+    Above ``regions`` (:class:`~.regions.RegionSettings`: 4,000 accounts and 20 reps by
+    default) the realignment goes through regions of whole current territories, realigned as
+    independent jobs that ``map_regions`` runs (see :mod:`~.org_realign`).
 
     Parameters
     ----------
@@ -156,26 +166,62 @@ def realign_territories(
         ``max_moves`` or ``move_penalty``, or an account in two current territories.
     """
     deadline = Deadline.after(REALIGN_TIME_LIMIT_S if time_limit_s is None else time_limit_s)
-    _check_inputs(current, max_moves, move_penalty)
-    report = progress or (lambda _s, _f: None)
-    report("travel times", 0.0)
+    check_realign_inputs(current, max_moves, move_penalty)
+    asks = realign_asks(len(accounts), max_moves, move_penalty, move_limits)
+    settings = regions or RegionSettings()
+    if fits_regions(accounts, len(reps), settings, locked_territories=0):
+        # Imported here: the region jobs run ``realign_on_context`` from this module.
+        from routeplanner.territories.org_realign import realign_organisation
+
+        return realign_organisation(
+            current, accounts, reps, travel, asks,
+            deadline=deadline, horizon_days=horizon_days, start=start, locked=locked or {},
+            weights=weights or DesignWeights(), tolerance=tolerance, settings=settings,
+            map_regions=map_regions, progress=progress,
+        )  # fmt: skip
+    if progress is not None:
+        progress("travel times", 0.0)
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
+    return realign_on_context(
+        ctx, current, asks, locked=locked or {}, weights=weights or DesignWeights(),
+        tolerance=tolerance, max_iterations=max_iterations, repair_rounds=repair_rounds,
+        deadline=deadline, progress=progress,
+    )  # fmt: skip
+
+
+def realign_on_context(
+    ctx: TerritoryContext,
+    current: Sequence[Territory],
+    asks: Sequence[RealignAsk],
+    *,
+    locked: Mapping[str, str],
+    weights: DesignWeights,
+    tolerance: float,
+    deadline: Deadline,
+    max_iterations: int = 4,
+    repair_rounds: int = 2,
+    progress: Progress | None = None,
+) -> list[RealignOption]:
+    """The options ``asks`` on a prepared context, in :func:`solve_order`; an option whose
+    limit cannot be met with the locks is left out. Sorted from "stable" to "fair"."""
+    report = progress or (lambda _s, _f: None)
     job = _Realignment.of(
         ctx,
         current,
-        locked or {},
-        weights=weights or DesignWeights(),
+        locked,
+        weights=weights,
         tolerance=tolerance,
         max_iterations=max_iterations,
         repair_rounds=repair_rounds,
     )
-    asks = _asks(ctx.n_accounts, max_moves, move_penalty, move_limits)
+    ordered = solve_order(asks)
     options: list[RealignOption] = []
     solved = _Solved()
-    for k, ask in enumerate(asks):
-        report(f"option {k + 1}/{len(asks)}: {ask.label}", k / len(asks))
-        stage = (ask.label, k / len(asks))
-        result = _solve_option(job, ask, solved, deadline.share(1 / (len(asks) - k)), report, stage)
+    for k, ask in enumerate(ordered):
+        report(f"option {k + 1}/{len(ordered)}: {ask.label}", k / len(ordered))
+        stage = (ask.label, k / len(ordered))
+        share = deadline.share(1 / (len(ordered) - k))
+        result = _solve_option(job, ask, solved, share, report, stage)
         if result is not None:
             options.append(job.option(ask, result))
     report("done", 1.0)
@@ -184,7 +230,7 @@ def realign_territories(
     return options
 
 
-def _check_inputs(
+def check_realign_inputs(
     current: Sequence[Territory], max_moves: int | None, move_penalty: float | None
 ) -> None:
     """Every problem with the arguments at once: negative limits, an account in two territories."""
@@ -204,12 +250,12 @@ def _check_inputs(
         raise InputError(problems)
 
 
-def _asks(
+def realign_asks(
     n: int,
     max_moves: int | None,
     move_penalty: float | None,
     move_limits: Sequence[int | None] | None,
-) -> list[_Ask]:
+) -> list[RealignAsk]:
     """The options to solve, in the order they build on each other.
 
     The 0-move option first (the tidy one starts again from it), then the tidy option (capped
@@ -225,14 +271,18 @@ def _asks(
     if max_moves is not None:
         limits = list(dict.fromkeys(max_moves if x is None else min(x, max_moves) for x in limits))
     asks = [
-        _Ask("fair (unlimited moves)" if x is None else f"at most {x} moves", x, None)
+        RealignAsk("fair (unlimited moves)" if x is None else f"at most {x} moves", x, None)
         for x in limits
     ]
     if move_penalty is not None:
-        asks.append(_Ask(f"{move_penalty:.0f} s per move", max_moves, move_penalty))
-    asks.append(_Ask(TIDY_LABEL, max_moves, TIDY_PRICE_S))
-    asks.sort(key=lambda a: (not a.unmoved, a.label != TIDY_LABEL, a.fair))
-    return asks
+        asks.append(RealignAsk(f"{move_penalty:.0f} s per move", max_moves, move_penalty))
+    asks.append(RealignAsk(TIDY_LABEL, max_moves, TIDY_PRICE_S))
+    return solve_order(asks)
+
+
+def solve_order(asks: Sequence[RealignAsk]) -> list[RealignAsk]:
+    """``asks`` in the order they build on each other (see :func:`realign_asks`)."""
+    return sorted(asks, key=lambda a: (not a.unmoved, a.label != TIDY_LABEL, a.fair))
 
 
 @dataclass(slots=True)
@@ -335,7 +385,7 @@ class _Realignment:
         travel = float(self.ctx.home_s[result.assign, np.arange(self.ctx.n_accounts)].sum())
         return (count_violations(self.graph, result.assign, self.ctx.workload_s), travel)
 
-    def option(self, ask: _Ask, result: OptimiseResult) -> RealignOption:
+    def option(self, ask: RealignAsk, result: OptimiseResult) -> RealignOption:
         """The option as shown: territories, KPIs before and after, and the moves between."""
         ctx = self.ctx
         territories = build_territories(ctx, result.assign, ids=self.ids, frozen=self.frozen)
@@ -345,7 +395,7 @@ class _Realignment:
             territory_ids=[t.territory_id for t in territories],
             locked_reps=self.frozen,
         )
-        moves = _moves(ctx.accounts, self.cur, result.assign, self.old_rep, ctx.reps)
+        moves = account_moves(ctx.accounts, self.cur, result.assign, self.old_rep, ctx.reps)
         deviation = after.max_balance_dev_pct(self.weights.workload, self.weights.value)
         return RealignOption(
             label=ask.label,
@@ -361,7 +411,7 @@ class _Realignment:
 
 def _solve_option(
     job: _Realignment,
-    ask: _Ask,
+    ask: RealignAsk,
     solved: _Solved,
     deadline: Deadline,
     report: Progress,
@@ -525,13 +575,15 @@ def _fair_retry(
     return again if job.score(again) < before else result
 
 
-def _moves(
+def account_moves(
     accounts: Sequence[Account],
     cur: IntArray,
     new: IntArray,
     old_rep: Mapping[str, str | None],
     reps: Sequence[Rep],
 ) -> list[AccountMove]:
+    """Every account whose rep changes from ``cur`` to ``new``: a move when its rep stays, else
+    forced (its rep left) or new (it had none, ``from_rep=None``)."""
     out: list[AccountMove] = []
     for i, account in enumerate(accounts):
         to_rep = reps[int(new[i])].rep_id

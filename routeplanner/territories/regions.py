@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -103,6 +104,9 @@ class RegionJob:
     road_pairs: tuple[tuple[int, int], ...]
     """Pairs of the job's accounts (job positions) whose road cells touch."""
 
+    def with_time_limit(self, seconds: float) -> Self:
+        return replace(self, time_limit_s=seconds)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegionResult:
@@ -118,14 +122,35 @@ class RegionResult:
 
 
 RegionRunner = Callable[[RegionJob], RegionResult]
-RegionMapper = Callable[[RegionRunner, Sequence[RegionJob]], Sequence[RegionResult]]
-"""Runs region jobs and returns their results in job order, each job within its
-``time_limit_s`` (default: :func:`run_in_turn`)."""
+
+
+class TimedJob(Protocol):
+    """A region job (a design's or a realignment's): it knows its time and can be given
+    another."""
+
+    @property
+    def time_limit_s(self) -> float: ...
+
+    def with_time_limit(self, seconds: float) -> Self: ...
+
+
+JobT = TypeVar("JobT", bound=TimedJob)
+ResultT = TypeVar("ResultT")
+
+
+class RegionMapper(Protocol):
+    """Runs region jobs and returns their results in job order, each job within its
+    ``time_limit_s`` (default: :func:`run_in_turn`). A mapper that runs them elsewhere (the
+    Ray mapper) runs each job's own kind of work and ignores ``run``."""
+
+    def __call__(
+        self, run: Callable[[JobT], ResultT], jobs: Sequence[JobT], /
+    ) -> Sequence[ResultT]: ...
 
 
 def run_in_turn(
-    run: RegionRunner, jobs: Sequence[RegionJob], deadline: Deadline
-) -> list[RegionResult]:
+    run: Callable[[JobT], ResultT], jobs: Sequence[JobT], deadline: Deadline
+) -> list[ResultT]:
     """What runs region jobs when no mapper is given: one after the other in this process,
     each with an equal share of what is left of ``deadline`` when it starts, so a job that ends
     early leaves its time to the next and one that runs over takes it from them, never from the
@@ -134,7 +159,7 @@ def run_in_turn(
     results = []
     for k, job in enumerate(jobs):
         share = deadline.remaining() / (len(jobs) - k)
-        results.append(run(replace(job, time_limit_s=share)))
+        results.append(run(job.with_time_limit(share)))
     return results
 
 

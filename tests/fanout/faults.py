@@ -102,3 +102,20 @@ class RaisingAway(_Wrapped):
             self.attempt()
             raise RuntimeError("the travel engine is broken on this worker")
         return self.inner.matrix(origins, destinations)
+
+
+@dataclass(frozen=True)
+class RaisingAmongFew(_Wrapped):
+    """Raises, on every attempt, for a matrix from at most ``most`` origins that include the
+    trigger: the homes of one region's reps, not those of the whole organisation (in
+    process too)."""
+
+    most: int = 2
+
+    def matrix(
+        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
+    ) -> TravelMatrix:
+        if self.trigger in origins and len(origins) <= self.most:
+            self.attempt()
+            raise RuntimeError("the travel engine is broken in this region")
+        return self.inner.matrix(origins, destinations)

@@ -28,8 +28,11 @@ from routeplanner.roads.graph import RoadGraph
 from routeplanner.scheduling.scheduler import DaySearch
 from routeplanner.services import planning
 from routeplanner.services.planning import PlanningSetup, PlanParams, keep_failed
+from routeplanner.services.territories import DesignParams, TerritoryInputs, propose
 from routeplanner.storage import Store
 from routeplanner.territories.design import TerritoryPlan, design_territories
+from routeplanner.territories.realign import realign_territories
+from routeplanner.territories.regions import RegionSettings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.travel.road import RoadTravel
@@ -289,6 +292,79 @@ def test_a_region_whose_task_fails_twice_is_cut_and_the_design_completes(
     assert "RuntimeError: the travel engine is broken on this worker" in failed[0]
     owned = sorted(a for t in plan.territories for a in t.account_ids)
     assert owned == sorted(a.account_id for a in _organisation()[0])
+
+
+def _current(accounts: list[Account], reps: list[Rep]) -> list[Territory]:
+    """Every account to the nearest home (straight line): whole territories to realign."""
+    nearest = [
+        min(
+            reps,
+            key=lambda r: (r.home.lat - a.location.lat) ** 2 + (r.home.lon - a.location.lon) ** 2,
+        )
+        for a in accounts
+    ]
+    return [
+        Territory(
+            territory_id=f"t{r.rep_id}",
+            name=r.rep_id,
+            rep_id=r.rep_id,
+            account_ids=tuple(
+                a.account_id for a, n in zip(accounts, nearest, strict=True) if n == r
+            ),
+        )
+        for r in reps
+    ]
+
+
+def test_a_realignment_proposed_with_workers_realigns_its_regions_on_them(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    accounts, reps = _organisation()
+    inputs = TerritoryInputs(tuple(accounts), tuple(reps), tuple(_current(accounts, reps[:-1])))
+    log = tmp_path / "matrices"
+    proposal = propose(
+        replace(inputs, from_store=False),
+        faults.Slow(GeoPoint(0.0, 0.0), log, seconds=0.0),
+        DesignParams(kind="realign", time_limit_s=60),
+        jobs=mapper,
+        regions=RegionSettings(min_accounts=100, reps_per_region=2),
+    )
+    assert "realigned as 4 regions" in proposal.notes  # 6 reps: 3 | 3, then 1 | 2
+    assert not [n for n in proposal.notes if "failed" in n]
+    workers = set(log.read_text().splitlines()) - {str(os.getpid())}
+    assert workers, "no region job ran on a Ray worker"
+    for option in proposal.options:
+        owned = [a for t in option.territories for a in t.account_ids]
+        assert sorted(owned) == sorted(a.account_id for a in accounts)
+    assert proposal.options[0].moved_accounts == 0
+    # The last rep had no territory: it gets one in the fair option.
+    assert [t for t in proposal.options[-1].territories if t.rep_id == reps[-1].rep_id]
+
+
+def test_a_region_whose_realignment_fails_twice_keeps_its_territories(
+    mapper: RayMapper, tmp_path: Path
+) -> None:
+    accounts, reps = _organisation()
+    current = _current(accounts, reps)
+    log = tmp_path / "attempts"
+    travel = faults.RaisingAway(GeoPoint(0.0, 0.0), log)
+    settings, map_regions = region_options(mapper, travel)
+    assert settings is not None
+    options = realign_territories(
+        current, accounts, reps, travel, max_moves=5,
+        regions=replace(settings, min_accounts=100, reps_per_region=2), map_regions=map_regions,
+        time_limit_s=60,
+    )  # fmt: skip
+    failed = [n for n in options[0].notes if "failed twice" in n]
+    assert len(failed) == 4  # every region, each tried twice on the workers
+    assert len(log.read_text().splitlines()) == 2 * 4
+    assert "RuntimeError: the travel engine is broken on this worker" in failed[0]
+    assert failed[0].endswith("its territories are kept as they are")
+    for option in options:
+        assert option.moved_accounts == 0
+        assert {t.rep_id: set(t.account_ids) for t in option.territories} == {
+            t.rep_id: set(t.account_ids) for t in current
+        }
 
 
 def test_one_local_core_designs_regions_in_process() -> None:

@@ -1,0 +1,653 @@
+"""Realignment at organisation scale: regions of whole territories realigned as independent jobs.
+
+Above :class:`~.regions.RegionSettings` a realignment, like a design (:mod:`~.organisation`),
+never builds one road-time matrix or one LP over all accounts:
+
+1. *Regions of whole territories*: the current territories are grouped by the same bisection
+   that cuts a design's regions, run on the territories themselves (each a point at its
+   accounts' centre, joined to the territories its road cells touch, locked to its rep), so a
+   region holds at most ``reps_per_region`` reps with their whole current territories: the
+   current split is the best start, and its moves are what the manager counts. An account with
+   no current rep (new, or its rep left) goes to the region of the nearest owned account, a
+   locked account to its rep's region; then, since placing an account without a rep is no
+   move, those on region borders pass from regions over their reps' capacity share to
+   neighbours under it (:mod:`~.region_balance`, every owned account held).
+2. *Region jobs*: each region is realigned by the single path
+   (:func:`~.realign.realign_on_context`) on its own accounts, reps and road times, as a job
+   with plain data in and out, through the mapper design region jobs use. Every region gets
+   the organisation's asks with each move limit shared out by the region's movable accounts
+   (largest remainders, so the shares add up to the limit exactly).
+3. *Balance across regions*: when a region's workload lies off its reps' capacity share, the
+   fair option is realigned on regions rebalanced by border moves (:mod:`~.region_balance`),
+   in extra jobs for the regions that changed, and then polished along region borders.
+4. *Options*: the organisation's option k is the union of the regions' option k, with KPIs
+   and moves counted on the whole organisation.
+
+What a region-path option can move: a capped, priced or "stable" option moves accounts only
+between reps of the same region (so the sum of the regions' moves is the organisation's, and
+a cap is never exceeded); only the fair option moves accounts across region borders. A region
+job that fails twice, or has too little time for its road times, leaves that region's
+territories as they are (accounts without a rep go to the region's nearest rep), named in the
+notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Self
+
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.spatial import cKDTree
+
+from routeplanner.model.account import Account
+from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
+from routeplanner.territories.assign import OutOfTimeError, count_moves
+from routeplanner.territories.contiguity import neighbour_graph
+from routeplanner.territories.deadline import Deadline
+from routeplanner.territories.design import build_territories
+from routeplanner.territories.metrics import (
+    PlanKpis,
+    assignment_kpis,
+    assignment_of,
+    compare_kpis,
+)
+from routeplanner.territories.organisation import (
+    POLISH_SHARE,
+    REGION_BAND,
+    REGIONS_SHARE,
+    balance_shares,
+    home_lat_lon,
+    lat_lon,
+    organisation_context,
+    polish_borders,
+)
+from routeplanner.territories.problem import DesignWeights, IntArray, Progress
+from routeplanner.territories.realign import (
+    TIDY_LABEL,
+    RealignAsk,
+    RealignOption,
+    account_moves,
+    realign_on_context,
+)
+from routeplanner.territories.region_balance import rebalance_regions
+from routeplanner.territories.regions import (
+    RegionMapper,
+    RegionSettings,
+    RegionSplit,
+    local_xy,
+    run_in_turn,
+    split_regions,
+)
+from routeplanner.territories.timed import timed_travel
+from routeplanner.territories.workload import (
+    FloatArray,
+    TerritoryContext,
+    build_context,
+    resolve_locks,
+)
+from routeplanner.travel.provider import TravelTimeProvider
+
+ATTEMPTS = 2
+"""A region job runs at most twice in this process, as on the Ray workers."""
+Key = tuple[int | None, float | None]
+"""An ask as a region job knows it: its move limit there and its price per move."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealignJob:
+    """One region's realignment: plain data only, so any process or machine can run it."""
+
+    region: int
+    accounts: tuple[Account, ...]
+    reps: tuple[Rep, ...]
+    current: tuple[Territory, ...]
+    """The region's territories, cut to the job's accounts (others are new to the job)."""
+    asks: tuple[RealignAsk, ...]
+    horizon_days: int
+    start: date | None
+    tolerance: float
+    weights: DesignWeights
+    locked: tuple[tuple[str, str], ...]
+    time_limit_s: float
+
+    def with_time_limit(self, seconds: float) -> Self:
+        return replace(self, time_limit_s=seconds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegionOption:
+    """A region's answer to one ask: the rep of each of the job's accounts (job order)."""
+
+    limit: int | None
+    penalty: float | None
+    rep_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealignResult:
+    """What a region job found: its options, the travel one visit of each account costs
+    (measured inside the region; empty when not measured), its road-neighbour pairs (job
+    positions) and notes. ``kept``: the job failed and its region keeps its territories."""
+
+    region: int
+    options: tuple[RegionOption, ...]
+    travel_estimate_s: tuple[float, ...]
+    neighbour_pairs: tuple[tuple[int, int], ...]
+    notes: tuple[str, ...]
+    kept: bool = False
+
+    def option(self, key: Key) -> tuple[str, ...] | None:
+        for found in self.options:
+            if (found.limit, found.penalty) == key:
+                return found.rep_ids
+        return None
+
+
+def realign_region(job: RealignJob, travel: TravelTimeProvider) -> RealignResult:
+    """The single-path realignment of one region, or its territories kept when its time runs
+    out before its road times are in."""
+    deadline = Deadline.after(job.time_limit_s)
+    try:
+        ctx = build_context(
+            job.accounts,
+            job.reps,
+            timed_travel(travel, deadline),
+            horizon_days=job.horizon_days,
+            start=job.start,
+        )
+    except OutOfTimeError:
+        return kept_region(job, "had too little time for its road times")
+    found = realign_on_context(
+        ctx,
+        job.current,
+        job.asks,
+        locked=dict(job.locked),
+        weights=job.weights,
+        tolerance=job.tolerance,
+        deadline=deadline,
+    )
+    options = []
+    for option in found:
+        owner = {aid: t.rep_id for t in option.territories for aid in t.account_ids}
+        rep_ids = tuple(str(owner[a.account_id]) for a in job.accounts)
+        options.append(
+            RegionOption(limit=option.max_moves, penalty=option.move_penalty_s, rep_ids=rep_ids)
+        )
+    graph = neighbour_graph(ctx.neighbours, ctx.account_s).tocoo()
+    upper = graph.row < graph.col
+    return RealignResult(
+        region=job.region,
+        options=tuple(options),
+        travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s),
+        neighbour_pairs=tuple(
+            (int(a), int(b)) for a, b in zip(graph.row[upper], graph.col[upper], strict=True)
+        ),
+        notes=(),
+    )
+
+
+def kept_region(job: RealignJob, reason: str) -> RealignResult:
+    """A region whose job gave no options: its territories stay as they are."""
+    note = f"region {job.region + 1} {reason}: its territories are kept as they are"
+    return RealignResult(
+        region=job.region,
+        options=(),
+        travel_estimate_s=(),
+        neighbour_pairs=(),
+        notes=(note,),
+        kept=True,
+    )
+
+
+def region_runner(travel: TravelTimeProvider) -> Callable[[RealignJob], RealignResult]:
+    """A runner realigning region jobs in this process on ``travel``: a job that raises is
+    tried once more, then its region keeps its territories (as the Ray mapper does)."""
+
+    def run(job: RealignJob) -> RealignResult:
+        reason = ""
+        for _ in range(ATTEMPTS):
+            try:
+                return realign_region(job, travel)
+            except Exception as exc:  # any failure: the region keeps its territories
+                reason = f"{type(exc).__name__}: {exc}"
+        return kept_region(job, f"failed twice ({reason})")
+
+    return run
+
+
+def realign_organisation(
+    current: Sequence[Territory],
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    travel: TravelTimeProvider,
+    asks: Sequence[RealignAsk],
+    *,
+    deadline: Deadline,
+    horizon_days: int,
+    start: date | None,
+    locked: Mapping[str, str],
+    weights: DesignWeights,
+    tolerance: float,
+    settings: RegionSettings,
+    map_regions: RegionMapper | None = None,
+    progress: Progress | None = None,
+) -> list[RealignOption]:
+    """The options ``asks`` through regions of whole territories (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        As :func:`~.realign.realign_territories` for bad accounts, reps or locks.
+    """
+    report = progress or (lambda _stage, _fraction: None)
+    report("regions of the current territories", 0.0)
+    ctx, pairs = organisation_context(
+        accounts, reps, travel, horizon_days=horizon_days, start=start
+    )
+    org = _Organisation.of(ctx, current, locked, pairs, weights, tolerance)
+    regions = territory_regions(org, settings.reps_per_region)
+    balanced = balanced_regions(org, regions)
+    plan = _JobPlan.of(org, regions, balanced, asks, horizon_days=horizon_days, start=start)
+    jobs_deadline = deadline.share(REGIONS_SHARE)
+    jobs = plan.jobs(jobs_deadline, settings.parallel)
+    report(f"realigning {regions.count} regions in {len(jobs)} jobs", 0.05)
+    if map_regions is None:
+        results = run_in_turn(region_runner(travel), jobs, jobs_deadline)
+    else:
+        results = list(map_regions(region_runner(travel), jobs))
+    report("options of the organisation", 0.8)
+    measured, graph = org.measured(plan, results)
+    before = org.before(measured, graph)
+    kept = frozenset(int(j) for job, r in enumerate(results) if r.kept for j in plan.reps[job])
+    notes = (f"realigned as {regions.count} regions", *(n for r in results for n in r.notes))
+    options = []
+    for k, ask in enumerate(asks):
+        report(f"option {k + 1}/{len(asks)}: {ask.label}", 0.8 + 0.2 * k / len(asks))
+        assign = plan.assemble(ask, results)
+        extra: tuple[str, ...] = ()
+        if ask.fair:
+            split = RegionSplit(account_region=balanced, rep_region=regions.rep_region)
+            polish = deadline.share(POLISH_SHARE)
+            assign, extra = org.polish(measured, graph, assign, split, kept, polish)
+        if ask.limit is not None and count_moves(assign, org.cur) > ask.limit:
+            continue  # a pin across regions took more than the cap: never offered
+        options.append(org.option(measured, graph, before, ask, assign, (*notes, *extra)))
+    report("done", 1.0)
+    options.sort(key=lambda o: (o.max_moves is None and o.move_penalty_s is None, o.moved_accounts))
+    return options
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Organisation:
+    """What every region and option of one realignment shares: the organisation's context
+    (no all-pairs matrix), its road-cell pairs, the current split and the locks."""
+
+    ctx: TerritoryContext
+    pairs: IntArray
+    cur: IntArray
+    fixed: Mapping[int, int]
+    frozen: frozenset[int]
+    current: tuple[Territory, ...]
+    pins: Mapping[str, str]
+    ids: Mapping[str, str]
+    weights: DesignWeights
+    tolerance: float
+    xy: FloatArray
+    home_xy: FloatArray
+
+    @classmethod
+    def of(
+        cls,
+        ctx: TerritoryContext,
+        current: Sequence[Territory],
+        pins: Mapping[str, str],
+        pairs: IntArray,
+        weights: DesignWeights,
+        tolerance: float,
+    ) -> _Organisation:
+        locked_territories = [
+            replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
+            for t in current
+            if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
+        ]
+        fixed, frozen = resolve_locks(ctx, dict(pins), locked_territories)
+        lat, lon = lat_lon(ctx.accounts)
+        home_lat, home_lon = home_lat_lon(ctx.reps)
+        xy = local_xy(np.concatenate([lat, home_lat]), np.concatenate([lon, home_lon]))
+        return cls(
+            ctx=ctx,
+            pairs=pairs,
+            cur=assignment_of(ctx, current),
+            fixed=fixed,
+            frozen=frozen,
+            current=tuple(current),
+            pins=dict(pins),
+            ids={t.rep_id: t.territory_id for t in current if t.rep_id is not None},
+            weights=weights,
+            tolerance=tolerance,
+            xy=xy[: ctx.n_accounts],
+            home_xy=xy[ctx.n_accounts :],
+        )
+
+    @property
+    def balance(self) -> FloatArray:
+        return balance_shares(self.ctx, self.weights)
+
+    def account_graph(self) -> csr_matrix:
+        """The symmetric graph of the accounts' road-cell pairs."""
+        n, (a, b) = self.ctx.n_accounts, self.pairs.T
+        graph = csr_matrix(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)))
+        return csr_matrix((graph + graph.T).astype(bool).astype(np.float64))
+
+    def measured(
+        self, plan: _JobPlan, results: Sequence[RealignResult]
+    ) -> tuple[TerritoryContext, csr_matrix]:
+        """The context with each account's travel as its home region's job measured it, and
+        the graph of road cells and the jobs' neighbour pairs."""
+        ctx, n = self.ctx, self.ctx.n_accounts
+        estimate = ctx.travel_estimate_s.copy()
+        rows, cols = [self.pairs[:, 0]], [self.pairs[:, 1]]
+        for job, result in enumerate(results):
+            acc = plan.members[job]
+            if job < len(plan.home) and result.travel_estimate_s:
+                estimate[acc] = result.travel_estimate_s
+            local = np.asarray(result.neighbour_pairs, dtype=np.int64).reshape(-1, 2)
+            rows.append(acc[local[:, 0]])
+            cols.append(acc[local[:, 1]])
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        graph = csr_matrix(coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)))
+        graph = csr_matrix((graph + graph.T).astype(bool).astype(np.float64))
+        workload = ctx.visits * (ctx.service_s + estimate)
+        return replace(ctx, travel_estimate_s=estimate, workload_s=workload), graph
+
+    def polish(
+        self,
+        measured: TerritoryContext,
+        graph: csr_matrix,
+        assign: IntArray,
+        regions: RegionSplit,
+        kept: frozenset[int],
+        deadline: Deadline,
+    ) -> tuple[IntArray, tuple[str, ...]]:
+        """The fair option's border polish (:func:`~.organisation.polish_borders`), with no
+        account moved into or out of a locked territory or one of the ``kept`` reps (of a
+        region whose job failed)."""
+        if deadline.expired():
+            return assign, ()
+        still = np.array(sorted(self.frozen | kept), dtype=np.int64)
+        allowed = measured.allowed.copy()
+        inside = np.flatnonzero(np.isin(assign, still))
+        if len(still):
+            allowed[:, still] = False
+            allowed[inside, assign[inside]] = True
+        return polish_borders(
+            replace(measured, allowed=allowed), graph, assign,
+            balance_shares(measured, self.weights), regions, self.tolerance,
+            fixed=frozenset(self.fixed) | frozenset(inside.tolist()), deadline=deadline,
+        )  # fmt: skip
+
+    def option(
+        self,
+        measured: TerritoryContext,
+        graph: csr_matrix,
+        before: PlanKpis,
+        ask: RealignAsk,
+        assign: IntArray,
+        notes: tuple[str, ...],
+    ) -> RealignOption:
+        """The option as shown: territories, KPIs before and after over the whole
+        organisation, and the moves between."""
+        territories = build_territories(measured, assign, ids=self.ids, frozen=self.frozen)
+        after = assignment_kpis(
+            measured,
+            assign,
+            territory_ids=[t.territory_id for t in territories],
+            locked_reps=self.frozen,
+            graph=graph,
+        )
+        old_rep = {aid: t.rep_id for t in self.current for aid in t.account_ids}
+        moves = account_moves(measured.accounts, self.cur, assign, old_rep, measured.reps)
+        deviation = after.max_balance_dev_pct(self.weights.workload, self.weights.value)
+        return RealignOption(
+            label=ask.label,
+            max_moves=ask.limit,
+            move_penalty_s=ask.penalty,
+            territories=territories,
+            kpis=after,
+            comparison=compare_kpis(before, after, moves),
+            within_tolerance=deviation <= 100.0 * self.tolerance + 1e-9,
+            optimal=False,
+            notes=notes,
+        )
+
+    def before(self, measured: TerritoryContext, graph: csr_matrix) -> PlanKpis:
+        """KPIs of the current split on the measured context."""
+        ids = [self.ids.get(r.rep_id, f"T-{r.rep_id}") for r in measured.reps]
+        return assignment_kpis(
+            measured, self.cur, territory_ids=ids, locked_reps=self.frozen, graph=graph
+        )
+
+
+def territory_regions(org: _Organisation, reps_per_region: int) -> RegionSplit:
+    """Regions of whole current territories (see the module docstring); accounts without a
+    current rep in the region of the nearest owned account, locked ones in their rep's."""
+    ctx, cur = org.ctx, org.cur
+    m, owned = ctx.n_reps, org.cur >= 0
+    count = np.bincount(cur[owned], minlength=m).astype(np.float64)
+    sums = np.column_stack(
+        [np.bincount(cur[owned], weights=org.xy[owned, d], minlength=m) for d in (0, 1)]
+    )
+    centre = np.where(count[:, None] > 0, sums / np.maximum(count, 1.0)[:, None], org.home_xy)
+    load = np.bincount(cur[owned], weights=org.balance[owned], minlength=m).astype(np.float64)
+    a, b = org.pairs[:, 0], org.pairs[:, 1]
+    across = owned[a] & owned[b] & (cur[a] != cur[b])
+    touching = np.sort(np.column_stack([cur[a[across]], cur[b[across]]]), axis=1)
+    territory_pairs = np.unique(touching, axis=0).reshape(-1, 2).astype(np.int64)
+    split = split_regions(
+        centre, load, centre, ctx.capacity_s,
+        reps_per_region=reps_per_region, road_pairs=territory_pairs,
+        locks={j: j for j in range(m)},
+    )  # fmt: skip
+    rep_region = split.rep_region
+    account_region = np.zeros(ctx.n_accounts, dtype=np.int64)
+    account_region[owned] = rep_region[cur[owned]]
+    lost = np.flatnonzero(~owned)
+    if len(lost):
+        if owned.any():
+            _, near = cKDTree(org.xy[owned]).query(org.xy[lost])
+            account_region[lost] = account_region[np.flatnonzero(owned)[near]]
+        else:
+            _, near = cKDTree(org.home_xy).query(org.xy[lost])
+            account_region[lost] = rep_region[near]
+    for i, j in org.fixed.items():
+        account_region[i] = rep_region[j]
+    # Placing an account without a rep is no move: those on region borders go where they
+    # bring regions nearer their reps' share (a region that lost a rep gives its orphans on).
+    held = np.flatnonzero(owned).tolist() + list(org.fixed)
+    _rebalance(org, account_region, rep_region, dict.fromkeys(held, 0))
+    return RegionSplit(account_region=account_region, rep_region=rep_region)
+
+
+def balanced_regions(org: _Organisation, regions: RegionSplit) -> IntArray:
+    """The accounts' regions with border accounts moved until each region holds its reps'
+    capacity share (:func:`~.region_balance.rebalance_regions`); locked accounts stay."""
+    region = regions.account_region.copy()
+    _rebalance(org, region, regions.rep_region, org.fixed)
+    return region
+
+
+def _rebalance(
+    org: _Organisation, region: IntArray, rep_region: IntArray, held: Mapping[int, int]
+) -> None:
+    """``region`` (in place) with border accounts but ``held`` ones moved until each region
+    holds its reps' capacity share (:func:`~.region_balance.rebalance_regions`)."""
+    count = int(rep_region.max()) + 1
+    capacity = np.bincount(rep_region, weights=org.ctx.capacity_s, minlength=count)
+    if capacity.sum() > 0:
+        share = capacity / capacity.sum()
+        rebalance_regions(region, org.account_graph(), org.balance, share, held)
+
+
+def share_out(total: int, sizes: IntArray) -> IntArray:
+    """``total`` split in proportion to ``sizes`` by largest remainders: the parts add up to
+    ``total`` exactly (equal parts when every size is 0)."""
+    weights = sizes.astype(np.float64) if sizes.sum() > 0 else np.ones(len(sizes))
+    exact = total * weights / weights.sum()
+    parts = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - parts), kind="stable")
+    parts[order[: total - int(parts.sum())]] += 1
+    return np.asarray(parts, dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _JobPlan:
+    """The region jobs of one realignment: for each, its accounts and reps (organisation
+    indices) and the region key of every organisation ask it answers. ``home[k]`` is region
+    k's job on its own territories (asked everything but, when ``fair`` names another job for
+    it, the fair option, which that job answers on the rebalanced region)."""
+
+    org: _Organisation
+    region: list[int]
+    members: list[IntArray]
+    reps: list[IntArray]
+    asks: list[tuple[RealignAsk, ...]]
+    keys: list[dict[str, Key]]
+    home: list[int]
+    fair: dict[int, int]
+    horizon_days: int
+    start: date | None
+
+    @classmethod
+    def of(
+        cls,
+        org: _Organisation,
+        regions: RegionSplit,
+        balanced: IntArray,
+        asks: Sequence[RealignAsk],
+        *,
+        horizon_days: int,
+        start: date | None,
+    ) -> _JobPlan:
+        movable = (org.cur >= 0) & ~np.isin(org.cur, np.array(sorted(org.frozen), dtype=np.int64))
+        sizes = np.bincount(regions.account_region[movable], minlength=regions.count)
+        limits = [None if a.limit is None else share_out(a.limit, sizes) for a in asks]
+        plan = cls(
+            org=org, region=[], members=[], reps=[], asks=[], keys=[], home=[], fair={},
+            horizon_days=horizon_days, start=start,
+        )  # fmt: skip
+        moved = []
+        for k in range(regions.count):
+            acc, rep = regions.members(k)
+            changed = not np.array_equal(acc, np.flatnonzero(balanced == k))
+            mine = [
+                (a, None if lim is None else int(lim[k]))
+                for a, lim in zip(asks, limits, strict=True)
+                if not (a.fair and changed)
+            ]
+            plan.home.append(plan._add(k, acc, rep, mine))
+            if changed:
+                moved.append(k)
+        for k in moved:
+            fair = [(a, None) for a in asks if a.fair]
+            if fair:
+                plan.fair[k] = plan._add(
+                    k, np.flatnonzero(balanced == k), regions.members(k)[1], fair
+                )
+        return plan
+
+    def _add(
+        self,
+        region: int,
+        acc: IntArray,
+        rep: IntArray,
+        asks: Sequence[tuple[RealignAsk, int | None]],
+    ) -> int:
+        """One more job; the organisation's asks that come to the same region key are asked
+        once (under the tidy label when it is one of them: the realignment treats it apart)."""
+        keyed: dict[Key, RealignAsk] = {}
+        keys: dict[str, Key] = {}
+        for ask, limit in asks:
+            key = (limit, ask.penalty)
+            keys[ask.label] = key
+            if key not in keyed or ask.label == TIDY_LABEL:
+                keyed[key] = RealignAsk(ask.label, limit, ask.penalty)
+        self.region.append(region)
+        self.members.append(acc)
+        self.reps.append(rep)
+        self.asks.append(tuple(keyed.values()))
+        self.keys.append(keys)
+        return len(self.members) - 1
+
+    def jobs(self, deadline: Deadline, parallel: int) -> list[RealignJob]:
+        """The jobs as plain data, each with its share of ``deadline`` (``parallel`` run at
+        once: a mapper that runs them side by side gives each the time it says)."""
+        org, ctx = self.org, self.org.ctx
+        count = len(self.members)
+        per_job = deadline.remaining() * min(parallel, count) / count
+        jobs = []
+        for job, (acc, rep) in enumerate(zip(self.members, self.reps, strict=True)):
+            account_ids = {ctx.accounts[int(i)].account_id for i in acc}
+            rep_ids = {ctx.reps[int(j)].rep_id for j in rep}
+            current = tuple(
+                replace(t, account_ids=tuple(a for a in t.account_ids if a in account_ids))
+                for t in org.current
+                if t.rep_id in rep_ids
+            )
+            jobs.append(
+                RealignJob(
+                    region=self.region[job],
+                    accounts=tuple(ctx.accounts[int(i)] for i in acc),
+                    reps=tuple(ctx.reps[int(j)] for j in rep),
+                    current=current,
+                    asks=self.asks[job],
+                    horizon_days=self.horizon_days,
+                    start=self.start,
+                    tolerance=REGION_BAND * org.tolerance,
+                    weights=org.weights,
+                    locked=tuple(
+                        (a, r)
+                        for a, r in sorted(org.pins.items())
+                        if a in account_ids and r in rep_ids
+                    ),
+                    time_limit_s=per_job,
+                )
+            )
+        return jobs
+
+    def assemble(self, ask: RealignAsk, results: Sequence[RealignResult]) -> IntArray:
+        """The organisation's split for ``ask``: each region's answer to it (the fair one
+        from the rebalanced region's job when there is one), else the region's stable
+        option, else its current territories."""
+        assign = np.full(self.org.ctx.n_accounts, -1, dtype=np.int64)
+        rep_index = self.org.ctx.rep_index
+        for k, home in enumerate(self.home):
+            job = self.fair.get(k, home) if ask.fair else home
+            result, key = results[job], self.keys[job].get(ask.label)
+            rep_ids = result.option(key) if key is not None else None
+            if rep_ids is None:
+                rep_ids = result.option((0, None))
+            if rep_ids is None:
+                assign[self.members[job]] = self.kept(job)
+            else:
+                assign[self.members[job]] = [rep_index[r] for r in rep_ids]
+        return assign
+
+    def kept(self, job: int) -> IntArray:
+        """A job's accounts with their current (or locked) rep; an account with neither goes
+        to the nearest rep of the region whose territory is not locked."""
+        org, acc, rep = self.org, self.members[job], self.reps[job]
+        out = org.cur[acc].copy()
+        for position, i in enumerate(acc):
+            if int(i) in org.fixed:
+                out[position] = org.fixed[int(i)]
+        open_reps = rep[~np.isin(rep, np.array(sorted(org.frozen), dtype=np.int64))]
+        choice = open_reps if len(open_reps) else rep
+        lost = out < 0
+        if lost.any():
+            home_s = org.ctx.home_s[choice][:, acc[lost]]
+            out[lost] = choice[np.argmin(home_s, axis=0)]
+        return out
