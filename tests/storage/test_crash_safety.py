@@ -38,6 +38,7 @@ from routeplanner.services.planning import PlanningSetup, PlanParams, next_monda
 from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.storage import PlanStatus, Store
 from routeplanner.travel.road import RoadTravel
+from routeplanner.travel.timeofday import TimeOfDayProfile
 from routeplanner.web.app import create_app
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
@@ -68,8 +69,16 @@ class Region:
 def region(
     crash_url: str, heidelberg_graph: RoadGraph, road_cache_dir: Path, tmp_path: Path
 ) -> Iterator[Region]:
-    """The sample region imported, its territories designed and stored, one plan current."""
-    settings = Settings(database_url=crash_url, cache_dir=road_cache_dir, plan_time_limit_s=0.5)
+    """The sample region imported, its territories designed and stored, one plan current.
+
+    Rush hours are off here and in the commands: what is tested is how a plan is stored, and
+    timing each drive by its departure only makes every run's day routing longer."""
+    settings = Settings(
+        database_url=crash_url,
+        cache_dir=road_cache_dir,
+        plan_time_limit_s=0.5,
+        rush_hours=TimeOfDayProfile(enabled=False),
+    )
     store = Store.open(crash_url)
     replace_accounts_and_reps(
         store,
@@ -88,6 +97,7 @@ def region(
         "DATABASE_URL": crash_url,
         "RP_CACHE_DIR": str(road_cache_dir),
         "RP_PLAN_TIME_LIMIT_S": "0.5",
+        "RP_RUSH_HOURS__ENABLED": "false",
     }
     token = new_api_token(store, boss)
     yield Region(crash_url, store, env, settings, horizon, token, tmp_path)
