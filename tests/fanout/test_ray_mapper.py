@@ -125,7 +125,7 @@ def test_ray_plans_on_roads_are_those_planned_in_process(
     assert seen == sorted(seen)
     # The graph went to the object store once and is reused by the next run.
     (ref,) = mapper._graphs.values()
-    _plan(travel, mapper)
+    _plan(travel, mapper, n=2)  # two territories: still on Ray (min_jobs=2)
     assert list(mapper._graphs.values()) == [ref]
 
 
