@@ -116,6 +116,22 @@ def _road_cache_outside_the_checkout(road_cache_dir: Path) -> Iterator[None]:
         yield
 
 
+TEST_ANNEAL_STEPS = 2_000
+"""Annealing steps per account in tests (the product runs ``polish.ANNEAL_STEPS``, 10,000).
+What the tests check holds after every step (loads in their band, locks, territories in one
+piece, move caps), however many steps run; how far the steps bring travel down is measured by
+the territory benchmarks. Tests of the step count itself set their own."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shorter_annealing() -> Iterator[None]:
+    from routeplanner.territories import polish
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(polish, "ANNEAL_STEPS", TEST_ANNEAL_STEPS)
+        yield
+
+
 def _load_once(pbf: Path, cache_dir: Path, model: RoadModel | None = None) -> RoadGraph:
     """Load under a lock on the cache: the first worker builds the graph, the others read it."""
     from routeplanner.roads.graph import load_road_graph
