@@ -15,6 +15,7 @@ package can upgrade its database with ``migrate(url)``. To write a new migration
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,15 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The shipped migrations, read once per process (they do not change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
     """The newest migration shipped with this package."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         msg = f"no migrations found in {MIGRATIONS_DIR}"
         raise StorageError(msg)
@@ -142,6 +149,10 @@ def migrate(target: str | URL | Engine, revision: str = "head") -> None:
     config = alembic_config()
     try:
         with engine.connect() as connection:
+            # Every start calls this: an up-to-date database costs one query, not a run of
+            # Alembic over every migration file.
+            if revision == "head" and _at_head(connection):
+                return
             connection = connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 if connection.dialect.name == "postgresql":
@@ -156,6 +167,12 @@ def migrate(target: str | URL | Engine, revision: str = "head") -> None:
     finally:
         if engine is not target:
             engine.dispose()
+
+
+def _at_head(connection: Connection) -> bool:
+    current = MigrationContext.configure(connection).get_current_revision()
+    connection.rollback()  # the read's transaction ends here; the upgrade begins its own
+    return current == head_revision()
 
 
 def schema_revision(engine: Engine) -> str | None:
