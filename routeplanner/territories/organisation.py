@@ -13,10 +13,11 @@ assignment LP too large to finish in useful time. Instead:
    inside the region; the organisation keeps those figures as its workloads. A job whose time
    runs out before its road times are in cuts its region into one piece per rep instead.
 3. *Border polish*: on the organisation's road-neighbour graph (each region's neighbours and
-   the road cells of all accounts, which join the regions), enclaves are handed over and loads
-   brought into the band by border moves among the territories along region borders, out of
-   band or with enclaves, then an annealing run moves and swaps accounts of the territories
-   that touch another region's. Each step is kept only when it adds no
+   the road cells of all accounts, which join the regions), enclaves are joined with the
+   loads passed on into the band (:mod:`~.enclave_repair`), then, for what that leaves, by
+   border moves among the territories along region borders, out of band or with enclaves;
+   then an annealing run moves and swaps accounts of the territories that touch another
+   region's. Each step is kept only when it adds no
    enclave and stays in the band (or brings a territory into it).
 
 The job's one deadline bounds the region jobs and the polish; what every split needs (checking
@@ -411,12 +412,11 @@ def polish_borders(
     fixed: frozenset[int],
     deadline: Deadline,
 ) -> tuple[IntArray, tuple[str, ...]]:
-    """Enclaves handed over and loads brought into the band by border moves (among the
-    territories the regions' designs left unsettled, then, if that is not enough, among all),
-    then annealing of the territories along region borders; each kept only when it scores
-    better (:func:`polish_score`).
+    """Enclaves joined and loads brought into the band (:func:`_repaired`), then annealing of
+    the territories along region borders; each kept only when it scores better
+    (:func:`polish_score`).
 
-    Both stop at ``deadline`` (the repair after its current move, the annealing at its next
+    Both stop at ``deadline`` (the repairs after their current move, the annealing at its next
     check), so the split returned is the best complete one found by then.
     """
     target = balance.sum() * ctx.capacity_s / ctx.capacity_s.sum()
