@@ -143,7 +143,9 @@ def _pass_on(
         if not over:
             hops = [(g, t) for t, g in reversed(hops)]
         for giver, taker in hops:
-            moved = _transfer(graph, a, balance, cost, (giver, taker), amount, allowed, pinned)
+            moved = _transfer(
+                graph, a, balance, cost, (giver, taker), amount, allowed, pinned, deadline
+            )
             load[giver] -= moved
             load[taker] += moved
             if moved <= 0.0:
@@ -206,13 +208,15 @@ def _transfer(
     amount: float,
     allowed: BoolArray | None,
     pinned: BoolArray,
+    deadline: Deadline,
 ) -> float:
     """Hand about ``amount`` of load from ``pair[0]`` to ``pair[1]`` (in place) by border
     accounts, cheapest first, each with the pieces of the giver only it joined to the giver's
-    heaviest piece (they reach the taker through it); return the load moved."""
+    heaviest piece (they reach the taker through it); return the load moved. Stops at
+    ``deadline`` after its current move."""
     giver, taker = pair
     remaining = amount
-    while remaining > 0:
+    while remaining > 0 and not deadline.expired():
         members = np.flatnonzero(a == giver)
         touching = np.asarray(graph[members] @ (a == taker).astype(np.float64)).ravel() > 0
         border = members[touching & ~pinned[members] & (balance[members] < 2.0 * remaining)]
@@ -231,7 +235,7 @@ def _transfer(
                 continue
             a[moved] = taker
             remaining -= weight
-            if remaining <= 0:
+            if remaining <= 0 or deadline.expired():
                 break
         if remaining == before:
             break
