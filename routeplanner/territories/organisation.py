@@ -13,10 +13,11 @@ assignment LP too large to finish in useful time. Instead:
    inside the region; the organisation keeps those figures as its workloads. A job whose time
    runs out before its road times are in cuts its region into one piece per rep instead.
 3. *Border polish*: on the organisation's road-neighbour graph (each region's neighbours and
-   the road cells of all accounts, which join the regions), enclaves are handed over and loads
-   brought into the band by border moves among the territories along region borders, out of
-   band or with enclaves, then an annealing run moves and swaps accounts of the territories
-   that touch another region's. Each step is kept only when it adds no
+   the road cells of all accounts, which join the regions), enclaves are joined with the
+   loads passed on into the band (:mod:`~.enclave_repair`), then, for what that leaves, by
+   border moves among the territories along region borders, out of band or with enclaves;
+   then an annealing run moves and swaps accounts of the territories that touch another
+   region's. Each step is kept only when it adds no
    enclave and stays in the band (or brings a territory into it).
 
 The job's one deadline bounds the region jobs and the polish; what every split needs (checking
@@ -29,7 +30,7 @@ path does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -50,6 +51,7 @@ from routeplanner.territories.contiguity import (
 )
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, optimise
+from routeplanner.territories.enclave_repair import join_enclaves_in_band
 from routeplanner.territories.localsearch import improve_travel
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.problem import REPAIR_BAND, DesignWeights, IntArray, Progress
@@ -410,12 +412,11 @@ def polish_borders(
     fixed: frozenset[int],
     deadline: Deadline,
 ) -> tuple[IntArray, tuple[str, ...]]:
-    """Enclaves handed over and loads brought into the band by border moves (among the
-    territories the regions' designs left unsettled, then, if that is not enough, among all),
-    then annealing of the territories along region borders; each kept only when it scores
-    better (:func:`polish_score`).
+    """Enclaves joined and loads brought into the band (:func:`_repaired`), then annealing of
+    the territories along region borders; each kept only when it scores better
+    (:func:`polish_score`).
 
-    Both stop at ``deadline`` (the repair after its current move, the annealing at its next
+    Both stop at ``deadline`` (the repairs after their current move, the annealing at its next
     check), so the split returned is the best complete one found by then.
     """
     target = balance.sum() * ctx.capacity_s / ctx.capacity_s.sum()
@@ -429,24 +430,9 @@ def polish_borders(
     def score(split: IntArray) -> tuple[float, int, float]:
         return polish_score(graph, split, balance, target, tolerance, cost)
 
-    best = assign
-    movable = np.isin(best, _unsettled(graph, best, balance, regions, target, tolerance))
-    still = fixed | frozenset(np.flatnonzero(~movable).tolist())
-    tidy = make_contiguous(
-        graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still, improve_passes=0,
-        deadline=deadline,
-    )  # fmt: skip
-    if score(tidy) < score(best):
-        best = tidy
-    if score(best)[:2] != (0.0, 0) and not deadline.expired():
-        # Stuck between settled territories at their band's edge: every territory may pass
-        # load on now, for what is left of the time.
-        wide = make_contiguous(
-            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
-            improve_passes=0, deadline=deadline,
-        )  # fmt: skip
-        if score(wide) < score(best):
-            best = wide
+    best = _repaired(
+        ctx, graph, assign, balance, regions, (lower, upper, tolerance), score, fixed, deadline
+    )
     movable = np.isin(best, border_territories(graph, best, regions))
     steps = BORDER_ANNEAL_STEPS * int(movable.sum())
     if steps and deadline.remaining() > 0:
@@ -474,6 +460,55 @@ def polish_borders(
     if enclaves:
         notes.append(f"{enclaves} enclave accounts left after the border polish")
     return best, tuple(notes)
+
+
+def _repaired(
+    ctx: TerritoryContext,
+    graph: csr_matrix,
+    assign: IntArray,
+    balance: FloatArray,
+    regions: RegionSplit,
+    band: tuple[FloatArray, FloatArray, float],
+    score: Callable[[IntArray], tuple[float, int, float]],
+    fixed: frozenset[int],
+    deadline: Deadline,
+) -> IntArray:
+    """The polish's repair: enclaves joined with the loads passed on into the band
+    (:func:`~.enclave_repair.join_enclaves_in_band`), then, while enclaves or band misses are
+    left, the border repair among the territories the regions' designs left unsettled and
+    among all; each result kept only when it scores better. ``band``: the repair's lower and
+    upper loads per territory, and the design's tolerance."""
+    lower, upper, tolerance = band
+    target = (lower + upper) / 2.0
+    cost = np.ascontiguousarray(ctx.home_s.T)
+    allowed: BoolArray = ctx.allowed
+    best = assign
+    if score(best)[:2] != (0.0, 0):
+        joined = join_enclaves_in_band(
+            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
+            deadline=deadline,
+        )  # fmt: skip
+        if score(joined) < score(best):
+            best = joined
+    if score(best)[:2] != (0.0, 0) and not deadline.expired():
+        unsettled = _unsettled(graph, best, balance, regions, target, tolerance)
+        still = fixed | frozenset(np.flatnonzero(~np.isin(best, unsettled)).tolist())
+        tidy = make_contiguous(
+            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still,
+            improve_passes=0, deadline=deadline,
+        )  # fmt: skip
+        if score(tidy) < score(best):
+            best = tidy
+    if score(best)[:2] != (0.0, 0) and not deadline.expired():
+        # Stuck between settled territories at their band's edge: every territory may pass
+        # load on now, for what is left of the time.
+        wide = make_contiguous(
+            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
+            improve_passes=0, deadline=deadline,
+        )  # fmt: skip
+        if score(wide) < score(best):
+            best = wide
+    return best
 
 
 def polish_score(

@@ -225,13 +225,13 @@ def _accounts_to_hand(
     ties = edges.ties(region, pair)
     border = np.flatnonzero((region == pair[0]) & ~pinned & (ties > 0))
     for account in border[np.argsort(-ties[border], kind="stable")]:
-        moved = _with_cut_off(region, edges.graph, balance, int(account))
+        moved = with_cut_off(region, edges.graph, balance, int(account))
         if fits(float(balance[moved].sum())) and not pinned[moved].any():
             return moved
     return None
 
 
-def _with_cut_off(
+def with_cut_off(
     region: IntArray, graph: csr_matrix, balance: FloatArray, account: int
 ) -> IntArray:
     """The account and the pieces of its region that only it joins to the region's heaviest
