@@ -365,12 +365,12 @@ def _best_border_move(
         if (i, t) in seen:
             continue
         seen.add((i, t))
-        if can_move(i, t) and _stays_connected(graph, a, i):
+        if can_move(i, t) and stays_connected(graph, a, i):
             return i, t
     return None
 
 
-def _stays_connected(graph: csr_matrix, assign: IntArray, i: int) -> bool:
+def stays_connected(graph: csr_matrix, assign: IntArray, i: int) -> bool:
     """Whether territory ``assign[i]`` keeps its number of pieces when ``i`` leaves it.
 
     Usually settled locally: if ``i``'s same-territory neighbours stay joined to each other
@@ -546,7 +546,7 @@ def _shorten(
             b = balance[i]
             if load[frm] - b < lower[frm] or load[t] + b > upper[t]:
                 continue
-            if not ok(i, t) or not _stays_connected(graph, a, i):
+            if not ok(i, t) or not stays_connected(graph, a, i):
                 continue
             budget.used += budget.delta(i, frm, t)
             a[i] = t

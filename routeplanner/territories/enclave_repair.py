@@ -32,8 +32,8 @@ from routeplanner.territories.contiguity import (
     BoolArray,
     FloatArray,
     IntArray,
-    _stays_connected,
     fragments,
+    stays_connected,
 )
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.region_balance import with_cut_off
@@ -245,6 +245,6 @@ def _transfer(
 def _with_cut_off(graph: csr_matrix, a: IntArray, balance: FloatArray, i: int) -> IntArray:
     """Account ``i`` and the pieces of its territory that only ``i`` joins to the territory's
     heaviest piece."""
-    if _stays_connected(graph, a, i):
+    if stays_connected(graph, a, i):
         return np.array([i], dtype=np.int64)
     return with_cut_off(a, graph, balance, i)

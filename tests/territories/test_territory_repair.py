@@ -8,10 +8,10 @@ import pytest
 from scipy.sparse.csgraph import connected_components
 
 from routeplanner.territories.contiguity import (
-    _stays_connected,
     count_violations,
     make_contiguous,
     neighbour_graph,
+    stays_connected,
 )
 from routeplanner.territories.design import DesignWeights
 
@@ -103,7 +103,7 @@ def test_local_connectivity_check_agrees_with_counting_pieces() -> None:
             before, _ = connected_components(sub, directed=False)
             keep = members != i
             after, _ = connected_components(sub[keep][:, keep], directed=False)
-            assert _stays_connected(graph, assign, i) == (after <= before)
+            assert stays_connected(graph, assign, i) == (after <= before)
 
 
 def test_home_is_the_default_objective_and_unknown_ones_are_refused() -> None:
