@@ -46,6 +46,7 @@ from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.assign import OutOfTimeError, count_moves
+from routeplanner.territories.band_moves import band_moves, band_need
 from routeplanner.territories.contiguity import neighbour_graph
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import build_territories
@@ -235,8 +236,12 @@ def realign_organisation(
     settings: RegionSettings,
     map_regions: RegionMapper | None = None,
     progress: Progress | None = None,
+    border_moves: bool = True,
 ) -> list[RealignOption]:
     """The options ``asks`` through regions of whole territories (see the module docstring).
+
+    ``border_moves=False`` keeps the capped, priced and stable options inside their regions
+    (no cap held back from the region jobs): what the border moves are measured against.
 
     Raises
     ------
@@ -251,7 +256,10 @@ def realign_organisation(
     org = _Organisation.of(ctx, current, locked, pairs, weights, tolerance)
     regions = territory_regions(org, settings.reps_per_region)
     balanced = balanced_regions(org, regions)
-    plan = _JobPlan.of(org, regions, balanced, asks, horizon_days=horizon_days, start=start)
+    plan = _JobPlan.of(
+        org, regions, balanced, asks, horizon_days=horizon_days, start=start,
+        reserve=org.band_need() if border_moves else 0,
+    )  # fmt: skip
     jobs_deadline = deadline.share(REGIONS_SHARE)
     jobs = plan.jobs(jobs_deadline, settings.parallel)
     report(f"realigning {regions.count} regions in {len(jobs)} jobs", 0.05)
@@ -273,6 +281,8 @@ def realign_organisation(
             split = RegionSplit(account_region=balanced, rep_region=regions.rep_region)
             polish = deadline.share(POLISH_SHARE)
             assign, extra = org.polish(measured, graph, assign, split, kept, polish)
+        elif border_moves:
+            assign = org.toward_band(measured, graph, assign, ask, kept)
         if ask.limit is not None and count_moves(assign, org.cur) > ask.limit:
             continue  # a pin across regions took more than the cap: never offered
         options.append(org.option(measured, graph, before, ask, assign, (*notes, *extra)))
@@ -388,6 +398,42 @@ class _Organisation:
             replace(measured, allowed=allowed), graph, assign,
             balance_shares(measured, self.weights), regions, self.tolerance,
             fixed=frozenset(self.fixed) | frozenset(inside.tolist()), deadline=deadline,
+        )  # fmt: skip
+
+    def band_need(self) -> int:
+        """About how many moves bring the current territories into the band (accounts
+        without a rep with the nearest owned account's): what each cap holds back from the
+        region jobs for :meth:`toward_band`."""
+        assign, owned = self.cur.copy(), self.cur >= 0
+        lost = np.flatnonzero(~owned)
+        if len(lost) and owned.any():
+            _, near = cKDTree(self.xy[owned]).query(self.xy[lost])
+            assign[lost] = self.cur[np.flatnonzero(owned)[near]]
+        elif len(lost):
+            return 0
+        for i, j in self.fixed.items():
+            assign[i] = j
+        return band_need(
+            assign, self.account_graph(), self.balance, self.ctx.capacity_s,
+            band=REGION_BAND * self.tolerance, still=self.frozen, fixed=frozenset(self.fixed),
+        )  # fmt: skip
+
+    def toward_band(
+        self,
+        measured: TerritoryContext,
+        graph: csr_matrix,
+        assign: IntArray,
+        ask: RealignAsk,
+        kept: frozenset[int],
+    ) -> IntArray:
+        """A capped or priced option's territories brought toward the band across region
+        borders (:func:`~.band_moves.band_moves`) with the moves its cap leaves (any for a
+        price per move), none into or out of a locked territory or a failed region's."""
+        budget = None if ask.limit is None else ask.limit - count_moves(assign, self.cur)
+        return band_moves(
+            assign, self.cur, graph, balance_shares(measured, self.weights),
+            measured.capacity_s, measured.home_s, band=REGION_BAND * self.tolerance, budget=budget,
+            still=self.frozen | kept, fixed=frozenset(self.fixed),
         )  # fmt: skip
 
     def option(
@@ -531,10 +577,14 @@ class _JobPlan:
         *,
         horizon_days: int,
         start: date | None,
+        reserve: int,
     ) -> _JobPlan:
         movable = (org.cur >= 0) & ~np.isin(org.cur, np.array(sorted(org.frozen), dtype=np.int64))
         sizes = np.bincount(regions.account_region[movable], minlength=regions.count)
-        limits = [None if a.limit is None else share_out(a.limit, sizes) for a in asks]
+        limits = [
+            None if a.limit is None else share_out(a.limit - min(a.limit, reserve), sizes)
+            for a in asks
+        ]
         plan = cls(
             org=org, region=[], members=[], reps=[], asks=[], keys=[], home=[], fair={},
             horizon_days=horizon_days, start=start,
