@@ -35,7 +35,7 @@ SPEND = 0.6
 """Share of the budget (in accounts of mean workload) a round's flows may plan to move: the
 accounts that fit a border are often lighter, and a round whose budget runs out midway
 leaves territories in a chain that gave without receiving."""
-NEED_SHARE = 0.7
+NEED_SHARE = 0.6
 """Share of the fewest flows' workload, in accounts of mean workload, that the moves take:
 the accounts handed are heavier than the mean (a border offers its heaviest that fit)."""
 MISS_WEIGHT = 1e4
@@ -263,7 +263,9 @@ def _accounts_to_hand(state: _State, pair: tuple[int, int], limit: float) -> Int
     ties = state.edges.ties(state.assign, pair)
     border = np.flatnonzero((state.assign == giver) & ~state.pinned & (ties > 0))
     nearer = state.home_s[taker, border] - state.home_s[giver, border]
-    order = np.lexsort((nearer, -ties[border], state.cost(border, giver, taker)))
+    order = np.lexsort(
+        (nearer, -ties[border], -state.balance[border], state.cost(border, giver, taker))
+    )
     for account in border[order]:
         moved = _with_cut_off(state.assign, state.edges.graph, state.balance, int(account))
         if float(state.balance[moved].sum()) >= limit or state.pinned[moved].any():
