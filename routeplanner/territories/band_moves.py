@@ -88,7 +88,7 @@ def band_moves(
     out = assign.copy()
     if budget is not None and budget < 0:
         return out
-    state, free = _prepared(out, current, graph, balance, home_s, budget, still, fixed)
+    state, free = _prepared(out, current, graph, (balance, capacity), home_s, budget, still, fixed)
     m = len(capacity)
     best, best_miss = out.copy(), _worst_miss(out, balance, capacity, free)
     blocked: set[tuple[int, int]] = set()
@@ -121,7 +121,7 @@ def band_need(
     """About how many moves :func:`band_moves` takes to bring ``assign`` into ``band``: the
     workload of its fewest flows in accounts of mean workload."""
     home_s = np.zeros((len(capacity), len(assign)), dtype=np.float64)
-    state, free = _prepared(assign, assign, graph, balance, home_s, None, still, fixed)
+    state, free = _prepared(assign, assign, graph, (balance, capacity), home_s, None, still, fixed)
     load = np.bincount(assign, weights=balance, minlength=len(capacity)).astype(np.float64)
     target = _targets(load, capacity, free)
     flows = _band_flows(state, load, target, free, band, None, set())
@@ -133,16 +133,19 @@ def _prepared(
     assign: IntArray,
     current: IntArray,
     graph: csr_matrix,
-    balance: FloatArray,
+    loads: tuple[FloatArray, FloatArray],
     home_s: FloatArray,
     budget: int | None,
     still: Collection[int],
     fixed: Collection[int],
 ) -> tuple[_State, npt.NDArray[np.bool_]]:
-    """The state of a split to change (``assign`` itself, in place) and its free territories."""
+    """The state of a split to change (``assign`` itself, in place) and its free territories
+    (not still, with some capacity): ``loads`` are each account's balance and each rep's
+    capacity."""
+    balance, capacity = loads
     pinned = np.isin(assign, np.asarray(sorted(still), dtype=np.int64))
     pinned[np.asarray(sorted(fixed), dtype=np.int64)] = True
-    free = np.ones(home_s.shape[0], dtype=bool)
+    free = capacity > 0
     free[list(still)] = False
     coo = graph.tocoo()
     edges = Edges(graph, coo.row.astype(np.int64), coo.col.astype(np.int64))
