@@ -105,7 +105,52 @@ def band_moves(
         miss = _worst_miss(out, balance, capacity, free)
         if miss < best_miss:
             best, best_miss = out.copy(), miss
+    if budget is not None:
+        state.budget = budget - _count(best, current) + _count(assign, current)
+    state.assign = best
+    _finish(state, capacity, free, band)
     return best
+
+
+def _count(assign: IntArray, current: IntArray) -> int:
+    return int(np.sum((current >= 0) & (assign != current)))
+
+
+def _finish(state: _State, capacity: FloatArray, free: npt.NDArray[np.bool_], band: float) -> None:
+    """Single moves on the worst territory's border, each narrowing the larger miss of the
+    two territories it joins, while the budget lasts: what the flows' rounds left over."""
+    for _ in range(len(state.assign)):
+        if state.budget == 0:
+            return
+        load = np.bincount(state.assign, weights=state.balance, minlength=len(capacity))
+        target = _targets(load.astype(np.float64), capacity, free)
+        dev = np.zeros(len(capacity))
+        dev[free] = load[free] / target[free] - 1.0
+        worst = int(np.argmax(np.abs(dev)))
+        if abs(dev[worst]) <= band or not _narrow_worst(state, worst, dev, target):
+            return
+
+
+def _narrow_worst(state: _State, worst: int, dev: FloatArray, target: FloatArray) -> bool:
+    """One hand-over between ``worst`` and the neighbour furthest on the other side that
+    narrows the larger miss of the two; whether there was one."""
+    assign, row, col = state.assign, state.edges.row, state.edges.col
+    touching = np.unique(assign[col[(assign[row] == worst) & (assign[col] != worst)]])
+    touching = touching[target[touching] > 0]
+    over = dev[worst] > 0
+    miss = abs(dev[worst])
+    for other in touching[np.argsort(dev[touching] if over else -dev[touching])]:
+        giver, taker = (worst, int(other)) if over else (int(other), worst)
+        limit = min(
+            (miss + dev[giver]) * target[giver], (miss - dev[taker]) * target[taker]
+        )  # how much the giver may lose and the taker gain with neither missing more
+        moved = _accounts_to_hand(state, (giver, taker), limit) if limit > 0 else None
+        if moved is not None:
+            if state.budget is not None:
+                state.budget -= int(state.cost(moved, giver, taker).sum())
+            assign[moved] = taker
+            return True
+    return False
 
 
 def band_need(
