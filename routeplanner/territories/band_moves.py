@@ -8,8 +8,9 @@ moved) that bring every territory into the band, found by a small linear program
 territories' neighbour graph; when the budget cannot buy that, the worst miss of the band is
 made as small as the budget allows. Each flow is then handed over account by account on the
 border between two territories, free moves first (an account without a current rep, or one
-going back to it), each with the pieces of its territory that only it joined (so no
-territory falls apart), until the budget of counted moves is spent.
+going back to it), then the heaviest that fits (most balance per counted move), each with the
+pieces of its territory that only it joined (so no territory falls apart); single moves on the
+worst territory's border spend what the flows leave of the budget.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ BAND_ROUNDS = 6
 """Rounds of flows; a round falls short where a border runs out of accounts that fit (it is
 left out of the next rounds) or the budget runs out, so a few rounds leave little."""
 SPEND = 0.6
-"""Share of the budget (in accounts of mean workload) a round's flows may plan to move: the
-accounts that fit a border are often lighter, and a round whose budget runs out midway
-leaves territories in a chain that gave without receiving."""
+"""Share of the budget (in accounts of mean workload) a round's flows may plan to move: a round
+whose budget runs out midway leaves territories in a chain that gave without receiving; the
+next rounds and the single moves spend the rest."""
 NEED_SHARE = 0.6
 """Share of the fewest flows' workload, in accounts of mean workload, that the moves take:
 the accounts handed are heavier than the mean (a border offers its heaviest that fit)."""
