@@ -15,20 +15,24 @@ never builds one road-time matrix or one LP over all accounts:
 2. *Region jobs*: each region is realigned by the single path
    (:func:`~.realign.realign_on_context`) on its own accounts, reps and road times, as a job
    with plain data in and out, through the mapper design region jobs use. Every region gets
-   the organisation's asks with each move limit shared out by the region's movable accounts
-   (largest remainders, so the shares add up to the limit exactly).
+   the organisation's asks with each move limit, less what step 4 holds back, shared out by
+   the region's movable accounts (largest remainders, so the shares add up exactly).
 3. *Balance across regions*: when a region's workload lies off its reps' capacity share, the
    fair option is realigned on regions rebalanced by border moves (:mod:`~.region_balance`),
    in extra jobs for the regions that changed, and then polished along region borders.
-4. *Options*: the organisation's option k is the union of the regions' option k, with KPIs
-   and moves counted on the whole organisation.
+4. *Across region borders within a cap*: a capped or priced option is then brought toward
+   the band by moves between neighbouring territories (:mod:`~.band_moves`), across region
+   borders too, each counted against the option's cap; the region jobs get the cap less what
+   those moves are estimated to need before the jobs start (the fewest flows that bring the
+   current territories into the band), so the total never exceeds it.
+5. *Options*: the organisation's option k is the union of the regions' option k (after step
+   4), with KPIs and moves counted on the whole organisation.
 
-What a region-path option can move: a capped, priced or "stable" option moves accounts only
-between reps of the same region (so the sum of the regions' moves is the organisation's, and
-a cap is never exceeded); only the fair option moves accounts across region borders. A region
+The stable option moves nothing (new and orphaned accounts are only placed);
+the fair option is realigned on rebalanced regions and polished along their borders. A region
 job that fails twice, or has too little time for its road times, leaves that region's
 territories as they are (accounts without a rep go to the region's nearest rep), named in the
-notes.
+notes; no move enters or leaves them or a locked territory.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.assign import OutOfTimeError, count_moves
+from routeplanner.territories.band_moves import band_moves, band_need
 from routeplanner.territories.contiguity import neighbour_graph
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import build_territories
@@ -235,8 +240,10 @@ def realign_organisation(
     settings: RegionSettings,
     map_regions: RegionMapper | None = None,
     progress: Progress | None = None,
+    border_moves: bool = True,
 ) -> list[RealignOption]:
-    """The options ``asks`` through regions of whole territories (see the module docstring).
+    """The options ``asks`` through regions of whole territories (see the module docstring);
+    ``border_moves=False`` keeps capped and priced options inside their regions (as measured).
 
     Raises
     ------
@@ -251,34 +258,43 @@ def realign_organisation(
     org = _Organisation.of(ctx, current, locked, pairs, weights, tolerance)
     regions = territory_regions(org, settings.reps_per_region)
     balanced = balanced_regions(org, regions)
-    plan = _JobPlan.of(org, regions, balanced, asks, horizon_days=horizon_days, start=start)
+    reserve = org.band_need() if border_moves else 0  # held back from the jobs' caps
+    plan = _JobPlan.of(org, regions, balanced, asks, (horizon_days, start), reserve)
     jobs_deadline = deadline.share(REGIONS_SHARE)
     jobs = plan.jobs(jobs_deadline, settings.parallel)
     report(f"realigning {regions.count} regions in {len(jobs)} jobs", 0.05)
-    if map_regions is None:
-        results = run_in_turn(region_runner(travel), jobs, jobs_deadline)
-    else:
-        results = list(map_regions(region_runner(travel), jobs))
+    results = _run_jobs(jobs, travel, jobs_deadline, map_regions)
     report("options of the organisation", 0.8)
     measured, graph = org.measured(plan, results)
     before = org.before(measured, graph)
     kept = frozenset(int(j) for job, r in enumerate(results) if r.kept for j in plan.reps[job])
     notes = (f"realigned as {regions.count} regions", *(n for r in results for n in r.notes))
+    split = RegionSplit(account_region=balanced, rep_region=regions.rep_region)
     options = []
     for k, ask in enumerate(asks):
         report(f"option {k + 1}/{len(asks)}: {ask.label}", 0.8 + 0.2 * k / len(asks))
-        assign = plan.assemble(ask, results)
-        extra: tuple[str, ...] = ()
-        if ask.fair:
-            split = RegionSplit(account_region=balanced, rep_region=regions.rep_region)
-            polish = deadline.share(POLISH_SHARE)
-            assign, extra = org.polish(measured, graph, assign, split, kept, polish)
+        assign, extra = org.across_regions(
+            ask, plan.assemble(ask, results), (measured, graph), split, kept,
+            deadline=deadline, border_moves=border_moves,
+        )  # fmt: skip
         if ask.limit is not None and count_moves(assign, org.cur) > ask.limit:
             continue  # a pin across regions took more than the cap: never offered
         options.append(org.option(measured, graph, before, ask, assign, (*notes, *extra)))
     report("done", 1.0)
     options.sort(key=lambda o: (o.max_moves is None and o.move_penalty_s is None, o.moved_accounts))
     return options
+
+
+def _run_jobs(
+    jobs: list[RealignJob],
+    travel: TravelTimeProvider,
+    deadline: Deadline,
+    map_regions: RegionMapper | None,
+) -> list[RealignResult]:
+    """The jobs' results: through ``map_regions``, else one after the other in this process."""
+    if map_regions is None:
+        return run_in_turn(region_runner(travel), jobs, deadline)
+    return list(map_regions(region_runner(travel), jobs))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,6 +404,63 @@ class _Organisation:
             replace(measured, allowed=allowed), graph, assign,
             balance_shares(measured, self.weights), regions, self.tolerance,
             fixed=frozenset(self.fixed) | frozenset(inside.tolist()), deadline=deadline,
+        )  # fmt: skip
+
+    def band_need(self) -> int:
+        """About how many moves bring the current territories into the band (accounts
+        without a rep with the nearest owned account's): what each cap holds back from the
+        region jobs for :meth:`toward_band`."""
+        assign, owned = self.cur.copy(), self.cur >= 0
+        lost = np.flatnonzero(~owned)
+        if len(lost) and owned.any():
+            _, near = cKDTree(self.xy[owned]).query(self.xy[lost])
+            assign[lost] = self.cur[np.flatnonzero(owned)[near]]
+        elif len(lost):
+            return 0
+        for i, j in self.fixed.items():
+            assign[i] = j
+        return band_need(
+            assign, self.account_graph(), self.balance, self.ctx.capacity_s,
+            band=REGION_BAND * self.tolerance, still=self.frozen, fixed=frozenset(self.fixed),
+        )  # fmt: skip
+
+    def across_regions(
+        self,
+        ask: RealignAsk,
+        assign: IntArray,
+        measured: tuple[TerritoryContext, csr_matrix],
+        regions: RegionSplit,
+        kept: frozenset[int],
+        *,
+        deadline: Deadline,
+        border_moves: bool,
+    ) -> tuple[IntArray, tuple[str, ...]]:
+        """An option's split after its moves across region borders: the fair option polished
+        along them (within ``deadline``), a capped or priced one brought toward the band
+        (unless not ``border_moves``), and notes."""
+        ctx, graph = measured
+        if ask.fair:
+            return self.polish(ctx, graph, assign, regions, kept, deadline.share(POLISH_SHARE))
+        if border_moves:
+            return self.toward_band(ctx, graph, assign, ask, kept), ()
+        return assign, ()
+
+    def toward_band(
+        self,
+        measured: TerritoryContext,
+        graph: csr_matrix,
+        assign: IntArray,
+        ask: RealignAsk,
+        kept: frozenset[int],
+    ) -> IntArray:
+        """A capped or priced option's territories brought toward the band across region
+        borders (:func:`~.band_moves.band_moves`) with the moves its cap leaves (any for a
+        price per move), none into or out of a locked territory or a failed region's."""
+        budget = None if ask.limit is None else ask.limit - count_moves(assign, self.cur)
+        return band_moves(
+            assign, self.cur, graph, balance_shares(measured, self.weights),
+            measured.capacity_s, measured.home_s, band=REGION_BAND * self.tolerance, budget=budget,
+            still=self.frozen | kept, fixed=frozenset(self.fixed),
         )  # fmt: skip
 
     def option(
@@ -508,7 +581,8 @@ class _JobPlan:
     """The region jobs of one realignment: for each, its accounts and reps (organisation
     indices) and the region key of every organisation ask it answers. ``home[k]`` is region
     k's job on its own territories (asked everything but, when ``fair`` names another job for
-    it, the fair option, which that job answers on the rebalanced region)."""
+    it, the fair option, which that job answers on the rebalanced region). Each cap, less the
+    ``reserve`` held back for the moves toward the band, is shared out among the regions."""
 
     org: _Organisation
     region: list[int]
@@ -528,16 +602,18 @@ class _JobPlan:
         regions: RegionSplit,
         balanced: IntArray,
         asks: Sequence[RealignAsk],
-        *,
-        horizon_days: int,
-        start: date | None,
+        horizon: tuple[int, date | None],
+        reserve: int,
     ) -> _JobPlan:
         movable = (org.cur >= 0) & ~np.isin(org.cur, np.array(sorted(org.frozen), dtype=np.int64))
         sizes = np.bincount(regions.account_region[movable], minlength=regions.count)
-        limits = [None if a.limit is None else share_out(a.limit, sizes) for a in asks]
+        limits = [
+            None if a.limit is None else share_out(a.limit - min(a.limit, reserve), sizes)
+            for a in asks
+        ]
         plan = cls(
             org=org, region=[], members=[], reps=[], asks=[], keys=[], home=[], fair={},
-            horizon_days=horizon_days, start=start,
+            horizon_days=horizon[0], start=horizon[1],
         )  # fmt: skip
         moved = []
         for k in range(regions.count):

@@ -15,8 +15,10 @@ from test_territory_roads import _accounts, _road_modules
 
 from routeplanner.model import Account, Rep, Territory
 from routeplanner.roads.graph import RoadGraph
-from routeplanner.territories.org_realign import RealignJob, share_out
-from routeplanner.territories.realign import RealignOption, realign_territories
+from routeplanner.territories.deadline import Deadline
+from routeplanner.territories.org_realign import RealignJob, realign_organisation, share_out
+from routeplanner.territories.problem import DesignWeights
+from routeplanner.territories.realign import RealignAsk, RealignOption, realign_territories
 from routeplanner.territories.regions import RegionSettings
 from routeplanner.travel.haversine import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
@@ -132,7 +134,7 @@ def test_stable_moves_nothing_and_fair_balances(
     assert before > 20.0  # the nearest-home split is far from balanced
     assert fair.within_tolerance or fair.kpis.max_workload_dev_pct < before
     assert fair.kpis.max_workload_dev_pct < stable.kpis.max_workload_dev_pct
-    # The fair option crosses region borders; the others cannot, which the moves show.
+    # The fair option redesigns its rebalanced regions: it moves the most.
     assert fair.moved_accounts > max(o.moved_accounts for o in default_options[:-1])
 
 
@@ -169,6 +171,50 @@ def test_a_managers_cap_holds_in_total_and_jobs_go_through_the_mapper(
         for territory in current:
             if territory.rep_id in {r.rep_id for r in job.reps}:
                 assert set(territory.account_ids) <= mine
+
+
+def _capped(
+    roads: tuple[TravelTimeProvider, Instance], cap: int, *, border_moves: bool
+) -> tuple[RealignOption, dict[str, int]]:
+    """The one capped option of a realignment through regions, and each rep's region."""
+    travel, (current, accounts, reps) = roads
+    seen: list[RealignJob] = []
+
+    def in_turn(run: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+        seen.extend(job for job in jobs if isinstance(job, RealignJob))
+        return [run(job) for job in jobs]
+
+    (option,) = realign_organisation(
+        current, accounts, reps, travel, [RealignAsk(f"at most {cap} moves", cap, None)],
+        deadline=Deadline.after(8.0), horizon_days=28, start=None, locked={},
+        weights=DesignWeights(), tolerance=0.05, settings=SMALL, map_regions=in_turn,
+        border_moves=border_moves,
+    )  # fmt: skip
+    return option, {r.rep_id: job.region for job in seen for r in job.reps}
+
+
+def test_a_capped_option_moves_accounts_across_region_borders_within_its_cap(
+    roads: tuple[TravelTimeProvider, Instance],
+) -> None:
+    _, (current, accounts, reps) = roads
+    cap = 30
+    inside, _ = _capped(roads, cap, border_moves=False)
+    across, region_of = _capped(roads, cap, border_moves=True)
+    before = _owners(current)
+    for option in (inside, across):
+        _check_option(option, current, accounts, reps)
+        assert option.moved_accounts <= cap
+    after = _owners(across.territories)
+    crossed = [
+        a
+        for a, r in before.items()
+        if r != LEAVING_REP and r is not None and region_of[r] != region_of[str(after[a])]
+    ]
+    assert crossed  # counted moves from one region's rep to another region's
+    # Inside its regions the option misses the band (the region that lost its rep carries more
+    # than its reps' share); across them the same cap buys a better balance.
+    assert inside.kpis.max_workload_dev_pct > 5.0
+    assert across.kpis.max_workload_dev_pct < inside.kpis.max_workload_dev_pct
 
 
 def test_a_region_whose_job_fails_twice_keeps_its_territories(
