@@ -49,7 +49,7 @@ from scipy.spatial import cKDTree
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
-from routeplanner.territories.assign import OutOfTimeError, count_moves
+from routeplanner.territories.assign import count_moves
 from routeplanner.territories.band_moves import band_moves, band_need
 from routeplanner.territories.contiguity import neighbour_graph
 from routeplanner.territories.deadline import Deadline
@@ -76,6 +76,7 @@ from routeplanner.territories.realign import (
     RealignAsk,
     RealignOption,
     account_moves,
+    current_locks,
     realign_on_context,
 )
 from routeplanner.territories.region_balance import rebalance_regions
@@ -87,12 +88,10 @@ from routeplanner.territories.regions import (
     run_in_turn,
     split_regions,
 )
-from routeplanner.territories.timed import timed_travel
+from routeplanner.territories.timed import context_in_time
 from routeplanner.territories.workload import (
     FloatArray,
     TerritoryContext,
-    build_context,
-    resolve_locks,
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -156,15 +155,10 @@ def realign_region(job: RealignJob, travel: TravelTimeProvider) -> RealignResult
     """The single-path realignment of one region, or its territories kept when its time runs
     out before its road times are in."""
     deadline = Deadline.after(job.time_limit_s)
-    try:
-        ctx = build_context(
-            job.accounts,
-            job.reps,
-            timed_travel(travel, deadline),
-            horizon_days=job.horizon_days,
-            start=job.start,
-        )
-    except OutOfTimeError:
+    ctx = context_in_time(
+        job.accounts, job.reps, travel, deadline, horizon_days=job.horizon_days, start=job.start
+    )
+    if ctx is None:
         return kept_region(job, "had too little time for its road times")
     found = realign_on_context(
         ctx,
@@ -325,12 +319,7 @@ class _Organisation:
         weights: DesignWeights,
         tolerance: float,
     ) -> _Organisation:
-        locked_territories = [
-            replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
-            for t in current
-            if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
-        ]
-        fixed, frozen = resolve_locks(ctx, dict(pins), locked_territories)
+        fixed, frozen = current_locks(ctx, current, pins)
         lat, lon = lat_lon(ctx.accounts)
         home_lat, home_lon = home_lat_lon(ctx.reps)
         xy = local_xy(np.concatenate([lat, home_lat]), np.concatenate([lon, home_lon]))

@@ -250,6 +250,19 @@ def check_realign_inputs(
         raise InputError(problems)
 
 
+def current_locks(
+    ctx: TerritoryContext, current: Sequence[Territory], pins: Mapping[str, str]
+) -> tuple[dict[int, int], frozenset[int]]:
+    """The pins and the current locked territories (cut to the accounts ``ctx`` knows, of
+    reps still in it) as fixed account indices and frozen rep indices."""
+    locked_territories = [
+        replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
+        for t in current
+        if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
+    ]
+    return resolve_locks(ctx, dict(pins), locked_territories)
+
+
 def realign_asks(
     n: int,
     max_moves: int | None,
@@ -324,13 +337,8 @@ class _Realignment:
         repair_rounds: int,
     ) -> _Realignment:
         """The shared part, from the current territories (locked ones cut to known accounts)."""
-        locked_territories = [
-            replace(t, account_ids=tuple(a for a in t.account_ids if a in ctx.account_index))
-            for t in current
-            if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
-        ]
         cur = assignment_of(ctx, current)
-        fixed, frozen = resolve_locks(ctx, dict(locked), locked_territories)
+        fixed, frozen = current_locks(ctx, current, locked)
         ids = {t.rep_id: t.territory_id for t in current if t.rep_id is not None}
         before = assignment_kpis(
             ctx,
