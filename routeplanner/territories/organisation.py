@@ -42,7 +42,6 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
-from routeplanner.territories.assign import OutOfTimeError
 from routeplanner.territories.contiguity import (
     count_violations,
     fragments,
@@ -66,7 +65,7 @@ from routeplanner.territories.regions import (
     run_in_turn,
     split_regions,
 )
-from routeplanner.territories.timed import timed_travel
+from routeplanner.territories.timed import context_in_time
 from routeplanner.territories.workload import (
     CONTIGUITY_NEIGHBOURS,
     TRAVEL_NEIGHBOURS,
@@ -75,7 +74,6 @@ from routeplanner.territories.workload import (
     RoadCells,
     TerritoryContext,
     account_value,
-    build_context,
     check_inputs,
     context_from_times,
     rep_capacity_s,
@@ -199,15 +197,10 @@ def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
     """The single-path design of one region's accounts among its reps, or, when the job's time
     runs out before its road times are in, its region cut into one piece per rep."""
     deadline = Deadline.after(job.time_limit_s)
-    try:
-        ctx = build_context(
-            job.accounts,
-            job.reps,
-            timed_travel(travel, deadline),
-            horizon_days=job.horizon_days,
-            start=job.start,
-        )
-    except OutOfTimeError:
+    ctx = context_in_time(
+        job.accounts, job.reps, travel, deadline, horizon_days=job.horizon_days, start=job.start
+    )
+    if ctx is None:
         return cut_region(job)
     fixed, frozen = resolve_locks(ctx, dict(job.locked), ())
     result = optimise(
@@ -482,32 +475,36 @@ def _repaired(
     target = (lower + upper) / 2.0
     cost = np.ascontiguousarray(ctx.home_s.T)
     allowed: BoolArray = ctx.allowed
-    best = assign
-    if score(best)[:2] != (0.0, 0):
-        joined = join_enclaves_in_band(
-            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
+
+    def join_in_band(split: IntArray) -> IntArray:
+        return join_enclaves_in_band(
+            graph, split, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
             deadline=deadline,
         )  # fmt: skip
-        if score(joined) < score(best):
-            best = joined
-    if score(best)[:2] != (0.0, 0) and not deadline.expired():
-        unsettled = _unsettled(graph, best, balance, regions, target, tolerance)
-        still = fixed | frozenset(np.flatnonzero(~np.isin(best, unsettled)).tolist())
-        tidy = make_contiguous(
-            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=still,
+
+    def among_unsettled(split: IntArray) -> IntArray:
+        unsettled = _unsettled(graph, split, balance, regions, target, tolerance)
+        still = fixed | frozenset(np.flatnonzero(~np.isin(split, unsettled)).tolist())
+        return make_contiguous(
+            graph, split, balance, lower, upper, cost, allowed=allowed, fixed=still,
             improve_passes=0, deadline=deadline,
         )  # fmt: skip
-        if score(tidy) < score(best):
-            best = tidy
-    if score(best)[:2] != (0.0, 0) and not deadline.expired():
+
+    def among_all(split: IntArray) -> IntArray:
         # Stuck between settled territories at their band's edge: every territory may pass
         # load on now, for what is left of the time.
-        wide = make_contiguous(
-            graph, best, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
+        return make_contiguous(
+            graph, split, balance, lower, upper, cost, allowed=allowed, fixed=fixed,
             improve_passes=0, deadline=deadline,
         )  # fmt: skip
-        if score(wide) < score(best):
-            best = wide
+
+    best = assign
+    for step in (join_in_band, among_unsettled, among_all):
+        if score(best)[:2] == (0.0, 0) or deadline.expired():
+            break
+        found = step(best)
+        if score(found) < score(best):
+            best = found
     return best
 
 
