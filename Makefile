@@ -14,7 +14,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+## The periodic search is compiled (numba) into its on-disk cache once, after install and after
+## its sources change, so the first plan and each test process load it instead of compiling.
+HGS_BUILT := $(VENV)/.hgs-compiled-stamp
+$(HGS_BUILT): $(STAMP) $(wildcard routeplanner/scheduling/hgs/*.py)
+	$(PY) -c 'from routeplanner.scheduling.hgs import warm_up; warm_up()'
+	touch $(HGS_BUILT)
+
+setup: $(STAMP) $(HGS_BUILT)
 
 ## Debian packages the browser, calendar and PostgreSQL tests use, and axe-core from npm (only installs what is missing).
 system-deps:
