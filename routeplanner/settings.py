@@ -218,9 +218,10 @@ class Settings(BaseSettings):
     day_search: Literal["lns", "hgs"] = Field(
         default="lns",
         description="search that chooses each visit's day: lns (large neighbourhood search) or "
-        "hgs (hybrid genetic search: 0.86 % from the best known periodic-VRP plans against "
-        "2.65 % for lns, but on the sample's tight holiday month it still places a few visits "
-        "fewer; benchmarks/RESULTS.md)",
+        "hgs (hybrid genetic search: 0.25 % from the best known periodic-VRP plans against "
+        "2.22 % for lns; on the sample's roads the same visits with less driving on average, "
+        "but slightly lower frequency-gap adherence on the holiday month; "
+        "benchmarks/RESULTS.md)",
     )
     learning_apply_unconfirmed: bool = Field(
         default=False,
