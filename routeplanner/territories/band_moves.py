@@ -193,8 +193,7 @@ def _prepared(
     pinned[np.asarray(sorted(fixed), dtype=np.int64)] = True
     free = capacity > 0
     free[list(still)] = False
-    coo = graph.tocoo()
-    edges = Edges(graph, coo.row.astype(np.int64), coo.col.astype(np.int64))
+    edges = Edges.of(graph)
     return _State(assign, current, edges, balance, pinned, home_s, budget), free
 
 
@@ -252,8 +251,7 @@ def _band_flows(
     """Workload to pass between neighbouring free territories: the least in total that brings
     every one into the band, or, when ``spend`` (workload) cannot, the smallest worst miss."""
     assign, row, col = state.assign, state.edges.row, state.edges.col
-    across = (assign[row] != assign[col]) & free[assign[row]] & free[assign[col]]
-    pairs = np.unique(np.column_stack([assign[row[across]], assign[col[across]]]), axis=0)
+    pairs = state.edges.pairs_across(assign, free[assign[row]] & free[assign[col]])
     pairs = np.array([p for p in pairs.tolist() if tuple(p) not in blocked], dtype=np.int64)
     if len(pairs) == 0:
         return []

@@ -36,7 +36,7 @@ from routeplanner.territories.contiguity import (
     stays_connected,
 )
 from routeplanner.territories.deadline import Deadline
-from routeplanner.territories.region_balance import with_cut_off
+from routeplanner.territories.region_balance import Edges, with_cut_off
 
 HAND_OVER_ROUNDS = 8
 """Rounds of hand-overs: a hand-over can leave a new piece behind only when it joins two
@@ -66,10 +66,12 @@ def join_enclaves_in_band(
     respected throughout. Stops at ``deadline`` after its current move.
     """
     a = assign.copy()
+    pinned = np.zeros(len(a), dtype=bool)
+    pinned[list(fixed)] = True
     for _ in range(HAND_OVER_ROUNDS):
-        if deadline.expired() or not _hand_over(graph, a, balance, cost, allowed, fixed):
+        if deadline.expired() or not _hand_over(graph, a, balance, cost, allowed, pinned):
             break
-    _pass_on(graph, a, balance, (lower, upper), cost, allowed, fixed, deadline)
+    _pass_on(graph, a, balance, (lower, upper), cost, allowed, pinned, deadline)
     return a
 
 
@@ -79,13 +81,11 @@ def _hand_over(
     balance: FloatArray,
     cost: FloatArray,
     allowed: BoolArray | None,
-    fixed: frozenset[int],
+    pinned: BoolArray,
 ) -> bool:
-    """Every fragment (in place) to the neighbouring territory it costs least; True if any
-    moved."""
+    """Every fragment (in place) to the neighbouring territory it costs least, except pieces
+    holding a ``pinned`` account; True if any moved."""
     moved = False
-    pinned = np.zeros(len(a), dtype=bool)
-    pinned[list(fixed)] = True
     for frag in sorted(fragments(graph, a, balance), key=lambda f: len(f.members)):
         members = np.asarray(frag.members, dtype=np.int64)
         if pinned[members].any():
@@ -108,11 +108,12 @@ def _pass_on(
     band: tuple[FloatArray, FloatArray],
     cost: FloatArray,
     allowed: BoolArray | None,
-    fixed: frozenset[int],
+    pinned: BoolArray,
     deadline: Deadline,
 ) -> None:
     """Loads (in place) into their band along paths of neighbouring territories, the territory
-    furthest out first; one that no open path helps is left as it is."""
+    furthest out first, never moving a ``pinned`` account; one that no open path helps is left
+    as it is."""
     lower, upper = band
     # Givers and takers along a path stay inside the inner half of their band, so a path
     # never pushes one of them out and later paths still find room.
@@ -121,8 +122,7 @@ def _pass_on(
     load = np.bincount(a, weights=balance, minlength=m).astype(np.float64)
     closed: set[tuple[int, int]] = set()
     stuck: set[int] = set()
-    pinned = np.zeros(len(a), dtype=bool)
-    pinned[list(fixed)] = True
+    edges = Edges.of(graph)
     for _ in range(PASS_ON_STEPS_PER_TERRITORY * m):
         if deadline.expired():
             return
@@ -133,7 +133,7 @@ def _pass_on(
             return
         over = bool(load[j] > upper[j])
         room = inner_high - load if over else load - inner_low
-        adjacent = _borders(graph, a, m, closed, forward=over)
+        adjacent = _borders(edges, a, m, closed, forward=over)
         path = _nearest_with_room(adjacent, j, room)
         if path is None:
             stuck.add(j)
@@ -155,16 +155,12 @@ def _pass_on(
 
 
 def _borders(
-    graph: csr_matrix, a: IntArray, m: int, closed: set[tuple[int, int]], *, forward: bool
+    edges: Edges, a: IntArray, m: int, closed: set[tuple[int, int]], *, forward: bool
 ) -> list[list[int]]:
     """Per territory, the territories it can give to (``forward``) or take from across a shared
     border, less ``closed`` borders (giver, taker: no account of that giver fits that taker)."""
-    coo = graph.tocoo()
-    ra, rb = a[coo.row], a[coo.col]
-    across = ra != rb
-    pairs = np.unique(np.column_stack([ra[across], rb[across]]), axis=0)
     adjacent: list[list[int]] = [[] for _ in range(m)]
-    for g, t in pairs.tolist():
+    for g, t in edges.pairs_across(a).tolist():
         if (g, t) not in closed:
             adjacent[g if forward else t].append(t if forward else g)
     return adjacent

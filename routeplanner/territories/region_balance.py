@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 FLOW_ROUNDS = 3
 """Rounds of balancing flows; a round falls short only where a border runs out of accounts
@@ -56,8 +57,7 @@ def rebalance_regions(
         return 0
     pinned = np.zeros(len(region), dtype=bool)
     pinned[list(locks or {})] = True
-    coo = graph.tocoo()
-    edges = Edges(graph, coo.row.astype(np.int64), coo.col.astype(np.int64))
+    edges = Edges.of(graph)
     moves = 0
     for _ in range(FLOW_ROUNDS):
         load = np.bincount(region, weights=balance, minlength=len(target)).astype(np.float64)
@@ -77,6 +77,20 @@ class Edges:
     row: IntArray
     col: IntArray
 
+    @classmethod
+    def of(cls, graph: csr_matrix) -> Edges:
+        coo = graph.tocoo()
+        return cls(graph, coo.row.astype(np.int64), coo.col.astype(np.int64))
+
+    def pairs_across(self, labels: IntArray, links: BoolArray | None = None) -> IntArray:
+        """The distinct ``(label of one end, label of the other)`` of the links whose ends
+        carry different labels (only ``links`` when given), one pair per row."""
+        across = labels[self.row] != labels[self.col]
+        if links is not None:
+            across &= links
+        ends = np.column_stack([labels[self.row[across]], labels[self.col[across]]])
+        return np.unique(ends, axis=0).reshape(-1, 2).astype(np.int64)
+
     def ties(self, region: IntArray, pair: tuple[int, int]) -> IntArray:
         """Per account of ``pair[0]``'s region, its links into ``pair[1]``'s."""
         linked = (region[self.row] == pair[0]) & (region[self.col] == pair[1])
@@ -90,9 +104,9 @@ def _balancing_flows(
     flow (in the 2-norm) whose net outflow is each region's excess, a potential difference
     across every link of the regions' graph (its Laplacian solved for the excess)."""
     count = len(excess)
-    cross = region[edges.row] != region[edges.col]
+    pairs = edges.pairs_across(region)
     adjacent = np.zeros((count, count), dtype=bool)
-    adjacent[region[edges.row[cross]], region[edges.col[cross]]] = True
+    adjacent[pairs[:, 0], pairs[:, 1]] = True
     adjacent |= adjacent.T
     laplacian = np.diag(adjacent.sum(axis=1).astype(np.float64)) - adjacent
     potential = np.linalg.lstsq(laplacian, excess, rcond=None)[0]
@@ -143,7 +157,7 @@ def _narrow_gaps(
     blocked: set[tuple[int, int]] = set()
     moves = 0
     for _ in range(len(region)):
-        pair = _widest_gap(region, edges.row, edges.col, load / target, tolerance, blocked)
+        pair = _widest_gap(region, edges, load / target, tolerance, blocked)
         if pair is None:
             break
         giver, taker = pair
@@ -185,18 +199,16 @@ def _narrowing(
 
 def _widest_gap(
     region: IntArray,
-    row: IntArray,
-    col: IntArray,
+    edges: Edges,
     ratio: FloatArray,
     tolerance: float,
     blocked: set[tuple[int, int]],
 ) -> tuple[int, int] | None:
     """The neighbouring regions (giver, taker) whose load ratios differ most, where the giver
     is over its share or the taker under it by more than ``tolerance``."""
-    cross = region[row] != region[col]
-    if not cross.any():
+    pairs = edges.pairs_across(region)
+    if len(pairs) == 0:
         return None
-    pairs = np.unique(np.column_stack([region[row[cross]], region[col[cross]]]), axis=0)
     gap = ratio[pairs[:, 0]] - ratio[pairs[:, 1]]
     useful = (gap > tolerance) & (
         (ratio[pairs[:, 0]] > 1.0 + tolerance) | (ratio[pairs[:, 1]] < 1.0 - tolerance)
