@@ -423,9 +423,10 @@ def polish_borders(
     def score(split: IntArray) -> tuple[float, int, float]:
         return polish_score(graph, split, balance, target, tolerance, cost)
 
-    best = _repaired(
-        ctx, graph, assign, balance, regions, (lower, upper, tolerance), score, fixed, deadline
-    )
+    best, best_score = _repaired(
+        graph, assign, balance, regions, (lower, upper, tolerance), score,
+        cost=cost, allowed=allowed, fixed=fixed, deadline=deadline,
+    )  # fmt: skip
     movable = np.isin(best, border_territories(graph, best, regions))
     steps = BORDER_ANNEAL_STEPS * int(movable.sum())
     if steps and deadline.remaining() > 0:
@@ -442,11 +443,12 @@ def polish_borders(
             time_limit_s=deadline.remaining(),
             seed=BORDER_SEED,
         )
-        if score(annealed) < score(best):
-            best = annealed
+        annealed_score = score(annealed)
+        if annealed_score < best_score:
+            best, best_score = annealed, annealed_score
     load = np.bincount(best, weights=balance, minlength=ctx.n_reps)
     out = int(np.sum(np.abs(load / target - 1.0) > tolerance + 1e-9))
-    enclaves = count_violations(graph, best, balance)
+    enclaves = best_score[1]
     notes = []
     if out:
         notes.append(f"{out} territories outside the balance band after the border polish")
@@ -456,25 +458,25 @@ def polish_borders(
 
 
 def _repaired(
-    ctx: TerritoryContext,
     graph: csr_matrix,
     assign: IntArray,
     balance: FloatArray,
     regions: RegionSplit,
     band: tuple[FloatArray, FloatArray, float],
     score: Callable[[IntArray], tuple[float, int, float]],
+    *,
+    cost: FloatArray,
+    allowed: BoolArray,
     fixed: frozenset[int],
     deadline: Deadline,
-) -> IntArray:
-    """The polish's repair: enclaves joined with the loads passed on into the band
-    (:func:`~.enclave_repair.join_enclaves_in_band`), then, while enclaves or band misses are
-    left, the border repair among the territories the regions' designs left unsettled and
+) -> tuple[IntArray, tuple[float, int, float]]:
+    """The polish's repair and its score: enclaves joined with the loads passed on into the
+    band (:func:`~.enclave_repair.join_enclaves_in_band`), then, while enclaves or band misses
+    are left, the border repair among the territories the regions' designs left unsettled and
     among all; each result kept only when it scores better. ``band``: the repair's lower and
     upper loads per territory, and the design's tolerance."""
     lower, upper, tolerance = band
     target = (lower + upper) / 2.0
-    cost = np.ascontiguousarray(ctx.home_s.T)
-    allowed: BoolArray = ctx.allowed
 
     def join_in_band(split: IntArray) -> IntArray:
         return join_enclaves_in_band(
@@ -498,14 +500,15 @@ def _repaired(
             improve_passes=0, deadline=deadline,
         )  # fmt: skip
 
-    best = assign
+    best, best_score = assign, score(assign)
     for step in (join_in_band, among_unsettled, among_all):
-        if score(best)[:2] == (0.0, 0) or deadline.expired():
+        if best_score[:2] == (0.0, 0) or deadline.expired():
             break
         found = step(best)
-        if score(found) < score(best):
-            best = found
-    return best
+        found_score = score(found)
+        if found_score < best_score:
+            best, best_score = found, found_score
+    return best, best_score
 
 
 def polish_score(
