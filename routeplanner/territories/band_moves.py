@@ -24,6 +24,7 @@ import numpy.typing as npt
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, csr_matrix
 
+from routeplanner.territories.assign import count_moves
 from routeplanner.territories.region_balance import Edges, with_cut_off
 
 IntArray = npt.NDArray[np.int64]
@@ -107,14 +108,10 @@ def band_moves(
         if miss < best_miss:
             best, best_miss = out.copy(), miss
     if budget is not None:
-        state.budget = budget - _count(best, current) + _count(assign, current)
+        state.budget = budget - count_moves(best, current) + count_moves(assign, current)
     state.assign = best
     _finish(state, capacity, free, band)
     return best
-
-
-def _count(assign: IntArray, current: IntArray) -> int:
-    return int(np.sum((current >= 0) & (assign != current)))
 
 
 def _finish(state: _State, capacity: FloatArray, free: npt.NDArray[np.bool_], band: float) -> None:
