@@ -26,6 +26,8 @@ from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.contiguity import enclave_accounts, neighbour_graph
+from routeplanner.territories.org_graph import organisation_measured
+from routeplanner.territories.regions import RegionSettings, fits_regions
 from routeplanner.territories.workload import TerritoryContext, build_context
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import HOUR
@@ -227,9 +229,22 @@ def compute_kpis(
     *,
     horizon_days: int = 28,
     start: date | None = None,
+    regions: RegionSettings | None = None,
 ) -> PlanKpis:
-    """KPIs of an existing split (for ``territories show``); asks the provider for travel once."""
-    ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
+    """KPIs of an existing split (for ``territories show``); asks the provider for travel once.
+
+    Where a design would go through regions (``regions``, as given to the design), travel and
+    contiguity are measured as that design measures them (:mod:`~.org_graph`), without a
+    matrix over all accounts; below that, on all pairs of road times as the single path.
+    """
+    kept = sum(1 for t in territories if t.locked)
+    graph = None
+    if fits_regions(accounts, len(reps), regions or RegionSettings(), locked_territories=kept):
+        ctx, graph = organisation_measured(
+            accounts, reps, travel, horizon_days=horizon_days, start=start
+        )
+    else:
+        ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
     assign = assignment_of(ctx, territories)
     by_rep = {t.rep_id: t for t in territories if t.rep_id is not None}
     ids = [by_rep[r.rep_id].territory_id if r.rep_id in by_rep else f"T-{r.rep_id}" for r in reps]
@@ -238,7 +253,7 @@ def compute_kpis(
         for t in territories
         if t.locked and t.rep_id is not None and t.rep_id in ctx.rep_index
     )
-    return assignment_kpis(ctx, assign, territory_ids=ids, locked_reps=locked)
+    return assignment_kpis(ctx, assign, territory_ids=ids, locked_reps=locked, graph=graph)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,14 +60,12 @@ from routeplanner.territories.metrics import (
     assignment_of,
     compare_kpis,
 )
+from routeplanner.territories.org_graph import home_lat_lon, lat_lon, organisation_context
 from routeplanner.territories.organisation import (
     POLISH_SHARE,
     REGION_BAND,
     REGIONS_SHARE,
     balance_shares,
-    home_lat_lon,
-    lat_lon,
-    organisation_context,
     polish_borders,
 )
 from routeplanner.territories.problem import DesignWeights, IntArray, Progress

@@ -31,28 +31,35 @@ path does.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.spatial import cKDTree
+from scipy.sparse import csr_matrix
 
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
-from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
-from routeplanner.territories.contiguity import (
-    count_violations,
-    fragments,
-    make_contiguous,
-    neighbour_graph,
-)
+from routeplanner.territories.assign import OutOfTimeError
+from routeplanner.territories.contiguity import count_violations, fragments, make_contiguous
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, optimise
 from routeplanner.territories.enclave_repair import join_enclaves_in_band
 from routeplanner.territories.localsearch import improve_travel
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
+from routeplanner.territories.org_graph import (
+    candidates,
+    graph_of,
+    home_lat_lon,
+    lat_lon,
+    lone_travel_s,
+    measure_rows,
+    nearest_first,
+    neighbour_pairs,
+    organisation_context,
+    travel_estimate,
+    with_travel,
+)
 from routeplanner.territories.problem import REPAIR_BAND, DesignWeights, IntArray, Progress
 from routeplanner.territories.regions import (
     RegionJob,
@@ -65,13 +72,10 @@ from routeplanner.territories.regions import (
     run_in_turn,
     split_regions,
 )
-from routeplanner.territories.timed import context_in_time
+from routeplanner.territories.timed import MATRIX_SLICE, timed_travel
 from routeplanner.territories.workload import (
-    CONTIGUITY_NEIGHBOURS,
-    TRAVEL_NEIGHBOURS,
     BoolArray,
     FloatArray,
-    RoadCells,
     TerritoryContext,
     account_value,
     check_inputs,
@@ -79,12 +83,10 @@ from routeplanner.territories.workload import (
     rep_capacity_s,
     resolve_locks,
     visits_in,
+    with_pairs,
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
-CALIBRATION_SAMPLE = 64
-"""Accounts whose road time to their nearest neighbours fits the provisional travel (one
-search each)."""
 REGION_BAND = 0.8
 """Share of the tolerance each region's design aims for: the rest absorbs how far a region's
 workload lies from its reps' capacity share, which the straight-line cut only approximates."""
@@ -97,6 +99,10 @@ for measuring the result (enclaves and loads over the whole organisation's graph
 BORDER_ANNEAL_STEPS = 2000
 """Annealing steps per account of the territories along region borders."""
 CUT_NOTE = "a region had too little time for its road times and was cut into territories"
+UNMEASURED_NOTE = (
+    "their workloads are estimated and their enclaves counted on road cells only until the "
+    "territories' KPIs are measured again"
+)
 BORDER_SEED = 0
 """Seed of the border annealing: the same input gives the same design."""
 
@@ -156,21 +162,26 @@ def design_organisation(
         road_pairs=pairs,
     )
     regions_deadline = deadline.share(REGIONS_SHARE)
+    near = candidates(local_xy(*lat_lon(ctx.accounts)))
     jobs = region_jobs(
         ctx, regions, fixed, weights, tolerance, regions_deadline, settings, start,
-        road_pairs=pairs,
+        road_pairs=pairs, near=near,
     )  # fmt: skip
     report(f"designing {len(jobs)} regions", 0.05)
     if map_regions is None:
         results = run_in_turn(region_runner(travel), jobs, regions_deadline)
     else:
         results = list(map_regions(region_runner(travel), jobs))
-    ctx, assign, graph = _assemble(ctx, regions, results, pairs)
+    ctx, assign, graph_pairs, unmeasured = _assemble(ctx, regions, results, pairs)
     report("polishing region borders", 0.8)
+    polish_deadline = deadline.share(POLISH_SHARE)
+    ctx, graph, measure_notes = measure_unmeasured(
+        ctx, graph_pairs, unmeasured, travel, near, polish_deadline
+    )
     balance = balance_shares(ctx, weights)
     assign, polish_notes = polish_borders(
         ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed),
-        deadline=deadline.share(POLISH_SHARE),
+        deadline=polish_deadline,
     )  # fmt: skip
     kpis = assignment_kpis(ctx, assign, graph=graph)
     notes = [n for r in results for n in r.notes]
@@ -180,7 +191,7 @@ def design_organisation(
         context=ctx,
         graph=graph,
         regions=regions,
-        notes=(*dict.fromkeys(notes), *polish_notes),
+        notes=(*dict.fromkeys(notes), *measure_notes, *polish_notes),
     )
 
 
@@ -197,11 +208,10 @@ def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
     """The single-path design of one region's accounts among its reps, or, when the job's time
     runs out before its road times are in, its region cut into one piece per rep."""
     deadline = Deadline.after(job.time_limit_s)
-    ctx = context_in_time(
-        job.accounts, job.reps, travel, deadline, horizon_days=job.horizon_days, start=job.start
-    )
-    if ctx is None:
+    measured = region_context(job, travel, deadline)
+    if measured is None:
         return cut_region(job)
+    ctx, pairs = measured
     fixed, frozen = resolve_locks(ctx, dict(job.locked), ())
     result = optimise(
         ctx,
@@ -212,17 +222,64 @@ def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
         deadline=deadline,
         solve_limit_s=DESIGN_SOLVE_LIMIT_S,
     )
-    graph = neighbour_graph(ctx.neighbours, ctx.account_s).tocoo()
-    upper = graph.row < graph.col
     return RegionResult(
         region=job.region,
         rep_ids=tuple(ctx.reps[int(j)].rep_id for j in result.assign),
         travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s),
-        neighbour_pairs=tuple(
-            (int(a), int(b)) for a, b in zip(graph.row[upper], graph.col[upper], strict=True)
-        ),
+        neighbour_pairs=tuple((int(a), int(b)) for a, b in pairs),
         notes=result.notes,
+        measured=True,
     )
+
+
+def region_context(
+    job: RegionJob, travel: TravelTimeProvider, deadline: Deadline
+) -> tuple[TerritoryContext, IntArray] | None:
+    """A region job's context on the organisation's rule (:mod:`~.org_graph`), and its
+    accounts' pairs with their road neighbours (organisation indices); ``None`` when its road
+    times are not in by ``deadline``.
+
+    One matrix from the job's accounts to them and the halo gives the region's road times and
+    every candidate's. The context's neighbours are the road neighbours inside the region and
+    the region's road-cell pairs: a subset of the organisation's graph, so a territory in one
+    piece on it is one piece on the organisation's.
+    """
+    timed = timed_travel(travel, deadline)
+    allowed = check_inputs(job.accounts, job.reps, timed, job.horizon_days)
+    locations = [a.location for a in job.accounts]
+    homes = [r.home for r in job.reps]
+    try:
+        rows = timed.matrix(locations, locations + [a.location for a in job.halo])
+        out = timed.matrix(homes, locations).durations_s.astype(np.float64)
+        back = timed.matrix(locations, homes).durations_s.astype(np.float64)
+    except OutOfTimeError:
+        return None
+    n = len(locations)
+    times = rows.durations_s.astype(np.float64)
+    account_s = (times[:, :n] + times[:, :n].T) / 2.0
+    np.fill_diagonal(account_s, 0.0)
+    home_s = (out + back.T) / 2.0
+    columns = np.asarray(job.columns, dtype=np.int64)
+    near = np.asarray(job.candidates, dtype=np.int64).reshape(n, -1)
+    near_s = np.take_along_axis(times, near, axis=1)
+    order = nearest_first(near_s, columns[near])
+    chosen = np.take_along_axis(near, order, axis=1)
+    estimate = travel_estimate(np.take_along_axis(near_s, order, axis=1), 2.0 * home_s.min(axis=0))
+    local = neighbour_pairs(np.arange(n, dtype=np.int64), chosen)
+    local = local[local[:, 1] < n]
+    road = np.asarray(job.road_pairs, dtype=np.int64).reshape(-1, 2)
+    ctx = context_from_times(
+        job.accounts,
+        job.reps,
+        horizon_days=job.horizon_days,
+        start=job.start,
+        travel_estimate_s=estimate,
+        account_s=account_s,
+        home_s=home_s,
+        neighbours=with_pairs(np.zeros((n, 0), dtype=np.int64), np.concatenate([local, road])),
+        allowed=allowed,
+    )
+    return ctx, neighbour_pairs(columns[:n], columns[chosen])
 
 
 def cut_region(job: RegionJob) -> RegionResult:
@@ -255,65 +312,8 @@ def cut_region(job: RegionJob) -> RegionResult:
         travel_estimate_s=job.travel_estimate_s,
         neighbour_pairs=(),
         notes=(CUT_NOTE,),
+        measured=False,
     )
-
-
-def organisation_context(
-    accounts: Sequence[Account],
-    reps: Sequence[Rep],
-    travel: TravelTimeProvider,
-    *,
-    horizon_days: int,
-    start: date | None,
-) -> tuple[TerritoryContext, IntArray]:
-    """The organisation's context without all pairs of road times, and its road-cell pairs.
-
-    Per-visit travel is the straight-line guess of the cut until the region jobs measure it;
-    travel from home is one search from each home.
-    """
-    allowed = check_inputs(accounts, reps, travel, horizon_days)
-    locations = [a.location for a in accounts]
-    xy = local_xy(*lat_lon(tuple(accounts)))
-    if isinstance(travel, RoadCells):
-        pairs = travel.cell_adjacency(locations)
-    else:
-        pairs = _nearest_pairs(xy)
-    home_s = travel.matrix([r.home for r in reps], locations).durations_s.astype(np.float64)
-    n = len(accounts)
-    ctx = context_from_times(
-        accounts,
-        reps,
-        horizon_days=horizon_days,
-        start=start,
-        travel_estimate_s=provisional_travel_s(xy, locations, travel),
-        account_s=np.zeros((0, 0)),
-        home_s=home_s,
-        neighbours=np.arange(n, dtype=np.int64)[:, None],
-        allowed=allowed,
-    )
-    return ctx, pairs
-
-
-def provisional_travel_s(
-    xy: FloatArray, locations: Sequence[GeoPoint], travel: TravelTimeProvider
-) -> FloatArray:
-    """Per-visit travel guessed for the cut: the straight-line gap to the nearest accounts,
-    turned into road time by a line fitted to real road times of a sample of them."""
-    n = len(xy)
-    k = min(TRAVEL_NEIGHBOURS, n - 1)
-    if k < 1:
-        return np.zeros(n)
-    dist, near = cKDTree(xy).query(xy, k=k + 1)
-    gap = np.asarray(dist[:, 1:].mean(axis=1), dtype=np.float64)
-    sample = np.unique(np.linspace(0, n - 1, min(CALIBRATION_SAMPLE, n)).astype(np.int64))
-    targets = near[sample, 1:].ravel()
-    times = travel.matrix([locations[i] for i in sample], [locations[j] for j in targets])
-    rows = np.repeat(np.arange(len(sample)), k)
-    measured = times.durations_s[rows, np.arange(len(targets))].reshape(-1, k).mean(axis=1)
-    if len(sample) < 2 or np.ptp(gap[sample]) == 0:
-        return np.full(n, float(np.mean(measured)))
-    slope, offset = np.polyfit(gap[sample], measured.astype(np.float64), 1)
-    return np.asarray(max(offset, 0.0) + max(slope, 0.0) * gap, dtype=np.float64)
 
 
 def region_jobs(
@@ -327,15 +327,18 @@ def region_jobs(
     start: date | None,
     *,
     road_pairs: IntArray,
+    near: IntArray,
 ) -> list[RegionJob]:
     """One job per region, each with its share of ``deadline`` (``parallel`` run at once: a
-    mapper that runs them side by side gives each the time it says)."""
+    mapper that runs them side by side gives each the time it says) and, from ``near`` (every
+    account's candidates), the halo its road times must reach."""
     count = regions.count
     per_job = deadline.remaining() * min(settings.parallel, count) / count
     jobs = []
     position = np.full(ctx.n_accounts, -1, dtype=np.int64)
     for k in range(count):
         acc, rep = regions.members(k)
+        columns, cand = _halo(acc, near)
         position[acc] = np.arange(len(acc))
         inside = road_pairs[(position[road_pairs[:, 0]] >= 0) & (position[road_pairs[:, 1]] >= 0)]
         rep_ids = {ctx.reps[int(j)].rep_id for j in rep}
@@ -357,10 +360,22 @@ def region_jobs(
                 time_limit_s=per_job,
                 travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s[acc]),
                 road_pairs=tuple((int(a), int(b)) for a, b in position[inside]),
+                halo=tuple(ctx.accounts[int(i)] for i in columns[len(acc) :]),
+                columns=tuple(int(i) for i in columns),
+                candidates=tuple(tuple(int(c) for c in row) for row in cand),
             )
         )
         position[acc] = -1
     return jobs
+
+
+def _halo(acc: IntArray, near: IntArray) -> tuple[IntArray, IntArray]:
+    """A region's columns (its accounts, then their candidates in other regions, in
+    organisation order) and its accounts' candidates as positions in them."""
+    columns = np.concatenate([acc, np.setdiff1d(np.unique(near[acc]), acc)])
+    order = np.argsort(columns, kind="stable")
+    where = order[np.searchsorted(columns[order], near[acc])]
+    return columns, where.astype(np.int64).reshape(len(acc), near.shape[1])
 
 
 def _assemble(
@@ -368,30 +383,51 @@ def _assemble(
     regions: RegionSplit,
     results: Sequence[RegionResult],
     road_pairs: IntArray,
-) -> tuple[TerritoryContext, IntArray, csr_matrix]:
-    """The organisation's split, its context with the measured workloads, and its graph."""
+) -> tuple[TerritoryContext, IntArray, IntArray, IntArray]:
+    """The organisation's split, its context with the measured workloads, the pairs its graph
+    is made of (road cells and the jobs' road neighbours), and the accounts of the regions
+    whose job measured nothing."""
     n = ctx.n_accounts
     assign = np.full(n, -1, dtype=np.int64)
     estimate = ctx.travel_estimate_s.copy()
-    rows: list[IntArray] = [road_pairs[:, 0]]
-    cols: list[IntArray] = [road_pairs[:, 1]]
+    pairs: list[IntArray] = [road_pairs.reshape(-1, 2)]
+    unmeasured: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     for result in results:
         acc, _ = regions.members(result.region)
         assign[acc] = [ctx.rep_index[r] for r in result.rep_ids]
         estimate[acc] = result.travel_estimate_s
-        local = np.asarray(result.neighbour_pairs, dtype=np.int64).reshape(-1, 2)
-        rows.append(acc[local[:, 0]])
-        cols.append(acc[local[:, 1]])
+        pairs.append(np.asarray(result.neighbour_pairs, dtype=np.int64).reshape(-1, 2))
+        if not result.measured:
+            unmeasured.append(acc)
     if np.any(assign < 0):
         msg = "a region job returned no rep for some of its accounts"
         raise InputError(Problem("design", None, "regions", msg))
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = csr_matrix(coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)))
-    graph = csr_matrix((graph + graph.T).astype(bool).astype(np.float64))
-    measured = replace(
-        ctx, travel_estimate_s=estimate, workload_s=ctx.visits * (ctx.service_s + estimate)
-    )
-    return measured, assign, graph
+    return with_travel(ctx, estimate), assign, np.concatenate(pairs), np.concatenate(unmeasured)
+
+
+def measure_unmeasured(
+    ctx: TerritoryContext,
+    pairs: IntArray,
+    unmeasured: IntArray,
+    travel: TravelTimeProvider,
+    near: IntArray,
+    deadline: Deadline,
+) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
+    """The context and graph with the rule measured here for the accounts of regions whose job
+    had no road times (in chunks, until ``deadline``), so the design is judged on the graph
+    its KPIs are measured on later; what the time leaves unmeasured is named in a note."""
+    done, neighbours, estimate = measure_rows(
+        [a.location for a in ctx.accounts], near, travel, unmeasured,
+        lone_travel_s(ctx)[unmeasured], chunk=MATRIX_SLICE, deadline=deadline,
+    )  # fmt: skip
+    if len(done):
+        measured = ctx.travel_estimate_s.copy()
+        measured[done] = estimate
+        ctx = with_travel(ctx, measured)
+    graph = graph_of(ctx.n_accounts, np.concatenate([pairs, neighbour_pairs(done, neighbours)]))
+    left = len(unmeasured) - len(done)
+    notes = (f"{left} accounts without measured road neighbours: {UNMEASURED_NOTE}",)
+    return ctx, graph, notes if left else ()
 
 
 def polish_borders(
@@ -569,25 +605,3 @@ def balance_shares(ctx: TerritoryContext, weights: DesignWeights) -> FloatArray:
         weights.workload * ctx.workload_s / w_tot + weights.value * ctx.value / v_tot,
         dtype=np.float64,
     )
-
-
-def _nearest_pairs(xy: FloatArray) -> IntArray:
-    """Neighbour pairs by straight line when the provider draws no road cells."""
-    k = min(CONTIGUITY_NEIGHBOURS, len(xy) - 1)
-    if k < 1:
-        return np.zeros((0, 2), dtype=np.int64)
-    _, near = cKDTree(xy).query(xy, k=k + 1)
-    rows = np.repeat(np.arange(len(xy)), k)
-    return np.column_stack([rows, near[:, 1:].ravel()]).astype(np.int64)
-
-
-def lat_lon(accounts: Sequence[Account]) -> tuple[FloatArray, FloatArray]:
-    lat = np.array([a.location.lat for a in accounts], dtype=np.float64)
-    lon = np.array([a.location.lon for a in accounts], dtype=np.float64)
-    return lat, lon
-
-
-def home_lat_lon(reps: Sequence[Rep]) -> tuple[FloatArray, FloatArray]:
-    lat = np.array([r.home.lat for r in reps], dtype=np.float64)
-    lon = np.array([r.home.lon for r in reps], dtype=np.float64)
-    return lat, lon

@@ -103,6 +103,13 @@ class RegionJob:
     """Per-visit travel of each account as the organisation guessed it (job order)."""
     road_pairs: tuple[tuple[int, int], ...]
     """Pairs of the job's accounts (job positions) whose road cells touch."""
+    halo: tuple[Account, ...]
+    """Accounts of other regions among the candidates of the job's accounts (see
+    :mod:`~.org_graph`): the job's road times reach them too."""
+    columns: tuple[int, ...]
+    """Organisation index of each of the job's accounts, then of each halo account."""
+    candidates: tuple[tuple[int, ...], ...]
+    """Each job account's candidates for road neighbours, as positions in ``columns``."""
 
     def with_time_limit(self, seconds: float) -> Self:
         return replace(self, time_limit_s=seconds)
@@ -111,14 +118,17 @@ class RegionJob:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegionResult:
     """What a region job found: the rep of each of its accounts (job order), the travel one
-    visit of each costs (measured inside the region), its road-neighbour pairs (job positions)
-    and the notes of its design."""
+    visit of each costs, each account's pairs with its road neighbours (organisation
+    indices, neighbours in other regions too), both by the organisation's rule
+    (:mod:`~.org_graph`), and the notes of its design. ``measured`` is false when the job had
+    no road times: its travel is the organisation's guess and it has no pairs."""
 
     region: int
     rep_ids: tuple[str, ...]
     travel_estimate_s: tuple[float, ...]
     neighbour_pairs: tuple[tuple[int, int], ...]
     notes: tuple[str, ...]
+    measured: bool
 
 
 RegionRunner = Callable[[RegionJob], RegionResult]

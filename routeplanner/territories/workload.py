@@ -186,7 +186,7 @@ def build_context(
 
     neighbours, travel_estimate = _neighbours(account_s, home_s, k_neighbours)
     if road_cells and isinstance(travel, RoadCells):
-        neighbours = _with_pairs(neighbours, travel.cell_adjacency(locations))
+        neighbours = with_pairs(neighbours, travel.cell_adjacency(locations))
     return context_from_times(
         accounts,
         reps,
@@ -335,7 +335,7 @@ def _check_reachable(
         raise InputError(problems)
 
 
-def _with_pairs(neighbours: IntArray, pairs: IntArray) -> IntArray:
+def with_pairs(neighbours: IntArray, pairs: IntArray) -> IntArray:
     """``(n, k)`` neighbour rows widened by both ends of every pair, padded with the row's index."""
     n = neighbours.shape[0]
     rows = np.concatenate([np.repeat(np.arange(n), neighbours.shape[1]), pairs[:, 0], pairs[:, 1]])

@@ -16,13 +16,8 @@ from routeplanner.roads.graph import RoadGraph
 from routeplanner.territories.contiguity import count_violations, fragments
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.enclave_repair import join_enclaves_in_band
-from routeplanner.territories.organisation import (
-    balance_shares,
-    home_lat_lon,
-    lat_lon,
-    organisation_context,
-    polish_borders,
-)
+from routeplanner.territories.org_graph import home_lat_lon, lat_lon, organisation_context
+from routeplanner.territories.organisation import balance_shares, polish_borders
 from routeplanner.territories.problem import DesignWeights
 from routeplanner.territories.regions import local_xy, split_regions
 

@@ -1,0 +1,226 @@
+"""The organisation's graph and per-visit travel: one rule for the design and its KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+from territory_factories import make_reps
+from test_territory_roads import _accounts, _road_modules
+
+from routeplanner.model.account import Account
+from routeplanner.model.geo import GeoPoint
+from routeplanner.model.rep import Rep
+from routeplanner.territories.deadline import Deadline
+from routeplanner.territories.design import build_territories
+from routeplanner.territories.metrics import compute_kpis
+from routeplanner.territories.org_graph import (
+    CANDIDATES,
+    MEASURE_CHUNK,
+    candidates,
+    graph_of,
+    nearest_first,
+    organisation_measured,
+)
+from routeplanner.territories.organisation import (
+    CUT_NOTE,
+    OrganisationDesign,
+    cut_region,
+    design_organisation,
+    measure_unmeasured,
+)
+from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings
+from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells
+from routeplanner.travel.provider import SnapReport, TravelMatrix, TravelTimeProvider
+
+SMALL = RegionSettings(min_accounts=100, reps_per_region=3)
+"""Regions on a small input: 240 accounts and 6 reps go through two regions."""
+
+
+class RecordingTravel:
+    """A real road provider that records the shape of every matrix asked of it."""
+
+    def __init__(self, travel: TravelTimeProvider) -> None:
+        self._travel = travel
+        self.shapes: list[tuple[int, int]] = []
+
+    @property
+    def name(self) -> str:
+        return self._travel.name
+
+    def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
+        return self._travel.snap(points)
+
+    def leg_geometry(self, origin: GeoPoint, destination: GeoPoint) -> list[GeoPoint]:
+        return self._travel.leg_geometry(origin, destination)
+
+    def matrix(
+        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
+    ) -> TravelMatrix:
+        self.shapes.append((len(origins), len(origins if destinations is None else destinations)))
+        return self._travel.matrix(origins, destinations)
+
+    def cell_adjacency(self, points: Sequence[GeoPoint]) -> np.ndarray:
+        assert isinstance(self._travel, RoadCells)
+        return self._travel.cell_adjacency(points)
+
+
+@pytest.fixture(scope="module")
+def org(andorra_graph):  # type: ignore[no-untyped-def]
+    _, snap_mod, road_mod = _road_modules()
+    travel = road_mod.RoadTravel(andorra_graph)
+    accounts = _accounts(snap_mod, andorra_graph, 240, seed=4)
+    reps = make_reps(6, 4, accounts)
+    return travel, accounts, reps
+
+
+def _same(a: csr_matrix, b: csr_matrix) -> bool:
+    return a.shape == b.shape and (a != b).nnz == 0
+
+
+def _design(
+    travel: TravelTimeProvider,
+    accounts: list[Account],
+    reps: list[Rep],
+    map_regions: Callable[..., Sequence[RegionResult]] | None = None,
+) -> OrganisationDesign:
+    return design_organisation(
+        accounts, reps, travel, deadline=Deadline.after(600.0), settings=SMALL,
+        map_regions=map_regions,
+    )  # fmt: skip
+
+
+def test_candidates_leave_out_the_account_itself_even_at_one_spot() -> None:
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [5.0, 0.0], [9.0, 0.0]])
+    near = candidates(xy, count=2)
+    assert near.shape == (5, 2)
+    assert all(i not in row for i, row in enumerate(near.tolist()))
+    assert candidates(xy[:1]).shape == (1, 0)
+    assert candidates(xy).shape == (5, 4)
+
+
+def test_road_neighbours_break_ties_by_organisation_index() -> None:
+    times = np.array([[5.0, 3.0, 3.0, 1.0]])
+    keys = np.array([[40, 30, 20, 10]])
+    assert nearest_first(times, keys).tolist() == [[3, 2, 1, 0]]
+
+
+@pytest.mark.osm
+@pytest.mark.slow
+def test_a_design_and_its_kpis_use_one_graph(org) -> None:  # type: ignore[no-untyped-def]
+    travel, accounts, reps = org
+    found = _design(travel, accounts, reps)
+    assert found.regions.count == 2
+    ctx, graph = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
+    assert _same(found.graph, graph)
+    assert np.array_equal(found.context.travel_estimate_s, ctx.travel_estimate_s)
+    # Every account has its road neighbours in the graph, across region borders too.
+    assert np.all(np.diff(graph.indptr) >= CONTIGUITY_NEIGHBOURS)
+    region = found.regions.account_region
+    coo = graph.tocoo()
+    assert np.any(region[coo.row] != region[coo.col])
+    territories = build_territories(found.context, found.assign)
+    kpis = compute_kpis(territories, accounts, reps, travel, regions=SMALL)
+    assert kpis.contiguity_violations == found.kpis.contiguity_violations
+    assert kpis.max_workload_dev_pct == pytest.approx(found.kpis.max_workload_dev_pct)
+    assert [t.enclave_accounts for t in kpis.territories] == [
+        t.enclave_accounts for t in found.kpis.territories
+    ]
+
+
+@pytest.mark.osm
+def test_kpis_at_organisation_scale_never_ask_for_all_pairs(andorra_graph) -> None:  # type: ignore[no-untyped-def]
+    _, snap_mod, road_mod = _road_modules()
+    travel = road_mod.RoadTravel(andorra_graph)
+    accounts = _accounts(snap_mod, andorra_graph, 3 * MEASURE_CHUNK, seed=5)
+    reps = make_reps(6, 5, accounts)
+    recording = RecordingTravel(travel)
+    territories = build_territories(*_nearest_split(travel, accounts, reps))
+    kpis = compute_kpis(territories, accounts, reps, recording, regions=SMALL)
+    assert kpis.accounts == len(accounts)
+    n = len(accounts)
+    # Rows of a chunk to their candidates only (and one search from each home).
+    assert (MEASURE_CHUNK, n) not in recording.shapes
+    assert all(rows < n and cols < n for rows, cols in recording.shapes if rows > len(reps))
+    assert all(cols == n for rows, cols in recording.shapes if rows == len(reps))
+    chunks = [c for r, c in recording.shapes if r == MEASURE_CHUNK]
+    assert len(chunks) == 3
+
+
+@pytest.mark.osm
+def test_measured_in_chunks_equals_measured_at_once(org) -> None:  # type: ignore[no-untyped-def]
+    travel, accounts, reps = org
+    at_once, graph = organisation_measured(
+        accounts, reps, travel, horizon_days=28, start=None, chunk=len(accounts)
+    )
+    recording = RecordingTravel(travel)
+    chunked, chunked_graph = organisation_measured(
+        accounts, reps, recording, horizon_days=28, start=None, chunk=7
+    )
+    assert _same(graph, chunked_graph)
+    assert np.array_equal(at_once.travel_estimate_s, chunked.travel_estimate_s)
+    assert np.array_equal(at_once.workload_s, chunked.workload_s)
+    chunk_calls = [(r, c) for r, c in recording.shapes if r == 7]
+    assert len(chunk_calls) == len(accounts) // 7
+    assert all(c <= 7 * CANDIDATES for _, c in chunk_calls)
+
+
+@pytest.mark.osm
+def test_the_single_path_keeps_all_pairs_below_the_region_size(org) -> None:  # type: ignore[no-untyped-def]
+    travel, accounts, reps = org
+    recording = RecordingTravel(travel)
+    territories = build_territories(*_nearest_split(travel, accounts, reps))
+    compute_kpis(territories, accounts, reps, recording)  # default sizes: 240 is small
+    n = len(accounts)
+    assert (n, n) in recording.shapes
+
+
+def _nearest_split(travel, accounts, reps):  # type: ignore[no-untyped-def]
+    ctx, _ = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
+    return ctx, np.argmin(ctx.home_s, axis=0).astype(np.int64)
+
+
+@pytest.mark.osm
+@pytest.mark.slow
+def test_a_region_cut_without_road_times_is_measured_by_the_organisation(org) -> None:  # type: ignore[no-untyped-def]
+    travel, accounts, reps = org
+
+    def cut_first(
+        run: Callable[[RegionJob], RegionResult], jobs: Sequence[RegionJob]
+    ) -> list[RegionResult]:
+        return [cut_region(job) if job.region == 0 else run(job) for job in jobs]
+
+    found = _design(travel, accounts, reps, map_regions=cut_first)
+    assert CUT_NOTE in found.notes
+    assert not any("without measured road neighbours" in note for note in found.notes)
+    ctx, graph = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
+    assert _same(found.graph, graph)
+    assert np.array_equal(found.context.travel_estimate_s, ctx.travel_estimate_s)
+    territories = build_territories(found.context, found.assign)
+    kpis = compute_kpis(territories, accounts, reps, travel, regions=SMALL)
+    assert kpis.contiguity_violations == found.kpis.contiguity_violations
+
+
+@pytest.mark.osm
+def test_what_the_time_leaves_unmeasured_is_noted(org) -> None:  # type: ignore[no-untyped-def]
+    travel, accounts, reps = org
+    ctx, _ = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
+    pairs = np.array([[0, 1], [1, 2]], dtype=np.int64)
+    from routeplanner.territories.org_graph import lat_lon
+    from routeplanner.territories.regions import local_xy
+
+    near = candidates(local_xy(*lat_lon(ctx.accounts)))
+    unmeasured = np.arange(10, dtype=np.int64)
+    same, graph, notes = measure_unmeasured(
+        ctx, pairs, unmeasured, travel, near, Deadline.after(0.0)
+    )
+    assert _same(graph, graph_of(len(accounts), pairs))
+    assert np.array_equal(same.travel_estimate_s, ctx.travel_estimate_s)
+    assert notes and notes[0].startswith("10 accounts without measured road neighbours")
+    _, measured, none = measure_unmeasured(
+        ctx, pairs, unmeasured, travel, near, Deadline.after(60.0)
+    )
+    assert none == ()
+    assert np.all(np.diff(measured.indptr)[:10] >= CONTIGUITY_NEIGHBOURS)
