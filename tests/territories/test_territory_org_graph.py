@@ -21,6 +21,7 @@ from routeplanner.territories.org_graph import (
     MEASURE_CHUNK,
     candidates,
     graph_of,
+    lat_lon,
     nearest_first,
     organisation_measured,
 )
@@ -31,7 +32,7 @@ from routeplanner.territories.organisation import (
     design_organisation,
     measure_unmeasured,
 )
-from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings
+from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings, local_xy
 from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells
 from routeplanner.travel.provider import SnapReport, TravelMatrix, TravelTimeProvider
 
@@ -208,9 +209,6 @@ def test_what_the_time_leaves_unmeasured_is_noted(org) -> None:  # type: ignore[
     travel, accounts, reps = org
     ctx, _ = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
     pairs = np.array([[0, 1], [1, 2]], dtype=np.int64)
-    from routeplanner.territories.org_graph import lat_lon
-    from routeplanner.territories.regions import local_xy
-
     near = candidates(local_xy(*lat_lon(ctx.accounts)))
     unmeasured = np.arange(10, dtype=np.int64)
     same, graph, notes = measure_unmeasured(
@@ -218,7 +216,8 @@ def test_what_the_time_leaves_unmeasured_is_noted(org) -> None:  # type: ignore[
     )
     assert _same(graph, graph_of(len(accounts), pairs))
     assert np.array_equal(same.travel_estimate_s, ctx.travel_estimate_s)
-    assert notes and notes[0].startswith("10 accounts without measured road neighbours")
+    assert len(notes) == 1
+    assert notes[0].startswith("10 accounts without measured road neighbours")
     _, measured, none = measure_unmeasured(
         ctx, pairs, unmeasured, travel, near, Deadline.after(60.0)
     )
