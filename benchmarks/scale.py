@@ -225,8 +225,8 @@ def design_quality(
     store: Store, accounts: Sequence[Account], reps: Sequence[Rep], travel: RoadTravel, weeks: int
 ) -> tuple[float, int]:
     """The stored design's largest workload deviation (%) and its enclave accounts, measured
-    as ``territories show`` measures them: on the whole organisation's neighbour graph, not
-    the graph the region jobs and the border polish worked on."""
+    as ``territories show`` measures them: from the stored territories alone, on the
+    organisation's graph (:mod:`routeplanner.territories.org_graph`) at organisation scale."""
     with store.read() as tx:
         territories = tx.territories.all()
     kpis = compute_kpis(territories, accounts, reps, travel, horizon_days=7 * weeks, start=START)

@@ -356,7 +356,9 @@ def _design(
     before = None
     if base:
         progress("KPIs of the current territories", 0.02)
-        before = compute_kpis(base, on, reps, travel, horizon_days=params.horizon_days)
+        before = compute_kpis(
+            base, on, reps, travel, horizon_days=params.horizon_days, regions=sizes
+        )
     present = {a.account_id for a in on}
     pins = {a: r for a, r in params.pins if a in present}
     regions, map_regions = _region_options(jobs, travel, sizes)

@@ -9,11 +9,16 @@ assignment LP too large to finish in useful time. Instead:
    workload, each one piece on the road network.
 2. *Region jobs*: each region's territories are designed by the single path, with a share of
    the tolerance (``REGION_BAND``), through a job mapper (in process by default, a cluster
-   when the caller gives one). A job measures its accounts' per-visit travel on the roads
-   inside the region; the organisation keeps those figures as its workloads. A job whose time
-   runs out before its road times are in cuts its region into one piece per rep instead.
-3. *Border polish*: on the organisation's road-neighbour graph (each region's neighbours and
-   the road cells of all accounts, which join the regions), enclaves are joined with the
+   when the caller gives one). A job measures its accounts' road neighbours and per-visit
+   travel by the organisation's rule (:mod:`~.org_graph`) from one matrix whose columns reach
+   their candidates in other regions (the job's halo), and designs on the rule's graph
+   restricted to its region; the organisation keeps those figures as its workloads and graph.
+   A job whose time runs out before its road times are in cuts its region into one piece per
+   rep instead, and the organisation measures that region's accounts itself (within the
+   polish's time; what is left unmeasured is noted).
+3. *Border polish*: on the organisation's graph (every account's road neighbours by the rule
+   and the road cells of all accounts: the graph :func:`~.metrics.compute_kpis` measures the
+   design on later), enclaves are joined with the
    loads passed on into the band (:mod:`~.enclave_repair`), then, for what that leaves, by
    border moves among the territories along region borders, out of band or with enclaves;
    then an annealing run moves and swaps accounts of the territories that touch another
