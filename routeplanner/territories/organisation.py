@@ -157,8 +157,9 @@ def design_organisation(
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), ())
     del frozen  # no locked territories on this path
     balance = balance_shares(ctx, weights)
+    xy = local_xy(*lat_lon(ctx.accounts))
     regions = split_regions(
-        local_xy(*lat_lon(ctx.accounts)),
+        xy,
         balance,
         local_xy(*home_lat_lon(ctx.reps)),
         ctx.capacity_s,
@@ -167,7 +168,7 @@ def design_organisation(
         road_pairs=pairs,
     )
     regions_deadline = deadline.share(REGIONS_SHARE)
-    near = candidates(local_xy(*lat_lon(ctx.accounts)))
+    near = candidates(xy)
     jobs = region_jobs(
         ctx, regions, fixed, weights, tolerance, regions_deadline, settings, start,
         road_pairs=pairs, near=near,
