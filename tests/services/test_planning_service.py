@@ -178,10 +178,10 @@ def test_a_repair_after_a_miss_is_a_new_version_that_says_what_changed(store: St
 def test_the_day_search_comes_from_the_settings_and_reaches_every_territory(
     store: Store,
 ) -> None:
-    assert PlanningSetup.of(Settings(database_url="sqlite://")).day_search is DaySearch.LNS
-    chosen = PlanningSetup.of(Settings(database_url="sqlite://", day_search="hgs"))
-    assert chosen.day_search is DaySearch.HGS
-    setup = dataclasses.replace(SETUP, day_search=DaySearch.HGS)
+    assert PlanningSetup.of(Settings(database_url="sqlite://")).day_search is DaySearch.HGS
+    chosen = PlanningSetup.of(Settings(database_url="sqlite://", day_search="lns"))
+    assert chosen.day_search is DaySearch.LNS
+    setup = dataclasses.replace(SETUP, day_search=DaySearch.LNS)
     plan = planning.run_planning(store, TRAVEL, PARAMS, setup).plan
-    assert plan.meta["R1.search"] == "hgs"
-    assert planning.run_planning(store, TRAVEL, PARAMS, SETUP).plan.meta["R1.search"] == "lns"
+    assert plan.meta["R1.search"] == "lns"
+    assert planning.run_planning(store, TRAVEL, PARAMS, SETUP).plan.meta["R1.search"] == "hgs"
