@@ -22,6 +22,7 @@ from routeplanner.territories.org_graph import (
     candidates,
     graph_of,
     lat_lon,
+    measure_unmeasured,
     nearest_first,
     organisation_measured,
 )
@@ -30,7 +31,6 @@ from routeplanner.territories.organisation import (
     OrganisationDesign,
     cut_region,
     design_organisation,
-    measure_unmeasured,
 )
 from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings, local_xy
 from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells
