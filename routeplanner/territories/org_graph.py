@@ -12,9 +12,11 @@ the organisation is cut into regions or in which chunk an account is measured:
 - *per-visit travel*: the mean road time to the ``TRAVEL_NEIGHBOURS`` nearest road neighbours
   (a lone account: the trip from the nearest home and back, as the single path has it).
 
-A region job measures the rule for its own accounts from its own matrix (its columns reach the
-candidates outside the region); :func:`organisation_measured` measures it for every account in
-chunks of origins, each asking only for the road times to that chunk's candidates.
+A region job, a design's or a realignment's, measures the rule for its own accounts from its
+own matrix (:func:`region_context`; its columns reach the candidates outside the region, as
+:func:`region_reach` sets them out); :func:`organisation_measured` measures it for every account
+in chunks of origins, each asking only for the road times to that chunk's candidates, and
+:func:`measure_unmeasured` for the accounts of regions whose job measured nothing.
 
 Here, too: :func:`organisation_context`, the organisation's context with no matrix over all
 accounts, which both the design (:mod:`~.organisation`) and the KPIs (:mod:`~.metrics`) use.
@@ -25,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
@@ -33,8 +36,10 @@ from scipy.spatial import cKDTree
 from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
+from routeplanner.territories.assign import OutOfTimeError
 from routeplanner.territories.deadline import Deadline
-from routeplanner.territories.regions import local_xy
+from routeplanner.territories.regions import RegionReach, local_xy
+from routeplanner.territories.timed import MATRIX_SLICE, timed_travel
 from routeplanner.territories.workload import (
     CONTIGUITY_NEIGHBOURS,
     TRAVEL_NEIGHBOURS,
@@ -44,6 +49,7 @@ from routeplanner.territories.workload import (
     TerritoryContext,
     check_inputs,
     context_from_times,
+    with_pairs,
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -57,6 +63,29 @@ call's matrix is at most this many rows by their candidates (256 x 6,144)."""
 CALIBRATION_SAMPLE = 64
 """Accounts whose road time to their nearest neighbours fits the provisional travel (one
 search each)."""
+UNMEASURED_NOTE = (
+    "their workloads are estimated and their enclaves counted on road cells only until the "
+    "territories' KPIs are measured again"
+)
+
+
+class MeasuringJob(Protocol):
+    """A region job that measures the rule for its accounts (a design's or a realignment's)."""
+
+    @property
+    def accounts(self) -> tuple[Account, ...]: ...
+
+    @property
+    def reps(self) -> tuple[Rep, ...]: ...
+
+    @property
+    def horizon_days(self) -> int: ...
+
+    @property
+    def start(self) -> date | None: ...
+
+    @property
+    def reach(self) -> RegionReach: ...
 
 
 def candidates(xy: FloatArray, count: int = CANDIDATES) -> IntArray:
@@ -140,6 +169,104 @@ def measure_rows(
         estimates.append(travel_estimate(nearest_s, lone_s[first : first + len(rows)]))
         done += len(rows)
     return sources[:done], np.concatenate(found), np.concatenate(estimates)
+
+
+def region_reach(
+    accounts: Sequence[Account], acc: IntArray, near: IntArray, road_pairs: IntArray
+) -> RegionReach:
+    """What the job of the organisation's accounts ``acc`` (indices into ``accounts``) needs to
+    measure the rule for them: ``near`` is every account's candidates, ``road_pairs`` the
+    organisation's road-cell pairs (those inside the job are kept, in job positions)."""
+    columns = np.concatenate([acc, np.setdiff1d(np.unique(near[acc]), acc)])
+    order = np.argsort(columns, kind="stable")
+    where = order[np.searchsorted(columns[order], near[acc])].astype(np.int64)
+    position = np.full(len(accounts), -1, dtype=np.int64)
+    position[acc] = np.arange(len(acc))
+    pairs = road_pairs.reshape(-1, 2)
+    inside = pairs[(position[pairs[:, 0]] >= 0) & (position[pairs[:, 1]] >= 0)]
+    return RegionReach(
+        road_pairs=tuple((int(a), int(b)) for a, b in position[inside]),
+        halo=tuple(accounts[int(i)] for i in columns[len(acc) :]),
+        columns=tuple(int(i) for i in columns),
+        candidates=tuple(
+            tuple(int(c) for c in row) for row in where.reshape(len(acc), near.shape[1])
+        ),
+    )
+
+
+def region_context(
+    job: MeasuringJob, travel: TravelTimeProvider, deadline: Deadline
+) -> tuple[TerritoryContext, IntArray] | None:
+    """A region job's context on the rule, and its accounts' pairs with their road neighbours
+    (organisation indices); ``None`` when its road times are not in by ``deadline``.
+
+    One matrix from the job's accounts to them and the halo gives the region's road times and
+    every candidate's. The context's neighbours are the road neighbours inside the region and
+    the region's road-cell pairs: a subset of the organisation's graph, so a territory in one
+    piece on it is one piece on the organisation's.
+    """
+    timed = timed_travel(travel, deadline)
+    allowed = check_inputs(job.accounts, job.reps, timed, job.horizon_days)
+    locations = [a.location for a in job.accounts]
+    homes = [r.home for r in job.reps]
+    try:
+        rows = timed.matrix(locations, locations + [a.location for a in job.reach.halo])
+        out = timed.matrix(homes, locations).durations_s.astype(np.float64)
+        back = timed.matrix(locations, homes).durations_s.astype(np.float64)
+    except OutOfTimeError:
+        return None
+    n = len(locations)
+    times = rows.durations_s.astype(np.float64)
+    account_s = (times[:, :n] + times[:, :n].T) / 2.0
+    np.fill_diagonal(account_s, 0.0)
+    home_s = (out + back.T) / 2.0
+    columns = np.asarray(job.reach.columns, dtype=np.int64)
+    near = np.asarray(job.reach.candidates, dtype=np.int64).reshape(n, -1)
+    near_s = np.take_along_axis(times, near, axis=1)
+    order = nearest_first(near_s, columns[near])
+    chosen = np.take_along_axis(near, order, axis=1)
+    estimate = travel_estimate(np.take_along_axis(near_s, order, axis=1), 2.0 * home_s.min(axis=0))
+    local = neighbour_pairs(np.arange(n, dtype=np.int64), chosen)
+    local = local[local[:, 1] < n]
+    road = np.asarray(job.reach.road_pairs, dtype=np.int64).reshape(-1, 2)
+    ctx = context_from_times(
+        job.accounts,
+        job.reps,
+        horizon_days=job.horizon_days,
+        start=job.start,
+        travel_estimate_s=estimate,
+        account_s=account_s,
+        home_s=home_s,
+        neighbours=with_pairs(np.zeros((n, 0), dtype=np.int64), np.concatenate([local, road])),
+        allowed=allowed,
+    )
+    return ctx, neighbour_pairs(columns[:n], columns[chosen])
+
+
+def measure_unmeasured(
+    ctx: TerritoryContext,
+    pairs: IntArray,
+    unmeasured: IntArray,
+    travel: TravelTimeProvider,
+    near: IntArray,
+    deadline: Deadline,
+) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
+    """The organisation's context and graph (``pairs``: road cells and the jobs' road
+    neighbours) with the rule measured here for the ``unmeasured`` accounts, of regions whose
+    job had no road times (in chunks, until ``deadline``), so a split is judged on the graph
+    its KPIs are measured on later; what the time leaves unmeasured is named in a note."""
+    done, neighbours, estimate = measure_rows(
+        [a.location for a in ctx.accounts], near, travel, unmeasured,
+        lone_travel_s(ctx)[unmeasured], chunk=MATRIX_SLICE, deadline=deadline,
+    )  # fmt: skip
+    if len(done):
+        measured = ctx.travel_estimate_s.copy()
+        measured[done] = estimate
+        ctx = with_travel(ctx, measured)
+    graph = graph_of(ctx.n_accounts, np.concatenate([pairs, neighbour_pairs(done, neighbours)]))
+    left = len(unmeasured) - len(done)
+    notes = (f"{left} accounts without measured road neighbours: {UNMEASURED_NOTE}",)
+    return ctx, graph, notes if left else ()
 
 
 def with_travel(ctx: TerritoryContext, estimate: FloatArray) -> TerritoryContext:

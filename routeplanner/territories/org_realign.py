@@ -13,10 +13,13 @@ never builds one road-time matrix or one LP over all accounts:
    move, those on region borders pass from regions over their reps' capacity share to
    neighbours under it (:mod:`~.region_balance`, every owned account held).
 2. *Region jobs*: each region is realigned by the single path
-   (:func:`~.realign.realign_on_context`) on its own accounts, reps and road times, as a job
-   with plain data in and out, through the mapper design region jobs use. Every region gets
-   the organisation's asks with each move limit, less what step 4 holds back, shared out by
-   the region's movable accounts (largest remainders, so the shares add up exactly).
+   (:func:`~.realign.realign_on_context`) on its own accounts and reps, as a job with plain
+   data in and out, through the mapper design region jobs use. Like a design's region job, it
+   measures its accounts' road neighbours and per-visit travel by the organisation's rule
+   (:mod:`~.org_graph`) from one matrix whose columns reach their candidates in other regions,
+   and realigns on the rule's graph restricted to its region. Every region gets the
+   organisation's asks with each move limit, less what step 4 holds back, shared out by the
+   region's movable accounts (largest remainders, so the shares add up exactly).
 3. *Balance across regions*: when a region's workload lies off its reps' capacity share, the
    fair option is realigned on regions rebalanced by border moves (:mod:`~.region_balance`),
    in extra jobs for the regions that changed, and then polished along region borders.
@@ -28,11 +31,15 @@ never builds one road-time matrix or one LP over all accounts:
 5. *Options*: the organisation's option k is the union of the regions' option k (after step
    4), with KPIs and moves counted on the whole organisation.
 
-The stable option moves nothing (new and orphaned accounts are only placed);
-the fair option is realigned on rebalanced regions and polished along their borders. A region
-job that fails twice, or has too little time for its road times, leaves that region's
-territories as they are (accounts without a rep go to the region's nearest rep), named in the
-notes; no move enters or leaves them or a locked territory.
+Steps 3 to 5 work on the organisation's graph and workloads by the rule: the jobs' road
+neighbours and travel, and the road cells of all accounts; the graph and workloads
+:func:`~.metrics.compute_kpis` measures an applied option on. The stable option moves nothing
+(new and orphaned accounts are only placed); the fair option is realigned on rebalanced
+regions and polished along their borders. A region job that fails twice, or has too little
+time for its road times, leaves that region's territories as they are (accounts without a rep
+go to the region's nearest rep), named in the notes; no move enters or leaves them or a locked
+territory. Its accounts are measured by the rule here instead (within the time the border
+polish would have; what is left unmeasured is noted).
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from datetime import date
 from typing import Self
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from routeplanner.model.account import Account
@@ -51,7 +58,6 @@ from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.assign import count_moves
 from routeplanner.territories.band_moves import band_moves, band_need
-from routeplanner.territories.contiguity import neighbour_graph
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import build_territories
 from routeplanner.territories.metrics import (
@@ -60,7 +66,17 @@ from routeplanner.territories.metrics import (
     assignment_of,
     compare_kpis,
 )
-from routeplanner.territories.org_graph import home_lat_lon, lat_lon, organisation_context
+from routeplanner.territories.org_graph import (
+    candidates,
+    graph_of,
+    home_lat_lon,
+    lat_lon,
+    measure_unmeasured,
+    organisation_context,
+    region_context,
+    region_reach,
+    with_travel,
+)
 from routeplanner.territories.organisation import (
     POLISH_SHARE,
     REGION_BAND,
@@ -80,13 +96,13 @@ from routeplanner.territories.realign import (
 from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import (
     RegionMapper,
+    RegionReach,
     RegionSettings,
     RegionSplit,
     local_xy,
     run_in_turn,
     split_regions,
 )
-from routeplanner.territories.timed import context_in_time
 from routeplanner.territories.workload import (
     FloatArray,
     TerritoryContext,
@@ -115,6 +131,9 @@ class RealignJob:
     weights: DesignWeights
     locked: tuple[tuple[str, str], ...]
     time_limit_s: float
+    reach: RegionReach
+    """What the job's road times must reach to measure the organisation's rule for its
+    accounts (:mod:`~.org_graph`)."""
 
     def with_time_limit(self, seconds: float) -> Self:
         return replace(self, time_limit_s=seconds)
@@ -132,8 +151,10 @@ class RegionOption:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RealignResult:
     """What a region job found: its options, the travel one visit of each account costs
-    (measured inside the region; empty when not measured), its road-neighbour pairs (job
-    positions) and notes. ``kept``: the job failed and its region keeps its territories."""
+    (job order) and each account's pairs with its road neighbours (organisation indices,
+    neighbours in other regions too), both by the organisation's rule (:mod:`~.org_graph`),
+    and notes. ``kept``: the job failed and its region keeps its territories; it measured
+    nothing (no travel, no pairs)."""
 
     region: int
     options: tuple[RegionOption, ...]
@@ -150,14 +171,14 @@ class RealignResult:
 
 
 def realign_region(job: RealignJob, travel: TravelTimeProvider) -> RealignResult:
-    """The single-path realignment of one region, or its territories kept when its time runs
-    out before its road times are in."""
+    """The single-path realignment of one region on the organisation's rule restricted to
+    it (:func:`~.org_graph.region_context`), or its territories kept when its time runs out
+    before its road times are in."""
     deadline = Deadline.after(job.time_limit_s)
-    ctx = context_in_time(
-        job.accounts, job.reps, travel, deadline, horizon_days=job.horizon_days, start=job.start
-    )
-    if ctx is None:
+    measured = region_context(job, travel, deadline)
+    if measured is None:
         return kept_region(job, "had too little time for its road times")
+    ctx, pairs = measured
     found = realign_on_context(
         ctx,
         job.current,
@@ -174,15 +195,11 @@ def realign_region(job: RealignJob, travel: TravelTimeProvider) -> RealignResult
         options.append(
             RegionOption(limit=option.max_moves, penalty=option.move_penalty_s, rep_ids=rep_ids)
         )
-    graph = neighbour_graph(ctx.neighbours, ctx.account_s).tocoo()
-    upper = graph.row < graph.col
     return RealignResult(
         region=job.region,
         options=tuple(options),
         travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s),
-        neighbour_pairs=tuple(
-            (int(a), int(b)) for a, b in zip(graph.row[upper], graph.col[upper], strict=True)
-        ),
+        neighbour_pairs=tuple((int(a), int(b)) for a, b in pairs),
         notes=(),
     )
 
@@ -257,10 +274,16 @@ def realign_organisation(
     report(f"realigning {regions.count} regions in {len(jobs)} jobs", 0.05)
     results = _run_jobs(jobs, travel, jobs_deadline, map_regions)
     report("options of the organisation", 0.8)
-    measured, graph = org.measured(plan, results)
+    measured, graph, measure_notes = org.measured(
+        plan, results, travel, deadline.share(POLISH_SHARE)
+    )
     before = org.before(measured, graph)
     kept = frozenset(int(j) for job, r in enumerate(results) if r.kept for j in plan.reps[job])
-    notes = (f"realigned as {regions.count} regions", *(n for r in results for n in r.notes))
+    notes = (
+        f"realigned as {regions.count} regions",
+        *(n for r in results for n in r.notes),
+        *measure_notes,
+    )
     split = RegionSplit(account_region=balanced, rep_region=regions.rep_region)
     options = []
     for k, ask in enumerate(asks):
@@ -292,10 +315,12 @@ def _run_jobs(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Organisation:
     """What every region and option of one realignment shares: the organisation's context
-    (no all-pairs matrix), its road-cell pairs, the current split and the locks."""
+    (no all-pairs matrix), its road-cell pairs, every account's candidates for road
+    neighbours (:func:`~.org_graph.candidates`), the current split and the locks."""
 
     ctx: TerritoryContext
     pairs: IntArray
+    near: IntArray
     cur: IntArray
     fixed: Mapping[int, int]
     frozen: frozenset[int]
@@ -324,6 +349,7 @@ class _Organisation:
         return cls(
             ctx=ctx,
             pairs=pairs,
+            near=candidates(local_xy(lat, lon)),
             cur=assignment_of(ctx, current),
             fixed=fixed,
             frozen=frozen,
@@ -342,30 +368,19 @@ class _Organisation:
 
     def account_graph(self) -> csr_matrix:
         """The symmetric graph of the accounts' road-cell pairs."""
-        n, (a, b) = self.ctx.n_accounts, self.pairs.T
-        graph = csr_matrix(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)))
-        return csr_matrix((graph + graph.T).astype(bool).astype(np.float64))
+        return graph_of(self.ctx.n_accounts, self.pairs)
 
     def measured(
-        self, plan: _JobPlan, results: Sequence[RealignResult]
-    ) -> tuple[TerritoryContext, csr_matrix]:
-        """The context with each account's travel as its home region's job measured it, and
-        the graph of road cells and the jobs' neighbour pairs."""
-        ctx, n = self.ctx, self.ctx.n_accounts
-        estimate = ctx.travel_estimate_s.copy()
-        rows, cols = [self.pairs[:, 0]], [self.pairs[:, 1]]
-        for job, result in enumerate(results):
-            acc = plan.members[job]
-            if job < len(plan.home) and result.travel_estimate_s:
-                estimate[acc] = result.travel_estimate_s
-            local = np.asarray(result.neighbour_pairs, dtype=np.int64).reshape(-1, 2)
-            rows.append(acc[local[:, 0]])
-            cols.append(acc[local[:, 1]])
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        graph = csr_matrix(coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)))
-        graph = csr_matrix((graph + graph.T).astype(bool).astype(np.float64))
-        workload = ctx.visits * (ctx.service_s + estimate)
-        return replace(ctx, travel_estimate_s=estimate, workload_s=workload), graph
+        self,
+        plan: _JobPlan,
+        results: Sequence[RealignResult],
+        travel: TravelTimeProvider,
+        deadline: Deadline,
+    ) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
+        """The context and graph the options are judged on (:func:`measured_organisation`)."""
+        return measured_organisation(
+            self.ctx, self.pairs, self.near, (plan.members, results), travel, deadline
+        )
 
     def polish(
         self,
@@ -490,6 +505,37 @@ class _Organisation:
         return assignment_kpis(
             measured, self.cur, territory_ids=ids, locked_reps=self.frozen, graph=graph
         )
+
+
+def measured_organisation(
+    ctx: TerritoryContext,
+    pairs: IntArray,
+    near: IntArray,
+    jobs: tuple[Sequence[IntArray], Sequence[RealignResult]],
+    travel: TravelTimeProvider,
+    deadline: Deadline,
+) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
+    """The organisation's context and graph by its rule (:mod:`~.org_graph`) after the region
+    jobs (``jobs``: each job's accounts, organisation indices, and its result): each account's
+    travel and road neighbours as the first job that measured it found them (its home
+    region's, else a rebalanced region's), the road-cell ``pairs``, and the accounts no job
+    measured (their regions were kept) measured here from ``near`` (every account's
+    candidates) until ``deadline``; and notes of what that time left unmeasured."""
+    estimate = ctx.travel_estimate_s.copy()
+    seen = np.zeros(ctx.n_accounts, dtype=bool)
+    found: list[IntArray] = [pairs.reshape(-1, 2)]
+    for acc, result in zip(*jobs, strict=True):
+        if result.kept:
+            continue
+        fresh = ~seen[acc]
+        estimate[acc[fresh]] = np.asarray(result.travel_estimate_s, dtype=np.float64)[fresh]
+        own = np.asarray(result.neighbour_pairs, dtype=np.int64).reshape(-1, 2)
+        found.append(own[np.isin(own[:, 0], acc[fresh])])
+        seen[acc] = True
+    return measure_unmeasured(
+        with_travel(ctx, estimate), np.concatenate(found), np.flatnonzero(~seen), travel, near,
+        deadline,
+    )  # fmt: skip
 
 
 def territory_regions(org: _Organisation, reps_per_region: int) -> RegionSplit:
@@ -677,6 +723,7 @@ class _JobPlan:
                         if a in account_ids and r in rep_ids
                     ),
                     time_limit_s=per_job,
+                    reach=region_reach(ctx.accounts, acc, org.near, org.pairs),
                 )
             )
         return jobs

@@ -45,7 +45,6 @@ from scipy.sparse import csr_matrix
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
-from routeplanner.territories.assign import OutOfTimeError
 from routeplanner.territories.contiguity import count_violations, fragments, make_contiguous
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, optimise
@@ -54,15 +53,12 @@ from routeplanner.territories.localsearch import improve_travel
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.org_graph import (
     candidates,
-    graph_of,
     home_lat_lon,
     lat_lon,
-    lone_travel_s,
-    measure_rows,
-    nearest_first,
-    neighbour_pairs,
+    measure_unmeasured,
     organisation_context,
-    travel_estimate,
+    region_context,
+    region_reach,
     with_travel,
 )
 from routeplanner.territories.problem import REPAIR_BAND, DesignWeights, IntArray, Progress
@@ -77,18 +73,14 @@ from routeplanner.territories.regions import (
     run_in_turn,
     split_regions,
 )
-from routeplanner.territories.timed import MATRIX_SLICE, timed_travel
 from routeplanner.territories.workload import (
     BoolArray,
     FloatArray,
     TerritoryContext,
     account_value,
-    check_inputs,
-    context_from_times,
     rep_capacity_s,
     resolve_locks,
     visits_in,
-    with_pairs,
 )
 from routeplanner.travel.provider import TravelTimeProvider
 
@@ -104,10 +96,6 @@ for measuring the result (enclaves and loads over the whole organisation's graph
 BORDER_ANNEAL_STEPS = 2000
 """Annealing steps per account of the territories along region borders."""
 CUT_NOTE = "a region had too little time for its road times and was cut into territories"
-UNMEASURED_NOTE = (
-    "their workloads are estimated and their enclaves counted on road cells only until the "
-    "territories' KPIs are measured again"
-)
 BORDER_SEED = 0
 """Seed of the border annealing: the same input gives the same design."""
 
@@ -238,56 +226,6 @@ def design_region(job: RegionJob, travel: TravelTimeProvider) -> RegionResult:
     )
 
 
-def region_context(
-    job: RegionJob, travel: TravelTimeProvider, deadline: Deadline
-) -> tuple[TerritoryContext, IntArray] | None:
-    """A region job's context on the organisation's rule (:mod:`~.org_graph`), and its
-    accounts' pairs with their road neighbours (organisation indices); ``None`` when its road
-    times are not in by ``deadline``.
-
-    One matrix from the job's accounts to them and the halo gives the region's road times and
-    every candidate's. The context's neighbours are the road neighbours inside the region and
-    the region's road-cell pairs: a subset of the organisation's graph, so a territory in one
-    piece on it is one piece on the organisation's.
-    """
-    timed = timed_travel(travel, deadline)
-    allowed = check_inputs(job.accounts, job.reps, timed, job.horizon_days)
-    locations = [a.location for a in job.accounts]
-    homes = [r.home for r in job.reps]
-    try:
-        rows = timed.matrix(locations, locations + [a.location for a in job.halo])
-        out = timed.matrix(homes, locations).durations_s.astype(np.float64)
-        back = timed.matrix(locations, homes).durations_s.astype(np.float64)
-    except OutOfTimeError:
-        return None
-    n = len(locations)
-    times = rows.durations_s.astype(np.float64)
-    account_s = (times[:, :n] + times[:, :n].T) / 2.0
-    np.fill_diagonal(account_s, 0.0)
-    home_s = (out + back.T) / 2.0
-    columns = np.asarray(job.columns, dtype=np.int64)
-    near = np.asarray(job.candidates, dtype=np.int64).reshape(n, -1)
-    near_s = np.take_along_axis(times, near, axis=1)
-    order = nearest_first(near_s, columns[near])
-    chosen = np.take_along_axis(near, order, axis=1)
-    estimate = travel_estimate(np.take_along_axis(near_s, order, axis=1), 2.0 * home_s.min(axis=0))
-    local = neighbour_pairs(np.arange(n, dtype=np.int64), chosen)
-    local = local[local[:, 1] < n]
-    road = np.asarray(job.road_pairs, dtype=np.int64).reshape(-1, 2)
-    ctx = context_from_times(
-        job.accounts,
-        job.reps,
-        horizon_days=job.horizon_days,
-        start=job.start,
-        travel_estimate_s=estimate,
-        account_s=account_s,
-        home_s=home_s,
-        neighbours=with_pairs(np.zeros((n, 0), dtype=np.int64), np.concatenate([local, road])),
-        allowed=allowed,
-    )
-    return ctx, neighbour_pairs(columns[:n], columns[chosen])
-
-
 def cut_region(job: RegionJob) -> RegionResult:
     """A region's territories without road times: the bisection that cut the regions, down to
     one rep each, on the organisation's travel guess. Balanced on that guess and one piece
@@ -307,7 +245,7 @@ def cut_region(job: RegionJob) -> RegionResult:
         local_xy(*home_lat_lon(job.reps)),
         np.array([rep_capacity_s(r, horizon, start=job.start) for r in job.reps]),
         reps_per_region=1,
-        road_pairs=np.asarray(job.road_pairs, dtype=np.int64).reshape(-1, 2),
+        road_pairs=np.asarray(job.reach.road_pairs, dtype=np.int64).reshape(-1, 2),
         locks={index[a]: rep_index[r] for a, r in job.locked},
     )
     owner = np.empty(len(job.reps), dtype=np.int64)
@@ -341,12 +279,8 @@ def region_jobs(
     count = regions.count
     per_job = deadline.remaining() * min(settings.parallel, count) / count
     jobs = []
-    position = np.full(ctx.n_accounts, -1, dtype=np.int64)
     for k in range(count):
         acc, rep = regions.members(k)
-        columns, cand = _halo(acc, near)
-        position[acc] = np.arange(len(acc))
-        inside = road_pairs[(position[road_pairs[:, 0]] >= 0) & (position[road_pairs[:, 1]] >= 0)]
         rep_ids = {ctx.reps[int(j)].rep_id for j in rep}
         locks = tuple(
             (ctx.accounts[i].account_id, ctx.reps[j].rep_id)
@@ -365,23 +299,10 @@ def region_jobs(
                 locked=locks,
                 time_limit_s=per_job,
                 travel_estimate_s=tuple(float(t) for t in ctx.travel_estimate_s[acc]),
-                road_pairs=tuple((int(a), int(b)) for a, b in position[inside]),
-                halo=tuple(ctx.accounts[int(i)] for i in columns[len(acc) :]),
-                columns=tuple(int(i) for i in columns),
-                candidates=tuple(tuple(int(c) for c in row) for row in cand),
+                reach=region_reach(ctx.accounts, acc, near, road_pairs),
             )
         )
-        position[acc] = -1
     return jobs
-
-
-def _halo(acc: IntArray, near: IntArray) -> tuple[IntArray, IntArray]:
-    """A region's columns (its accounts, then their candidates in other regions, in
-    organisation order) and its accounts' candidates as positions in them."""
-    columns = np.concatenate([acc, np.setdiff1d(np.unique(near[acc]), acc)])
-    order = np.argsort(columns, kind="stable")
-    where = order[np.searchsorted(columns[order], near[acc])]
-    return columns, where.astype(np.int64).reshape(len(acc), near.shape[1])
 
 
 def _assemble(
@@ -409,31 +330,6 @@ def _assemble(
         msg = "a region job returned no rep for some of its accounts"
         raise InputError(Problem("design", None, "regions", msg))
     return with_travel(ctx, estimate), assign, np.concatenate(pairs), np.concatenate(unmeasured)
-
-
-def measure_unmeasured(
-    ctx: TerritoryContext,
-    pairs: IntArray,
-    unmeasured: IntArray,
-    travel: TravelTimeProvider,
-    near: IntArray,
-    deadline: Deadline,
-) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
-    """The context and graph with the rule measured here for the accounts of regions whose job
-    had no road times (in chunks, until ``deadline``), so the design is judged on the graph
-    its KPIs are measured on later; what the time leaves unmeasured is named in a note."""
-    done, neighbours, estimate = measure_rows(
-        [a.location for a in ctx.accounts], near, travel, unmeasured,
-        lone_travel_s(ctx)[unmeasured], chunk=MATRIX_SLICE, deadline=deadline,
-    )  # fmt: skip
-    if len(done):
-        measured = ctx.travel_estimate_s.copy()
-        measured[done] = estimate
-        ctx = with_travel(ctx, measured)
-    graph = graph_of(ctx.n_accounts, np.concatenate([pairs, neighbour_pairs(done, neighbours)]))
-    left = len(unmeasured) - len(done)
-    notes = (f"{left} accounts without measured road neighbours: {UNMEASURED_NOTE}",)
-    return ctx, graph, notes if left else ()
 
 
 def polish_borders(

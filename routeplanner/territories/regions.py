@@ -87,6 +87,22 @@ def fits_regions(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RegionReach:
+    """What a region job (a design's or a realignment's) needs to measure the organisation's
+    rule (:mod:`~.org_graph`) for its accounts, as plain data."""
+
+    road_pairs: tuple[tuple[int, int], ...]
+    """Pairs of the job's accounts (job positions) whose road cells touch."""
+    halo: tuple[Account, ...]
+    """Accounts of other regions among the candidates of the job's accounts: the job's road
+    times reach them too."""
+    columns: tuple[int, ...]
+    """Organisation index of each of the job's accounts, then of each halo account."""
+    candidates: tuple[tuple[int, ...], ...]
+    """Each job account's candidates for road neighbours, as positions in ``columns``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegionJob:
     """One region's design: plain data only, so any process or machine can run it."""
 
@@ -101,15 +117,7 @@ class RegionJob:
     time_limit_s: float
     travel_estimate_s: tuple[float, ...]
     """Per-visit travel of each account as the organisation guessed it (job order)."""
-    road_pairs: tuple[tuple[int, int], ...]
-    """Pairs of the job's accounts (job positions) whose road cells touch."""
-    halo: tuple[Account, ...]
-    """Accounts of other regions among the candidates of the job's accounts (see
-    :mod:`~.org_graph`): the job's road times reach them too."""
-    columns: tuple[int, ...]
-    """Organisation index of each of the job's accounts, then of each halo account."""
-    candidates: tuple[tuple[int, ...], ...]
-    """Each job account's candidates for road neighbours, as positions in ``columns``."""
+    reach: RegionReach
 
     def with_time_limit(self, seconds: float) -> Self:
         return replace(self, time_limit_s=seconds)

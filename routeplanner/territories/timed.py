@@ -8,17 +8,14 @@ the job turns to a split that needs no road times instead of overrunning.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
-from routeplanner.model.rep import Rep
 from routeplanner.territories.assign import OutOfTimeError
 from routeplanner.territories.deadline import Deadline
-from routeplanner.territories.workload import RoadCells, TerritoryContext, build_context
+from routeplanner.territories.workload import RoadCells
 from routeplanner.travel.provider import SnapReport, TravelMatrix, TravelTimeProvider
 
 MATRIX_SLICE = 128
@@ -79,25 +76,3 @@ def timed_travel(travel: TravelTimeProvider, deadline: Deadline) -> TravelTimePr
     if isinstance(travel, RoadCells):
         return TimedRoadCells(travel, travel, deadline)
     return TimedTravel(travel, deadline)
-
-
-def context_in_time(
-    accounts: Sequence[Account],
-    reps: Sequence[Rep],
-    travel: TravelTimeProvider,
-    deadline: Deadline,
-    *,
-    horizon_days: int,
-    start: date | None,
-) -> TerritoryContext | None:
-    """A region job's context, or ``None`` when its road times are not in by ``deadline``."""
-    try:
-        return build_context(
-            accounts,
-            reps,
-            timed_travel(travel, deadline),
-            horizon_days=horizon_days,
-            start=start,
-        )
-    except OutOfTimeError:
-        return None

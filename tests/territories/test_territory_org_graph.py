@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy.sparse import csr_matrix
 from territory_factories import make_reps
@@ -13,31 +15,43 @@ from test_territory_roads import _accounts, _road_modules
 from routeplanner.model.account import Account
 from routeplanner.model.geo import GeoPoint
 from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import build_territories
-from routeplanner.territories.metrics import compute_kpis
+from routeplanner.territories.metrics import PlanKpis, compute_kpis
 from routeplanner.territories.org_graph import (
     CANDIDATES,
     MEASURE_CHUNK,
     candidates,
     graph_of,
     lat_lon,
+    measure_unmeasured,
     nearest_first,
+    organisation_context,
     organisation_measured,
+)
+from routeplanner.territories.org_realign import (
+    RealignJob,
+    RealignResult,
+    kept_region,
+    measured_organisation,
 )
 from routeplanner.territories.organisation import (
     CUT_NOTE,
     OrganisationDesign,
     cut_region,
     design_organisation,
-    measure_unmeasured,
 )
+from routeplanner.territories.realign import RealignOption, realign_territories
 from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings, local_xy
-from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells
+from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells, TerritoryContext
 from routeplanner.travel.provider import SnapReport, TravelMatrix, TravelTimeProvider
 
 SMALL = RegionSettings(min_accounts=100, reps_per_region=3)
 """Regions on a small input: 240 accounts and 6 reps go through two regions."""
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 class RecordingTravel:
@@ -178,7 +192,9 @@ def test_the_single_path_keeps_all_pairs_below_the_region_size(org) -> None:  # 
     assert (n, n) in recording.shapes
 
 
-def _nearest_split(travel, accounts, reps):  # type: ignore[no-untyped-def]
+def _nearest_split(
+    travel: TravelTimeProvider, accounts: Sequence[Account], reps: Sequence[Rep]
+) -> tuple[TerritoryContext, npt.NDArray[np.int64]]:
     ctx, _ = organisation_measured(accounts, reps, travel, horizon_days=28, start=None)
     return ctx, np.argmin(ctx.home_s, axis=0).astype(np.int64)
 
@@ -223,3 +239,113 @@ def test_what_the_time_leaves_unmeasured_is_noted(org) -> None:  # type: ignore[
     )
     assert none == ()
     assert np.all(np.diff(measured.indptr)[:10] >= CONTIGUITY_NEIGHBOURS)
+
+
+class RecordedJobs:
+    """A region mapper running realignment jobs in turn and keeping jobs and results; the
+    jobs of region ``keep`` (if any) give no options, as when they fail twice."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.keep = keep
+        self.jobs: list[RealignJob] = []
+        self.results: list[RealignResult] = []
+
+    def __call__(self, run: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+        done: list[R] = []
+        for job in jobs:
+            assert isinstance(job, RealignJob)
+            kept = job.region == self.keep
+            done.append(cast(R, kept_region(job, "was left out")) if kept else run(job))
+            self.jobs.append(job)
+        self.results.extend(cast(list[RealignResult], done))
+        return done
+
+
+Org = tuple[TravelTimeProvider, list[Account], list[Rep]]
+
+
+def _realigned(org: Org, jobs: RecordedJobs) -> tuple[list[Territory], list[RealignOption]]:
+    """The default options of a realignment through two regions, from the nearest-home split
+    (no locked territory: the KPIs of a split with one are measured as the single path)."""
+    travel, accounts, reps = org
+    current = build_territories(*_nearest_split(travel, accounts, reps))
+    options = realign_territories(
+        current, accounts, reps, travel, regions=SMALL, time_limit_s=60.0, map_regions=jobs
+    )
+    return current, options
+
+
+def _assembled_equals_measured(org: Org, jobs: RecordedJobs) -> None:
+    """The realignment's graph and workloads, assembled from its jobs' results, are those
+    :func:`organisation_measured` measures."""
+    travel, accounts, reps = org
+    ctx, pairs = organisation_context(accounts, reps, travel, horizon_days=28, start=None)
+    index = {a.account_id: i for i, a in enumerate(accounts)}
+    members = [np.array([index[a.account_id] for a in job.accounts]) for job in jobs.jobs]
+    near = candidates(local_xy(*lat_lon(accounts)))
+    measured, graph, notes = measured_organisation(
+        ctx, pairs, near, (members, jobs.results), travel, Deadline.after(600.0)
+    )
+    expected_ctx, expected = organisation_measured(
+        accounts, reps, travel, horizon_days=28, start=None
+    )
+    assert notes == ()
+    assert _same(graph, expected)
+    assert np.array_equal(measured.travel_estimate_s, expected_ctx.travel_estimate_s)
+    assert np.array_equal(measured.workload_s, expected_ctx.workload_s)
+
+
+def _same_kpis(found: PlanKpis, shown: PlanKpis) -> None:
+    assert shown.contiguity_violations == found.contiguity_violations
+    assert shown.max_workload_dev_pct == pytest.approx(found.max_workload_dev_pct)
+    assert shown.max_balance_dev_pct(1.0, 0.0) == pytest.approx(found.max_balance_dev_pct(1.0, 0.0))
+    enclaves = {t.rep_id: t.enclave_accounts for t in found.territories}
+    assert {t.rep_id: t.enclave_accounts for t in shown.territories} == enclaves
+    workload = {t.rep_id: t.workload_h for t in found.territories}
+    assert {t.rep_id: t.workload_h for t in shown.territories} == pytest.approx(workload)
+
+
+def _options_as_shown(
+    org: Org, current: Sequence[Territory], options: Sequence[RealignOption]
+) -> None:
+    """Every option's KPIs, and those of the split before, are what ``territories show``
+    (:func:`compute_kpis`) reports once the option is applied."""
+    travel, accounts, reps = org
+    before = compute_kpis(current, accounts, reps, travel, regions=SMALL)
+    for option in options:
+        _same_kpis(option.comparison.before, before)
+        _same_kpis(
+            option.kpis, compute_kpis(option.territories, accounts, reps, travel, regions=SMALL)
+        )
+
+
+@pytest.mark.osm
+@pytest.mark.slow
+def test_a_realignment_and_its_kpis_use_one_graph(org) -> None:  # type: ignore[no-untyped-def]
+    _, accounts, _ = org
+    jobs = RecordedJobs()
+    current, options = _realigned(org, jobs)
+    assert options[0].notes[0] == "realigned as 2 regions"
+    assert max(o.moved_accounts for o in options) > 0
+    # The jobs' road neighbours reach across region borders, in organisation indices.
+    region_of = {a.account_id: job.region for job in jobs.jobs for a in job.accounts}
+    ids = [a.account_id for a in accounts]
+    pairs = [p for r in jobs.results for p in r.neighbour_pairs]
+    assert any(region_of[ids[a]] != region_of[ids[b]] for a, b in pairs)
+    _assembled_equals_measured(org, jobs)
+    _options_as_shown(org, current, options)
+
+
+@pytest.mark.osm
+@pytest.mark.slow
+def test_a_kept_region_is_measured_by_the_organisation(org) -> None:  # type: ignore[no-untyped-def]
+    jobs = RecordedJobs(keep=0)
+    current, options = _realigned(org, jobs)
+    kept = [r for r in jobs.results if r.kept]
+    assert kept
+    assert all(r.neighbour_pairs == () and r.travel_estimate_s == () for r in kept)
+    for option in options:
+        assert "region 1 was left out: its territories are kept as they are" in option.notes
+        assert not any("without measured road neighbours" in note for note in option.notes)
+    _assembled_equals_measured(org, jobs)
+    _options_as_shown(org, current, options)
