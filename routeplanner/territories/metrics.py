@@ -27,7 +27,7 @@ from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
 from routeplanner.territories.contiguity import enclave_accounts, neighbour_graph
 from routeplanner.territories.org_graph import organisation_measured
-from routeplanner.territories.regions import RegionSettings, fits_regions
+from routeplanner.territories.regions import RegionSettings
 from routeplanner.territories.workload import TerritoryContext, build_context
 from routeplanner.travel.provider import TravelTimeProvider
 from routeplanner.units import HOUR
@@ -233,13 +233,14 @@ def compute_kpis(
 ) -> PlanKpis:
     """KPIs of an existing split (for ``territories show``); asks the provider for travel once.
 
-    Where a design would go through regions (``regions``, as given to the design), travel and
-    contiguity are measured as that design measures them (:mod:`~.org_graph`), without a
-    matrix over all accounts; below that, on all pairs of road times as the single path.
+    At the size where a design goes through regions (``regions``, as given to the design),
+    travel and contiguity are measured as that design measures them (:mod:`~.org_graph`),
+    without a matrix over all accounts, even when a locked territory or a qualification keeps
+    the design itself on the single path: every pair of 20,000 accounts would take minutes and
+    gigabytes for one page. Below that size, on all pairs of road times as the single path.
     """
-    kept = sum(1 for t in territories if t.locked)
     graph = None
-    if fits_regions(accounts, len(reps), regions or RegionSettings(), locked_territories=kept):
+    if (regions or RegionSettings()).applies(len(accounts), len(reps)):
         ctx, graph = organisation_measured(
             accounts, reps, travel, horizon_days=horizon_days, start=start
         )

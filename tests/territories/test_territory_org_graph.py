@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar, cast
 
 import numpy as np
@@ -146,13 +147,17 @@ def test_a_design_and_its_kpis_use_one_graph(org) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.osm
-def test_kpis_at_organisation_scale_never_ask_for_all_pairs(andorra_graph) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("locked", [False, True])
+def test_kpis_at_organisation_scale_never_ask_for_all_pairs(andorra_graph, locked: bool) -> None:  # type: ignore[no-untyped-def]
+    """A locked territory keeps a design on all pairs, but not the page that measures it."""
     _, snap_mod, road_mod = _road_modules()
     travel = road_mod.RoadTravel(andorra_graph)
     accounts = _accounts(snap_mod, andorra_graph, 3 * MEASURE_CHUNK, seed=5)
     reps = make_reps(6, 5, accounts)
     recording = RecordingTravel(travel)
     territories = build_territories(*_nearest_split(travel, accounts, reps))
+    if locked:
+        territories = [replace(territories[0], locked=True), *territories[1:]]
     kpis = compute_kpis(territories, accounts, reps, recording, regions=SMALL)
     assert kpis.accounts == len(accounts)
     n = len(accounts)
@@ -266,7 +271,7 @@ Org = tuple[TravelTimeProvider, list[Account], list[Rep]]
 
 def _realigned(org: Org, jobs: RecordedJobs) -> tuple[list[Territory], list[RealignOption]]:
     """The default options of a realignment through two regions, from the nearest-home split
-    (no locked territory: the KPIs of a split with one are measured as the single path)."""
+    (no locked territory: a realignment keeps a locked one as it is)."""
     travel, accounts, reps = org
     current = build_territories(*_nearest_split(travel, accounts, reps))
     options = realign_territories(
