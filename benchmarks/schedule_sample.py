@@ -300,7 +300,18 @@ def repair_summary(region: Region, ours: Plan, limit: float, seed: int) -> str:
     )
 
 
-def load_region(roads: bool, start: date = START) -> Region:
+def designed_territories(
+    accounts: list[Account], reps: list[Rep], travel: TravelTimeProvider
+) -> list[Territory]:
+    """The territories `make run` designs (4 weeks), in the reps' order."""
+    from routeplanner.territories.design import design_territories
+
+    design = design_territories(accounts, reps, travel, horizon_days=28)
+    by_rep = {t.rep_id: t for t in design.territories}
+    return [by_rep[r.rep_id] for r in reps]
+
+
+def load_region(roads: bool, start: date = START, *, designed: bool = False) -> Region:
     accounts = read_accounts(SAMPLE / "accounts.csv")
     reps = read_reps(SAMPLE / "reps.csv")
     travel: TravelTimeProvider = HaversineTravel()
@@ -313,7 +324,11 @@ def load_region(roads: bool, start: date = START) -> Region:
     return Region(
         accounts=accounts,
         reps=reps,
-        territories=balanced_territories(accounts, reps),
+        territories=(
+            designed_territories(accounts, reps, travel)
+            if designed
+            else balanced_territories(accounts, reps)
+        ),
         horizon=Horizon(start=start, weeks=4),
         holidays=read_holidays(SAMPLE / "holidays-de-bw.csv"),
         travel=travel,
@@ -336,8 +351,14 @@ def main(argv: list[str] | None = None) -> int:
         help="first day of the 4 weeks (YYYY-MM-DD; a Monday), e.g. 2026-12-07 for the"
         " holiday month",
     )
+    ap.add_argument(
+        "--territories",
+        choices=("balanced", "designed"),
+        default="balanced",
+        help="nearest home with a workload cap, or designed as `make run` designs them",
+    )
     args = ap.parse_args(argv)
-    region = load_region(args.roads, args.start)
+    region = load_region(args.roads, args.start, designed=args.territories == "designed")
     warm_up()
     rows: list[dict[str, str]] = []
     traces: dict[str, list[Trace]] = {"routeplanner": [], "previous": []}
