@@ -3,9 +3,8 @@ tolerated."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,34 +12,10 @@ from routeplanner.assignment import DecisionCause, assign_accounts, load_rules_f
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
 from routeplanner.model import GeoPoint, Territory
-from routeplanner.travel.provider import SnapReport, TravelMatrix
-from tests.helpers import SAMPLE_DIR
+from tests.helpers import SAMPLE_DIR, RecordingTravel
 
 if TYPE_CHECKING:
     from routeplanner.roads.graph import RoadGraph
-
-
-class CountingTravel:
-    """The road provider, counting how often the assignment asks it for a matrix."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.matrix_calls: list[tuple[int, int]] = []
-
-    def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
-        report: SnapReport = self.inner.snap(points)
-        return report
-
-    def matrix(
-        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
-    ) -> TravelMatrix:
-        self.matrix_calls.append((len(origins), len(destinations or origins)))
-        result: TravelMatrix = self.inner.matrix(origins, destinations)
-        return result
-
-    def leg_geometry(self, origin: GeoPoint, destination: GeoPoint) -> list[GeoPoint]:
-        return list(self.inner.leg_geometry(origin, destination))
 
 
 @pytest.mark.osm
@@ -67,7 +42,7 @@ def test_new_sample_accounts_on_roads(heidelberg_graph: RoadGraph) -> None:
         for r, ids in owned.items()
     ]
     far = replace(accounts[-1], account_id="FAR", location=GeoPoint(49.0, 8.0), category="bakery")
-    travel = CountingTravel(RoadTravel(heidelberg_graph))
+    travel = RecordingTravel(RoadTravel(heidelberg_graph))
     report = assign_accounts([*accounts, far], reps, territories, rules_file.rules, travel)
     assert report.travel == "road"
     # Two matrix calls: anchors x new accounts for best fit, and (301 accounts is below

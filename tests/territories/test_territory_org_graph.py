@@ -46,7 +46,8 @@ from routeplanner.territories.organisation import (
 from routeplanner.territories.realign import RealignOption, realign_territories
 from routeplanner.territories.regions import RegionJob, RegionResult, RegionSettings, local_xy
 from routeplanner.territories.workload import CONTIGUITY_NEIGHBOURS, RoadCells, TerritoryContext
-from routeplanner.travel.provider import SnapReport, TravelMatrix, TravelTimeProvider
+from routeplanner.travel.provider import TravelTimeProvider
+from tests.helpers import RecordingTravel
 
 SMALL = RegionSettings(min_accounts=100, reps_per_region=3)
 """Regions on a small input: 240 accounts and 6 reps go through two regions."""
@@ -55,32 +56,12 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
-class RecordingTravel:
-    """A real road provider that records the shape of every matrix asked of it."""
-
-    def __init__(self, travel: TravelTimeProvider) -> None:
-        self._travel = travel
-        self.shapes: list[tuple[int, int]] = []
-
-    @property
-    def name(self) -> str:
-        return self._travel.name
-
-    def snap(self, points: Sequence[tuple[str, GeoPoint]]) -> SnapReport:
-        return self._travel.snap(points)
-
-    def leg_geometry(self, origin: GeoPoint, destination: GeoPoint) -> list[GeoPoint]:
-        return self._travel.leg_geometry(origin, destination)
-
-    def matrix(
-        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint] | None = None
-    ) -> TravelMatrix:
-        self.shapes.append((len(origins), len(origins if destinations is None else destinations)))
-        return self._travel.matrix(origins, destinations)
+class CellRecordingTravel(RecordingTravel):
+    """A recording road provider that also draws road cells, as the one it wraps does."""
 
     def cell_adjacency(self, points: Sequence[GeoPoint]) -> np.ndarray:
-        assert isinstance(self._travel, RoadCells)
-        return self._travel.cell_adjacency(points)
+        assert isinstance(self.inner, RoadCells)
+        return self.inner.cell_adjacency(points)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +135,7 @@ def test_kpis_at_organisation_scale_never_ask_for_all_pairs(andorra_graph, locke
     travel = road_mod.RoadTravel(andorra_graph)
     accounts = _accounts(snap_mod, andorra_graph, 3 * MEASURE_CHUNK, seed=5)
     reps = make_reps(6, 5, accounts)
-    recording = RecordingTravel(travel)
+    recording = CellRecordingTravel(travel)
     territories = build_territories(*_nearest_split(travel, accounts, reps))
     if locked:
         territories = [replace(territories[0], locked=True), *territories[1:]]
@@ -162,10 +143,10 @@ def test_kpis_at_organisation_scale_never_ask_for_all_pairs(andorra_graph, locke
     assert kpis.accounts == len(accounts)
     n = len(accounts)
     # Rows of a chunk to their candidates only (and one search from each home).
-    assert (MEASURE_CHUNK, n) not in recording.shapes
-    assert all(rows < n and cols < n for rows, cols in recording.shapes if rows > len(reps))
-    assert all(cols == n for rows, cols in recording.shapes if rows == len(reps))
-    chunks = [c for r, c in recording.shapes if r == MEASURE_CHUNK]
+    assert (MEASURE_CHUNK, n) not in recording.matrix_calls
+    assert all(rows < n and cols < n for rows, cols in recording.matrix_calls if rows > len(reps))
+    assert all(cols == n for rows, cols in recording.matrix_calls if rows == len(reps))
+    chunks = [c for r, c in recording.matrix_calls if r == MEASURE_CHUNK]
     assert len(chunks) == 3
 
 
@@ -175,14 +156,14 @@ def test_measured_in_chunks_equals_measured_at_once(org) -> None:  # type: ignor
     at_once, graph = organisation_measured(
         accounts, reps, travel, horizon_days=28, start=None, chunk=len(accounts)
     )
-    recording = RecordingTravel(travel)
+    recording = CellRecordingTravel(travel)
     chunked, chunked_graph = organisation_measured(
         accounts, reps, recording, horizon_days=28, start=None, chunk=7
     )
     assert _same(graph, chunked_graph)
     assert np.array_equal(at_once.travel_estimate_s, chunked.travel_estimate_s)
     assert np.array_equal(at_once.workload_s, chunked.workload_s)
-    chunk_calls = [(r, c) for r, c in recording.shapes if r == 7]
+    chunk_calls = [(r, c) for r, c in recording.matrix_calls if r == 7]
     assert len(chunk_calls) == len(accounts) // 7
     assert all(c <= 7 * CANDIDATES for _, c in chunk_calls)
 
@@ -190,11 +171,11 @@ def test_measured_in_chunks_equals_measured_at_once(org) -> None:  # type: ignor
 @pytest.mark.osm
 def test_the_single_path_keeps_all_pairs_below_the_region_size(org) -> None:  # type: ignore[no-untyped-def]
     travel, accounts, reps = org
-    recording = RecordingTravel(travel)
+    recording = CellRecordingTravel(travel)
     territories = build_territories(*_nearest_split(travel, accounts, reps))
     compute_kpis(territories, accounts, reps, recording)  # default sizes: 240 is small
     n = len(accounts)
-    assert (n, n) in recording.shapes
+    assert (n, n) in recording.matrix_calls
 
 
 def _nearest_split(
