@@ -249,7 +249,9 @@ def measure_unmeasured(
     unmeasured: IntArray,
     travel: TravelTimeProvider,
     near: IntArray,
-    deadline: Deadline,
+    deadline: Deadline | None,
+    *,
+    chunk: int = MATRIX_SLICE,
 ) -> tuple[TerritoryContext, csr_matrix, tuple[str, ...]]:
     """The organisation's context and graph (``pairs``: road cells and the jobs' road
     neighbours) with the rule measured here for the ``unmeasured`` accounts, of regions whose
@@ -257,7 +259,7 @@ def measure_unmeasured(
     its KPIs are measured on later; what the time leaves unmeasured is named in a note."""
     done, neighbours, estimate = measure_rows(
         [a.location for a in ctx.accounts], near, travel, unmeasured,
-        lone_travel_s(ctx)[unmeasured], chunk=MATRIX_SLICE, deadline=deadline,
+        lone_travel_s(ctx)[unmeasured], chunk=chunk, deadline=deadline,
     )  # fmt: skip
     if len(done):
         measured = ctx.travel_estimate_s.copy()
@@ -296,13 +298,9 @@ def organisation_measured(
         accounts, reps, travel, horizon_days=horizon_days, start=start
     )
     near = candidates(local_xy(*lat_lon(ctx.accounts)))
-    sources = np.arange(ctx.n_accounts, dtype=np.int64)
-    locations = [a.location for a in ctx.accounts]
-    _, neighbours, estimate = measure_rows(
-        locations, near, travel, sources, lone_travel_s(ctx), chunk=chunk
-    )
-    graph = graph_of(ctx.n_accounts, np.concatenate([pairs, neighbour_pairs(sources, neighbours)]))
-    return with_travel(ctx, estimate), graph
+    every = np.arange(ctx.n_accounts, dtype=np.int64)
+    ctx, graph, _ = measure_unmeasured(ctx, pairs, every, travel, near, None, chunk=chunk)
+    return ctx, graph
 
 
 def organisation_context(
