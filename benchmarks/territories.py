@@ -32,6 +32,13 @@ the centre objective is left out. ``--time-limit`` bounds the design. With ``--r
 designed organisation is then perturbed (5 % new accounts, the last rep gone) and realigned
 through regions of whole territories (``routeplanner.territories.org_realign``) within
 ``--realign-time-limit``: time, moves, workload spread and enclaves per option.
+
+``--constraints`` (organisation scale) adds what a real sales force has: every tenth rep holds
+the qualification "key", which 5 % of the accounts (seeded) require, and rep R01's territory
+is locked as a manager drew it (the accounts nearest its home, one average territory's worth,
+none requiring "key"). It prints whether the locked territory came back unchanged and how many
+"key" accounts went to a rep without it (both must hold), then the design's figures; k-means
+and the bound ignore both constraints, so they are left out.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import csv
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +79,7 @@ from routeplanner.territories.design import (
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis, assignment_of
 from routeplanner.territories.organisation import design_organisation
 from routeplanner.territories.realign import realign_territories
-from routeplanner.territories.regions import RegionSettings, fits_regions
+from routeplanner.territories.regions import RegionSettings
 from routeplanner.territories.workload import TerritoryContext, build_context
 from routeplanner.travel.provider import SnapReport, TravelMatrix
 from routeplanner.travel.road import RoadTravel
@@ -302,6 +310,86 @@ def run_large(
     return 0
 
 
+KEY = frozenset({"key"})
+KEY_SHARE = 0.05
+KEY_REPS_EVERY = 10
+
+
+def constrained(
+    accounts: list[Account], reps: list[Rep], seed: int
+) -> tuple[list[Account], list[Rep], Territory]:
+    """The ``--constraints`` input: "key" required by 5 % of accounts and held by every tenth
+    rep, and R01's territory locked (the accounts nearest its home, none requiring "key")."""
+    rng = np.random.default_rng(seed + 11)
+    needs = rng.random(len(accounts)) < KEY_SHARE
+    accounts = [
+        replace(a, required_qualifications=KEY) if need else a
+        for a, need in zip(accounts, needs, strict=True)
+    ]
+    reps = [
+        replace(r, qualifications=KEY) if j % KEY_REPS_EVERY == 0 else r for j, r in enumerate(reps)
+    ]
+    home = reps[1].home
+    gap = np.hypot(*(_xy(accounts) - _xy_of(home.lat, home.lon, accounts)).T)
+    open_accounts = [i for i in np.argsort(gap) if not needs[i]]
+    size = len(accounts) // len(reps)
+    locked = Territory(
+        territory_id="T-locked",
+        name=reps[1].name or reps[1].rep_id,
+        rep_id=reps[1].rep_id,
+        account_ids=tuple(accounts[int(i)].account_id for i in sorted(open_accounts[:size])),
+        locked=True,
+    )
+    return accounts, reps, locked
+
+
+def _xy_of(lat: float, lon: float, accounts: list[Account]) -> np.ndarray:
+    """A point in the plane of :func:`_xy` (scaled by the accounts' mean latitude)."""
+    mean_lat = np.mean([a.location.lat for a in accounts])
+    return np.array([lat, lon * np.cos(np.radians(mean_lat))])
+
+
+def run_constrained(
+    args: argparse.Namespace,
+    travel: RoadTravel | KnnOnly,
+    accounts: list[Account],
+    reps: list[Rep],
+    locked: Territory,
+) -> int:
+    """The organisation-scale design with a locked territory and a qualification."""
+    needing = sum(1 for a in accounts if a.required_qualifications)
+    holding = sum(1 for r in reps if r.qualifications)
+    print(f"constraints: {needing} accounts need 'key', {holding} reps hold it; ", end="")
+    print(f"{locked.rep_id}'s territory of {len(locked.account_ids)} accounts locked")
+    t = time.perf_counter()
+    limit = args.time_limit if args.time_limit is not None else DESIGN_TIME_LIMIT_S
+    plan = design_territories(
+        accounts, reps, travel, locked_territories=[locked], time_limit_s=limit,
+        progress=lambda stage, frac: print(
+            f"  {time.perf_counter() - t:7.1f} s  {100 * frac:3.0f} %  {stage}", flush=True
+        ),
+    )  # fmt: skip
+    ours_s = time.perf_counter() - t
+    owner = {a: tt.rep_id for tt in plan.territories for a in tt.account_ids}
+    by_rep = {r.rep_id: r for r in reps}
+    unqualified = sum(
+        1
+        for a in accounts
+        if not a.required_qualifications <= by_rep[owner[a.account_id]].qualifications
+    )
+    kept = next(tt for tt in plan.territories if tt.rep_id == locked.rep_id)
+    _write(args.csv, [_row("routeplanner", plan.kpis, len(reps), ours_s)])
+    print(f"notes: {'; '.join(plan.notes) or '-'}")
+    print(f"locked territory unchanged: {kept.account_ids == locked.account_ids}")
+    print(f"'key' accounts with a rep without 'key': {unqualified}")
+    k = plan.kpis
+    print(
+        f"design {ours_s:.1f} s, max dev {k.max_workload_dev_pct:.2f} % (unlocked territories), "
+        f"enclaves {k.contiguity_violations}, travel from home {k.mean_travel_to_home_s:.1f} s"
+    )
+    return 0 if kept.account_ids == locked.account_ids and unqualified == 0 else 1
+
+
 def realign_large(
     args: argparse.Namespace,
     travel: RoadTravel | KnnOnly,
@@ -390,6 +478,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--realign-time-limit", type=float, default=600.0, help="limit of that realignment"
     )
+    parser.add_argument(
+        "--constraints",
+        action="store_true",
+        help="at organisation scale: a locked territory and a qualification 5 %% of accounts need",
+    )
     return parser.parse_args(argv)
 
 
@@ -406,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.osm.name}: {graph.nodes} nodes, {len(accounts)} accounts, {len(reps)} reps "
         f"(setup {time.perf_counter() - t0:.1f} s)"
     )
-    if fits_regions(accounts, len(reps), RegionSettings(), locked_territories=0):
+    if RegionSettings().applies(len(accounts), len(reps)):
+        if args.constraints:
+            return run_constrained(args, travel, *constrained(accounts, reps, args.seed))
         return run_large(args, travel, accounts, reps)
 
     t = time.perf_counter()

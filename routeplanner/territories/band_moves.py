@@ -56,6 +56,7 @@ class _State:
     pinned: npt.NDArray[np.bool_]
     home_s: FloatArray
     budget: int | None
+    allowed: npt.NDArray[np.bool_] | None = None
 
     def cost(self, accounts: IntArray, giver: int, taker: int) -> IntArray:
         """Per account, how the count of moves changes when it goes from giver to taker."""
@@ -77,6 +78,7 @@ def band_moves(
     budget: int | None,
     still: Collection[int] = (),
     fixed: Collection[int] = (),
+    allowed: npt.NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """``assign`` with accounts handed between neighbouring territories until each holds its
     capacity share of ``balance`` within ``band`` (relative), or the ``budget`` of moves
@@ -84,13 +86,15 @@ def band_moves(
     between border accounts: the one nearest the taker's home against the giver's goes first.
 
     ``graph`` is the symmetric account graph territories are pieces of; no account enters or
-    leaves the territories of the ``still`` reps, and ``fixed`` accounts stay where they are.
+    leaves the territories of the ``still`` reps, ``fixed`` accounts stay where they are, and
+    an account goes only to a rep ``allowed`` (accounts x reps) for it.
     Moves that put an account back with its current rep give budget back.
     """
     out = assign.copy()
     if budget is not None and budget < 0:
         return out
     state, free = _prepared(out, current, graph, (balance, capacity), home_s, budget, still, fixed)
+    state.allowed = allowed
     m = len(capacity)
     best, best_miss = out.copy(), _worst_miss(out, balance, capacity, free)
     blocked: set[tuple[int, int]] = set()
@@ -313,6 +317,8 @@ def _accounts_to_hand(state: _State, pair: tuple[int, int], limit: float) -> Int
     for account in border[order]:
         moved = with_cut_off(state.assign, state.edges.graph, state.balance, int(account))
         if float(state.balance[moved].sum()) >= limit or state.pinned[moved].any():
+            continue
+        if state.allowed is not None and not state.allowed[moved, taker].all():
             continue
         if state.budget is None or int(state.cost(moved, giver, taker).sum()) <= state.budget:
             return moved

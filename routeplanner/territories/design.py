@@ -52,7 +52,7 @@ from routeplanner.territories.problem import (
     first_split,
     run_phases,
 )
-from routeplanner.territories.regions import RegionMapper, RegionSettings, fits_regions
+from routeplanner.territories.regions import RegionMapper, RegionSettings
 from routeplanner.territories.resplit import contiguity_mip, resplit_pairs
 from routeplanner.territories.start import (
     balanced_solves,
@@ -161,7 +161,7 @@ def design_territories(
     if not 0.0 < tolerance < 1.0:
         raise InputError(Problem("design", None, "tolerance", "must be between 0 and 1"))
     settings = regions or RegionSettings()
-    if fits_regions(accounts, len(reps), settings, locked_territories=len(locked_territories)):
+    if settings.applies(len(accounts), len(reps)):
         return _by_regions(
             accounts,
             reps,
@@ -170,6 +170,7 @@ def design_territories(
             horizon_days=horizon_days,
             start=start,
             locked=locked,
+            locked_territories=locked_territories,
             weights=weights or DesignWeights(),
             tolerance=tolerance,
             settings=settings,
@@ -179,7 +180,7 @@ def design_territories(
     report("travel times", 0.0)
     ctx = build_context(accounts, reps, travel, horizon_days=horizon_days, start=start)
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
-    _check_capacity(ctx, frozen)
+    check_capacity(ctx, frozen)
     weights = weights or DesignWeights()
     result = optimise(
         ctx,
@@ -219,6 +220,7 @@ def _by_regions(
     weights: DesignWeights,
     tolerance: float,
     progress: Progress,
+    locked_territories: Sequence[Territory],
     **options: Any,
 ) -> TerritoryPlan:
     """The organisation-scale path, as a ``TerritoryPlan``."""
@@ -226,11 +228,15 @@ def _by_regions(
     from routeplanner.territories.organisation import design_organisation
 
     found = design_organisation(
-        accounts, reps, travel, weights=weights, tolerance=tolerance, progress=progress, **options
-    )
+        accounts, reps, travel, weights=weights, tolerance=tolerance, progress=progress,
+        locked_territories=locked_territories, **options,
+    )  # fmt: skip
     progress("done", 1.0)
+    ids = {t.rep_id: t.territory_id for t in locked_territories if t.rep_id is not None}
     return TerritoryPlan(
-        territories=build_territories(found.context, found.assign),
+        territories=build_territories(
+            found.context, found.assign, ids=ids, frozen=found.locked_reps
+        ),
         kpis=found.kpis,
         iterations=found.regions.count,
         optimal=False,
@@ -245,7 +251,8 @@ def _no_progress(stage: str, fraction: float) -> None:
     """Default progress callback: ignore."""
 
 
-def _check_capacity(ctx: TerritoryContext, frozen: frozenset[int]) -> None:
+def check_capacity(ctx: TerritoryContext, frozen: frozenset[int]) -> None:
+    """An error when no rep outside a locked territory has working hours."""
     if not any(ctx.capacity_s[j] > 0 for j in range(ctx.n_reps) if j not in frozen):
         raise InputError(
             Problem("reps", None, "working_hours", "no unlocked rep has working hours to fill")

@@ -92,6 +92,7 @@ from routeplanner.territories.realign import (
     account_moves,
     current_locks,
     realign_on_context,
+    staying,
 )
 from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import (
@@ -100,6 +101,7 @@ from routeplanner.territories.regions import (
     RegionSettings,
     RegionSplit,
     local_xy,
+    place_qualified,
     run_in_turn,
     split_regions,
 )
@@ -350,7 +352,7 @@ class _Organisation:
             ctx=ctx,
             pairs=pairs,
             near=candidates(local_xy(lat, lon)),
-            cur=assignment_of(ctx, current),
+            cur=staying(ctx, assignment_of(ctx, current)),
             fixed=fixed,
             frozen=frozen,
             current=tuple(current),
@@ -369,6 +371,14 @@ class _Organisation:
     def account_graph(self) -> csr_matrix:
         """The symmetric graph of the accounts' road-cell pairs."""
         return graph_of(self.ctx.n_accounts, self.pairs)
+
+    def place_qualified(self, account_region: IntArray, rep_region: IntArray) -> None:
+        """Every account in a region with an open rep holding its required qualifications
+        (:func:`~.regions.place_qualified`), in place."""
+        place_qualified(
+            account_region, rep_region, self.ctx.allowed, self.xy, self.home_xy,
+            closed=self.frozen,
+        )  # fmt: skip
 
     def measured(
         self,
@@ -396,16 +406,10 @@ class _Organisation:
         region whose job failed)."""
         if deadline.expired():
             return assign, ()
-        still = np.array(sorted(self.frozen | kept), dtype=np.int64)
-        allowed = measured.allowed.copy()
-        inside = np.flatnonzero(np.isin(assign, still))
-        if len(still):
-            allowed[:, still] = False
-            allowed[inside, assign[inside]] = True
         return polish_borders(
-            replace(measured, allowed=allowed), graph, assign,
-            balance_shares(measured, self.weights), regions, self.tolerance,
-            fixed=frozenset(self.fixed) | frozenset(inside.tolist()), deadline=deadline,
+            measured, graph, assign, balance_shares(measured, self.weights), regions,
+            self.tolerance, fixed=frozenset(self.fixed), still=self.frozen | kept,
+            deadline=deadline,
         )  # fmt: skip
 
     def band_need(self) -> int:
@@ -462,7 +466,7 @@ class _Organisation:
         return band_moves(
             assign, self.cur, graph, balance_shares(measured, self.weights),
             measured.capacity_s, measured.home_s, band=REGION_BAND * self.tolerance, budget=budget,
-            still=self.frozen | kept, fixed=frozenset(self.fixed),
+            still=self.frozen | kept, fixed=frozenset(self.fixed), allowed=measured.allowed,
         )  # fmt: skip
 
     def option(
@@ -502,8 +506,9 @@ class _Organisation:
     def before(self, measured: TerritoryContext, graph: csr_matrix) -> PlanKpis:
         """KPIs of the current split on the measured context."""
         ids = [self.ids.get(r.rep_id, f"T-{r.rep_id}") for r in measured.reps]
+        was = assignment_of(measured, self.current)
         return assignment_kpis(
-            measured, self.cur, territory_ids=ids, locked_reps=self.frozen, graph=graph
+            measured, was, territory_ids=ids, locked_reps=self.frozen, graph=graph
         )
 
 
@@ -575,6 +580,7 @@ def territory_regions(org: _Organisation, reps_per_region: int) -> RegionSplit:
     # bring regions nearer their reps' share (a region that lost a rep gives its orphans on).
     held = np.flatnonzero(owned).tolist() + list(org.fixed)
     _rebalance(org, account_region, rep_region, dict.fromkeys(held, 0))
+    org.place_qualified(account_region, rep_region)
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 
@@ -583,6 +589,7 @@ def balanced_regions(org: _Organisation, regions: RegionSplit) -> IntArray:
     capacity share (:func:`~.region_balance.rebalance_regions`); locked accounts stay."""
     region = regions.account_region.copy()
     _rebalance(org, region, regions.rep_region, org.fixed)
+    org.place_qualified(region, regions.rep_region)
     return region
 
 
@@ -759,5 +766,6 @@ class _JobPlan:
         lost = out < 0
         if lost.any():
             home_s = org.ctx.home_s[choice][:, acc[lost]]
+            home_s = np.where(org.ctx.allowed[np.ix_(acc[lost], choice)].T, home_s, np.inf)
             out[lost] = choice[np.argmin(home_s, axis=0)]
         return out

@@ -6,7 +6,9 @@ over all accounts would need every pair of road times (20,000 accounts: 400 mill
 assignment LP too large to finish in useful time. Instead:
 
 1. *Regions* (:mod:`~.regions`): groups of whole reps with about their capacity share of the
-   workload, each one piece on the road network.
+   workload, each one piece on the road network, cut over the accounts and reps outside
+   locked territories (which stay as they are); an account whose region has no rep holding
+   its required qualifications goes to the region of the nearest rep who does.
 2. *Region jobs*: each region's territories are designed by the single path, with a share of
    the tolerance (``REGION_BAND``), through a job mapper (in process by default, a cluster
    when the caller gives one). A job measures its accounts' road neighbours and per-visit
@@ -45,9 +47,10 @@ from scipy.sparse import csr_matrix
 from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
+from routeplanner.model.territory import Territory
 from routeplanner.territories.contiguity import count_violations, fragments, make_contiguous
 from routeplanner.territories.deadline import Deadline
-from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, optimise
+from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, check_capacity, optimise
 from routeplanner.territories.enclave_repair import join_enclaves_in_band
 from routeplanner.territories.localsearch import improve_travel
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
@@ -70,6 +73,7 @@ from routeplanner.territories.regions import (
     RegionSettings,
     RegionSplit,
     local_xy,
+    place_qualified,
     run_in_turn,
     split_regions,
 )
@@ -110,6 +114,7 @@ class OrganisationDesign:
     context: TerritoryContext
     graph: csr_matrix
     regions: RegionSplit
+    locked_reps: frozenset[int]
     notes: tuple[str, ...]
 
 
@@ -122,6 +127,7 @@ def design_organisation(
     horizon_days: int = 28,
     start: date | None = None,
     locked: Mapping[str, str] | None = None,
+    locked_territories: Sequence[Territory] = (),
     weights: DesignWeights | None = None,
     tolerance: float = 0.05,
     settings: RegionSettings | None = None,
@@ -129,6 +135,9 @@ def design_organisation(
     progress: Progress | None = None,
 ) -> OrganisationDesign:
     """Regions, their designs as jobs through ``map_regions``, then the border polish.
+
+    ``locked_territories`` stay exactly as given: their accounts and reps are in no region,
+    and the polish moves nothing into or out of them.
 
     Raises
     ------
@@ -142,18 +151,11 @@ def design_organisation(
     ctx, pairs = organisation_context(
         accounts, reps, travel, horizon_days=horizon_days, start=start
     )
-    fixed, frozen = resolve_locks(ctx, dict(locked or {}), ())
-    del frozen  # no locked territories on this path
-    balance = balance_shares(ctx, weights)
+    fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
+    check_capacity(ctx, frozen)
     xy = local_xy(*lat_lon(ctx.accounts))
-    regions = split_regions(
-        xy,
-        balance,
-        local_xy(*home_lat_lon(ctx.reps)),
-        ctx.capacity_s,
-        reps_per_region=settings.reps_per_region,
-        locks=fixed,
-        road_pairs=pairs,
+    regions = open_regions(
+        ctx, xy, balance_shares(ctx, weights), pairs, fixed, frozen, settings.reps_per_region
     )
     regions_deadline = deadline.share(REGIONS_SHARE)
     near = candidates(xy)
@@ -166,7 +168,7 @@ def design_organisation(
         results = run_in_turn(region_runner(travel), jobs, regions_deadline)
     else:
         results = list(map_regions(region_runner(travel), jobs))
-    ctx, assign, graph_pairs, unmeasured = _assemble(ctx, regions, results, pairs)
+    ctx, assign, graph_pairs, unmeasured = _assemble(ctx, regions, results, pairs, fixed)
     report("polishing region borders", 0.8)
     polish_deadline = deadline.share(POLISH_SHARE)
     ctx, graph, measure_notes = measure_unmeasured(
@@ -174,10 +176,10 @@ def design_organisation(
     )
     balance = balance_shares(ctx, weights)
     assign, polish_notes = polish_borders(
-        ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed),
+        ctx, graph, assign, balance, regions, tolerance, fixed=frozenset(fixed), still=frozen,
         deadline=polish_deadline,
     )  # fmt: skip
-    kpis = assignment_kpis(ctx, assign, graph=graph)
+    kpis = assignment_kpis(ctx, assign, graph=graph, locked_reps=frozen)
     notes = [n for r in results for n in r.notes]
     return OrganisationDesign(
         assign=assign,
@@ -185,8 +187,50 @@ def design_organisation(
         context=ctx,
         graph=graph,
         regions=regions,
+        locked_reps=frozen,
         notes=(*dict.fromkeys(notes), *measure_notes, *polish_notes),
     )
+
+
+def open_regions(
+    ctx: TerritoryContext,
+    xy: FloatArray,
+    balance: FloatArray,
+    road_pairs: IntArray,
+    fixed: Mapping[int, int],
+    frozen: frozenset[int],
+    reps_per_region: int,
+) -> RegionSplit:
+    """Regions (:func:`~.regions.split_regions`) of the accounts and reps outside locked
+    territories, which get region ``-1``; then every account whose region has no rep holding
+    its required qualifications goes to the region of the nearest rep who does
+    (:func:`~.regions.place_qualified`)."""
+    n, m = ctx.n_accounts, ctx.n_reps
+    locked_out = np.array(sorted(i for i, j in fixed.items() if j in frozen), dtype=np.int64)
+    acc = np.setdiff1d(np.arange(n), locked_out)
+    rep = np.array([j for j in range(m) if j not in frozen], dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    position[acc] = np.arange(len(acc))
+    rep_position = np.full(m, -1, dtype=np.int64)
+    rep_position[rep] = np.arange(len(rep))
+    pairs = road_pairs.reshape(-1, 2)
+    inside = np.all(position[pairs] >= 0, axis=1)
+    home_xy = local_xy(*home_lat_lon(ctx.reps))
+    cut = split_regions(
+        xy[acc],
+        balance[acc],
+        home_xy[rep],
+        ctx.capacity_s[rep],
+        reps_per_region=reps_per_region,
+        locks={int(position[i]): int(rep_position[j]) for i, j in fixed.items() if j not in frozen},
+        road_pairs=position[pairs[inside]],
+    )
+    account_region = np.full(n, -1, dtype=np.int64)
+    account_region[acc] = cut.account_region
+    rep_region = np.full(m, -1, dtype=np.int64)
+    rep_region[rep] = cut.rep_region
+    place_qualified(account_region, rep_region, ctx.allowed, xy, home_xy, closed=frozen)
+    return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 
 def region_runner(travel: TravelTimeProvider) -> RegionRunner:
@@ -310,15 +354,18 @@ def _assemble(
     regions: RegionSplit,
     results: Sequence[RegionResult],
     road_pairs: IntArray,
+    fixed: Mapping[int, int],
 ) -> tuple[TerritoryContext, IntArray, IntArray, IntArray]:
     """The organisation's split, its context with the measured workloads, the pairs its graph
-    is made of (road cells and the jobs' road neighbours), and the accounts of the regions
-    whose job measured nothing."""
+    is made of (road cells and the jobs' road neighbours), and the accounts no job measured
+    (of the regions whose job measured nothing, and of locked territories)."""
     n = ctx.n_accounts
     assign = np.full(n, -1, dtype=np.int64)
+    locked_in = np.flatnonzero(regions.account_region < 0)
+    assign[locked_in] = [fixed[int(i)] for i in locked_in]
     estimate = ctx.travel_estimate_s.copy()
     pairs: list[IntArray] = [road_pairs.reshape(-1, 2)]
-    unmeasured: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    unmeasured: list[IntArray] = [locked_in]
     for result in results:
         acc, _ = regions.members(result.region)
         assign[acc] = [ctx.rep_index[r] for r in result.rep_ids]
@@ -342,21 +389,30 @@ def polish_borders(
     *,
     fixed: frozenset[int],
     deadline: Deadline,
+    still: frozenset[int] = frozenset(),
 ) -> tuple[IntArray, tuple[str, ...]]:
     """Enclaves joined and loads brought into the band (:func:`_repaired`), then annealing of
     the territories along region borders; each kept only when it scores better
-    (:func:`polish_score`).
+    (:func:`polish_score`). The territories of the ``still`` reps (locked ones) keep their
+    accounts, take no other and have no band: the others share the rest of the load.
 
     Both stop at ``deadline`` (the repairs after their current move, the annealing at its next
     check), so the split returned is the best complete one found by then.
     """
-    target = balance.sum() * ctx.capacity_s / ctx.capacity_s.sum()
+    target = polish_targets(ctx, assign, balance, still)
     lower, upper = (
         target * (1.0 - REPAIR_BAND * tolerance),
         target * (1.0 + REPAIR_BAND * tolerance),
     )
     cost = np.ascontiguousarray(ctx.home_s.T)
     allowed: BoolArray = ctx.allowed
+    if still:
+        kept = np.array(sorted(still), dtype=np.int64)
+        inside = np.flatnonzero(np.isin(assign, kept))
+        allowed = allowed.copy()
+        allowed[:, kept] = False
+        allowed[inside, assign[inside]] = True
+        fixed = fixed | frozenset(inside.tolist())
 
     def score(split: IntArray) -> tuple[float, int, float]:
         return polish_score(graph, split, balance, target, tolerance, cost)
@@ -384,8 +440,7 @@ def polish_borders(
         annealed_score = score(annealed)
         if annealed_score < best_score:
             best, best_score = annealed, annealed_score
-    load = np.bincount(best, weights=balance, minlength=ctx.n_reps)
-    out = int(np.sum(np.abs(load / target - 1.0) > tolerance + 1e-9))
+    out = int(np.sum(load_deviation(best, balance, target) > tolerance + 1e-9))
     enclaves = best_score[1]
     notes = []
     if out:
@@ -466,13 +521,35 @@ def polish_score(
     of band (75 % on a 20,000-account run), and a workload a rep cannot carry is worse than a
     territory in two pieces, which a realignment can join later.
     """
-    load = np.bincount(split, weights=balance, minlength=len(target))
-    miss = np.maximum(np.abs(load / target - 1.0) - tolerance, 0.0)
+    miss = np.maximum(load_deviation(split, balance, target) - tolerance, 0.0)
     return (
         round(float(miss.sum()), 6),
         count_violations(graph, split, balance),
         float(cost[np.arange(len(split)), split].sum()),
     )
+
+
+def polish_targets(
+    ctx: TerritoryContext, assign: IntArray, balance: FloatArray, still: frozenset[int]
+) -> FloatArray:
+    """Each territory's load at the centre of its band: the ``still`` reps' as they are, the
+    others' their capacity share of what is left."""
+    load = np.bincount(assign, weights=balance, minlength=ctx.n_reps)
+    kept = np.zeros(ctx.n_reps, dtype=bool)
+    kept[sorted(still)] = True
+    capacity = np.where(kept, 0.0, ctx.capacity_s)
+    left = float(load[~kept].sum())
+    share = capacity / capacity.sum() if capacity.sum() > 0 else capacity
+    return np.asarray(np.where(kept, load, left * share), dtype=np.float64)
+
+
+def load_deviation(split: IntArray, balance: FloatArray, target: FloatArray) -> FloatArray:
+    """Each territory's relative distance from its target load (infinite for load where the
+    target is none)."""
+    load = np.bincount(split, weights=balance, minlength=len(target))
+    ratio = np.where(load > 0, np.inf, 1.0)
+    np.divide(load, target, out=ratio, where=target > 0)
+    return np.asarray(np.abs(ratio - 1.0), dtype=np.float64)
 
 
 def _unsettled(
@@ -485,8 +562,7 @@ def _unsettled(
 ) -> IntArray:
     """Reps whose territory touches another region's, is out of the band or has enclaves:
     the only ones the repair may change (the regions' designs settled the others)."""
-    load = np.bincount(assign, weights=balance, minlength=len(target))
-    out = np.flatnonzero(np.abs(load / target - 1.0) > REPAIR_BAND * tolerance)
+    out = np.flatnonzero(load_deviation(assign, balance, target) > REPAIR_BAND * tolerance)
     pieces = [f.rep for f in fragments(graph, assign, balance)]
     return np.unique(np.concatenate([border_territories(graph, assign, regions), out, pieces]))
 

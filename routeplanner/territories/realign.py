@@ -10,9 +10,10 @@ fewest moves that keep every territory in one piece; capped options start again 
 fits their cap, and the fair option from the best other option when that beats it.
 
 What counts as a move: an account that has a current rep who is still in ``reps`` and ends up
-with a different rep. New accounts (in no territory) and orphans (their rep left) must be given
-to someone anyway; they appear in the move list flagged ``forced`` / with ``from_rep=None`` and
-never count against the limit. Locked territories stay exactly as they are.
+with a different rep. New accounts (in no territory) and orphans (their rep left, or lacks a
+qualification the account now requires) must be given to someone anyway; they appear in the
+move list flagged ``forced`` / with ``from_rep=None`` and never count against the limit.
+Locked territories stay exactly as they are.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from routeplanner.territories.metrics import (
     compare_kpis,
 )
 from routeplanner.territories.problem import fits_one_mip
-from routeplanner.territories.regions import RegionMapper, RegionSettings, fits_regions
+from routeplanner.territories.regions import RegionMapper, RegionSettings
 from routeplanner.territories.workload import (
     IntArray,
     TerritoryContext,
@@ -169,7 +170,7 @@ def realign_territories(
     check_realign_inputs(current, max_moves, move_penalty)
     asks = realign_asks(len(accounts), max_moves, move_penalty, move_limits)
     settings = regions or RegionSettings()
-    if fits_regions(accounts, len(reps), settings, locked_territories=0):
+    if settings.applies(len(accounts), len(reps)):
         # Imported here: the region jobs run ``realign_on_context`` from this module.
         from routeplanner.territories.org_realign import realign_organisation
 
@@ -349,7 +350,7 @@ class _Realignment:
         return cls(
             ctx=ctx,
             graph=neighbour_graph(ctx.neighbours, ctx.account_s),
-            cur=cur,
+            cur=staying(ctx, cur),
             fixed=fixed,
             frozen=frozen,
             ids=ids,
@@ -583,6 +584,16 @@ def _fair_retry(
     return again if job.score(again) < before else result
 
 
+def staying(ctx: TerritoryContext, cur: IntArray) -> IntArray:
+    """The current split as moves count from: ``-1`` (no rep to stay with) where the current
+    rep lacks a qualification the account requires, so placing it elsewhere is forced, not a
+    move a cap holds back."""
+    owned = np.flatnonzero(cur >= 0)
+    out = cur.copy()
+    out[owned[~ctx.allowed[owned, cur[owned]]]] = -1
+    return out
+
+
 def account_moves(
     accounts: Sequence[Account],
     cur: IntArray,
@@ -591,7 +602,8 @@ def account_moves(
     reps: Sequence[Rep],
 ) -> list[AccountMove]:
     """Every account whose rep changes from ``cur`` to ``new``: a move when its rep stays, else
-    forced (its rep left) or new (it had none, ``from_rep=None``)."""
+    forced (its rep left or may no longer keep it: ``-1`` in ``cur``, see :func:`staying`) or
+    new (it had none, ``from_rep=None``)."""
     out: list[AccountMove] = []
     for i, account in enumerate(accounts):
         to_rep = reps[int(new[i])].rep_id

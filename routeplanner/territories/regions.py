@@ -74,16 +74,29 @@ class RegionSettings:
         return n_accounts >= self.min_accounts and n_reps >= 2 * self.reps_per_region
 
 
-def fits_regions(
-    accounts: Sequence[Account], n_reps: int, settings: RegionSettings, *, locked_territories: int
-) -> bool:
-    """Whether a design goes through regions: large enough, no locked territory, and no
-    account requiring a qualification (regions are cut by place, not by who is qualified)."""
-    return (
-        settings.applies(len(accounts), n_reps)
-        and locked_territories == 0
-        and not any(a.required_qualifications for a in accounts)
-    )
+def place_qualified(
+    account_region: IntArray,
+    rep_region: IntArray,
+    allowed: npt.NDArray[np.bool_],
+    xy: FloatArray,
+    home_xy: FloatArray,
+    *,
+    closed: frozenset[int] = frozenset(),
+) -> int:
+    """Move (in place) every account whose region has no rep it may go to (``allowed``, reps
+    in ``closed`` taking nobody) to the region of the nearest such rep's home; returns how
+    many moved. Regions are cut by place, so a rare qualification can leave a region without
+    a rep who holds it. Accounts in no region (``-1``) and accounts no rep may take stay."""
+    open_rep = np.ones(len(rep_region), dtype=bool)
+    open_rep[sorted(closed)] = False
+    ok = allowed & open_rep[None, :]
+    here = ok & (rep_region[None, :] == account_region[:, None])
+    stranded = np.flatnonzero((account_region >= 0) & ok.any(axis=1) & ~here.any(axis=1))
+    for i in stranded:
+        reps = np.flatnonzero(ok[i])
+        gap = np.hypot(*(home_xy[reps] - xy[i]).T)
+        account_region[i] = rep_region[reps[int(np.argmin(gap))]]
+    return len(stranded)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +202,8 @@ def local_xy(lat: FloatArray, lon: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegionSplit:
-    """Region of every account and of every rep (indices into the organisation's lists)."""
+    """Region of every account and of every rep (indices into the organisation's lists);
+    ``-1`` for the accounts and reps of locked territories, which no region job designs."""
 
     account_region: IntArray
     rep_region: IntArray

@@ -164,7 +164,9 @@ class MovePublic(BaseModel):
     account_id: str
     from_rep: str | None = Field(description="null for an account that had no owner")
     to_rep: str
-    forced: bool = Field(description="the previous rep left; not counted as a move")
+    forced: bool = Field(
+        description="the previous rep left or lacks a required qualification; not a move"
+    )
 
 
 class OptionTerritoryPublic(BaseModel):
