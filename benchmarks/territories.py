@@ -35,10 +35,11 @@ through regions of whole territories (``routeplanner.territories.org_realign``) 
 
 ``--constraints`` (organisation scale) adds what a real sales force has: every tenth rep holds
 the qualification "key", which 5 % of the accounts (seeded) require, and rep R01's territory
-is locked as a manager drew it (the accounts nearest its home, one average territory's worth,
-none requiring "key"). It prints whether the locked territory came back unchanged and how many
-"key" accounts went to a rep without it (both must hold), then the design's figures; k-means
-and the bound ignore both constraints, so they are left out.
+is locked as a manager drew it (the accounts nearest its home, three quarters of an average
+territory's count, so within its capacity; none requiring "key"). It prints whether the
+locked territory came back unchanged and how many "key" accounts went to a rep without it
+(both must hold), then the design's figures; k-means and the bound ignore both constraints,
+so they are left out.
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def constrained(
     home = reps[1].home
     gap = np.hypot(*(_xy(accounts) - _xy_of(home.lat, home.lon, accounts)).T)
     open_accounts = [i for i in np.argsort(gap) if not needs[i]]
-    size = len(accounts) // len(reps)
+    size = 3 * len(accounts) // (4 * len(reps))
     locked = Territory(
         territory_id="T-locked",
         name=reps[1].name or reps[1].rep_id,
@@ -383,9 +384,14 @@ def run_constrained(
     print(f"locked territory unchanged: {kept.account_ids == locked.account_ids}")
     print(f"'key' accounts with a rep without 'key': {unqualified}")
     k = plan.kpis
+    # "key" accounts lie all over the map and only a few reps may take them: those reps'
+    # territories cannot be one piece, so their enclaves are counted apart.
+    key_reps = {r.rep_id for r in reps if r.qualifications}
+    key_enclaves = sum(tt.enclave_accounts for tt in k.territories if tt.rep_id in key_reps)
     print(
         f"design {ours_s:.1f} s, max dev {k.max_workload_dev_pct:.2f} % (unlocked territories), "
-        f"enclaves {k.contiguity_violations}, travel from home {k.mean_travel_to_home_s:.1f} s"
+        f"enclaves {k.contiguity_violations} ({key_enclaves} in the territories of reps with "
+        f"'key'), travel from home {k.mean_travel_to_home_s:.1f} s"
     )
     return 0 if kept.account_ids == locked.account_ids and unqualified == 0 else 1
 

@@ -176,3 +176,16 @@ def test_moves_a_new_qualification_forces_are_not_held_back_by_a_cap(org: Org) -
     moves = {m.account_id: m for m in stable.comparison.moves}
     assert set(moves) == must
     assert all(m.forced and m.to_rep == "R5" for m in moves.values())
+
+
+def test_the_benchmarks_constrained_input_is_feasible_by_construction() -> None:
+    from benchmarks.territories import KEY, constrained
+
+    accounts, reps, locked = constrained(make_accounts(400, seed=2), make_reps(20, 2), seed=0)
+    need = {a.account_id for a in accounts if a.required_qualifications == KEY}
+    assert 0 < len(need) < 60
+    assert [r.rep_id for r in reps if r.qualifications == KEY] == ["R0", "R10"]
+    assert locked.rep_id == "R1"
+    assert locked.locked
+    assert len(locked.account_ids) == 15
+    assert not need & set(locked.account_ids)
