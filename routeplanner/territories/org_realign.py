@@ -372,13 +372,19 @@ class _Organisation:
         """The symmetric graph of the accounts' road-cell pairs."""
         return graph_of(self.ctx.n_accounts, self.pairs)
 
-    def place_qualified(self, account_region: IntArray, rep_region: IntArray) -> None:
+    def place_qualified(
+        self, account_region: IntArray, rep_region: IntArray, held: Mapping[int, int]
+    ) -> None:
         """Every account in a region with an open rep holding its required qualifications
-        (:func:`~.regions.place_qualified`), in place."""
-        place_qualified(
-            account_region, rep_region, self.ctx.allowed, self.xy, self.home_xy,
-            closed=self.frozen,
+        (:func:`~.regions.place_qualified`), then the regions rebalanced around those that
+        moved, accounts needing a qualification held with ``held``; in place."""
+        moved = place_qualified(
+            account_region, rep_region, self.ctx.allowed, (self.xy, self.home_xy),
+            (self.balance, self.ctx.capacity_s), closed=self.frozen,
         )  # fmt: skip
+        if moved:
+            restricted = np.flatnonzero(~self.ctx.allowed.all(axis=1)).tolist()
+            _rebalance(self, account_region, rep_region, {**held, **dict.fromkeys(restricted, 0)})
 
     def measured(
         self,
@@ -580,7 +586,7 @@ def territory_regions(org: _Organisation, reps_per_region: int) -> RegionSplit:
     # bring regions nearer their reps' share (a region that lost a rep gives its orphans on).
     held = np.flatnonzero(owned).tolist() + list(org.fixed)
     _rebalance(org, account_region, rep_region, dict.fromkeys(held, 0))
-    org.place_qualified(account_region, rep_region)
+    org.place_qualified(account_region, rep_region, dict.fromkeys(held, 0))
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 
@@ -589,7 +595,7 @@ def balanced_regions(org: _Organisation, regions: RegionSplit) -> IntArray:
     capacity share (:func:`~.region_balance.rebalance_regions`); locked accounts stay."""
     region = regions.account_region.copy()
     _rebalance(org, region, regions.rep_region, org.fixed)
-    org.place_qualified(region, regions.rep_region)
+    org.place_qualified(region, regions.rep_region, org.fixed)
     return region
 
 

@@ -56,6 +56,7 @@ from routeplanner.territories.localsearch import improve_travel
 from routeplanner.territories.metrics import PlanKpis, assignment_kpis
 from routeplanner.territories.org_graph import (
     candidates,
+    graph_of,
     home_lat_lon,
     lat_lon,
     measure_unmeasured,
@@ -65,6 +66,7 @@ from routeplanner.territories.org_graph import (
     with_travel,
 )
 from routeplanner.territories.problem import REPAIR_BAND, DesignWeights, IntArray, Progress
+from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import (
     RegionJob,
     RegionMapper,
@@ -202,9 +204,10 @@ def open_regions(
     reps_per_region: int,
 ) -> RegionSplit:
     """Regions (:func:`~.regions.split_regions`) of the accounts and reps outside locked
-    territories, which get region ``-1``; then every account whose region has no rep holding
-    its required qualifications goes to the region of the nearest rep who does
-    (:func:`~.regions.place_qualified`)."""
+    territories, which get region ``-1``. An account whose region has no rep holding its
+    required qualifications then goes to a region with one (:func:`~.regions.place_qualified`),
+    and the regions are brought back to their capacity share around it
+    (:func:`~.region_balance.rebalance_regions`, such accounts held)."""
     n, m = ctx.n_accounts, ctx.n_reps
     locked_out = np.array(sorted(i for i, j in fixed.items() if j in frozen), dtype=np.int64)
     acc = np.setdiff1d(np.arange(n), locked_out)
@@ -214,22 +217,30 @@ def open_regions(
     rep_position = np.full(m, -1, dtype=np.int64)
     rep_position[rep] = np.arange(len(rep))
     pairs = road_pairs.reshape(-1, 2)
-    inside = np.all(position[pairs] >= 0, axis=1)
-    home_xy = local_xy(*home_lat_lon(ctx.reps))
+    pairs = position[pairs[np.all(position[pairs] >= 0, axis=1)]]
+    home_xy = local_xy(*home_lat_lon(ctx.reps))[rep]
+    locks = {int(position[i]): int(rep_position[j]) for i, j in fixed.items() if j not in frozen}
+    capacity = ctx.capacity_s[rep]
     cut = split_regions(
-        xy[acc],
-        balance[acc],
-        home_xy[rep],
-        ctx.capacity_s[rep],
-        reps_per_region=reps_per_region,
-        locks={int(position[i]): int(rep_position[j]) for i, j in fixed.items() if j not in frozen},
-        road_pairs=position[pairs[inside]],
+        xy[acc], balance[acc], home_xy, capacity,
+        reps_per_region=reps_per_region, locks=locks, road_pairs=pairs,
+    )  # fmt: skip
+    allowed = ctx.allowed[np.ix_(acc, rep)]
+    region = cut.account_region.copy()
+    moved = place_qualified(
+        region, cut.rep_region, allowed, (xy[acc], home_xy), (balance[acc], capacity)
     )
+    if moved:
+        held = {**locks, **dict.fromkeys(np.flatnonzero(~allowed.all(axis=1)).tolist(), 0)}
+        room = np.bincount(cut.rep_region, weights=capacity, minlength=cut.count)
+        if room.sum() > 0:
+            rebalance_regions(
+                region, graph_of(len(acc), pairs), balance[acc], room / room.sum(), held
+            )
     account_region = np.full(n, -1, dtype=np.int64)
-    account_region[acc] = cut.account_region
+    account_region[acc] = region
     rep_region = np.full(m, -1, dtype=np.int64)
     rep_region[rep] = cut.rep_region
-    place_qualified(account_region, rep_region, ctx.allowed, xy, home_xy, closed=frozen)
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 

@@ -74,28 +74,61 @@ class RegionSettings:
         return n_accounts >= self.min_accounts and n_reps >= 2 * self.reps_per_region
 
 
+QUALIFIED_FILL = 0.5
+"""Most of its qualified reps' capacity share that accounts needing a qualification may fill
+in a region before one stranded elsewhere goes to a further region: a qualified rep must
+take every such account of its region, and they lie scattered over it."""
+
+
 def place_qualified(
     account_region: IntArray,
     rep_region: IntArray,
     allowed: npt.NDArray[np.bool_],
-    xy: FloatArray,
-    home_xy: FloatArray,
+    positions: tuple[FloatArray, FloatArray],
+    loads: tuple[FloatArray, FloatArray],
     *,
     closed: frozenset[int] = frozenset(),
 ) -> int:
     """Move (in place) every account whose region has no rep it may go to (``allowed``, reps
-    in ``closed`` taking nobody) to the region of the nearest such rep's home; returns how
-    many moved. Regions are cut by place, so a rare qualification can leave a region without
-    a rep who holds it. Accounts in no region (``-1``) and accounts no rep may take stay."""
+    in ``closed`` taking nobody) to a region with one: the nearest (by its qualified reps'
+    homes) whose accounts needing a qualification stay within ``QUALIFIED_FILL`` of those
+    reps' capacity share, else the least filled. Returns how many moved.
+
+    Regions are cut by place, so a rare qualification can leave a region without a rep who
+    holds it. ``positions``: accounts' and homes' plane positions; ``loads``: each account's
+    balance and each rep's capacity. Accounts in no region (``-1``) and accounts no rep may
+    take stay where they are.
+    """
+    xy, home_xy = positions
+    balance, capacity = loads
     open_rep = np.ones(len(rep_region), dtype=bool)
     open_rep[sorted(closed)] = False
     ok = allowed & open_rep[None, :]
     here = ok & (rep_region[None, :] == account_region[:, None])
-    stranded = np.flatnonzero((account_region >= 0) & ok.any(axis=1) & ~here.any(axis=1))
+    placed = account_region >= 0
+    stranded = np.flatnonzero(placed & ok.any(axis=1) & ~here.any(axis=1))
+    if len(stranded) == 0:
+        return 0
+    share = capacity / (float(capacity[open_rep].sum()) or 1.0) * float(balance[placed].sum())
+    restricted = placed & ~allowed.all(axis=1)
+    count = int(rep_region.max()) + 1
+    filled = np.bincount(account_region[restricted], weights=balance[restricted], minlength=count)
     for i in stranded:
         reps = np.flatnonzero(ok[i])
-        gap = np.hypot(*(home_xy[reps] - xy[i]).T)
-        account_region[i] = rep_region[reps[int(np.argmin(gap))]]
+        regions = rep_region[reps]
+        room = np.bincount(regions, weights=share[reps], minlength=count)
+        gap = np.full(count, np.inf)
+        np.minimum.at(gap, regions, np.hypot(*(home_xy[reps] - xy[i]).T))
+        fill = (filled + balance[i]) / np.maximum(room, 1e-12)
+        fits = np.flatnonzero((room > 0) & (fill <= QUALIFIED_FILL))
+        to = (
+            fits[np.argmin(gap[fits])]
+            if len(fits)
+            else int(np.argmin(np.where(room > 0, fill, np.inf)))
+        )
+        filled[account_region[i]] -= balance[i]
+        account_region[i] = to
+        filled[to] += balance[i]
     return len(stranded)
 
 

@@ -16,7 +16,12 @@ from routeplanner.model.territory import Territory
 from routeplanner.territories.design import TerritoryPlan, design_territories
 from routeplanner.territories.organisation import load_deviation, polish_targets
 from routeplanner.territories.realign import realign_territories
-from routeplanner.territories.regions import RegionSettings, local_xy, place_qualified
+from routeplanner.territories.regions import (
+    QUALIFIED_FILL,
+    RegionSettings,
+    local_xy,
+    place_qualified,
+)
 from routeplanner.territories.workload import build_context
 from routeplanner.travel import HaversineTravel
 from routeplanner.travel.provider import TravelTimeProvider
@@ -126,21 +131,39 @@ def test_a_realignment_through_regions_gives_every_option_qualified_reps(org: Or
 def test_place_qualified_moves_only_stranded_accounts_to_the_nearest_qualified_home() -> None:
     xy = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 9.0], [0.0, 10.0], [0.0, 5.0]])
     homes = np.array([[0.0, 0.0], [0.0, 10.0], [0.0, 20.0], [0.0, 4.0]])
+    # The accounts needing a qualification are light: no region fills up with them.
+    loads = (np.array([1.0, 0.01, 1.0, 0.01, 0.01]), np.ones(4))
     account_region = np.array([0, 0, 1, 1, -1])
     rep_region = np.array([0, 1, 2, 1])
     allowed = np.ones((5, 4), dtype=bool)
     allowed[1] = [False, True, True, True]  # only reps 1-3: none in region 0
     allowed[3] = [True, False, False, True]  # reps 0 and 3: rep 3 in its region
     allowed[4] = [False, False, True, False]  # locked territory's account: no region
-    moved = place_qualified(account_region, rep_region, allowed, xy, homes)
+    moved = place_qualified(account_region, rep_region, allowed, (xy, homes), loads)
     # Account 1's nearest qualified home is rep 3's (4 m), in region 1.
     assert moved == 1
     assert account_region.tolist() == [0, 1, 1, 1, -1]
     # Rep 3 closed (its territory locked): account 3 must go to rep 0's region.
     again = np.array([0, 0, 1, 1, -1])
-    moved = place_qualified(again, rep_region, allowed, xy, homes, closed=frozenset({3}))
+    moved = place_qualified(again, rep_region, allowed, (xy, homes), loads, closed=frozenset({3}))
     assert again.tolist() == [0, 1, 1, 0, -1]
     assert moved == 2
+
+
+def test_place_qualified_passes_a_full_region_for_the_next_nearest() -> None:
+    # Three accounts need rep 1's or rep 2's qualification. Each region may fill up to
+    # QUALIFIED_FILL of its reps' share (1/3 each here) with such accounts: the first goes to
+    # the nearest region, the second further on, the third, fitting nowhere, to the least
+    # filled (a tie: the first).
+    assert QUALIFIED_FILL == 0.5
+    xy = np.zeros((4, 2))
+    homes = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 50.0]])
+    account_region = np.array([0, 0, 0, 0])
+    rep_region = np.array([0, 1, 2])
+    allowed = np.array([[True] * 3] + [[False, True, True]] * 3)
+    balance = np.array([0.7, 0.1, 0.1, 0.1])
+    place_qualified(account_region, rep_region, allowed, (xy, homes), (balance, np.ones(3)))
+    assert account_region.tolist() == [0, 1, 2, 1]
 
 
 def test_polish_targets_leave_locked_territories_as_they_are() -> None:
