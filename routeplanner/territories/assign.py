@@ -567,6 +567,8 @@ def solve_contiguous(
     """
     n, m = cost.shape
     idx = np.nonzero(free)[0]
+    if len(idx) == 0:
+        return None  # every account held: nothing to decide
     pos = np.full(n, -1, dtype=np.int64)
     pos[idx] = np.arange(len(idx))
     nf = len(idx)

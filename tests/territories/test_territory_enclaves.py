@@ -92,6 +92,29 @@ def test_solve_contiguous_on_a_grid_gives_connected_balanced_territories() -> No
     assert [int(found[h]) for h in homes] == [0, 1, 2, 3]
 
 
+def test_solve_contiguous_with_every_account_held_has_nothing_to_decide() -> None:
+    # A re-split of two territories whose accounts are all pinned (a rep holding only
+    # accounts that need its qualification, next to a locked one) decides nothing.
+    times, neighbours = _grid(4)
+    graph = neighbour_graph(neighbours, times)
+    n = len(times)
+    found = solve_contiguous(
+        np.ones((n, 2)),
+        np.ones(n) / n,
+        np.zeros(2),
+        np.ones(2),
+        neighbours_indptr=graph.indptr.astype(np.int64),
+        neighbours=graph.indices.astype(np.int64),
+        home_dist=times[:, [0, n - 1]],
+        home_links=[frozenset({0}), frozenset({n - 1})],
+        start=np.arange(n, dtype=np.int64) % 2,
+        free=np.zeros(n, dtype=bool),
+        time_limit_s=5.0,
+        mip_rel_gap=FEASIBLE_GAP,
+    )
+    assert found is None
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_large_case_path_skips_group_resplits_and_stays_balanced_and_contiguous(
     monkeypatch: pytest.MonkeyPatch, seed: int
