@@ -20,7 +20,6 @@ from routeplanner.territories.regions import (
     QUALIFIED_FILL,
     RegionSettings,
     local_xy,
-    pin_qualified,
     place_qualified,
 )
 from routeplanner.territories.workload import build_context
@@ -165,21 +164,6 @@ def test_place_qualified_passes_a_full_region_for_the_next_nearest() -> None:
     balance = np.array([0.7, 0.1, 0.1, 0.1])
     place_qualified(account_region, rep_region, allowed, (xy, homes), (balance, np.ones(3)))
     assert account_region.tolist() == [0, 1, 2, 1]
-
-
-def test_pin_qualified_pins_within_the_region_and_the_reps_share() -> None:
-    # Accounts 1-4 need a qualification reps 1 and 2 hold; rep 2 lives in another region, so
-    # region 0's go to rep 1 (past half its share of 1/3 too: no other rep of the region may
-    # take them) until one would take it past its share: account 3 is left to the region's
-    # design. Account 4, in region 1, goes to rep 2.
-    xy = np.zeros((5, 2))
-    homes = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 50.0]])
-    account_region = np.array([0, 0, 0, 0, 1])
-    rep_region = np.array([0, 0, 1])
-    allowed = np.array([[True] * 3] + [[False, True, True]] * 4)
-    balance = np.array([0.4, 0.1, 0.15, 0.2, 0.15])
-    pins = pin_qualified(account_region, rep_region, allowed, (xy, homes), (balance, np.ones(3)))
-    assert pins == {1: 1, 2: 1, 4: 2}
 
 
 def test_polish_targets_leave_locked_territories_as_they_are() -> None:
