@@ -9,8 +9,7 @@ to one with room (and draw load from one with a surplus into a territory left sh
 loads end in the band and every territory in one piece:
 
 1. *Hand over*: each fragment (a piece other than its territory's heaviest) goes to the
-   neighbouring territory whose reps it costs least, of those whose main piece it touches;
-   pieces holding a fixed account stay.
+   neighbouring territory whose reps it costs least; pieces holding a fixed account stay.
 2. *Pass on*: while a territory is out of the band, the nearest territory (in hops over the
    territories' adjacency) that can take its surplus or give its shortfall is found, and the
    amount moves hop by hop across each shared border, one border account at a time, each
@@ -70,7 +69,7 @@ def join_enclaves_in_band(
     pinned = np.zeros(len(a), dtype=bool)
     pinned[list(fixed)] = True
     for _ in range(HAND_OVER_ROUNDS):
-        if deadline.expired() or not _hand_over(graph, a, (balance, upper), cost, allowed, pinned):
+        if deadline.expired() or not _hand_over(graph, a, balance, cost, allowed, pinned):
             break
     _pass_on(graph, a, balance, (lower, upper), cost, allowed, pinned, deadline)
     return a
@@ -79,46 +78,25 @@ def join_enclaves_in_band(
 def _hand_over(
     graph: csr_matrix,
     a: IntArray,
-    loads: tuple[FloatArray, FloatArray],
+    balance: FloatArray,
     cost: FloatArray,
     allowed: BoolArray | None,
     pinned: BoolArray,
 ) -> bool:
-    """Every fragment (in place) to a neighbouring territory, except pieces holding a
-    ``pinned`` account; True if any moved. ``loads``: each account's balance and each
-    territory's upper load.
-
-    Only a territory whose main piece the fragment touches takes it: given to a territory it
-    touches only through an enclave (of a rep who alone may take scattered accounts, say),
-    it would stay an enclave, only of another rep. Of those, the one it costs least among
-    the ones it leaves within their upper load, else the one it leaves least over: what
-    goes over must be passed on again, and far over takes many steps."""
-    balance, upper = loads
-    load = np.bincount(a, weights=balance, minlength=len(upper)).astype(np.float64)
-    found = fragments(graph, a, balance)
-    main = np.ones(len(a), dtype=bool)
-    for frag in found:
-        main[list(frag.members)] = False
+    """Every fragment (in place) to the neighbouring territory it costs least, except pieces
+    holding a ``pinned`` account; True if any moved."""
     moved = False
-    for frag in sorted(found, key=lambda f: len(f.members)):
+    for frag in sorted(fragments(graph, a, balance), key=lambda f: len(f.members)):
         members = np.asarray(frag.members, dtype=np.int64)
         if pinned[members].any():
             continue
-        touching = graph[members].indices
-        around = np.unique(a[touching[main[touching]]])
+        around = np.unique(a[graph[members].indices])
         around = around[around != frag.rep]
         if allowed is not None:
             around = np.array([t for t in around if allowed[members, t].all()], dtype=np.int64)
         if len(around) == 0:
             continue
-        weight = float(balance[members].sum())
-        over = (load[around] + weight) / np.maximum(upper[around], 1e-12)
-        price = cost[members][:, around].sum(axis=0)
-        to = int(around[np.lexsort((price, np.maximum(over, 1.0)))[0]])
-        a[members] = to
-        load[frag.rep] -= weight
-        load[to] += weight
-        main[members] = True
+        a[members] = around[int(np.argmin(cost[members][:, around].sum(axis=0)))]
         moved = True
     return moved
 

@@ -8,8 +8,7 @@ assignment LP too large to finish in useful time. Instead:
 1. *Regions* (:mod:`~.regions`): groups of whole reps with about their capacity share of the
    workload, each one piece on the road network, cut over the accounts and reps outside
    locked territories (which stay as they are); an account whose region has no rep holding
-   its required qualifications goes to a region with one, where it is pinned to one of them
-   (:func:`~.regions.pin_qualified`).
+   its required qualifications goes to the region of the nearest rep who does.
 2. *Region jobs*: each region's territories are designed by the single path, with a share of
    the tolerance (``REGION_BAND``), through a job mapper (in process by default, a cluster
    when the caller gives one). A job measures its accounts' road neighbours and per-visit
@@ -76,7 +75,6 @@ from routeplanner.territories.regions import (
     RegionSettings,
     RegionSplit,
     local_xy,
-    pin_qualified,
     place_qualified,
     run_in_turn,
     split_regions,
@@ -158,13 +156,9 @@ def design_organisation(
     fixed, frozen = resolve_locks(ctx, dict(locked or {}), locked_territories)
     check_capacity(ctx, frozen)
     xy = local_xy(*lat_lon(ctx.accounts))
-    balance = balance_shares(ctx, weights)
-    regions = open_regions(ctx, xy, balance, pairs, fixed, frozen, settings.reps_per_region)
-    pins = pin_qualified(
-        regions.account_region, regions.rep_region, ctx.allowed,
-        (xy, local_xy(*home_lat_lon(ctx.reps))), (balance, ctx.capacity_s),
-    )  # fmt: skip
-    fixed = {**pins, **fixed}
+    regions = open_regions(
+        ctx, xy, balance_shares(ctx, weights), pairs, fixed, frozen, settings.reps_per_region
+    )
     regions_deadline = deadline.share(REGIONS_SHARE)
     near = candidates(xy)
     jobs = region_jobs(

@@ -119,55 +119,17 @@ def place_qualified(
         room = np.bincount(regions, weights=share[reps], minlength=count)
         gap = np.full(count, np.inf)
         np.minimum.at(gap, regions, np.hypot(*(home_xy[reps] - xy[i]).T))
-        fill = np.where(room > 0, (filled + balance[i]) / np.maximum(room, 1e-12), np.inf)
-        to = nearest_with_room(gap, fill)
+        fill = (filled + balance[i]) / np.maximum(room, 1e-12)
+        fits = np.flatnonzero((room > 0) & (fill <= QUALIFIED_FILL))
+        to = (
+            fits[np.argmin(gap[fits])]
+            if len(fits)
+            else int(np.argmin(np.where(room > 0, fill, np.inf)))
+        )
         filled[account_region[i]] -= balance[i]
         account_region[i] = to
         filled[to] += balance[i]
     return len(stranded)
-
-
-def pin_qualified(
-    account_region: IntArray,
-    rep_region: IntArray,
-    allowed: npt.NDArray[np.bool_],
-    positions: tuple[FloatArray, FloatArray],
-    loads: tuple[FloatArray, FloatArray],
-) -> dict[int, int]:
-    """A rep for every account in a region that needs a qualification (not every rep may take
-    it), among the reps of its region allowed for it: the nearest home whose accounts pinned
-    so far stay within ``QUALIFIED_FILL`` of its capacity share, else the least filled while
-    within its share (past that the account is left to the region's design).
-
-    Such accounts lie scattered over their region and only a few reps may take them, so a
-    territory holding them cannot be one piece; pinned, the region's design and the border
-    polish leave them where they are instead of spending their time on pieces they cannot
-    join. ``positions`` and ``loads`` as in :func:`place_qualified`.
-    """
-    xy, home_xy = positions
-    balance, capacity = loads
-    placed = account_region >= 0
-    share = capacity / (float(capacity.sum()) or 1.0) * float(balance[placed].sum())
-    filled = np.zeros(len(rep_region))
-    pins: dict[int, int] = {}
-    for i in np.flatnonzero(placed & ~allowed.all(axis=1)):
-        reps = np.flatnonzero(allowed[i] & (rep_region == account_region[i]))
-        if len(reps) == 0:
-            continue
-        gap = np.hypot(*(home_xy[reps] - xy[i]).T)
-        fill = np.where(share[reps] > 0, (filled[reps] + balance[i]) / share[reps], np.inf)
-        k = nearest_with_room(gap, fill)
-        if fill[k] <= 1.0:  # past its share a pin could exceed the rep's capacity
-            pins[int(i)] = int(reps[k])
-            filled[reps[k]] += balance[i]
-    return pins
-
-
-def nearest_with_room(gap: FloatArray, fill: FloatArray) -> int:
-    """Position of the nearest (``gap``) choice whose ``fill`` stays within
-    ``QUALIFIED_FILL``, else of the least filled."""
-    fits = np.flatnonzero(fill <= QUALIFIED_FILL)
-    return int(fits[np.argmin(gap[fits])]) if len(fits) else int(np.argmin(fill))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
