@@ -30,11 +30,18 @@ from sqlalchemy import create_engine, text
 from routeplanner.auth import hash_password, new_api_token
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
-from routeplanner.model import Horizon
+from routeplanner.model import Account, Horizon, Rep
 from routeplanner.model.history import OwnershipCause
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.services.imports import replace_accounts_and_reps
-from routeplanner.services.planning import PlanningSetup, PlanParams, next_monday, run_planning
+from routeplanner.services.planning import (
+    PlanningResult,
+    PlanningSetup,
+    PlanParams,
+    next_monday,
+    register_plan,
+    run_planning,
+)
 from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.storage import PlanStatus, Store
 from routeplanner.travel.road import RoadTravel
@@ -56,6 +63,45 @@ def crash_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def _settings(url: str, road_cache_dir: Path) -> Settings:
+    """Rush hours are off here and in the commands: what is tested is how a plan is stored, and
+    timing each drive by its departure only makes every run's day routing longer."""
+    return Settings(
+        database_url=url,
+        cache_dir=road_cache_dir,
+        plan_time_limit_s=0.5,
+        rush_hours=TimeOfDayProfile(enabled=False),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """The region's inputs, their designed territories and a plan of them."""
+
+    accounts: list[Account]
+    reps: list[Rep]
+    params: PlanParams
+    result: PlanningResult
+
+
+@pytest.fixture(scope="module")
+def planned(
+    heidelberg_graph: RoadGraph, road_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Planned:
+    """The sample's accounts and reps, designed and planned once for both backends."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('planned') / 'planned.sqlite'}"
+    settings = _settings(url, road_cache_dir)
+    accounts = read_accounts(SAMPLE_DIR / "accounts.csv")
+    reps = read_reps(SAMPLE_DIR / "reps.csv")
+    store = Store.open(url)
+    replace_accounts_and_reps(store, accounts, reps, source="sample")
+    params = PlanParams(start=next_monday(settings.timezone), weeks=1, time_limit_s=0.5)
+    travel = RoadTravel(heidelberg_graph, max_snap_m=settings.max_snap_m)
+    result = run_planning(store, travel, params, PlanningSetup.of(settings))
+    store.close()
+    return Planned(accounts, reps, params, result)
+
+
 @dataclasses.dataclass
 class Region:
     url: str
@@ -69,30 +115,17 @@ class Region:
 
 @pytest.fixture
 def region(
-    crash_url: str, heidelberg_graph: RoadGraph, road_cache_dir: Path, tmp_path: Path
+    crash_url: str, planned: Planned, road_cache_dir: Path, tmp_path: Path
 ) -> Iterator[Region]:
-    """The sample region imported, its territories designed and stored, one plan current.
-
-    Rush hours are off here and in the commands: what is tested is how a plan is stored, and
-    timing each drive by its departure only makes every run's day routing longer."""
-    settings = Settings(
-        database_url=crash_url,
-        cache_dir=road_cache_dir,
-        plan_time_limit_s=0.5,
-        rush_hours=TimeOfDayProfile(enabled=False),
-    )
+    """The accounts and reps imported, their territories stored, their plan current."""
+    settings = _settings(crash_url, road_cache_dir)
     store = Store.open(crash_url)
-    replace_accounts_and_reps(
-        store,
-        read_accounts(SAMPLE_DIR / "accounts.csv"),
-        read_reps(SAMPLE_DIR / "reps.csv"),
-        source="sample",
+    replace_accounts_and_reps(store, planned.accounts, planned.reps, source="sample")
+    store.territories.save(
+        planned.result.territories, cause=OwnershipCause.MANUAL, replace_all=True
     )
-    params = PlanParams(start=next_monday(settings.timezone), weeks=1, time_limit_s=0.5)
-    horizon = params.horizon(settings.timezone)
-    travel = RoadTravel(heidelberg_graph, max_snap_m=settings.max_snap_m)
-    result = run_planning(store, travel, params, PlanningSetup.of(settings))
-    store.territories.save(result.territories, cause=OwnershipCause.MANUAL, replace_all=True)
+    plan_id = register_plan(store, planned.params, PlanningSetup.of(settings))
+    store.plans.complete(plan_id, planned.result.plan)
     boss = store.users.create("boss", hash_password("a long password"), role="admin")
     env = {
         **os.environ,
@@ -102,6 +135,7 @@ def region(
         "RP_RUSH_HOURS__ENABLED": "false",
     }
     token = new_api_token(store, boss)
+    horizon = planned.params.horizon(settings.timezone)
     yield Region(crash_url, store, env, settings, horizon, token, tmp_path)
     store.close()
 
