@@ -2,11 +2,13 @@
 a repair or an import leaves the previous state intact, and the restarted app works on it.
 
 Each command runs as a real subprocess against a real database (a SQLite file, and PostgreSQL
-when ``RP_TEST_POSTGRES_URL`` is set). A probe on a second connection watches for the write
-itself (SQLite: the write lock is taken; PostgreSQL: a row lock on the table being written) and
-the process is killed at that moment, mid-transaction. After the kill the database is opened
-afresh, as after a restart: it is consistent, holds exactly what it held before, the web app
-starts on it (marking the killed run failed), and the same command then runs to completion.
+when ``RP_TEST_POSTGRES_URL`` is set). It stops itself just before the commit of its write
+(``pause_at_commit.py``: every statement run, the COMMIT not sent), a probe on a second
+connection sees the write still open (SQLite: the write lock is held; PostgreSQL: a row lock on
+the table being written), and the process is killed there, mid-transaction, on any machine and
+under any load. After the kill the database is opened afresh, as after a restart: it is
+consistent, holds exactly what it held before, the web app starts on it (marking the killed run
+failed), and the same command then runs to completion.
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,11 +30,18 @@ from sqlalchemy import create_engine, text
 from routeplanner.auth import hash_password, new_api_token
 from routeplanner.io.accounts import read_accounts
 from routeplanner.io.reps import read_reps
-from routeplanner.model import Horizon
+from routeplanner.model import Account, Horizon, Rep
 from routeplanner.model.history import OwnershipCause
 from routeplanner.roads.graph import RoadGraph
 from routeplanner.services.imports import replace_accounts_and_reps
-from routeplanner.services.planning import PlanningSetup, PlanParams, next_monday, run_planning
+from routeplanner.services.planning import (
+    PlanningResult,
+    PlanningSetup,
+    PlanParams,
+    next_monday,
+    register_plan,
+    run_planning,
+)
 from routeplanner.settings import SAMPLE_DIR, Settings
 from routeplanner.storage import PlanStatus, Store
 from routeplanner.travel.road import RoadTravel
@@ -42,8 +49,10 @@ from routeplanner.travel.timeofday import TimeOfDayProfile
 from routeplanner.web.app import create_app
 
 pytestmark = [pytest.mark.osm, pytest.mark.slow]
-ATTEMPTS = 3
-BIG_IMPORT = 20_000
+PAUSE_AT_COMMIT = Path(__file__).with_name("pause_at_commit.py")
+BIG_IMPORT = 5_000
+"""Rows of the killed import, many times the sample: the kill comes at the commit that
+completes them, so a writer storing them in pieces would have committed all but the last."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,6 +61,46 @@ def crash_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'crash.sqlite'}"
     url: str = request.getfixturevalue("postgres_schema_url")
     return url
+
+
+def _settings(url: str, road_cache_dir: Path) -> Settings:
+    """Rush hours are off here and in the commands: what is tested is how a plan is stored, and
+    timing each drive by its departure only makes every run's day routing longer."""
+    return Settings(
+        database_url=url,
+        cache_dir=road_cache_dir,
+        plan_time_limit_s=0.5,
+        rush_hours=TimeOfDayProfile(enabled=False),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """The region's inputs, their designed territories and a plan of them."""
+
+    accounts: list[Account]
+    reps: list[Rep]
+    params: PlanParams
+    result: PlanningResult
+
+
+@pytest.fixture(scope="module")
+def planned(
+    heidelberg_graph: RoadGraph, road_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Planned:
+    """Half the sample's accounts and two of its reps (each plan run in a subprocess costs half
+    as much; a plan still stores a hundred stops), designed and planned once for both backends."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('planned') / 'planned.sqlite'}"
+    settings = _settings(url, road_cache_dir)
+    accounts = read_accounts(SAMPLE_DIR / "accounts.csv")[::2]
+    reps = read_reps(SAMPLE_DIR / "reps.csv")[:2]
+    store = Store.open(url)
+    replace_accounts_and_reps(store, accounts, reps, source="sample")
+    params = PlanParams(start=next_monday(settings.timezone), weeks=1, time_limit_s=0.5)
+    travel = RoadTravel(heidelberg_graph, max_snap_m=settings.max_snap_m)
+    result = run_planning(store, travel, params, PlanningSetup.of(settings))
+    store.close()
+    return Planned(accounts, reps, params, result)
 
 
 @dataclasses.dataclass
@@ -67,30 +116,17 @@ class Region:
 
 @pytest.fixture
 def region(
-    crash_url: str, heidelberg_graph: RoadGraph, road_cache_dir: Path, tmp_path: Path
+    crash_url: str, planned: Planned, road_cache_dir: Path, tmp_path: Path
 ) -> Iterator[Region]:
-    """The sample region imported, its territories designed and stored, one plan current.
-
-    Rush hours are off here and in the commands: what is tested is how a plan is stored, and
-    timing each drive by its departure only makes every run's day routing longer."""
-    settings = Settings(
-        database_url=crash_url,
-        cache_dir=road_cache_dir,
-        plan_time_limit_s=0.5,
-        rush_hours=TimeOfDayProfile(enabled=False),
-    )
+    """The accounts and reps imported, their territories stored, their plan current."""
+    settings = _settings(crash_url, road_cache_dir)
     store = Store.open(crash_url)
-    replace_accounts_and_reps(
-        store,
-        read_accounts(SAMPLE_DIR / "accounts.csv"),
-        read_reps(SAMPLE_DIR / "reps.csv"),
-        source="sample",
+    replace_accounts_and_reps(store, planned.accounts, planned.reps, source="sample")
+    store.territories.save(
+        planned.result.territories, cause=OwnershipCause.MANUAL, replace_all=True
     )
-    params = PlanParams(start=next_monday(settings.timezone), weeks=1, time_limit_s=0.5)
-    horizon = params.horizon(settings.timezone)
-    travel = RoadTravel(heidelberg_graph, max_snap_m=settings.max_snap_m)
-    result = run_planning(store, travel, params, PlanningSetup.of(settings))
-    store.territories.save(result.territories, cause=OwnershipCause.MANUAL, replace_all=True)
+    plan_id = register_plan(store, planned.params, PlanningSetup.of(settings))
+    store.plans.complete(plan_id, planned.result.plan)
     boss = store.users.create("boss", hash_password("a long password"), role="admin")
     env = {
         **os.environ,
@@ -100,6 +136,7 @@ def region(
         "RP_RUSH_HOURS__ENABLED": "false",
     }
     token = new_api_token(store, boss)
+    horizon = planned.params.horizon(settings.timezone)
     yield Region(crash_url, store, env, settings, horizon, token, tmp_path)
     store.close()
 
@@ -122,7 +159,8 @@ def _writing_probe(url: str, table: str) -> tuple[Callable[[], bool], Callable[[
     connection = engine.connect()
     query = text(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = to_regclass(:t) "
-        "AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid())"
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND mode = 'RowExclusiveLock' AND granted AND pid <> pg_backend_pid())"
     )
 
     def postgres_writing() -> bool:
@@ -137,35 +175,24 @@ def _writing_probe(url: str, table: str) -> tuple[Callable[[], bool], Callable[[
     return postgres_writing, close
 
 
-def _kill_while_writing(
-    region: Region,
-    argv: list[str],
-    table: str,
-    *,
-    ready: Callable[[], bool] = lambda: True,
-    after_s: float = 0.0,
-) -> bool:
-    """Run ``routeplanner argv``; once ``ready()``, SIGKILL it while it writes ``table``, after
-    it has been seen writing for ``after_s`` in all (deep into a long write, so a writer that
-    committed in pieces would have committed some). False when the command finished first."""
+def _kill_while_writing(region: Region, argv: list[str], table: str, *, rows: int = 1) -> None:
+    """Run ``routeplanner argv`` until it is about to commit a write of ``table`` that makes
+    ``rows`` rows written in all (it stops itself there: ``pause_at_commit.py``), check that the
+    write is open, and SIGKILL it."""
     writing, close = _writing_probe(region.url, table)
-    command = [sys.executable, "-m", "routeplanner", *argv, "--database-url", region.url]
+    command = [sys.executable, str(PAUSE_AT_COMMIT), table, str(rows), *argv]
+    command += ["--database-url", region.url]
     process = subprocess.Popen(command, env=region.env, stdout=subprocess.DEVNULL)
     try:
-        while process.poll() is None and not ready():
-            time.sleep(0.01)
-        seen_s, last = 0.0, time.monotonic()
-        while process.poll() is None:
-            now = time.monotonic()
-            if writing():
-                seen_s += now - last
-                if seen_s >= after_s:
-                    process.send_signal(signal.SIGKILL)
-                    process.wait(timeout=30)
-                    return True
-            last = now
-            time.sleep(0.0005)
-        return False
+        # Blocks until the command stops itself or ends; WNOWAIT leaves its status to wait().
+        state = os.waitid(os.P_PID, process.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        assert state is not None
+        assert state.si_code == os.CLD_STOPPED, (
+            f"{argv[0]} ended (status {state.si_status}) before committing {rows} rows of {table}"
+        )
+        assert writing(), f"{argv[0]} stopped at its commit, but no write of {table} is open"
+        process.kill()
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -207,19 +234,9 @@ def _plan_killed_while_storing(region: Region) -> None:
     before = region.store.plans.current()
     assert before is not None
     known = {p.plan_id for p in region.store.plans.all()}
-
-    def storing() -> bool:  # the run's last progress report is committed just before it
-        return any(p.plan_id not in known and p.progress >= 1.0 for p in region.store.plans.all())
-
     argv = ["plan", "--weeks", "1", "--time-limit", "0.5", "--quiet"]
     argv += ["--start", region.horizon.start.isoformat()]
-    for _ in range(ATTEMPTS):
-        if _kill_while_writing(region, argv, "plan_stops", ready=storing):
-            break
-        known = {p.plan_id for p in region.store.plans.all()}  # finished first: once more
-        before = region.store.plans.current()
-    else:
-        pytest.fail("the plan was never caught while storing its routes")
+    _kill_while_writing(region, argv, "plan_stops")
     after = _consistent(region)
     assert after.plans.current() == before
     killed = [p for p in after.plans.all() if p.plan_id not in known]
@@ -233,21 +250,9 @@ def _plan_killed_while_storing(region: Region) -> None:
 def _repair_killed_while_storing(region: Region) -> None:
     before = region.store.plans.current()
     assert before is not None
-    known = {p.plan_id for p in region.store.plans.all()}
-
-    def started() -> bool:  # the repaired version is registered, then stored in one go
-        return any(p.plan_id not in known for p in region.store.plans.all())
-
     today = region.horizon.start + timedelta(days=1)
     argv = ["repair", "--today", today.isoformat(), "--time-limit", "0.5"]
-    caught = False
-    for _ in range(ATTEMPTS):
-        if _kill_while_writing(region, argv, "plan_stops", ready=started):
-            caught = True
-            break
-        known = {p.plan_id for p in region.store.plans.all()}
-        before = region.store.plans.current()
-    assert caught, "the repair was never caught while storing its plan"
+    _kill_while_writing(region, argv, "plan_stops")
     after = _consistent(region)
     assert after.plans.current() == before
     assert after.reps.all() == region.store.reps.all()
@@ -281,9 +286,7 @@ def _import_killed_while_storing(region: Region) -> None:
             writer.writerow({**row, "id": f"N{i:05d}", "name": f"{row['name']} {i}"})
     argv = ["import", "--accounts", str(big), "--reps", str(SAMPLE_DIR / "reps.csv")]
     argv.append("--no-assign")
-    assert _kill_while_writing(region, argv, "accounts", after_s=1.0), (
-        "the import was never caught while storing the accounts"
-    )
+    _kill_while_writing(region, argv, "accounts", rows=BIG_IMPORT)
     after = _consistent(region)
     assert after.accounts.all() == accounts_before
     _restart_app(region)

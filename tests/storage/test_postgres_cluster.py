@@ -67,7 +67,9 @@ def test_postgres_tests_run_without_a_configured_server(
         return {*base.glob("rp-test-pg-*"), *Path(tempfile.gettempdir()).glob("rp-test-pg-*")}
 
     before = clusters()
-    command = [sys.executable, "-m", "pytest", ONE_POSTGRES_TEST, "-q", "-rs"]
+    # One xdist worker: it starts the cluster and the main process stops it, as in `make test`,
+    # without a worker per core started for one test.
+    command = [sys.executable, "-m", "pytest", ONE_POSTGRES_TEST, "-q", "-rs", "-n", "1"]
     command += ["-p", "no:cacheprovider", "--basetemp", str(base)]
     done = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=600
