@@ -94,16 +94,16 @@ from routeplanner.territories.realign import (
     realign_on_context,
     staying,
 )
-from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import (
     RegionMapper,
     RegionReach,
     RegionSettings,
     RegionSplit,
     local_xy,
-    place_qualified,
+    qualified_regions,
     run_in_turn,
     split_regions,
+    to_capacity_share,
 )
 from routeplanner.territories.workload import (
     FloatArray,
@@ -375,16 +375,13 @@ class _Organisation:
     def place_qualified(
         self, account_region: IntArray, rep_region: IntArray, held: Mapping[int, int]
     ) -> None:
-        """Every account in a region with an open rep holding its required qualifications
-        (:func:`~.regions.place_qualified`), then the regions rebalanced around those that
-        moved, accounts needing a qualification held with ``held``; in place."""
-        moved = place_qualified(
+        """Every account in a region with an open rep holding its required qualifications,
+        the regions rebalanced around those that moved (:func:`~.regions.qualified_regions`);
+        in place."""
+        qualified_regions(
             account_region, rep_region, self.ctx.allowed, (self.xy, self.home_xy),
-            (self.balance, self.ctx.capacity_s), closed=self.frozen,
+            self.account_graph(), (self.balance, self.ctx.capacity_s), held, closed=self.frozen,
         )  # fmt: skip
-        if moved:
-            restricted = np.flatnonzero(~self.ctx.allowed.all(axis=1)).tolist()
-            _rebalance(self, account_region, rep_region, {**held, **dict.fromkeys(restricted, 0)})
 
     def measured(
         self,
@@ -603,12 +600,10 @@ def _rebalance(
     org: _Organisation, region: IntArray, rep_region: IntArray, held: Mapping[int, int]
 ) -> None:
     """``region`` (in place) with border accounts but ``held`` ones moved until each region
-    holds its reps' capacity share (:func:`~.region_balance.rebalance_regions`)."""
-    count = int(rep_region.max()) + 1
-    capacity = np.bincount(rep_region, weights=org.ctx.capacity_s, minlength=count)
-    if capacity.sum() > 0:
-        share = capacity / capacity.sum()
-        rebalance_regions(region, org.account_graph(), org.balance, share, held)
+    holds its reps' capacity share (:func:`~.regions.to_capacity_share`)."""
+    to_capacity_share(
+        region, rep_region, org.account_graph(), (org.balance, org.ctx.capacity_s), held
+    )
 
 
 def share_out(total: int, sizes: IntArray) -> IntArray:

@@ -66,7 +66,6 @@ from routeplanner.territories.org_graph import (
     with_travel,
 )
 from routeplanner.territories.problem import REPAIR_BAND, DesignWeights, IntArray, Progress
-from routeplanner.territories.region_balance import rebalance_regions
 from routeplanner.territories.regions import (
     RegionJob,
     RegionMapper,
@@ -75,7 +74,7 @@ from routeplanner.territories.regions import (
     RegionSettings,
     RegionSplit,
     local_xy,
-    place_qualified,
+    qualified_regions,
     run_in_turn,
     split_regions,
 )
@@ -207,7 +206,7 @@ def open_regions(
     territories, which get region ``-1``. An account whose region has no rep holding its
     required qualifications then goes to a region with one (:func:`~.regions.place_qualified`),
     and the regions are brought back to their capacity share around it
-    (:func:`~.region_balance.rebalance_regions`, such accounts held)."""
+    (:func:`~.regions.qualified_regions`)."""
     n, m = ctx.n_accounts, ctx.n_reps
     locked_out = np.array(sorted(i for i, j in fixed.items() if j in frozen), dtype=np.int64)
     acc = np.setdiff1d(np.arange(n), locked_out)
@@ -225,18 +224,11 @@ def open_regions(
         xy[acc], balance[acc], home_xy, capacity,
         reps_per_region=reps_per_region, locks=locks, road_pairs=pairs,
     )  # fmt: skip
-    allowed = ctx.allowed[np.ix_(acc, rep)]
     region = cut.account_region.copy()
-    moved = place_qualified(
-        region, cut.rep_region, allowed, (xy[acc], home_xy), (balance[acc], capacity)
-    )
-    if moved:
-        held = {**locks, **dict.fromkeys(np.flatnonzero(~allowed.all(axis=1)).tolist(), 0)}
-        room = np.bincount(cut.rep_region, weights=capacity, minlength=cut.count)
-        if room.sum() > 0:
-            rebalance_regions(
-                region, graph_of(len(acc), pairs), balance[acc], room / room.sum(), held
-            )
+    qualified_regions(
+        region, cut.rep_region, ctx.allowed[np.ix_(acc, rep)], (xy[acc], home_xy),
+        graph_of(len(acc), pairs), (balance[acc], capacity), locks,
+    )  # fmt: skip
     account_region = np.full(n, -1, dtype=np.int64)
     account_region[acc] = region
     rep_region = np.full(m, -1, dtype=np.int64)

@@ -132,6 +132,43 @@ def place_qualified(
     return len(stranded)
 
 
+def qualified_regions(
+    account_region: IntArray,
+    rep_region: IntArray,
+    allowed: npt.NDArray[np.bool_],
+    positions: tuple[FloatArray, FloatArray],
+    graph: csr_matrix,
+    loads: tuple[FloatArray, FloatArray],
+    held: Mapping[int, int],
+    *,
+    closed: frozenset[int] = frozenset(),
+) -> None:
+    """Every account in a region with a rep it may go to (:func:`place_qualified`), then, when
+    some moved, the regions brought back to their reps' capacity share around them
+    (:func:`to_capacity_share` on ``graph``), every account needing a qualification held
+    with the ``held`` ones; in place."""
+    if place_qualified(account_region, rep_region, allowed, positions, loads, closed=closed):
+        restricted = np.flatnonzero(~allowed.all(axis=1)).tolist()
+        held = {**held, **dict.fromkeys(restricted, 0)}
+        to_capacity_share(account_region, rep_region, graph, loads, held)
+
+
+def to_capacity_share(
+    account_region: IntArray,
+    rep_region: IntArray,
+    graph: csr_matrix,
+    loads: tuple[FloatArray, FloatArray],
+    held: Mapping[int, int],
+) -> None:
+    """Border accounts but ``held`` ones moved (in place) until each region holds its reps'
+    capacity share of the balance (:func:`~.region_balance.rebalance_regions`). ``loads``:
+    each account's balance and each rep's capacity."""
+    balance, capacity = loads
+    room = np.bincount(rep_region, weights=capacity, minlength=int(rep_region.max()) + 1)
+    if room.sum() > 0:
+        rebalance_regions(account_region, graph, balance, room / room.sum(), held)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegionReach:
     """What a region job (a design's or a realignment's) needs to measure the organisation's
@@ -289,10 +326,7 @@ def split_regions(
         account_region[accounts] = k
         rep_region[reps] = k
     _join_pieces(account_region, graph, balance, locks or {})
-    capacity_in = np.bincount(rep_region, weights=capacity, minlength=len(regions))
-    if capacity_in.sum() > 0:
-        share = capacity_in / capacity_in.sum()
-        rebalance_regions(account_region, graph, balance, share, locks)
+    to_capacity_share(account_region, rep_region, graph, (balance, capacity), locks or {})
     return RegionSplit(account_region=account_region, rep_region=rep_region)
 
 
