@@ -48,6 +48,7 @@ from routeplanner.errors import InputError, Problem
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
+from routeplanner.territories.bridging import bridged_graph, open_enclaves, restricted_accounts
 from routeplanner.territories.contiguity import count_violations, fragments, make_contiguous
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.design import DESIGN_SOLVE_LIMIT_S, check_capacity, optimise
@@ -409,6 +410,12 @@ def polish_borders(
     )
     cost = np.ascontiguousarray(ctx.home_s.T)
     allowed: BoolArray = ctx.allowed
+    restricted = restricted_accounts(ctx.allowed)
+    if restricted.any():
+        # Accounts only a few reps may take stay with them, and the borders are polished as
+        # if they were not there (see :mod:`~.bridging`).
+        graph = bridged_graph(graph, restricted)
+        fixed = fixed | frozenset(np.flatnonzero(restricted).tolist())
     if still:
         kept = np.array(sorted(still), dtype=np.int64)
         inside = np.flatnonzero(np.isin(assign, kept))
@@ -444,7 +451,7 @@ def polish_borders(
         if annealed_score < best_score:
             best, best_score = annealed, annealed_score
     out = int(np.sum(load_deviation(best, balance, target) > tolerance + 1e-9))
-    enclaves = best_score[1]
+    enclaves = open_enclaves(graph, best, balance, restricted)
     notes = []
     if out:
         notes.append(f"{out} territories outside the balance band after the border polish")
