@@ -9,7 +9,9 @@ to one with room (and draw load from one with a surplus into a territory left sh
 loads end in the band and every territory in one piece:
 
 1. *Hand over*: each fragment (a piece other than its territory's heaviest) goes to the
-   neighbouring territory whose reps it costs least; pieces holding a fixed account stay.
+   neighbouring territory whose reps it costs least; pieces holding a fixed account stay, and
+   so do the pieces of a territory walled in by fixed accounts, which could not draw the load
+   back.
 2. *Pass on*: while a territory is out of the band, the nearest territory (in hops over the
    territories' adjacency) that can take its surplus or give its shortfall is found, and the
    amount moves hop by hop across each shared border, one border account at a time, each
@@ -31,6 +33,7 @@ from scipy.sparse import csr_matrix
 from routeplanner.territories.contiguity import (
     BoolArray,
     FloatArray,
+    Fragment,
     IntArray,
     fragments,
     stays_connected,
@@ -86,9 +89,10 @@ def _hand_over(
     """Every fragment (in place) to the neighbouring territory it costs least, except pieces
     holding a ``pinned`` account; True if any moved."""
     moved = False
-    for frag in sorted(fragments(graph, a, balance), key=lambda f: len(f.members)):
+    pieces = fragments(graph, a, balance)
+    for frag in sorted(pieces, key=lambda f: len(f.members)):
         members = np.asarray(frag.members, dtype=np.int64)
-        if pinned[members].any():
+        if pinned[members].any() or not _can_draw_back(graph, a, frag.rep, pieces, pinned):
             continue
         around = np.unique(a[graph[members].indices])
         around = around[around != frag.rep]
@@ -99,6 +103,20 @@ def _hand_over(
         a[members] = around[int(np.argmin(cost[members][:, around].sum(axis=0)))]
         moved = True
     return moved
+
+
+def _can_draw_back(
+    graph: csr_matrix, a: IntArray, rep: int, pieces: list[Fragment], pinned: BoolArray
+) -> bool:
+    """Whether territory ``rep``'s main piece borders an account of another territory that may
+    move: one walled in by pinned accounts (a locked territory) could not win back the load a
+    fragment handed over takes, so it keeps the fragment."""
+    own = a == rep
+    for frag in pieces:
+        if frag.rep == rep:
+            own[list(frag.members)] = False
+    around = graph[np.flatnonzero(own)].indices
+    return bool(np.any((a[around] != rep) & ~pinned[around]))
 
 
 def _pass_on(

@@ -158,3 +158,30 @@ def test_a_piece_holding_a_fixed_account_stays_and_an_expired_deadline_changes_n
         graph, holed, balance, 0.9 * target, 1.1 * target, cost, deadline=Deadline.after(0.0)
     )
     assert np.array_equal(untouched, holed)
+
+
+def test_a_territory_walled_in_by_a_locked_one_keeps_its_other_piece() -> None:
+    graph, assign = _grid()
+    balance = np.ones(144)
+    cost = np.zeros((144, 3))
+    idx = np.arange(144).reshape(12, 12)
+    # Rep 0's strip is locked; rep 1's main piece (12 accounts) lies inside it, its other piece
+    # (10) in rep 2's strips. Handing that piece to rep 2 would leave rep 1 at 12 with no border
+    # to draw load back across: it stays, in the band, as a piece of its own.
+    island, piece = idx[3:9, 1:3].ravel(), idx[0:5, 4:6].ravel()
+    holed = np.where(assign == 0, 0, 2)
+    holed[island] = 1
+    holed[piece] = 1
+    locked = np.flatnonzero(holed == 0)
+    allowed = np.ones((144, 3), dtype=bool)
+    allowed[:, 0] = False
+    allowed[locked, 0] = True
+    lower, upper = np.array([34.0, 20.0, 84.0]), np.array([38.0, 24.0, 88.0])
+    assert np.array_equal(np.bincount(holed, minlength=3), [36, 22, 86])
+
+    joined = join_enclaves_in_band(
+        graph, holed, balance, lower, upper, cost, allowed=allowed,
+        fixed=frozenset(locked.tolist()), deadline=Deadline.after(10.0),
+    )  # fmt: skip
+
+    assert np.array_equal(joined, holed)
