@@ -256,9 +256,17 @@ def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
         f"max deviation {kpis.max_workload_dev_pct:.1f} % (value "
         f"{kpis.max_value_dev_pct:.1f} %) | mean travel to home "
         f"{kpis.mean_travel_to_home_s / 60:.1f} min ({kpis.compactness_ratio:.2f} x nearest-home) "
-        f"| contiguity violations {kpis.contiguity_violations} | {kpis.horizon_days} days"
+        f"| contiguity violations {kpis.contiguity_violations}{_open_note(kpis)} "
+        f"| {kpis.horizon_days} days"
     )
     return table
+
+
+def _open_note(kpis: PlanKpis) -> str:
+    """How many enclaves remain besides accounts that need a qualification, when that differs."""
+    if kpis.open_enclave_accounts == kpis.contiguity_violations:
+        return ""
+    return f" ({kpis.open_enclave_accounts} besides accounts needing a qualification)"
 
 
 def _comparison_table(comparison: KpiComparison) -> Table:

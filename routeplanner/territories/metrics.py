@@ -25,6 +25,7 @@ from scipy.sparse import csr_matrix
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
 from routeplanner.model.territory import Territory
+from routeplanner.territories.bridging import bridged_graph, open_enclaves, restricted_accounts
 from routeplanner.territories.contiguity import enclave_accounts, neighbour_graph
 from routeplanner.territories.org_graph import organisation_measured
 from routeplanner.territories.regions import RegionSettings
@@ -81,6 +82,11 @@ class PlanKpis:
     at organisation scale, which never computes all pairs of road times."""
     max_value_dev_pct: float = 0.0
     """Largest ``|value_dev_pct|`` over unlocked territories (0 when no account has a value)."""
+    open_enclave_accounts: int = 0
+    """Enclave accounts a design could have avoided: counted with the road neighbours bridged
+    across the accounts that need a qualification not every rep holds, which are left out (they
+    go to a qualified rep wherever they lie; see :mod:`~.bridging`). The same as
+    ``contiguity_violations`` when no account needs one."""
 
     def max_balance_dev_pct(self, workload: float = 1.0, value: float = 0.0) -> float:
         """Largest deviation of the quantity a design balanced: workload and value mixed.
@@ -140,6 +146,13 @@ def assignment_kpis(
     enclaves = enclave_accounts(graph, np.where(has, assign, m), ctx.workload_s)
     enclaves = enclaves[assign[enclaves] >= 0] if len(enclaves) else enclaves
     enclave_count = np.bincount(assign[enclaves], minlength=m) if len(enclaves) else np.zeros(m)
+    restricted = restricted_accounts(ctx.allowed)
+    avoidable = len(enclaves)
+    if restricted.any():
+        # Unassigned accounts count as one more territory, as for the enclaves, and are left out.
+        bridged = bridged_graph(graph, restricted)
+        labels = np.where(has, assign, m)
+        avoidable = open_enclaves(bridged, labels, ctx.workload_s, restricted | ~has)
     rows: list[TerritoryKpis] = []
     for j, rep in enumerate(ctx.reps):
         cap = float(ctx.capacity_s[j])
@@ -191,6 +204,7 @@ def assignment_kpis(
         total_capacity_h=float(ctx.capacity_s.sum() / HOUR),
         mean_travel_to_centre_s=to_centre / len(idx) if len(idx) else 0.0,
         max_value_dev_pct=max((abs(rows[j].value_dev_pct) for j in free), default=0.0),
+        open_enclave_accounts=avoidable,
     )
 
 

@@ -57,6 +57,9 @@ class SplitKpisPublic(BaseModel):
     mean_travel_to_home_s: float
     compactness_ratio: float = Field(description="mean travel to home / nearest-home optimum")
     contiguity_violations: int
+    open_enclave_accounts: int = Field(
+        description="enclave accounts besides those that need a qualification few reps hold"
+    )
     total_workload_h: float
     total_capacity_h: float
     drive_h: float = Field(description="sum of the territories' estimated drive hours")
@@ -73,6 +76,7 @@ class SplitKpisPublic(BaseModel):
             mean_travel_to_home_s=k.mean_travel_to_home_s,
             compactness_ratio=k.compactness_ratio,
             contiguity_violations=k.contiguity_violations,
+            open_enclave_accounts=k.open_enclave_accounts,
             total_workload_h=k.total_workload_h,
             total_capacity_h=k.total_capacity_h,
             drive_h=sum(t.drive_h for t in k.territories),
