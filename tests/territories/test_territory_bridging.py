@@ -18,6 +18,7 @@ from routeplanner.territories.bridging import (
 )
 from routeplanner.territories.contiguity import count_violations
 from routeplanner.territories.deadline import Deadline
+from routeplanner.territories.metrics import assignment_kpis
 from routeplanner.territories.organisation import polish_borders
 from routeplanner.territories.regions import RegionSplit
 from routeplanner.territories.workload import build_context
@@ -142,3 +143,22 @@ def test_the_polish_joins_a_pocket_past_qualified_accounts_and_passes_the_load_o
     load = np.bincount(polished, minlength=3)
     assert np.all(np.abs(load / 48.0 - 1.0) <= 0.05)
     assert notes == ()
+
+
+def test_the_kpis_count_open_enclaves_besides_qualified_accounts() -> None:
+    accounts, assign, graph = _grid_case()
+    ctx, _, _, _ = _polish(accounts, assign, graph)
+
+    kpis = assignment_kpis(ctx, assign, graph=graph)
+
+    assert kpis.contiguity_violations == SIDE * 3
+    assert kpis.open_enclave_accounts == 0
+    # Without the qualification the same split has its plain enclaves, and they are open.
+    plain = [replace(a, required_qualifications=frozenset()) for a in accounts]
+    plain_ctx, _, _, _ = _polish(plain, assign, graph)
+    plain_kpis = assignment_kpis(plain_ctx, assign, graph=graph)
+    assert plain_kpis.open_enclave_accounts == plain_kpis.contiguity_violations == SIDE * 3
+    # An unassigned account is neither a territory's enclave nor an open one.
+    unplaced = assign.copy()
+    unplaced[0] = -1
+    assert assignment_kpis(ctx, unplaced, graph=graph).open_enclave_accounts == 0
