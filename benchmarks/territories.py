@@ -38,9 +38,9 @@ the qualification "key", which 5 % of the accounts (seeded) require, and rep R01
 is locked as a manager drew it (the accounts nearest its home, three quarters of an average
 territory's count, so within its capacity; none requiring "key"). It prints whether the
 locked territory came back unchanged and how many "key" accounts went to a rep without it
-(both must hold), then the design's figures: among them the enclave accounts besides the
-"key" accounts, counted on road neighbours bridged across those
-(``routeplanner.territories.bridging``), which only the "key" reps' territories must have;
+(both must hold), then the design's figures: among them the enclave accounts the "key"
+accounts do not cause (``open_enclave_accounts``: counted on road neighbours bridged across
+them, ``routeplanner.territories.bridging``, and without them);
 k-means and the bound ignore both constraints, so they are left out.
 """
 
@@ -393,7 +393,7 @@ def run_constrained(
     print(
         f"design {ours_s:.1f} s, max dev {k.max_workload_dev_pct:.2f} % (unlocked territories), "
         f"enclaves {k.contiguity_violations} ({key_enclaves} in the territories of reps with "
-        f"'key'; {k.open_enclave_accounts} besides 'key' accounts), "
+        f"'key'; {k.open_enclave_accounts} not caused by 'key' accounts), "
         f"travel from home {k.mean_travel_to_home_s:.1f} s"
     )
     return 0 if kept.account_ids == locked.account_ids and unqualified == 0 else 1

@@ -263,10 +263,10 @@ def kpi_table(kpis: PlanKpis, title: str = "Territories") -> Table:
 
 
 def _open_note(kpis: PlanKpis) -> str:
-    """How many enclaves remain besides accounts that need a qualification, when that differs."""
+    """How many enclaves accounts that need a qualification do not cause, when that differs."""
     if kpis.open_enclave_accounts == kpis.contiguity_violations:
         return ""
-    return f" ({kpis.open_enclave_accounts} besides accounts needing a qualification)"
+    return f" ({kpis.open_enclave_accounts} not caused by accounts needing a qualification)"
 
 
 def _comparison_table(comparison: KpiComparison) -> Table:

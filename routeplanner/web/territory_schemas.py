@@ -58,7 +58,8 @@ class SplitKpisPublic(BaseModel):
     compactness_ratio: float = Field(description="mean travel to home / nearest-home optimum")
     contiguity_violations: int
     open_enclave_accounts: int = Field(
-        description="enclave accounts besides those that need a qualification few reps hold"
+        description="enclave accounts not caused by accounts that need a qualification few reps "
+        "hold (which go to those reps wherever they lie)"
     )
     total_workload_h: float
     total_capacity_h: float
