@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from routeplanner.model.account import Account
 from routeplanner.model.rep import Rep
+from routeplanner.territories.bridging import restricted_accounts
 from routeplanner.territories.deadline import Deadline
 from routeplanner.territories.problem import DesignWeights
 from routeplanner.territories.region_balance import rebalance_regions
@@ -110,7 +111,7 @@ def place_qualified(
     if len(stranded) == 0:
         return 0
     share = capacity / (float(capacity[open_rep].sum()) or 1.0) * float(balance[placed].sum())
-    restricted = placed & ~allowed.all(axis=1)
+    restricted = placed & restricted_accounts(allowed)
     count = int(rep_region.max()) + 1
     filled = np.bincount(account_region[restricted], weights=balance[restricted], minlength=count)
     for i in stranded:
@@ -148,7 +149,7 @@ def qualified_regions(
     (:func:`to_capacity_share` on ``graph``), every account needing a qualification held
     with the ``held`` ones; in place."""
     if place_qualified(account_region, rep_region, allowed, positions, loads, closed=closed):
-        restricted = np.flatnonzero(~allowed.all(axis=1)).tolist()
+        restricted = np.flatnonzero(restricted_accounts(allowed)).tolist()
         held = {**held, **dict.fromkeys(restricted, 0)}
         to_capacity_share(account_region, rep_region, graph, loads, held)
 
